@@ -1,0 +1,228 @@
+"""The normalised records every stage after the connectors speaks.
+
+Connectors turn source formats into these dataclasses; the store persists them;
+enrichment and outputs read them. They are plain data: no I/O, no MS knowledge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PartialDate:
+    """A registry date as precise as the source gave it.
+
+    ``value`` is ISO-like and only as long as the precision: ``2020``,
+    ``2020-05`` or ``2020-05-03``. ``kind`` is ``ACTUAL`` or ``ESTIMATED``
+    when the source says which, otherwise ``None``.
+    """
+
+    value: str
+    precision: str  # "year" | "month" | "day"
+    kind: str | None = None
+
+
+@dataclass
+class Sponsor:
+    name: str
+    sponsor_class: str | None = None
+
+
+@dataclass
+class Intervention:
+    name: str
+    type: str | None = None
+    description: str | None = None
+    other_names: list[str] = field(default_factory=list)
+    arm_labels: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Arm:
+    label: str
+    type: str | None = None
+    description: str | None = None
+    interventions: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PlannedOutcome:
+    """An outcome the protocol plans to measure (not a result)."""
+
+    measure: str
+    kind: str = "primary"  # "primary" | "secondary" | "other"
+    description: str | None = None
+    time_frame: str | None = None
+
+
+@dataclass
+class Eligibility:
+    criteria: str | None = None
+    sex: str | None = None
+    minimum_age: str | None = None
+    maximum_age: str | None = None
+    healthy_volunteers: bool | None = None
+    std_ages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Location:
+    country: str | None = None
+    city: str | None = None
+    state: str | None = None
+    facility: str | None = None
+    status: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass
+class Reference:
+    pmid: str | None = None
+    type: str | None = None
+    citation: str | None = None
+
+
+@dataclass
+class ResultValue:
+    """One posted figure of a results-section outcome measure, for one group."""
+
+    outcome_type: str  # PRIMARY, SECONDARY, OTHER_PRE_SPECIFIED, POST_HOC
+    outcome_title: str
+    group_id: str
+    group_title: str | None
+    value: str | None
+    param_type: str | None = None
+    unit: str | None = None
+    time_frame: str | None = None
+    category: str | None = None
+    klass: str | None = None
+    dispersion_type: str | None = None
+    spread: str | None = None
+    lower_limit: str | None = None
+    upper_limit: str | None = None
+    denominator: int | None = None
+
+
+@dataclass
+class AdverseEvent:
+    """One posted adverse-event row: a term in one group."""
+
+    term: str
+    seriousness: str  # "serious" | "other"
+    group_id: str
+    group_title: str | None
+    organ_system: str | None = None
+    num_affected: int | None = None
+    num_at_risk: int | None = None
+    num_events: int | None = None
+
+
+@dataclass
+class Study:
+    """One registered study, from any registry, normalised.
+
+    ``id`` is the registry's own identifier (an NCT id or an EU CT number);
+    ``source`` names the registry the record came from.
+    """
+
+    id: str
+    source: str
+    brief_title: str | None = None
+    official_title: str | None = None
+    acronym: str | None = None
+    secondary_ids: list[str] = field(default_factory=list)
+    summary: str | None = None
+    description: str | None = None
+    status: str | None = None
+    why_stopped: str | None = None
+    start_date: PartialDate | None = None
+    primary_completion_date: PartialDate | None = None
+    completion_date: PartialDate | None = None
+    first_posted: PartialDate | None = None
+    last_update_posted: PartialDate | None = None
+    results_first_posted: PartialDate | None = None
+    phase: str | None = None
+    phase_raw: str | None = None
+    study_type: str | None = None
+    design: dict[str, Any] = field(default_factory=dict)
+    enrollment: int | None = None
+    enrollment_type: str | None = None
+    lead_sponsor: Sponsor | None = None
+    collaborators: list[Sponsor] = field(default_factory=list)
+    conditions: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    interventions: list[Intervention] = field(default_factory=list)
+    arms: list[Arm] = field(default_factory=list)
+    outcomes: list[PlannedOutcome] = field(default_factory=list)
+    eligibility: Eligibility | None = None
+    locations: list[Location] = field(default_factory=list)
+    total_locations: int | None = None
+    references: list[Reference] = field(default_factory=list)
+    has_results: bool = False
+    result_values: list[ResultValue] = field(default_factory=list)
+    adverse_events: list[AdverseEvent] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Study":
+        """Rebuild a Study from :meth:`to_dict` output (as stored in the database)."""
+        kwargs = dict(data)
+        for name in DATE_FIELDS:
+            if kwargs.get(name) is not None:
+                kwargs[name] = PartialDate(**kwargs[name])
+        if kwargs.get("lead_sponsor") is not None:
+            kwargs["lead_sponsor"] = Sponsor(**kwargs["lead_sponsor"])
+        if kwargs.get("eligibility") is not None:
+            kwargs["eligibility"] = Eligibility(**kwargs["eligibility"])
+        for name, item_cls in LIST_ITEM_TYPES.items():
+            kwargs[name] = [item_cls(**item) for item in kwargs.get(name) or []]
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in kwargs.items() if k in known})
+
+
+DATE_FIELDS = (
+    "start_date",
+    "primary_completion_date",
+    "completion_date",
+    "first_posted",
+    "last_update_posted",
+    "results_first_posted",
+)
+
+LIST_ITEM_TYPES: dict[str, type] = {
+    "collaborators": Sponsor,
+    "interventions": Intervention,
+    "arms": Arm,
+    "outcomes": PlannedOutcome,
+    "locations": Location,
+    "references": Reference,
+    "result_values": ResultValue,
+    "adverse_events": AdverseEvent,
+}
+
+STUDY_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Study))
+
+
+@dataclass
+class ParsedRecord:
+    """What a connector yields for one source record.
+
+    ``raw`` is the record's verbatim text (a CSV row re-serialised as the
+    source's own header → value JSON, or the API's JSON), kept for provenance.
+    ``covers`` lists the Study fields this source format can express, so an
+    import from a thinner format never blanks out what a richer one stored.
+    Exactly one of ``study`` and ``error`` is set.
+    """
+
+    source: str
+    source_id: str
+    raw: str
+    origin: str
+    covers: frozenset[str]
+    study: Study | None = None
+    error: str | None = None

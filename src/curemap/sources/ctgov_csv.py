@@ -1,0 +1,149 @@
+"""ClinicalTrials.gov studies flattened to one CSV row each (list fields joined with ``|``).
+
+This is the format of the offline snapshot. Rows stream one at a time, so memory
+stays flat however large the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+
+from curemap.model import Intervention, Location, ParsedRecord, PlannedOutcome, Sponsor, Study
+from curemap.normalise import normalise_phase, normalise_status, parse_partial_date
+
+SOURCE = "ctgov"
+
+REQUIRED_COLUMNS = frozenset({"NCTId", "BriefTitle", "OverallStatus", "StudyType", "Phase"})
+"""The header columns that identify this format."""
+
+COVERS = frozenset(
+    {
+        "brief_title",
+        "official_title",
+        "status",
+        "start_date",
+        "primary_completion_date",
+        "completion_date",
+        "last_update_posted",
+        "first_posted",
+        "results_first_posted",
+        "study_type",
+        "phase",
+        "phase_raw",
+        "enrollment",
+        "enrollment_type",
+        "lead_sponsor",
+        "collaborators",
+        "conditions",
+        "keywords",
+        "locations",
+        "total_locations",
+        "interventions",
+        "outcomes",
+        "has_results",
+    }
+)
+
+
+def _split(value: str | None) -> list[str]:
+    if not value:
+        return []
+    return [part.strip() for part in value.split("|") if part.strip()]
+
+
+def _int(value: str | None) -> int | None:
+    if value is None or not value.strip():
+        return None
+    number = float(value)
+    if number != int(number) or number < 0:
+        raise ValueError(f"enrollment {value!r} is not a whole number of participants")
+    return int(number)
+
+
+def _nct_id(value: str | None) -> str:
+    value = (value or "").strip().upper()
+    if not (value.startswith("NCT") and value[3:].isdigit() and len(value) == 11):
+        raise ValueError(f"NCTId {value!r} is not an NCT number (NCT followed by 8 digits)")
+    return value
+
+
+def row_to_study(row: dict[str, str]) -> Study:
+    """Normalise one flattened row; raises ``ValueError`` naming the bad field."""
+    nct_id = _nct_id(row.get("NCTId"))
+    collaborator_names = _split(row.get("Collaborators"))
+    collaborator_classes = _split(row.get("CollaboratorClasses"))
+    intervention_names = _split(row.get("InterventionNames"))
+    intervention_types = _split(row.get("InterventionTypes"))
+    countries = _split(row.get("LocationCountry"))
+    cities = _split(row.get("LocationCity"))
+    states = _split(row.get("LocationState"))
+    has_results = (row.get("HasResults") or "").strip().lower() == "true"
+    sponsor_name = (row.get("LeadSponsorName") or "").strip()
+    return Study(
+        id=nct_id,
+        source=SOURCE,
+        brief_title=(row.get("BriefTitle") or "").strip() or None,
+        official_title=(row.get("OfficialTitle") or "").strip() or None,
+        status=normalise_status(row.get("OverallStatus")),
+        start_date=parse_partial_date(row.get("StartDate")),
+        primary_completion_date=parse_partial_date(row.get("PrimaryCompletionDate")),
+        completion_date=parse_partial_date(row.get("CompletionDate")),
+        last_update_posted=parse_partial_date(row.get("LastUpdatePostDate")),
+        first_posted=parse_partial_date(row.get("StudyFirstPostDate")),
+        results_first_posted=parse_partial_date(row.get("ResultsFirstPostDate")),
+        study_type=(row.get("StudyType") or "").strip().upper() or None,
+        phase=normalise_phase((row.get("Phase") or "").replace("|", ", ")),
+        phase_raw=(row.get("Phase") or "").strip() or None,
+        enrollment=_int(row.get("EnrollmentCount")),
+        enrollment_type=(row.get("EnrollmentType") or "").strip().upper() or None,
+        lead_sponsor=Sponsor(sponsor_name, (row.get("LeadSponsorClass") or "").strip() or None)
+        if sponsor_name
+        else None,
+        collaborators=[
+            Sponsor(name, collaborator_classes[i] if i < len(collaborator_classes) else None)
+            for i, name in enumerate(collaborator_names)
+        ],
+        conditions=_split(row.get("Conditions")),
+        keywords=_split(row.get("Keywords")),
+        # The flattened file carries the first site only (TotalLocations
+        # counts them all); its columns line up position by position.
+        locations=[
+            Location(
+                country=country,
+                city=cities[i] if len(cities) == len(countries) else None,
+                state=states[i] if len(states) == len(countries) else None,
+            )
+            for i, country in enumerate(countries)
+        ],
+        total_locations=_int(row.get("TotalLocations")),
+        interventions=[
+            Intervention(
+                name=name,
+                type=intervention_types[i] if len(intervention_types) == len(intervention_names) else None,
+            )
+            for i, name in enumerate(intervention_names)
+        ],
+        outcomes=[PlannedOutcome(m, "primary") for m in _split(row.get("PrimaryOutcomeMeasures"))]
+        + [PlannedOutcome(m, "secondary") for m in _split(row.get("SecondaryOutcomeMeasures"))],
+        has_results=has_results,
+    )
+
+
+def looks_like(header: list[str]) -> bool:
+    return REQUIRED_COLUMNS <= set(header)
+
+
+def iter_records(lines: Iterable[str], origin: str) -> Iterator[ParsedRecord]:
+    """Yield one :class:`ParsedRecord` per row; a bad row carries its error, never raises."""
+    reader = csv.DictReader(lines)
+    for line_number, row in enumerate(reader, start=2):
+        raw = json.dumps(row, ensure_ascii=False)
+        source_id = (row.get("NCTId") or "").strip() or f"row {line_number}"
+        try:
+            study = row_to_study(row)
+        except (ValueError, TypeError) as exc:
+            yield ParsedRecord(SOURCE, source_id, raw, origin, COVERS, error=str(exc))
+        else:
+            yield ParsedRecord(SOURCE, study.id, raw, origin, COVERS, study=study)
