@@ -1,0 +1,44 @@
+# Everything a fresh machine needs: `make run` and `make test` create the virtual
+# environment and install what they use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CUREMAP_HOME ?= .curemap
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SHARED ?= ../shared
+
+.PHONY: run build serve test bench eval snapshot clean
+
+$(BIN)/curemap: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: build serve
+
+build: $(BIN)/curemap
+	$(BIN)/curemap --home $(CUREMAP_HOME) build --offline
+
+serve: $(BIN)/curemap
+	$(BIN)/curemap --home $(CUREMAP_HOME) serve --host $(HOST) --port $(PORT)
+
+test: $(BIN)/curemap
+	$(BIN)/python -m pytest
+
+bench: $(BIN)/curemap
+	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_classify.py
+
+eval: $(BIN)/curemap
+	$(BIN)/curemap eval --labels $(SHARED)/data/labels/ctgov-strategies-dev.csv
+
+# Refresh the offline snapshot bundled in the package from the shared data.
+snapshot:
+	gzip -9nc $(SHARED)/data/ctgov/ctgov_ms_20250925.csv > src/curemap/snapshot/ctgov_ms_20250925.csv.gz
+	gzip -9nc $(SHARED)/data/ctis/ctis_ms_20250924.csv > src/curemap/snapshot/ctis_ms_20250924.csv.gz
+
+clean:
+	rm -rf $(VENV) $(CUREMAP_HOME) build dist src/*.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,76 @@
+"""Named, transactional schema migrations.
+
+Each migration runs in its own transaction together with the row that records
+it in ``schema_migrations``, so a store is always at a named version and a
+failed migration leaves the previous version intact. New migrations are only
+ever appended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, inspect, select
+
+from curemap.errors import StoreError
+from curemap.store import schema
+
+
+def _create(*tables) -> Callable[[Connection], None]:
+    def run(conn: Connection) -> None:
+        for table in tables:
+            table.create(conn, checkfirst=True)
+
+    return run
+
+
+MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
+    (
+        "0001_evidence_store",
+        _create(
+            schema.raw_records,
+            schema.studies,
+            schema.study_locations,
+            schema.study_interventions,
+            schema.study_conditions,
+            schema.result_values,
+            schema.adverse_events,
+            schema.changes,
+            schema.harvest_cursors,
+            schema.snapshots,
+        ),
+    ),
+]
+
+
+def applied(engine: Engine) -> list[str]:
+    if not inspect(engine).has_table("schema_migrations"):
+        return []
+    with engine.connect() as conn:
+        return [row.name for row in conn.execute(select(schema.schema_migrations.c.name))]
+
+
+def migrate(engine: Engine) -> list[str]:
+    """Apply every migration not yet applied; returns the names applied now."""
+    schema.schema_migrations.create(engine, checkfirst=True)
+    done = set(applied(engine))
+    ran = []
+    for name, run in MIGRATIONS:
+        if name in done:
+            continue
+        try:
+            with engine.begin() as conn:
+                run(conn)
+                conn.execute(
+                    schema.schema_migrations.insert().values(
+                        name=name, applied_at=datetime.now(UTC).isoformat(timespec="seconds")
+                    )
+                )
+        except Exception as exc:  # any driver error: report it as a store problem
+            raise StoreError(
+                f"migration {name} failed and was rolled back: {exc}. "
+                "The store is unchanged at its previous version."
+            ) from exc
+        ran.append(name)
+    return ran

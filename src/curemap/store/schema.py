@@ -1,0 +1,178 @@
+"""The store's tables, in SQLAlchemy Core so SQLite and PostgreSQL share one schema.
+
+Studies keep their whole normalised record as JSON (``data``) beside the columns
+that lists and filters query; repeated parts that outputs filter or count on
+(locations, interventions, conditions, posted results, adverse events) are
+also rows of their own. Raw records are kept verbatim with their provenance.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("applied_at", String(40), nullable=False),
+)
+
+raw_records = Table(
+    "raw_records",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(40), nullable=False),
+    Column("source_id", String(100), nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("fetched_at", String(40), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", Text, nullable=False),
+    UniqueConstraint("source", "source_id", "sha256", name="uq_raw_version"),
+)
+
+studies = Table(
+    "studies",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("source", String(40), nullable=False),
+    Column("brief_title", Text),
+    Column("status", String(40)),
+    Column("phase", String(20)),
+    Column("study_type", String(40)),
+    Column("enrollment", Integer),
+    Column("lead_sponsor", Text),
+    Column("lead_sponsor_class", String(100)),
+    Column("start_date", String(10)),
+    Column("completion_date", String(10)),
+    Column("last_update_posted", String(10)),
+    Column("has_results", Boolean, nullable=False, default=False),
+    Column("data", Text, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("raw_id", Integer, ForeignKey("raw_records.id")),
+    Column("first_seen_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
+Index("ix_studies_status", studies.c.status)
+Index("ix_studies_phase", studies.c.phase)
+
+study_locations = Table(
+    "study_locations",
+    metadata,
+    Column("study_id", String(40), ForeignKey("studies.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("country", Text),
+    Column("city", Text),
+    Column("state", Text),
+    Column("facility", Text),
+    Column("status", String(40)),
+    Column("lat", Float),
+    Column("lon", Float),
+)
+Index("ix_study_locations_study", study_locations.c.study_id)
+Index("ix_study_locations_country", study_locations.c.country)
+
+study_interventions = Table(
+    "study_interventions",
+    metadata,
+    Column("study_id", String(40), ForeignKey("studies.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("type", String(40)),
+)
+Index("ix_study_interventions_study", study_interventions.c.study_id)
+
+study_conditions = Table(
+    "study_conditions",
+    metadata,
+    Column("study_id", String(40), ForeignKey("studies.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("condition", Text, nullable=False),
+)
+Index("ix_study_conditions_study", study_conditions.c.study_id)
+
+result_values = Table(
+    "result_values",
+    metadata,
+    Column("study_id", String(40), ForeignKey("studies.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("outcome_type", String(40)),
+    Column("outcome_title", Text),
+    Column("group_id", String(20)),
+    Column("group_title", Text),
+    Column("value", Text),
+    Column("param_type", String(60)),
+    Column("unit", Text),
+    Column("time_frame", Text),
+    Column("category", Text),
+    Column("klass", Text),
+    Column("dispersion_type", String(60)),
+    Column("spread", Text),
+    Column("lower_limit", Text),
+    Column("upper_limit", Text),
+    Column("denominator", Integer),
+)
+Index("ix_result_values_study", result_values.c.study_id)
+
+adverse_events = Table(
+    "adverse_events",
+    metadata,
+    Column("study_id", String(40), ForeignKey("studies.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("term", Text, nullable=False),
+    Column("seriousness", String(20), nullable=False),
+    Column("group_id", String(20)),
+    Column("group_title", Text),
+    Column("organ_system", Text),
+    Column("num_affected", Integer),
+    Column("num_at_risk", Integer),
+    Column("num_events", Integer),
+)
+Index("ix_adverse_events_study", adverse_events.c.study_id)
+
+changes = Table(
+    "changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("study_id", String(40), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("field", String(60)),
+    Column("old_value", Text),
+    Column("new_value", Text),
+    Column("detected_at", String(40), nullable=False),
+)
+Index("ix_changes_study", changes.c.study_id)
+Index("ix_changes_detected", changes.c.detected_at)
+
+harvest_cursors = Table(
+    "harvest_cursors",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("data", Text, nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
+
+snapshots = Table(
+    "snapshots",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("created_at", String(40), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("counts", Text, nullable=False),
+)
+
+CHILD_TABLES = (study_locations, study_interventions, study_conditions, result_values, adverse_events)
+"""Tables whose rows are derived from a study's record and replaced with it."""

@@ -1,0 +1,435 @@
+"""The evidence store: idempotent upserts with provenance and a field-level change log.
+
+Every write goes through :meth:`Store.import_records` (a file: one transaction)
+or :meth:`Store.save_page` (a harvested page and its resume cursor: one
+transaction), so a failure leaves the previous state readable and intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, create_engine, delete, event, func, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from curemap.errors import StoreError
+from curemap.model import STUDY_FIELDS, ParsedRecord, Study
+from curemap.store import schema
+from curemap.store.migrations import migrate
+
+BATCH_SIZE = 500
+
+DB_FILENAME = "curemap.db"
+
+CHANGE_KINDS = {
+    "status": "status_changed",
+    "why_stopped": "status_changed",
+    "has_results": "results_posted",
+    "results_first_posted": "results_posted",
+    "result_values": "results_updated",
+    "adverse_events": "results_updated",
+    "enrollment": "enrollment_changed",
+    "enrollment_type": "enrollment_changed",
+    "start_date": "dates_moved",
+    "primary_completion_date": "dates_moved",
+    "completion_date": "dates_moved",
+}
+"""Change-log kinds for the fields "what changed" reports on; other fields log as ``updated``."""
+
+UNLOGGED_FIELDS = frozenset({"last_update_posted"})
+"""Fields that move with every registry edit and say nothing by themselves."""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class ImportCounts:
+    """What one import or harvested page did, in the shape of the CLI contract."""
+
+    imported: int = 0
+    unchanged: int = 0
+    changed: int = 0
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    changed_ids: list[str] = field(default_factory=list)
+
+    def add(self, other: "ImportCounts") -> None:
+        self.imported += other.imported
+        self.unchanged += other.unchanged
+        self.changed += other.changed
+        self.rejected.extend(other.rejected)
+        self.changed_ids.extend(other.changed_ids)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "imported": self.imported,
+            "unchanged": self.unchanged,
+            "changed": self.changed,
+            "rejected": self.rejected,
+        }
+
+
+def default_url(home: Path) -> str:
+    return f"sqlite:///{home / DB_FILENAME}"
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _batched(items: Iterable[ParsedRecord], size: int) -> Iterator[list[ParsedRecord]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _study_columns(study: Study, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": study.id,
+        "source": study.source,
+        "brief_title": study.brief_title,
+        "status": study.status,
+        "phase": study.phase,
+        "study_type": study.study_type,
+        "enrollment": study.enrollment,
+        "lead_sponsor": study.lead_sponsor.name if study.lead_sponsor else None,
+        "lead_sponsor_class": study.lead_sponsor.sponsor_class if study.lead_sponsor else None,
+        "start_date": study.start_date.value if study.start_date else None,
+        "completion_date": study.completion_date.value if study.completion_date else None,
+        "last_update_posted": study.last_update_posted.value if study.last_update_posted else None,
+        "has_results": study.has_results,
+        "data": canonical_json(data),
+    }
+
+
+def _child_rows(study: Study) -> dict[Any, list[dict[str, Any]]]:
+    sid = study.id
+    return {
+        schema.study_locations: [
+            {"study_id": sid, "position": i, **vars(loc)} for i, loc in enumerate(study.locations)
+        ],
+        schema.study_interventions: [
+            {"study_id": sid, "position": i, "name": iv.name, "type": iv.type}
+            for i, iv in enumerate(study.interventions)
+        ],
+        schema.study_conditions: [
+            {"study_id": sid, "position": i, "condition": c} for i, c in enumerate(study.conditions)
+        ],
+        schema.result_values: [
+            {"study_id": sid, "position": i, **vars(rv)} for i, rv in enumerate(study.result_values)
+        ],
+        schema.adverse_events: [
+            {"study_id": sid, "position": i, **vars(ae)} for i, ae in enumerate(study.adverse_events)
+        ],
+    }
+
+
+def _is_older(new: dict[str, Any], old: dict[str, Any]) -> bool:
+    new_date = (new.get("last_update_posted") or {}).get("value")
+    old_date = (old.get("last_update_posted") or {}).get("value")
+    return bool(new_date and old_date and new_date < old_date)
+
+
+def diff_fields(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """The Study fields whose values differ, in model order."""
+    return [(name, old.get(name), new.get(name)) for name in STUDY_FIELDS if old.get(name) != new.get(name)]
+
+
+class Store:
+    """A Curemap store at a SQLAlchemy URL (SQLite by default, PostgreSQL for servers)."""
+
+    def __init__(self, url: str, *, clock: Callable[[], str] = now_iso):
+        self.url = url
+        self.clock = clock
+        try:
+            self.engine: Engine = create_engine(url, future=True)
+            if self.engine.dialect.name == "sqlite":
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+            migrate(self.engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open the store at {url}: {exc}") from exc
+
+    @classmethod
+    def open(cls, home: Path, url: str | None = None) -> "Store":
+        """Open (creating and migrating if needed) the store for ``home``."""
+        if url is None:
+            home.mkdir(parents=True, exist_ok=True)
+            url = default_url(home)
+        return cls(url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writing -----------------------------------------------------------------
+
+    def import_records(
+        self,
+        records: Iterable[ParsedRecord],
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportCounts:
+        """Upsert a stream of records in one transaction; bad records are rejected, not fatal."""
+        counts = ImportCounts()
+        with self.engine.begin() as conn:
+            for batch in _batched(records, BATCH_SIZE):
+                counts.add(self._apply(conn, batch))
+                if progress:
+                    progress(len(batch))
+        return counts
+
+    def save_page(
+        self, records: list[ParsedRecord], *, cursor_key: str, cursor: dict[str, Any] | None
+    ) -> ImportCounts:
+        """Upsert one harvested page and save (or, with ``None``, clear) its resume cursor atomically."""
+        with self.engine.begin() as conn:
+            counts = ImportCounts()
+            for batch in _batched(records, BATCH_SIZE):
+                counts.add(self._apply(conn, batch))
+            conn.execute(delete(schema.harvest_cursors).where(schema.harvest_cursors.c.key == cursor_key))
+            if cursor is not None:
+                conn.execute(
+                    insert(schema.harvest_cursors).values(
+                        key=cursor_key, data=canonical_json(cursor), updated_at=self.clock()
+                    )
+                )
+        return counts
+
+    def get_cursor(self, key: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            data = conn.execute(
+                select(schema.harvest_cursors.c.data).where(schema.harvest_cursors.c.key == key)
+            ).scalar_one_or_none()
+        return json.loads(data) if data else None
+
+    def _store_raw(self, conn: Connection, batch: list[ParsedRecord], now: str) -> dict[tuple, int]:
+        """Insert the verbatim records not stored yet; map (source, source_id, sha256) → raw id."""
+        raw = schema.raw_records
+        keyed = {(r.source, r.source_id, sha256_text(r.raw)): r for r in batch}
+        ids: dict[tuple, int] = {}
+        for source in {key[0] for key in keyed}:
+            source_ids = [key[1] for key in keyed if key[0] == source]
+            for row in conn.execute(
+                select(raw.c.id, raw.c.source, raw.c.source_id, raw.c.sha256).where(
+                    raw.c.source == source, raw.c.source_id.in_(source_ids)
+                )
+            ):
+                ids[(row.source, row.source_id, row.sha256)] = row.id
+        for key, record in keyed.items():
+            if key not in ids:
+                ids[key] = conn.execute(
+                    insert(raw).values(
+                        source=record.source,
+                        source_id=record.source_id,
+                        origin=record.origin,
+                        fetched_at=now,
+                        sha256=key[2],
+                        content=record.raw,
+                    )
+                ).inserted_primary_key[0]
+        return ids
+
+    def _apply(self, conn: Connection, batch: list[ParsedRecord]) -> ImportCounts:
+        counts = ImportCounts()
+        now = self.clock()
+        good = []
+        for record in batch:
+            if record.study is None:
+                counts.rejected.append(
+                    {"source": record.source, "record": record.source_id, "error": record.error or "unreadable"}
+                )
+            else:
+                good.append(record)
+        if not good:
+            return counts
+        raw_ids = self._store_raw(conn, good, now)
+        st = schema.studies
+        current: dict[str, dict[str, Any]] = {
+            row.id: {"data": json.loads(row.data), "hash": row.content_hash, "raw_id": row.raw_id}
+            for row in conn.execute(
+                select(st.c.id, st.c.data, st.c.content_hash, st.c.raw_id).where(
+                    st.c.id.in_({r.study.id for r in good})
+                )
+            )
+        }
+        for record in good:
+            study = record.study
+            raw_id = raw_ids[(record.source, record.source_id, sha256_text(record.raw))]
+            new_data = study.to_dict()
+            old = current.get(study.id)
+            if old is not None and _is_older(new_data, old["data"]):
+                # A snapshot older than what a live harvest stored never rolls it back.
+                counts.unchanged += 1
+                continue
+            if old is not None:
+                # A thinner format keeps what a richer one stored for the fields it cannot express.
+                new_data = {
+                    name: (new_data[name] if name in record.covers or name in ("id", "source") else old["data"].get(name))
+                    for name in STUDY_FIELDS
+                }
+                study = Study.from_dict(new_data)
+            content_hash = sha256_text(canonical_json(new_data))
+            if old is not None and old["hash"] == content_hash:
+                counts.unchanged += 1
+                if old["raw_id"] != raw_id:
+                    conn.execute(update(st).where(st.c.id == study.id).values(raw_id=raw_id))
+                    old["raw_id"] = raw_id
+                continue
+            columns = _study_columns(study, new_data) | {
+                "content_hash": content_hash,
+                "raw_id": raw_id,
+                "updated_at": now,
+            }
+            if old is None:
+                conn.execute(insert(st).values(**columns, first_seen_at=now))
+                conn.execute(insert(schema.changes).values(study_id=study.id, kind="added", detected_at=now))
+                counts.imported += 1
+            else:
+                conn.execute(update(st).where(st.c.id == study.id).values(**columns))
+                self._log_changes(conn, study.id, old["data"], new_data, now)
+                for table in schema.CHILD_TABLES:
+                    conn.execute(delete(table).where(table.c.study_id == study.id))
+                counts.changed += 1
+            for table, rows in _child_rows(study).items():
+                if rows:
+                    conn.execute(insert(table), rows)
+            current[study.id] = {"data": new_data, "hash": content_hash, "raw_id": raw_id}
+            counts.changed_ids.append(study.id)
+        return counts
+
+    def _log_changes(self, conn: Connection, study_id: str, old: dict, new: dict, now: str) -> None:
+        rows = [
+            {
+                "study_id": study_id,
+                "kind": CHANGE_KINDS.get(name, "updated"),
+                "field": name,
+                "old_value": canonical_json(before),
+                "new_value": canonical_json(after),
+                "detected_at": now,
+            }
+            for name, before, after in diff_fields(old, new)
+            if name not in UNLOGGED_FIELDS
+        ]
+        if rows:
+            conn.execute(insert(schema.changes), rows)
+
+    def record_snapshot(self, counts: dict[str, Any]) -> str:
+        """Record the store's current content as a snapshot; its id is derived from the content,
+        so rebuilding unchanged data names the same snapshot."""
+        digest = hashlib.sha256()
+        st = schema.studies
+        with self.engine.begin() as conn:
+            for row in conn.execute(select(st.c.id, st.c.content_hash).order_by(st.c.id)):
+                digest.update(f"{row.id}:{row.content_hash}\n".encode())
+            for extra in self._snapshot_parts(conn):
+                digest.update(extra.encode())
+            content_hash = digest.hexdigest()
+            snapshot_id = content_hash[:12]
+            exists = conn.execute(
+                select(schema.snapshots.c.id).where(schema.snapshots.c.id == snapshot_id)
+            ).first()
+            if not exists:
+                conn.execute(
+                    insert(schema.snapshots).values(
+                        id=snapshot_id,
+                        created_at=self.clock(),
+                        content_hash=content_hash,
+                        counts=canonical_json(counts),
+                    )
+                )
+        return snapshot_id
+
+    def _snapshot_parts(self, conn: Connection) -> Iterator[str]:
+        """Further content that defines a snapshot beyond the studies (enrichment, papers)."""
+        return iter(())
+
+    # -- reading -----------------------------------------------------------------
+
+    def get_study(self, study_id: str) -> Study | None:
+        with self.engine.connect() as conn:
+            data = conn.execute(
+                select(schema.studies.c.data).where(schema.studies.c.id == study_id)
+            ).scalar_one_or_none()
+        return Study.from_dict(json.loads(data)) if data else None
+
+    def iter_studies(self, batch_size: int = 1000) -> Iterator[Study]:
+        """Every study, in id order, streamed in batches so memory stays flat."""
+        st = schema.studies
+        last = ""
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(st.c.id, st.c.data).where(st.c.id > last).order_by(st.c.id).limit(batch_size)
+                ).all()
+            if not rows:
+                return
+            for row in rows:
+                yield Study.from_dict(json.loads(row.data))
+            last = rows[-1].id
+
+    def provenance(self, study_id: str) -> dict[str, Any] | None:
+        """Where the current version of a study came from."""
+        st, raw = schema.studies, schema.raw_records
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(raw.c.source, raw.c.source_id, raw.c.origin, raw.c.fetched_at, raw.c.sha256)
+                .join(st, st.c.raw_id == raw.c.id)
+                .where(st.c.id == study_id)
+            ).first()
+        return dict(row._mapping) if row else None
+
+    def study_changes(self, study_id: str | None = None, since: str | None = None) -> list[dict[str, Any]]:
+        """Change-log entries, oldest first, for one study and/or since an ISO time."""
+        ch = schema.changes
+        query = select(ch).order_by(ch.c.id)
+        if study_id:
+            query = query.where(ch.c.study_id == study_id)
+        if since:
+            query = query.where(ch.c.detected_at >= since)
+        with self.engine.connect() as conn:
+            return [
+                {
+                    **{k: v for k, v in row._mapping.items() if k not in ("old_value", "new_value")},
+                    "old": json.loads(row.old_value) if row.old_value else None,
+                    "new": json.loads(row.new_value) if row.new_value else None,
+                }
+                for row in conn.execute(query)
+            ]
+
+    def count_studies(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(schema.studies)).scalar_one()
+
+    def source_summary(self) -> dict[str, dict[str, Any]]:
+        """Per source: distinct records held and when it was last written."""
+        raw = schema.raw_records
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    raw.c.source,
+                    func.count(raw.c.source_id.distinct()).label("records"),
+                    func.max(raw.c.fetched_at).label("last_update"),
+                ).group_by(raw.c.source)
+            )
+            return {row.source: {"records": row.records, "last_update": row.last_update} for row in rows}
