@@ -111,7 +111,7 @@ class AdverseEvent:
     """One posted adverse-event row: a term in one group."""
 
     term: str
-    seriousness: str  # "serious" | "other"
+    seriousness: str  # "serious" | "other" | "death"
     group_id: str
     group_title: str | None
     organ_system: str | None = None
@@ -214,8 +214,9 @@ class ParsedRecord:
 
     ``raw`` is the record's verbatim text (a CSV row re-serialised as the
     source's own header → value JSON, or the API's JSON), kept for provenance.
-    ``covers`` lists the Study fields this source format can express, so an
-    import from a thinner format never blanks out what a richer one stored.
+    ``covers`` lists the Study fields this record can express (its format's,
+    less any module a filtered API response left out), so an import from a
+    thinner record never blanks out what a richer one stored.
     Exactly one of ``study`` and ``error`` is set.
     """
 

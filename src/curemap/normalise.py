@@ -107,15 +107,18 @@ def parse_partial_date(text: str | None, kind: str | None = None) -> PartialDate
 
 
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}
-_PHASE_NUMBER = re.compile(r"phase[\s_-]*(iv|iii|ii|i|[1-4])\b")
+_PHASE_NUMERAL = r"(iv|iii|ii|i|[1-4])[ab]?"
+_PHASE_NUMBER = re.compile(rf"phase[\s_-]*{_PHASE_NUMERAL}(?:(?:\s*/\s*|-){_PHASE_NUMERAL})?\b")
+"""``Phase II``, ``PHASE2``, ``Phase IIb`` (sub-phase letters keep the phase) and ``Phase I/II``."""
 
 
 def normalise_phase(text: str | None) -> str | None:
     """Map a registry phase string to the vocabulary of :data:`PHASES`.
 
     Handles ClinicalTrials.gov (``PHASE1|PHASE2``, ``PHASE2, PHASE3``,
-    ``EARLY_PHASE1``, ``NA``) and EU CTIS wording (``Therapeutic exploratory
-    (Phase II)``, ``Phase I and Phase II (Integrated)``). A combined phase
+    ``EARLY_PHASE1``, ``NA``), EU CTIS wording (``Therapeutic exploratory
+    (Phase II)``, ``Phase I and Phase II (Integrated)``) and the common
+    ``Phase I/II``, ``Phase 2-3`` and ``Phase IIb`` forms. A combined phase
     3/4 (CTIS only) maps to ``phase3``: the vocabulary has no such step and
     the confirmatory part is what the development stage is about.
     Empty or unrecognised input gives ``None``.
@@ -127,9 +130,13 @@ def normalise_phase(text: str | None) -> str | None:
         return None
     if lowered in {"na", "n/a", "not applicable", "not_applicable"}:
         return "not_applicable"
-    if "early" in lowered and re.search(r"phase[\s_-]*(1|i)\b", lowered):
+    if ("early" in lowered and re.search(r"phase[\s_-]*(1|i)\b", lowered)) or re.search(
+        r"phase[\s_-]*0\b", lowered
+    ):
+        # ClinicalTrials.gov lists its former "Phase 0" as Early Phase 1.
         return "early_phase1"
-    numbers = sorted({int(_ROMAN.get(n, n)) for n in _PHASE_NUMBER.findall(lowered)})
+    numerals = [n for pair in _PHASE_NUMBER.findall(lowered) for n in pair if n]
+    numbers = sorted({int(_ROMAN.get(n, n)) for n in numerals})
     if not numbers:
         return None
     if len(numbers) == 1:
@@ -169,3 +176,21 @@ def normalise_status(text: str | None) -> str | None:
     if lowered in _CTIS_STATUS:
         return _CTIS_STATUS[lowered]
     return re.sub(r"[\s,-]+", "_", text.strip()).upper()
+
+
+def parse_count(value: str | None) -> int | None:
+    """A registry count (``"40.0"`` in the flattened CSV) as a whole number; ``ValueError`` if it is not one."""
+    if value is None or not value.strip():
+        return None
+    number = float(value)
+    if number != int(number) or number < 0:
+        raise ValueError(f"{value!r} is not a whole number")
+    return int(number)
+
+
+def normalise_nct_id(value: str | None) -> str:
+    """An NCT number, upper-cased; ``ValueError`` naming the value if it is not one."""
+    value = (value or "").strip().upper()
+    if not (value.startswith("NCT") and value[3:].isdigit() and len(value) == 11):
+        raise ValueError(f"NCTId {value!r} is not an NCT number (NCT followed by 8 digits)")
+    return value

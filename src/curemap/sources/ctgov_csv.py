@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Iterator
 
 from curemap.model import Intervention, Location, ParsedRecord, PlannedOutcome, Sponsor, Study
-from curemap.normalise import normalise_phase, normalise_status, parse_partial_date
+from curemap.normalise import normalise_nct_id, normalise_phase, normalise_status, parse_count, parse_partial_date
 
 SOURCE = "ctgov"
 
@@ -53,25 +53,9 @@ def _split(value: str | None) -> list[str]:
     return [part.strip() for part in value.split("|") if part.strip()]
 
 
-def _int(value: str | None) -> int | None:
-    if value is None or not value.strip():
-        return None
-    number = float(value)
-    if number != int(number) or number < 0:
-        raise ValueError(f"enrollment {value!r} is not a whole number of participants")
-    return int(number)
-
-
-def _nct_id(value: str | None) -> str:
-    value = (value or "").strip().upper()
-    if not (value.startswith("NCT") and value[3:].isdigit() and len(value) == 11):
-        raise ValueError(f"NCTId {value!r} is not an NCT number (NCT followed by 8 digits)")
-    return value
-
-
 def row_to_study(row: dict[str, str]) -> Study:
     """Normalise one flattened row; raises ``ValueError`` naming the bad field."""
-    nct_id = _nct_id(row.get("NCTId"))
+    nct_id = normalise_nct_id(row.get("NCTId"))
     collaborator_names = _split(row.get("Collaborators"))
     collaborator_classes = _split(row.get("CollaboratorClasses"))
     intervention_names = _split(row.get("InterventionNames"))
@@ -96,7 +80,7 @@ def row_to_study(row: dict[str, str]) -> Study:
         study_type=(row.get("StudyType") or "").strip().upper() or None,
         phase=normalise_phase((row.get("Phase") or "").replace("|", ", ")),
         phase_raw=(row.get("Phase") or "").strip() or None,
-        enrollment=_int(row.get("EnrollmentCount")),
+        enrollment=parse_count(row.get("EnrollmentCount")),
         enrollment_type=(row.get("EnrollmentType") or "").strip().upper() or None,
         lead_sponsor=Sponsor(sponsor_name, (row.get("LeadSponsorClass") or "").strip() or None)
         if sponsor_name
@@ -117,7 +101,7 @@ def row_to_study(row: dict[str, str]) -> Study:
             )
             for i, country in enumerate(countries)
         ],
-        total_locations=_int(row.get("TotalLocations")),
+        total_locations=parse_count(row.get("TotalLocations")),
         interventions=[
             Intervention(
                 name=name,
