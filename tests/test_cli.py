@@ -1,0 +1,179 @@
+"""The command line, run in-process, asserting on what it printed and on the rows it wrote."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pytest
+
+from tests.conftest import CTGOV_CSV, RAW_V2
+
+RAW_FILES = sorted(RAW_V2.glob("*.json"))
+
+
+@pytest.fixture(scope="module")
+def built_home(tmp_path_factory):
+    """One store built from the offline snapshot, shared by the read-only tests below."""
+    from curemap.cli import run
+
+    home = tmp_path_factory.mktemp("built")
+    with pytest.raises(SystemExit) as done:
+        run(["--home", str(home), "build", "--offline", "--json"])
+    assert done.value.code == 0
+    return home
+
+
+@pytest.fixture
+def built(built_home, home):
+    shutil.copytree(built_home, home)
+    return home
+
+
+def test_build_offline_imports_the_whole_snapshot(cli, built_home, home):
+    shutil.copytree(built_home, home)
+    result = cli("build", "--offline", "--json")
+    assert result.exit_code == 0, result.stderr
+    payload = result.json()
+    with CTGOV_CSV.open(newline="") as handle:
+        csv_ids = {row["NCTId"] for row in csv.DictReader(handle)}
+    assert payload["studies"] == len(csv_ids) + 104 == 3720
+    assert 0 < payload["ms_studies"] <= payload["studies"]
+    assert payload["papers"] == 0
+    # Rebuilding unchanged data names the same content-derived snapshot.
+    again = cli("build", "--offline", "--json").json()
+    assert again["snapshot"] == payload["snapshot"]
+
+
+def test_status_reports_each_source(cli, built):
+    result = cli("status", "--json")
+    assert result.exit_code == 0
+    payload = result.json()
+    assert payload["studies"] == 3720
+    assert payload["sources"]["ctgov"]["records"] == 3616
+    assert payload["sources"]["ctis"]["records"] == 104
+    assert payload["sources"]["ctgov"]["last_update"].startswith("20")
+
+
+def test_show_a_snapshot_study(cli, built):
+    with CTGOV_CSV.open(newline="") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["NCTId"] == "NCT01743651")
+    result = cli("show", "nct01743651", "--json")
+    assert result.exit_code == 0, result.stderr
+    record = result.json()
+    assert record["id"] == "NCT01743651"
+    assert record["brief_title"] == row["BriefTitle"]
+    assert record["phase"] == "phase3"
+    assert record["enrollment"] == 353
+    assert record["provenance"]["origin"] == "ctgov_ms_20250925.csv.gz"
+    assert [c["kind"] for c in record["changes"]] == ["added"]
+
+
+def test_show_an_unknown_id_is_a_handled_error(cli, built):
+    result = cli("show", "NCT99999999", "--json")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "NCT99999999" in result.stderr and "no such study" in result.stderr
+
+
+def test_all_raw_v2_records_and_pages_import(cli):
+    result = cli("import", *RAW_FILES, "--json")
+    assert result.exit_code == 0, result.stderr
+    payload = result.json()
+    assert payload["rejected"] == []
+    assert payload["imported"] == 31  # 13 single records + 18 studies on the 4 pages
+
+    record = cli("show", "NCT02210780", "--json").json()
+    source = json.loads((RAW_V2 / "NCT02210780.json").read_text())
+    posted = source["resultsSection"]["outcomeMeasuresModule"]["outcomeMeasures"]
+    assert {v["outcome_title"] for v in record["result_values"]} == {m["title"] for m in posted}
+    serious = source["resultsSection"]["adverseEventsModule"]["seriousEvents"]
+    assert {a["term"] for a in record["adverse_events"] if a["seriousness"] == "serious"} == {
+        e["term"] for e in serious
+    }
+    assert record["eligibility"]["criteria"].startswith("Key Inclusion Criteria")
+
+
+def test_a_newer_api_record_updates_the_snapshot_and_logs_what_changed(cli, built):
+    page = RAW_V2 / "page_search_ms_recruiting_portland.json"
+    payload = cli("import", page, "--json").json()
+    assert payload["changed"] == 5 and payload["imported"] == 0
+    record = cli("show", "NCT06441617", "--json").json()
+    api = json.loads(page.read_text())["studies"]
+    api_status = next(
+        s["protocolSection"]["statusModule"]["overallStatus"]
+        for s in api
+        if s["protocolSection"]["identificationModule"]["nctId"] == "NCT06441617"
+    )
+    assert record["status"] == api_status
+    kinds = {c["kind"] for c in record["changes"]}
+    assert "added" in kinds and len(kinds) > 1
+    assert record["eligibility"]["criteria"]
+    # Re-importing the older snapshot neither rolls the study back nor loses the eligibility text.
+    cli("build", "--offline", "--json")
+    again = cli("show", "NCT06441617", "--json").json()
+    assert again["status"] == api_status
+    assert again["eligibility"]["criteria"] == record["eligibility"]["criteria"]
+
+
+def test_import_rejects_an_unrecognised_file_with_a_clear_error(cli, tmp_path):
+    bogus = tmp_path / "notes.csv"
+    bogus.write_text("a,b,c\n1,2,3\n")
+    result = cli("import", bogus, "--json")
+    assert result.exit_code == 1
+    assert "notes.csv" in result.stderr and "not a recognised format" in result.stderr
+    missing = cli("import", tmp_path / "nope.json")
+    assert missing.exit_code == 1 and "no such file" in missing.stderr
+
+
+def test_a_truncated_json_file_imports_nothing_and_says_so(cli, tmp_path):
+    text = (RAW_V2 / "NCT02210780.json").read_text()
+    broken = tmp_path / "broken.json"
+    broken.write_text(text[: len(text) // 2])
+    result = cli("import", broken, "--json")
+    assert result.exit_code == 1
+    assert "broken.json" in result.stderr and "not valid JSON" in result.stderr
+    assert cli("status", "--json").json()["studies"] == 0
+
+
+def test_usage_errors_exit_with_status_2(cli):
+    assert cli("export", "--format").exit_code == 2
+    assert cli("no-such-command").exit_code == 2
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "parquet"])
+def test_export_writes_every_table(cli, built, tmp_path, fmt):
+    out = tmp_path / "out"
+    result = cli("export", "--format", fmt, "--out", out, "--json")
+    assert result.exit_code == 0, result.stderr
+    files = result.json()["files"]
+    names = sorted(p.rsplit("/", 1)[-1] for p in files)
+    assert names == sorted(
+        f"{t}.{fmt}" for t in ("studies", "interventions", "locations", "result_values", "adverse_events", "changes")
+    )
+    studies_file = out / f"studies.{fmt}"
+    if fmt == "csv":
+        with studies_file.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    elif fmt == "json":
+        rows = json.loads(studies_file.read_text())
+    else:
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(studies_file).to_pylist()
+    assert len(rows) == 3720
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["NCT01743651"]["brief_title"].startswith("Efficacy Study of Arbaclofen")
+
+
+def test_every_command_help_ends_with_an_example(cli):
+    from curemap.cli import app
+
+    import typer.main
+
+    group = typer.main.get_command(app)
+    for name in group.commands:
+        result = cli(name, "--help")
+        assert result.exit_code == 0
+        assert "Example: curemap" in result.stdout, name
