@@ -6,7 +6,7 @@ enrichment and outputs read them. They are plain data: no I/O, no MS knowledge.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -166,7 +166,7 @@ class Study:
     adverse_events: list[AdverseEvent] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _plain(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Study":
@@ -183,6 +183,17 @@ class Study:
             kwargs[name] = [item_cls(**item) for item in kwargs.get(name) or []]
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in kwargs.items() if k in known})
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses to dicts, recursively: what ``dataclasses.asdict`` does, several times faster."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: _plain(item) for name, item in value.__dict__.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 DATE_FIELDS = (

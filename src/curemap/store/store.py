@@ -146,6 +146,22 @@ def _child_rows(study: Study) -> dict[Any, list[dict[str, Any]]]:
     }
 
 
+def _change_rows(study_id: str, old: dict[str, Any], new: dict[str, Any], now: str) -> list[dict[str, Any]]:
+    """One change-log row per field that moved."""
+    return [
+        {
+            "study_id": study_id,
+            "kind": CHANGE_KINDS.get(name, "updated"),
+            "field": name,
+            "old_value": canonical_json(before),
+            "new_value": canonical_json(after),
+            "detected_at": now,
+        }
+        for name, before, after in diff_fields(old, new)
+        if name not in UNLOGGED_FIELDS
+    ]
+
+
 def _is_older(new: dict[str, Any], old: dict[str, Any]) -> bool:
     new_date = (new.get("last_update_posted") or {}).get("value")
     old_date = (old.get("last_update_posted") or {}).get("value")
@@ -236,21 +252,26 @@ class Store:
                 )
             ):
                 ids[(row.source, row.source_id, row.sha256)] = row.id
-        for key, record in keyed.items():
-            if key not in ids:
-                ids[key] = conn.execute(
-                    insert(raw).values(
-                        source=record.source,
-                        source_id=record.source_id,
-                        origin=record.origin,
-                        fetched_at=now,
-                        sha256=key[2],
-                        content=record.raw,
-                    )
-                ).inserted_primary_key[0]
+        missing = [
+            {
+                "source": key[0],
+                "source_id": key[1],
+                "sha256": key[2],
+                "origin": record.origin,
+                "fetched_at": now,
+                "content": record.raw,
+            }
+            for key, record in keyed.items()
+            if key not in ids
+        ]
+        if missing:
+            returning = insert(raw).returning(raw.c.id, raw.c.source, raw.c.source_id, raw.c.sha256, sort_by_parameter_order=True)
+            for row in conn.execute(returning, missing):
+                ids[(row.source, row.source_id, row.sha256)] = row.id
         return ids
 
     def _apply(self, conn: Connection, batch: list[ParsedRecord]) -> ImportCounts:
+        """Upsert one batch: reads in bulk, inserts new studies in bulk, updates changed ones."""
         counts = ImportCounts()
         now = self.clock()
         good = []
@@ -273,6 +294,8 @@ class Store:
                 )
             )
         }
+        new_rows: dict[str, tuple[dict[str, Any], Study]] = {}
+        change_rows: list[dict[str, Any]] = []
         for record in good:
             study = record.study
             raw_id = raw_ids[(record.source, record.source_id, sha256_text(record.raw))]
@@ -283,18 +306,18 @@ class Store:
                 counts.unchanged += 1
                 continue
             if old is not None:
-                # A thinner format keeps what a richer one stored for the fields it cannot express.
+                # A thinner record keeps what a richer one stored for the fields it cannot express.
                 new_data = {
-                    name: (new_data[name] if name in record.covers or name in ("id", "source") else old["data"].get(name))
+                    name: new_data[name] if name in record.covers or name in ("id", "source") else old["data"].get(name)
                     for name in STUDY_FIELDS
                 }
                 study = Study.from_dict(new_data)
             content_hash = sha256_text(canonical_json(new_data))
             if old is not None and old["hash"] == content_hash:
                 counts.unchanged += 1
-                if old["raw_id"] != raw_id:
+                if old["raw_id"] != raw_id and study.id not in new_rows:
                     conn.execute(update(st).where(st.c.id == study.id).values(raw_id=raw_id))
-                    old["raw_id"] = raw_id
+                old["raw_id"] = raw_id
                 continue
             columns = _study_columns(study, new_data) | {
                 "content_hash": content_hash,
@@ -302,37 +325,39 @@ class Store:
                 "updated_at": now,
             }
             if old is None:
-                conn.execute(insert(st).values(**columns, first_seen_at=now))
-                conn.execute(insert(schema.changes).values(study_id=study.id, kind="added", detected_at=now))
+                change_rows.append(
+                    {"study_id": study.id, "kind": "added", "field": None, "old_value": None, "new_value": None, "detected_at": now}
+                )
+                new_rows[study.id] = (columns | {"first_seen_at": now}, study)
                 counts.imported += 1
             else:
-                conn.execute(update(st).where(st.c.id == study.id).values(**columns))
-                self._log_changes(conn, study.id, old["data"], new_data, now)
-                for table in schema.CHILD_TABLES:
-                    conn.execute(delete(table).where(table.c.study_id == study.id))
-                counts.changed += 1
-            for table, rows in _child_rows(study).items():
-                if rows:
-                    conn.execute(insert(table), rows)
+                change_rows += _change_rows(study.id, old["data"], new_data, now)
+                if study.id in new_rows:  # the same new study twice in one batch: keep the later
+                    new_rows[study.id] = (columns | {"first_seen_at": now}, study)
+                else:
+                    conn.execute(update(st).where(st.c.id == study.id).values(**columns))
+                    for table in schema.CHILD_TABLES:
+                        conn.execute(delete(table).where(table.c.study_id == study.id))
+                    self._insert_children(conn, [study])
+                    counts.changed += 1
             current[study.id] = {"data": new_data, "hash": content_hash, "raw_id": raw_id}
             counts.changed_ids.append(study.id)
+        if new_rows:
+            conn.execute(insert(st), [columns for columns, _ in new_rows.values()])
+            self._insert_children(conn, [study for _, study in new_rows.values()])
+        if change_rows:
+            conn.execute(insert(schema.changes), change_rows)
         return counts
 
-    def _log_changes(self, conn: Connection, study_id: str, old: dict, new: dict, now: str) -> None:
-        rows = [
-            {
-                "study_id": study_id,
-                "kind": CHANGE_KINDS.get(name, "updated"),
-                "field": name,
-                "old_value": canonical_json(before),
-                "new_value": canonical_json(after),
-                "detected_at": now,
-            }
-            for name, before, after in diff_fields(old, new)
-            if name not in UNLOGGED_FIELDS
-        ]
-        if rows:
-            conn.execute(insert(schema.changes), rows)
+    @staticmethod
+    def _insert_children(conn: Connection, studies_: list[Study]) -> None:
+        rows_by_table: dict[Any, list[dict[str, Any]]] = {table: [] for table in schema.CHILD_TABLES}
+        for study in studies_:
+            for table, rows in _child_rows(study).items():
+                rows_by_table[table].extend(rows)
+        for table, rows in rows_by_table.items():
+            if rows:
+                conn.execute(insert(table), rows)
 
     def record_snapshot(self, counts: dict[str, Any]) -> str:
         """Record the store's current content as a snapshot; its id is derived from the content,
@@ -420,6 +445,24 @@ class Store:
     def count_studies(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(schema.studies)).scalar_one()
+
+    def newest_last_update(self, source: str) -> str | None:
+        """The newest "last update posted" date among a registry's stored studies: where an
+        incremental harvest picks up (records updated on or after it are fetched again)."""
+        st = schema.studies
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.max(st.c.last_update_posted)).where(st.c.source == source)
+            ).scalar_one_or_none()
+
+    def count_by(self, column: str) -> list[tuple[Any, int]]:
+        """Studies per value of one ``studies`` column, most frequent first."""
+        col = schema.studies.c[column]
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(col, func.count().label("n")).group_by(col).order_by(func.count().desc(), col)
+            )
+            return [(row[0], row.n) for row in rows]
 
     def source_summary(self) -> dict[str, dict[str, Any]]:
         """Per source: distinct records held and when it was last written."""
