@@ -187,13 +187,19 @@ class Study:
 
 def _plain(value: Any) -> Any:
     """Dataclasses to dicts, recursively: what ``dataclasses.asdict`` does, several times faster."""
-    if hasattr(value, "__dataclass_fields__"):
-        return {name: _plain(item) for name, item in value.__dict__.items()}
     if isinstance(value, list):
         return [_plain(item) for item in value]
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
+    if hasattr(value, "__dataclass_fields__"):
+        return {
+            name: item if item is None or isinstance(item, _SCALARS) else _plain(item)
+            for name, item in value.__dict__.items()
+        }
     return value
+
+
+_SCALARS = (str, int, float, bool)
 
 
 DATE_FIELDS = (

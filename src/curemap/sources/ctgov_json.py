@@ -337,12 +337,14 @@ def _covered(obj: dict[str, Any]) -> frozenset[str]:
     return frozenset().union(*present)
 
 
-def record_from_api(obj: Any, origin: str, position: str = "study") -> ParsedRecord:
+def record_from_api(obj: Any, origin: str, position: str = "study", raw: str | None = None) -> ParsedRecord:
     """Wrap one study object as a :class:`ParsedRecord`; a bad one carries its error, never raises.
 
-    ``position`` names the record when it has no NCT id (``studies[3]``).
+    ``position`` names the record when it has no NCT id (``studies[3]``); ``raw`` is
+    the record's own text when the caller has it (a JSON Lines line), otherwise
+    the object is serialised.
     """
-    raw = json.dumps(obj, ensure_ascii=False, sort_keys=True)
+    raw = raw if raw is not None else json.dumps(obj, ensure_ascii=False, sort_keys=True)
     if not isinstance(obj, dict):
         problem = f"a JSON {type(obj).__name__}, not a study object"
         return ParsedRecord(SOURCE, position, raw, origin, COVERS, error=problem)

@@ -96,7 +96,7 @@ def _json_records(handle: IO[str], origin: str) -> Iterator[ParsedRecord]:
             raise InputError(f"{origin}: not valid JSON ({exc}); nothing was imported from it") from exc
         yield from ctgov_json.iter_records(document, origin)
         return
-    yield from ctgov_json.iter_records(first, f"{origin}:1")
+    yield _json_line(first, first_line, 1, origin)
     for number, line in enumerate(handle, start=2):
         if not line.strip():
             continue
@@ -105,7 +105,12 @@ def _json_records(handle: IO[str], origin: str) -> Iterator[ParsedRecord]:
         except json.JSONDecodeError as exc:
             yield _bad_line(number, line, origin, exc)
             continue
-        yield from ctgov_json.iter_records(obj, f"{origin}:{number}")
+        yield _json_line(obj, line, number, origin)
+
+
+def _json_line(obj, line: str, number: int, origin: str) -> ParsedRecord:
+    """One JSON Lines study, keeping the line itself as the verbatim record."""
+    return ctgov_json.record_from_api(obj, f"{origin}:{number}", f"line {number}", raw=line.rstrip("\r\n"))
 
 
 def iter_file_records(path: Path, on_read: Callable[[int], None] | None = None) -> Iterator[ParsedRecord]:

@@ -41,6 +41,10 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
             schema.snapshots,
         ),
     ),
+    (
+        "0002_classifications",
+        _create(schema.classifications, schema.study_strategies, schema.study_phenotypes),
+    ),
 ]
 
 

@@ -174,5 +174,34 @@ snapshots = Table(
     Column("counts", Text, nullable=False),
 )
 
+classifications = Table(
+    "classifications",
+    metadata,
+    Column("study_id", String(40), ForeignKey("studies.id", ondelete="CASCADE"), primary_key=True),
+    Column("is_ms", Boolean, nullable=False),
+    Column("curative_intent", Boolean, nullable=False),
+    Column("data", Text, nullable=False),
+    Column("study_hash", String(64), nullable=False),
+    Column("profile_hash", String(64), nullable=False),
+    Column("classified_at", String(40), nullable=False),
+)
+
+study_strategies = Table(
+    "study_strategies",
+    metadata,
+    Column("study_id", String(40), ForeignKey("studies.id", ondelete="CASCADE"), nullable=False),
+    Column("strategy", String(60), nullable=False),
+)
+Index("ix_study_strategies_strategy", study_strategies.c.strategy)
+Index("ix_study_strategies_study", study_strategies.c.study_id)
+
+study_phenotypes = Table(
+    "study_phenotypes",
+    metadata,
+    Column("study_id", String(40), ForeignKey("studies.id", ondelete="CASCADE"), nullable=False),
+    Column("phenotype", String(40), nullable=False),
+)
+Index("ix_study_phenotypes_study", study_phenotypes.c.study_id)
+
 CHILD_TABLES = (study_locations, study_interventions, study_conditions, result_values, adverse_events)
 """Tables whose rows are derived from a study's record and replaced with it."""

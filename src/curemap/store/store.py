@@ -16,7 +16,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Connection, create_engine, delete, event, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -105,7 +105,7 @@ def _batched(items: Iterable[ParsedRecord], size: int) -> Iterator[list[ParsedRe
         yield batch
 
 
-def _study_columns(study: Study, data: dict[str, Any]) -> dict[str, Any]:
+def _study_columns(study: Study, data_json: str) -> dict[str, Any]:
     return {
         "id": study.id,
         "source": study.source,
@@ -120,7 +120,7 @@ def _study_columns(study: Study, data: dict[str, Any]) -> dict[str, Any]:
         "completion_date": study.completion_date.value if study.completion_date else None,
         "last_update_posted": study.last_update_posted.value if study.last_update_posted else None,
         "has_results": study.has_results,
-        "data": canonical_json(data),
+        "data": data_json,
     }
 
 
@@ -312,14 +312,15 @@ class Store:
                     for name in STUDY_FIELDS
                 }
                 study = Study.from_dict(new_data)
-            content_hash = sha256_text(canonical_json(new_data))
+            data_json = canonical_json(new_data)
+            content_hash = sha256_text(data_json)
             if old is not None and old["hash"] == content_hash:
                 counts.unchanged += 1
                 if old["raw_id"] != raw_id and study.id not in new_rows:
                     conn.execute(update(st).where(st.c.id == study.id).values(raw_id=raw_id))
                 old["raw_id"] = raw_id
                 continue
-            columns = _study_columns(study, new_data) | {
+            columns = _study_columns(study, data_json) | {
                 "content_hash": content_hash,
                 "raw_id": raw_id,
                 "updated_at": now,
@@ -386,8 +387,80 @@ class Store:
         return snapshot_id
 
     def _snapshot_parts(self, conn: Connection) -> Iterator[str]:
-        """Further content that defines a snapshot beyond the studies (enrichment, papers)."""
-        return iter(())
+        """Further content that defines a snapshot beyond the studies: their enrichment."""
+        cl = schema.classifications
+        for row in conn.execute(select(cl.c.study_id, cl.c.data).order_by(cl.c.study_id)):
+            yield f"classification {row.study_id}:{sha256_text(row.data)}\n"
+
+    # -- enrichment ----------------------------------------------------------------
+
+    def classification_targets(self, profile_hash: str, batch_size: int = 1000) -> Iterator[tuple[Study, str]]:
+        """Studies (with their content hash) never classified, or classified from an older
+        version of the study or of the profile; streamed in id order."""
+        st, cl = schema.studies, schema.classifications
+        stale = or_(
+            cl.c.study_id.is_(None), cl.c.study_hash != st.c.content_hash, cl.c.profile_hash != profile_hash
+        )
+        last = ""
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(st.c.id, st.c.data, st.c.content_hash)
+                    .outerjoin(cl, cl.c.study_id == st.c.id)
+                    .where(stale, st.c.id > last)
+                    .order_by(st.c.id)
+                    .limit(batch_size)
+                ).all()
+            if not rows:
+                return
+            for row in rows:
+                yield Study.from_dict(json.loads(row.data)), row.content_hash
+            last = rows[-1].id
+
+    def save_classifications(self, items: list[tuple[str, str, dict[str, Any]]], profile_hash: str) -> None:
+        """Store (study id, study content hash, classification dict) triples in one transaction."""
+        if not items:
+            return
+        cl = schema.classifications
+        ids = [study_id for study_id, _, _ in items]
+        now = self.clock()
+        with self.engine.begin() as conn:
+            for table in (cl, schema.study_strategies, schema.study_phenotypes):
+                conn.execute(delete(table).where(table.c.study_id.in_(ids)))
+            conn.execute(
+                insert(cl),
+                [
+                    {
+                        "study_id": study_id,
+                        "is_ms": data["is_ms"],
+                        "curative_intent": data["curative_intent"],
+                        "data": canonical_json(data),
+                        "study_hash": study_hash,
+                        "profile_hash": profile_hash,
+                        "classified_at": now,
+                    }
+                    for study_id, study_hash, data in items
+                ],
+            )
+            strategies = [{"study_id": i, "strategy": s} for i, _, d in items for s in d["strategies"]]
+            phenotypes = [{"study_id": i, "phenotype": p} for i, _, d in items for p in d["phenotypes"]]
+            if strategies:
+                conn.execute(insert(schema.study_strategies), strategies)
+            if phenotypes:
+                conn.execute(insert(schema.study_phenotypes), phenotypes)
+
+    def get_classification(self, study_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            data = conn.execute(
+                select(schema.classifications.c.data).where(schema.classifications.c.study_id == study_id)
+            ).scalar_one_or_none()
+        return json.loads(data) if data else None
+
+    def count_ms_studies(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.count()).select_from(schema.classifications).where(schema.classifications.c.is_ms)
+            ).scalar_one()
 
     # -- reading -----------------------------------------------------------------
 
