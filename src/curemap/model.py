@@ -226,15 +226,100 @@ STUDY_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Study))
 
 
 @dataclass
+class Author:
+    last_name: str | None = None
+    fore_name: str | None = None
+    initials: str | None = None
+    collective: str | None = None
+    affiliations: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AbstractSection:
+    """One labelled part of a structured abstract (``label`` None when unstructured)."""
+
+    text: str
+    label: str | None = None
+    category: str | None = None  # NLM category: BACKGROUND, METHODS, RESULTS, CONCLUSIONS…
+
+
+@dataclass
+class Grant:
+    grant_id: str | None = None
+    agency: str | None = None
+    country: str | None = None
+
+
+@dataclass
+class MeshHeading:
+    descriptor: str
+    major: bool = False
+    qualifiers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Paper:
+    """One article, from PubMed, Europe PMC or the literature CSV, normalised.
+
+    ``id`` is ``PMID:<n>`` when the article has a PMID, else ``DOI:<doi>``.
+    ``abstract`` is the whole abstract as one text (sections joined by a blank
+    line, each prefixed by its label), the text outcome spans point into.
+    ``trial_ids`` are registry ids the record itself lists (data banks, or ids
+    named in the abstract).
+    """
+
+    id: str
+    source: str
+    pmid: str | None = None
+    doi: str | None = None
+    pmcid: str | None = None
+    title: str | None = None
+    abstract: str | None = None
+    abstract_sections: list[AbstractSection] = field(default_factory=list)
+    journal: str | None = None
+    citation: str | None = None
+    published: PartialDate | None = None
+    language: str | None = None
+    authors: list[Author] = field(default_factory=list)
+    publication_types: list[str] = field(default_factory=list)
+    mesh: list[MeshHeading] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    grants: list[Grant] = field(default_factory=list)
+    trial_ids: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Paper":
+        kwargs = dict(data)
+        if kwargs.get("published") is not None:
+            kwargs["published"] = PartialDate(**kwargs["published"])
+        for name, item_cls in PAPER_LIST_ITEM_TYPES.items():
+            kwargs[name] = [item_cls(**item) for item in kwargs.get(name) or []]
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in kwargs.items() if k in known})
+
+
+PAPER_LIST_ITEM_TYPES: dict[str, type] = {
+    "abstract_sections": AbstractSection,
+    "authors": Author,
+    "mesh": MeshHeading,
+    "grants": Grant,
+}
+
+
+@dataclass
 class ParsedRecord:
     """What a connector yields for one source record.
 
     ``raw`` is the record's verbatim text (a CSV row re-serialised as the
     source's own header → value JSON, or the API's JSON), kept for provenance.
-    ``covers`` lists the Study fields this record can express (its format's,
+    ``covers`` lists the record's fields this record can express (its format's,
     less any module a filtered API response left out), so an import from a
     thinner record never blanks out what a richer one stored.
-    Exactly one of ``study`` and ``error`` is set.
+    Exactly one of ``study``, ``paper`` and ``error`` is set; ``deleted`` marks a
+    source's withdrawal of the record (PubMed's ``DeleteCitation``).
     """
 
     source: str
@@ -244,3 +329,5 @@ class ParsedRecord:
     covers: frozenset[str]
     study: Study | None = None
     error: str | None = None
+    paper: Paper | None = None
+    deleted: bool = False
