@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from curemap.model import (
+    DATE_FIELDS,
     AdverseEvent,
     Arm,
     Eligibility,
@@ -34,18 +35,7 @@ _FIELDS_BY_PART: dict[tuple[str, ...], frozenset[str]] = {
     ("protocolSection", "identificationModule"): frozenset(
         {"brief_title", "official_title", "acronym", "secondary_ids"}
     ),
-    ("protocolSection", "statusModule"): frozenset(
-        {
-            "status",
-            "why_stopped",
-            "start_date",
-            "primary_completion_date",
-            "completion_date",
-            "first_posted",
-            "last_update_posted",
-            "results_first_posted",
-        }
-    ),
+    ("protocolSection", "statusModule"): frozenset({"status", "why_stopped", *DATE_FIELDS}),
     ("protocolSection", "sponsorCollaboratorsModule"): frozenset({"lead_sponsor", "collaborators"}),
     ("protocolSection", "descriptionModule"): frozenset({"summary", "description"}),
     ("protocolSection", "conditionsModule"): frozenset({"conditions", "keywords"}),
