@@ -1,0 +1,1 @@
+"""Evidence synthesis: pooling outcome proportions across studies and drawing them."""
