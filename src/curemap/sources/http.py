@@ -150,9 +150,13 @@ class HttpClient:
     def get_text(self, path_or_url: str, params: Mapping[str, Any] | None = None) -> str:
         return self._fetch(self._client.build_request("GET", path_or_url, params=params), str)
 
-    def post_form(self, path_or_url: str, data: Mapping[str, Any]) -> str:
-        """POST form fields: for requests too long for a URL (E-utilities efetch with many ids)."""
-        return self._fetch(self._client.build_request("POST", path_or_url, data=data), str)
+    def post_form(self, path_or_url: str, data: Mapping[str, Any], *, parse: Callable[[str], Any] = str) -> Any:
+        """POST form fields: for requests too long for a URL (E-utilities efetch with many ids).
+
+        ``parse`` turns the body into the value returned; a ``ValueError`` from it
+        (an XML body cut off mid-transfer) is retried like any unreadable body.
+        """
+        return self._fetch(self._client.build_request("POST", path_or_url, data=data), parse)
 
     # -- one request, retried ----------------------------------------------------
 

@@ -1,0 +1,100 @@
+"""The literature CSV (articles a public MS research monitor discovered) normalised to :class:`Paper`.
+
+Columns: ``pmid, title, citation, abstract, abstract_truncated, source,
+discovered, link``. The ``abstract`` column ends with PubMed's identifier line
+(``PMID: … | PMC: … | DOI: …``): it is cut off the abstract and read for the
+DOI and PMC id; the rest of the text is kept verbatim, so outcome spans
+annotated on the column still point into ``Paper.abstract``. A truncated
+abstract (``abstract_truncated``) is kept as it is. The ``citation`` column is
+kept whole and gives, where it has PubMed's form (``J Neuroimmunol. 2021 Feb
+12;353:577521. doi: …``), the journal abbreviation, the date and a DOI.
+
+The file is a derived, dated snapshot: a value missing from a row was not
+captured, which says nothing about the article. So each record covers only the
+fields its row fills, and importing the CSV never blanks what a richer source
+stored.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterable, Iterator
+
+from curemap.model import Paper, ParsedRecord
+from curemap.sources.pubmed_xml import paper_id, parse_pubmed_date
+
+SOURCE = "literature_csv"
+
+REQUIRED_COLUMNS = frozenset({"pmid", "title", "citation", "abstract", "abstract_truncated"})
+"""The header columns that identify this format."""
+
+COVERS = frozenset({"pmid", "doi", "pmcid", "title", "abstract", "journal", "citation", "published"})
+"""The Paper fields the CSV can give; each record covers those its row fills."""
+
+_ID_LINE = re.compile(
+    r"\s*PMID:\s*(?P<pmid>\d+)(?:\s*\|\s*PMC:\s*(?P<pmcid>PMC\d+))?(?:\s*\|\s*DOI:\s*(?P<doi>\S+))?\s*$"
+)
+_CITATION = re.compile(r"^(?P<journal>.+?)\. (?P<date>\d{4}\b[^;:.]*)")
+_CITATION_DOI = re.compile(r"\bdoi:\s*(10\.\S+?)\.?(?:\s|$)")
+_LINK_DOI = re.compile(r"/(10\.\d{4,9}/[^\s?#]+)")
+
+
+def _clean(value: str | None) -> str | None:
+    return (value or "").strip() or None
+
+
+def row_to_paper(row: dict[str, str]) -> Paper:
+    """Normalise one row; raises ``ValueError`` when nothing identifies the article."""
+    abstract = row.get("abstract") or ""
+    id_line = _ID_LINE.search(abstract)
+    if id_line:
+        abstract = abstract[: id_line.start()]
+    citation = _clean(row.get("citation"))
+    parts = _CITATION.match(citation or "")
+    citation_doi = _CITATION_DOI.search(citation or "")
+    link_doi = _LINK_DOI.search(row.get("link") or "")
+    pmid = _clean(row.get("pmid")) or (id_line and id_line["pmid"])
+    if pmid and not pmid.isdigit():
+        raise ValueError(f"pmid {pmid!r} is not a PubMed id")
+    doi = (
+        (id_line and id_line["doi"])
+        or (citation_doi and citation_doi.group(1))
+        or (link_doi and link_doi.group(1))
+        or None
+    )
+    identity = paper_id(pmid, doi)
+    if identity is None:
+        raise ValueError(f"no PMID or DOI identifies the article (link {row.get('link')!r})")
+    return Paper(
+        id=identity,
+        source=SOURCE,
+        pmid=pmid or None,
+        doi=doi,
+        pmcid=(id_line and id_line["pmcid"]) or None,
+        title=_clean(row.get("title")),
+        abstract=_clean(abstract),
+        journal=parts["journal"] if parts else None,
+        citation=citation,
+        published=parse_pubmed_date(parts["date"]) if parts else None,
+    )
+
+
+def looks_like(header: list[str]) -> bool:
+    return REQUIRED_COLUMNS <= set(header)
+
+
+def iter_records(lines: Iterable[str], origin: str) -> Iterator[ParsedRecord]:
+    """Yield one :class:`ParsedRecord` per row; a bad row carries its error, never raises."""
+    reader = csv.DictReader(lines)
+    for line_number, row in enumerate(reader, start=2):
+        raw = json.dumps(row, ensure_ascii=False)
+        try:
+            paper = row_to_paper(row)
+        except ValueError as exc:
+            source_id = f"row {line_number}"
+            yield ParsedRecord(SOURCE, source_id, raw, origin, COVERS, error=f"{source_id}: {exc}")
+        else:
+            covers = frozenset(name for name in COVERS if getattr(paper, name))
+            yield ParsedRecord(SOURCE, paper.id, raw, origin, covers, paper=paper)
