@@ -1,0 +1,702 @@
+"""Condition profiles: the one place a condition's knowledge lives.
+
+A profile is a YAML file (``multiple_sclerosis.yaml`` ships in this package) holding the
+strategy taxonomy, the words and codes that identify each strategy, the conditions that
+are and are not the condition, phenotypes, outcome and phase vocabularies, the default
+queries and the classifier's rules. :func:`load_profile` reads one, checks every key and
+returns frozen dataclasses, so the code holds no condition knowledge: a second condition
+is a second file, not new code.
+
+Term syntax (shared with the classifier, defined here once): a term is a phrase matched
+as whole words. Words are runs of letters and digits; punctuation between them is
+ignored, so ``CAR-T`` and ``CAR T`` are the same term. A word ending in ``*`` matches
+any word it begins. Case-insensitive words tolerate a plural ending (:func:`fold_word`).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, NoReturn
+
+import yaml
+
+from curemap.errors import ProfileError
+
+DEFAULT_PROFILE = "multiple_sclerosis"
+
+TEXT_FIELDS = (
+    "interventions",
+    "intervention_types",
+    "intervention_descriptions",
+    "arm_labels",
+    "arm_descriptions",
+    "brief_title",
+    "official_title",
+    "acronym",
+    "keywords",
+    "conditions",
+    "summary",
+    "description",
+    "outcomes",
+)
+"""The study fields a profile may name; the classifier knows how to read each."""
+
+WORD = re.compile(r"[^\W_]+")
+"""A word of text: a run of letters and digits."""
+
+_TERM_WORD = re.compile(r"[^\W_]+\*?")
+_MISPLACED_STAR = re.compile(r"(?<![^\W_])\*|\*(?=[^\W_])")
+
+TERM_LISTS = {"aliases": "alias", "brands": "brand", "codes": "code", "acronyms": "acronym", "aims": "aim"}
+"""The lists a strategy names its terms in, and the ``kind`` each gives its terms."""
+
+ROLES = ("therapy", "focus", "design")
+UNITS = ("percent", "per_year", "points", "count", "ratio")
+
+_TERM_OPTIONS = (
+    "term",
+    "regex",
+    "case_sensitive",
+    "weak",
+    "fields",
+    "study_types",
+    "requires",
+    "unless",
+    "otherwise",
+    "redirect",
+    "with_groups",
+)
+_ID = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def term_words(text: str) -> tuple[str, ...]:
+    """The words of a term phrase, a trailing ``*`` kept on a word that is a prefix."""
+    return tuple(_TERM_WORD.findall(text))
+
+
+def fold_word(word: str) -> str:
+    """A word as case-insensitive matching compares it: lower case, plural ending removed."""
+    word = word.lower()
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+@dataclass(frozen=True)
+class Term:
+    """One way a label shows in text, with the options that say when it counts."""
+
+    text: str
+    kind: str
+    path: str
+    regex: bool = False
+    case_sensitive: bool = False
+    weak: bool = False
+    fields: tuple[str, ...] = ()
+    study_types: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+    otherwise: str | None = None
+    redirect: tuple[tuple[str, str], ...] = ()
+    with_groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    weight: float
+    explicit: bool = False
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    name: str
+    curative_intent: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class Strategy:
+    id: str
+    name: str
+    group: str
+    curative_intent: bool
+    role: str
+    description: str
+    terms: tuple[Term, ...]
+
+
+@dataclass(frozen=True)
+class Context:
+    """Words whose presence changes what another term means (an aim, a donor graft…)."""
+
+    id: str
+    description: str
+    fields: tuple[str, ...]
+    terms: tuple[Term, ...]
+
+
+@dataclass(frozen=True)
+class Phenotype:
+    id: str
+    name: str
+    narrower: tuple[str, ...]
+    terms: tuple[Term, ...]
+
+
+@dataclass(frozen=True)
+class NotCondition:
+    id: str
+    name: str
+    terms: tuple[Term, ...]
+
+
+@dataclass(frozen=True)
+class Condition:
+    name: str
+    terms: tuple[Term, ...]
+    not_conditions: tuple[NotCondition, ...]
+
+
+@dataclass(frozen=True)
+class OutcomeMeasure:
+    id: str
+    meaning: str
+    units: tuple[str, ...]
+    terms: tuple[Term, ...]
+
+
+@dataclass(frozen=True)
+class Phase:
+    id: str
+    name: str
+    registry: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Queries:
+    registry: Mapping[str, str]
+    pubmed: str
+    europepmc: str
+
+
+@dataclass(frozen=True)
+class Fallback:
+    fields: tuple[str, ...]
+    min_similarity: float
+    min_shared_words: int
+
+
+@dataclass(frozen=True)
+class Rules:
+    condition_fields: tuple[str, ...]
+    phenotype_fields: tuple[str, ...]
+    context_fields: tuple[str, ...]
+    aims_need_intervention: bool
+    weak_weight: float
+    therapy_min_weight: float
+    default_strategy: str
+    default_phenotype: str
+    design_study_types: tuple[str, ...]
+    not_condition_strategies: tuple[str, ...]
+    not_condition_phenotypes: tuple[str, ...]
+    fallback: Fallback
+
+
+@dataclass(frozen=True)
+class Ignore:
+    """Phrases never read as terms of a section because they contain one by accident."""
+
+    strategies: tuple[Term, ...]
+    phenotypes: tuple[Term, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Profile:
+    """A condition's whole knowledge, validated. Compared and hashed by identity."""
+
+    id: str
+    name: str
+    version: int
+    source: str
+    digest: str  # sha256 of the profile text: classifications made under another one are stale
+    queries: Queries
+    fields: tuple[FieldSpec, ...]
+    rules: Rules
+    condition: Condition
+    groups: tuple[Group, ...]
+    strategies: tuple[Strategy, ...]
+    contexts: tuple[Context, ...]
+    phenotypes: tuple[Phenotype, ...]
+    ignore: Ignore
+    outcome_measures: tuple[OutcomeMeasure, ...]
+    phases: tuple[Phase, ...]
+
+    def strategy(self, strategy_id: str) -> Strategy:
+        return _by_id(self.strategies, strategy_id, "strategy")
+
+    def group(self, group_id: str) -> Group:
+        return _by_id(self.groups, group_id, "group")
+
+    def field_weight(self, name: str) -> float:
+        return next((spec.weight for spec in self.fields if spec.name == name), 0.0)
+
+
+def _by_id(items, wanted: str, what: str):
+    for item in items:
+        if item.id == wanted:
+            return item
+    raise KeyError(f"no {what} {wanted!r} in this profile")
+
+
+def available_profiles() -> list[str]:
+    """Names of the profiles shipped in the package."""
+    return sorted(p.name[: -len(".yaml")] for p in resources.files(__name__).iterdir() if p.name.endswith(".yaml"))
+
+
+def load_profile(name_or_path: str | Path = DEFAULT_PROFILE) -> Profile:
+    """Load and validate a profile by package name (cached) or from a YAML file path.
+
+    Raises :class:`ProfileError` naming the key path and the problem, e.g.
+    ``strategies.car_t.codes[3]: invalid regex …``.
+    """
+    if isinstance(name_or_path, Path) or re.search(r"[/\\]|\.ya?ml$", name_or_path):
+        path = Path(name_or_path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ProfileError(f"cannot read profile {path}: {exc.strerror or exc}") from exc
+        return parse_profile(text, str(path))
+    return _packaged_profile(name_or_path)
+
+
+@functools.cache
+def _packaged_profile(name: str) -> Profile:
+    resource = resources.files(__name__).joinpath(f"{name}.yaml")
+    if not resource.is_file():
+        raise ProfileError(f"no profile named {name!r}; shipped profiles: {', '.join(available_profiles())}")
+    return parse_profile(resource.read_text(encoding="utf-8"), f"{name}.yaml")
+
+
+def parse_profile(text: str, source: str = "<profile>") -> Profile:
+    """Validate profile YAML text and build the :class:`Profile` it describes."""
+    try:
+        return _build(_Value(_read_yaml(text), ""), source, hashlib.sha256(text.encode("utf-8")).hexdigest())
+    except ProfileError as exc:
+        raise ProfileError(f"{exc} (in {source})") from None
+
+
+# -- reading YAML with key paths ---------------------------------------------------------
+
+
+def _read_yaml(text: str) -> Any:
+    """Plain Python data from YAML, refusing duplicate keys (which PyYAML would overwrite)."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is None:
+            raise ProfileError("the profile is empty")
+        return _plain(node, "", yaml.SafeLoader(""))
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"not valid YAML: {exc}") from None
+
+
+def _plain(node: yaml.Node, path: str, loader: yaml.SafeLoader) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = str(loader.construct_object(key_node))
+            child = _join(path, key)
+            if key in result:
+                raise ProfileError(f"{child}: duplicate key (line {key_node.start_mark.line + 1})")
+            result[key] = _plain(value_node, child, loader)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(item, f"{path}[{index}]", loader) for index, item in enumerate(node.value)]
+    return loader.construct_object(node)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+class _Value:
+    """A value read from the profile together with the key path it was read at."""
+
+    __slots__ = ("value", "path")
+
+    def __init__(self, value: Any, path: str):
+        self.value = value
+        self.path = path
+
+    def fail(self, problem: str) -> NoReturn:
+        raise ProfileError(f"{self.path or '(top level)'}: {problem}")
+
+    def child(self, key: str) -> _Value:
+        return _Value(self.value[key], _join(self.path, key))
+
+    def mapping(self, required: Iterable[str] = (), optional: Iterable[str] = ()) -> dict[str, _Value]:
+        """The keys of a mapping with a fixed set of keys, checked for unknown and missing ones."""
+        required, optional = tuple(required), tuple(optional)
+        if not isinstance(self.value, dict):
+            self.fail(f"expected a mapping, got {_type_name(self.value)}")
+        known = required + optional
+        for key in self.value:
+            if key not in known:
+                _Value(None, _join(self.path, key)).fail(f"unknown key (expected one of: {', '.join(known)})")
+        for key in required:
+            if key not in self.value:
+                self.fail(f"missing key {key!r}")
+        return {key: self.child(key) for key in self.value}
+
+    def entries(self) -> list[tuple[str, _Value]]:
+        """The items of a mapping keyed by ids (snake_case)."""
+        if not isinstance(self.value, dict):
+            self.fail(f"expected a mapping of ids, got {_type_name(self.value)}")
+        for key in self.value:
+            if not _ID.fullmatch(key):
+                _Value(None, _join(self.path, key)).fail("an id must be snake_case: lower-case letters, digits and _")
+        return [(key, self.child(key)) for key in self.value]
+
+    def sequence(self) -> list[_Value]:
+        if not isinstance(self.value, list):
+            self.fail(f"expected a list, got {_type_name(self.value)}")
+        return [_Value(item, f"{self.path}[{index}]") for index, item in enumerate(self.value)]
+
+    def string(self) -> str:
+        if not isinstance(self.value, str) or not self.value.strip():
+            self.fail(f"expected non-empty text, got {_type_name(self.value)}")
+        return self.value.strip()
+
+    def strings(self) -> tuple[str, ...]:
+        return tuple(item.string() for item in self.sequence())
+
+    def boolean(self) -> bool:
+        if not isinstance(self.value, bool):
+            self.fail(f"expected true or false, got {_type_name(self.value)}")
+        return self.value
+
+    def number(self) -> float:
+        if isinstance(self.value, bool) or not isinstance(self.value, (int, float)):
+            self.fail(f"expected a number, got {_type_name(self.value)}")
+        return float(self.value)
+
+    def integer(self) -> int:
+        if isinstance(self.value, bool) or not isinstance(self.value, int):
+            self.fail(f"expected a whole number, got {_type_name(self.value)}")
+        return self.value
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false"}.get(type(value), type(value).__name__)
+
+
+# -- building the profile ----------------------------------------------------------------
+
+
+def _build(top: _Value, source: str, digest: str) -> Profile:
+    keys = top.mapping(
+        required=(
+            "id",
+            "name",
+            "version",
+            "queries",
+            "fields",
+            "rules",
+            "condition",
+            "groups",
+            "strategies",
+            "contexts",
+            "phenotypes",
+        ),
+        optional=("ignore", "outcome_measures", "phases"),
+    )
+    groups = tuple(_group(group_id, value) for group_id, value in keys["groups"].entries())
+    curative = {group.id: group.curative_intent for group in groups}
+    strategies = tuple(_strategy(strategy_id, value, curative) for strategy_id, value in keys["strategies"].entries())
+    condition = _condition(keys["condition"])
+    ignore = _ignore(keys["ignore"]) if "ignore" in keys else Ignore((), ())
+    profile = Profile(
+        id=keys["id"].string(),
+        name=keys["name"].string(),
+        version=keys["version"].integer(),
+        source=source,
+        digest=digest,
+        queries=_queries(keys["queries"]),
+        fields=tuple(_field(name, value) for name, value in keys["fields"].entries()),
+        rules=_rules(keys["rules"]),
+        condition=condition,
+        groups=groups,
+        strategies=strategies,
+        contexts=tuple(_context(context_id, value, condition) for context_id, value in keys["contexts"].entries()),
+        phenotypes=tuple(_phenotype(phenotype_id, value) for phenotype_id, value in keys["phenotypes"].entries()),
+        ignore=ignore,
+        outcome_measures=tuple(
+            _outcome(measure_id, value)
+            for measure_id, value in keys.get("outcome_measures", _Value({}, "outcome_measures")).entries()
+        ),
+        phases=tuple(_phase(phase_id, value) for phase_id, value in keys.get("phases", _Value({}, "phases")).entries()),
+    )
+    _check_references(profile)
+    return profile
+
+
+def _queries(value: _Value) -> Queries:
+    keys = value.mapping(required=("registry", "pubmed", "europepmc"))
+    registry = keys["registry"]
+    return Queries(
+        registry=MappingProxyType({key: item.string() for key, item in registry.entries()}),
+        pubmed=keys["pubmed"].string(),
+        europepmc=keys["europepmc"].string(),
+    )
+
+
+def _field(name: str, value: _Value) -> FieldSpec:
+    if name not in TEXT_FIELDS:
+        _Value(None, value.path).fail(f"unknown study field (known: {', '.join(TEXT_FIELDS)})")
+    if isinstance(value.value, dict):
+        keys = value.mapping(required=("weight",), optional=("explicit",))
+        return FieldSpec(name, keys["weight"].number(), keys["explicit"].boolean() if "explicit" in keys else False)
+    return FieldSpec(name, value.number())
+
+
+def _rules(value: _Value) -> Rules:
+    keys = value.mapping(
+        required=(
+            "condition_fields",
+            "phenotype_fields",
+            "context_fields",
+            "aims_need_intervention",
+            "weak_weight",
+            "therapy_min_weight",
+            "default_strategy",
+            "default_phenotype",
+            "design_study_types",
+            "not_condition",
+            "fallback",
+        )
+    )
+    not_condition = keys["not_condition"].mapping(required=("strategies", "phenotypes"))
+    fallback = keys["fallback"].mapping(required=("fields", "min_similarity", "min_shared_words"))
+    return Rules(
+        condition_fields=keys["condition_fields"].strings(),
+        phenotype_fields=keys["phenotype_fields"].strings(),
+        context_fields=keys["context_fields"].strings(),
+        aims_need_intervention=keys["aims_need_intervention"].boolean(),
+        weak_weight=keys["weak_weight"].number(),
+        therapy_min_weight=keys["therapy_min_weight"].number(),
+        default_strategy=keys["default_strategy"].string(),
+        default_phenotype=keys["default_phenotype"].string(),
+        design_study_types=keys["design_study_types"].strings(),
+        not_condition_strategies=not_condition["strategies"].strings(),
+        not_condition_phenotypes=not_condition["phenotypes"].strings(),
+        fallback=Fallback(
+            fallback["fields"].strings(), fallback["min_similarity"].number(), fallback["min_shared_words"].integer()
+        ),
+    )
+
+
+def _group(group_id: str, value: _Value) -> Group:
+    keys = value.mapping(required=("name", "curative_intent", "description"))
+    description = " ".join(keys["description"].string().split())
+    return Group(group_id, keys["name"].string(), keys["curative_intent"].boolean(), description)
+
+
+def _strategy(strategy_id: str, value: _Value, curative: dict[str, bool]) -> Strategy:
+    keys = value.mapping(required=("name", "group", "description"), optional=("role", "redirect", *TERM_LISTS))
+    group = keys["group"].string()
+    if group not in curative:
+        keys["group"].fail(f"unknown group {group!r} (known: {', '.join(curative)})")
+    role = keys["role"].string() if "role" in keys else "therapy"
+    if role not in ROLES:
+        keys["role"].fail(f"unknown role {role!r} (known: {', '.join(ROLES)})")
+    redirect = _redirect(keys["redirect"]) if "redirect" in keys else ()
+    terms = tuple(
+        _term(item, kind, weak=kind == "aim", case_sensitive=kind == "acronym", redirect=redirect)
+        for list_name, kind in TERM_LISTS.items()
+        if list_name in keys
+        for item in keys[list_name].sequence()
+    )
+    return Strategy(
+        id=strategy_id,
+        name=keys["name"].string(),
+        group=group,
+        curative_intent=curative[group],
+        role=role,
+        description=" ".join(keys["description"].string().split()),
+        terms=terms,
+    )
+
+
+def _condition(value: _Value) -> Condition:
+    keys = value.mapping(required=("name", "terms", "not_condition"))
+    not_conditions = []
+    for not_id, not_value in keys["not_condition"].entries():
+        not_keys = not_value.mapping(required=("name", "terms"))
+        not_conditions.append(
+            NotCondition(not_id, not_keys["name"].string(), _terms(not_keys["terms"], "not_condition"))
+        )
+    return Condition(keys["name"].string(), _terms(keys["terms"], "condition"), tuple(not_conditions))
+
+
+def _context(context_id: str, value: _Value, condition: Condition) -> Context:
+    keys = value.mapping(required=("description",), optional=("fields", "terms", "terms_from"))
+    if ("terms" in keys) == ("terms_from" in keys):
+        value.fail("give either 'terms' or 'terms_from'")
+    if "terms_from" in keys:
+        if keys["terms_from"].value != "condition":
+            keys["terms_from"].fail("only 'condition' can lend its terms")
+        terms = condition.terms
+    else:
+        terms = _terms(keys["terms"], "context")
+    fields = keys["fields"].strings() if "fields" in keys else ()
+    return Context(context_id, keys["description"].string(), fields, terms)
+
+
+def _phenotype(phenotype_id: str, value: _Value) -> Phenotype:
+    keys = value.mapping(required=("name", "terms"), optional=("narrower",))
+    narrower = keys["narrower"].strings() if "narrower" in keys else ()
+    return Phenotype(phenotype_id, keys["name"].string(), narrower, _terms(keys["terms"], "phenotype"))
+
+
+def _ignore(value: _Value) -> Ignore:
+    keys = value.mapping(optional=("strategies", "phenotypes"))
+    return Ignore(
+        strategies=_terms(keys["strategies"], "ignore") if "strategies" in keys else (),
+        phenotypes=_terms(keys["phenotypes"], "ignore") if "phenotypes" in keys else (),
+    )
+
+
+def _outcome(measure_id: str, value: _Value) -> OutcomeMeasure:
+    keys = value.mapping(required=("meaning", "units", "terms"))
+    units = keys["units"].strings()
+    for index, unit in enumerate(units):
+        if unit not in UNITS:
+            _Value(unit, f"{keys['units'].path}[{index}]").fail(f"unknown unit {unit!r} (known: {', '.join(UNITS)})")
+    return OutcomeMeasure(measure_id, keys["meaning"].string(), units, _terms(keys["terms"], "outcome"))
+
+
+def _phase(phase_id: str, value: _Value) -> Phase:
+    keys = value.mapping(required=("name", "registry"))
+    return Phase(phase_id, keys["name"].string(), keys["registry"].strings())
+
+
+def _terms(value: _Value, kind: str) -> tuple[Term, ...]:
+    return tuple(_term(item, kind) for item in value.sequence())
+
+
+def _redirect(value: _Value) -> tuple[tuple[str, str], ...]:
+    return tuple((context, target.string()) for context, target in value.entries())
+
+
+def _term(value: _Value, kind: str, *, weak: bool = False, case_sensitive: bool = False, redirect=()) -> Term:
+    """A term from a plain string or an options mapping; list-level defaults apply unless overridden."""
+    if isinstance(value.value, str):
+        options: dict[str, _Value] = {"term": value}
+    else:
+        options = value.mapping(optional=_TERM_OPTIONS)
+        if ("term" in options) == ("regex" in options):
+            value.fail("give exactly one of 'term' and 'regex'")
+    case_sensitive = options["case_sensitive"].boolean() if "case_sensitive" in options else case_sensitive
+    is_regex = "regex" in options
+    text = (options["regex"] if is_regex else options["term"]).string()
+    if is_regex:
+        try:
+            re.compile(text, 0 if case_sensitive else re.IGNORECASE)
+        except re.error as exc:
+            value.fail(f"invalid regex {text!r}: {exc}")
+    elif not term_words(text):
+        value.fail(f"term {text!r} has no words")
+    elif _MISPLACED_STAR.search(text):
+        value.fail(f"term {text!r}: '*' may only end a word")
+    return Term(
+        text=text,
+        kind=kind,
+        path=value.path,
+        regex=is_regex,
+        case_sensitive=case_sensitive,
+        weak=options["weak"].boolean() if "weak" in options else weak,
+        fields=options["fields"].strings() if "fields" in options else (),
+        study_types=options["study_types"].strings() if "study_types" in options else (),
+        requires=options["requires"].strings() if "requires" in options else (),
+        unless=options["unless"].strings() if "unless" in options else (),
+        otherwise=options["otherwise"].string() if "otherwise" in options else None,
+        redirect=_redirect(options["redirect"]) if "redirect" in options else redirect,
+        with_groups=options["with_groups"].strings() if "with_groups" in options else (),
+    )
+
+
+# -- cross-references -------------------------------------------------------------------
+
+
+def _check_references(profile: Profile) -> None:
+    """Every id a profile mentions must exist; no term may mean two things in one section."""
+    strategies = {strategy.id for strategy in profile.strategies}
+    groups = {group.id for group in profile.groups}
+    contexts = {context.id for context in profile.contexts}
+    phenotypes = {phenotype.id for phenotype in profile.phenotypes}
+    fields = {spec.name for spec in profile.fields}
+
+    def expect(known: set[str], names: Iterable[str], path: str, what: str) -> None:
+        for name in names:
+            if name not in known:
+                raise ProfileError(f"{path}: unknown {what} {name!r} (known: {', '.join(sorted(known))})")
+
+    rules, rules_path = profile.rules, "rules"
+    for name in ("condition_fields", "phenotype_fields", "context_fields"):
+        expect(fields, getattr(rules, name), f"{rules_path}.{name}", "field")
+    expect(fields, rules.fallback.fields, f"{rules_path}.fallback.fields", "field")
+    expect(strategies, (rules.default_strategy, *rules.not_condition_strategies), rules_path, "strategy")
+    expect(phenotypes, (rules.default_phenotype, *rules.not_condition_phenotypes), rules_path, "phenotype")
+    for context in profile.contexts:
+        expect(fields, context.fields, f"contexts.{context.id}.fields", "field")
+    for phenotype in profile.phenotypes:
+        expect(phenotypes, phenotype.narrower, f"phenotypes.{phenotype.id}.narrower", "phenotype")
+
+    all_terms = [term for strategy in profile.strategies for term in strategy.terms]
+    all_terms += [term for phenotype in profile.phenotypes for term in phenotype.terms]
+    all_terms += list(profile.condition.terms) + [t for nc in profile.condition.not_conditions for t in nc.terms]
+    all_terms += [term for context in profile.contexts for term in context.terms]
+    for term in all_terms:
+        expect(fields, term.fields, term.path, "field")
+        expect(contexts, term.requires + term.unless + tuple(c for c, _ in term.redirect), term.path, "context")
+        expect(strategies, (term.otherwise,) if term.otherwise else (), term.path, "strategy")
+        expect(strategies, tuple(s for _, s in term.redirect), term.path, "strategy")
+        expect(groups, term.with_groups, term.path, "group")
+        if term.otherwise and not term.requires:
+            raise ProfileError(f"{term.path}: 'otherwise' needs 'requires'")
+
+    _check_unique("strategies", [t for s in profile.strategies for t in s.terms] + list(profile.ignore.strategies))
+    _check_unique("phenotypes", [t for p in profile.phenotypes for t in p.terms] + list(profile.ignore.phenotypes))
+    _check_unique(
+        "condition", list(profile.condition.terms) + [t for nc in profile.condition.not_conditions for t in nc.terms]
+    )
+    _check_unique("outcome_measures", [t for measure in profile.outcome_measures for t in measure.terms])
+    for context in profile.contexts:
+        if context.terms is not profile.condition.terms:
+            _check_unique(f"contexts.{context.id}", list(context.terms))
+
+
+def _check_unique(section: str, terms: list[Term]) -> None:
+    seen: dict[tuple, str] = {}
+    for term in terms:
+        if term.regex:
+            key: tuple = ("regex", term.text)
+        elif term.case_sensitive:
+            key = ("exact", term_words(term.text))
+        else:
+            key = ("folded", tuple(fold_word(word) for word in term_words(term.text)))
+        if key in seen:
+            raise ProfileError(f"{term.path}: duplicate term {term.text!r} in {section} (already at {seen[key]})")
+        seen[key] = term.path
