@@ -31,16 +31,21 @@ def by_id(records) -> dict[str, Paper]:
 def test_every_row_gives_a_record(records):
     assert len(records) == 834
     kinds = [r.source_id.split(":")[0] if r.paper else "error" for r in records]
-    assert (kinds.count("PMID"), kinds.count("DOI"), kinds.count("error")) == (574, 128, 132)
+    assert (kinds.count("PMID"), kinds.count("DOI"), kinds.count("URL"), kinds.count("error")) == (574, 128, 131, 1)
     assert {r.source for r in records} == {"literature_csv"}
     assert all(r.source_id == r.paper.id for r in records if r.paper)
 
 
-def test_a_row_nothing_identifies_is_an_error_naming_it(records):
+def test_a_page_with_no_pmid_or_doi_is_known_by_its_address(by_id):
+    paper = next(p for p in by_id.values() if p.id.startswith("URL:https://www.apta.org/"))
+    assert paper.url == paper.id.removeprefix("URL:")
+    assert paper.pmid is None and paper.doi is None
+
+
+def test_a_row_with_a_broken_link_and_no_other_id_is_an_error_naming_it(records):
     errors = [r for r in records if r.error]
-    assert errors[0].source_id == "row 237"
-    assert errors[0].error.startswith("row 237: no PMID or DOI identifies the article (link 'https://www.apta.org/")
-    assert json.loads(errors[0].raw)["source"] == "APTA"
+    assert [e.source_id for e in errors] == ["row 267"]
+    assert errors[0].error == "row 267: link 'https:' is not a web address"
 
 
 def test_the_first_row_is_read_whole(by_id):
@@ -96,9 +101,9 @@ def test_written_dates_keep_their_precision(by_id):
 def test_each_record_covers_only_what_its_row_gives(records):
     assert COVERS < frozenset(f.name for f in fields(Paper))
     covers = {r.source_id: r.covers for r in records if r.paper}
-    assert covers["PMID:33607505"] == {"pmid", "doi", "title", "abstract", "journal", "citation", "published"}
+    assert covers["PMID:33607505"] == {"pmid", "doi", "title", "abstract", "journal", "citation", "url", "published"}
     assert covers["PMID:33604089"] >= {"pmcid"}
-    assert covers["DOI:10.1186/s12882-021-02278-1"] == {"doi", "title", "abstract"}
+    assert covers["DOI:10.1186/s12882-021-02278-1"] == {"doi", "title", "abstract", "url"}
 
 
 def test_looks_like_knows_the_header():

@@ -122,12 +122,14 @@ def import_(
 
     Example: curemap import ctgov_ms_20250925.csv NCT02210780.json --json
     """
-    from curemap.pipeline import import_paths
+    from curemap.pipeline import enrich, import_paths
 
     for path in paths:
         if not path.is_file():
             raise InputError(f"{path}: no such file")
-    counts = import_paths(state.store(), paths)
+    store = state.store()
+    counts = import_paths(store, paths)
+    enrich(store)
     emit(
         counts.to_dict(),
         as_json,
@@ -151,14 +153,16 @@ def update(
     Example: curemap update --source ctgov --since 2025-01-01 --json
     """
     from curemap.normalise import parse_partial_date
-    from curemap.pipeline import update_ctgov
+    from curemap.pipeline import enrich, update_ctgov
     from curemap.profile import load_profile
 
     if source not in ("ctgov", "all"):
         raise InputError(f"--source {source!r}: this version harvests ctgov (ClinicalTrials.gov) only")
     if since is not None and (parse_partial_date(since) is None or parse_partial_date(since).precision != "day"):
         raise InputError(f"--since {since!r} is not a date; give it as YYYY-MM-DD")
-    result = update_ctgov(state.store(), load_profile().registry_condition, since)
+    store = state.store()
+    result = update_ctgov(store, load_profile().queries.registry["condition"], since)
+    enrich(store)
     emit(
         result,
         as_json,
@@ -197,6 +201,95 @@ def show(
 
     record = study_record(state.store(), record_id)
     emit(record, as_json, None if as_json else json.dumps(record, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def classify(
+    path: Annotated[Path, typer.Argument(metavar="CSV", help="A flattened ClinicalTrials.gov CSV (or EU CTIS CSV).")],
+    evidence: Annotated[bool, typer.Option("--evidence", help="Include the words that triggered each label.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Classify the rows of a registry CSV without storing them: MS or not, strategies,
+    phenotypes and curative intent. With --json, one JSON object per line.
+
+    Example: curemap classify ctgov_ms_20250925.csv --json
+    """
+    from curemap.enrich.classify import Classifier
+    from curemap.profile import load_profile
+    from curemap.sources.files import iter_file_records
+
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    classifier = Classifier(load_profile())
+    for record in iter_file_records(path):
+        if record.study is None:
+            stderr.print(f"skipped {record.source_id}: {record.error}", highlight=False, markup=False)
+            continue
+        result = classifier.classify(record.study)
+        line = {
+            "id": record.study.id,
+            "is_ms": result.is_ms,
+            "strategies": result.strategies,
+            "phenotypes": result.phenotypes,
+            "curative_intent": result.curative_intent,
+        }
+        if evidence:
+            line["evidence"] = result.to_dict()["evidence"]
+        if as_json:
+            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+        else:
+            flags = "MS" if result.is_ms else "not MS"
+            typer.echo(f"{line['id']}\t{flags}\t{','.join(result.strategies)}\t{','.join(result.phenotypes)}")
+
+
+@app.command("eval")
+def eval_(
+    labels: Annotated[
+        Path, typer.Option("--labels", help="Hand-labelled strategies CSV (nct_id, strategies, phenotypes, curative_intent, note).")
+    ],
+    studies: Annotated[
+        Optional[Path],
+        typer.Option("--studies", help="The registry CSV the labelled ids come from [default: the bundled snapshot]."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Score the strategy classifier against hand labels: micro and macro F1, per-class
+    precision and recall, curative-intent and not-MS accuracy, and every disagreement with
+    its evidence.
+
+    Example: curemap eval --labels ctgov-strategies-dev.csv --json
+    """
+    from curemap.enrich.evaluate import evaluate_files
+    from curemap.snapshot import snapshot_files
+
+    for path in (labels, studies):
+        if path is not None and not path.is_file():
+            raise InputError(f"{path}: no such file")
+    if studies is None:
+        with snapshot_files() as paths:
+            report = evaluate_files(labels, next(p for p in paths if p.name.startswith("ctgov")))
+    else:
+        report = evaluate_files(labels, studies)
+    emit(report.to_dict(), as_json, report.render_text())
+
+
+@app.command()
+def strategies(as_json: JsonFlag = False) -> None:
+    """Each strategy of the profile with its MS studies, development stage (highest phase
+    among its interventional, non-withdrawn MS studies) and counts by status.
+
+    Example: curemap strategies --json
+    """
+    from curemap.analysis.landscape import strategy_landscape
+    from curemap.profile import load_profile
+
+    landscape = strategy_landscape(state.store(), load_profile())
+    rows = [entry.to_dict() for entry in landscape]
+    lines = [f"{'strategy':<22} {'group':<22} {'studies':>7} {'recruiting':>10}  stage"]
+    lines += [
+        f"{e.id:<22} {e.group:<22} {e.studies:>7} {e.recruiting:>10}  {e.stage or 'no MS study'}" for e in landscape
+    ]
+    emit({"strategies": rows}, as_json, "\n".join(lines))
 
 
 @app.command()

@@ -261,7 +261,8 @@ class MeshHeading:
 class Paper:
     """One article, from PubMed, Europe PMC or the literature CSV, normalised.
 
-    ``id`` is ``PMID:<n>`` when the article has a PMID, else ``DOI:<doi>``.
+    ``id`` is ``PMID:<n>`` when the article has a PMID, else ``DOI:<doi>``, else
+    ``URL:<address>`` (a page known only by its address).
     ``abstract`` is the whole abstract as one text (sections joined by a blank
     line, each prefixed by its label), the text outcome spans point into.
     ``trial_ids`` are registry ids the record itself lists (data banks, or ids
@@ -278,6 +279,7 @@ class Paper:
     abstract_sections: list[AbstractSection] = field(default_factory=list)
     journal: str | None = None
     citation: str | None = None
+    url: str | None = None
     published: PartialDate | None = None
     language: str | None = None
     authors: list[Author] = field(default_factory=list)

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from curemap.console import meter, stderr
+from curemap.enrich.pipeline import classify_store
+from curemap.profile import load_profile
 from curemap.snapshot import snapshot_files
 from curemap.sources.files import iter_file_records
 from curemap.store import ImportCounts, Store
@@ -80,10 +82,16 @@ def update_ctgov(store: Store, condition: str, since: str | None) -> dict[str, A
     }
 
 
+def enrich(store: Store) -> None:
+    """Bring every derived fact up to date with the records and the profile."""
+    classify_store(store, load_profile())
+
+
 def build(store: Store) -> dict[str, Any]:
     """Import the bundled offline snapshot, enrich, and record a snapshot of the store."""
     with snapshot_files() as paths:
         import_paths(store, paths)
-    counts = {"studies": store.count_studies(), "ms_studies": store.count_studies(), "papers": 0}
+    enrich(store)
+    counts = {"studies": store.count_studies(), "ms_studies": store.count_ms_studies(), "papers": 0}
     counts["snapshot"] = store.record_snapshot(counts)
     return counts

@@ -10,10 +10,9 @@ from curemap.store import Store
 
 def store_status(store: Store) -> dict[str, Any]:
     """What the store holds, in the shape of ``curemap status --json``."""
-    studies = store.count_studies()
     return {
-        "studies": studies,
-        "ms_studies": studies,
+        "studies": store.count_studies(),
+        "ms_studies": store.count_ms_studies(),
         "papers": 0,
         "sources": store.source_summary(),
     }
@@ -37,8 +36,15 @@ def study_record(store: Store, record_id: str) -> dict[str, Any]:
             f"{record_id}: no such study in the store; run `curemap build --offline` or "
             "`curemap import FILE` first, or check the id (an NCT number or EU CT number)"
         )
+    classification = store.get_classification(study.id) or {}
     return {
         **study.to_dict(),
+        "is_ms": classification.get("is_ms"),
+        "strategies": classification.get("strategies", []),
+        "phenotypes": classification.get("phenotypes", []),
+        "curative_intent": classification.get("curative_intent"),
+        "evidence": classification.get("evidence", []),
+        "classification_method": classification.get("method"),
         "provenance": store.provenance(study.id),
         "changes": store.study_changes(study.id),
         "links": [],

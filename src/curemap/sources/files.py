@@ -1,9 +1,10 @@
 """Importing files: the format is detected from the content, never from the name.
 
-Recognised: the flattened ClinicalTrials.gov CSV, the EU CTIS CSV, and raw
+Recognised: the flattened ClinicalTrials.gov CSV, the EU CTIS CSV, raw
 ClinicalTrials.gov API v2 JSON (one study, a ``studies`` page, a list of
-studies, or JSON Lines with one study per line). Gzip-compressed files are
-read transparently. CSV and JSON Lines stream record by record.
+studies, or JSON Lines with one study per line), PubMed/MEDLINE XML, and the
+literature CSV. Gzip-compressed files are read transparently. CSV, JSON Lines
+and XML stream record by record.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from typing import IO
 
 from curemap.errors import FormatNotRecognised, InputError
 from curemap.model import ParsedRecord
-from curemap.sources import ctgov_csv, ctgov_json, ctis_csv
+from curemap.sources import ctgov_csv, ctgov_json, ctis_csv, literature_csv, pubmed_xml
 
-CSV_FORMATS = (ctgov_csv, ctis_csv)
+CSV_FORMATS = (ctgov_csv, ctis_csv, literature_csv)
 
 
 class _MeteredFile(io.FileIO):
@@ -37,13 +38,17 @@ class _MeteredFile(io.FileIO):
         return count
 
 
-def _open_text(path: Path, on_read: Callable[[int], None] | None = None) -> IO[str]:
+def _open_binary(path: Path, on_read: Callable[[int], None] | None = None) -> IO[bytes]:
     with path.open("rb") as probe:
         magic = probe.read(2)
     binary: IO[bytes] = io.BufferedReader(_MeteredFile(path, on_read))
     if magic == b"\x1f\x8b":
         binary = gzip.GzipFile(fileobj=binary, mode="rb")
-    return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+    return binary
+
+
+def _open_text(path: Path, on_read: Callable[[int], None] | None = None) -> IO[str]:
+    return io.TextIOWrapper(_open_binary(path, on_read), encoding="utf-8-sig", newline="")
 
 
 def _first_char(handle: IO[str]) -> str:
@@ -54,16 +59,17 @@ def _first_char(handle: IO[str]) -> str:
 
 
 def detect_format(path: Path) -> str:
-    """Name the importer for ``path``: ``ctgov_csv``, ``ctis_csv`` or ``ctgov_json``."""
+    """Name the importer for ``path``: a module of :mod:`curemap.sources` by its short name."""
+    with _open_binary(path) as binary:
+        head = binary.read(2048)
+    if pubmed_xml.looks_like(head):
+        return "pubmed_xml"
     with _open_text(path) as handle:
         first = _first_char(handle)
         if first in ("{", "["):
             return "ctgov_json"
         if first == "<":
-            raise FormatNotRecognised(
-                f"{path}: looks like XML; this version imports registry CSV and "
-                "ClinicalTrials.gov JSON only"
-            )
+            raise FormatNotRecognised(f"{path}: XML, but not a PubMed or MEDLINE citation set")
         handle.seek(0)
         header = next(csv.reader(handle), [])
     for module in CSV_FORMATS:
@@ -71,7 +77,8 @@ def detect_format(path: Path) -> str:
             return module.__name__.rsplit(".", 1)[-1]
     raise FormatNotRecognised(
         f"{path}: not a recognised format (header starts {header[:4]!r}); expected the "
-        "ClinicalTrials.gov flattened CSV, the EU CTIS CSV or ClinicalTrials.gov API v2 JSON"
+        "ClinicalTrials.gov flattened CSV, the EU CTIS CSV, the literature CSV, "
+        "ClinicalTrials.gov API v2 JSON or PubMed XML"
     )
 
 
@@ -120,10 +127,13 @@ def iter_file_records(path: Path, on_read: Callable[[int], None] | None = None) 
     """
     fmt = detect_format(path)
     origin = path.name
+    if fmt == "pubmed_xml":
+        with _open_binary(path, on_read) as binary:
+            yield from pubmed_xml.iter_records(binary, origin)
+        return
     with _open_text(path, on_read) as handle:
-        if fmt == "ctgov_csv":
-            yield from ctgov_csv.iter_records(handle, origin)
-        elif fmt == "ctis_csv":
-            yield from ctis_csv.iter_records(handle, origin)
-        else:
+        if fmt == "ctgov_json":
             yield from _json_records(handle, origin)
+        else:
+            module = next(m for m in CSV_FORMATS if m.__name__.endswith(fmt))
+            yield from module.iter_records(handle, origin)

@@ -30,7 +30,7 @@ SOURCE = "literature_csv"
 REQUIRED_COLUMNS = frozenset({"pmid", "title", "citation", "abstract", "abstract_truncated"})
 """The header columns that identify this format."""
 
-COVERS = frozenset({"pmid", "doi", "pmcid", "title", "abstract", "journal", "citation", "published"})
+COVERS = frozenset({"pmid", "doi", "pmcid", "title", "abstract", "journal", "citation", "url", "published"})
 """The Paper fields the CSV can give; each record covers those its row fills."""
 
 _ID_LINE = re.compile(
@@ -64,9 +64,12 @@ def row_to_paper(row: dict[str, str]) -> Paper:
         or (link_doi and link_doi.group(1))
         or None
     )
-    identity = paper_id(pmid, doi)
+    link = _clean(row.get("link"))
+    if link and not link.startswith(("https://", "http://")):
+        raise ValueError(f"link {link!r} is not a web address")
+    identity = paper_id(pmid, doi, link)
     if identity is None:
-        raise ValueError(f"no PMID or DOI identifies the article (link {row.get('link')!r})")
+        raise ValueError("no PMID, DOI or link identifies the article")
     return Paper(
         id=identity,
         source=SOURCE,
@@ -77,6 +80,7 @@ def row_to_paper(row: dict[str, str]) -> Paper:
         abstract=_clean(abstract),
         journal=parts["journal"] if parts else None,
         citation=citation,
+        url=link,
         published=parse_pubmed_date(parts["date"]) if parts else None,
     )
 

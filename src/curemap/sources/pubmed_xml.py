@@ -86,12 +86,15 @@ def looks_like(first_bytes: bytes) -> bool:
     return _ROOT.search(first_bytes.lstrip(b"\xef\xbb\xbf \t\r\n")) is not None
 
 
-def paper_id(pmid: str | None, doi: str | None) -> str | None:
-    """``PMID:<n>``, else ``DOI:<doi>`` (lower-cased: DOIs are case-insensitive), else ``None``."""
+def paper_id(pmid: str | None, doi: str | None, url: str | None = None) -> str | None:
+    """``PMID:<n>``, else ``DOI:<doi>`` (lower-cased: DOIs are case-insensitive), else
+    ``URL:<url>`` for a page that has neither, else ``None``."""
     if pmid:
         return f"PMID:{pmid}"
     if doi:
         return f"DOI:{doi.lower()}"
+    if url:
+        return f"URL:{url}"
     return None
 
 

@@ -37,6 +37,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
             schema.result_values,
             schema.adverse_events,
             schema.changes,
+            schema.papers,
             schema.harvest_cursors,
             schema.snapshots,
         ),

@@ -36,7 +36,7 @@ raw_records = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("source", String(40), nullable=False),
-    Column("source_id", String(100), nullable=False),
+    Column("source_id", String(300), nullable=False),
     Column("origin", Text, nullable=False),
     Column("fetched_at", String(40), nullable=False),
     Column("sha256", String(64), nullable=False),
@@ -147,15 +147,35 @@ changes = Table(
     "changes",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("study_id", String(40), nullable=False),
+    Column("record_id", String(300), nullable=False),
     Column("kind", String(40), nullable=False),
     Column("field", String(60)),
     Column("old_value", Text),
     Column("new_value", Text),
     Column("detected_at", String(40), nullable=False),
 )
-Index("ix_changes_study", changes.c.study_id)
+Index("ix_changes_record", changes.c.record_id)
 Index("ix_changes_detected", changes.c.detected_at)
+
+papers = Table(
+    "papers",
+    metadata,
+    Column("id", String(300), primary_key=True),
+    Column("source", String(40), nullable=False),
+    Column("pmid", String(20)),
+    Column("doi", String(300)),
+    Column("title", Text),
+    Column("journal", Text),
+    Column("published", String(10)),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("data", Text, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("raw_id", Integer, ForeignKey("raw_records.id")),
+    Column("first_seen_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
+Index("ix_papers_pmid", papers.c.pmid)
+Index("ix_papers_doi", papers.c.doi)
 
 harvest_cursors = Table(
     "harvest_cursors",
@@ -203,5 +223,5 @@ study_phenotypes = Table(
 )
 Index("ix_study_phenotypes_study", study_phenotypes.c.study_id)
 
-CHILD_TABLES = (study_locations, study_interventions, study_conditions, result_values, adverse_events)
+STUDY_CHILD_TABLES = (study_locations, study_interventions, study_conditions, result_values, adverse_events)
 """Tables whose rows are derived from a study's record and replaced with it."""

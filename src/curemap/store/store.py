@@ -21,8 +21,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from curemap.errors import StoreError
-from curemap.model import STUDY_FIELDS, ParsedRecord, Study
+from curemap.model import ParsedRecord, Study
 from curemap.store import schema
+from curemap.store.kinds import RecordKind, item_of, kind_of
 from curemap.store.migrations import migrate
 
 BATCH_SIZE = 500
@@ -105,72 +106,41 @@ def _batched(items: Iterable[ParsedRecord], size: int) -> Iterator[list[ParsedRe
         yield batch
 
 
-def _study_columns(study: Study, data_json: str) -> dict[str, Any]:
-    return {
-        "id": study.id,
-        "source": study.source,
-        "brief_title": study.brief_title,
-        "status": study.status,
-        "phase": study.phase,
-        "study_type": study.study_type,
-        "enrollment": study.enrollment,
-        "lead_sponsor": study.lead_sponsor.name if study.lead_sponsor else None,
-        "lead_sponsor_class": study.lead_sponsor.sponsor_class if study.lead_sponsor else None,
-        "start_date": study.start_date.value if study.start_date else None,
-        "completion_date": study.completion_date.value if study.completion_date else None,
-        "last_update_posted": study.last_update_posted.value if study.last_update_posted else None,
-        "has_results": study.has_results,
-        "data": data_json,
-    }
-
-
-def _child_rows(study: Study) -> dict[Any, list[dict[str, Any]]]:
-    sid = study.id
-    return {
-        schema.study_locations: [
-            {"study_id": sid, "position": i, **vars(loc)} for i, loc in enumerate(study.locations)
-        ],
-        schema.study_interventions: [
-            {"study_id": sid, "position": i, "name": iv.name, "type": iv.type}
-            for i, iv in enumerate(study.interventions)
-        ],
-        schema.study_conditions: [
-            {"study_id": sid, "position": i, "condition": c} for i, c in enumerate(study.conditions)
-        ],
-        schema.result_values: [
-            {"study_id": sid, "position": i, **vars(rv)} for i, rv in enumerate(study.result_values)
-        ],
-        schema.adverse_events: [
-            {"study_id": sid, "position": i, **vars(ae)} for i, ae in enumerate(study.adverse_events)
-        ],
-    }
-
-
-def _change_rows(study_id: str, old: dict[str, Any], new: dict[str, Any], now: str) -> list[dict[str, Any]]:
+def _change_rows(
+    record_id: str, old: dict[str, Any], new: dict[str, Any], names: tuple[str, ...], now: str
+) -> list[dict[str, Any]]:
     """One change-log row per field that moved."""
     return [
         {
-            "study_id": study_id,
+            "record_id": record_id,
             "kind": CHANGE_KINDS.get(name, "updated"),
             "field": name,
             "old_value": canonical_json(before),
             "new_value": canonical_json(after),
             "detected_at": now,
         }
-        for name, before, after in diff_fields(old, new)
+        for name, before, after in diff_fields(old, new, names)
         if name not in UNLOGGED_FIELDS
     ]
 
 
-def _is_older(new: dict[str, Any], old: dict[str, Any]) -> bool:
-    new_date = (new.get("last_update_posted") or {}).get("value")
-    old_date = (old.get("last_update_posted") or {}).get("value")
-    return bool(new_date and old_date and new_date < old_date)
+def diff_fields(old: dict[str, Any], new: dict[str, Any], names: tuple[str, ...]) -> list[tuple[str, Any, Any]]:
+    """The fields whose values differ, in model order."""
+    return [(name, old.get(name), new.get(name)) for name in names if old.get(name) != new.get(name)]
 
 
-def diff_fields(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    """The Study fields whose values differ, in model order."""
-    return [(name, old.get(name), new.get(name)) for name in STUDY_FIELDS if old.get(name) != new.get(name)]
+def _insert_children(conn: Connection, kind: RecordKind, items: list[Any]) -> None:
+    rows_by_table: dict[Any, list[dict[str, Any]]] = {table: [] for table in kind.child_tables}
+    for item in items:
+        for table, rows in kind.children(item).items():
+            rows_by_table[table].extend(rows)
+    for table, rows in rows_by_table.items():
+        if rows:
+            conn.execute(insert(table), rows)
+
+
+def _log_row(record_id: str, kind: str, now: str) -> dict[str, Any]:
+    return {"record_id": record_id, "kind": kind, "field": None, "old_value": None, "new_value": None, "detected_at": now}
 
 
 class Store:
@@ -271,37 +241,56 @@ class Store:
         return ids
 
     def _apply(self, conn: Connection, batch: list[ParsedRecord]) -> ImportCounts:
-        """Upsert one batch: reads in bulk, inserts new studies in bulk, updates changed ones."""
+        """Upsert one batch of records of any kind; a bad record is rejected, not fatal."""
         counts = ImportCounts()
         now = self.clock()
-        good = []
+        by_kind: dict[RecordKind, list[ParsedRecord]] = {}
+        deletions = []
         for record in batch:
-            if record.study is None:
+            kind = kind_of(record)
+            if record.deleted:
+                deletions.append(record)
+            elif kind is None:
                 counts.rejected.append(
                     {"source": record.source, "record": record.source_id, "error": record.error or "unreadable"}
                 )
             else:
-                good.append(record)
-        if not good:
-            return counts
-        raw_ids = self._store_raw(conn, good, now)
-        st = schema.studies
+                by_kind.setdefault(kind, []).append(record)
+        good = [record for records in by_kind.values() for record in records]
+        raw_ids = self._store_raw(conn, good, now) if good else {}
+        for kind, records in by_kind.items():
+            self._upsert(conn, kind, records, raw_ids, now, counts)
+        if deletions:
+            self._delete_papers(conn, deletions, now, counts)
+        return counts
+
+    def _upsert(
+        self,
+        conn: Connection,
+        kind: RecordKind,
+        records: list[ParsedRecord],
+        raw_ids: dict[tuple, int],
+        now: str,
+        counts: ImportCounts,
+    ) -> None:
+        """Insert new records in bulk, update changed ones with a change-log row per field."""
+        table = kind.table
         current: dict[str, dict[str, Any]] = {
             row.id: {"data": json.loads(row.data), "hash": row.content_hash, "raw_id": row.raw_id}
             for row in conn.execute(
-                select(st.c.id, st.c.data, st.c.content_hash, st.c.raw_id).where(
-                    st.c.id.in_({r.study.id for r in good})
+                select(table.c.id, table.c.data, table.c.content_hash, table.c.raw_id).where(
+                    table.c.id.in_({item_of(r).id for r in records})
                 )
             )
         }
-        new_rows: dict[str, tuple[dict[str, Any], Study]] = {}
+        new_rows: dict[str, tuple[dict[str, Any], Any]] = {}
         change_rows: list[dict[str, Any]] = []
-        for record in good:
-            study = record.study
+        for record in records:
+            item = item_of(record)
             raw_id = raw_ids[(record.source, record.source_id, sha256_text(record.raw))]
-            new_data = study.to_dict()
-            old = current.get(study.id)
-            if old is not None and _is_older(new_data, old["data"]):
+            new_data = item.to_dict()
+            old = current.get(item.id)
+            if old is not None and kind.is_older(new_data, old["data"]):
                 # A snapshot older than what a live harvest stored never rolls it back.
                 counts.unchanged += 1
                 continue
@@ -309,56 +298,55 @@ class Store:
                 # A thinner record keeps what a richer one stored for the fields it cannot express.
                 new_data = {
                     name: new_data[name] if name in record.covers or name in ("id", "source") else old["data"].get(name)
-                    for name in STUDY_FIELDS
+                    for name in kind.fields
                 }
-                study = Study.from_dict(new_data)
+                item = kind.from_dict(new_data)
             data_json = canonical_json(new_data)
             content_hash = sha256_text(data_json)
             if old is not None and old["hash"] == content_hash:
                 counts.unchanged += 1
-                if old["raw_id"] != raw_id and study.id not in new_rows:
-                    conn.execute(update(st).where(st.c.id == study.id).values(raw_id=raw_id))
+                if old["raw_id"] != raw_id and item.id not in new_rows:
+                    conn.execute(update(table).where(table.c.id == item.id).values(raw_id=raw_id))
                 old["raw_id"] = raw_id
                 continue
-            columns = _study_columns(study, data_json) | {
-                "content_hash": content_hash,
-                "raw_id": raw_id,
-                "updated_at": now,
-            }
+            columns = kind.columns(item, data_json) | {"content_hash": content_hash, "raw_id": raw_id, "updated_at": now}
             if old is None:
-                change_rows.append(
-                    {"study_id": study.id, "kind": "added", "field": None, "old_value": None, "new_value": None, "detected_at": now}
-                )
-                new_rows[study.id] = (columns | {"first_seen_at": now}, study)
+                change_rows.append(_log_row(item.id, "added", now))
+                new_rows[item.id] = (columns | {"first_seen_at": now}, item)
                 counts.imported += 1
             else:
-                change_rows += _change_rows(study.id, old["data"], new_data, now)
-                if study.id in new_rows:  # the same new study twice in one batch: keep the later
-                    new_rows[study.id] = (columns | {"first_seen_at": now}, study)
+                change_rows += _change_rows(item.id, old["data"], new_data, kind.fields, now)
+                if item.id in new_rows:  # the same new record twice in one batch: keep the later
+                    new_rows[item.id] = (columns | {"first_seen_at": now}, item)
                 else:
-                    conn.execute(update(st).where(st.c.id == study.id).values(**columns))
-                    for table in schema.CHILD_TABLES:
-                        conn.execute(delete(table).where(table.c.study_id == study.id))
-                    self._insert_children(conn, [study])
+                    conn.execute(update(table).where(table.c.id == item.id).values(**columns))
+                    for child in kind.child_tables:
+                        conn.execute(delete(child).where(child.c.study_id == item.id))
+                    _insert_children(conn, kind, [item])
                     counts.changed += 1
-            current[study.id] = {"data": new_data, "hash": content_hash, "raw_id": raw_id}
-            counts.changed_ids.append(study.id)
+            current[item.id] = {"data": new_data, "hash": content_hash, "raw_id": raw_id}
+            counts.changed_ids.append(item.id)
         if new_rows:
-            conn.execute(insert(st), [columns for columns, _ in new_rows.values()])
-            self._insert_children(conn, [study for _, study in new_rows.values()])
+            conn.execute(insert(table), [columns for columns, _ in new_rows.values()])
+            _insert_children(conn, kind, [item for _, item in new_rows.values()])
         if change_rows:
             conn.execute(insert(schema.changes), change_rows)
-        return counts
 
-    @staticmethod
-    def _insert_children(conn: Connection, studies_: list[Study]) -> None:
-        rows_by_table: dict[Any, list[dict[str, Any]]] = {table: [] for table in schema.CHILD_TABLES}
-        for study in studies_:
-            for table, rows in _child_rows(study).items():
-                rows_by_table[table].extend(rows)
-        for table, rows in rows_by_table.items():
-            if rows:
-                conn.execute(insert(table), rows)
+    def _delete_papers(self, conn: Connection, records: list[ParsedRecord], now: str, counts: ImportCounts) -> None:
+        """A source withdrew these papers: mark them deleted, keep them and their history."""
+        papers = schema.papers
+        for record in records:
+            result = conn.execute(
+                update(papers)
+                .where(papers.c.id == record.source_id, papers.c.deleted.is_(False))
+                .values(deleted=True, updated_at=now)
+            )
+            if result.rowcount:
+                conn.execute(insert(schema.changes).values(**_log_row(record.source_id, "deleted", now)))
+                counts.changed += 1
+                counts.changed_ids.append(record.source_id)
+            else:
+                counts.unchanged += 1
 
     def record_snapshot(self, counts: dict[str, Any]) -> str:
         """Record the store's current content as a snapshot; its id is derived from the content,
@@ -502,7 +490,7 @@ class Store:
         ch = schema.changes
         query = select(ch).order_by(ch.c.id)
         if study_id:
-            query = query.where(ch.c.study_id == study_id)
+            query = query.where(ch.c.record_id == study_id)
         if since:
             query = query.where(ch.c.detected_at >= since)
         with self.engine.connect() as conn:
