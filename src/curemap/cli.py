@@ -22,6 +22,7 @@ from curemap.store import Store
 
 app = typer.Typer(
     add_completion=False,
+    pretty_exceptions_enable=False,
     no_args_is_help=True,
     rich_markup_mode=None,
     help="Curemap: a living, cited map of the research toward curing multiple sclerosis.\n\n"
