@@ -1,4 +1,4 @@
-"""Explainable strategy classification: which research strategy a study pursues, and why.
+"""Explainable strategy classification: which research strategy a study or paper pursues, and why.
 
 Every label carries the words that produced it (field, offsets, the profile term). All
 condition knowledge comes from the profile; this module holds only generic rules:
@@ -28,6 +28,34 @@ condition knowledge comes from the profile; this module holds only generic rules
    name, description and terms; the nearest above the profile's threshold is taken, with
    the shared words as evidence. Below it, the profile's default strategy.
 
+Papers go through the same rules (:meth:`Classifier.classify_paper`). Each paper field is
+read as the study field the profile's ``paper_fields`` maps it to, at its own weight (the
+title like a brief title, the abstract like a summary), so a therapy the title names
+outranks one the abstract names. Where papers differ, the profile's ``paper_rules`` say how:
+
+6. Condition. An animal model of the condition (EAE) counts as the condition, and a field
+   with a minimum (the abstract) must name the condition that often, and more often than
+   any other condition, so a drug "approved for MS" does not make a cancer paper MS research.
+7. Acronyms. Papers define their own: MS may be mass spectrometry, NPC the near point of
+   convergence. A case-sensitive condition, phenotype or strategy term counts only in a
+   paper that names the same label in words too.
+8. Therapies. An abstract names background drugs and comparators besides the one it
+   studies: among the therapies of the deciding field, one named less often than the
+   profile's share of the most-named one (counting each strategy's most repeated term) is
+   background. Stated aims count only as for a study naming no intervention. The fallback
+   reads only the profile's paper fallback fields (none: a long abstract shares words with
+   every strategy), so a paper no term reaches gets the default strategy.
+9. Design. Every paper gets one design (randomised trial, cohort, case report, review,
+   preclinical, other) from the first field, in the profile's order, that names one
+   (publication types before the title, MeSH, keywords and abstract; weak terms only when
+   no field names a design otherwise); there the design named most often wins, ties going
+   to the design the profile lists first. The design strategy's own terms (cohort,
+   registry) count only in papers whose design observes people: in a review or a trial
+   they describe something else. A paper's design does not stand in for a study type: no
+   design strategy is added for it without its own terms, and a focus (imaging, a
+   biomarker) joins a therapy only when named in heavier fields, as abstracts name scans
+   and diagnoses in passing.
+
 Speed (about 10,000 studies a second on one core) comes from reading words, not regexes:
 one dictionary look-up per word, with the candidates for each distinct word worked out
 once, and character offsets computed only for the matches that become evidence.
@@ -35,16 +63,17 @@ once, and character offsets computed only for the matches that become evidence.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from curemap.model import Study
-from curemap.profile import TEXT_FIELDS, WORD, Profile, Term, fold_word, term_words
+from curemap.model import Paper, Study
+from curemap.profile import PAPER_FIELDS, TEXT_FIELDS, WORD, Profile, Term, fold_word, term_words
 
 _CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
 """A word the fallback compares: three or more letters (numbers and fragments say little)."""
@@ -68,6 +97,12 @@ _ON_CONDITION = "is_ms"
 _NOT_CONDITION = "not_ms"
 """Evidence labels for the condition decision (the names the store and reports use)."""
 
+_DESIGN = "design"
+"""The section and evidence kind of a paper's design."""
+
+_SECTIONS = ("strategy", "phenotype", "condition", "context", _DESIGN)
+"""The families of profile terms, as the matches of a record are grouped."""
+
 _STOPWORDS = frozenset(
     """a an and are as at be been by for from has have in into is it its of on or such that the
     their them these they this those to was were which with within without who whose will not no
@@ -83,10 +118,10 @@ class Evidence:
     """One reason for one label: the profile term and where in the study it was found."""
 
     label: str
-    kind: str  # "strategy" | "phenotype" | "ms" | "not_ms"
-    field: str  # a path into the study, e.g. "interventions[2].name"
+    kind: str  # "strategy" | "phenotype" | "ms" | "not_ms" | "design"
+    field: str  # a path into the study or paper, e.g. "interventions[2].name", "mesh[3].descriptor"
     term: str
-    text: str  # the words exactly as in the field: field_text(study, field)[start:end]
+    text: str  # the words exactly as in the field: field_text(record, field)[start:end]
     start: int
     end: int
     weight: float
@@ -114,7 +149,17 @@ class Classification:
         return cls(**values)
 
 
-# -- reading a study's text fields ------------------------------------------------------
+@dataclass(kw_only=True)
+class PaperClassification(Classification):
+    """Where one paper sits: the study labels plus its design (its evidence has kind "design")."""
+
+    design: str
+
+
+# -- reading a study's or paper's text fields -------------------------------------------
+
+Reader = Callable[[Any], list[tuple[str, str]]]
+"""Reads one field of a record: its non-empty (path, text) pairs."""
 
 
 def _intervention_names(study: Study) -> list[tuple[str, str]]:
@@ -126,17 +171,17 @@ def _intervention_names(study: Study) -> list[tuple[str, str]]:
     return texts
 
 
-def _attribute(name: str) -> Callable[[Study], list[tuple[str, str]]]:
-    def read(study: Study) -> list[tuple[str, str]]:
-        value = getattr(study, name)
+def _attribute(name: str) -> Reader:
+    def read(record: Any) -> list[tuple[str, str]]:
+        value = getattr(record, name)
         return [(name, value)] if value else []
 
     return read
 
 
-def _each(name: str, key: str) -> Callable[[Study], list[tuple[str, str]]]:
-    def read(study: Study) -> list[tuple[str, str]]:
-        items = getattr(study, name)
+def _each(name: str, key: str) -> Reader:
+    def read(record: Any) -> list[tuple[str, str]]:
+        items = getattr(record, name)
         return (
             [(f"{name}[{i}].{key}", text) for i, item in enumerate(items) if (text := getattr(item, key))]
             if items
@@ -146,11 +191,11 @@ def _each(name: str, key: str) -> Callable[[Study], list[tuple[str, str]]]:
     return read
 
 
-def _listed(name: str) -> Callable[[Study], list[tuple[str, str]]]:
-    return lambda study: [(f"{name}[{index}]", value) for index, value in enumerate(getattr(study, name)) if value]
+def _listed(name: str) -> Reader:
+    return lambda record: [(f"{name}[{index}]", value) for index, value in enumerate(getattr(record, name)) if value]
 
 
-READERS: dict[str, Callable[[Study], list[tuple[str, str]]]] = {
+READERS: dict[str, Reader] = {
     "interventions": _intervention_names,
     "intervention_types": _each("interventions", "type"),
     "intervention_descriptions": _each("interventions", "description"),
@@ -168,16 +213,26 @@ READERS: dict[str, Callable[[Study], list[tuple[str, str]]]] = {
 """How each profile field name reads a study: its non-empty (path, text) pairs."""
 assert set(READERS) == set(TEXT_FIELDS)
 
+PAPER_READERS: dict[str, Reader] = {
+    "title": _attribute("title"),
+    "abstract": _attribute("abstract"),
+    "keywords": _listed("keywords"),
+    "mesh": _each("mesh", "descriptor"),
+    "publication_types": _listed("publication_types"),
+}
+"""How each profile paper field name reads a paper."""
+assert set(PAPER_READERS) == set(PAPER_FIELDS)
+
 _PATH_STEP = re.compile(r"([a-z_]+)((?:\[\d+\])*)")
 
 
-def field_text(study: Study, path: str) -> str:
-    """The text an evidence path points at, e.g. ``interventions[2].name`` or ``study_type``."""
-    value: Any = study
+def field_text(record: Study | Paper, path: str) -> str:
+    """The text an evidence path points at, e.g. ``interventions[2].name``, ``study_type`` or ``mesh[3].descriptor``."""
+    value: Any = record
     for step in path.split("."):
         match = _PATH_STEP.fullmatch(step)
         if match is None:
-            raise ValueError(f"not a study field path: {path!r}")
+            raise ValueError(f"not a record field path: {path!r}")
         value = getattr(value, match.group(1))
         for index in re.findall(r"\d+", match.group(2)):
             value = value[int(index)]
@@ -223,6 +278,7 @@ class _Match:
     source: str  # the whole field text
     begin: int
     stop: int
+    weight: float  # the field's weight for the kind of record read
     chars: tuple[int, int] | None = None  # character offsets, worked out when first needed
 
     def span(self) -> tuple[int, int]:
@@ -345,7 +401,7 @@ class _Matcher:
             return None
         return tuple(lower), tuple(exact)
 
-    def scan(self, field_name: str, texts: list[tuple[str, str]], out: list[_Match]) -> None:
+    def scan(self, field_name: str, weight: float, texts: list[tuple[str, str]], out: list[_Match]) -> None:
         """Append the matches in a field's (path, text) pairs that win their overlaps."""
         if field_name not in self._screens:
             self._screens[field_name] = self._screen(field_name)
@@ -364,7 +420,7 @@ class _Matcher:
                         memo.clear()
                     found = memo[field_name, text] = self._text_matches(field_name, text, read_words)
             for entry, begin, stop, chars in found:
-                out.append(_Match(entry, field_name, path, text, begin, stop, chars))
+                out.append(_Match(entry, field_name, path, text, begin, stop, weight, chars))
 
     def _text_matches(
         self, field_name: str, text: str, read_words: bool
@@ -518,14 +574,109 @@ def _heaviest(found: list[_Found]) -> list[_Found]:
     return [f for f in found if f.weight == top]
 
 
+def _named_enough(found: list[_Found], share: float) -> list[_Found]:
+    """The matches of the strategies named at least ``share`` as often as the most-named one.
+    A strategy is named as often as its most repeated term: a review naming six drugs of one
+    strategy once each and one drug of another once names both alike."""
+    per_term = Counter((f.strategy, f.match.entry.term.path) for f in found)
+    named: dict[str, int] = {}
+    for (strategy, _), count in per_term.items():
+        named[strategy] = max(named.get(strategy, 0), count)
+    least = share * max(named.values())
+    return [f for f in found if named[f.strategy] >= least]
+
+
+def _entry(section: str, label: str, term: Term, fields: Iterable[str], ignore: bool = False) -> _Entry:
+    words = term_words(term.text) if not term.regex else ()
+    return _Entry(
+        section=section,
+        family=section.partition(":")[0],
+        label=label,
+        term=term,
+        fields=frozenset(fields),
+        ignore=ignore,
+        tests=tuple(_word_test(word, term.case_sensitive) for word in words[1:]),
+        length=len(words),
+    )
+
+
+def _profile_entries(
+    profile: Profile,
+    where: Callable[[Iterable[str]], frozenset[str]],
+    strategy_fields: frozenset[str],
+    phenotype_fields: Iterable[str],
+    condition_fields: Iterable[str],
+) -> list[_Entry]:
+    """The strategy, phenotype, condition and context terms, each read in the section's fields
+    or, when it names study fields of its own, in the fields ``where`` gives for those."""
+    entries: list[_Entry] = []
+
+    def add(section: str, label: str, term: Term, fields: Iterable[str], ignore: bool = False) -> None:
+        entries.append(_entry(section, label, term, where(term.fields) if term.fields else fields, ignore))
+
+    for strategy in profile.strategies:
+        for term in strategy.terms:
+            add("strategy", strategy.id, term, strategy_fields)
+    for term in profile.ignore.strategies:
+        add("strategy", "", term, strategy_fields, ignore=True)
+    for phenotype in profile.phenotypes:
+        for term in phenotype.terms:
+            add("phenotype", phenotype.id, term, phenotype_fields)
+    for term in profile.ignore.phenotypes:
+        add("phenotype", "", term, phenotype_fields, ignore=True)
+    for term in profile.condition.terms:
+        add("condition", _ON_CONDITION, term, condition_fields)
+    for not_condition in profile.condition.not_conditions:
+        for term in not_condition.terms:
+            add("condition", not_condition.id, term, condition_fields)
+    for context in profile.contexts:
+        for term in context.terms:
+            add(f"context:{context.id}", context.id, term, where(context.fields or profile.rules.context_fields))
+    return entries
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How the classifier reads one kind of record (studies or papers), and the rules that differ."""
+
+    matcher: _Matcher
+    readers: tuple[tuple[str, float, Reader], ...]  # field, weight, reader
+    fallback_fields: tuple[str, ...]
+    acronyms_need_spelling: bool = False
+    condition_min_mentions: Mapping[str, int] = field(default_factory=dict)
+    therapy_min_share: float = 0.0
+
+
+def _reading(
+    entries: list[_Entry], fields: list[tuple[str, float, Reader]], fallback_fields: tuple[str, ...], **rules: Any
+) -> _Reading:
+    """A reading of the fields some term or the fallback reads, in the order given."""
+    read = set().union(*(entry.fields for entry in entries), fallback_fields)
+    readers = tuple(spec for spec in fields if spec[0] in read)
+    return _Reading(_Matcher(entries), readers, fallback_fields, **rules)
+
+
+@dataclass(slots=True)
+class _Record:
+    """What the rules need to know about one study or paper besides the words found in it."""
+
+    subject: Study | Paper
+    study_type: str  # upper case; "" for a paper, which has none
+    observational: bool  # it observes rather than assigns: a focus joins its therapy
+    design_terms_count: bool  # the design strategy's own terms (cohort, registry) describe it
+    adds_design: bool  # an observational study type: a therapy it follows, or nothing, gets the design strategy
+    aims_count: bool  # it names what it gives, so a stated aim can name the strategy
+    basis: str  # the path a label given by a rule points at
+    topic: str  # the path that says what it is about, when no condition term does
+
+
 class Classifier:
-    """Sorts a study into the profile's strategies and phenotypes, with the evidence for each."""
+    """Sorts a study or a paper into the profile's strategies and phenotypes (and a paper
+    into a design), with the evidence for each."""
 
     def __init__(self, profile: Profile):
         self.profile = profile
         rules = profile.rules
-        self._weights = {spec.name: spec.weight for spec in profile.fields}
-        default_fields = frozenset(spec.name for spec in profile.fields if spec.weight > 0 and not spec.explicit)
         self._order = {strategy.id: index for index, strategy in enumerate(profile.strategies)}
         self._role = {strategy.id: strategy.role for strategy in profile.strategies}
         self._group = {strategy.id: strategy.group for strategy in profile.strategies}
@@ -533,69 +684,135 @@ class Classifier:
         self._phenotype_order = {phenotype.id: index for index, phenotype in enumerate(profile.phenotypes)}
         self._narrower = {phenotype.id: phenotype.narrower for phenotype in profile.phenotypes if phenotype.narrower}
         self._design = [s.id for s in profile.strategies if s.role == "design"]
+        self._design_order = {design.id: index for index, design in enumerate(profile.designs)}
+        self._observing_designs = {design.id for design in profile.designs if design.observational}
 
-        entries: list[_Entry] = []
-
-        def add(section: str, label: str, term: Term, fields, ignore: bool = False) -> None:
-            words = term_words(term.text) if not term.regex else ()
-            entries.append(
-                _Entry(
-                    section=section,
-                    family=section.partition(":")[0],
-                    label=label,
-                    term=term,
-                    fields=frozenset(term.fields or fields),
-                    ignore=ignore,
-                    tests=tuple(_word_test(word, term.case_sensitive) for word in words[1:]),
-                    length=len(words),
-                )
-            )
-
-        for strategy in profile.strategies:
-            for term in strategy.terms:
-                add("strategy", strategy.id, term, default_fields)
-        for term in profile.ignore.strategies:
-            add("strategy", "", term, default_fields, ignore=True)
-        for phenotype in profile.phenotypes:
-            for term in phenotype.terms:
-                add("phenotype", phenotype.id, term, rules.phenotype_fields)
-        for term in profile.ignore.phenotypes:
-            add("phenotype", "", term, rules.phenotype_fields, ignore=True)
-        for term in profile.condition.terms:
-            add("condition", _ON_CONDITION, term, rules.condition_fields)
-        for not_condition in profile.condition.not_conditions:
-            for term in not_condition.terms:
-                add("condition", not_condition.id, term, rules.condition_fields)
-        for context in profile.contexts:
-            for term in context.terms:
-                add(f"context:{context.id}", context.id, term, context.fields or rules.context_fields)
-        self._matcher = _Matcher(entries)
-        read = set().union(*(entry.fields for entry in entries)) | set(rules.fallback.fields)
-        self._readers = [(name, READERS[name]) for name in TEXT_FIELDS if name in read]
+        weights = {spec.name: spec.weight for spec in profile.fields}
+        default_fields = frozenset(spec.name for spec in profile.fields if spec.weight > 0 and not spec.explicit)
+        self._study = _reading(
+            _profile_entries(profile, frozenset, default_fields, rules.phenotype_fields, rules.condition_fields),
+            [(name, weights.get(name, 0.0), READERS[name]) for name in TEXT_FIELDS],
+            rules.fallback.fields,
+        )
+        self._paper = self._paper_reading(default_fields) if profile.paper_rules else None
         fallback_candidates = [s.id for s in profile.strategies if s.role != "design"]
         self._fallback = _NearestStrategy(profile, fallback_candidates, rules.fallback.min_shared_words)
 
+    def _paper_reading(self, default_fields: frozenset[str]) -> _Reading:
+        """Papers read every term in the paper fields that read as its study fields, plus the
+        condition's models and the designs in the paper fields they name."""
+        profile = self.profile
+        paper_rules = profile.paper_rules
+        assert paper_rules is not None
+        reading_as: dict[str, list[str]] = {}
+        for spec in profile.paper_fields:
+            if spec.reads_as:
+                reading_as.setdefault(spec.reads_as, []).append(spec.name)
+
+        def as_paper(names: Iterable[str]) -> frozenset[str]:
+            return frozenset(paper_field for name in names for paper_field in reading_as.get(name, ()))
+
+        condition_fields = frozenset(paper_rules.condition_fields)
+        entries = _profile_entries(
+            profile, as_paper, as_paper(default_fields), paper_rules.phenotype_fields, condition_fields
+        )
+        entries += [
+            _entry("condition", _ON_CONDITION, term, term.fields or condition_fields)
+            for term in paper_rules.condition_models
+        ]
+        entries += [
+            _entry(_DESIGN, design.id, term, term.fields) for design in profile.designs for term in design.terms
+        ]
+        entries += [
+            _entry(_DESIGN, "", term, term.fields or paper_rules.design_fields, ignore=True)
+            for term in profile.ignore.designs
+        ]
+        return _reading(
+            entries,
+            [(spec.name, spec.weight, PAPER_READERS[spec.name]) for spec in profile.paper_fields],
+            paper_rules.fallback_fields,
+            acronyms_need_spelling=paper_rules.acronyms_need_spelling,
+            condition_min_mentions=paper_rules.condition_min_mentions,
+            therapy_min_share=paper_rules.therapy_min_share,
+        )
+
     def classify(self, study: Study) -> Classification:
+        """Where a study sits in the taxonomy, by rules 1-5 of the module docstring."""
+        rules = self.profile.rules
+        study_type = (study.study_type or "").upper()
+        observational = study_type in rules.design_study_types
+        record = _Record(
+            subject=study,
+            study_type=study_type,
+            observational=observational,
+            design_terms_count=True,
+            adds_design=observational,
+            aims_count=bool(study.interventions) or not rules.aims_need_intervention,
+            basis="study_type",
+            topic="conditions[0]" if study.conditions else "brief_title",
+        )
+        return self._classify(self._study, record, *self._scan(self._study, study), Classification)
+
+    def classify_paper(self, paper: Paper) -> PaperClassification:
+        """Where a paper sits in the taxonomy, and its design, by rules 1-9 of the module docstring."""
+        if self._paper is None:
+            raise ValueError(
+                f"profile {self.profile.id!r} does not describe papers (no paper_fields, paper_rules, designs)"
+            )
+        by_section, texts = self._scan(self._paper, paper)
+        design, design_evidence = self._paper_design(paper, by_section[_DESIGN])
+        record = _Record(
+            subject=paper,
+            study_type="",
+            observational=False,
+            design_terms_count=design in self._observing_designs,
+            adds_design=False,
+            aims_count=not self.profile.rules.aims_need_intervention,  # a paper lists no interventions
+            basis="title",
+            topic="title" if paper.title or not paper.abstract else "abstract",
+        )
+        make = functools.partial(PaperClassification, design=design)
+        result = self._classify(self._paper, record, by_section, texts, make)
+        result.evidence += design_evidence
+        return result
+
+    def _scan(
+        self, reading: _Reading, subject: Study | Paper
+    ) -> tuple[dict[str, list[_Match]], dict[str, list[tuple[str, str]]]]:
+        """The matches in a record by section (acronyms dropped where the reading asks), and its texts by field."""
         found: list[_Match] = []
         texts: dict[str, list[tuple[str, str]]] = {}
-        for name, read in self._readers:
-            field_texts = read(study)
+        for name, weight, read in reading.readers:
+            field_texts = read(subject)
             if field_texts:
-                self._matcher.scan(name, field_texts, found)
+                reading.matcher.scan(name, weight, field_texts, found)
                 texts[name] = field_texts
-        by_section: dict[str, list[_Match]] = {"strategy": [], "phenotype": [], "condition": [], "context": []}
+        by_section: dict[str, list[_Match]] = {section: [] for section in _SECTIONS}
         for m in found:
             by_section[m.entry.family].append(m)
-        contexts = {m.entry.label for m in by_section["context"]}
+        if reading.acronyms_need_spelling:
+            for section in ("condition", "phenotype", "strategy"):
+                by_section[section] = _spelled_out(by_section[section])
+        return by_section, texts
 
+    def _classify(
+        self,
+        reading: _Reading,
+        record: _Record,
+        by_section: dict[str, list[_Match]],
+        texts: dict[str, list[tuple[str, str]]],
+        make: Callable[..., Classification],
+    ) -> Classification:
+        contexts = {m.entry.label for m in by_section["context"]}
         condition = by_section["condition"]
-        on_condition = [m for m in condition if m.entry.label == _ON_CONDITION]
+        named = [m for m in condition if m.entry.label == _ON_CONDITION]
+        on_condition = _condition_named(named, condition, reading) if named else named
         if not on_condition:
-            return self._not_condition(study, condition)
+            return self._not_condition(record, condition, bool(named), make)
         evidence = [self._evidence(on_condition[0], _ON_CONDITION, "ms")]
-        phenotypes = self._phenotypes(study, by_section["phenotype"], contexts, evidence)
-        strategies, method = self._strategies(study, texts, by_section["strategy"], contexts, evidence)
-        return Classification(
+        phenotypes = self._phenotypes(record, by_section["phenotype"], contexts, evidence)
+        strategies, method = self._strategies(reading, record, texts, by_section["strategy"], contexts, evidence)
+        return make(
             is_ms=True,
             strategies=strategies,
             phenotypes=phenotypes,
@@ -605,23 +822,29 @@ class Classifier:
         )
 
     def _evidence(self, m: _Match, label: str, kind: str, weight: float | None = None) -> Evidence:
-        weight = self._weights.get(m.field, 0.0) if weight is None else weight
         start, end = m.span()
+        weight = m.weight if weight is None else weight
         return Evidence(label, kind, m.path, m.entry.term.text, m.source[start:end], start, end, weight)
 
-    def _default_evidence(self, study: Study, label: str, kind: str, why: str) -> Evidence:
-        """Evidence for a label given by a rule, not a term: it points at the study type."""
-        text = study.study_type or ""
-        return Evidence(label, kind, "study_type", why, text, 0, len(text), 0.0)
+    @staticmethod
+    def _pointer(subject: Study | Paper, path: str, label: str, kind: str, why: str) -> Evidence:
+        """Evidence for a label given by a rule, not a term: it points at a whole field."""
+        text = field_text(subject, path)
+        return Evidence(label, kind, path, why, text, 0, len(text), 0.0)
 
-    def _not_condition(self, study: Study, condition: list[_Match]) -> Classification:
+    def _default_evidence(self, record: _Record, label: str, kind: str, why: str) -> Evidence:
+        return self._pointer(record.subject, record.basis, label, kind, why)
+
+    def _not_condition(
+        self, record: _Record, condition: list[_Match], in_passing: bool, make: Callable[..., Classification]
+    ) -> Classification:
         rules = self.profile.rules
-        evidence = [self._evidence(m, _NOT_CONDITION, "not_ms") for m in condition[:_EVIDENCE_PER_LABEL]]
-        if not evidence:  # nothing names another disease either: point at what the study is about
-            path = "conditions[0]" if study.conditions else "brief_title"
-            text = field_text(study, path)
-            evidence = [Evidence(_NOT_CONDITION, "not_ms", path, "(no condition term)", text, 0, len(text), 0.0)]
-        return Classification(
+        others = [m for m in condition if m.entry.label != _ON_CONDITION]
+        evidence = [self._evidence(m, _NOT_CONDITION, "not_ms") for m in others[:_EVIDENCE_PER_LABEL]]
+        if not evidence:  # nothing names another disease either: point at what the record is about
+            why = "(condition named only in passing)" if in_passing else "(no condition term)"
+            evidence = [self._pointer(record.subject, record.topic, _NOT_CONDITION, "not_ms", why)]
+        return make(
             is_ms=False,
             strategies=list(rules.not_condition_strategies),
             phenotypes=list(rules.not_condition_phenotypes),
@@ -630,7 +853,7 @@ class Classifier:
         )
 
     def _phenotypes(
-        self, study: Study, matches: list[_Match], contexts: set[str], evidence: list[Evidence]
+        self, record: _Record, matches: list[_Match], contexts: set[str], evidence: list[Evidence]
     ) -> list[str]:
         """The phenotypes named, a broad one dropped when a narrower one is named too."""
         found: dict[str, list[_Match]] = {}
@@ -642,7 +865,7 @@ class Classifier:
                 del found[broad]
         if not found:
             default = self.profile.rules.default_phenotype
-            evidence.append(self._default_evidence(study, default, "phenotype", "(no phenotype term)"))
+            evidence.append(self._default_evidence(record, default, "phenotype", "(no phenotype term)"))
             return [default]
         labels = sorted(found, key=self._phenotype_order.__getitem__)
         evidence += [
@@ -661,16 +884,16 @@ class Classifier:
 
     def _strategies(
         self,
-        study: Study,
+        reading: _Reading,
+        record: _Record,
         texts: dict[str, list[tuple[str, str]]],
         matches: list[_Match],
         contexts: set[str],
         evidence: list[Evidence],
     ) -> tuple[list[str], str]:
-        """The strategies (and the method that found them) by rules 3-5 of the module docstring."""
+        """The strategies (and the method that found them) by rules 3-5 and 8 of the module docstring."""
         rules = self.profile.rules
-        study_type = (study.study_type or "").upper()
-        observational = study_type in rules.design_study_types
+        study_type = record.study_type
         found: list[_Found] = []
         therapy: list[_Found] = []  # ordinary therapy terms
         weak_therapy: list[_Found] = []
@@ -683,37 +906,42 @@ class Classifier:
                 continue
             if term.unless and any(context in contexts for context in term.unless):
                 continue
-            if term.kind == "aim" and rules.aims_need_intervention and not study.interventions:
+            if term.kind == "aim" and not record.aims_count:
                 continue
             strategy = self._resolve(term, m.entry.label, contexts) if term.redirect or term.requires else m.entry.label
             if strategy is None:
                 continue
-            field_weight = self._weights[m.field]
-            f = _Found(strategy, m, field_weight * rules.weak_weight if term.weak else field_weight)
-            found.append(f)
             role = self._role[strategy]
+            if role == "design" and not record.design_terms_count:
+                continue
+            f = _Found(strategy, m, m.weight * rules.weak_weight if term.weak else m.weight)
+            found.append(f)
             if role == "therapy":
                 (comparators if term.with_groups else weak_therapy if term.weak else therapy).append(f)
             elif not term.weak:
                 (focus if role == "focus" else design).append(f)
 
-        focus_weight = max((self._weights[f.match.field] for f in focus + design), default=0.0)
+        focus_weight = max((f.match.weight for f in focus + design), default=0.0)
         chosen = _heaviest(therapy)
+        if chosen and reading.therapy_min_share:
+            chosen = _named_enough(chosen, reading.therapy_min_share)
         if not chosen:
-            chosen = _heaviest([f for f in weak_therapy if self._weights[f.match.field] >= focus_weight])
-        therapy_weight = max((self._weights[f.match.field] for f in chosen), default=0.0)
+            chosen = _heaviest([f for f in weak_therapy if f.match.weight >= focus_weight])
+        therapy_weight = max((f.match.weight for f in chosen), default=0.0)
         if therapy_weight < min(rules.therapy_min_weight, focus_weight):
             chosen, therapy_weight = [], 0.0
         groups = {self._group[f.strategy] for f in chosen}
         chosen += [f for f in comparators if groups.intersection(f.match.entry.term.with_groups)]
         labels = {f.strategy for f in chosen}
-        if focus and (not labels or observational or max(self._weights[f.match.field] for f in focus) > therapy_weight):
+        if focus and (
+            not labels or record.observational or max(f.match.weight for f in focus) > therapy_weight
+        ):
             labels |= {f.strategy for f in focus}
         labels |= {f.strategy for f in design}
-        if observational and not design and (chosen or not labels):
+        if record.adds_design and not design and (chosen or not labels):
             for strategy in self._design:
                 labels.add(strategy)
-                evidence.append(self._default_evidence(study, strategy, "strategy", f"study type {study_type}"))
+                evidence.append(self._default_evidence(record, strategy, "strategy", f"study type {study_type}"))
 
         kept: Counter[str] = Counter()
         for f in sorted((f for f in found if f.strategy in labels), key=lambda f: -f.weight):
@@ -722,13 +950,13 @@ class Classifier:
                 evidence.append(self._evidence(f.match, f.strategy, "strategy", f.weight))
         if labels:
             return sorted(labels, key=self._order.__getitem__), "dictionary"
-        return self._fall_back(study, texts, evidence)
+        return self._fall_back(reading, record, texts, evidence)
 
     def _fall_back(
-        self, study: Study, texts: dict[str, list[tuple[str, str]]], evidence: list[Evidence]
+        self, reading: _Reading, record: _Record, texts: dict[str, list[tuple[str, str]]], evidence: list[Evidence]
     ) -> tuple[list[str], str]:
         rules = self.profile.rules
-        readable = [(name, path, text) for name in rules.fallback.fields for path, text in texts.get(name, ())]
+        readable = [(name, path, text) for name in reading.fallback_fields for path, text in texts.get(name, ())]
         nearest = self._fallback.nearest(readable)
         if nearest is not None and nearest[1] >= rules.fallback.min_similarity:
             strategy, _, words = nearest
@@ -741,7 +969,7 @@ class Classifier:
                     )
             return [strategy], "fallback"
         default = rules.default_strategy
-        evidence.append(self._default_evidence(study, default, "strategy", "(no strategy term)"))
+        evidence.append(self._default_evidence(record, default, "strategy", "(no strategy term)"))
         return [default], "dictionary"
 
     @staticmethod
@@ -751,3 +979,40 @@ class Classifier:
                 if fold_word(m.group()) == folded:
                     return path, m.start(), m.end(), m.group()
         return None
+
+    def _paper_design(self, paper: Paper, matches: list[_Match]) -> tuple[str, list[Evidence]]:
+        """A paper's design by rule 9 of the module docstring, with the matches that decided it."""
+        rules = self.profile.paper_rules
+        assert rules is not None
+        for weak in (False, True):
+            for name in rules.design_fields:
+                here = [m for m in matches if m.field == name and m.entry.term.weak == weak]
+                if here:
+                    counts = Counter(m.entry.label for m in here)
+                    design = min(counts, key=lambda d: (-counts[d], self._design_order[d]))
+                    decisive = [m for m in here if m.entry.label == design][:_EVIDENCE_PER_LABEL]
+                    return design, [self._evidence(m, design, _DESIGN) for m in decisive]
+        default = rules.default_design
+        return default, [self._pointer(paper, "title", default, _DESIGN, "(no design term)")]
+
+
+def _spelled_out(matches: list[_Match]) -> list[_Match]:
+    """The matches less the acronyms (case-sensitive terms) of labels the record never names in words."""
+    in_words = {m.entry.label for m in matches if not m.entry.term.case_sensitive}
+    return [m for m in matches if m.entry.label in in_words]
+
+
+def _condition_named(named: list[_Match], condition: list[_Match], reading: _Reading) -> list[_Match]:
+    """The condition matches that count (rule 6): in a field with a minimum, only when the
+    condition is named that often there, and more often than any other condition."""
+    minimum = reading.condition_min_mentions
+    if not minimum:
+        return named
+    counts = Counter((m.field, m.entry.label) for m in condition)
+
+    def often(field_name: str) -> bool:
+        ours = counts[field_name, _ON_CONDITION]
+        theirs = [n for (name, label), n in counts.items() if name == field_name and label != _ON_CONDITION]
+        return ours >= minimum[field_name] and ours > max(theirs, default=0)
+
+    return [m for m in named if m.field not in minimum or often(m.field)]

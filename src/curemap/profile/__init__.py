@@ -15,6 +15,7 @@ any word it begins. Case-insensitive words tolerate a plural ending (:func:`fold
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import re
@@ -47,6 +48,9 @@ TEXT_FIELDS = (
     "outcomes",
 )
 """The study fields a profile may name; the classifier knows how to read each."""
+
+PAPER_FIELDS = ("title", "abstract", "keywords", "mesh", "publication_types")
+"""The paper fields a profile may name (``mesh``: the MeSH descriptors); the classifier knows how to read each."""
 
 WORD = re.compile(r"[^\W_]+")
 """A word of text: a run of letters and digits."""
@@ -118,6 +122,15 @@ class FieldSpec:
 
 
 @dataclass(frozen=True)
+class PaperField:
+    """A paper field: read like the study field ``reads_as`` names (its terms and rules apply), at its own weight."""
+
+    name: str
+    weight: float
+    reads_as: str | None = None
+
+
+@dataclass(frozen=True)
 class Group:
     id: str
     name: str
@@ -174,6 +187,30 @@ class OutcomeMeasure:
     meaning: str
     units: tuple[str, ...]
     terms: tuple[Term, ...]
+    event: bool = False  # its figures name the event they count (an adverse event, a ratio's endpoint)
+
+
+@dataclass(frozen=True)
+class OutcomeCues:
+    """Words that tell the outcome extractor a number is not an outcome figure, or whose it is."""
+
+    baseline: tuple[Term, ...] = ()  # a figure right beside one is a baseline or pre-treatment value
+    demographics: tuple[Term, ...] = ()  # a sentence naming one describes who was studied
+    not_outcome: tuple[Term, ...] = ()  # a figure read with one is something else (a risk stratum, an exposure)
+    not_endpoint: tuple[Term, ...] = ()  # a ratio whose clause names one is not for a clinical endpoint
+    other_groups: tuple[Term, ...] = ()  # groups that are not the condition (another disease, animals)
+    subjects: tuple[Term, ...] = ()  # nouns that make a number a count of people
+
+
+@dataclass(frozen=True)
+class Design:
+    """How a paper's evidence was produced (randomised trial, cohort, review, animal work…)."""
+
+    id: str
+    name: str
+    description: str
+    observational: bool  # it observes people: the design strategy's terms (cohort, registry) count for it
+    terms: tuple[Term, ...]
 
 
 @dataclass(frozen=True)
@@ -213,12 +250,30 @@ class Rules:
     fallback: Fallback
 
 
+@dataclass(frozen=True, eq=False)
+class PaperRules:
+    """How papers differ from studies: where the condition is read, how often it must be named,
+    whether acronyms count alone, how much a therapy must be named to count, what the fallback
+    reads, and which field decides a paper's design."""
+
+    condition_fields: tuple[str, ...]
+    acronyms_need_spelling: bool
+    condition_min_mentions: Mapping[str, int]
+    condition_models: tuple[Term, ...]
+    phenotype_fields: tuple[str, ...]
+    therapy_min_share: float
+    fallback_fields: tuple[str, ...]
+    design_fields: tuple[str, ...]
+    default_design: str
+
+
 @dataclass(frozen=True)
 class Ignore:
     """Phrases never read as terms of a section because they contain one by accident."""
 
     strategies: tuple[Term, ...]
     phenotypes: tuple[Term, ...]
+    designs: tuple[Term, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -241,6 +296,10 @@ class Profile:
     ignore: Ignore
     outcome_measures: tuple[OutcomeMeasure, ...]
     phases: tuple[Phase, ...]
+    paper_fields: tuple[PaperField, ...] = ()
+    paper_rules: PaperRules | None = None  # None: the profile does not describe papers
+    designs: tuple[Design, ...] = ()
+    outcome_cues: OutcomeCues = OutcomeCues()
 
     def strategy(self, strategy_id: str) -> Strategy:
         return _by_id(self.strategies, strategy_id, "strategy")
@@ -420,13 +479,14 @@ def _build(top: _Value, source: str, digest: str) -> Profile:
             "contexts",
             "phenotypes",
         ),
-        optional=("ignore", "outcome_measures", "phases"),
+        optional=("ignore", "outcome_measures", "outcome_cues", "phases", *_PAPER_SECTIONS),
     )
     groups = tuple(_group(group_id, value) for group_id, value in keys["groups"].entries())
     curative = {group.id: group.curative_intent for group in groups}
     strategies = tuple(_strategy(strategy_id, value, curative) for strategy_id, value in keys["strategies"].entries())
     condition = _condition(keys["condition"])
     ignore = _ignore(keys["ignore"]) if "ignore" in keys else Ignore((), ())
+    paper_fields, paper_rules, designs = _papers(top, keys)
     profile = Profile(
         id=keys["id"].string(),
         name=keys["name"].string(),
@@ -447,6 +507,10 @@ def _build(top: _Value, source: str, digest: str) -> Profile:
             for measure_id, value in keys.get("outcome_measures", _Value({}, "outcome_measures")).entries()
         ),
         phases=tuple(_phase(phase_id, value) for phase_id, value in keys.get("phases", _Value({}, "phases")).entries()),
+        paper_fields=paper_fields,
+        paper_rules=paper_rules,
+        designs=designs,
+        outcome_cues=_outcome_cues(keys["outcome_cues"]) if "outcome_cues" in keys else OutcomeCues(),
     )
     _check_references(profile)
     return profile
@@ -571,20 +635,122 @@ def _phenotype(phenotype_id: str, value: _Value) -> Phenotype:
 
 
 def _ignore(value: _Value) -> Ignore:
-    keys = value.mapping(optional=("strategies", "phenotypes"))
+    keys = value.mapping(optional=("strategies", "phenotypes", "designs"))
     return Ignore(
         strategies=_terms(keys["strategies"], "ignore") if "strategies" in keys else (),
         phenotypes=_terms(keys["phenotypes"], "ignore") if "phenotypes" in keys else (),
+        designs=_terms(keys["designs"], "ignore") if "designs" in keys else (),
+    )
+
+
+_PAPER_SECTIONS = ("paper_fields", "paper_rules", "designs")
+"""The sections that let a profile classify papers: all three or none."""
+
+DESIGN_LISTS = {
+    "publication_types": ("publication_types",),
+    "mesh": ("mesh",),
+    "terms": ("title", "keywords", "abstract"),
+}
+"""The lists a design names its terms in, and the paper fields each list's terms read unless a term names its own."""
+
+
+def _papers(
+    top: _Value, keys: dict[str, _Value]
+) -> tuple[tuple[PaperField, ...], PaperRules | None, tuple[Design, ...]]:
+    present = [name for name in _PAPER_SECTIONS if name in keys]
+    if not present:
+        return (), None, ()
+    if len(present) < len(_PAPER_SECTIONS):
+        missing = ", ".join(repr(name) for name in _PAPER_SECTIONS if name not in keys)
+        top.fail(f"{', '.join(present)} need(s) {missing} too: papers are described by all three sections")
+    paper_fields = tuple(_paper_field(name, value) for name, value in keys["paper_fields"].entries())
+    designs = tuple(_design(design_id, value) for design_id, value in keys["designs"].entries())
+    return paper_fields, _paper_rules(keys["paper_rules"]), designs
+
+
+def _paper_field(name: str, value: _Value) -> PaperField:
+    if name not in PAPER_FIELDS:
+        _Value(None, value.path).fail(f"unknown paper field (known: {', '.join(PAPER_FIELDS)})")
+    keys = value.mapping(required=("weight",), optional=("reads_as",))
+    reads_as = keys["reads_as"].string() if "reads_as" in keys else None
+    if reads_as is not None and reads_as not in TEXT_FIELDS:
+        keys["reads_as"].fail(f"unknown study field {reads_as!r} (known: {', '.join(TEXT_FIELDS)})")
+    return PaperField(name, keys["weight"].number(), reads_as)
+
+
+def _paper_rules(value: _Value) -> PaperRules:
+    keys = value.mapping(
+        required=(
+            "condition_fields",
+            "acronyms_need_spelling",
+            "condition_min_mentions",
+            "condition_models",
+            "phenotype_fields",
+            "therapy_min_share",
+            "fallback_fields",
+            "design_fields",
+            "default_design",
+        )
+    )
+    min_mentions = {}
+    for name, count in keys["condition_min_mentions"].entries():
+        min_mentions[name] = count.integer()
+        if min_mentions[name] < 1:
+            count.fail("expected a whole number of at least 1")
+    share = keys["therapy_min_share"].number()
+    if not 0 <= share <= 1:
+        keys["therapy_min_share"].fail(f"expected a share between 0 and 1, got {share}")
+    return PaperRules(
+        condition_fields=keys["condition_fields"].strings(),
+        acronyms_need_spelling=keys["acronyms_need_spelling"].boolean(),
+        condition_min_mentions=MappingProxyType(min_mentions),
+        condition_models=_terms(keys["condition_models"], "condition"),
+        phenotype_fields=keys["phenotype_fields"].strings(),
+        therapy_min_share=share,
+        fallback_fields=keys["fallback_fields"].strings(),
+        design_fields=keys["design_fields"].strings(),
+        default_design=keys["default_design"].string(),
+    )
+
+
+def _design(design_id: str, value: _Value) -> Design:
+    keys = value.mapping(required=("name", "description", "observational"), optional=tuple(DESIGN_LISTS))
+    terms = tuple(
+        _term(item, "design", fields=DESIGN_LISTS[list_name])
+        for list_name in DESIGN_LISTS
+        if list_name in keys
+        for item in keys[list_name].sequence()
+    )
+    return Design(
+        id=design_id,
+        name=keys["name"].string(),
+        description=" ".join(keys["description"].string().split()),
+        observational=keys["observational"].boolean(),
+        terms=terms,
     )
 
 
 def _outcome(measure_id: str, value: _Value) -> OutcomeMeasure:
-    keys = value.mapping(required=("meaning", "units", "terms"))
+    keys = value.mapping(required=("meaning", "units", "terms"), optional=("event",))
     units = keys["units"].strings()
     for index, unit in enumerate(units):
         if unit not in UNITS:
             _Value(unit, f"{keys['units'].path}[{index}]").fail(f"unknown unit {unit!r} (known: {', '.join(UNITS)})")
-    return OutcomeMeasure(measure_id, keys["meaning"].string(), units, _terms(keys["terms"], "outcome"))
+    return OutcomeMeasure(
+        measure_id,
+        keys["meaning"].string(),
+        units,
+        _terms(keys["terms"], "outcome"),
+        keys["event"].boolean() if "event" in keys else False,
+    )
+
+
+OUTCOME_CUE_LISTS = tuple(field.name for field in dataclasses.fields(OutcomeCues))
+
+
+def _outcome_cues(value: _Value) -> OutcomeCues:
+    keys = value.mapping(optional=OUTCOME_CUE_LISTS)
+    return OutcomeCues(**{name: _terms(keys[name], "outcome_cue") for name in keys})
 
 
 def _phase(phase_id: str, value: _Value) -> Phase:
@@ -600,7 +766,9 @@ def _redirect(value: _Value) -> tuple[tuple[str, str], ...]:
     return tuple((context, target.string()) for context, target in value.entries())
 
 
-def _term(value: _Value, kind: str, *, weak: bool = False, case_sensitive: bool = False, redirect=()) -> Term:
+def _term(
+    value: _Value, kind: str, *, weak: bool = False, case_sensitive: bool = False, redirect=(), fields=()
+) -> Term:
     """A term from a plain string or an options mapping; list-level defaults apply unless overridden."""
     if isinstance(value.value, str):
         options: dict[str, _Value] = {"term": value}
@@ -627,7 +795,7 @@ def _term(value: _Value, kind: str, *, weak: bool = False, case_sensitive: bool 
         regex=is_regex,
         case_sensitive=case_sensitive,
         weak=options["weak"].boolean() if "weak" in options else weak,
-        fields=options["fields"].strings() if "fields" in options else (),
+        fields=options["fields"].strings() if "fields" in options else fields,
         study_types=options["study_types"].strings() if "study_types" in options else (),
         requires=options["requires"].strings() if "requires" in options else (),
         unless=options["unless"].strings() if "unless" in options else (),
@@ -683,9 +851,43 @@ def _check_references(profile: Profile) -> None:
         "condition", list(profile.condition.terms) + [t for nc in profile.condition.not_conditions for t in nc.terms]
     )
     _check_unique("outcome_measures", [t for measure in profile.outcome_measures for t in measure.terms])
+    for name in OUTCOME_CUE_LISTS:
+        _check_unique(f"outcome_cues.{name}", list(getattr(profile.outcome_cues, name)))
     for context in profile.contexts:
         if context.terms is not profile.condition.terms:
             _check_unique(f"contexts.{context.id}", list(context.terms))
+    if profile.paper_rules is not None:
+        _check_papers(profile, profile.paper_rules, fields, expect)
+
+
+_DESIGN_TERM_OPTIONS = ("requires", "unless", "otherwise", "redirect", "with_groups", "study_types")
+
+
+def _check_papers(profile: Profile, rules: PaperRules, study_fields: set[str], expect) -> None:
+    """Paper fields read declared study fields; paper rules and design terms name declared paper fields."""
+    paper_fields = {spec.name for spec in profile.paper_fields}
+    for spec in profile.paper_fields:
+        if spec.reads_as is not None:
+            expect(study_fields, (spec.reads_as,), f"paper_fields.{spec.name}.reads_as", "field")
+    for name in ("condition_fields", "phenotype_fields", "fallback_fields", "design_fields"):
+        expect(paper_fields, getattr(rules, name), f"paper_rules.{name}", "paper field")
+    minimum_path = "paper_rules.condition_min_mentions"
+    expect(set(rules.condition_fields), rules.condition_min_mentions, minimum_path, "condition field")
+    expect({design.id for design in profile.designs}, (rules.default_design,), "paper_rules.default_design", "design")
+    design_terms = [term for design in profile.designs for term in design.terms]
+    for term in [*rules.condition_models, *design_terms, *profile.ignore.designs]:
+        expect(paper_fields, term.fields, term.path, "paper field")
+    for term in design_terms:
+        if any(getattr(term, option) for option in _DESIGN_TERM_OPTIONS):
+            raise ProfileError(f"{term.path}: a design term takes only term or regex, case_sensitive, weak and fields")
+    condition_terms = list(profile.condition.terms) + [t for nc in profile.condition.not_conditions for t in nc.terms]
+    _check_unique("condition", condition_terms + list(rules.condition_models))
+    by_fields: dict[tuple[str, ...], list[Term]] = {}
+    for term in design_terms:  # one phrase may name a publication type, a MeSH heading and a text term
+        by_fields.setdefault(term.fields, []).append(term)
+    _check_unique("ignore.designs", list(profile.ignore.designs))
+    for fields, terms in by_fields.items():
+        _check_unique(f"designs ({', '.join(fields)})", terms + list(profile.ignore.designs))
 
 
 def _check_unique(section: str, terms: list[Term]) -> None:
