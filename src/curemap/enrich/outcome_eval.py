@@ -1,0 +1,251 @@
+"""Measuring the outcome extractor against hand-annotated abstracts.
+
+The gold file is ``shared/data/labels/outcomes-dev.jsonl``: one article per line with every
+outcome figure it reports (measure, value, unit, n, time point, group, event and the verbatim
+words). The abstracts come from the literature CSV, normalised as :mod:`curemap.sources.literature_csv`
+does, so every gold ``text`` is a substring of ``Paper.abstract``.
+
+Matching is the acceptance rule: within one article, a predicted figure matches a gold figure
+with the same measure and value, and each gold figure is matched at most once. Figures:
+precision, recall and F1 over all figures and per measure, the same on two fixed halves of the
+articles (split by a hash of the pmid, so a rule that suits only some articles shows as a gap),
+every false positive and false negative with its words, and every predicted span that is not
+the text at its offsets.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curemap.enrich.evaluate import half_of
+from curemap.enrich.outcomes import Figure, OutcomeExtractor
+from curemap.sources.literature_csv import row_to_paper
+
+
+@dataclass(frozen=True)
+class GoldFigure:
+    measure: str
+    value: float
+    unit: str
+    text: str
+
+
+@dataclass(frozen=True)
+class GoldArticle:
+    pmid: str
+    sample: str
+    figures: tuple[GoldFigure, ...]
+    note: str
+
+
+@dataclass
+class Scores:
+    """Counts of matched, spurious and missed figures, with the rates they give."""
+
+    true_positives: int = 0
+    false_positives: int = 0
+    false_negatives: int = 0
+
+    @property
+    def precision(self) -> float:
+        predicted = self.true_positives + self.false_positives
+        return self.true_positives / predicted if predicted else 0.0
+
+    @property
+    def recall(self) -> float:
+        gold = self.true_positives + self.false_negatives
+        return self.true_positives / gold if gold else 0.0
+
+    @property
+    def f1(self) -> float:
+        total = self.precision + self.recall
+        return 2 * self.precision * self.recall / total if total else 0.0
+
+    def add(self, other: Scores) -> None:
+        self.true_positives += other.true_positives
+        self.false_positives += other.false_positives
+        self.false_negatives += other.false_negatives
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "precision": self.precision, "recall": self.recall, "f1": self.f1}
+
+
+@dataclass
+class Miss:
+    """A figure the extractor got wrong: predicted without gold (false positive) or the reverse."""
+
+    pmid: str
+    measure: str
+    value: float
+    text: str
+
+
+@dataclass
+class BadSpan:
+    """A predicted figure whose ``text`` is not the abstract at its ``start:end``."""
+
+    pmid: str
+    text: str
+    start: int
+    end: int
+    found: str
+
+
+@dataclass
+class OutcomeEvalReport:
+    articles: int
+    missing: list[str]
+    overall: Scores
+    per_measure: dict[str, Scores]
+    halves: dict[str, Scores]
+    false_positives: list[Miss] = field(default_factory=list)
+    false_negatives: list[Miss] = field(default_factory=list)
+    bad_spans: list[BadSpan] = field(default_factory=list)
+
+    @property
+    def precision(self) -> float:
+        return self.overall.precision
+
+    @property
+    def recall(self) -> float:
+        return self.overall.recall
+
+    @property
+    def f1(self) -> float:
+        return self.overall.f1
+
+    @property
+    def spans_exact(self) -> bool:
+        return not self.bad_spans
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "articles": self.articles,
+            "missing": self.missing,
+            "overall": self.overall.to_dict(),
+            "per_measure": {name: scores.to_dict() for name, scores in self.per_measure.items()},
+            "halves": {name: scores.to_dict() for name, scores in self.halves.items()},
+            "false_positives": [asdict(miss) for miss in self.false_positives],
+            "false_negatives": [asdict(miss) for miss in self.false_negatives],
+            "bad_spans": [asdict(span) for span in self.bad_spans],
+            "spans_exact": self.spans_exact,
+        }
+
+    def render_text(self) -> str:
+        o = self.overall
+        missing = f" ({len(self.missing)} pmids not in the literature file: {', '.join(self.missing)})"
+        lines = [
+            f"Outcome extraction against {self.articles} annotated abstracts" + (missing if self.missing else ""),
+            "",
+            f"  precision {o.precision:.3f}  recall {o.recall:.3f}  F1 {o.f1:.3f}"
+            f"   (matched {o.true_positives}, spurious {o.false_positives}, missed {o.false_negatives})",
+            f"  spans exact: {'yes' if self.spans_exact else f'no, {len(self.bad_spans)} differ'}",
+            "",
+            f"  {'':<18} {'prec':>6} {'recall':>6} {'F1':>6} {'gold':>5} {'pred':>5}",
+        ]
+        rows = [*(("half " + name[-1], s) for name, s in self.halves.items()), *self.per_measure.items()]
+        for name, s in rows:
+            lines.append(
+                f"  {name:<18} {s.precision:>6.3f} {s.recall:>6.3f} {s.f1:>6.3f}"
+                f" {s.true_positives + s.false_negatives:>5} {s.true_positives + s.false_positives:>5}"
+            )
+        for title, misses in (("False positives", self.false_positives), ("False negatives", self.false_negatives)):
+            lines += ["", f"{title} ({len(misses)})"]
+            lines += [f"  {m.pmid} {m.measure} {m.value:g}: {m.text!r}" for m in misses]
+        if self.bad_spans:
+            lines += ["", f"Spans that are not the text at their offsets ({len(self.bad_spans)})"]
+            lines += [f"  {b.pmid} [{b.start}:{b.end}] {b.text!r} != {b.found!r}" for b in self.bad_spans]
+        return "\n".join(lines)
+
+
+def read_gold(path: Path) -> list[GoldArticle]:
+    """The annotated articles of an outcomes JSON Lines file."""
+    articles = []
+    with Path(path).open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                data = json.loads(line)
+                figures = tuple(
+                    GoldFigure(f["measure"], float(f["value"]), f["unit"], f["text"]) for f in data["figures"]
+                )
+                articles.append(GoldArticle(str(data["pmid"]), data.get("sample", ""), figures, data.get("note", "")))
+    return articles
+
+
+def read_abstracts(literature_csv: Path, pmids: set[str]) -> dict[str, str]:
+    """The abstracts of the wanted pmids, as the literature connector normalises them."""
+    abstracts = {}
+    with Path(literature_csv).open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row.get("pmid", "").strip() in pmids:
+                paper = row_to_paper(row)
+                abstracts[paper.pmid] = paper.abstract or ""
+    return abstracts
+
+
+def match_figures(gold: list[tuple[str, float]], predicted: list[tuple[str, float]]) -> tuple[list[int], list[int]]:
+    """Indexes of the unmatched gold and unmatched predicted (measure, value) pairs of one article;
+    each gold figure is matched at most once."""
+    waiting: dict[tuple[str, float], list[int]] = {}
+    for index, key in enumerate(gold):
+        waiting.setdefault(key, []).append(index)
+    spurious = []
+    for index, key in enumerate(predicted):
+        if waiting.get(key):
+            waiting[key].pop(0)
+        else:
+            spurious.append(index)
+    missed = sorted(index for indexes in waiting.values() for index in indexes)
+    return missed, spurious
+
+
+def evaluate_outcomes(labels_jsonl: Path, literature_csv: Path, extractor: OutcomeExtractor) -> OutcomeEvalReport:
+    """Extract figures from every annotated abstract and compare them with the gold figures."""
+    articles = read_gold(labels_jsonl)
+    abstracts = read_abstracts(literature_csv, {article.pmid for article in articles})
+    report = OutcomeEvalReport(
+        articles=0,
+        missing=[article.pmid for article in articles if article.pmid not in abstracts],
+        overall=Scores(),
+        per_measure={},
+        halves={"half_a": Scores(), "half_b": Scores()},
+    )
+    for article in articles:
+        if article.pmid not in abstracts:
+            continue
+        abstract = abstracts[article.pmid]
+        predicted = extractor.extract(abstract)
+        report.articles += 1
+        report.bad_spans += [
+            BadSpan(article.pmid, f.text, f.start, f.end, abstract[f.start : f.end])
+            for f in predicted
+            if abstract[f.start : f.end] != f.text
+        ]
+        _score_article(report, article, predicted)
+    report.per_measure = dict(sorted(report.per_measure.items()))
+    return report
+
+
+def _score_article(report: OutcomeEvalReport, article: GoldArticle, predicted: list[Figure]) -> None:
+    """Add one article's matches, misses and spurious figures to the report's counts."""
+    gold_keys = [(f.measure, f.value) for f in article.figures]
+    missed, spurious = match_figures(gold_keys, [(f.measure, f.value) for f in predicted])
+    report.false_negatives += [Miss(article.pmid, *gold_keys[i], article.figures[i].text) for i in missed]
+    report.false_positives += [
+        Miss(article.pmid, predicted[i].measure, predicted[i].value, predicted[i].text) for i in spurious
+    ]
+    matched = Counter(gold_keys) - Counter(gold_keys[i] for i in missed)
+    article_scores = Scores(sum(matched.values()), len(spurious), len(missed))
+    report.overall.add(article_scores)
+    report.halves[half_of(article.pmid)].add(article_scores)
+    for measure, count in matched.items():
+        report.per_measure.setdefault(measure[0], Scores()).true_positives += count
+    for index in missed:
+        report.per_measure.setdefault(gold_keys[index][0], Scores()).false_negatives += 1
+    for index in spurious:
+        report.per_measure.setdefault(predicted[index].measure, Scores()).false_positives += 1

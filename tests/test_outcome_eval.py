@@ -1,0 +1,122 @@
+"""Outcome extraction against the development labels (the acceptance floor), and the metric arithmetic."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from curemap.enrich.outcome_eval import evaluate_outcomes, match_figures, read_gold
+from curemap.enrich.outcomes import Figure, OutcomeExtractor
+from curemap.profile import load_profile
+
+from .conftest import SHARED_DATA
+
+DEV_LABELS = SHARED_DATA / "labels" / "outcomes-dev.jsonl"
+LITERATURE = SHARED_DATA / "literature" / "ms_articles_2021_2022.csv"
+
+
+@pytest.fixture(scope="module")
+def dev_report():
+    return evaluate_outcomes(DEV_LABELS, LITERATURE, OutcomeExtractor(load_profile()))
+
+
+def test_dev_labels_reach_the_acceptance_floor(dev_report):
+    assert dev_report.articles == 49 and not dev_report.missing
+    assert dev_report.precision >= 0.90
+    assert dev_report.recall >= 0.80
+    assert dev_report.spans_exact, dev_report.bad_spans
+
+
+def test_both_halves_of_the_labels_score_alike(dev_report):
+    """A rule that suits only some abstracts would show as a gap between two fixed halves."""
+    halves = dev_report.halves
+    assert set(halves) == {"half_a", "half_b"}
+    gold = sum(s.true_positives + s.false_negatives for s in halves.values())
+    assert gold == dev_report.overall.true_positives + dev_report.overall.false_negatives == 81
+    for half in halves.values():
+        assert half.precision >= 0.85 and half.recall >= 0.75
+
+
+def test_report_renders_and_serialises(dev_report):
+    text = dev_report.render_text()
+    assert "precision" in text and "half a" in text and "False negatives" in text
+    data = json.loads(json.dumps(dev_report.to_dict()))
+    assert data["overall"]["precision"] == dev_report.precision
+    assert set(data["per_measure"]) == set(dev_report.per_measure)
+    assert data["spans_exact"] is True
+
+
+# -- the arithmetic on a hand-computed example ---------------------------------------------
+
+
+class _Canned:
+    """An extractor that returns fixed figures per abstract."""
+
+    def __init__(self, figures: dict[str, list[Figure]]):
+        self.figures = figures
+
+    def extract(self, text: str) -> list[Figure]:
+        return self.figures[text]
+
+
+def _figure(measure: str, value: float, text: str, start: int) -> Figure:
+    return Figure(measure, value, "percent", None, None, None, None, text, start, start + len(text))
+
+
+def test_metrics_on_a_hand_computed_example(tmp_path):
+    labels = tmp_path / "labels.jsonl"
+    gold = [
+        {"pmid": "1", "figures": [  # NEDA 54 reported for two arms, and one HR
+            {"measure": "neda", "value": 54, "unit": "percent", "text": "54%"},
+            {"measure": "neda", "value": 54, "unit": "percent", "text": "and 54%"},
+            {"measure": "hazard_ratio", "value": 0.5, "unit": "ratio", "text": "HR 0.5"},
+        ]},
+        {"pmid": "2", "figures": []},
+    ]  # fmt: skip
+    labels.write_text("".join(json.dumps(article) + "\n" for article in gold), encoding="utf-8")
+    literature = tmp_path / "literature.csv"
+    abstracts = {"1": "NEDA 54% and 54%, HR 0.5, OR 2.0.", "2": "ARR was 0.2."}
+    with literature.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, ["pmid", "title", "citation", "abstract", "abstract_truncated"])
+        writer.writeheader()
+        for pmid, abstract in abstracts.items():
+            row = {"pmid": pmid, "title": "t", "citation": "", "abstract": abstract, "abstract_truncated": "False"}
+            writer.writerow(row)
+    canned = _Canned(
+        {
+            abstracts["1"]: [
+                _figure("neda", 54, "54%", 5),  # matches one of the two gold NEDA 54 figures
+                _figure("hazard_ratio", 0.5, "HR 0.5", 18),  # matches
+                _figure("odds_ratio", 2.0, "OR 2.0", 26),  # spurious
+            ],
+            abstracts["2"]: [_figure("arr", 0.2, "ARR was 0.3", 0)],  # spurious, and its span is wrong
+        }
+    )
+    report = evaluate_outcomes(labels, literature, canned)
+
+    assert (report.overall.true_positives, report.overall.false_positives, report.overall.false_negatives) == (2, 2, 1)
+    assert report.precision == pytest.approx(2 / 4)
+    assert report.recall == pytest.approx(2 / 3)
+    assert report.f1 == pytest.approx(2 * 0.5 * (2 / 3) / (0.5 + 2 / 3))
+    neda = report.per_measure["neda"]
+    assert (neda.true_positives, neda.false_positives, neda.false_negatives) == (1, 0, 1)
+    assert neda.precision == 1.0 and neda.recall == 0.5
+    assert report.per_measure["odds_ratio"].precision == 0.0
+    assert [(m.pmid, m.measure, m.value) for m in report.false_negatives] == [("1", "neda", 54)]
+    assert {(m.pmid, m.measure) for m in report.false_positives} == {("1", "odds_ratio"), ("2", "arr")}
+    assert [(b.pmid, b.found) for b in report.bad_spans] == [("2", "ARR was 0.2")]
+    assert not report.spans_exact
+
+
+def test_each_gold_figure_is_matched_at_most_once():
+    gold = [("neda", 54.0), ("neda", 54.0), ("arr", 0.2)]
+    missed, spurious = match_figures(gold, [("neda", 54.0), ("neda", 54.0), ("neda", 54.0), ("arr", 0.3)])
+    assert missed == [2]  # the ARR 0.2
+    assert spurious == [2, 3]  # the third NEDA 54 and the ARR 0.3
+
+
+def test_gold_file_is_read_whole():
+    articles = read_gold(DEV_LABELS)
+    assert len(articles) == 49 and sum(len(article.figures) for article in articles) == 81

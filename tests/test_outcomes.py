@@ -1,0 +1,259 @@
+"""The outcome extractor on real abstracts and registry results, and its span guarantee on any text."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from curemap.enrich.outcome_eval import read_abstracts, read_gold
+from curemap.enrich.outcomes import OutcomeExtractor, result_text
+from curemap.errors import ProfileError
+from curemap.model import ResultValue, Study
+from curemap.profile import load_profile, parse_profile
+from curemap.sources.ctgov_json import study_from_api
+
+from .conftest import RAW_V2, SHARED_DATA
+
+LABELS = SHARED_DATA / "labels" / "outcomes-dev.jsonl"
+LITERATURE = SHARED_DATA / "literature" / "ms_articles_2021_2022.csv"
+
+
+@pytest.fixture(scope="module")
+def extractor() -> OutcomeExtractor:
+    return OutcomeExtractor(load_profile())
+
+
+@pytest.fixture(scope="module")
+def abstracts() -> dict[str, str]:
+    return read_abstracts(LITERATURE, {article.pmid for article in read_gold(LABELS)})
+
+
+def values_of(extractor: OutcomeExtractor, text: str, measure: str | None = None) -> list[float]:
+    return [figure.value for figure in extractor.extract(text) if measure in (None, figure.measure)]
+
+
+# -- figures the annotators recorded, with their words --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pmid", "measure", "value", "unit", "text"),
+    [
+        ("33608441", "adverse_event", 50, "percent", "Adverse effects were detected in 50% of patients"),
+        ("33691260", "neda", 33.6, "percent", "NEDA-3 status was achieved in 41 (33.6%) patients"),
+        ("33606071", "edss_worsened", 36, "count", "Disability worsening was detected in 36 patients"),
+        ("33709887", "adverse_event", 27, "count", "lymphopenia (27)"),
+        ("33658933", "rate_ratio", 0.64, "ratio", "RR, 0.64"),
+        ("33743151", "adverse_event", 0.51, "percent", "glatiramer acetate (0.51%)"),
+        ("33769117", "progression_free", 70, "percent", "disability did not worsen in approximately 70%"),
+        (
+            "33773271",
+            "adverse_event",
+            3,
+            "count",
+            "3 of the 16 patients did discontinue DMF at 6 weeks due to persistent side effects",
+        ),
+    ],
+)
+def test_annotated_figures_are_found_with_their_words(extractor, abstracts, pmid, measure, value, unit, text):
+    abstract = abstracts[pmid]
+    found = [f for f in extractor.extract(abstract) if f.measure == measure and f.value == value]
+    assert len(found) == 1, [f.to_dict() for f in extractor.extract(abstract)]
+    figure = found[0]
+    assert figure.unit == unit
+    assert figure.text == text
+    assert (figure.start, figure.end) == (abstract.find(text), abstract.find(text) + len(text))
+
+
+def test_figures_carry_n_timepoint_group_and_event(extractor, abstracts):
+    by_value = {f.value: f for f in extractor.extract(abstracts["33773271"])}
+    assert (by_value[3].n, by_value[3].timepoint, by_value[3].event) == (16, "at 6 weeks", "side effects")
+    mri = {f.value: f for f in extractor.extract(abstracts["33714125"]) if f.measure == "mri_activity_free"}
+    assert (mri[100].n, mri[100].timepoint) == (8, "after 12 months")
+    assert (mri[80].n, mri[80].timepoint) == (5, "after 24 months")
+    listed = {f.text: f for f in extractor.extract(abstracts["33709887"])}
+    assert listed["rubefaction (16)"].event == "rubefaction"
+    ozanimod = [f for f in extractor.extract(abstracts["33658933"]) if f.measure == "adverse_event"]
+    assert {f.value: f.group for f in ozanimod}[77.07] == "control"
+
+
+def test_ratios_bind_the_number_written_after_their_term(extractor, abstracts):
+    assert values_of(extractor, abstracts["33739362"], "odds_ratio") == [2.8, 3.5, 25.4, 1.3, 1.3, 1.8]
+    assert values_of(extractor, abstracts["33677753"], "hazard_ratio") == [0.54]  # "(hazard ratio (95% CI): 0.54"
+    assert values_of(extractor, abstracts["33636612"], "odds_ratio") == [3.043, 0.246]  # "(OR .246"
+    assert values_of(extractor, abstracts["33606071"], "hazard_ratio") == [2.8, 3.48]  # "a 2.8-fold increase in risk"
+
+
+# -- numbers that are not outcomes --------------------------------------------------------
+
+
+def test_baseline_values_are_not_outcomes(extractor, abstracts):
+    # "Young adults had lower EDSS scores … (1.8 and 2.3 vs. 3.2) at baseline" and
+    # "higher annual relapse rates (2.0 and 1.7 vs. 1.4) at study entry"
+    values = values_of(extractor, abstracts["33763018"])
+    assert not {1.8, 2.3, 3.2, 2.0, 1.7, 1.4} & set(values)
+    assert 80 in values_of(extractor, abstracts["33763018"], "arr_reduction")
+    # "decreased from 1.31 events/patient/year before treatment … to 0 after 12 months … and to 0.04"
+    assert values_of(extractor, abstracts["33714125"], "arr") == [0, 0.04]
+
+
+def test_p_values_confidence_limits_and_sample_sizes_are_not_outcomes(extractor, abstracts):
+    values = values_of(extractor, abstracts["33606071"])  # "(HR = 3.48; p = 0.008)", "137 RRMS patients"
+    assert 0.008 not in values and 137 not in values
+    values = values_of(extractor, abstracts["33611721"])  # "Twelve articles involving 646 patients", "(CI 74-90%)"
+    assert values == [83, 47]
+    values = values_of(extractor, abstracts["33769117"])  # "35.1% (95% confidence interval [CI], 28.2%-43.1%)"
+    assert not {95, 28.2, 43.1, 36.6, 47.6} & set(values)
+
+
+def test_prevalence_and_exposure_shares_are_not_outcomes(extractor, abstracts):
+    assert 18.67 not in values_of(extractor, abstracts["33628507"])  # cannabis users, 18.67%
+    assert values_of(extractor, abstracts["33662954"]) == []  # incontinence in MS vs non-MS, 11.7 vs 3.2%
+    # "8 (6%) cases, among whom 5 (71.4%) cases received the pulse therapy for 5-7 days"
+    assert not {71.4, 57.1, 78.2, 66.9} & set(values_of(extractor, abstracts["33631509"]))
+
+
+def test_risk_strata_other_groups_and_mislabelled_ratios_are_not_outcomes(extractor, abstracts):
+    assert values_of(extractor, abstracts["33608441"]) == [50]  # PML probability categories left out
+    assert values_of(extractor, abstracts["33676197"]) == []  # an NMOSD trial
+    rate_ratios = values_of(extractor, abstracts["33658933"], "rate_ratio")
+    assert rate_ratios == [0.64, 1.1, 1.29]  # "RR, -0.10" and "RR, 0.05 [95% CI, 0.01, 0.09]" are differences
+
+
+def test_restatements_are_recorded_once(extractor, abstracts):
+    # the conclusion repeats "the initial pain response rate was 83%"
+    assert values_of(extractor, abstracts["33611721"], "response_rate").count(83) == 1
+
+
+def test_a_text_that_never_names_the_condition_gives_no_figures(extractor):
+    assert extractor.extract("NEDA was achieved in 54% of patients at 2 years.") == []
+    figures = extractor.extract("In MS, NEDA was achieved in 54% of patients at 2 years (p = 0.01).")
+    assert [(f.measure, f.value, f.unit, f.timepoint) for f in figures] == [("neda", 54, "percent", "at 2 years")]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "In RRMS, the ARR was 0.21 in the ocrelizumab group and 0.29 in the interferon group.",
+            [("arr", 0.21, "ocrelizumab"), ("arr", 0.29, "interferon")],
+        ),
+        (
+            "After aHSCT for MS, progression-free survival at 5 years was 70% and event-free survival was 65%.",
+            [("progression_free", 70, None), ("event_free", 65, None)],
+        ),
+        (
+            "In MS, confirmed disability progression occurred in 12% vs 20% (HR 0.60, 95% CI 0.45-0.80; p<0.001).",
+            [("edss_worsened", 12, None), ("edss_worsened", 20, None), ("hazard_ratio", 0.6, None)],
+        ),
+        (
+            "Of 120 MS patients, 45 (37.5%) had infections and 10 (8.3%) had serious adverse events.",
+            [("adverse_event", 37.5, None), ("adverse_event", 8.3, None)],
+        ),
+        ("In MS, febrile neutropenia occurred in 40% of patients, and 3 patients died.", [
+            ("adverse_event", 40, None), ("mortality", 3, None)
+        ]),  # fmt: skip
+        ("In MS, the ARR decreased by 55% compared with the year before treatment.", [("arr_reduction", 55, None)]),
+        ("In MS, the mean EDSS change was -0.5 points at 1 year.", [("edss_change", -0.5, None)]),
+        ("In MS, baseline EDSS was 3.5 and baseline ARR 1.8.", []),
+        ("The median age was 34 years and 70% were women with MS.", []),
+        ("MS prevalence was 150 per 100,000 inhabitants.", []),
+    ],
+)
+def test_common_phrasings_beyond_the_development_abstracts(extractor, text, expected):
+    assert [(f.measure, f.value, f.group) for f in extractor.extract(text)] == expected
+
+
+# -- the span guarantee -------------------------------------------------------------------
+
+
+def test_every_span_on_the_real_abstracts_is_the_text_at_its_offsets(extractor, abstracts):
+    for abstract in abstracts.values():
+        for figure in extractor.extract(abstract):
+            assert abstract[figure.start : figure.end] == figure.text
+            assert set(figure.to_dict()) == {
+                "measure", "value", "unit", "n", "timepoint", "group", "event", "text", "start", "end"
+            }  # fmt: skip
+
+
+_PIECES = st.sampled_from(
+    [
+        "MS", "multiple sclerosis", "NEDA-3", "HR", "OR", "RR", "odds ratio [OR],", "(", ")", "[", "]", "%", ";",
+        ",", ".", " ", "12", "0.5", ".3", "-1.2", "1,000", "7/8", "one", "Two of six deaths", "patients", "of the",
+        "vs", "adverse events", "annualized relapse rate", "from", "to", "at baseline", "95% CI", "p =", "NMOSD",
+        "lymphopenia (27)", "2.8-fold risk", "× 10", "RESULTS:", "\n\n", "was", "in", "after 12 months",
+    ]  # fmt: skip
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=12)), max_size=40), st.sampled_from(["", " "]))
+def test_spans_hold_and_extraction_never_raises_on_any_text(extractor, pieces, joiner):
+    text = joiner.join(pieces)
+    for figure in extractor.extract(text):
+        assert text[figure.start : figure.end] == figure.text
+        assert figure.unit in ("percent", "per_year", "points", "count", "ratio")
+
+
+# -- registry results ---------------------------------------------------------------------
+
+
+def registry_study(name: str) -> Study:
+    return study_from_api(json.loads((RAW_V2 / name).read_text(encoding="utf-8")))
+
+
+def test_registry_results_map_percent_and_count_outcomes_to_measures(extractor):
+    study = registry_study("NCT02552212.json")
+    figures = extractor.extract_results(study)
+    rows = {result_text(row): row for row in study.result_values}
+    assert figures and all(figure.text in rows for figure in figures)
+    for figure in figures:
+        row: ResultValue = rows[figure.text]
+        assert figure.text[figure.start : figure.end] == figure.text == result_text(row)
+        assert (figure.measure, figure.unit) == ("adverse_event", "percent")
+        assert "Adverse Events" in row.outcome_title and figure.event.lower().startswith(("adverse", "serious"))
+        assert figure.value == float(row.value) and figure.n == row.denominator and figure.group == row.group_title
+    assert {figure.value for figure in figures} >= {63.9, 2.5, 1.9}
+
+    figures = extractor.extract_results(registry_study("NCT03064438.json"))
+    assert {(f.measure, f.unit) for f in figures} == {("response_rate", "percent"), ("adverse_event", "count")}
+
+
+def test_registry_results_without_a_measure_are_not_mapped(extractor):
+    # plasma concentrations, score changes from baseline and lesion counts name no outcome measure
+    for name in ("NCT00763412.json", "NCT05594173.json"):
+        assert extractor.extract_results(registry_study(name)) == []
+    figures = extractor.extract_results(registry_study("NCT02552212.json"))
+    assert not any("Concentration" in f.text or "Change From Baseline" in f.text for f in figures)
+
+
+# -- the profile's outcome sections -------------------------------------------------------
+
+
+def test_the_profile_gives_every_outcome_word(extractor):
+    profile = extractor.profile
+    assert {m.id for m in profile.outcome_measures if m.event} == {
+        "adverse_event", "hazard_ratio", "rate_ratio", "odds_ratio"
+    }  # fmt: skip
+    cues = profile.outcome_cues
+    assert cues.baseline and cues.demographics and cues.not_outcome and cues.not_endpoint
+    assert cues.other_groups and cues.subjects
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda data: data["outcome_cues"].update(bogus=["x"]), r"outcome_cues\.bogus: unknown key"),
+        (lambda data: data["outcome_measures"]["neda"].update(event="yes"), r"outcome_measures\.neda\.event: expected"),
+        (lambda data: data["outcome_cues"]["subjects"].append("patients"), r"duplicate term 'patients'"),
+    ],
+)
+def test_outcome_sections_are_validated(change, problem):
+    data = yaml.safe_load(resources.files("curemap.profile").joinpath("multiple_sclerosis.yaml").read_text("utf-8"))
+    change(data)
+    with pytest.raises(ProfileError, match=problem):
+        parse_profile(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
