@@ -26,7 +26,7 @@ serve: $(BIN)/curemap
 	$(BIN)/curemap --home $(CUREMAP_HOME) serve --host $(HOST) --port $(PORT)
 
 test: $(BIN)/curemap
-	$(BIN)/python -m pytest
+	CUREMAP_SHARED=$(abspath $(SHARED)) $(BIN)/python -m pytest
 
 bench: $(BIN)/curemap
 	$(BIN)/python bench/bench_import.py
@@ -39,6 +39,7 @@ eval: $(BIN)/curemap
 snapshot:
 	gzip -9nc $(SHARED)/data/ctgov/ctgov_ms_20250925.csv > src/curemap/snapshot/ctgov_ms_20250925.csv.gz
 	gzip -9nc $(SHARED)/data/ctis/ctis_ms_20250924.csv > src/curemap/snapshot/ctis_ms_20250924.csv.gz
+	gzip -9nc $(SHARED)/data/literature/ms_articles_2021_2022.csv > src/curemap/snapshot/ms_articles_2021_2022.csv.gz
 
 clean:
 	rm -rf $(VENV) $(CUREMAP_HOME) build dist src/*.egg-info .pytest_cache .hypothesis

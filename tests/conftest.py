@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("CUREMAP_SHARED") or Path(__file__).resolve().parents[2] / "shared") / "data"
+"""The real data beside the checkout (``../shared``), or where ``CUREMAP_SHARED`` points."""
 CTGOV_CSV = SHARED_DATA / "ctgov" / "ctgov_ms_20250925.csv"
 CTIS_CSV = SHARED_DATA / "ctis" / "ctis_ms_20250924.csv"
 RAW_V2 = SHARED_DATA / "ctgov" / "raw-v2"

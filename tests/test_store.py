@@ -91,7 +91,7 @@ def test_a_changed_record_updates_the_study_and_logs_each_field(store):
     assert study.enrollment == 999
     assert study.start_date == PartialDate("2031-01", "month")
 
-    logged = {(c["kind"], c["field"]): c for c in store.study_changes(target["NCTId"])}
+    logged = {(c["kind"], c["field"]): c for c in store.record_changes(target["NCTId"])}
     assert logged[("status_changed", "status")]["old"] == "RECRUITING"
     assert logged[("status_changed", "status")]["new"] == "COMPLETED"
     assert logged[("results_posted", "has_results")]["new"] is True

@@ -141,35 +141,57 @@ def import_(
 
 @app.command()
 def update(
-    source: Annotated[str, typer.Option("--source", help="ctgov (pubmed and europepmc come with the literature connectors), or all.")] = "all",
+    source: Annotated[str, typer.Option("--source", help="ctgov, pubmed, europepmc, or all.")] = "all",
     since: Annotated[
         Optional[str],
-        typer.Option("--since", help="Fetch records updated on or after this date (YYYY-MM-DD) [default: the newest update already stored]."),
+        typer.Option(
+            "--since",
+            help="Fetch records updated on or after this date (YYYY-MM-DD) [default: where the last harvest of each source left off].",
+        ),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Harvest live from the sources, incrementally: only records updated since the last
-    harvest. An interrupted harvest resumes where it stopped when run again.
+    """Harvest live from the sources, incrementally, for the profile's queries. An interrupted
+    harvest resumes where it stopped when run again; one failing source does not stop the others.
 
     Example: curemap update --source ctgov --since 2025-01-01 --json
     """
     from curemap.normalise import parse_partial_date
-    from curemap.pipeline import enrich, update_ctgov
+    from curemap.pipeline import LIVE_SOURCES, enrich, update_source
     from curemap.profile import load_profile
 
-    if source not in ("ctgov", "all"):
-        raise InputError(f"--source {source!r}: this version harvests ctgov (ClinicalTrials.gov) only")
-    if since is not None and (parse_partial_date(since) is None or parse_partial_date(since).precision != "day"):
+    if source != "all" and source not in LIVE_SOURCES:
+        raise InputError(f"--source {source!r} is not one of {', '.join(LIVE_SOURCES)} or all")
+    parsed = parse_partial_date(since) if since is not None else None
+    if since is not None and (parsed is None or parsed.precision != "day"):
         raise InputError(f"--since {since!r} is not a date; give it as YYYY-MM-DD")
-    store = state.store()
-    result = update_ctgov(store, load_profile().queries.registry["condition"], since)
+    store, profile = state.store(), load_profile()
+    names = list(LIVE_SOURCES) if source == "all" else [source]
+    results, failures = {}, {}
+    for name in names:
+        try:
+            results[name] = update_source(store, name, profile, since)
+        except CuremapError as exc:
+            if len(names) == 1:
+                raise
+            failures[name] = str(exc)
+            stderr.print(f"error: {name}: {exc}", style="red", highlight=False, markup=False)
     enrich(store)
+    total = {
+        "imported": sum(r["imported"] for r in results.values()),
+        "unchanged": sum(r["unchanged"] for r in results.values()),
+        "changed": sum(r["changed"] for r in results.values()),
+        "rejected": [problem for r in results.values() for problem in r["rejected"]],
+    }
+    payload = {**total, "sources": results, "failed": failures} if len(names) > 1 else {**total, **results[names[0]]}
     emit(
-        result,
+        payload,
         as_json,
-        f"{result['imported']:,} new, {result['changed']:,} changed, {result['unchanged']:,} unchanged, "
-        f"{len(result['rejected']):,} rejected",
+        f"{total['imported']:,} new, {total['changed']:,} changed, {total['unchanged']:,} unchanged, "
+        f"{len(total['rejected']):,} rejected" + (f"; failed: {', '.join(failures)}" if failures else ""),
     )
+    if failures and len(failures) == len(names):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -191,17 +213,66 @@ def status(as_json: JsonFlag = False) -> None:
 
 @app.command()
 def show(
-    record_id: Annotated[str, typer.Argument(metavar="ID", help="An NCT id or EU CT number.")],
+    record_id: Annotated[str, typer.Argument(metavar="ID", help="An NCT id, an EU CT number, or a paper as PMID:n or DOI:….")],
     as_json: JsonFlag = False,
 ) -> None:
-    """One study with its enrichment, provenance and change history.
+    """One study or paper with its enrichment (strategies with their evidence, links between
+    papers and trials), provenance and change history.
 
     Example: curemap show NCT02210780 --json
     """
-    from curemap.views import study_record
+    from curemap.views import record as record_view
 
-    record = study_record(state.store(), record_id)
+    record = record_view(state.store(), record_id)
     emit(record, as_json, None if as_json else json.dumps(record, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def extract(
+    path: Annotated[str, typer.Argument(metavar="[PATH|-]", help="A plain-text file, or JSON Lines of {\"id\", \"text\"}; - or nothing reads stdin.")] = "-",
+    as_json: JsonFlag = False,
+) -> None:
+    """Extract outcome figures (NEDA, relapse-free, progression-free, ARR, EDSS change,
+    adverse events, hazard ratios…) from text, each with its measure, value, unit, n, time
+    point, group, named event and the exact span it came from (text == input[start:end]).
+
+    Example: curemap extract abstracts.jsonl --json
+    """
+    from curemap.enrich.outcomes import OutcomeExtractor
+    from curemap.profile import load_profile
+
+    if path == "-":
+        content, default_id = sys.stdin.read(), "stdin"
+    else:
+        source = Path(path)
+        if not source.is_file():
+            raise InputError(f"{path}: no such file")
+        content, default_id = source.read_text(encoding="utf-8"), source.name
+    extractor = OutcomeExtractor(load_profile())
+    for text_id, text in _texts(content, default_id):
+        for figure in extractor.extract(text):
+            line = {"id": text_id, **_figure_fields(figure)}
+            if as_json:
+                sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+            else:
+                typer.echo(f"{text_id}\t{line['measure']}\t{line['value']:g} {line['unit']}\tn={line['n']}\t{line['text']}")
+
+
+def _texts(content: str, default_id: str) -> list[tuple[str, str]]:
+    """JSON Lines of {"id", "text"} when every non-blank line is one; otherwise the whole content."""
+    lines = [line for line in content.splitlines() if line.strip()]
+    try:
+        items = [json.loads(line) for line in lines]
+    except json.JSONDecodeError:
+        return [(default_id, content)]
+    if not items or not all(isinstance(i, dict) and isinstance(i.get("text"), str) for i in items):
+        return [(default_id, content)]
+    return [(str(item.get("id", f"line {n}")), item["text"]) for n, item in enumerate(items, start=1)]
+
+
+def _figure_fields(figure) -> dict[str, Any]:
+    data = figure.to_dict()
+    return {key: data.get(key) for key in ("measure", "value", "unit", "n", "timepoint", "group", "event", "text", "start", "end")}
 
 
 @app.command()
@@ -291,6 +362,45 @@ def strategies(as_json: JsonFlag = False) -> None:
         f"{e.id:<22} {e.group:<22} {e.studies:>7} {e.recruiting:>10}  {e.stage or 'no MS study'}" for e in landscape
     ]
     emit({"strategies": rows}, as_json, "\n".join(lines))
+
+
+@app.command()
+def evidence(
+    strategy: Annotated[Optional[str], typer.Option("--strategy", help="Only this strategy id (e.g. ahsct).")] = None,
+    figures: Annotated[
+        Optional[Path], typer.Option("--figures", help="Also write a forest plot (SVG) per estimate into this directory.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Pooled evidence per strategy and outcome measure: random-effects proportions (REML, logit)
+    with 95% CI and prediction interval, I², tau², and the studies, patients and words behind them.
+
+    Example: curemap evidence --strategy ahsct --figures ./forest --json
+    """
+    from curemap.analysis.evidence import strategy_evidence
+    from curemap.analysis.forest import forest_svg
+    from curemap.profile import load_profile
+
+    profile = load_profile()
+    if strategy is not None and strategy not in {s.id for s in profile.strategies}:
+        raise InputError(f"--strategy {strategy!r} is not a strategy of the profile; see `curemap strategies`")
+    estimates = [e for e in strategy_evidence(state.store(), profile) if strategy in (None, e.strategy)]
+    if figures is not None:
+        figures.mkdir(parents=True, exist_ok=True)
+        for entry in estimates:
+            name = "-".join(part for part in (entry.strategy, entry.measure, entry.event) if part)
+            title = f"{profile.strategy(entry.strategy).name}: {entry.measure}" + (f" ({entry.event})" if entry.event else "")
+            (figures / f"{_slug(name)}.svg").write_text(forest_svg(entry.estimate, title), encoding="utf-8")
+    lines = [
+        f"{e.strategy:<20} {e.measure:<18} {(e.event or ''):<24} k={e.estimate.k:<3} n={e.estimate.total_patients:<6} "
+        f"{e.estimate.pooled.proportion:.1%} ({e.estimate.pooled.ci.low:.1%}–{e.estimate.pooled.ci.high:.1%})"
+        for e in estimates
+    ]
+    emit({"estimates": [e.to_dict() for e in estimates]}, as_json, "\n".join(lines) or "no poolable figures in the store")
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text.lower())[:120]
 
 
 @app.command()

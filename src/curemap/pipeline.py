@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import importlib
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from curemap.console import meter, stderr
-from curemap.enrich.pipeline import classify_store
-from curemap.profile import load_profile
+from curemap.enrich.links import link_store
+from curemap.enrich.pipeline import classify_store, extract_store
+from curemap.profile import Profile, load_profile
 from curemap.snapshot import snapshot_files
 from curemap.sources.files import iter_file_records
+from curemap.sources.http import HttpClient
 from curemap.store import ImportCounts, Store
+from curemap.store.kinds import STUDY
 
 
 def import_paths(store: Store, paths: Iterable[Path]) -> ImportCounts:
@@ -43,14 +48,52 @@ def _counted(records, bar):
         yield record
 
 
-def update_ctgov(store: Store, condition: str, since: str | None) -> dict[str, Any]:
-    """Harvest ClinicalTrials.gov for ``condition``; resumes an interrupted harvest first."""
-    from curemap.sources.ctgov_api import harvest, policy
-    from curemap.sources.http import HttpClient
+@dataclass(frozen=True)
+class LiveSource:
+    """A source ``curemap update`` harvests: its connector, its name for people, and its query."""
 
-    since = since or store.newest_last_update("ctgov")
+    label: str
+    module: str
+    query: Callable[[Profile], dict[str, str]]
+    default_since: Callable[[Store], str | None]
+
+
+LIVE_SOURCES = {
+    "ctgov": LiveSource(
+        "ClinicalTrials.gov",
+        "curemap.sources.ctgov_api",
+        lambda profile: {"condition": profile.queries.registry["condition"]},
+        # Records updated on or after the newest update already stored.
+        lambda store: store.newest_last_update("ctgov"),
+    ),
+    "pubmed": LiveSource(
+        "PubMed",
+        "curemap.sources.eutils",
+        lambda profile: {"query": profile.queries.pubmed},
+        # Records entered on or after the day of the last harvest.
+        lambda store: _last_fetched_day(store, "pubmed"),
+    ),
+    "europepmc": LiveSource(
+        "Europe PMC",
+        "curemap.sources.europepmc",
+        lambda profile: {"query": profile.queries.europepmc},
+        lambda store: _last_fetched_day(store, "europepmc"),
+    ),
+}
+
+
+def _last_fetched_day(store: Store, source: str) -> str | None:
+    last = store.source_summary().get(source, {}).get("last_update")
+    return last[:10] if last else None
+
+
+def update_source(store: Store, name: str, profile: Profile, since: str | None) -> dict[str, Any]:
+    """Harvest one live source for the profile's query; an interrupted harvest resumes first."""
+    source = LIVE_SOURCES[name]
+    connector = importlib.import_module(source.module)
+    since = since or source.default_since(store)
     started = time.monotonic()
-    with meter("harvesting ClinicalTrials.gov", total=None, unit="studies") as bar, HttpClient(policy()) as client:
+    with meter(f"harvesting {source.label}", total=None) as bar, HttpClient(connector.policy()) as client:
         done = 0
 
         def progress(received: int, total: int | None) -> None:
@@ -60,10 +103,10 @@ def update_ctgov(store: Store, condition: str, since: str | None) -> dict[str, A
             bar.count(received - done)
             done = received
 
-        result = harvest(store, client, condition=condition, since=since, progress=progress)
+        result = connector.harvest(store, client, **source.query(profile), since=since, progress=progress)
     seconds = time.monotonic() - started
     stderr.print(
-        f"ClinicalTrials.gov: {result.received:,} studies in {result.pages} pages, {seconds:.0f} s"
+        f"{source.label}: {result.received:,} records in {result.pages} pages, {seconds:.0f} s"
         f"{' (resumed)' if result.resumed else ''}: {result.imported:,} new, {result.changed:,} changed, "
         f"{result.unchanged:,} unchanged, {len(result.rejected):,} rejected",
         highlight=False,
@@ -84,7 +127,10 @@ def update_ctgov(store: Store, condition: str, since: str | None) -> dict[str, A
 
 def enrich(store: Store) -> None:
     """Bring every derived fact up to date with the records and the profile."""
-    classify_store(store, load_profile())
+    profile = load_profile()
+    classify_store(store, profile)
+    extract_store(store, profile)
+    link_store(store)
 
 
 def build(store: Store) -> dict[str, Any]:
@@ -92,6 +138,6 @@ def build(store: Store) -> dict[str, Any]:
     with snapshot_files() as paths:
         import_paths(store, paths)
     enrich(store)
-    counts = {"studies": store.count_studies(), "ms_studies": store.count_ms_studies(), "papers": 0}
+    counts = {"studies": store.count_studies(), "ms_studies": store.count_ms(STUDY), "papers": store.count_papers()}
     counts["snapshot"] = store.record_snapshot(counts)
     return counts

@@ -6,14 +6,15 @@ from typing import Any
 
 from curemap.errors import InputError
 from curemap.store import Store
+from curemap.store.kinds import PAPER, STUDY
 
 
 def store_status(store: Store) -> dict[str, Any]:
     """What the store holds, in the shape of ``curemap status --json``."""
     return {
         "studies": store.count_studies(),
-        "ms_studies": store.count_ms_studies(),
-        "papers": 0,
+        "ms_studies": store.count_ms(STUDY),
+        "papers": store.count_papers(),
         "sources": store.source_summary(),
     }
 
@@ -28,24 +29,56 @@ def store_counts(store: Store) -> dict[str, list[tuple[Any, int]]]:
     }
 
 
-def study_record(store: Store, record_id: str) -> dict[str, Any]:
-    """One study with its provenance and change history, in the shape of ``curemap show --json``."""
-    study = store.get_study(record_id.strip().upper())
-    if study is None:
-        raise InputError(
-            f"{record_id}: no such study in the store; run `curemap build --offline` or "
-            "`curemap import FILE` first, or check the id (an NCT number or EU CT number)"
-        )
-    classification = store.get_classification(study.id) or {}
+PAPER_PREFIXES = ("PMID:", "DOI:", "URL:")
+
+
+def record(store: Store, record_id: str) -> dict[str, Any]:
+    """A study (NCT id, EU CT number) or a paper (``PMID:n``, ``DOI:…``), as ``curemap show`` prints it."""
+    wanted = record_id.strip()
+    if wanted.upper().startswith(PAPER_PREFIXES):
+        return paper_record(store, wanted)
+    return study_record(store, wanted)
+
+
+def _enrichment(store: Store, record_id: str) -> dict[str, Any]:
+    classification = store.get_classification(record_id) or {}
     return {
-        **study.to_dict(),
         "is_ms": classification.get("is_ms"),
         "strategies": classification.get("strategies", []),
         "phenotypes": classification.get("phenotypes", []),
         "curative_intent": classification.get("curative_intent"),
         "evidence": classification.get("evidence", []),
         "classification_method": classification.get("method"),
-        "provenance": store.provenance(study.id),
-        "changes": store.study_changes(study.id),
-        "links": [],
+        "links": store.links_of(record_id),
+        "changes": store.record_changes(record_id),
+    }
+
+
+def study_record(store: Store, record_id: str) -> dict[str, Any]:
+    """One study with its enrichment, provenance and change history."""
+    study = store.get_study(record_id.upper())
+    if study is None:
+        raise InputError(
+            f"{record_id}: no such study in the store; run `curemap build --offline` or "
+            "`curemap import FILE` first, or check the id (an NCT number or EU CT number)"
+        )
+    return {**study.to_dict(), **_enrichment(store, study.id), "provenance": store.provenance(study.id, STUDY)}
+
+
+def paper_record(store: Store, record_id: str) -> dict[str, Any]:
+    """One paper with its enrichment (design included), links, provenance and change history."""
+    prefix, _, rest = record_id.partition(":")
+    paper_id = f"{prefix.upper()}:{rest.strip().lower() if prefix.upper() == 'DOI' else rest.strip()}"
+    paper = store.get_paper(paper_id)
+    if paper is None:
+        raise InputError(
+            f"{record_id}: no such paper in the store; import it first (`curemap import FILE` or "
+            "`curemap update --source pubmed`), or check the id (PMID:n or DOI:…)"
+        )
+    classification = store.get_classification(paper.id) or {}
+    return {
+        **paper.to_dict(),
+        **_enrichment(store, paper.id),
+        "design": classification.get("design"),
+        "provenance": store.provenance(paper.id, PAPER),
     }

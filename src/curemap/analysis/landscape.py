@@ -41,11 +41,11 @@ class StrategyLandscape:
 
 def strategy_landscape(store: Store, profile: Profile) -> list[StrategyLandscape]:
     """One entry per profile strategy, in profile order; a strategy with no MS study stays listed."""
-    st, cl, ss = schema.studies, schema.classifications, schema.study_strategies
+    st, cl, ss = schema.studies, schema.classifications, schema.record_strategies
     query = (
         select(ss.c.strategy, st.c.id, st.c.status, st.c.phase, st.c.study_type, st.c.has_results)
-        .join(st, st.c.id == ss.c.study_id)
-        .join(cl, cl.c.study_id == st.c.id)
+        .join(st, st.c.id == ss.c.record_id)
+        .join(cl, cl.c.record_id == st.c.id)
         .where(cl.c.is_ms)
         .order_by(st.c.id)
     )

@@ -27,6 +27,8 @@ from curemap.sources.pubmed_xml import paper_id, parse_pubmed_date
 
 SOURCE = "literature_csv"
 
+_SCRIPT_WITHOUT_QUERY = re.compile(r"^https?://[^?#]+\.(?:php|aspx?|cgi|jsp)$", re.IGNORECASE)
+
 REQUIRED_COLUMNS = frozenset({"pmid", "title", "citation", "abstract", "abstract_truncated"})
 """The header columns that identify this format."""
 
@@ -67,6 +69,9 @@ def row_to_paper(row: dict[str, str]) -> Paper:
     link = _clean(row.get("link"))
     if link and not link.startswith(("https://", "http://")):
         raise ValueError(f"link {link!r} is not a web address")
+    if link and not pmid and not doi and _SCRIPT_WITHOUT_QUERY.search(link):
+        # e.g. "http://www.scielo.br/scielo.php": shared by many articles, it resolves to none.
+        raise ValueError(f"link {link!r} is a site's script without its query, not an article's address")
     identity = paper_id(pmid, doi, link)
     if identity is None:
         raise ValueError("no PMID, DOI or link identifies the article")
@@ -98,7 +103,7 @@ def iter_records(lines: Iterable[str], origin: str) -> Iterator[ParsedRecord]:
             paper = row_to_paper(row)
         except ValueError as exc:
             source_id = f"row {line_number}"
-            yield ParsedRecord(SOURCE, source_id, raw, origin, COVERS, error=f"{source_id}: {exc}")
+            yield ParsedRecord(SOURCE, source_id, raw, origin, COVERS, error=str(exc))
         else:
             covers = frozenset(name for name in COVERS if getattr(paper, name))
             yield ParsedRecord(SOURCE, paper.id, raw, origin, covers, paper=paper)

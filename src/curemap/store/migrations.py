@@ -44,8 +44,10 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ),
     (
         "0002_classifications",
-        _create(schema.classifications, schema.study_strategies, schema.study_phenotypes),
+        _create(schema.classifications, schema.record_strategies, schema.record_phenotypes),
     ),
+    ("0003_paper_trial_links", _create(schema.links)),
+    ("0004_outcome_figures", _create(schema.outcome_figures, schema.extractions)),
 ]
 
 

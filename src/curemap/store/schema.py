@@ -197,31 +197,75 @@ snapshots = Table(
 classifications = Table(
     "classifications",
     metadata,
-    Column("study_id", String(40), ForeignKey("studies.id", ondelete="CASCADE"), primary_key=True),
+    Column("record_id", String(300), primary_key=True),
+    Column("kind", String(20), nullable=False),
     Column("is_ms", Boolean, nullable=False),
     Column("curative_intent", Boolean, nullable=False),
+    Column("design", String(40)),
     Column("data", Text, nullable=False),
-    Column("study_hash", String(64), nullable=False),
+    Column("record_hash", String(64), nullable=False),
     Column("profile_hash", String(64), nullable=False),
     Column("classified_at", String(40), nullable=False),
 )
+Index("ix_classifications_kind", classifications.c.kind, classifications.c.is_ms)
 
-study_strategies = Table(
-    "study_strategies",
+record_strategies = Table(
+    "record_strategies",
     metadata,
-    Column("study_id", String(40), ForeignKey("studies.id", ondelete="CASCADE"), nullable=False),
+    Column("record_id", String(300), nullable=False),
     Column("strategy", String(60), nullable=False),
 )
-Index("ix_study_strategies_strategy", study_strategies.c.strategy)
-Index("ix_study_strategies_study", study_strategies.c.study_id)
+Index("ix_record_strategies_strategy", record_strategies.c.strategy)
+Index("ix_record_strategies_record", record_strategies.c.record_id)
 
-study_phenotypes = Table(
-    "study_phenotypes",
+record_phenotypes = Table(
+    "record_phenotypes",
     metadata,
-    Column("study_id", String(40), ForeignKey("studies.id", ondelete="CASCADE"), nullable=False),
+    Column("record_id", String(300), nullable=False),
     Column("phenotype", String(40), nullable=False),
 )
-Index("ix_study_phenotypes_study", study_phenotypes.c.study_id)
+Index("ix_record_phenotypes_record", record_phenotypes.c.record_id)
+
+links = Table(
+    "links",
+    metadata,
+    Column("paper_id", String(300), nullable=False),
+    Column("study_id", String(40), nullable=False),
+    Column("via", String(40), nullable=False),
+    Column("evidence", Text),
+)
+Index("ix_links_paper", links.c.paper_id)
+Index("ix_links_study", links.c.study_id)
+
+outcome_figures = Table(
+    "outcome_figures",
+    metadata,
+    Column("record_id", String(300), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("source_field", String(40), nullable=False),
+    Column("measure", String(40), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("unit", String(20), nullable=False),
+    Column("n", Integer),
+    Column("timepoint", Text),
+    Column("group_label", Text),
+    Column("event", Text),
+    Column("text", Text, nullable=False),
+    Column("start", Integer, nullable=False),
+    Column("end", Integer, nullable=False),
+)
+Index("ix_outcome_figures_record", outcome_figures.c.record_id)
+Index("ix_outcome_figures_measure", outcome_figures.c.measure)
+
+extractions = Table(
+    "extractions",
+    metadata,
+    Column("record_id", String(300), primary_key=True),
+    Column("record_hash", String(64), nullable=False),
+    Column("profile_hash", String(64), nullable=False),
+    Column("extracted_at", String(40), nullable=False),
+)
+"""Which version of each record its outcome figures were extracted from, and with what."""
 
 STUDY_CHILD_TABLES = (study_locations, study_interventions, study_conditions, result_values, adverse_events)
 """Tables whose rows are derived from a study's record and replaced with it."""

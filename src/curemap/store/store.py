@@ -21,9 +21,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from curemap.errors import StoreError
-from curemap.model import ParsedRecord, Study
+from curemap.model import Paper, ParsedRecord, Study
 from curemap.store import schema
-from curemap.store.kinds import RecordKind, item_of, kind_of
+from curemap.store.kinds import STUDY, RecordKind, item_of, kind_of
 from curemap.store.migrations import migrate
 
 BATCH_SIZE = 500
@@ -295,11 +295,14 @@ class Store:
                 counts.unchanged += 1
                 continue
             if old is not None:
-                # A thinner record keeps what a richer one stored for the fields it cannot express.
+                # A thinner record keeps what a richer one stored for the fields it cannot express,
+                # and names itself the record's source only if it changes something.
                 new_data = {
-                    name: new_data[name] if name in record.covers or name in ("id", "source") else old["data"].get(name)
+                    name: new_data[name] if name in record.covers or name == "id" else old["data"].get(name)
                     for name in kind.fields
                 }
+                if sha256_text(canonical_json(new_data)) != old["hash"]:
+                    new_data["source"] = item.source
                 item = kind.from_dict(new_data)
             data_json = canonical_json(new_data)
             content_hash = sha256_text(data_json)
@@ -316,8 +319,9 @@ class Store:
                 counts.imported += 1
             else:
                 change_rows += _change_rows(item.id, old["data"], new_data, kind.fields, now)
-                if item.id in new_rows:  # the same new record twice in one batch: keep the later
+                if item.id in new_rows:  # a new record twice in one batch, differing: keep the later
                     new_rows[item.id] = (columns | {"first_seen_at": now}, item)
+                    counts.changed += 1
                 else:
                     conn.execute(update(table).where(table.c.id == item.id).values(**columns))
                     for child in kind.child_tables:
@@ -375,80 +379,131 @@ class Store:
         return snapshot_id
 
     def _snapshot_parts(self, conn: Connection) -> Iterator[str]:
-        """Further content that defines a snapshot beyond the studies: their enrichment."""
+        """Further content that defines a snapshot beyond the studies: papers and enrichment."""
+        papers = schema.papers
+        for row in conn.execute(select(papers.c.id, papers.c.content_hash, papers.c.deleted).order_by(papers.c.id)):
+            yield f"paper {row.id}:{row.content_hash}:{row.deleted}\n"
         cl = schema.classifications
-        for row in conn.execute(select(cl.c.study_id, cl.c.data).order_by(cl.c.study_id)):
-            yield f"classification {row.study_id}:{sha256_text(row.data)}\n"
+        for row in conn.execute(select(cl.c.record_id, cl.c.data).order_by(cl.c.record_id)):
+            yield f"classification {row.record_id}:{sha256_text(row.data)}\n"
+        fig = schema.outcome_figures
+        for row in conn.execute(select(fig).order_by(fig.c.record_id, fig.c.position)):
+            yield f"figure {row.record_id}:{row.position}:{row.measure}:{row.value}:{row.n}:{row.start}:{row.end}\n"
 
     # -- enrichment ----------------------------------------------------------------
 
-    def classification_targets(self, profile_hash: str, batch_size: int = 1000) -> Iterator[tuple[Study, str]]:
-        """Studies (with their content hash) never classified, or classified from an older
-        version of the study or of the profile; streamed in id order."""
-        st, cl = schema.studies, schema.classifications
-        stale = or_(
-            cl.c.study_id.is_(None), cl.c.study_hash != st.c.content_hash, cl.c.profile_hash != profile_hash
-        )
+    def classification_targets(self, kind: RecordKind, key: str, batch_size: int = 1000) -> Iterator[tuple[Any, str]]:
+        """Records of ``kind`` (with their content hash) never classified, or classified from
+        an older version of the record or with another ``key``; streamed in id order."""
+        return self._stale(kind, schema.classifications, key, batch_size)
+
+    def extraction_targets(self, kind: RecordKind, key: str, batch_size: int = 1000) -> Iterator[tuple[Any, str]]:
+        """Records of ``kind`` whose outcome figures are missing or stale, as for classification."""
+        return self._stale(kind, schema.extractions, key, batch_size)
+
+    def _stale(self, kind: RecordKind, state, key: str, batch_size: int) -> Iterator[tuple[Any, str]]:
+        table = kind.table
+        stale = or_(state.c.record_id.is_(None), state.c.record_hash != table.c.content_hash, state.c.profile_hash != key)
         last = ""
         while True:
             with self.engine.connect() as conn:
                 rows = conn.execute(
-                    select(st.c.id, st.c.data, st.c.content_hash)
-                    .outerjoin(cl, cl.c.study_id == st.c.id)
-                    .where(stale, st.c.id > last)
-                    .order_by(st.c.id)
+                    select(table.c.id, table.c.data, table.c.content_hash)
+                    .outerjoin(state, state.c.record_id == table.c.id)
+                    .where(stale, table.c.id > last)
+                    .order_by(table.c.id)
                     .limit(batch_size)
                 ).all()
             if not rows:
                 return
             for row in rows:
-                yield Study.from_dict(json.loads(row.data)), row.content_hash
+                yield kind.from_dict(json.loads(row.data)), row.content_hash
             last = rows[-1].id
 
-    def save_classifications(self, items: list[tuple[str, str, dict[str, Any]]], profile_hash: str) -> None:
-        """Store (study id, study content hash, classification dict) triples in one transaction."""
+    def save_figures(self, items: list[tuple[str, str, list[dict[str, Any]]]], key: str) -> None:
+        """Store (record id, record content hash, outcome figure dicts) in one transaction."""
+        if not items:
+            return
+        ids = [record_id for record_id, _, _ in items]
+        now = self.clock()
+        with self.engine.begin() as conn:
+            for table in (schema.outcome_figures, schema.extractions):
+                conn.execute(delete(table).where(table.c.record_id.in_(ids)))
+            conn.execute(
+                insert(schema.extractions),
+                [{"record_id": i, "record_hash": h, "profile_hash": key, "extracted_at": now} for i, h, _ in items],
+            )
+            rows = [
+                {"record_id": record_id, "position": position, **figure}
+                for record_id, _, figures in items
+                for position, figure in enumerate(figures)
+            ]
+            if rows:
+                conn.execute(insert(schema.outcome_figures), rows)
+
+    def figures_of(self, record_id: str) -> list[dict[str, Any]]:
+        figures = schema.outcome_figures
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(figures).where(figures.c.record_id == record_id).order_by(figures.c.position)
+            )
+            return [{k: v for k, v in row._mapping.items() if k not in ("record_id", "position")} for row in rows]
+
+    def save_classifications(self, kind: RecordKind, items: list[tuple[str, str, dict[str, Any]]], key: str) -> None:
+        """Store (record id, record content hash, classification dict) triples in one transaction."""
         if not items:
             return
         cl = schema.classifications
-        ids = [study_id for study_id, _, _ in items]
+        ids = [record_id for record_id, _, _ in items]
         now = self.clock()
         with self.engine.begin() as conn:
-            for table in (cl, schema.study_strategies, schema.study_phenotypes):
-                conn.execute(delete(table).where(table.c.study_id.in_(ids)))
+            for table in (cl, schema.record_strategies, schema.record_phenotypes):
+                conn.execute(delete(table).where(table.c.record_id.in_(ids)))
             conn.execute(
                 insert(cl),
                 [
                     {
-                        "study_id": study_id,
+                        "record_id": record_id,
+                        "kind": kind.name,
                         "is_ms": data["is_ms"],
                         "curative_intent": data["curative_intent"],
+                        "design": data.get("design"),
                         "data": canonical_json(data),
-                        "study_hash": study_hash,
-                        "profile_hash": profile_hash,
+                        "record_hash": record_hash,
+                        "profile_hash": key,
                         "classified_at": now,
                     }
-                    for study_id, study_hash, data in items
+                    for record_id, record_hash, data in items
                 ],
             )
-            strategies = [{"study_id": i, "strategy": s} for i, _, d in items for s in d["strategies"]]
-            phenotypes = [{"study_id": i, "phenotype": p} for i, _, d in items for p in d["phenotypes"]]
+            strategies = [{"record_id": i, "strategy": s} for i, _, d in items for s in d["strategies"]]
+            phenotypes = [{"record_id": i, "phenotype": p} for i, _, d in items for p in d["phenotypes"]]
             if strategies:
-                conn.execute(insert(schema.study_strategies), strategies)
+                conn.execute(insert(schema.record_strategies), strategies)
             if phenotypes:
-                conn.execute(insert(schema.study_phenotypes), phenotypes)
+                conn.execute(insert(schema.record_phenotypes), phenotypes)
 
-    def get_classification(self, study_id: str) -> dict[str, Any] | None:
+    def get_classification(self, record_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             data = conn.execute(
-                select(schema.classifications.c.data).where(schema.classifications.c.study_id == study_id)
+                select(schema.classifications.c.data).where(schema.classifications.c.record_id == record_id)
             ).scalar_one_or_none()
         return json.loads(data) if data else None
 
-    def count_ms_studies(self) -> int:
+    def count_ms(self, kind: RecordKind) -> int:
+        """Records of ``kind`` classified as about MS."""
+        cl = schema.classifications
         with self.engine.connect() as conn:
             return conn.execute(
-                select(func.count()).select_from(schema.classifications).where(schema.classifications.c.is_ms)
+                select(func.count()).select_from(cl).where(cl.c.kind == kind.name, cl.c.is_ms)
             ).scalar_one()
+
+    def replace_links(self, rows: list[dict[str, Any]]) -> None:
+        """Replace every paper–study link in one transaction (links are derived, so recomputed whole)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(schema.links))
+            if rows:
+                conn.execute(insert(schema.links), rows)
 
     # -- reading -----------------------------------------------------------------
 
@@ -461,36 +516,55 @@ class Store:
 
     def iter_studies(self, batch_size: int = 1000) -> Iterator[Study]:
         """Every study, in id order, streamed in batches so memory stays flat."""
-        st = schema.studies
+        return self.iter_records(STUDY, batch_size)
+
+    def get_paper(self, paper_id: str) -> Paper | None:
+        with self.engine.connect() as conn:
+            data = conn.execute(select(schema.papers.c.data).where(schema.papers.c.id == paper_id)).scalar_one_or_none()
+        return Paper.from_dict(json.loads(data)) if data else None
+
+    def iter_records(self, kind: RecordKind, batch_size: int = 1000) -> Iterator[Any]:
+        """Every record of ``kind``, in id order, streamed in batches so memory stays flat."""
+        table = kind.table
         last = ""
         while True:
             with self.engine.connect() as conn:
                 rows = conn.execute(
-                    select(st.c.id, st.c.data).where(st.c.id > last).order_by(st.c.id).limit(batch_size)
+                    select(table.c.id, table.c.data).where(table.c.id > last).order_by(table.c.id).limit(batch_size)
                 ).all()
             if not rows:
                 return
             for row in rows:
-                yield Study.from_dict(json.loads(row.data))
+                yield kind.from_dict(json.loads(row.data))
             last = rows[-1].id
 
-    def provenance(self, study_id: str) -> dict[str, Any] | None:
-        """Where the current version of a study came from."""
-        st, raw = schema.studies, schema.raw_records
+    def links_of(self, record_id: str) -> list[dict[str, Any]]:
+        """Links from a paper to studies, or from a study to papers, each naming how it was found."""
+        links = schema.links
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(links).where(or_(links.c.paper_id == record_id, links.c.study_id == record_id))
+                .order_by(links.c.paper_id, links.c.study_id, links.c.via)
+            )
+            return [dict(row._mapping) for row in rows]
+
+    def provenance(self, record_id: str, kind: RecordKind = STUDY) -> dict[str, Any] | None:
+        """Where the current version of a record came from."""
+        table, raw = kind.table, schema.raw_records
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(raw.c.source, raw.c.source_id, raw.c.origin, raw.c.fetched_at, raw.c.sha256)
-                .join(st, st.c.raw_id == raw.c.id)
-                .where(st.c.id == study_id)
+                .join(table, table.c.raw_id == raw.c.id)
+                .where(table.c.id == record_id)
             ).first()
         return dict(row._mapping) if row else None
 
-    def study_changes(self, study_id: str | None = None, since: str | None = None) -> list[dict[str, Any]]:
-        """Change-log entries, oldest first, for one study and/or since an ISO time."""
+    def record_changes(self, record_id: str | None = None, since: str | None = None) -> list[dict[str, Any]]:
+        """Change-log entries, oldest first, for one record and/or since an ISO time."""
         ch = schema.changes
         query = select(ch).order_by(ch.c.id)
-        if study_id:
-            query = query.where(ch.c.record_id == study_id)
+        if record_id:
+            query = query.where(ch.c.record_id == record_id)
         if since:
             query = query.where(ch.c.detected_at >= since)
         with self.engine.connect() as conn:
@@ -506,6 +580,12 @@ class Store:
     def count_studies(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(schema.studies)).scalar_one()
+
+    def count_papers(self) -> int:
+        """Papers held, less those their source withdrew."""
+        papers = schema.papers
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(papers).where(papers.c.deleted.is_(False))).scalar_one()
 
     def newest_last_update(self, source: str) -> str | None:
         """The newest "last update posted" date among a registry's stored studies: where an
