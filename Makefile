@@ -33,7 +33,7 @@ bench: $(BIN)/curemap
 	$(BIN)/python bench/bench_classify.py
 
 eval: $(BIN)/curemap
-	$(BIN)/curemap eval --labels $(SHARED)/data/labels/ctgov-strategies-dev.csv
+	$(BIN)/curemap eval --labels $(SHARED)/data/labels/ctgov-strategies-dev.csv --outcomes $(SHARED)/data/labels/outcomes-dev.jsonl
 
 # Refresh the offline snapshot bundled in the package from the shared data.
 snapshot:

@@ -317,32 +317,58 @@ def classify(
 @app.command("eval")
 def eval_(
     labels: Annotated[
-        Path, typer.Option("--labels", help="Hand-labelled strategies CSV (nct_id, strategies, phenotypes, curative_intent, note).")
-    ],
+        Optional[Path],
+        typer.Option("--labels", help="Hand-labelled strategies CSV (nct_id, strategies, phenotypes, curative_intent, note)."),
+    ] = None,
+    outcomes: Annotated[
+        Optional[Path],
+        typer.Option("--outcomes", help="Hand-annotated outcome figures, JSON Lines ({pmid, figures: […]})."),
+    ] = None,
     studies: Annotated[
         Optional[Path],
-        typer.Option("--studies", help="The registry CSV the labelled ids come from [default: the bundled snapshot]."),
+        typer.Option("--studies", help="The registry file the labelled ids come from [default: the bundled snapshot]."),
+    ] = None,
+    literature: Annotated[
+        Optional[Path],
+        typer.Option("--literature", help="The literature file the annotated abstracts come from [default: the bundled snapshot]."),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Score the strategy classifier against hand labels: micro and macro F1, per-class
-    precision and recall, curative-intent and not-MS accuracy, and every disagreement with
-    its evidence.
+    """Score the classifier against strategy labels (micro and macro F1, per-class precision
+    and recall, curative-intent and not-MS accuracy, every disagreement with its evidence)
+    and/or the outcome extractor against annotated figures (precision, recall, every miss).
+    With both, the JSON has a "strategies" and an "outcomes" part.
 
-    Example: curemap eval --labels ctgov-strategies-dev.csv --json
+    Example: curemap eval --labels ctgov-strategies-dev.csv --outcomes outcomes-dev.jsonl --json
     """
     from curemap.enrich.evaluate import evaluate_files
+    from curemap.enrich.outcome_eval import evaluate_outcomes
+    from curemap.enrich.outcomes import OutcomeExtractor
+    from curemap.profile import load_profile
     from curemap.snapshot import snapshot_files
 
-    for path in (labels, studies):
+    if labels is None and outcomes is None:
+        raise typer.BadParameter("give --labels, --outcomes or both")
+    for path in (labels, outcomes, studies, literature):
         if path is not None and not path.is_file():
             raise InputError(f"{path}: no such file")
-    if studies is None:
-        with snapshot_files() as paths:
-            report = evaluate_files(labels, next(p for p in paths if p.name.startswith("ctgov")))
+    reports = {}
+    with snapshot_files() as bundled:
+        if labels is not None:
+            source = studies or next(p for p in bundled if p.name.startswith("ctgov"))
+            reports["strategies"] = evaluate_files(labels, source)
+        if outcomes is not None:
+            source = literature or next(p for p in bundled if p.name.startswith("ms_articles"))
+            reports["outcomes"] = evaluate_outcomes(outcomes, source, OutcomeExtractor(load_profile()))
+    if len(reports) == 1:
+        (report,) = reports.values()
+        emit(report.to_dict(), as_json, report.render_text())
     else:
-        report = evaluate_files(labels, studies)
-    emit(report.to_dict(), as_json, report.render_text())
+        emit(
+            {name: report.to_dict() for name, report in reports.items()},
+            as_json,
+            "\n\n".join(report.render_text() for report in reports.values()),
+        )
 
 
 @app.command()

@@ -49,6 +49,7 @@ def _enrichment(store: Store, record_id: str) -> dict[str, Any]:
         "curative_intent": classification.get("curative_intent"),
         "evidence": classification.get("evidence", []),
         "classification_method": classification.get("method"),
+        "outcomes": store.figures_of(record_id),
         "links": store.links_of(record_id),
         "changes": store.record_changes(record_id),
     }
@@ -62,7 +63,11 @@ def study_record(store: Store, record_id: str) -> dict[str, Any]:
             f"{record_id}: no such study in the store; run `curemap build --offline` or "
             "`curemap import FILE` first, or check the id (an NCT number or EU CT number)"
         )
-    return {**study.to_dict(), **_enrichment(store, study.id), "provenance": store.provenance(study.id, STUDY)}
+    data = study.to_dict()
+    # "outcomes" is the extracted outcome figures for every record kind; a study's
+    # protocol-planned outcome measures are shown as "planned_outcomes".
+    data["planned_outcomes"] = data.pop("outcomes")
+    return {**data, **_enrichment(store, study.id), "provenance": store.provenance(study.id, STUDY)}
 
 
 def paper_record(store: Store, record_id: str) -> dict[str, Any]:

@@ -15,7 +15,6 @@ the text at its offsets.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -24,7 +23,7 @@ from typing import Any
 
 from curemap.enrich.evaluate import half_of
 from curemap.enrich.outcomes import Figure, OutcomeExtractor
-from curemap.sources.literature_csv import row_to_paper
+from curemap.sources.files import iter_file_records
 
 
 @dataclass(frozen=True)
@@ -179,13 +178,11 @@ def read_gold(path: Path) -> list[GoldArticle]:
 
 def read_abstracts(literature_csv: Path, pmids: set[str]) -> dict[str, str]:
     """The abstracts of the wanted pmids, as the literature connector normalises them."""
-    abstracts = {}
-    with Path(literature_csv).open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            if row.get("pmid", "").strip() in pmids:
-                paper = row_to_paper(row)
-                abstracts[paper.pmid] = paper.abstract or ""
-    return abstracts
+    return {
+        record.paper.pmid: record.paper.abstract or ""
+        for record in iter_file_records(Path(literature_csv))
+        if record.paper is not None and record.paper.pmid in pmids
+    }
 
 
 def match_figures(gold: list[tuple[str, float]], predicted: list[tuple[str, float]]) -> tuple[list[int], list[int]]:
