@@ -56,15 +56,14 @@ outranks one the abstract names. Where papers differ, the profile's ``paper_rule
    biomarker) joins a therapy only when named in heavier fields, as abstracts name scans
    and diagnoses in passing.
 
-Speed (about 10,000 studies a second on one core) comes from reading words, not regexes:
-one dictionary look-up per word, with the candidates for each distinct word worked out
-once, and character offsets computed only for the matches that become evidence.
+Speed (about 10,000 studies a second on one core) comes from reading words, not regexes
+(the shared matcher of :mod:`curemap.enrich.terms`: one dictionary look-up per word), and
+from computing character offsets only for the matches that become evidence.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 import re
 from collections import Counter
@@ -72,6 +71,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from curemap.enrich.terms import TermMatcher, word_range, word_span
 from curemap.model import Paper, Study
 from curemap.profile import PAPER_FIELDS, TEXT_FIELDS, WORD, Profile, Term, fold_word, term_words
 
@@ -79,19 +79,13 @@ _CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
 """A word the fallback compares: three or more letters (numbers and fragments say little)."""
 
 _CACHE_LIMIT = 200_000
-"""Distinct words remembered by the matcher before it starts afresh (bounds memory)."""
+"""Short texts whose matches the matcher remembers before it starts afresh (bounds memory)."""
 
 _EVIDENCE_PER_LABEL = 3
 """Strongest matches kept as evidence for each label (enough to explain, small to store)."""
 
 _MEMO_LENGTH = 48
 """Texts this short (conditions, keywords, drug names) recur across studies: their matches are remembered."""
-
-_PREFIX_KEY = 3
-"""Prefix terms are indexed by their first letters (up to this many), so a new word checks few."""
-
-_SCREEN_LIMIT = 64
-"""A field whose terms start with at most this many words is screened by substring first."""
 
 _ON_CONDITION = "is_ms"
 _NOT_CONDITION = "not_ms"
@@ -244,7 +238,7 @@ def field_text(record: Study | Paper, path: str) -> str:
 
 @dataclass(frozen=True, eq=False)
 class _Entry:
-    """A profile term compiled for matching, with the section and label it belongs to."""
+    """A profile term with the section and label it belongs to, and the fields that read it."""
 
     section: str  # overlapping phrases compete within a section
     family: str  # "strategy", "phenotype", "condition" or "context"
@@ -252,20 +246,6 @@ class _Entry:
     term: Term
     fields: frozenset[str]
     ignore: bool
-    tests: tuple[tuple[str, str], ...]  # one (how, value) per word after the first
-    length: int
-
-
-@dataclass(frozen=True)
-class _Starts:
-    """The entries a word can start in one field, split so the next word picks the few to check."""
-
-    single: tuple[_Entry, ...]  # one-word terms: a match already
-    by_next: dict[str, tuple[_Entry, ...]]  # longer terms, by the folded form of their second word
-    other: tuple[_Entry, ...]  # longer terms whose second word is tested otherwise
-
-
-_NO_START = _Starts((), {}, ())
 
 
 @dataclass(slots=True)
@@ -283,211 +263,59 @@ class _Match:
 
     def span(self) -> tuple[int, int]:
         if self.chars is None:
-            words = list(itertools.islice(WORD.finditer(self.source), self.begin, self.stop))
-            self.chars = (words[0].start(), words[-1].end())
+            self.chars = word_span(self.source, self.begin, self.stop)
         return self.chars
 
 
-def _word_test(word: str, case_sensitive: bool) -> tuple[str, str]:
-    if word.endswith("*"):
-        return ("prefix_exact" if case_sensitive else "prefix", word[:-1] if case_sensitive else word[:-1].lower())
-    return ("exact", word) if case_sensitive else ("folded", fold_word(word))
-
-
 class _Matcher:
-    """Finds every profile term in text: whole words, one dictionary look-up per word.
+    """Finds the profile terms each field reads (one :class:`TermMatcher` a field), keeping the
+    leftmost-longest match of each section.
 
-    For each field, the entries a word can start are computed once per distinct word and
-    remembered, so scanning costs one look-up per word plus a check of the rare candidates.
-    A field with a small vocabulary (one read for a few contexts, say) is first screened for
-    the words its terms can start with, and skipped when none occurs. Short texts recur
-    (conditions, keywords, drug names), so their matches are remembered.
+    Short texts recur (conditions, keywords, drug names), so their matches are remembered. A
+    field with a small vocabulary (one read for a few contexts, say) is first screened for the
+    words its terms can start with, and skipped when none occurs.
     """
 
     def __init__(self, entries: list[_Entry]):
-        self._entries = [entry for entry in entries if not entry.term.regex]
-        self._screens: dict[str, re.Pattern[str] | None] = {}
-        self._exact: dict[str, list[_Entry]] = {}
-        self._folded: dict[str, list[_Entry]] = {}
-        self._prefixes: dict[str, list[tuple[tuple[str, str], _Entry]]] = {}  # by the prefix's first letters
-        self._regexes: list[tuple[re.Pattern[str], _Entry]] = []
-        for entry in entries:
-            if entry.term.regex:
-                flags = 0 if entry.term.case_sensitive else re.IGNORECASE
-                self._regexes.append((re.compile(entry.term.text, flags), entry))
-                continue
-            how, value = _word_test(term_words(entry.term.text)[0], entry.term.case_sensitive)
-            if how == "exact":
-                self._exact.setdefault(value, []).append(entry)
-            elif how == "folded":
-                self._folded.setdefault(value, []).append(entry)
-            else:
-                self._prefixes.setdefault(value[:_PREFIX_KEY].lower(), []).append(((how, value), entry))
-        self._candidates: dict[str, list[_Entry]] = {}
-        self._starts: dict[str, dict[str, _Starts]] = {}
-        self._field_regexes: dict[str, list[tuple[re.Pattern[str], _Entry]]] = {}
+        self._entries = entries
+        self._fields: dict[str, TermMatcher[_Entry]] = {}
         self._memo: dict[tuple[str, str], list[tuple[_Entry, int, int, tuple[int, int] | None]]] = {}
-        self._fold: dict[str, str] = {}
-
-    def _first_word_entries(self, word: str) -> list[_Entry]:
-        """All entries whose first word matches ``word``, in any field (remembered)."""
-        found = self._candidates.get(word)
-        if found is None:
-            found = list(self._folded.get(self._folded_word(word), ()))
-            found += self._exact.get(word, ())
-            if word.endswith("s"):
-                found += self._exact.get(word[:-1], ())
-            lowered = word.lower()
-            for key in {lowered[:length] for length in range(1, _PREFIX_KEY + 1)}:
-                found += [entry for test, entry in self._prefixes.get(key, ()) if self._passes(test, word)]
-            if len(self._candidates) > _CACHE_LIMIT:
-                self._candidates.clear()
-            self._candidates[word] = found
-        return found
-
-    def _starting_with(self, field_name: str, word: str) -> _Starts:
-        """The entries read in this field whose first word matches ``word`` (remembered)."""
-        found = [entry for entry in self._first_word_entries(word) if field_name in entry.fields]
-        starts = self._starts[field_name]
-        if len(starts) > _CACHE_LIMIT:
-            starts.clear()
-        if not found:
-            starts[word] = _NO_START
-            return _NO_START
-        by_next: dict[str, list[_Entry]] = {}
-        for entry in found:
-            if entry.tests and entry.tests[0][0] == "folded":
-                by_next.setdefault(entry.tests[0][1], []).append(entry)
-        result = _Starts(
-            single=tuple(entry for entry in found if not entry.tests),
-            by_next={key: tuple(entries) for key, entries in by_next.items()},
-            other=tuple(entry for entry in found if entry.tests and entry.tests[0][0] != "folded"),
-        )
-        starts[word] = result
-        return result
-
-    def _folded_word(self, word: str) -> str:
-        folded = self._fold.get(word)
-        if folded is None:
-            if len(self._fold) > _CACHE_LIMIT:
-                self._fold.clear()
-            folded = self._fold[word] = fold_word(word)
-        return folded
-
-    def _passes(self, test: tuple[str, str], word: str) -> bool:
-        how, value = test
-        if how == "folded":
-            return self._folded_word(word) == value
-        if how == "exact":
-            return word == value or (word.endswith("s") and word[:-1] == value)
-        if how == "prefix":
-            return word.lower().startswith(value)
-        return word.startswith(value)
-
-    def _screen(self, field_name: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-        """The strings a term read in this field must start with: lower-case ones to find in
-        the lower-cased text, exact ones in the text itself. None when too many to be worth it."""
-        lower, exact = set(), set()
-        for entry in self._entries:
-            if field_name in entry.fields:
-                how, value = _word_test(term_words(entry.term.text)[0], entry.term.case_sensitive)
-                if how == "folded":  # a folded word is the start of every word that folds to it
-                    lower.add(value[:-1] if value.endswith("y") else value)
-                elif how == "prefix":
-                    lower.add(value)
-                else:
-                    exact.add(value)
-        if len(lower) + len(exact) > _SCREEN_LIMIT:
-            return None
-        return tuple(lower), tuple(exact)
 
     def scan(self, field_name: str, weight: float, texts: list[tuple[str, str]], out: list[_Match]) -> None:
         """Append the matches in a field's (path, text) pairs that win their overlaps."""
-        if field_name not in self._screens:
-            self._screens[field_name] = self._screen(field_name)
-            self._starts[field_name] = {}
-            self._field_regexes[field_name] = [(p, entry) for p, entry in self._regexes if field_name in entry.fields]
-        screen = self._screens[field_name]
-        read_words = screen is None or _may_contain(screen, "\n".join(text for _, text in texts))
+        terms = self._fields.get(field_name)
+        if terms is None:
+            terms = self._fields[field_name] = TermMatcher(
+                (entry, entry.term) for entry in self._entries if field_name in entry.fields
+            )
+        read_words = not terms.screens or terms.may_match(text for _, text in texts)
         memo = self._memo
         for path, text in texts:
             if len(text) > _MEMO_LENGTH:
-                found = self._text_matches(field_name, text, read_words)
+                found = _text_matches(terms, text, read_words)
             else:
                 found = memo.get((field_name, text))
                 if found is None:
                     if len(memo) > _CACHE_LIMIT:
                         memo.clear()
-                    found = memo[field_name, text] = self._text_matches(field_name, text, read_words)
+                    found = memo[field_name, text] = _text_matches(terms, text, read_words)
             for entry, begin, stop, chars in found:
                 out.append(_Match(entry, field_name, path, text, begin, stop, weight, chars))
 
-    def _text_matches(
-        self, field_name: str, text: str, read_words: bool
-    ) -> list[tuple[_Entry, int, int, tuple[int, int] | None]]:
-        """The matches in one text that win their overlaps: (entry, begin, stop, regex span)."""
-        hits = self._word_hits(field_name, text) if read_words else []
-        chars: dict[int, tuple[int, int]] = {}
-        for pattern, entry in self._field_regexes[field_name]:
-            for m in pattern.finditer(text):
-                if m.end() > m.start():
-                    chars[len(hits)] = m.span()
-                    hits.append((entry, *_word_range(text, m.start(), m.end())))
-        if len(hits) == 1:
-            return [] if hits[0][0].ignore else [(*hits[0], chars.get(0))]
-        return [(*hits[index], chars.get(index)) for index in _winners(hits)]
 
-    def _follows(self, tests: tuple[tuple[str, str], ...], words: list[str], index: int) -> bool:
-        """Whether the words after ``index`` pass a term's remaining word tests."""
-        fold = self._fold
-        for position, test in enumerate(tests, index + 1):
-            word = words[position]
-            if test[0] == "folded":
-                if (fold.get(word) or self._folded_word(word)) != test[1]:
-                    return False
-            elif not self._passes(test, word):
-                return False
-        return True
-
-    def _word_hits(self, field_name: str, text: str) -> list[tuple[_Entry, int, int]]:
-        """Every term starting at every word: (entry, first word, word after the last)."""
-        words = WORD.findall(text)
-        count = len(words)
-        starts = self._starts[field_name]
-        fold = self._fold
-        hits: list[tuple[_Entry, int, int]] = []
-        for index, start in enumerate(map(starts.get, words)):
-            if start is _NO_START:
-                continue
-            if start is None:
-                start = self._starting_with(field_name, words[index])
-            for entry in start.single:
-                hits.append((entry, index, index + 1))
-            if index + 1 == count:
-                continue
-            if start.by_next:
-                following = words[index + 1]
-                for entry in start.by_next.get(fold.get(following) or self._folded_word(following), ()):
-                    stop = index + entry.length
-                    if stop <= count and self._follows(entry.tests[1:], words, index + 1):
-                        hits.append((entry, index, stop))
-            for entry in start.other:
-                stop = index + entry.length
-                if stop <= count and self._follows(entry.tests, words, index):
-                    hits.append((entry, index, stop))
-        return hits
-
-
-def _may_contain(screen: tuple[tuple[str, ...], tuple[str, ...]], text: str) -> bool:
-    lowered = text.lower()
-    return any(head in lowered for head in screen[0]) or any(head in text for head in screen[1])
-
-
-def _word_range(text: str, start: int, end: int) -> tuple[int, int]:
-    """The words a character range touches, as (first word, word after the last)."""
-    spans = [word.span() for word in WORD.finditer(text)]
-    begin = sum(word_end <= start for _, word_end in spans)
-    return begin, max(begin + 1, sum(word_start < end for word_start, _ in spans))
+def _text_matches(
+    terms: TermMatcher[_Entry], text: str, read_words: bool
+) -> list[tuple[_Entry, int, int, tuple[int, int] | None]]:
+    """The matches in one text that win their overlaps: (entry, begin, stop, regex span)."""
+    hits = terms.word_hits(WORD.findall(text)) if read_words else []
+    chars: dict[int, tuple[int, int]] = {}
+    if terms.has_regexes:
+        for entry, start, end in terms.regex_hits(text):
+            chars[len(hits)] = (start, end)
+            hits.append((entry, *word_range(text, start, end)))
+    if len(hits) == 1:
+        return [] if hits[0][0].ignore else [(*hits[0], chars.get(0))]
+    return [(*hits[index], chars.get(index)) for index in _winners(hits)]
 
 
 def _winners(hits: list[tuple[_Entry, int, int]]) -> list[int]:
@@ -587,17 +415,7 @@ def _named_enough(found: list[_Found], share: float) -> list[_Found]:
 
 
 def _entry(section: str, label: str, term: Term, fields: Iterable[str], ignore: bool = False) -> _Entry:
-    words = term_words(term.text) if not term.regex else ()
-    return _Entry(
-        section=section,
-        family=section.partition(":")[0],
-        label=label,
-        term=term,
-        fields=frozenset(fields),
-        ignore=ignore,
-        tests=tuple(_word_test(word, term.case_sensitive) for word in words[1:]),
-        length=len(words),
-    )
+    return _Entry(section, section.partition(":")[0], label, term, frozenset(fields), ignore)
 
 
 def _profile_entries(

@@ -46,12 +46,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from curemap.model import ResultValue, Study
-from curemap.profile import OUTCOME_CUE_LISTS, WORD, OutcomeMeasure, Profile, Term, fold_word, term_words
+from curemap.enrich.terms import TermMatcher
+from curemap.profile import OUTCOME_CUE_LISTS, WORD, OutcomeMeasure, Profile, Term, term_words
 
 _COPULA = re.compile(r"\b(?:was|were|is|are)\b", re.IGNORECASE)
 """Words that join a term to the figure that follows it ("event-free survival was 65%")."""
@@ -259,67 +260,24 @@ class _Number:
 # -- finding profile terms ---------------------------------------------------------------
 
 
-class _TermFinder:
-    """Finds profile terms in text with the profile's term syntax (see :mod:`curemap.profile`):
-    whole words, punctuation between words ignored, a plural tolerated, ``*`` a prefix."""
-
-    def __init__(self, labelled: Iterable[tuple[str, Term]]):
-        self._first: dict[tuple[str, str], list[tuple[str, tuple[tuple[str, str], ...], bool]]] = {}
-        self._prefixes: list[tuple[str, tuple[tuple[str, str], ...], bool]] = []
-        self._regexes: list[tuple[str, re.Pattern[str]]] = []
-        for label, term in labelled:
-            if term.regex:
-                self._regexes.append((label, re.compile(term.text, 0 if term.case_sensitive else re.IGNORECASE)))
-                continue
-            words = term_words(term.text)
-            tests = tuple(_word_test(word, term.case_sensitive) for word in words)
-            entry = (label, tests, words[0].lower() in _NEGATIONS)
-            if tests[0][0].startswith("prefix"):
-                self._prefixes.append(entry)
-            else:
-                self._first.setdefault(tests[0], []).append(entry)
-
-    def find(self, text: str) -> list[_Mention]:
-        """Every term occurrence, overlapping ones included, by position."""
-        words = list(WORD.finditer(text))
-        found = []
-        for index, word in enumerate(words):
-            token = word.group()
-            candidates = list(self._first.get(("folded", fold_word(token)), ()))
-            candidates += self._first.get(("exact", token), ())
-            if token.endswith("s"):
-                candidates += self._first.get(("exact", token[:-1]), ())
-            candidates += [entry for entry in self._prefixes if _passes(entry[1][0], token)]
-            for label, tests, negative in candidates:
-                stop = index + len(tests)
-                if stop <= len(words) and all(
-                    _passes(test, words[position].group()) for position, test in enumerate(tests[1:], index + 1)
-                ):
-                    end = words[stop - 1].end()
-                    if _MODIFIER.match(text, end):
-                        continue  # "COVID-19-related restrictions" names something else
-                    found.append(_Mention(label, word.start(), end, not negative and _negated(words, index)))
-        for label, pattern in self._regexes:
-            found += [_Mention(label, m.start(), m.end()) for m in pattern.finditer(text) if m.end() > m.start()]
-        return sorted(found, key=lambda mention: (mention.start, -mention.end))
-
-
-
-def _word_test(word: str, case_sensitive: bool) -> tuple[str, str]:
-    if word.endswith("*"):
-        return ("prefix_exact", word[:-1]) if case_sensitive else ("prefix", word[:-1].lower())
-    return ("exact", word) if case_sensitive else ("folded", fold_word(word))
-
-
-def _passes(test: tuple[str, str], word: str) -> bool:
-    how, value = test
-    if how == "folded":
-        return fold_word(word) == value
-    if how == "exact":
-        return word == value or (word.endswith("s") and word[:-1] == value)
-    if how == "prefix":
-        return word.lower().startswith(value)
-    return word.startswith(value)
+def _mentions(terms: TermMatcher[tuple[str, bool]], text: str) -> list[_Mention]:
+    """The profile terms in ``text`` by position (:meth:`TermMatcher.find`), less those used as a
+    modifier ("COVID-19-related restrictions" names something else), each flagged when negated.
+    A term's key is its label and whether it is itself a negation ("no evidence of disease
+    activity"), which no negation word before it undoes."""
+    words: list[re.Match[str]] | None = None
+    found = []
+    for match in terms.find(text):
+        label, negative = match.key
+        if match.word is None:
+            found.append(_Mention(label, match.start, match.end))
+        elif not _MODIFIER.match(text, match.end):
+            negated = False
+            if not negative:
+                words = words if words is not None else list(WORD.finditer(text))
+                negated = _negated(words, match.word)
+            found.append(_Mention(label, match.start, match.end, negated))
+    return found
 
 
 def _negated(words: list[re.Match[str]], index: int) -> bool:
@@ -600,13 +558,16 @@ class OutcomeExtractor:
             labelled += [(f":{name}", term) for term in getattr(cues, name)]
         labelled += [(":other_groups", t) for nc in profile.condition.not_conditions for t in nc.terms]
         labelled += [(":condition", term) for term in profile.condition.terms]
-        self._finder = _TermFinder(labelled)
+        self._terms = TermMatcher(
+            ((label, not term.regex and term_words(term.text)[0].lower() in _NEGATIONS), term)
+            for label, term in labelled
+        )
 
     # -- text --------------------------------------------------------------------------
 
     def extract(self, text: str) -> list[Figure]:
         """Every outcome figure in ``text``, in text order; each one's ``text`` is ``text[start:end]``."""
-        mentions = self._finder.find(text)
+        mentions = _mentions(self._terms, text)
         named = {mention.label for mention in mentions}
         if ":condition" not in named:
             return []
@@ -645,7 +606,7 @@ class OutcomeExtractor:
             if unit is None or value is None:
                 continue
             mentions = [
-                m for m in self._finder.find(row.outcome_title) if m.label in self.measures and not m.negated
+                m for m in _mentions(self._terms, row.outcome_title) if m.label in self.measures and not m.negated
             ]
             measure = next((m for m in mentions if self.fits(m.label, unit)), None)
             if measure is None:
