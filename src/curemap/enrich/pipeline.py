@@ -16,7 +16,7 @@ from curemap.enrich.classify import Classifier
 from curemap.enrich.outcomes import OutcomeExtractor
 from curemap.profile import Profile
 from curemap.store import Store
-from curemap.store.kinds import PAPER, STUDY, RecordKind
+from curemap.store.kinds import PAPER, STUDY
 
 BATCH_SIZE = 1000
 

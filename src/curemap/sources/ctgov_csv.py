@@ -6,12 +6,24 @@ stays flat however large the file.
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Iterable, Iterator
 
-from curemap.model import Intervention, Location, ParsedRecord, PlannedOutcome, Sponsor, Study
-from curemap.normalise import normalise_nct_id, normalise_phase, normalise_status, parse_count, parse_partial_date
+from curemap.model import (
+    Intervention,
+    Location,
+    ParsedRecord,
+    PlannedOutcome,
+    Sponsor,
+    Study,
+)
+from curemap.normalise import (
+    normalise_nct_id,
+    normalise_phase,
+    normalise_status,
+    parse_count,
+    parse_partial_date,
+)
+from curemap.sources.csv_rows import iter_csv_records
 
 SOURCE = "ctgov"
 
@@ -121,13 +133,6 @@ def looks_like(header: list[str]) -> bool:
 
 def iter_records(lines: Iterable[str], origin: str) -> Iterator[ParsedRecord]:
     """Yield one :class:`ParsedRecord` per row; a bad row carries its error, never raises."""
-    reader = csv.DictReader(lines)
-    for line_number, row in enumerate(reader, start=2):
-        raw = json.dumps(row, ensure_ascii=False)
-        source_id = (row.get("NCTId") or "").strip() or f"row {line_number}"
-        try:
-            study = row_to_study(row)
-        except (ValueError, TypeError) as exc:
-            yield ParsedRecord(SOURCE, source_id, raw, origin, COVERS, error=str(exc))
-        else:
-            yield ParsedRecord(SOURCE, study.id, raw, origin, COVERS, study=study)
+    return iter_csv_records(
+        lines, origin, source=SOURCE, parse=row_to_study, covers=lambda _: COVERS, id_column="NCTId"
+    )

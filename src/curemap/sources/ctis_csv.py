@@ -8,13 +8,25 @@ oplossing voor injectie``), so each list column is split by its own rule.
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 from collections.abc import Iterable, Iterator
 
-from curemap.model import Eligibility, Intervention, Location, ParsedRecord, PlannedOutcome, Sponsor, Study
-from curemap.normalise import normalise_phase, normalise_status, parse_count, parse_partial_date
+from curemap.model import (
+    Eligibility,
+    Intervention,
+    Location,
+    ParsedRecord,
+    PlannedOutcome,
+    Sponsor,
+    Study,
+)
+from curemap.normalise import (
+    normalise_phase,
+    normalise_status,
+    parse_count,
+    parse_partial_date,
+)
+from curemap.sources.csv_rows import iter_csv_records
 
 SOURCE = "ctis"
 
@@ -243,15 +255,6 @@ def looks_like(header: list[str]) -> bool:
 
 def iter_records(lines: Iterable[str], origin: str) -> Iterator[ParsedRecord]:
     """Yield one :class:`ParsedRecord` per row; a bad row carries its error, never raises."""
-    reader = csv.DictReader(lines)
-    if reader.fieldnames:  # a file opened without utf-8-sig keeps the BOM on the first name
-        reader.fieldnames = [name.lstrip("\ufeff") for name in reader.fieldnames]
-    for row_number, row in enumerate(reader, start=2):
-        raw = json.dumps(row, ensure_ascii=False)
-        source_id = (row.get("Trial number") or "").strip() or f"row {row_number}"
-        try:
-            study = row_to_study(row)
-        except (ValueError, TypeError) as exc:
-            yield ParsedRecord(SOURCE, source_id, raw, origin, COVERS, error=str(exc))
-        else:
-            yield ParsedRecord(SOURCE, study.id, raw, origin, COVERS, study=study)
+    return iter_csv_records(
+        lines, origin, source=SOURCE, parse=row_to_study, covers=lambda _: COVERS, id_column="Trial number"
+    )

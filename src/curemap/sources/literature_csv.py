@@ -17,12 +17,11 @@ stored.
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 from collections.abc import Iterable, Iterator
 
 from curemap.model import Paper, ParsedRecord
+from curemap.sources.csv_rows import iter_csv_records
 from curemap.sources.pubmed_xml import paper_id, parse_pubmed_date
 
 SOURCE = "literature_csv"
@@ -94,16 +93,18 @@ def looks_like(header: list[str]) -> bool:
     return REQUIRED_COLUMNS <= set(header)
 
 
+def _filled(paper: Paper | None) -> frozenset[str]:
+    """The fields a row fills, so a thin row never blanks what a richer record stored."""
+    return COVERS if paper is None else frozenset(name for name in COVERS if getattr(paper, name))
+
+
 def iter_records(lines: Iterable[str], origin: str) -> Iterator[ParsedRecord]:
     """Yield one :class:`ParsedRecord` per row; a bad row carries its error, never raises."""
-    reader = csv.DictReader(lines)
-    for line_number, row in enumerate(reader, start=2):
-        raw = json.dumps(row, ensure_ascii=False)
-        try:
-            paper = row_to_paper(row)
-        except ValueError as exc:
-            source_id = f"row {line_number}"
-            yield ParsedRecord(SOURCE, source_id, raw, origin, COVERS, error=str(exc))
-        else:
-            covers = frozenset(name for name in COVERS if getattr(paper, name))
-            yield ParsedRecord(SOURCE, paper.id, raw, origin, covers, paper=paper)
+    return iter_csv_records(
+        lines,
+        origin,
+        source=SOURCE,
+        parse=row_to_paper,
+        covers=_filled,
+        kind="paper",
+    )
