@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -50,6 +51,42 @@ def cli(home, capsys):
         return Result(code, out.out, out.err)
 
     return invoke
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    """The waits an HttpClient asked for, recorded instead of slept."""
+    return []
+
+
+@pytest.fixture
+def open_client(monkeypatch, sleeps):
+    """Open an HttpClient to a fake server the way the CLI does (through the source's URL
+    variable), with the real retry logic but millisecond backoff and recorded sleeps."""
+    from curemap.sources.http import HttpClient
+
+    clients = []
+
+    def open_(url_variable: str, base_url: str, policy) -> HttpClient:
+        monkeypatch.setenv(url_variable, base_url)
+        client = HttpClient(dataclasses.replace(policy(), backoff_base=0.001, timeout=5.0), sleep=sleeps.append)
+        clients.append(client)
+        return client
+
+    yield open_
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def fast_policies(monkeypatch):
+    """Shrink the waits of a connector's module-level policy for in-process CLI runs."""
+
+    def shrink(module, name: str) -> None:
+        fast = dataclasses.replace(getattr(module, name), requests_per_second=500.0, backoff_base=0.01, backoff_cap=0.05)
+        monkeypatch.setattr(module, name, fast)
+
+    return shrink
 
 
 @pytest.fixture

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -78,25 +76,9 @@ class MemoryStore:
 
 
 @pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def connect(monkeypatch, sleeps) -> Iterator:
-    """Open an HttpClient to a fake registry the way the CLI does: through ``$CUREMAP_CTGOV_URL``."""
-    clients: list[HttpClient] = []
-
-    def open_client(registry: FakeRegistry) -> HttpClient:
-        monkeypatch.setenv("CUREMAP_CTGOV_URL", registry.base_url)
-        policy = dataclasses.replace(ctgov_api.policy(), backoff_base=0.001, timeout=5.0)
-        client = HttpClient(policy, sleep=sleeps.append)
-        clients.append(client)
-        return client
-
-    yield open_client
-    for client in clients:
-        client.close()
+def connect(open_client):
+    """An HttpClient to a fake registry, through ``$CUREMAP_CTGOV_URL``."""
+    return lambda registry: open_client("CUREMAP_CTGOV_URL", registry.base_url, ctgov_api.policy)
 
 
 def test_policy_base_url_comes_from_the_environment(monkeypatch):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
-from collections.abc import Iterator
 from datetime import date
 
 import httpx
@@ -32,25 +30,9 @@ def no_contact(monkeypatch):
 
 
 @pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def connect(monkeypatch, sleeps) -> Iterator:
-    """Open an HttpClient to the fake the way the CLI does: through ``$CUREMAP_EUROPEPMC_URL``."""
-    clients: list[HttpClient] = []
-
-    def open_client(fake: FakeLiterature) -> HttpClient:
-        monkeypatch.setenv("CUREMAP_EUROPEPMC_URL", fake.europepmc_url)
-        policy = dataclasses.replace(europepmc.policy(), backoff_base=0.001, timeout=5.0)
-        client = HttpClient(policy, sleep=sleeps.append)
-        clients.append(client)
-        return client
-
-    yield open_client
-    for client in clients:
-        client.close()
+def connect(open_client):
+    """An HttpClient to the fake, through ``$CUREMAP_EUROPEPMC_URL``."""
+    return lambda fake: open_client("CUREMAP_EUROPEPMC_URL", fake.europepmc_url, europepmc.policy)
 
 
 def test_policy_base_url_comes_from_the_environment(monkeypatch):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import httpx
@@ -30,24 +28,9 @@ def no_identity(monkeypatch):
 
 
 @pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def connect(monkeypatch, sleeps) -> Iterator:
-    """Open an HttpClient to the fake the way the CLI does: through ``$CUREMAP_EUTILS_URL``."""
-    clients: list[HttpClient] = []
-
-    def open_client(fake: FakeLiterature) -> HttpClient:
-        monkeypatch.setenv("CUREMAP_EUTILS_URL", fake.eutils_url)
-        client = HttpClient(dataclasses.replace(eutils.policy(), backoff_base=0.001, timeout=5.0), sleep=sleeps.append)
-        clients.append(client)
-        return client
-
-    yield open_client
-    for client in clients:
-        client.close()
+def connect(open_client):
+    """An HttpClient to the fake, through ``$CUREMAP_EUTILS_URL``."""
+    return lambda fake: open_client("CUREMAP_EUTILS_URL", fake.eutils_url, eutils.policy)
 
 
 def day(entrez: str) -> date:

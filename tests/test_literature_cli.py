@@ -4,7 +4,6 @@ traces back to the words of its sources."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
@@ -20,13 +19,10 @@ BROKEN = "26255087"
 
 
 @pytest.fixture
-def fast_literature_policies(monkeypatch):
+def fast_literature_policies(fast_policies):
     """Keep the real retry logic but shrink its waits, so the faults cost milliseconds."""
-    for module, name in ((eutils, "EUTILS"), (europepmc, "EUROPEPMC")):
-        policy = getattr(module, name)
-        monkeypatch.setattr(
-            module, name, dataclasses.replace(policy, requests_per_second=500.0, backoff_base=0.01, backoff_cap=0.05)
-        )
+    fast_policies(eutils, "EUTILS")
+    fast_policies(europepmc, "EUROPEPMC")
 
 
 def test_update_pubmed_survives_faults_reports_the_bad_record_and_enriches(

@@ -3,7 +3,6 @@ serving the real recorded API pages, with faults injected and a real kill mid-ha
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
@@ -30,10 +29,9 @@ ALL_FAULTS = {
 
 
 @pytest.fixture
-def fast_registry_policy(monkeypatch):
+def fast_registry_policy(fast_policies):
     """Keep the real retry logic but shrink its waits, so the faults cost milliseconds."""
-    fast = dataclasses.replace(ctgov_api.CTGOV, requests_per_second=500.0, backoff_base=0.01, backoff_cap=0.05)
-    monkeypatch.setattr(ctgov_api, "CTGOV", fast)
+    fast_policies(ctgov_api, "CTGOV")
 
 
 def stored(home) -> dict[str, str]:
