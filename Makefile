@@ -8,8 +8,11 @@ CUREMAP_HOME ?= .curemap
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SHARED ?= ../shared
+# Debian packages behind the browser tests (Chromium), the PDF report (Pango, for WeasyPrint)
+# and the PostgreSQL storage tests; `make system-deps` installs whichever are missing.
+SYSTEM_PACKAGES := chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 postgresql
 
-.PHONY: run build serve test bench eval snapshot clean
+.PHONY: run build serve test bench eval snapshot clean system-deps
 
 $(BIN)/curemap: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +28,15 @@ build: $(BIN)/curemap
 serve: $(BIN)/curemap
 	$(BIN)/curemap --home $(CUREMAP_HOME) serve --host $(HOST) --port $(PORT)
 
-test: $(BIN)/curemap
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	fi
+
+test: $(BIN)/curemap system-deps
 	CUREMAP_SHARED=$(abspath $(SHARED)) $(BIN)/python -m pytest
 
 bench: $(BIN)/curemap

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,5 +95,34 @@ def store(home):
     from curemap.store import Store
 
     opened = Store.open(home)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="session")
+def built_home(tmp_path_factory) -> Path:
+    """One home built from the offline snapshot for the whole run; tests that only read share it."""
+    from curemap.cli import run
+
+    built = tmp_path_factory.mktemp("built")
+    with pytest.raises(SystemExit) as done:
+        run(["--home", str(built), "build", "--offline", "--json"])
+    assert done.value.code == 0
+    return built
+
+
+@pytest.fixture
+def built(built_home, home) -> Path:
+    """A private copy of the built home, for tests that write to it."""
+    shutil.copytree(built_home, home)
+    return home
+
+
+@pytest.fixture(scope="session")
+def built_store(built_home):
+    """The shared built store, opened for reading; tests must not write to it."""
+    from curemap.store import Store
+
+    opened = Store.open(built_home)
     yield opened
     opened.close()

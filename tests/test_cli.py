@@ -16,24 +16,6 @@ LABELS = SHARED_DATA / "labels" / "ctgov-strategies-dev.csv"
 RAW_FILES = sorted(RAW_V2.glob("*.json"))
 
 
-@pytest.fixture(scope="module")
-def built_home(tmp_path_factory):
-    """One store built from the offline snapshot, shared by the read-only tests below."""
-    from curemap.cli import run
-
-    home = tmp_path_factory.mktemp("built")
-    with pytest.raises(SystemExit) as done:
-        run(["--home", str(home), "build", "--offline", "--json"])
-    assert done.value.code == 0
-    return home
-
-
-@pytest.fixture
-def built(built_home, home):
-    shutil.copytree(built_home, home)
-    return home
-
-
 def test_build_offline_imports_the_whole_snapshot(cli, built_home, home):
     shutil.copytree(built_home, home)
     result = cli("build", "--offline", "--json")
