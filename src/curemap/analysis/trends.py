@@ -1,0 +1,301 @@
+"""Landscape trends over the MS studies of the store: the pipeline by strategy group and phase,
+studies started per year, countries, sponsors, funders, design and size over time, and
+completed trials still without posted results.
+
+Every count is of distinct MS studies (or MS papers for grants) and each function can name
+the records behind its figures, so a reader can trace a count to its studies.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from curemap.profile import Profile
+from curemap.store import Store, schema
+
+NO_PHASE = "not_given"
+"""The phase key for studies whose registry gives no phase."""
+NO_CLASS = "UNKNOWN"
+"""The sponsor-class key for studies whose registry gives no sponsor class."""
+
+
+@dataclass(frozen=True)
+class MsStudy:
+    """The columns trends count on, for one study classified as about MS."""
+
+    id: str
+    status: str | None
+    phase: str | None
+    study_type: str | None
+    enrollment: int | None
+    lead_sponsor: str | None
+    lead_sponsor_class: str | None
+    start_date: str | None
+    completion_date: str | None
+    has_results: bool
+    groups: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def start_year(self) -> int | None:
+        return int(self.start_date[:4]) if self.start_date and self.start_date[:4].isdigit() else None
+
+
+def ms_studies(store: Store, profile: Profile) -> list[MsStudy]:
+    """Every MS study with the strategy groups it belongs to, in id order."""
+    st, cl, rs = schema.studies, schema.classifications, schema.record_strategies
+    group_of = {s.id: s.group for s in profile.strategies}
+    groups: dict[str, set[str]] = defaultdict(set)
+    with store.engine.connect() as conn:
+        for row in conn.execute(
+            select(rs.c.record_id, rs.c.strategy).join(cl, cl.c.record_id == rs.c.record_id).where(cl.c.is_ms)
+        ):
+            if row.strategy in group_of:
+                groups[row.record_id].add(group_of[row.strategy])
+        rows = conn.execute(
+            select(
+                st.c.id, st.c.status, st.c.phase, st.c.study_type, st.c.enrollment, st.c.lead_sponsor,
+                st.c.lead_sponsor_class, st.c.start_date, st.c.completion_date, st.c.has_results,
+            )
+            .join(cl, cl.c.record_id == st.c.id)
+            .where(cl.c.is_ms)
+            .order_by(st.c.id)
+        ).all()
+    return [
+        MsStudy(**{**row._mapping, "has_results": bool(row.has_results)}, groups=frozenset(groups.get(row.id, ())))
+        for row in rows
+    ]
+
+
+def _ms_ids(store: Store) -> set[str]:
+    cl = schema.classifications
+    with store.engine.connect() as conn:
+        return set(conn.execute(select(cl.c.record_id).where(cl.c.is_ms, cl.c.kind == "study")).scalars())
+
+
+def pipeline_by_group_phase(store: Store, profile: Profile, *, studies: list[MsStudy] | None = None) -> dict[str, dict[str, int]]:
+    """Group id -> phase -> MS studies, for every profile group (in profile order, empty ones
+    included). A study pursuing two strategies of one group counts once for that group."""
+    studies = ms_studies(store, profile) if studies is None else studies
+    table: dict[str, Counter] = {g.id: Counter() for g in profile.groups}
+    for study in studies:
+        for group in study.groups:
+            table[group][study.phase or NO_PHASE] += 1
+    return {group: dict(counts.most_common()) for group, counts in table.items()}
+
+
+def started_per_year(store: Store, profile: Profile, *, studies: list[MsStudy] | None = None) -> dict[str, dict[int, int]]:
+    """Group id -> start year -> MS studies started that year (years in order; studies without a
+    start date left out)."""
+    studies = ms_studies(store, profile) if studies is None else studies
+    table: dict[str, Counter] = {g.id: Counter() for g in profile.groups}
+    for study in studies:
+        if study.start_year is None:
+            continue
+        for group in study.groups:
+            table[group][study.start_year] += 1
+    return {group: dict(sorted(counts.items())) for group, counts in table.items()}
+
+
+def country_counts(store: Store, *, study_ids: set[str] | None = None) -> list[tuple[str, int]]:
+    """MS studies with at least one site in each country, most first (ties by name); only the
+    given studies when ``study_ids`` is set."""
+    loc = schema.study_locations
+    wanted = _ms_ids(store) if study_ids is None else study_ids
+    seen: dict[str, set[str]] = defaultdict(set)
+    with store.engine.connect() as conn:
+        for row in conn.execute(select(loc.c.study_id, loc.c.country).where(loc.c.country.is_not(None))):
+            if row.study_id in wanted and row.country.strip():
+                seen[row.country.strip()].add(row.study_id)
+    return sorted(((country, len(ids)) for country, ids in seen.items()), key=lambda item: (-item[1], item[0]))
+
+
+def countries_of(store: Store, study_ids: list[str]) -> dict[str, list[str]]:
+    """Study id -> the distinct countries of its sites, in the order the registry lists them."""
+    loc = schema.study_locations
+    result: dict[str, list[str]] = {i: [] for i in study_ids}
+    if not study_ids:
+        return result
+    with store.engine.connect() as conn:
+        for row in conn.execute(
+            select(loc.c.study_id, loc.c.country)
+            .where(loc.c.study_id.in_(study_ids), loc.c.country.is_not(None))
+            .order_by(loc.c.study_id, loc.c.position)
+        ):
+            if row.country not in result[row.study_id]:
+                result[row.study_id].append(row.country)
+    return result
+
+
+def sponsor_class_counts(store: Store, *, study_ids: set[str] | None = None) -> list[tuple[str, int]]:
+    """MS studies per lead-sponsor class as the registry states it, most first."""
+    st = schema.studies
+    wanted = _ms_ids(store) if study_ids is None else study_ids
+    counts: Counter = Counter()
+    with store.engine.connect() as conn:
+        for row in conn.execute(select(st.c.id, st.c.lead_sponsor_class)):
+            if row.id in wanted:
+                counts[row.lead_sponsor_class or NO_CLASS] += 1
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def leading_sponsors(
+    store: Store, profile: Profile, *, groups: set[str] | None = None, limit: int = 10,
+    studies: list[MsStudy] | None = None,
+) -> list[tuple[str, int, list[str]]]:
+    """The lead sponsors with the most MS studies (of the given groups, when set): name, count
+    and the study ids behind the count."""
+    studies = ms_studies(store, profile) if studies is None else studies
+    by_sponsor: dict[str, list[str]] = defaultdict(list)
+    for study in studies:
+        if study.lead_sponsor and (groups is None or study.groups & groups):
+            by_sponsor[study.lead_sponsor].append(study.id)
+    ranked = sorted(by_sponsor.items(), key=lambda item: (-len(item[1]), item[0]))
+    return [(name, len(ids), ids) for name, ids in ranked[:limit]]
+
+
+def funders(
+    store: Store, profile: Profile, *, groups: set[str] | None = None, limit: int = 10,
+    studies: list[MsStudy] | None = None,
+) -> dict[str, list[tuple[str, int, list[str]]]]:
+    """Who pays, as the records say: collaborators named on MS studies (of the given groups,
+    when set) and grant agencies named on MS papers, each with its count and record ids."""
+    studies = ms_studies(store, profile) if studies is None else studies
+    wanted = {s.id for s in studies if groups is None or s.groups & groups}
+    st, pp, cl = schema.studies, schema.papers, schema.classifications
+    collaborators: dict[str, list[str]] = defaultdict(list)
+    agencies: dict[str, list[str]] = defaultdict(list)
+    with store.engine.connect() as conn:
+        for row in conn.execute(select(st.c.id, st.c.data).order_by(st.c.id)):
+            if row.id not in wanted:
+                continue
+            for name in dict.fromkeys(c["name"] for c in json.loads(row.data).get("collaborators") or []):
+                collaborators[name].append(row.id)
+        ms_papers = select(cl.c.record_id).where(cl.c.is_ms, cl.c.kind == "paper")
+        for row in conn.execute(
+            select(pp.c.id, pp.c.data).where(pp.c.id.in_(ms_papers), pp.c.deleted.is_(False)).order_by(pp.c.id)
+        ):
+            for agency in dict.fromkeys(g.get("agency") for g in json.loads(row.data).get("grants") or []):
+                if agency:
+                    agencies[agency].append(row.id)
+
+    def ranked(found: dict[str, list[str]]) -> list[tuple[str, int, list[str]]]:
+        items = sorted(found.items(), key=lambda item: (-len(item[1]), item[0]))
+        return [(name, len(ids), ids) for name, ids in items[:limit]]
+
+    return {"collaborators": ranked(collaborators), "grants": ranked(agencies)}
+
+
+@dataclass
+class DesignPeriod:
+    """Trial design and size among the MS studies that started in one period."""
+
+    period: str
+    studies: int
+    interventional: int
+    randomised_phase: int  # interventional studies of phase 2/3, 3 or 4: the late, usually randomised ones
+    median_enrollment: float | None
+
+
+def design_over_time(
+    store: Store, profile: Profile, *, span: int = 5, groups: set[str] | None = None,
+    studies: list[MsStudy] | None = None,
+) -> list[DesignPeriod]:
+    """Per period of ``span`` start years: MS studies, interventional ones, late-phase ones and
+    the median enrollment (of studies stating one)."""
+    studies = ms_studies(store, profile) if studies is None else studies
+    buckets: dict[int, list[MsStudy]] = defaultdict(list)
+    for study in studies:
+        if study.start_year is not None and (groups is None or study.groups & groups):
+            buckets[study.start_year - study.start_year % span].append(study)
+    periods = []
+    for first in sorted(buckets):
+        members = buckets[first]
+        sizes = [s.enrollment for s in members if s.enrollment is not None]
+        periods.append(
+            DesignPeriod(
+                period=f"{first}–{first + span - 1}",
+                studies=len(members),
+                interventional=sum(s.study_type == "INTERVENTIONAL" for s in members),
+                randomised_phase=sum(
+                    s.study_type == "INTERVENTIONAL" and s.phase in ("phase2_3", "phase3", "phase4") for s in members
+                ),
+                median_enrollment=statistics.median(sizes) if sizes else None,
+            )
+        )
+    return periods
+
+
+def data_date(store: Store) -> date | None:
+    """The newest "last update posted" among the stored studies: the date the data speaks for,
+    used instead of today's date so a report rebuilt from the same store says the same."""
+    st = schema.studies
+    with store.engine.connect() as conn:
+        newest = conn.execute(select(func.max(st.c.last_update_posted))).scalar_one_or_none()
+    return date.fromisoformat(newest) if newest and len(newest) == 10 else None
+
+
+def _months_before(day: date, months: int) -> date:
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return date(year, month + 1, min(day.day, 28))
+
+
+def completed_without_results(
+    store: Store, profile: Profile, *, months: tuple[int, ...] = (12, 24), as_of: date | None = None,
+    groups: set[str] | None = None, studies: list[MsStudy] | None = None,
+) -> dict[int, list[str]]:
+    """Months -> completed interventional MS studies (of the given groups, when set) whose
+    completion date lies at least that many months before ``as_of`` (default: :func:`data_date`)
+    and that have no posted results. Studies with a month- or year-only date count from the
+    end of that month or year."""
+    studies = ms_studies(store, profile) if studies is None else studies
+    as_of = as_of or data_date(store)
+    result: dict[int, list[str]] = {m: [] for m in months}
+    if as_of is None:
+        return result
+    for study in studies:
+        if (
+            study.status != "COMPLETED"
+            or study.study_type != "INTERVENTIONAL"
+            or study.has_results
+            or not study.completion_date
+            or (groups is not None and not study.groups & groups)
+        ):
+            continue
+        completed = _period_end(study.completion_date)
+        for m in months:
+            if completed is not None and completed <= _months_before(as_of, m):
+                result[m].append(study.id)
+    return result
+
+
+def _period_end(value: str) -> date | None:
+    parts = value.split("-")
+    try:
+        if len(parts) == 3:
+            return date.fromisoformat(value)
+        if len(parts) == 2:
+            year, month = int(parts[0]), int(parts[1])
+            return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+        return date(int(parts[0]), 12, 31)
+    except ValueError:
+        return None
+
+
+def to_dict(value: Any) -> Any:
+    """Trend results as JSON-ready data (dataclasses to dicts, tuples to lists)."""
+    if isinstance(value, list):
+        return [to_dict(v) for v in value]
+    if isinstance(value, tuple):
+        return [to_dict(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_dict(v) for k, v in value.items()}
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: to_dict(v) for k, v in vars(value).items()}
+    return value

@@ -1,0 +1,240 @@
+"""The living review and the trends it rests on, over the store built from the offline snapshot."""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import CTGOV_CSV
+
+
+@pytest.fixture(scope="module")
+def profile():
+    from curemap.profile import load_profile
+
+    return load_profile()
+
+
+@pytest.fixture(scope="module")
+def written(built_home, tmp_path_factory, profile):
+    """A private copy of the built home with the report written once as Markdown and HTML."""
+    from curemap.report import build_report, write_report
+    from curemap.store import Store
+
+    home = tmp_path_factory.mktemp("report-home")
+    shutil.copytree(built_home, home, dirs_exist_ok=True)
+    store = Store.open(home)
+    out = home / "report"
+    result = write_report(store, profile, out, ("md", "html"))
+    report = build_report(store, profile)
+    yield {"home": home, "out": out, "store": store, "result": result, "report": report,
+           "md": (out / "report.md").read_text(encoding="utf-8"), "html": (out / "report.html").read_text(encoding="utf-8")}
+    store.close()
+
+
+def test_trends_count_ms_studies_per_group_and_phase(built_store, profile):
+    from curemap.analysis import trends
+    from curemap.store import schema
+
+    pipeline = trends.pipeline_by_group_phase(built_store, profile)
+    assert list(pipeline) == [g.id for g in profile.groups]
+    group_of = {s.id: s.group for s in profile.strategies}
+    rs, cl, st = schema.record_strategies, schema.classifications, schema.studies
+    with built_store.engine.connect() as conn:
+        rows = conn.execute(
+            select(rs.c.record_id, rs.c.strategy, st.c.phase)
+            .join(cl, cl.c.record_id == rs.c.record_id).join(st, st.c.id == rs.c.record_id).where(cl.c.is_ms)
+        ).all()
+    expected = {(group_of[r.strategy], r.record_id, r.phase or "not_given") for r in rows}
+    for group in pipeline:
+        for phase, n in pipeline[group].items():
+            assert n == sum(1 for g, _, p in expected if g == group and p == phase)
+    assert pipeline["immune_reset"]["phase3"] > 0
+    per_year = trends.started_per_year(built_store, profile)
+    assert sum(per_year["immune_reset"].values()) <= sum(pipeline["immune_reset"].values())
+    assert all(isinstance(y, int) for y in per_year["repair_regeneration"])
+
+
+def test_trends_countries_sponsors_and_overdue_results(built_store, profile):
+    from curemap.analysis import trends
+    from curemap.store.kinds import STUDY
+
+    countries = trends.country_counts(built_store)
+    assert countries[0][0] == "United States" and countries[0][1] > countries[1][1]
+    classes = dict(trends.sponsor_class_counts(built_store))
+    assert sum(classes.values()) == built_store.count_ms(STUDY) == 3513
+    assert classes["INDUSTRY"] > 500
+    overdue = trends.completed_without_results(built_store, profile)
+    assert set(overdue[24]) <= set(overdue[12]) and overdue[24]
+    as_of = trends.data_date(built_store)
+    assert as_of == date(2025, 9, 25)
+    for study_id in overdue[24][:20]:
+        study = built_store.get_study(study_id)
+        assert study.status == "COMPLETED" and not study.has_results
+        assert study.completion_date.value[:4] <= "2023"
+    leaders = trends.leading_sponsors(built_store, profile, groups={"immune_reset"}, limit=3)
+    assert all(n == len(ids) for _, n, ids in leaders) and leaders[0][1] >= leaders[-1][1]
+
+
+def test_report_has_every_section_and_every_curative_strategy(written, profile):
+    md = written["md"]
+    for title in (
+        "Summary for people with MS", "Expert summary", "The landscape at a glance", "For comparison: disease control",
+        "Immune reset", "Tolerance and cause-directed", "Repair and regeneration",
+        "Methodology, funding and leadership", "Strengths, limitations and open challenges", "References",
+    ):
+        assert re.search(rf"^#+ {re.escape(title)}$", md, re.MULTILINE), title
+    for strategy in profile.strategies:
+        heading = re.search(rf"^### {re.escape(strategy.name)}$", md, re.MULTILINE)
+        assert bool(heading) == (strategy.group in ("immune_reset", "tolerance_cause", "repair_regeneration")), strategy.id
+    for part in ("Development stage", "Mechanisms and biomarkers of response", "Preclinical evidence",
+                 "Clinical evidence", "Safety", "What changed since the last report"):
+        assert md.count(part) >= 12, part
+    # a strategy with no MS study says so instead of disappearing
+    assert "The store holds no MS study of embryonic and induced pluripotent stem cell derived" in md
+    # disease control is the comparison frame only: no strategy subsection, a sentence saying so
+    assert "the comparison frame, not cure research" in md
+    assert "snapshot `" in md and "Report content hash" in md
+
+
+def test_every_citation_resolves_to_a_store_record(written):
+    from curemap.verify.refs import find_references, plain_text
+
+    store, report = written["store"], written["report"]
+    cited = report.cited()
+    assert written["result"]["citations"] == len(cited) > 300
+    for record_id in cited:
+        found = store.get_paper(record_id) if record_id.startswith(("PMID:", "DOI:")) else store.get_study(record_id)
+        assert found is not None, record_id
+    # and every reference a reader can find in the Markdown is one of them
+    found = {r.ref for r in find_references(plain_text(written["md"], "md"))}
+    expected = {c if not c.startswith("DOI:") else "doi:" + c[4:] for c in cited}
+    assert found == expected
+
+
+def test_counts_in_sentences_equal_the_records_they_cite(written, profile):
+    """A sentence counting studies or papers cites exactly that many records."""
+    from curemap.analysis.landscape import strategy_landscape
+
+    counted = 0
+    for statement in written["report"].statements():
+        match = re.search(r": (\d[\d,]*) (?:study|studies|paper|papers)$", statement.text)
+        if match and statement.cites:
+            assert int(match.group(1).replace(",", "")) == len(statement.cites), statement
+            counted += 1
+    assert counted > 40
+    landscape = {e.id: e for e in strategy_landscape(written["store"], profile)}
+    md = written["md"]
+    assert f"Registered MS studies: {landscape['ahsct'].studies}, by status:" in md
+    assert f"recruiting: {landscape['car_t'].by_status['RECRUITING']} studies" in md
+
+
+def test_report_json_records_snapshot_and_hash(written, cli):
+    import json
+
+    manifest = json.loads((written["out"] / "report.json").read_text())
+    assert manifest["snapshot"] == written["result"]["snapshot"]
+    assert len(manifest["content_hash"]) == 64 and manifest["content_hash"] in written["md"]
+    assert manifest["content_hash"] in written["html"]
+
+
+def test_verify_finds_no_problem_in_the_report_it_wrote(written, cli):
+    for name in ("report.md", "report.html"):
+        result = cli("--home", written["home"], "verify", written["out"] / name, "--offline", "--json")
+        assert result.exit_code == 0, result.stderr
+        summary = result.json()["summary"]
+        assert summary["ok"] == summary["references"] == written["result"]["citations"], summary
+        assert summary["problems"] == 0
+
+
+def _row(nct_id: str) -> dict[str, str]:
+    with CTGOV_CSV.open(newline="", encoding="utf-8") as handle:
+        return next(row for row in csv.DictReader(handle) if row["NCTId"] == nct_id)
+
+
+def _write_rows(path, rows: list[dict[str, str]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)> "
+
+
+def test_changes_since_snapshot_and_hostile_registry_text(built, cli, tmp_path):
+    """A later registry version of an aHSCT trial (status back to recruiting, markup in its
+    title): the next report lists the change since the previous report's snapshot, and shows
+    the markup as text in HTML and PDF."""
+    from pypdf import PdfReader
+
+    first = cli("report", "--format", "md", "--json")
+    assert first.exit_code == 0, first.stderr
+    snapshot = first.json()["snapshot"]
+    first_md = (built / "report" / "report.md").read_text()
+    assert "This is the first report" in first_md
+
+    row = _row("NCT00040482")
+    changed = {**row, "OverallStatus": "RECRUITING", "LastUpdatePostDate": "2025-10-01",
+               "BriefTitle": HOSTILE + row["BriefTitle"]}
+    _write_rows(tmp_path / "later.csv", [changed])
+    assert cli("import", tmp_path / "later.csv", "--json").json()["changed"] == 1
+
+    again = cli("report", "--json")
+    assert again.exit_code == 0, again.stderr
+    assert again.json()["snapshot"] != snapshot
+    out = built / "report"
+    md = (out / "report.md").read_text()
+    assert "status changed: status was completed, now recruiting (NCT00040482)" in md
+    assert "This is the first report" not in md
+    html = (out / "report.html").read_text()
+    assert "<script" not in html and "<img" not in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in html
+    assert r"\<script\>alert('x')\</script\>\<img src=x onerror=alert(1)\>" in md
+    pdf_text = "".join(page.extract_text() for page in PdfReader(out / "report.pdf").pages).replace("\x00", "")
+    assert "<script>alert('x')</script><img src=x onerror=alert(1)>" in "".join(pdf_text.split("\n"))
+    # an explicit --since to the same snapshot the previous report named gives the same answer
+    explicit = cli("report", "--format", "md", "--out", tmp_path / "explicit", "--since", snapshot, "--json")
+    assert "status changed: status was completed, now recruiting (NCT00040482)" in (tmp_path / "explicit" / "report.md").read_text()
+    assert explicit.exit_code == 0
+    verified = cli("verify", out / "report.html", "--offline", "--json").json()["summary"]
+    assert verified["problems"] == 0 and verified["ok"] == verified["references"]
+
+
+def test_report_rejects_unknown_snapshot_and_format(built_home, cli, tmp_path):
+    result = cli("--home", built_home, "report", "--since", "000000000000", "--out", tmp_path, "--json")
+    assert result.exit_code == 1 and "000000000000: no such snapshot" in result.stderr
+    result = cli("--home", built_home, "report", "--format", "docx", "--out", tmp_path, "--json")
+    assert result.exit_code == 1 and "docx" in result.stderr
+
+
+def test_report_page_is_the_report_without_script(written, profile):
+    from fastapi.testclient import TestClient
+
+    from curemap.web import create_app
+
+    client = TestClient(create_app(written["store"], profile=profile))
+    response = client.get("/report")
+    assert response.status_code == 200
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'none'" in policy and "default-src 'none'" in policy
+    assert "<script" not in response.text.lower()
+    assert response.text.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 4
+    assert "Strengths, limitations and open challenges" in response.text
+
+
+def test_profile_report_section_names_known_ids():
+    from importlib import resources
+
+    from curemap.errors import ProfileError
+    from curemap.profile import parse_profile
+
+    text = resources.files("curemap.profile").joinpath("multiple_sclerosis.yaml").read_text(encoding="utf-8")
+    assert parse_profile(text).report.preclinical_designs == ("preclinical",)
+    with pytest.raises(ProfileError, match=r"report.preclinical_designs: unknown design 'animal'"):
+        parse_profile(text.replace("preclinical_designs: [preclinical]", "preclinical_designs: [animal]"))
