@@ -1,5 +1,118 @@
-"""The trial finder page and its API endpoint (being built: issue 7)."""
+"""The trial finder page and its API endpoint, over the same code as ``curemap match``.
 
-from fastapi import APIRouter
+The person travels only in the request body (a form post or JSON), never in the address, and
+nothing about them is stored or logged: the answer is computed from the store and returned.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from curemap.errors import InputError
+from curemap.match.matcher import find_trials
+from curemap.match.person import as_of_day, person_from_dict
+from curemap.web.context import WebContext, web_context
+from curemap.web.rendering import render_page
 
 router = APIRouter()
+
+Context = Annotated[WebContext, Depends(web_context)]
+
+MAX_BODY = 64_000
+"""A person's profile is small; a larger body is refused."""
+
+YES_NO = {"yes": True, "no": False, "": None}
+
+
+@router.get("/finder", include_in_schema=False)
+def finder_page(ctx: Context) -> Response:
+    return render_page("finder.html", form={}, courses=_courses(ctx), matches=None, error=None)
+
+
+@router.post("/finder", include_in_schema=False)
+async def finder_results(request: Request, ctx: Context) -> Response:
+    form = {key: values[-1].strip() for key, values in parse_qs((await _body(request)).decode("utf-8", "replace")).items()}
+    try:
+        person = person_from_dict(person_from_form(form), ctx.profile, "form")
+    except InputError as exc:
+        return render_page("finder.html", status_code=400, form=form, courses=_courses(ctx), matches=None, error=str(exc))
+    matches = find_trials(ctx.store, ctx.profile, person, curative_first=form.get("curative_first") == "on")
+    return render_page("finder.html", form=form, courses=_courses(ctx), matches=[m.to_dict() for m in matches], error=None)
+
+
+@router.post("/api/match")
+async def api_match(
+    request: Request,
+    ctx: Context,
+    curative_first: Annotated[bool, Query(description="List curative-intent trials first.")] = False,
+    as_of: Annotated[str | None, Query(max_length=10, description="Judge time windows as of this day (YYYY-MM-DD).")] = None,
+) -> dict[str, Any]:
+    """Trials a person could join. The body is the person as JSON, the fields of a
+    `curemap match` profile; the answer holds the same trial objects as `curemap match --json`."""
+    try:
+        data = json.loads(await _body(request))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"the request body is not JSON: {exc}") from None
+    day = as_of_day(as_of, "as_of")
+    person = person_from_dict(data, ctx.profile, "person")
+    matches = find_trials(ctx.store, ctx.profile, person, curative_first=curative_first, as_of=day)
+    return {"trials": [m.to_dict() for m in matches]}
+
+
+async def _body(request: Request) -> bytes:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise InputError(f"the request body is {len(body):,} bytes; a person's profile fits in {MAX_BODY:,}")
+    return body
+
+
+def person_from_form(form: dict[str, str]) -> dict[str, Any]:
+    """The finder form's fields as a profile: numbers as numbers, dates split at commas, one
+    treatment a line ("name, start, stop"), yes/no answers as true/false; blanks left out."""
+    data: dict[str, Any] = {}
+    for name in ("age", "edss", "years_since_onset", "max_distance_km"):
+        if form.get(name):
+            data[name] = _number(form[name], name)
+    for name in ("sex", "phenotype", "country"):
+        if form.get(name):
+            data[name] = form[name]
+    for name in ("relapses", "mri_activity"):
+        text = form.get(name, "")
+        if text.lower() == "none":
+            data[name] = []
+        elif text:
+            data[name] = [part.strip() for part in text.split(",") if part.strip()]
+    treatments = []
+    for line in form.get("treatments", "").splitlines():
+        parts = [part.strip() for part in line.split(",")]
+        if parts and parts[0]:
+            treatments.append({"name": parts[0], **{k: v for k, v in zip(("start", "stop"), parts[1:3]) if v}})
+    if treatments:
+        data["treatments"] = treatments
+    if form.get("lat") or form.get("lon"):
+        data["location"] = {"lat": _number(form.get("lat", ""), "lat"), "lon": _number(form.get("lon", ""), "lon")}
+    for name in ("pregnant", "breastfeeding", "contraception", "in_other_trial"):
+        answer = form.get(name, "")
+        if answer not in YES_NO:
+            raise InputError(f"form: {name}: answer yes, no or leave it blank")
+        if YES_NO[answer] is not None:
+            data[name] = YES_NO[answer]
+    return data
+
+
+def _number(text: str, name: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"form: {name}: {text!r} is not a number") from None
+
+
+def _courses(ctx: WebContext) -> list[tuple[str, str]]:
+    words = ctx.profile.eligibility
+    names = {p.id: p.name for p in ctx.profile.phenotypes}
+    return [(course, names.get(course, course)) for course in (words.courses if words else ())]

@@ -1,0 +1,639 @@
+"""Eligibility text and the registry's age and sex fields, read into criteria.
+
+Every line of the text becomes a :class:`Criterion` that keeps its words and line number, and
+holds the :class:`Check` s it was read as: what it says about age, sex, diagnosis, disease
+course, EDSS, disease duration, recent relapses or MRI activity, treatments and their washout,
+pregnancy, contraception, infections, laboratory thresholds, vaccination, consent, trial
+participation or residence. A line read as nothing keeps no checks and is judged ``unknown``,
+never dropped. A line ending in a colon leads the lines below it ("at least 1 of the
+following:"), which become its parts.
+
+A check states a condition on the person (``age 18 to 55``, ``a relapse in the last 12
+months``); whether passing means meeting it or not meeting it is the criterion's section
+(inclusion or exclusion) and the check's ``negated`` flag ("No relapse…"). The words come from
+the profile's ``eligibility`` section and the strategies' treatment terms.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from curemap.enrich.terms import TermMatch, TermMatcher
+from curemap.errors import ProfileError
+from curemap.model import Eligibility
+from curemap.profile import WORD, Profile, Term
+
+INCLUSION, EXCLUSION = "inclusion", "exclusion"
+
+_HEADER = re.compile(r"^(?:key\s+|main\s+)?(inclusion|exclusion|eligibility)(?:\s*/\s*exclusion)?\s+criteri[ao]n?s?\b[^a-z]*$", re.IGNORECASE)
+_MARKER = re.compile(r"^(?:(?P<bullet>[*\-•·])|(?P<roman>\(?[ivx]+[.)])|(?P<digit>\(?\d{1,2}[.)])|(?P<letter>\(?[a-z][.)]))\s+", re.IGNORECASE)
+_ESCAPES = re.compile(r"\\([\\<>\[\]\-^*_.#+()!])")
+_ANY_OF = re.compile(r"\b(?:at least (?:1|one)|one or more|either|any) of the following\b|\bone of the following\b", re.IGNORECASE)
+
+_NUMBER_WORDS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "eighteen": 18, "twenty-four": 24,
+}
+_NUM = r"(\d+(?:\.\d+)?|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")"
+_UNIT_MONTHS = {"hour": 1 / 730, "day": 1 / 30.44, "week": 7 / 30.44, "month": 1.0, "year": 12.0}
+_UNIT = r"(hour|day|week|month|year)s?"
+
+_WINDOWS = (
+    re.compile(rf"\b(?:within|in|during|over)\s+(?:the\s+)?(?:past|previous|last|prior|preceding)?\s*{_NUM}\s*{_UNIT}\b", re.IGNORECASE),
+    re.compile(rf"\b(?:past|previous|last|prior|preceding)\s+{_NUM}\s*{_UNIT}\b", re.IGNORECASE),
+    re.compile(rf"(?<![≥>]\s)(?<!at least\s)(?<!more than\s)(?<![≥>])\b{_NUM}\s*{_UNIT}\s+(?:prior|before|of)\b", re.IGNORECASE),
+    re.compile(rf"\b(?:in|within|during|over)\s+the\s+(?:past|previous|last|prior|preceding)\s+()(?:{_UNIT})\b", re.IGNORECASE),
+)
+"""Time windows: "within 6 months", "in the 4 weeks prior", "42 days prior", "in the previous year"."""
+
+_LOWER = r"(≥|>=|=>|>|at least|no less than|not less than|minimum(?: of)?|over|above|greater than|more than|older than)"
+_UPPER = r"(≤|<=|=<|<|at most|no more than|not more than|up to|maximum(?: of)?|under|below|less than|younger than)"
+_STRICT = {">", "over", "above", "greater than", "more than", "older than", "<", "under", "below", "less than", "younger than"}
+_RANGE = re.compile(rf"(?:between\s+)?{_NUM}\s*(?:{_UNIT}\s*)?(?:-|–|to|and)\s*{_NUM}", re.IGNORECASE)
+_LOWER_BOUND = re.compile(rf"{_LOWER}\s*(?:the\s+)?(?:age\s+(?:of\s+)?)?{_NUM}", re.IGNORECASE)
+_UPPER_BOUND = re.compile(rf"{_UPPER}\s*(?:the\s+)?(?:age\s+(?:of\s+)?)?{_NUM}", re.IGNORECASE)
+_LOWER_AFTER = re.compile(rf"{_NUM}\s*(?:{_UNIT}\s*(?:of age|old)?\s*)?(?:or older|and older|or over|and over|or above|or more|or higher|or greater|\+)", re.IGNORECASE)
+_UPPER_AFTER = re.compile(rf"{_NUM}\s*(?:{_UNIT}\s*(?:of age|old)?\s*)?(?:or younger|and younger|or less|or lower|or below)", re.IGNORECASE)
+_AGE = re.compile(r"\bage[ds]?\b|\byears?\s+old\b|\byears?\s+of\s+age\b|\b(?:over|under|above|below)\s+\d+\s+years\b(?!\s+(?:prior|before|ago|since|after))", re.IGNORECASE)
+_CONDITIONAL = re.compile(r"^(?:for|if|when)\b[^,:]*\b(?:age|years)\b[^,:]*,", re.IGNORECASE)
+_SEX = re.compile(r"^(?:\w+\s+){0,2}?(male|female|men|women)\b(?!\s+(?:or|and|/)\s+(?:fe)?m)", re.IGNORECASE)
+_BOTH_SEXES = re.compile(r"\b(?:male|men)\s*(?:or|and|/)\s*(?:fe)?(?:male|women)s?\b|\b(?:female|women)\s*(?:or|and|/)\s*(?:male|men)\b", re.IGNORECASE)
+_COUNT = re.compile(rf"(?:at least|≥|>=|minimum of)\s*{_NUM}\b|\b{_NUM}\s+or more\b", re.IGNORECASE)
+_DIAGNOSIS_HEAD = re.compile(r"^(?:history of\s+|diagnosis of\s+|known\s+|presence of\s+|confirmed\s+)?", re.IGNORECASE)
+
+_TREATMENT_SKIP = re.compile(
+    r"\bcandida(?:te|cy)\b|hypersensitiv|allerg|\bsensitivity\b|contraindicat|inappropriate|washout|\btolerate\b|randomi[sz]ed to",
+    re.IGNORECASE,
+)
+"""Words saying a treatment is named for another reason than having taken it (an allergy to it,
+the study's own arm, a drug the study will choose)."""
+_TREATMENT_PLANNED = re.compile(
+    r"\bplann(?:ed|ing)\b"
+    r"|\b(?:need|needs|needing|require|requires|requiring|expected to (?:need|require|receive))\b"
+    r".*\b(?:during|throughout)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}(?:study|trial|treatment period)\b",
+    re.IGNORECASE,
+)
+"""A treatment the study will choose or the person will need later ("planned concurrent DMT",
+"patients needing prednisone during the 16 week treatment period"): not one already taken."""
+_TREATMENT_STARTED = re.compile(r"\b(?:started|starting|initiat\w*|start of|new(?:ly)? start\w*)\b", re.IGNORECASE)
+_TREATMENT_CURRENT = re.compile(r"\b(?:concurrent\w*|concomitant|currently|current(?:ly)? (?:use|treat\w*)|receiving|taking)\b", re.IGNORECASE)
+_TREATMENT_CONTEXT = re.compile(r"\b(?:approved|treatment of|indicated)\b", re.IGNORECASE)
+
+_DRUG_NAME = re.compile(r"\b[a-z]{3,}(?:mab|cept|tinib|ciclib|kinra)\b")
+"""A drug by its international nonproprietary name stem (``-mab`` antibodies, ``-cept`` fusion
+proteins, ``-tinib`` kinase inhibitors): named in a criterion even when the profile does not know it."""
+
+_HEALTHY = re.compile(r"\bhealthy\s+(?:adult|child(?:ren)?|volunteer|subject|participant|individual|person|people|male|female|men|women)s?\b", re.IGNORECASE)
+_ADULTS = re.compile(r"(?<!-)\badults?\b(?!-)", re.IGNORECASE)  # not "adult-onset"
+_CHILDREN = re.compile(r"\b(?:child(?:ren)?|paediatric|pediatric)\b(?!\s*-?\s*bearing)", re.IGNORECASE)
+_ADULT_AGE = 18.0
+"""Age limits a population word implies: "adults" are 18 or older, "children" younger than 18."""
+_COHORT = re.compile(r"^(?:[a-z][.)]\s*)?(?:cohorts?|arms?|groups?|parts?)\s+[\w-]+(?:\s*(?:-|–|to|and)\s*\w+)?\s*:\s*", re.IGNORECASE)
+"""The label of one cohort in a list of alternatives ("a) Cohorts 2-4:"): not a bound."""
+_OTHER_UNIT = re.compile(r"\s*(?:kg|g|mg|cm|lbs?|%)\b", re.IGNORECASE)
+_WOMEN_ONLY = re.compile(r"\b(?:wom[ae]n|females?)\b", re.IGNORECASE)
+_MEN = re.compile(r"\b(?:m[ae]n|males?|partners?)\b", re.IGNORECASE)
+
+_COUNTRIES = {
+    "us": "United States", "u.s.": "United States", "usa": "United States", "u.s.a.": "United States",
+    "united states": "United States", "america": "United States", "uk": "United Kingdom",
+    "united kingdom": "United Kingdom",
+}
+"""Common short names of countries, as registries spell them in their site lists."""
+
+_RESIDENCE = re.compile(r"\b(?:the\s+)?([A-Z][\w.]*(?:\s+[A-Z][\w.]*)*)")
+
+
+@dataclass
+class Check:
+    """One condition a criterion states about the person, with the values it was read with."""
+
+    kind: str
+    values: dict[str, Any] = field(default_factory=dict)
+    negated: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **self.values, **({"negated": True} if self.negated else {})}
+
+
+@dataclass
+class Criterion:
+    """One line of eligibility (or one registry field), with the checks it was read as.
+
+    ``line`` is the 1-based line of the eligibility text (0 for a registry field); ``parts``
+    are the lines a lead line ("one of the following:") introduces, combined as ``mode``.
+    """
+
+    text: str
+    section: str
+    line: int
+    source: str = "text"
+    checks: list[Check] = field(default_factory=list)
+    parts: list[Criterion] = field(default_factory=list)
+    mode: str = "all"
+
+    @property
+    def kind(self) -> str:
+        if self.checks:
+            return self.checks[0].kind
+        return "group" if self.parts else "unknown"
+
+    def flat(self) -> list[Criterion]:
+        """This criterion and all its parts, in text order."""
+        return [self] + [item for part in self.parts for item in part.flat()]
+
+
+@dataclass
+class _Line:
+    text: str
+    number: int
+    indent: int
+    marker: str | None
+    ordinal: int | None = None  # the number of a numbered item ("5." → 5)
+
+
+class EligibilityReader:
+    """Reads eligibility into criteria with one profile's words (build once, read many)."""
+
+    def __init__(self, profile: Profile):
+        if profile.eligibility is None:
+            raise ProfileError(f"{profile.source}: the profile has no 'eligibility' section, so the trial finder cannot read criteria")
+        self.profile = profile
+        self.words = profile.eligibility
+
+    # -- the vocabularies, as term matchers ------------------------------------------------
+
+    @cached_property
+    def topics(self) -> TermMatcher:
+        return TermMatcher((name, term) for name, terms in self.words.topics.items() for term in terms)
+
+    @cached_property
+    def phenotypes(self) -> TermMatcher:
+        courses = set(self.words.courses)
+        terms: list[tuple[str, Term]] = [("relapsing", term) for term in self.words.relapsing_terms]
+        terms += [(p.id, term) for p in self.profile.phenotypes if p.id in courses for term in p.terms]
+        return TermMatcher(terms)
+
+    @cached_property
+    def ignored_phenotype_phrases(self) -> TermMatcher:
+        return TermMatcher((None, term) for term in self.profile.ignore.phenotypes)
+
+    @cached_property
+    def conditions(self) -> TermMatcher:
+        terms: list[tuple[str, Term]] = [("ms", term) for term in self.profile.condition.terms]
+        terms += [(nc.id, term) for nc in self.profile.condition.not_conditions for term in nc.terms]
+        return TermMatcher(terms)
+
+    @cached_property
+    def treatments(self) -> TermMatcher:
+        """Treatment classes first (so "anti-CD20" names the class), then every drug term of the
+        strategies in the treatment groups, keyed ("class", id) or ("drug", strategy, kind, words)."""
+        groups = set(self.words.treatment_groups)
+        terms: list[tuple[tuple, Term]] = [(("class", c.id), term) for c in self.words.treatment_classes for term in c.terms]
+        terms += [
+            (("drug", s.id, term.kind, term.text.lower()), term)
+            for s in self.profile.strategies
+            if s.group in groups and s.role == "therapy"
+            for term in s.terms
+            if term.kind in ("alias", "brand", "code") and not (term.requires or term.fields or term.with_groups or term.study_types)
+        ]
+        return TermMatcher(terms)
+
+    @cached_property
+    def infections(self) -> TermMatcher:
+        return TermMatcher((item.id, term) for item in self.words.infections for term in item.terms)
+
+    @cached_property
+    def labs(self) -> TermMatcher:
+        return TermMatcher((lab.id, term) for lab in self.words.labs for term in lab.terms)
+
+    @cached_property
+    def negations(self) -> TermMatcher:
+        return TermMatcher((None, term) for term in self.words.negations)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def read(self, eligibility: Eligibility | None) -> list[Criterion]:
+        """The registry's age and sex fields, then every line of the eligibility text."""
+        if eligibility is None:
+            return []
+        return self.registry_criteria(eligibility) + self.read_text(eligibility.criteria or "")
+
+    def registry_criteria(self, eligibility: Eligibility) -> list[Criterion]:
+        criteria = []
+        low, high = registry_age(eligibility.minimum_age), registry_age(eligibility.maximum_age)
+        if low is not None or high is not None:
+            text = "Age: " + " to ".join(
+                part for part in (
+                    f"at least {eligibility.minimum_age}" if low is not None else None,
+                    f"at most {eligibility.maximum_age}" if high is not None else None,
+                ) if part
+            )
+            values = {k: v for k, v in (("min", low), ("max", high)) if v is not None}
+            criteria.append(Criterion(text, INCLUSION, 0, "registry", [Check("age", values)]))
+        sex = (eligibility.sex or "").upper()
+        if sex in ("FEMALE", "MALE"):
+            criteria.append(Criterion(f"Sex: {sex.lower()} only", INCLUSION, 0, "registry", [Check("sex", {"sex": sex.lower()})]))
+        return criteria
+
+    def read_text(self, text: str) -> list[Criterion]:
+        """Every line of an eligibility text as a criterion, lead lines holding their parts."""
+        section = INCLUSION
+        top: list[Criterion] = []
+        stack: list[tuple[_Line, Criterion]] = []
+        lines = [line for number, raw in enumerate(text.splitlines(), start=1) if (line := _split_line(raw, number))]
+        for index, line in enumerate(lines):
+            header = _HEADER.match(line.text)
+            if header:
+                section = EXCLUSION if header.group(1).lower() == "exclusion" else INCLUSION
+                stack.clear()
+                continue
+            while stack and _ends(stack, line):
+                stack.pop()
+            parent = stack[-1][1] if stack else None
+            criterion = self.read_line(line.text, section, line.number, parent)
+            (parent.parts if parent else top).append(criterion)
+            indented_below = index + 1 < len(lines) and lines[index + 1].indent > line.indent
+            if line.text.rstrip().endswith(":") or (_ANY_OF.search(line.text) and indented_below):  # "…who meet one of the following weight criteria (…)."
+                criterion.mode = "any" if _ANY_OF.search(line.text) else "all"
+                stack.append((line, criterion))
+        return top
+
+    def read_line(self, text: str, section: str, number: int, parent: Criterion | None = None) -> Criterion:
+        """One line; a part of a lead that states nothing itself ("Either of the following within
+        one month:") takes the lead's time window."""
+        criterion = Criterion(text, section, number)
+        lead = parent.text if parent is not None and not parent.checks else None
+        criterion.checks = self.checks(text, section, lead)
+        return criterion
+
+    def checks(self, text: str, section: str, lead: str | None = None) -> list[Check]:
+        """What one criterion line states, check by check."""
+        topics = _by_key(self.topics.find(text))
+        negations = [m.start for m in self.negations.find(text)]
+        window = _window(text) or (_window(lead) if lead else None)
+        found: list[Check] = []
+        if section == INCLUSION:  # in an exclusion, "female subjects who…", "individuals ≥ 1 year of age" name whom a rule is for
+            found += self._age(_COHORT.sub("", text))
+            found += self._sex(text)
+            if _HEALTHY.search(text):
+                found.append(Check("health"))
+        found += self._course(text, section, topics, negations)
+        found += self._bounded(text, topics, "edss", 40, 0, 10)
+        found += self._duration(text, topics)
+        found += self._activity(text, topics, window, negations)
+        found += self._treatments(text, topics, window, negations)
+        found += self._flagged(text, topics, negations)
+        infections = self._infections(text, negations)
+        if infections:  # "following hepatitis B immunization": the vaccine names the infection
+            found = [check for check in found if check.kind != "vaccination"]
+        found += infections
+        found += self._labs(text)
+        found += self._residence(text, topics)
+        return found
+
+    # -- one reader per kind of check --------------------------------------------------------
+
+    def _age(self, text: str) -> list[Check]:
+        """Bounds near the word "age" ("18 to 55 years"), and those "adults" or "children" imply."""
+        if _CONDITIONAL.match(text):
+            return []
+        match = _AGE.search(text)
+        values = {}
+        if match is not None:
+            start = max(0, match.start() - 30)
+            clause = re.match(r"[^,;]*", text[match.end() : match.end() + 45]).group(0)  # not the "gestational age" after a comma
+            values = _bounds(text[start : match.end()] + clause, years=True)
+        if _ADULTS.search(text) and "min" not in values and values.get("max", _ADULT_AGE) >= _ADULT_AGE:
+            values["min"] = _ADULT_AGE
+        elif _CHILDREN.search(text) and "max" not in values and values.get("min", 0) < _ADULT_AGE:
+            values.update({"max": _ADULT_AGE, "max_strict": True})
+        return [Check("age", values)] if values else []
+
+    def _sex(self, text: str) -> list[Check]:
+        if _BOTH_SEXES.search(text) or (re.search(r"\b(?:male|men)\b", text, re.IGNORECASE) and re.search(r"\b(?:female|women)\b", text, re.IGNORECASE)):
+            return []
+        match = _SEX.match(text)
+        if match is None:
+            return []
+        word = match.group(1).lower()
+        return [Check("sex", {"sex": "female" if word in ("female", "women") else "male"})]
+
+    def _course(self, text: str, section: str, topics: dict, negations: list[int]) -> list[Check]:
+        """The MS diagnosis, the disease course, and other named conditions."""
+        checks: list[Check] = []
+        ignored = [(m.start, m.end) for m in self.ignored_phenotype_phrases.find(text)]
+        courses: set[str] = set()
+        relapsing = False
+        relapse_words = [(m.start, m.end) for m in topics.get("relapse", [])]
+        for match in _longest(self.phenotypes.find(text)):
+            if (
+                any(s <= match.start < e for s, e in ignored)
+                or any(match.start <= s < match.end for s, _ in relapse_words)  # "MS relapse" is an event
+                or _TREATMENT_CONTEXT.search(_words_before(text, match.start, 4))
+            ):
+                continue
+            if match.key == "relapsing":
+                relapsing = True
+            else:
+                courses.add(match.key)
+        if relapsing:
+            courses.update(self.words.relapsing_phenotypes)
+        courses -= {p.id for p in self.profile.phenotypes if p.id in courses and set(p.narrower) & courses}
+        if courses:
+            values: dict[str, Any] = {"phenotypes": sorted(courses)}
+            if relapsing:
+                values["relapsing"] = True
+            checks.append(Check("phenotype", values, _negated(text, _first(self.phenotypes.find(text)), negations)))
+        other_than = [m.end for m in topics.get("other_than", [])]
+        conditions = _longest(self.conditions.find(text))
+        ms = [
+            m
+            for m in conditions
+            if m.key == "ms"
+            and not any(0 <= m.start - end <= 3 for end in other_than)
+            and not any(0 <= s - m.end <= 1 for s, _ in relapse_words)  # "MS relapse" names an event
+        ]
+        named_diagnosis = "diagnosis" in topics or "mcdonald" in topics
+        at_head = bool(ms) and ms[0].start == len(_DIAGNOSIS_HEAD.match(text).group(0))
+        if ms and (section == INCLUSION and named_diagnosis or section == EXCLUSION and at_head and not courses):
+            checks.append(Check("diagnosis", {"mcdonald": True} if "mcdonald" in topics else {}, _negated(text, ms[0].start, negations)))
+        others = sorted({m.key for m in conditions if m.key != "ms"})
+        if others:
+            first = min(m.start for m in conditions if m.key != "ms")
+            checks.append(Check("condition", {"conditions": others}, _negated(text, first, negations)))
+        return checks
+
+    def _bounded(self, text: str, topics: dict, kind: str, reach: int, low: float, high: float) -> list[Check]:
+        matches = topics.get(kind)
+        if not matches:
+            return []
+        start = matches[0].end
+        values = _bounds(text[start : start + reach])
+        values = {k: v for k, v in values.items() if not isinstance(v, float) or low <= v <= high}
+        return [Check(kind, values)] if {"min", "max"} & values.keys() else []
+
+    def _duration(self, text: str, topics: dict) -> list[Check]:
+        matches = topics.get("disease_duration")
+        if not matches:
+            return []
+        fragment = text[matches[0].start : matches[0].end + 160]
+        values = _bounds(fragment, years=True)
+        if not values:
+            window = _window(fragment)
+            values = {"max": round(window / 12, 2)} if window else {}
+        return [Check("disease_duration", values)] if values else []
+
+    def _activity(self, text: str, topics: dict, window: float | None, negations: list[int]) -> list[Check]:
+        relapse, mri, either = (topics.get(name, []) for name in ("relapse", "mri_activity", "disease_activity"))
+        if not (relapse or mri or either) or window is None:
+            return []
+        event = "relapse" if relapse and not (mri or either) else "mri" if mri and not (relapse or either) else "any"
+        count = _COUNT.search(text)
+        first = min(m.start for m in relapse + mri + either)
+        values = {"event": event, "min_count": int(_number(next(g for g in count.groups() if g))) if count else 1, "window_months": window}
+        return [Check("activity", values, _negated(text, first, negations))]
+
+    def _treatments(self, text: str, topics: dict, window: float | None, negations: list[int]) -> list[Check]:
+        if _TREATMENT_SKIP.search(text) or "vaccination" in topics:
+            return []
+        matches = [m for m in _longest(self.treatments.find(text)) if not text[: m.start].endswith("the ")]  # "the investigational product": the study's own
+        known = [(m.start, m.end) for m in matches]
+        unnamed = [m for m in _DRUG_NAME.finditer(text) if not any(s <= m.start() < e for s, e in known)]
+        matches += [TermMatch(("drug", None, "name", m.group(0).lower()), m.start(), m.end(), None) for m in unnamed]
+        matches.sort(key=lambda m: m.start)
+        keys = list(dict.fromkeys(m.key for m in matches))
+        if not keys:
+            return []
+        if _TREATMENT_PLANNED.search(text):
+            relation = "planned"
+        elif _TREATMENT_STARTED.search(text):
+            relation = "started"
+        elif _TREATMENT_CURRENT.search(text) or re.search(r"\bon\s*$", text[: matches[0].start]):
+            relation = "current"
+        else:
+            relation = "prior"
+        values: dict[str, Any] = {"treatments": [list(key) for key in keys], "relation": relation}
+        if window is not None and relation in ("prior", "started"):
+            values["window_months"] = window
+        return [Check("treatment", values, _negated(text, matches[0].start, negations))]
+
+    def _flagged(self, text: str, topics: dict, negations: list[int]) -> list[Check]:
+        """Kinds judged from a yes/no the person may give: pregnancy, contraception, vaccination,
+        consent, trial participation."""
+        checks = []
+        for kind in ("pregnancy", "contraception", "vaccination", "consent", "trial_participation"):
+            matches = topics.get(kind)
+            if not matches:
+                continue
+            if kind == "pregnancy" and "contraception" in topics and not _mentions_pregnancy_state(text):
+                continue
+            values = {"live": True} if kind == "vaccination" and "live_vaccine" in topics else {}
+            if kind == "contraception" and _WOMEN_ONLY.search(text) and not _MEN.search(text):
+                values = {"women_only": True}
+            checks.append(Check(kind, values, _negated(text, matches[0].start, negations)))
+        return checks
+
+    def _infections(self, text: str, negations: list[int]) -> list[Check]:
+        matches = _longest(self.infections.find(text))
+        if not matches:
+            return []
+        names = sorted({m.key for m in matches})
+        return [Check("infection", {"infections": names}, _negated(text, matches[0].start, negations))]
+
+    def _labs(self, text: str) -> list[Check]:
+        checks = []
+        for match in _longest(self.labs.find(text)):
+            lab = next(item for item in self.words.labs if item.id == match.key)
+            if re.search(r"corrected for\s*$", text[: match.start]):
+                continue
+            fragment = text[match.end : match.end + 80]
+            values = _bounds(fragment)
+            if not ({"min", "max"} & values.keys()) or any(c.values.get("lab") == lab.id for c in checks):
+                continue
+            values = {"lab": lab.id, **values, "unit_matches": bool(re.search(lab.unit_regex, fragment))}
+            checks.append(Check("lab", values))
+        if checks:  # "ALT or AST ≥ 2.0 times ULN": labs named together share the bound after the last
+            shared = {k: v for k, v in checks[-1].values.items() if k != "lab"}
+            for check in checks:
+                check.values.update({k: v for k, v in shared.items() if k not in check.values})
+        named = {lab.id for lab in self.words.labs}
+        for match in _longest(self.labs.find(text)):
+            if match.key in named and not any(c.values["lab"] == match.key for c in checks):
+                fragment = text[match.end : match.end + 60]
+                if checks and not re.search(r"\d", fragment.split(",")[0]):
+                    shared = {k: v for k, v in checks[0].values.items() if k != "lab"}
+                    checks.append(Check("lab", {"lab": match.key, **shared}))
+        return checks
+
+    def _residence(self, text: str, topics: dict) -> list[Check]:
+        matches = topics.get("residence")
+        if not matches:
+            return []
+        rest = text[matches[0].end :].strip()
+        name = _RESIDENCE.match(rest)
+        if name is None:
+            return []
+        return [Check("residence", {"country": country_name(name.group(1))})]
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def country_name(text: str) -> str:
+    """A country as registries name it: common short forms spelled out."""
+    cleaned = text.strip().rstrip(".").strip()
+    return _COUNTRIES.get(cleaned.lower(), _COUNTRIES.get(cleaned.lower() + ".", cleaned))
+
+
+def registry_age(value: str | None) -> float | None:
+    """A registry age field ("18 Years", "6 Months", "72 Hours") in years."""
+    if not value:
+        return None
+    match = re.match(rf"\s*(\d+(?:\.\d+)?)\s*{_UNIT}", value, re.IGNORECASE)
+    if match is None:
+        return None
+    return round(float(match.group(1)) * _UNIT_MONTHS[match.group(2).lower()] / 12, 4)
+
+
+def _split_line(raw: str, number: int) -> _Line | None:
+    indent = len(raw) - len(raw.lstrip())
+    text = _ESCAPES.sub(r"\1", raw.strip())
+    marker = None
+    found = _MARKER.match(text)
+    ordinal = None
+    if found:
+        marker = found.lastgroup
+        if marker == "digit":
+            ordinal = int(re.sub(r"\D", "", found.group(0)))
+        text = text[found.end() :]
+    text = text.strip()
+    if not WORD.search(text):
+        return None
+    return _Line(text, number, indent, marker, ordinal)
+
+
+def _ends(stack: list[tuple[_Line, Criterion]], line: _Line) -> bool:
+    """Whether a line closes the innermost open lead: it is a sibling of that lead or of any
+    lead above it (same kind of marker, not indented deeper)."""
+    for lead, _ in stack:
+        if lead.marker == line.marker and line.indent <= lead.indent and _next_in_list(lead, line):
+            return True
+    lead = stack[-1][0]
+    return not (line.indent > lead.indent or (line.marker is not None and line.marker != lead.marker))
+
+
+def _next_in_list(lead: _Line, line: _Line) -> bool:
+    """A numbered line continues its lead's list only when it counts on from it ("6." after
+    "5."); numbering that starts again ("1." after "5.") begins the lead's own list."""
+    return lead.ordinal is None or line.ordinal is None or line.ordinal > lead.ordinal
+
+
+def _by_key(matches: list[TermMatch]) -> dict[str, list[TermMatch]]:
+    """Matches by key, the longest of each key's overlapping ones (two keys may share words)."""
+    grouped: dict[str, list[TermMatch]] = {}
+    for match in matches:
+        grouped.setdefault(match.key, []).append(match)
+    return {key: _longest(items) for key, items in grouped.items()}
+
+
+def _longest(matches: list[TermMatch]) -> list[TermMatch]:
+    """Matches that no longer match contains, first come first (matches arrive by start, longest first)."""
+    kept: list[TermMatch] = []
+    for match in matches:
+        if any(k.start <= match.start and match.end <= k.end and (k.start, k.end) != (match.start, match.end) for k in kept):
+            continue
+        if any((k.start, k.end) == (match.start, match.end) for k in kept):
+            continue
+        kept.append(match)
+    return kept
+
+
+def _first(matches: list[TermMatch]) -> int:
+    return matches[0].start if matches else 0
+
+
+def _words_before(text: str, position: int, count: int) -> str:
+    return " ".join(WORD.findall(text[:position])[-count:])
+
+
+def _negated(text: str, position: int, negations: list[int]) -> bool:
+    """A negation word among the four words before ``position``, in the same clause."""
+    before = text[:position]
+    clause_start = max(before.rfind(";"), before.rfind(". "), before.rfind(" or "), before.rfind("/"))
+    for start in negations:
+        if clause_start < start < position and len(WORD.findall(text[start:position])) <= 5:
+            return True
+    return False
+
+
+def _mentions_pregnancy_state(text: str) -> bool:
+    return bool(re.search(r"pregnancy test|\bpregnant\b|breast|lactat|nursing", text, re.IGNORECASE))
+
+
+def _number(text: str) -> float:
+    lowered = text.lower()
+    return float(_NUMBER_WORDS[lowered]) if lowered in _NUMBER_WORDS else float(text)
+
+
+def _window(text: str | None) -> float | None:
+    """The first time window in a text, in months."""
+    if not text:
+        return None
+    best = None
+    for pattern in _WINDOWS:
+        match = pattern.search(text)
+        if match and (best is None or match.start() < best.start()):
+            best = match
+    if best is None:
+        return None
+    amount = _number(best.group(1)) if best.group(1) else 1.0
+    return round(amount * _UNIT_MONTHS[best.group(2).lower()], 2)
+
+
+def _bounds(fragment: str, years: bool = False) -> dict[str, Any]:
+    """Lower and upper bounds stated in a fragment ("18 to 55", "≥ 22", "under 60", "2.0 or more");
+    with ``years`` a bound given in months, weeks or days is converted to years."""
+    values: dict[str, Any] = {}
+
+    def amount(number: str, unit_text: str | None) -> float:
+        value = _number(number)
+        if years and unit_text and unit_text.lower().rstrip("s") in ("month", "week", "day", "hour"):
+            value = value * _UNIT_MONTHS[unit_text.lower().rstrip("s")] / 12
+        return round(value, 4)
+
+    def unit_after(end: int) -> str | None:
+        found = re.match(rf"\s*{_UNIT}", fragment[end:], re.IGNORECASE)
+        return found.group(1) if found else None
+
+    found = _RANGE.search(fragment)
+    candidates = []
+    if found:
+        candidates.append((found.start(), "range", found))
+    for name, pattern in (("lower", _LOWER_BOUND), ("upper", _UPPER_BOUND), ("lower_after", _LOWER_AFTER), ("upper_after", _UPPER_AFTER)):
+        for match in pattern.finditer(fragment):
+            if not (years and _OTHER_UNIT.match(fragment, match.end())):  # "weight ≥ 40 kg" next to an age is not an age
+                candidates.append((match.start(), name, match))
+                break
+    for _, name, match in sorted(candidates, key=lambda item: item[0]):
+        if name == "range" and "min" not in values and "max" not in values:
+            unit = unit_after(match.end())
+            values["min"], values["max"] = amount(match.group(1), match.group(2) or unit), amount(match.group(3), unit)
+        elif name == "lower" and "min" not in values:
+            values["min"] = amount(match.group(2), unit_after(match.end()))
+            if match.group(1).lower() in _STRICT:
+                values["min_strict"] = True
+        elif name == "upper" and "max" not in values:
+            values["max"] = amount(match.group(2), unit_after(match.end()))
+            if match.group(1).lower() in _STRICT:
+                values["max_strict"] = True
+        elif name == "lower_after" and "min" not in values:
+            values["min"] = amount(match.group(1), match.group(2))
+        elif name == "upper_after" and "max" not in values:
+            values["max"] = amount(match.group(1), match.group(2))
+    if "min" in values and "max" in values and values["min"] > values["max"]:
+        return {}
+    return values

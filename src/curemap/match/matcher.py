@@ -1,0 +1,529 @@
+"""Judging a person against trials: every criterion ``met``, ``not_met`` or ``unknown``, with why.
+
+``met`` means the criterion is in the person's favour: an inclusion criterion they meet, or an
+exclusion criterion that does not apply to them. A trial is ``eligible`` only when no criterion
+is ``not_met``; one that fails any criterion (age, course, EDSS, a treatment inside its washout…)
+is never listed as eligible. Such trials are still listed, after every eligible one, marked
+``"eligible": false`` with the criteria that rule the person out, because a person (or their
+neurologist) may know better than the registry text. A criterion Curemap cannot read is
+``unknown`` and shows its own words; so is one the person's profile says nothing about.
+
+Nothing about the person is stored or logged: matching only reads the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from curemap.match.criteria import (
+    EXCLUSION,
+    INCLUSION,
+    Check,
+    Criterion,
+    EligibilityReader,
+)
+from curemap.match.person import Person, Treatment, When
+from curemap.model import Location, Study
+from curemap.profile import Profile
+from curemap.store import Store, schema
+
+MET, NOT_MET, UNKNOWN = "met", "not_met", "unknown"
+OPEN_STATUSES = ("RECRUITING", "NOT_YET_RECRUITING")
+"""The trial statuses a person can still join."""
+OPEN_SITE_STATUSES = (None, "RECRUITING", "NOT_YET_RECRUITING")
+NEAREST_SITES = 3
+EARTH_RADIUS_KM = 6371.0
+DAYS_PER_MONTH = 30.44
+
+NO_TEXT_NOTE = (
+    "The store holds no eligibility text for this trial (the bundled offline snapshot leaves it out); "
+    "`curemap update --source ctgov` fetches it from ClinicalTrials.gov."
+)
+
+
+@dataclass
+class Judged:
+    """A criterion with its status and reason, and its judged parts."""
+
+    criterion: Criterion
+    status: str
+    reason: str
+    parts: list[Judged] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {
+            "text": self.criterion.text,
+            "status": self.status,
+            "reason": self.reason,
+            "kind": self.criterion.kind,
+            "section": self.criterion.section,
+            "line": self.criterion.line,
+            "source": self.criterion.source,
+        }
+        if self.parts:
+            data["mode"] = self.criterion.mode
+            data["parts"] = [part.to_dict() for part in self.parts]
+        return data
+
+    def flat(self) -> list[Judged]:
+        return [self] + [item for part in self.parts for item in part.flat()]
+
+
+@dataclass
+class TrialMatch:
+    study: Study
+    criteria: list[Judged]
+    strategies: list[str]
+    curative_intent: bool
+    sites: list[dict[str, Any]]
+    has_text: bool
+
+    @property
+    def eligible(self) -> bool:
+        return all(item.status != NOT_MET for item in self.criteria)
+
+    @property
+    def score(self) -> float:
+        """The share of criteria met, 0 when any is not met: how sure a match is."""
+        if not self.eligible or not self.criteria:
+            return 0.0
+        return round(sum(item.status == MET for item in self.criteria) / len(self.criteria), 3)
+
+    @property
+    def nearest_km(self) -> float:
+        distances = [site["distance_km"] for site in self.sites if site.get("distance_km") is not None]
+        return min(distances) if distances else math.inf
+
+    def to_dict(self) -> dict[str, Any]:
+        counts = {status: sum(item.status == status for item in self.criteria) for status in (MET, NOT_MET, UNKNOWN)}
+        data: dict[str, Any] = {
+            "id": self.study.id,
+            "score": self.score,
+            "eligible": self.eligible,
+            "title": self.study.brief_title,
+            "status": self.study.status,
+            "phase": self.study.phase,
+            "strategies": self.strategies,
+            "curative_intent": self.curative_intent,
+            "counts": counts,
+            "not_met": [item.criterion.text for item in self.criteria if item.status == NOT_MET],
+            "criteria": [item.to_dict() for item in self.criteria],
+            "sites": self.sites,
+        }
+        if not self.has_text:
+            data["note"] = NO_TEXT_NOTE if self.study.source == "ctgov" else "The registry record in the store has no eligibility text."
+        return data
+
+
+@functools.lru_cache(maxsize=4)
+def reader_for(profile: Profile) -> EligibilityReader:
+    """One reader per profile, kept: its term matchers take a moment to build."""
+    return EligibilityReader(profile)
+
+
+class Matcher:
+    """Judges criteria for one person, with one profile's words, as of one day."""
+
+    def __init__(self, profile: Profile, person: Person, as_of: dt.date | None = None, reader: EligibilityReader | None = None):
+        self.profile = profile
+        self.reader = reader or reader_for(profile)
+        self.words = self.reader.words
+        self.person = person
+        self.as_of = as_of or dt.date.today()
+        self._groups = {s.id: s.group for s in profile.strategies}
+
+    # -- criteria -------------------------------------------------------------------------
+
+    def judge(self, criterion: Criterion) -> Judged:
+        parts = [self.judge(part) for part in criterion.parts]
+        results = [self._check(check, criterion.section) for check in criterion.checks]
+        statuses = [status for status, _ in results]
+        reasons = [reason for _, reason in results]
+        if parts:
+            # An exclusion lead "either of the following" rules out when any part applies: it is
+            # passed only when every part is.
+            mode = criterion.mode
+            if criterion.section == EXCLUSION:
+                mode = "all" if mode == "any" else "any"
+            combined = _any([p.status for p in parts]) if mode == "any" else _all([p.status for p in parts])
+            statuses.append(combined)
+            wording = "at least one of the parts below" if mode == "any" else "every part below"
+            reasons.append(f"{wording}: {_summary([p.status for p in parts])}")
+        if not statuses:
+            return Judged(criterion, UNKNOWN, "Curemap cannot read this criterion; the study team will check it with you")
+        return Judged(criterion, _all(statuses), "; ".join(reasons), parts)
+
+    def _check(self, check: Check, section: str) -> tuple[str, str]:
+        holds, fact = getattr(self, f"_{check.kind}")(check)
+        if holds is None:
+            return UNKNOWN, fact
+        wanted = (section == INCLUSION) != check.negated
+        passed = holds == wanted
+        if section == EXCLUSION and not check.negated:
+            fact = f"{'does not apply' if passed else 'rules you out'}: {fact}"
+        return (MET if passed else NOT_MET), fact
+
+    # -- one judge per kind of check (each says whether the stated condition holds) ---------
+
+    def _bounds(self, check: Check, value: float | None, what: str, unit: str = "") -> tuple[bool | None, str]:
+        asked = _bounds_text(check.values, unit)
+        if value is None:
+            return None, f"your profile does not give your {what} (the trial asks {asked})"
+        low, high = check.values.get("min"), check.values.get("max")
+        holds = True
+        if low is not None:
+            holds &= value > low if check.values.get("min_strict") else value >= low
+        if high is not None:
+            holds &= value < high if check.values.get("max_strict") else value <= high
+        return holds, f"your {what} is {value:g}{unit}; the trial asks {asked}"
+
+    def _age(self, check: Check) -> tuple[bool | None, str]:
+        return self._bounds(check, self.person.age, "age", " years")
+
+    def _edss(self, check: Check) -> tuple[bool | None, str]:
+        return self._bounds(check, self.person.edss, "EDSS")
+
+    def _disease_duration(self, check: Check) -> tuple[bool | None, str]:
+        return self._bounds(check, self.person.years_since_onset, "years since onset", " years")
+
+    def _lab(self, check: Check) -> tuple[bool | None, str]:
+        lab = next(item for item in self.words.labs if item.id == check.values["lab"])
+        if not check.values.get("unit_matches", True):
+            return None, f"the trial gives its {lab.name} limit in another unit than {lab.unit}"
+        return self._bounds(check, self.person.labs.get(lab.id), lab.name, f" {lab.unit}")
+
+    def _sex(self, check: Check) -> tuple[bool | None, str]:
+        wanted = check.values["sex"]
+        if self.person.sex is None:
+            return None, f"your profile does not give your sex (the trial is for {wanted} participants)"
+        return self.person.sex == wanted, f"you are {self.person.sex}; the trial is for {wanted} participants"
+
+    def _phenotype(self, check: Check) -> tuple[bool | None, str]:
+        named = set(check.values["phenotypes"])
+        allowed = named | {n for p in self.profile.phenotypes if p.id in named for n in p.narrower}
+        names = ", ".join(sorted(allowed))
+        course = self.person.phenotype
+        if course is None:
+            return None, f"your profile does not give your disease course (the criterion names {names})"
+        if course in allowed:
+            return True, f"your course ({course}) is among those named ({names})"
+        if check.values.get("relapsing") and course in self.words.relapsing_with_activity:
+            months = self.words.relapsing_activity_months
+            active = self._activity_holds("any", months, 1)
+            if active is None:
+                return None, f"{course} counts as relapsing MS with a relapse or MRI activity in the last {months} months, which your profile does not say"
+            state = "with" if active else "without"
+            return active, f"{course} {state} a relapse or MRI activity in the last {months} months {'counts' if active else 'does not count'} as relapsing MS"
+        return False, f"your course ({course}) is not among those named ({names})"
+
+    def _diagnosis(self, check: Check) -> tuple[bool | None, str]:
+        course = self.person.phenotype
+        if course is None:
+            return None, "your profile does not give your disease course"
+        criteria = " (McDonald criteria; the study team confirms them)" if check.values.get("mcdonald") else ""
+        if course in self.words.diagnosed:
+            return True, f"your course ({course}) is a diagnosis of {self.profile.condition.name}{criteria}"
+        return False, f"{course} is not yet a diagnosis of {self.profile.condition.name}{criteria}"
+
+    def _named_conditions(self, check: Check, matcher, key: str, names: dict[str, str]) -> tuple[bool | None, str]:
+        wanted = check.values[key]
+        listed = {m.key for text in self.person.conditions for m in matcher.find(text)}
+        label = " or ".join(names.get(item, item) for item in wanted)
+        if listed & set(wanted):
+            return True, f"you listed {label}"
+        return None, f"the trial asks about {label}, which your profile does not list"
+
+    def _condition(self, check: Check) -> tuple[bool | None, str]:
+        names = {nc.id: nc.name for nc in self.profile.condition.not_conditions}
+        return self._named_conditions(check, self.reader.conditions, "conditions", names)
+
+    def _infection(self, check: Check) -> tuple[bool | None, str]:
+        names = {item.id: item.name for item in self.words.infections}
+        return self._named_conditions(check, self.reader.infections, "infections", names)
+
+    def _activity_dates(self, event: str) -> tuple[When, ...] | None:
+        relapses, mri = self.person.relapses, self.person.mri_activity
+        if event == "relapse":
+            return relapses
+        if event == "mri":
+            return mri
+        if relapses is None and mri is None:
+            return None
+        return (relapses or ()) + (mri or ())
+
+    def _activity_holds(self, event: str, months: float, count: int) -> bool | None:
+        """Whether the person had ``count`` events in the window; with only one of relapses and
+        MRI activity known, too few of that kind leaves "relapse or MRI activity" unknown."""
+        holds = self._events_within(self._activity_dates(event), months, count)
+        if holds is False and event == "any" and None in (self.person.relapses, self.person.mri_activity):
+            return None
+        return holds
+
+    def _events_within(self, dates: tuple[When, ...] | None, months: float, count: int) -> bool | None:
+        if dates is None:
+            return None
+        since = self.as_of - dt.timedelta(days=months * DAYS_PER_MONTH)
+        inside = sum(since <= d.first and d.last <= self.as_of for d in dates)
+        maybe = sum(d.last >= since and d.first < since for d in dates)
+        if inside >= count:
+            return True
+        return False if inside + maybe < count else None
+
+    def _activity(self, check: Check) -> tuple[bool | None, str]:
+        event, months, count = check.values["event"], check.values["window_months"], check.values["min_count"]
+        what = {"relapse": "relapse", "mri": "MRI activity (new or enhancing lesions)", "any": "relapse or MRI activity"}[event]
+        window = _months_text(months)
+        dates = self._activity_dates(event)
+        holds = self._activity_holds(event, months, count)
+        asked = f"{'at least ' + str(count) + ' ' if count > 1 else ''}{what} in the last {window}"
+        if holds is None:
+            if dates is None or event == "any" and None in (self.person.relapses, self.person.mri_activity):
+                return None, f"your profile does not give dates of {what} (the criterion is about {asked})"
+            return None, f"a date in your profile is too vague to tell whether it falls in the last {window}"
+        listed = sorted(d.text for d in dates) if dates else []
+        fact = f"you had {what} on {', '.join(listed)}" if listed else f"your profile lists no {what}"
+        return holds, f"{fact}; the criterion is about {asked}"
+
+    def _treatment(self, check: Check) -> tuple[bool | None, str]:
+        relation, months = check.values["relation"], check.values.get("window_months")
+        mentions = [tuple(item) for item in check.values["treatments"]]
+        named = ", ".join(self._mention_name(m) for m in mentions[:4]) + (" …" if len(mentions) > 4 else "")
+        if relation == "planned":
+            return None, f"the trial asks about planned treatment with {named}, which is for you and the study team to decide"
+        if self.person.treatments is None:
+            return None, f"your profile does not list your treatments (the criterion is about {named})"
+        found: list[tuple[bool | None, str]] = []
+        for treatment in self.person.treatments:
+            same = max((self._same(treatment, m) for m in mentions), key=lambda s: {True: 2, None: 1, False: 0}[s])
+            if same is False:
+                continue
+            timing, when_text = self._timing(treatment, relation, months)
+            if timing is False:
+                continue
+            certain = same is True and timing is True
+            found.append((True if certain else None, f"{treatment.name}{when_text}"))
+        window = f" in the last {_months_text(months)}" if months else ""
+        asked = {"prior": "taken", "current": "taking now", "started": "started"}[relation]
+        if any(holds for holds, _ in found):
+            return True, f"you list {', '.join(text for holds, text in found if holds)}; the criterion is about {named} {asked}{window}"
+        if found:
+            return None, f"you list {', '.join(text for _, text in found)}; whether it counts as {named} {asked}{window} needs checking"
+        return False, f"your profile lists no {named} {asked}{window}"
+
+    def _mention_name(self, mention: tuple) -> str:
+        if mention[0] == "class":
+            return next(c.name for c in self.words.treatment_classes if c.id == mention[1])
+        return mention[3]
+
+    def _same(self, treatment: Treatment, mention: tuple) -> bool | None:
+        """Whether a treatment the person lists is the one a criterion names: True, False, or
+        None when it may be (a brand of the same strategy, a drug the profile does not know)."""
+        keys = {match.key for match in self.reader.treatments.find(treatment.name)}
+        drugs = [k for k in keys if k[0] == "drug"]
+        if mention[0] == "class":
+            item = next(c for c in self.words.treatment_classes if c.id == mention[1])
+            if ("class", item.id) in keys:
+                return True
+            if any(k[1] in item.strategies or self._groups.get(k[1]) in item.groups for k in drugs):
+                return True
+            return None if not keys and (item.strategies or item.groups) else False
+        _, strategy, kind, words = mention
+        if any(k[3] == words for k in drugs):
+            return True
+        if strategy is None:  # a drug the profile does not know: only its own name tells
+            return True if words in treatment.name.lower() else False if drugs else None
+        if not keys:
+            return words in treatment.name.lower()
+        same_strategy = [k for k in drugs if k[1] == strategy]
+        if same_strategy and strategy in self.words.single_treatment_strategies:
+            return True
+        if any("alias" not in (k[2], kind) for k in same_strategy):
+            return None  # a brand or code of a drug of the same strategy may be this very drug
+        return False
+
+    def _timing(self, treatment: Treatment, relation: str, months: float | None) -> tuple[bool | None, str]:
+        since = self.as_of - dt.timedelta(days=months * DAYS_PER_MONTH) if months else None
+        stop, start = treatment.stop, treatment.start
+        span = f" (from {start.text if start else '?'} to {stop.text if stop else 'now'})"
+        if relation == "current":
+            return (stop is None or stop.last >= self.as_of), span
+        if relation == "started":
+            if since is None:
+                return None, span
+            if start is None:
+                return None, f"{span}, start date not given"
+            return (True if start.first >= since else False if start.last < since else None), span
+        if since is None or stop is None:
+            return True, span
+        return (True if stop.first >= since else False if stop.last < since else None), span
+
+    def _pregnancy(self, check: Check) -> tuple[bool | None, str]:
+        person = self.person
+        if person.sex == "male":
+            return False, "you are male"
+        if person.pregnant or person.breastfeeding:
+            return True, "you are " + " and ".join(w for w, v in (("pregnant", person.pregnant), ("breastfeeding", person.breastfeeding)) if v)
+        if person.pregnant is False and person.breastfeeding is False:
+            return False, "you are not pregnant or breastfeeding"
+        return None, "your profile does not say whether you are pregnant or breastfeeding"
+
+    def _contraception(self, check: Check) -> tuple[bool | None, str]:
+        if check.values.get("women_only") and self.person.sex == "male":
+            return True, "you are male; the criterion asks women who could become pregnant to use contraception"
+        if self.person.contraception is None:
+            return None, "the trial asks participants who could conceive a child to use contraception; your profile does not say"
+        return self.person.contraception, f"you {'do' if self.person.contraception else 'do not'} agree to use contraception"
+
+    def _vaccination(self, check: Check) -> tuple[bool | None, str]:
+        kind = "live vaccines" if check.values.get("live") else "vaccinations"
+        return None, f"the trial asks about {kind}; your profile does not record them"
+
+    def _health(self, check: Check) -> tuple[bool | None, str]:
+        return None, "the trial is for healthy volunteers; whether your health counts is for the study team"
+
+    def _consent(self, check: Check) -> tuple[bool | None, str]:
+        return None, "about consent, language or willingness: for you and the study team"
+
+    def _trial_participation(self, check: Check) -> tuple[bool | None, str]:
+        if self.person.in_other_trial is None:
+            return None, "your profile does not say whether you take part in another trial"
+        return self.person.in_other_trial, f"you {'are' if self.person.in_other_trial else 'are not'} in another trial"
+
+    def _residence(self, check: Check) -> tuple[bool | None, str]:
+        country = check.values["country"]
+        if self.person.country is None:
+            return None, f"your profile does not give your country (the trial asks for residents of {country})"
+        return self.person.country.lower() == country.lower(), f"you live in {self.person.country}; the trial asks for residents of {country}"
+
+    # -- trials ---------------------------------------------------------------------------
+
+    def match_study(self, study: Study, strategies: list[str], curative_intent: bool) -> TrialMatch:
+        criteria = self.reader.read(study.eligibility)
+        has_text = bool(study.eligibility and study.eligibility.criteria)
+        return TrialMatch(
+            study,
+            [self.judge(criterion) for criterion in criteria],
+            strategies,
+            curative_intent,
+            nearest_sites(study.locations, self.person),
+            has_text,
+        )
+
+
+def find_trials(
+    store: Store,
+    profile: Profile,
+    person: Person,
+    *,
+    curative_first: bool = False,
+    as_of: dt.date | None = None,
+    reader: EligibilityReader | None = None,
+) -> list[TrialMatch]:
+    """Recruiting and not-yet-recruiting trials about the condition, best first: eligible ones
+    (by score, then nearest site), then those the person fails. With ``curative_first``,
+    curative-intent trials lead within each. A person who gave a maximum distance sees only
+    trials with a site within it (or a site in their country whose position is not known)."""
+    matcher = Matcher(profile, person, as_of, reader)
+    matches = []
+    for study, classification in open_trials(store):
+        found = matcher.match_study(study, classification.get("strategies", []), bool(classification.get("curative_intent")))
+        if person.max_distance_km is not None and not _within_reach(found.sites, person):
+            continue
+        matches.append(found)
+    matches.sort(
+        key=lambda m: (not m.eligible, curative_first and not m.curative_intent, -m.score, m.nearest_km, m.study.id)
+    )
+    return matches
+
+
+def open_trials(store: Store) -> Iterator[tuple[Study, dict[str, Any]]]:
+    """Studies about the condition that are recruiting or not yet recruiting, with their classification."""
+    st, cl = schema.studies, schema.classifications
+    query = (
+        select(st.c.data, cl.c.data.label("classification"))
+        .join(cl, cl.c.record_id == st.c.id)
+        .where(st.c.status.in_(OPEN_STATUSES), cl.c.is_ms)
+        .order_by(st.c.id)
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    for row in rows:
+        yield Study.from_dict(json.loads(row.data)), json.loads(row.classification)
+
+
+def nearest_sites(locations: list[Location], person: Person, limit: int = NEAREST_SITES) -> list[dict[str, Any]]:
+    """The open sites nearest the person: by distance when both positions are known, then
+    those in the person's country, then the rest."""
+    sites = []
+    for site in locations:
+        if site.status not in OPEN_SITE_STATUSES:
+            continue
+        distance = None
+        if person.lat is not None and site.lat is not None and site.lon is not None:
+            distance = round(haversine_km(person.lat, person.lon, site.lat, site.lon), 1)
+        sites.append(
+            {"facility": site.facility, "city": site.city, "state": site.state, "country": site.country,
+             "status": site.status, "distance_km": distance}
+        )
+    home = (person.country or "").lower()
+    sites.sort(key=lambda s: (s["distance_km"] is None, s["distance_km"] or 0, (s["country"] or "").lower() != home))
+    return sites[:limit]
+
+
+def _within_reach(sites: list[dict[str, Any]], person: Person) -> bool:
+    for site in sites:
+        if site["distance_km"] is not None and site["distance_km"] <= person.max_distance_km:
+            return True
+        if site["distance_km"] is None and person.country and (site["country"] or "").lower() == person.country.lower():
+            return True
+    return False
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance between two points on Earth, in kilometres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+def _all(statuses: list[str]) -> str:
+    if NOT_MET in statuses:
+        return NOT_MET
+    return MET if statuses and all(s == MET for s in statuses) else UNKNOWN
+
+
+def _any(statuses: list[str]) -> str:
+    if MET in statuses:
+        return MET
+    return NOT_MET if statuses and all(s == NOT_MET for s in statuses) else UNKNOWN
+
+
+def _summary(statuses: list[str]) -> str:
+    return ", ".join(f"{statuses.count(s)} {s.replace('_', ' ')}" for s in (MET, NOT_MET, UNKNOWN) if statuses.count(s))
+
+
+def _months_text(months: float) -> str:
+    if months >= 12 and months % 12 == 0:
+        years = int(months // 12)
+        return "year" if years == 1 else f"{years} years"
+    if months >= 1 and float(months).is_integer():
+        return "month" if months == 1 else f"{int(months)} months"
+    return f"{round(months * DAYS_PER_MONTH)} days"
+
+
+def _bounds_text(values: dict[str, Any], unit: str) -> str:
+    low, high = values.get("min"), values.get("max")
+    if low is not None and high is not None:
+        return f"{low:g} to {high:g}{unit}"
+    if low is not None:
+        return f"{'over' if values.get('min_strict') else 'at least'} {low:g}{unit}"
+    return f"{'under' if values.get('max_strict') else 'at most'} {high:g}{unit}"
