@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy import Connection, Engine, inspect, select, text
 
 from curemap.errors import StoreError
-from curemap.store import schema
+from curemap.store import schema, search
 
 
 def _create(*tables) -> Callable[[Connection], None]:
@@ -23,6 +23,26 @@ def _create(*tables) -> Callable[[Connection], None]:
             table.create(conn, checkfirst=True)
 
     return run
+
+
+LIST_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS ix_studies_start_date ON studies (start_date)",
+    "CREATE INDEX IF NOT EXISTS ix_studies_last_update_posted ON studies (last_update_posted)",
+    "CREATE INDEX IF NOT EXISTS ix_studies_sponsor_class ON studies (lead_sponsor_class)",
+    "CREATE INDEX IF NOT EXISTS ix_record_phenotypes_phenotype ON record_phenotypes (phenotype, record_id)",
+    "CREATE INDEX IF NOT EXISTS ix_record_strategies_strategy_record ON record_strategies (strategy, record_id)",
+    "CREATE INDEX IF NOT EXISTS ix_study_locations_country_study ON study_locations (country, study_id)",
+    "CREATE INDEX IF NOT EXISTS ix_papers_published ON papers (published)",
+)
+"""Indexes behind the dashboard's and API's list filters and sort orders."""
+
+
+def _search_and_list_indexes(conn: Connection) -> None:
+    """The full-text index (filled from what the store already holds) and the list indexes."""
+    search.create_index(conn)
+    search.index_existing(conn)
+    for statement in LIST_INDEXES:
+        conn.execute(text(statement))
 
 
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
@@ -48,6 +68,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ),
     ("0003_paper_trial_links", _create(schema.links)),
     ("0004_outcome_figures", _create(schema.outcome_figures, schema.extractions)),
+    ("0005_search", _search_and_list_indexes),
 ]
 
 

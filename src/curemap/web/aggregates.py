@@ -1,0 +1,80 @@
+"""Whole-store figures the overview, strategy pages and API show, computed by the analysis
+modules and cached per store version (see :class:`curemap.web.context.AggregateCache`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from curemap.analysis import trends
+from curemap.analysis.evidence import StrategyEvidence, strategy_evidence
+from curemap.analysis.landscape import (
+    RECRUITING_STATUSES,
+    StrategyLandscape,
+    strategy_landscape,
+)
+from curemap.normalise import PHASES
+from curemap.store.kinds import PAPER
+from curemap.views import store_status
+from curemap.web.context import WebContext
+
+COUNTRIES_SHOWN = 20
+
+
+def landscape(ctx: WebContext) -> list[StrategyLandscape]:
+    return ctx.cache.get("landscape", lambda: strategy_landscape(ctx.store, ctx.profile))
+
+
+def landscape_of(ctx: WebContext, strategy_id: str) -> StrategyLandscape | None:
+    return next((entry for entry in landscape(ctx) if entry.id == strategy_id), None)
+
+
+def evidence(ctx: WebContext) -> list[StrategyEvidence]:
+    return ctx.cache.get("evidence", lambda: strategy_evidence(ctx.store, ctx.profile))
+
+
+def evidence_of(ctx: WebContext, strategy_id: str) -> list[StrategyEvidence]:
+    return [entry for entry in evidence(ctx) if entry.strategy == strategy_id]
+
+
+def strategy_summary(ctx: WebContext, entry: StrategyLandscape) -> dict[str, Any]:
+    """A strategy's landscape entry with its group's name, as the API and pages show it."""
+    return {**entry.to_dict(), "group_name": ctx.profile.group(entry.group).name}
+
+
+def overview(ctx: WebContext) -> dict[str, Any]:
+    """Headline numbers, pipeline by group × phase, starts per year, countries and sponsor classes."""
+    return ctx.cache.get("overview", lambda: _overview(ctx))
+
+
+def _overview(ctx: WebContext) -> dict[str, Any]:
+    store, profile = ctx.store, ctx.profile
+    studies = trends.ms_studies(store, profile)
+    ms_ids = {study.id for study in studies}
+    by_status: dict[str, int] = {}
+    for study in studies:
+        if study.status in RECRUITING_STATUSES:
+            by_status[study.status] = by_status.get(study.status, 0) + 1
+    pipeline = trends.pipeline_by_group_phase(store, profile, studies=studies)
+    phases = [p for p in (*PHASES, trends.NO_PHASE) if any(p in row for row in pipeline.values())]
+    return {
+        "status": store_status(store),
+        "ms_studies": len(ms_ids),
+        "curative_studies": sum(bool(study.groups & _curative_groups(ctx)) for study in studies),
+        "recruiting": dict(sorted(by_status.items(), key=lambda item: -item[1])),
+        "recruiting_total": sum(by_status.values()),
+        "with_results": sum(study.has_results for study in studies),
+        "groups": [{"id": g.id, "name": g.name, "curative_intent": g.curative_intent} for g in profile.groups],
+        "phases": phases,
+        "pipeline": pipeline,
+        "started_per_year": trends.started_per_year(store, profile, studies=studies),
+        "countries": trends.country_counts(store, study_ids=ms_ids)[:COUNTRIES_SHOWN],
+        "sponsor_classes": trends.sponsor_class_counts(store, study_ids=ms_ids),
+        "ms_papers": store.count_ms(PAPER),
+    }
+
+
+
+
+
+def _curative_groups(ctx: WebContext) -> set[str]:
+    return {g.id for g in ctx.profile.groups if g.curative_intent}

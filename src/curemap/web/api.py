@@ -1,0 +1,180 @@
+"""The JSON API under ``/api/``: lists with filters, sorting and pagination (and whole-list
+CSV or JSON downloads with ``format``), single records, strategies, stats and changes.
+Every endpoint reads the store; the one that writes needs the server's token."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query
+
+from curemap.analysis import trends
+from curemap.views import store_counts, store_status
+from curemap.web import aggregates
+from curemap.web.context import WebContext, web_context
+from curemap.web.downloads import ListFormat, download
+from curemap.web.params import (
+    change_filters,
+    paging,
+    paper_filters,
+    paper_or_404,
+    study_filters,
+    study_or_404,
+)
+from curemap.web.query import (
+    PAPER_COLUMNS,
+    STUDY_COLUMNS,
+    ChangeFilters,
+    PaperFilters,
+    PaperSort,
+    StudyFilters,
+    StudySort,
+    change_page,
+    iter_studies,
+    paper_page,
+    study_page,
+)
+from curemap.wording import citation_url
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+Context = Annotated[WebContext, Depends(web_context)]
+Format = Annotated[ListFormat | None, Query(description="json or csv: the whole list as a download instead of a page")]
+Paging = Annotated[tuple[int, int], Depends(paging)]
+
+EXPORT_STUDY_COLUMNS = [*STUDY_COLUMNS, "strategies", "is_ms", "curative_intent", "registry_url"]
+STRATEGY_COLUMNS = ["id", "name", "group", "group_name", "curative_intent", "stage", "studies", "interventional", "recruiting", "with_results", "stage_studies"]
+CHANGE_COLUMNS = ["id", "record_id", "title", "kind", "field", "old", "new", "detected_at"]
+
+
+@router.get("/status")
+def api_status(ctx: Context) -> dict:
+    """What the store holds: the same object as `curemap status --json`."""
+    return store_status(ctx.store)
+
+
+@router.get("/studies")
+def list_studies(
+    ctx: Context,
+    filters: Annotated[StudyFilters, Depends(study_filters)],
+    pages: Paging,
+    sort: Annotated[StudySort, Query(description="order; a leading - means newest/largest first")] = "-last_update",
+    format: Format = None,
+):
+    """Studies matching every given filter, a page at a time: `{total, page, per_page, items}`."""
+    if format:
+        return download(iter_studies(ctx.store, ctx.profile, filters, sort=sort), EXPORT_STUDY_COLUMNS, format, "studies")
+    page, per_page = pages
+    return study_page(ctx.store, ctx.profile, filters, sort=sort, page=page, per_page=per_page).to_dict()
+
+
+@router.get("/studies/{study_id}")
+def one_study(ctx: Context, study_id: Annotated[str, Path(max_length=60)]) -> dict:
+    """One study with its classification and the evidence for it, outcome figures, links,
+    provenance and change history (as `curemap show ID --json`)."""
+    record = study_or_404(ctx.store, study_id)
+    return {**record, "registry_url": citation_url(record["id"])}
+
+
+@router.get("/papers")
+def list_papers(
+    ctx: Context,
+    filters: Annotated[PaperFilters, Depends(paper_filters)],
+    pages: Paging,
+    sort: Annotated[PaperSort, Query(description="order; a leading - means newest first")] = "-published",
+    format: Format = None,
+):
+    """Papers matching every given filter, a page at a time: `{total, page, per_page, items}`."""
+    page, per_page = pages
+    if format:
+        rows = _all_pages(lambda n: paper_page(ctx.store, ctx.profile, filters, sort=sort, page=n, per_page=200))
+        return download(rows, [*PAPER_COLUMNS, "strategies", "url"], format, "papers")
+    return paper_page(ctx.store, ctx.profile, filters, sort=sort, page=page, per_page=per_page).to_dict()
+
+
+@router.get("/papers/{paper_id:path}")
+def one_paper(ctx: Context, paper_id: str) -> dict:
+    """One paper (`PMID:n` or `DOI:…`) with its classification, outcome figures with their
+    spans, linked studies, provenance and change history."""
+    record = paper_or_404(ctx.store, paper_id)
+    return {**record, "url": citation_url(record["id"])}
+
+
+@router.get("/strategies")
+def list_strategies(ctx: Context, format: Format = None):
+    """Every profile strategy with its development stage and its MS studies by status and phase."""
+    items = [aggregates.strategy_summary(ctx, entry) for entry in aggregates.landscape(ctx)]
+    if format:
+        return download(items, STRATEGY_COLUMNS, format, "strategies")
+    return {"total": len(items), "items": items}
+
+
+@router.get("/strategies/{strategy_id}")
+def one_strategy(ctx: Context, strategy_id: Annotated[str, Path(max_length=60)]) -> dict:
+    """One strategy: stage, counts and pooled evidence per outcome measure."""
+    entry = aggregates.landscape_of(ctx, strategy_id)
+    if entry is None:
+        raise HTTPException(404, f"{strategy_id}: no such strategy; see /api/strategies")
+    return {
+        **aggregates.strategy_summary(ctx, entry),
+        "description": ctx.profile.strategy(strategy_id).description,
+        "evidence": [e.to_dict() for e in aggregates.evidence_of(ctx, strategy_id)],
+    }
+
+
+@router.get("/stats")
+def stats(ctx: Context) -> dict:
+    """Headline numbers and the landscape trends the overview charts show."""
+    overview = aggregates.overview(ctx)
+    return trends.to_dict({**overview, "registry_counts": store_counts(ctx.store)})
+
+
+@router.get("/changes")
+def list_changes(
+    ctx: Context, filters: Annotated[ChangeFilters, Depends(change_filters)], pages: Paging, format: Format = None
+):
+    """What changed (records added, statuses changed, results posted…), newest first,
+    optionally since a date: `{total, page, per_page, items}`."""
+    if format:
+        rows = _all_pages(lambda n: change_page(ctx.store, filters, page=n, per_page=200))
+        return download(rows, CHANGE_COLUMNS, format, "changes")
+    page, per_page = pages
+    return change_page(ctx.store, filters, page=page, per_page=per_page).to_dict()
+
+
+@router.get("/search")
+def search(
+    ctx: Context,
+    q: Annotated[str, Query(description="words that must all occur", min_length=1, max_length=200)],
+    pages: Paging,
+) -> dict:
+    """Studies and papers containing every word of `q` (stemmed), most recently updated or published first."""
+    page, per_page = pages
+    return {
+        "q": q,
+        "studies": study_page(ctx.store, ctx.profile, StudyFilters(q=q), page=page, per_page=per_page).to_dict(),
+        "papers": paper_page(ctx.store, ctx.profile, PaperFilters(q=q), page=page, per_page=per_page).to_dict(),
+    }
+
+
+def _all_pages(fetch) -> Any:
+    number = 1
+    while True:
+        chunk = fetch(number)
+        yield from chunk.items
+        if number >= chunk.pages:
+            return
+        number += 1
+
+
+@router.post("/snapshots", status_code=201, responses={401: {"description": "no or wrong token"}, 403: {"description": "writes are disabled"}})
+def record_snapshot(ctx: Context, authorization: Annotated[str | None, Header()] = None) -> dict:
+    """Record a content-addressed snapshot of the store as it is now. Needs the server's token
+    (`Authorization: Bearer TOKEN`; `curemap serve --token` or `CUREMAP_TOKEN`)."""
+    if not ctx.token:
+        raise HTTPException(403, "writes are disabled on this server: start it with --token or CUREMAP_TOKEN")
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), ctx.token.encode()):
+        raise HTTPException(401, "a valid token is required: send Authorization: Bearer TOKEN", headers={"WWW-Authenticate": "Bearer"})
+    return {"snapshot": ctx.store.record_snapshot(store_status(ctx.store))}

@@ -1,0 +1,260 @@
+"""The server-rendered pages: overview, strategies, studies, papers and search.
+
+Pages take the same filters as the API (:mod:`curemap.web.params`) and render registry and
+abstract text only through autoescaped templates; outcome-figure spans are highlighted by
+splitting the text into plain and marked pieces, never by inserting markup into it."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from curemap.analysis.forest import forest_svg
+from curemap.analysis.landscape import RECRUITING_STATUSES
+from curemap.normalise import PHASES
+from curemap.web import aggregates
+from curemap.web.context import WebContext, web_context
+from curemap.web.params import (
+    paging,
+    paper_filters,
+    paper_or_404,
+    study_filters,
+    study_or_404,
+)
+from curemap.web.query import (
+    STATUSES,
+    ChangeFilters,
+    PaperFilters,
+    StudyFilters,
+    StudySort,
+    change_page,
+    paper_page,
+    start_years,
+    study_page,
+)
+from curemap.web.rendering import humanise, render_page
+from curemap.wording import citation_url, phase_words
+
+router = APIRouter(include_in_schema=False)
+
+Context = Annotated[WebContext, Depends(web_context)]
+Paging = Annotated[tuple[int, int], Depends(paging)]
+
+
+def chart(data: list[dict[str, Any]], layout: dict[str, Any]) -> str:
+    """A plotly figure as JSON for a ``data-chart`` attribute; ``static/curemap.js`` draws it."""
+    base = {"margin": {"l": 60, "r": 20, "t": 30, "b": 60}, "height": 360, "font": {"family": "system-ui, sans-serif"}}
+    return json.dumps({"data": data, "layout": {**base, **layout}}, separators=(",", ":"))
+
+
+def spans(text: str | None, marks: list[tuple[int, int]]) -> list[tuple[str, bool]]:
+    """``text`` cut into (piece, is_marked) at the given (start, end) spans; spans that overlap
+    an earlier one or fall outside the text are left unmarked."""
+    text = text or ""
+    pieces, at = [], 0
+    for start, end in sorted(marks):
+        if start < at or end > len(text) or start >= end:
+            continue
+        pieces += [(text[at:start], False), (text[start:end], True)]
+        at = end
+    pieces.append((text[at:], False))
+    return [piece for piece in pieces if piece[0]]
+
+
+def _link_params(filters: StudyFilters, drop: tuple[str, ...] = (), **extra: Any) -> str:
+    params = {k: v for k, v in filters.params().items() if k not in drop}
+    params.update({k: v for k, v in extra.items() if v is not None})
+    return urlencode(params)
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(ctx: Context) -> Response:
+    data = aggregates.overview(ctx)
+    names = {g["id"]: g["name"] for g in data["groups"]}
+    pipeline_chart = chart(
+        [
+            {"type": "bar", "name": phase_words(phase), "x": [names[g] for g in data["pipeline"]],
+             "y": [row.get(phase, 0) for row in data["pipeline"].values()]}
+            for phase in data["phases"]
+        ],
+        {"barmode": "stack", "yaxis": {"title": {"text": "MS studies"}}},
+    )
+    years_chart = chart(
+        [
+            {"type": "scatter", "mode": "lines", "name": names[g], "x": list(years), "y": list(years.values())}
+            for g, years in data["started_per_year"].items()
+            if years
+        ],
+        {"yaxis": {"title": {"text": "studies started"}}},
+    )
+    countries_chart = chart(
+        [{"type": "bar", "orientation": "h", "x": [n for _, n in data["countries"]][::-1], "y": [c for c, _ in data["countries"]][::-1]}],
+        {"height": 520, "margin": {"l": 140, "r": 20, "t": 20, "b": 40}},
+    )
+    recent = change_page(ctx.store, ChangeFilters(kind="status_changed", record="study", ms=True), per_page=10).items
+    added = change_page(ctx.store, ChangeFilters(kind="added", record="study", ms=True), per_page=5).items
+    recruiting = study_page(ctx.store, ctx.profile, StudyFilters(status="RECRUITING", ms=True, curative=True), per_page=10)
+    return render_page(
+        "overview.html", o=data, pipeline_chart=pipeline_chart, years_chart=years_chart,
+        countries_chart=countries_chart, recent=recent, added=added, recruiting=recruiting,
+        landscape=aggregates.landscape(ctx),
+    )
+
+
+@router.get("/strategies", response_class=HTMLResponse)
+def strategies(ctx: Context) -> Response:
+    by_group = {g.id: [] for g in ctx.profile.groups}
+    for entry in aggregates.landscape(ctx):
+        by_group[entry.group].append(entry)
+    return render_page("strategies.html", groups=ctx.profile.groups, by_group=by_group)
+
+
+@router.get("/strategies/{strategy_id}", response_class=HTMLResponse)
+def strategy(
+    ctx: Context,
+    strategy_id: Annotated[str, Path(max_length=60)],
+    filters: Annotated[StudyFilters, Depends(study_filters)],
+    pages: Paging,
+    sort: Annotated[StudySort, Query()] = "-last_update",
+) -> Response:
+    entry = aggregates.landscape_of(ctx, strategy_id)
+    if entry is None:
+        raise HTTPException(404, f"{strategy_id}: no such strategy")
+    profile_entry = ctx.profile.strategy(strategy_id)
+    chosen = StudyFilters(**{**vars(filters), "strategy": strategy_id, "group": None, "ms": True})
+    page, per_page = pages
+    trials = study_page(ctx.store, ctx.profile, chosen, sort=sort, page=page, per_page=per_page)
+    years = start_years(ctx.store, ctx.profile, StudyFilters(strategy=strategy_id, ms=True))
+    timeline = chart([{"type": "bar", "x": [y for y, _ in years], "y": [n for _, n in years]}], {"height": 280, "yaxis": {"title": {"text": "MS studies started"}}})
+    return render_page(
+        "strategy.html",
+        entry=entry,
+        strategy=profile_entry,
+        group=ctx.profile.group(entry.group),
+        evidence=list(enumerate(aggregates.evidence_of(ctx, strategy_id))),
+        trials=trials,
+        filters=chosen,
+        sort=sort,
+        timeline=timeline if years else None,
+        years=years,
+        papers=paper_page(ctx.store, ctx.profile, PaperFilters(strategy=strategy_id), per_page=10),
+        statuses=STATUSES,
+        phases=PHASES,
+        phenotypes=ctx.profile.phenotypes,
+        page_link=lambda n: f"/strategies/{strategy_id}?" + _link_params(chosen, ("strategy", "ms"), sort=sort, page=n),
+        feed_query=urlencode({"strategy": strategy_id}),
+    )
+
+
+@router.get("/strategies/{strategy_id}/forest/{index}.svg")
+def forest(ctx: Context, strategy_id: Annotated[str, Path(max_length=60)], index: int) -> Response:
+    estimates = aggregates.evidence_of(ctx, strategy_id)
+    if not 0 <= index < len(estimates):
+        raise HTTPException(404, f"{strategy_id}: no pooled estimate number {index}")
+    entry = estimates[index]
+    title = f"{ctx.profile.strategy(strategy_id).name}: {entry.measure}" + (f" ({entry.event})" if entry.event else "")
+    return Response(forest_svg(entry.estimate, title), media_type="image/svg+xml")
+
+
+@router.get("/studies", response_class=HTMLResponse)
+def studies(
+    ctx: Context,
+    filters: Annotated[StudyFilters, Depends(study_filters)],
+    pages: Paging,
+    sort: Annotated[StudySort, Query()] = "-last_update",
+) -> Response:
+    page, per_page = pages
+    trials = study_page(ctx.store, ctx.profile, filters, sort=sort, page=page, per_page=per_page)
+    return render_page(
+        "studies.html",
+        trials=trials,
+        filters=filters,
+        sort=sort,
+        statuses=STATUSES,
+        phases=PHASES,
+        phenotypes=ctx.profile.phenotypes,
+        strategies=ctx.profile.strategies,
+        groups=ctx.profile.groups,
+        page_link=lambda n: "/studies?" + _link_params(filters, sort=sort, page=n),
+        export_query=_link_params(filters, sort=sort),
+    )
+
+
+@router.get("/studies/{study_id}", response_class=HTMLResponse)
+def study(ctx: Context, study_id: Annotated[str, Path(max_length=60)]) -> Response:
+    record = study_or_404(ctx.store, study_id)
+    results_text = [f for f in record["outcomes"] if f["source_field"] == "results"]
+    papers = {}
+    for link in record["links"]:
+        found = ctx.store.get_paper(link["paper_id"])
+        papers.setdefault(link["paper_id"], {"title": found.title if found else None, "via": []})["via"].append(link["via"])
+    return render_page(
+        "study.html",
+        s=record,
+        registry_link=citation_url(record["id"]),
+        strategies={s.id: s for s in ctx.profile.strategies},
+        figures=results_text,
+        summary=spans(record["summary"], [(e["start"], e["end"]) for e in record["evidence"] if e["field"] == "summary"]),
+        papers=papers,
+        countries=list(dict.fromkeys(loc["country"] for loc in record["locations"] if loc.get("country"))),
+        recruiting=record["status"] in RECRUITING_STATUSES,
+    )
+
+
+@router.get("/papers", response_class=HTMLResponse)
+def papers(ctx: Context, filters: Annotated[PaperFilters, Depends(paper_filters)], pages: Paging) -> Response:
+    page, per_page = pages
+    found = paper_page(ctx.store, ctx.profile, filters, page=page, per_page=per_page)
+    return render_page(
+        "papers.html", papers=found, filters=filters, strategies=ctx.profile.strategies,
+        page_link=lambda n: "/papers?" + urlencode({**filters.params(), "page": n}),
+    )
+
+
+@router.get("/papers/{paper_id:path}", response_class=HTMLResponse)
+def paper(ctx: Context, paper_id: str) -> Response:
+    record = paper_or_404(ctx.store, paper_id)
+    abstract_figures = [f for f in record["outcomes"] if f["source_field"] == "abstract"]
+    return render_page(
+        "paper.html",
+        p=record,
+        link=citation_url(record["id"]),
+        abstract=spans(record["abstract"], [(f["start"], f["end"]) for f in abstract_figures]),
+        figures=abstract_figures,
+        strategies={s.id: s for s in ctx.profile.strategies},
+        studies={link["study_id"]: ctx.store.get_study(link["study_id"]) for link in record["links"]},
+    )
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search(ctx: Context, pages: Paging, q: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+    page, per_page = pages
+    studies_found = papers_found = None
+    if q and q.strip():
+        studies_found = study_page(ctx.store, ctx.profile, StudyFilters(q=q), page=page, per_page=per_page)
+        papers_found = paper_page(ctx.store, ctx.profile, PaperFilters(q=q), page=page, per_page=per_page)
+    return render_page(
+        "search.html", q=q or "", studies=studies_found, papers=papers_found,
+        page_link=lambda n: "/search?" + urlencode({"q": q or "", "page": n}),
+    )
+
+
+@router.get("/docs/api", response_class=HTMLResponse)
+def api_docs(request: Request) -> Response:
+    spec = request.app.openapi()
+    endpoints = [
+        {
+            "method": method.upper(),
+            "path": path,
+            "summary": operation.get("summary", ""),
+            "description": operation.get("description", ""),
+            "parameters": operation.get("parameters", []),
+        }
+        for path, methods in spec["paths"].items()
+        for method, operation in methods.items()
+    ]
+    return render_page("api_docs.html", endpoints=endpoints, humanise=humanise)

@@ -1,0 +1,357 @@
+"""The study, paper and change lists the pages, the API, the feeds and exports share:
+validated filters, one SQL query per page of results, and a count done in SQL.
+
+Every filter is a subquery on an indexed column (strategy, phenotype, country, full-text
+match) or a column of ``studies``, so a filtered page of a store of a million studies
+costs one indexed count and one indexed page, never a pass in Python over the table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.engine import Connection
+
+from curemap.errors import InputError
+from curemap.normalise import PHASES
+from curemap.profile import Profile
+from curemap.store import Store, schema
+from curemap.store.search import matching_ids
+from curemap.wording import citation_url
+
+MAX_PER_PAGE = 200
+DEFAULT_PER_PAGE = 50
+EXPORT_BATCH = 1000
+
+STATUSES = (
+    "RECRUITING",
+    "NOT_YET_RECRUITING",
+    "ENROLLING_BY_INVITATION",
+    "ACTIVE_NOT_RECRUITING",
+    "SUSPENDED",
+    "COMPLETED",
+    "TERMINATED",
+    "WITHDRAWN",
+    "UNKNOWN",
+    "AVAILABLE",
+    "NO_LONGER_AVAILABLE",
+    "TEMPORARILY_NOT_AVAILABLE",
+    "APPROVED_FOR_MARKETING",
+    "WITHHELD",
+)
+"""Study statuses in the registries' shared (ClinicalTrials.gov) vocabulary."""
+
+StudySort = Literal["-last_update", "last_update", "-start_date", "start_date", "-enrollment", "enrollment", "id", "-id", "title"]
+PaperSort = Literal["-published", "published", "id", "title"]
+
+_ST = schema.studies
+_STUDY_ORDER = {
+    "last_update": _ST.c.last_update_posted,
+    "start_date": _ST.c.start_date,
+    "enrollment": _ST.c.enrollment,
+    "id": _ST.c.id,
+    "title": _ST.c.brief_title,
+}
+_PAPER_ORDER = {"published": schema.papers.c.published, "id": schema.papers.c.id, "title": schema.papers.c.title}
+
+STUDY_COLUMNS = (
+    "id", "source", "brief_title", "status", "phase", "study_type", "enrollment", "lead_sponsor",
+    "lead_sponsor_class", "start_date", "completion_date", "last_update_posted", "has_results",
+)
+PAPER_COLUMNS = ("id", "source", "pmid", "doi", "title", "journal", "published")
+
+
+@dataclass(frozen=True)
+class StudyFilters:
+    """What a study list is narrowed to; every field optional, all given ones must hold."""
+
+    strategy: str | None = None
+    group: str | None = None
+    phase: str | None = None
+    status: str | None = None
+    phenotype: str | None = None
+    country: str | None = None
+    sponsor_class: str | None = None
+    curative: bool | None = None
+    q: str | None = None
+    ms: bool | None = None
+
+    def params(self) -> dict[str, str]:
+        """The filters as query-string parameters (for links to the next page, feeds, exports)."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None and value != "":
+                out[f.name] = str(value).lower() if isinstance(value, bool) else value
+        return out
+
+
+def _choose(name: str, value: str | None, allowed: list[str] | tuple[str, ...]) -> str | None:
+    if value is None or value == "":
+        return None
+    if value not in allowed:
+        raise InputError(f"{name}={value!r} is not one of: {', '.join(allowed)}")
+    return value
+
+
+def validate_study_filters(profile: Profile, filters: StudyFilters) -> StudyFilters:
+    """The filters, checked against the profile and the registry vocabularies; a value that
+    cannot match anything is an :class:`InputError` naming the parameter and what it accepts."""
+    _choose("strategy", filters.strategy, [s.id for s in profile.strategies])
+    _choose("group", filters.group, [g.id for g in profile.groups])
+    _choose("phase", filters.phase, PHASES)
+    _choose("status", filters.status, STATUSES)
+    _choose("phenotype", filters.phenotype, [p.id for p in profile.phenotypes])
+    for name in ("country", "sponsor_class", "q"):
+        value = getattr(filters, name)
+        if value is not None and len(value) > 200:
+            raise InputError(f"{name} is longer than 200 characters")
+    return filters
+
+
+def validate_page(page: int, per_page: int) -> tuple[int, int]:
+    if page < 1:
+        raise InputError(f"page={page}: pages count from 1")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise InputError(f"per_page={per_page}: must be between 1 and {MAX_PER_PAGE}")
+    return page, per_page
+
+
+def _strategy_ids(profile: Profile, filters: StudyFilters) -> list[str] | None:
+    if filters.strategy:
+        return [filters.strategy]
+    if filters.group:
+        return [s.id for s in profile.strategies if s.group == filters.group]
+    return None
+
+
+def study_conditions(profile: Profile, filters: StudyFilters, dialect: str) -> list[Any]:
+    """SQL conditions on ``studies`` for the filters."""
+    rs, rp, loc, cl = schema.record_strategies, schema.record_phenotypes, schema.study_locations, schema.classifications
+    where: list[Any] = []
+    strategies = _strategy_ids(profile, filters)
+    if strategies is not None:
+        where.append(_ST.c.id.in_(select(rs.c.record_id).where(rs.c.strategy.in_(strategies))))
+    if filters.phase:
+        where.append(_ST.c.phase == filters.phase)
+    if filters.status:
+        where.append(_ST.c.status == filters.status)
+    if filters.sponsor_class:
+        where.append(_ST.c.lead_sponsor_class == filters.sponsor_class)
+    if filters.phenotype:
+        where.append(_ST.c.id.in_(select(rp.c.record_id).where(rp.c.phenotype == filters.phenotype)))
+    if filters.country:
+        where.append(_ST.c.id.in_(select(loc.c.study_id).where(loc.c.country == filters.country)))
+    if filters.curative is not None or filters.ms is not None:
+        chosen = [cl.c.kind == "study"]
+        if filters.curative is not None:
+            chosen.append(cl.c.curative_intent.is_(filters.curative))
+        if filters.ms is not None:
+            chosen.append(cl.c.is_ms.is_(filters.ms))
+        where.append(_ST.c.id.in_(select(cl.c.record_id).where(*chosen)))
+    if filters.q:
+        where.append(_ST.c.id.in_(matching_ids("study", filters.q, dialect)))
+    return where
+
+
+def _ordered(query: Select, order: dict[str, Any], sort: str) -> Select:
+    column = order[sort.lstrip("-")]
+    key = column.desc() if sort.startswith("-") else column.asc()
+    tiebreak = order["id"]
+    return query.order_by(key, tiebreak.desc() if sort.startswith("-") else tiebreak.asc())
+
+
+def _decorate_studies(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
+    """Page rows as dicts, each with its strategies and classification flags."""
+    ids = [row.id for row in rows]
+    strategies: dict[str, list[str]] = defaultdict(list)
+    flags: dict[str, Any] = {}
+    if ids:
+        rs, cl = schema.record_strategies, schema.classifications
+        for row in conn.execute(select(rs.c.record_id, rs.c.strategy).where(rs.c.record_id.in_(ids))):
+            strategies[row.record_id].append(row.strategy)
+        for row in conn.execute(select(cl.c.record_id, cl.c.is_ms, cl.c.curative_intent).where(cl.c.record_id.in_(ids))):
+            flags[row.record_id] = row
+    items = []
+    for row in rows:
+        flag = flags.get(row.id)
+        items.append(
+            {
+                **{name: getattr(row, name) for name in STUDY_COLUMNS},
+                "has_results": bool(row.has_results),
+                "strategies": sorted(strategies.get(row.id, [])),
+                "is_ms": bool(flag.is_ms) if flag else None,
+                "curative_intent": bool(flag.curative_intent) if flag else None,
+                "registry_url": citation_url(row.id),
+            }
+        )
+    return items
+
+
+@dataclass
+class Page:
+    total: int
+    page: int
+    per_page: int
+    items: list[dict[str, Any]]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"total": self.total, "page": self.page, "per_page": self.per_page, "items": self.items}
+
+
+def study_page(
+    store: Store, profile: Profile, filters: StudyFilters, *, sort: str = "-last_update", page: int = 1,
+    per_page: int = DEFAULT_PER_PAGE,
+) -> Page:
+    """One page of the studies matching the filters, with the total."""
+    validate_page(page, per_page)
+    where = study_conditions(profile, filters, store.engine.dialect.name)
+    with store.engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(_ST).where(*where)).scalar_one()
+        rows = conn.execute(
+            _ordered(select(*(_ST.c[name] for name in STUDY_COLUMNS)).where(*where), _STUDY_ORDER, sort)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        ).all()
+        return Page(total, page, per_page, _decorate_studies(conn, rows))
+
+
+def iter_studies(store: Store, profile: Profile, filters: StudyFilters, *, sort: str = "-last_update") -> Iterator[dict[str, Any]]:
+    """Every study matching the filters, streamed in batches (for exports)."""
+    where = study_conditions(profile, filters, store.engine.dialect.name)
+    query = _ordered(select(*(_ST.c[name] for name in STUDY_COLUMNS)).where(*where), _STUDY_ORDER, sort)
+    with store.engine.connect() as conn:
+        result = conn.execution_options(yield_per=EXPORT_BATCH).execute(query)
+        for rows in result.partitions():
+            with store.engine.connect() as lookup:
+                yield from _decorate_studies(lookup, rows)
+
+
+def start_years(store: Store, profile: Profile, filters: StudyFilters) -> list[tuple[str, int]]:
+    """Matching studies per start year, oldest first (studies with no start date left out)."""
+    year = func.substr(_ST.c.start_date, 1, 4).label("year")
+    where = study_conditions(profile, filters, store.engine.dialect.name)
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(year, func.count().label("n")).where(*where, _ST.c.start_date.is_not(None)).group_by(year).order_by(year)
+        )
+        return [(row.year, row.n) for row in rows]
+
+
+@dataclass(frozen=True)
+class PaperFilters:
+    strategy: str | None = None
+    group: str | None = None
+    q: str | None = None
+
+    def params(self) -> dict[str, str]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+
+
+def validate_paper_filters(profile: Profile, filters: PaperFilters) -> PaperFilters:
+    _choose("strategy", filters.strategy, [s.id for s in profile.strategies])
+    _choose("group", filters.group, [g.id for g in profile.groups])
+    if filters.q is not None and len(filters.q) > 200:
+        raise InputError("q is longer than 200 characters")
+    return filters
+
+
+def paper_page(
+    store: Store, profile: Profile, filters: PaperFilters, *, sort: str = "-published", page: int = 1,
+    per_page: int = DEFAULT_PER_PAGE,
+) -> Page:
+    """One page of the (not withdrawn) papers matching the filters, with the total."""
+    validate_page(page, per_page)
+    pp, rs = schema.papers, schema.record_strategies
+    where: list[Any] = [pp.c.deleted.is_(False)]
+    strategies = _strategy_ids(profile, StudyFilters(strategy=filters.strategy, group=filters.group))
+    if strategies is not None:
+        where.append(pp.c.id.in_(select(rs.c.record_id).where(rs.c.strategy.in_(strategies))))
+    if filters.q:
+        where.append(pp.c.id.in_(matching_ids("paper", filters.q, store.engine.dialect.name)))
+    with store.engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(pp).where(*where)).scalar_one()
+        rows = conn.execute(
+            _ordered(select(*(pp.c[name] for name in PAPER_COLUMNS)).where(*where), _PAPER_ORDER, sort)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        ).all()
+        ids = [row.id for row in rows]
+        strategies_of: dict[str, list[str]] = defaultdict(list)
+        for row in conn.execute(select(rs.c.record_id, rs.c.strategy).where(rs.c.record_id.in_(ids))):
+            strategies_of[row.record_id].append(row.strategy)
+    items = [
+        {**row._mapping, "strategies": sorted(strategies_of.get(row.id, [])), "url": citation_url(row.id)} for row in rows
+    ]
+    return Page(total, page, per_page, items)
+
+
+CHANGE_KINDS = ("added", "status_changed", "results_posted", "results_updated", "enrollment_changed", "dates_moved", "updated", "deleted")
+
+
+@dataclass(frozen=True)
+class ChangeFilters:
+    since: str | None = None
+    kind: str | None = None
+    strategy: str | None = None
+    record: Literal["study", "paper"] | None = None
+    ms: bool | None = None
+
+
+def validate_change_filters(profile: Profile, filters: ChangeFilters) -> ChangeFilters:
+    _choose("kind", filters.kind, CHANGE_KINDS)
+    _choose("strategy", filters.strategy, [s.id for s in profile.strategies])
+    _choose("record", filters.record, ("study", "paper"))
+    return filters
+
+
+def change_page(store: Store, filters: ChangeFilters, *, page: int = 1, per_page: int = DEFAULT_PER_PAGE) -> Page:
+    """Change-log entries matching the filters, newest first, each with its record's title."""
+    validate_page(page, per_page)
+    ch, rs, cl, pp = schema.changes, schema.record_strategies, schema.classifications, schema.papers
+    where: list[Any] = []
+    if filters.since:
+        where.append(ch.c.detected_at >= filters.since)
+    if filters.kind:
+        where.append(ch.c.kind == filters.kind)
+    if filters.strategy:
+        where.append(ch.c.record_id.in_(select(rs.c.record_id).where(rs.c.strategy == filters.strategy)))
+    if filters.record or filters.ms is not None:
+        chosen = [cl.c.kind == filters.record] if filters.record else []
+        if filters.ms is not None:
+            chosen.append(cl.c.is_ms.is_(filters.ms))
+        where.append(ch.c.record_id.in_(select(cl.c.record_id).where(and_(*chosen))))
+    title = func.coalesce(_ST.c.brief_title, pp.c.title).label("title")
+    query = (
+        select(ch, title)
+        .outerjoin(_ST, _ST.c.id == ch.c.record_id)
+        .outerjoin(pp, pp.c.id == ch.c.record_id)
+        .where(*where)
+        .order_by(ch.c.id.desc())
+    )
+    with store.engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(ch).where(*where)).scalar_one()
+        rows = conn.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    items = [
+        {
+            "id": row.id,
+            "record_id": row.record_id,
+            "title": row.title,
+            "kind": row.kind,
+            "field": row.field,
+            "old": json.loads(row.old_value) if row.old_value else None,
+            "new": json.loads(row.new_value) if row.new_value else None,
+            "detected_at": row.detected_at,
+        }
+        for row in rows
+    ]
+    return Page(total, page, per_page, items)

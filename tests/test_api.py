@@ -1,0 +1,150 @@
+"""The JSON API on the built offline store: filters, sorting, pagination, downloads, records,
+strategies, stats, changes, validation (400, never 500) and the token on writes."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+
+from curemap.analysis.landscape import strategy_landscape
+from curemap.profile import load_profile
+from curemap.views import store_status
+from curemap.web import create_app
+
+
+@pytest.fixture(scope="module")
+def client(built_store):
+    return TestClient(create_app(built_store))
+
+
+@pytest.fixture(scope="module")
+def landscape(built_store):
+    return {entry.id: entry for entry in strategy_landscape(built_store, load_profile())}
+
+
+def test_studies_list_pages_through_the_store(client, built_store):
+    first = client.get("/api/studies", params={"per_page": 20}).json()
+    assert first["total"] == store_status(built_store)["studies"]
+    assert (first["page"], first["per_page"], len(first["items"])) == (1, 20, 20)
+    second = client.get("/api/studies", params={"per_page": 20, "page": 2}).json()
+    assert not {s["id"] for s in first["items"]} & {s["id"] for s in second["items"]}
+    dates = [s["last_update_posted"] for s in first["items"] + second["items"]]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_strategy_and_status_filters_match_the_landscape(client, landscape):
+    for strategy in ("ahsct", "anti_cd20", "car_t"):
+        page = client.get("/api/studies", params={"strategy": strategy, "ms": "true", "per_page": 200}).json()
+        assert page["total"] == landscape[strategy].studies
+        assert all(strategy in s["strategies"] and s["is_ms"] for s in page["items"])
+    recruiting = client.get("/api/studies", params={"strategy": "anti_cd20", "ms": "true", "status": "recruiting"}).json()
+    assert recruiting["total"] == landscape["anti_cd20"].by_status.get("RECRUITING", 0)
+    assert all(s["status"] == "RECRUITING" for s in recruiting["items"])
+
+
+def test_every_filter_narrows_to_matching_studies(client, built_store):
+    group = client.get("/api/studies", params={"group": "immune_reset", "per_page": 200}).json()
+    reset = {s.id for s in load_profile().strategies if s.group == "immune_reset"}
+    assert group["total"] > 0 and all(set(s["strategies"]) & reset for s in group["items"])
+    phase = client.get("/api/studies", params={"phase": "phase3", "per_page": 200}).json()
+    assert phase["total"] == dict(built_store.count_by("phase"))["phase3"]
+    industry = client.get("/api/studies", params={"sponsor_class": "INDUSTRY", "per_page": 5}).json()
+    assert industry["total"] == dict(built_store.count_by("lead_sponsor_class"))["INDUSTRY"]
+    curative = client.get("/api/studies", params={"curative": "true", "per_page": 200}).json()
+    assert curative["total"] > 0 and all(s["curative_intent"] for s in curative["items"])
+    germany = client.get("/api/studies", params={"country": "Germany", "per_page": 3}).json()
+    study = client.get(f"/api/studies/{germany['items'][0]['id']}").json()
+    assert "Germany" in {loc["country"] for loc in study["locations"]}
+    ppms = client.get("/api/studies", params={"phenotype": "ppms", "per_page": 3}).json()
+    assert ppms["total"] > 0
+    assert "ppms" in client.get(f"/api/studies/{ppms['items'][0]['id']}").json()["phenotypes"]
+    words = client.get("/api/studies", params={"q": "ocrelizumab", "per_page": 200}).json()
+    assert words["total"] > 0
+    combined = client.get("/api/studies", params={"q": "ocrelizumab", "phase": "phase3", "per_page": 200}).json()
+    assert 0 < combined["total"] < words["total"]
+
+
+def test_sorting(client):
+    items = client.get("/api/studies", params={"sort": "start_date", "per_page": 50, "page": 20}).json()["items"]
+    starts = [s["start_date"] for s in items if s["start_date"]]
+    assert starts == sorted(starts)
+    largest = client.get("/api/studies", params={"sort": "-enrollment", "per_page": 5}).json()["items"]
+    sizes = [s["enrollment"] for s in largest]
+    assert sizes == sorted(sizes, reverse=True)
+
+
+@pytest.mark.parametrize(
+    "params, words",
+    [
+        ({"strategy": "no_such"}, "strategy="),
+        ({"status": "DANCING"}, "status="),
+        ({"phase": "phase9"}, "phase="),
+        ({"per_page": 500}, "per_page"),
+        ({"page": 0}, "page"),
+        ({"curative": "perhaps"}, "curative"),
+        ({"sort": "sideways"}, "sort"),
+        ({"format": "xml"}, "format"),
+    ],
+)
+def test_bad_parameters_are_400_with_a_message(client, params, words):
+    response = client.get("/api/studies", params=params)
+    assert response.status_code == 400
+    assert words in response.json()["error"]
+
+
+def test_csv_and_json_downloads_hold_the_whole_filtered_list(client, landscape):
+    params = {"strategy": "anti_cd20", "ms": "true"}
+    rows = list(csv.DictReader(io.StringIO(client.get("/api/studies", params={**params, "format": "csv"}).text)))
+    assert len(rows) == landscape["anti_cd20"].studies
+    assert all("anti_cd20" in row["strategies"].split("|") for row in rows)
+    as_json = client.get("/api/studies", params={**params, "format": "json"})
+    assert as_json.headers["content-disposition"] == 'attachment; filename="studies.json"'
+    assert [s["id"] for s in as_json.json()] == [row["id"] for row in rows]
+    strategies = list(csv.DictReader(io.StringIO(client.get("/api/strategies", params={"format": "csv"}).text)))
+    assert {row["id"] for row in strategies} == set(landscape)
+    papers = client.get("/api/papers", params={"format": "csv"}).text.splitlines()
+    assert len(list(csv.reader(papers))) - 1 == client.get("/api/papers").json()["total"]
+
+
+def test_one_study_and_one_paper(client):
+    study = client.get("/api/studies/NCT04047628").json()
+    assert study["id"] == "NCT04047628" and "ahsct" in study["strategies"]
+    assert study["registry_url"] == "https://clinicaltrials.gov/study/NCT04047628"
+    assert study["evidence"] and study["provenance"]["source"] == "ctgov"
+    assert client.get("/api/studies/NCT00000000").status_code == 404
+    paper_id = client.get("/api/papers", params={"per_page": 1}).json()["items"][0]["id"]
+    paper = client.get(f"/api/papers/{paper_id}").json()
+    assert paper["id"] == paper_id and "abstract" in paper
+
+
+def test_strategies_stats_and_changes(client, landscape, built_store):
+    strategies = client.get("/api/strategies").json()
+    by_id = {s["id"]: s for s in strategies["items"]}
+    assert by_id["ahsct"]["stage"] == landscape["ahsct"].stage
+    assert by_id["ahsct"]["studies"] == landscape["ahsct"].studies
+    one = client.get("/api/strategies/alemtuzumab").json()
+    assert one["evidence"] and one["evidence"][0]["estimate"]["k"] >= 1
+    stats = client.get("/api/stats").json()
+    assert stats["ms_studies"] == store_status(built_store)["ms_studies"]
+    assert set(stats["pipeline"]) == {g.id for g in load_profile().groups}
+    changes = client.get("/api/changes", params={"since": "2000-01-01", "kind": "added", "per_page": 5}).json()
+    assert changes["total"] == store_status(built_store)["studies"] + store_status(built_store)["papers"]
+    assert client.get("/api/changes", params={"since": "2999-01-01"}).json()["total"] == 0
+    assert client.get("/api/changes", params={"since": "not-a-date"}).status_code == 400
+
+
+def test_writes_need_the_configured_token(built_store):
+    assert TestClient(create_app(built_store)).post("/api/snapshots").status_code == 403
+    guarded = TestClient(create_app(built_store, token="s3cret"))
+    assert guarded.post("/api/snapshots").status_code == 401
+    assert guarded.post("/api/snapshots", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert guarded.get("/api/snapshots").status_code == 405  # reads cannot reach it
+
+
+def test_openapi_describes_the_list_parameters(client):
+    spec = client.get("/openapi.json").json()
+    names = {p["name"] for p in spec["paths"]["/api/studies"]["get"]["parameters"]}
+    assert {"strategy", "group", "phase", "status", "phenotype", "country", "sponsor_class", "curative", "q", "sort", "page", "per_page"} <= names
