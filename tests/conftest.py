@@ -126,3 +126,113 @@ def built_store(built_home):
     opened = Store.open(built_home)
     yield opened
     opened.close()
+
+
+# -- PostgreSQL ------------------------------------------------------------------------
+
+POSTGRES_BIN = Path(os.environ.get("CUREMAP_POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
+"""PostgreSQL 15 server binaries (Debian package ``postgresql``; ``make system-deps`` installs it)."""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL 15 server on 127.0.0.1 for the whole run, in a temporary directory.
+
+    Yields a function giving a fresh, migrated database's URL (created from a template, so it
+    is fast); ``postgres_server(migrated=False)`` gives an empty one."""
+    import itertools
+    import pwd
+    import subprocess
+    import tempfile
+
+    from sqlalchemy import create_engine, text
+
+    missing = [name for name in ("initdb", "pg_ctl") if not (POSTGRES_BIN / name).is_file()]
+    if missing:
+        pytest.fail(
+            f"PostgreSQL server binaries missing in {POSTGRES_BIN} ({', '.join(missing)}): "
+            "run `make system-deps` (Debian package postgresql) or set CUREMAP_POSTGRES_BIN"
+        )
+    # Not under pytest's own temporary directory: the server's user must be able to reach it.
+    root = Path(tempfile.mkdtemp(prefix="curemap-postgres-"))
+    data, sockets, port = root / "data", root / "sockets", _free_port()
+    sockets.mkdir()
+    as_user: list[str] = []
+    if os.getuid() == 0:  # initdb refuses to run as root
+        user = pwd.getpwnam("postgres")
+        for path in (root, sockets):
+            os.chown(path, user.pw_uid, user.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+
+    def run_pg(*args: str) -> None:
+        done = subprocess.run([*as_user, *args], capture_output=True, text=True, check=False)
+        if done.returncode:
+            pytest.fail(f"{args[0]} failed ({done.returncode}): {done.stderr or done.stdout}")
+
+    run_pg(str(POSTGRES_BIN / "initdb"), "-D", str(data), "-U", "curemap", "-A", "trust", "-E", "UTF8",
+           "--locale=C", "--no-sync")
+    options = (f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
+               "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+    run_pg(str(POSTGRES_BIN / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-o", options, "-w", "start")
+    base = f"postgresql://curemap@127.0.0.1:{port}"
+    admin = create_engine(f"{base}/postgres".replace("postgresql://", "postgresql+psycopg://"),
+                          isolation_level="AUTOCOMMIT")
+    names = itertools.count()
+
+    def create(template: str = "template0") -> str:
+        name = f"curemap_{next(names)}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE {name} TEMPLATE {template}'))
+        return f"{base}/{name}"
+
+    from curemap.store import Store
+
+    template_url = create()
+    Store(template_url).close()
+    template = template_url.rsplit("/", 1)[1]
+
+    def fresh_database(migrated: bool = True) -> str:
+        return create(template if migrated else "template0")
+
+    try:
+        yield fresh_database
+    finally:
+        admin.dispose()
+        run_pg(str(POSTGRES_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, home) -> str:
+    """A fresh, empty store's URL on each backend: the home's SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        home.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{home / 'curemap.db'}"
+    return request.getfixturevalue("postgres_server")()
+
+
+@pytest.fixture(scope="module")
+def client(built_store):
+    """The dashboard and API over the shared built store, in process."""
+    from fastapi.testclient import TestClient
+
+    from curemap.web import create_app
+
+    return TestClient(create_app(built_store))
+
+
+@pytest.fixture(scope="module")
+def landscape(built_store):
+    """Each strategy's landscape entry on the shared built store, by id."""
+    from curemap.analysis.landscape import strategy_landscape
+    from curemap.profile import load_profile
+
+    return {entry.id: entry for entry in strategy_landscape(built_store, load_profile())}

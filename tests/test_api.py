@@ -9,20 +9,9 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 
-from curemap.analysis.landscape import strategy_landscape
 from curemap.profile import load_profile
 from curemap.views import store_status
 from curemap.web import create_app
-
-
-@pytest.fixture(scope="module")
-def client(built_store):
-    return TestClient(create_app(built_store))
-
-
-@pytest.fixture(scope="module")
-def landscape(built_store):
-    return {entry.id: entry for entry in strategy_landscape(built_store, load_profile())}
 
 
 def test_studies_list_pages_through_the_store(client, built_store):

@@ -16,6 +16,12 @@ PUBMED = SHARED_DATA / "pubmed"
 
 
 @pytest.fixture
+def cli(store_url, cli):
+    """The CLI on a fresh store: the home's SQLite file, or a new PostgreSQL database."""
+    return lambda *args: cli("--db", store_url, *args)
+
+
+@pytest.fixture
 def with_literature(cli):
     assert cli("import", CTGOV_CSV, LITERATURE_CSV, "--json").exit_code == 0
     return cli
@@ -94,9 +100,11 @@ def test_a_thinner_paper_record_keeps_what_pubmed_gave(cli, tmp_path):
     assert after["mesh"] == before["mesh"] and after["abstract"] == before["abstract"]
 
 
-def test_papers_are_part_of_the_snapshot_identity(cli, home):
+def test_papers_are_part_of_the_snapshot_identity(cli, store_url):
     cli("import", LITERATURE_CSV)
-    store = Store.open(home)
+    store = Store(store_url)
     first = store.record_snapshot({})
+    assert store.record_snapshot({}) == first
     cli("import", PUBMED / "pubmed-29768149.xml")
-    assert Store.open(home).record_snapshot({}) != first
+    assert store.record_snapshot({}) != first
+    store.close()

@@ -46,14 +46,33 @@ def count(store: Store, table) -> int:
         return conn.execute(select(func.count()).select_from(table)).scalar_one()
 
 
-def test_migrations_are_named_and_applied_once(home):
-    first = Store.open(home)
+@pytest.fixture
+def store(store_url):
+    """Every storage test runs on SQLite and on a real PostgreSQL server."""
+    opened = Store(store_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request, home):
+    """An empty store, never migrated, on each backend."""
+    if request.param == "sqlite":
+        home.mkdir(parents=True)
+        return f"sqlite:///{home / 'curemap.db'}"
+    return request.getfixturevalue("postgres_server")(migrated=False)
+
+
+def test_migrations_are_named_and_applied_once(empty_url):
+    first = Store(empty_url)
     assert applied(first.engine) == [name for name, _ in MIGRATIONS]
     first.close()
-    again = Store.open(home)
+    again = Store(empty_url)
     assert applied(again.engine) == [name for name, _ in MIGRATIONS]
-    with again.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    if again.engine.dialect.name == "sqlite":
+        with again.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    again.close()
 
 
 def test_importing_the_same_data_twice_changes_nothing(store):

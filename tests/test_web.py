@@ -7,13 +7,10 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
 from sqlalchemy import select
 
-from curemap.analysis.landscape import strategy_landscape
-from curemap.profile import load_profile
 from curemap.store import Store, schema
 from curemap.views import store_status
 from curemap.web import create_app
@@ -42,16 +39,6 @@ def write_hostile_record(folder: Path) -> Path:
     path = folder / f"{HOSTILE_ID}-hostile.json"
     path.write_text(json.dumps(record), encoding="utf-8")
     return path
-
-
-@pytest.fixture(scope="module")
-def client(built_store):
-    return TestClient(create_app(built_store))
-
-
-@pytest.fixture(scope="module")
-def landscape(built_store):
-    return {entry.id: entry for entry in strategy_landscape(built_store, load_profile())}
 
 
 def test_overview_shows_the_stores_numbers_and_charts(client, built_store):

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from curemap.console import meter, stderr
+from curemap.engine import BatchEngine
 from curemap.enrich.links import link_store
 from curemap.enrich.pipeline import classify_store, extract_store
+from curemap.errors import InputError
 from curemap.profile import Profile, load_profile
 from curemap.snapshot import snapshot_files
 from curemap.sources.files import iter_file_records
@@ -56,6 +58,8 @@ class LiveSource:
     module: str
     query: Callable[[Profile], dict[str, str]]
     default_since: Callable[[Store], str | None]
+    everything: dict[str, str] | None = None
+    """The harvest's arguments for every record the source holds, where it can send them all."""
 
 
 LIVE_SOURCES = {
@@ -65,6 +69,7 @@ LIVE_SOURCES = {
         lambda profile: {"condition": profile.queries.registry["condition"]},
         # Records updated on or after the newest update already stored.
         lambda store: store.newest_last_update("ctgov"),
+        everything={"condition": ""},
     ),
     "pubmed": LiveSource(
         "PubMed",
@@ -87,9 +92,18 @@ def _last_fetched_day(store: Store, source: str) -> str | None:
     return last[:10] if last else None
 
 
-def update_source(store: Store, name: str, profile: Profile, since: str | None) -> dict[str, Any]:
-    """Harvest one live source for the profile's query; an interrupted harvest resumes first."""
+def update_source(
+    store: Store, name: str, profile: Profile, since: str | None, profile_query: bool = True
+) -> dict[str, Any]:
+    """Harvest one live source for the profile's query (or, without it, every record the source
+    holds); an interrupted harvest resumes first."""
     source = LIVE_SOURCES[name]
+    if not profile_query and source.everything is None:
+        raise InputError(
+            f"{source.label} cannot be harvested whole through its live interface; "
+            "import its bulk files instead: curemap build --engine dask --input DIR"
+        )
+    query = source.query(profile) if profile_query else source.everything
     connector = importlib.import_module(source.module)
     since = since or source.default_since(store)
     started = time.monotonic()
@@ -103,7 +117,7 @@ def update_source(store: Store, name: str, profile: Profile, since: str | None) 
             bar.count(received - done)
             done = received
 
-        result = connector.harvest(store, client, **source.query(profile), since=since, progress=progress)
+        result = connector.harvest(store, client, **query, since=since, progress=progress)
     seconds = time.monotonic() - started
     stderr.print(
         f"{source.label}: {result.received:,} records in {result.pages} pages, {seconds:.0f} s"
@@ -133,11 +147,18 @@ def enrich(store: Store) -> None:
     link_store(store)
 
 
-def build(store: Store) -> dict[str, Any]:
-    """Import the bundled offline snapshot, enrich, and record a snapshot of the store."""
-    with snapshot_files() as paths:
-        import_paths(store, paths)
-    enrich(store)
+def build(store: Store, engine: BatchEngine | None = None, inputs: list[Path] | None = None) -> dict[str, Any]:
+    """Import the bundled offline snapshot (or the files and directories in ``inputs``) through the
+    batch engine (in-process by default), enrich, and record a snapshot of the store."""
+    from curemap.engine import input_files
+    from curemap.engine.local import LocalEngine
+
+    engine = engine or LocalEngine()
+    if inputs:
+        engine.run(store, input_files(inputs))
+    else:
+        with snapshot_files() as paths:
+            engine.run(store, paths)
     counts = {"studies": store.count_studies(), "ms_studies": store.count_ms(STUDY), "papers": store.count_papers()}
     counts["snapshot"] = store.record_snapshot(counts)
     return counts

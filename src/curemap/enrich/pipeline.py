@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from functools import partial
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -47,17 +48,21 @@ def extract_store(store: Store, profile: Profile) -> int:
     """Extract outcome figures from paper abstracts and posted registry results, where stale."""
     extractor = OutcomeExtractor(profile)
     key = enrichment_key(profile, outcomes)
-
-    def from_abstract(paper) -> list[dict[str, Any]]:
-        return [_figure_row(f, "abstract") for f in extractor.extract(paper.abstract or "")]
-
-    def from_results(study) -> list[dict[str, Any]]:
-        return [_figure_row(f, "results") for f in extractor.extract_results(study)]
-
+    from_abstract, from_results = partial(paper_figures, extractor), partial(study_figures, extractor)
     save = lambda batch: store.save_figures(batch, key)  # noqa: E731
     return _run("extracting outcome figures from papers", store.extraction_targets(PAPER, key), from_abstract, save) + _run(
         "extracting outcome figures from registry results", store.extraction_targets(STUDY, key), from_results, save
     )
+
+
+def paper_figures(extractor: OutcomeExtractor, paper) -> list[dict[str, Any]]:
+    """A paper's outcome figures, from its abstract, as the store keeps them."""
+    return [_figure_row(f, "abstract") for f in extractor.extract(paper.abstract or "")]
+
+
+def study_figures(extractor: OutcomeExtractor, study) -> list[dict[str, Any]]:
+    """A study's outcome figures, from its posted results, as the store keeps them."""
+    return [_figure_row(f, "results") for f in extractor.extract_results(study)]
 
 
 def _figure_row(figure, source_field: str) -> dict[str, Any]:

@@ -131,7 +131,9 @@ def iter_pages(
     ``totalCount`` is asked for on the first page only: counting costs the
     service a full query and does not change between pages.
     """
-    params: dict[str, Any] = {"format": "json", "query.cond": condition, "pageSize": page_size}
+    params: dict[str, Any] = {"format": "json", "pageSize": page_size}
+    if condition:  # no condition: every study in the registry
+        params["query.cond"] = condition
     if since is not None:
         params["filter.advanced"] = last_update_filter(since)
     if page_token is None:

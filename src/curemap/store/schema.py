@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 
@@ -269,3 +270,25 @@ extractions = Table(
 
 STUDY_CHILD_TABLES = (study_locations, study_interventions, study_conditions, result_values, adverse_events)
 """Tables whose rows are derived from a study's record and replaced with it."""
+
+
+class PortableText(TypeDecorator):
+    """Text that takes the same values on both backends: SQLite never enforces a declared length
+    and registry text sometimes exceeds one, so on PostgreSQL the length is lifted (the store's
+    connections also write NUL, which PostgreSQL text cannot hold, as U+FFFD)."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, declared: String):
+        super().__init__()
+        self.declared = declared
+
+    def load_dialect_impl(self, dialect):
+        return dialect.type_descriptor(Text() if dialect.name == "postgresql" else self.declared)
+
+
+for _table in metadata.tables.values():
+    for _column in _table.columns:
+        if isinstance(_column.type, String):
+            _column.type = PortableText(_column.type)

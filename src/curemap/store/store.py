@@ -12,17 +12,29 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, delete, event, func, insert, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import (
+    Connection,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from curemap.errors import StoreError
 from curemap.model import Paper, ParsedRecord, Study
-from curemap.store import schema
+from curemap.store import schema, search
 from curemap.store.kinds import STUDY, RecordKind, item_of, kind_of
 from curemap.store.migrations import migrate
 
@@ -91,6 +103,25 @@ def default_url(home: Path) -> str:
     return f"sqlite:///{home / DB_FILENAME}"
 
 
+def driver_url(url: str) -> str:
+    """The URL SQLAlchemy opens: a plain ``postgresql://`` (or ``postgres://``) store speaks psycopg 3."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def upsert(conn: Connection, table):
+    """An INSERT that can say ``ON CONFLICT`` on either backend (SQLite and PostgreSQL share the syntax)."""
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+def in_id_order(conn: Connection, column):
+    """``column`` sorted by code point on every backend, so content hashes do not depend on a
+    PostgreSQL database's locale."""
+    return column.collate("C") if conn.dialect.name == "postgresql" else column
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -98,6 +129,19 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _postgresql_text(dbapi_conn, _record) -> None:
+    """PostgreSQL text cannot hold NUL, which registry text rarely carries (SQLite keeps it):
+    every string this store sends writes it as U+FFFD. The normalised ``data`` JSON escapes
+    NUL, so records still come back exactly."""
+    from psycopg.types.string import StrDumperUnknown
+
+    class NulSafeText(StrDumperUnknown):
+        def dump(self, obj):
+            return super().dump(obj.replace("\x00", "\ufffd") if "\x00" in obj else obj)
+
+    dbapi_conn.adapters.register_dumper(str, NulSafeText)
 
 
 def _batched(items: Iterable[ParsedRecord], size: int) -> Iterator[list[ParsedRecord]]:
@@ -150,11 +194,16 @@ class Store:
         self.url = url
         self.clock = clock
         try:
-            self.engine: Engine = create_engine(url, future=True)
+            target = make_url(driver_url(url))
+            # A server may drop idle connections between the reads of a long-lived process.
+            server = {} if target.get_backend_name() == "sqlite" else {"pool_pre_ping": True}
+            self.engine: Engine = create_engine(target, future=True, **server)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
+            elif self.engine.dialect.driver == "psycopg":
+                event.listen(self.engine, "connect", _postgresql_text)
             migrate(self.engine)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, ImportError) as exc:
             raise StoreError(f"cannot open the store at {url}: {exc}") from exc
 
     @classmethod
@@ -193,11 +242,15 @@ class Store:
             counts = ImportCounts()
             for batch in _batched(records, BATCH_SIZE):
                 counts.add(self._apply(conn, batch))
-            conn.execute(delete(schema.harvest_cursors).where(schema.harvest_cursors.c.key == cursor_key))
-            if cursor is not None:
+            cursors = schema.harvest_cursors
+            if cursor is None:
+                conn.execute(delete(cursors).where(cursors.c.key == cursor_key))
+            else:
+                saved = upsert(conn, cursors).values(key=cursor_key, data=canonical_json(cursor), updated_at=self.clock())
                 conn.execute(
-                    insert(schema.harvest_cursors).values(
-                        key=cursor_key, data=canonical_json(cursor), updated_at=self.clock()
+                    saved.on_conflict_do_update(
+                        index_elements=[cursors.c.key],
+                        set_={"data": saved.excluded.data, "updated_at": saved.excluded.updated_at},
                     )
                 )
         return counts
@@ -210,18 +263,23 @@ class Store:
         return json.loads(data) if data else None
 
     def _store_raw(self, conn: Connection, batch: list[ParsedRecord], now: str) -> dict[tuple, int]:
-        """Insert the verbatim records not stored yet; map (source, source_id, sha256) → raw id."""
+        """Insert the verbatim records not stored yet; map (source, source_id, sha256) → raw id.
+        A version another writer stored meanwhile is skipped (``ON CONFLICT DO NOTHING``) and looked up."""
         raw = schema.raw_records
         keyed = {(r.source, r.source_id, sha256_text(r.raw)): r for r in batch}
         ids: dict[tuple, int] = {}
-        for source in {key[0] for key in keyed}:
-            source_ids = [key[1] for key in keyed if key[0] == source]
-            for row in conn.execute(
-                select(raw.c.id, raw.c.source, raw.c.source_id, raw.c.sha256).where(
-                    raw.c.source == source, raw.c.source_id.in_(source_ids)
-                )
-            ):
-                ids[(row.source, row.source_id, row.sha256)] = row.id
+
+        def look_up(keys) -> None:
+            for source in {key[0] for key in keys}:
+                source_ids = [key[1] for key in keys if key[0] == source]
+                for row in conn.execute(
+                    select(raw.c.id, raw.c.source, raw.c.source_id, raw.c.sha256).where(
+                        raw.c.source == source, raw.c.source_id.in_(source_ids)
+                    )
+                ):
+                    ids[(row.source, row.source_id, row.sha256)] = row.id
+
+        look_up(keyed)
         missing = [
             {
                 "source": key[0],
@@ -235,9 +293,15 @@ class Store:
             if key not in ids
         ]
         if missing:
-            returning = insert(raw).returning(raw.c.id, raw.c.source, raw.c.source_id, raw.c.sha256, sort_by_parameter_order=True)
+            returning = (
+                upsert(conn, raw)
+                .on_conflict_do_nothing(index_elements=[raw.c.source, raw.c.source_id, raw.c.sha256])
+                .returning(raw.c.id, raw.c.source, raw.c.source_id, raw.c.sha256)
+            )
             for row in conn.execute(returning, missing):
                 ids[(row.source, row.source_id, row.sha256)] = row.id
+            if len(ids) < len(keyed):
+                look_up([key for key in keyed if key not in ids])
         return ids
 
     def _apply(self, conn: Connection, batch: list[ParsedRecord]) -> ImportCounts:
@@ -285,6 +349,7 @@ class Store:
         }
         new_rows: dict[str, tuple[dict[str, Any], Any]] = {}
         change_rows: list[dict[str, Any]] = []
+        searchable: dict[str, Any] = {}
         for record in records:
             item = item_of(record)
             raw_id = raw_ids[(record.source, record.source_id, sha256_text(record.raw))]
@@ -329,12 +394,14 @@ class Store:
                     _insert_children(conn, kind, [item])
                     counts.changed += 1
             current[item.id] = {"data": new_data, "hash": content_hash, "raw_id": raw_id}
+            searchable[item.id] = new_data
             counts.changed_ids.append(item.id)
         if new_rows:
             conn.execute(insert(table), [columns for columns, _ in new_rows.values()])
             _insert_children(conn, kind, [item for _, item in new_rows.values()])
         if change_rows:
             conn.execute(insert(schema.changes), change_rows)
+        search.index_records(conn, kind.name, searchable.values())
 
     def _delete_papers(self, conn: Connection, records: list[ParsedRecord], now: str, counts: ImportCounts) -> None:
         """A source withdrew these papers: mark them deleted, keep them and their history."""
@@ -358,36 +425,30 @@ class Store:
         digest = hashlib.sha256()
         st = schema.studies
         with self.engine.begin() as conn:
-            for row in conn.execute(select(st.c.id, st.c.content_hash).order_by(st.c.id)):
+            for row in conn.execute(select(st.c.id, st.c.content_hash).order_by(in_id_order(conn, st.c.id))):
                 digest.update(f"{row.id}:{row.content_hash}\n".encode())
             for extra in self._snapshot_parts(conn):
                 digest.update(extra.encode())
             content_hash = digest.hexdigest()
             snapshot_id = content_hash[:12]
-            exists = conn.execute(
-                select(schema.snapshots.c.id).where(schema.snapshots.c.id == snapshot_id)
-            ).first()
-            if not exists:
-                conn.execute(
-                    insert(schema.snapshots).values(
-                        id=snapshot_id,
-                        created_at=self.clock(),
-                        content_hash=content_hash,
-                        counts=canonical_json(counts),
-                    )
-                )
+            conn.execute(
+                upsert(conn, schema.snapshots)
+                .values(id=snapshot_id, created_at=self.clock(), content_hash=content_hash, counts=canonical_json(counts))
+                .on_conflict_do_nothing(index_elements=[schema.snapshots.c.id])
+            )
         return snapshot_id
 
     def _snapshot_parts(self, conn: Connection) -> Iterator[str]:
         """Further content that defines a snapshot beyond the studies: papers and enrichment."""
         papers = schema.papers
-        for row in conn.execute(select(papers.c.id, papers.c.content_hash, papers.c.deleted).order_by(papers.c.id)):
+        ordered = partial(in_id_order, conn)
+        for row in conn.execute(select(papers.c.id, papers.c.content_hash, papers.c.deleted).order_by(ordered(papers.c.id))):
             yield f"paper {row.id}:{row.content_hash}:{row.deleted}\n"
         cl = schema.classifications
-        for row in conn.execute(select(cl.c.record_id, cl.c.data).order_by(cl.c.record_id)):
+        for row in conn.execute(select(cl.c.record_id, cl.c.data).order_by(ordered(cl.c.record_id))):
             yield f"classification {row.record_id}:{sha256_text(row.data)}\n"
         fig = schema.outcome_figures
-        for row in conn.execute(select(fig).order_by(fig.c.record_id, fig.c.position)):
+        for row in conn.execute(select(fig).order_by(ordered(fig.c.record_id), fig.c.position)):
             yield f"figure {row.record_id}:{row.position}:{row.measure}:{row.value}:{row.n}:{row.start}:{row.end}\n"
 
     # -- enrichment ----------------------------------------------------------------
@@ -401,9 +462,34 @@ class Store:
         """Records of ``kind`` whose outcome figures are missing or stale, as for classification."""
         return self._stale(kind, schema.extractions, key, batch_size)
 
+    def stale_classifications(self, kind: RecordKind, key: str, ids: list[str]) -> dict[str, str]:
+        """Among ``ids``, those whose classification is missing or stale, with their content hash."""
+        return self._stale_among(kind, schema.classifications, key, ids)
+
+    def stale_extractions(self, kind: RecordKind, key: str, ids: list[str]) -> dict[str, str]:
+        """Among ``ids``, those whose outcome figures are missing or stale, with their content hash."""
+        return self._stale_among(kind, schema.extractions, key, ids)
+
+    @staticmethod
+    def _stale_condition(table, state, key: str):
+        return or_(state.c.record_id.is_(None), state.c.record_hash != table.c.content_hash, state.c.profile_hash != key)
+
+    def _stale_among(self, kind: RecordKind, state, key: str, ids: list[str]) -> dict[str, str]:
+        table = kind.table
+        found: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), BATCH_SIZE):
+                rows = conn.execute(
+                    select(table.c.id, table.c.content_hash)
+                    .outerjoin(state, state.c.record_id == table.c.id)
+                    .where(self._stale_condition(table, state, key), table.c.id.in_(ids[start : start + BATCH_SIZE]))
+                )
+                found.update({row.id: row.content_hash for row in rows})
+        return found
+
     def _stale(self, kind: RecordKind, state, key: str, batch_size: int) -> Iterator[tuple[Any, str]]:
         table = kind.table
-        stale = or_(state.c.record_id.is_(None), state.c.record_hash != table.c.content_hash, state.c.profile_hash != key)
+        stale = self._stale_condition(table, state, key)
         last = ""
         while True:
             with self.engine.connect() as conn:

@@ -1,0 +1,375 @@
+"""Scale: the batch engines and both stores on a million studies and a million abstracts.
+
+Inputs are made from the real records by cycling them under new ids (NCT9xxxxxxx studies
+from the flattened ClinicalTrials.gov CSV, PMIDs from 40,000,000 up for the literature
+CSV's abstracts), written as files of ``--per-file`` records, the way a registry dump or a
+PubMed baseline comes: they are streamed to disk, never held in memory.
+
+Printed figures:
+
+- throughput per stage: parse, classify and extract (on the Dask workers) and load (into
+  SQLite, in this process), from the full build by the Dask engine on 2 workers; then the
+  load of the study partitions (kept as Parquet) into PostgreSQL;
+- peak memory: of the loading process and of each worker process (sampled);
+- speedup from 1 to 2 Dask workers, on the first ``--speedup-files`` files of each kind;
+- API latency (p50/p95): ``GET /api/studies`` with filters and ``GET /api/status``, over a
+  real uvicorn server on 127.0.0.1, on the SQLite store and on the PostgreSQL store.
+
+PostgreSQL is a server started for the run in a temporary directory (as the tests do).
+
+Usage: python bench/bench_scale.py [--scale 1000000] [--per-file 50000] [--speedup-files 2]
+       [--requests 50] [--work DIR [--api-only]]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("CUREMAP_SHARED") or ROOT.parent / "shared") / "data"
+POSTGRES_BIN = Path(os.environ.get("CUREMAP_POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
+csv.field_size_limit(sys.maxsize)
+
+
+def say(*parts) -> None:
+    print(*parts, flush=True)
+
+
+# -- inputs ----------------------------------------------------------------------------
+
+
+def write_cycled(source: Path, out_dir: Path, prefix: str, total: int, per_file: int, renumber) -> list[Path]:
+    """Write ``total`` rows cycling through ``source``'s rows, each given a new id by ``renumber``."""
+    with source.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        header, rows = reader.fieldnames, list(reader)
+    files, cycled = [], itertools.cycle(rows)
+    for number, start in enumerate(range(0, total, per_file)):
+        path = out_dir / f"{prefix}-{number:04d}.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=header)
+            writer.writeheader()
+            for index in range(start, min(start + per_file, total)):
+                writer.writerow(renumber(dict(next(cycled)), index))
+        files.append(path)
+    return files
+
+
+def new_study_id(row: dict, index: int) -> dict:
+    row["NCTId"] = f"NCT{90_000_000 + index:08d}"
+    return row
+
+
+def new_pmid(row: dict, index: int) -> dict:
+    row["pmid"] = str(40_000_000 + index)
+    row["link"] = f"https://pubmed.ncbi.nlm.nih.gov/{row['pmid']}/"
+    return row
+
+
+# -- memory ----------------------------------------------------------------------------
+
+
+class PeakMemory:
+    """Samples the resident memory of this process and of each child (the Dask workers)."""
+
+    def __init__(self, every: float = 0.5):
+        self.every, self.main, self.workers = every, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            self.main = max(self.main, me.memory_info().rss)
+            for child in me.children(recursive=True):
+                try:
+                    self.workers = max(self.workers, child.memory_info().rss)
+                except psutil.Error:
+                    pass
+            time.sleep(self.every)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def mb(n: float) -> str:
+    return f"{n / 2**20:,.0f} MiB"
+
+
+# -- builds ----------------------------------------------------------------------------
+
+
+def dask_build(url: str, files: list[Path], workers: int, keep: Path | None = None) -> dict:
+    from curemap.engine.dask import DaskEngine
+    from curemap.pipeline import build
+    from curemap.store import Store
+
+    store = Store(url)
+    engine = DaskEngine(workers=workers, work_dir=keep)
+    with PeakMemory() as memory:
+        started = time.perf_counter()
+        counts = build(store, engine, files)
+        seconds = time.perf_counter() - started
+    store.close()
+    records = sum(r.records for r in engine.results)
+    stages = {name: sum(r.seconds[name] for r in engine.results) for name in ("parse", "classify", "extract")}
+    stages["load"] = engine.load_seconds
+    return {
+        "counts": counts,
+        "records": records,
+        "seconds": seconds,
+        "stages": stages,
+        "results": engine.results,
+        "peak_main": memory.main,
+        "peak_worker": memory.workers,
+    }
+
+
+def print_build(title: str, run: dict) -> None:
+    say(f"\n{title}")
+    say(f"  {run['records']:,} records in {run['seconds']:,.0f} s: {run['records'] / run['seconds']:,.0f} records/s end to end")
+    say(f"  store: {run['counts']['studies']:,} studies ({run['counts']['ms_studies']:,} MS), {run['counts']['papers']:,} papers")
+    for name, seconds in run["stages"].items():
+        where = "this process" if name == "load" else "summed over workers"
+        say(f"  {name:9s} {run['records'] / max(seconds, 1e-9):>9,.0f} records/s  ({seconds:,.0f} s, {where})")
+    say(f"  peak memory: loader {mb(run['peak_main'])}, largest worker {mb(run['peak_worker'])}")
+
+
+def load_into(url: str, partitions: list) -> tuple[int, float, int]:
+    """Load kept Parquet partitions into the store at ``url``, as the Dask engine does."""
+    from curemap.engine.partitions import load_partition
+    from curemap.store import Store
+
+    store = Store(url)
+    with PeakMemory() as memory:
+        started = time.perf_counter()
+        for result in partitions:
+            load_partition(store, result)
+        seconds = time.perf_counter() - started
+    count = store.count_studies()
+    store.close()
+    return count, seconds, memory.main
+
+
+# -- PostgreSQL ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Postgres:
+    """A PostgreSQL 15 server for the run, in a temporary directory (as ``postgres`` when root)."""
+
+    def __init__(self):
+        import pwd
+
+        self.root = Path(tempfile.mkdtemp(prefix="curemap-bench-postgres-"))
+        self.port = free_port()
+        self.as_user = []
+        if os.getuid() == 0:
+            user = pwd.getpwnam("postgres")
+            os.chown(self.root, user.pw_uid, user.pw_gid)
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        data = self.root / "data"
+        self._run(POSTGRES_BIN / "initdb", "-D", data, "-U", "curemap", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c shared_buffers=1GB -c max_wal_size=4GB"
+        self._run(POSTGRES_BIN / "pg_ctl", "-D", data, "-l", self.root / "log", "-o", options, "-w", "start")
+        self._run(POSTGRES_BIN / "createdb", "-h", "127.0.0.1", "-p", self.port, "-U", "curemap", "bench")
+        self.url = f"postgresql://curemap@127.0.0.1:{self.port}/bench"
+
+    def _run(self, *args) -> None:
+        subprocess.run([*self.as_user, *map(str, args)], check=True, capture_output=True)
+
+    def stop(self) -> None:
+        self._run(POSTGRES_BIN / "pg_ctl", "-D", self.root / "data", "-m", "fast", "-w", "stop")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+# -- API latency -----------------------------------------------------------------------
+
+SERVER = """
+import sys, uvicorn
+from curemap.store import Store
+from curemap.web import create_app
+uvicorn.run(create_app(Store(sys.argv[1])), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+"""
+
+QUERIES = [
+    "/api/status",
+    "/api/studies?page=1&per_page=20",
+    "/api/studies?status=RECRUITING&page=1&per_page=20",
+    "/api/studies?phase=phase3&page=2&per_page=50",
+    "/api/studies?strategy=ahsct&page=1&per_page=20",
+    "/api/studies?q=ocrelizumab&page=1&per_page=20",
+    "/api/studies?strategy=remyelination&phase=phase2&status=COMPLETED&page=1&per_page=20",
+    "/api/studies?page=2000&per_page=100",
+]
+
+
+def api_latency(url: str, requests: int) -> dict[str, dict]:
+    """Per query: p50/p95 of requests the server answers from scratch (each a URL it has not
+    seen: the web layer caches whole responses per store version, so a repeated URL is served
+    from its cache) and of repeats of one URL (the cached path)."""
+    import httpx
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", SERVER, url, str(port)])
+    try:
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=600) as client:
+            for _ in range(600):
+                try:
+                    client.get("/api/status")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.5)
+            figures = {}
+            for query in QUERIES:
+                fresh = [f"{query}{'&' if '?' in query else '?'}fresh={n}" for n in range(requests)]
+                fresh_ms, response = _timed(client, fresh)
+                repeat_ms, _ = _timed(client, [query] * requests)
+                body = response.json()
+                figures[query] = {"fresh": _p50_p95(fresh_ms), "cached": _p50_p95(repeat_ms), "total": body.get("total", body.get("studies"))}
+            return figures
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def _timed(client, urls: list[str]):
+    times, response = [], None
+    for url in urls:
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+    return times, response
+
+
+def _p50_p95(times: list[float]) -> tuple[float, float]:
+    return statistics.median(times), statistics.quantiles(times, n=20)[18]
+
+
+def print_latency(title: str, figures: dict) -> None:
+    say(f"\n{title}")
+    say("  uncached p50 / p95     cached p50 / p95   query (matching)")
+    for query, figure in figures.items():
+        (p50, p95), (c50, c95) = figure["fresh"], figure["cached"]
+        say(f"  {p50:7.1f} / {p95:7.1f} ms  {c50:5.1f} / {c95:5.1f} ms   {query} ({figure['total']:,})")
+
+
+def kept_study_partitions(work: Path) -> list:
+    """The study partitions a previous run kept (studies come first, one partition per file)."""
+    from curemap.engine.partitions import PartitionResult, _enrichers
+
+    keys = _enrichers()[2]
+    studies = sorted((work / "inputs").glob("studies-*.csv"))
+    parts = sorted((work / "partitions").glob("part-*.parquet"))[: len(studies)]
+    return [PartitionResult(path=str(s), parquet=str(p), keys=keys) for s, p in zip(studies, parts)]
+
+
+def api_part(args, work: Path, sqlite_url: str, study_partitions: list) -> None:
+    """Load the study partitions into PostgreSQL, then time the API on both stores."""
+    from curemap.store import Store
+
+    postgres = Postgres()
+    try:
+        count, seconds, peak = load_into(postgres.url, study_partitions)
+        say(f"\nload into PostgreSQL (the {len(study_partitions)} study partitions): {count:,} studies in {seconds:,.0f} s, "
+            f"{count / seconds:,.0f} records/s; peak memory {mb(peak)}")
+        sqlite = Store(sqlite_url)
+        held = (sqlite.count_studies(), sqlite.count_papers())
+        sqlite.close()
+        print_latency(f"API latency, SQLite store of {held[0]:,} studies and {held[1]:,} papers "
+                      f"({args.requests} requests each, uvicorn on 127.0.0.1):", api_latency(sqlite_url, args.requests))
+        print_latency(f"API latency, PostgreSQL store of {count:,} studies (classified; no papers):",
+                      api_latency(postgres.url, args.requests))
+    finally:
+        postgres.stop()
+    say(f"\nload average at the end {os.getloadavg()[0]:.1f}")
+
+
+# -- main ------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=int, default=1_000_000, help="studies, and abstracts, to generate")
+    parser.add_argument("--per-file", type=int, default=50_000, help="records per input file (one partition)")
+    parser.add_argument("--speedup-files", type=int, default=2, help="files of each kind for the 1-vs-2-worker run")
+    parser.add_argument("--requests", type=int, default=50, help="timed requests per API query")
+    parser.add_argument("--work", type=Path, help="working directory [default: a temporary one, removed after]")
+    parser.add_argument(
+        "--api-only", action="store_true",
+        help="reuse the SQLite store and the study partitions a previous run left in --work; time the API only",
+    )
+    args = parser.parse_args()
+    if args.api_only:
+        if args.work is None:
+            parser.error("--api-only needs the --work directory of a previous run")
+        say(f"machine: {os.cpu_count()} CPUs, {mb(psutil.virtual_memory().total)} memory; load average {os.getloadavg()[0]:.1f}")
+        study_partitions = kept_study_partitions(args.work)
+        api_part(args, args.work, f"sqlite:///{args.work / 'curemap.db'}", study_partitions)
+        return
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="curemap-bench-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    say(f"machine: {os.cpu_count()} CPUs, {mb(psutil.virtual_memory().total)} memory; load average {os.getloadavg()[0]:.1f}")
+    try:
+        inputs = work / "inputs"
+        inputs.mkdir(exist_ok=True)
+        started = time.perf_counter()
+        studies = write_cycled(SHARED / "ctgov" / "ctgov_ms_20250925.csv", inputs, "studies", args.scale, args.per_file, new_study_id)
+        papers = write_cycled(SHARED / "literature" / "ms_articles_2021_2022.csv", inputs, "abstracts", args.scale, args.per_file, new_pmid)
+        size = sum(p.stat().st_size for p in studies + papers)
+        say(f"inputs: {args.scale:,} studies in {len(studies)} files and {args.scale:,} abstracts in {len(papers)} files, "
+            f"{size / 1e9:.2f} GB, written in {time.perf_counter() - started:,.0f} s")
+
+        # Speedup first, on a slice, while the machine is otherwise as it was at the start.
+        piece = studies[: args.speedup_files] + papers[: args.speedup_files]
+        runs = {}
+        for workers in (1, 2):
+            home = work / f"speedup-{workers}"
+            home.mkdir()
+            runs[workers] = dask_build(f"sqlite:///{home / 'curemap.db'}", piece, workers)
+            shutil.rmtree(home)
+        for workers, run in runs.items():
+            print_build(f"Dask engine, {workers} worker(s), {len(piece)} files (slice for the speedup):", run)
+        say(f"\nspeedup from 1 to 2 Dask workers: {runs[1]['seconds'] / runs[2]['seconds']:.2f}x end to end "
+            f"({runs[1]['seconds']:,.0f} s -> {runs[2]['seconds']:,.0f} s)")
+
+        # The whole input, 2 workers, into SQLite, keeping the partitions for PostgreSQL.
+        sqlite_url = f"sqlite:///{work / 'curemap.db'}"
+        full = dask_build(sqlite_url, studies + papers, 2, keep=work / "partitions")
+        print_build(f"Dask engine, 2 workers, the whole input ({len(studies) + len(papers)} files) into SQLite:", full)
+
+        api_part(args, work, sqlite_url, full["results"][: len(studies)])
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

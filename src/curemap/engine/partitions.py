@@ -1,0 +1,190 @@
+"""One partition of batch work: an input file parsed, classified and extracted into Parquet
+(on whichever machine runs it), then loaded into the store (where the store is).
+
+Loading imports the partition's records in one transaction, exactly as an in-process
+import does, then saves the precomputed enrichment only for records the store now holds
+in the very version that was enriched and that still need it; anything else (a thinner
+record merged into a richer stored one, say) is left stale for the ordinary enrichment pass.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from curemap.model import Paper, ParsedRecord, Study
+from curemap.store import ImportCounts, Store
+from curemap.store.kinds import PAPER, STUDY, item_of, kind_of
+from curemap.store.store import canonical_json, sha256_text
+
+ROWS_PER_GROUP = 2000
+"""Records per Parquet row group: what a worker holds in memory at once, and a loader too."""
+
+KINDS = {STUDY.name: STUDY, PAPER.name: PAPER}
+FROM_DICT = {STUDY.name: Study.from_dict, PAPER.name: Paper.from_dict}
+
+
+@dataclass
+class PartitionResult:
+    """What a worker made of one input file, and how long each stage took there."""
+
+    path: str
+    parquet: str
+    records: int = 0
+    keys: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=lambda: {"parse": 0.0, "classify": 0.0, "extract": 0.0})
+
+
+def _schema():
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("source", pa.string()),
+            ("source_id", pa.string()),
+            ("raw", pa.large_string()),
+            ("origin", pa.string()),
+            ("covers", pa.list_(pa.string())),
+            ("error", pa.string()),
+            ("deleted", pa.bool_()),
+            ("kind", pa.string()),
+            ("record_id", pa.string()),
+            ("item", pa.large_string()),
+            ("content_hash", pa.string()),
+            ("classification", pa.large_string()),
+            ("figures", pa.large_string()),
+        ]
+    )
+
+
+@lru_cache(maxsize=1)
+def _enrichers():
+    """The classifier, the outcome extractor and their enrichment keys, made once per worker process."""
+    from curemap.enrich import classify, outcomes
+    from curemap.enrich.classify import Classifier
+    from curemap.enrich.outcomes import OutcomeExtractor
+    from curemap.enrich.pipeline import enrichment_key
+    from curemap.profile import load_profile
+
+    profile = load_profile()
+    keys = {"classify": enrichment_key(profile, classify), "extract": enrichment_key(profile, outcomes)}
+    return Classifier(profile), OutcomeExtractor(profile), keys
+
+
+def process_file(path: str, out_dir: str, index: int) -> PartitionResult:
+    """Parse, classify and extract one input file into ``out_dir/part-INDEX.parquet``, streaming."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from curemap.enrich.pipeline import paper_figures, study_figures
+    from curemap.sources.files import iter_file_records
+
+    classifier, extractor, keys = _enrichers()
+    result = PartitionResult(path=path, parquet=str(Path(out_dir) / f"part-{index:06d}.parquet"), keys=keys)
+    schema = _schema()
+    rows: list[dict[str, Any]] = []
+    clock = time.perf_counter
+    with pq.ParquetWriter(result.parquet, schema, compression="zstd") as writer:
+        records = iter_file_records(Path(path))
+        while True:
+            started = clock()
+            record = next(records, None)
+            result.seconds["parse"] += clock() - started
+            if record is None:
+                break
+            rows.append(_row(record, classifier, extractor, result.seconds, paper_figures, study_figures))
+            if len(rows) >= ROWS_PER_GROUP:
+                writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+                result.records += len(rows)
+                rows = []
+        if rows or not result.records:
+            writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+            result.records += len(rows)
+    return result
+
+
+def _row(record: ParsedRecord, classifier, extractor, seconds, paper_figures, study_figures) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "source": record.source,
+        "source_id": record.source_id,
+        "raw": record.raw,
+        "origin": record.origin,
+        "covers": sorted(record.covers),
+        "error": record.error,
+        "deleted": record.deleted,
+    }
+    kind = kind_of(record)
+    if kind is None or record.deleted:
+        return row
+    item = item_of(record)
+    item_json = canonical_json(item.to_dict())
+    clock = time.perf_counter
+    started = clock()
+    verdict = classifier.classify(item) if kind is STUDY else classifier.classify_paper(item)
+    classification = verdict.to_dict()
+    seconds["classify"] += clock() - started
+    started = clock()
+    figures = study_figures(extractor, item) if kind is STUDY else paper_figures(extractor, item)
+    seconds["extract"] += clock() - started
+    return row | {
+        "kind": kind.name,
+        "record_id": item.id,
+        "item": item_json,
+        "content_hash": sha256_text(item_json),
+        "classification": canonical_json(classification),
+        "figures": canonical_json(figures),
+    }
+
+
+def _batches(parquet: str, columns: list[str] | None = None) -> Iterator[list[dict[str, Any]]]:
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(parquet) as handle:
+        for batch in handle.iter_batches(batch_size=ROWS_PER_GROUP, columns=columns):
+            yield batch.to_pylist()
+
+
+def _records(parquet: str) -> Iterator[ParsedRecord]:
+    for rows in _batches(parquet):
+        for row in rows:
+            item = FROM_DICT[row["kind"]](json.loads(row["item"])) if row["item"] is not None else None
+            yield ParsedRecord(
+                row["source"],
+                row["source_id"],
+                row["raw"],
+                row["origin"],
+                frozenset(row["covers"]),
+                study=item if row["kind"] == STUDY.name else None,
+                paper=item if row["kind"] == PAPER.name else None,
+                error=row["error"],
+                deleted=row["deleted"],
+            )
+
+
+def load_partition(store: Store, result: PartitionResult) -> ImportCounts:
+    """Import a partition's records in one transaction, then save its still-needed enrichment."""
+    counts = store.import_records(_records(result.parquet))
+    columns = ["kind", "record_id", "content_hash", "classification", "figures"]
+    for rows in _batches(result.parquet, columns):
+        for name, kind in KINDS.items():
+            mine = {row["record_id"]: row for row in rows if row["kind"] == name}
+            if not mine:
+                continue
+            ids = list(mine)
+            wanted = store.stale_classifications(kind, result.keys["classify"], ids)
+            store.save_classifications(
+                kind,
+                [(i, h, json.loads(mine[i]["classification"])) for i, h in wanted.items() if mine[i]["content_hash"] == h],
+                result.keys["classify"],
+            )
+            wanted = store.stale_extractions(kind, result.keys["extract"], ids)
+            store.save_figures(
+                [(i, h, json.loads(mine[i]["figures"])) for i, h in wanted.items() if mine[i]["content_hash"] == h],
+                result.keys["extract"],
+            )
+    return counts
