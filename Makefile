@@ -12,7 +12,7 @@ SHARED ?= ../shared
 # and the PostgreSQL storage tests; `make system-deps` installs whichever are missing.
 SYSTEM_PACKAGES := chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 postgresql
 
-.PHONY: run build serve test bench eval snapshot clean system-deps
+.PHONY: run build report serve test bench eval snapshot clean system-deps
 
 $(BIN)/curemap: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,11 @@ $(BIN)/curemap: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-run: build serve
+run: build report serve
+
+# The living review (Markdown, HTML, PDF) from the store `build` made; PDF needs Pango.
+report: $(BIN)/curemap system-deps
+	$(BIN)/curemap --home $(CUREMAP_HOME) report --out $(CUREMAP_HOME)/report
 
 build: $(BIN)/curemap
 	$(BIN)/curemap --home $(CUREMAP_HOME) build --offline
@@ -42,9 +46,14 @@ test: $(BIN)/curemap system-deps
 bench: $(BIN)/curemap
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_classify.py
+	$(BIN)/python bench/bench_web.py
+	$(BIN)/python bench/bench_scale.py
 
 eval: $(BIN)/curemap
 	$(BIN)/curemap eval --labels $(SHARED)/data/labels/ctgov-strategies-dev.csv --outcomes $(SHARED)/data/labels/outcomes-dev.jsonl
+	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-dev.jsonl
+	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-heldout.jsonl
+	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-fresh.jsonl
 
 # Refresh the offline snapshot bundled in the package from the shared data.
 snapshot:

@@ -95,16 +95,37 @@ def run(argv: list[str] | None = None) -> None:
 @app.command()
 def build(
     offline: Annotated[bool, typer.Option("--offline", help="Use only the bundled snapshot (no network).")] = False,
+    inputs: Annotated[
+        Optional[list[Path]],
+        typer.Option(
+            "--input",
+            help="Build from these files or directories (every file inside, e.g. a PubMed baseline directory) "
+            "instead of the bundled snapshot; every record is mapped, MS or not. Repeatable.",
+        ),
+    ] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local: in-process; dask: a Dask cluster, one input file per partition.")
+    ] = "local",
+    workers: Annotated[
+        Optional[int], typer.Option("--workers", help="Worker processes of the local Dask cluster [default: 2].")
+    ] = None,
+    scheduler: Annotated[
+        Optional[str],
+        typer.Option("--scheduler", help="Address of a running Dask scheduler (tcp://host:8786) instead of a local cluster."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Build the map: import the bundled offline snapshot (and keep what `update` fetched),
-    run all enrichment and record a snapshot.
+    run all enrichment and record a snapshot. The same input gives the same store whichever
+    engine runs it.
 
-    Example: curemap build --offline --json
+    Example: curemap build --engine dask --workers 2 --input pubmed-baseline/ --json
     """
+    from curemap.engine import open_engine
     from curemap.pipeline import build as build_map
 
-    result = build_map(state.store())
+    batch_engine = open_engine(engine, workers=workers, scheduler=scheduler)
+    result = build_map(state.store(), batch_engine, inputs)
     emit(
         result,
         as_json,
@@ -149,10 +170,19 @@ def update(
             help="Fetch records updated on or after this date (YYYY-MM-DD) [default: where the last harvest of each source left off].",
         ),
     ] = None,
+    profile_query: Annotated[
+        bool,
+        typer.Option(
+            "--profile-query/--no-profile-query",
+            help="Harvest the profile's query (MS), or every record the source holds (all of "
+            "ClinicalTrials.gov; for PubMed, build from its baseline files with --input).",
+        ),
+    ] = True,
     as_json: JsonFlag = False,
 ) -> None:
     """Harvest live from the sources, incrementally, for the profile's queries. An interrupted
     harvest resumes where it stopped when run again; one failing source does not stop the others.
+    With --no-profile-query the whole registry is harvested and mapped, MS or not.
 
     Example: curemap update --source ctgov --since 2025-01-01 --json
     """
@@ -170,7 +200,7 @@ def update(
     results, failures = {}, {}
     for name in names:
         try:
-            results[name] = update_source(store, name, profile, since)
+            results[name] = update_source(store, name, profile, since, profile_query)
         except CuremapError as exc:
             if len(names) == 1:
                 raise
@@ -332,12 +362,17 @@ def eval_(
         Optional[Path],
         typer.Option("--literature", help="The literature file the annotated abstracts come from [default: the bundled snapshot]."),
     ] = None,
+    eligibility: Annotated[
+        Optional[Path],
+        typer.Option("--eligibility", help="Hand-labelled eligibility criteria, JSON Lines: study lines with the registry text, criterion lines with checks and statuses per person profile."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Score the classifier against strategy labels (micro and macro F1, per-class precision
     and recall, curative-intent and not-MS accuracy, every disagreement with its evidence)
     and/or the outcome extractor against annotated figures (precision, recall, every miss).
-    With both, the JSON has a "strategies" and an "outcomes" part.
+    With both, the JSON has a "strategies" and an "outcomes" part. --eligibility scores the
+    trial finder's reading of criteria and its met/not_met/unknown per criterion.
 
     Example: curemap eval --labels ctgov-strategies-dev.csv --outcomes outcomes-dev.jsonl --json
     """
@@ -347,9 +382,9 @@ def eval_(
     from curemap.profile import load_profile
     from curemap.snapshot import snapshot_files
 
-    if labels is None and outcomes is None:
-        raise typer.BadParameter("give --labels, --outcomes or both")
-    for path in (labels, outcomes, studies, literature):
+    if labels is None and outcomes is None and eligibility is None:
+        raise typer.BadParameter("give --labels, --outcomes, --eligibility or several")
+    for path in (labels, outcomes, studies, literature, eligibility):
         if path is not None and not path.is_file():
             raise InputError(f"{path}: no such file")
     reports = {}
@@ -360,6 +395,10 @@ def eval_(
         if outcomes is not None:
             source = literature or next(p for p in bundled if p.name.startswith("ms_articles"))
             reports["outcomes"] = evaluate_outcomes(outcomes, source, OutcomeExtractor(load_profile()))
+    if eligibility is not None:
+        from curemap.match.evaluate import evaluate_eligibility
+
+        reports["eligibility"] = evaluate_eligibility(eligibility, load_profile())
     if len(reports) == 1:
         (report,) = reports.values()
         emit(report.to_dict(), as_json, report.render_text())
@@ -430,6 +469,104 @@ def _slug(text: str) -> str:
 
 
 @app.command()
+def match(
+    profile_path: Annotated[Path, typer.Argument(metavar="PROFILE", help="The person: a TOML or JSON file (age, sex, phenotype, edss, treatments, country…).")],
+    curative_first: Annotated[bool, typer.Option("--curative-first", help="List curative-intent trials first.")] = False,
+    as_of: Annotated[
+        Optional[str], typer.Option("--as-of", help="Judge time windows (washouts, recent relapses) as of this date, YYYY-MM-DD [default: today].")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Trials a person could join: recruiting and not-yet-recruiting MS trials in the store, best
+    first, each criterion met, not_met or unknown with the reason, and the nearest sites. Trials
+    the person fails a criterion of come after every eligible one, marked "eligible": false.
+    Nothing about the person is stored. With --json, one JSON object per trial per line.
+
+    Example: curemap match person.toml --curative-first --json
+    """
+    from curemap.match.matcher import find_trials
+    from curemap.match.person import as_of_day, load_person
+    from curemap.profile import load_profile
+
+    day = as_of_day(as_of, "--as-of")
+    profile = load_profile()
+    person = load_person(profile_path, profile)
+    matches = find_trials(state.store(), profile, person, curative_first=curative_first, as_of=day)
+    for found in matches:
+        line = found.to_dict()
+        if as_json:
+            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+            continue
+        verdict = "eligible" if found.eligible else "not eligible"
+        counts = line["counts"]
+        site = next(iter(line["sites"]), None)
+        where = f"; nearest site {site['city']}, {site['country']}" + (f" ({site['distance_km']:g} km)" if site and site["distance_km"] is not None else "") if site else ""
+        typer.echo(
+            f"{line['id']}  {verdict}  score {line['score']:.2f}  "
+            f"{counts['met']} met, {counts['not_met']} not met, {counts['unknown']} unknown{where}\n  {line['title']}"
+        )
+    if not matches:
+        stderr.print("no recruiting MS trial in the store fits; `curemap update --source ctgov` fetches current ones", highlight=False)
+
+
+@app.command()
+def report(
+    fmt: Annotated[
+        Optional[list[str]], typer.Option("--format", help="md, html or pdf; repeat for several [default: all three].")
+    ] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Directory to write into [default: HOME/report].")] = None,
+    since: Annotated[
+        Optional[str],
+        typer.Option("--since", help="Snapshot id to report changes since [default: the snapshot of the report already in --out]."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Write the living review, rebuilt from the store: summaries, the landscape, one part per
+    strategy aimed at a cure, trends, challenges and references; every statement cited.
+
+    Example: curemap report --format html --out ./review --json
+    """
+    from curemap.profile import load_profile
+    from curemap.report import FORMATS, write_report
+
+    result = write_report(state.store(), load_profile(), out or state.home / "report", tuple(fmt or FORMATS), since)
+    emit(result, as_json, "\n".join(result["files"]) + f"\n{result['citations']:,} records cited; snapshot {result['snapshot']}")
+
+
+@app.command()
+def verify(
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="A review as Markdown, HTML or text.")],
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Do not look up references the store lacks (they are unverifiable).")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check a review written elsewhere: every reference (NCT ids, EU CT numbers, PMIDs, PMCIDs,
+    DOIs and their links) must be well formed and exist, and the phase, status, sponsor,
+    condition, enrollment and shares stated beside it must match the record.
+
+    Example: curemap verify review.md --json
+    """
+    from curemap.profile import load_profile
+    from curemap.verify import OnlineLookup, verify_path
+
+    lookup = None if offline else OnlineLookup()
+    try:
+        result = verify_path(state.store(), load_profile(), path, lookup)
+    finally:
+        if lookup is not None:
+            lookup.close()
+    lines = [
+        f"{c['status']:<13} {c['ref']}" + "".join(f"\n    {p}" for p in c["problems"])
+        for c in result["citations"]
+        if c["status"] != "ok"
+    ]
+    summary = result["summary"]
+    lines.append(", ".join(f"{summary[s]:,} {s}" for s in ("ok", "not_found", "mismatch", "unverifiable")))
+    emit(result, as_json, "\n".join(lines))
+
+
+@app.command()
 def export(
     fmt: Annotated[str, typer.Option("--format", help="csv, json or parquet.")] = "csv",
     out: Annotated[
@@ -452,9 +589,14 @@ def export(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="CUREMAP_TOKEN", help="Token that callers of the writing endpoints must send (Authorization: Bearer …); without one they are disabled."),
+    ] = None,
 ) -> None:
-    """Serve the map in a browser, with its JSON API under /api/. The server only reads
-    the store; it never calls the outside world.
+    """Serve the map in a browser, with its JSON API under /api/ and Atom feeds under /feeds/.
+    The server only reads the store (writing endpoints need --token); it never calls the
+    outside world.
 
     Example: curemap serve --port 8000
     """
@@ -464,7 +606,7 @@ def serve(
 
     store = state.store()
     stderr.print(f"serving {store.count_studies():,} studies at http://{host}:{port}/", highlight=False)
-    uvicorn.run(create_app(store), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(store, token=token), host=host, port=port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -276,6 +276,87 @@ class Ignore:
     designs: tuple[Term, ...] = ()
 
 
+@dataclass(frozen=True)
+class ReportSettings:
+    """What the living review reads where: which groups are only the comparison frame, which
+    strategy marks papers on biomarkers of response, which designs are preclinical, which
+    outcome measures are about safety, and the review's opening words."""
+
+    introduction: str = ""
+    comparison_groups: tuple[str, ...] = ()
+    biomarker_strategies: tuple[str, ...] = ()
+    preclinical_designs: tuple[str, ...] = ()
+    safety_measures: tuple[str, ...] = ()
+
+
+ELIGIBILITY_TOPICS = (
+    "diagnosis",
+    "mcdonald",
+    "edss",
+    "disease_duration",
+    "relapse",
+    "mri_activity",
+    "disease_activity",
+    "pregnancy",
+    "contraception",
+    "vaccination",
+    "live_vaccine",
+    "consent",
+    "trial_participation",
+    "residence",
+    "other_than",
+)
+"""What an eligibility criterion can be about; the trial finder knows how to judge each."""
+
+
+@dataclass(frozen=True)
+class TreatmentClass:
+    """Words for a whole class of treatments, and the strategies or groups whose treatments belong to it."""
+
+    id: str
+    name: str
+    terms: tuple[Term, ...]
+    strategies: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NamedTerms:
+    id: str
+    name: str
+    terms: tuple[Term, ...]
+
+
+@dataclass(frozen=True)
+class Lab:
+    """A laboratory or function test: a person gives it in ``unit``; ``unit_regex`` finds that unit in a criterion."""
+
+    id: str
+    name: str
+    terms: tuple[Term, ...]
+    unit: str
+    unit_regex: str
+
+
+@dataclass(frozen=True, eq=False)
+class EligibilityWords:
+    """How eligibility criteria name what a person can say about themselves (the trial finder's words)."""
+
+    courses: tuple[str, ...]
+    diagnosed: tuple[str, ...]
+    relapsing_terms: tuple[Term, ...]
+    relapsing_phenotypes: tuple[str, ...]
+    relapsing_with_activity: tuple[str, ...]
+    relapsing_activity_months: int
+    treatment_groups: tuple[str, ...]
+    single_treatment_strategies: tuple[str, ...]
+    treatment_classes: tuple[TreatmentClass, ...]
+    topics: Mapping[str, tuple[Term, ...]]
+    infections: tuple[NamedTerms, ...]
+    labs: tuple[Lab, ...]
+    negations: tuple[Term, ...]
+
+
 @dataclass(frozen=True, eq=False)
 class Profile:
     """A condition's whole knowledge, validated. Compared and hashed by identity."""
@@ -300,6 +381,8 @@ class Profile:
     paper_rules: PaperRules | None = None  # None: the profile does not describe papers
     designs: tuple[Design, ...] = ()
     outcome_cues: OutcomeCues = OutcomeCues()
+    report: ReportSettings = ReportSettings()
+    eligibility: EligibilityWords | None = None  # None: the profile has no words for the trial finder
 
     def strategy(self, strategy_id: str) -> Strategy:
         return _by_id(self.strategies, strategy_id, "strategy")
@@ -479,7 +562,7 @@ def _build(top: _Value, source: str, digest: str) -> Profile:
             "contexts",
             "phenotypes",
         ),
-        optional=("ignore", "outcome_measures", "outcome_cues", "phases", *_PAPER_SECTIONS),
+        optional=("ignore", "outcome_measures", "outcome_cues", "phases", "report", "eligibility", *_PAPER_SECTIONS),
     )
     groups = tuple(_group(group_id, value) for group_id, value in keys["groups"].entries())
     curative = {group.id: group.curative_intent for group in groups}
@@ -511,9 +594,92 @@ def _build(top: _Value, source: str, digest: str) -> Profile:
         paper_rules=paper_rules,
         designs=designs,
         outcome_cues=_outcome_cues(keys["outcome_cues"]) if "outcome_cues" in keys else OutcomeCues(),
+        report=_report(keys["report"]) if "report" in keys else ReportSettings(),
+        eligibility=_eligibility(keys["eligibility"]) if "eligibility" in keys else None,
     )
     _check_references(profile)
     return profile
+
+
+def _report(value: _Value) -> ReportSettings:
+    keys = value.mapping(
+        optional=("introduction", "comparison_groups", "biomarker_strategies", "preclinical_designs", "safety_measures")
+    )
+    introduction = keys.pop("introduction").string() if "introduction" in keys else ""
+    return ReportSettings(introduction=introduction, **{name: item.strings() for name, item in keys.items()})
+
+
+def _eligibility(value: _Value) -> EligibilityWords:
+    keys = value.mapping(
+        required=("courses", "diagnosed", "relapsing", "topics", "negations"),
+        optional=("treatment_groups", "single_treatment_strategies", "treatment_classes", "infections", "labs"),
+    )
+    relapsing = keys["relapsing"].mapping(
+        required=("terms", "phenotypes"), optional=("with_activity", "activity_window_months")
+    )
+    topics = keys["topics"].mapping(optional=ELIGIBILITY_TOPICS)
+    classes = []
+    for class_id, item in keys.get("treatment_classes", _Value({}, "eligibility.treatment_classes")).entries():
+        parts = item.mapping(required=("name", "terms"), optional=("strategies", "groups"))
+        classes.append(
+            TreatmentClass(
+                class_id,
+                parts["name"].string(),
+                _terms(parts["terms"], "treatment_class"),
+                parts["strategies"].strings() if "strategies" in parts else (),
+                parts["groups"].strings() if "groups" in parts else (),
+            )
+        )
+    infections = []
+    for infection_id, item in keys.get("infections", _Value({}, "eligibility.infections")).entries():
+        parts = item.mapping(required=("name", "terms"))
+        infections.append(NamedTerms(infection_id, parts["name"].string(), _terms(parts["terms"], "infection")))
+    labs = []
+    for lab_id, item in keys.get("labs", _Value({}, "eligibility.labs")).entries():
+        parts = item.mapping(required=("name", "terms", "unit", "unit_regex"))
+        pattern = parts["unit_regex"].string()
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            parts["unit_regex"].fail(f"invalid regex {pattern!r}: {exc}")
+        labs.append(Lab(lab_id, parts["name"].string(), _terms(parts["terms"], "lab"), parts["unit"].string(), pattern))
+    return EligibilityWords(
+        courses=keys["courses"].strings(),
+        diagnosed=keys["diagnosed"].strings(),
+        relapsing_terms=_terms(relapsing["terms"], "phenotype"),
+        relapsing_phenotypes=relapsing["phenotypes"].strings(),
+        relapsing_with_activity=relapsing["with_activity"].strings() if "with_activity" in relapsing else (),
+        relapsing_activity_months=(
+            relapsing["activity_window_months"].integer() if "activity_window_months" in relapsing else 24
+        ),
+        treatment_groups=keys["treatment_groups"].strings() if "treatment_groups" in keys else (),
+        single_treatment_strategies=(
+            keys["single_treatment_strategies"].strings() if "single_treatment_strategies" in keys else ()
+        ),
+        treatment_classes=tuple(classes),
+        topics=MappingProxyType({name: _terms(item, f"topic_{name}") for name, item in topics.items()}),
+        infections=tuple(infections),
+        labs=tuple(labs),
+        negations=_terms(keys["negations"], "negation"),
+    )
+
+
+def _check_eligibility(words: EligibilityWords, phenotypes: set[str], strategies: set[str], groups: set[str], expect) -> None:
+    """The finder's words name declared phenotypes, strategies and groups, and no term twice in one list."""
+    path = "eligibility"
+    expect(phenotypes, words.courses, f"{path}.courses", "phenotype")
+    expect(set(words.courses), words.diagnosed, f"{path}.diagnosed", "course")
+    expect(set(words.courses), words.relapsing_phenotypes + words.relapsing_with_activity, f"{path}.relapsing", "course")
+    expect(groups, words.treatment_groups, f"{path}.treatment_groups", "group")
+    expect(strategies, words.single_treatment_strategies, f"{path}.single_treatment_strategies", "strategy")
+    for item in words.treatment_classes:
+        expect(strategies, item.strategies, f"{path}.treatment_classes.{item.id}.strategies", "strategy")
+        expect(groups, item.groups, f"{path}.treatment_classes.{item.id}.groups", "group")
+    _check_unique(f"{path}.treatment_classes", [t for item in words.treatment_classes for t in item.terms])
+    _check_unique(f"{path}.infections", [t for item in words.infections for t in item.terms])
+    _check_unique(f"{path}.labs", [t for item in words.labs for t in item.terms])
+    for name, terms in words.topics.items():
+        _check_unique(f"{path}.topics.{name}", list(terms))
 
 
 def _queries(value: _Value) -> Queries:
@@ -858,6 +1024,14 @@ def _check_references(profile: Profile) -> None:
             _check_unique(f"contexts.{context.id}", list(context.terms))
     if profile.paper_rules is not None:
         _check_papers(profile, profile.paper_rules, fields, expect)
+    report = profile.report
+    expect(groups, report.comparison_groups, "report.comparison_groups", "group")
+    expect(strategies, report.biomarker_strategies, "report.biomarker_strategies", "strategy")
+    if profile.designs:  # a profile that does not describe papers has no designs to name
+        expect({d.id for d in profile.designs}, report.preclinical_designs, "report.preclinical_designs", "design")
+    expect({m.id for m in profile.outcome_measures}, report.safety_measures, "report.safety_measures", "outcome measure")
+    if profile.eligibility is not None:
+        _check_eligibility(profile.eligibility, phenotypes, strategies, groups, expect)
 
 
 _DESIGN_TERM_OPTIONS = ("requires", "unless", "otherwise", "redirect", "with_groups", "study_types")
