@@ -55,3 +55,17 @@ def meter(description: str, total: int | None = None, unit: str = "records") -> 
     with Progress(*columns, console=stderr, transient=False, disable=not stderr.is_terminal) as progress:
         task = progress.add_task(description, total=total, records="")
         yield Meter(progress, task, unit)
+
+
+def report_import(name: str, counts, seconds: float | None = None) -> None:
+    """One line per imported file (records, rate, new/changed/unchanged/rejected), then the
+    first rejected records with their reasons, so a bad record is named, not hidden."""
+    seen = counts.imported + counts.changed + counts.unchanged + len(counts.rejected)
+    rate = f" in {seconds:.1f} s ({seen / max(seconds, 1e-9):,.0f}/s)" if seconds is not None else ""
+    stderr.print(
+        f"{name}: {seen:,} records{rate}: {counts.imported:,} new, {counts.changed:,} changed, "
+        f"{counts.unchanged:,} unchanged, {len(counts.rejected):,} rejected",
+        highlight=False,
+    )
+    for problem in counts.rejected[:20]:
+        stderr.print(f"  rejected {problem['record']}: {problem['error']}", highlight=False, markup=False)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from curemap.console import meter, stderr
+from curemap.console import meter, report_import, stderr
 from curemap.engine import BatchEngine
 from curemap.enrich.links import link_store
 from curemap.enrich.pipeline import classify_store, extract_store
@@ -30,16 +30,7 @@ def import_paths(store: Store, paths: Iterable[Path]) -> ImportCounts:
         with meter(f"importing {path.name}", total=path.stat().st_size) as bar:
             records = iter_file_records(path, on_read=bar.advance)
             counts = store.import_records(_counted(records, bar))
-        seconds = time.monotonic() - started
-        seen = counts.imported + counts.changed + counts.unchanged + len(counts.rejected)
-        stderr.print(
-            f"{path.name}: {seen:,} records in {seconds:.1f} s ({seen / max(seconds, 1e-9):,.0f}/s): "
-            f"{counts.imported:,} new, {counts.changed:,} changed, {counts.unchanged:,} unchanged, "
-            f"{len(counts.rejected):,} rejected",
-            highlight=False,
-        )
-        for problem in counts.rejected[:20]:
-            stderr.print(f"  rejected {problem['record']}: {problem['error']}", highlight=False, markup=False)
+        report_import(path.name, counts, time.monotonic() - started)
         total.add(counts)
     return total
 

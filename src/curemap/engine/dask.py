@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from curemap.console import stderr
+from curemap.console import report_import
 from curemap.engine.partitions import PartitionResult, load_partition, process_file
 from curemap.errors import CuremapError
 from curemap.store import ImportCounts, Store
@@ -77,13 +77,7 @@ class DaskEngine:
                     self.load_seconds += time.perf_counter() - started
                     future.release()
                     self.results.append(result)
-                    stderr.print(
-                        f"{path.name}: {result.records:,} records: {loaded.imported:,} new, {loaded.changed:,} changed, "
-                        f"{loaded.unchanged:,} unchanged, {len(loaded.rejected):,} rejected",
-                        highlight=False,
-                    )
-                    for problem in loaded.rejected[:20]:
-                        stderr.print(f"  rejected {problem['record']}: {problem['error']}", highlight=False, markup=False)
+                    report_import(path.name, loaded)
                     counts.add(loaded)
         finally:
             client.close()
