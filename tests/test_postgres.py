@@ -113,6 +113,27 @@ def test_an_update_running_while_the_web_server_answers_never_shows_a_half_appli
     store.close()
 
 
+def test_reads_inside_one_reading_block_see_one_state_of_the_store(store_url):
+    """What a web page reads in several statements: an import another process commits between
+    them stays invisible until the block ends, so no page mixes before and after."""
+    rows = csv_rows()
+    reader, writer = Store(store_url), Store(store_url)
+    writer.import_records(records_from_rows(rows[:50]))
+    with reader.reading():
+        before = table_counts(reader)
+        assert reader.count_studies() == 50
+        writer.import_records(records_from_rows(rows[50:120]))
+        writer.import_records(records_from_rows([dict(r, OverallStatus="WITHDRAWN") for r in rows[:50]]))
+        assert reader.count_studies() == 50
+        assert table_counts(reader) == before
+        assert reader.get_study(rows[0]["NCTId"]).status == rows[0]["OverallStatus"]
+    assert reader.count_studies() == 120
+    assert reader.get_study(rows[0]["NCTId"]).status == "WITHDRAWN"
+    assert table_counts(reader)["withdrawn"] == 50 + sum(r["OverallStatus"] == "WITHDRAWN" for r in rows[50:120])
+    reader.close()
+    writer.close()
+
+
 def table_counts(store: Store) -> dict[str, int]:
     """The studies, their child rows, their raw versions and their change log, read in one statement."""
     counts = {
@@ -123,7 +144,7 @@ def table_counts(store: Store) -> dict[str, int]:
         "changes": select(func.count()).select_from(schema.changes),
         "withdrawn": select(func.count()).select_from(schema.studies).where(schema.studies.c.status == "WITHDRAWN"),
     }
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         row = conn.execute(select(*(query.scalar_subquery().label(name) for name, query in counts.items()))).one()
     return dict(row._mapping)
 

@@ -78,7 +78,7 @@ def flat_study(study: Study) -> dict[str, Any]:
 
 
 def _table_rows(store: Store, table) -> Iterator[dict[str, Any]]:
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         for row in conn.execution_options(stream_results=True).execute(select(table)):
             yield dict(row._mapping)
 

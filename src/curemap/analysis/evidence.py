@@ -80,7 +80,7 @@ def strategy_evidence(store: Store, profile: Profile) -> list[StrategyEvidence]:
     """Every (strategy, measure, event) with at least one poolable figure, pooled."""
     therapies = {s.id for s in profile.strategies if s.role == "therapy"}
     cl, rs, fig = schema.classifications, schema.record_strategies, schema.outcome_figures
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         eligible = {
             row.record_id
             for row in conn.execute(select(cl.c.record_id, cl.c.kind, cl.c.design).where(cl.c.is_ms))

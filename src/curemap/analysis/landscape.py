@@ -50,7 +50,7 @@ def strategy_landscape(store: Store, profile: Profile) -> list[StrategyLandscape
         .order_by(st.c.id)
     )
     rows_by_strategy: dict[str, list] = defaultdict(list)
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         for row in conn.execute(query):
             rows_by_strategy[row.strategy].append(row)
     landscape = []

@@ -52,7 +52,7 @@ def ms_studies(store: Store, profile: Profile) -> list[MsStudy]:
     st, cl, rs = schema.studies, schema.classifications, schema.record_strategies
     group_of = {s.id: s.group for s in profile.strategies}
     groups: dict[str, set[str]] = defaultdict(set)
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         for row in conn.execute(
             select(rs.c.record_id, rs.c.strategy).join(cl, cl.c.record_id == rs.c.record_id).where(cl.c.is_ms)
         ):
@@ -75,7 +75,7 @@ def ms_studies(store: Store, profile: Profile) -> list[MsStudy]:
 
 def _ms_ids(store: Store) -> set[str]:
     cl = schema.classifications
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         return set(conn.execute(select(cl.c.record_id).where(cl.c.is_ms, cl.c.kind == "study")).scalars())
 
 
@@ -109,7 +109,7 @@ def country_counts(store: Store, *, study_ids: set[str] | None = None) -> list[t
     loc = schema.study_locations
     wanted = _ms_ids(store) if study_ids is None else study_ids
     seen: dict[str, set[str]] = defaultdict(set)
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         for row in conn.execute(select(loc.c.study_id, loc.c.country).where(loc.c.country.is_not(None))):
             if row.study_id in wanted and row.country.strip():
                 seen[row.country.strip()].add(row.study_id)
@@ -122,7 +122,7 @@ def countries_of(store: Store, study_ids: list[str]) -> dict[str, list[str]]:
     result: dict[str, list[str]] = {i: [] for i in study_ids}
     if not study_ids:
         return result
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         for row in conn.execute(
             select(loc.c.study_id, loc.c.country)
             .where(loc.c.study_id.in_(study_ids), loc.c.country.is_not(None))
@@ -138,7 +138,7 @@ def sponsor_class_counts(store: Store, *, study_ids: set[str] | None = None) -> 
     st = schema.studies
     wanted = _ms_ids(store) if study_ids is None else study_ids
     counts: Counter = Counter()
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         for row in conn.execute(select(st.c.id, st.c.lead_sponsor_class)):
             if row.id in wanted:
                 counts[row.lead_sponsor_class or NO_CLASS] += 1
@@ -171,7 +171,7 @@ def funders(
     st, pp, cl = schema.studies, schema.papers, schema.classifications
     collaborators: dict[str, list[str]] = defaultdict(list)
     agencies: dict[str, list[str]] = defaultdict(list)
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         for row in conn.execute(select(st.c.id, st.c.data).order_by(st.c.id)):
             if row.id not in wanted:
                 continue
@@ -236,7 +236,7 @@ def data_date(store: Store) -> date | None:
     """The newest "last update posted" among the stored studies: the date the data speaks for,
     used instead of today's date so a report rebuilt from the same store says the same."""
     st = schema.studies
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         newest = conn.execute(select(func.max(st.c.last_update_posted))).scalar_one_or_none()
     return date.fromisoformat(newest) if newest and len(newest) == 10 else None
 

@@ -453,7 +453,7 @@ def open_trials(store: Store) -> Iterator[tuple[Study, dict[str, Any]]]:
         .where(st.c.status.in_(OPEN_STATUSES), cl.c.is_ms)
         .order_by(st.c.id)
     )
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         rows = conn.execute(query).all()
     for row in rows:
         yield Study.from_dict(json.loads(row.data)), json.loads(row.classification)

@@ -122,7 +122,7 @@ class PaperFacts:
 def _studies(store: Store, ids: set[str]) -> dict[str, StudyFacts]:
     st = schema.studies
     found = {}
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         for row in conn.execute(select(st.c.id, st.c.data, st.c.first_seen_at).order_by(st.c.id)):
             if row.id in ids:
                 data = json.loads(row.data)
@@ -138,7 +138,7 @@ def _ms_papers(store: Store) -> dict[str, PaperFacts]:
     """MS papers with a citable id (PMID or DOI), with design and strategies."""
     cl, pp, rs = schema.classifications, schema.papers, schema.record_strategies
     strategies: dict[str, set[str]] = defaultdict(set)
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         for row in conn.execute(select(rs.c.record_id, rs.c.strategy)):
             strategies[row.record_id].add(row.strategy)
         rows = conn.execute(
@@ -166,7 +166,7 @@ def current_snapshot(store: Store, *, record: bool = True) -> tuple[str, str]:
         query = select(snaps.c.id, snaps.c.content_hash).where(snaps.c.id == snapshot_id)
     else:
         query = select(snaps.c.id, snaps.c.content_hash).order_by(snaps.c.created_at.desc(), snaps.c.id).limit(1)
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         row = conn.execute(query).first()
     if row is None:
         raise InputError("the store holds no snapshot yet; run `curemap build --offline` first")
@@ -175,7 +175,7 @@ def current_snapshot(store: Store, *, record: bool = True) -> tuple[str, str]:
 
 def snapshot_time(store: Store, snapshot_id: str) -> str:
     snaps = schema.snapshots
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         created = conn.execute(select(snaps.c.created_at).where(snaps.c.id == snapshot_id)).scalar_one_or_none()
     if created is None:
         raise InputError(f"--since {snapshot_id}: no such snapshot in the store (see the snapshot ids `curemap build` printed)")
@@ -239,7 +239,7 @@ class ReportBuilder:
         self.comparison_ids = set(profile.report.comparison_groups)
         rs, cl = schema.record_strategies, schema.classifications
         self.studies_of: dict[str, list[str]] = defaultdict(list)
-        with store.engine.connect() as conn:
+        with store.connect() as conn:
             for row in conn.execute(
                 select(rs.c.strategy, rs.c.record_id)
                 .join(cl, cl.c.record_id == rs.c.record_id)
@@ -255,7 +255,7 @@ class ReportBuilder:
         self.papers = _ms_papers(store)
         fig = schema.outcome_figures
         self.figures: dict[str, list[dict]] = defaultdict(list)
-        with store.engine.connect() as conn:
+        with store.connect() as conn:
             for row in conn.execute(select(fig).order_by(fig.c.record_id, fig.c.position)):
                 self.figures[row.record_id].append(dict(row._mapping))
         self.phase_names = {p.id: p.name for p in profile.phases}
@@ -573,7 +573,7 @@ class ReportBuilder:
 
     def _posted_serious_events(self, ids: list[str]) -> list[Statement]:
         ae = schema.adverse_events
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             rows = conn.execute(
                 select(ae.c.study_id, ae.c.term, ae.c.seriousness, ae.c.num_affected)
                 .where(ae.c.study_id.in_(ids), ae.c.seriousness.in_(("serious", "death")))
@@ -739,7 +739,7 @@ class ReportBuilder:
 
         st, pp = schema.studies, schema.papers
         titles: dict[str, str | None] = {}
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             for row in conn.execute(select(st.c.id, st.c.brief_title).where(st.c.id.in_(cited))):
                 titles[row.id] = row.brief_title
             for row in conn.execute(select(pp.c.id, pp.c.title).where(pp.c.id.in_(cited))):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -187,6 +189,18 @@ def _log_row(record_id: str, kind: str, now: str) -> dict[str, Any]:
     return {"record_id": record_id, "kind": kind, "field": None, "old_value": None, "new_value": None, "detected_at": now}
 
 
+class _Reading:
+    """The one connection a :meth:`Store.reading` block reads through, opened on first use."""
+
+    def __init__(self, store: "Store"):
+        self.store = store
+        self.conn: Connection | None = None
+        self.closed = False
+
+
+_reading: ContextVar[_Reading | None] = ContextVar("curemap_reading", default=None)
+
+
 class Store:
     """A Curemap store at a SQLAlchemy URL (SQLite by default, PostgreSQL for servers)."""
 
@@ -216,6 +230,39 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Every read inside the block sees one state of the store: one connection in one
+        transaction (a WAL read snapshot on SQLite, REPEATABLE READ on PostgreSQL). A web page
+        that reads in several statements so never combines the store before and after an
+        update that commits while it renders."""
+        state = _Reading(self)
+        token = _reading.set(state)
+        try:
+            yield
+        finally:
+            _reading.reset(token)
+            state.closed = True
+            if state.conn is not None:
+                state.conn.close()  # ends the read transaction
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection to read with: the one a :meth:`reading` block holds, else a fresh one."""
+        state = _reading.get()
+        if state is None or state.store is not self or state.closed:
+            with self.engine.connect() as conn:
+                yield conn
+            return
+        if state.conn is None:
+            conn = self.engine.connect()
+            if self.engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN")  # pysqlite would read each statement on its own
+            else:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            state.conn = conn
+        yield state.conn
 
     # -- writing -----------------------------------------------------------------
 
@@ -256,7 +303,7 @@ class Store:
         return counts
 
     def get_cursor(self, key: str) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             data = conn.execute(
                 select(schema.harvest_cursors.c.data).where(schema.harvest_cursors.c.key == key)
             ).scalar_one_or_none()
@@ -477,7 +524,7 @@ class Store:
     def _stale_among(self, kind: RecordKind, state, key: str, ids: list[str]) -> dict[str, str]:
         table = kind.table
         found: dict[str, str] = {}
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             for start in range(0, len(ids), BATCH_SIZE):
                 rows = conn.execute(
                     select(table.c.id, table.c.content_hash)
@@ -492,7 +539,7 @@ class Store:
         stale = self._stale_condition(table, state, key)
         last = ""
         while True:
-            with self.engine.connect() as conn:
+            with self.connect() as conn:
                 rows = conn.execute(
                     select(table.c.id, table.c.data, table.c.content_hash)
                     .outerjoin(state, state.c.record_id == table.c.id)
@@ -529,7 +576,7 @@ class Store:
 
     def figures_of(self, record_id: str) -> list[dict[str, Any]]:
         figures = schema.outcome_figures
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             rows = conn.execute(
                 select(figures).where(figures.c.record_id == record_id).order_by(figures.c.position)
             )
@@ -570,7 +617,7 @@ class Store:
                 conn.execute(insert(schema.record_phenotypes), phenotypes)
 
     def get_classification(self, record_id: str) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             data = conn.execute(
                 select(schema.classifications.c.data).where(schema.classifications.c.record_id == record_id)
             ).scalar_one_or_none()
@@ -579,7 +626,7 @@ class Store:
     def count_ms(self, kind: RecordKind) -> int:
         """Records of ``kind`` classified as about MS."""
         cl = schema.classifications
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             return conn.execute(
                 select(func.count()).select_from(cl).where(cl.c.kind == kind.name, cl.c.is_ms)
             ).scalar_one()
@@ -594,7 +641,7 @@ class Store:
     # -- reading -----------------------------------------------------------------
 
     def get_study(self, study_id: str) -> Study | None:
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             data = conn.execute(
                 select(schema.studies.c.data).where(schema.studies.c.id == study_id)
             ).scalar_one_or_none()
@@ -605,7 +652,7 @@ class Store:
         return self.iter_records(STUDY, batch_size)
 
     def get_paper(self, paper_id: str) -> Paper | None:
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             data = conn.execute(select(schema.papers.c.data).where(schema.papers.c.id == paper_id)).scalar_one_or_none()
         return Paper.from_dict(json.loads(data)) if data else None
 
@@ -614,7 +661,7 @@ class Store:
         table = kind.table
         last = ""
         while True:
-            with self.engine.connect() as conn:
+            with self.connect() as conn:
                 rows = conn.execute(
                     select(table.c.id, table.c.data).where(table.c.id > last).order_by(table.c.id).limit(batch_size)
                 ).all()
@@ -627,7 +674,7 @@ class Store:
     def links_of(self, record_id: str) -> list[dict[str, Any]]:
         """Links from a paper to studies, or from a study to papers, each naming how it was found."""
         links = schema.links
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             rows = conn.execute(
                 select(links).where(or_(links.c.paper_id == record_id, links.c.study_id == record_id))
                 .order_by(links.c.paper_id, links.c.study_id, links.c.via)
@@ -637,7 +684,7 @@ class Store:
     def provenance(self, record_id: str, kind: RecordKind = STUDY) -> dict[str, Any] | None:
         """Where the current version of a record came from."""
         table, raw = kind.table, schema.raw_records
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             row = conn.execute(
                 select(raw.c.source, raw.c.source_id, raw.c.origin, raw.c.fetched_at, raw.c.sha256)
                 .join(table, table.c.raw_id == raw.c.id)
@@ -653,7 +700,7 @@ class Store:
             query = query.where(ch.c.record_id == record_id)
         if since:
             query = query.where(ch.c.detected_at >= since)
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             return [
                 {
                     **{k: v for k, v in row._mapping.items() if k not in ("old_value", "new_value")},
@@ -664,20 +711,20 @@ class Store:
             ]
 
     def count_studies(self) -> int:
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             return conn.execute(select(func.count()).select_from(schema.studies)).scalar_one()
 
     def count_papers(self) -> int:
         """Papers held, less those their source withdrew."""
         papers = schema.papers
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             return conn.execute(select(func.count()).select_from(papers).where(papers.c.deleted.is_(False))).scalar_one()
 
     def newest_last_update(self, source: str) -> str | None:
         """The newest "last update posted" date among a registry's stored studies: where an
         incremental harvest picks up (records updated on or after it are fetched again)."""
         st = schema.studies
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             return conn.execute(
                 select(func.max(st.c.last_update_posted)).where(st.c.source == source)
             ).scalar_one_or_none()
@@ -685,7 +732,7 @@ class Store:
     def count_by(self, column: str) -> list[tuple[Any, int]]:
         """Studies per value of one ``studies`` column, most frequent first."""
         col = schema.studies.c[column]
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             rows = conn.execute(
                 select(col, func.count().label("n")).group_by(col).order_by(func.count().desc(), col)
             )
@@ -694,7 +741,7 @@ class Store:
     def source_summary(self) -> dict[str, dict[str, Any]]:
         """Per source: distinct records held and when it was last written."""
         raw = schema.raw_records
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             rows = conn.execute(
                 select(
                     raw.c.source,

@@ -73,7 +73,7 @@ class Verifier:
     def _pmcid_index(self) -> dict[str, str]:
         if self._pmcids is None:
             pp = schema.papers
-            with self.store.engine.connect() as conn:
+            with self.store.connect() as conn:
                 self._pmcids = {
                     pmcid.upper(): row.id
                     for row in conn.execute(select(pp.c.id, pp.c.data))
@@ -90,7 +90,7 @@ class Verifier:
         elif ref.kind == "doi":
             candidate = f"DOI:{ref.value}"
             pp = schema.papers
-            with self.store.engine.connect() as conn:
+            with self.store.connect() as conn:
                 by_doi = conn.execute(select(pp.c.id).where(pp.c.doi == ref.value).limit(1)).scalar_one_or_none()
             if by_doi:
                 return by_doi

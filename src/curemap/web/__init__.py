@@ -75,12 +75,13 @@ def create_app(store: Store, *, token: str | None = None, profile: Profile | Non
         key = f"response {request.url}"
         kept = cache.peek(key) if cacheable else None
         if kept is None:
-            response = await call_next(request)
-            if cacheable and response.status_code == 200:
-                body = b"".join([chunk async for chunk in response.body_iterator])
-                kept = (body, response.status_code, dict(response.headers), response.media_type)
-                cache.put(key, kept)
-                response = Response(body, status_code=kept[1], headers=kept[2], media_type=kept[3])
+            with store.reading():  # one state of the store for the whole page, even mid-update
+                response = await call_next(request)
+                if cacheable and response.status_code == 200:
+                    body = b"".join([chunk async for chunk in response.body_iterator])
+                    kept = (body, response.status_code, dict(response.headers), response.media_type)
+                    cache.put(key, kept)
+                    response = Response(body, status_code=kept[1], headers=kept[2], media_type=kept[3])
         else:
             response = Response(kept[0], status_code=kept[1], headers=kept[2], media_type=kept[3])
         for name, value in SECURITY_HEADERS.items():

@@ -39,7 +39,7 @@ class AggregateCache:
         if self._version is not None and now - self._checked < self.RECHECK_SECONDS:
             return self._version
         snaps, changes = schema.snapshots, schema.changes
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             newest_snapshot = conn.execute(
                 select(snaps.c.id).order_by(snaps.c.created_at.desc(), snaps.c.id).limit(1)
             ).scalar_one_or_none()

@@ -215,7 +215,7 @@ def study_page(
     """One page of the studies matching the filters, with the total."""
     validate_page(page, per_page)
     where = study_conditions(profile, filters, store.engine.dialect.name)
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         total = conn.execute(select(func.count()).select_from(_ST).where(*where)).scalar_one()
         rows = conn.execute(
             _ordered(select(*(_ST.c[name] for name in STUDY_COLUMNS)).where(*where), _STUDY_ORDER, sort)
@@ -229,10 +229,10 @@ def iter_studies(store: Store, profile: Profile, filters: StudyFilters, *, sort:
     """Every study matching the filters, streamed in batches (for exports)."""
     where = study_conditions(profile, filters, store.engine.dialect.name)
     query = _ordered(select(*(_ST.c[name] for name in STUDY_COLUMNS)).where(*where), _STUDY_ORDER, sort)
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         result = conn.execution_options(yield_per=EXPORT_BATCH).execute(query)
         for rows in result.partitions():
-            with store.engine.connect() as lookup:
+            with store.connect() as lookup:
                 yield from _decorate_studies(lookup, rows)
 
 
@@ -240,7 +240,7 @@ def start_years(store: Store, profile: Profile, filters: StudyFilters) -> list[t
     """Matching studies per start year, oldest first (studies with no start date left out)."""
     year = func.substr(_ST.c.start_date, 1, 4).label("year")
     where = study_conditions(profile, filters, store.engine.dialect.name)
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         rows = conn.execute(
             select(year, func.count().label("n")).where(*where, _ST.c.start_date.is_not(None)).group_by(year).order_by(year)
         )
@@ -278,7 +278,7 @@ def paper_page(
         where.append(pp.c.id.in_(select(rs.c.record_id).where(rs.c.strategy.in_(strategies))))
     if filters.q:
         where.append(pp.c.id.in_(matching_ids("paper", filters.q, store.engine.dialect.name)))
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         total = conn.execute(select(func.count()).select_from(pp).where(*where)).scalar_one()
         rows = conn.execute(
             _ordered(select(*(pp.c[name] for name in PAPER_COLUMNS)).where(*where), _PAPER_ORDER, sort)
@@ -338,7 +338,7 @@ def change_page(store: Store, filters: ChangeFilters, *, page: int = 1, per_page
         .where(*where)
         .order_by(ch.c.id.desc())
     )
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         total = conn.execute(select(func.count()).select_from(ch).where(*where)).scalar_one()
         rows = conn.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
     items = [
