@@ -94,6 +94,31 @@ class HarvestResult:
         self.changed += counts.changed
         self.rejected.extend(counts.rejected)
 
+    def store_page(
+        self,
+        store: HarvestStore,
+        records: list,
+        key: str,
+        cursor: dict[str, Any] | None,
+        source: str,
+        progress: Callable[[int, int | None], None] | None,
+    ) -> None:
+        """Store one harvested page (already counted in ``pages`` and ``received``) together
+        with the cursor that resumes after it (None when it was the last), and report how far
+        the harvest has come."""
+        self.add(store.save_page(records, cursor_key=key, cursor=cursor))
+        logger.info("%s: page %d stored, %d of %s", source, self.pages, self.received, self.total_count)
+        if progress is not None:
+            progress(self.received, self.total_count)
+
+    def check_total(self, source: str, what: str, query: str, why: str) -> None:
+        """Warn when a source sent another number of records than it counted for the query."""
+        if self.total_count is not None and self.received != self.total_count:
+            self.warnings.append(
+                f"{source} counted {self.total_count} {what} for {query!r} but sent {self.received}; "
+                f"{why}, run the update again"
+            )
+
 
 def cursor_key(condition: str) -> str:
     return f"ctgov:cond={condition}"
@@ -215,13 +240,8 @@ def _harvest_from(
                 "records": result.received,
                 "total_count": result.total_count,
             }
-        result.add(store.save_page(records, cursor_key=key, cursor=cursor))
-        logger.info("ctgov: page %d stored, %d of %s studies", result.pages, result.received, result.total_count)
-        if progress is not None:
-            progress(result.received, result.total_count)
-    if result.total_count is not None and result.received != result.total_count:
-        result.warnings.append(
-            f"ClinicalTrials.gov counted {result.total_count} studies for {condition!r} but sent "
-            f"{result.received}; the registry probably changed during the harvest, run the update again"
-        )
+        result.store_page(store, records, key, cursor, "ctgov", progress)
+    result.check_total(
+        "ClinicalTrials.gov", "studies", condition, "the registry probably changed during the harvest"
+    )
     return result

@@ -259,16 +259,9 @@ def harvest(
                 "records": result.received,
                 "total_count": result.total_count,
             }
-        result.add(store.save_page(records, cursor_key=key, cursor=next_cursor))
-        logger.info("europepmc: page %d stored, %d of %s", result.pages, result.received, result.total_count)
-        if progress is not None:
-            progress(result.received, result.total_count)
+        result.store_page(store, records, key, next_cursor, "europepmc", progress)
         if last:
             break
         mark = next_mark
-    if result.total_count is not None and result.received != result.total_count:
-        result.warnings.append(
-            f"Europe PMC counted {result.total_count} records for {query!r} but sent {result.received}; "
-            "Europe PMC probably changed during the harvest, run the update again"
-        )
+    result.check_total("Europe PMC", "records", query, "Europe PMC probably changed during the harvest")
     return result

@@ -231,13 +231,8 @@ class _Harvest:
             self.result.pages += 1
             self.result.received += len(records)
             cursor = self.cursor_after(found, retstart, end)
-            self.result.add(self.store.save_page(records, cursor_key=cursor_key(self.query), cursor=cursor))
+            self.result.store_page(self.store, records, cursor_key(self.query), cursor, "pubmed", self.progress)
             self.cursor_left = cursor is not None
-            logger.info(
-                "pubmed: batch %d stored, %d of %s", self.result.pages, self.result.received, self.result.total_count
-            )
-            if self.progress is not None:
-                self.progress(self.result.received, self.result.total_count)
 
     def cursor_after(self, found: Search, retstart: int, end: int) -> dict[str, Any] | None:
         """Where to go on after this batch: the rest of the slice, else the dates after it, else nowhere."""
@@ -292,9 +287,5 @@ def harvest(
     if run.cursor_left:  # the last slices were empty, so no batch was stored with the final (empty) cursor
         run.result.add(store.save_page([], cursor_key=cursor_key(query), cursor=None))
     result = run.result
-    if result.total_count is not None and result.received != result.total_count:
-        result.warnings.append(
-            f"PubMed counted {result.total_count} articles for {query!r} but sent {result.received}; "
-            "PubMed probably changed during the harvest, run the update again"
-        )
+    result.check_total("PubMed", "articles", query, "PubMed probably changed during the harvest")
     return result
