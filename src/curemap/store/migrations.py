@@ -45,6 +45,24 @@ def _search_and_list_indexes(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+def _roles_populations_sponsors_trials(conn: Connection) -> None:
+    """Strategy roles, study purpose, the lead sponsor's one-vocabulary type, populations and
+    trial registrations. Existing classifications are made stale so enrichment refills them.
+    (A new store's earlier migrations already create the columns from the current schema.)"""
+    added = {
+        "record_strategies": (("role", "VARCHAR(20) NOT NULL DEFAULT 'tested'"),),
+        "classifications": (("purpose", "VARCHAR(20)"), ("sponsor_type", "VARCHAR(40)"), ("organisation", "TEXT")),
+    }
+    for table, columns in added.items():
+        present = {column["name"] for column in inspect(conn).get_columns(table)}
+        for column, kind in columns:
+            if column not in present:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+    conn.execute(text("UPDATE classifications SET profile_hash = ''"))
+    _create(schema.record_populations, schema.trial_registrations)(conn)
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_record_strategies_role ON record_strategies (strategy, role, record_id)"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     (
         "0001_evidence_store",
@@ -69,6 +87,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0003_paper_trial_links", _create(schema.links)),
     ("0004_outcome_figures", _create(schema.outcome_figures, schema.extractions)),
     ("0005_search", _search_and_list_indexes),
+    ("0006_roles_populations_sponsors_trials", _roles_populations_sponsors_trials),
 ]
 
 

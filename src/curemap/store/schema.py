@@ -207,6 +207,12 @@ classifications = Table(
     Column("record_hash", String(64), nullable=False),
     Column("profile_hash", String(64), nullable=False),
     Column("classified_at", String(40), nullable=False),
+    # what a study does with the therapies it tests: "treatment" (gives them to test their
+    # effect) or "about" (observes, registers or measures people who take them); papers: NULL
+    Column("purpose", String(20)),
+    # the lead sponsor in the profile's one vocabulary, and its name with variants merged
+    Column("sponsor_type", String(40)),
+    Column("organisation", Text),
 )
 Index("ix_classifications_kind", classifications.c.kind, classifications.c.is_ms)
 
@@ -215,6 +221,9 @@ record_strategies = Table(
     metadata,
     Column("record_id", String(300), nullable=False),
     Column("strategy", String(60), nullable=False),
+    # "tested" (what the record tests, or the therapy an observational cohort is about) or
+    # "comparator" (an active comparator arm): counts and stages use tested labels only
+    Column("role", String(20), nullable=False, server_default="tested"),
 )
 Index("ix_record_strategies_strategy", record_strategies.c.strategy)
 Index("ix_record_strategies_record", record_strategies.c.record_id)
@@ -226,6 +235,29 @@ record_phenotypes = Table(
     Column("phenotype", String(40), nullable=False),
 )
 Index("ix_record_phenotypes_record", record_phenotypes.c.record_id)
+
+record_populations = Table(
+    "record_populations",
+    metadata,
+    Column("record_id", String(300), nullable=False),
+    Column("population", String(40), nullable=False),
+)
+Index("ix_record_populations_population", record_populations.c.population, record_populations.c.record_id)
+Index("ix_record_populations_record", record_populations.c.record_id)
+
+trial_registrations = Table(
+    "trial_registrations",
+    metadata,
+    Column("study_id", String(40), primary_key=True),
+    # the registration that names the trial: every registration of one trial shares it
+    Column("trial_id", String(40), nullable=False),
+    Column("via", String(40), nullable=False),  # "self", "identifier", "title"
+    Column("score", Float),
+    Column("evidence", Text),
+)
+"""Which trial each study registration belongs to (registrations of one trial in several
+registries are linked; an unlinked registration is its own trial)."""
+Index("ix_trial_registrations_trial", trial_registrations.c.trial_id)
 
 links = Table(
     "links",
