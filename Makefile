@@ -48,6 +48,7 @@ bench: $(BIN)/curemap
 	$(BIN)/python bench/bench_classify.py
 	$(BIN)/python bench/bench_web.py
 	$(BIN)/python bench/bench_scale.py
+	$(BIN)/python bench/bench_verify.py
 
 eval: $(BIN)/curemap
 	$(BIN)/curemap eval --labels $(SHARED)/data/labels/ctgov-strategies-dev.csv --outcomes $(SHARED)/data/labels/outcomes-dev.jsonl

@@ -161,3 +161,30 @@ def test_references_in_html_links_and_condition_claims(built_store, profile, tri
 def test_verify_rejects_a_missing_file(built_home, cli, tmp_path):
     result = cli("--home", built_home, "verify", tmp_path / "absent.md", "--offline", "--json")
     assert result.exit_code == 1 and "absent.md: no such file" in result.stderr
+
+
+def test_verify_of_a_large_review_finds_every_mention_in_linear_time(built_store, profile, trials):
+    """Reproduces issue 13: verify was quadratic in its input (4 MB took 53 s). A 2 MB review
+    of the same paragraphs over and over finds every mention and the same problems, once each;
+    bench/bench_verify.py times it."""
+    from curemap.verify import Verifier
+
+    text = review_text(trials)
+    copies = 2_000_000 // len(text) + 1
+    single = Verifier(built_store, profile).verify_text(text)
+    large = Verifier(built_store, profile).verify_text(text * copies)
+    assert large["citations"] == [{**c, "mentions": c["mentions"] * copies} for c in single["citations"]]
+    assert large["summary"] == {**single["summary"], "mentions": single["summary"]["mentions"] * copies}
+
+
+def test_verify_reads_claims_in_one_huge_clause_with_unclosed_quotes(built_store, profile, trials):
+    """One 2 MB clause without a break, citing one trial, full of opening quotation marks that
+    never close: the input that made quotation masking and the former-status check quadratic."""
+    from curemap.verify import Verifier
+
+    good = trials[0]
+    text = f"{good.id} “not yet recruiting” " + f"{good.id} “ was recruiting, now completed, " * 50_000 + "is recruiting."
+    result = Verifier(built_store, profile).verify_text(text)
+    (citation,) = result["citations"]
+    assert citation["mentions"] == 50_001
+    assert citation["problems"] == ["status: the text says 'recruiting'; the record says completed"]

@@ -29,6 +29,7 @@ from curemap.verify.check import (
 from curemap.verify.online import OnlineLookup
 from curemap.verify.refs import (
     Reference,
+    clause_of,
     clauses,
     detect_format,
     find_references,
@@ -69,6 +70,7 @@ class Verifier:
         self.reader = ClaimReader(profile)
         self._pmcids: dict[str, str] | None = None
         self._online_studies: dict[str, Any] = {}  # ref -> Study read at its source
+        self._records: dict[str, tuple[Any, bool | None, list[dict[str, Any]]]] = {}
 
     def _pmcid_index(self) -> dict[str, str]:
         if self._pmcids is None:
@@ -102,11 +104,11 @@ class Verifier:
         refs = find_references(text)
         masked = mask_quotes(text)
         spans = clauses(masked)
+        starts = [a for a, _ in spans]
         results: dict[str, CitationResult] = {}
         clause_refs: dict[int, list[Reference]] = {}
         for ref in refs:
-            index = next((i for i, (a, b) in enumerate(spans) if a <= ref.start < b), -1)
-            clause_refs.setdefault(index, []).append(ref)
+            clause_refs.setdefault(clause_of(spans, starts, ref.start), []).append(ref)
         for ref in refs:
             result = results.get(ref.ref)
             if result is None:
@@ -121,10 +123,9 @@ class Verifier:
                 continue
             a, b = spans[index]
             claims = self.reader.read(masked[a:b])
-            for problem in self._claim_problems(members[0], result, claims):
-                if problem not in result.problems:
-                    result.problems.append(problem)
+            result.problems += self._claim_problems(members[0], result, claims)
         for result in results.values():
+            result.problems = list(dict.fromkeys(result.problems))  # each problem once, in order
             if result.status == "ok" and result.problems:
                 result.status = "mismatch"
         citations = [r.to_dict() for r in results.values()]
@@ -163,19 +164,25 @@ class Verifier:
                 self._online_studies[ref.ref] = found.study
         return result
 
+    def _stored(self, record: str) -> tuple[Any, bool | None, list[dict[str, Any]]]:
+        """A stored record's study (None for a paper), MS verdict and outcome figures, read once
+        however many clauses cite it."""
+        if record not in self._records:
+            study = self.store.get_study(record)
+            classification = self.store.get_classification(record) if study else None
+            is_ms = classification.get("is_ms") if classification else None
+            self._records[record] = (study, is_ms, self.store.figures_of(record))
+        return self._records[record]
+
     def _claim_problems(self, ref: Reference, result: CitationResult, claims) -> list[str]:
+        study, is_ms, figures = self._stored(result.record) if result.record else (None, None, [])
+        problems = []
         if ref.kind in ("nct", "euct"):
-            study = self.store.get_study(result.record) if result.record else self._online_studies.get(ref.ref)
+            study = study if result.record else self._online_studies.get(ref.ref)
             if study is None:
                 return []
-            classification = self.store.get_classification(study.id) if result.record else None
-            is_ms = classification.get("is_ms") if classification else None
             problems = study_problems(claims, study, is_ms)
-        else:
-            problems = []
-        if result.record:
-            problems += figure_problems(claims, self.store.figures_of(result.record))
-        return problems
+        return problems + figure_problems(claims, figures)
 
 
 def verify_path(store: Store, profile: Profile, path: Path, lookup: OnlineLookup | None = None) -> dict[str, Any]:

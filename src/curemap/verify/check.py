@@ -20,7 +20,8 @@ from curemap.model import Study
 from curemap.profile import Profile
 from curemap.wording import STATUS_WORDS, phase_words, status_words
 
-QUOTED = re.compile(r"“[^”]*”|\"[^\"\n]*\"")
+OPENING_QUOTE = re.compile(r"[“\"]")
+STRAIGHT_QUOTED = re.compile(r"\"[^\"\n]*\"")
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}
 PHASE = re.compile(r"\b(early\s+)?phase\s*(iv|iii|ii|i|[1-4])(?:\s*(?:/|-|–|and|or)\s*(iii|ii|i|[1-4]))?\b", re.IGNORECASE)
 ENROLLMENT = re.compile(
@@ -34,8 +35,10 @@ STATUS = re.compile(
     "|".join(re.escape(w) for w in sorted(set(STATUS_WORDS.values()), key=len, reverse=True)).replace(r"\ ", r"\s+"),
     re.IGNORECASE,
 )
-PAST = re.compile(r"\b(?:was|from|previously|formerly)\s+$", re.IGNORECASE)
-"""Words before a status that make it a former state, not a claim about the record now."""
+PAST = re.compile(r"\b(?:was|from|previously|formerly)$", re.IGNORECASE)
+"""Words before a status (and the spaces after them) that make it a former state, not a claim
+about the record now."""
+_PAST_LONGEST = len("previously")
 STATUS_KEYS = {words: key for key, words in STATUS_WORDS.items()}
 _CORPORATE = {"inc", "ltd", "llc", "gmbh", "ag", "sa", "plc", "co", "corp", "corporation", "company", "the", "a", "an", "of"}
 
@@ -52,8 +55,38 @@ class Claims:
 
 
 def mask_quotes(text: str) -> str:
-    """The text with every quotation blanked out (same length, so positions hold)."""
-    return QUOTED.sub(lambda m: " " * len(m.group()), text)
+    """The text with every quotation blanked out (same length, so positions hold).
+
+    Read as the pattern ``“[^”]*”|"[^"\n]*"`` would be, but an opening curly mark after the
+    last closing one is not tried: the regex would scan to the end of the text from each of
+    them (quadratic time)."""
+    last_close = text.rfind("”")
+    parts, position = [], 0
+    for opening in OPENING_QUOTE.finditer(text):
+        start = opening.start()
+        if start < position:
+            continue
+        if opening.group() == "“":
+            if start > last_close:
+                continue
+            end = text.index("”", start + 1) + 1
+        elif quoted := STRAIGHT_QUOTED.match(text, start):
+            end = quoted.end()
+        else:
+            continue
+        parts += [text[position:start], " " * (end - start)]
+        position = end
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+def _former(clause: str, start: int) -> bool:
+    """Whether a past-tense word and spaces stand right before ``start``: looks back over those
+    few characters only, so a long clause is not rescanned for every status in it."""
+    end = start
+    while end > 0 and clause[end - 1].isspace():
+        end -= 1
+    return end < start and PAST.search(clause, max(0, end - _PAST_LONGEST), end) is not None
 
 
 def _phase_key(match: re.Match) -> str | None:
@@ -78,7 +111,7 @@ class ClaimReader:
             if key:
                 claims.phase.append((match.group().strip(), key))
         for match in STATUS.finditer(clause):
-            if PAST.search(clause[: match.start()]):
+            if _former(clause, match.start()):
                 continue
             words = " ".join(match.group().lower().split())
             claims.status.append((match.group(), STATUS_KEYS[words]))

@@ -8,6 +8,7 @@ line it stands in. A clause citing more than one record makes no claim about any
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -105,9 +106,16 @@ def detect_format(name: str, content: str) -> str:
 
 
 def find_references(text: str) -> list[Reference]:
-    """Every reference in the text, in order; a bare id inside a link counts once, as the link."""
+    """Every reference in the text, in order; a bare id inside a link counts once, as the link.
+
+    Characters already claimed by a link or an earlier reference are marked in a byte mask,
+    so each check costs one look-up however many references the text holds (linear time)."""
     found: list[Reference] = []
-    taken: list[tuple[int, int]] = []
+    taken = bytearray(len(text) + 1)
+
+    def take(start: int, end: int) -> None:
+        taken[start:end] = b"\x01" * (end - start)
+
     for url in URL.finditer(text):
         for kind, pattern in URL_KINDS:
             match = pattern.search(url.group())
@@ -115,15 +123,15 @@ def find_references(text: str) -> list[Reference]:
                 start, end = url.start(), url.start() + len(url.group().rstrip(TRAILING))
                 found.append(Reference(kind, _normalise(kind, match.group(1)), text[start:end], start, end))
                 break
-        taken.append(url.span())
+        take(*url.span())
     for kind, pattern in BARE_KINDS:
         for match in pattern.finditer(text):
-            if any(a <= match.start() < b for a, b in taken):
+            if taken[match.start()]:
                 continue
             value = match.group(1) if pattern.groups else match.group()
             end = match.end() - (len(match.group()) - len(match.group().rstrip(TRAILING)))
             found.append(Reference(kind, _normalise(kind, value), text[match.start():end], match.start(), end))
-            taken.append((match.start(), end))
+            take(match.start(), end)
     return sorted(found, key=lambda r: r.start)
 
 
@@ -135,3 +143,10 @@ def clauses(text: str) -> list[tuple[int, int]]:
         start = match.end()
     bounds.append((start, len(text)))
     return [(a, b) for a, b in bounds if b > a]
+
+
+def clause_of(spans: list[tuple[int, int]], starts: list[int], position: int) -> int:
+    """The index of the clause holding ``position`` (``starts`` are the clauses' starts), or -1
+    for a position between clauses: a binary search, not a scan of every clause."""
+    index = bisect_right(starts, position) - 1
+    return index if index >= 0 and position < spans[index][1] else -1
