@@ -1,7 +1,15 @@
-"""How far each strategy has come: its MS studies, their statuses and its development stage.
+"""How far each strategy has come: the MS trials that test it, their statuses and its stage.
 
-The development stage of a strategy is the highest phase among its interventional
-MS studies that were not withdrawn (``shared/domain/ms-strategies.md``).
+A strategy's figures rest on the MS studies that *test* it as a treatment: labels whose role
+is ``tested`` in studies whose purpose is ``treatment``. Studies only about it (observational
+cohorts, registries, pregnancy and adherence studies) and studies where it is an active
+comparator are listed apart and never set its stage. Counts count trials, not registrations:
+registrations of one trial in several registries are counted once, by the newest of them
+(the one whose registry record was updated last).
+
+The development stage of a strategy is the highest phase among the interventional trials
+that test it and were not withdrawn (``shared/domain/ms-strategies.md``); ``stage_studies``
+names the trials that set it.
 """
 
 from __future__ import annotations
@@ -10,8 +18,9 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from curemap.enrich.classify import ABOUT, COMPARATOR, TESTED
 from curemap.normalise import PHASE_RANK
 from curemap.profile import Profile
 from curemap.store import Store, schema
@@ -26,36 +35,107 @@ class StrategyLandscape:
     name: str
     group: str
     curative_intent: bool
-    studies: int = 0
+    studies: int = 0  # trials testing it as a treatment
     interventional: int = 0
     recruiting: int = 0
     with_results: int = 0
     stage: str | None = None
     stage_studies: list[str] = field(default_factory=list)
+    recruiting_studies: list[str] = field(default_factory=list)
     by_status: dict[str, int] = field(default_factory=dict)
     by_phase: dict[str, int] = field(default_factory=dict)
+    registrations: int = 0  # registrations behind those trials
+    about_studies: list[str] = field(default_factory=list)  # studies only about it
+    comparator_studies: list[str] = field(default_factory=list)  # studies where it is a comparator
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def strategy_landscape(store: Store, profile: Profile) -> list[StrategyLandscape]:
-    """One entry per profile strategy, in profile order; a strategy with no MS study stays listed."""
-    st, cl, ss = schema.studies, schema.classifications, schema.record_strategies
+@dataclass(frozen=True)
+class _Trial:
+    """One trial as counted: its newest registration's facts."""
+
+    id: str  # the registration counted
+    status: str | None
+    phase: str | None
+    study_type: str | None
+    has_results: bool
+
+
+@dataclass
+class StrategyStudies:
+    """Which MS studies each strategy's figures rest on, one registration per trial."""
+
+    tested: dict[str, list[str]]  # strategy -> trials testing it as a treatment (counted registration ids)
+    about: dict[str, list[str]]  # strategy -> studies only about it
+    comparator: dict[str, list[str]]  # strategy -> studies where it is an active comparator
+    registrations: dict[str, int]  # strategy -> registrations behind its tested trials
+
+
+def strategy_studies(store: Store, profile: Profile) -> StrategyStudies:
+    """The MS studies behind each strategy's figures, by role and purpose, counted per trial.
+    Purpose sets therapies apart only: a design or focus strategy (a registry, imaging) is
+    what its studies are about."""
+    therapies = {strategy.id for strategy in profile.strategies if strategy.role == "therapy"}
+    st, cl, rs, tr = schema.studies, schema.classifications, schema.record_strategies, schema.trial_registrations
     query = (
-        select(ss.c.strategy, st.c.id, st.c.status, st.c.phase, st.c.study_type, st.c.has_results)
-        .join(st, st.c.id == ss.c.record_id)
+        select(
+            rs.c.strategy,
+            rs.c.role,
+            cl.c.purpose,
+            st.c.id,
+            func.coalesce(tr.c.trial_id, st.c.id).label("trial"),
+            st.c.last_update_posted,
+        )
+        .join(st, st.c.id == rs.c.record_id)
         .join(cl, cl.c.record_id == st.c.id)
+        .outerjoin(tr, tr.c.study_id == st.c.id)
         .where(cl.c.is_ms)
         .order_by(st.c.id)
     )
-    rows_by_strategy: dict[str, list] = defaultdict(list)
+    tested: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)  # strategy -> trial -> newest registration
+    registrations: Counter[str] = Counter()
+    about: dict[str, list[str]] = defaultdict(list)
+    comparator: dict[str, list[str]] = defaultdict(list)
     with store.connect() as conn:
         for row in conn.execute(query):
-            rows_by_strategy[row.strategy].append(row)
+            if row.role == COMPARATOR:
+                comparator[row.strategy].append(row.id)
+            elif row.purpose == ABOUT and row.strategy in therapies:
+                about[row.strategy].append(row.id)
+            elif row.role == TESTED:
+                registrations[row.strategy] += 1
+                newest = tested[row.strategy].get(row.trial)
+                candidate = (row.last_update_posted or "", row.id)
+                if newest is None or candidate > newest:
+                    tested[row.strategy][row.trial] = candidate
+    return StrategyStudies(
+        tested={s: sorted(i for _, i in trials.values()) for s, trials in tested.items()},
+        about=dict(about),
+        comparator=dict(comparator),
+        registrations=dict(registrations),
+    )
+
+
+def strategy_landscape(store: Store, profile: Profile) -> list[StrategyLandscape]:
+    """One entry per profile strategy, in profile order; a strategy with no MS study stays listed."""
+    behind = strategy_studies(store, profile)
+    st = schema.studies
+    wanted = sorted({i for ids in behind.tested.values() for i in ids})
+    trials: dict[str, _Trial] = {}
+    with store.connect() as conn:
+        for start in range(0, len(wanted), 900):
+            for row in conn.execute(
+                select(st.c.id, st.c.status, st.c.phase, st.c.study_type, st.c.has_results).where(
+                    st.c.id.in_(wanted[start : start + 900])
+                )
+            ):
+                trials[row.id] = _Trial(row.id, row.status, row.phase, row.study_type, bool(row.has_results))
     landscape = []
     for strategy in profile.strategies:
-        rows = rows_by_strategy.get(strategy.id, [])
+        rows = [trials[i] for i in behind.tested.get(strategy.id, [])]
+        recruiting = [r.id for r in rows if r.status in RECRUITING_STATUSES]
         entry = StrategyLandscape(
             id=strategy.id,
             name=strategy.name,
@@ -63,10 +143,14 @@ def strategy_landscape(store: Store, profile: Profile) -> list[StrategyLandscape
             curative_intent=strategy.curative_intent,
             studies=len(rows),
             interventional=sum(r.study_type == "INTERVENTIONAL" for r in rows),
-            recruiting=sum(r.status in RECRUITING_STATUSES for r in rows),
-            with_results=sum(bool(r.has_results) for r in rows),
+            recruiting=len(recruiting),
+            recruiting_studies=recruiting,
+            with_results=sum(r.has_results for r in rows),
             by_status=dict(Counter(r.status or "UNKNOWN" for r in rows).most_common()),
             by_phase=dict(Counter(r.phase or "not_given" for r in rows).most_common()),
+            registrations=behind.registrations.get(strategy.id, 0),
+            about_studies=behind.about.get(strategy.id, []),
+            comparator_studies=behind.comparator.get(strategy.id, []),
         )
         staged = [
             r

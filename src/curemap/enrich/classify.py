@@ -28,6 +28,22 @@ condition knowledge comes from the profile; this module holds only generic rules
    name, description and terms; the nearest above the profile's threshold is taken, with
    the shared words as evidence. Below it, the profile's default strategy.
 
+10. Roles. Each therapy label of a study says what part the therapy plays: ``tested`` (what
+   the study gives to test, or what an observational cohort is about) or ``comparator`` (an
+   active comparator arm). Registry arm types decide where the record has them (an
+   intervention only in active-comparator arms is a comparator; one only in placebo or sham
+   arms, or given to every arm beside a therapy that is not, is dropped). Otherwise the
+   titles decide, by the profile's role cues: a therapy after "versus" is compared with those
+   named before it; one after "previously treated with" or "add-on to" was given before the
+   study or to everyone, and is dropped; a therapy the titles name elsewhere is tested, and
+   one only the intervention list names, beside a therapy the titles name, is a comparator.
+   Drugs of a named strategy's regimen (a transplant's conditioning, a CAR-T's
+   lymphodepletion) are that strategy, not strategies of their own. A study's ``purpose`` is
+   ``about`` when it observes (an observational study type) or its titles say it registers,
+   follows or measures people on a therapy (pregnancy, adherence, vaccine response…), else
+   ``treatment``: stages and counts rest on tested labels of treatment studies only. The
+   fallback never gives a curative-intent label: that claim rests on a named therapy.
+
 Papers go through the same rules (:meth:`Classifier.classify_paper`). Each paper field is
 read as the study field the profile's ``paper_fields`` maps it to, at its own weight (the
 title like a brief title, the abstract like a summary), so a therapy the title names
@@ -73,7 +89,7 @@ from typing import Any
 
 from curemap.enrich.terms import TermMatcher, word_range, word_span
 from curemap.model import Paper, Study
-from curemap.profile import PAPER_FIELDS, TEXT_FIELDS, WORD, Profile, Term, fold_word, term_words
+from curemap.profile import PAPER_FIELDS, TEXT_FIELDS, WORD, Profile, RoleWords, Term, fold_word, term_words
 
 _CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
 """A word the fallback compares: three or more letters (numbers and fragments say little)."""
@@ -87,6 +103,11 @@ _EVIDENCE_PER_LABEL = 3
 _MEMO_LENGTH = 48
 """Texts this short (conditions, keywords, drug names) recur across studies: their matches are remembered."""
 
+TESTED, COMPARATOR = "tested", "comparator"
+"""The roles a strategy label takes (rule 10)."""
+TREATMENT, ABOUT = "treatment", "about"
+"""A study's purpose: it gives therapies to test them, or it is only about them."""
+
 _ON_CONDITION = "is_ms"
 _NOT_CONDITION = "not_ms"
 """Evidence labels for the condition decision (the names the store and reports use)."""
@@ -94,7 +115,7 @@ _NOT_CONDITION = "not_ms"
 _DESIGN = "design"
 """The section and evidence kind of a paper's design."""
 
-_SECTIONS = ("strategy", "phenotype", "condition", "context", _DESIGN)
+_SECTIONS = ("strategy", "phenotype", "condition", "context", _DESIGN, "regimen", "cue", "about")
 """The families of profile terms, as the matches of a record are grouped."""
 
 _STOPWORDS = frozenset(
@@ -131,6 +152,13 @@ class Classification:
     curative_intent: bool
     evidence: list[Evidence] = field(default_factory=list)
     method: str = "dictionary"  # "dictionary" | "fallback"
+    roles: dict[str, str] = field(default_factory=dict)  # strategy -> "tested" | "comparator"
+    purpose: str | None = None  # "treatment" | "about" (studies); None for papers and other conditions
+
+    @property
+    def tested_strategies(self) -> list[str]:
+        """The strategies the record tests (a label without a role, as papers have, is tested)."""
+        return [s for s in self.strategies if self.roles.get(s, TESTED) == TESTED]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -450,6 +478,16 @@ def _profile_entries(
     for context in profile.contexts:
         for term in context.terms:
             add(f"context:{context.id}", context.id, term, where(context.fields or profile.rules.context_fields))
+    for strategy in profile.strategies:
+        for term in strategy.regimen:
+            add(f"regimen:{strategy.id}", strategy.id, term, strategy_fields)
+    if profile.roles is not None:
+        cue_fields = where(profile.roles.fields)
+        for cue in ("comparator", "prior", "background"):
+            for term in getattr(profile.roles, cue):
+                add(f"cue:{cue}", cue, term, cue_fields)
+        for term in profile.roles.about:
+            add("about", ABOUT, term, cue_fields)
     return entries
 
 
@@ -486,6 +524,7 @@ class _Record:
     aims_count: bool  # it names what it gives, so a stated aim can name the strategy
     basis: str  # the path a label given by a rule points at
     topic: str  # the path that says what it is about, when no condition term does
+    roles: bool = False  # its therapies take roles and it has a purpose (rule 10): studies
 
 
 class Classifier:
@@ -513,7 +552,8 @@ class Classifier:
             rules.fallback.fields,
         )
         self._paper = self._paper_reading(default_fields) if profile.paper_rules else None
-        fallback_candidates = [s.id for s in profile.strategies if s.role != "design"]
+        fallback_groups = set(rules.fallback.groups) or {group.id for group in profile.groups}
+        fallback_candidates = [s.id for s in profile.strategies if s.role != "design" and s.group in fallback_groups]
         self._fallback = _NearestStrategy(profile, fallback_candidates, rules.fallback.min_shared_words)
 
     def _paper_reading(self, default_fields: frozenset[str]) -> _Reading:
@@ -568,6 +608,7 @@ class Classifier:
             aims_count=bool(study.interventions) or not rules.aims_need_intervention,
             basis="study_type",
             topic="conditions[0]" if study.conditions else "brief_title",
+            roles=self.profile.roles is not None,
         )
         return self._classify(self._study, record, *self._scan(self._study, study), Classification)
 
@@ -629,14 +670,17 @@ class Classifier:
             return self._not_condition(record, condition, bool(named), make)
         evidence = [self._evidence(on_condition[0], _ON_CONDITION, "ms")]
         phenotypes = self._phenotypes(record, by_section["phenotype"], contexts, evidence)
-        strategies, method = self._strategies(reading, record, texts, by_section["strategy"], contexts, evidence)
+        strategies, roles, method = self._strategies(reading, record, texts, by_section, contexts, evidence)
+        tested = [s for s in strategies if roles.get(s, TESTED) == TESTED]
         return make(
             is_ms=True,
             strategies=strategies,
             phenotypes=phenotypes,
-            curative_intent=any(self._curative[s] for s in strategies),
+            curative_intent=any(self._curative[s] for s in tested),
             evidence=evidence,
             method=method,
+            roles=roles,
+            purpose=self._purpose(record, by_section["about"], evidence) if record.roles else None,
         )
 
     def _evidence(self, m: _Match, label: str, kind: str, weight: float | None = None) -> Evidence:
@@ -705,35 +749,22 @@ class Classifier:
         reading: _Reading,
         record: _Record,
         texts: dict[str, list[tuple[str, str]]],
-        matches: list[_Match],
+        by_section: dict[str, list[_Match]],
         contexts: set[str],
         evidence: list[Evidence],
-    ) -> tuple[list[str], str]:
-        """The strategies (and the method that found them) by rules 3-5 and 8 of the module docstring."""
+    ) -> tuple[list[str], dict[str, str], str]:
+        """The strategies, their roles and the method that found them, by rules 3-5, 8 and 10
+        of the module docstring."""
         rules = self.profile.rules
-        study_type = record.study_type
-        found: list[_Found] = []
+        found = self._absorb_regimens(self._found(record, by_section["strategy"], contexts), by_section["regimen"])
         therapy: list[_Found] = []  # ordinary therapy terms
         weak_therapy: list[_Found] = []
         comparators: list[_Found] = []  # therapy terms counted only beside certain groups
         focus: list[_Found] = []
         design: list[_Found] = []
-        for m in matches:
-            term = m.entry.term
-            if term.study_types and study_type not in term.study_types:
-                continue
-            if term.unless and any(context in contexts for context in term.unless):
-                continue
-            if term.kind == "aim" and not record.aims_count:
-                continue
-            strategy = self._resolve(term, m.entry.label, contexts) if term.redirect or term.requires else m.entry.label
-            if strategy is None:
-                continue
-            role = self._role[strategy]
-            if role == "design" and not record.design_terms_count:
-                continue
-            f = _Found(strategy, m, m.weight * rules.weak_weight if term.weak else m.weight)
-            found.append(f)
+        for f in found:
+            term = f.match.entry.term
+            role = self._role[f.strategy]
             if role == "therapy":
                 (comparators if term.with_groups else weak_therapy if term.weak else therapy).append(f)
             elif not term.weak:
@@ -748,9 +779,16 @@ class Classifier:
         therapy_weight = max((f.match.weight for f in chosen), default=0.0)
         if therapy_weight < min(rules.therapy_min_weight, focus_weight):
             chosen, therapy_weight = [], 0.0
+        if record.roles:
+            chosen += self._titled(found, chosen, by_section["cue"], therapy_weight)
         groups = {self._group[f.strategy] for f in chosen}
-        chosen += [f for f in comparators if groups.intersection(f.match.entry.term.with_groups)]
+        listed_comparators = [f for f in comparators if groups.intersection(f.match.entry.term.with_groups)]
+        chosen += listed_comparators
         labels = {f.strategy for f in chosen}
+        roles: dict[str, str] = {}
+        if record.roles and labels:
+            roles = self._roles(record, chosen, listed_comparators, found, by_section["cue"], evidence)
+            labels = set(roles)
         if focus and (
             not labels or record.observational or max(f.match.weight for f in focus) > therapy_weight
         ):
@@ -759,16 +797,161 @@ class Classifier:
         if record.adds_design and not design and (chosen or not labels):
             for strategy in self._design:
                 labels.add(strategy)
-                evidence.append(self._default_evidence(record, strategy, "strategy", f"study type {study_type}"))
+                evidence.append(self._default_evidence(record, strategy, "strategy", f"study type {record.study_type}"))
 
         kept: Counter[str] = Counter()
         for f in sorted((f for f in found if f.strategy in labels), key=lambda f: -f.weight):
             kept[f.strategy] += 1
             if kept[f.strategy] <= _EVIDENCE_PER_LABEL:
                 evidence.append(self._evidence(f.match, f.strategy, "strategy", f.weight))
-        if labels:
-            return sorted(labels, key=self._order.__getitem__), "dictionary"
-        return self._fall_back(reading, record, texts, evidence)
+        if not labels:
+            labels_found, method = self._fall_back(reading, record, texts, evidence)
+            labels = set(labels_found)
+        else:
+            method = "dictionary"
+        ordered = sorted(labels, key=self._order.__getitem__)
+        if record.roles:
+            roles = {s: roles.get(s, TESTED) for s in ordered}
+        return ordered, roles, method
+
+    def _titled(
+        self, found: list[_Found], chosen: list[_Found], cues: list[_Match], therapy_weight: float
+    ) -> list[_Found]:
+        """Therapies the titles name as what is tested (rule 10), though the intervention list
+        names others: a title says what a study tests."""
+        words = self.profile.roles
+        assert words is not None
+        if therapy_weight < self.profile.rules.therapy_min_weight:
+            return []
+        have = {f.strategy for f in chosen}
+        titled = [
+            f
+            for f in found
+            if f.match.field in words.fields
+            and self._role[f.strategy] == "therapy"
+            and not f.match.entry.term.weak
+            and not f.match.entry.term.with_groups
+            and f.strategy not in have
+        ]
+        tested = {s for s, (role, _) in _title_roles(titled, cues, words).items() if role == TESTED}
+        return [f for f in titled if f.strategy in tested]
+
+    def _found(self, record: _Record, matches: list[_Match], contexts: set[str]) -> list[_Found]:
+        """The strategy matches that count, each for the strategy its term's options say."""
+        found = []
+        for m in matches:
+            term = m.entry.term
+            if term.study_types and record.study_type not in term.study_types:
+                continue
+            if term.unless and any(context in contexts for context in term.unless):
+                continue
+            if term.kind == "aim" and not record.aims_count:
+                continue
+            strategy = self._resolve(term, m.entry.label, contexts) if term.redirect or term.requires else m.entry.label
+            if strategy is None:
+                continue
+            if self._role[strategy] == "design" and not record.design_terms_count:
+                continue
+            weight = m.weight * self.profile.rules.weak_weight if term.weak else m.weight
+            found.append(_Found(strategy, m, weight))
+        return found
+
+    def _absorb_regimens(self, found: list[_Found], regimen: list[_Match]) -> list[_Found]:
+        """Regimen drugs of a strategy the record names count for that strategy, not their own
+        (rule 10): a transplant's cyclophosphamide is the transplant. A strategy is named by a
+        term that is no other strategy's regimen drug ("high-dose cyclophosphamide" alone is an
+        immunoablation; beside a transplant it is the transplant's conditioning)."""
+
+        def inside(f: _Found, parts: list[_Match]) -> bool:
+            return any(
+                r.path == f.match.path and r.begin < f.match.stop and f.match.begin < r.stop and r.entry.label != f.strategy
+                for r in parts
+            )
+
+        named = {
+            f.strategy
+            for f in found
+            if not f.match.entry.term.weak
+            and f.match.weight >= self.profile.rules.therapy_min_weight
+            and not inside(f, regimen)
+        }
+        parts = [m for m in regimen if m.entry.label in named]
+        if not parts:
+            return found
+        return [f for f in found if not inside(f, parts)] + [_Found(r.entry.label, r, r.weight) for r in parts]
+
+    def _roles(
+        self,
+        record: _Record,
+        chosen: list[_Found],
+        listed_comparators: list[_Found],
+        found: list[_Found],
+        cues: list[_Match],
+        evidence: list[Evidence],
+    ) -> dict[str, str]:
+        """Each chosen therapy's role by rule 10; a therapy only given before the study, to every
+        arm or in placebo arms is left out. Returns strategy -> role for the therapies kept."""
+        words = self.profile.roles
+        assert words is not None
+        study = record.subject
+        arms = _ArmTypes(study, words) if isinstance(study, Study) else None
+        by_arms: dict[str, set[str]] = {}
+        for f in chosen:
+            verdict = arms.verdict(f.match.path) if arms is not None else None
+            if verdict is not None:
+                by_arms.setdefault(f.strategy, set()).add(verdict[0])
+                if verdict[0] != TESTED:
+                    self._role_evidence(evidence, f.strategy, verdict[1], f"arm type {verdict[2]}")
+        titled = [f for f in found if f.match.field in words.fields and self._role[f.strategy] == "therapy"]
+        in_titles = _title_roles(titled, cues, words)
+        titled_tested = {strategy for strategy, (role, _) in in_titles.items() if role == TESTED}
+        roles: dict[str, str] = {}
+        for f in chosen:
+            strategy = f.strategy
+            if strategy in roles:
+                continue
+            if strategy in by_arms:
+                verdicts = by_arms[strategy]
+                role = TESTED if TESTED in verdicts else COMPARATOR if COMPARATOR in verdicts else None
+            elif strategy in in_titles:
+                role, cue = in_titles[strategy]
+                if cue is not None:
+                    self._role_evidence(evidence, strategy, cue, f"title cue {cue.entry.term.text!r}")
+            elif f in listed_comparators:
+                role = COMPARATOR
+            elif titled_tested:
+                role = COMPARATOR
+                other = next(g for g in titled if g.strategy in titled_tested)
+                self._role_evidence(
+                    evidence, strategy, other.match, "(the titles name another therapy as the one tested)"
+                )
+            else:
+                role = TESTED
+            if role is not None:
+                roles[strategy] = role
+        if TESTED not in roles.values():  # "patients on cladribine", and nothing else given: about it
+            roles.update({f.strategy: TESTED for f in chosen if f.strategy not in roles})
+        return roles
+
+    def _role_evidence(self, evidence: list[Evidence], strategy: str, where: Any, why: str) -> None:
+        """Why a label has the role it has: the cue or arm type that decided it."""
+        if isinstance(where, _Match):
+            start, end = where.span()
+            evidence.append(Evidence(strategy, "role", where.path, why, where.source[start:end], start, end, 0.0))
+        else:
+            path, text = where
+            evidence.append(Evidence(strategy, "role", path, why, text, 0, len(text), 0.0))
+
+    def _purpose(self, record: _Record, about: list[_Match], evidence: list[Evidence]) -> str:
+        """``about`` for a study that observes, or whose titles say it follows people on a
+        therapy rather than testing it (rule 10); else ``treatment``."""
+        if record.observational:
+            evidence.append(self._default_evidence(record, ABOUT, "purpose", f"study type {record.study_type}"))
+            return ABOUT
+        if about:
+            evidence.append(self._evidence(about[0], ABOUT, "purpose"))
+            return ABOUT
+        return TREATMENT
 
     def _fall_back(
         self, reading: _Reading, record: _Record, texts: dict[str, list[tuple[str, str]]], evidence: list[Evidence]
@@ -812,6 +995,94 @@ class Classifier:
                     return design, [self._evidence(m, design, _DESIGN) for m in decisive]
         default = rules.default_design
         return default, [self._pointer(paper, "title", default, _DESIGN, "(no design term)")]
+
+
+class _ArmTypes:
+    """What the registry's arm types say of each listed intervention (rule 10)."""
+
+    def __init__(self, study: Study, words: RoleWords):
+        self._words = words
+        self._study = study
+        self._arm_index = {arm.label: index for index, arm in enumerate(study.arms) if arm.type}
+        self._all_arms = frozenset(self._arm_index)
+        self._arms_of = [frozenset(l for l in i.arm_labels if l in self._arm_index) for i in study.interventions]
+
+    def verdict(self, path: str) -> tuple[str, tuple[str, str], str] | None:
+        """(role or "background"/"placebo", (the arm-type path, its text), what decided it) for a
+        match at ``path``, or None when the arms say nothing of it."""
+        step = _PATH_STEP.match(path)
+        if step is None or not self._arm_index:
+            return None
+        name, index = step.group(1), int((re.findall(r"\d+", step.group(2)) or ["-1"])[0])
+        if name == "arms" and 0 <= index < len(self._study.arms):
+            labels = frozenset({self._study.arms[index].label}) & self._all_arms
+        elif name == "interventions" and 0 <= index < len(self._arms_of):
+            labels = self._arms_of[index]
+        else:
+            return None
+        if not labels:
+            return None
+        words = self._words
+        types = {label: self._study.arms[self._arm_index[label]].type for label in sorted(labels)}
+        where = next(iter(types))
+        pointer = (f"arms[{self._arm_index[where]}].type", types[where] or "")
+        if set(types.values()) & set(words.tested_arm_types):
+            everyone = labels == self._all_arms and len(self._all_arms) > 1
+            if everyone and name == "interventions" and any(arms != self._all_arms for arms in self._arms_of):
+                return "background", pointer, "given in every arm"
+            tested = next(label for label, kind in types.items() if kind in words.tested_arm_types)
+            return TESTED, (f"arms[{self._arm_index[tested]}].type", types[tested] or ""), types[tested] or ""
+        if set(types.values()) & set(words.comparator_arm_types):
+            return COMPARATOR, pointer, types[where] or ""
+        if set(types.values()) <= set(words.ignored_arm_types):
+            return "placebo", pointer, types[where] or ""
+        return None
+
+
+def _title_roles(
+    found: list[_Found], cues: list[_Match], words: RoleWords
+) -> dict[str, tuple[str | None, _Match | None]]:
+    """What the titles say of each therapy they name (rule 10): strategy -> (role, the cue that
+    decided it); role None when the titles name it only as given before the study or to
+    everyone."""
+    verdicts: dict[str, list[tuple[int, str | None, _Match | None]]] = {}
+    rank = {TESTED: 0, COMPARATOR: 1, None: 2}
+    for path in {f.match.path for f in found}:
+        here = sorted((f for f in found if f.match.path == path), key=lambda f: f.match.begin)
+        here_cues = [c for c in cues if c.path == path]
+        versus = min((c for c in here_cues if c.entry.label == "comparator"), key=lambda c: c.begin, default=None)
+        if versus is not None and not any(f.match.stop <= versus.begin for f in here):
+            versus = None  # "best available therapy versus aHSCT": nothing named is compared with
+        governed = _governed(here, [c for c in here_cues if c.entry.label != "comparator"], words)
+        for f in here:
+            if id(f) in governed:
+                verdict: tuple[str | None, _Match | None] = (None, governed[id(f)])
+            elif versus is not None and f.match.begin >= versus.stop:
+                verdict = (COMPARATOR, versus)
+            else:
+                verdict = (TESTED, None)
+            verdicts.setdefault(f.strategy, []).append((rank[verdict[0]], *verdict))
+    return {strategy: min(items, key=lambda item: item[0])[1:] for strategy, items in verdicts.items()}
+
+
+def _governed(found: list[_Found], cues: list[_Match], words: RoleWords) -> dict[int, _Match]:
+    """The matches a prior or background cue governs: those following it with at most
+    ``window`` gap words between, chained ("switching from fingolimod or natalizumab")."""
+    if not cues or not found:
+        return {}
+    text_words = [fold_word(w) for w in WORD.findall(found[0].match.source)]
+    governed: dict[int, _Match] = {}
+    for cue in cues:
+        position = cue.stop
+        for f in found:  # in word order
+            if f.match.begin < position:
+                continue
+            gap = text_words[position : f.match.begin]
+            if len(gap) > words.window or any(word not in words.gap_words for word in gap):
+                break
+            governed[id(f)] = cue
+            position = f.match.stop
+    return governed
 
 
 def _spelled_out(matches: list[_Match]) -> list[_Match]:

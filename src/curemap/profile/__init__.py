@@ -147,6 +147,23 @@ class Strategy:
     role: str
     description: str
     terms: tuple[Term, ...]
+    regimen: tuple[Term, ...] = ()  # drugs given as part of this strategy (conditioning, mobilisation)
+
+
+@dataclass(frozen=True)
+class RoleWords:
+    """How a study's words say what part a therapy plays in it (rule 10 of curemap/enrich/classify.py)."""
+
+    fields: tuple[str, ...]  # where the cues are read (titles)
+    comparator: tuple[Term, ...]  # "versus": the therapies after it are compared with those before
+    prior: tuple[Term, ...]  # "previously treated with": what follows was given before the study
+    background: tuple[Term, ...]  # "add-on to": what follows is given to every arm
+    gap_words: frozenset[str]  # folded words that may stand between a cue and the therapies it governs
+    window: int  # at most this many such words between them
+    about: tuple[Term, ...]  # a title naming one observes or measures a therapy rather than testing it
+    tested_arm_types: tuple[str, ...]
+    comparator_arm_types: tuple[str, ...]
+    ignored_arm_types: tuple[str, ...]  # placebo, sham, no intervention: no therapy is tested there
 
 
 @dataclass(frozen=True)
@@ -232,6 +249,7 @@ class Fallback:
     fields: tuple[str, ...]
     min_similarity: float
     min_shared_words: int
+    groups: tuple[str, ...] = ()  # the groups whose strategies it may choose (empty: all)
 
 
 @dataclass(frozen=True)
@@ -383,6 +401,7 @@ class Profile:
     outcome_cues: OutcomeCues = OutcomeCues()
     report: ReportSettings = ReportSettings()
     eligibility: EligibilityWords | None = None  # None: the profile has no words for the trial finder
+    roles: RoleWords | None = None  # None: every strategy a study names is tested
 
     def strategy(self, strategy_id: str) -> Strategy:
         return _by_id(self.strategies, strategy_id, "strategy")
@@ -562,7 +581,16 @@ def _build(top: _Value, source: str, digest: str) -> Profile:
             "contexts",
             "phenotypes",
         ),
-        optional=("ignore", "outcome_measures", "outcome_cues", "phases", "report", "eligibility", *_PAPER_SECTIONS),
+        optional=(
+            "ignore",
+            "outcome_measures",
+            "outcome_cues",
+            "phases",
+            "report",
+            "eligibility",
+            "roles",
+            *_PAPER_SECTIONS,
+        ),
     )
     groups = tuple(_group(group_id, value) for group_id, value in keys["groups"].entries())
     curative = {group.id: group.curative_intent for group in groups}
@@ -596,9 +624,29 @@ def _build(top: _Value, source: str, digest: str) -> Profile:
         outcome_cues=_outcome_cues(keys["outcome_cues"]) if "outcome_cues" in keys else OutcomeCues(),
         report=_report(keys["report"]) if "report" in keys else ReportSettings(),
         eligibility=_eligibility(keys["eligibility"]) if "eligibility" in keys else None,
+        roles=_roles(keys["roles"]) if "roles" in keys else None,
     )
     _check_references(profile)
     return profile
+
+
+def _roles(value: _Value) -> RoleWords:
+    keys = value.mapping(
+        required=("fields", "comparator", "prior", "background", "gap_words", "window", "about", "arm_types")
+    )
+    arms = keys["arm_types"].mapping(required=("tested", "comparator", "ignored"))
+    return RoleWords(
+        fields=keys["fields"].strings(),
+        comparator=_terms(keys["comparator"], "role_cue"),
+        prior=_terms(keys["prior"], "role_cue"),
+        background=_terms(keys["background"], "role_cue"),
+        gap_words=frozenset(fold_word(word) for word in keys["gap_words"].strings()),
+        window=keys["window"].integer(),
+        about=_terms(keys["about"], "about"),
+        tested_arm_types=arms["tested"].strings(),
+        comparator_arm_types=arms["comparator"].strings(),
+        ignored_arm_types=arms["ignored"].strings(),
+    )
 
 
 def _report(value: _Value) -> ReportSettings:
@@ -718,7 +766,7 @@ def _rules(value: _Value) -> Rules:
         )
     )
     not_condition = keys["not_condition"].mapping(required=("strategies", "phenotypes"))
-    fallback = keys["fallback"].mapping(required=("fields", "min_similarity", "min_shared_words"))
+    fallback = keys["fallback"].mapping(required=("fields", "min_similarity", "min_shared_words"), optional=("groups",))
     return Rules(
         condition_fields=keys["condition_fields"].strings(),
         phenotype_fields=keys["phenotype_fields"].strings(),
@@ -732,7 +780,10 @@ def _rules(value: _Value) -> Rules:
         not_condition_strategies=not_condition["strategies"].strings(),
         not_condition_phenotypes=not_condition["phenotypes"].strings(),
         fallback=Fallback(
-            fallback["fields"].strings(), fallback["min_similarity"].number(), fallback["min_shared_words"].integer()
+            fallback["fields"].strings(),
+            fallback["min_similarity"].number(),
+            fallback["min_shared_words"].integer(),
+            fallback["groups"].strings() if "groups" in fallback else (),
         ),
     )
 
@@ -744,7 +795,9 @@ def _group(group_id: str, value: _Value) -> Group:
 
 
 def _strategy(strategy_id: str, value: _Value, curative: dict[str, bool]) -> Strategy:
-    keys = value.mapping(required=("name", "group", "description"), optional=("role", "redirect", *TERM_LISTS))
+    keys = value.mapping(
+        required=("name", "group", "description"), optional=("role", "redirect", "regimen", *TERM_LISTS)
+    )
     group = keys["group"].string()
     if group not in curative:
         keys["group"].fail(f"unknown group {group!r} (known: {', '.join(curative)})")
@@ -766,6 +819,7 @@ def _strategy(strategy_id: str, value: _Value, curative: dict[str, bool]) -> Str
         role=role,
         description=" ".join(keys["description"].string().split()),
         terms=terms,
+        regimen=_terms(keys["regimen"], "regimen") if "regimen" in keys else (),
     )
 
 
@@ -995,6 +1049,13 @@ def _check_references(profile: Profile) -> None:
     expect(phenotypes, (rules.default_phenotype, *rules.not_condition_phenotypes), rules_path, "phenotype")
     for context in profile.contexts:
         expect(fields, context.fields, f"contexts.{context.id}.fields", "field")
+    expect(groups, rules.fallback.groups, f"{rules_path}.fallback.groups", "group")
+    if profile.roles is not None:
+        expect(fields, profile.roles.fields, "roles.fields", "field")
+        for name in ("comparator", "prior", "background", "about"):
+            _check_unique(f"roles.{name}", list(getattr(profile.roles, name)))
+    for strategy in profile.strategies:
+        _check_unique(f"strategies.{strategy.id}.regimen", list(strategy.regimen))
     for phenotype in profile.phenotypes:
         expect(phenotypes, phenotype.narrower, f"phenotypes.{phenotype.id}.narrower", "phenotype")
 

@@ -185,6 +185,12 @@ def _insert_children(conn: Connection, kind: RecordKind, items: list[Any]) -> No
             conn.execute(insert(table), rows)
 
 
+def _lead(classification: dict[str, Any], key: str) -> str | None:
+    """A value of the lead sponsor's entry in a study's classification (papers have none)."""
+    lead = next((s for s in classification.get("sponsors") or [] if s.get("role") == "lead"), None)
+    return lead.get(key) if lead else None
+
+
 def _log_row(record_id: str, kind: str, now: str) -> dict[str, Any]:
     return {"record_id": record_id, "kind": kind, "field": None, "old_value": None, "new_value": None, "detected_at": now}
 
@@ -590,7 +596,7 @@ class Store:
         ids = [record_id for record_id, _, _ in items]
         now = self.clock()
         with self.engine.begin() as conn:
-            for table in (cl, schema.record_strategies, schema.record_phenotypes):
+            for table in (cl, schema.record_strategies, schema.record_phenotypes, schema.record_populations):
                 conn.execute(delete(table).where(table.c.record_id.in_(ids)))
             conn.execute(
                 insert(cl),
@@ -601,6 +607,9 @@ class Store:
                         "is_ms": data["is_ms"],
                         "curative_intent": data["curative_intent"],
                         "design": data.get("design"),
+                        "purpose": data.get("purpose"),
+                        "sponsor_type": _lead(data, "type"),
+                        "organisation": _lead(data, "organisation"),
                         "data": canonical_json(data),
                         "record_hash": record_hash,
                         "profile_hash": key,
@@ -609,12 +618,20 @@ class Store:
                     for record_id, record_hash, data in items
                 ],
             )
-            strategies = [{"record_id": i, "strategy": s} for i, _, d in items for s in d["strategies"]]
+            strategies = [
+                {"record_id": i, "strategy": s, "role": (d.get("roles") or {}).get(s, "tested")}
+                for i, _, d in items
+                for s in d["strategies"]
+            ]
             phenotypes = [{"record_id": i, "phenotype": p} for i, _, d in items for p in d["phenotypes"]]
-            if strategies:
-                conn.execute(insert(schema.record_strategies), strategies)
-            if phenotypes:
-                conn.execute(insert(schema.record_phenotypes), phenotypes)
+            populations = [{"record_id": i, "population": p} for i, _, d in items for p in d.get("populations") or []]
+            for table, rows in (
+                (schema.record_strategies, strategies),
+                (schema.record_phenotypes, phenotypes),
+                (schema.record_populations, populations),
+            ):
+                if rows:
+                    conn.execute(insert(table), rows)
 
     def get_classification(self, record_id: str) -> dict[str, Any] | None:
         with self.connect() as conn:
