@@ -767,3 +767,33 @@ class Store:
                 ).group_by(raw.c.source)
             )
             return {row.source: {"records": row.records, "last_update": row.last_update} for row in rows}
+
+    def replace_registrations(self, rows: list[dict[str, Any]]) -> None:
+        """Replace every study's trial in one transaction (trials are derived, so recomputed whole)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(schema.trial_registrations))
+            if rows:
+                conn.execute(insert(schema.trial_registrations), rows)
+
+    def trial_ids(self) -> dict[str, str]:
+        """Every study id → the id of the trial it registers, so counts can count trials."""
+        tr = schema.trial_registrations
+        with self.connect() as conn:
+            return {row.study_id: row.trial_id for row in conn.execute(select(tr.c.study_id, tr.c.trial_id))}
+
+    def registrations_of(self, study_id: str) -> list[dict[str, Any]]:
+        """Every registration of the study's trial (itself included) with the registry facts
+        that may disagree between them and how each was linked; [] before trials are computed."""
+        tr, st = schema.trial_registrations, schema.studies
+        trial = select(tr.c.trial_id).where(tr.c.study_id == study_id).scalar_subquery()
+        query = (
+            select(
+                st.c.id, st.c.source, st.c.brief_title, st.c.status, st.c.phase, st.c.enrollment, st.c.last_update_posted,
+                st.c.start_date, st.c.completion_date, tr.c.trial_id, tr.c.via, tr.c.score, tr.c.evidence,
+            )
+            .join(tr, tr.c.study_id == st.c.id)
+            .where(tr.c.trial_id == trial)
+            .order_by(st.c.id)
+        )
+        with self.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
