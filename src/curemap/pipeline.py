@@ -13,7 +13,8 @@ from curemap.console import meter, report_import, stderr
 from curemap.engine import BatchEngine
 from curemap.enrich.links import link_store
 from curemap.enrich.pipeline import classify_store, extract_store
-from curemap.errors import InputError
+from curemap.enrich.registrations import link_registrations
+from curemap.errors import InputError, about
 from curemap.profile import Profile, load_profile
 from curemap.snapshot import snapshot_files
 from curemap.sources.files import iter_file_records
@@ -23,11 +24,12 @@ from curemap.store.kinds import STUDY
 
 
 def import_paths(store: Store, paths: Iterable[Path]) -> ImportCounts:
-    """Import each file in its own transaction: a file either lands whole or not at all."""
+    """Import each file in its own transaction: a file either lands whole or not at all, and
+    a failure names it (:func:`~curemap.errors.about`)."""
     total = ImportCounts()
     for path in paths:
         started = time.monotonic()
-        with meter(f"importing {path.name}", total=path.stat().st_size) as bar:
+        with about(str(path)), meter(f"importing {path.name}", total=path.stat().st_size) as bar:
             records = iter_file_records(path, on_read=bar.advance)
             counts = store.import_records(_counted(records, bar))
         report_import(path.name, counts, time.monotonic() - started)
@@ -136,6 +138,7 @@ def enrich(store: Store) -> None:
     classify_store(store, profile)
     extract_store(store, profile)
     link_store(store)
+    link_registrations(store)
 
 
 def build(store: Store, engine: BatchEngine | None = None, inputs: list[Path] | None = None) -> dict[str, Any]:

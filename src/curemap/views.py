@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from curemap.enrich.registrations import disagreements
 from curemap.errors import InputError
 from curemap.store import Store
 from curemap.store.kinds import PAPER, STUDY
@@ -67,7 +68,22 @@ def study_record(store: Store, record_id: str) -> dict[str, Any]:
     # "outcomes" is the extracted outcome figures for every record kind; a study's
     # protocol-planned outcome measures are shown as "planned_outcomes".
     data["planned_outcomes"] = data.pop("outcomes")
-    return {**data, **_enrichment(store, study.id), "provenance": store.provenance(study.id, STUDY)}
+    return {
+        **data,
+        **_enrichment(store, study.id),
+        "provenance": store.provenance(study.id, STUDY),
+        "trial": trial(store, study.id),
+    }
+
+
+def trial(store: Store, study_id: str) -> dict[str, Any]:
+    """The trial a study registers: its id, every registration (this one included) and where they disagree."""
+    registrations = store.registrations_of(study_id)
+    return {
+        "id": registrations[0]["trial_id"] if registrations else study_id,
+        "registrations": [{k: v for k, v in r.items() if k != "trial_id"} for r in registrations],
+        "disagreements": disagreements(registrations),
+    }
 
 
 def paper_record(store: Store, record_id: str) -> dict[str, Any]:
