@@ -2,7 +2,9 @@
 
 With ``--json`` a command prints one JSON object (or one per line where noted)
 on stdout and nothing else; people-facing progress and messages go to stderr.
-Exit status: 0 success, 1 handled error, 2 bad usage.
+Exit status: 0 success, 1 handled error, 2 bad usage. Every failure takes one path:
+:func:`curemap.errors.handled` makes it a message naming the file or the command, and
+:func:`run` prints it (with the traceback only under ``--debug``).
 """
 
 from __future__ import annotations
@@ -10,17 +12,35 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from curemap import __version__
 from curemap.console import stderr
-from curemap.errors import CuremapError, InputError
+from curemap.errors import CuremapError, InputError, StoreError, about, handled
 from curemap.store import Store
 
+
+class _Commands(TyperGroup):
+    """Catches what a command did not handle before the command-line framework sees it (it
+    would print a traceback, or a bare "Aborted!" for an EOFError from a truncated gzip file)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException, CuremapError, BrokenPipeError):
+            raise
+        except Exception as exc:
+            raise handled(exc, f"curemap {ctx.invoked_subcommand}") from exc
+
+
 app = typer.Typer(
+    cls=_Commands,
     add_completion=False,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
@@ -33,12 +53,32 @@ app = typer.Typer(
 class State:
     home: Path
     db: str | None = None
+    debug: bool = False
     _store: Store | None = None
 
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store.open(self.home, self.db)
+            try:
+                self._store = Store.open(self.home, self.db)
+            except OSError as exc:
+                reason = "not a directory" if self.home.exists() and not self.home.is_dir() else exc.strerror.lower()
+                raise StoreError(
+                    f"cannot create the home {self.home} ({reason}); "
+                    "choose a writable directory with --home or CUREMAP_HOME"
+                ) from exc
+            except StoreError as exc:
+                problem = str(getattr(exc.__cause__, "orig", "")).splitlines()[:1]
+                if self.db is not None or not problem or not problem[0].startswith(HOME_PROBLEMS):
+                    raise
+                raise StoreError(
+                    f"cannot open the store in the home {self.home} ({problem[0]}); "
+                    "choose a writable directory with --home or CUREMAP_HOME"
+                ) from exc
         return self._store
+
+
+HOME_PROBLEMS = ("unable to open database file", "attempt to write a readonly database")
+"""SQLite's words for a home it cannot create or write its file in."""
 
 
 state = State()
@@ -61,12 +101,16 @@ def main(
         typer.Option("--db", help="Store URL overriding the home's SQLite file (sqlite:///… or postgresql://…)."),
     ] = None,
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="On a failure, print its traceback too (to report a bug).")
+    ] = False,
 ) -> None:
     if version:
         typer.echo(__version__)
         raise typer.Exit()
     state.home = home or default_home()
     state.db = db or os.environ.get("CUREMAP_DB")
+    state.debug = debug
     state._store = None
 
 
@@ -79,13 +123,21 @@ def emit(payload: Any, as_json: bool, human: str | None = None) -> None:
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
 
 
+def report_error(exc: CuremapError) -> None:
+    """One failure on stderr: its message, and under ``--debug`` the traceback behind it."""
+    if state.debug:
+        traceback.print_exception(exc)
+    stderr.print(f"error: {exc}", style="red", highlight=False, markup=False)
+
+
 def run(argv: list[str] | None = None) -> None:
-    """Entry point: handled errors become a message on stderr and exit status 1;
+    """Entry point: every failure becomes a message on stderr and exit status 1;
     usage errors exit with 2 (click's own handling)."""
+    state.debug = False
     try:
         app(args=argv, prog_name="curemap")
     except CuremapError as exc:
-        stderr.print(f"error: {exc}", style="red", highlight=False, markup=False)
+        report_error(exc)
         sys.exit(1)
 
 
@@ -145,19 +197,38 @@ def import_(
     Example: curemap import ctgov_ms_20250925.csv NCT02210780.json --json
     """
     from curemap.pipeline import enrich, import_paths
+    from curemap.store import ImportCounts
 
-    for path in paths:
-        if not path.is_file():
-            raise InputError(f"{path}: no such file")
     store = state.store()
-    counts = import_paths(store, paths)
-    enrich(store)
-    emit(
-        counts.to_dict(),
-        as_json,
-        f"{counts.imported:,} new, {counts.changed:,} changed, {counts.unchanged:,} unchanged, "
-        f"{len(counts.rejected):,} rejected",
-    )
+    counts, failed, store_error = ImportCounts(), [], None
+    for index, path in enumerate(paths):
+        try:
+            if not path.is_file():
+                raise InputError(f"{path}: no such file")
+            counts.add(import_paths(store, [path]))
+        except CuremapError as exc:
+            report_error(exc)
+            failed.append({"file": str(path), "error": str(exc)})
+            if isinstance(exc, StoreError):  # every later file would wait on the store and fail too
+                store_error = exc
+                failed += [{"file": str(p), "error": "not tried: the store failed"} for p in paths[index + 1 :]]
+                break
+    enriched = store_error is None
+    if enriched:
+        try:
+            with about("enriching the imported records"):
+                enrich(store)
+        except CuremapError as exc:
+            report_error(exc)
+            enriched = False
+    summary = f"{counts.imported:,} new, {counts.changed:,} changed, {counts.unchanged:,} unchanged, {len(counts.rejected):,} rejected"
+    if failed:
+        summary += f"; not imported: {', '.join(f['file'] for f in failed)}"
+    if not enriched and (counts.imported or counts.changed):
+        summary += "; not yet enriched: the next import or build enriches what was imported"
+    emit({**counts.to_dict(), "failed": failed}, as_json, summary)
+    if failed or not enriched:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -277,7 +348,8 @@ def extract(
         source = Path(path)
         if not source.is_file():
             raise InputError(f"{path}: no such file")
-        content, default_id = source.read_text(encoding="utf-8"), source.name
+        with about(path):
+            content, default_id = source.read_text(encoding="utf-8"), source.name
     extractor = OutcomeExtractor(load_profile())
     for text_id, text in _texts(content, default_id):
         for figure in extractor.extract(text):
@@ -323,7 +395,7 @@ def classify(
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     classifier = Classifier(load_profile())
-    for record in iter_file_records(path):
+    for record in _named(str(path), iter_file_records(path)):
         if record.study is None:
             stderr.print(f"skipped {record.source_id}: {record.error}", highlight=False, markup=False)
             continue
@@ -342,6 +414,12 @@ def classify(
         else:
             flags = "MS" if result.is_ms else "not MS"
             typer.echo(f"{line['id']}\t{flags}\t{','.join(result.strategies)}\t{','.join(result.phenotypes)}")
+
+
+def _named(subject: str, items: Iterable[Any]) -> Iterator[Any]:
+    """``items``, read lazily, with any failure of the reading naming ``subject``."""
+    with about(subject):
+        yield from items
 
 
 @app.command("eval")

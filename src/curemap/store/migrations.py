@@ -98,26 +98,43 @@ def applied(engine: Engine) -> list[str]:
         return [row.name for row in conn.execute(select(schema.schema_migrations.c.name))]
 
 
+MIGRATION_LOCK = int.from_bytes(b"curemap", "big")
+"""The PostgreSQL advisory lock key that migrating processes take in turn."""
+
+
+def _take_migration_lock(conn: Connection) -> None:
+    """Hold the store's write lock (SQLite) or the migration lock (PostgreSQL) until the
+    transaction ends, so that of several processes opening a new store at once one migrates
+    and the others, waiting, then find the migration done."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite would begin only at the first INSERT
+    else:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+
+
 def migrate(engine: Engine) -> list[str]:
-    """Apply every migration not yet applied; returns the names applied now."""
-    schema.schema_migrations.create(engine, checkfirst=True)
-    done = set(applied(engine))
+    """Apply every migration not yet applied; returns the names applied now. Safe when several
+    processes open a new store at once: each migration is checked again under the lock."""
+    if set(applied(engine)) >= {name for name, _ in MIGRATIONS}:
+        return []  # the usual open takes no lock
+    migrations = schema.schema_migrations
     ran = []
     for name, run in MIGRATIONS:
-        if name in done:
-            continue
         try:
             with engine.begin() as conn:
+                _take_migration_lock(conn)
+                migrations.create(conn, checkfirst=True)
+                if conn.execute(select(migrations.c.name).where(migrations.c.name == name)).first():
+                    continue
                 run(conn)
                 conn.execute(
-                    schema.schema_migrations.insert().values(
-                        name=name, applied_at=datetime.now(UTC).isoformat(timespec="seconds")
-                    )
+                    migrations.insert().values(name=name, applied_at=datetime.now(UTC).isoformat(timespec="seconds"))
                 )
         except Exception as exc:  # any driver error: report it as a store problem
+            problem = (str(getattr(exc, "orig", None) or exc) or type(exc).__name__).splitlines()[0]
             raise StoreError(
-                f"migration {name} failed and was rolled back: {exc}. "
-                "The store is unchanged at its previous version."
+                f"migration {name} failed and was rolled back ({problem}); "
+                "the store is unchanged at its previous version"
             ) from exc
         ran.append(name)
     return ran
