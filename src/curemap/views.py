@@ -46,6 +46,13 @@ def _enrichment(store: Store, record_id: str) -> dict[str, Any]:
     return {
         "is_ms": classification.get("is_ms"),
         "strategies": classification.get("strategies", []),
+        "roles": classification.get("roles", {}),
+        "tested_strategies": [
+            s for s in classification.get("strategies", []) if classification.get("roles", {}).get(s, "tested") == "tested"
+        ],
+        "purpose": classification.get("purpose"),
+        "populations": classification.get("populations", []),
+        "sponsors": classification.get("sponsors", []),
         "phenotypes": classification.get("phenotypes", []),
         "curative_intent": classification.get("curative_intent"),
         "evidence": classification.get("evidence", []),

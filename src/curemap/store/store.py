@@ -688,6 +688,60 @@ class Store:
                 yield kind.from_dict(json.loads(row.data))
             last = rows[-1].id
 
+    def labels_of(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """What enrichment says of each study in ``ids``, as lists and exports show it: whether
+        it is about MS, its strategies with their roles, those it tests, its purpose, the
+        populations it admits, its lead sponsor's type and organisation, and its trial."""
+        cl, rs, rp, tr = (
+            schema.classifications,
+            schema.record_strategies,
+            schema.record_populations,
+            schema.trial_registrations,
+        )
+        labels: dict[str, dict[str, Any]] = {}
+        with self.connect() as conn:
+            for start in range(0, len(ids), BATCH_SIZE):
+                chunk = ids[start : start + BATCH_SIZE]
+                for row in conn.execute(
+                    select(
+                        cl.c.record_id, cl.c.is_ms, cl.c.curative_intent, cl.c.purpose, cl.c.sponsor_type, cl.c.organisation
+                    ).where(cl.c.record_id.in_(chunk))
+                ):
+                    labels[row.record_id] = {
+                        "is_ms": bool(row.is_ms),
+                        "curative_intent": bool(row.curative_intent),
+                        "strategies": [],
+                        "roles": {},
+                        "tested_strategies": [],
+                        "purpose": row.purpose,
+                        "populations": [],
+                        "sponsor_type": row.sponsor_type,
+                        "organisation": row.organisation,
+                        "trial_id": row.record_id,
+                    }
+                for row in conn.execute(
+                    select(rs.c.record_id, rs.c.strategy, rs.c.role)
+                    .where(rs.c.record_id.in_(chunk))
+                    .order_by(rs.c.record_id, rs.c.strategy)
+                ):
+                    if row.record_id in labels:
+                        entry = labels[row.record_id]
+                        entry["strategies"].append(row.strategy)
+                        entry["roles"][row.strategy] = row.role
+                        if row.role == "tested":
+                            entry["tested_strategies"].append(row.strategy)
+                for row in conn.execute(
+                    select(rp.c.record_id, rp.c.population)
+                    .where(rp.c.record_id.in_(chunk))
+                    .order_by(rp.c.record_id, rp.c.population)
+                ):
+                    if row.record_id in labels:
+                        labels[row.record_id]["populations"].append(row.population)
+                for row in conn.execute(select(tr.c.study_id, tr.c.trial_id).where(tr.c.study_id.in_(chunk))):
+                    if row.study_id in labels:
+                        labels[row.study_id]["trial_id"] = row.trial_id
+        return labels
+
     def links_of(self, record_id: str) -> list[dict[str, Any]]:
         """Links from a paper to studies, or from a study to papers, each naming how it was found."""
         links = schema.links

@@ -43,7 +43,18 @@ Context = Annotated[WebContext, Depends(web_context)]
 Format = Annotated[ListFormat | None, Query(description="json or csv: the whole list as a download instead of a page")]
 Paging = Annotated[tuple[int, int], Depends(paging)]
 
-EXPORT_STUDY_COLUMNS = [*STUDY_COLUMNS, "strategies", "is_ms", "curative_intent", "registry_url"]
+EXPORT_STUDY_COLUMNS = [
+    *STUDY_COLUMNS,
+    "is_ms",
+    "curative_intent",
+    "strategies",
+    "roles",
+    "tested_strategies",
+    "purpose",
+    "populations",
+    "trial_id",
+    "registry_url",
+]
 STRATEGY_COLUMNS = ["id", "name", "group", "group_name", "curative_intent", "stage", "studies", "interventional", "recruiting", "with_results", "stage_studies"]
 CHANGE_COLUMNS = ["id", "record_id", "title", "kind", "field", "old", "new", "detected_at"]
 

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from curemap.analysis.forest import forest_svg
 from curemap.analysis.landscape import RECRUITING_STATUSES
+from curemap.enrich.classify import TESTED
 from curemap.normalise import PHASES
 from curemap.web import aggregates
 from curemap.web.context import WebContext, web_context
@@ -26,6 +27,7 @@ from curemap.web.params import (
     study_or_404,
 )
 from curemap.web.query import (
+    ROLES,
     STATUSES,
     ChangeFilters,
     PaperFilters,
@@ -125,7 +127,7 @@ def strategy(
     if entry is None:
         raise HTTPException(404, f"{strategy_id}: no such strategy")
     profile_entry = ctx.profile.strategy(strategy_id)
-    chosen = StudyFilters(**{**vars(filters), "strategy": strategy_id, "group": None, "ms": True})
+    chosen = StudyFilters(**{**vars(filters), "strategy": strategy_id, "group": None, "ms": True, "role": filters.role or TESTED})
     page, per_page = pages
     trials = study_page(ctx.store, ctx.profile, chosen, sort=sort, page=page, per_page=per_page)
     years = start_years(ctx.store, ctx.profile, StudyFilters(strategy=strategy_id, ms=True))
@@ -146,6 +148,7 @@ def strategy(
         phases=PHASES,
         phenotypes=ctx.profile.phenotypes,
         page_link=lambda n: f"/strategies/{strategy_id}?" + _link_params(chosen, ("strategy", "ms"), sort=sort, page=n),
+        roles=ROLES,
         feed_query=urlencode({"strategy": strategy_id}),
     )
 

@@ -17,12 +17,15 @@ from typing import Any, Literal
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.engine import Connection
 
+from curemap.enrich.classify import COMPARATOR, TESTED
 from curemap.errors import InputError
 from curemap.normalise import PHASES
 from curemap.profile import Profile
 from curemap.store import Store, schema
 from curemap.store.search import matching_ids
 from curemap.wording import citation_url
+
+ROLES = (TESTED, COMPARATOR)
 
 MAX_PER_PAGE = 200
 DEFAULT_PER_PAGE = 50
@@ -80,6 +83,7 @@ class StudyFilters:
     curative: bool | None = None
     q: str | None = None
     ms: bool | None = None
+    role: str | None = None  # with strategy or group: only studies where it is "tested" or a "comparator"
 
     def params(self) -> dict[str, str]:
         """The filters as query-string parameters (for links to the next page, feeds, exports)."""
@@ -104,6 +108,7 @@ def validate_study_filters(profile: Profile, filters: StudyFilters) -> StudyFilt
     cannot match anything is an :class:`InputError` naming the parameter and what it accepts."""
     _choose("strategy", filters.strategy, [s.id for s in profile.strategies])
     _choose("group", filters.group, [g.id for g in profile.groups])
+    _choose("role", filters.role, ROLES)
     _choose("phase", filters.phase, PHASES)
     _choose("status", filters.status, STATUSES)
     _choose("phenotype", filters.phenotype, [p.id for p in profile.phenotypes])
@@ -136,7 +141,8 @@ def study_conditions(profile: Profile, filters: StudyFilters, dialect: str) -> l
     where: list[Any] = []
     strategies = _strategy_ids(profile, filters)
     if strategies is not None:
-        where.append(_ST.c.id.in_(select(rs.c.record_id).where(rs.c.strategy.in_(strategies))))
+        labelled = [rs.c.strategy.in_(strategies)] + ([rs.c.role == filters.role] if filters.role else [])
+        where.append(_ST.c.id.in_(select(rs.c.record_id).where(*labelled)))
     if filters.phase:
         where.append(_ST.c.phase == filters.phase)
     if filters.status:
@@ -166,27 +172,24 @@ def _ordered(query: Select, order: dict[str, Any], sort: str) -> Select:
     return query.order_by(key, tiebreak.desc() if sort.startswith("-") else tiebreak.asc())
 
 
-def _decorate_studies(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
-    """Page rows as dicts, each with its strategies and classification flags."""
-    ids = [row.id for row in rows]
-    strategies: dict[str, list[str]] = defaultdict(list)
-    flags: dict[str, Any] = {}
-    if ids:
-        rs, cl = schema.record_strategies, schema.classifications
-        for row in conn.execute(select(rs.c.record_id, rs.c.strategy).where(rs.c.record_id.in_(ids))):
-            strategies[row.record_id].append(row.strategy)
-        for row in conn.execute(select(cl.c.record_id, cl.c.is_ms, cl.c.curative_intent).where(cl.c.record_id.in_(ids))):
-            flags[row.record_id] = row
+def _decorate_studies(store: Store, rows: list[Any]) -> list[dict[str, Any]]:
+    """Page rows as dicts, each with what enrichment says of it (:meth:`Store.labels_of`)."""
+    labels = store.labels_of([row.id for row in rows])
     items = []
     for row in rows:
-        flag = flags.get(row.id)
+        label = labels.get(row.id, {})
         items.append(
             {
                 **{name: getattr(row, name) for name in STUDY_COLUMNS},
                 "has_results": bool(row.has_results),
-                "strategies": sorted(strategies.get(row.id, [])),
-                "is_ms": bool(flag.is_ms) if flag else None,
-                "curative_intent": bool(flag.curative_intent) if flag else None,
+                "strategies": label.get("strategies", []),
+                "roles": label.get("roles", {}),
+                "tested_strategies": label.get("tested_strategies", []),
+                "purpose": label.get("purpose"),
+                "populations": label.get("populations", []),
+                "trial_id": label.get("trial_id", row.id),
+                "is_ms": label.get("is_ms"),
+                "curative_intent": label.get("curative_intent"),
                 "registry_url": citation_url(row.id),
             }
         )
@@ -222,7 +225,7 @@ def study_page(
             .limit(per_page)
             .offset((page - 1) * per_page)
         ).all()
-        return Page(total, page, per_page, _decorate_studies(conn, rows))
+    return Page(total, page, per_page, _decorate_studies(store, rows))
 
 
 def iter_studies(store: Store, profile: Profile, filters: StudyFilters, *, sort: str = "-last_update") -> Iterator[dict[str, Any]]:
@@ -232,8 +235,7 @@ def iter_studies(store: Store, profile: Profile, filters: StudyFilters, *, sort:
     with store.connect() as conn:
         result = conn.execution_options(yield_per=EXPORT_BATCH).execute(query)
         for rows in result.partitions():
-            with store.connect() as lookup:
-                yield from _decorate_studies(lookup, rows)
+            yield from _decorate_studies(store, rows)
 
 
 def start_years(store: Store, profile: Profile, filters: StudyFilters) -> list[tuple[str, int]]:
