@@ -15,11 +15,11 @@ one (the first posted if several), else the earliest other registration.
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 import unicodedata
 from array import array
+from functools import cache
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -51,11 +51,11 @@ MARGIN = 0.03
 """How far a link's score must stand above each side's next-best free candidate in the same
 registry: sister trials (phase 3 twins, a master protocol and its parts) score alike, and linking
 one by a hair would merge two trials. Measured on the same dev pairs: 0.02 to 0.04 give the same
-links; 0.05 loses two sister pairs whose titles differ only in the population; twins whose
-titles are copies differ by 0.00 to 0.01 and stay apart."""
+links; 0.05 loses two sister pairs whose titles differ only in the population; 0.01 links twins
+told apart by a 0.01 difference, right on dev but too close to a coin toss."""
 
 CANDIDATE_FLOOR = 0.3
-"""Title cosine below which a pair is not scored at all (no linked pair in the labels is near it)."""
+"""Title cosine below which a pair is not scored at all (the lowest of a same-trial pair in the dev labels is 0.59)."""
 
 CANDIDATES = 5
 """Best title matches kept per registration and registry before scoring."""
@@ -70,6 +70,9 @@ MISSING_DATE = 0.5
 MIN_CODE_LENGTH = 5
 """Protocol codes shorter than this (once reduced to letters and digits), or without a letter,
 are too likely to be shared by unrelated studies (``7109``, ``20230309``) to link anything."""
+
+CHUNK = 20000
+"""Rows of the larger registry compared at once (a dense block of small × CHUNK cosines)."""
 
 NCT_NUMBER = re.compile(r"^NCT\d{8}$")
 EU_NUMBER = re.compile(r"^\d{4}-\d{6}-\d{2}")
@@ -205,7 +208,8 @@ def identifier_links(collected: _Collected) -> list[Link]:
         holders = [next(iter(ids)) for ids in by_source.values() if len(ids) == 1]
         if len(holders) > 1 and len(holders) == len(by_source):
             holders.sort()
-            found += [Link(holders[0], other, "identifier", None, f"protocol code {code} in both") for other in holders[1:]]
+            evidence = f"protocol code {code} in {' and '.join(holders)}"
+            found += [Link(holders[0], other, "identifier", None, evidence) for other in holders[1:]]
     return found
 
 
@@ -226,10 +230,6 @@ def title_candidates(collected: _Collected) -> dict[tuple[int, int], float]:
                 for i, j in _best_cells(sims):
                     pairs[(int(rows[i]), int(columns[j]))] = round(float(sims[i, j]), 6)
     return pairs
-
-
-CHUNK = 20000
-"""Rows of the larger registry compared at once (a dense block of small × CHUNK cosines)."""
 
 
 def _best_cells(sims: np.ndarray) -> Iterable[tuple[int, int]]:
@@ -320,6 +320,7 @@ def naming_order(study: Study) -> tuple:
 def link_studies(studies: Iterable[Study], fetch) -> list[dict[str, Any]]:
     """One ``trial_registrations`` row per study. ``fetch(id)`` gives a study back, so a store's
     studies are streamed once and only candidates are read again."""
+    fetch = cache(fetch)
     collected = _Collected()
     for study in studies:
         collected.add(study)
