@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from curemap.enrich.classify import ABOUT, COMPARATOR, TESTED
+from curemap.enrich.classify import ABOUT, COMPARATOR
 from curemap.normalise import PHASE_RANK
 from curemap.profile import Profile
 from curemap.store import Store, schema
@@ -73,45 +73,52 @@ class StrategyStudies:
     registrations: dict[str, int]  # strategy -> registrations behind its tested trials
 
 
+def counted_registrations(store: Store) -> dict[str, str]:
+    """Study id -> the registration its trial is counted by: the newest of the trial's
+    registrations (by last registry update, then id), so a trial registered twice counts once."""
+    st, tr = schema.studies, schema.trial_registrations
+    newest: dict[str, tuple[str, str]] = {}
+    trial_of: dict[str, str] = {}
+    with store.connect() as conn:
+        for row in conn.execute(
+            select(st.c.id, func.coalesce(tr.c.trial_id, st.c.id).label("trial"), st.c.last_update_posted).outerjoin(
+                tr, tr.c.study_id == st.c.id
+            )
+        ):
+            trial_of[row.id] = row.trial
+            candidate = (row.last_update_posted or "", row.id)
+            if row.trial not in newest or candidate > newest[row.trial]:
+                newest[row.trial] = candidate
+    return {study: newest[trial][1] for study, trial in trial_of.items()}
+
+
 def strategy_studies(store: Store, profile: Profile) -> StrategyStudies:
     """The MS studies behind each strategy's figures, by role and purpose, counted per trial.
     Purpose sets therapies apart only: a design or focus strategy (a registry, imaging) is
     what its studies are about."""
     therapies = {strategy.id for strategy in profile.strategies if strategy.role == "therapy"}
-    st, cl, rs, tr = schema.studies, schema.classifications, schema.record_strategies, schema.trial_registrations
-    query = (
-        select(
-            rs.c.strategy,
-            rs.c.role,
-            cl.c.purpose,
-            st.c.id,
-            func.coalesce(tr.c.trial_id, st.c.id).label("trial"),
-            st.c.last_update_posted,
-        )
-        .join(st, st.c.id == rs.c.record_id)
-        .join(cl, cl.c.record_id == st.c.id)
-        .outerjoin(tr, tr.c.study_id == st.c.id)
-        .where(cl.c.is_ms)
-        .order_by(st.c.id)
-    )
-    tested: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)  # strategy -> trial -> newest registration
+    counted = counted_registrations(store)
+    cl, rs = schema.classifications, schema.record_strategies
+    tested: dict[str, set[str]] = defaultdict(set)
     registrations: Counter[str] = Counter()
     about: dict[str, list[str]] = defaultdict(list)
     comparator: dict[str, list[str]] = defaultdict(list)
     with store.connect() as conn:
-        for row in conn.execute(query):
+        for row in conn.execute(
+            select(rs.c.strategy, rs.c.role, rs.c.record_id, cl.c.purpose)
+            .join(cl, cl.c.record_id == rs.c.record_id)
+            .where(cl.c.is_ms, cl.c.kind == "study")
+            .order_by(rs.c.record_id)
+        ):
             if row.role == COMPARATOR:
-                comparator[row.strategy].append(row.id)
+                comparator[row.strategy].append(row.record_id)
             elif row.purpose == ABOUT and row.strategy in therapies:
-                about[row.strategy].append(row.id)
-            elif row.role == TESTED:
+                about[row.strategy].append(row.record_id)
+            else:
                 registrations[row.strategy] += 1
-                newest = tested[row.strategy].get(row.trial)
-                candidate = (row.last_update_posted or "", row.id)
-                if newest is None or candidate > newest:
-                    tested[row.strategy][row.trial] = candidate
+                tested[row.strategy].add(counted.get(row.record_id, row.record_id))
     return StrategyStudies(
-        tested={s: sorted(i for _, i in trials.values()) for s, trials in tested.items()},
+        tested={s: sorted(ids) for s, ids in tested.items()},
         about=dict(about),
         comparator=dict(comparator),
         registrations=dict(registrations),

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from curemap.analysis.landscape import counted_registrations, strategy_studies
 from curemap.profile import Profile
 from curemap.store import Store, schema
 
@@ -48,16 +49,16 @@ class MsStudy:
 
 
 def ms_studies(store: Store, profile: Profile) -> list[MsStudy]:
-    """Every MS study with the strategy groups it belongs to, in id order."""
-    st, cl, rs = schema.studies, schema.classifications, schema.record_strategies
+    """Every MS trial (its counted registration: see :func:`counted_registrations`) with the
+    strategy groups it tests as a treatment, in id order."""
+    st, cl = schema.studies, schema.classifications
     group_of = {s.id: s.group for s in profile.strategies}
     groups: dict[str, set[str]] = defaultdict(set)
+    for strategy, ids in strategy_studies(store, profile).tested.items():
+        for study_id in ids:
+            groups[study_id].add(group_of[strategy])
+    counted = counted_registrations(store)
     with store.connect() as conn:
-        for row in conn.execute(
-            select(rs.c.record_id, rs.c.strategy).join(cl, cl.c.record_id == rs.c.record_id).where(cl.c.is_ms)
-        ):
-            if row.strategy in group_of:
-                groups[row.record_id].add(group_of[row.strategy])
         rows = conn.execute(
             select(
                 st.c.id, st.c.status, st.c.phase, st.c.study_type, st.c.enrollment, st.c.lead_sponsor,
@@ -70,6 +71,7 @@ def ms_studies(store: Store, profile: Profile) -> list[MsStudy]:
     return [
         MsStudy(**{**row._mapping, "has_results": bool(row.has_results)}, groups=frozenset(groups.get(row.id, ())))
         for row in rows
+        if counted.get(row.id, row.id) == row.id
     ]
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from curemap.analysis import trends
 from curemap.analysis.evidence import strategy_evidence
-from curemap.analysis.landscape import RECRUITING_STATUSES, strategy_landscape
+from curemap.analysis.landscape import RECRUITING_STATUSES, strategy_landscape, strategy_studies
 from curemap.errors import InputError
 from curemap.normalise import PHASE_RANK
 from curemap.profile import Profile
@@ -237,16 +237,8 @@ class ReportBuilder:
         self.curative_groups = [g for g in profile.groups if g.curative_intent]
         self.curative_ids = {g.id for g in self.curative_groups}
         self.comparison_ids = set(profile.report.comparison_groups)
-        rs, cl = schema.record_strategies, schema.classifications
-        self.studies_of: dict[str, list[str]] = defaultdict(list)
-        with store.connect() as conn:
-            for row in conn.execute(
-                select(rs.c.strategy, rs.c.record_id)
-                .join(cl, cl.c.record_id == rs.c.record_id)
-                .where(cl.c.is_ms, cl.c.kind == "study")
-                .order_by(rs.c.record_id)
-            ):
-                self.studies_of[row.strategy].append(row.record_id)
+        # the trials that test each strategy as a treatment (one registration per trial)
+        self.studies_of: dict[str, list[str]] = defaultdict(list, strategy_studies(store, profile).tested)
         curative_study_ids = {
             i for s in profile.strategies if s.group in self.curative_ids for i in self.studies_of[s.id]
         }

@@ -15,7 +15,6 @@ from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from sqlalchemy import Select, and_, func, select
-from sqlalchemy.engine import Connection
 
 from curemap.enrich.classify import COMPARATOR, TESTED
 from curemap.errors import InputError
