@@ -444,13 +444,20 @@ def eval_(
         Optional[Path],
         typer.Option("--eligibility", help="Hand-labelled eligibility criteria, JSON Lines: study lines with the registry text, criterion lines with checks and statuses per person profile."),
     ] = None,
+    audit: Annotated[
+        Optional[list[Path]],
+        typer.Option("--audit", help="Hand labels of what studies test (JSON Lines, tests/data/strategy-audit); scores the store's curative labels and the studies its stages cite. Repeatable."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Score the classifier against strategy labels (micro and macro F1, per-class precision
     and recall, curative-intent and not-MS accuracy, every disagreement with its evidence)
     and/or the outcome extractor against annotated figures (precision, recall, every miss).
     With both, the JSON has a "strategies" and an "outcomes" part. --eligibility scores the
-    trial finder's reading of criteria and its met/not_met/unknown per criterion.
+    trial finder's reading of criteria and its met/not_met/unknown per criterion. --audit
+    scores the built store: the share of its "tests a curative strategy" labels that are
+    right, the share of labelled ones it has, and the share of stage and open-now citations
+    that are right.
 
     Example: curemap eval --labels ctgov-strategies-dev.csv --outcomes outcomes-dev.jsonl --json
     """
@@ -460,9 +467,9 @@ def eval_(
     from curemap.profile import load_profile
     from curemap.snapshot import snapshot_files
 
-    if labels is None and outcomes is None and eligibility is None:
-        raise typer.BadParameter("give --labels, --outcomes, --eligibility or several")
-    for path in (labels, outcomes, studies, literature, eligibility):
+    if labels is None and outcomes is None and eligibility is None and not audit:
+        raise typer.BadParameter("give --labels, --outcomes, --eligibility, --audit or several")
+    for path in (labels, outcomes, studies, literature, eligibility, *(audit or [])):
         if path is not None and not path.is_file():
             raise InputError(f"{path}: no such file")
     reports = {}
@@ -477,6 +484,10 @@ def eval_(
         from curemap.match.evaluate import evaluate_eligibility
 
         reports["eligibility"] = evaluate_eligibility(eligibility, load_profile())
+    if audit:
+        from curemap.enrich.audit import audit_store, read_audit_labels
+
+        reports["audit"] = audit_store(state.store(), load_profile(), read_audit_labels(audit))
     if len(reports) == 1:
         (report,) = reports.values()
         emit(report.to_dict(), as_json, report.render_text())

@@ -61,6 +61,17 @@ class AuditReport:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def render_text(self) -> str:
+        lines = [
+            f"audited studies: {self.audited_studies}",
+            f"curative 'tests' labels right: {self.right_claims} of {self.audited_claims} audited "
+            f"({self.precision:.3f}); {len(self.unaudited)} labelled studies outside the audit",
+            f"labelled curative strategies found: {self.found} of {self.gold} ({self.recall:.3f})",
+            f"studies cited by stage and open-now figures right: {self.right_cited} of {self.cited} ({self.cited_precision:.3f})",
+        ]
+        lines += [f"  {m.what}: {m.id} {m.strategy} — {m.reason}" for m in self.misses]
+        return "\n".join(lines)
+
 
 def read_audit_labels(paths: list[Path]) -> dict[str, AuditLabel]:
     labels: dict[str, AuditLabel] = {}
