@@ -228,3 +228,20 @@ def test_every_command_help_ends_with_an_example(cli):
         result = cli(name, "--help")
         assert result.exit_code == 0
         assert "Example: curemap" in result.stdout, name
+
+
+def test_export_csv_escapes_a_hyperlink_formula_as_the_web_download_does(cli, tmp_path):
+    """Reproduces issue 13: `export --format csv` wrote `=HYPERLINK(…)` cells unescaped."""
+    from curemap.web.downloads import csv_cell
+
+    study = json.loads((RAW_V2 / "NCT02210780.json").read_text(encoding="utf-8"))
+    formula = '=HYPERLINK("http://attacker.invalid","click")'
+    study["protocolSection"]["identificationModule"]["briefTitle"] = formula
+    path = tmp_path / "formula.json"
+    path.write_text(json.dumps(study), encoding="utf-8")
+    assert cli("import", path).exit_code == 0
+    assert cli("export", "--format", "csv", "--out", tmp_path / "out").exit_code == 0
+    with (tmp_path / "out" / "studies.csv").open(newline="", encoding="utf-8") as handle:
+        (row,) = csv.DictReader(handle)
+    assert row["brief_title"] == csv_cell(formula) == "'" + formula
+    assert row["enrollment"] == str(study["protocolSection"]["designModule"]["enrollmentInfo"]["count"])

@@ -4,7 +4,8 @@ Every format writes the same tables: ``studies`` (one flat row per study, list
 fields joined with ``|``), and the repeated parts as tables of their own
 (``interventions``, ``locations``, ``result_values``, ``adverse_events``,
 ``changes``). JSON is one array per table; the full nested record of each
-study is in ``studies.json``.
+study is in ``studies.json``. A CSV cell a spreadsheet would run as a formula (registry text
+can start with ``=HYPERLINK(…)``) is prefixed with a quote, here and in the web downloads.
 """
 
 from __future__ import annotations
@@ -77,6 +78,35 @@ def flat_study(study: Study) -> dict[str, Any]:
     return {name: row[name] for name in STUDY_COLUMNS}
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""How a cell a spreadsheet would run as a formula begins."""
+
+
+def csv_cell(value: Any) -> str:
+    """One CSV cell for a spreadsheet: lists joined with ``|``, objects as JSON, and text that
+    would run as a formula (``=HYPERLINK(…)`` in a registry title) kept as text by a leading quote."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "|".join(csv_cell(item) for item in value)
+    if isinstance(value, dict):
+        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    text = str(value)
+    if text.startswith(_FORMULA_START) and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _table_rows(store: Store, table) -> Iterator[dict[str, Any]]:
     with store.connect() as conn:
         for row in conn.execution_options(stream_results=True).execute(select(table)):
@@ -87,7 +117,7 @@ def _write_csv(path: Path, columns: list[str], rows: Iterator[dict[str, Any]]) -
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({name: csv_cell(value) for name, value in row.items()} for row in rows)
 
 
 def _write_json_array(path: Path, rows: Iterator[dict[str, Any]]) -> None:

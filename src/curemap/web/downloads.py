@@ -1,5 +1,5 @@
 """CSV and JSON downloads of any list the API serves, streamed so a large list never sits in
-memory. CSV cells that a spreadsheet would run as a formula are prefixed with a quote."""
+memory. CSV cells are written by :func:`curemap.export.csv_cell`, as in `curemap export`."""
 
 from __future__ import annotations
 
@@ -11,32 +11,9 @@ from typing import Any, Literal
 
 from fastapi.responses import StreamingResponse
 
+from curemap.export import csv_cell
+
 ListFormat = Literal["json", "csv"]
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return "|".join(csv_cell(item) for item in value)
-    if isinstance(value, dict):
-        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    text = str(value)
-    if text.startswith(_FORMULA_START) and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _csv_lines(rows: Iterable[dict[str, Any]], columns: list[str]) -> Iterator[str]:
