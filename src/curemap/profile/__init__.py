@@ -375,6 +375,77 @@ class EligibilityWords:
     negations: tuple[Term, ...]
 
 
+@dataclass(frozen=True)
+class SponsorType:
+    """One type of the sponsor vocabulary, with the name words that say a sponsor is of it."""
+
+    id: str
+    name: str
+    description: str
+    name_words: tuple[Term, ...] = ()
+
+
+@dataclass(frozen=True)
+class SponsorClass:
+    """A registry's sponsor class as it writes it, the type it maps to, and the types its names may refine it to."""
+
+    words: str
+    type: str
+    refine: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """A sponsor organisation and the names its affiliates and former names begin with."""
+
+    id: str
+    name: str
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class SponsorWords:
+    """How registries' sponsor classes map onto one vocabulary and how sponsor names merge (curemap/enrich/sponsors.py)."""
+
+    types: tuple[SponsorType, ...]
+    unknown_type: str
+    registries: Mapping[str, tuple[SponsorClass, ...]]
+    affiliations: tuple[re.Pattern[str], ...]  # each names the parent in its group "parent"
+    remove: tuple[re.Pattern[str], ...]
+    legal_suffixes: tuple[str, ...]
+    organisations: tuple[Organisation, ...]
+
+
+AGE_RULES = ("youngest_below", "youngest_from", "oldest_below", "oldest_from")
+"""How a population bounds the ages a record admits; the population reader knows how to judge each."""
+
+
+@dataclass(frozen=True)
+class Population:
+    """A population a study may admit, and what in a record says so (curemap/enrich/populations.py)."""
+
+    id: str
+    name: str
+    description: str
+    ages: tuple[str, float] | None = None  # (one of AGE_RULES, years)
+    healthy_volunteers: bool = False  # the registry's "accepts healthy volunteers" gives it
+    fields: tuple[str, ...] = ()
+    terms: tuple[Term, ...] = ()
+    phenotypes: tuple[str, ...] = ()  # their terms give it too
+    unless: tuple[Term, ...] = ()
+    unless_phenotypes: tuple[str, ...] = ()
+    otherwise: str | None = None  # given instead when an unless term is present
+    implies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class PopulationWords:
+    fields: tuple[str, ...]
+    age_groups: Mapping[str, tuple[float, float | None]]  # registry standard age group -> years (None: no limit)
+    ignore: tuple[Term, ...]
+    populations: tuple[Population, ...]
+
+
 @dataclass(frozen=True, eq=False)
 class Profile:
     """A condition's whole knowledge, validated. Compared and hashed by identity."""
@@ -402,6 +473,8 @@ class Profile:
     report: ReportSettings = ReportSettings()
     eligibility: EligibilityWords | None = None  # None: the profile has no words for the trial finder
     roles: RoleWords | None = None  # None: every strategy a study names is tested
+    sponsors: SponsorWords | None = None  # None: sponsors keep their registries' classes
+    populations: PopulationWords | None = None  # None: studies are not tagged with populations
 
     def strategy(self, strategy_id: str) -> Strategy:
         return _by_id(self.strategies, strategy_id, "strategy")
@@ -588,6 +661,8 @@ def _build(top: _Value, source: str, digest: str) -> Profile:
             "phases",
             "report",
             "eligibility",
+            "sponsors",
+            "populations",
             "roles",
             *_PAPER_SECTIONS,
         ),
@@ -625,6 +700,8 @@ def _build(top: _Value, source: str, digest: str) -> Profile:
         report=_report(keys["report"]) if "report" in keys else ReportSettings(),
         eligibility=_eligibility(keys["eligibility"]) if "eligibility" in keys else None,
         roles=_roles(keys["roles"]) if "roles" in keys else None,
+        sponsors=_sponsors(keys["sponsors"]) if "sponsors" in keys else None,
+        populations=_populations(keys["populations"]) if "populations" in keys else None,
     )
     _check_references(profile)
     return profile
@@ -646,6 +723,119 @@ def _roles(value: _Value) -> RoleWords:
         tested_arm_types=arms["tested"].strings(),
         comparator_arm_types=arms["comparator"].strings(),
         ignored_arm_types=arms["ignored"].strings(),
+    )
+
+
+def _sponsors(value: _Value) -> SponsorWords:
+    keys = value.mapping(
+        required=("types", "unknown_type", "registries", "legal_suffixes", "organisations"),
+        optional=("affiliations", "remove"),
+    )
+    types = tuple(_sponsor_type(type_id, item) for type_id, item in keys["types"].entries())
+    registries = {
+        registry: tuple(_sponsor_class(item) for item in classes.sequence())
+        for registry, classes in keys["registries"].entries()
+    }
+    for suffix in keys["legal_suffixes"].sequence():
+        if not term_words(suffix.string()):
+            suffix.fail(f"suffix {suffix.value!r} has no words")
+    return SponsorWords(
+        types=types,
+        unknown_type=keys["unknown_type"].string(),
+        registries=MappingProxyType(registries),
+        affiliations=_patterns(keys["affiliations"], "parent") if "affiliations" in keys else (),
+        remove=_patterns(keys["remove"]) if "remove" in keys else (),
+        legal_suffixes=keys["legal_suffixes"].strings(),
+        organisations=tuple(_organisation(org_id, item) for org_id, item in keys["organisations"].entries()),
+    )
+
+
+def _sponsor_type(type_id: str, value: _Value) -> SponsorType:
+    keys = value.mapping(required=("name", "description"), optional=("name_words",))
+    words = _terms(keys["name_words"], "sponsor_word") if "name_words" in keys else ()
+    return SponsorType(type_id, keys["name"].string(), " ".join(keys["description"].string().split()), words)
+
+
+def _sponsor_class(value: _Value) -> SponsorClass:
+    keys = value.mapping(required=("class", "type"), optional=("refine",))
+    refine = keys["refine"].strings() if "refine" in keys else ()
+    return SponsorClass(keys["class"].string(), keys["type"].string(), refine)
+
+
+def _organisation(org_id: str, value: _Value) -> Organisation:
+    keys = value.mapping(required=("name", "names"))
+    for item in keys["names"].sequence():
+        if not term_words(item.string()):
+            item.fail(f"name {item.value!r} has no words")
+    return Organisation(org_id, keys["name"].string(), keys["names"].strings())
+
+
+def _patterns(value: _Value, group: str | None = None) -> tuple[re.Pattern[str], ...]:
+    """Regular expressions, each checked to compile and, when ``group`` is given, to name that group."""
+    patterns = []
+    for item in value.sequence():
+        try:
+            pattern = re.compile(item.string())
+        except re.error as exc:
+            item.fail(f"invalid regex {item.value!r}: {exc}")
+        if group is not None and group not in pattern.groupindex:
+            item.fail(f"the regex must name the group {group!r}")
+        patterns.append(pattern)
+    return tuple(patterns)
+
+
+def _populations(value: _Value) -> PopulationWords:
+    keys = value.mapping(required=("fields", "age_groups", "populations"), optional=("ignore",))
+    return PopulationWords(
+        fields=keys["fields"].strings(),
+        age_groups=_age_groups(keys["age_groups"]),
+        ignore=_terms(keys["ignore"], "ignore") if "ignore" in keys else (),
+        populations=tuple(_population(pop_id, item) for pop_id, item in keys["populations"].entries()),
+    )
+
+
+def _age_groups(value: _Value) -> Mapping[str, tuple[float, float | None]]:
+    """Registry standard age groups (not snake_case ids: the registries' own words) and their bounds in years."""
+    if not isinstance(value.value, dict) or not value.value:
+        value.fail("expected a mapping of registry age groups to [lowest, highest] years")
+    groups = {}
+    for name in value.value:
+        bounds = value.child(name)
+        if not isinstance(bounds.value, list) or len(bounds.value) != 2:
+            bounds.fail("expected [lowest age, highest age or null] in years")
+        low, high = bounds.sequence()
+        groups[name] = (low.number(), None if high.value is None else high.number())
+    return MappingProxyType(groups)
+
+
+def _population(population_id: str, value: _Value) -> Population:
+    keys = value.mapping(
+        required=("name", "description"),
+        optional=(
+            "ages", "healthy_volunteers", "fields", "terms", "phenotypes", "unless", "unless_phenotypes",
+            "otherwise", "implies",
+        ),
+    )
+    ages = None
+    if "ages" in keys:
+        rules = keys["ages"].mapping(optional=AGE_RULES)
+        if len(rules) != 1:
+            keys["ages"].fail(f"expected exactly one of: {', '.join(AGE_RULES)}")
+        [(rule, years)] = rules.items()
+        ages = (rule, years.number())
+    return Population(
+        id=population_id,
+        name=keys["name"].string(),
+        description=" ".join(keys["description"].string().split()),
+        ages=ages,
+        healthy_volunteers=keys["healthy_volunteers"].boolean() if "healthy_volunteers" in keys else False,
+        fields=keys["fields"].strings() if "fields" in keys else (),
+        terms=_terms(keys["terms"], "population") if "terms" in keys else (),
+        phenotypes=keys["phenotypes"].strings() if "phenotypes" in keys else (),
+        unless=_terms(keys["unless"], "population_unless") if "unless" in keys else (),
+        unless_phenotypes=keys["unless_phenotypes"].strings() if "unless_phenotypes" in keys else (),
+        otherwise=keys["otherwise"].string() if "otherwise" in keys else None,
+        implies=keys["implies"].strings() if "implies" in keys else (),
     )
 
 
@@ -1093,6 +1283,50 @@ def _check_references(profile: Profile) -> None:
     expect({m.id for m in profile.outcome_measures}, report.safety_measures, "report.safety_measures", "outcome measure")
     if profile.eligibility is not None:
         _check_eligibility(profile.eligibility, phenotypes, strategies, groups, expect)
+    if profile.sponsors is not None:
+        _check_sponsors(profile.sponsors, expect)
+    if profile.populations is not None:
+        _check_populations(profile.populations, phenotypes, fields, expect)
+
+
+def _check_sponsors(words: SponsorWords, expect) -> None:
+    """Classes map to declared types; organisations are named once; name words mean one type."""
+    types = {sponsor_type.id for sponsor_type in words.types}
+    expect(types, (words.unknown_type,), "sponsors.unknown_type", "sponsor type")
+    for registry, classes in words.registries.items():
+        seen: set[str] = set()
+        for index, item in enumerate(classes):
+            path = f"sponsors.registries.{registry}[{index}]"
+            expect(types, (item.type, *item.refine), path, "sponsor type")
+            if item.words in seen:
+                raise ProfileError(f"{path}: class {item.words!r} listed twice")
+            seen.add(item.words)
+    _check_unique("sponsors.types", [term for sponsor_type in words.types for term in sponsor_type.name_words])
+    names: dict[tuple[str, ...], str] = {}
+    for organisation in words.organisations:
+        for name in organisation.names:
+            key = tuple(fold_word(word) for word in term_words(name))
+            if key in names:
+                raise ProfileError(f"sponsors.organisations.{organisation.id}: name {name!r} is already {names[key]}'s")
+            names[key] = organisation.id
+
+
+def _check_populations(words: PopulationWords, phenotypes: set[str], fields: set[str], expect) -> None:
+    """Populations name declared fields, phenotypes and populations; no term means two things in one list."""
+    populations = {population.id for population in words.populations}
+    expect(fields, words.fields, "populations.fields", "field")
+    for population in words.populations:
+        path = f"populations.populations.{population.id}"
+        expect(fields, population.fields, f"{path}.fields", "field")
+        expect(phenotypes, population.phenotypes + population.unless_phenotypes, path, "phenotype")
+        expect(populations, population.implies + ((population.otherwise,) if population.otherwise else ()), path, "population")
+        for term in population.terms + population.unless:
+            expect(fields, term.fields, term.path, "field")
+            if term.requires or term.unless or term.redirect or term.otherwise or term.with_groups or term.study_types:
+                raise ProfileError(f"{term.path}: a population term takes only term or regex, case_sensitive and fields")
+        _check_unique(f"{path}.terms", list(population.terms))
+        _check_unique(f"{path}.unless", list(population.unless))
+    _check_unique("populations.ignore", list(words.ignore))
 
 
 _DESIGN_TERM_OPTIONS = ("requires", "unless", "otherwise", "redirect", "with_groups", "study_types")

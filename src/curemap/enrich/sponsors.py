@@ -1,0 +1,135 @@
+"""One sponsor vocabulary: every registry's sponsor classes as the profile's types, names merged.
+
+ClinicalTrials.gov says INDUSTRY or OTHER, EU CTIS says "Pharmaceutical company" or
+"Hospital/Clinic/Other health care facility": counted side by side they cannot give a share of
+industry sponsorship. The profile's ``sponsors`` section maps each registry's class words onto
+one set of types (refining a vague class such as OTHER by the words of the sponsor's name) and
+lists the organisations whose affiliates and former names merge into one. Every label keeps the
+registry's own name and class words beside the merged ones, so a reader can check the mapping.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from curemap.enrich.terms import TermMatcher
+from curemap.model import Sponsor, Study
+from curemap.profile import WORD, Organisation, Profile, SponsorClass, fold_word, term_words
+
+
+@dataclass(frozen=True)
+class SponsorLabel:
+    """A study's sponsor in the profile's vocabulary, beside the registry's own words."""
+
+    role: str  # "lead" | "collaborator"
+    name: str  # as the registry writes it
+    registry_class: str | None  # the registry's class words, as it writes them
+    organisation: str  # the name with variants merged
+    type: str  # one of the profile's sponsor types
+
+
+def plain_words(text: str) -> list[str]:
+    """The words of a name as merging compares them: accents dropped, folded as profile terms are."""
+    return [fold_word(word) for word in WORD.findall(_plain_text(text))]
+
+
+def organisation_key(name: str) -> str:
+    """What two spellings of one organisation share (case, accents, punctuation aside): the
+    report groups merged names by it, so "Tg Therapeutics" and "TG Therapeutics" count as one."""
+    return " ".join(plain_words(name))
+
+
+class SponsorVocabulary:
+    """Reads a study's sponsors in the profile's one vocabulary."""
+
+    def __init__(self, profile: Profile):
+        words = profile.sponsors
+        if words is None:
+            raise ValueError(f"profile {profile.id!r} has no sponsors section")
+        self._words = words
+        self._classes = {
+            registry: {item.words: item for item in classes} for registry, classes in words.registries.items()
+        }
+        self._name_words = {
+            sponsor_type.id: TermMatcher((sponsor_type.id, term) for term in sponsor_type.name_words)
+            for sponsor_type in words.types
+        }
+        self._suffixes = sorted(
+            {tuple(fold_word(word) for word in term_words(suffix)) for suffix in words.legal_suffixes},
+            key=len,
+            reverse=True,
+        )
+        self._organisations: dict[tuple[str, ...], Organisation] = {
+            tuple(fold_word(word) for word in term_words(name)): organisation
+            for organisation in words.organisations
+            for name in organisation.names
+        }
+        self._longest_name = max((len(key) for key in self._organisations), default=0)
+
+    def read(self, study: Study) -> list[SponsorLabel]:
+        """The lead sponsor first, then the collaborators, in the registry's order."""
+        sponsors = [("lead", study.lead_sponsor)] if study.lead_sponsor else []
+        sponsors += [("collaborator", sponsor) for sponsor in study.collaborators]
+        return [self.label(role, sponsor, study.source) for role, sponsor in sponsors if sponsor.name.strip()]
+
+    def label(self, role: str, sponsor: Sponsor, registry: str) -> SponsorLabel:
+        name = " ".join(sponsor.name.split())
+        sponsor_type = self.type(name, sponsor.sponsor_class, registry)
+        return SponsorLabel(role, name, sponsor.sponsor_class, self.organisation(name), sponsor_type)
+
+    def type(self, name: str, registry_class: str | None, registry: str) -> str:
+        """The profile type of a sponsor: its class's type, refined by its name's words where the class allows."""
+        entry = self._class(registry_class, registry)
+        if entry is None:
+            return self._words.unknown_type
+        text = _plain_text(name)
+        for candidate in entry.refine:
+            if self._name_words[candidate].find(text):
+                return candidate
+        return entry.type
+
+    def _class(self, registry_class: str | None, registry: str) -> SponsorClass | None:
+        """The profile's entry for a class; a class written several times joined by ", " reads as its first part."""
+        classes = self._classes.get(registry, {})
+        words = (registry_class or "").strip()
+        return classes.get(words) or classes.get(words.split(", ")[0])
+
+    def organisation(self, name: str) -> str:
+        """The merged name: the parent an affiliation names, a listed organisation the name begins
+        with, or else the name without remarks and legal suffixes."""
+        for pattern in self._words.affiliations:
+            found = pattern.search(name)
+            if found:
+                name = found.group("parent")
+                break
+        for pattern in self._words.remove:
+            name = pattern.sub("", name)
+        words = plain_words(name)
+        for length in range(min(len(words), self._longest_name), 0, -1):
+            listed = self._organisations.get(tuple(words[:length]))
+            if listed is not None:
+                return listed.name
+        return self._without_suffixes(name)
+
+    def _without_suffixes(self, name: str) -> str:
+        """The name with trailing legal suffixes cut, one after another; at least one word stays."""
+        while True:
+            spans = [match.span() for match in WORD.finditer(name)]
+            words = plain_words(name)
+            if len(words) != len(spans):  # a character whose accents split it: leave the name as it is
+                return name.strip()
+            cut = next((len(s) for s in self._suffixes if len(s) < len(words) and tuple(words[-len(s) :]) == s), 0)
+            if not cut:
+                return name.strip()
+            name = _TRAILING.sub("", name[: spans[-cut][0]])
+
+
+_TRAILING = re.compile(r"[\s,.;:&/(\-–]+$")
+"""What is left between a name and the legal suffix cut from it ("Genentech, Inc." → "Genentech")."""
+
+
+def _plain_text(text: str) -> str:
+    """The text with accents dropped ("Hôpitaux" → "Hopitaux"): registries spell one name both ways."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
