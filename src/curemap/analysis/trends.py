@@ -118,6 +118,52 @@ def country_counts(store: Store, *, study_ids: set[str] | None = None) -> list[t
     return sorted(((country, len(ids)) for country, ids in seen.items()), key=lambda item: (-item[1], item[0]))
 
 
+@dataclass
+class SiteCoverage:
+    """What country counts rest on: how many studies list every site (an API record, a CTIS
+    trial's countries) and how many only their first site's country (ClinicalTrials.gov's
+    flattened export keeps one site of many), by registry."""
+
+    studies: int = 0
+    all_sites: int = 0
+    first_site_only: int = 0
+    no_site: int = 0
+    by_source: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """The basis in words, for a caption under a country count."""
+        if not self.first_site_only:
+            return "Every study counted lists all its sites."
+        return (
+            f"{self.first_site_only:,} of these {self.studies:,} studies list only their first site's country "
+            "(the registry's flattened export keeps one site of many), so countries of multi-country "
+            f"trials are undercounted; {self.all_sites:,} list all their sites"
+            + (f" and {self.no_site:,} none" if self.no_site else "")
+            + ". A record fetched with `curemap update` brings its full site list."
+        )
+
+
+def site_coverage(store: Store, study_ids: set[str]) -> SiteCoverage:
+    """How complete the site lists behind a country count are (see :class:`SiteCoverage`)."""
+    st, loc = schema.studies, schema.study_locations
+    coverage = SiteCoverage()
+    with store.connect() as conn:
+        listed = dict(
+            conn.execute(select(loc.c.study_id, func.count()).group_by(loc.c.study_id)).all()  # type: ignore[arg-type]
+        )
+        for row in conn.execute(select(st.c.id, st.c.source, st.c.data)):
+            if row.id not in study_ids:
+                continue
+            total = json.loads(row.data).get("total_locations")
+            sites = listed.get(row.id, 0)
+            kind = "no_site" if not sites else "first_site_only" if total and total > sites else "all_sites"
+            coverage.studies += 1
+            setattr(coverage, kind, getattr(coverage, kind) + 1)
+            per_source = coverage.by_source.setdefault(row.source, {"all_sites": 0, "first_site_only": 0, "no_site": 0})
+            per_source[kind] += 1
+    return coverage
+
+
 def countries_of(store: Store, study_ids: list[str]) -> dict[str, list[str]]:
     """Study id -> the distinct countries of its sites, in the order the registry lists them."""
     loc = schema.study_locations

@@ -641,7 +641,10 @@ class ReportBuilder:
         section.blocks.append(
             Block(
                 "figure",
-                [Statement("Countries with the most MS studies (a study counts once per country with a site)", basis=self.basis)],
+                [
+                    Statement("Countries with the most MS studies (a study counts once per country with a site)", basis=self.basis),
+                    Statement(trends.site_coverage(self.store, ms_ids).describe(), basis=self.basis),
+                ],
                 svg=bar_chart(countries[:15], "MS studies by country (top 15)"),
                 header=["country", "MS studies"],
                 rows=[[c, f"{n:,}"] for c, n in countries[:15]],

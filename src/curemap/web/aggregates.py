@@ -68,6 +68,7 @@ def _overview(ctx: WebContext) -> dict[str, Any]:
         "pipeline": pipeline,
         "started_per_year": trends.started_per_year(store, profile, studies=studies),
         "countries": trends.country_counts(store, study_ids=ms_ids)[:COUNTRIES_SHOWN],
+        "site_coverage": trends.site_coverage(store, ms_ids),
         "sponsor_classes": trends.sponsor_class_counts(store, study_ids=ms_ids),
         "ms_papers": store.count_ms(PAPER),
     }
