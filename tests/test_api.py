@@ -4,6 +4,7 @@ strategies, stats, changes, validation (400, never 500) and the token on writes.
 from __future__ import annotations
 
 import csv
+import json
 import io
 
 import pytest
@@ -26,11 +27,22 @@ def test_studies_list_pages_through_the_store(client, built_store):
 
 def test_strategy_and_status_filters_match_the_landscape(client, landscape):
     for strategy in ("ahsct", "anti_cd20", "car_t"):
-        page = client.get("/api/studies", params={"strategy": strategy, "ms": "true", "per_page": 200}).json()
-        assert page["total"] == landscape[strategy].studies
-        assert all(strategy in s["strategies"] and s["is_ms"] for s in page["items"])
-    recruiting = client.get("/api/studies", params={"strategy": "anti_cd20", "ms": "true", "status": "recruiting"}).json()
-    assert recruiting["total"] == landscape["anti_cd20"].by_status.get("RECRUITING", 0)
+        entry = landscape[strategy]
+        tested = client.get("/api/studies", params={"strategy": strategy, "ms": "true", "role": "tested", "per_page": 200}).json()
+        assert tested["total"] == entry.registrations + len(entry.about_studies)
+        assert all(strategy in s["tested_strategies"] and s["roles"][strategy] == "tested" and s["is_ms"] for s in tested["items"])
+        listed = client.get("/api/studies", params={"strategy": strategy, "ms": "true", "role": "tested", "format": "json"}).json()
+        assert set(entry.stage_studies) <= {s["id"] for s in listed}
+        compared = client.get("/api/studies", params={"strategy": strategy, "ms": "true", "role": "comparator", "per_page": 200}).json()
+        assert compared["total"] == len(entry.comparator_studies)
+        everything = client.get("/api/studies", params={"strategy": strategy, "ms": "true"}).json()
+        assert everything["total"] == tested["total"] + compared["total"]
+    recruiting = client.get(
+        "/api/studies", params={"strategy": "anti_cd20", "ms": "true", "role": "tested", "status": "recruiting", "per_page": 200}
+    ).json()
+    assert {s["id"] for s in recruiting["items"]} >= {
+        i for i in landscape["anti_cd20"].recruiting_studies if client.get(f"/api/studies/{i}").json()["status"] == "RECRUITING"
+    }
     assert all(s["status"] == "RECRUITING" for s in recruiting["items"])
 
 
@@ -85,10 +97,12 @@ def test_bad_parameters_are_400_with_a_message(client, params, words):
 
 
 def test_csv_and_json_downloads_hold_the_whole_filtered_list(client, landscape):
-    params = {"strategy": "anti_cd20", "ms": "true"}
+    params = {"strategy": "anti_cd20", "ms": "true", "role": "tested"}
     rows = list(csv.DictReader(io.StringIO(client.get("/api/studies", params={**params, "format": "csv"}).text)))
-    assert len(rows) == landscape["anti_cd20"].studies
-    assert all("anti_cd20" in row["strategies"].split("|") for row in rows)
+    entry = landscape["anti_cd20"]
+    assert len(rows) == entry.registrations + len(entry.about_studies)
+    assert all("anti_cd20" in row["tested_strategies"].split("|") for row in rows)
+    assert all(json.loads(row["roles"])["anti_cd20"] == "tested" and row["trial_id"] for row in rows)
     as_json = client.get("/api/studies", params={**params, "format": "json"})
     assert as_json.headers["content-disposition"] == 'attachment; filename="studies.json"'
     assert [s["id"] for s in as_json.json()] == [row["id"] for row in rows]

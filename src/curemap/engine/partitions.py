@@ -65,14 +65,14 @@ def _schema():
 @lru_cache(maxsize=1)
 def _enrichers():
     """The classifier, the outcome extractor and their enrichment keys, made once per worker process."""
-    from curemap.enrich import classify, outcomes
+    from curemap.enrich import outcomes
     from curemap.enrich.classify import Classifier
     from curemap.enrich.outcomes import OutcomeExtractor
-    from curemap.enrich.pipeline import enrichment_key
+    from curemap.enrich.pipeline import CLASSIFYING_CODE, enrichment_key
     from curemap.profile import load_profile
 
     profile = load_profile()
-    keys = {"classify": enrichment_key(profile, classify), "extract": enrichment_key(profile, outcomes)}
+    keys = {"classify": enrichment_key(profile, *CLASSIFYING_CODE), "extract": enrichment_key(profile, outcomes)}
     return Classifier(profile), OutcomeExtractor(profile), keys
 
 

@@ -154,6 +154,8 @@ class Classification:
     method: str = "dictionary"  # "dictionary" | "fallback"
     roles: dict[str, str] = field(default_factory=dict)  # strategy -> "tested" | "comparator"
     purpose: str | None = None  # "treatment" | "about" (studies); None for papers and other conditions
+    populations: list[str] = field(default_factory=list)  # whom a study admits (its evidence has kind "population")
+    sponsors: list[dict[str, Any]] = field(default_factory=list)  # in the profile's one vocabulary
 
     @property
     def tested_strategies(self) -> list[str]:
@@ -552,6 +554,13 @@ class Classifier:
             rules.fallback.fields,
         )
         self._paper = self._paper_reading(default_fields) if profile.paper_rules else None
+        # who a study admits and who sponsors it, read beside its strategies (imported here:
+        # both readers use this module's field readers)
+        from curemap.enrich.populations import PopulationReader
+        from curemap.enrich.sponsors import SponsorVocabulary
+
+        self._populations = PopulationReader(profile) if profile.populations is not None else None
+        self._sponsors = SponsorVocabulary(profile) if profile.sponsors is not None else None
         fallback_groups = set(rules.fallback.groups) or {group.id for group in profile.groups}
         fallback_candidates = [s.id for s in profile.strategies if s.role != "design" and s.group in fallback_groups]
         self._fallback = _NearestStrategy(profile, fallback_candidates, rules.fallback.min_shared_words)
@@ -610,7 +619,16 @@ class Classifier:
             topic="conditions[0]" if study.conditions else "brief_title",
             roles=self.profile.roles is not None,
         )
-        return self._classify(self._study, record, *self._scan(self._study, study), Classification)
+        result = self._classify(self._study, record, *self._scan(self._study, study), Classification)
+        if self._sponsors is not None:
+            result.sponsors = [asdict(label) for label in self._sponsors.read(study)]
+        if self._populations is not None and result.is_ms:
+            for tag in self._populations.read(study):
+                result.populations.append(tag.population)
+                start = 0 if tag.start is None else tag.start
+                end = len(tag.text) if tag.end is None else tag.end
+                result.evidence.append(Evidence(tag.population, "population", tag.field, tag.population, tag.text, start, end, 0.0))
+        return result
 
     def classify_paper(self, paper: Paper) -> PaperClassification:
         """Where a paper sits in the taxonomy, and its design, by rules 1-9 of the module docstring."""

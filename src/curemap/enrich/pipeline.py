@@ -12,7 +12,7 @@ from types import ModuleType
 from typing import Any
 
 from curemap.console import meter, stderr
-from curemap.enrich import classify, outcomes
+from curemap.enrich import classify, outcomes, populations, sponsors
 from curemap.enrich.classify import Classifier
 from curemap.enrich.outcomes import OutcomeExtractor
 from curemap.profile import Profile
@@ -22,17 +22,21 @@ from curemap.store.kinds import PAPER, STUDY
 BATCH_SIZE = 1000
 
 
-def enrichment_key(profile: Profile, module: ModuleType) -> str:
-    """What stored enrichment was made with: the profile's text and the enriching module's code.
-    A change to either makes it stale."""
-    code = Path(module.__file__).read_bytes()
+CLASSIFYING_CODE = (classify, populations, sponsors)
+"""The modules whose code a classification is made with (strategies, populations, sponsors)."""
+
+
+def enrichment_key(profile: Profile, *modules: ModuleType) -> str:
+    """What stored enrichment was made with: the profile's text and the enriching modules' code.
+    A change to any makes it stale."""
+    code = b"\0".join(Path(module.__file__).read_bytes() for module in modules)
     return hashlib.sha256(profile.digest.encode() + b"\0" + code).hexdigest()
 
 
 def classify_store(store: Store, profile: Profile) -> int:
     """Classify every study and paper whose classification is missing or stale; returns how many."""
     classifier = Classifier(profile)
-    key = enrichment_key(profile, classify)
+    key = enrichment_key(profile, *CLASSIFYING_CODE)
     done = 0
     for kind, classify_one in ((STUDY, classifier.classify), (PAPER, classifier.classify_paper)):
         done += _run(

@@ -58,26 +58,29 @@ class PopulationReader:
         phenotype_terms = {phenotype.id: phenotype.terms for phenotype in profile.phenotypes}
         self._words = words
         self._by_id = {population.id: population for population in words.populations}
-        self._ignore = TermMatcher((None, term) for term in (*words.ignore, *profile.ignore.phenotypes))
-        self._terms = {
-            population.id: _matcher(population.terms, population.phenotypes, phenotype_terms)
-            for population in words.populations
-        }
-        self._unless = {
-            population.id: _matcher(population.unless, population.unless_phenotypes, phenotype_terms)
-            for population in words.populations
-        }
+        # one matcher for every term, each keyed by (its list, the term): a text is read once
+        listed = [(_IGNORE, term) for term in (*words.ignore, *profile.ignore.phenotypes)]
+        for population in words.populations:
+            listed += [((population.id, _TERMS), term) for term in _terms(population.terms, population.phenotypes, phenotype_terms)]
+            listed += [
+                ((population.id, _UNLESS), term)
+                for term in _terms(population.unless, population.unless_phenotypes, phenotype_terms)
+            ]
+        self._matcher = TermMatcher(((group, term), term) for group, term in listed)
 
     def read(self, study: Study) -> list[PopulationTag]:
         """One tag per population the record gives, in profile order, with its evidence."""
         bounds = self._bounds(study)
         found: dict[str, PopulationTag] = {}
+        read: dict[str, list[TermMatch]] = {}  # path -> the matches in its text
         for population in self._words.populations:
-            for tag in self._tags(population, study, bounds):
+            for tag in self._tags(population, study, bounds, read):
                 found.setdefault(tag.population, tag)
         return [found[p.id] for p in self._words.populations if p.id in found]
 
-    def _tags(self, population: Population, study: Study, bounds: dict[str, _Bound | None]) -> list[PopulationTag]:
+    def _tags(
+        self, population: Population, study: Study, bounds: dict[str, _Bound | None], read: dict[str, list[TermMatch]]
+    ) -> list[PopulationTag]:
         """This population's tags (itself or its `otherwise`, and what it implies)."""
         given = population.id
         if population.ages is not None and bounds[_RULES[population.ages[0]][0]] is not None:
@@ -90,12 +93,12 @@ class PopulationReader:
             evidence = ("eligibility.healthy_volunteers", str(True), None, None)
         else:
             fields = population.fields or self._words.fields
-            terms = self._terms[population.id]
-            match = self._first(terms, study, fields)
+            terms = (population.id, _TERMS)
+            match = self._first(terms, study, fields, read)
             if match is None:
                 return []
             evidence = match
-            if self._first(self._unless[population.id], study, fields, besides=terms) is not None:
+            if self._first((population.id, _UNLESS), study, fields, read, besides=terms) is not None:
                 if population.otherwise is None:
                     return []
                 given = population.otherwise
@@ -103,16 +106,26 @@ class PopulationReader:
         return [PopulationTag(name, *evidence) for name in (given, *implied)]
 
     def _first(
-        self, matcher: TermMatcher, study: Study, fields: tuple[str, ...], besides: TermMatcher | None = None
+        self,
+        group: tuple[str, str],
+        study: Study,
+        fields: tuple[str, ...],
+        read: dict[str, list[TermMatch]],
+        besides: tuple[str, str] | None = None,
     ) -> tuple[str, str, int, int] | None:
-        """The first match of a matcher's terms in these fields, in field order, outside ignored
-        phrases and outside the matches of ``besides`` (an unless word inside the very term it
-        would contradict, "participants" in "healthy participants", says nothing)."""
+        """The first match of a list's terms in these fields, in field order, outside ignored
+        phrases and outside the matches of the list ``besides`` (an unless word inside the very
+        term it would contradict, "participants" in "healthy participants", says nothing)."""
         for field in fields:
             for path, text in READERS[field](study):
-                ignored = [(m.start, m.end) for m in self._ignore.find(text)]
-                ignored += [(m.start, m.end) for m in besides.find(text)] if besides is not None else []
-                for match in matcher.find(text):
+                if path not in read:
+                    read[path] = self._matcher.find(text)
+                found = read[path]
+                matches = [m for m in found if m.key[0] == group]
+                if not matches:
+                    continue
+                ignored = [(m.start, m.end) for m in found if m.key[0] in (_IGNORE, besides)]
+                for match in matches:
                     if _allowed(match, field) and not any(s <= match.start and match.end <= e for s, e in ignored):
                         return path, text[match.start : match.end], match.start, match.end
         return None
@@ -143,12 +156,15 @@ class PopulationReader:
         return {"youngest": youngest, "oldest": oldest}
 
 
-def _matcher(terms: tuple[Term, ...], phenotypes: tuple[str, ...], phenotype_terms: dict) -> TermMatcher:
-    listed = [*terms, *(term for phenotype in phenotypes for term in phenotype_terms[phenotype])]
-    return TermMatcher((term, term) for term in listed)
+_IGNORE, _TERMS, _UNLESS = ("", "ignore"), "terms", "unless"
+"""The lists a term of the one matcher belongs to: ignored phrases, a population's terms, its unless words."""
+
+
+def _terms(terms: tuple[Term, ...], phenotypes: tuple[str, ...], phenotype_terms: dict) -> list[Term]:
+    return [*terms, *(term for phenotype in phenotypes for term in phenotype_terms[phenotype])]
 
 
 def _allowed(match: TermMatch, field: str) -> bool:
     """A term that names its own fields counts only there."""
-    term: Term = match.key
+    term: Term = match.key[1]
     return not term.fields or field in term.fields

@@ -41,6 +41,10 @@ def organisation_key(name: str) -> str:
     return " ".join(plain_words(name))
 
 
+_MEMO_LIMIT = 100_000
+"""Sponsors whose reading is remembered before the memory starts afresh (bounds memory)."""
+
+
 class SponsorVocabulary:
     """Reads a study's sponsors in the profile's one vocabulary."""
 
@@ -67,6 +71,7 @@ class SponsorVocabulary:
             for name in organisation.names
         }
         self._longest_name = max((len(key) for key in self._organisations), default=0)
+        self._read: dict[tuple[str, str | None, str], tuple[str, str]] = {}
 
     def read(self, study: Study) -> list[SponsorLabel]:
         """The lead sponsor first, then the collaborators, in the registry's order."""
@@ -76,8 +81,13 @@ class SponsorVocabulary:
 
     def label(self, role: str, sponsor: Sponsor, registry: str) -> SponsorLabel:
         name = " ".join(sponsor.name.split())
-        sponsor_type = self.type(name, sponsor.sponsor_class, registry)
-        return SponsorLabel(role, name, sponsor.sponsor_class, self.organisation(name), sponsor_type)
+        key = (name, sponsor.sponsor_class, registry)
+        read = self._read.get(key)
+        if read is None:  # sponsors recur across thousands of studies: each is read once
+            if len(self._read) > _MEMO_LIMIT:
+                self._read.clear()
+            read = self._read[key] = (self.organisation(name), self.type(name, sponsor.sponsor_class, registry))
+        return SponsorLabel(role, name, sponsor.sponsor_class, *read)
 
     def type(self, name: str, registry_class: str | None, registry: str) -> str:
         """The profile type of a sponsor: its class's type, refined by its name's words where the class allows."""

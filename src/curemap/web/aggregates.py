@@ -56,9 +56,11 @@ def _overview(ctx: WebContext) -> dict[str, Any]:
             by_status[study.status] = by_status.get(study.status, 0) + 1
     pipeline = trends.pipeline_by_group_phase(store, profile, studies=studies)
     phases = [p for p in (*PHASES, trends.NO_PHASE) if any(p in row for row in pipeline.values())]
+    status = store_status(store)
     return {
-        "status": store_status(store),
-        "ms_studies": len(ms_ids),
+        "status": status,
+        "ms_studies": status["ms_studies"],  # registrations classified as about MS
+        "ms_trials": len(ms_ids),  # the trials they register (a trial in two registries counts once)
         "curative_studies": sum(bool(study.groups & _curative_groups(ctx)) for study in studies),
         "recruiting": dict(sorted(by_status.items(), key=lambda item: -item[1])),
         "recruiting_total": sum(by_status.values()),
