@@ -46,7 +46,7 @@ def test_a_page_with_no_pmid_or_doi_is_known_by_its_address(by_id):
 
 def test_a_row_with_no_id_but_a_broken_or_shared_link_is_an_error_naming_it(records):
     errors = {r.source_id: r.error for r in records if r.error}
-    assert errors["row 267"] == "link 'https:' is not a web address"
+    assert errors["row 267"] == "link 'https:': not a web address (http:// or https://)"
     shared = [e for e in errors.values() if "scielo.php' is a site's script without its query" in e]
     assert len(shared) == 20 == len(errors) - 1
 

@@ -20,10 +20,10 @@ from curemap.normalise import (
     normalise_nct_id,
     normalise_phase,
     normalise_status,
-    parse_count,
     parse_partial_date,
 )
 from curemap.sources.csv_rows import iter_csv_records
+from curemap.sources.validation import CTGOV_ROW, check
 
 SOURCE = "ctgov"
 
@@ -68,6 +68,7 @@ def _split(value: str | None) -> list[str]:
 def row_to_study(row: dict[str, str]) -> Study:
     """Normalise one flattened row; raises ``ValueError`` naming the bad field."""
     nct_id = normalise_nct_id(row.get("NCTId"))
+    cells = check(CTGOV_ROW, row, strict=False)
     collaborator_names = _split(row.get("Collaborators"))
     collaborator_classes = _split(row.get("CollaboratorClasses"))
     intervention_names = _split(row.get("InterventionNames"))
@@ -75,7 +76,6 @@ def row_to_study(row: dict[str, str]) -> Study:
     countries = _split(row.get("LocationCountry"))
     cities = _split(row.get("LocationCity"))
     states = _split(row.get("LocationState"))
-    has_results = (row.get("HasResults") or "").strip().lower() == "true"
     sponsor_name = (row.get("LeadSponsorName") or "").strip()
     return Study(
         id=nct_id,
@@ -83,16 +83,16 @@ def row_to_study(row: dict[str, str]) -> Study:
         brief_title=(row.get("BriefTitle") or "").strip() or None,
         official_title=(row.get("OfficialTitle") or "").strip() or None,
         status=normalise_status(row.get("OverallStatus")),
-        start_date=parse_partial_date(row.get("StartDate")),
-        primary_completion_date=parse_partial_date(row.get("PrimaryCompletionDate")),
-        completion_date=parse_partial_date(row.get("CompletionDate")),
-        last_update_posted=parse_partial_date(row.get("LastUpdatePostDate")),
-        first_posted=parse_partial_date(row.get("StudyFirstPostDate")),
-        results_first_posted=parse_partial_date(row.get("ResultsFirstPostDate")),
+        start_date=parse_partial_date(cells.get("StartDate")),
+        primary_completion_date=parse_partial_date(cells.get("PrimaryCompletionDate")),
+        completion_date=parse_partial_date(cells.get("CompletionDate")),
+        last_update_posted=parse_partial_date(cells.get("LastUpdatePostDate")),
+        first_posted=parse_partial_date(cells.get("StudyFirstPostDate")),
+        results_first_posted=parse_partial_date(cells.get("ResultsFirstPostDate")),
         study_type=(row.get("StudyType") or "").strip().upper() or None,
         phase=normalise_phase((row.get("Phase") or "").replace("|", ", ")),
         phase_raw=(row.get("Phase") or "").strip() or None,
-        enrollment=parse_count(row.get("EnrollmentCount")),
+        enrollment=cells.get("EnrollmentCount"),
         enrollment_type=(row.get("EnrollmentType") or "").strip().upper() or None,
         lead_sponsor=Sponsor(sponsor_name, (row.get("LeadSponsorClass") or "").strip() or None)
         if sponsor_name
@@ -113,7 +113,7 @@ def row_to_study(row: dict[str, str]) -> Study:
             )
             for i, country in enumerate(countries)
         ],
-        total_locations=parse_count(row.get("TotalLocations")),
+        total_locations=cells.get("TotalLocations"),
         interventions=[
             Intervention(
                 name=name,
@@ -123,7 +123,7 @@ def row_to_study(row: dict[str, str]) -> Study:
         ],
         outcomes=[PlannedOutcome(m, "primary") for m in _split(row.get("PrimaryOutcomeMeasures"))]
         + [PlannedOutcome(m, "secondary") for m in _split(row.get("SecondaryOutcomeMeasures"))],
-        has_results=has_results,
+        has_results=bool(cells.get("HasResults")),
     )
 
 

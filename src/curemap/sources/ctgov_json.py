@@ -28,6 +28,7 @@ from curemap.model import (
     Study,
 )
 from curemap.normalise import normalise_nct_id, normalise_phase, normalise_status, parse_partial_date
+from curemap.sources.validation import API_STUDY, check
 
 SOURCE = "ctgov"
 
@@ -341,11 +342,10 @@ def record_from_api(obj: Any, origin: str, position: str = "study", raw: str | N
     nct_id = _lookup(obj, ("protocolSection", "identificationModule", "nctId"))
     source_id = nct_id.strip() if isinstance(nct_id, str) and nct_id.strip() else position
     try:
+        # The API's types are documented, not enforced: a wrong-typed part is a bad record, not a crash.
+        check(API_STUDY, obj, strict=True)
         study = study_from_api(obj)
-    # The API's types are documented, not enforced: a wrong-typed part is a bad record, not a crash.
-    except KeyError as exc:
-        return ParsedRecord(SOURCE, source_id, raw, origin, COVERS, error=f"required field {exc} is missing")
-    except (ValueError, TypeError, AttributeError) as exc:
+    except ValueError as exc:
         return ParsedRecord(SOURCE, source_id, raw, origin, COVERS, error=str(exc))
     return ParsedRecord(SOURCE, study.id, raw, origin, _covered(obj), study=study)
 

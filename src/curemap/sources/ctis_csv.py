@@ -23,10 +23,10 @@ from curemap.model import (
 from curemap.normalise import (
     normalise_phase,
     normalise_status,
-    parse_count,
     parse_partial_date,
 )
 from curemap.sources.csv_rows import iter_csv_records
+from curemap.sources.validation import CTIS_ROW, PLACEHOLDERS, check
 
 SOURCE = "ctis"
 
@@ -61,8 +61,6 @@ COVERS = frozenset(
     }
 )
 
-_EMPTY = {"", "n/a", "commercially confidential information"}
-
 _EU_CT_NUMBER = re.compile(r"^\d{4}-\d{6}-\d{2}-\d{2}$")
 
 _STD_AGES = {"0-17 years": "CHILD", "18-64 years": "ADULT", "65+ years": "OLDER_ADULT"}
@@ -76,7 +74,7 @@ _COUNTRY_START = re.compile(r",\s*(?=[^,:]+:)")
 def _text(value: str | None) -> str | None:
     """The cell as one line of text, or ``None`` for an empty or placeholder cell."""
     text = " ".join((value or "").split())
-    return None if text.lower() in _EMPTY else text
+    return None if text.lower() in PLACEHOLDERS else text
 
 
 def _unique(items: Iterable[str]) -> list[str]:
@@ -214,10 +212,10 @@ def _sponsors(row: dict[str, str]) -> list[Sponsor]:
 def row_to_study(row: dict[str, str]) -> Study:
     """Normalise one CTIS row; raises ``ValueError`` naming the bad field."""
     trial_number = _trial_number(row.get("Trial number"))
+    cells = check(CTIS_ROW, row, strict=False)
     title = _text(row.get("Title of the trial"))
     protocol_code = _text(row.get("Protocol code"))
     phase = _text(row.get("Trial phase"))
-    enrollment = _text(row.get("Number of participants enrolled"))
     locations = _locations(row.get("Location(s) and recruitment status"))
     sponsors = _sponsors(row)
     return Study(
@@ -235,7 +233,7 @@ def row_to_study(row: dict[str, str]) -> Study:
         study_type="INTERVENTIONAL",  # CTIS registers clinical trials of medicines only
         phase=normalise_phase(phase),
         phase_raw=row["Trial phase"].strip() if phase else None,
-        enrollment=parse_count(enrollment),
+        enrollment=cells.get("Number of participants enrolled"),
         lead_sponsor=sponsors[0] if sponsors else None,
         collaborators=sponsors[1:],
         conditions=_conditions(row.get("Medical conditions")),

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from curemap.model import Paper, ParsedRecord
 from curemap.sources.csv_rows import iter_csv_records
 from curemap.sources.pubmed_xml import paper_id, parse_pubmed_date
+from curemap.sources.validation import LITERATURE_ROW, check
 
 SOURCE = "literature_csv"
 
@@ -47,7 +48,8 @@ def _clean(value: str | None) -> str | None:
 
 
 def row_to_paper(row: dict[str, str]) -> Paper:
-    """Normalise one row; raises ``ValueError`` when nothing identifies the article."""
+    """Normalise one row; raises ``ValueError`` when a cell breaks its rule or nothing identifies the article."""
+    cells = check(LITERATURE_ROW, row, strict=False)
     abstract = row.get("abstract") or ""
     id_line = _ID_LINE.search(abstract)
     if id_line:
@@ -56,18 +58,14 @@ def row_to_paper(row: dict[str, str]) -> Paper:
     parts = _CITATION.match(citation or "")
     citation_doi = _CITATION_DOI.search(citation or "")
     link_doi = _LINK_DOI.search(row.get("link") or "")
-    pmid = _clean(row.get("pmid")) or (id_line and id_line["pmid"])
-    if pmid and not pmid.isdigit():
-        raise ValueError(f"pmid {pmid!r} is not a PubMed id")
+    pmid = cells.get("pmid") or (id_line and id_line["pmid"])
     doi = (
         (id_line and id_line["doi"])
         or (citation_doi and citation_doi.group(1))
         or (link_doi and link_doi.group(1))
         or None
     )
-    link = _clean(row.get("link"))
-    if link and not link.startswith(("https://", "http://")):
-        raise ValueError(f"link {link!r} is not a web address")
+    link = cells.get("link")
     if link and not pmid and not doi and _SCRIPT_WITHOUT_QUERY.search(link):
         # e.g. "http://www.scielo.br/scielo.php": shared by many articles, it resolves to none.
         raise ValueError(f"link {link!r} is a site's script without its query, not an article's address")
