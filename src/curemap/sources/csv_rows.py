@@ -7,7 +7,25 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from curemap.errors import InputError
 from curemap.model import ParsedRecord
+
+
+def csv_rows(reader: Iterator[Any], origin: str) -> Iterator[Any]:
+    """The reader's rows; a row the csv module cannot read (a field over its 128 KB limit, a NUL
+    byte) stops the file, since where the next row starts is then unknown."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            line = (reader.reader if isinstance(reader, csv.DictReader) else reader).line_num  # DictReader's lags a row
+            raise InputError(
+                f"{origin}, line {line}: not readable as CSV ({exc}); no registry export has a "
+                "field that long or a NUL byte, so check that this is the export itself; nothing was imported from it"
+            ) from None
+        yield row
 
 
 def iter_csv_records(
@@ -26,7 +44,7 @@ def iter_csv_records(
     reader = csv.DictReader(lines)
     if reader.fieldnames:  # a file opened without utf-8-sig keeps the BOM on the first name
         reader.fieldnames = [name.lstrip("\ufeff") for name in reader.fieldnames]
-    for row_number, row in enumerate(reader, start=2):
+    for row_number, row in enumerate(csv_rows(reader, origin), start=2):
         raw = json.dumps(row, ensure_ascii=False)
         try:
             item = parse(row)

@@ -2,9 +2,12 @@
 
 Recognised: the flattened ClinicalTrials.gov CSV, the EU CTIS CSV, raw
 ClinicalTrials.gov API v2 JSON (one study, a ``studies`` page, a list of
-studies, or JSON Lines with one study per line), PubMed/MEDLINE XML, and the
-literature CSV. Gzip-compressed files are read transparently. CSV, JSON Lines
-and XML stream record by record.
+studies, or JSON Lines with one study per line, each document minified or
+pretty-printed), PubMed/MEDLINE XML, and the literature CSV. Gzip-compressed
+files are read transparently. Every format streams record by record, so memory
+stays bounded by the largest record, not the file; a file that cannot be read
+to its end (cut off, corrupt, not UTF-8) raises :class:`InputError` naming it,
+so that nothing from it is stored.
 """
 
 from __future__ import annotations
@@ -13,16 +16,30 @@ import csv
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+import ijson
 
 from curemap.errors import FormatNotRecognised, InputError
 from curemap.model import ParsedRecord
 from curemap.sources import ctgov_csv, ctgov_json, ctis_csv, literature_csv, pubmed_xml
+from curemap.sources.csv_rows import csv_rows
+from curemap.sources.validation import MAX_DEPTH, nesting_depth_exceeds
 
 CSV_FORMATS = (ctgov_csv, ctis_csv, literature_csv)
 
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+"""The most JSON one study may take (the largest real records, with posted results, take a
+few hundred KB); a longer one is refused rather than read into memory whole."""
+
+_FIRST_LINE_PEEK = 1024 * 1024
+"""How much of the first line is read to tell JSON Lines from one document."""
+
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 class _MeteredFile(io.FileIO):
     """A file that reports how many bytes of it were read, so progress can show time left."""
@@ -38,12 +55,39 @@ class _MeteredFile(io.FileIO):
         return count
 
 
-def _open_binary(path: Path, on_read: Callable[[int], None] | None = None) -> IO[bytes]:
+class _Decompressed(io.RawIOBase):
+    """A gzip stream whose breaks (cut off, or not gzip at all) name the file instead of ending in a traceback."""
+
+    def __init__(self, compressed: IO[bytes], name: str):
+        self._compressed = compressed
+        self._gzip = gzip.GzipFile(fileobj=compressed, mode="rb")
+        self._name = name
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        try:
+            return self._gzip.readinto(buffer)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            raise InputError(
+                f"{self._name}: the gzip data is cut off or corrupt ({exc}); nothing was imported from it. "
+                "Download or compress the file again."
+            ) from exc
+
+    def close(self) -> None:
+        if not self.closed:
+            self._gzip.close()
+            self._compressed.close()
+        super().close()
+
+
+def _open_binary(path: Path, on_read: Callable[[int], None] | None = None) -> io.BufferedReader:
     with path.open("rb") as probe:
         magic = probe.read(2)
-    binary: IO[bytes] = io.BufferedReader(_MeteredFile(path, on_read))
+    binary = io.BufferedReader(_MeteredFile(path, on_read))
     if magic == b"\x1f\x8b":
-        binary = gzip.GzipFile(fileobj=binary, mode="rb")
+        return io.BufferedReader(_Decompressed(binary, path.name))
     return binary
 
 
@@ -64,14 +108,14 @@ def detect_format(path: Path) -> str:
         head = binary.read(2048)
     if pubmed_xml.looks_like(head):
         return "pubmed_xml"
-    with _open_text(path) as handle:
+    with _open_text(path) as handle, _utf8(path.name, FormatNotRecognised):
         first = _first_char(handle)
         if first in ("{", "["):
             return "ctgov_json"
         if first == "<":
             raise FormatNotRecognised(f"{path}: XML, but not a PubMed or MEDLINE citation set")
-        handle.seek(0)
-        header = next(csv.reader(handle), [])
+    with _open_text(path) as handle, _utf8(path.name, FormatNotRecognised):
+        header = next(csv_rows(csv.reader(handle), path.name), [])
     for module in CSV_FORMATS:
         if module.looks_like(header):
             return module.__name__.rsplit(".", 1)[-1]
@@ -82,58 +126,235 @@ def detect_format(path: Path) -> str:
     )
 
 
-def _bad_line(number: int, line: str, origin: str, exc: Exception) -> ParsedRecord:
-    return ParsedRecord("ctgov", f"line {number}", line, origin, ctgov_json.COVERS, error=f"not valid JSON: {exc}")
+@contextmanager
+def _utf8(origin: str, error: type[InputError] = InputError) -> Iterator[None]:
+    """Text that is not UTF-8 (Latin-1, a binary file) as an error naming the file."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise error(
+            f"{origin}: not UTF-8 text ({exc.reason}); save it as UTF-8 and import it again; "
+            "nothing was imported from it"
+        ) from None
 
 
-def _json_records(handle: IO[str], origin: str) -> Iterator[ParsedRecord]:
-    """One JSON document (study, page or list), or JSON Lines streamed line by line.
+# -- JSON ------------------------------------------------------------------------------------
 
-    A first line that is a complete JSON value on its own means JSON Lines; a
-    pretty-printed document's first line never is.
+
+def _is_json_lines(path: Path) -> bool:
+    """Whether the file holds one study per line: its first line is a complete study on its own.
+
+    A pretty-printed document's first line is never complete, and a page or a list of
+    studies on one line is one document, not a line of JSON Lines.
     """
-    first_line = handle.readline()
+    with _open_text(path) as handle:
+        first_line = handle.readline(_FIRST_LINE_PEEK)
     try:
         first = json.loads(first_line)
-    except json.JSONDecodeError:
-        text = first_line + handle.read()
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{origin}: not valid JSON ({exc}); nothing was imported from it") from exc
-        yield from ctgov_json.iter_records(document, origin)
-        return
-    yield _json_line(first, first_line, 1, origin)
-    for number, line in enumerate(handle, start=2):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield _bad_line(number, line, origin, exc)
-            continue
-        yield _json_line(obj, line, number, origin)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(first, dict) and ("studies" not in first or "protocolSection" in first)
 
 
-def _json_line(obj, line: str, number: int, origin: str) -> ParsedRecord:
+_TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels, more than any study"
+_LONG_NUMBER = "a number too long to read"
+
+
+def _bad_line(number: int, origin: str, problem: str) -> ParsedRecord:
+    return ParsedRecord("ctgov", f"line {number}", "", origin, ctgov_json.COVERS, error=problem)
+
+
+def _json_lines(handle: IO[str], origin: str) -> Iterator[ParsedRecord]:
+    """JSON Lines streamed line by line; a line that is not a study is rejected by its number."""
+    number = 0
+    while line := handle.readline(MAX_RECORD_BYTES):
+        number += 1
+        if not line.endswith(("\n", "\r")) and len(line) == MAX_RECORD_BYTES:
+            while (rest := handle.readline(MAX_RECORD_BYTES)) and not rest.endswith(("\n", "\r")):
+                pass
+            yield _bad_line(number, origin, f"longer than {MAX_RECORD_BYTES // 2**20} MiB, more than any study")
+        elif line.strip():
+            yield _json_line(line, number, origin)
+
+
+def _json_line(line: str, number: int, origin: str) -> ParsedRecord:
     """One JSON Lines study, keeping the line itself as the verbatim record."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return _bad_line(number, origin, f"not valid JSON: {exc}")
+    except ValueError:  # an integer past Python's 4,300-digit limit
+        return _bad_line(number, origin, f"not valid JSON: {_LONG_NUMBER}")
+    except RecursionError:
+        return _bad_line(number, origin, _TOO_DEEP)
+    if nesting_depth_exceeds(obj):
+        return _bad_line(number, origin, _TOO_DEEP)
     return ctgov_json.record_from_api(obj, f"{origin}:{number}", f"line {number}", raw=line.rstrip("\r\n"))
+
+
+class _TooLarge(Exception):
+    """A JSON record ran past :data:`MAX_RECORD_BYTES`."""
+
+
+class _TooDeep(Exception):
+    """A JSON value nested deeper than :data:`MAX_DEPTH`; its events were consumed."""
+
+
+class _RecordBudget(io.RawIOBase):
+    """A byte stream that refuses to read more than :data:`MAX_RECORD_BYTES` between two records."""
+
+    def __init__(self, binary: io.BufferedReader):
+        self._binary = binary
+        self.since_record = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        count = self._binary.readinto(buffer) or 0
+        self.since_record += count
+        if self.since_record > MAX_RECORD_BYTES:
+            raise _TooLarge
+        return count
+
+
+_OPENERS = {"start_map": dict, "start_array": list}
+_CLOSERS = frozenset({"end_map", "end_array"})
+
+
+def _value(event: str, value: Any, events: Iterator[tuple[str, Any]]) -> Any:
+    """The JSON value that opens with ``(event, value)``, built from the parser's events.
+
+    Built without recursion; past :data:`MAX_DEPTH` the rest of the value is skipped and
+    :class:`_TooDeep` raised, so the next value can still be read.
+    """
+    if event not in _OPENERS:
+        return value
+    root = _OPENERS[event]()
+    stack: list[Any] = [root]
+    key = None
+    for event, value in events:
+        if event == "map_key":
+            key = value
+            continue
+        if event in _CLOSERS:
+            stack.pop()
+            if not stack:
+                return root
+            continue
+        item = _OPENERS[event]() if event in _OPENERS else value
+        parent = stack[-1]
+        if isinstance(parent, dict):
+            parent[key] = item
+        else:
+            parent.append(item)
+        if event in _OPENERS:
+            stack.append(item)
+            if len(stack) > MAX_DEPTH:
+                _skip(events, len(stack))
+                raise _TooDeep
+    raise ijson.IncompleteJSONError("the document ends inside a value")
+
+
+def _skip(events: Iterator[tuple[str, Any]], depth: int) -> None:
+    for event, _ in events:
+        if event in _OPENERS:
+            depth += 1
+        elif event in _CLOSERS:
+            depth -= 1
+            if not depth:
+                return
+
+
+def _element(events, event: str, value: Any, budget: _RecordBudget, origin: str, position: str) -> ParsedRecord:
+    """One study of a page or list, or the error record naming its position."""
+    try:
+        obj = _value(event, value, events)
+    except _TooDeep:
+        return ParsedRecord("ctgov", position, "", origin, ctgov_json.COVERS, error=_TOO_DEEP)
+    finally:
+        budget.since_record = 0
+    return ctgov_json.record_from_api(obj, origin, position)
+
+
+def _elements(events, budget: _RecordBudget, origin: str, prefix: str) -> Iterator[ParsedRecord]:
+    """The records of an array whose ``start_array`` was just read, one element at a time."""
+    for index, (event, value) in enumerate(events):
+        if event == "end_array":
+            return
+        yield _element(events, event, value, budget, origin, f"{prefix}[{index}]")
+
+
+def _json_documents(binary: io.BufferedReader, origin: str) -> Iterator[ParsedRecord]:
+    """JSON documents (a study, a ``studies`` page or a list of studies, one after another),
+    streamed study by study whatever their layout."""
+    if binary.peek(3).startswith(_UTF8_BOM):
+        binary.read(3)
+    budget = _RecordBudget(binary)
+    events = ijson.basic_parse(io.BufferedReader(budget), multiple_values=True, use_float=True)
+    try:
+        for number, (event, value) in enumerate(events, start=1):
+            named = "" if number == 1 else f"document {number} "
+            if event == "start_array":
+                yield from _elements(events, budget, origin, named)
+            elif event == "start_map":
+                yield from _document(events, budget, origin, named)
+            else:
+                yield from ctgov_json.iter_records(value, origin)
+    except _TooLarge:
+        raise InputError(
+            f"{origin}: one study is longer than {MAX_RECORD_BYTES // 2**20} MiB of JSON, more than any "
+            "study; nothing was imported from it"
+        ) from None
+    except _TooDeep:
+        raise InputError(f"{origin}: {_TOO_DEEP}; nothing was imported from it") from None
+    except ijson.JSONError as exc:
+        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{origin}: not valid JSON ({problem}); nothing was imported from it") from None
+    except SystemError as exc:  # how ijson reports an integer past Python's 4,300-digit limit
+        if not isinstance(exc.__cause__, ValueError):
+            raise
+        raise InputError(f"{origin}: not valid JSON ({_LONG_NUMBER}); nothing was imported from it") from None
+
+
+def _document(events, budget: _RecordBudget, origin: str, named: str) -> Iterator[ParsedRecord]:
+    """The records of an object whose ``start_map`` was just read: its ``studies`` one by one when
+    it is a page, else the object itself as one study."""
+    obj: dict[str, Any] = {}
+    paged = False
+    for event, key in events:
+        if event == "end_map":
+            break
+        event, value = next(events)
+        if key == "studies" and event == "start_array" and "protocolSection" not in obj:
+            paged = True
+            yield from _elements(events, budget, origin, f"{named}studies")
+        else:
+            obj[key] = _value(event, value, events)
+    if not paged:
+        yield from ctgov_json.iter_records(obj, origin)
+    budget.since_record = 0
 
 
 def iter_file_records(path: Path, on_read: Callable[[int], None] | None = None) -> Iterator[ParsedRecord]:
     """Stream the records of one file, whatever its recognised format.
 
     ``on_read`` is told the number of bytes of the file read so far, chunk by chunk.
+    Raises :class:`InputError` naming the file when it cannot be read to its end.
     """
     fmt = detect_format(path)
     origin = path.name
-    if fmt == "pubmed_xml":
-        with _open_binary(path, on_read) as binary:
-            yield from pubmed_xml.iter_records(binary, origin)
-        return
-    with _open_text(path, on_read) as handle:
-        if fmt == "ctgov_json":
-            yield from _json_records(handle, origin)
+    with _utf8(origin):
+        if fmt == "pubmed_xml":
+            with _open_binary(path, on_read) as binary:
+                yield from pubmed_xml.iter_records(binary, origin)
+        elif fmt == "ctgov_json" and not _is_json_lines(path):
+            with _open_binary(path, on_read) as binary:
+                yield from _json_documents(binary, origin)
         else:
-            module = next(m for m in CSV_FORMATS if m.__name__.endswith(fmt))
-            yield from module.iter_records(handle, origin)
+            with _open_text(path, on_read) as handle:
+                if fmt == "ctgov_json":
+                    yield from _json_lines(handle, origin)
+                else:
+                    module = next(m for m in CSV_FORMATS if m.__name__.endswith(fmt))
+                    yield from module.iter_records(handle, origin)

@@ -29,6 +29,7 @@ from typing import IO
 
 from lxml import etree
 
+from curemap.errors import InputError
 from curemap.model import AbstractSection, Author, Grant, MeshHeading, Paper, ParsedRecord, PartialDate
 from curemap.normalise import parse_partial_date
 
@@ -424,12 +425,14 @@ def _open(path: str | os.PathLike[str]) -> IO[bytes]:
 
 
 def iter_records(source: str | os.PathLike[str] | IO[bytes], origin: str) -> Iterator[ParsedRecord]:
-    """Yield one :class:`ParsedRecord` per article (and per withdrawn PMID); never raises.
+    """Yield one :class:`ParsedRecord` per article (and per withdrawn PMID).
 
     ``source`` is a path (gzip read transparently) or a binary stream of
     uncompressed XML. A bad article becomes an error record naming it by PMID or
-    position; a file that breaks off (truncated, corrupt) yields everything
-    before the break and then one error record naming the file and the fault.
+    position. A file that breaks off (truncated, corrupt) raises
+    :class:`InputError` naming the file and the fault once the records before the
+    break were yielded, so that the import storing them rolls back: a file lands
+    whole or not at all.
     """
     handle = _open(source) if isinstance(source, str | os.PathLike) else source
     read = 0
@@ -438,15 +441,10 @@ def iter_records(source: str | os.PathLike[str] | IO[bytes], origin: str) -> Ite
             read += 1
             yield record
     except _XML_BREAKS as exc:
-        yield ParsedRecord(
-            SOURCE,
-            origin,
-            "",
-            origin,
-            COVERS,
-            error=f"{origin}: the XML is cut off or malformed after {read} records ({type(exc).__name__}: {exc}); "
-            "the records before that were read, the rest of the file was not",
-        )
+        raise InputError(
+            f"{origin}: the XML is cut off or malformed after {read} records ({type(exc).__name__}: {exc}); "
+            "nothing was imported from it. Download the file again."
+        ) from None
     finally:
         if handle is not source:
             handle.close()
