@@ -236,3 +236,38 @@ def landscape(built_store):
     from curemap.profile import load_profile
 
     return {entry.id: entry for entry in strategy_landscape(built_store, load_profile())}
+
+
+class SilentServer:
+    """A server on 127.0.0.1 that accepts connections and never answers: what a client sees
+    on a network that drops packets silently once connected."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self._socket = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.base_url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        self.connections: list = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:  # closed
+                return
+            self.connections.append(connection)
+
+    def close(self) -> None:
+        self._socket.close()
+        for connection in self.connections:
+            connection.close()
+
+
+@pytest.fixture
+def silent_server():
+    server = SilentServer()
+    yield server
+    server.close()

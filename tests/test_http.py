@@ -278,3 +278,44 @@ def test_without_a_cache_dir_every_get_is_sent():
         client.get_json("/studies")
         client.get_json("/studies")
     assert len(script.requests) == 2
+
+
+@pytest.mark.parametrize(("limit", "tries"), [(None, 2), (0.3, 1)])
+def test_a_source_that_accepts_and_never_answers_is_soon_unreachable(silent_server, limit, tries):
+    """Reproduces issue 13: on a network that drops packets silently, every request waited out
+    six tries of a 60 s timeout (about 6.5 minutes a source). Now a source that never answered
+    is unreachable after two unanswered tries (one, when --timeout leaves no time for a second),
+    and the client's later requests fail at once without connecting."""
+    from curemap.errors import NetworkUnreachable
+
+    policy = SourcePolicy("silent", silent_server.base_url, requests_per_second=1000, timeout=0.3, connect_timeout=0.3)
+    sleeps: list[float] = []
+    with HttpClient(policy.within(limit) if limit else policy, sleep=sleeps.append) as client:
+        with pytest.raises(NetworkUnreachable, match=r"silent \(127.0.0.1\) cannot be reached: no answer in time") as caught:
+            client.get_json("/studies")
+        assert "check the network connection" in str(caught.value)
+        assert len(silent_server.connections) == tries
+        with pytest.raises(NetworkUnreachable):
+            client.get_json("/studies/NCT00000001")
+    assert len(silent_server.connections) == tries  # the second request never connected
+    assert len(sleeps) == tries - 1
+
+
+def test_a_source_that_answered_once_is_retried_as_before(monkeypatch):
+    time = FakeTime()
+    script = Script(ok(), httpx.ReadTimeout("timed out"), httpx.ReadTimeout("timed out"), ok())
+    with make_client(script, time) as client:
+        client.get_json("/studies")
+        assert client.get_json("/studies") == PAGE
+    assert len(script.requests) == 4
+
+
+def test_the_retry_budget_bounds_a_request_and_its_retries():
+    time = FakeTime()
+    policy = SourcePolicy(name="test", base_url="https://registry.invalid", requests_per_second=1000).within(10.0)
+    script = Script(httpx.Response(503))
+    with HttpClient(policy, transport=httpx.MockTransport(script), sleep=time.sleep, clock=time.clock) as client:
+        with pytest.raises(HTTPStatusError, match="tried 4 times"):
+            client.get_json("/studies")
+    assert sum(time.sleeps) < 10.0 and len(script.requests) == 4
+    assert policy.timeout == policy.connect_timeout == policy.retry_budget == 10.0

@@ -130,3 +130,18 @@ def test_killing_a_harvest_and_running_it_again_ends_as_an_uninterrupted_run(
         assert finished.returncode == 0, finished.stderr
         assert json.loads(finished.stdout)["pages"] == -(-len(recorded_studies() + [None]) // 4)
     assert stored(killed_home) == reference
+
+
+def test_update_on_a_network_that_never_answers_gives_up_within_its_timeout(cli, monkeypatch, silent_server):
+    """Reproduces issue 13: on a network that drops packets silently, `update` took about
+    6.5 minutes a source (six tries of 60 s) with no way to shorten it. With --timeout each
+    source is found unreachable on its first unanswered try, and the command says so."""
+    for variable in ("CUREMAP_CTGOV_URL", "CUREMAP_EUTILS_URL", "CUREMAP_EUROPEPMC_URL"):
+        monkeypatch.setenv(variable, silent_server.base_url)
+    result = cli("update", "--source", "all", "--timeout", "0.5", "--json")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr
+    for name in ("ctgov", "pubmed", "europepmc"):
+        assert f"{name} (127.0.0.1) cannot be reached: no answer in time (tried 1 time" in result.stderr
+    assert set(result.json()["failed"]) == {"ctgov", "pubmed", "europepmc"}
+    assert len(silent_server.connections) == 3  # one try per source

@@ -188,3 +188,20 @@ def test_verify_reads_claims_in_one_huge_clause_with_unclosed_quotes(built_store
     (citation,) = result["citations"]
     assert citation["mentions"] == 50_001
     assert citation["problems"] == ["status: the text says 'recruiting'; the record says completed"]
+
+
+def test_verify_online_with_sources_that_never_answer_waits_once_per_source(built_home, cli, tmp_path, monkeypatch, silent_server):
+    """Reproduces issue 13: a network that drops packets silently made every online lookup
+    wait out its own retries. With --timeout, the first unanswered lookup makes the source
+    unreachable and every later reference to it is unverifiable at once."""
+    for variable in ("CUREMAP_CTGOV_URL", "CUREMAP_EUTILS_URL", "CUREMAP_EUROPEPMC_URL"):
+        monkeypatch.setenv(variable, silent_server.base_url)
+    unknown = [f"NCT0999999{n}" for n in range(5)] + ["PMID: 99999991", "PMID: 99999992"]
+    review = tmp_path / "review.md"
+    review.write_text("".join(f"The trial {ref} is completed.\n" for ref in unknown), encoding="utf-8")
+    result = cli("--home", built_home, "verify", review, "--timeout", "0.3", "--json")
+    assert result.exit_code == 0, result.stderr
+    citations = result.json()["citations"]
+    assert len(citations) == 7 and {c["status"] for c in citations} == {"unverifiable"}
+    assert "cannot be reached" in citations[-1]["note"]
+    assert len(silent_server.connections) == 2  # one for ClinicalTrials.gov, one for PubMed

@@ -86,10 +86,16 @@ def _last_fetched_day(store: Store, source: str) -> str | None:
 
 
 def update_source(
-    store: Store, name: str, profile: Profile, since: str | None, profile_query: bool = True
+    store: Store,
+    name: str,
+    profile: Profile,
+    since: str | None,
+    profile_query: bool = True,
+    timeout: float | None = None,
 ) -> dict[str, Any]:
     """Harvest one live source for the profile's query (or, without it, every record the source
-    holds); an interrupted harvest resumes first."""
+    holds); an interrupted harvest resumes first. ``timeout`` bounds each request, retries
+    included (:meth:`~curemap.sources.http.SourcePolicy.within`)."""
     source = LIVE_SOURCES[name]
     if not profile_query and source.everything is None:
         raise InputError(
@@ -100,7 +106,8 @@ def update_source(
     connector = importlib.import_module(source.module)
     since = since or source.default_since(store)
     started = time.monotonic()
-    with meter(f"harvesting {source.label}", total=None) as bar, HttpClient(connector.policy()) as client:
+    policy = connector.policy() if timeout is None else connector.policy().within(timeout)
+    with meter(f"harvesting {source.label}", total=None) as bar, HttpClient(policy) as client:
         done = 0
 
         def progress(received: int, total: int | None) -> None:

@@ -6,17 +6,27 @@ when the service is busy. Networks fail part-way, so every request is retried
 on faults that a second try can cure (busy or failing servers, dropped
 connections, bodies cut off mid-transfer) and fails with a
 :class:`~curemap.errors.SourceError` that says what to do once retries run out.
+
+Waiting is bounded: each try by the policy's timeouts, each request with all its retries by
+its retry budget (``--timeout`` shortens both). A source that has never answered and does
+not answer twice in a row (or once, when the budget leaves no time for a second try) is
+deemed unreachable (no network, or packets dropped silently):
+the client raises :class:`~curemap.errors.NetworkUnreachable` and stops asking it at once,
+instead of retrying every later request for minutes. `update` and `verify` share this path.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
+import errno
 import hashlib
 import json
 import logging
 import math
 import os
 import random
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,7 +37,7 @@ from typing import Any, TypeVar
 import httpx
 
 from curemap import __version__
-from curemap.errors import HTTPStatusError, ResponseError, SourceError, TransportError
+from curemap.errors import HTTPStatusError, NetworkUnreachable, ResponseError, SourceError, TransportError
 
 logger = logging.getLogger("curemap.http")
 
@@ -43,6 +53,12 @@ MAX_RETRY_AFTER = 120.0
 RETRY_TRANSPORT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 """Faults of the connection itself; other transport errors (a bad scheme, a proxy refusal) are final."""
 
+NO_ROUTE_ERRNOS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN})
+"""Connection failures that mean no packet got through, unlike a refused connection."""
+
+UNREACHABLE_AFTER = 2
+"""Tries in a row without any answer, before the source ever answered, that make it unreachable."""
+
 DEFAULT_CONTACT = "https://pypi.org/project/curemap/"
 
 
@@ -57,6 +73,20 @@ class SourcePolicy:
     backoff_base: float = 1.0
     backoff_cap: float = 60.0
     timeout: float = 60.0
+    """Seconds one try may wait for the answer (reading, writing)."""
+    connect_timeout: float = 10.0
+    """Seconds one try may wait for a connection: a working network connects in far less."""
+    retry_budget: float = 300.0
+    """Seconds one request may take in all, its retries and the waits between them included."""
+
+    def within(self, seconds: float) -> "SourcePolicy":
+        """This policy with no request, retries included, taking longer than ``seconds``."""
+        return dataclasses.replace(
+            self,
+            timeout=min(self.timeout, seconds),
+            connect_timeout=min(self.connect_timeout, seconds),
+            retry_budget=min(self.retry_budget, seconds),
+        )
 
 
 def default_user_agent() -> str:
@@ -68,10 +98,13 @@ def default_user_agent() -> str:
 class _Retryable(Exception):
     """One attempt failed in a way another attempt may cure; ``error`` is raised once none are left."""
 
-    def __init__(self, reason: str, error: SourceError, retry_after: float | None = None):
+    def __init__(
+        self, reason: str, error: SourceError, retry_after: float | None = None, unanswered: str | None = None
+    ):
         super().__init__(reason)
         self.error = error
         self.retry_after = retry_after
+        self.unanswered = unanswered  # why the source gave no answer at all, if it gave none
 
 
 def _retry_after_seconds(response: httpx.Response) -> float | None:
@@ -92,6 +125,25 @@ def _retry_after_seconds(response: httpx.Response) -> float | None:
     if math.isnan(seconds):
         return None
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _no_answer(exc: httpx.TransportError) -> str | None:
+    """Why a try got no answer at all (a timeout, no route, no name resolution), or None for a
+    fault that shows the host is there (a refused or reset connection)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "no answer in time"
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror):
+            return f"its name cannot be resolved ({cause})"
+        if isinstance(cause, OSError) and cause.errno in NO_ROUTE_ERRNOS:
+            return f"no route to it ({cause.strerror})"
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def _tried(count: int) -> str:
+    return f"tried {count} time{'s' if count > 1 else ''}"
 
 
 def _body_excerpt(response: httpx.Response) -> str:
@@ -123,10 +175,13 @@ class HttpClient:
         self._clock = clock
         self._cache_dir = cache_dir
         self._next_slot: float | None = None
+        self._answered = False  # whether the source ever answered, with any status
+        self._unanswered = 0  # tries in a row without an answer, before the first answer
+        self._unreachable: NetworkUnreachable | None = None
         self._client = httpx.Client(
             base_url=policy.base_url,
             transport=transport,
-            timeout=policy.timeout,
+            timeout=httpx.Timeout(policy.timeout, connect=policy.connect_timeout),
             headers={"User-Agent": user_agent or default_user_agent()},
             follow_redirects=True,
         )
@@ -165,19 +220,28 @@ class HttpClient:
         if cache_path is not None and cache_path.exists():
             logger.debug("%s: %s from cache", self.policy.name, request.url)
             return parse(cache_path.read_text(encoding="utf-8"))
-        retries = 0
+        if self._unreachable is not None:
+            raise NetworkUnreachable(str(self._unreachable), url=str(request.url))
+        deadline = self._clock() + self.policy.retry_budget
+        tries = 0
         while True:
             self._wait_for_turn()
+            tries += 1
+            self._limit_timeouts(request, deadline)
             try:
-                text, value = self._attempt(request, parse)
+                text, value = self._attempt(request, parse, tries)
             except _Retryable as retry:
-                if retries == self.policy.max_retries:
+                delay = retry.retry_after if retry.retry_after is not None else self._backoff(tries)
+                last_try = tries > self.policy.max_retries or self._clock() + delay >= deadline
+                if retry.unanswered and not self._answered:
+                    self._unanswered += 1
+                    if last_try or self._unanswered >= UNREACHABLE_AFTER:
+                        raise self._give_up(retry.unanswered, str(request.url), tries) from retry.__cause__
+                if last_try:
                     raise retry.error from retry.__cause__
-                retries += 1
-                delay = retry.retry_after if retry.retry_after is not None else self._backoff(retries)
                 logger.warning(
                     "%s: %s; retry %d of %d in %.1f s",
-                    *(self.policy.name, retry, retries, self.policy.max_retries, delay),
+                    *(self.policy.name, retry, tries, self.policy.max_retries, delay),
                 )
                 self._sleep(delay)
             else:
@@ -185,10 +249,16 @@ class HttpClient:
                     self._write_cache(cache_path, text)
                 return value
 
-    def _attempt(self, request: httpx.Request, parse: Callable[[str], T]) -> tuple[str, T]:
+    def _limit_timeouts(self, request: httpx.Request, deadline: float) -> None:
+        """This try's timeouts: the policy's, cut to what is left of the request's retry budget."""
+        left = max(deadline - self._clock(), 0.001)
+        timeout = httpx.Timeout(min(self.policy.timeout, left), connect=min(self.policy.connect_timeout, left))
+        request.extensions["timeout"] = timeout.as_dict()
+
+    def _attempt(self, request: httpx.Request, parse: Callable[[str], T], attempt: int) -> tuple[str, T]:
         url = str(request.url)
         name = self.policy.name
-        tries = f"tried {self.policy.max_retries + 1} times"
+        tries = _tried(attempt)
         logger.debug("%s: %s %s", name, request.method, url)
         try:
             response = self._client.send(request)
@@ -198,13 +268,14 @@ class HttpClient:
                 "check the network connection, then run the command again",
                 url=url,
             )
-            raise _Retryable(f"{type(exc).__name__}: {exc}", error) from exc
+            raise _Retryable(f"{type(exc).__name__}: {exc}", error, unanswered=_no_answer(exc)) from exc
         except httpx.DecodingError as exc:
             error = ResponseError(f"{name} sent an undecodable body for {url}: {exc} ({tries})", url=url)
             raise _Retryable(f"undecodable body: {exc}", error) from exc
         except httpx.RequestError as exc:
             raise TransportError(f"could not request {url} from {name}: {exc}", url=url) from exc
 
+        self._answered = True
         status = response.status_code
         if status in RETRY_STATUSES:
             error = HTTPStatusError(
@@ -236,6 +307,18 @@ class HttpClient:
                 url=url,
             )
             raise _Retryable(f"unreadable body: {exc}", error) from exc
+
+    def _give_up(self, reason: str, url: str, tries: int) -> NetworkUnreachable:
+        """The source never answered: unreachable for this client from now on, so every later
+        request fails at once instead of waiting out its own tries."""
+        host = httpx.URL(self.policy.base_url).host
+        self._unreachable = NetworkUnreachable(
+            f"{self.policy.name} ({host}) cannot be reached: {reason} ({_tried(tries)}, "
+            f"waiting up to {self.policy.connect_timeout:g} s to connect and {self.policy.timeout:g} s for an answer); "
+            "check the network connection and run the command again",
+            url=url,
+        )
+        return self._unreachable
 
     # -- politeness ---------------------------------------------------------------
 

@@ -26,14 +26,17 @@ class Found:
 
 
 class OnlineLookup:
-    def __init__(self, transport: httpx.BaseTransport | None = None, *, sleep=None):
+    """One client per source, so a source found unreachable answers every later lookup at once
+    (``unverifiable``); ``timeout`` bounds each request, retries included."""
+
+    def __init__(self, transport: httpx.BaseTransport | None = None, *, sleep=None, timeout: float | None = None):
         extra: dict[str, Any] = {"transport": transport}
         if sleep is not None:
             extra["sleep"] = sleep
+        policies = {"ctgov": ctgov_api.policy(), "pubmed": eutils.policy(), "europepmc": europepmc.policy()}
         self._clients = {
-            "ctgov": HttpClient(ctgov_api.policy(), **extra),
-            "pubmed": HttpClient(eutils.policy(), **extra),
-            "europepmc": HttpClient(europepmc.policy(), **extra),
+            name: HttpClient(policy if timeout is None else policy.within(timeout), **extra)
+            for name, policy in policies.items()
         }
 
     def close(self) -> None:
