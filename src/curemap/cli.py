@@ -84,6 +84,17 @@ HOME_PROBLEMS = ("unable to open database file", "attempt to write a readonly da
 state = State()
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+TimeoutOption = Annotated[
+    Optional[float],
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        min=0.1,
+        help="Give up on a request to a source after this many seconds, retries included "
+        "[default: 10 s to connect, 60 s to answer, 300 s with retries]. A source that never "
+        "answers is skipped from then on.",
+    ),
+]
 
 
 def default_home() -> Path:
@@ -249,13 +260,14 @@ def update(
             "ClinicalTrials.gov; for PubMed, build from its baseline files with --input).",
         ),
     ] = True,
+    timeout: TimeoutOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Harvest live from the sources, incrementally, for the profile's queries. An interrupted
     harvest resumes where it stopped when run again; one failing source does not stop the others.
     With --no-profile-query the whole registry is harvested and mapped, MS or not.
 
-    Example: curemap update --source ctgov --since 2025-01-01 --json
+    Example: curemap update --source ctgov --since 2025-01-01 --timeout 30 --json
     """
     from curemap.normalise import parse_partial_date
     from curemap.pipeline import LIVE_SOURCES, enrich, update_source
@@ -271,7 +283,7 @@ def update(
     results, failures = {}, {}
     for name in names:
         try:
-            results[name] = update_source(store, name, profile, since, profile_query)
+            results[name] = update_source(store, name, profile, since, profile_query, timeout)
         except CuremapError as exc:
             if len(names) == 1:
                 raise
@@ -579,7 +591,7 @@ def match(
 
     day = as_of_day(as_of, "--as-of")
     profile = load_profile()
-    person = load_person(profile_path, profile)
+    person = load_person(profile_path, profile, day)
     matches = find_trials(state.store(), profile, person, curative_first=curative_first, as_of=day)
     for found in matches:
         line = found.to_dict()
@@ -628,6 +640,7 @@ def verify(
     offline: Annotated[
         bool, typer.Option("--offline", help="Do not look up references the store lacks (they are unverifiable).")
     ] = False,
+    timeout: TimeoutOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Check a review written elsewhere: every reference (NCT ids, EU CT numbers, PMIDs, PMCIDs,
@@ -639,7 +652,7 @@ def verify(
     from curemap.profile import load_profile
     from curemap.verify import OnlineLookup, verify_path
 
-    lookup = None if offline else OnlineLookup()
+    lookup = None if offline else OnlineLookup(timeout=timeout)
     try:
         result = verify_path(state.store(), load_profile(), path, lookup)
     finally:
@@ -677,7 +690,7 @@ def export(
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on (1–65535).")] = 8000,
     token: Annotated[
         str | None,
         typer.Option(envvar="CUREMAP_TOKEN", help="Token that callers of the writing endpoints must send (Authorization: Bearer …); without one they are disabled."),
