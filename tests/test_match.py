@@ -241,3 +241,35 @@ def test_population_words_and_women_only_contraception_judged():
     man = _judge(women_only, person("spms_after_ahsct"))
     assert man.status == MET and "you are male" in man.reason
     assert _judge(women_only, person("ppms_ocrelizumab")).status == UNKNOWN
+
+
+def test_match_reads_a_toml_file_with_a_utf8_byte_order_mark(profile, tmp_path):
+    """Reproduces issue 13: a BOM-prefixed TOML file (as Windows editors save it) failed with
+    "Invalid statement"."""
+    me = tmp_path / "bom.toml"
+    me.write_bytes(b"\xef\xbb\xbf" + 'age = 41\nsex = "female"\nphenotype = "rrms"\n'.encode("utf-8"))
+    assert load_person(me, profile) == person_from_dict({"age": 41, "sex": "female", "phenotype": "rrms"}, profile)
+
+
+@pytest.mark.parametrize("content", [bytes(range(256)) * 4, b"age = 41\n\x00\x00\x00"])
+def test_match_on_a_binary_file_says_so_without_a_traceback(cli, raw_home, tmp_path, content):
+    """Reproduces issue 13: `match` on a binary file gave a traceback or "Invalid statement"."""
+    me = tmp_path / "binary.toml"
+    me.write_bytes(content)
+    result = cli("--home", raw_home, "match", me)
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert "binary.toml: binary data, not text" in result.stderr
+
+
+def test_a_relapse_dated_in_the_future_is_refused_naming_the_field(cli, raw_home, profile, tmp_path):
+    """Reproduces issue 13: a relapse dated 2099 was accepted."""
+    with pytest.raises(InputError, match=r"person: relapses\[1\]: 2099-03-01 is after"):
+        person_from_dict({"relapses": ["2024-05", "2099-03-01"]}, profile)
+    with pytest.raises(InputError, match=r"treatments\[0\]\.start: 2025-07 is after 2025-06-01"):
+        person_from_dict({"treatments": [{"name": "ocrelizumab", "start": "2025-07"}]}, profile, as_of=AS_OF)
+    assert person_from_dict({"relapses": ["2025-06"]}, profile, as_of=AS_OF).relapses  # June may have begun
+    me = tmp_path / "future.toml"
+    me.write_text('phenotype = "rrms"\nmri_activity = [2026-01-10]\n', encoding="utf-8")
+    result = cli("--home", raw_home, "match", me, "--as-of", "2025-06-01")
+    assert result.exit_code == 1
+    assert "future.toml: mri_activity[0]: 2026-01-10 is after 2025-06-01; give a date that has passed" in result.stderr

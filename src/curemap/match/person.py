@@ -4,7 +4,8 @@ Everything is optional: what the person does not say leaves the criteria that ne
 ``unknown``. A value that cannot be used is an :class:`~curemap.errors.InputError` naming
 the file and the field. Dates may be as precise as the person knows them (``2024``,
 ``2024-05``, ``2024-05-03``); a date known only to the month or year is a range, and a time
-window it straddles is judged ``unknown``.
+window it straddles is judged ``unknown``. A date after the day the person is judged on
+(today, or ``--as-of``) is refused: a relapse in 2099 is a typing error, not a history.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from curemap.enrich.terms import TermMatcher
-from curemap.errors import InputError
+from curemap.errors import InputError, about
 from curemap.match.criteria import country_name
 from curemap.normalise import parse_partial_date
 from curemap.profile import Profile
@@ -75,24 +76,29 @@ FIELDS = (
 )
 
 
-def load_person(path: Path, profile: Profile) -> Person:
-    """A person from a ``.toml`` or ``.json`` file."""
+def load_person(path: Path, profile: Profile, as_of: dt.date | None = None) -> Person:
+    """A person from a ``.toml`` or ``.json`` file (UTF-8, with or without the byte-order mark
+    Windows editors write)."""
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    text = path.read_text(encoding="utf-8")
+    with about(str(path)):
+        text = path.read_text(encoding="utf-8-sig")
+    if "\x00" in text:
+        raise InputError(f"{path}: binary data, not text; give the person as a TOML or JSON file")
     try:
         data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         kind = "TOML" if path.suffix.lower() == ".toml" else "JSON"
         raise InputError(f"{path}: not valid {kind}: {exc}") from None
-    return person_from_dict(data, profile, str(path))
+    return person_from_dict(data, profile, str(path), as_of)
 
 
-def person_from_dict(data: Any, profile: Profile, source: str = "person") -> Person:
-    """A person from plain data (a parsed file or an API request body)."""
+def person_from_dict(data: Any, profile: Profile, source: str = "person", as_of: dt.date | None = None) -> Person:
+    """A person from plain data (a parsed file or an API request body), with no date after
+    ``as_of`` (default today)."""
     if not isinstance(data, dict):
         raise InputError(f"{source}: expected an object of fields ({', '.join(FIELDS)})")
-    reader = _Fields(data, source)
+    reader = _Fields(data, source, as_of or dt.date.today())
     unknown = sorted(set(data) - set(FIELDS))
     if unknown:
         reader.fail(unknown[0], f"unknown field (known: {', '.join(FIELDS)})")
@@ -174,9 +180,17 @@ def when(text: Any, where: str) -> When:
 class _Fields:
     """Reads the fields of one object, failing with the source and the field's name."""
 
-    def __init__(self, data: dict[str, Any], source: str):
+    def __init__(self, data: dict[str, Any], source: str, latest: dt.date | None = None):
         self.data = data
         self.source = source
+        self.latest = latest  # no date may begin after it
+
+    def day(self, value: Any, where: str) -> When:
+        """A date of the person's history: it cannot have begun after the day judged on."""
+        date = when(value, where)
+        if self.latest is not None and date.first > self.latest:
+            raise InputError(f"{where}: {date.text} is after {self.latest.isoformat()}; give a date that has passed")
+        return date
 
     def fail(self, name: str, problem: str):
         raise InputError(f"{self.source}: {name}: {problem}")
@@ -229,7 +243,7 @@ class _Fields:
             return None
         if not isinstance(value, list):
             self.fail(name, "expected a list of dates (an empty list: none)")
-        return tuple(when(item, f"{self.source}: {name}[{index}]") for index, item in enumerate(value))
+        return tuple(self.day(item, f"{self.source}: {name}[{index}]") for index, item in enumerate(value))
 
     def treatments(self) -> tuple[Treatment, ...] | None:
         value = self.data.get("treatments")
@@ -247,8 +261,8 @@ class _Fields:
             name = item.get("name")
             if not isinstance(name, str) or not name.strip():
                 raise InputError(f"{where}: name: expected the treatment's name")
-            start = when(item["start"], f"{where}.start") if item.get("start") is not None else None
-            stop = when(item["stop"], f"{where}.stop") if item.get("stop") is not None else None
+            start = self.day(item["start"], f"{where}.start") if item.get("start") is not None else None
+            stop = self.day(item["stop"], f"{where}.stop") if item.get("stop") is not None else None
             if start and stop and stop.last < start.first:
                 raise InputError(f"{where}: stop {stop.text} is before start {start.text}")
             result.append(Treatment(name.strip(), start, stop))
