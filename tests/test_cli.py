@@ -216,6 +216,15 @@ def test_export_writes_every_table(cli, built, tmp_path, fmt):
     assert len(rows) == 3720
     by_id = {r["id"]: r for r in rows}
     assert by_id["NCT01743651"]["brief_title"].startswith("Efficacy Study of Arbaclofen")
+    net_ms = by_id["2024-515470-26-00"]  # aHSCT tested, alemtuzumab its comparator; one trial
+    roles = net_ms["roles"] if fmt == "json" else dict(pair.split("=") for pair in net_ms["roles"].split("|"))
+    tested = net_ms["tested_strategies"] if fmt == "json" else net_ms["tested_strategies"].split("|")
+    assert roles["ahsct"] == "tested" and roles["alemtuzumab"] == "comparator" and tested == ["ahsct"]
+    assert net_ms["is_ms"] in (True, "true", "True") and net_ms["trial_id"] and net_ms["purpose"] == "treatment"
+    restore = {by_id["NCT05338450"]["trial_id"], by_id["2024-513099-17-00"]["trial_id"]}
+    assert restore == {"NCT05338450"}
+    paediatric = [r for r in rows if "paediatric_only" in (r["populations"] if fmt == "json" else r["populations"].split("|"))]
+    assert paediatric and all(r["is_ms"] in (True, "true", "True") for r in paediatric)
 
 
 def test_every_command_help_ends_with_an_example(cli):

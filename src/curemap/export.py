@@ -56,6 +56,21 @@ STUDY_COLUMNS = (
     *DATE_FIELDS,
 )
 
+LABEL_COLUMNS = (
+    "is_ms",
+    "curative_intent",
+    "strategies",
+    "roles",
+    "tested_strategies",
+    "purpose",
+    "populations",
+    "trial_id",
+    "sponsor_type",
+    "organisation",
+)
+"""What enrichment says of each study (:meth:`Store.labels_of`): flat rows join lists with ``|``
+and write roles as ``strategy=role``; ``studies.json`` keeps them as lists and an object."""
+
 
 def flat_study(study: Study) -> dict[str, Any]:
     """One study as a flat row: scalars as they are, lists joined with ``|``."""
@@ -107,6 +122,32 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _labelled(store: Store, batch_size: int = 1000) -> Iterator[tuple[Study, dict[str, Any]]]:
+    """Every study with its labels, read a batch at a time."""
+    batch: list[Study] = []
+    for study in store.iter_studies():
+        batch.append(study)
+        if len(batch) >= batch_size:
+            yield from _with_labels(store, batch)
+            batch = []
+    yield from _with_labels(store, batch)
+
+
+def _with_labels(store: Store, studies: list[Study]) -> Iterator[tuple[Study, dict[str, Any]]]:
+    labels = store.labels_of([study.id for study in studies])
+    for study in studies:
+        label = labels.get(study.id, {})
+        yield study, {name: label.get(name) for name in LABEL_COLUMNS}
+
+
+def _flat_labels(labels: dict[str, Any]) -> dict[str, Any]:
+    flat = dict(labels)
+    for name in ("strategies", "tested_strategies", "populations"):
+        flat[name] = "|".join(labels.get(name) or [])
+    flat["roles"] = "|".join(f"{strategy}={role}" for strategy, role in (labels.get("roles") or {}).items())
+    return flat
+
+
 def _table_rows(store: Store, table) -> Iterator[dict[str, Any]]:
     with store.connect() as conn:
         for row in conn.execution_options(stream_results=True).execute(select(table)):
@@ -153,7 +194,11 @@ def export(store: Store, fmt: str, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     tables: list[tuple[str, list[str], Any]] = [
-        ("studies", list(STUDY_COLUMNS), lambda: (flat_study(s) for s in store.iter_studies()))
+        (
+            "studies",
+            [*STUDY_COLUMNS, *LABEL_COLUMNS],
+            lambda: ({**flat_study(study), **_flat_labels(labels)} for study, labels in _labelled(store)),
+        )
     ]
     tables += [
         (name, [c.name for c in table.columns], lambda table=table: _table_rows(store, table))
@@ -168,7 +213,9 @@ def export(store: Store, fmt: str, out: Path) -> list[Path]:
             _write_parquet(path, columns, rows())
         else:
             path = out / f"{name}.json"
-            source = (s.to_dict() for s in store.iter_studies()) if name == "studies" else rows()
+            source = (
+                ({**study.to_dict(), **labels} for study, labels in _labelled(store)) if name == "studies" else rows()
+            )
             _write_json_array(path, source)
         written.append(path)
     return written
