@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import QueuePool
 
 from curemap.errors import StoreError
 from curemap.model import Paper, ParsedRecord, Study
@@ -43,6 +44,10 @@ from curemap.store.migrations import migrate
 BATCH_SIZE = 500
 
 DB_FILENAME = "curemap.db"
+
+POOL_SIZE, POOL_OVERFLOW = 5, 10
+"""Connections the engine keeps open, and opens beyond them when busy; a server bounds its
+concurrent readers by their sum (:attr:`Store.connections`) so none waits on the pool."""
 
 CHANGE_KINDS = {
     "status": "status_changed",
@@ -203,6 +208,13 @@ class _Reading:
         self.conn: Connection | None = None
         self.closed = False
 
+    def end(self) -> None:
+        """End the read transaction and give the connection back."""
+        self.closed = True
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
 
 _reading: ContextVar[_Reading | None] = ContextVar("curemap_reading", default=None)
 
@@ -217,7 +229,10 @@ class Store:
             target = make_url(driver_url(url))
             # A server may drop idle connections between the reads of a long-lived process.
             server = {} if target.get_backend_name() == "sqlite" else {"pool_pre_ping": True}
-            self.engine: Engine = create_engine(target, future=True, **server)
+            pooled = issubclass(target.get_dialect().get_pool_class(target), QueuePool)  # not an in-memory SQLite
+            limits = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW} if pooled else {}
+            self.connections = POOL_SIZE + POOL_OVERFLOW if pooled else 1  # handed out at once
+            self.engine: Engine = create_engine(target, future=True, **server, **limits)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             elif self.engine.dialect.driver == "psycopg":
@@ -249,9 +264,15 @@ class Store:
             yield
         finally:
             _reading.reset(token)
-            state.closed = True
-            if state.conn is not None:
-                state.conn.close()  # ends the read transaction
+            state.end()
+
+    def end_reading(self) -> None:
+        """End the current :meth:`reading` block's transaction and give its connection back now,
+        from the thread that may wait on the database (a web server's worker, never its event
+        loop); reads later in the block open connections of their own."""
+        state = _reading.get()
+        if state is not None and state.store is self:
+            state.end()
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
