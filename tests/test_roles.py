@@ -178,3 +178,15 @@ def test_a_therapy_named_only_after_versus_with_nothing_before_it_is_tested(prof
     study = study_from_api(_ms_trial([], "Best Available Therapy Versus Autologous Hematopoietic Stem Cell Transplant"))
     study.interventions = []
     assert Classifier(profile).classify(study).roles == {"ahsct": TESTED}
+
+
+def test_strategies_counts_a_trial_registered_twice_once(cli, built):
+    result = cli("strategies", "--json")
+    assert result.exit_code == 0, result.stderr
+    remyelination = next(s for s in result.json()["strategies"] if s["id"] == "remyelination")
+    listed = remyelination["recruiting_studies"] + remyelination["stage_studies"]
+    everything = {*listed, *remyelination["about_studies"], *remyelination["comparator_studies"]}
+    shown = cli("show", "NCT05338450", "--json").json()
+    assert {"NCT05338450", "2024-513099-17-00"} <= {r["id"] for r in shown["trial"]["registrations"]}
+    assert len({"NCT05338450", "2024-513099-17-00"} & everything) <= 1
+    assert remyelination["registrations"] > remyelination["studies"]  # RESTORE's two registrations, one trial

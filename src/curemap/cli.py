@@ -513,8 +513,11 @@ def eval_(
 
 @app.command()
 def strategies(as_json: JsonFlag = False) -> None:
-    """Each strategy of the profile with its MS studies, development stage (highest phase
-    among its interventional, non-withdrawn MS studies) and counts by status.
+    """Each strategy of the profile with the MS trials that test it as a treatment (a trial
+    registered in two registries counts once), its development stage (the highest phase among
+    those trials that are interventional and not withdrawn) and the trials that set it, the
+    trials open now, and apart from them the studies only about it and those using it as a
+    comparator.
 
     Example: curemap strategies --json
     """
