@@ -190,3 +190,12 @@ def test_strategies_counts_a_trial_registered_twice_once(cli, built):
     assert {"NCT05338450", "2024-513099-17-00"} <= {r["id"] for r in shown["trial"]["registrations"]}
     assert len({"NCT05338450", "2024-513099-17-00"} & everything) <= 1
     assert remyelination["registrations"] > remyelination["studies"]  # RESTORE's two registrations, one trial
+
+
+def test_study_page_shows_each_strategy_with_its_role_and_the_study_purpose(client):
+    page = client.get("/studies/2024-515470-26-00").text
+    assert 'Alemtuzumab immune reconstitution</a> <span class="role role-comparator">comparator</span>' in page
+    assert 'Autologous haematopoietic stem cell transplantation</a> <span class="role role-tested">tested</span>' in page
+    registry = client.get("/studies/NCT05688436").text
+    assert "does not count toward their stage" in registry
+    assert 'id="populations">Who it admits: Pregnant or breastfeeding women only.' in registry

@@ -180,6 +180,7 @@ def studies(
         statuses=STATUSES,
         phases=PHASES,
         phenotypes=ctx.profile.phenotypes,
+        sponsor_types=ctx.profile.sponsors.types if ctx.profile.sponsors else (),
         strategies=ctx.profile.strategies,
         groups=ctx.profile.groups,
         page_link=lambda n: "/studies?" + _link_params(filters, sort=sort, page=n),
@@ -200,12 +201,24 @@ def study(ctx: Context, study_id: Annotated[str, Path(max_length=60)]) -> Respon
         s=record,
         registry_link=citation_url(record["id"]),
         strategies={s.id: s for s in ctx.profile.strategies},
+        admits=_admits(ctx, record["populations"]),
+        sponsor_types={t.id: t.name for t in ctx.profile.sponsors.types} if ctx.profile.sponsors else {},
         figures=results_text,
         summary=spans(record["summary"], [(e["start"], e["end"]) for e in record["evidence"] if e["field"] == "summary"]),
         papers=papers,
         countries=list(dict.fromkeys(loc["country"] for loc in record["locations"] if loc.get("country"))),
         recruiting=record["status"] in RECRUITING_STATUSES,
     )
+
+
+def _admits(ctx: WebContext, populations: list[str]) -> list[str]:
+    """The names of the populations a study admits, less those another one implies ("admits
+    children" beside "children and adolescents only")."""
+    if ctx.profile.populations is None:
+        return populations
+    known = {p.id: p for p in ctx.profile.populations.populations}
+    implied = {i for p in populations if p in known for i in known[p].implies}
+    return [known[p].name if p in known else p for p in populations if p not in implied]
 
 
 @router.get("/papers", response_class=HTMLResponse)
