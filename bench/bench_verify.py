@@ -29,7 +29,10 @@ BOUND_SECONDS = 5.0
 
 def curemap(home: Path, *args: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "curemap.cli", "--home", str(home), *args]
-    return subprocess.run(command, capture_output=True, text=True, check=True)
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"curemap {' '.join(args)} failed:\n{done.stderr}")
+    return done
 
 
 def inputs(review: str, size: int, nct: str) -> dict[str, str]:

@@ -20,11 +20,13 @@ URL_KINDS = (
     ("nct", re.compile(r"clinicaltrials\.gov/(?:study|ct2/show(?:/record)?)/(NCT\w+)", re.IGNORECASE)),
     ("euct", re.compile(r"euclinicaltrials\.eu/\S*?EUCT=(\d{4}-\d{6}-\d{2}-\d{2})", re.IGNORECASE)),
 )
+# Patterns that open with a literal (the word boundary checked just after it) let the regex
+# engine jump between occurrences instead of trying every position of a long text.
 BARE_KINDS = (
-    ("nct", re.compile(r"\bNCT\d+\b")),
+    ("nct", re.compile(r"NCT(?<=\bNCT)\d+\b")),
     ("euct", re.compile(r"(?<![\d-])\d{4}-\d{6}-\d{2}-\d{2}(?![\d-])")),
     ("pmid", re.compile(r"\bPMID\s*:?\s*(\d+)\b", re.IGNORECASE)),
-    ("pmcid", re.compile(r"\bPMC\d+\b")),
+    ("pmcid", re.compile(r"PMC(?<=\bPMC)\d+\b")),
     ("doi", re.compile(r"\b(?:doi:\s*)?(10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)),
 )
 TRAILING = ".,;:)]}>'\"”"
