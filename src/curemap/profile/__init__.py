@@ -419,6 +419,15 @@ class SponsorWords:
 AGE_RULES = ("youngest_below", "youngest_from", "oldest_below", "oldest_from")
 """How a population bounds the ages a record admits; the population reader knows how to judge each."""
 
+POPULATION_RESTRICTS = ("age", "course", "pregnancy", "health")
+"""What a population restricts who may join by, which the trial finder judges: the person's age (by
+its ages rule), disease course (by its phenotypes), being pregnant or breastfeeding, or being a
+healthy volunteer."""
+
+RESTRICTING_AGE_RULES = ("youngest_from", "oldest_below")
+"""The age rules that bound the person's age ("admits children" bounds nobody's)."""
+
+
 
 @dataclass(frozen=True)
 class Population:
@@ -436,6 +445,7 @@ class Population:
     unless_phenotypes: tuple[str, ...] = ()
     otherwise: str | None = None  # given instead when an unless term is present
     implies: tuple[str, ...] = ()
+    restricts: str | None = None  # one of POPULATION_RESTRICTS; None: it restricts nobody (admits children…)
 
 
 @dataclass(frozen=True, eq=False)
@@ -813,7 +823,7 @@ def _population(population_id: str, value: _Value) -> Population:
         required=("name", "description"),
         optional=(
             "ages", "healthy_volunteers", "fields", "terms", "phenotypes", "unless", "unless_phenotypes",
-            "otherwise", "implies",
+            "otherwise", "implies", "restricts",
         ),
     )
     ages = None
@@ -836,6 +846,7 @@ def _population(population_id: str, value: _Value) -> Population:
         unless_phenotypes=keys["unless_phenotypes"].strings() if "unless_phenotypes" in keys else (),
         otherwise=keys["otherwise"].string() if "otherwise" in keys else None,
         implies=keys["implies"].strings() if "implies" in keys else (),
+        restricts=keys["restricts"].string() if "restricts" in keys else None,
     )
 
 
@@ -1324,9 +1335,23 @@ def _check_populations(words: PopulationWords, phenotypes: set[str], fields: set
             expect(fields, term.fields, term.path, "field")
             if term.requires or term.unless or term.redirect or term.otherwise or term.with_groups or term.study_types:
                 raise ProfileError(f"{term.path}: a population term takes only term or regex, case_sensitive and fields")
+        _check_restricts(population, path)
         _check_unique(f"{path}.terms", list(population.terms))
         _check_unique(f"{path}.unless", list(population.unless))
     _check_unique("populations.ignore", list(words.ignore))
+
+
+def _check_restricts(population: Population, path: str) -> None:
+    """A population restricts by something the finder can judge and the population states: an age
+    rule that bounds the person's age, or phenotypes for a course."""
+    if population.restricts is None:
+        return
+    if population.restricts not in POPULATION_RESTRICTS:
+        raise ProfileError(f"{path}.restricts: {population.restricts!r} is not one of: {', '.join(POPULATION_RESTRICTS)}")
+    if population.restricts == "age" and (population.ages is None or population.ages[0] not in RESTRICTING_AGE_RULES):
+        raise ProfileError(f"{path}.restricts: age needs an ages rule of {' or '.join(RESTRICTING_AGE_RULES)}")
+    if population.restricts == "course" and not population.phenotypes:
+        raise ProfileError(f"{path}.restricts: course needs phenotypes")
 
 
 _DESIGN_TERM_OPTIONS = ("requires", "unless", "otherwise", "redirect", "with_groups", "study_types")
