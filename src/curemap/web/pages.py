@@ -183,6 +183,7 @@ def studies(
         sponsor_types=ctx.profile.sponsors.types if ctx.profile.sponsors else (),
         strategies=ctx.profile.strategies,
         groups=ctx.profile.groups,
+        populations=ctx.profile.populations.populations if ctx.profile.populations else (),
         page_link=lambda n: "/studies?" + _link_params(filters, sort=sort, page=n),
         export_query=_link_params(filters, sort=sort),
     )

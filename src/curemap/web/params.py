@@ -59,11 +59,13 @@ def study_filters(
     q: Annotated[str | None, Query(description="words that must all occur in the study (full-text)", max_length=200)] = None,
     ms: Annotated[bool | None, Query(description="only studies classified as about MS (true) or not (false)")] = None,
     role: Annotated[str | None, Query(description="with strategy or group: tested (studies that test it) or comparator", max_length=20)] = None,
+    population: Annotated[str | None, Query(description="a population the study admits, e.g. paediatric_only (the profile's populations)", max_length=40)] = None,
 ) -> StudyFilters:
     return validate_study_filters(
         ctx.profile,
         StudyFilters(
-            strategy, group, phase, status.upper() if status else None, phenotype, country, sponsor_class, curative, q, ms, role
+            strategy, group, phase, status.upper() if status else None, phenotype, country, sponsor_class, curative, q, ms, role,
+            population,
         ),
     )
 

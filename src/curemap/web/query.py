@@ -83,6 +83,7 @@ class StudyFilters:
     q: str | None = None
     ms: bool | None = None
     role: str | None = None  # with strategy or group: only studies where it is "tested" or a "comparator"
+    population: str | None = None  # a population of the profile the study admits (children only…)
 
     def params(self) -> dict[str, str]:
         """The filters as query-string parameters (for links to the next page, feeds, exports)."""
@@ -111,6 +112,7 @@ def validate_study_filters(profile: Profile, filters: StudyFilters) -> StudyFilt
     _choose("phase", filters.phase, PHASES)
     _choose("status", filters.status, STATUSES)
     _choose("phenotype", filters.phenotype, [p.id for p in profile.phenotypes])
+    _choose("population", filters.population, [p.id for p in profile.populations.populations] if profile.populations else [])
     for name in ("country", "sponsor_class", "q"):
         value = getattr(filters, name)
         if value is not None and len(value) > 200:
@@ -150,6 +152,9 @@ def study_conditions(profile: Profile, filters: StudyFilters, dialect: str) -> l
         where.append(_ST.c.lead_sponsor_class == filters.sponsor_class)
     if filters.phenotype:
         where.append(_ST.c.id.in_(select(rp.c.record_id).where(rp.c.phenotype == filters.phenotype)))
+    if filters.population:
+        rpop = schema.record_populations
+        where.append(_ST.c.id.in_(select(rpop.c.record_id).where(rpop.c.population == filters.population)))
     if filters.country:
         where.append(_ST.c.id.in_(select(loc.c.study_id).where(loc.c.country == filters.country)))
     if filters.curative is not None or filters.ms is not None:
