@@ -143,7 +143,10 @@ def test_every_assignment_on_every_real_record_carries_exact_evidence(studies, c
     for study_id, result in classified.items():
         assert_evidence_is_exact(studies[study_id], result)
         assert result.strategies == sorted(result.strategies, key=order.index)
-        assert result.curative_intent == any(profile.strategy(s).curative_intent for s in result.strategies)
+        # curative intent is what a study tests: a curative comparator does not make it curative research
+        assert result.curative_intent == any(profile.strategy(s).curative_intent for s in result.tested_strategies)
+        if result.is_ms:  # a record about another disease gets no roles: nothing of it is counted
+            assert set(result.roles) == set(result.strategies) and set(result.roles.values()) <= {"tested", "comparator"}
         assert result.method in ("dictionary", "fallback")
 
 

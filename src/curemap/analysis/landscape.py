@@ -93,20 +93,22 @@ def counted_registrations(store: Store) -> dict[str, str]:
 
 
 def strategy_studies(store: Store, profile: Profile) -> StrategyStudies:
-    """The MS studies behind each strategy's figures, by role and purpose, counted per trial.
-    Purpose sets therapies apart only: a design or focus strategy (a registry, imaging) is
-    what its studies are about."""
+    """The MS studies behind each strategy's figures, by role and purpose, counted per trial:
+    a trial is cited by the newest of its registrations that carries the label. Purpose sets
+    therapies apart only: a design or focus strategy (a registry, imaging) is what its studies
+    are about."""
     therapies = {strategy.id for strategy in profile.strategies if strategy.role == "therapy"}
-    counted = counted_registrations(store)
-    cl, rs = schema.classifications, schema.record_strategies
-    tested: dict[str, set[str]] = defaultdict(set)
+    trial_of = counted_registrations(store)
+    st, cl, rs = schema.studies, schema.classifications, schema.record_strategies
+    tested: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)  # strategy -> trial -> (updated, id)
     registrations: Counter[str] = Counter()
     about: dict[str, list[str]] = defaultdict(list)
     comparator: dict[str, list[str]] = defaultdict(list)
     with store.connect() as conn:
         for row in conn.execute(
-            select(rs.c.strategy, rs.c.role, rs.c.record_id, cl.c.purpose)
+            select(rs.c.strategy, rs.c.role, rs.c.record_id, cl.c.purpose, st.c.last_update_posted)
             .join(cl, cl.c.record_id == rs.c.record_id)
+            .join(st, st.c.id == rs.c.record_id)
             .where(cl.c.is_ms, cl.c.kind == "study")
             .order_by(rs.c.record_id)
         ):
@@ -116,9 +118,12 @@ def strategy_studies(store: Store, profile: Profile) -> StrategyStudies:
                 about[row.strategy].append(row.record_id)
             else:
                 registrations[row.strategy] += 1
-                tested[row.strategy].add(counted.get(row.record_id, row.record_id))
+                trial = trial_of.get(row.record_id, row.record_id)
+                candidate = (row.last_update_posted or "", row.record_id)
+                if candidate > tested[row.strategy].get(trial, ("", "")):
+                    tested[row.strategy][trial] = candidate
     return StrategyStudies(
-        tested={s: sorted(ids) for s, ids in tested.items()},
+        tested={s: sorted(i for _, i in trials.values()) for s, trials in tested.items()},
         about=dict(about),
         comparator=dict(comparator),
         registrations=dict(registrations),

@@ -56,8 +56,7 @@ def ms_studies(store: Store, profile: Profile) -> list[MsStudy]:
     groups: dict[str, set[str]] = defaultdict(set)
     for strategy, ids in strategy_studies(store, profile).tested.items():
         for study_id in ids:
-            groups[study_id].add(group_of[strategy])
-    counted = counted_registrations(store)
+            groups[counted.get(study_id, study_id)].add(group_of[strategy])
     with store.connect() as conn:
         rows = conn.execute(
             select(

@@ -835,8 +835,10 @@ class Classifier:
     def _titled(
         self, found: list[_Found], chosen: list[_Found], cues: list[_Match], therapy_weight: float
     ) -> list[_Found]:
-        """Therapies the titles name as what is tested (rule 10), though the intervention list
-        names others: a title says what a study tests."""
+        """Therapies the titles name as what is tested (rule 10) when the intervention list names
+        only others (a natalizumab cohort given an antiviral the list calls by an unknown brand):
+        a title says what a study tests. When the titles name a listed therapy too, the list
+        stands, and a title's other drug is background ("lamotrigine plus interferon")."""
         words = self.profile.roles
         assert words is not None
         if therapy_weight < self.profile.rules.therapy_min_weight:
@@ -849,8 +851,9 @@ class Classifier:
             and self._role[f.strategy] == "therapy"
             and not f.match.entry.term.weak
             and not f.match.entry.term.with_groups
-            and f.strategy not in have
         ]
+        if any(f.strategy in have for f in titled):
+            return []
         tested = {s for s, (role, _) in _title_roles(titled, cues, words).items() if role == TESTED}
         return [f for f in titled if f.strategy in tested]
 
