@@ -53,6 +53,7 @@ def ms_studies(store: Store, profile: Profile) -> list[MsStudy]:
     strategy groups it tests as a treatment, in id order."""
     st, cl = schema.studies, schema.classifications
     group_of = {s.id: s.group for s in profile.strategies}
+    counted = counted_registrations(store)
     groups: dict[str, set[str]] = defaultdict(set)
     for strategy, ids in strategy_studies(store, profile).tested.items():
         for study_id in ids:
