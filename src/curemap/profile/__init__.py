@@ -409,6 +409,7 @@ class SponsorWords:
 
     types: tuple[SponsorType, ...]
     unknown_type: str
+    industry_type: str  # the type whose share of MS trials is stated
     registries: Mapping[str, tuple[SponsorClass, ...]]
     affiliations: tuple[re.Pattern[str], ...]  # each names the parent in its group "parent"
     remove: tuple[re.Pattern[str], ...]
@@ -738,7 +739,7 @@ def _roles(value: _Value) -> RoleWords:
 
 def _sponsors(value: _Value) -> SponsorWords:
     keys = value.mapping(
-        required=("types", "unknown_type", "registries", "legal_suffixes", "organisations"),
+        required=("types", "unknown_type", "industry_type", "registries", "legal_suffixes", "organisations"),
         optional=("affiliations", "remove"),
     )
     types = tuple(_sponsor_type(type_id, item) for type_id, item in keys["types"].entries())
@@ -752,6 +753,7 @@ def _sponsors(value: _Value) -> SponsorWords:
     return SponsorWords(
         types=types,
         unknown_type=keys["unknown_type"].string(),
+        industry_type=keys["industry_type"].string(),
         registries=MappingProxyType(registries),
         affiliations=_patterns(keys["affiliations"], "parent") if "affiliations" in keys else (),
         remove=_patterns(keys["remove"]) if "remove" in keys else (),
@@ -1304,6 +1306,7 @@ def _check_sponsors(words: SponsorWords, expect) -> None:
     """Classes map to declared types; organisations are named once; name words mean one type."""
     types = {sponsor_type.id for sponsor_type in words.types}
     expect(types, (words.unknown_type,), "sponsors.unknown_type", "sponsor type")
+    expect(types, (words.industry_type,), "sponsors.industry_type", "sponsor type")
     for registry, classes in words.registries.items():
         seen: set[str] = set()
         for index, item in enumerate(classes):
