@@ -63,6 +63,11 @@ def _roles_populations_sponsors_trials(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_record_strategies_role ON record_strategies (strategy, role, record_id)"))
 
 
+def _sponsor_type_index(conn: Connection) -> None:
+    """The index behind the lists' filter on the lead sponsor's one-vocabulary type."""
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_classifications_sponsor_type ON classifications (sponsor_type, record_id)"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     (
         "0001_evidence_store",
@@ -88,6 +93,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0004_outcome_figures", _create(schema.outcome_figures, schema.extractions)),
     ("0005_search", _search_and_list_indexes),
     ("0006_roles_populations_sponsors_trials", _roles_populations_sponsors_trials),
+    ("0007_sponsor_type_index", _sponsor_type_index),
 ]
 
 

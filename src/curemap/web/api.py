@@ -52,6 +52,8 @@ EXPORT_STUDY_COLUMNS = [
     "tested_strategies",
     "purpose",
     "populations",
+    "sponsor_type",
+    "organisation",
     "trial_id",
     "registry_url",
 ]

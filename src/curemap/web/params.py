@@ -55,6 +55,7 @@ def study_filters(
     phenotype: Annotated[str | None, Query(description="a phenotype id, e.g. ppms", max_length=40)] = None,
     country: Annotated[str | None, Query(description="a site country as the registry names it", max_length=200)] = None,
     sponsor_class: Annotated[str | None, Query(description="lead sponsor class as the registry states it, e.g. INDUSTRY", max_length=200)] = None,
+    sponsor_type: Annotated[str | None, Query(description="lead sponsor type in the profile's one vocabulary, e.g. industry", max_length=40)] = None,
     curative: Annotated[bool | None, Query(description="only studies pursuing (true) or not pursuing (false) a curative-intent strategy")] = None,
     q: Annotated[str | None, Query(description="words that must all occur in the study (full-text)", max_length=200)] = None,
     ms: Annotated[bool | None, Query(description="only studies classified as about MS (true) or not (false)")] = None,
@@ -64,7 +65,7 @@ def study_filters(
     return validate_study_filters(
         ctx.profile,
         StudyFilters(
-            strategy, group, phase, status.upper() if status else None, phenotype, country, sponsor_class, curative, q, ms, role,
+            strategy, group, phase, status.upper() if status else None, phenotype, country, sponsor_class, sponsor_type, curative, q, ms, role,
             population,
         ),
     )

@@ -1,8 +1,8 @@
 """The study, paper and change lists the pages, the API, the feeds and exports share:
 validated filters, one SQL query per page of results, and a count done in SQL.
 
-Every filter is a subquery on an indexed column (strategy, phenotype, country, full-text
-match) or a column of ``studies``, so a filtered page of a store of a million studies
+Every filter is a subquery on an indexed column (strategy, phenotype, country, sponsor type,
+full-text match) or a column of ``studies``, so a filtered page of a store of a million studies
 costs one indexed count and one indexed page, never a pass in Python over the table.
 """
 
@@ -78,7 +78,8 @@ class StudyFilters:
     status: str | None = None
     phenotype: str | None = None
     country: str | None = None
-    sponsor_class: str | None = None
+    sponsor_class: str | None = None  # the lead sponsor's class in the registry's own words
+    sponsor_type: str | None = None  # the lead sponsor's type in the profile's one vocabulary
     curative: bool | None = None
     q: str | None = None
     ms: bool | None = None
@@ -113,6 +114,7 @@ def validate_study_filters(profile: Profile, filters: StudyFilters) -> StudyFilt
     _choose("status", filters.status, STATUSES)
     _choose("phenotype", filters.phenotype, [p.id for p in profile.phenotypes])
     _choose("population", filters.population, [p.id for p in profile.populations.populations] if profile.populations else [])
+    _choose("sponsor_type", filters.sponsor_type, [t.id for t in profile.sponsors.types] if profile.sponsors else [])
     for name in ("country", "sponsor_class", "q"):
         value = getattr(filters, name)
         if value is not None and len(value) > 200:
@@ -150,6 +152,8 @@ def study_conditions(profile: Profile, filters: StudyFilters, dialect: str) -> l
         where.append(_ST.c.status == filters.status)
     if filters.sponsor_class:
         where.append(_ST.c.lead_sponsor_class == filters.sponsor_class)
+    if filters.sponsor_type:
+        where.append(_ST.c.id.in_(select(cl.c.record_id).where(cl.c.sponsor_type == filters.sponsor_type)))
     if filters.phenotype:
         where.append(_ST.c.id.in_(select(rp.c.record_id).where(rp.c.phenotype == filters.phenotype)))
     if filters.population:
@@ -191,6 +195,8 @@ def _decorate_studies(store: Store, rows: list[Any]) -> list[dict[str, Any]]:
                 "tested_strategies": label.get("tested_strategies", []),
                 "purpose": label.get("purpose"),
                 "populations": label.get("populations", []),
+                "sponsor_type": label.get("sponsor_type"),
+                "organisation": label.get("organisation"),
                 "trial_id": label.get("trial_id", row.id),
                 "is_ms": label.get("is_ms"),
                 "curative_intent": label.get("curative_intent"),
