@@ -1,8 +1,9 @@
-"""What every route reads: the store, the profile, a cache of whole-store aggregates, and
-the token that guards the few endpoints that write."""
+"""What every route reads: the store, the profile, a cache of whole-store aggregates and
+whole responses, and the token that guards the few endpoints that write."""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -17,64 +18,103 @@ from curemap.profile import Profile
 from curemap.store import Store, schema
 
 
+@dataclass(frozen=True)
+class KeptResponse:
+    """A whole response as the routes sent it, to send again."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + sum(len(name) + len(value) for name, value in self.headers)
+
+
 class AggregateCache:
-    """Whole-store aggregates (landscape, trends, pooled evidence) computed once per version
-    of the store. The version is the newest snapshot and the newest change-log row: an import
-    writes a change row, a build records a snapshot, so either invalidates every entry."""
+    """Whole-store aggregates (landscape, trends, pooled evidence) and whole responses, kept per
+    version of the store. The version is the newest snapshot and the newest change-log row: an
+    import writes a change row, a build records a snapshot, so either invalidates every entry."""
 
     RECHECK_SECONDS = 1.0
     """How long a read version is trusted before the store is asked again."""
-    MAX_ENTRIES = 512
+    MAX_RESPONSE_BYTES = 64 * 2**20
+    """Responses are kept up to this many bytes in all, the least recently used going first;
+    one larger than an eighth of it is not kept, so no single page empties the cache."""
 
     def __init__(self, store: Store):
         self.store = store
         self._lock = threading.Lock()
         self._version: tuple[Any, ...] | None = None
-        self._checked = 0.0
-        self._values: OrderedDict[str, Any] = OrderedDict()
+        self._checked = -math.inf
+        self._values: dict[str, Any] = {}
+        self._computing: dict[str, threading.Lock] = {}
+        self._responses: OrderedDict[str, KeptResponse] = OrderedDict()
+        self._response_bytes = 0
 
     def version(self) -> tuple[Any, ...]:
-        """The store's current version, read at most once per :attr:`RECHECK_SECONDS`."""
+        """The store's current version, read at most once per :attr:`RECHECK_SECONDS` in one
+        statement on two indexed maxima. It may read the store: call it from a worker thread."""
         now = time.monotonic()
         if self._version is not None and now - self._checked < self.RECHECK_SECONDS:
             return self._version
         snaps, changes = schema.snapshots, schema.changes
+        newest_snapshot = select(snaps.c.id).order_by(snaps.c.created_at.desc(), snaps.c.id).limit(1)
+        newest_change = select(func.max(changes.c.id))
         with self.store.connect() as conn:
-            newest_snapshot = conn.execute(
-                select(snaps.c.id).order_by(snaps.c.created_at.desc(), snaps.c.id).limit(1)
-            ).scalar_one_or_none()
-            newest_change = conn.execute(select(func.max(changes.c.id))).scalar_one_or_none()
-        version = (newest_snapshot, newest_change)
+            version = tuple(conn.execute(select(newest_snapshot.scalar_subquery(), newest_change.scalar_subquery())).one())
         with self._lock:
             if version != self._version:
-                self._values, self._version = OrderedDict(), version
+                self._values, self._version = {}, version
+                self._responses, self._response_bytes = OrderedDict(), 0
             self._checked = now
         return version
 
     def get(self, name: str, compute: Callable[[], Any]) -> Any:
-        """The cached value of ``name`` for the current version, computing it if missing.
-        The least recently used entries go beyond :attr:`MAX_ENTRIES`."""
+        """The value of ``name`` for the current version, computed once however many requests
+        ask for it at the same time (the rest wait for that one instead of each computing it)."""
         version = self.version()
         with self._lock:
-            if name in self._values:
-                self._values.move_to_end(name)
-                return self._values[name]
-        value = compute()
-        with self._lock:
-            if version == self._version:
-                self._values[name] = value
-                while len(self._values) > self.MAX_ENTRIES:
-                    self._values.popitem(last=False)
+            computing = self._computing.setdefault(name, threading.Lock())
+        with computing:
+            with self._lock:
+                if name in self._values:
+                    return self._values[name]
+            value = compute()
+            with self._lock:
+                if version == self._version:
+                    self._values[name] = value
         return value
 
-    def peek(self, name: str) -> Any:
-        """The cached value of ``name`` for the current version, or None."""
-        self.version()
+    def fresh_version(self) -> tuple[Any, ...] | None:
+        """The version if it was read within :attr:`RECHECK_SECONDS`, else None (due for a
+        recheck). Never reads the store, so an event loop may call it."""
         with self._lock:
-            return self._values.get(name)
+            return self._version if time.monotonic() - self._checked < self.RECHECK_SECONDS else None
 
-    def put(self, name: str, value: Any) -> None:
-        self.get(name, lambda: value)
+    def response(self, key: str) -> KeptResponse | None:
+        """The response kept for ``key``, if the version is fresh (else None). Never reads
+        the store, so an event loop may call it."""
+        if self.fresh_version() is None:
+            return None
+        with self._lock:
+            kept = self._responses.get(key)
+            if kept is not None:
+                self._responses.move_to_end(key)
+            return kept
+
+    def keep_response(self, key: str, response: KeptResponse, version: tuple[Any, ...]) -> None:
+        """Keep ``response``, made from the store at ``version``, within the byte budget."""
+        if response.size > self.MAX_RESPONSE_BYTES // 8:
+            return
+        with self._lock:
+            if version != self._version:
+                return
+            replaced = self._responses.pop(key, None)
+            self._response_bytes += response.size - (replaced.size if replaced else 0)
+            self._responses[key] = response
+            while self._response_bytes > self.MAX_RESPONSE_BYTES:
+                self._response_bytes -= self._responses.popitem(last=False)[1].size
 
 
 @dataclass
@@ -88,6 +128,6 @@ class WebContext:
         self.cache = AggregateCache(self.store)
 
 
-def web_context(request: Request) -> WebContext:
-    """FastAPI dependency: the app's context."""
+async def web_context(request: Request) -> WebContext:
+    """FastAPI dependency: the app's context (async: no worker thread just to fetch it)."""
     return request.app.state.curemap

@@ -7,6 +7,8 @@ nothing about them is stored or logged: the answer is computed from the store an
 from __future__ import annotations
 
 import json
+import re
+import sys
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
@@ -21,10 +23,18 @@ from curemap.web.rendering import render_page
 
 router = APIRouter()
 
-Context = Annotated[WebContext, Depends(web_context)]
 
-MAX_BODY = 64_000
-"""A person's profile is small; a larger body is refused."""
+async def request_body(request: Request) -> bytes:
+    """FastAPI dependency: the request body (read whole, within the server's limit, before
+    the route runs), so the routes themselves are plain functions run in the threadpool."""
+    return await request.body()
+
+
+Context = Annotated[WebContext, Depends(web_context)]
+Body = Annotated[bytes, Depends(request_body)]
+
+MAX_JSON_DEPTH = 20
+"""A person's profile nests three levels deep; a body nesting deeper is refused."""
 
 YES_NO = {"yes": True, "no": False, "": None}
 
@@ -35,8 +45,8 @@ def finder_page(ctx: Context) -> Response:
 
 
 @router.post("/finder", include_in_schema=False)
-async def finder_results(request: Request, ctx: Context) -> Response:
-    form = {key: values[-1].strip() for key, values in parse_qs((await _body(request)).decode("utf-8", "replace")).items()}
+def finder_results(ctx: Context, body: Body) -> Response:
+    form = {key: values[-1].strip() for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
     try:
         person = person_from_dict(person_from_form(form), ctx.profile, "form")
     except InputError as exc:
@@ -46,29 +56,46 @@ async def finder_results(request: Request, ctx: Context) -> Response:
 
 
 @router.post("/api/match")
-async def api_match(
-    request: Request,
+def api_match(
     ctx: Context,
+    body: Body,
     curative_first: Annotated[bool, Query(description="List curative-intent trials first.")] = False,
     as_of: Annotated[str | None, Query(max_length=10, description="Judge time windows as of this day (YYYY-MM-DD).")] = None,
 ) -> dict[str, Any]:
     """Trials a person could join. The body is the person as JSON, the fields of a
     `curemap match` profile; the answer holds the same trial objects as `curemap match --json`."""
-    try:
-        data = json.loads(await _body(request))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"the request body is not JSON: {exc}") from None
+    data = json_body(body)
     day = as_of_day(as_of, "as_of")
     person = person_from_dict(data, ctx.profile, "person")
     matches = find_trials(ctx.store, ctx.profile, person, curative_first=curative_first, as_of=day)
     return {"trials": [m.to_dict() for m in matches]}
 
 
-async def _body(request: Request) -> bytes:
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise InputError(f"the request body is {len(body):,} bytes; a person's profile fits in {MAX_BODY:,}")
-    return body
+def json_body(body: bytes) -> Any:
+    """The body as JSON, or an :class:`InputError` saying why not: nested deeper than
+    :data:`MAX_JSON_DEPTH` (checked before parsing), not JSON, or holding an integer longer
+    than Python converts."""
+    if _depth(body) > MAX_JSON_DEPTH:
+        raise InputError(f"the request body nests deeper than {MAX_JSON_DEPTH} levels; a person's profile needs three")
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"the request body is not JSON: {exc}") from None
+    except ValueError:  # Python's limit on the digits of an integer it converts
+        raise InputError(f"the request body holds an integer of over {sys.get_int_max_str_digits():,} digits") from None
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def _depth(body: bytes) -> int:
+    """How deep a JSON text nests its arrays and objects, outside its strings."""
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub(b"", body)):
+        depth += 1 if bracket in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def person_from_form(form: dict[str, str]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -67,3 +67,11 @@ TEMPLATES.globals.update(version=__version__)
 def render_page(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render a template from ``web/templates`` as an HTML response."""
     return HTMLResponse(TEMPLATES.get_template(name).render(**context), status_code=status_code)
+
+
+def error_response(path: str, status: int, message: str) -> Response:
+    """An error as the asker reads it: an HTML page, or JSON under ``/api/``, ``/feeds/`` and
+    the OpenAPI document."""
+    if path.startswith(("/api/", "/feeds/")) or path == "/openapi.json":
+        return JSONResponse({"error": message, "status": status}, status_code=status)
+    return render_page("error.html", status_code=status, status=status, message=message)

@@ -1,0 +1,130 @@
+"""A real ``curemap serve`` (uvicorn on 127.0.0.1): many readers at once on pages the cache has
+not seen, before and right after an import invalidates it, are all answered and none with an
+error; a request body over the limit is refused before the rest of it is read."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from curemap.web.gate import MAX_BODY
+from tests.conftest import RAW_V2
+
+CLIENTS = 50
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(built):
+    """``curemap serve`` over a private copy of the built store, on a free port; its address."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "curemap.cli", "--home", str(built), "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        while process.poll() is None:
+            try:
+                httpx.get(f"{base}/api/status", timeout=5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert process.poll() is None, "the server did not start"
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _uncached_urls(base: str, size: int) -> list[str]:
+    """Strategy pages, study pages and filtered API lists; ``size`` (the page size) makes them
+    new to the cache."""
+    strategies = [s["id"] for s in httpx.get(f"{base}/api/strategies", timeout=60).json()["items"]]
+    listed = httpx.get(f"{base}/api/studies", params={"ms": "true", "per_page": 100, "page": size}, timeout=60).json()
+    urls = [f"/strategies/{s}?per_page={size}" for s in strategies]
+    urls += [f"/studies/{item['id']}" for item in listed["items"]]
+    urls += [f"/api/studies?strategy={s}&status={status}&per_page={size}" for s in strategies for status in ("RECRUITING", "COMPLETED")]
+    return urls
+
+
+async def _fetch_all(base: str, urls: list[str]) -> dict[str, int | str]:
+    """Each URL once, :data:`CLIENTS` at a time: its status, or the error that kept it from one."""
+    answers: dict[str, int | str] = {}
+    queue = list(urls)
+    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=300) as client:  # a guard against hanging, not a measure
+
+        async def reader() -> None:
+            while queue:
+                url = queue.pop()
+                try:
+                    answers[url] = (await client.get(url)).status_code
+                except httpx.HTTPError as exc:
+                    answers[url] = repr(exc)
+
+        await asyncio.gather(*(reader() for _ in range(CLIENTS)))
+    return answers
+
+
+def _changed_record(folder) -> str:
+    record = json.loads((RAW_V2 / "NCT03064438.json").read_text(encoding="utf-8"))
+    record["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"] = {"date": "2030-01-01", "type": "ACTUAL"}
+    record["protocolSection"]["designModule"]["enrollmentInfo"]["count"] = 1234
+    path = folder / "NCT03064438-changed.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    return str(path)
+
+
+def test_concurrent_readers_of_uncached_pages_are_all_answered_even_after_an_import(server, cli, tmp_path):
+    before = _uncached_urls(server, 2)
+    answers = asyncio.run(_fetch_all(server, before))
+    assert answers == dict.fromkeys(before, 200)
+
+    imported = cli("import", _changed_record(tmp_path), "--json")
+    assert imported.exit_code == 0 and imported.json()["imported"] == 1  # a change-log row: a new store version
+    after = _uncached_urls(server, 3)  # the import invalidated the cache; new URLs besides
+    answers = asyncio.run(_fetch_all(server, after + before))
+    assert answers == dict.fromkeys(after + before, 200)
+
+
+def _answer(base: str, request: bytes) -> tuple[int, bytes]:
+    """Send ``request`` (a body cut short of what it declares) and read the answer."""
+    port = int(base.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=120) as sock:  # a guard against hanging
+        sock.sendall(request)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response.status, response.read()
+
+
+def test_match_body_over_limit_is_413_without_reading_it(server):
+    head = b"POST /api/match HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    status, body = _answer(server, head + b"Content-Length: 300000000\r\n\r\n{")  # 300 MB declared, 1 byte sent
+    assert status == 413
+    assert json.loads(body)["error"] == f"the request body is larger than {MAX_BODY:,} bytes, the most this server reads"
+
+
+def test_a_chunked_body_is_refused_once_past_the_limit_without_reading_the_rest(server):
+    chunk = b"4000\r\n" + b" " * 0x4000 + b"\r\n"
+    head = b"POST /api/match HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    status, body = _answer(server, head + chunk * 5)  # 80 KB sent, the body never ends
+    assert status == 413
+    assert b"the most this server reads" in body
