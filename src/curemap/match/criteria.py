@@ -1,4 +1,4 @@
-"""Eligibility text and the registry's age and sex fields, read into criteria.
+"""Eligibility text, the registry's age and sex fields and the populations a trial admits, read into criteria.
 
 Every line of the text becomes a :class:`Criterion` that keeps its words and line number, and
 holds the :class:`Check` s it was read as: what it says about age, sex, diagnosis, disease
@@ -23,10 +23,12 @@ from typing import Any
 
 from curemap.enrich.terms import TermMatch, TermMatcher
 from curemap.errors import ProfileError
-from curemap.model import Eligibility
-from curemap.profile import WORD, Profile, Term
+from curemap.model import Eligibility, Study
+from curemap.profile import WORD, Population, Profile, Term
 
 INCLUSION, EXCLUSION = "inclusion", "exclusion"
+POPULATION = "population"
+"""The source of a criterion from a population the trial admits (and of its evidence in a classification)."""
 
 _HEADER = re.compile(r"^(?:key\s+|main\s+)?(inclusion|exclusion|eligibility)(?:\s*/\s*exclusion)?\s+criteri[ao]n?s?\b[^a-z]*$", re.IGNORECASE)
 _MARKER = re.compile(r"^(?:(?P<bullet>[*\-•·])|(?P<roman>\(?[ivx]+[.)])|(?P<digit>\(?\d{1,2}[.)])|(?P<letter>\(?[a-z][.)]))\s+", re.IGNORECASE)
@@ -105,6 +107,10 @@ _COUNTRIES = {
 """Common short names of countries, as registries spell them in their site lists."""
 
 _RESIDENCE = re.compile(r"\b(?:the\s+)?([A-Z][\w.]*(?:\s+[A-Z][\w.]*)*)")
+
+_REGISTRIES = {"ctgov": "ClinicalTrials.gov", "ctis": "EU CTIS"}
+_FIELD_NAMES = {"brief_title": "title", "official_title": "official title", "eligibility.std_ages": "age groups"}
+"""Record fields a population's evidence names, in plain words (others by their own name)."""
 
 
 @dataclass
@@ -238,6 +244,66 @@ class EligibilityReader:
         if sex in ("FEMALE", "MALE"):
             criteria.append(Criterion(f"Sex: {sex.lower()} only", INCLUSION, 0, "registry", [Check("sex", {"sex": sex.lower()})]))
         return criteria
+
+    def population_criteria(self, study: Study, classification: dict[str, Any]) -> list[Criterion]:
+        """The populations the classification gave a trial that bar others (children only,
+        pregnant women only, relapsing MS only…), each a criterion naming the field and words
+        that gave it: read from the stored tags, so the finder and the map agree. Ages the
+        registry's minimum and maximum age fields bound are left to their criterion."""
+        if self.profile.populations is None:
+            return []
+        given = set(classification.get("populations") or ())
+        evidence: dict[str, dict[str, Any]] = {}
+        for item in classification.get("evidence") or ():
+            if item.get("kind") == POPULATION:
+                evidence.setdefault(item["label"], item)
+        criteria = []
+        for population in self.profile.populations.populations:
+            found = evidence.get(population.id)
+            if population.restricts is None or population.id not in given or found is None:
+                continue
+            check = self._population_check(population, found, study.eligibility)
+            if check is not None:
+                text = f"{population.name} ({_where(study.source, found)})"
+                criteria.append(Criterion(text, INCLUSION, 0, POPULATION, [check]))
+        return criteria
+
+    def _population_check(self, population: Population, found: dict[str, Any], eligibility: Eligibility | None) -> Check | None:
+        """What a restricting population asks of the person; "relapsing forms" (or a relapse)
+        admit the courses the profile's eligibility.relapsing rules add, "relapsing-remitting" does not."""
+        if population.restricts == "age":
+            ages = self._population_ages(population, found, eligibility)
+            return Check("age", ages) if ages else None
+        if population.restricts == "course":
+            words = found["text"]
+            relapsing = any(m.key == "relapsing" for m in self.phenotypes.find(words)) or any(m.key == "relapse" for m in self.topics.find(words))
+            return Check("phenotype", {"phenotypes": sorted(population.phenotypes), **({"relapsing": True} if relapsing else {})})
+        return Check({"pregnancy": "pregnancy", "health": "healthy_volunteer"}[population.restricts])
+
+    def _population_ages(self, population: Population, found: dict[str, Any], eligibility: Eligibility | None) -> dict[str, Any]:
+        """The ages an age population holds the person to, on the sides the registry's minimum and
+        maximum ages leave open: the record's age groups where they gave it (both ends, so an
+        adults-only trial of 18 to 64 rules out a 70-year-old), else the population's own limit,
+        unless the registry's other bound contradicts it."""
+        low = registry_age(eligibility.minimum_age) if eligibility else None
+        high = registry_age(eligibility.maximum_age) if eligibility else None
+        values: dict[str, Any] = {}
+        if found["field"].startswith("eligibility.std_ages"):
+            groups = self.profile.populations.age_groups
+            bounds = [groups[code] for code in eligibility.std_ages if code in groups]
+            youngest = min(lowest for lowest, _ in bounds)
+            oldest = None if any(highest is None for _, highest in bounds) else max(highest for _, highest in bounds)
+            if low is None and youngest > 0:
+                values["min"] = youngest
+            if high is None and oldest is not None:
+                values.update({"max": oldest + 1, "max_strict": True})  # a group up to 17 admits 17 and a half
+        elif not found["field"].startswith("eligibility."):  # words: "children", "adults"
+            rule, limit = population.ages
+            if rule == "youngest_from" and low is None and (high is None or high >= limit):
+                values["min"] = limit
+            elif rule == "oldest_below" and high is None and (low is None or low < limit):
+                values.update({"max": limit, "max_strict": True})
+        return values
 
     def read_text(self, text: str) -> list[Criterion]:
         """Every line of an eligibility text as a criterion, lead lines holding their parts."""
@@ -487,6 +553,13 @@ def country_name(text: str) -> str:
     """A country as registries name it: common short forms spelled out."""
     cleaned = text.strip().rstrip(".").strip()
     return _COUNTRIES.get(cleaned.lower(), _COUNTRIES.get(cleaned.lower() + ".", cleaned))
+
+
+def _where(source: str, found: dict[str, Any]) -> str:
+    """Where a population's evidence is, in plain words: "ClinicalTrials.gov title: 'Children'"."""
+    field = re.sub(r"\[\d+\]", "", found["field"])
+    name = _FIELD_NAMES.get(field, field.rsplit(".", 1)[-1].replace("_", " "))
+    return f"{_REGISTRIES.get(source, 'registry')} {name}: '{found['text']}'"
 
 
 def registry_age(value: str | None) -> float | None:

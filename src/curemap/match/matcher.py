@@ -26,6 +26,7 @@ from sqlalchemy import select
 from curemap.match.criteria import (
     EXCLUSION,
     INCLUSION,
+    POPULATION,
     Check,
     Criterion,
     EligibilityReader,
@@ -159,6 +160,8 @@ class Matcher:
             reasons.append(f"{wording}: {_summary([p.status for p in parts])}")
         if not statuses:
             return Judged(criterion, UNKNOWN, "Curemap cannot read this criterion; the study team will check it with you")
+        if criterion.source == POPULATION:
+            reasons.append(f"this trial is for {criterion.text[:1].lower()}{criterion.text[1:]}")
         return Judged(criterion, _all(statuses), "; ".join(reasons), parts)
 
     def _check(self, check: Check, section: str) -> tuple[str, str]:
@@ -389,6 +392,13 @@ class Matcher:
     def _health(self, check: Check) -> tuple[bool | None, str]:
         return None, "the trial is for healthy volunteers; whether your health counts is for the study team"
 
+    def _healthy_volunteer(self, check: Check) -> tuple[bool | None, str]:
+        """A trial only of healthy volunteers (its title says so), unlike a line naming healthy
+        controls beside patients: anyone with a disease course is not one."""
+        if self.person.phenotype is None:
+            return None, "your profile does not give your disease course"
+        return False, f"you have {self.person.phenotype}, so you are not a healthy volunteer"
+
     def _consent(self, check: Check) -> tuple[bool | None, str]:
         return None, "about consent, language or willingness: for you and the study team"
 
@@ -405,14 +415,16 @@ class Matcher:
 
     # -- trials ---------------------------------------------------------------------------
 
-    def match_study(self, study: Study, strategies: list[str], curative_intent: bool) -> TrialMatch:
-        criteria = self.reader.read(study.eligibility)
+    def match_study(self, study: Study, classification: dict[str, Any]) -> TrialMatch:
+        """A trial judged on its registry fields and text, and on the populations its
+        classification says it admits."""
+        criteria = self.reader.read(study.eligibility) + self.reader.population_criteria(study, classification)
         has_text = bool(study.eligibility and study.eligibility.criteria)
         return TrialMatch(
             study,
             [self.judge(criterion) for criterion in criteria],
-            strategies,
-            curative_intent,
+            classification.get("strategies", []),
+            bool(classification.get("curative_intent")),
             nearest_sites(study.locations, self.person),
             has_text,
         )
@@ -434,7 +446,7 @@ def find_trials(
     matcher = Matcher(profile, person, as_of, reader)
     matches = []
     for study, classification in open_trials(store):
-        found = matcher.match_study(study, classification.get("strategies", []), bool(classification.get("curative_intent")))
+        found = matcher.match_study(study, classification)
         if person.max_distance_km is not None and not _within_reach(found.sites, person):
             continue
         matches.append(found)
@@ -523,7 +535,7 @@ def _months_text(months: float) -> str:
 def _bounds_text(values: dict[str, Any], unit: str) -> str:
     low, high = values.get("min"), values.get("max")
     if low is not None and high is not None:
-        return f"{low:g} to {high:g}{unit}"
+        return f"{low:g} to {'under ' if values.get('max_strict') else ''}{high:g}{unit}"
     if low is not None:
         return f"{'over' if values.get('min_strict') else 'at least'} {low:g}{unit}"
     return f"{'under' if values.get('max_strict') else 'at most'} {high:g}{unit}"
