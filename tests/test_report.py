@@ -66,9 +66,10 @@ def test_trends_countries_sponsors_and_overdue_results(built_store, profile):
 
     countries = trends.country_counts(built_store)
     assert countries[0][0] == "United States" and countries[0][1] > countries[1][1]
-    classes = dict(trends.sponsor_class_counts(built_store))
-    assert sum(classes.values()) == built_store.count_ms(STUDY) == 3513
-    assert classes["INDUSTRY"] > 500
+    types = trends.sponsor_types(built_store, profile)
+    assert [row[0] for row in types.rows] == [t.id for t in profile.sponsors.types]
+    assert types.with_lead + types.without_lead == len(trends.ms_studies(built_store, profile)) < built_store.count_ms(STUDY)
+    assert dict((row[0], row[2]) for row in types.rows)["industry"] == types.industry_trials > 500
     overdue = trends.completed_without_results(built_store, profile)
     assert set(overdue[24]) <= set(overdue[12]) and overdue[24]
     as_of = trends.data_date(built_store)
@@ -78,7 +79,7 @@ def test_trends_countries_sponsors_and_overdue_results(built_store, profile):
         assert study.status == "COMPLETED" and not study.has_results
         assert study.completion_date.value[:4] <= "2023"
     leaders = trends.leading_sponsors(built_store, profile, groups={"immune_reset"}, limit=3)
-    assert all(n == len(ids) for _, n, ids in leaders) and leaders[0][1] >= leaders[-1][1]
+    assert all(lead.count == len(lead.ids) for lead in leaders) and leaders[0].count >= leaders[-1].count
 
 
 def test_report_has_every_section_and_every_curative_strategy(written, profile):

@@ -18,13 +18,12 @@ from typing import Any
 from sqlalchemy import func, select
 
 from curemap.analysis.landscape import counted_registrations, strategy_studies
+from curemap.enrich.sponsors import organisation_key
 from curemap.profile import Profile
 from curemap.store import Store, schema
 
 NO_PHASE = "not_given"
 """The phase key for studies whose registry gives no phase."""
-NO_CLASS = "UNKNOWN"
-"""The sponsor-class key for studies whose registry gives no sponsor class."""
 
 
 @dataclass(frozen=True)
@@ -36,8 +35,9 @@ class MsStudy:
     phase: str | None
     study_type: str | None
     enrollment: int | None
-    lead_sponsor: str | None
-    lead_sponsor_class: str | None
+    lead_sponsor: str | None  # as the registry writes it
+    sponsor_type: str | None  # the lead sponsor's type in the profile's vocabulary
+    organisation: str | None  # the lead sponsor with its name variants merged
     start_date: str | None
     completion_date: str | None
     has_results: bool
@@ -62,7 +62,7 @@ def ms_studies(store: Store, profile: Profile) -> list[MsStudy]:
         rows = conn.execute(
             select(
                 st.c.id, st.c.status, st.c.phase, st.c.study_type, st.c.enrollment, st.c.lead_sponsor,
-                st.c.lead_sponsor_class, st.c.start_date, st.c.completion_date, st.c.has_results,
+                cl.c.sponsor_type, cl.c.organisation, st.c.start_date, st.c.completion_date, st.c.has_results,
             )
             .join(cl, cl.c.record_id == st.c.id)
             .where(cl.c.is_ms)
@@ -181,50 +181,131 @@ def countries_of(store: Store, study_ids: list[str]) -> dict[str, list[str]]:
     return result
 
 
-def sponsor_class_counts(store: Store, *, study_ids: set[str] | None = None) -> list[tuple[str, int]]:
-    """MS studies per lead-sponsor class as the registry states it, most first."""
-    st = schema.studies
-    wanted = _ms_ids(store) if study_ids is None else study_ids
-    counts: Counter = Counter()
-    with store.connect() as conn:
-        for row in conn.execute(select(st.c.id, st.c.lead_sponsor_class)):
-            if row.id in wanted:
-                counts[row.lead_sponsor_class or NO_CLASS] += 1
-    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+@dataclass(frozen=True)
+class SponsorTypes:
+    """MS trials by their lead sponsor's type in the profile's one vocabulary, so that
+    ClinicalTrials.gov's INDUSTRY and CTIS's "Pharmaceutical company" count as one, and the
+    share of those trials the profile's industry type leads."""
+
+    rows: list[tuple[str, str, int, float | None]]  # (type id, type name, trials, share) for every type, in profile order
+    with_lead: int  # trials whose registration names a lead sponsor
+    without_lead: int
+    industry_type: str
+    industry_name: str
+    industry_trials: int
+    industry_share: float | None  # industry_trials / with_lead
+
+    def describe(self) -> str:
+        """The industry share in words, as the report and the overview state it."""
+        if not self.with_lead:
+            return "No MS trial in the store names a lead sponsor."
+        missing = f" Trials that name no lead sponsor ({self.without_lead:,}) are left out." if self.without_lead else ""
+        return (
+            f"{self.industry_name} leads {self.industry_trials:,} of the {self.with_lead:,} MS trials that name a lead "
+            f"sponsor ({self.industry_share:.1%}), counting every registry's sponsor classes as one set of types.{missing}"
+        )
+
+
+def sponsor_types(store: Store, profile: Profile, *, studies: list[MsStudy] | None = None) -> SponsorTypes:
+    """The MS trials (or the given ones) per lead-sponsor type, the industry share among those
+    naming a lead sponsor."""
+    studies = ms_studies(store, profile) if studies is None else studies
+    words = profile.sponsors
+    if words is None:
+        raise ValueError(f"profile {profile.id!r} has no sponsors section")
+    counts = Counter(study.sponsor_type for study in studies if study.sponsor_type)
+    with_lead = sum(counts.values())
+    industry = next(t for t in words.types if t.id == words.industry_type)
+    return SponsorTypes(
+        rows=[(t.id, t.name, counts[t.id], counts[t.id] / with_lead if with_lead else None) for t in words.types],
+        with_lead=with_lead,
+        without_lead=len(studies) - with_lead,
+        industry_type=industry.id,
+        industry_name=industry.name,
+        industry_trials=counts[industry.id],
+        industry_share=counts[industry.id] / with_lead if with_lead else None,
+    )
+
+
+@dataclass(frozen=True)
+class OrganisationCount:
+    """An organisation, its name variants merged, with the records that name it and the
+    registry's own spellings of it (most frequent first), so a reader can check the merge."""
+
+    name: str
+    count: int
+    ids: list[str]
+    spellings: list[str]
+
+    def label(self) -> str:
+        """"Merck KGaA — as EMD Serono; Merck KGaA, Darmstadt, Germany"; the bare name when the
+        registries spell it so and no other way."""
+        if self.spellings == [self.name]:
+            return self.name
+        return f"{self.name} — as {'; '.join(self.spellings)}"
+
+
+def _ranked_organisations(named: list[tuple[str, str, str]], limit: int) -> list[OrganisationCount]:
+    """(record id, merged organisation, registry spelling) triples as the organisations named
+    by the most records; merged names that differ only in case, accents or punctuation are one."""
+    names: dict[str, Counter] = defaultdict(Counter)
+    spellings: dict[str, Counter] = defaultdict(Counter)
+    ids: dict[str, dict[str, None]] = defaultdict(dict)
+    for record_id, organisation, spelling in named:
+        key = organisation_key(organisation)
+        names[key][organisation] += 1
+        spellings[key][" ".join(spelling.split())] += 1
+        ids[key][record_id] = None
+    ranked = sorted(ids, key=lambda key: (-len(ids[key]), _by_frequency(names[key])[0]))
+    return [
+        OrganisationCount(_by_frequency(names[key])[0], len(ids[key]), list(ids[key]), _by_frequency(spellings[key]))
+        for key in ranked[:limit]
+    ]
+
+
+def _by_frequency(counts: Counter) -> list[str]:
+    return sorted(counts, key=lambda name: (-counts[name], name))
 
 
 def leading_sponsors(
     store: Store, profile: Profile, *, groups: set[str] | None = None, limit: int = 10,
     studies: list[MsStudy] | None = None,
-) -> list[tuple[str, int, list[str]]]:
-    """The lead sponsors with the most MS studies (of the given groups, when set): name, count
-    and the study ids behind the count."""
+) -> list[OrganisationCount]:
+    """The lead-sponsor organisations with the most MS trials (of the given groups, when set),
+    affiliates and spellings merged, with the trial ids behind each count."""
     studies = ms_studies(store, profile) if studies is None else studies
-    by_sponsor: dict[str, list[str]] = defaultdict(list)
-    for study in studies:
-        if study.lead_sponsor and (groups is None or study.groups & groups):
-            by_sponsor[study.lead_sponsor].append(study.id)
-    ranked = sorted(by_sponsor.items(), key=lambda item: (-len(item[1]), item[0]))
-    return [(name, len(ids), ids) for name, ids in ranked[:limit]]
+    return _ranked_organisations(
+        [
+            (study.id, study.organisation, study.lead_sponsor)
+            for study in studies
+            if study.organisation and study.lead_sponsor and (groups is None or study.groups & groups)
+        ],
+        limit,
+    )
 
 
 def funders(
     store: Store, profile: Profile, *, groups: set[str] | None = None, limit: int = 10,
     studies: list[MsStudy] | None = None,
-) -> dict[str, list[tuple[str, int, list[str]]]]:
-    """Who pays, as the records say: collaborators named on MS studies (of the given groups,
-    when set) and grant agencies named on MS papers, each with its count and record ids."""
+) -> dict[str, list]:
+    """Who pays, as the records say: collaborator organisations named on MS trials (of the
+    given groups, when set; merged as lead sponsors are) and grant agencies named on MS papers,
+    each with its count and record ids."""
     studies = ms_studies(store, profile) if studies is None else studies
     wanted = {s.id for s in studies if groups is None or s.groups & groups}
-    st, pp, cl = schema.studies, schema.papers, schema.classifications
-    collaborators: dict[str, list[str]] = defaultdict(list)
+    pp, cl = schema.papers, schema.classifications
+    collaborators: list[tuple[str, str, str]] = []
     agencies: dict[str, list[str]] = defaultdict(list)
     with store.connect() as conn:
-        for row in conn.execute(select(st.c.id, st.c.data).order_by(st.c.id)):
-            if row.id not in wanted:
-                continue
-            for name in dict.fromkeys(c["name"] for c in json.loads(row.data).get("collaborators") or []):
-                collaborators[name].append(row.id)
+        for row in conn.execute(
+            select(cl.c.record_id, cl.c.data).where(cl.c.is_ms, cl.c.kind == "study").order_by(cl.c.record_id)
+        ):
+            if row.record_id in wanted:
+                collaborators += [
+                    (row.record_id, s["organisation"], s["name"])
+                    for s in json.loads(row.data).get("sponsors") or []
+                    if s["role"] == "collaborator"
+                ]
         ms_papers = select(cl.c.record_id).where(cl.c.is_ms, cl.c.kind == "paper")
         for row in conn.execute(
             select(pp.c.id, pp.c.data).where(pp.c.id.in_(ms_papers), pp.c.deleted.is_(False)).order_by(pp.c.id)
@@ -232,12 +313,11 @@ def funders(
             for agency in dict.fromkeys(g.get("agency") for g in json.loads(row.data).get("grants") or []):
                 if agency:
                     agencies[agency].append(row.id)
-
-    def ranked(found: dict[str, list[str]]) -> list[tuple[str, int, list[str]]]:
-        items = sorted(found.items(), key=lambda item: (-len(item[1]), item[0]))
-        return [(name, len(ids), ids) for name, ids in items[:limit]]
-
-    return {"collaborators": ranked(collaborators), "grants": ranked(agencies)}
+    grants = sorted(agencies.items(), key=lambda item: (-len(item[1]), item[0]))
+    return {
+        "collaborators": _ranked_organisations(collaborators, limit),
+        "grants": [(name, len(ids), ids) for name, ids in grants[:limit]],
+    }
 
 
 @dataclass

@@ -613,23 +613,26 @@ class ReportBuilder:
     def trends_section(self) -> Section:
         section = Section("Methodology, funding and leadership", "trends")
         ms_ids = {s.id for s in self.ms}
-        classes = trends.sponsor_class_counts(self.store, study_ids=ms_ids)
+        types = trends.sponsor_types(self.store, self.profile, studies=self.ms)
         section.blocks.append(
             Block(
                 "figure",
-                [Statement("Lead-sponsor class of all MS studies, as the registries state it", basis=self.basis)],
-                svg=bar_chart([(c, n) for c, n in classes[:10]], "MS studies by lead-sponsor class"),
-                header=["sponsor class", "MS studies"],
-                rows=[[c, f"{n:,}"] for c, n in classes],
+                [
+                    Statement("MS trials by the type of their lead sponsor", basis=self.basis),
+                    Statement(types.describe(), basis=self.basis),
+                ],
+                svg=bar_chart([(name, n) for _, name, n, _ in types.rows], "MS trials by lead-sponsor type"),
+                header=["lead sponsor type", "MS trials", "share"],
+                rows=[[name, f"{n:,}", "—" if share is None else _pct(share)] for _, name, n, share in types.rows],
             )
         )
         leaders = trends.leading_sponsors(self.store, self.profile, groups=self.curative_ids, studies=self.ms)
-        section.say(Statement("Leading sponsors of the studies aimed at a cure:"))
-        section.items([Statement(f"{name}: {_plural(n, 'study', 'studies')}", ids) for name, n, ids in leaders])
+        section.say(Statement("Leading sponsors of the studies aimed at a cure, affiliates merged (as the registries write them):"))
+        section.items([Statement(f"{lead.label()}: {_plural(lead.count, 'study', 'studies')}", lead.ids) for lead in leaders])
         paying = trends.funders(self.store, self.profile, groups=self.curative_ids, studies=self.ms)
         section.say(Statement("Funders and partners named as collaborators on those studies:"))
         if paying["collaborators"]:
-            section.items([Statement(f"{name}: {_plural(n, 'study', 'studies')}", ids) for name, n, ids in paying["collaborators"]])
+            section.items([Statement(f"{c.label()}: {_plural(c.count, 'study', 'studies')}", c.ids) for c in paying["collaborators"]])
         else:
             section.say(Statement(f"None of those studies names a collaborator ({self.basis})."))
         section.say(Statement("Grant agencies named on MS papers:"))

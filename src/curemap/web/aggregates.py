@@ -18,6 +18,7 @@ from curemap.views import store_status
 from curemap.web.context import WebContext
 
 COUNTRIES_SHOWN = 20
+SPONSORS_SHOWN = 10
 
 
 def landscape(ctx: WebContext) -> list[StrategyLandscape]:
@@ -42,7 +43,8 @@ def strategy_summary(ctx: WebContext, entry: StrategyLandscape) -> dict[str, Any
 
 
 def overview(ctx: WebContext) -> dict[str, Any]:
-    """Headline numbers, pipeline by group × phase, starts per year, countries and sponsor classes."""
+    """Headline numbers, pipeline by group × phase, starts per year, countries, lead-sponsor
+    types and the leading sponsors."""
     return ctx.cache.get("overview", lambda: _overview(ctx))
 
 
@@ -71,7 +73,8 @@ def _overview(ctx: WebContext) -> dict[str, Any]:
         "started_per_year": trends.started_per_year(store, profile, studies=studies),
         "countries": trends.country_counts(store, study_ids=ms_ids)[:COUNTRIES_SHOWN],
         "site_coverage": trends.site_coverage(store, ms_ids),
-        "sponsor_classes": trends.sponsor_class_counts(store, study_ids=ms_ids),
+        "sponsor_types": trends.sponsor_types(store, profile, studies=studies),
+        "leading_sponsors": trends.leading_sponsors(store, profile, studies=studies, limit=SPONSORS_SHOWN),
         "ms_papers": store.count_ms(PAPER),
     }
 
