@@ -526,9 +526,11 @@ def strategies(as_json: JsonFlag = False) -> None:
 
     landscape = strategy_landscape(state.store(), load_profile())
     rows = [entry.to_dict() for entry in landscape]
-    lines = [f"{'strategy':<22} {'group':<22} {'studies':>7} {'recruiting':>10}  stage"]
+    lines = [f"{'strategy':<22} {'group':<22} {'trials':>6} {'open':>5} {'about':>6} {'comparator':>10}  stage"]
     lines += [
-        f"{e.id:<22} {e.group:<22} {e.studies:>7} {e.recruiting:>10}  {e.stage or 'no MS study'}" for e in landscape
+        f"{e.id:<22} {e.group:<22} {e.studies:>6} {e.recruiting:>5} {len(e.about_studies):>6} "
+        f"{len(e.comparator_studies):>10}  {e.stage or 'no trial'}"
+        for e in landscape
     ]
     emit({"strategies": rows}, as_json, "\n".join(lines))
 

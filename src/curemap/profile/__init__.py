@@ -429,7 +429,6 @@ RESTRICTING_AGE_RULES = ("youngest_from", "oldest_below")
 """The age rules that bound the person's age ("admits children" bounds nobody's)."""
 
 
-
 @dataclass(frozen=True)
 class Population:
     """A population a study may admit, and what in a record says so (curemap/enrich/populations.py)."""
