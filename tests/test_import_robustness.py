@@ -355,3 +355,13 @@ def test_a_4300_digit_integer_rejects_that_line_or_names_the_file(cli, home, tmp
         result = import_json(cli, page)
         assert result.exit_code == 1
         assert "digits.json: not valid JSON (" in result.stderr and "nothing was imported" in result.stderr
+
+
+def test_an_enrollment_of_ten_to_the_thirty_in_a_one_line_page_rejects_only_that_study(cli, home, tmp_path):
+    page = tmp_path / "page.json"
+    page.write_text(json.dumps({"studies": [enrollment(10**30), real_study(GOOD)]}))
+    result = import_json(cli, page)
+    assert result.exit_code == 0, result.stderr
+    [problem] = result.json()["rejected"]
+    assert problem["record"] == "NCT02210780" and problem["error"].endswith("less than or equal to 1000000000")
+    assert stored_ids(home) == {GOOD}

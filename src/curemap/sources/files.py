@@ -16,9 +16,11 @@ import csv
 import gzip
 import io
 import json
+import re
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -158,6 +160,8 @@ def _is_json_lines(path: Path) -> bool:
 
 _TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels, more than any study"
 _LONG_NUMBER = "a number too long to read"
+_LONG_DIGITS = re.compile(rb"(?<!\d)\d{4000}")
+"""A run of digits near Python's 4,300-digit limit on reading an integer (each run tried once)."""
 
 
 def _bad_line(number: int, origin: str, problem: str) -> ParsedRecord:
@@ -192,19 +196,19 @@ def _json_line(line: str, number: int, origin: str) -> ParsedRecord:
     return ctgov_json.record_from_api(obj, f"{origin}:{number}", f"line {number}", raw=line.rstrip("\r\n"))
 
 
-class _TooLarge(Exception):
-    """A JSON record ran past :data:`MAX_RECORD_BYTES`."""
-
-
 class _TooDeep(Exception):
     """A JSON value nested deeper than :data:`MAX_DEPTH`; its events were consumed."""
 
 
 class _RecordBudget(io.RawIOBase):
-    """A byte stream that refuses to read more than :data:`MAX_RECORD_BYTES` between two records."""
+    """The byte stream the JSON parser reads, refusing what would make it fail badly: more than
+    :data:`MAX_RECORD_BYTES` between two records, or a run of digits longer than Python reads
+    as one integer (the C parser would then be left in a broken state)."""
 
-    def __init__(self, binary: io.BufferedReader):
+    def __init__(self, binary: io.BufferedReader, origin: str):
         self._binary = binary
+        self._origin = origin
+        self._digits = b""
         self.since_record = 0
 
     def readable(self) -> bool:
@@ -214,12 +218,27 @@ class _RecordBudget(io.RawIOBase):
         count = self._binary.readinto(buffer) or 0
         self.since_record += count
         if self.since_record > MAX_RECORD_BYTES:
-            raise _TooLarge
+            raise InputError(
+                f"{self._origin}: one study is longer than {MAX_RECORD_BYTES // 2**20} MiB of JSON, more than any "
+                "study; nothing was imported from it"
+            )
+        chunk = self._digits + bytes(memoryview(buffer)[:count])
+        if _LONG_DIGITS.search(chunk):
+            raise InputError(f"{self._origin}: not valid JSON ({_LONG_NUMBER}); nothing was imported from it")
+        self._digits = chunk[len(chunk.rstrip(b"0123456789")) :]
         return count
 
 
 _OPENERS = {"start_map": dict, "start_array": list}
 _CLOSERS = frozenset({"end_map", "end_array"})
+
+
+def _scalar(value: Any) -> Any:
+    """A parsed scalar as :func:`json.loads` gives it: a fraction as a float (``inf`` past its range).
+
+    The parser is not asked for floats itself, since it then refuses integers past 64 bits
+    as malformed JSON, which would sink a file for one bad count."""
+    return float(value) if isinstance(value, Decimal) else value
 
 
 def _value(event: str, value: Any, events: Iterator[tuple[str, Any]]) -> Any:
@@ -229,7 +248,7 @@ def _value(event: str, value: Any, events: Iterator[tuple[str, Any]]) -> Any:
     :class:`_TooDeep` raised, so the next value can still be read.
     """
     if event not in _OPENERS:
-        return value
+        return _scalar(value)
     root = _OPENERS[event]()
     stack: list[Any] = [root]
     key = None
@@ -242,7 +261,7 @@ def _value(event: str, value: Any, events: Iterator[tuple[str, Any]]) -> Any:
             if not stack:
                 return root
             continue
-        item = _OPENERS[event]() if event in _OPENERS else value
+        item = _OPENERS[event]() if event in _OPENERS else _scalar(value)
         parent = stack[-1]
         if isinstance(parent, dict):
             parent[key] = item
@@ -290,8 +309,8 @@ def _json_documents(binary: io.BufferedReader, origin: str) -> Iterator[ParsedRe
     streamed study by study whatever their layout."""
     if binary.peek(3).startswith(_UTF8_BOM):
         binary.read(3)
-    budget = _RecordBudget(binary)
-    events = ijson.basic_parse(io.BufferedReader(budget), multiple_values=True, use_float=True)
+    budget = _RecordBudget(binary, origin)
+    events = ijson.basic_parse(io.BufferedReader(budget), multiple_values=True)
     try:
         for number, (event, value) in enumerate(events, start=1):
             named = "" if number == 1 else f"document {number} "
@@ -300,21 +319,12 @@ def _json_documents(binary: io.BufferedReader, origin: str) -> Iterator[ParsedRe
             elif event == "start_map":
                 yield from _document(events, budget, origin, named)
             else:
-                yield from ctgov_json.iter_records(value, origin)
-    except _TooLarge:
-        raise InputError(
-            f"{origin}: one study is longer than {MAX_RECORD_BYTES // 2**20} MiB of JSON, more than any "
-            "study; nothing was imported from it"
-        ) from None
+                yield from ctgov_json.iter_records(_scalar(value), origin)
     except _TooDeep:
         raise InputError(f"{origin}: {_TOO_DEEP}; nothing was imported from it") from None
     except ijson.JSONError as exc:
         problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{origin}: not valid JSON ({problem}); nothing was imported from it") from None
-    except SystemError as exc:  # how ijson reports an integer past Python's 4,300-digit limit
-        if not isinstance(exc.__cause__, ValueError):
-            raise
-        raise InputError(f"{origin}: not valid JSON ({_LONG_NUMBER}); nothing was imported from it") from None
 
 
 def _document(events, budget: _RecordBudget, origin: str, named: str) -> Iterator[ParsedRecord]:
