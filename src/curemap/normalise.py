@@ -178,16 +178,6 @@ def normalise_status(text: str | None) -> str | None:
     return re.sub(r"[\s,-]+", "_", text.strip()).upper()
 
 
-def parse_count(value: str | None) -> int | None:
-    """A registry count (``"40.0"`` in the flattened CSV) as a whole number; ``ValueError`` if it is not one."""
-    if value is None or not value.strip():
-        return None
-    number = float(value)
-    if number != int(number) or number < 0:
-        raise ValueError(f"{value!r} is not a whole number")
-    return int(number)
-
-
 def normalise_nct_id(value: str | None) -> str:
     """An NCT number, upper-cased; ``ValueError`` naming the value if it is not one."""
     value = (value or "").strip().upper()
