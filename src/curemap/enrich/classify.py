@@ -84,7 +84,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from curemap.enrich.terms import TermMatcher, word_range, word_span
@@ -964,13 +964,21 @@ class Classifier:
             evidence.append(Evidence(strategy, "role", path, why, text, 0, len(text), 0.0))
 
     def _purpose(self, record: _Record, about: list[_Match], evidence: list[Evidence]) -> str:
-        """``about`` for a study that observes, or whose titles say it follows people on a
-        therapy rather than testing it (rule 10); else ``treatment``."""
+        """``about`` for a study that observes, whose titles say it follows people on a therapy
+        rather than testing it, or whose interventions are a scan or sample heavier than any
+        therapy it names (blood draws for a lab study of cells named in the title) (rule 10);
+        else ``treatment``."""
         if record.observational:
             evidence.append(self._default_evidence(record, ABOUT, "purpose", f"study type {record.study_type}"))
             return ABOUT
         if about:
             evidence.append(self._evidence(about[0], ABOUT, "purpose"))
+            return ABOUT
+        found = [e for e in evidence if e.kind == "strategy"]
+        therapy = max((e.weight for e in found if self._role[e.label] == "therapy"), default=0.0)
+        focus = [e for e in found if self._role[e.label] == "focus" and e.weight > therapy]
+        if therapy and focus:
+            evidence.append(replace(focus[0], label=ABOUT, kind="purpose"))
             return ABOUT
         return TREATMENT
 
