@@ -148,6 +148,17 @@ class Strategy:
     description: str
     terms: tuple[Term, ...]
     regimen: tuple[Term, ...] = ()  # drugs given as part of this strategy (conditioning, mobilisation)
+    approved: Approval | None = None  # already an approved treatment: the review must say so, with its source
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A strategy that is an approved disease-modifying drug, studied as a cure candidate: the
+    review labels it so, naming the source of the fact."""
+
+    text: str  # "approved in the EU (2013) and the US (2014) for relapsing MS"
+    source: str  # who says so: the regulator's public assessment
+    url: str
 
 
 @dataclass(frozen=True)
@@ -998,7 +1009,7 @@ def _group(group_id: str, value: _Value) -> Group:
 
 def _strategy(strategy_id: str, value: _Value, curative: dict[str, bool]) -> Strategy:
     keys = value.mapping(
-        required=("name", "group", "description"), optional=("role", "redirect", "regimen", *TERM_LISTS)
+        required=("name", "group", "description"), optional=("role", "redirect", "regimen", "approved", *TERM_LISTS)
     )
     group = keys["group"].string()
     if group not in curative:
@@ -1022,7 +1033,16 @@ def _strategy(strategy_id: str, value: _Value, curative: dict[str, bool]) -> Str
         description=" ".join(keys["description"].string().split()),
         terms=terms,
         regimen=_terms(keys["regimen"], "regimen") if "regimen" in keys else (),
+        approved=_approval(keys["approved"]) if "approved" in keys else None,
     )
+
+
+def _approval(value: _Value) -> Approval:
+    keys = value.mapping(required=("text", "source", "url"))
+    url = keys["url"].string()
+    if not url.startswith("https://"):
+        keys["url"].fail(f"{url!r} is not an https address")
+    return Approval(" ".join(keys["text"].string().split()), keys["source"].string(), url)
 
 
 def _condition(value: _Value) -> Condition:
