@@ -1,6 +1,8 @@
-"""A real ``curemap serve`` (uvicorn on 127.0.0.1): many readers at once on pages the cache has
-not seen, before and right after an import invalidates it, are all answered and none with an
-error; a request body over the limit is refused before the rest of it is read."""
+"""Readers at once: no request touches the database on the event loop (where a wait for a pooled
+connection stalled every request), and against a real ``curemap serve`` (uvicorn on 127.0.0.1)
+many readers of pages the cache has not seen, before and right after an import invalidates it,
+are all answered, none with an error; a request body over the limit is refused before the rest
+of it is read."""
 
 from __future__ import annotations
 
@@ -14,11 +16,46 @@ import time
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event
 
+from curemap.web import create_app
+from curemap.web.context import AggregateCache
 from curemap.web.gate import MAX_BODY
 from tests.conftest import RAW_V2
 
 CLIENTS = 50
+
+
+def test_no_request_touches_the_database_on_the_event_loop(built_store, monkeypatch):
+    monkeypatch.setattr(AggregateCache, "RECHECK_SECONDS", 0.0)  # every request checks the store's version
+    on_loop = []
+
+    def recorder(name: str):
+        def record(*_args) -> None:
+            try:
+                asyncio.get_running_loop()  # only the event loop's thread has one
+            except RuntimeError:
+                return
+            on_loop.append(name)
+
+        return record
+
+    hooks = [(built_store.engine.pool, name, recorder(name)) for name in ("checkout", "checkin")]
+    hooks.append((built_store.engine, "before_cursor_execute", recorder("execute")))
+    for target, name, record in hooks:
+        event.listen(target, name, record)
+    try:
+        client = TestClient(create_app(built_store))
+        for path in ("/", "/strategies/ahsct", "/studies/NCT04047628", "/api/studies?strategy=ahsct", "/api/stats",
+                     "/feeds/studies.atom", "/api/studies?format=csv&status=RECRUITING", "/finder", "/", "/studies/NCT04047628"):
+            assert client.get(path).status_code == 200
+        assert client.post("/api/match", json={"age": 40, "phenotype": "rrms"}).status_code == 200
+        assert client.post("/finder", data={"age": "40"}).status_code == 200
+    finally:
+        for target, name, record in hooks:
+            event.remove(target, name, record)
+    assert on_loop == []
 
 
 def _free_port() -> int:
@@ -84,25 +121,24 @@ async def _fetch_all(base: str, urls: list[str]) -> dict[str, int | str]:
     return answers
 
 
-def _changed_record(folder) -> str:
+def _changed_record(folder, enrollment: int) -> str:
+    """A real API v2 record, newer than the stored one and with another enrollment."""
     record = json.loads((RAW_V2 / "NCT03064438.json").read_text(encoding="utf-8"))
-    record["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"] = {"date": "2030-01-01", "type": "ACTUAL"}
-    record["protocolSection"]["designModule"]["enrollmentInfo"]["count"] = 1234
-    path = folder / "NCT03064438-changed.json"
+    record["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"] = {"date": f"2030-01-{enrollment:02d}", "type": "ACTUAL"}
+    record["protocolSection"]["designModule"]["enrollmentInfo"]["count"] = enrollment
+    path = folder / f"NCT03064438-{enrollment}.json"
     path.write_text(json.dumps(record), encoding="utf-8")
     return str(path)
 
 
 def test_concurrent_readers_of_uncached_pages_are_all_answered_even_after_an_import(server, cli, tmp_path):
-    before = _uncached_urls(server, 2)
-    answers = asyncio.run(_fetch_all(server, before))
-    assert answers == dict.fromkeys(before, 200)
-
-    imported = cli("import", _changed_record(tmp_path), "--json")
-    assert imported.exit_code == 0 and imported.json()["imported"] == 1  # a change-log row: a new store version
-    after = _uncached_urls(server, 3)  # the import invalidated the cache; new URLs besides
-    answers = asyncio.run(_fetch_all(server, after + before))
-    assert answers == dict.fromkeys(after + before, 200)
+    urls = _uncached_urls(server, 1)
+    assert asyncio.run(_fetch_all(server, urls)) == dict.fromkeys(urls, 200)
+    for round_ in (2, 3):  # each import writes change rows: a new store version, every entry invalidated
+        imported = cli("import", _changed_record(tmp_path, round_), "--json")
+        assert imported.exit_code == 0 and imported.json()["imported"] + imported.json()["changed"] == 1
+        urls = _uncached_urls(server, round_) + urls
+        assert asyncio.run(_fetch_all(server, urls)) == dict.fromkeys(urls, 200)
 
 
 def _answer(base: str, request: bytes) -> tuple[int, bytes]:
