@@ -460,6 +460,10 @@ def eval_(
         Optional[list[Path]],
         typer.Option("--audit", help="Hand labels of what studies test (JSON Lines, tests/data/strategy-audit); scores the store's curative labels and the studies its stages cite. Repeatable."),
     ] = None,
+    verify_reviews: Annotated[
+        Optional[Path],
+        typer.Option("--verify", help="A folder of reviews with answer keys (NAME.key.json, tests/data/verify-reviews); scores `curemap verify` on the store: planted errors caught, correct references flagged."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Score the classifier against strategy labels (micro and macro F1, per-class precision
@@ -469,7 +473,7 @@ def eval_(
     trial finder's reading of criteria and its met/not_met/unknown per criterion. --audit
     scores the built store: the share of its "tests a curative strategy" labels that are
     right, the share of labelled ones it has, and the share of stage and open-now citations
-    that are right.
+    that are right. --verify scores the verifier on reviews with planted errors.
 
     Example: curemap eval --labels ctgov-strategies-dev.csv --outcomes outcomes-dev.jsonl --json
     """
@@ -479,8 +483,10 @@ def eval_(
     from curemap.profile import load_profile
     from curemap.snapshot import snapshot_files
 
-    if labels is None and outcomes is None and eligibility is None and not audit:
-        raise typer.BadParameter("give --labels, --outcomes, --eligibility, --audit or several")
+    if labels is None and outcomes is None and eligibility is None and not audit and verify_reviews is None:
+        raise typer.BadParameter("give --labels, --outcomes, --eligibility, --audit, --verify or several")
+    if verify_reviews is not None and not verify_reviews.is_dir():
+        raise InputError(f"{verify_reviews}: no such folder")
     for path in (labels, outcomes, studies, literature, eligibility, *(audit or [])):
         if path is not None and not path.is_file():
             raise InputError(f"{path}: no such file")
@@ -500,6 +506,10 @@ def eval_(
         from curemap.enrich.audit import audit_store, read_audit_labels
 
         reports["audit"] = audit_store(state.store(), load_profile(), read_audit_labels(audit))
+    if verify_reviews is not None:
+        from curemap.verify.evaluate import evaluate_reviews
+
+        reports["verify"] = evaluate_reviews(state.store(), load_profile(), verify_reviews)
     if len(reports) == 1:
         (report,) = reports.values()
         emit(report.to_dict(), as_json, report.render_text())
