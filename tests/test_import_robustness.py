@@ -365,3 +365,11 @@ def test_an_enrollment_of_ten_to_the_thirty_in_a_one_line_page_rejects_only_that
     [problem] = result.json()["rejected"]
     assert problem["record"] == "NCT02210780" and problem["error"].endswith("less than or equal to 1000000000")
     assert stored_ids(home) == {GOOD}
+
+
+def test_a_rejected_record_is_never_named_by_a_huge_id(cli, home, tmp_path):
+    bad = with_change(lambda p: p["identificationModule"].__setitem__("nctId", "NCT" + "1" * 100_000))
+    result = import_json(cli, json_lines(tmp_path, real_study(GOOD), bad))
+    assert result.exit_code == 0, result.stderr
+    [problem] = result.json()["rejected"]
+    assert problem["record"] == "line 2" and "1" * 100 not in problem["error"]

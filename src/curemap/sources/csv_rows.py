@@ -9,6 +9,7 @@ from typing import Any
 
 from curemap.errors import InputError
 from curemap.model import ParsedRecord
+from curemap.sources.validation import record_name
 
 
 def csv_rows(reader: Iterator[Any], origin: str) -> Iterator[Any]:
@@ -49,7 +50,7 @@ def iter_csv_records(
         try:
             item = parse(row)
         except (ValueError, TypeError) as exc:
-            named = (row.get(id_column) or "").strip() if id_column else ""
-            yield ParsedRecord(source, named or f"row {row_number}", raw, origin, covers(None), error=str(exc))
+            named = record_name(row.get(id_column) if id_column else None, f"row {row_number}")
+            yield ParsedRecord(source, named, raw, origin, covers(None), error=str(exc))
         else:
             yield ParsedRecord(source, item.id, raw, origin, covers(item), **{kind: item})

@@ -17,7 +17,6 @@ from curemap.model import (
     Study,
 )
 from curemap.normalise import (
-    normalise_nct_id,
     normalise_phase,
     normalise_status,
     parse_partial_date,
@@ -67,8 +66,8 @@ def _split(value: str | None) -> list[str]:
 
 def row_to_study(row: dict[str, str]) -> Study:
     """Normalise one flattened row; raises ``ValueError`` naming the bad field."""
-    nct_id = normalise_nct_id(row.get("NCTId"))
     cells = check(CTGOV_ROW, row, strict=False)
+    nct_id = cells["NCTId"]
     collaborator_names = _split(row.get("Collaborators"))
     collaborator_classes = _split(row.get("CollaboratorClasses"))
     intervention_names = _split(row.get("InterventionNames"))

@@ -28,7 +28,7 @@ from curemap.model import (
     Study,
 )
 from curemap.normalise import normalise_nct_id, normalise_phase, normalise_status, parse_partial_date
-from curemap.sources.validation import API_STUDY, check
+from curemap.sources.validation import API_STUDY, check, record_name
 
 SOURCE = "ctgov"
 
@@ -340,7 +340,7 @@ def record_from_api(obj: Any, origin: str, position: str = "study", raw: str | N
         problem = f"a JSON {type(obj).__name__}, not a study object"
         return ParsedRecord(SOURCE, position, raw, origin, COVERS, error=problem)
     nct_id = _lookup(obj, ("protocolSection", "identificationModule", "nctId"))
-    source_id = nct_id.strip() if isinstance(nct_id, str) and nct_id.strip() else position
+    source_id = record_name(nct_id, position)
     try:
         # The API's types are documented, not enforced: a wrong-typed part is a bad record, not a crash.
         check(API_STUDY, obj, strict=True)

@@ -26,7 +26,7 @@ from curemap.normalise import (
     parse_partial_date,
 )
 from curemap.sources.csv_rows import iter_csv_records
-from curemap.sources.validation import CTIS_ROW, PLACEHOLDERS, check
+from curemap.sources.validation import CTIS_ROW, PLACEHOLDERS, check, shown
 
 SOURCE = "ctis"
 
@@ -107,7 +107,7 @@ def _split_outside_brackets(text: str) -> list[str]:
 def _trial_number(value: str | None) -> str:
     number = (value or "").strip()
     if not _EU_CT_NUMBER.match(number):
-        raise ValueError(f"Trial number {number!r} is not an EU CT number (YYYY-NNNNNN-NN-NN)")
+        raise ValueError(f"Trial number {shown(number)} is not an EU CT number (YYYY-NNNNNN-NN-NN)")
     return number
 
 
@@ -186,9 +186,9 @@ def _eligibility(row: dict[str, str]) -> Eligibility | None:
     genders = frozenset(gender.lower() for gender in _list(row.get("Gender")))
     unknown = [g for g in groups if g not in _STD_AGES]
     if unknown:
-        raise ValueError(f"Age group {unknown[0]!r} is not a CTIS age group ({', '.join(_STD_AGES)})")
+        raise ValueError(f"Age group {shown(unknown[0])} is not a CTIS age group ({', '.join(_STD_AGES)})")
     if genders and genders not in _SEX:
-        raise ValueError(f"Gender {row.get('Gender')!r} is not Female and/or Male")
+        raise ValueError(f"Gender {shown(row.get('Gender'))} is not Female and/or Male")
     if not groups and not genders:
         return None
     return Eligibility(

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from curemap.model import Paper, ParsedRecord
 from curemap.sources.csv_rows import iter_csv_records
 from curemap.sources.pubmed_xml import paper_id, parse_pubmed_date
-from curemap.sources.validation import LITERATURE_ROW, check
+from curemap.sources.validation import LITERATURE_ROW, check, shown
 
 SOURCE = "literature_csv"
 
@@ -68,7 +68,7 @@ def row_to_paper(row: dict[str, str]) -> Paper:
     link = cells.get("link")
     if link and not pmid and not doi and _SCRIPT_WITHOUT_QUERY.search(link):
         # e.g. "http://www.scielo.br/scielo.php": shared by many articles, it resolves to none.
-        raise ValueError(f"link {link!r} is a site's script without its query, not an article's address")
+        raise ValueError(f"link {shown(link)} is a site's script without its query, not an article's address")
     identity = paper_id(pmid, doi, link)
     if identity is None:
         raise ValueError("no PMID, DOI or link identifies the article")

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Optional
 from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StrictStr, TypeAdapter, ValidationError
 from typing_extensions import NotRequired, Required, TypedDict
 
-from curemap.normalise import parse_partial_date
+from curemap.normalise import normalise_nct_id, parse_partial_date
 
 MAX_COUNT = 1_000_000_000
 """The largest participant or event count accepted: above any registered study (the largest,
@@ -55,6 +55,18 @@ def _whole_number(value: Any) -> Any:
     if isinstance(value, str) and (match := re.fullmatch(r"([+-]?\d{1,20})(?:\.0*)?", value)):
         return int(match.group(1))
     return value
+
+
+def shown(value: Any) -> str:
+    """``value`` as a message shows it: its repr, cut short."""
+    return _SHOWN.repr(value)
+
+
+def _nct_id(text: str) -> str:
+    try:
+        return normalise_nct_id(text)
+    except ValueError:
+        raise ValueError("not an NCT number (NCT followed by 8 digits)") from None
 
 
 def _web_address(text: str) -> str:
@@ -112,7 +124,15 @@ def _problem(data: Any, error: dict[str, Any]) -> str:
     if error["type"] == "missing":
         return f"{path} is missing"
     rule = error["msg"].removeprefix("Value error, ")
-    return f"{path or 'record'} {_SHOWN.repr(error['input'])}: {rule}"
+    return f"{path or 'record'} {shown(error['input'])}: {rule}"
+
+
+def record_name(identifier: Any, position: str) -> str:
+    """The record's own id to name it by in a rejection, or its position when the id is missing,
+    not text, or too long to be one (a message never carries a record's contents)."""
+    if isinstance(identifier, str) and 0 < len(identifier.strip()) <= 40:
+        return identifier.strip()
+    return position
 
 
 def nesting_depth_exceeds(value: Any, limit: int = MAX_DEPTH) -> bool:
@@ -144,7 +164,7 @@ class _IdInfo(TypedDict, total=False):
 
 
 class _Identification(TypedDict, total=False):
-    nctId: Text
+    nctId: Optional[Annotated[StrictStr, AfterValidator(_nct_id)]]
     briefTitle: Text
     officialTitle: Text
     acronym: Text
@@ -376,6 +396,7 @@ CTGOV_ROW = TypeAdapter(
     TypedDict(
         "CtgovRow",
         {
+            "NCTId": Annotated[str, AfterValidator(_nct_id)],
             "EnrollmentCount": NotRequired[CellCount],
             "TotalLocations": NotRequired[CellCount],
             "HasResults": NotRequired[CellFlag],
