@@ -78,7 +78,7 @@ def test_a_34_year_old_woman_with_rrms_is_never_eligible_for_barring_populations
     criterion = _population_criterion(children, "Children and adolescents only")
     assert criterion["text"] == "Children and adolescents only (ClinicalTrials.gov title: 'Children')"
     assert criterion["reason"] == (
-        "your age is 34 years; the trial asks under 18 years; "
+        "this trial is for people aged under 18; you are 34; "
         "this trial is for children and adolescents only (ClinicalTrials.gov title: 'Children')"
     )
     ctis = _population_criterion({m.study.id: m.to_dict() for m in matches}["2022-501332-42-00"], "Children and adolescents only")
@@ -167,7 +167,7 @@ def test_an_older_adult_is_held_to_adults_only_by_the_records_own_ages(profile):
         return Study(id="2024-500000-00-00", source="ctis", brief_title="A trial in MS", eligibility=Eligibility(std_ages=list(groups)))
 
     [(_, status, reason)] = _judge(profile, ctis("ADULT"), {"age": 70})
-    assert status == NOT_MET and reason.startswith("your age is 70 years; the trial asks 18 to under 65 years")
+    assert status == NOT_MET and reason.startswith("this trial is for people aged 18 to under 65; you are 70")
     assert "(EU CTIS age groups: 'ADULT')" in reason
     assert [status for _, status, _ in _judge(profile, ctis("ADULT", "OLDER_ADULT"), {"age": 70})] == [MET]
     titled = Study(id="NCT00000005", source="ctgov", brief_title="Exercise in Adults With MS")

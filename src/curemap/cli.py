@@ -588,41 +588,78 @@ def _slug(text: str) -> str:
 def match(
     profile_path: Annotated[Path, typer.Argument(metavar="PROFILE", help="The person: a TOML or JSON file (age, sex, phenotype, edss, treatments, country…).")],
     curative_first: Annotated[bool, typer.Option("--curative-first", help="List curative-intent trials first.")] = False,
+    curative_only: Annotated[bool, typer.Option("--curative-only", help="Only curative-intent trials.")] = False,
+    country_only: Annotated[bool, typer.Option("--country-only", help="Only trials with a site in the person's country.")] = False,
+    since: Annotated[
+        Optional[str], typer.Option("--since", help="Only trials that fit and opened or were first posted on or after this date, YYYY-MM-DD.")
+    ] = None,
+    feed: Annotated[
+        Optional[Path], typer.Option("--feed", help="Also write the trials that fit (since --since, if given) as an Atom feed to this file.")
+    ] = None,
     as_of: Annotated[
         Optional[str], typer.Option("--as-of", help="Judge time windows (washouts, recent relapses) as of this date, YYYY-MM-DD [default: today].")
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Trials a person could join: recruiting and not-yet-recruiting MS trials in the store, best
-    first, each criterion met, not_met or unknown with the reason, and the nearest sites. Trials
-    the person fails a criterion of come after every eligible one, marked "eligible": false.
-    Nothing about the person is stored. With --json, one JSON object per trial per line.
+    first, each criterion met, not_met or unknown with the reason, and the nearest sites. First
+    the trials nothing rules the person out of (judged on their eligibility text, then those
+    judged on age and who they admit only), then those a criterion rules them out of
+    ("eligible": false), then those nothing could be checked on ("judged": false, "eligible":
+    null). Trials with a site in the person's country come first within each. With --since, only
+    new trials that fit; --feed writes them as an Atom feed for a feed reader. Nothing about the
+    person is stored. With --json, one JSON object per trial per line.
 
-    Example: curemap match person.toml --curative-first --json
+    Example: curemap match person.toml --since 2025-01-01 --feed trials.atom --json
     """
-    from curemap.match.matcher import find_trials
+    import datetime as dt
+
+    from curemap.match.feed import trials_feed
+    from curemap.match.matcher import JUDGED_ON, find_trials, new_fitting_trials
     from curemap.match.person import as_of_day, load_person
     from curemap.profile import load_profile
 
     day = as_of_day(as_of, "--as-of")
+    new_since = as_of_day(since, "--since")
     profile = load_profile()
     person = load_person(profile_path, profile, day)
-    matches = find_trials(state.store(), profile, person, curative_first=curative_first, as_of=day)
+    if country_only and person.country is None:
+        raise InputError(f"--country-only: {profile_path} gives no country")
+    matches = find_trials(
+        state.store(), profile, person, curative_first=curative_first, curative_only=curative_only,
+        country_only=country_only, as_of=day,
+    )
+    if new_since is not None:
+        matches = new_fitting_trials(matches, new_since)
+    if feed is not None:
+        fitting = [m for m in matches if m.eligible]
+        with about(str(feed)):
+            feed.write_bytes(trials_feed(fitting, new_since, day or dt.date.today()))
+    verdicts = {
+        "may_be_eligible": "nothing read rules you out",
+        "ask_the_study_team": "nothing read rules you out; ask the study team",
+        "ruled_out": "ruled out",
+        "not_checked": "not yet checked",
+    }
     for found in matches:
         line = found.to_dict()
         if as_json:
             sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
             continue
-        verdict = "eligible" if found.eligible else "not eligible"
         counts = line["counts"]
         site = next(iter(line["sites"]), None)
-        where = f"; nearest site {site['city']}, {site['country']}" + (f" ({site['distance_km']:g} km)" if site and site["distance_km"] is not None else "") if site else ""
+        where = ""
+        if site and site["place"]:
+            where = f"; nearest site {site['place']}" + (f" ({site['distance_km']:g} km)" if site["distance_km"] is not None else "")
+        judged = f" ({JUDGED_ON[found.judged_on]})" if found.judged else ""
         typer.echo(
-            f"{line['id']}  {verdict}  score {line['score']:.2f}  "
-            f"{counts['met']} met, {counts['not_met']} not met, {counts['unknown']} unknown{where}\n  {line['title']}"
+            f"{line['id']}  {verdicts[found.verdict]}{judged}  score {line['score']:.2f}  {counts['read']} criteria read: "
+            f"{counts['met']} met, {counts['not_met']} not met, {counts['unknown']} unknown; "
+            f"{line['site_count']} open site{'s' if line['site_count'] != 1 else ''}{where}\n  {line['title']}"
         )
     if not matches:
-        stderr.print("no recruiting MS trial in the store fits; `curemap update --source ctgov` fetches current ones", highlight=False)
+        what = "trial that fits opened or was posted since " + since if since else "recruiting MS trial in the store fits"
+        stderr.print(f"no {what}; `curemap update --source ctgov` fetches current ones", highlight=False)
 
 
 @app.command()

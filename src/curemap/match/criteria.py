@@ -27,6 +27,8 @@ from curemap.model import Eligibility, Study
 from curemap.profile import WORD, Population, Profile, Term
 
 INCLUSION, EXCLUSION = "inclusion", "exclusion"
+TEXT = "text"
+"""The source of a criterion read from a line of the eligibility text."""
 POPULATION = "population"
 """The source of a criterion from a population the trial admits (and of its evidence in a classification)."""
 
@@ -136,7 +138,7 @@ class Criterion:
     text: str
     section: str
     line: int
-    source: str = "text"
+    source: str = TEXT
     checks: list[Check] = field(default_factory=list)
     parts: list[Criterion] = field(default_factory=list)
     mode: str = "all"

@@ -1,9 +1,13 @@
 """Judging a person against trials: every criterion ``met``, ``not_met`` or ``unknown``, with why.
 
 ``met`` means the criterion is in the person's favour: an inclusion criterion they meet, or an
-exclusion criterion that does not apply to them. A trial is ``eligible`` only when no criterion
-is ``not_met``; one that fails any criterion (age, course, EDSS, a treatment inside its washout…)
-is never listed as eligible. Such trials are still listed, after every eligible one, marked
+exclusion criterion that does not apply to them. A trial is judged when at least one criterion
+could be decided; it is ``eligible`` only then, and only when no criterion is ``not_met``. A trial
+with nothing decided (no eligibility text in the store, no age, sex or population to go on) is
+not judged: ``eligible`` is ``None`` and it is listed apart, after every judged trial, because
+"nothing rules you out" would mislead. A trial judged only on its registry fields (age, sex,
+who it admits) is partly judged: eligible, but only a conversation with the study team settles
+it. A trial that fails any criterion is never eligible; it is still listed, marked
 ``"eligible": false`` with the criteria that rule the person out, because a person (or their
 neurologist) may know better than the registry text. A criterion Curemap cannot read is
 ``unknown`` and shows its own words; so is one the person's profile says nothing about.
@@ -27,12 +31,13 @@ from curemap.match.criteria import (
     EXCLUSION,
     INCLUSION,
     POPULATION,
+    TEXT,
     Check,
     Criterion,
     EligibilityReader,
 )
 from curemap.match.person import Person, Treatment, When
-from curemap.model import Location, Study
+from curemap.model import Location, PartialDate, Study
 from curemap.profile import Profile
 from curemap.store import Store, schema
 
@@ -43,6 +48,12 @@ OPEN_SITE_STATUSES = (None, "RECRUITING", "NOT_YET_RECRUITING")
 NEAREST_SITES = 3
 EARTH_RADIUS_KM = 6371.0
 DAYS_PER_MONTH = 30.44
+
+VERDICTS = ("may_be_eligible", "ask_the_study_team", "ruled_out", "not_checked")
+"""What a trial is for the person, in the order they are listed: nothing read from its
+eligibility text rules them out; only its registry fields (age, sex, who it admits) were judged
+and none rules them out; a criterion rules them out; nothing could be judged."""
+JUDGED_ON = {"text": "judged on its eligibility text", "registry": "judged on age and who it admits only"}
 
 NO_TEXT_NOTE = (
     "The store holds no eligibility text for this trial (the bundled offline snapshot leaves it out); "
@@ -86,15 +97,40 @@ class TrialMatch:
     curative_intent: bool
     sites: list[dict[str, Any]]
     has_text: bool
+    site_count: int = 0
+    in_country: bool | None = None  # None: the person gave no country
 
     @property
-    def eligible(self) -> bool:
+    def judged_on(self) -> str | None:
+        """``text`` when a line of the eligibility text was decided, ``registry`` when only its
+        age, sex or population criteria were, None when nothing was."""
+        decided = {item.criterion.source for item in self.criteria if item.status != UNKNOWN}
+        if TEXT in decided:
+            return "text"
+        return "registry" if decided else None
+
+    @property
+    def judged(self) -> bool:
+        return self.judged_on is not None
+
+    @property
+    def eligible(self) -> bool | None:
+        if not self.judged:
+            return None
         return all(item.status != NOT_MET for item in self.criteria)
 
     @property
+    def verdict(self) -> str:
+        if not self.judged:
+            return "not_checked"
+        if not self.eligible:
+            return "ruled_out"
+        return "may_be_eligible" if self.judged_on == "text" else "ask_the_study_team"
+
+    @property
     def score(self) -> float:
-        """The share of criteria met, 0 when any is not met: how sure a match is."""
-        if not self.eligible or not self.criteria:
+        """The share of criteria met, 0 when any is not met or nothing was judged: how sure a match is."""
+        if not self.eligible:
             return 0.0
         return round(sum(item.status == MET for item in self.criteria) / len(self.criteria), 3)
 
@@ -103,24 +139,49 @@ class TrialMatch:
         distances = [site["distance_km"] for site in self.sites if site.get("distance_km") is not None]
         return min(distances) if distances else math.inf
 
+    @property
+    def only_first_site(self) -> bool:
+        """Whether the record lists fewer sites than the trial has (the flattened ClinicalTrials.gov
+        export keeps only the first)."""
+        return (self.study.total_locations or 0) > len(self.study.locations)
+
+    @property
+    def country_rank(self) -> int:
+        """0 with a site in the person's country (or no country given), 1 when the record lists
+        only its first site and the others may be there, 2 otherwise."""
+        return 0 if self.in_country is not False else 1 if self.only_first_site else 2
+
     def to_dict(self) -> dict[str, Any]:
         counts = {status: sum(item.status == status for item in self.criteria) for status in (MET, NOT_MET, UNKNOWN)}
         data: dict[str, Any] = {
             "id": self.study.id,
             "score": self.score,
             "eligible": self.eligible,
+            "judged": self.judged,
+            "verdict": self.verdict,
+            "judged_on": JUDGED_ON.get(self.judged_on),
             "title": self.study.brief_title,
             "status": self.study.status,
             "phase": self.study.phase,
+            "start_date": self.study.start_date.value if self.study.start_date else None,
+            "first_posted": self.study.first_posted.value if self.study.first_posted else None,
             "strategies": self.strategies,
             "curative_intent": self.curative_intent,
-            "counts": counts,
+            "counts": {"read": len(self.criteria), **counts},
             "not_met": [item.criterion.text for item in self.criteria if item.status == NOT_MET],
             "criteria": [item.to_dict() for item in self.criteria],
             "sites": self.sites,
+            "site_count": self.site_count,
+            "total_locations": self.study.total_locations,
+            "in_your_country": self.in_country,
         }
+        notes = []
         if not self.has_text:
-            data["note"] = NO_TEXT_NOTE if self.study.source == "ctgov" else "The registry record in the store has no eligibility text."
+            notes.append(NO_TEXT_NOTE if self.study.source == "ctgov" else "The registry record in the store has no eligibility text.")
+        if self.only_first_site:
+            notes.append(f"The record in the store lists only its first site; the trial has {self.study.total_locations} in all.")
+        if notes:
+            data["note"] = " ".join(notes)
         return data
 
 
@@ -189,7 +250,11 @@ class Matcher:
         return holds, f"your {what} is {value:g}{unit}; the trial asks {asked}"
 
     def _age(self, check: Check) -> tuple[bool | None, str]:
-        return self._bounds(check, self.person.age, "age", " years")
+        holds, _ = self._bounds(check, self.person.age, "age")
+        asked = f"this trial is for people aged {_bounds_text(check.values, '')}"
+        if holds is None:
+            return None, f"{asked}; your profile does not give your age"
+        return holds, f"{asked}; you are {self.person.age:g}"
 
     def _edss(self, check: Check) -> tuple[bool | None, str]:
         return self._bounds(check, self.person.edss, "EDSS")
@@ -420,13 +485,17 @@ class Matcher:
         classification says it admits."""
         criteria = self.reader.read(study.eligibility) + self.reader.population_criteria(study, classification)
         has_text = bool(study.eligibility and study.eligibility.criteria)
+        sites = open_sites(study.locations, self.person)
+        home = (self.person.country or "").lower()
         return TrialMatch(
             study,
             [self.judge(criterion) for criterion in criteria],
             classification.get("strategies", []),
             bool(classification.get("curative_intent")),
-            nearest_sites(study.locations, self.person),
+            sites[:NEAREST_SITES],
             has_text,
+            len(sites),
+            any((site["country"] or "").lower() == home for site in sites) if home else None,
         )
 
 
@@ -436,12 +505,18 @@ def find_trials(
     person: Person,
     *,
     curative_first: bool = False,
+    curative_only: bool = False,
+    country_only: bool = False,
     as_of: dt.date | None = None,
     reader: EligibilityReader | None = None,
 ) -> list[TrialMatch]:
-    """Recruiting and not-yet-recruiting trials about the condition, best first: eligible ones
-    (by score, then nearest site), then those the person fails. With ``curative_first``,
-    curative-intent trials lead within each. A person who gave a maximum distance sees only
+    """Recruiting and not-yet-recruiting trials about the condition, best first: those nothing
+    rules the person out of (judged on their eligibility text, then those judged only on age and
+    who they admit), then those a criterion rules them out of, then those nothing could be
+    judged on. Within each, curative-intent trials first when asked, then trials with a site in
+    the person's country (then those whose record lists only its first site), then by score and
+    nearest site. ``curative_only`` and
+    ``country_only`` keep only those trials. A person who gave a maximum distance sees only
     trials with a site within it (or a site in their country whose position is not known)."""
     matcher = Matcher(profile, person, as_of, reader)
     matches = []
@@ -449,11 +524,25 @@ def find_trials(
         found = matcher.match_study(study, classification)
         if person.max_distance_km is not None and not _within_reach(found.sites, person):
             continue
+        if (curative_only and not found.curative_intent) or (country_only and not found.in_country):
+            continue
         matches.append(found)
     matches.sort(
-        key=lambda m: (not m.eligible, curative_first and not m.curative_intent, -m.score, m.nearest_km, m.study.id)
+        key=lambda m: (
+            VERDICTS.index(m.verdict), curative_first and not m.curative_intent, m.country_rank, -m.score,
+            m.nearest_km, m.study.id,
+        )
     )
     return matches
+
+
+def new_fitting_trials(matches: list[TrialMatch], since: dt.date) -> list[TrialMatch]:
+    """The trials nothing rules the person out of that opened (started) or were first posted on
+    or after ``since``; a date known only to the month or year counts when it may be."""
+    def since_then(date: PartialDate | None) -> bool:
+        return date is not None and date.value >= since.isoformat()[: len(date.value)]
+
+    return [m for m in matches if m.eligible and (since_then(m.study.start_date) or since_then(m.study.first_posted))]
 
 
 def open_trials(store: Store) -> Iterator[tuple[Study, dict[str, Any]]]:
@@ -471,9 +560,10 @@ def open_trials(store: Store) -> Iterator[tuple[Study, dict[str, Any]]]:
         yield Study.from_dict(json.loads(row.data)), json.loads(row.classification)
 
 
-def nearest_sites(locations: list[Location], person: Person, limit: int = NEAREST_SITES) -> list[dict[str, Any]]:
-    """The open sites nearest the person: by distance when both positions are known, then
-    those in the person's country, then the rest."""
+def open_sites(locations: list[Location], person: Person) -> list[dict[str, Any]]:
+    """The open sites, nearest the person first: by distance when both positions are known,
+    then those in the person's country, then the rest. Each names its place as city, state and
+    country, as far as the record gives them."""
     sites = []
     for site in locations:
         if site.status not in OPEN_SITE_STATUSES:
@@ -483,11 +573,12 @@ def nearest_sites(locations: list[Location], person: Person, limit: int = NEARES
             distance = round(haversine_km(person.lat, person.lon, site.lat, site.lon), 1)
         sites.append(
             {"facility": site.facility, "city": site.city, "state": site.state, "country": site.country,
+             "place": ", ".join(part for part in (site.city, site.state, site.country) if part) or None,
              "status": site.status, "distance_km": distance}
         )
     home = (person.country or "").lower()
     sites.sort(key=lambda s: (s["distance_km"] is None, s["distance_km"] or 0, (s["country"] or "").lower() != home))
-    return sites[:limit]
+    return sites
 
 
 def _within_reach(sites: list[dict[str, Any]], person: Person) -> bool:
