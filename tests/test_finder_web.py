@@ -74,17 +74,17 @@ def test_api_match_rejects_bad_input_with_400(client, body, message):
 
 def test_finder_page_form_and_results_escape_registry_text(client):
     page = client.get("/finder")
-    assert page.status_code == 200 and '<form class="filters" method="post" action="/finder">' in page.text
+    assert page.status_code == 200 and '<form class="finder-form" method="post" action="/finder" novalidate>' in page.text
     assert "Relapsing-remitting MS" in page.text
     today = dt.date.today()
     recent = ", ".join((today - dt.timedelta(days=days)).isoformat() for days in (90, 300))  # the page judges as of today
     form = {"age": "34", "sex": "female", "phenotype": "rrms", "edss": "3", "relapses": recent, "mri_activity": "none",
             "treatments": "ocrelizumab, 2022-01\nfingolimod, 2019, 2021-12", "lat": "45.52", "lon": "-122.68", "pregnant": "no",
-            "curative_first": "on"}
+            "curative": "first"}
     results = client.post("/finder", data=form)
     assert results.status_code == 200
     text = results.text
-    assert text.count('<section class="match">') == 4
+    assert text.count('<article class="match') == 4
     assert text.index("NCT04047628") < text.index("NCT06433752")  # curative intent first
     # registry text is escaped: "LVEF) < 50%" arrives as &lt;
     assert "(LVEF) &lt; 50%." in text and "(LVEF) < 50%" not in text

@@ -7,6 +7,7 @@ nothing about them is stored or logged: the answer is computed from the store an
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from typing import Annotated, Any
@@ -16,7 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from curemap.errors import InputError
-from curemap.match.matcher import find_trials
+from curemap.match.matcher import VERDICTS, TrialMatch, find_trials
 from curemap.match.person import as_of_day, person_from_dict
 from curemap.web.context import WebContext, web_context
 from curemap.web.rendering import render_page
@@ -39,20 +40,78 @@ MAX_JSON_DEPTH = 20
 YES_NO = {"yes": True, "no": False, "": None}
 
 
+PER_PAGE = 50
+"""Trials shown on one page of the finder; the summary counts them all."""
+CURATIVE_CHOICES = ("", "first", "only")
+_FIELD_ERROR = re.compile(r"^form: (\w+)(?:\[\d+\])?: ")
+
+
 @router.get("/finder", include_in_schema=False)
 def finder_page(ctx: Context) -> Response:
-    return render_page("finder.html", form={}, courses=_courses(ctx), matches=None, error=None)
+    return _render(ctx, {})
 
 
 @router.post("/finder", include_in_schema=False)
 def finder_results(ctx: Context, body: Body) -> Response:
+    """The form's answer: the four counts over every trial, then one page of trials, grouped by
+    verdict. The next and previous pages post the same form again, so the person never travels
+    in an address."""
     form = {key: values[-1].strip() for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
     try:
         person = person_from_dict(person_from_form(form), ctx.profile, "form")
+        curative, page = _choice(form, "curative", CURATIVE_CHOICES), _page(form)
+        if form.get("country_only") == "on" and person.country is None:
+            raise InputError("form: country: give your country to see only trials with a site there")
     except InputError as exc:
-        return render_page("finder.html", status_code=400, form=form, courses=_courses(ctx), matches=None, error=str(exc))
-    matches = find_trials(ctx.store, ctx.profile, person, curative_first=form.get("curative_first") == "on")
-    return render_page("finder.html", form=form, courses=_courses(ctx), matches=[m.to_dict() for m in matches], error=None)
+        return _render(ctx, form, error=str(exc), status_code=400)
+    matches = find_trials(
+        ctx.store, ctx.profile, person, curative_first=curative == "first", curative_only=curative == "only",
+        country_only=form.get("country_only") == "on",
+    )
+    pages = max(1, math.ceil(len(matches) / PER_PAGE))
+    page = min(page, pages)
+    summary = {verdict: sum(m.verdict == verdict for m in matches) for verdict in VERDICTS}
+    return _render(
+        ctx, form, groups=_groups(matches, page), summary=summary, total=len(matches), page=page, pages=pages,
+        first=(page - 1) * PER_PAGE + 1, last=min(page * PER_PAGE, len(matches)), person=person,
+    )
+
+
+def _groups(matches: list[TrialMatch], page: int) -> list[dict[str, Any]]:
+    """One page's trials as runs of one verdict, each under its heading; a run the previous page
+    began is marked as continued."""
+    start = (page - 1) * PER_PAGE
+    groups: list[dict[str, Any]] = []
+    for index in range(start, min(start + PER_PAGE, len(matches))):
+        found = matches[index]
+        if not groups or groups[-1]["verdict"] != found.verdict:
+            continued = index == start and index > 0 and matches[index - 1].verdict == found.verdict
+            groups.append({"verdict": found.verdict, "continued": continued, "trials": []})
+        groups[-1]["trials"].append(found.to_dict())
+    return groups
+
+
+def _render(ctx: WebContext, form: dict[str, str], *, error: str | None = None, status_code: int = 200, **results: Any) -> Response:
+    """The page, with an error shown both at the top and beside the field it names."""
+    found = _FIELD_ERROR.match(error or "")
+    return render_page(
+        "finder.html", status_code=status_code, form=form, courses=_courses(ctx), error=error,
+        error_field=found.group(1) if found else None, **{"summary": None, **results},
+    )
+
+
+def _choice(form: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = form.get(name, "")
+    if value not in choices:
+        raise InputError(f"form: {name}: choose one of {', '.join(c or 'all' for c in choices)}")
+    return value
+
+
+def _page(form: dict[str, str]) -> int:
+    text = form.get("page") or "1"
+    if not text.isdigit() or int(text) < 1:
+        raise InputError(f"form: page: {text!r} is not a page number")
+    return int(text)
 
 
 @router.post("/api/match")
@@ -60,6 +119,8 @@ def api_match(
     ctx: Context,
     body: Body,
     curative_first: Annotated[bool, Query(description="List curative-intent trials first.")] = False,
+    curative_only: Annotated[bool, Query(description="Only curative-intent trials.")] = False,
+    country_only: Annotated[bool, Query(description="Only trials with a site in the person's country.")] = False,
     as_of: Annotated[str | None, Query(max_length=10, description="Judge time windows as of this day (YYYY-MM-DD).")] = None,
 ) -> dict[str, Any]:
     """Trials a person could join. The body is the person as JSON, the fields of a
@@ -67,7 +128,12 @@ def api_match(
     data = json_body(body)
     day = as_of_day(as_of, "as_of")
     person = person_from_dict(data, ctx.profile, "person")
-    matches = find_trials(ctx.store, ctx.profile, person, curative_first=curative_first, as_of=day)
+    if country_only and person.country is None:
+        raise InputError("country_only: the person gives no country")
+    matches = find_trials(
+        ctx.store, ctx.profile, person, curative_first=curative_first, curative_only=curative_only,
+        country_only=country_only, as_of=day,
+    )
     return {"trials": [m.to_dict() for m in matches]}
 
 
