@@ -55,6 +55,8 @@ eval: $(BIN)/curemap
 	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-dev.jsonl
 	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-heldout.jsonl
 	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-fresh.jsonl
+	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-hint-dev.jsonl
+	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-hint-heldout.jsonl
 	# the verifier against reviews with planted errors; needs the store `make build` makes
 	$(BIN)/curemap --home $(CUREMAP_HOME) eval --verify tests/data/verify-reviews/dev
 	$(BIN)/curemap --home $(CUREMAP_HOME) eval --verify tests/data/verify-reviews/heldout

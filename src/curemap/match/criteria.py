@@ -312,7 +312,7 @@ class EligibilityReader:
         section = INCLUSION
         top: list[Criterion] = []
         stack: list[tuple[_Line, Criterion]] = []
-        lines = [line for number, raw in enumerate(text.splitlines(), start=1) if (line := _split_line(raw, number))]
+        lines = _join_wrapped([line for number, raw in enumerate(text.splitlines(), start=1) if (line := _split_line(raw, number))])
         for index, line in enumerate(lines):
             header = _HEADER.match(line.text)
             if header:
@@ -589,6 +589,22 @@ def _split_line(raw: str, number: int) -> _Line | None:
     if not WORD.search(text):
         return None
     return _Line(text, number, indent, marker, ordinal)
+
+
+def _join_wrapped(lines: list[_Line]) -> list[_Line]:
+    """Hard-wrapped items as one line each: a line with no list marker on the very next line
+    after an item, indented past the item's marker, continues it (the 2021 registry text wraps
+    at 80 columns) and keeps the item's line number."""
+    joined: list[_Line] = []
+    last = 0  # the physical line the previous item ended on
+    for line in lines:
+        previous = joined[-1] if joined else None
+        if previous and previous.marker and line.marker is None and line.number == last + 1 and line.indent > previous.indent:
+            previous.text = f"{previous.text} {line.text}"
+        else:
+            joined.append(line)
+        last = line.number
+    return joined
 
 
 def _ends(stack: list[tuple[_Line, Criterion]], line: _Line) -> bool:
