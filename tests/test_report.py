@@ -94,22 +94,57 @@ def test_trends_countries_sponsors_and_overdue_results(built_store, profile):
 def test_report_has_every_section_and_every_curative_strategy(written, profile):
     md = written["md"]
     for title in (
-        "Summary for people with MS", "Expert summary", "The landscape at a glance", "For comparison: disease control",
-        "Immune reset", "Tolerance and cause-directed", "Repair and regeneration",
-        "Methodology, funding and leadership", "Strengths, limitations and open challenges", "References",
+        "Summary for people with MS", "What changed since the previous edition", "The landscape at a glance",
+        "Immune reset", "Tolerance and cause-directed", "Repair and regeneration", "Emerging directions",
+        "Methods, funding and leadership", "Strengths and limitations", "About this edition", "References",
     ):
         assert re.search(rf"^#+ {re.escape(title)}$", md, re.MULTILINE), title
     for strategy in profile.strategies:
         heading = re.search(rf"^### {re.escape(strategy.name)}$", md, re.MULTILINE)
         assert bool(heading) == (strategy.group in ("immune_reset", "tolerance_cause", "repair_regeneration")), strategy.id
-    for part in ("Development stage", "Mechanisms and biomarkers of response", "Preclinical evidence",
-                 "Clinical evidence", "Safety", "What changed since the last report"):
-        assert md.count(part) >= 12, part
-    # a strategy with no MS study says so instead of disappearing
-    assert "The store holds no MS study of embryonic and induced pluripotent stem cell derived" in md
-    # disease control is the comparison frame only: no strategy subsection, a sentence saying so
-    assert "the comparison frame, not cure research" in md
+    assert md.count("In short: ") == md.count("Key trials of ") == 12  # the two strategies without a trial say so once
+    # approved drugs are labelled so, with the profile's source
+    for drug, source in (("Alemtuzumab", "Lemtrada"), ("Cladribine", "Mavenclad")):
+        assert f"{drug} is an approved disease-modifying drug" in md and f"assessment report for {source}" in md
+    assert "This is the first edition" in md
     assert "snapshot `" in md and "Report content hash" in md
+
+
+def _section(md: str, title: str, level: str = "##") -> str:
+    return md.split(f"\n{level} {title}\n", 1)[1].split(f"\n{level} ", 1)[0]
+
+
+MARKER = re.compile(r"\\\[(?:\d[\d,– ]*|Table A?\d+|data)\\\]")
+RECORD_ID = re.compile(r"NCT\d{8}|\d{4}-\d{6}-\d{2}-\d{2}|PMID:\d+|doi:10\.")
+
+
+def test_summary_is_short_plain_and_free_of_ids(written):
+    import textstat
+
+    summary = _section(written["md"], "Summary for people with MS")
+    text = MARKER.sub("", summary).replace("\\", "")
+    assert len(text.split()) < 450
+    assert textstat.flesch_reading_ease(text) >= 50, textstat.flesch_reading_ease(text)
+    assert not RECORD_ID.search(summary)
+    assert "CAR-T" in text and "trial finder" in text and "risk" in text
+
+
+def test_body_sentences_cite_at_most_three_records(written, profile):
+    md = written["md"]
+    body = md.split("\n## Appendix", 1)[0]
+    for line in body.splitlines():
+        assert len(RECORD_ID.findall(line)) <= 8, line
+        for sentence in re.split(r"(?<=[.!?])\s+", line):
+            numbers = [m for m in MARKER.findall(sentence) if re.search(r"\d", m) and "Table" not in m]
+            cited = sum(len(range(int(a), int(b) + 1)) if b else 1
+                        for a, b in re.findall(r"(\d+)(?:–(\d+))?", " ".join(numbers)))
+            assert cited <= 3, sentence
+    for statement in written["report"].statements():
+        assert len(statement.cites) <= 3 or statement.see, statement
+    for strategy in profile.strategies:
+        if strategy.group in ("immune_reset", "tolerance_cause", "repair_regeneration"):
+            part = _section(md, strategy.name, "###")
+            assert len(re.findall(r"The store holds no\b", part)) <= 1, strategy.id
 
 
 def test_every_citation_resolves_to_a_store_record(written):
@@ -118,30 +153,39 @@ def test_every_citation_resolves_to_a_store_record(written):
     store, report = written["store"], written["report"]
     cited = report.cited()
     assert written["result"]["citations"] == len(cited) > 250  # trials that test a strategy, papers and figures
+    assert [r["number"] for r in report.references] == list(range(1, len(cited) + 1))
+    assert [r["id"] for r in report.references] == cited
     for record_id in cited:
         found = store.get_paper(record_id) if record_id.startswith(("PMID:", "DOI:")) else store.get_study(record_id)
         assert found is not None, record_id
-    # and every reference a reader can find in the Markdown is one of them
-    found = {r.ref for r in find_references(plain_text(written["md"], "md"))}
+    # every marker in the text resolves to a References entry or a table
+    md = written["md"]
+    numbers = {int(n) for m in MARKER.findall(md) for n in re.findall(r"\d+", m) if "Table" not in m}
+    assert numbers <= set(range(1, len(cited) + 1))
+    for label in {m for m in re.findall(r"Table A?\d+", md)}:
+        assert f"*{label}: " in md, label
+    # every reference a reader can find in the Markdown is a cited record (a paper also by its DOI)
+    found = {r.ref for r in find_references(plain_text(md, "md"))}
     expected = {c if not c.startswith("DOI:") else "doi:" + c[4:] for c in cited}
-    assert found == expected
+    assert expected <= found
+    dois = {f"doi:{store.get_paper(c).doi}".lower() for c in cited if c.startswith("PMID:") and store.get_paper(c).doi}
+    assert found - expected <= dois
 
 
 def test_counts_in_sentences_equal_the_records_they_cite(written, profile):
-    """A sentence counting studies or papers cites exactly that many records."""
+    """The "in short" line of a strategy counts the trials its table lists."""
     from curemap.analysis.landscape import strategy_landscape
 
-    counted = 0
-    for statement in written["report"].statements():
-        match = re.search(r": (\d[\d,]*) (?:study|studies|paper|papers)$", statement.text)
-        if match and statement.cites:
-            assert int(match.group(1).replace(",", "")) == len(statement.cites), statement
-            counted += 1
-    assert counted > 40
     landscape = {e.id: e for e in strategy_landscape(written["store"], profile)}
     md = written["md"]
-    assert f"Registered MS studies: {landscape['ahsct'].studies}, by status:" in md
-    assert f"recruiting: {landscape['car_t'].by_status['RECRUITING']} studies" in md
+    assert f"It is tested in {landscape['ahsct'].studies} trials" in md
+    car_t = _section(md, "CAR-T cell therapy", "###")
+    assert f"{landscape['car_t'].recruiting} open now" in car_t
+    for statement in written["report"].statements():
+        if statement.text.startswith(("It is tested in", "In short: it is tested in")):
+            n = re.search(r"tested in (\w+) trial", statement.text).group(1)
+            assert n in (str(len(statement.cites)), "one", "two", "three", "four", "five", "six", "seven", "eight",
+                         "nine", "ten", "eleven", "twelve"), statement
 
 
 def test_report_json_records_snapshot_and_hash(written, cli):
@@ -151,6 +195,7 @@ def test_report_json_records_snapshot_and_hash(written, cli):
     assert manifest["snapshot"] == written["result"]["snapshot"]
     assert len(manifest["content_hash"]) == 64 and manifest["content_hash"] in written["md"]
     assert manifest["content_hash"] in written["html"]
+    assert set(written["result"]["seconds"]) == {"build", "md", "html", "total"}
 
 
 def test_verify_finds_no_problem_in_the_report_it_wrote(written, cli):
@@ -158,7 +203,7 @@ def test_verify_finds_no_problem_in_the_report_it_wrote(written, cli):
         result = cli("--home", written["home"], "verify", written["out"] / name, "--offline", "--json")
         assert result.exit_code == 0, result.stderr
         summary = result.json()["summary"]
-        assert summary["ok"] == summary["references"] == written["result"]["citations"], summary
+        assert summary["ok"] == summary["references"] >= written["result"]["citations"], summary
         assert summary["problems"] == 0
 
 
@@ -187,7 +232,7 @@ def test_changes_since_snapshot_and_hostile_registry_text(built, cli, tmp_path):
     assert first.exit_code == 0, first.stderr
     snapshot = first.json()["snapshot"]
     first_md = (built / "report" / "report.md").read_text()
-    assert "This is the first report" in first_md
+    assert "This is the first edition" in first_md
 
     row = _row("NCT00040482")
     changed = {**row, "OverallStatus": "RECRUITING", "LastUpdatePostDate": "2025-10-01",
@@ -200,8 +245,8 @@ def test_changes_since_snapshot_and_hostile_registry_text(built, cli, tmp_path):
     assert again.json()["snapshot"] != snapshot
     out = built / "report"
     md = (out / "report.md").read_text()
-    assert "status changed: status was completed, now recruiting (NCT00040482)" in md
-    assert "This is the first report" not in md
+    assert re.search(r"\| status was completed, now recruiting \| \\\[\d+\\\] \|", md)
+    assert "This is the first edition" not in md
     html = (out / "report.html").read_text()
     assert "<script" not in html and "<img" not in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in html
@@ -210,7 +255,7 @@ def test_changes_since_snapshot_and_hostile_registry_text(built, cli, tmp_path):
     assert "<script>alert('x')</script><img src=x onerror=alert(1)>" in "".join(pdf_text.split("\n"))
     # an explicit --since to the same snapshot the previous report named gives the same answer
     explicit = cli("report", "--format", "md", "--out", tmp_path / "explicit", "--since", snapshot, "--json")
-    assert "status changed: status was completed, now recruiting (NCT00040482)" in (tmp_path / "explicit" / "report.md").read_text()
+    assert "status was completed, now recruiting" in (tmp_path / "explicit" / "report.md").read_text()
     assert explicit.exit_code == 0
     verified = cli("verify", out / "report.html", "--offline", "--json").json()["summary"]
     assert verified["problems"] == 0 and verified["ok"] == verified["references"]
@@ -235,7 +280,9 @@ def test_report_page_is_the_report_without_script(written, profile):
     assert "script-src 'none'" in policy and "default-src 'none'" in policy
     assert "<script" not in response.text.lower()
     assert response.text.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 4
-    assert "Strengths, limitations and open challenges" in response.text
+    assert "Strengths and limitations" in response.text
+    # served, trials and strategies link to their dashboard pages
+    assert 'href="/strategies/car_t"' in response.text and 'href="/studies/NCT' in response.text
 
 
 def test_profile_report_section_names_known_ids():

@@ -683,7 +683,8 @@ def report(
     from curemap.report import FORMATS, write_report
 
     result = write_report(state.store(), load_profile(), out or state.home / "report", tuple(fmt or FORMATS), since)
-    emit(result, as_json, "\n".join(result["files"]) + f"\n{result['citations']:,} records cited; snapshot {result['snapshot']}")
+    timing = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in result["seconds"].items())
+    emit(result, as_json, "\n".join(result["files"]) + f"\n{result['citations']:,} records cited; snapshot {result['snapshot']}\ntook {timing}")
 
 
 @app.command()

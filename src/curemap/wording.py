@@ -20,6 +20,27 @@ STATUS_WORDS = {
 }
 """Registry status codes as the report writes them (and the verifier reads them)."""
 
+_OPEN = ("RECRUITING", "ENROLLING_BY_INVITATION")
+_CLOSED = r"(?:closed|complete|completed|ended|over|finished)"
+_ENROLMENT = r"(?:enrol(?:l)?ment|recruitment)"
+STATUS_PHRASES = (
+    (r"\bnot\s+yet\s+(?:recruiting|open(?:\s+for\s+recruitment)?|enrolling)\b|\bhas\s+not\s+(?:yet\s+)?(?:started|begun)\s+recruiting\b"
+     r"|\byet\s+to\s+(?:start|begin|open)\s+(?:recruiting|recruitment|enrol(?:l)?ment)\b", ("NOT_YET_RECRUITING",)),
+    (rf"\bactive,?\s+(?:but\s+)?(?:no\s+longer|not)\s+recruiting\b|\b(?:no\s+longer|not\s+currently)\s+recruiting\b"
+     rf"|\b{_ENROLMENT}\s+(?:is\s+|has\s+|now\s+|been\s+)*{_CLOSED}\b|\bclosed\s+to\s+{_ENROLMENT}\b", ("ACTIVE_NOT_RECRUITING",)),
+    (r"\benrolling\s+by\s+invitation\b|\bby\s+invitation\b", ("ENROLLING_BY_INVITATION",)),
+    (r"\b(?:still|now|currently|already|actively)\s+recruiting\b|\bopen\s+(?:for|to)\s+(?:recruitment|enrol(?:l)?ment)\b|\brecruiting\b", ("RECRUITING",)),
+    (r"\b(?:still|now|currently|actively)?\s*enrolling\b(?!\s+(?:only\s+)?\d)", _OPEN),
+    (r"\b(?:completed|finished)(?!\s+(?:the|its|their|a|an|enrol\w*|recruit\w*|treatment|follow|dosing|his|her)\b)(?:\s+in\s+(?:19|20)\d\d)?"
+     r"|\b(?:is|are|was|were|now|also)\s+complete\b", ("COMPLETED",)),
+    (r"\bterminated\b|\bstopped\s+early\b|\b(?:was|were|been)\s+stopped\b|\bhalted\b|\bended\s+early\b", ("TERMINATED",)),
+    (r"\bwithdrawn\b", ("WITHDRAWN",)),
+    (r"\bsuspended\b|\bon\s+hold\b|\bpaused\b", ("SUSPENDED",)),
+    (r"\bstatus\s+(?:is\s+|remains\s+)?unknown\b|\bunknown\s+status\b", ("UNKNOWN",)),
+)
+"""How reviews state a registry status, in the registry's words and everyday ones ("still
+enrolling", "stopped early", "has finished"), each with the statuses it fits."""
+
 PHASE_WORDS = {
     "early_phase1": "early phase 1",
     "phase1": "phase 1",
@@ -75,3 +96,35 @@ def citation_url(record_id: str) -> str | None:
         return None
     bare = record_id.split(":", 1)[1] if kind in ("pmid", "doi") else record_id
     return REGISTRY_URLS[kind].format(id=bare)
+
+
+REGISTRY_NAMES = {"nct": "ClinicalTrials.gov", "euct": "EU Clinical Trials Information System"}
+
+PHASE_PLAIN = {
+    "early_phase1": "the first tests in a few people",
+    "phase1": "the first tests of safety in a few people",
+    "phase1_2": "early tests of safety and effect",
+    "phase2": "tests of effect in a few dozen to a few hundred people",
+    "phase2_3": "larger tests that compare treatments",
+    "phase3": "large trials that compare treatments",
+    "phase4": "studies after a treatment is approved",
+}
+"""What a phase means, in the words of the summary for people with MS."""
+
+_NUMBER_WORDS = "no one two three four five six seven eight nine ten eleven twelve".split()
+
+
+def number_words(n: int) -> str:
+    """A count as a person writes it: words up to twelve ("no" for zero), digits above."""
+    return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else f"{n:,}"
+
+
+def markers(numbers: list[int]) -> str:
+    """Numbered citation markers with runs joined: [3], [4–6], [1, 3, 7]."""
+    runs: list[list[int]] = []
+    for n in sorted(set(numbers)):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return "[" + ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs) + "]"

@@ -316,6 +316,11 @@ class ReportSettings:
     biomarker_strategies: tuple[str, ...] = ()
     preclinical_designs: tuple[str, ...] = ()
     safety_measures: tuple[str, ...] = ()
+    plain_names: tuple[tuple[str, str], ...] = ()  # (strategy id, words a person with MS would use)
+
+    def plain_name(self, strategy: Strategy) -> str:
+        """What the summary for people with MS calls a strategy: its plain words, else its name."""
+        return dict(self.plain_names).get(strategy.id, strategy.name)
 
 
 ELIGIBILITY_TOPICS = (
@@ -864,10 +869,14 @@ def _population(population_id: str, value: _Value) -> Population:
 
 def _report(value: _Value) -> ReportSettings:
     keys = value.mapping(
-        optional=("introduction", "comparison_groups", "biomarker_strategies", "preclinical_designs", "safety_measures")
+        optional=(
+            "introduction", "comparison_groups", "biomarker_strategies", "preclinical_designs", "safety_measures",
+            "plain_names",
+        )
     )
     introduction = keys.pop("introduction").string() if "introduction" in keys else ""
-    return ReportSettings(introduction=introduction, **{name: item.strings() for name, item in keys.items()})
+    plain = tuple((key, item.string()) for key, item in keys.pop("plain_names").entries()) if "plain_names" in keys else ()
+    return ReportSettings(introduction=introduction, plain_names=plain, **{name: item.strings() for name, item in keys.items()})
 
 
 def _eligibility(value: _Value) -> EligibilityWords:
@@ -1310,6 +1319,7 @@ def _check_references(profile: Profile) -> None:
     report = profile.report
     expect(groups, report.comparison_groups, "report.comparison_groups", "group")
     expect(strategies, report.biomarker_strategies, "report.biomarker_strategies", "strategy")
+    expect(strategies, [key for key, _ in report.plain_names], "report.plain_names", "strategy")
     if profile.designs:  # a profile that does not describe papers has no designs to name
         expect({d.id for d in profile.designs}, report.preclinical_designs, "report.preclinical_designs", "design")
     expect({m.id for m in profile.outcome_measures}, report.safety_measures, "report.safety_measures", "outcome measure")

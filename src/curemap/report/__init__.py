@@ -8,6 +8,7 @@ in the same folder reads to say what changed since.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +37,18 @@ def write_report(
     store: Store, profile: Profile, out: Path, formats: tuple[str, ...] = FORMATS, since: str | None = None
 ) -> dict[str, Any]:
     """Build the review and write it in each format; returns the files, the number of distinct
-    citations and the snapshot, as ``curemap report --json`` prints them."""
+    citations, the snapshot and the seconds each step took, as ``curemap report --json`` prints them."""
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise InputError(f"--format {', '.join(unknown)}: not one of {', '.join(FORMATS)}")
     out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
     report = build_report(store, profile, since=since or previous_snapshot(out))
+    seconds = {"build": time.perf_counter() - started}
     files = []
     html = render_html(report) if {"html", "pdf"} & set(formats) else None
     for fmt in formats:
+        begun = time.perf_counter()
         path = out / f"report.{fmt}"
         if fmt == "md":
             path.write_text(render_markdown(report), encoding="utf-8")
@@ -52,13 +56,18 @@ def write_report(
             path.write_text(html, encoding="utf-8")
         else:
             render_pdf(html, path)
+        seconds[fmt] = time.perf_counter() - begun
         files.append(path)
+    seconds["total"] = time.perf_counter() - started
     manifest = out / MANIFEST
     manifest.write_text(
         json.dumps({**report.manifest, "content_hash": content_hash(report), "citations": report.cited()}, indent=1),
         encoding="utf-8",
     )
-    return {"files": [str(f) for f in files], "citations": len(report.cited()), "snapshot": report.snapshot}
+    return {
+        "files": [str(f) for f in files], "citations": len(report.cited()), "snapshot": report.snapshot,
+        "seconds": {k: round(v, 2) for k, v in seconds.items()},
+    }
 
 
 __all__ = ["FORMATS", "Report", "build_report", "render_html", "render_markdown", "write_report"]

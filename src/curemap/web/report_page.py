@@ -22,5 +22,5 @@ REPORT_POLICY = (
 @router.get("/report", response_class=HTMLResponse)
 def report_page(ctx: Annotated[WebContext, Depends(web_context)]) -> HTMLResponse:
     """The review as of the newest recorded snapshot (the server only reads the store)."""
-    html = ctx.cache.get("report_html", lambda: render_html(build_report(ctx.store, ctx.profile, record_snapshot=False)))
+    html = ctx.cache.get("report_html", lambda: render_html(build_report(ctx.store, ctx.profile, record_snapshot=False), dashboard=True))
     return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_POLICY})
