@@ -9,12 +9,12 @@ import html
 from curemap.analysis.forest import _NOT_XML
 
 PALETTE = ("#1b6ca8", "#e07b39", "#3a9e5c", "#b33c5a", "#7b5ea7", "#8c6d31", "#2aa1a8", "#c9a227", "#5b6770", "#d45087")
-WIDTH = 760
-LEFT = 220
+WIDTH = 680  # the PDF text width at 96 px per inch, so charts print at full size
+LEFT = 230
 RIGHT = 20
 BAR = 18
 GAP = 8
-FONT = 'font-family="DejaVu Sans, Arial, sans-serif" font-size="11"'
+FONT = 'font-family="DejaVu Sans, Arial, sans-serif" font-size="12"'
 
 
 def _text(value: str) -> str:
@@ -39,7 +39,7 @@ def bar_chart(items: list[tuple[str, int]], title: str) -> str:
     for row, (label, n) in enumerate(items):
         y = top + row * (BAR + GAP)
         width = round(span * n / most, 1)
-        body.append(f'<text x="{LEFT - 6}" y="{y + 13}" text-anchor="end" {FONT}>{_text(label[:40])}</text>')
+        body.append(f'<text x="{LEFT - 6}" y="{y + 13}" text-anchor="end" {FONT}>{_text(label[:34])}</text>')
         body.append(f'<rect class="bar" x="{LEFT}" y="{y}" width="{width}" height="{BAR}" fill="{PALETTE[0]}"><title>{_text(label)}: {n:,}</title></rect>')
         body.append(f'<text x="{LEFT + width + 4}" y="{y + 13}" {FONT}>{n:,}</text>')
     return _svg(top + len(items) * (BAR + GAP) + 10, title, body)
@@ -55,7 +55,7 @@ def stacked_bars(categories: list[str], series: list[tuple[str, list[int]]], tit
     for row, category in enumerate(categories):
         y = top + row * (BAR + GAP)
         x = float(LEFT)
-        body.append(f'<text x="{LEFT - 6}" y="{y + 13}" text-anchor="end" {FONT}>{_text(category[:40])}</text>')
+        body.append(f'<text x="{LEFT - 6}" y="{y + 13}" text-anchor="end" {FONT}>{_text(category[:34])}</text>')
         for index, (name, values) in enumerate(series):
             if values[row]:
                 width = round(span * values[row] / most, 1)
@@ -66,11 +66,11 @@ def stacked_bars(categories: list[str], series: list[tuple[str, list[int]]], tit
                 x += width
         body.append(f'<text x="{x + 4:.1f}" y="{y + 13}" {FONT}>{totals[row]:,}</text>')
     legend_top = top + len(categories) * (BAR + GAP) + 8
-    per_row = 4
+    per_row = 3
     for index, (name, _) in enumerate(series):
-        lx = 20 + (index % per_row) * 185
+        lx = 20 + (index % per_row) * 220
         ly = legend_top + (index // per_row) * 18
         body.append(f'<rect x="{lx}" y="{ly}" width="10" height="10" fill="{PALETTE[index % len(PALETTE)]}"/>')
-        body.append(f'<text x="{lx + 14}" y="{ly + 9}" {FONT}>{_text(name[:28])}</text>')
+        body.append(f'<text x="{lx + 14}" y="{ly + 9}" {FONT}>{_text(name[:30])}</text>')
     height = legend_top + ((len(series) + per_row - 1) // per_row) * 18 + 6
     return _svg(height, title, body)
