@@ -54,16 +54,17 @@ def test_overview_shows_the_stores_numbers_and_charts(client, built_store):
     assert f"<strong>{trials:,}</strong> MS trials and studies ({status['ms_studies']:,} registrations" in page.text
     assert 'id="pipeline"' in page.text and 'id="countries"' in page.text
     assert page.text.count('data-chart="') == 3
-    assert '<script src="/static-vendor/plotly.min.js"' in page.text
+    assert '<script src="/static-vendor/plotly-basic.min.js"' in page.text
     assert re.search(r"<script>(?!</script>)", page.text) is None  # no inline script
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert "'unsafe-inline'" not in page.headers["content-security-policy"].split("script-src")[1].split(";")[0]
 
 
 def test_chart_library_is_served_from_the_package(client):
-    script = client.get("/static-vendor/plotly.min.js")
+    script = client.get("/static-vendor/plotly-basic.min.js")
     assert script.status_code == 200
-    assert "plotly.js" in script.text[:2000]
+    assert "plotly.js (basic - minified)" in script.text[:2000]
+    assert script.headers["content-encoding"] == "gzip"
     assert client.get("/static/curemap.js").status_code == 200
 
 

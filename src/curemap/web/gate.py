@@ -1,6 +1,6 @@
-"""What every request passes through before the routes: its body read up to a limit, HEAD
-answered as GET without the body, the security headers, the response cache and a turn at the
-store.
+"""What every request passes through before the routes: its body read up to a limit, the
+security headers, the response cache and a turn at the store; and, outside everything else
+(compression included, so a HEAD's headers are a GET's), HEAD answered as GET without the body.
 
 Routes read the store only in worker threads (they are plain functions, which FastAPI runs in
 its threadpool), never on the event loop. A request reads one state of the store through one
@@ -54,9 +54,7 @@ class Gate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        send = _secured(send, head=scope["method"] == "HEAD")
-        if scope["method"] == "HEAD":
-            scope = {**scope, "method": "GET"}
+        send = _secured(send)
         try:
             body = await _read_body(scope, receive)
         except ClientDisconnect:
@@ -153,9 +151,27 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
-def _secured(send: Send, *, head: bool) -> Send:
+class HeadAsGet:
+    """The ASGI middleware in front of all others: a HEAD request is answered as the GET would
+    be, headers and all, with no body."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def bodiless(message: Message) -> None:
+            await send({**message, "body": b""} if message["type"] == "http.response.body" else message)
+
+        await self.app({**scope, "method": "GET"}, receive, bodiless)
+
+
+def _secured(send: Send) -> Send:
     """``send`` adding the security headers a response does not set itself (a page may set a
-    stricter policy of its own), and sending no body for a HEAD request."""
+    stricter policy of its own)."""
 
     async def secured(message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -163,8 +179,6 @@ def _secured(send: Send, *, head: bool) -> Send:
             present = {name.lower() for name, _ in headers}
             headers += [(name, value) for name, value in _SECURITY_HEADERS if name not in present]
             message = {**message, "headers": headers}
-        elif head and message["type"] == "http.response.body":
-            message = {**message, "body": b""}
         await send(message)
 
     return secured
