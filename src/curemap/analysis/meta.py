@@ -40,7 +40,7 @@ from numbers import Integral
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
+from scipy import optimize, special, stats
 
 METHODS = ("REML", "DL")
 TRANSFORMS = ("logit", "freeman_tukey")
@@ -213,7 +213,9 @@ def reml_tau2(
     for thousands of steps when one extreme study dominates; these Newton
     steps settle in a few dozen at most. Stops when a step moves τ² by less
     than ``tolerance``. Like metafor, it finds the maximum reached from the
-    starting value, which for a rare bimodal likelihood can be τ² = 0.
+    starting value, which for a rare bimodal likelihood can be τ² = 0. Where
+    Newton steps cycle instead of settling (they can, between two sides of a
+    steep score), the root is bracketed and found by bisection (Brent) instead.
     """
     tau2 = dersimonian_laird_tau2(effects, variances)
     for _ in range(max_iterations):
@@ -232,7 +234,28 @@ def reml_tau2(
         if abs(updated - tau2) < tolerance:
             return float(updated)
         tau2 = updated
-    raise REMLNotConverged(f"REML estimate of tau^2 did not converge in {max_iterations} iterations")
+    return _reml_by_bracketing(effects, variances, tolerance)
+
+
+def _reml_score(effects: np.ndarray, variances: np.ndarray, tau2: float) -> float:
+    """Twice the REML score at τ²: rᵀr − tr P (see :func:`reml_tau2`)."""
+    weights = 1 / (variances + tau2)
+    total = weights.sum()
+    residuals = weights * (effects - (weights * effects).sum() / total)
+    return float((residuals**2).sum() - (total - (weights**2).sum() / total))
+
+
+def _reml_by_bracketing(effects: np.ndarray, variances: np.ndarray, tolerance: float) -> float:
+    """The REML root by Brent's method on a bracket [0, high] where the score changes sign
+    (τ² = 0 where the score is already negative there)."""
+    if _reml_score(effects, variances, 0.0) <= 0:
+        return 0.0
+    high = max(float(np.var(effects)), float(variances.max()), 1e-8)
+    for _ in range(200):
+        if _reml_score(effects, variances, high) < 0:
+            return float(optimize.brentq(lambda t: _reml_score(effects, variances, t), 0.0, high, xtol=tolerance))
+        high *= 2
+    raise REMLNotConverged("REML estimate of tau^2 has no root below " + f"{high:.3g}")
 
 
 def _clopper_pearson(study: StudyProportion) -> Interval:
