@@ -32,7 +32,8 @@ TEXT = "text"
 POPULATION = "population"
 """The source of a criterion from a population the trial admits (and of its evidence in a classification)."""
 
-_HEADER = re.compile(r"^(?:key\s+|main\s+)?(inclusion|exclusion|eligibility)(?:\s*/\s*exclusion)?\s+criteri[ao]n?s?\b[^a-z]*$", re.IGNORECASE)
+_HEADER = re.compile(r"^(?:key\s+|main\s+)?(inclusion|exclusion|eligibility)(?:\s*/\s*exclusion)?\s+criteri[a-z]*(?:\s*\([^)]*\))?[^a-z]*$", re.IGNORECASE)
+"""A section heading, with a remark in brackets ("Exclusion Criteria (if ANY apply):") or a slip of the keys ("criteriat")."""
 _MARKER = re.compile(r"^(?:(?P<bullet>[*\-•·])|(?P<roman>\(?[ivx]+[.)])|(?P<digit>\(?\d{1,2}[.)])|(?P<letter>\(?[a-z][.)]))\s+", re.IGNORECASE)
 _ESCAPES = re.compile(r"\\([\\<>\[\]\-^*_.#+()!])")
 _ANY_OF = re.compile(r"\b(?:at least (?:1|one)|one or more|either|any) of the following\b|\bone of the following\b", re.IGNORECASE)
@@ -75,7 +76,7 @@ _TREATMENT_SKIP = re.compile(
 """Words saying a treatment is named for another reason than having taken it (an allergy to it,
 the study's own arm, a drug the study will choose)."""
 _TREATMENT_PLANNED = re.compile(
-    r"\bplann(?:ed|ing)\b"
+    r"\bplann(?:ed|ing)\b|\bintend(?:ed|s)?\b"
     r"|\b(?:need|needs|needing|require|requires|requiring|expected to (?:need|require|receive))\b"
     r".*\b(?:during|throughout)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}(?:study|trial|treatment period)\b",
     re.IGNORECASE,
@@ -83,7 +84,9 @@ _TREATMENT_PLANNED = re.compile(
 """A treatment the study will choose or the person will need later ("planned concurrent DMT",
 "patients needing prednisone during the 16 week treatment period"): not one already taken."""
 _TREATMENT_STARTED = re.compile(r"\b(?:started|starting|initiat\w*|start of|new(?:ly)? start\w*)\b", re.IGNORECASE)
-_TREATMENT_CURRENT = re.compile(r"\b(?:concurrent\w*|concomitant|currently|current(?:ly)? (?:use|treat\w*)|receiving|taking)\b", re.IGNORECASE)
+_TREATMENT_STABLE = re.compile(rf"\bstable\b[^.;]*?\b{_NUM}\s*{_UNIT}", re.IGNORECASE)
+"""A treatment "at a stable dose for three months": not started or changed within that time."""
+_TREATMENT_CURRENT = re.compile(r"\b(?:concurrent\w*|concomitant|currently|current(?:ly)? (?:use|treat\w*)|receiving|taking|continuous\w*)\b", re.IGNORECASE)
 _TREATMENT_CONTEXT = re.compile(r"\b(?:approved|treatment of|indicated)\b", re.IGNORECASE)
 
 _DRUG_NAME = re.compile(r"\b[a-z]{3,}(?:mab|cept|tinib|ciclib|kinra)\b")
@@ -98,8 +101,14 @@ _ADULT_AGE = 18.0
 _COHORT = re.compile(r"^(?:[a-z][.)]\s*)?(?:cohorts?|arms?|groups?|parts?)\s+[\w-]+(?:\s*(?:-|–|to|and)\s*\w+)?\s*:\s*", re.IGNORECASE)
 """The label of one cohort in a list of alternatives ("a) Cohorts 2-4:"): not a bound."""
 _OTHER_UNIT = re.compile(r"\s*(?:kg|g|mg|cm|lbs?|%)\b", re.IGNORECASE)
+_MALE_ORGAN = re.compile(r"^[^,;]*?\b(?:prostat\w*|testicular|test[ei]s)\b", re.IGNORECASE)
+"""A line whose subject is a male organ ("an abnormal prostate", "testicular mass") concerns men only."""
 _WOMEN_ONLY = re.compile(r"\b(?:wom[ae]n|females?)\b", re.IGNORECASE)
 _MEN = re.compile(r"\b(?:m[ae]n|males?|partners?)\b", re.IGNORECASE)
+
+_CAUSE = re.compile(r"\b(?:due to|secondary to|caused by|related to|associated with)\s*$", re.IGNORECASE)
+_NOT_PARTICIPATION = re.compile(r"\b(?:preclude|prevent|interfere with|jeopardi[sz]e|compromise)\w*\s+(?:\w+\s+){0,3}participation\b", re.IGNORECASE)
+"""A condition that "would preclude participation in a clinical trial" is about health, not about other trials."""
 
 _COUNTRIES = {
     "us": "United States", "u.s.": "United States", "usa": "United States", "u.s.a.": "United States",
@@ -209,6 +218,11 @@ class EligibilityReader:
             if term.kind in ("alias", "brand", "code") and not (term.requires or term.fields or term.with_groups or term.study_types)
         ]
         return TermMatcher(terms)
+
+    @cached_property
+    def class_drugs(self) -> TermMatcher:
+        """The drugs each treatment class names, keyed by class (fingolimod is an immunosuppressant)."""
+        return TermMatcher((c.id, term) for c in self.words.treatment_classes for term in c.drugs)
 
     @cached_property
     def infections(self) -> TermMatcher:
@@ -341,20 +355,25 @@ class EligibilityReader:
     def checks(self, text: str, section: str, lead: str | None = None) -> list[Check]:
         """What one criterion line states, check by check."""
         topics = _by_key(self.topics.find(text))
+        treated = [(m.start, m.end) for m in self.treatments.find(text)]
+        vaccines = [m for m in topics.get("vaccination", []) if not any(s <= m.start < e for s, e in treated)]
+        if not vaccines:  # "T-cell vaccination" is a treatment
+            topics.pop("vaccination", None)
         negations = [m.start for m in self.negations.find(text)]
         window = _window(text) or (_window(lead) if lead else None)
         found: list[Check] = []
-        if section == INCLUSION:  # in an exclusion, "female subjects who…", "individuals ≥ 1 year of age" name whom a rule is for
+        if section == INCLUSION:  # in an exclusion, "individuals ≥ 1 year of age" names whom a rule is for
             found += self._age(_COHORT.sub("", text))
-            found += self._sex(text)
             if _HEALTHY.search(text):
                 found.append(Check("health"))
+        if not {"pregnancy", "contraception"} & topics.keys():  # "women of child-bearing potential must…" binds women without limiting sex
+            found += self._sex(text, section)
         found += self._course(text, section, topics, negations)
         found += self._bounded(text, topics, "edss", 40, 0, 10)
         found += self._duration(text, topics)
         found += self._activity(text, topics, window, negations)
         found += self._treatments(text, topics, window, negations)
-        found += self._flagged(text, topics, negations)
+        found += self._flagged(text, section, topics, negations)
         infections = self._infections(text, negations)
         if infections:  # "following hepatitis B immunization": the vaccine names the infection
             found = [check for check in found if check.kind != "vaccination"]
@@ -381,7 +400,11 @@ class EligibilityReader:
             values.update({"max": _ADULT_AGE, "max_strict": True})
         return [Check("age", values)] if values else []
 
-    def _sex(self, text: str) -> list[Check]:
+    def _sex(self, text: str, section: str) -> list[Check]:
+        """A sex an inclusion limits the trial to ("Men, age 18-65"), or the sex an exclusion is
+        for ("Males who have taken DHEA", "an abnormal prostate")."""
+        if section == EXCLUSION and _MALE_ORGAN.search(text):
+            return [Check("sex", {"sex": "male"})]
         if _BOTH_SEXES.search(text) or (re.search(r"\b(?:male|men)\b", text, re.IGNORECASE) and re.search(r"\b(?:female|women)\b", text, re.IGNORECASE)):
             return []
         match = _SEX.match(text)
@@ -424,8 +447,11 @@ class EligibilityReader:
             if m.key == "ms"
             and not any(0 <= m.start - end <= 3 for end in other_than)
             and not any(0 <= s - m.end <= 1 for s, _ in relapse_words)  # "MS relapse" names an event
+            and not _CAUSE.search(text[: m.start])  # "spasticity due to multiple sclerosis": the diagnosis is of the spasticity
         ]
-        named_diagnosis = "diagnosis" in topics or "mcdonald" in topics
+        if re.match(r"^(?:\w+\s+){0,2}(?:MRI|magnetic resonance imaging|scan)\b", text, re.IGNORECASE):
+            ms = []  # "Screening MRI scan fulfilling the criteria for a diagnosis of MS": the scan is to come
+        named_diagnosis = ("diagnosis" in topics and not courses) or "mcdonald" in topics
         at_head = bool(ms) and ms[0].start == len(_DIAGNOSIS_HEAD.match(text).group(0))
         if ms and (section == INCLUSION and named_diagnosis or section == EXCLUSION and at_head and not courses):
             checks.append(Check("diagnosis", {"mcdonald": True} if "mcdonald" in topics else {}, _negated(text, ms[0].start, negations)))
@@ -472,12 +498,15 @@ class EligibilityReader:
         known = [(m.start, m.end) for m in matches]
         unnamed = [m for m in _DRUG_NAME.finditer(text) if not any(s <= m.start() < e for s, e in known)]
         matches += [TermMatch(("drug", None, "name", m.group(0).lower()), m.start(), m.end(), None) for m in unnamed]
-        matches.sort(key=lambda m: m.start)
+        matches = _not_excepted(text, sorted(matches, key=lambda m: m.start), [m.end for m in topics.get("other_than", [])])
         keys = list(dict.fromkeys(m.key for m in matches))
         if not keys:
             return []
+        stable = _TREATMENT_STABLE.search(text)
         if _TREATMENT_PLANNED.search(text):
             relation = "planned"
+        elif stable:
+            relation, window = "started", _window(f"within {stable.group(1)} {stable.group(2)}")
         elif _TREATMENT_STARTED.search(text):
             relation = "started"
         elif _TREATMENT_CURRENT.search(text) or re.search(r"\bon\s*$", text[: matches[0].start]):
@@ -487,9 +516,9 @@ class EligibilityReader:
         values: dict[str, Any] = {"treatments": [list(key) for key in keys], "relation": relation}
         if window is not None and relation in ("prior", "started"):
             values["window_months"] = window
-        return [Check("treatment", values, _negated(text, matches[0].start, negations))]
+        return [Check("treatment", values, bool(stable) or _negated(text, matches[0].start, negations))]
 
-    def _flagged(self, text: str, topics: dict, negations: list[int]) -> list[Check]:
+    def _flagged(self, text: str, section: str, topics: dict, negations: list[int]) -> list[Check]:
         """Kinds judged from a yes/no the person may give: pregnancy, contraception, vaccination,
         consent, trial participation."""
         checks = []
@@ -499,10 +528,17 @@ class EligibilityReader:
                 continue
             if kind == "pregnancy" and "contraception" in topics and not _mentions_pregnancy_state(text):
                 continue
+            if kind == "consent" and "contraception" in topics:  # "unwilling to use contraception" is the contraception rule
+                continue
+            if kind == "trial_participation" and _NOT_PARTICIPATION.search(text):
+                continue
             values = {"live": True} if kind == "vaccination" and "live_vaccine" in topics else {}
             if kind == "contraception" and _WOMEN_ONLY.search(text) and not _MEN.search(text):
                 values = {"women_only": True}
-            checks.append(Check(kind, values, _negated(text, matches[0].start, negations)))
+            negated = _negated(text, matches[0].start, negations)
+            if kind == "contraception" and section == EXCLUSION:
+                negated = True  # an exclusion about contraception always means not using it
+            checks.append(Check(kind, values, negated))
         return checks
 
     def _infections(self, text: str, negations: list[int]) -> list[Check]:
@@ -519,7 +555,8 @@ class EligibilityReader:
             if re.search(r"corrected for\s*$", text[: match.start]):
                 continue
             fragment = text[match.end : match.end + 80]
-            values = _bounds(fragment)
+            aged = re.search(rf"{_NUM}\s*{_UNIT}\b", fragment)  # "for < 1 year of age": whom the limit is for
+            values = _bounds(fragment[: aged.start()] if aged else fragment)
             if not ({"min", "max"} & values.keys()) or any(c.values.get("lab") == lab.id for c in checks):
                 continue
             values = {"lab": lab.id, **values, "unit_matches": bool(re.search(lab.unit_regex, fragment))}
@@ -609,7 +646,10 @@ def _join_wrapped(lines: list[_Line]) -> list[_Line]:
 
 def _ends(stack: list[tuple[_Line, Criterion]], line: _Line) -> bool:
     """Whether a line closes the innermost open lead: it is a sibling of that lead or of any
-    lead above it (same kind of marker, not indented deeper)."""
+    lead above it (same kind of marker, not indented deeper), unless it is an entry of a list
+    flattened to the lead's level."""
+    if _flat_entry(stack[-1][0], line):
+        return False
     for lead, _ in stack:
         if lead.marker == line.marker and line.indent <= lead.indent and _next_in_list(lead, line):
             return True
@@ -617,10 +657,35 @@ def _ends(stack: list[tuple[_Line, Criterion]], line: _Line) -> bool:
     return not (line.indent > lead.indent or (line.marker is not None and line.marker != lead.marker))
 
 
+def _flat_entry(lead: _Line, line: _Line) -> bool:
+    """An entry of a list the 2021 registry text flattened to its lead's level ("Prior treatment
+    with any of the following:" then "- cladribine" as a sibling): an unnumbered line with the
+    lead's marker and indent below a lead ending in a colon, until a full sentence or a new lead."""
+    ending = line.text.rstrip()[-1:]
+    return (
+        lead.text.rstrip().endswith(":") and line.marker == lead.marker and line.indent == lead.indent
+        and line.ordinal is None and ending not in (".", ":")
+    )
+
+
 def _next_in_list(lead: _Line, line: _Line) -> bool:
     """A numbered line continues its lead's list only when it counts on from it ("6." after
     "5."); numbering that starts again ("1." after "5.") begins the lead's own list."""
     return lead.ordinal is None or line.ordinal is None or line.ordinal > lead.ordinal
+
+
+def _not_excepted(text: str, matches: list[TermMatch], except_ends: list[int]) -> list[TermMatch]:
+    """Mentions less those an "other than" or "with the exception of" sets aside (at most two
+    words after it: "low dose beta blocker"), with those listed right after them ("with the
+    exception of natalizumab or daclizumab")."""
+    kept, excepted, previous = [], False, None
+    for match in matches:
+        listed = previous is not None and re.fullmatch(r"[\s,/]*(?:or|and)?\s*", text[previous : match.start])
+        excepted = any(end <= match.start and len(WORD.findall(text[end : match.start])) <= 2 for end in except_ends) or (excepted and bool(listed))
+        if not excepted:
+            kept.append(match)
+        previous = match.end
+    return kept
 
 
 def _by_key(matches: list[TermMatch]) -> dict[str, list[TermMatch]]:

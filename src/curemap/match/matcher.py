@@ -206,7 +206,14 @@ class Matcher:
 
     def judge(self, criterion: Criterion) -> Judged:
         parts = [self.judge(part) for part in criterion.parts]
-        results = [self._check(check, criterion.section) for check in criterion.checks]
+        checks = criterion.checks
+        if criterion.section == EXCLUSION and any(check.kind == "sex" for check in checks):
+            # "Males who have taken DHEA…": an exclusion naming a sex says whom it is for
+            sex = next(check.values["sex"] for check in checks if check.kind == "sex")
+            if self.person.sex is not None and self.person.sex != sex:
+                return Judged(criterion, MET, f"does not apply: it is for {sex} participants and you are {self.person.sex}", parts)
+            checks = [check for check in checks if check.kind != "sex"]
+        results = [self._check(check, criterion.section) for check in checks]
         statuses = [status for status, _ in results]
         reasons = [reason for _, reason in results]
         if parts:
@@ -382,14 +389,18 @@ class Matcher:
         asked = {"prior": "taken", "current": "taking now", "started": "started"}[relation]
         if any(holds for holds, _ in found):
             return True, f"you list {', '.join(text for holds, text in found if holds)}; the criterion is about {named} {asked}{window}"
+        unrecorded = [self._mention_name(m) for m in mentions if m[0] == "class" and not self._class(m[1]).recorded]
+        if unrecorded:
+            return None, f"the criterion is about {', '.join(unrecorded)}, which your profile's treatment list does not record"
         if found:
             return None, f"you list {', '.join(text for _, text in found)}; whether it counts as {named} {asked}{window} needs checking"
         return False, f"your profile lists no {named} {asked}{window}"
 
     def _mention_name(self, mention: tuple) -> str:
-        if mention[0] == "class":
-            return next(c.name for c in self.words.treatment_classes if c.id == mention[1])
-        return mention[3]
+        return self._class(mention[1]).name if mention[0] == "class" else mention[3]
+
+    def _class(self, class_id: str):
+        return next(c for c in self.words.treatment_classes if c.id == class_id)
 
     def _same(self, treatment: Treatment, mention: tuple) -> bool | None:
         """Whether a treatment the person lists is the one a criterion names: True, False, or
@@ -397,8 +408,8 @@ class Matcher:
         keys = {match.key for match in self.reader.treatments.find(treatment.name)}
         drugs = [k for k in keys if k[0] == "drug"]
         if mention[0] == "class":
-            item = next(c for c in self.words.treatment_classes if c.id == mention[1])
-            if ("class", item.id) in keys:
+            item = self._class(mention[1])
+            if ("class", item.id) in keys or any(m.key == item.id for m in self.reader.class_drugs.find(treatment.name)):
                 return True
             if any(k[1] in item.strategies or self._groups.get(k[1]) in item.groups for k in drugs):
                 return True
@@ -413,6 +424,8 @@ class Matcher:
         same_strategy = [k for k in drugs if k[1] == strategy]
         if same_strategy and strategy in self.words.single_treatment_strategies:
             return True
+        if kind == "brand" and any(k[2] == "brand" for k in same_strategy):
+            return False  # another brand is another product
         if any("alias" not in (k[2], kind) for k in same_strategy):
             return None  # a brand or code of a drug of the same strategy may be this very drug
         return False

@@ -345,13 +345,17 @@ ELIGIBILITY_TOPICS = (
 
 @dataclass(frozen=True)
 class TreatmentClass:
-    """Words for a whole class of treatments, and the strategies or groups whose treatments belong to it."""
+    """Words for a whole class of treatments, and the strategies, groups or drug words (``drugs``)
+    whose treatments belong to it. A class the person's treatment list does not record
+    (``recorded`` false: medicines other than MS treatments) is never judged from that list."""
 
     id: str
     name: str
     terms: tuple[Term, ...]
     strategies: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    drugs: tuple[Term, ...] = ()
+    recorded: bool = True
 
 
 @dataclass(frozen=True)
@@ -890,7 +894,7 @@ def _eligibility(value: _Value) -> EligibilityWords:
     topics = keys["topics"].mapping(optional=ELIGIBILITY_TOPICS)
     classes = []
     for class_id, item in keys.get("treatment_classes", _Value({}, "eligibility.treatment_classes")).entries():
-        parts = item.mapping(required=("name", "terms"), optional=("strategies", "groups"))
+        parts = item.mapping(required=("name", "terms"), optional=("strategies", "groups", "drugs", "recorded"))
         classes.append(
             TreatmentClass(
                 class_id,
@@ -898,6 +902,8 @@ def _eligibility(value: _Value) -> EligibilityWords:
                 _terms(parts["terms"], "treatment_class"),
                 parts["strategies"].strings() if "strategies" in parts else (),
                 parts["groups"].strings() if "groups" in parts else (),
+                _terms(parts["drugs"], "treatment_class") if "drugs" in parts else (),
+                parts["recorded"].boolean() if "recorded" in parts else True,
             )
         )
     infections = []
