@@ -3,6 +3,7 @@ filters narrow lists, and registry text is escaped everywhere it is shown."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -17,6 +18,7 @@ from curemap.store import Store, schema
 from curemap.views import store_status
 from curemap.web import create_app
 from curemap.web.rendering import render_markdown, safe_url
+from curemap.wording import phase_words
 from tests.conftest import RAW_V2
 
 HOSTILE_ID = "NCT00763412"
@@ -60,6 +62,35 @@ def test_overview_shows_the_stores_numbers_and_charts(client, built_store):
     assert "'unsafe-inline'" not in page.headers["content-security-policy"].split("script-src")[1].split(";")[0]
 
 
+def test_overview_leads_with_the_curative_groups_as_of_the_datas_date(client, built_store, landscape):
+    page = client.get("/")
+    text = page.text
+    assert text.index('id="curative"') < text.index('id="headline"') < text.index('id="pipeline"')
+    profile = load_profile()
+    studies = trends.ms_studies(built_store, profile)
+    for group in (g for g in profile.groups if g.curative_intent):
+        testing = sum(group.id in study.groups for study in studies)
+        assert f'<article class="group" id="group-{group.id}">' in text
+        assert f"<strong>{testing:,}</strong> trials test these treatments" in text
+    car_t = landscape["car_t"]
+    assert f"<strong>{car_t.studies:,}</strong> trials test it as a treatment · <strong>{car_t.recruiting:,}</strong> open now" in text
+    assert f"furthest stage {phase_words(car_t.stage)}, set by {len(car_t.stage_studies)} trial" in text
+    as_of = trends.data_date(built_store)
+    assert f'Registry data as of <time datetime="{as_of.isoformat()}">' in text
+    assert f"{as_of.year}, shaded, is incomplete" in text
+    years_chart = json.loads(html.unescape(re.findall(r'data-chart="([^"]*)"', text)[1]))
+    assert years_chart["layout"]["shapes"][0]["x0"] == as_of.year - 0.5  # the data's own year, shaded
+    assert {line["name"] for line in years_chart["data"] if line["visible"] is True} == {
+        g.name for g in profile.groups if g.curative_intent
+    }
+
+
+def test_pages_are_compressed_for_clients_that_accept_it(client):
+    assert client.get("/", headers={"Accept-Encoding": "gzip"}).headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in client.get("/", headers={"Accept-Encoding": "identity"}).headers
+    assert client.get("/favicon.ico").headers["content-type"] == "image/x-icon"
+
+
 def test_chart_library_is_served_from_the_package(client):
     script = client.get("/static-vendor/plotly-basic.min.js")
     assert script.status_code == 200
@@ -75,7 +106,7 @@ def test_strategy_list_and_page_show_stage_trials_evidence_and_timeline(client, 
     ahsct = landscape["ahsct"]
     page = client.get("/strategies/ahsct")
     assert page.status_code == 200
-    assert f'<strong id="stage">{ahsct.stage.replace("_", " ")}</strong>' in page.text
+    assert f'<strong id="stage">{phase_words(ahsct.stage)}</strong>, set by' in page.text
     assert f"{ahsct.registrations + len(ahsct.about_studies):,} studies" in page.text  # the list of studies testing it
     assert "Timeline" in page.text and "Pooled evidence" in page.text
 

@@ -3,6 +3,7 @@ modules and cached per store version (see :class:`curemap.web.context.AggregateC
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from curemap.analysis import trends
@@ -12,7 +13,7 @@ from curemap.analysis.landscape import (
     StrategyLandscape,
     strategy_landscape,
 )
-from curemap.normalise import PHASES
+from curemap.normalise import PHASE_RANK, PHASES
 from curemap.store.kinds import PAPER
 from curemap.views import store_status
 from curemap.web.context import WebContext
@@ -42,9 +43,15 @@ def strategy_summary(ctx: WebContext, entry: StrategyLandscape) -> dict[str, Any
     return {**entry.to_dict(), "group_name": ctx.profile.group(entry.group).name}
 
 
+def as_of(ctx: WebContext) -> date | None:
+    """The date the data speak for: the newest registry update in the store, not when it was
+    imported (the review dates itself the same way)."""
+    return ctx.cache.get("as_of", lambda: trends.data_date(ctx.store))
+
+
 def overview(ctx: WebContext) -> dict[str, Any]:
-    """Headline numbers, pipeline by group × phase, starts per year, countries, lead-sponsor
-    types and the leading sponsors."""
+    """The curative groups, headline numbers, pipeline by group × phase, starts per year,
+    countries, lead-sponsor types and the leading sponsors, as of the data's date."""
     return ctx.cache.get("overview", lambda: _overview(ctx))
 
 
@@ -60,6 +67,8 @@ def _overview(ctx: WebContext) -> dict[str, Any]:
     phases = [p for p in (*PHASES, trends.NO_PHASE) if any(p in row for row in pipeline.values())]
     status = store_status(store)
     return {
+        "as_of": as_of(ctx),
+        "curative": _curative(ctx, studies),
         "status": status,
         "ms_studies": status["ms_studies"],  # registrations classified as about MS
         "ms_trials": len(ms_ids),  # the trials they register (a trial in two registries counts once)
@@ -79,7 +88,28 @@ def _overview(ctx: WebContext) -> dict[str, Any]:
     }
 
 
-
+def _curative(ctx: WebContext, studies: list[trends.MsStudy]) -> list[dict[str, Any]]:
+    """Each curative group with the trials testing its strategies as a treatment (a trial that
+    tests two of them counted once), those open now, and its strategies, furthest first."""
+    entries = landscape(ctx)
+    groups = []
+    for group in ctx.profile.groups:
+        if not group.curative_intent:
+            continue
+        testing = [study for study in studies if group.id in study.groups]
+        strategies = [entry for entry in entries if entry.group == group.id]
+        strategies.sort(key=lambda entry: (-PHASE_RANK.get(entry.stage, -1), -entry.studies))
+        groups.append(
+            {
+                "id": group.id,
+                "name": group.name,
+                "description": group.description,
+                "trials": len(testing),
+                "open": sum(study.status in RECRUITING_STATUSES for study in testing),
+                "strategies": strategies,
+            }
+        )
+    return groups
 
 
 def _curative_groups(ctx: WebContext) -> set[str]:

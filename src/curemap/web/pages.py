@@ -6,7 +6,10 @@ splitting the text into plain and marked pieces, never by inserting markup into 
 
 from __future__ import annotations
 
+import html
 import json
+import textwrap
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -48,9 +51,43 @@ Paging = Annotated[tuple[int, int], Depends(paging)]
 
 
 def chart(data: list[dict[str, Any]], layout: dict[str, Any]) -> str:
-    """A plotly figure as JSON for a ``data-chart`` attribute; ``static/curemap.js`` draws it."""
-    base = {"margin": {"l": 60, "r": 20, "t": 30, "b": 60}, "height": 360, "font": {"family": "system-ui, sans-serif"}}
+    """A plotly figure as JSON for a ``data-chart`` attribute; ``static/curemap.js`` draws it.
+    The legend sits above the plot, so a phone's narrow chart keeps its width for the data,
+    and dragging does not zoom, so a finger on a chart scrolls the page."""
+    base = {
+        "dragmode": False,
+        "margin": {"l": 50, "r": 10, "t": 10, "b": 40},
+        "height": 360,
+        "font": {"family": "system-ui, sans-serif", "size": 13},
+        "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+    }
     return json.dumps({"data": data, "layout": {**base, **layout}}, separators=(",", ":"))
+
+
+def filled(per_year: dict[int, int]) -> tuple[list[int], list[int]]:
+    """Years from the first start to the last and the starts in each: a year without one is a
+    0, not a gap a line skips."""
+    years = list(range(min(per_year), max(per_year) + 1)) if per_year else []
+    return years, [per_year.get(year, 0) for year in years]
+
+
+def incomplete_year(as_of: date | None, last: int) -> dict[str, Any]:
+    """Layout shading the data's own year, still incomplete, and the planned starts after it up
+    to ``last``; nothing when the data's year lies past ``last``."""
+    if as_of is None or as_of.year > last:
+        return {}
+    shade = {"type": "rect", "xref": "x", "yref": "paper", "y0": 0, "y1": 1, "line": {"width": 0}, "layer": "below"}
+    shapes = [{**shade, "x0": as_of.year - 0.5, "x1": as_of.year + 0.5, "fillcolor": "rgba(91,100,117,0.25)"}]
+    if last > as_of.year:
+        shapes.append({**shade, "x0": as_of.year + 0.5, "x1": last + 0.5, "fillcolor": "rgba(91,100,117,0.1)"})
+    note = {"x": as_of.year + 0.5, "xanchor": "right", "y": 1, "xref": "x", "yref": "paper", "yanchor": "top", "bgcolor": "rgba(255,255,255,0.85)",
+            "showarrow": False, "text": f"{as_of.year}: to {as_of.day} {as_of:%b}", "font": {"size": 11}}
+    return {"shapes": shapes, "annotations": [note]}
+
+
+def wrap(name: str, width: int = 16) -> str:
+    """A category name broken into lines for a chart axis (plotly wraps none itself)."""
+    return "<br>".join(textwrap.wrap(html.escape(name), width))
 
 
 def spans(text: str | None, marks: list[tuple[int, int]]) -> list[tuple[str, bool]]:
@@ -77,25 +114,30 @@ def _link_params(filters: StudyFilters, drop: tuple[str, ...] = (), **extra: Any
 def overview(ctx: Context) -> Response:
     data = aggregates.overview(ctx)
     names = {g["id"]: g["name"] for g in data["groups"]}
+    curative = {g["id"] for g in data["curative"]}
+    groups = list(data["pipeline"])[::-1]  # plotly draws the first category at the bottom
     pipeline_chart = chart(
         [
-            {"type": "bar", "name": phase_words(phase), "x": [names[g] for g in data["pipeline"]],
-             "y": [row.get(phase, 0) for row in data["pipeline"].values()]}
+            {"type": "bar", "orientation": "h", "name": phase_words(phase), "y": [wrap(names[g]) for g in groups],
+             "x": [data["pipeline"][g].get(phase, 0) for g in groups]}
             for phase in data["phases"]
         ],
-        {"barmode": "stack", "yaxis": {"title": {"text": "MS studies"}}},
+        {"barmode": "stack", "height": 420, "xaxis": {"title": {"text": "MS studies"}}, "yaxis": {"automargin": True},
+         "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "traceorder": "normal"}},
     )
+    lines = {g: filled(years) for g, years in data["started_per_year"].items() if years}
+    last_shown = max((years[-1] for g, (years, _) in lines.items() if g in curative), default=0)
     years_chart = chart(
         [
-            {"type": "scatter", "mode": "lines", "name": names[g], "x": list(years), "y": list(years.values())}
-            for g, years in data["started_per_year"].items()
-            if years
+            {"type": "scatter", "mode": "lines", "name": names[g], "x": years, "y": starts,
+             "visible": True if g in curative else "legendonly"}  # the others are far more: shown, they flatten these
+            for g, (years, starts) in lines.items()
         ],
-        {"yaxis": {"title": {"text": "studies started"}}},
+        {"yaxis": {"title": {"text": "studies started"}}, "height": 400, **incomplete_year(data["as_of"], last_shown)},
     )
     countries_chart = chart(
         [{"type": "bar", "orientation": "h", "x": [n for _, n in data["countries"]][::-1], "y": [c for c, _ in data["countries"]][::-1]}],
-        {"height": 520, "margin": {"l": 140, "r": 20, "t": 20, "b": 40}},
+        {"height": 520, "margin": {"l": 10, "r": 10, "t": 10, "b": 40}, "yaxis": {"automargin": True}},
     )
     recent = change_page(ctx.store, ChangeFilters(kind="status_changed", record="study", ms=True), per_page=10).items
     added = change_page(ctx.store, ChangeFilters(kind="added", record="study", ms=True), per_page=5).items
@@ -131,7 +173,11 @@ def strategy(
     page, per_page = pages
     trials = study_page(ctx.store, ctx.profile, chosen, sort=sort, page=page, per_page=per_page)
     years = start_years(ctx.store, ctx.profile, StudyFilters(strategy=strategy_id, ms=True))
-    timeline = chart([{"type": "bar", "x": [y for y, _ in years], "y": [n for _, n in years]}], {"height": 280, "yaxis": {"title": {"text": "MS studies started"}}})
+    per_year = {int(year): n for year, n in years if year.isdigit()}
+    timeline = chart(
+        [{"type": "bar", "x": list(per_year), "y": list(per_year.values())}],
+        {"height": 280, "yaxis": {"title": {"text": "MS studies started"}}, **incomplete_year(aggregates.as_of(ctx), max(per_year, default=0))},
+    )
     return render_page(
         "strategy.html",
         entry=entry,

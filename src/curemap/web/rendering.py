@@ -3,6 +3,7 @@ markdown only through filters that neutralise what source text could smuggle in.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,6 +48,11 @@ def thousands(value: float | None) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
 
 
+def long_date(day: date) -> str:
+    """``2025-09-25`` → ``25 September 2025``: a date as a person writes it."""
+    return f"{day.day} {day:%B %Y}"
+
+
 def humanise(value: str | None) -> str:
     """``NOT_YET_RECRUITING`` → ``not yet recruiting`` (registry enumerations, for reading)."""
     return (value or "not given").replace("_", " ").lower()
@@ -59,7 +65,8 @@ TEMPLATES = Environment(
     lstrip_blocks=True,
 )
 TEMPLATES.filters.update(
-    safe_url=safe_url, markdown=render_markdown, thousands=thousands, humanise=humanise, phase=phase_words, status=status_words
+    safe_url=safe_url, markdown=render_markdown, thousands=thousands, humanise=humanise, long_date=long_date,
+    phase=phase_words, status=status_words,
 )
 TEMPLATES.globals.update(version=__version__)
 
