@@ -50,12 +50,16 @@ _WINDOWS = (
     re.compile(rf"\b(?:within|in|during|over)\s+(?:the\s+)?(?:past|previous|last|prior|preceding)?\s*{_NUM}\s*{_UNIT}\b", re.IGNORECASE),
     re.compile(rf"\b(?:past|previous|last|prior|preceding)\s+{_NUM}\s*{_UNIT}\b", re.IGNORECASE),
     re.compile(rf"(?<![≥>]\s)(?<!at least\s)(?<!more than\s)(?<![≥>])\b{_NUM}\s*{_UNIT}\s+(?:prior|before|of)\b", re.IGNORECASE),
-    re.compile(rf"\b(?:in|within|during|over)\s+the\s+(?:past|previous|last|prior|preceding)\s+()(?:{_UNIT})\b", re.IGNORECASE),
+    re.compile(rf"\b(?:in|within|during|over)\s+(?:the\s+)?(?:past|previous|last|prior|preceding)\s+()(?:{_UNIT})\b", re.IGNORECASE),
+    re.compile(rf"\b(?:within|in|during)\s+(?:the\s+)?(?:period\s+of\s+)?\d+\s*(?:to|-|–)\s*{_NUM}\s*{_UNIT}\s+(?:prior|before)\b", re.IGNORECASE),
 )
 """Time windows: "within 6 months", "in the 4 weeks prior", "42 days prior", "in the previous year"."""
 
-_LOWER = r"(≥|>=|=>|>|at least|no less than|not less than|minimum(?: of)?|over|above|greater than|more than|older than)"
-_UPPER = r"(≤|<=|=<|<|at most|no more than|not more than|up to|maximum(?: of)?|under|below|less than|younger than)"
+_ACUTE = re.compile(r"\b(?:acute|intercurrent|ongoing|current)\s+(?:MS\s+)?(?:relapse|attack|exacerbation)", re.IGNORECASE)
+"""An attack going on now: one in the last month."""
+
+_LOWER = r"(≥|>=|=>|>|greater (?:than )?or equal to|equal to or greater than|at least|no less than|not less than|minimum(?: of)?|over|above|greater than|more than|older than)"
+_UPPER = r"(≤|<=|=<|<|less (?:than )?or equal to|equal to or less than|at most|no more than|not more than|up to|maximum(?: of)?|under|below|less than|younger than)"
 _STRICT = {">", "over", "above", "greater than", "more than", "older than", "<", "under", "below", "less than", "younger than"}
 _RANGE = re.compile(rf"(?:between\s+)?{_NUM}\s*(?:{_UNIT}\s*)?(?:-|–|to|and)\s*{_NUM}", re.IGNORECASE)
 _LOWER_BOUND = re.compile(rf"{_LOWER}\s*(?:the\s+)?(?:age\s+(?:of\s+)?)?{_NUM}", re.IGNORECASE)
@@ -64,7 +68,7 @@ _LOWER_AFTER = re.compile(rf"{_NUM}\s*(?:{_UNIT}\s*(?:of age|old)?\s*)?(?:or old
 _UPPER_AFTER = re.compile(rf"{_NUM}\s*(?:{_UNIT}\s*(?:of age|old)?\s*)?(?:or younger|and younger|or less|or lower|or below)", re.IGNORECASE)
 _AGE = re.compile(r"\bage[ds]?\b|\byears?\s+old\b|\byears?\s+of\s+age\b|\b(?:over|under|above|below)\s+\d+\s+years\b(?!\s+(?:prior|before|ago|since|after))", re.IGNORECASE)
 _CONDITIONAL = re.compile(r"^(?:for|if|when)\b[^,:]*\b(?:age|years)\b[^,:]*,", re.IGNORECASE)
-_SEX = re.compile(r"^(?:\w+\s+){0,2}?(male|female|men|women)\b(?!\s+(?:or|and|/)\s+(?:fe)?m)", re.IGNORECASE)
+_SEX = re.compile(r"^(?:\w+\s+){0,2}?(males?|females?|men|women)\b(?!\s+(?:or|and|/)\s+(?:fe)?m)", re.IGNORECASE)
 _BOTH_SEXES = re.compile(r"\b(?:male|men)\s*(?:or|and|/)\s*(?:fe)?(?:male|women)s?\b|\b(?:female|women)\s*(?:or|and|/)\s*(?:male|men)\b", re.IGNORECASE)
 _COUNT = re.compile(rf"(?:at least|≥|>=|minimum of)\s*{_NUM}\b|\b{_NUM}\s+or more\b", re.IGNORECASE)
 _DIAGNOSIS_HEAD = re.compile(r"^(?:history of\s+|diagnosis of\s+|known\s+|presence of\s+|confirmed\s+)?", re.IGNORECASE)
@@ -84,7 +88,7 @@ _TREATMENT_PLANNED = re.compile(
 """A treatment the study will choose or the person will need later ("planned concurrent DMT",
 "patients needing prednisone during the 16 week treatment period"): not one already taken."""
 _TREATMENT_STARTED = re.compile(r"\b(?:started|starting|initiat\w*|start of|new(?:ly)? start\w*)\b", re.IGNORECASE)
-_TREATMENT_STABLE = re.compile(rf"\bstable\b[^.;]*?\b{_NUM}\s*{_UNIT}", re.IGNORECASE)
+_TREATMENT_STABLE = re.compile(rf"\bstable\s+(?:\w+\s+)?(?:dose|dosage|regimen|regime)\b[^.;]*?\b{_NUM}\s*{_UNIT}", re.IGNORECASE)
 """A treatment "at a stable dose for three months": not started or changed within that time."""
 _TREATMENT_CURRENT = re.compile(r"\b(?:concurrent\w*|concomitant|currently|current(?:ly)? (?:use|treat\w*)|receiving|taking|continuous\w*)\b", re.IGNORECASE)
 _TREATMENT_CONTEXT = re.compile(r"\b(?:approved|treatment of|indicated)\b", re.IGNORECASE)
@@ -411,7 +415,7 @@ class EligibilityReader:
         if match is None:
             return []
         word = match.group(1).lower()
-        return [Check("sex", {"sex": "female" if word in ("female", "women") else "male"})]
+        return [Check("sex", {"sex": "female" if word in ("female", "females", "women") else "male"})]
 
     def _course(self, text: str, section: str, topics: dict, negations: list[int]) -> list[Check]:
         """The MS diagnosis, the disease course, and other named conditions."""
@@ -474,7 +478,8 @@ class EligibilityReader:
         matches = topics.get("disease_duration")
         if not matches:
             return []
-        fragment = text[matches[0].start : matches[0].end + 160]
+        after = [m.start for key, items in topics.items() if key != "disease_duration" for m in items if m.start > matches[0].end]
+        fragment = text[matches[0].start : min([matches[0].end + 160, *after])]  # "… of more than 10 years in patients with an EDSS of 2 or less"
         values = _bounds(fragment, years=True)
         if not values:
             window = _window(fragment)
@@ -482,22 +487,50 @@ class EligibilityReader:
         return [Check("disease_duration", values)] if values else []
 
     def _activity(self, text: str, topics: dict, window: float | None, negations: list[int]) -> list[Check]:
-        relapse, mri, either = (topics.get(name, []) for name in ("relapse", "mri_activity", "disease_activity"))
-        if not (relapse or mri or either) or window is None:
+        """Relapses or MRI activity in a window; a line giving several counts, each with its own
+        window ("1 relapse in the last year or 2 in the last 2 years or a Gd+ lesion in the last
+        6 months"), is one check per window, alternatives when "or" joins them."""
+        events = sorted(
+            ((m.start, m.end, name) for name in ("relapse", "mri_activity", "disease_activity") for m in topics.get(name, [])),
+        )
+        if not events:
             return []
-        event = "relapse" if relapse and not (mri or either) else "mri" if mri and not (relapse or either) else "any"
-        count = _COUNT.search(text)
-        first = min(m.start for m in relapse + mri + either)
+        if window is None and _ACUTE.search(text):  # "not in an intercurrent relapse": an attack of the last month
+            window = 1.0
+        if window is None:
+            return []
+        ends = sorted({found.end() for pattern in _WINDOWS for found in pattern.finditer(text)})
+        cuts = [0]
+        for end in ends:  # a segment ends at each window that follows an event of its own
+            if any(cuts[-1] <= start < end for start, _, _ in events):
+                cuts.append(end)
+        if len(cuts) <= 2:
+            return [self._activity_check(text, 0, len(text), events, window, negations)]
+        cuts[-1] = len(text)  # events after the last window belong to it
+        checks = [self._activity_check(text, a, b, events, _window(text[a:b]), negations) for a, b in zip(cuts, cuts[1:])]
+        if any(re.search(r"\bor\b", text[a : next(s for s, _, _ in events if s >= a)]) for a in cuts[1:-1]):
+            for check in checks:
+                check.values["any_of"] = True
+        return checks
+
+    def _activity_check(self, text: str, start: int, end: int, events: list, window: float, negations: list[int]) -> Check:
+        names = {name for s, _, name in events if start <= s < end}
+        event = "relapse" if names == {"relapse"} else "mri" if names == {"mri_activity"} else "any"
+        first, first_end = next((s, e) for s, e, _ in events if s >= start)
+        segment = text[start:end]
+        count = _COUNT.search(segment) or re.search(rf"\b{_NUM}\s+(?:[a-z-]+\s+)?$", text[start:first], re.IGNORECASE)
         values = {"event": event, "min_count": int(_number(next(g for g in count.groups() if g))) if count else 1, "window_months": window}
-        return [Check("activity", values, _negated(text, first, negations))]
+        free = re.match(r"\s*-?\s*free\b", text[first_end:], re.IGNORECASE)  # "relapse-free"
+        return Check("activity", values, bool(free) or _negated(text, first, negations))
 
     def _treatments(self, text: str, topics: dict, window: float | None, negations: list[int]) -> list[Check]:
         if _TREATMENT_SKIP.search(text) or "vaccination" in topics:
             return []
         matches = [m for m in _longest(self.treatments.find(text)) if not text[: m.start].endswith("the ")]  # "the investigational product": the study's own
         known = [(m.start, m.end) for m in matches]
-        unnamed = [m for m in _DRUG_NAME.finditer(text) if not any(s <= m.start() < e for s, e in known)]
-        matches += [TermMatch(("drug", None, "name", m.group(0).lower()), m.start(), m.end(), None) for m in unnamed]
+        unnamed = [(m.start(), m.end()) for m in _DRUG_NAME.finditer(text)] + [(m.start, m.end) for m in _longest(self.class_drugs.find(text))]
+        unnamed = sorted({(s, e) for s, e in unnamed if not any(ks <= s < ke for ks, ke in known)})
+        matches += [TermMatch(("drug", None, "name", text[s:e].lower()), s, e, None) for s, e in unnamed]
         matches = _not_excepted(text, sorted(matches, key=lambda m: m.start), [m.end for m in topics.get("other_than", [])])
         keys = list(dict.fromkeys(m.key for m in matches))
         if not keys:
@@ -509,7 +542,7 @@ class EligibilityReader:
             relation, window = "started", _window(f"within {stable.group(1)} {stable.group(2)}")
         elif _TREATMENT_STARTED.search(text):
             relation = "started"
-        elif _TREATMENT_CURRENT.search(text) or re.search(r"\bon\s*$", text[: matches[0].start]):
+        elif _TREATMENT_CURRENT.search(text) or re.search(r"(?<!been)\s+on\s*$", text[: matches[0].start]):
             relation = "current"
         else:
             relation = "prior"
@@ -746,7 +779,8 @@ def _window(text: str | None) -> float | None:
             best = match
     if best is None:
         return None
-    amount = _number(best.group(1)) if best.group(1) else 1.0
+    ranged = re.search(r"(\d+)\s*(?:to|-|–)\s*\d", best.group(0))  # "within the 24 to 1 months prior": the outer bound
+    amount = float(ranged.group(1)) if ranged else _number(best.group(1)) if best.group(1) else 1.0
     return round(amount * _UNIT_MONTHS[best.group(2).lower()], 2)
 
 

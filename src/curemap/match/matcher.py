@@ -213,7 +213,11 @@ class Matcher:
             if self.person.sex is not None and self.person.sex != sex:
                 return Judged(criterion, MET, f"does not apply: it is for {sex} participants and you are {self.person.sex}", parts)
             checks = [check for check in checks if check.kind != "sex"]
-        results = [self._check(check, criterion.section) for check in checks]
+        results = [self._check(check, criterion.section) for check in checks if not check.values.get("any_of")]
+        alternatives = [self._check(check, criterion.section) for check in checks if check.values.get("any_of")]
+        if alternatives:  # "1 relapse in the last year or 2 in the last 2 years": one is enough (to rule out, in an exclusion)
+            combine = _any if criterion.section == INCLUSION else _all
+            results.append((combine([status for status, _ in alternatives]), " or ".join(reason for _, reason in alternatives)))
         statuses = [status for status, _ in results]
         reasons = [reason for _, reason in results]
         if parts:
