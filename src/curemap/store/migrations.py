@@ -94,6 +94,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0005_search", _search_and_list_indexes),
     ("0006_roles_populations_sponsors_trials", _roles_populations_sponsors_trials),
     ("0007_sponsor_type_index", _sponsor_type_index),
+    ("0008_update_runs", _create(schema.update_lock, schema.update_runs)),
 ]
 
 

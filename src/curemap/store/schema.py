@@ -300,6 +300,36 @@ extractions = Table(
 )
 """Which version of each record its outcome figures were extracted from, and with what."""
 
+update_lock = Table(
+    "update_lock",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("owner", String(200)),  # the holding process (host:pid:nonce); NULL when free
+    Column("taken_at", String(40)),
+    Column("heartbeat_at", String(40)),
+    Column("expires_at", String(40)),  # a holder that stops beating loses the lock then
+    Column("next_run_at", String(40)),  # when the scheduler that wrote it runs next
+    Column("every_seconds", Integer),
+)
+"""The one update that runs at a time across processes (:mod:`curemap.service.lock`)."""
+
+update_runs = Table(
+    "update_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run", String(40), nullable=False),  # one attempt's id, shared by its steps
+    Column("attempt", Integer, nullable=False),
+    Column("step", String(40), nullable=False),  # a live source, "map" (enrich and snapshot) or "report"
+    Column("owner", String(200), nullable=False),
+    Column("started_at", String(40), nullable=False),
+    Column("finished_at", String(40)),
+    Column("outcome", String(20), nullable=False),  # running, ok, failed, interrupted
+    Column("error", Text),
+    Column("details", Text),  # JSON: counts, snapshot, report files
+)
+Index("ix_update_runs_step", update_runs.c.step, update_runs.c.outcome, update_runs.c.id)
+"""Each scheduled update's steps and how they ended, for /status and `curemap doctor`."""
+
 STUDY_CHILD_TABLES = (study_locations, study_interventions, study_conditions, result_values, adverse_events)
 """Tables whose rows are derived from a study's record and replaced with it."""
 
