@@ -74,7 +74,7 @@ def test_overview_leads_with_the_curative_groups_as_of_the_datas_date(client, bu
         assert f"<strong>{testing:,}</strong> trials test these treatments" in text
     car_t = landscape["car_t"]
     assert f"<strong>{car_t.studies:,}</strong> trials test it as a treatment · <strong>{car_t.recruiting:,}</strong> open now" in text
-    assert f"furthest stage {phase_words(car_t.stage)}, set by {len(car_t.stage_studies)} trial" in text
+    assert f"furthest stage {phase_words(car_t.stage)}, reached by {len(car_t.stage_studies)} trial" in text
     as_of = trends.data_date(built_store)
     assert f'Registry data as of <time datetime="{as_of.isoformat()}">' in text
     assert f"{as_of.year}, shaded, is incomplete" in text
@@ -106,7 +106,7 @@ def test_strategy_list_and_page_show_stage_trials_evidence_and_timeline(client, 
     ahsct = landscape["ahsct"]
     page = client.get("/strategies/ahsct")
     assert page.status_code == 200
-    assert f'<strong id="stage">{phase_words(ahsct.stage)}</strong>, set by' in page.text
+    assert f'<strong id="stage">{phase_words(ahsct.stage)}</strong>, reached by' in page.text
     assert f"{ahsct.registrations + len(ahsct.about_studies):,} studies" in page.text  # the list of studies testing it
     assert "Timeline" in page.text and "Pooled evidence" in page.text
 
@@ -202,3 +202,12 @@ def test_hostile_record_is_escaped_on_every_page_api_and_feed(built, cli, tmp_pa
         assert api.headers["x-content-type-options"] == "nosniff"
     finally:
         store.close()
+
+
+def test_approved_drugs_say_so_with_their_source(client):
+    page = client.get("/strategies/alemtuzumab").text
+    assert 'id="approved">Already an approved MS drug: approved for relapsing MS' in page
+    assert 'href="https://www.ema.europa.eu/en/medicines/human/EPAR/lemtrada"' in page
+    overview = client.get("/").text
+    assert overview.count("already an approved MS drug") == 2  # alemtuzumab and cladribine
+    assert 'id="approved"' not in client.get("/strategies/car_t").text

@@ -145,8 +145,13 @@ def overview(ctx: Context) -> Response:
     return render_page(
         "overview.html", o=data, pipeline_chart=pipeline_chart, years_chart=years_chart,
         countries_chart=countries_chart, recent=recent, added=added, recruiting=recruiting,
-        landscape=aggregates.landscape(ctx),
+        landscape=aggregates.landscape(ctx), approved=_approved(ctx),
     )
+
+
+def _approved(ctx: WebContext) -> dict[str, Any]:
+    """Strategies that are already approved drugs, with the profile's words and source for it."""
+    return {s.id: s.approved for s in ctx.profile.strategies if s.approved is not None}
 
 
 @router.get("/strategies", response_class=HTMLResponse)
