@@ -17,10 +17,7 @@ PAGES = [
     "/",
     "/strategies/car_t",
     "/studies/2024-515470-26-00",
-    pytest.param("/report", marks=pytest.mark.xfail(
-        reason="the review's tables are wider than a phone; its layout (src/curemap/report/) is being rewritten for issue 14",
-        strict=False,
-    )),
+    "/report",
 ]
 
 
