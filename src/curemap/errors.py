@@ -6,7 +6,8 @@
     │   └── RecordError           one source record is malformed (names the record)
     ├── ProfileError              the condition profile file is invalid (names the key)
     ├── StoreError                the store cannot be opened, migrated or written
-    │   └── StoreBusy             another process held the store's write lock past the wait
+    │   ├── StoreBusy             another process held the store's write lock past the wait
+    │   └── UpdateLockLost        a scheduled update's lock expired and another process took it
     └── SourceError               a remote source failed after retries
         ├── TransportError        connection refused, dropped or timed out
         │   └── NetworkUnreachable  the source never answered: no network, or packets dropped
@@ -58,6 +59,11 @@ class StoreError(CuremapError):
 
 class StoreBusy(StoreError):
     """Another process kept the store locked for longer than a writer waits (30 s on SQLite)."""
+
+
+class UpdateLockLost(StoreError):
+    """The update lock this process held expired (its heartbeat stopped) and another process
+    took it; the update stops before writing anything more."""
 
 
 class SourceError(CuremapError):
