@@ -74,11 +74,11 @@ _COUNT = re.compile(rf"(?:at least|≥|>=|minimum of)\s*{_NUM}\b|\b{_NUM}\s+or m
 _DIAGNOSIS_HEAD = re.compile(r"^(?:history of\s+|diagnosis of\s+|known\s+|presence of\s+|confirmed\s+)?", re.IGNORECASE)
 
 _TREATMENT_SKIP = re.compile(
-    r"\bcandida(?:te|cy)\b|hypersensitiv|allerg|\bsensitivity\b|contraindicat|inappropriate|washout|\btolerate\b|randomi[sz]ed to",
+    r"\bcandida(?:te|cy)\b|na[iï]ve\s+or\s+(?:\w+\s+)?treated|hypersensitiv|allerg|\bsensitivity\b|contraindicat|inappropriate|washout|\btolerate\b|randomi[sz]ed to",
     re.IGNORECASE,
 )
 """Words saying a treatment is named for another reason than having taken it (an allergy to it,
-the study's own arm, a drug the study will choose)."""
+the study's own arm, a drug the study will choose, "treatment-naïve or previously treated" alike)."""
 _TREATMENT_PLANNED = re.compile(
     r"\bplann(?:ed|ing)\b|\bintend(?:ed|s)?\b"
     r"|\b(?:need|needs|needing|require|requires|requiring|expected to (?:need|require|receive))\b"
@@ -111,8 +111,9 @@ _WOMEN_ONLY = re.compile(r"\b(?:wom[ae]n|females?)\b", re.IGNORECASE)
 _MEN = re.compile(r"\b(?:m[ae]n|males?|partners?)\b", re.IGNORECASE)
 
 _CAUSE = re.compile(r"\b(?:due to|secondary to|caused by|related to|associated with)\s*$", re.IGNORECASE)
-_NOT_PARTICIPATION = re.compile(r"\b(?:preclude|prevent|interfere with|jeopardi[sz]e|compromise)\w*\s+(?:\w+\s+){0,3}participation\b", re.IGNORECASE)
-"""A condition that "would preclude participation in a clinical trial" is about health, not about other trials."""
+_NOT_PARTICIPATION = re.compile(r"\b(?:(?:preclude|prevent|interfere with|jeopardi[sz]e|compromise)\w*\s+(?:\w+\s+){0,3}|potential\s+)participation\b", re.IGNORECASE)
+"""A condition that "would preclude participation in a clinical trial", or a note on "a patient's potential
+participation in a clinical trial", is not about taking part in other trials."""
 
 _COUNTRIES = {
     "us": "United States", "u.s.": "United States", "usa": "United States", "u.s.a.": "United States",
@@ -197,6 +198,11 @@ class EligibilityReader:
         terms: list[tuple[str, Term]] = [("relapsing", term) for term in self.words.relapsing_terms]
         terms += [(p.id, term) for p in self.profile.phenotypes if p.id in courses for term in p.terms]
         return TermMatcher(terms)
+
+    @cached_property
+    def course_words(self) -> TermMatcher:
+        """The eligibility section's own course words ("progressive relapsing"), before the phenotypes'."""
+        return TermMatcher((course, term) for course, items in self.words.course_terms.items() for term in items)
 
     @cached_property
     def ignored_phenotype_phrases(self) -> TermMatcher:
@@ -420,13 +426,15 @@ class EligibilityReader:
     def _course(self, text: str, section: str, topics: dict, negations: list[int]) -> list[Check]:
         """The MS diagnosis, the disease course, and other named conditions."""
         checks: list[Check] = []
-        ignored = [(m.start, m.end) for m in self.ignored_phenotype_phrases.find(text)]
-        courses: set[str] = set()
+        own = _longest(self.course_words.find(text))  # "progressive relapsing" is a course of its own in criteria
+        ignored = [(m.start, m.end) for m in self.ignored_phenotype_phrases.find(text) if not any(o.start == m.start for o in own)]
+        courses: set[str] = {m.key for m in own}
         relapsing = False
         relapse_words = [(m.start, m.end) for m in topics.get("relapse", [])]
         for match in _longest(self.phenotypes.find(text)):
             if (
-                any(s <= match.start < e for s, e in ignored)
+                any(o.start <= match.start < o.end or match.start <= o.start < match.end for o in own)
+                or any(s <= match.start < e for s, e in ignored)
                 or any(match.start <= s < match.end for s, _ in relapse_words)  # "MS relapse" is an event
                 or _TREATMENT_CONTEXT.search(_words_before(text, match.start, 4))
             ):
@@ -437,7 +445,7 @@ class EligibilityReader:
                 courses.add(match.key)
         if relapsing:
             courses.update(self.words.relapsing_phenotypes)
-        courses -= {p.id for p in self.profile.phenotypes if p.id in courses and set(p.narrower) & courses}
+        courses -= {p.id for p in self.profile.phenotypes if p.id in courses and set(p.narrower) & courses} - {m.key for m in own}
         if courses:
             values: dict[str, Any] = {"phenotypes": sorted(courses)}
             if relapsing:
@@ -561,8 +569,8 @@ class EligibilityReader:
                 continue
             if kind == "pregnancy" and "contraception" in topics and not _mentions_pregnancy_state(text):
                 continue
-            if kind == "consent" and "contraception" in topics:  # "unwilling to use contraception" is the contraception rule
-                continue
+            if kind == "consent" and ("contraception" in topics or re.search(r"\babstain", text, re.IGNORECASE)):
+                continue  # "unwilling to use contraception" is the contraception rule, "willing to abstain" one about substance use
             if kind == "trial_participation" and _NOT_PARTICIPATION.search(text):
                 continue
             values = {"live": True} if kind == "vaccination" and "live_vaccine" in topics else {}
@@ -582,30 +590,29 @@ class EligibilityReader:
         return [Check("infection", {"infections": names}, _negated(text, matches[0].start, negations))]
 
     def _labs(self, text: str) -> list[Check]:
-        checks = []
-        for match in _longest(self.labs.find(text)):
+        """Each test with the bound after it, up to the next test named; tests named together
+        with no bound of their own ("ALT or AST ≥ 2.0 times ULN") share the next one's."""
+        found = [m for m in _longest(self.labs.find(text)) if not re.search(r"corrected for\s*$", text[: m.start])]
+
+        def fragment(match: TermMatch) -> str:
+            following = [m.start for m in found if m.start >= match.end and m.key != match.key]
+            return text[match.end : min([match.end + 80, *following])]
+
+        checks: dict[int, Check] = {}
+        for match in found:
             lab = next(item for item in self.words.labs if item.id == match.key)
-            if re.search(r"corrected for\s*$", text[: match.start]):
+            words = fragment(match)
+            aged = re.search(rf"{_NUM}\s*{_UNIT}\b", words)  # "for < 1 year of age": whom the limit is for
+            values = _bounds(words[: aged.start()] if aged else words)
+            if {"min", "max"} & values.keys() and not any(c.values["lab"] == lab.id for c in checks.values()):
+                checks[match.start] = Check("lab", {"lab": lab.id, **values, "unit_matches": bool(re.search(lab.unit_regex, words))})
+        for match in found:
+            if any(c.values["lab"] == match.key for c in checks.values()) or re.search(r"\d", fragment(match).split(",")[0]):
                 continue
-            fragment = text[match.end : match.end + 80]
-            aged = re.search(rf"{_NUM}\s*{_UNIT}\b", fragment)  # "for < 1 year of age": whom the limit is for
-            values = _bounds(fragment[: aged.start()] if aged else fragment)
-            if not ({"min", "max"} & values.keys()) or any(c.values.get("lab") == lab.id for c in checks):
-                continue
-            values = {"lab": lab.id, **values, "unit_matches": bool(re.search(lab.unit_regex, fragment))}
-            checks.append(Check("lab", values))
-        if checks:  # "ALT or AST ≥ 2.0 times ULN": labs named together share the bound after the last
-            shared = {k: v for k, v in checks[-1].values.items() if k != "lab"}
-            for check in checks:
-                check.values.update({k: v for k, v in shared.items() if k not in check.values})
-        named = {lab.id for lab in self.words.labs}
-        for match in _longest(self.labs.find(text)):
-            if match.key in named and not any(c.values["lab"] == match.key for c in checks):
-                fragment = text[match.end : match.end + 60]
-                if checks and not re.search(r"\d", fragment.split(",")[0]):
-                    shared = {k: v for k, v in checks[0].values.items() if k != "lab"}
-                    checks.append(Check("lab", {"lab": match.key, **shared}))
-        return checks
+            after = [checks[start] for start in sorted(checks) if start > match.start]
+            if after:
+                checks[match.start] = Check("lab", {**after[0].values, "lab": match.key})
+        return [checks[start] for start in sorted(checks)]
 
     def _residence(self, text: str, topics: dict) -> list[Check]:
         matches = topics.get("residence")
@@ -664,12 +671,17 @@ def _split_line(raw: str, number: int) -> _Line | None:
 def _join_wrapped(lines: list[_Line]) -> list[_Line]:
     """Hard-wrapped items as one line each: a line with no list marker on the very next line
     after an item, indented past the item's marker, continues it (the 2021 registry text wraps
-    at 80 columns) and keeps the item's line number."""
+    at 80 columns) and keeps the item's line number; so does one beginning in lower case right
+    after an unfinished line of an unmarked item."""
     joined: list[_Line] = []
     last = 0  # the physical line the previous item ended on
     for line in lines:
         previous = joined[-1] if joined else None
-        if previous and previous.marker and line.marker is None and line.number == last + 1 and line.indent > previous.indent:
+        follows = previous is not None and line.marker is None and line.number == last + 1
+        if follows and (
+            (previous.marker and line.indent > previous.indent)
+            or (line.indent >= previous.indent and (line.text[:1].islower() or line.text[:1] == "(") and previous.text.rstrip()[-1:] not in (".", ":"))
+        ):
             previous.text = f"{previous.text} {line.text}"
         else:
             joined.append(line)
@@ -788,6 +800,7 @@ def _bounds(fragment: str, years: bool = False) -> dict[str, Any]:
     """Lower and upper bounds stated in a fragment ("18 to 55", "≥ 22", "under 60", "2.0 or more");
     with ``years`` a bound given in months, weeks or days is converted to years."""
     values: dict[str, Any] = {}
+    fragment = re.sub(r"\bnot\s*>\s*", "≤ ", re.sub(r"\bnot\s*<\s*", "≥ ", fragment))  # "ALT not > 2x ULN"
 
     def amount(number: str, unit_text: str | None) -> float:
         value = _number(number)

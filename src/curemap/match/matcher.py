@@ -292,7 +292,7 @@ class Matcher:
         course = self.person.phenotype
         if course is None:
             return None, f"your profile does not give your disease course (the criterion names {names})"
-        if course in allowed:
+        if course in allowed and not (check.values.get("relapsing") and course in self.words.relapsing_with_activity):
             return True, f"your course ({course}) is among those named ({names})"
         if check.values.get("relapsing") and course in self.words.relapsing_with_activity:
             months = self.words.relapsing_activity_months

@@ -386,6 +386,7 @@ class EligibilityWords:
     relapsing_phenotypes: tuple[str, ...]
     relapsing_with_activity: tuple[str, ...]
     relapsing_activity_months: int
+    course_terms: Mapping[str, tuple[Term, ...]]
     treatment_groups: tuple[str, ...]
     single_treatment_strategies: tuple[str, ...]
     treatment_classes: tuple[TreatmentClass, ...]
@@ -886,7 +887,7 @@ def _report(value: _Value) -> ReportSettings:
 def _eligibility(value: _Value) -> EligibilityWords:
     keys = value.mapping(
         required=("courses", "diagnosed", "relapsing", "topics", "negations"),
-        optional=("treatment_groups", "single_treatment_strategies", "treatment_classes", "infections", "labs"),
+        optional=("course_terms", "treatment_groups", "single_treatment_strategies", "treatment_classes", "infections", "labs"),
     )
     relapsing = keys["relapsing"].mapping(
         required=("terms", "phenotypes"), optional=("with_activity", "activity_window_months")
@@ -928,6 +929,9 @@ def _eligibility(value: _Value) -> EligibilityWords:
         relapsing_activity_months=(
             relapsing["activity_window_months"].integer() if "activity_window_months" in relapsing else 24
         ),
+        course_terms=MappingProxyType(
+            {course: _terms(item, "phenotype") for course, item in keys["course_terms"].entries()} if "course_terms" in keys else {}
+        ),
         treatment_groups=keys["treatment_groups"].strings() if "treatment_groups" in keys else (),
         single_treatment_strategies=(
             keys["single_treatment_strategies"].strings() if "single_treatment_strategies" in keys else ()
@@ -946,6 +950,7 @@ def _check_eligibility(words: EligibilityWords, phenotypes: set[str], strategies
     expect(phenotypes, words.courses, f"{path}.courses", "phenotype")
     expect(set(words.courses), words.diagnosed, f"{path}.diagnosed", "course")
     expect(set(words.courses), words.relapsing_phenotypes + words.relapsing_with_activity, f"{path}.relapsing", "course")
+    expect(set(words.courses), tuple(words.course_terms), f"{path}.course_terms", "course")
     expect(groups, words.treatment_groups, f"{path}.treatment_groups", "group")
     expect(strategies, words.single_treatment_strategies, f"{path}.single_treatment_strategies", "strategy")
     for item in words.treatment_classes:
