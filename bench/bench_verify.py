@@ -10,6 +10,12 @@ times `curemap verify --offline` as a user runs it on texts of --megabytes each:
 
 The acceptance bound is 5 s for 4 MB.
 
+Then, without --offline and with no network, a 200-reference review none of whose references
+the store holds (so every one would be looked up): once with the sources' own addresses (on a
+machine without a network their names do not resolve) and once with every source pointed at
+a listener whose queue is full, so connections are never accepted (packets dropped silently).
+The verifier must say once that the network cannot be reached and finish within 10 s.
+
 Usage: python bench/bench_verify.py [--home DIR] [--megabytes 4]
 """
 
@@ -17,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -25,11 +33,13 @@ import time
 from pathlib import Path
 
 BOUND_SECONDS = 5.0
+NO_NETWORK_BOUND = 10.0
+SOURCE_URLS = ("CUREMAP_CTGOV_URL", "CUREMAP_EUTILS_URL", "CUREMAP_EUROPEPMC_URL", "CUREMAP_CROSSREF_URL")
 
 
-def curemap(home: Path, *args: str) -> subprocess.CompletedProcess:
+def curemap(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "curemap.cli", "--home", str(home), *args]
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         sys.exit(f"curemap {' '.join(args)} failed:\n{done.stderr}")
     return done
@@ -41,6 +51,58 @@ def inputs(review: str, size: int, nct: str) -> dict[str, str]:
         "the review, repeated": (review * (size // len(review) + 1))[:size],
         "one clause, unclosed quotes": (clause * (size // len(clause) + 1))[:size],
     }
+
+
+def unknown_references(count: int = 200) -> str:
+    """A review citing ``count`` references the store does not hold: NCT ids, PMIDs, DOIs, PMCIDs."""
+    forms = (
+        "- The trial NCT09{n:06d} is a phase 2 trial, recruiting 120 participants.",
+        "- A paper (PMID: 9{n:07d}) reports 38% remission.",
+        "- See doi:10.9999/bench.{n} for details.",
+        "- PMC99{n:05d} describes it.",
+    )
+    return "\n".join(forms[n % 4].format(n=n) for n in range(count)) + "\n"
+
+
+def black_hole() -> tuple[socket.socket, list[socket.socket]]:
+    """A listener on 127.0.0.1 whose accept queue is full: the kernel drops new connections'
+    packets, as a network that drops them silently does."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(listener.getsockname())
+        fillers.append(filler)
+    return listener, fillers
+
+
+def no_network(home: Path, work: Path) -> float:
+    path = work / "unknown.md"
+    path.write_text(unknown_references(), encoding="utf-8")
+    listener, fillers = black_hole()
+    address = "http://127.0.0.1:%d" % listener.getsockname()[1]
+    settings = {
+        "sources' own addresses": {k: v for k, v in os.environ.items() if k not in SOURCE_URLS},
+        "packets dropped": {**os.environ, **{name: address for name in SOURCE_URLS}},
+    }
+    worst = 0.0
+    try:
+        for label, env in settings.items():
+            started = time.perf_counter()
+            done = curemap(home, "verify", str(path), "--json", env=env)
+            seconds = time.perf_counter() - started
+            summary = json.loads(done.stdout)["summary"]
+            said = done.stderr.count("cannot be reached")
+            worst = max(worst, seconds)
+            print(f"{label:<30} {seconds:>8.2f} s  {summary['references']} references, "
+                  f"{summary['unverifiable']} unverifiable, 'cannot be reached' said {said} time(s)")
+    finally:
+        for sock in (listener, *fillers):
+            sock.close()
+    return worst
 
 
 def main() -> None:
@@ -73,6 +135,10 @@ def main() -> None:
             print(f"{label:<30} {megabytes:>5.1f} {seconds:>8.2f} {summary['references']:>9,} {summary['mentions']:>9,}")
         verdict = "within" if worst < BOUND_SECONDS else "OVER"
         print(f"\nslowest: {worst:.2f} s, {verdict} the {BOUND_SECONDS:g} s bound for 4 MB")
+        print("\nno network, without --offline, 200 references the store lacks:")
+        slowest = no_network(home, work)
+        verdict = "within" if slowest < NO_NETWORK_BOUND else "OVER"
+        print(f"slowest: {slowest:.2f} s, {verdict} the {NO_NETWORK_BOUND:g} s bound")
 
 
 if __name__ == "__main__":

@@ -83,30 +83,34 @@ def test_verify_reports_exactly_the_misstatements(built_store, profile, trials):
     finally:
         lookup.close()
     by_ref = {c["ref"]: c for c in result["citations"]}
+    messages = {ref: [p["message"] for p in c["problems"]] for ref, c in by_ref.items()}
     assert set(by_ref) == {
         good.id, wrong_phase.id, wrong_sponsor.id, wrong_size.id, "NCT09999999", "NCT123456", "PMID:29768149", "NCT02210780"
     }
     assert by_ref[good.id]["status"] == "ok" and by_ref[good.id]["problems"] == []
     assert by_ref[wrong_phase.id]["status"] == "mismatch"
-    assert by_ref[wrong_phase.id]["problems"] == ["phase: the text says 'phase III'; the record says phase 2"]
+    assert messages[wrong_phase.id] == ["phase: the text says 'phase III'; the record says phase 2"]
+    (phase_problem,) = by_ref[wrong_phase.id]["problems"]
+    assert phase_problem["field"] == "phase" and phase_problem["quote"] == "phase III" and phase_problem["line"] == 5
     assert by_ref[wrong_sponsor.id]["status"] == "mismatch"
-    (sponsor_problem,) = by_ref[wrong_sponsor.id]["problems"]
+    (sponsor_problem,) = messages[wrong_sponsor.id]
     assert sponsor_problem.startswith(
         f"sponsor: the text says 'Acme Regenerative Biologics'; the record's lead sponsor is '{wrong_sponsor.lead_sponsor.name}'"
     )
-    assert by_ref[wrong_size.id]["problems"] == [
+    assert messages[wrong_size.id] == [
         f"enrollment: the text says '9,999 participants'; the record says {wrong_size.enrollment:,}"
         + (f" ({wrong_size.enrollment_type.lower()})" if wrong_size.enrollment_type else "")
     ]
     assert by_ref["NCT09999999"]["status"] == "not_found"
-    assert "no such record at its source" in by_ref["NCT09999999"]["problems"][0]
-    assert by_ref["NCT123456"]["status"] == "not_found"
-    assert "not a well-formed NCT id" in by_ref["NCT123456"]["problems"][0]
+    assert "no such record at its source" in messages["NCT09999999"][0]
+    assert by_ref["NCT123456"]["status"] == "malformed"
+    assert messages["NCT123456"] == ["id: 'NCT123456' is malformed: NCT ids have 8 digits; 'NCT123456' has 6"]
     # looked up online: found, and the claims beside the trial match the registry's record
     assert by_ref["PMID:29768149"]["status"] == "ok" and by_ref["PMID:29768149"]["record"] is None
     assert by_ref["NCT02210780"]["status"] == "ok" and by_ref["NCT02210780"]["note"] == "found at ClinicalTrials.gov"
     assert result["summary"] == {
-        "references": 8, "mentions": 8, "ok": 3, "not_found": 2, "mismatch": 3, "unverifiable": 0, "problems": 5,
+        "references": 8, "mentions": 8, "ok": 3, "not_found": 1, "mismatch": 3, "unverifiable": 0, "malformed": 1,
+        "matched_by_name": 0, "problems": 5,
     }
 
 
@@ -120,9 +124,9 @@ def test_online_claims_are_checked_against_the_fetched_record(built_store, profi
         lookup.close()
     (citation,) = result["citations"]
     assert citation["status"] == "mismatch"
-    assert citation["problems"] == [
-        "phase: the text says 'phase 3'; the record says phase 2",
+    assert [p["message"] for p in citation["problems"]] == [  # in the order the text says them
         "status: the text says 'recruiting'; the record says completed",
+        "phase: the text says 'phase 3'; the record says phase 2",
     ]
 
 
@@ -134,15 +138,15 @@ def test_verify_offline_cli_marks_unknown_references_unverifiable(built_home, cl
     by_ref = {c["ref"]: c for c in result.json()["citations"]}
     for ref in ("NCT09999999", "PMID:29768149", "NCT02210780"):
         assert by_ref[ref]["status"] == "unverifiable" and by_ref[ref]["problems"] == []
-    assert by_ref["NCT123456"]["status"] == "not_found"
+    assert by_ref["NCT123456"]["status"] == "malformed"
     assert {c["status"] for c in by_ref.values() if c["ref"] in {t.id for t in trials}} == {"ok", "mismatch"}
     human = cli("--home", built_home, "verify", review, "--offline")
-    assert "phase: the text says 'phase III'; the record says phase 2" in human.stdout
+    assert "line 5: " in human.stdout and "phase: the text says 'phase III'; the record says phase 2" in human.stdout
+    assert human.stdout.index("phase III") < human.stdout.index("unverifiable")  # problems first
 
 
 def test_references_in_html_links_and_condition_claims(built_store, profile, trials):
     from curemap.verify import Verifier
-    from curemap.verify.refs import plain_text
 
     good = trials[0]
     html = (
@@ -150,11 +154,11 @@ def test_references_in_html_links_and_condition_claims(built_store, profile, tri
         '<script>document.write("NCT00000001")</script>'
         '<p>Outcomes in <a href="https://doi.org/10.9999/NOT-IN-STORE">this paper</a>.</p></body></html>'
     )
-    result = Verifier(built_store, profile).verify_text(plain_text(html, "html"))
+    result = Verifier(built_store, profile).verify_text(html, "html")
     by_ref = {c["ref"]: c for c in result["citations"]}
     assert set(by_ref) == {good.id, "doi:10.9999/not-in-store"}  # nothing read from the script
     assert by_ref[good.id]["status"] == "mismatch"
-    assert by_ref[good.id]["problems"][0].startswith("condition: the text says 'systemic sclerosis'")
+    assert by_ref[good.id]["problems"][0]["message"].startswith("condition: the text says 'systemic sclerosis'")
     assert by_ref["doi:10.9999/not-in-store"]["status"] == "unverifiable"
 
 
@@ -173,8 +177,13 @@ def test_verify_of_a_large_review_finds_every_mention_in_linear_time(built_store
     copies = 2_000_000 // len(text) + 1
     single = Verifier(built_store, profile).verify_text(text)
     large = Verifier(built_store, profile).verify_text(text * copies)
-    assert large["citations"] == [{**c, "mentions": c["mentions"] * copies} for c in single["citations"]]
-    assert large["summary"] == {**single["summary"], "mentions": single["summary"]["mentions"] * copies}
+
+    def verdicts(result):
+        return {(c["ref"], c["status"], tuple(p["message"] for p in c["problems"])) for c in result["citations"]}
+
+    assert verdicts(large) == verdicts(single)
+    assert large["summary"]["references"] == single["summary"]["references"] * copies
+    assert large["summary"]["mentions"] == single["summary"]["mentions"] * copies
 
 
 def test_verify_reads_claims_in_one_huge_clause_with_unclosed_quotes(built_store, profile, trials):
@@ -187,13 +196,13 @@ def test_verify_reads_claims_in_one_huge_clause_with_unclosed_quotes(built_store
     result = Verifier(built_store, profile).verify_text(text)
     (citation,) = result["citations"]
     assert citation["mentions"] == 50_001
-    assert citation["problems"] == ["status: the text says 'recruiting'; the record says completed"]
+    assert [p["message"] for p in citation["problems"]] == ["status: the text says 'recruiting'; the record says completed"]
 
 
 def test_verify_online_with_sources_that_never_answer_waits_once_per_source(built_home, cli, tmp_path, monkeypatch, silent_server):
     """Reproduces issue 13: a network that drops packets silently made every online lookup
-    wait out its own retries. With --timeout, the first unanswered lookup makes the source
-    unreachable and every later reference to it is unverifiable at once."""
+    wait out its own retries. With --timeout, the first unanswered lookup makes the network
+    unreachable and every later reference is unverifiable at once (issue 16: said once)."""
     for variable in ("CUREMAP_CTGOV_URL", "CUREMAP_EUTILS_URL", "CUREMAP_EUROPEPMC_URL"):
         monkeypatch.setenv(variable, silent_server.base_url)
     unknown = [f"NCT0999999{n}" for n in range(5)] + ["PMID: 99999991", "PMID: 99999992"]
@@ -204,4 +213,5 @@ def test_verify_online_with_sources_that_never_answer_waits_once_per_source(buil
     citations = result.json()["citations"]
     assert len(citations) == 7 and {c["status"] for c in citations} == {"unverifiable"}
     assert "cannot be reached" in citations[-1]["note"]
-    assert len(silent_server.connections) == 2  # one for ClinicalTrials.gov, one for PubMed
+    assert len(silent_server.connections) == 1  # the first source unanswered ends every lookup
+    assert result.stderr.count("cannot be reached") == 1  # said once

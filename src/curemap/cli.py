@@ -694,31 +694,56 @@ def verify(
         bool, typer.Option("--offline", help="Do not look up references the store lacks (they are unverifiable).")
     ] = False,
     timeout: TimeoutOption = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="text (problems first) or html (an annotated copy of the review).")
+    ] = "text",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write the output to this file instead of stdout.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Check a review written elsewhere: every reference (NCT ids, EU CT numbers, PMIDs, PMCIDs,
-    DOIs and their links) must be well formed and exist, and the phase, status, sponsor,
-    condition, enrollment and shares stated beside it must match the record.
+    """Check a review written elsewhere: every reference (NCT ids, EU CT and EudraCT numbers,
+    PMIDs, PMCIDs, DOIs, in text, links, tables and HTML attributes) must be well formed and
+    exist, and the phase, status, sponsor, condition, enrollment and figures stated beside it
+    must match the record. Claims naming a product with no id (beside a news or company link)
+    are checked against the store's trials of it (matched_by_name). Problems are listed first,
+    each with its line, the quoted words, what the record says and a link.
 
-    Example: curemap verify review.md --json
+    Example: curemap verify review.md --format html --out review-checked.html
     """
     from curemap.profile import load_profile
-    from curemap.verify import OnlineLookup, verify_path
+    from curemap.verify import OnlineLookup, Verifier, read_review
+    from curemap.verify.annotate import annotated_html
+    from curemap.verify.refs import parse_document
 
+    if fmt not in ("text", "html"):
+        raise typer.BadParameter("--format is text or html")
+    content, kind = read_review(path)
+    document = parse_document(content, kind)
     lookup = None if offline else OnlineLookup(timeout=timeout)
     try:
-        result = verify_path(state.store(), load_profile(), path, lookup)
+        result = Verifier(state.store(), load_profile(), lookup).verify_document(document)
     finally:
         if lookup is not None:
             lookup.close()
-    lines = [
-        f"{c['status']:<13} {c['ref']}" + "".join(f"\n    {p}" for p in c["problems"])
-        for c in result["citations"]
-        if c["status"] != "ok"
-    ]
+    results = result.pop("_results")
     summary = result["summary"]
-    lines.append(", ".join(f"{summary[s]:,} {s}" for s in ("ok", "not_found", "mismatch", "unverifiable")))
-    emit(result, as_json, "\n".join(lines))
+    if "network" in summary:
+        stderr.print(f"{summary['network']}\nreferences the store lacks are unverifiable; --offline skips the lookups", highlight=False)
+    if fmt == "html":
+        text = annotated_html(document, results, path.name)
+    else:
+        lines = []
+        for c in result["citations"]:
+            for p in c["problems"]:
+                lines.append(f"line {p.get('line', c['line'])}: {c['ref']} ({c['status']}) {p['message']}")
+                lines.append(f"    quote: \u201c{p.get('quote', '')}\u201d" + (f"  record: {c['link']}" if c.get("link") else ""))
+        lines += [f"line {c['line']}: {c['ref']} unverifiable: {c.get('note', '')}" for c in result["citations"] if c["status"] == "unverifiable"]
+        lines.append(", ".join(f"{summary[s]:,} {s}" for s in ("ok", "mismatch", "malformed", "not_found", "unverifiable", "matched_by_name")))
+        text = "\n".join(lines)
+    if out is not None:
+        with about(str(out)):
+            out.write_text(text if fmt == "html" else text + "\n", encoding="utf-8")
+        text = f"wrote {out}"
+    emit(result, as_json, text)
 
 
 @app.command()

@@ -2,75 +2,119 @@
 existence (the store first; the sources online when a lookup is given, else
 ``unverifiable``), and the claims beside it checked against the record.
 
-Status per reference: ``ok`` (exists, no claim contradicts it), ``not_found`` (malformed, or
-the source says there is no such record), ``mismatch`` (exists, and a claim beside it
-contradicts it), ``unverifiable`` (not in the store and no source could be asked).
+One citation per reference per block it stands in (a list item, table row, heading or
+paragraph; an id written twice in one block counts once), with the line of its first mention.
+Status: ``ok`` (exists, no claim contradicts it), ``malformed`` (not shaped as such an id
+is), ``not_found`` (the source says there is no such record), ``mismatch`` (exists, and a
+claim beside it contradicts it), ``unverifiable`` (not in the store and no source could be
+asked), ``matched_by_name`` (no id: claims about a product or code, next to a news or company
+link, checked against the store's trials of it, listed as ``candidates``). Each problem names
+its field, what the text says, what the record says, its line and the quoted words.
+
+A claim belongs to one reference: in a segment naming several, to the nearest one on its side
+of a break ("; ", ", and ", ", while "), to every one when they are named together before it
+("A and B were phase 3 trials") or it says "both", and by position for "respectively".
 """
 
 from __future__ import annotations
 
 import json
+import re
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from curemap.errors import InputError
 from curemap.profile import Profile
 from curemap.store import Store, schema
 from curemap.verify.check import (
+    _SHARED,
+    Claim,
     ClaimReader,
+    SponsorMatcher,
     figure_problems,
     mask_quotes,
     study_problems,
 )
-from curemap.verify.online import OnlineLookup
+from curemap.verify.online import RETRACTION_TYPES, OnlineLookup
 from curemap.verify.refs import (
+    URL,
+    Document,
     Reference,
-    clause_of,
-    clauses,
     detect_format,
     find_references,
-    plain_text,
+    parse_document,
+    refs_in_url,
+    sentences,
 )
+from curemap.wording import REGISTRY_URLS
 
-STATUSES = ("ok", "not_found", "mismatch", "unverifiable")
+STATUSES = ("ok", "not_found", "mismatch", "unverifiable", "malformed", "matched_by_name")
+BREAK = re.compile(r";|,\s+(?:and|while|whereas|but|with\s+the)\b|\s+and\s+the\b|\s+—\s+|\.\s")
+PRODUCT = re.compile(r"\b(?:[A-Za-z]{1,6}-?\d{2,6}[A-Za-z]?|[a-z]{3,}-cel)\b")
+CLAIM_FIELDS = ("phase", "status", "sponsor", "enrollment")
+_LINK_URLS = {"nct": "https://clinicaltrials.gov/study/{id}", "euct": REGISTRY_URLS["euct"],
+              "pmid": REGISTRY_URLS["pmid"], "doi": REGISTRY_URLS["doi"], "pmcid": "https://pmc.ncbi.nlm.nih.gov/articles/{id}/"}
 
 
 @dataclass
 class CitationResult:
     ref: str
     kind: str
+    line: int
     status: str = "ok"
     record: str | None = None  # the store record it resolved to
     mentions: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[dict[str, Any]] = field(default_factory=list)
     note: str = ""
+    candidates: list[str] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)  # every claim read for it (ok or not)
+    spans: list[tuple[int, int]] = field(default_factory=list)  # where it is mentioned
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "ref": self.ref, "kind": self.kind, "status": self.status, "problems": self.problems,
-            "record": self.record, "mentions": self.mentions, **({"note": self.note} if self.note else {}),
+            "ref": self.ref, "kind": self.kind, "status": self.status, "line": self.line,
+            "problems": [{k: v for k, v in p.items() if k not in ("start", "end")} for p in self.problems],
+            "record": self.record, "mentions": self.mentions, "link": self.link,
+            **({"candidates": self.candidates} if self.candidates else {}),
+            **({"note": self.note} if self.note else {}),
         }
 
+    @property
+    def link(self) -> str | None:
+        record = self.record or (self.candidates[0] if self.candidates else None)
+        if record:
+            kind = "pmid" if record.startswith("PMID:") else "doi" if record.startswith("DOI:") else "nct" if record.startswith("NCT") else "euct"
+            return _LINK_URLS[kind].format(id=record.split(":", 1)[-1])
+        value = self.ref.split(":", 1)[-1]
+        return _LINK_URLS[self.kind].format(id=value) if self.kind in _LINK_URLS and self.status != "malformed" else None
 
-def _malformed(ref: Reference) -> str | None:
-    if ref.kind == "nct" and len(ref.value) != 11:
-        return f"{ref.text!r} is not a well-formed NCT id (NCT followed by 8 digits)"
-    if ref.kind == "pmid" and not (1 <= len(ref.value) <= 9):
-        return f"{ref.text!r} is not a well-formed PMID (1 to 9 digits)"
-    return None
+
+@dataclass
+class _Existence:
+    status: str
+    record: str | None = None
+    note: str = ""
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    study: Any = None  # a study read at its source
 
 
 class Verifier:
     def __init__(self, store: Store, profile: Profile, lookup: OnlineLookup | None = None):
         self.store, self.profile, self.lookup = store, profile, lookup
         self.reader = ClaimReader(profile)
+        self.sponsors = SponsorMatcher(profile)
         self._pmcids: dict[str, str] | None = None
-        self._online_studies: dict[str, Any] = {}  # ref -> Study read at its source
-        self._records: dict[str, tuple[Any, bool | None, list[dict[str, Any]]]] = {}
+        self._eudract: dict[str, str] | None = None
+        self._products: dict[str, set[str]] | None = None
+        self._existence: dict[str, _Existence] = {}
+        self._records: dict[str, tuple[Any, bool | None, list[dict[str, Any]], Any]] = {}
+
+    # -- existence ---------------------------------------------------------------------------
 
     def _pmcid_index(self) -> dict[str, str]:
         if self._pmcids is None:
@@ -83,115 +127,297 @@ class Verifier:
                 }
         return self._pmcids
 
+    def _eudract_index(self) -> dict[str, str]:
+        """EudraCT numbers the store's studies list among their secondary ids."""
+        if self._eudract is None:
+            st = schema.studies
+            with self.store.connect() as conn:
+                self._eudract = {
+                    number: row.id
+                    for row in conn.execute(select(st.c.id, st.c.data).where(st.c.data.like("%secondary_ids%")))
+                    for number in re.findall(r"\b\d{4}-\d{6}-\d{2}\b", " ".join(json.loads(row.data).get("secondary_ids") or []))
+                }
+        return self._eudract
+
     def resolve(self, ref: Reference) -> str | None:
         """The store record a reference names, if the store holds it."""
         if ref.kind in ("nct", "euct"):
             return ref.value if self.store.get_study(ref.value) else None
-        if ref.kind == "pmid":
-            candidate = f"PMID:{ref.value}"
-        elif ref.kind == "doi":
-            candidate = f"DOI:{ref.value}"
+        if ref.kind == "eudract":
+            return self._eudract_index().get(ref.value)
+        if ref.kind == "pmcid":
+            return self._pmcid_index().get(ref.value)
+        if ref.kind == "doi":
             pp = schema.papers
             with self.store.connect() as conn:
-                by_doi = conn.execute(select(pp.c.id).where(pp.c.doi == ref.value).limit(1)).scalar_one_or_none()
-            if by_doi:
-                return by_doi
+                found = conn.execute(select(pp.c.id).where(func.lower(pp.c.doi) == ref.value).limit(1)).scalar_one_or_none()
+            if found:
+                return found
+            candidate = f"DOI:{ref.value}"
         else:
-            return self._pmcid_index().get(ref.value)
+            candidate = f"PMID:{ref.value}"
         return candidate if self.store.get_paper(candidate) else None
 
-    def verify_text(self, text: str) -> dict[str, Any]:
-        refs = find_references(text)
-        masked = mask_quotes(text)
-        spans = clauses(masked)
-        starts = [a for a, _ in spans]
-        results: dict[str, CitationResult] = {}
-        clause_refs: dict[int, list[Reference]] = {}
-        for ref in refs:
-            clause_refs.setdefault(clause_of(spans, starts, ref.start), []).append(ref)
-        for ref in refs:
-            result = results.get(ref.ref)
-            if result is None:
-                result = results[ref.ref] = self._existence(ref)
-            result.mentions += 1
-        for index, members in clause_refs.items():
-            distinct = {r.ref for r in members}
-            if index < 0 or len(distinct) != 1:
-                continue
-            result = results[members[0].ref]
-            if result.status in ("not_found", "unverifiable"):
-                continue
-            a, b = spans[index]
-            claims = self.reader.read(masked[a:b])
-            result.problems += self._claim_problems(members[0], result, claims)
-        for result in results.values():
-            result.problems = list(dict.fromkeys(result.problems))  # each problem once, in order
-            if result.status == "ok" and result.problems:
-                result.status = "mismatch"
-        citations = [r.to_dict() for r in results.values()]
-        counts = Counter(r.status for r in results.values())
-        return {
-            "citations": citations,
-            "summary": {
-                "references": len(citations),
-                "mentions": sum(r.mentions for r in results.values()),
-                **{status: counts.get(status, 0) for status in STATUSES},
-                "problems": sum(len(r.problems) for r in results.values()),
-            },
-        }
+    def _exists(self, ref: Reference) -> _Existence:
+        key = f"{ref.kind}:{ref.ref}"
+        if key not in self._existence:
+            self._existence[key] = self._look(ref)
+        return self._existence[key]
 
-    def _existence(self, ref: Reference) -> CitationResult:
-        result = CitationResult(ref.ref, ref.kind)
-        if problem := _malformed(ref):
-            result.status, result.problems = "not_found", [problem]
-            return result
+    def _look(self, ref: Reference) -> _Existence:
+        if ref.malformed:
+            return _Existence("malformed", problems=[{
+                "field": "id", "says": ref.text, "record": ref.malformed, "message": f"id: {ref.text!r} is malformed: {ref.malformed}",
+                "start": ref.start, "end": ref.end,
+            }])
         record = self.resolve(ref)
         if record is not None:
-            result.record = record
-            return result
+            return _Existence("ok", record, problems=self._paper_notices(record, ref))
         if self.lookup is None:
-            result.status, result.note = "unverifiable", "not in the store, and no online lookup was made (offline)"
-            return result
+            return _Existence("unverifiable", note="not in the store, and not looked up (--offline)")
         found = self.lookup.find(ref.kind, ref.value)
         if found.exists is None:
-            result.status, result.note = "unverifiable", found.note
-        elif not found.exists:
-            result.status = "not_found"
-            result.problems = [f"{ref.text!r}: no such record at its source ({found.note})"]
-        else:
-            result.note = found.note
-            if found.study is not None:
-                self._online_studies[ref.ref] = found.study
-        return result
+            return _Existence("unverifiable", note=found.note)
+        if not found.exists:
+            return _Existence("not_found", problems=[{
+                "field": "id", "says": ref.text, "record": found.note, "message": f"id: {ref.text!r}: no such record at its source ({found.note})",
+                "start": ref.start, "end": ref.end,
+            }])
+        problems = [{"field": "retraction", "says": ref.text, "record": notice, "message": f"retraction: {ref.text!r} {notice}",
+                     "start": ref.start, "end": ref.end} for notice in found.notices]
+        return _Existence("ok", note=found.note, problems=problems, study=found.study)
 
-    def _stored(self, record: str) -> tuple[Any, bool | None, list[dict[str, Any]]]:
-        """A stored record's study (None for a paper), MS verdict and outcome figures, read once
-        however many clauses cite it."""
+    def _paper_notices(self, record: str, ref: Reference) -> list[dict[str, Any]]:
+        """A stored paper's retraction or correction, as PubMed's publication types say."""
+        if not record.startswith(("PMID:", "DOI:")):
+            return []
+        paper = self.store.get_paper(record)
+        notices = [RETRACTION_TYPES[t] for t in (paper.publication_types if paper else []) if t in RETRACTION_TYPES]
+        return [{"field": "retraction", "says": ref.text, "record": n, "message": f"retraction: {ref.text!r} {n} (PubMed)",
+                 "start": ref.start, "end": ref.end} for n in notices]
+
+    def _stored(self, record: str) -> tuple[Any, bool | None, list[dict[str, Any]], Any]:
+        """A stored record's study (None for a paper), MS verdict, outcome figures and paper, read once."""
         if record not in self._records:
             study = self.store.get_study(record)
             classification = self.store.get_classification(record) if study else None
             is_ms = classification.get("is_ms") if classification else None
-            self._records[record] = (study, is_ms, self.store.figures_of(record))
+            paper = None if study else self.store.get_paper(record)
+            self._records[record] = (study, is_ms, self.store.figures_of(record), paper)
         return self._records[record]
 
-    def _claim_problems(self, ref: Reference, result: CitationResult, claims) -> list[str]:
-        study, is_ms, figures = self._stored(result.record) if result.record else (None, None, [])
-        problems = []
-        if ref.kind in ("nct", "euct"):
-            study = study if result.record else self._online_studies.get(ref.ref)
-            if study is None:
-                return []
-            problems = study_problems(claims, study, is_ms)
-        return problems + figure_problems(claims, figures)
+    # -- products ----------------------------------------------------------------------------
+
+    def _product_index(self) -> dict[str, set[str]]:
+        """Product names and codes (KYV-101, obe-cel) the store's trials test, folded, to their trials."""
+        if self._products is None:
+            si, st = schema.study_interventions, schema.studies
+            index: dict[str, set[str]] = {}
+            with self.store.connect() as conn:
+                rows = list(conn.execute(select(si.c.study_id, si.c.name)))
+                rows += list(conn.execute(select(st.c.id, st.c.brief_title)))
+            for study_id, name in rows:
+                for token in PRODUCT.findall(name or ""):
+                    if re.search(r"\d", token) and not re.search(r"[A-Za-z]", token):
+                        continue
+                    index.setdefault(_fold(token), set()).add(study_id)
+            self._products = {k: v for k, v in index.items() if len(v) <= 30 and re.search(r"[a-z]", k) and (re.search(r"\d", k) or k.endswith("cel"))}
+        return self._products
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def verify_text(self, content: str, fmt: str = "text") -> dict[str, Any]:
+        """The contract's result for a review's content (Markdown, HTML or text)."""
+        result = self.verify_document(parse_document(content, fmt))
+        del result["_results"]
+        return result
+
+    def verify_document(self, doc: Document) -> dict[str, Any]:
+        masked = mask_quotes(doc.text)
+        refs = find_references(doc.text, doc.links)
+        starts = [r.start for r in refs]
+        results: list[CitationResult] = []
+        for block in doc.blocks:
+            members = refs[bisect_left(starts, block.start):bisect_left(starts, block.end)]
+            results += self._block(doc, masked, block, members)
+        covered = {id(r) for block in doc.blocks for r in refs[bisect_left(starts, block.start):bisect_left(starts, block.end)]}
+        for ref in refs:  # a reference outside every block (never, for the formats read) still counts
+            if id(ref) not in covered:
+                results += self._block(doc, masked, type(doc.blocks[0])(ref.start, ref.end, "para") if doc.blocks else None, [ref])
+        results.sort(key=lambda r: (r.line, r.ref))
+        counts = Counter(r.status for r in results)
+        summary = {
+            "references": len(results),
+            "mentions": sum(r.mentions for r in results),
+            **{status: counts.get(status, 0) for status in STATUSES},
+            "problems": sum(len(r.problems) for r in results),
+        }
+        if self.lookup is not None and self.lookup.unreachable:
+            summary["network"] = self.lookup.unreachable
+        return {"citations": [r.to_dict() for r in results], "summary": summary, "_results": results}
+
+    def _block(self, doc: Document, masked: str, block, members: list[Reference]) -> list[CitationResult]:
+        citations: dict[str, CitationResult] = {}
+        for ref in members:
+            key = f"{ref.kind}:{ref.ref}"
+            if key not in citations:
+                citations[key] = CitationResult(ref.ref, ref.kind, doc.line_at(ref.start))
+            citations[key].mentions += 1
+            citations[key].spans.append((ref.start, ref.end))
+        segments = sentences(masked, block.start, block.end) if block.kind == "para" else [(block.start, block.end)]
+        claims_of: dict[str, list[Claim]] = {key: [] for key in citations}
+        named: list[CitationResult] = []
+        for a, b in segments:
+            inside = [r for r in members if a <= r.start < b]
+            claims = self._claims(masked, block, a, b, inside)
+            if not inside:
+                if block.kind == "para" or not members:
+                    if result := self._by_name(doc, masked, block, a, b, claims):
+                        named.append(result)
+                    continue
+                inside = members  # a list item's or row's sentences share its references
+            for claim, keys in _attribute(masked, claims, inside):
+                for key in keys:
+                    claims_of[key].append(claim)
+        for key, result in citations.items():
+            ref = next(r for r in members if f"{r.kind}:{r.ref}" == key)
+            self._check(result, ref, claims_of[key], doc)
+        return list(citations.values()) + named
+
+    def _claims(self, masked: str, block, a: int, b: int, inside: list[Reference]) -> list[Claim]:
+        """The claims of a segment, the text of its references and links left out; a row's cells by column."""
+        blanked = list(masked[a:b])
+        for ref in inside:
+            blanked[max(ref.start, a) - a:min(ref.end, b) - a] = " " * (min(ref.end, b) - max(ref.start, a))
+        for url in URL.finditer(masked, a, b):
+            blanked[url.start() - a:url.end() - a] = " " * (url.end() - url.start())
+        text = masked[:a] + "".join(blanked)
+        claims: list[Claim] = []
+        if block.kind == "row" and block.cells:
+            for start, end, header in block.cells:
+                if end <= a or start >= b:
+                    continue
+                cell = self.reader.read_cell(text, start, end, header)
+                claims += cell if cell is not None else self.reader.read(text, start, end)
+            return claims
+        return self.reader.read(text, a, b)
+
+    def _check(self, result: CitationResult, ref: Reference, claims: list[Claim], doc: Document) -> None:
+        existence = self._exists(ref)
+        result.status, result.record, result.note = existence.status, existence.record, existence.note
+        result.problems = _located([dict(p, start=ref.start, end=ref.end) for p in existence.problems], doc)
+        if existence.status in ("malformed", "not_found", "unverifiable"):
+            return
+        claims = list(dict.fromkeys(claims))
+        result.claims = claims
+        if result.record:
+            study, is_ms, figures, paper = self._stored(result.record)
+        else:
+            study, is_ms, figures, paper = existence.study, None, [], None
+        if study is not None:
+            result.problems += study_problems(claims, study, is_ms, self.sponsors, self.reader)
+            result.problems += figure_problems(claims, figures, None) if figures else []
+        elif ref.kind in ("pmid", "doi", "pmcid"):
+            result.problems += figure_problems(claims, figures, paper.abstract if paper else None)
+        result.problems = _located(result.problems, doc)
+        if result.problems:
+            result.status = "mismatch"
+
+    def _by_name(self, doc: Document, masked: str, block, a: int, b: int, claims: list[Claim]) -> CitationResult | None:
+        """Claims with no id beside a news or company link, naming a product the store's trials test."""
+        if not any(c.field in CLAIM_FIELDS for c in claims):
+            return None
+        if not any(not refs_in_url(url.group()) for url in URL.finditer(doc.text, block.start, block.end)):
+            return None
+        index = self._product_index()
+        for match in PRODUCT.finditer(masked, a, b):
+            trials = index.get(_fold(match.group()))
+            if not trials:
+                continue
+            result = CitationResult(f"name:{match.group()}", "name", doc.line_at(match.start()), "matched_by_name", mentions=1)
+            result.spans.append(match.span())
+            result.candidates = sorted(trials)
+            checked = [c for c in claims if c.field in CLAIM_FIELDS or c.field == "condition"]
+            result.claims = checked
+            best: list[dict[str, Any]] | None = None
+            for trial in result.candidates:
+                study, is_ms, _, _ = self._stored(trial)
+                found = study_problems(checked, study, is_ms, self.sponsors, self.reader) if study else []
+                if best is None or len(found) < len(best):
+                    best, result.record = found, trial
+            if best:
+                result.note = f"no trial of {match.group()} in the store fits every claim; the nearest is {result.record}"
+                result.problems = _located([
+                    dict(p, message=f"{p['message']} ({result.record}, the nearest of the store's {match.group()} trials: {', '.join(result.candidates)})")
+                    for p in best
+                ], doc)
+            else:
+                result.note = f"claims fit {result.record}, one of the store's trials of {match.group()}"
+            return result
+        return None
 
 
-def verify_path(store: Store, profile: Profile, path: Path, lookup: OnlineLookup | None = None) -> dict[str, Any]:
-    """Verify the review in a file (Markdown, HTML or text, told by its name or content)."""
+def _located(problems: list[dict[str, Any]], doc: Document) -> list[dict[str, Any]]:
+    """Problems with the line and the quoted words of the text they are about."""
+    for problem in problems:
+        problem.setdefault("line", doc.line_at(problem["start"]))
+        problem.setdefault("quote", " ".join(doc.text[problem["start"]:problem["end"]].split()))
+    return problems
+
+
+def _fold(token: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", token.lower())
+
+
+def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> list[tuple[Claim, list[str]]]:
+    """Each claim with the references (keys) it is about."""
+    keys = [f"{r.kind}:{r.ref}" for r in mentions]
+    distinct = list(dict.fromkeys(keys))
+    if len(distinct) == 1:
+        return [(claim, distinct) for claim in claims]
+    first, last = mentions[0], mentions[-1]
+    together = not any(first.end <= c.start and c.end <= last.start for c in claims) and all(
+        b.start - a.end <= 40 for a, b in zip(mentions, mentions[1:])
+    )
+    out = []
+    for claim in claims:
+        if claim.order is not None and claim.order < len(distinct) and claim.start >= last.end:
+            out.append((claim, [distinct[claim.order]]))
+            continue
+        before = [(r, k) for r, k in zip(mentions, keys) if r.end <= claim.start]
+        after = [(r, k) for r, k in zip(mentions, keys) if r.start >= claim.end]
+        if not after and (together or _SHARED.search(masked, last.end, claim.start)):
+            out.append((claim, distinct))
+        elif not before:
+            out.append((claim, [after[0][1]]))
+        elif not after:
+            out.append((claim, [before[-1][1]]))
+        else:
+            (prev, prev_key), (nxt, next_key) = before[-1], after[0]
+            gap = masked[prev.end:claim.start]
+            if gap.count("(") > gap.count(")"):  # inside the parentheses after a reference: "A (phase 3, 444 participants)"
+                out.append((claim, [prev_key]))
+                continue
+            breaks = [m.end() for m in BREAK.finditer(masked, prev.end, nxt.start)]
+            if breaks:
+                out.append((claim, [prev_key if claim.start < breaks[-1] else next_key]))
+            else:
+                out.append((claim, [prev_key if claim.start - prev.end <= nxt.start - claim.end else next_key]))
+    return out
+
+
+def read_review(path: Path) -> tuple[str, str]:
+    """A review's content and its format (Markdown, HTML or text, told by its name or content)."""
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     try:
         content = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc}); give a Markdown, HTML or text file") from exc
-    text = plain_text(content, detect_format(path.name, content))
-    return Verifier(store, profile, lookup).verify_text(text)
+    return content, detect_format(path.name, content)
+
+
+def verify_path(store: Store, profile: Profile, path: Path, lookup: OnlineLookup | None = None) -> dict[str, Any]:
+    """Verify the review in a file."""
+    content, fmt = read_review(path)
+    return Verifier(store, profile, lookup).verify_text(content, fmt)

@@ -1,60 +1,126 @@
-"""Checking a review's claims against the records its references name.
+"""Reading a review's claims and checking them against the records its references name.
 
-From the clause a reference stands in (quotations left out: a quoted title is the record's
-own words, not a claim) the checker reads a trial phase, a registry status, a sponsor
-("sponsored by …", "sponsor: …"), an enrollment ("120 participants", "n = 120",
-"enrolled 120"), a condition (MS, or a condition the profile names as not MS) and shares
-("38%", confidence limits left out), and compares each with the record: phase, status,
-sponsor, enrollment and conditions with the registry record, shares with the outcome
-figures extracted from it. Each problem names what the text says and what the record says.
+From a segment of the review (quotations left out: a quoted title is the record's own words,
+not a claim) the reader takes, each with its place in the text:
+
+- a phase, in digits, words or roman numerals ("phase I/II" is phase 1/2, "phase IIa" and
+  "phase 2b" are phase 2, "phase Ib/IIa" is phase 1/2, "early phase 1" is early phase 1);
+- a status in the registry's words or everyday ones ("still enrolling", "stopped early",
+  "has finished", "completed in 2021": the year must fit the completion date);
+- a sponsor or collaborator ("sponsored by", "led by", "run by", "X is listed as sponsor",
+  "with X as collaborator", an organisation in parentheses);
+- an enrollment: an exact number must equal the record's; "about", "roughly", "~", "≈",
+  "up to", "target of" allow 10% either way; "more than" / "fewer than" bound it; a range
+  ("1,100 to 1,200") must hold it; "A and B … with 746 and 1,050 participants respectively"
+  gives each trial its own;
+- a condition (MS, or a condition the profile names as not MS);
+- shares ("38%", confidence limits left out) and ratios ("OR 0.5") for papers.
+
+A table row's cells are read by their column: a "Phase" cell's "N/A" or "Observational" is a
+phase claim, a "Sponsor" cell a sponsor claim, an "n" cell an enrollment.
+
+Sponsors match the lead sponsor or any collaborator up to case, accents, punctuation and legal
+suffixes, through the profile's sponsor vocabulary (parents and name variants merge), by an
+acronym of the name ("UCSF"), or by one name's distinctive words holding the other's; a person
+named with an institution ("Bruce Cree at UCSF") matches either.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from curemap.enrich.sponsors import SponsorVocabulary, organisation_key, plain_words
 from curemap.enrich.terms import TermMatcher
 from curemap.model import Study
 from curemap.profile import Profile
-from curemap.wording import STATUS_WORDS, phase_words, status_words
+from curemap.wording import STATUS_PHRASES, phase_words, status_words
 
 OPENING_QUOTE = re.compile(r"[“\"]")
 STRAIGHT_QUOTED = re.compile(r"\"[^\"\n]*\"")
-_ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}
-PHASE = re.compile(r"\b(early\s+)?phase\s*(iv|iii|ii|i|[1-4])(?:\s*(?:/|-|–|and|or)\s*(iii|ii|i|[1-4]))?\b", re.IGNORECASE)
-ENROLLMENT = re.compile(
-    r"\b(?:n\s*=\s*(\d[\d,]*)|enrol(?:l?ed|ling|ment of)\s+(\d[\d,]*)|(\d[\d,]*)\s+(?:participants|patients|subjects|people|persons|volunteers))\b",
+
+_NUMERAL = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "one": "1", "two": "2", "three": "3", "four": "4"}
+_PHASE_NUMBER = r"(?:iv|iii|ii|i|[1-4]|one|two|three|four)"
+PHASE = re.compile(
+    rf"\b(early[\s-]+)?phase[\s-]*({_PHASE_NUMBER})[ab]?"
+    rf"(?:\s*(?:/|-|–|and|or|to)\s*(?:phase[\s-]*)?({_PHASE_NUMBER})[ab]?)?(?![\w/])",
     re.IGNORECASE,
 )
-SPONSOR = re.compile(r"\b(?:sponsored\s+by|sponsor\s*:|sponsor\s+is)\s+([^;\n()]+)", re.IGNORECASE)
+NO_PHASE_CELL = re.compile(r"^\s*(?:n/?a|not applicable|none|observational|—|-)\s*$", re.IGNORECASE)
+OBSERVATIONAL = re.compile(r"\bobservational\s+(?:study|cohort|registry)\b", re.IGNORECASE)
+TITLE_RUN = re.compile(r"(?:\b[A-Z0-9][\w'’\-/]*[ \t]+|\b(?:of|in|and|the|with|for|a|an|to|on|as|at|by|or|vs|versus)[ \t]+){5,}[A-Z0-9][\w'’\-/]*")
+"""Five words or more in Title Case: an unquoted title ("A Phase I Double Blind Study of …"), whose
+phase and status words are the record's own, not a claim."""
+
+_WORD_NUMBERS = {
+    w: n for n, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen twenty".split()
+    )
+} | {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "a dozen": 12}
+NUMBER = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+(?![\d.,]\d)|" + "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True)) + r")"
+APPROX = (
+    r"(?:about|around|approximately|approx\.?|roughly|nearly|almost|some|circa|ca\.|~|≈|up\s+to|an\s+estimated|"
+    r"estimated|(?:a\s+)?target(?:ed)?(?:\s+enrol(?:l)?ment)?(?:\s+of)?(?:\s+(?:about|around|≈|~))?|aiming\s+for|"
+    r"planned|more\s+than|over|at\s+least|fewer\s+than|less\s+than|under|only)"
+)
+PEOPLE = r"(?:participants|patients|people|persons|subjects|volunteers|individuals|adults|children|women|men)"
+ENROLLMENT = re.compile(
+    rf"(?:\b(?P<a1>{APPROX})\s*)?\b(?P<n1>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h1>{NUMBER}))?\s+(?:(?:healthy|adult|paediatric|pediatric)\s+)?{PEOPLE}\b"
+    rf"|\bn\s*=\s*(?P<n2>\d[\d,]*)"
+    rf"|\b(?:enrolled|enrolling|recruited|randomi[sz]ed|treated|enrol(?:l)?ment(?:\s+(?:of|target))?|sample\s+size\s+of)\s+(?:(?P<a3>{APPROX})\s*)?(?P<n3>{NUMBER})(?:\s*(?:to|–)\s*(?P<h3>{NUMBER}))?(?![\w%])",
+    re.IGNORECASE,
+)
+RESPECTIVELY = re.compile(
+    rf"\b(?P<list>{NUMBER}(?:\s*,\s*{NUMBER})*\s*,?\s*and\s+{NUMBER})\s+(?:{PEOPLE}\s*,?\s*)?respectively\b", re.IGNORECASE
+)
 PERCENT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*%")
 CONFIDENCE = re.compile(r"\b\d+\s*%\s*(?:CI|confidence interval)[^)\n;]*", re.IGNORECASE)
-STATUS = re.compile(
-    # The lookahead of the letters a status can start with lets the engine skip other positions fast.
-    f"(?=[{''.join(sorted({w[0] for w in STATUS_WORDS.values()}))}])(?:"
-    + "|".join(re.escape(w) for w in sorted(set(STATUS_WORDS.values()), key=len, reverse=True)).replace(r"\ ", r"\s+")
-    + ")",
-    re.IGNORECASE,
+RATIO = re.compile(r"\b(?:OR|HR|RR|aOR|aHR|odds ratio|hazard ratio|risk ratio)\s*(?:of|=|:)?\s*(\d+(?:\.\d+)?)")
+ABSTRACT_PERCENTS = re.compile(r"(\d+(?:\.\d+)?)(?=(?:\s*(?:,|and|or|to|–|-|vs\.?|versus)\s*\d+(?:\.\d+)?)*\s*%)")
+
+_CAP = r"[A-ZÀ-ÞĀ-Ž]"
+NAME = rf"(?:the\s+)?{_CAP}[\w.&'’\-]*(?:[ \t]+(?:(?:of|de|del|des|du|di|da|for|and|i|y|la|le|at|am|&|–|-)[ \t]+)*(?:{_CAP}|\d)[\w.&'’\-]*)*"
+SPONSOR_PATTERNS = [
+    re.compile(p, re.UNICODE) for p in (
+        rf"\b(?:[Ss]ponsored|[Ll]ed|[Rr]un|[Cc]onducted|[Ff]unded|[Oo]rgani[sz]ed|[Cc]oordinated)\s+(?:in\s+part\s+|jointly\s+|mainly\s+)?by\s+(?P<name>{NAME})",
+        rf"\b[Ss]ponsor(?:ed)?\s*(?::|is|was|being)\s+(?P<name>{NAME})",
+        rf"(?P<name>{NAME})\s+(?:is|was|are)\s+(?:listed|named|registered|given)\s+as\s+(?:the\s+)?(?:lead\s+)?sponsor",
+        rf"\blisting\s+(?P<name>{NAME})\s+as\s+(?:the\s+)?(?:lead\s+)?sponsor",
+        rf"\bwith\s+(?P<name>{NAME})\s+as\s+(?:an?\s+|the\s+)?(?:collaborator|partner|co-sponsor|sponsor)",
+        rf"(?P<name>{NAME})\s+(?:among\s+the\s+collaborators|collaborating|as\s+(?:a\s+)?collaborator)",
+    )
+]
+ORGANISATION_HINT = re.compile(rf"\b(?:by|from)\s+(?P<by>{NAME})|\(\s*(?P<opens>{NAME})\s*[),]|,\s*(?P<closes>{NAME})\s*\)", re.UNICODE)
+"""An organisation named after "by" or "from", or alone in (or last in) parentheses."""
+ORG_WORDS = frozenset(
+    "university universitat universitatsklinikum hospital hospitals institute institut instituto center centre clinic clinica "
+    "foundation fondazione fundacio fundacion college society network inc ltd llc gmbh ag plc corp company pharma "
+    "pharmaceuticals pharmaceutical therapeutics biotech biotechnology bio biosciences biologics biomedicine "
+    "biosystems laboratories labs healthcare hf nhs trust ministry agency kgaa chu hopitaux assistance".split()
 )
-PAST = re.compile(r"\b(?:was|from|previously|formerly)$", re.IGNORECASE)
-"""Words before a status (and the spaces after them) that make it a former state, not a claim
-about the record now."""
-_PAST_LONGEST = len("previously")
-STATUS_KEYS = {words: key for key, words in STATUS_WORDS.items()}
-_CORPORATE = {"inc", "ltd", "llc", "gmbh", "ag", "sa", "plc", "co", "corp", "corporation", "company", "the", "a", "an", "of"}
+GENERIC_WORDS = ORG_WORDS | frozenset(
+    "the of and for de la at medical research health national general school sciences science group international "
+    "st saint state federal china beijing us usa".split()
+)
+_ACRONYM_SKIP = frozenset("of and for the de la di du des del at in on".split())
+_PAST = re.compile(r"\b(?:was|were|previously|formerly|from|until|had\s+been)\s+$", re.IGNORECASE)
+_FUTURE = re.compile(r"\b(?:to|will|would|should|expected\s+to|planned\s+to|due\s+to)\s+(?:be\s+)?$", re.IGNORECASE)
+_ONGOING = frozenset({"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "ACTIVE_NOT_RECRUITING"})
+_SHARED = re.compile(r"\b(?:both|each|all|either)\b", re.IGNORECASE)
+
+STATUS_PATTERNS = [(re.compile(pattern, re.IGNORECASE), statuses) for pattern, statuses in STATUS_PHRASES]
 
 
-@dataclass
-class Claims:
-    phase: list[tuple[str, str]] = field(default_factory=list)  # (as written, phase key)
-    status: list[tuple[str, str]] = field(default_factory=list)
-    sponsor: list[str] = field(default_factory=list)
-    enrollment: list[tuple[str, int]] = field(default_factory=list)
-    percents: list[tuple[str, float, int]] = field(default_factory=list)  # (as written, value, decimals)
-    ms: list[str] = field(default_factory=list)  # words naming the condition
-    not_ms: list[tuple[str, str]] = field(default_factory=list)  # (words, condition name)
+@dataclass(frozen=True)
+class Claim:
+    field: str  # phase | status | sponsor | enrollment | condition | figure
+    written: str
+    value: Any
+    start: int
+    end: int
+    order: int | None = None  # its place in a "respectively" list
 
 
 def mask_quotes(text: str) -> str:
@@ -83,21 +149,23 @@ def mask_quotes(text: str) -> str:
     return "".join(parts)
 
 
-def _former(clause: str, start: int) -> bool:
-    """Whether a past-tense word and spaces stand right before ``start``: looks back over those
-    few characters only, so a long clause is not rescanned for every status in it."""
-    end = start
-    while end > 0 and clause[end - 1].isspace():
-        end -= 1
-    return end < start and PAST.search(clause, max(0, end - _PAST_LONGEST), end) is not None
+def _number(words: str) -> int:
+    words = words.lower().strip()
+    return _WORD_NUMBERS[words] if words in _WORD_NUMBERS else int(words.replace(",", ""))
 
 
 def _phase_key(match: re.Match) -> str | None:
-    first = _ROMAN.get(match.group(2).lower(), match.group(2))
-    second = match.group(3) and _ROMAN.get(match.group(3).lower(), match.group(3))
+    first = _NUMERAL.get(match.group(2).lower(), match.group(2))
+    second = match.group(3) and _NUMERAL.get(match.group(3).lower(), match.group(3))
     if match.group(1):
         return "early_phase1" if first == "1" and not second else None
-    return f"phase{first}_{second}" if second else f"phase{first}"
+    if second and second != first:
+        return {("1", "2"): "phase1_2", ("2", "3"): "phase2_3"}.get((first, second))
+    return f"phase{first}"
+
+
+def _looks_organised(name: str) -> bool:
+    return any(word in ORG_WORDS for word in plain_words(name))
 
 
 class ClaimReader:
@@ -107,95 +175,241 @@ class ClaimReader:
             + [(("not_ms", nc.name), t) for nc in profile.condition.not_conditions for t in nc.terms]
         )
 
-    def read(self, clause: str) -> Claims:
-        claims = Claims()
-        for match in PHASE.finditer(clause):
+    def read(self, text: str, start: int, end: int) -> list[Claim]:
+        """The claims of ``text[start:end]`` (``text`` with quotations masked), positions in ``text``."""
+        segment = text[start:end]
+        claims: list[Claim] = []
+        taken: list[tuple[int, int]] = []
+
+        def add(claim: Claim) -> None:
+            if any(a < claim.end and claim.start < b for a, b in taken):
+                return
+            taken.append((claim.start, claim.end))
+            claims.append(claim)
+
+        titles = [(start + t.start(), start + t.end()) for t in TITLE_RUN.finditer(segment)]
+        taken += titles
+        for match in PHASE.finditer(segment):
             key = _phase_key(match)
             if key:
-                claims.phase.append((match.group().strip(), key))
-        for match in STATUS.finditer(clause):
-            if _former(clause, match.start()):
+                add(Claim("phase", match.group().strip(), key, start + match.start(), start + match.end()))
+        if match := OBSERVATIONAL.search(segment):
+            add(Claim("phase", match.group().strip(), None, start + match.start(), start + match.end()))
+        self._statuses(segment, start, add)
+        del taken[: len(titles)]
+        self._sponsors(segment, start, add)
+        for match in RESPECTIVELY.finditer(segment):
+            for order, number in enumerate(re.finditer(NUMBER, match.group("list"), re.IGNORECASE)):
+                a = start + match.start("list") + number.start()
+                add(Claim("enrollment", number.group(), (_number(number.group()), None, ""), a, a + len(number.group()), order))
+        for match in ENROLLMENT.finditer(segment):
+            n = match.group("n1") or match.group("n2") or match.group("n3")
+            high = match.group("h1") or match.group("h3")
+            approx = (match.group("a1") or match.group("a3") or "").lower()
+            add(Claim("enrollment", match.group().strip(), (_number(n), high and _number(high), approx),
+                      start + match.start(), start + match.end()))
+        for match in PERCENT.finditer(CONFIDENCE.sub(lambda m: " " * len(m.group()), segment)):
+            add(Claim("figure", match.group(), ("percent", match.group(1)), start + match.start(), start + match.end()))
+        for match in RATIO.finditer(segment):
+            add(Claim("figure", match.group(), ("ratio", match.group(1)), start + match.start(), start + match.end()))
+        hits = self.condition.find(segment)
+        not_ms = [h for h in hits if h.key[0] == "not_ms"]
+        for hit in hits:
+            inside = hit.key[0] == "ms" and any(o.start <= hit.start and hit.end <= o.end for o in not_ms)
+            if not inside:
+                add(Claim("condition", segment[hit.start:hit.end], hit.key, start + hit.start, start + hit.end))
+        return sorted(claims, key=lambda c: c.start)
+
+    def read_cell(self, text: str, start: int, end: int, header: str) -> list[Claim] | None:
+        """The claim of a table cell under a column that names its field, or None for another column."""
+        column = " ".join(plain_words(header))
+        cell = text[start:end]
+        written = cell.strip()
+        if not written:
+            return []
+        at = start + cell.index(written)
+        if column in ("phase", "trial phase", "stage"):
+            if NO_PHASE_CELL.search(written):
+                return [Claim("phase", written, None, at, at + len(written))]
+            return [c for c in self.read(text, start, end) if c.field == "phase"]
+        if column in ("status", "recruitment", "recruitment status", "trial status"):
+            if written.lower() in ("unknown", "not known"):
+                return [Claim("status", written, ("UNKNOWN",), at, at + len(written))]
+            return [c for c in self.read(text, start, end) if c.field == "status"]
+        if column in ("sponsor", "lead sponsor", "sponsors", "sponsor collaborators", "sponsored by"):
+            return [Claim("sponsor", written, written, at, at + len(written))]
+        if column in ("n", "enrollment", "enrolment", "participants", "patients", "size", "sample size", "target enrollment", "target enrolment"):
+            match = re.fullmatch(rf"(?:(?P<a>{APPROX})\s*)?(?P<n>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h>{NUMBER}))?\s*(?:\w+)?", written, re.IGNORECASE)
+            if not match:
+                return []
+            return [Claim("enrollment", written, (_number(match.group("n")), match.group("h") and _number(match.group("h")), (match.group("a") or "").lower()), at, at + len(written))]
+        return None
+
+    def _statuses(self, segment: str, start: int, add) -> None:
+        found: list[tuple[int, int, tuple[str, ...], re.Match]] = []
+        for pattern, statuses in STATUS_PATTERNS:
+            for match in pattern.finditer(segment):
+                found.append((match.start(), match.end(), statuses, match))
+        found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
+        last_end = -1
+        for a, b, statuses, match in found:
+            if a < last_end:
                 continue
-            words = " ".join(match.group().lower().split())
-            claims.status.append((match.group(), STATUS_KEYS[words]))
-        for match in SPONSOR.finditer(clause):
-            claims.sponsor.append(match.group(1).strip().rstrip(".,"))
-        for match in ENROLLMENT.finditer(clause):
-            number = next(g for g in match.groups() if g)
-            claims.enrollment.append((match.group(), int(number.replace(",", ""))))
-        for match in PERCENT.finditer(CONFIDENCE.sub(lambda m: " " * len(m.group()), clause)):
-            digits = match.group(1)
-            claims.percents.append((match.group(), float(digits), len(digits.partition(".")[2])))
-        for hit in self.condition.find(clause):
-            kind, name = hit.key
-            words = clause[hit.start:hit.end]
-            if kind == "ms":
-                claims.ms.append(words)
-            else:
-                claims.not_ms.append((words, name))
-        return claims
+            before = segment[max(0, a - 24):a]
+            if _FUTURE.search(before) or (_PAST.search(before) and set(statuses) <= _ONGOING):
+                continue
+            if re.search(r"\bwho\s+$", before):
+                continue
+            last_end = b
+            add(Claim("status", match.group(), statuses, start + a, start + b))
+
+    def _sponsors(self, segment: str, start: int, add) -> None:
+        for pattern in SPONSOR_PATTERNS:
+            for match in pattern.finditer(segment):
+                self._sponsor(match, "name", start, add)
+        for match in ORGANISATION_HINT.finditer(segment):
+            group = next(g for g in ("by", "opens", "closes") if match.group(g))
+            name = match.group(group)
+            if _looks_organised(name) and any(w not in ORG_WORDS for w in plain_words(name)):
+                self._sponsor(match, group, start, add)
+
+    @staticmethod
+    def _sponsor(match: re.Match, group: str, start: int, add) -> None:
+        """A sponsor claim of a match's name, a leading "the" and the sentence's closing stop left out."""
+        name = match.group(group).rstrip(".,;:")
+        a = start + match.start(group)
+        if name.lower().startswith("the "):
+            name, a = name[4:], a + 4
+        add(Claim("sponsor", name, name, a, a + len(name)))
 
 
-def _tokens(name: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9]+", name.lower()) if w not in _CORPORATE}
+# -- checking -------------------------------------------------------------------------------
 
 
-def sponsor_matches(claimed: str, study: Study) -> bool:
-    """The claimed name is the lead sponsor's or a collaborator's, up to case, punctuation and
-    corporate suffixes, or one name's words contain the other's."""
-    said = _tokens(claimed)
-    if not said:
-        return True
-    for sponsor in [study.lead_sponsor, *study.collaborators]:
-        if sponsor is None:
-            continue
-        have = _tokens(sponsor.name)
-        if have and (said <= have or have <= said):
+def _acronym(name: str) -> str:
+    return "".join(w[0] for w in plain_words(re.sub(r"\([^)]*\)", " ", name)) if w not in _ACRONYM_SKIP)
+
+
+def _parts(claimed: str) -> list[str]:
+    """The names a sponsor claim holds: itself, and the pieces around "at", "with", "/", commas
+    and parentheses ("Bruce Cree at UCSF", "NIAID / Immune Tolerance Network")."""
+    pieces = re.split(r"\s+(?:at|with|and|&)\s+|[/,;()]", claimed)
+    return [claimed] + [p.strip() for p in pieces if p.strip() and p.strip() != claimed]
+
+
+class SponsorMatcher:
+    def __init__(self, profile: Profile):
+        self.vocabulary = SponsorVocabulary(profile)
+
+    def names(self, study: Study) -> list[str]:
+        return [s.name for s in [study.lead_sponsor, *study.collaborators] if s and s.name.strip()]
+
+    def fits(self, claimed: str, study: Study) -> bool:
+        names = self.names(study)
+        if not names:
             return True
-    return False
+        return any(self._same(part, name) for part in _parts(claimed) for name in names)
+
+    def _same(self, said: str, record: str) -> bool:
+        words = plain_words(said)
+        if words and plain_words(record)[: len(words)] == words:
+            return True  # the name's start, as a sentence cut it ("University College" of "University College, London")
+        if organisation_key(self.vocabulary.organisation(said)) == organisation_key(self.vocabulary.organisation(record)):
+            return True
+        have = set(plain_words(record)) | set(plain_words(self.vocabulary.organisation(record)))
+        acronym = _acronym(record)
+        capitals = {fold for fold, raw in zip(words, re.findall(r"\w+", said)) if raw.isupper() and 2 <= len(raw) <= 6}
+        matched_acronym = any(w in have or w == acronym for w in capitals)
+        rest = [w for w in words if w not in capitals and w not in _ACRONYM_SKIP]
+        if not rest:
+            return matched_acronym
+        if set(rest) <= have and (matched_acronym or any(w not in GENERIC_WORDS for w in rest)):
+            return True
+        core = {w for w in have if w not in _ACRONYM_SKIP}
+        return bool(core) and core <= set(words) and any(w not in GENERIC_WORDS for w in core)
 
 
-def study_problems(claims: Claims, study: Study, is_ms: bool | None) -> list[str]:
+def _problem(field: str, claim: Claim, record: str, message: str) -> dict[str, Any]:
+    return {"field": field, "says": claim.written, "record": record, "message": message, "start": claim.start, "end": claim.end}
+
+
+def _enrollment_fits(value: tuple[int, int | None, str], enrollment: int) -> bool:
+    low, high, approx = value
+    high = high or low
+    if approx in ("more than", "over", "at least"):
+        return enrollment >= low
+    if approx in ("fewer than", "less than", "under"):
+        return enrollment <= low
+    if approx and approx != "only":
+        return low * 0.9 <= enrollment <= high * 1.1
+    return low <= enrollment <= high
+
+
+def study_problems(claims: list[Claim], study: Study, is_ms: bool | None, sponsors: SponsorMatcher, reader: ClaimReader) -> list[dict[str, Any]]:
     problems = []
-    for written, key in claims.phase:
-        if key != study.phase:
-            problems.append(f"phase: the text says {written!r}; the record says {phase_words(study.phase)}")
-    for written, key in claims.status:
-        if key != (study.status or "UNKNOWN"):
-            problems.append(f"status: the text says {written!r}; the record says {status_words(study.status)}")
-    for written in claims.sponsor:
-        if not sponsor_matches(written, study):
-            names = [s.name for s in [study.lead_sponsor, *study.collaborators] if s]
-            problems.append(
-                f"sponsor: the text says {written!r}; the record's lead sponsor is "
-                f"{study.lead_sponsor.name if study.lead_sponsor else 'not given'!r}"
-                + (f" (collaborators: {', '.join(names[1:])})" if len(names) > 1 else "")
-            )
-    for written, number in claims.enrollment:
-        if study.enrollment is not None and number != study.enrollment:
-            problems.append(
-                f"enrollment: the text says {written!r}; the record says {study.enrollment:,}"
-                + (f" ({study.enrollment_type.lower()})" if study.enrollment_type else "")
-            )
-    conditions = "; ".join(study.conditions) or "none given"
-    for words, name in claims.not_ms:
-        if is_ms:
-            problems.append(f"condition: the text says {words!r} ({name}); the record is about MS (conditions: {conditions})")
-    if claims.ms and is_ms is False and not claims.not_ms:
-        problems.append(f"condition: the text says {claims.ms[0]!r}; the record is not about MS (conditions: {conditions})")
+    for claim in claims:
+        if claim.field == "phase":
+            fits = study.phase in (None, "not_applicable") if claim.value is None else claim.value == study.phase
+            if not fits:
+                problems.append(_problem("phase", claim, phase_words(study.phase),
+                                         f"phase: the text says {claim.written!r}; the record says {phase_words(study.phase)}"))
+        elif claim.field == "status":
+            status = study.status or "UNKNOWN"
+            if status not in claim.value:
+                problems.append(_problem("status", claim, status_words(study.status),
+                                         f"status: the text says {claim.written!r}; the record says {status_words(study.status)}"))
+            elif (year := re.search(r"\b(?:19|20)\d\d\b", claim.written)) and study.completion_date and study.completion_date.value[:4] != year.group():
+                problems.append(_problem("status", claim, f"completed {study.completion_date.value}",
+                                         f"status: the text says {claim.written!r}; the record's completion date is {study.completion_date.value}"))
+        elif claim.field == "sponsor":
+            if not sponsors.fits(claim.value, study):
+                names = sponsors.names(study)
+                record = names[0] if names else "not given"
+                problems.append(_problem("sponsor", claim, record,
+                                         f"sponsor: the text says {claim.written!r}; the record's lead sponsor is {record!r}"
+                                         + (f" (collaborators: {', '.join(names[1:])})" if len(names) > 1 else "")))
+        elif claim.field == "enrollment":
+            if study.enrollment is not None and not _enrollment_fits(claim.value, study.enrollment):
+                record = f"{study.enrollment:,}" + (f" ({study.enrollment_type.lower()})" if study.enrollment_type else "")
+                problems.append(_problem("enrollment", claim, record, f"enrollment: the text says {claim.written!r}; the record says {record}"))
+        elif claim.field == "condition":
+            problems += _condition_problems(claim, study, is_ms, reader)
     return problems
 
 
-def figure_problems(claims: Claims, figures: list[dict[str, Any]]) -> list[str]:
-    """A share in the text must be one of the record's extracted figures (a percentage, or a
-    count over its denominator) at the text's precision; records without figures are not judged."""
+def _condition_problems(claim: Claim, study: Study, is_ms: bool | None, reader: ClaimReader) -> list[dict[str, Any]]:
+    kind, name = claim.value
+    conditions = "; ".join(study.conditions) or "none given"
+    said = {h.key[0] for h in reader.condition.find(conditions)}
+    if kind == "ms" and is_ms is False and "ms" not in said:
+        return [_problem("condition", claim, conditions, f"condition: the text says {claim.written!r}; the record is not about MS (conditions: {conditions})")]
+    if kind == "not_ms" and is_ms and "not_ms" not in said:
+        return [_problem("condition", claim, conditions, f"condition: the text says {claim.written!r} ({name}); the record is about MS (conditions: {conditions})")]
+    return []
+
+
+def figure_problems(claims: list[Claim], figures: list[dict[str, Any]], abstract: str | None) -> list[dict[str, Any]]:
+    """A share or ratio said of a record must be one of its extracted figures (a percentage, a
+    count over its denominator, a ratio) at the text's precision, or stand in its abstract;
+    records with neither are not judged."""
     shares = [f["value"] for f in figures if f["unit"] == "percent"]
     shares += [100 * f["value"] / f["n"] for f in figures if f["unit"] == "count" and f.get("n")]
-    if not shares:
-        return []
+    ratios = [f["value"] for f in figures if f["unit"] not in ("percent", "count")]
+    stated_percents = {float(n) for n in ABSTRACT_PERCENTS.findall(abstract or "")}
+    stated_numbers = {float(n) for n in re.findall(r"(?<![\d.])\d+(?:\.\d+)?", abstract or "")}
     problems = []
-    for written, value, decimals in claims.percents:
-        if not any(round(share, decimals) == value for share in shares):
-            listed = ", ".join(f"{s:.{max(decimals, 1)}f}%" for s in sorted(set(shares))[:8])
-            problems.append(f"figure: the text says {written!r}; the record's extracted shares are {listed}")
+    for claim in claims:
+        if claim.field != "figure":
+            continue
+        unit, digits = claim.value
+        value, decimals = float(digits), len(digits.partition(".")[2])
+        pool = shares if unit == "percent" else ratios
+        stated = stated_percents if unit == "percent" else stated_numbers
+        if not pool and not abstract:
+            continue
+        if any(round(x, decimals) == value for x in pool) or value in stated:
+            continue
+        listed = ", ".join(f"{s:.{max(decimals, 1)}f}%" for s in sorted(set(shares))[:8]) if unit == "percent" else ", ".join(f"{r:g}" for r in sorted(set(ratios))[:8])
+        record = f"the record's extracted {'shares are' if unit == 'percent' else 'ratios are'} {listed}" if listed else "the abstract does not state it"
+        problems.append(_problem("figure", claim, record, f"figure: the text says {claim.written!r}; {record}"))
     return problems

@@ -68,6 +68,8 @@ class VerifyScore:
 class StoreIsTheWorld:
     """The lookup the keys assume: a reference the store lacks does not exist."""
 
+    unreachable = None
+
     def find(self, kind: str, value: str):
         from curemap.verify.online import Found
 

@@ -1,100 +1,459 @@
-"""Finding the references in a review (Markdown, HTML or text) and the clause each stands in.
+"""Finding the references in a review (Markdown, HTML or text), the blocks they stand in and
+the line each came from.
 
-A reference is a ClinicalTrials.gov, PubMed, PMC or DOI link, or a bare NCT id, EU CT
-number, PMID, PMCID or DOI. Claims are read from the reference's clause: the sentence or
-line it stands in. A clause citing more than one record makes no claim about any one of them.
+A reference is an NCT id, EU CT number, EudraCT number, PMID, PMCID or DOI: bare, in any URL
+(registry mirrors, third-party trial pages, publisher addresses carrying a DOI, query
+strings), in link text, in an HTML attribute or behind a Markdown reference-style link (found
+where the label is used, since that is where the claim is). An id shaped wrongly (an NCT id
+without 8 digits, an EU CT number whose blocks have the wrong lengths) is a reference too,
+with what is wrong with it.
+
+A review is cut into blocks: a list item (with its continuation lines), a table row (with its
+column headers), a heading, or a paragraph. Claims are read from a block's segments: a
+paragraph's sentences (a sentence may run over hard-wrapped lines), or the whole of any other
+block.
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-URL = re.compile(r"https?://[^\s<>\"')\]]+")
-URL_KINDS = (
-    ("pmid", re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov|ncbi\.nlm\.nih\.gov/pubmed)/(\d+)", re.IGNORECASE)),
-    ("pmcid", re.compile(r"(?:ncbi\.nlm\.nih\.gov/pmc/articles|pmc\.ncbi\.nlm\.nih\.gov/articles|europepmc\.org/article/PMC)/(PMC\d+)", re.IGNORECASE)),
-    ("doi", re.compile(r"doi\.org/(10\.\d{4,9}/\S+)", re.IGNORECASE)),
-    ("nct", re.compile(r"clinicaltrials\.gov/(?:study|ct2/show(?:/record)?)/(NCT\w+)", re.IGNORECASE)),
-    ("euct", re.compile(r"euclinicaltrials\.eu/\S*?EUCT=(\d{4}-\d{6}-\d{2}-\d{2})", re.IGNORECASE)),
-)
-# Patterns that open with a literal (the word boundary checked just after it) let the regex
-# engine jump between occurrences instead of trying every position of a long text.
-BARE_KINDS = (
-    ("nct", re.compile(r"NCT(?<=\bNCT)\d+\b")),
-    ("euct", re.compile(r"(?<![\d-])\d{4}-\d{6}-\d{2}-\d{2}(?![\d-])")),
-    ("pmid", re.compile(r"\bPMID\s*:?\s*(\d+)\b", re.IGNORECASE)),
-    ("pmcid", re.compile(r"PMC(?<=\bPMC)\d+\b")),
-    ("doi", re.compile(r"\b(?:doi:\s*)?(10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)),
-)
+URL = re.compile(r"(?:https?://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
 TRAILING = ".,;:)]}>'\"”"
-CLAUSE_END = re.compile(r"\n|(?<=[.!?])\s+(?=[A-Z0-9“\"(])")
+NCT_ANY = re.compile(r"(?<![A-Za-z0-9])NCT[ -]?(\d[0-9A-Za-z]{3,11})(?![0-9A-Za-z])", re.IGNORECASE)
+EU_NUMBER = re.compile(r"(?<![\d-])(\d{4})-(\d{4,7})-(\d{1,3})(?:-(\d{1,3}))?(?![\d-])")
+PMID_BARE = re.compile(r"\bPMID\s*:?\s*(\d+)\b", re.IGNORECASE)
+PMCID_ANY = re.compile(r"(?<![A-Za-z0-9])PMC(\d{4,9})\b", re.IGNORECASE)
+DOI_ANY = re.compile(r"\b10\.\d{4,9}/[^\s\"<>]+")
+DOI_PREFIXED = re.compile(r"\bdoi:\s*(\S+)", re.IGNORECASE)
+PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov|ncbi\.nlm\.nih\.gov/pubmed|europepmc\.org/(?:article|abstract)/MED)/(\d+)", re.IGNORECASE)
+DOI_URL_TAIL = re.compile(r"(?:/(?:full|abstract|pdf|epdf|fulltext|meta|references|figures|html|suppl)(?:/.*)?|\.pdf|[?#].*)$", re.IGNORECASE)
+EU_CONTEXT = re.compile(r"(?:EU\s*CT|CTIS|euclinicaltrials|EUCT=?)[^\n]{0,30}$", re.IGNORECASE)
+EUDRACT_CONTEXT = re.compile(r"(?:eudract|clinicaltrialsregister\.eu)[^\n]{0,60}$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Reference:
-    kind: str  # nct | euct | pmid | pmcid | doi
-    value: str  # as normalised: NCT id upper case, DOI lower case, PMID digits
+    kind: str  # nct | euct | eudract | pmid | pmcid | doi
+    value: str  # normalised: NCT id upper case, DOI lower case, PMID digits; as written when malformed
     text: str  # as written
     start: int
     end: int
+    malformed: str | None = None  # what is wrong with its shape
 
     @property
     def ref(self) -> str:
-        return {"pmid": f"PMID:{self.value}", "doi": f"doi:{self.value}"}.get(self.kind, self.value)
+        if self.malformed:
+            return self.value
+        return {"pmid": f"PMID:{self.value}", "doi": f"doi:{self.value}", "eudract": f"EudraCT:{self.value}"}.get(
+            self.kind, self.value
+        )
 
 
-def _normalise(kind: str, value: str) -> str:
-    value = value.rstrip(TRAILING)
-    if kind == "doi":
-        return value.lower()
-    return value.upper()
+def _nct(digits: str) -> tuple[str, str | None]:
+    """The normalised NCT id and, when it is not 8 digits, what is wrong with it."""
+    value = "NCT" + digits.upper()
+    if not digits.isdigit():
+        return value, f"NCT ids are NCT and 8 digits; {value!r} has a letter in place of a digit"
+    if len(digits) != 8:
+        return value, f"NCT ids have 8 digits; {value!r} has {len(digits)}"
+    return value, None
 
 
-class _TextOf(HTMLParser):
-    """The text of an HTML page (script and style left out), each external link's address
-    placed beside its text so a reference given only as a link is found where it stands."""
+def _eu_number(match: re.Match, before: str) -> tuple[str, str | None, str] | None:
+    """(kind, problem, value) of a YYYY-N…-N…(-N…) number, or None when it is not one (a date,
+    a phone number): an EU CT number has four blocks, a EudraCT number three."""
+    year, middle, third, fourth = match.groups()
+    value = match.group()
+    if fourth is not None:
+        if (len(middle), len(third), len(fourth)) == (6, 2, 2):
+            return "euct", None, value
+        if not EU_CONTEXT.search(before):
+            return None
+        wrong = [f"the {name} block has {len(block)} digits" for name, block, size in
+                 (("middle", middle, 6), ("third", third, 2), ("last", fourth, 2)) if len(block) != size]
+        return "euct", f"EU CT numbers are YYYY-NNNNNN-NN-NN; {'; '.join(wrong)}", value
+    if (len(middle), len(third)) == (6, 2):
+        return "eudract", None, value
+    if EUDRACT_CONTEXT.search(before):
+        return "eudract", f"EudraCT numbers are YYYY-NNNNNN-NN; {value!r} is not", value
+    return None
 
-    BLOCKS = frozenset({"p", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "div", "section", "br", "figcaption", "table", "ul", "ol"})
+
+def _doi(raw: str) -> str:
+    return DOI_URL_TAIL.sub("", raw.rstrip(TRAILING)).rstrip(TRAILING).lower()
+
+
+def refs_in_url(url: str) -> list[tuple[str, str, str | None]]:
+    """(kind, value, problem) of the reference an address carries: the first id it holds, in
+    the order registry ids, EudraCT, PubMed, PMC, DOI."""
+    for match in NCT_ANY.finditer(url):
+        value, problem = _nct(match.group(1))
+        return [("nct", value, problem)]
+    for match in EU_NUMBER.finditer(url):
+        found = _eu_number(match, url[: match.start()])
+        if found:
+            kind, problem, value = found
+            return [(kind, value, problem)]
+    if match := PUBMED_URL.search(url):
+        return [("pmid", match.group(1), None)]
+    if match := PMCID_ANY.search(url):
+        return [("pmcid", "PMC" + match.group(1), None)]
+    if match := DOI_ANY.search(url):
+        return [("doi", _doi(match.group()), None)]
+    return []
+
+
+def find_references(text: str, links: list[tuple[int, int, str]] = ()) -> list[Reference]:
+    """Every reference in the text, in order. ``links`` are (start, end, address) of links whose
+    address is not in the text (Markdown reference-style uses): their reference stands there.
+
+    Characters already claimed by a URL or an earlier reference are marked in a byte mask, so
+    each check costs one look-up however many references the text holds (linear time)."""
+    found: list[Reference] = []
+    taken = bytearray(len(text) + 1)
+
+    def take(start: int, end: int) -> None:
+        taken[start:end] = b"\x01" * (end - start)
+
+    def add(kind: str, value: str, problem: str | None, written: str, start: int, end: int) -> None:
+        found.append(Reference(kind, value, written, start, end, problem))
+
+    for start, end, address in links:
+        for kind, value, problem in refs_in_url(address):
+            add(kind, value, problem, address, start, end)
+    for url in URL.finditer(text):
+        end = url.start() + len(url.group().rstrip(TRAILING))
+        for kind, value, problem in refs_in_url(url.group()):
+            add(kind, value, problem, text[url.start():end], url.start(), end)
+        take(*url.span())
+
+    def bare(pattern: re.Pattern, read) -> None:
+        for match in pattern.finditer(text):
+            if taken[match.start()]:
+                continue
+            read(match)
+
+    def nct(match: re.Match) -> None:
+        value, problem = _nct(match.group(1))
+        add("nct", value, problem, match.group(), *match.span())
+        take(*match.span())
+
+    def eu(match: re.Match) -> None:
+        found_eu = _eu_number(match, text[max(0, match.start() - 80): match.start()])
+        if found_eu:
+            kind, problem, value = found_eu
+            add(kind, value, problem, match.group(), *match.span())
+            take(*match.span())
+
+    def doi_prefixed(match: re.Match) -> None:
+        raw = match.group(1).rstrip(TRAILING)
+        end = match.start(1) + len(raw)
+        if DOI_ANY.fullmatch(raw):
+            add("doi", _doi(raw), None, text[match.start():end], match.start(), end)
+        else:
+            add("doi", raw, f"DOIs start with 10., a 4- to 9-digit registrant, then /; {raw!r} does not", text[match.start():end], match.start(), end)
+        take(match.start(), end)
+
+    def doi(match: re.Match) -> None:
+        raw = match.group().rstrip(TRAILING)
+        add("doi", _doi(raw), None, raw, match.start(), match.start() + len(raw))
+        take(match.start(), match.start() + len(raw))
+
+    def pmid(match: re.Match) -> None:
+        digits = match.group(1)
+        problem = None if len(digits) <= 8 else f"PMIDs have 1 to 8 digits; {digits!r} has {len(digits)}"
+        add("pmid", digits, problem, match.group(), *match.span())
+        take(*match.span())
+
+    def pmcid(match: re.Match) -> None:
+        add("pmcid", "PMC" + match.group(1), None, match.group(), *match.span())
+        take(*match.span())
+
+    bare(NCT_ANY, nct)
+    bare(EU_NUMBER, eu)
+    bare(DOI_PREFIXED, doi_prefixed)
+    bare(DOI_ANY, doi)
+    bare(PMID_BARE, pmid)
+    bare(PMCID_ANY, pmcid)
+    return sorted(found, key=lambda r: r.start)
+
+
+# -- the document: its text, lines and blocks ---------------------------------------------
+
+
+@dataclass
+class Block:
+    start: int
+    end: int
+    kind: str  # item | row | heading | para
+    cells: list[tuple[int, int, str]] = field(default_factory=list)  # a row's (start, end, header)
+
+
+@dataclass
+class Document:
+    """The readable text of a review, where each offset came from (its source line) and its blocks."""
+
+    text: str
+    anchors: list[tuple[int, int]]  # (offset, source line) where a run of text starts
+    blocks: list[Block]
+    links: list[tuple[int, int, str]] = field(default_factory=list)  # reference-style uses
+    _starts: list[int] = field(default_factory=list, repr=False)
+
+    def line_at(self, offset: int) -> int:
+        if not self._starts:
+            self._starts = [a for a, _ in self.anchors]
+        index = bisect_right(self._starts, offset) - 1
+        if index < 0:
+            return 1
+        start, line = self.anchors[index]
+        return line + self.text.count("\n", start, offset)
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?])[\"”')\]*_]*\s+(?=[A-Z0-9\"“(\[*_])")
+ABBREVIATIONS = frozenset(
+    "e.g i.e vs cf al dr prof st inc ltd co corp no fig approx ca mr mrs ms jr sr univ dept etc".split()
+)
+
+
+def sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of ``text[start:end]``; a full stop after an abbreviation
+    or an initial ends none."""
+    bounds, begin = [], start
+    for match in SENTENCE_END.finditer(text, start, end):
+        word = re.search(r"([A-Za-z.]+)\.?[\"”')\]*_]*$", text[max(begin, match.start() - 12): match.start()])
+        if word and (word.group(1).rstrip(".").lower() in ABBREVIATIONS or len(word.group(1).rstrip(".")) == 1):
+            continue
+        bounds.append((begin, match.start()))
+        begin = match.end()
+    bounds.append((begin, end))
+    return [(a, b) for a, b in bounds if b > a]
+
+
+MD_DEFINITION = re.compile(r"^ {0,3}\[([^\]\n]+)\]:[ \t]*<?(\S+?)>?(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*$", re.MULTILINE)
+MD_USE = re.compile(r"\[((?:[^\[\]\n]|\[[^\[\]\n]*\])+)\]\[([^\]\n]*)\]")
+MD_ESCAPE = re.compile(r"\\([\\`*_\[\]<>|#{}()+\-.!])")
+LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
+HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
+TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+
+
+def _line_spans(text: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for line in text.split("\n"):
+        spans.append((start, start + len(line)))
+        start += len(line) + 1
+    return spans
+
+
+def _cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The cells of a pipe-table row, outer pipes left out."""
+    bounds = [start - 1] + [m.start() for m in re.finditer(r"(?<!\\)\|", text[start:end])]
+    bounds = [b if i == 0 else start + b for i, b in enumerate(bounds)] + [end]
+    cells = [(a + 1, b) for a, b in zip(bounds, bounds[1:])]
+    return [(a, b) for a, b in cells if text[a:b].strip() or (a, b) not in (cells[0], cells[-1])]
+
+
+def _text_document(content: str, markdown: bool) -> Document:
+    """Markdown or plain text: escapes undone, reference-style definitions blanked (their
+    addresses stand where the labels are used), blocks from the lines' shapes."""
+    text = MD_ESCAPE.sub(r"\1", content) if markdown else content
+    links: list[tuple[int, int, str]] = []
+    if markdown:
+        definitions = {m.group(1).strip().lower(): m.group(2) for m in MD_DEFINITION.finditer(text)}
+        text = MD_DEFINITION.sub(lambda m: " " * len(m.group()), text)
+        for use in MD_USE.finditer(text):
+            label = (use.group(2) or use.group(1)).strip().lower()
+            if label in definitions:
+                links.append((use.start(), use.end(), definitions[label]))
+    blocks: list[Block] = []
+    current: Block | None = None
+    header: list[str] | None = None
+    spans = _line_spans(text)
+    for index, (a, b) in enumerate(spans):
+        line = text[a:b]
+        is_rule = markdown and TABLE_RULE.match(line) and "-" in line
+        if not line.strip() or is_rule:
+            current = None
+            if not line.strip():
+                header = None
+            continue
+        if markdown and line.lstrip().startswith("|"):
+            cells = _cells(text, a, b)
+            following = text[spans[index + 1][0]:spans[index + 1][1]] if index + 1 < len(spans) else ""
+            if TABLE_RULE.match(following) and "-" in following:
+                header = [text[x:y].strip() for x, y in cells]
+                blocks.append(Block(a, b, "heading"))
+            else:
+                names = header or []
+                blocks.append(Block(a, b, "row", [(x, y, names[i] if i < len(names) else "") for i, (x, y) in enumerate(cells)]))
+            current = None
+            continue
+        if HEADING.match(line):
+            blocks.append(Block(a, b, "heading"))
+            current = None
+        elif LIST_ITEM.match(line):
+            current = Block(a, b, "item")
+            blocks.append(current)
+        elif current is not None:
+            current.end = b
+        else:
+            current = Block(a, b, "para")
+            blocks.append(current)
+    return Document(text, [(0, 1)], blocks, links)
+
+
+class _HtmlText(HTMLParser):
+    """The text of an HTML page (script, style and head left out), one line per block element,
+    table rows as cells joined by `` | `` with their column headers; each link's address (and
+    any attribute holding an id) placed before its text, so a reference given only as a link
+    is found where it stands."""
+
+    BLOCKS = frozenset(
+        "p li tr h1 h2 h3 h4 h5 h6 div section article header footer br figcaption table ul ol "
+        "blockquote dd dt pre caption thead tbody".split()
+    )
+    SKIP = frozenset({"script", "style", "svg", "head", "template"})
+    ID_HINT = re.compile(r"NCT|\d{4}-\d{4,7}-\d|PMC\d|10\.\d{4}/|PMID", re.IGNORECASE)
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self.length = 0
+        self.anchors: list[tuple[int, int]] = []
+        self.blocks: list[Block] = []
         self._skip = 0
+        self._open: list[tuple[str, int]] = []  # block elements open: (tag, text offset)
+        self._header: list[str] = []
+        self._row: list[tuple[int, int, str]] | None = None
+        self._row_is_header = True
+        self._cell: int | None = None
+
+    def _emit(self, text: str, line: int | None = None) -> None:
+        if not text:
+            return
+        self.anchors.append((self.length, line if line is not None else self.getpos()[0]))
+        self.parts.append(text)
+        self.length += len(text)
+
+    def _newline(self) -> None:
+        if self.parts and not self.parts[-1].endswith("\n"):
+            self._emit("\n")
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style", "svg"):
+        if tag in self.SKIP:
             self._skip += 1
-        elif tag in self.BLOCKS:
-            self.parts.append("\n")
-        if tag == "a":
-            href = dict(attrs).get("href") or ""
-            if href.startswith(("http://", "https://")):
-                self.parts.append(f" {href} ")
+            return
+        if self._skip:
+            return
+        if tag in self.BLOCKS:
+            self._newline()
+            if tag in ("li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "p"):
+                self._open.append((tag, self.length))
+            if tag == "tr":
+                self._row, self._row_is_header = [], True
+        if tag in ("td", "th") and self._row is not None:
+            self._close_cell()
+            if self._row:
+                self._emit(" | ")
+            self._cell = self.length
+            self._row_is_header &= tag == "th"
+        for name, value in attrs:
+            if value and (name == "href" and value.startswith(("http://", "https://", "www.")) or self.ID_HINT.search(value) and name != "title"):
+                self._emit(f" {value} ")
+
+    def _close_cell(self) -> None:
+        if self._cell is not None and self._row is not None:
+            self._row.append((self._cell, self.length, ""))
+        self._cell = None
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style", "svg"):
+        if tag in self.SKIP:
             self._skip = max(0, self._skip - 1)
-        elif tag in self.BLOCKS:
-            self.parts.append("\n")
+            return
+        if self._skip:
+            return
+        if tag in ("td", "th"):
+            self._close_cell()
+        if tag in self.BLOCKS:
+            for index in range(len(self._open) - 1, -1, -1):
+                if self._open[index][0] == tag:
+                    start = self._open.pop(index)[1]
+                    self._block(tag, start)
+                    break
+            self._newline()
+
+    def _block(self, tag: str, start: int) -> None:
+        end = self.length
+        if tag == "tr":
+            self._close_cell()
+            cells = self._row or []
+            if self._row_is_header and cells:
+                self._header = [self._slice(a, b).strip() for a, b, _ in cells]
+                self.blocks.append(Block(start, end, "heading"))
+            else:
+                names = self._header
+                self.blocks.append(Block(start, end, "row", [(a, b, names[i] if i < len(names) else "") for i, (a, b, _) in enumerate(cells)]))
+            self._row = None
+        elif tag == "li":
+            self.blocks.append(Block(start, end, "item"))
+        elif tag == "p":
+            self.blocks.append(Block(start, end, "para"))
+        else:
+            self.blocks.append(Block(start, end, "heading"))
+
+    def _slice(self, a: int, b: int) -> str:
+        return "".join(self.parts)[a:b]
 
     def handle_data(self, data):
-        if not self._skip:
-            self.parts.append(data)
+        if self._skip or not data.strip():
+            if data.strip() == "" and data and self.parts and not self.parts[-1].endswith((" ", "\n")):
+                self._emit(" ")
+            return
+        line, _ = self.getpos()
+        leading = len(data) - len(data.lstrip())
+        line += data[:leading].count("\n")
+        self._emit(re.sub(r"\s+", " ", data.strip()) + (" " if data[-1].isspace() else ""), line)
+
+
+def _html_document(content: str) -> Document:
+    parser = _HtmlText()
+    parser.feed(content)
+    parser.close()
+    text = "".join(parser.parts)
+    blocks = sorted(parser.blocks, key=lambda b: (b.start, -b.end))
+    # Text outside any list item, row, heading or paragraph (a div's, a table cell's) makes paragraphs of its own.
+    inner: list[Block] = []
+    covered = 0
+    for block in blocks:
+        if block.start < covered:
+            continue  # a paragraph inside a list item belongs to the item
+        inner.append(block)
+        covered = block.end
+    spans: list[Block] = []
+    position = 0
+    for block in inner + [Block(len(text), len(text), "para")]:
+        for a, b in _line_spans(text[position:block.start]):
+            if text[position + a:position + b].strip():
+                spans.append(Block(position + a, position + b, "para"))
+        if block.end > block.start:
+            spans.append(block)
+        position = max(position, block.end)
+    return Document(text, parser.anchors or [(0, 1)], spans)
+
+
+def parse_document(content: str, fmt: str) -> Document:
+    if fmt == "html":
+        return _html_document(content)
+    return _text_document(content, fmt == "md")
 
 
 def plain_text(content: str, fmt: str) -> str:
     """The readable text of a review: HTML reduced to its text, Markdown with its escapes undone."""
-    if fmt == "html":
-        parser = _TextOf()
-        parser.feed(content)
-        parser.close()
-        return "".join(parser.parts)
-    if fmt == "md":
-        return re.sub(r"\\([\\`*_\[\]<>|#{}()+\-.!])", r"\1", content)
-    return content
+    return parse_document(content, fmt).text
 
 
 def detect_format(name: str, content: str) -> str:
@@ -105,50 +464,3 @@ def detect_format(name: str, content: str) -> str:
         return "md"
     head = content.lstrip()[:500].lower()
     return "html" if head.startswith(("<!doctype html", "<html")) or "<body" in head else "text"
-
-
-def find_references(text: str) -> list[Reference]:
-    """Every reference in the text, in order; a bare id inside a link counts once, as the link.
-
-    Characters already claimed by a link or an earlier reference are marked in a byte mask,
-    so each check costs one look-up however many references the text holds (linear time)."""
-    found: list[Reference] = []
-    taken = bytearray(len(text) + 1)
-
-    def take(start: int, end: int) -> None:
-        taken[start:end] = b"\x01" * (end - start)
-
-    for url in URL.finditer(text):
-        for kind, pattern in URL_KINDS:
-            match = pattern.search(url.group())
-            if match:
-                start, end = url.start(), url.start() + len(url.group().rstrip(TRAILING))
-                found.append(Reference(kind, _normalise(kind, match.group(1)), text[start:end], start, end))
-                break
-        take(*url.span())
-    for kind, pattern in BARE_KINDS:
-        for match in pattern.finditer(text):
-            if taken[match.start()]:
-                continue
-            value = match.group(1) if pattern.groups else match.group()
-            end = match.end() - (len(match.group()) - len(match.group().rstrip(TRAILING)))
-            found.append(Reference(kind, _normalise(kind, value), text[match.start():end], match.start(), end))
-            take(match.start(), end)
-    return sorted(found, key=lambda r: r.start)
-
-
-def clauses(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence or line."""
-    bounds, start = [], 0
-    for match in CLAUSE_END.finditer(text):
-        bounds.append((start, match.start()))
-        start = match.end()
-    bounds.append((start, len(text)))
-    return [(a, b) for a, b in bounds if b > a]
-
-
-def clause_of(spans: list[tuple[int, int]], starts: list[int], position: int) -> int:
-    """The index of the clause holding ``position`` (``starts`` are the clauses' starts), or -1
-    for a position between clauses: a binary search, not a scan of every clause."""
-    index = bisect_right(starts, position) - 1
-    return index if index >= 0 and position < spans[index][1] else -1

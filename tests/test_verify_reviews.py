@@ -1,0 +1,136 @@
+"""The verifier on reviews as people and AI tools write them (issue 16): the dev reviews of
+tests/data/verify-reviews against their keys, the seed review's CAR-T bullet, retractions
+looked up on a local fake PubMed and Crossref, and the annotated copy's escaping."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SHARED_DATA
+
+REVIEWS = Path(__file__).parent / "data" / "verify-reviews"
+CAR_T_BULLET = """- **[KYV-101 in treatment-refractory progressive MS (UCSF)](https://clinicaltrials.ucsf.edu/trial/NCT06451159)**
+  Phase I/II, open-label, single-centre study sponsored by Bruce Cree at UCSF with Kyverna as collaborator; about 10 participants at two dose levels.
+"""
+
+
+@pytest.fixture(scope="module")
+def profile():
+    from curemap.profile import load_profile
+
+    return load_profile()
+
+
+def test_dev_reviews_meet_the_acceptance_floor(built_store, profile):
+    """At least 95% of planted errors caught, at most 2% of correct references flagged (the
+    held-out reviews are scored by `make eval`, not here, so they stay unseen)."""
+    from curemap.verify.evaluate import evaluate_reviews
+
+    score = evaluate_reviews(built_store, profile, REVIEWS / "dev").to_dict()
+    assert score["recall"] >= 0.95, score["misses"]
+    assert score["false_alarm_rate"] <= 0.02, score["misses"]
+    assert score["correct_unreported"] == 0, score["misses"]
+
+
+def test_seed_car_t_bullet_phase_is_a_mismatch(built_store, profile):
+    from curemap.verify import Verifier
+
+    result = Verifier(built_store, profile).verify_text(CAR_T_BULLET, "md")
+    (citation,) = result["citations"]
+    assert citation["ref"] == "NCT06451159" and citation["status"] == "mismatch" and citation["line"] == 1
+    (problem,) = citation["problems"]  # Bruce Cree at UCSF, Kyverna and "about 10" fit the record
+    assert problem["field"] == "phase" and problem["quote"] == "Phase I/II" and problem["line"] == 2
+    assert problem["message"] == "phase: the text says 'Phase I/II'; the record says phase 1"
+
+
+def test_claims_attach_to_the_trial_they_are_about(built_store, profile):
+    """One sentence, two trials: each claim to the nearest on its side of the break, "respectively"
+    by position, a shared predicate to both; a product named beside a company link is matched by name."""
+    from curemap.verify import Verifier
+
+    text = (
+        "FENhance 1 (NCT04586010) and FENhance 2 (NCT04586023) are phase III trials with 746 and 751\n"
+        "participants respectively; both are active, not recruiting.\n\n"
+        "GEMINI 1 (NCT04410978) was a phase 3 of 974 participants, and GEMINI 2 (NCT04410991) enrolled about 900.\n\n"
+        "The company (https://example.com/news) says KYV-101 is in a phase 3 trial of 500 patients.\n"
+    )
+    result = Verifier(built_store, profile).verify_text(text, "md")
+    by_ref = {c["ref"]: c for c in result["citations"]}
+    for ref in ("NCT04586010", "NCT04586023", "NCT04410978", "NCT04410991"):
+        assert by_ref[ref]["status"] == "ok", by_ref[ref]
+    named = by_ref["name:KYV-101"]
+    assert named["status"] == "matched_by_name" and "NCT06384976" in named["candidates"]
+    assert {p["field"] for p in named["problems"]} == {"phase", "enrollment"}
+
+
+def test_annotated_copy_escapes_the_review(built_store, profile, tmp_path, built_home, cli):
+    review = tmp_path / "review.md"
+    review.write_text('<script>alert(1)</script> NCT06451159 is a phase 3 trial. <img src=x onerror="x">\n', encoding="utf-8")
+    out = tmp_path / "checked.html"
+    result = cli("--home", built_home, "verify", review, "--offline", "--format", "html", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    html = out.read_text(encoding="utf-8")
+    assert "<script>" not in html and "<img" not in html and "&lt;script&gt;" in html
+    assert '<mark class="problem"' in html and "the record says phase 1" in html
+
+
+class _FakeLiterature(BaseHTTPRequestHandler):
+    """PubMed efetch and Crossref works answers shaped like the real ones, for retracted papers."""
+
+    def do_GET(self):  # noqa: N802 (the standard library's name)
+        if self.path.startswith("/works/"):
+            doi = self.path[len("/works/"):]
+            message = {"DOI": doi, "type": "journal-article", "title": ["A paper"]}
+            if doi == "10.1234/retracted":
+                message["updated-by"] = [{"DOI": "10.1234/retraction-notice", "type": "retraction", "updated": {"date-parts": [[2022, 3, 1]]}}]
+            if doi == "10.1234/retraction-notice":
+                message["update-to"] = [{"DOI": "10.1234/retracted", "type": "retraction", "updated": {"date-parts": [[2022, 3, 1]]}}]
+            body = json.dumps({"status": "ok", "message-type": "work", "message-version": "1.0.0", "message": message}).encode()
+            self._send(200, "application/json", body)
+        elif "efetch.fcgi" in self.path:
+            xml = (SHARED_DATA / "pubmed" / "pubmed-29768149.xml").read_text(encoding="utf-8")
+            xml = xml.replace('<PublicationType UI="D016428">Journal Article</PublicationType>',
+                              '<PublicationType UI="D016428">Journal Article</PublicationType>\n'
+                              '<PublicationType UI="D016441">Retracted Publication</PublicationType>')
+            self._send(200, "text/xml", xml.encode())
+        else:
+            self._send(404, "application/json", b'{"message": "not found"}')
+
+    def _send(self, status, kind, body):
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_retractions_online_are_problems(built_home, cli, tmp_path, monkeypatch):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeLiterature)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        monkeypatch.setenv("CUREMAP_CROSSREF_URL", base)
+        monkeypatch.setenv("CUREMAP_EUTILS_URL", base)
+        review = tmp_path / "review.md"
+        review.write_text(
+            "Asthma trial PMID: 29768149.\n\nA finding (doi:10.1234/retracted).\n\nThe notice doi:10.1234/retraction-notice.\n\n"
+            "A sound paper doi:10.1234/sound.\n", encoding="utf-8",
+        )
+        result = cli("--home", built_home, "verify", review, "--timeout", "5", "--json")
+    finally:
+        server.shutdown()
+    assert result.exit_code == 0, result.stderr
+    by_ref = {c["ref"]: c for c in result.json()["citations"]}
+    assert by_ref["PMID:29768149"]["problems"][0]["message"] == "retraction: 'PMID: 29768149' has been retracted (PubMed)"
+    assert "has a retraction (doi:10.1234/retraction-notice)" in by_ref["doi:10.1234/retracted"]["problems"][0]["message"]
+    assert "is a retraction notice for doi:10.1234/retracted" in by_ref["doi:10.1234/retraction-notice"]["problems"][0]["message"]
+    assert by_ref["doi:10.1234/sound"]["status"] == "ok" and by_ref["doi:10.1234/sound"]["problems"] == []
+    assert all(by_ref[r]["status"] == "mismatch" for r in ("PMID:29768149", "doi:10.1234/retracted", "doi:10.1234/retraction-notice"))
