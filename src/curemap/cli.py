@@ -810,7 +810,9 @@ def mcp_(
 
     store = state.store()
     where = f"streamable HTTP at http://127.0.0.1:{port}/mcp" if http else "stdio"
-    stderr.print(f"serving {store.count_studies():,} studies to assistants over {where}", highlight=False)
+    studies = store.count_studies()
+    empty = "; the store is empty: run `curemap build --offline` with this --home first" if not studies else ""
+    stderr.print(f"serving {studies:,} studies to assistants over {where}{empty}", highlight=False)
     serve_mcp(store, state.home, http=http, port=port)
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp.types import ToolAnnotations
 from sqlalchemy import select
 
@@ -164,7 +164,7 @@ def create_server(store: Store, home: Path, profile: Profile | None = None) -> M
     @server.resource("curemap://strategies", name="strategies", mime_type="application/json")
     def strategies() -> str:
         """Every strategy with its group, curative intent, stage, the trials that set it and the counts of trials testing it and open now."""
-        with _answering(store, ResourceNotFoundError):
+        with _answering(store, ResourceError):
             rows = [_summary(profile, entry) for entry in strategy_landscape(store, profile)]
             answer = _cited(store, {"strategies": rows}, [i for row in rows for i in row["stage_studies"]])
         return json.dumps(answer, ensure_ascii=False)
