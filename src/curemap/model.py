@@ -107,6 +107,28 @@ class ResultValue:
 
 
 @dataclass
+class ResultAnalysis:
+    """One posted statistical analysis of an outcome measure: the groups it compares and its
+    estimate, interval and p-value, as the registry writes them."""
+
+    outcome_type: str
+    outcome_title: str
+    group_ids: list[str]
+    group_titles: list[str | None]
+    param_type: str | None = None  # "Mean Difference", "Odds Ratio (OR)"…
+    param_value: str | None = None
+    ci_percent: str | None = None
+    ci_lower: str | None = None
+    ci_upper: str | None = None
+    p_value: str | None = None  # as written: "<0.0001", "=0.247", "0.366"
+    method: str | None = None
+    non_inferiority: str | None = None  # SUPERIORITY, NON_INFERIORITY, EQUIVALENCE, OTHER
+    description: str | None = None  # the group description and estimate comment
+    unit: str | None = None
+    time_frame: str | None = None
+
+
+@dataclass
 class AdverseEvent:
     """One posted adverse-event row: a term in one group."""
 
@@ -164,6 +186,7 @@ class Study:
     has_results: bool = False
     result_values: list[ResultValue] = field(default_factory=list)
     adverse_events: list[AdverseEvent] = field(default_factory=list)
+    result_analyses: list[ResultAnalysis] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(self)
@@ -220,6 +243,7 @@ LIST_ITEM_TYPES: dict[str, type] = {
     "references": Reference,
     "result_values": ResultValue,
     "adverse_events": AdverseEvent,
+    "result_analyses": ResultAnalysis,
 }
 
 STUDY_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Study))
@@ -241,6 +265,17 @@ class AbstractSection:
     text: str
     label: str | None = None
     category: str | None = None  # NLM category: BACKGROUND, METHODS, RESULTS, CONCLUSIONS…
+
+
+@dataclass
+class FullTextSection:
+    """One part of an open-access article's full text: ``kind`` is what the part reports
+    (``abstract``, ``introduction``, ``methods``, ``results``, ``table``, ``discussion``,
+    ``conclusions``, ``other``), ``title`` its heading path as written."""
+
+    kind: str
+    title: str | None
+    text: str
 
 
 @dataclass
@@ -288,6 +323,8 @@ class Paper:
     keywords: list[str] = field(default_factory=list)
     grants: list[Grant] = field(default_factory=list)
     trial_ids: list[str] = field(default_factory=list)
+    full_text: list[FullTextSection] = field(default_factory=list)
+    full_text_url: str | None = None  # where the full text was fetched from
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(self)
@@ -308,6 +345,7 @@ PAPER_LIST_ITEM_TYPES: dict[str, type] = {
     "authors": Author,
     "mesh": MeshHeading,
     "grants": Grant,
+    "full_text": FullTextSection,
 }
 
 

@@ -231,6 +231,16 @@ class OutcomeCues:
 
 
 @dataclass(frozen=True)
+class ComparisonCues:
+    """Words that tell the comparison reader which group is the comparator and which way of an
+    outcome is good, so "increased" can read as "better" or "worse"."""
+
+    control: tuple[Term, ...] = ()  # a group named with one is the comparator (placebo, sham…)
+    higher_is_better: tuple[Term, ...] = ()  # checked first: "relapse-free" before "relapse"
+    lower_is_better: tuple[Term, ...] = ()
+
+
+@dataclass(frozen=True)
 class Design:
     """How a paper's evidence was produced (randomised trial, cohort, review, animal work…)."""
 
@@ -501,6 +511,7 @@ class Profile:
     paper_rules: PaperRules | None = None  # None: the profile does not describe papers
     designs: tuple[Design, ...] = ()
     outcome_cues: OutcomeCues = OutcomeCues()
+    comparison_cues: ComparisonCues = ComparisonCues()
     report: ReportSettings = ReportSettings()
     eligibility: EligibilityWords | None = None  # None: the profile has no words for the trial finder
     roles: RoleWords | None = None  # None: every strategy a study names is tested
@@ -689,6 +700,7 @@ def _build(top: _Value, source: str, digest: str) -> Profile:
             "ignore",
             "outcome_measures",
             "outcome_cues",
+            "comparison_cues",
             "phases",
             "report",
             "eligibility",
@@ -728,6 +740,7 @@ def _build(top: _Value, source: str, digest: str) -> Profile:
         paper_rules=paper_rules,
         designs=designs,
         outcome_cues=_outcome_cues(keys["outcome_cues"]) if "outcome_cues" in keys else OutcomeCues(),
+        comparison_cues=_comparison_cues(keys["comparison_cues"]) if "comparison_cues" in keys else ComparisonCues(),
         report=_report(keys["report"]) if "report" in keys else ReportSettings(),
         eligibility=_eligibility(keys["eligibility"]) if "eligibility" in keys else None,
         roles=_roles(keys["roles"]) if "roles" in keys else None,
@@ -1213,6 +1226,12 @@ OUTCOME_CUE_LISTS = tuple(field.name for field in dataclasses.fields(OutcomeCues
 def _outcome_cues(value: _Value) -> OutcomeCues:
     keys = value.mapping(optional=OUTCOME_CUE_LISTS)
     return OutcomeCues(**{name: _terms(keys[name], "outcome_cue") for name in keys})
+
+
+def _comparison_cues(value: _Value) -> ComparisonCues:
+    names = tuple(field.name for field in dataclasses.fields(ComparisonCues))
+    keys = value.mapping(optional=names)
+    return ComparisonCues(**{name: _terms(keys[name], "comparison_cue") for name in keys})
 
 
 def _phase(phase_id: str, value: _Value) -> Phase:

@@ -23,6 +23,7 @@ from curemap.model import (
     PartialDate,
     PlannedOutcome,
     Reference,
+    ResultAnalysis,
     ResultValue,
     Sponsor,
     Study,
@@ -49,7 +50,7 @@ _FIELDS_BY_PART: dict[tuple[str, ...], frozenset[str]] = {
     ("protocolSection", "contactsLocationsModule"): frozenset({"locations", "total_locations"}),
     ("protocolSection", "referencesModule"): frozenset({"references"}),
     ("hasResults",): frozenset({"has_results"}),
-    ("resultsSection", "outcomeMeasuresModule"): frozenset({"result_values"}),
+    ("resultsSection", "outcomeMeasuresModule"): frozenset({"result_values", "result_analyses"}),
     ("resultsSection", "adverseEventsModule"): frozenset({"adverse_events"}),
 }
 """Which Study fields each part of the record carries. A search requested with
@@ -194,6 +195,36 @@ def _result_values(module: dict[str, Any]) -> list[ResultValue]:
     return rows
 
 
+def _result_analyses(module: dict[str, Any]) -> list[ResultAnalysis]:
+    """Every posted between-group analysis, with the titles of the groups it compares in its order."""
+    rows: list[ResultAnalysis] = []
+    for measure in module.get("outcomeMeasures") or []:
+        group_titles = {g["id"]: g.get("title") for g in measure.get("groups") or []}
+        for analysis in measure.get("analyses") or []:
+            ids = list(analysis.get("groupIds") or [])
+            notes = [analysis.get(key) for key in ("groupDescription", "estimateComment") if analysis.get(key)]
+            rows.append(
+                ResultAnalysis(
+                    outcome_type=measure.get("type") or "",
+                    outcome_title=measure.get("title") or "",
+                    group_ids=ids,
+                    group_titles=[group_titles.get(i) for i in ids],
+                    param_type=analysis.get("paramType"),
+                    param_value=analysis.get("paramValue"),
+                    ci_percent=analysis.get("ciPctValue"),
+                    ci_lower=analysis.get("ciLowerLimit"),
+                    ci_upper=analysis.get("ciUpperLimit"),
+                    p_value=analysis.get("pValue"),
+                    method=analysis.get("statisticalMethod"),
+                    non_inferiority=analysis.get("nonInferiorityType"),
+                    description=" ".join(notes) or None,
+                    unit=measure.get("unitOfMeasure"),
+                    time_frame=measure.get("timeFrame"),
+                )
+            )
+    return rows
+
+
 def _adverse_events(module: dict[str, Any]) -> list[AdverseEvent]:
     """Serious and other events per group, plus all-cause deaths where the groups report them."""
     groups = module.get("eventGroups") or []
@@ -304,6 +335,7 @@ def study_from_api(obj: dict[str, Any]) -> Study:
         has_results=bool(obj.get("hasResults")) or bool(results),
         result_values=_result_values(results.get("outcomeMeasuresModule") or {}),
         adverse_events=_adverse_events(results.get("adverseEventsModule") or {}),
+        result_analyses=_result_analyses(results.get("outcomeMeasuresModule") or {}),
     )
 
 

@@ -333,6 +333,20 @@ class _Class(TypedDict, total=False):
     categories: Optional[list[_Category]]
 
 
+class _Analysis(TypedDict, total=False):
+    groupIds: Optional[list[StrictStr]]
+    groupDescription: Text
+    nonInferiorityType: Text
+    pValue: Text
+    statisticalMethod: Text
+    paramType: Text
+    paramValue: Text
+    ciPctValue: Text
+    ciLowerLimit: Text
+    ciUpperLimit: Text
+    estimateComment: Text
+
+
 class _Measure(TypedDict, total=False):
     type: Text
     title: Text
@@ -343,6 +357,7 @@ class _Measure(TypedDict, total=False):
     groups: Optional[list[_Group]]
     denoms: Optional[list[_Denom]]
     classes: Optional[list[_Class]]
+    analyses: Optional[list[_Analysis]]
 
 
 class _OutcomeMeasures(TypedDict, total=False):
