@@ -18,6 +18,10 @@ results built from the same articles, in the documented shape, paged by
 ``cursorMark``, and applies ``UPDATE_DATE:[low TO high]`` to each record's
 revision date.
 
+``open_access`` maps PMIDs to (PMCID, JATS text): their results say ``isOpenAccess`` and
+``inEPMC`` "Y" with that PMCID, and ``/{PMCID}/fullTextXML`` serves the JATS (any other PMCID
+is a 404, as Europe PMC answers for an article without open full text).
+
 ``broken_date`` names a PMID whose publication year is made unreadable in
 both APIs. Requests are numbered from 1 in arrival order, faulty ones
 included; ``faults`` scripts misbehaviour by request number as
@@ -251,8 +255,10 @@ class FakeLiterature:
         inflated_count: int = 25_000,
         page_size: int = 1000,
         retry_after: str = "1",
+        open_access: dict[str, tuple[str, str]] | None = None,
     ):
         self.articles = recorded_articles()
+        self.open_access = dict(open_access or {})
         if broken_date is not None:
             break_date(next(a for a in self.articles if a.pmid == broken_date))
         self.faults = dict(faults or {})
@@ -372,8 +378,17 @@ class FakeLiterature:
             "hitCount": len(matching),
             "nextCursorMark": next_mark,
             "request": {"queryString": query, "resultType": "core", "cursorMark": mark, "pageSize": size},
-            "resultList": {"result": [europepmc_result(a) for a in page]},
+            "resultList": {"result": [self._open(europepmc_result(a)) for a in page]},
         }
+
+    def _open(self, result: dict[str, Any]) -> dict[str, Any]:
+        if result["pmid"] in self.open_access:
+            result |= {"pmcid": self.open_access[result["pmid"]][0], "isOpenAccess": "Y", "inEPMC": "Y", "inPMC": "Y"}
+        return result
+
+    def full_text(self, path: str) -> str | None:
+        pmcid = path.removeprefix(f"{EUROPEPMC_PATH}/").removesuffix("/fullTextXML")
+        return next((jats for known, jats in self.open_access.values() if known == pmcid), None)
 
 
 def _entrez_day(text: str) -> date:
@@ -417,6 +432,11 @@ def _handler_for(fake: FakeLiterature) -> type[BaseHTTPRequestHandler]:
                 status, answer = fake.europepmc_search(params)
                 payload = json.dumps(answer).encode() if status == 200 else f"{answer}\n".encode()
                 kind = "application/json" if status == 200 else "text/plain"
+            elif path.startswith(f"{EUROPEPMC_PATH}/") and path.endswith("/fullTextXML"):
+                jats = fake.full_text(path)
+                status, payload, kind = (
+                    (200, jats.encode(), "application/xml;charset=UTF-8") if jats else (404, b"", "text/plain")
+                )
             else:
                 status, payload, kind = 404, b"not found\n", "text/plain"
             if request.fault in (Fault.TRUNCATED, Fault.TRUNCATED_UNDECLARED) and status == 200:

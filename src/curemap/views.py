@@ -58,6 +58,7 @@ def _enrichment(store: Store, record_id: str) -> dict[str, Any]:
         "evidence": classification.get("evidence", []),
         "classification_method": classification.get("method"),
         "outcomes": store.figures_of(record_id),
+        "comparisons": store.comparisons_of(record_id),
         "links": store.links_of(record_id),
         "changes": store.record_changes(record_id),
     }

@@ -565,11 +565,13 @@ class OutcomeExtractor:
 
     # -- text --------------------------------------------------------------------------
 
-    def extract(self, text: str) -> list[Figure]:
-        """Every outcome figure in ``text``, in text order; each one's ``text`` is ``text[start:end]``."""
+    def extract(self, text: str, *, about_condition: bool = False) -> list[Figure]:
+        """Every outcome figure in ``text``, in text order; each one's ``text`` is ``text[start:end]``.
+        ``about_condition``: the text is a part of a paper that names the condition elsewhere (a
+        full text's results section), so it need not name it itself."""
         mentions = _mentions(self._terms, text)
         named = {mention.label for mention in mentions}
-        if ":condition" not in named:
+        if ":condition" not in named and not about_condition:
             return []
         names_other_group = ":other_groups" in named
         numbers = _read_numbers(text)
@@ -584,9 +586,13 @@ class OutcomeExtractor:
                 continue
             sentence = _Sentence(self, text, start, end, inside, [n for n in numbers if start <= n.start < end])
             found = sentence.figures(describes_people=":demographics" in labels, multiple_of=multiple_of)
-            figures += [figure for figure in found if _result_key(figure) not in seen]
-            seen |= {_result_key(figure) for figure in found}
+            figures += [figure for figure in found if result_key(figure) not in seen]
+            seen |= {result_key(figure) for figure in found}
         return figures
+
+    def names_condition(self, text: str) -> bool:
+        """Whether a text names the condition (a paper's title and abstract)."""
+        return any(mention.label == ":condition" for mention in _mentions(self._terms, text))
 
     def fits(self, measure: str, unit: str) -> bool:
         """Whether a measure takes a number written as ``unit`` ("bare": a rate or points)."""
@@ -630,7 +636,7 @@ class OutcomeExtractor:
         return figures
 
 
-def _result_key(figure: Figure) -> tuple:
+def result_key(figure: Figure) -> tuple:
     """What makes two figures the same result: a later sentence repeating it is a restatement."""
     return figure.measure, figure.value, figure.unit, (figure.event or "").lower()
 

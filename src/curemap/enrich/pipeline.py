@@ -12,7 +12,8 @@ from types import ModuleType
 from typing import Any
 
 from curemap.console import meter, stderr
-from curemap.enrich import classify, outcomes, populations, sponsors
+from curemap.enrich import classify, comparisons, outcomes, populations, sponsors
+from curemap.enrich.comparisons import RESULT_KINDS, ComparisonReader
 from curemap.enrich.classify import Classifier
 from curemap.enrich.outcomes import OutcomeExtractor
 from curemap.profile import Profile
@@ -49,24 +50,60 @@ def classify_store(store: Store, profile: Profile) -> int:
 
 
 def extract_store(store: Store, profile: Profile) -> int:
-    """Extract outcome figures from paper abstracts and posted registry results, where stale."""
-    extractor = OutcomeExtractor(profile)
-    key = enrichment_key(profile, outcomes)
-    from_abstract, from_results = partial(paper_figures, extractor), partial(study_figures, extractor)
+    """Extract outcome figures and results of comparisons from papers (abstract and full-text
+    results) and posted registry results, where stale."""
+    extractor, reader = OutcomeExtractor(profile), ComparisonReader(profile)
+    key = enrichment_key(profile, outcomes, comparisons)
+
+    def from_paper(paper) -> dict[str, Any]:
+        return {"figures": paper_figures(extractor, paper), "comparisons": paper_comparisons(reader, paper)}
+
+    def from_study(study) -> dict[str, Any]:
+        return {"figures": study_figures(extractor, study), "comparisons": study_comparisons(reader, study)}
+
     save = lambda batch: store.save_figures(batch, key)  # noqa: E731
-    return _run("extracting outcome figures from papers", store.extraction_targets(PAPER, key), from_abstract, save) + _run(
-        "extracting outcome figures from registry results", store.extraction_targets(STUDY, key), from_results, save
+    return _run("extracting outcome figures from papers", store.extraction_targets(PAPER, key), from_paper, save) + _run(
+        "extracting outcome figures from registry results", store.extraction_targets(STUDY, key), from_study, save
     )
 
 
 def paper_figures(extractor: OutcomeExtractor, paper) -> list[dict[str, Any]]:
-    """A paper's outcome figures, from its abstract, as the store keeps them."""
-    return [_figure_row(f, "abstract") for f in extractor.extract(paper.abstract or "")]
+    """A paper's outcome figures, as the store keeps them: from its abstract, then from the results
+    and tables of its full text (``full_text[i]``, offsets into that part), less restatements."""
+    found = [(figure, "abstract") for figure in extractor.extract(paper.abstract or "")]
+    seen = {outcomes.result_key(figure) for figure, _ in found}
+    about = extractor.names_condition(f"{paper.title or ''}\n{paper.abstract or ''}")
+    for index, part in enumerate(paper.full_text):
+        if part.kind in RESULT_KINDS:
+            for figure in extractor.extract(part.text, about_condition=about):
+                if outcomes.result_key(figure) not in seen:
+                    seen.add(outcomes.result_key(figure))
+                    found.append((figure, f"full_text[{index}]"))
+    return [_figure_row(figure, field) for figure, field in found]
+
+
+def paper_comparisons(reader: ComparisonReader, paper) -> list[dict[str, Any]]:
+    """A paper's results of comparisons, from its abstract and its full text's results."""
+    found = [_comparison_row(c, "abstract") for c in reader.text_comparisons(paper.abstract or "")]
+    for index, part in enumerate(paper.full_text):
+        found += [_comparison_row(c, f"full_text[{index}]") for c in reader.text_comparisons(part.text, kind=part.kind)]
+    return found
 
 
 def study_figures(extractor: OutcomeExtractor, study) -> list[dict[str, Any]]:
     """A study's outcome figures, from its posted results, as the store keeps them."""
     return [_figure_row(f, "results") for f in extractor.extract_results(study)]
+
+
+def study_comparisons(reader: ComparisonReader, study) -> list[dict[str, Any]]:
+    """A study's results of comparisons, from its posted analyses."""
+    return [_comparison_row(c, "results") for c in reader.registry_comparisons(study)]
+
+
+def _comparison_row(comparison, source_field: str) -> dict[str, Any]:
+    data = comparison.to_dict()
+    data["is_primary"] = data.pop("primary")
+    return {**data, "source_field": source_field}
 
 
 def _figure_row(figure, source_field: str) -> dict[str, Any]:

@@ -25,12 +25,13 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from curemap.errors import ResponseError
+from curemap.errors import HTTPStatusError, ResponseError
 from curemap.model import AbstractSection, Author, Grant, MeshHeading, Paper, ParsedRecord, PartialDate
 from curemap.normalise import parse_partial_date
 from curemap.sources.ctgov_api import HarvestResult, HarvestStore
 from curemap.sources.eutils import contact_email, since_date
 from curemap.sources.http import HttpClient, SourcePolicy
+from curemap.sources.jats import parse_jats
 from curemap.sources.pubmed_xml import COVERS as PUBMED_COVERS
 from curemap.sources.pubmed_xml import citation_line, joined_abstract, paper_id, parse_pubmed_date
 
@@ -56,6 +57,13 @@ COVERS = PUBMED_COVERS - {"trial_ids"}
 _HEADING = re.compile(r"<h4>(.*?)</h4>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 """An HTML tag; a bare ``<`` as in ``p<0.05`` is text, not a tag."""
+
+
+FULL_TEXT_PATH = "/{pmcid}/fullTextXML"
+"""Europe PMC's full text of an open-access article, in JATS XML."""
+
+FULL_TEXT_COVERS = frozenset({"full_text", "full_text_url"})
+"""A full-text record says nothing about the rest of the paper, so it blanks nothing."""
 
 
 def policy() -> SourcePolicy:
@@ -208,6 +216,53 @@ def iter_records(body: Any, origin: str) -> Iterator[ParsedRecord]:
             yield ParsedRecord(SOURCE, paper.id, raw, origin, COVERS, paper=paper)
 
 
+def full_text_record(client: HttpClient, paper: Paper) -> ParsedRecord | None:
+    """The open-access full text of a paper with a PMCID, as a record that adds only ``full_text``
+    to the stored paper (the JATS kept verbatim, its URL as origin); None when Europe PMC has none."""
+    path = FULL_TEXT_PATH.format(pmcid=paper.pmcid)
+    url = client.url_for(path)
+    try:
+        xml = client.get_text(path)
+    except HTTPStatusError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    source_id = f"{paper.pmcid}/fullTextXML"
+    try:
+        sections = parse_jats(xml)
+    except ValueError as exc:
+        return ParsedRecord(SOURCE, source_id, xml, url, FULL_TEXT_COVERS, error=f"{source_id}: {exc}")
+    full = Paper(id=paper.id, source=SOURCE, full_text=sections, full_text_url=url)
+    return ParsedRecord(SOURCE, paper.id, xml, url, FULL_TEXT_COVERS, paper=full)
+
+
+def wants_full_text(classifier: Any) -> Callable[[dict[str, Any], Paper], bool]:
+    """The harvest's rule for fetching full text: an open-access article in Europe PMC, about the
+    condition and on a curative strategy by the classifier's reading of it."""
+
+    def wanted(result: dict[str, Any], paper: Paper) -> bool:
+        if not paper.pmcid or result.get("isOpenAccess") != "Y" or result.get("inEPMC") != "Y":
+            return False
+        labels = classifier.classify_paper(paper)
+        return bool(labels.is_ms and labels.curative_intent)
+
+    return wanted
+
+
+def _full_texts(
+    client: HttpClient, body: Any, records: list[ParsedRecord], wanted: Callable[[dict[str, Any], Paper], bool]
+) -> list[ParsedRecord]:
+    results = {r.get("pmid") or r.get("doi"): r for r in body.get("resultList", {}).get("result", []) if isinstance(r, dict)}
+    found = []
+    for record in records:
+        paper = record.paper
+        if paper is not None and wanted(results.get(paper.pmid or paper.doi, {}), paper):
+            full = full_text_record(client, paper)
+            if full is not None:
+                found.append(full)
+    return found
+
+
 def harvest(
     store: HarvestStore,
     client: HttpClient,
@@ -215,12 +270,20 @@ def harvest(
     query: str,
     since: str | None = None,
     progress: Callable[[int, int | None], None] | None = None,
+    full_text: Callable[[dict[str, Any], Paper], bool] | None = None,
 ) -> HarvestResult:
-    """Fetch every Europe PMC record for ``query`` (created or revised on or after ``since``) into ``store``.
+    """Fetch every Europe PMC record for ``query`` (created or revised on or after ``since``) into ``store``,
+    with the open-access full text of those ``full_text`` wants (default :func:`wants_full_text`),
+    stored in the same transaction as their page.
 
     An unfinished harvest of the same query resumes from its saved cursor mark,
     with the ``since`` it started with.
     """
+    if full_text is None:
+        from curemap.enrich.classify import Classifier
+        from curemap.profile import load_profile
+
+        full_text = wants_full_text(Classifier(load_profile()))
     key = cursor_key(query)
     cursor = store.get_cursor(key)
     if cursor is None:
@@ -259,6 +322,7 @@ def harvest(
                 "records": result.received,
                 "total_count": result.total_count,
             }
+        records += _full_texts(client, body, records, full_text)
         result.store_page(store, records, key, next_cursor, "europepmc", progress)
         if last:
             break

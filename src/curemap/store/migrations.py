@@ -68,6 +68,12 @@ def _sponsor_type_index(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_classifications_sponsor_type ON classifications (sponsor_type, record_id)"))
 
 
+def _comparisons_fulltext(conn: Connection) -> None:
+    """Results of comparisons; every extraction is made stale so comparisons and full-text figures fill in."""
+    _create(schema.comparisons)(conn)
+    conn.execute(text("UPDATE extractions SET profile_hash = ''"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     (
         "0001_evidence_store",
@@ -95,6 +101,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0006_roles_populations_sponsors_trials", _roles_populations_sponsors_trials),
     ("0007_sponsor_type_index", _sponsor_type_index),
     ("0008_update_runs", _create(schema.update_lock, schema.update_runs)),
+    ("0010_comparisons_fulltext", _comparisons_fulltext),
 ]
 
 

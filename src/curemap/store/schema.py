@@ -330,6 +330,33 @@ update_runs = Table(
 Index("ix_update_runs_step", update_runs.c.step, update_runs.c.outcome, update_runs.c.id)
 """Each scheduled update's steps and how they ended, for /status and `curemap doctor`."""
 
+comparisons = Table(
+    "comparisons",
+    metadata,
+    Column("record_id", String(300), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("source_field", String(40), nullable=False),
+    Column("intervention", Text),
+    Column("comparator", Text),
+    Column("outcome", Text, nullable=False),
+    Column("direction", String(20), nullable=False),
+    Column("verdict", String(20)),
+    Column("effect", Text),
+    Column("effect_value", Float),
+    Column("ci_low", Float),
+    Column("ci_high", Float),
+    Column("ci_level", Float),
+    Column("p_value", String(40)),
+    Column("n", Integer),
+    Column("is_primary", Boolean, nullable=False, default=False),
+    Column("text", Text, nullable=False),
+    Column("start", Integer, nullable=False),
+    Column("end", Integer, nullable=False),
+)
+"""Results of comparisons read from posted analyses, abstracts and full text, kept with the
+outcome figures of the same extraction (:mod:`curemap.enrich.comparisons`)."""
+Index("ix_comparisons_record", comparisons.c.record_id)
+
 STUDY_CHILD_TABLES = (study_locations, study_interventions, study_conditions, result_values, adverse_events)
 """Tables whose rows are derived from a study's record and replaced with it."""
 

@@ -39,7 +39,8 @@ def _joined(*parts: Any) -> str:
 
 
 def document_of(kind: str, data: dict[str, Any]) -> tuple[str, str]:
-    """The (title, body) a record is found by: its titles, ids, summary or abstract, and names."""
+    """The (title, body) a record is found by: its titles, ids, summary or abstract (and a paper's
+    open-access full text), and names."""
     if kind == "study":
         sponsor = (data.get("lead_sponsor") or {}).get("name")
         return data.get("brief_title") or "", _joined(
@@ -50,6 +51,7 @@ def document_of(kind: str, data: dict[str, Any]) -> tuple[str, str]:
     return data.get("title") or "", _joined(
         data["id"], data.get("abstract"), data.get("journal"), *(data.get("keywords") or []),
         *(heading.get("descriptor") for heading in data.get("mesh") or []),
+        *(part.get("text") for part in data.get("full_text") or []),
     )
 
 

@@ -56,6 +56,7 @@ CHANGE_KINDS = {
     "results_first_posted": "results_posted",
     "result_values": "results_updated",
     "adverse_events": "results_updated",
+    "result_analyses": "results_updated",
     "enrollment": "enrollment_changed",
     "enrollment_type": "enrollment_changed",
     "start_date": "dates_moved",
@@ -580,26 +581,28 @@ class Store:
                 yield kind.from_dict(json.loads(row.data)), row.content_hash
             last = rows[-1].id
 
-    def save_figures(self, items: list[tuple[str, str, list[dict[str, Any]]]], key: str) -> None:
-        """Store (record id, record content hash, outcome figure dicts) in one transaction."""
+    def save_figures(self, items: list[tuple[str, str, Any]], key: str) -> None:
+        """Store (record id, record content hash, extraction) in one transaction; an extraction is
+        a list of outcome figure dicts, or ``{"figures": […], "comparisons": […]}``."""
         if not items:
             return
         ids = [record_id for record_id, _, _ in items]
         now = self.clock()
         with self.engine.begin() as conn:
-            for table in (schema.outcome_figures, schema.extractions):
+            for table in (schema.outcome_figures, schema.comparisons, schema.extractions):
                 conn.execute(delete(table).where(table.c.record_id.in_(ids)))
             conn.execute(
                 insert(schema.extractions),
                 [{"record_id": i, "record_hash": h, "profile_hash": key, "extracted_at": now} for i, h, _ in items],
             )
-            rows = [
-                {"record_id": record_id, "position": position, **figure}
-                for record_id, _, figures in items
-                for position, figure in enumerate(figures)
-            ]
-            if rows:
-                conn.execute(insert(schema.outcome_figures), rows)
+            for table, part in ((schema.outcome_figures, "figures"), (schema.comparisons, "comparisons")):
+                rows = [
+                    {"record_id": record_id, "position": position, **row}
+                    for record_id, _, found in items
+                    for position, row in enumerate(found.get(part, []) if isinstance(found, dict) else found if part == "figures" else [])
+                ]
+                if rows:
+                    conn.execute(insert(table), rows)
 
     def figures_of(self, record_id: str) -> list[dict[str, Any]]:
         figures = schema.outcome_figures
@@ -607,6 +610,12 @@ class Store:
             rows = conn.execute(
                 select(figures).where(figures.c.record_id == record_id).order_by(figures.c.position)
             )
+            return [{k: v for k, v in row._mapping.items() if k not in ("record_id", "position")} for row in rows]
+
+    def comparisons_of(self, record_id: str) -> list[dict[str, Any]]:
+        table = schema.comparisons
+        with self.connect() as conn:
+            rows = conn.execute(select(table).where(table.c.record_id == record_id).order_by(table.c.position))
             return [{k: v for k, v in row._mapping.items() if k not in ("record_id", "position")} for row in rows]
 
     def save_classifications(self, kind: RecordKind, items: list[tuple[str, str, dict[str, Any]]], key: str) -> None:
