@@ -270,16 +270,14 @@ def update(
     Example: curemap update --source ctgov --since 2025-01-01 --timeout 30 --json
     """
     from curemap.normalise import parse_partial_date
-    from curemap.pipeline import LIVE_SOURCES, enrich, update_source
+    from curemap.pipeline import enrich, update_source
     from curemap.profile import load_profile
 
-    if source != "all" and source not in LIVE_SOURCES:
-        raise InputError(f"--source {source!r} is not one of {', '.join(LIVE_SOURCES)} or all")
+    names = _live_sources(source)
     parsed = parse_partial_date(since) if since is not None else None
     if since is not None and (parsed is None or parsed.precision != "day"):
         raise InputError(f"--since {since!r} is not a date; give it as YYYY-MM-DD")
     store, profile = state.store(), load_profile()
-    names = list(LIVE_SOURCES) if source == "all" else [source]
     results, failures = {}, {}
     for name in names:
         try:
@@ -305,6 +303,15 @@ def update(
     )
     if failures and len(failures) == len(names):
         raise typer.Exit(1)
+
+
+def _live_sources(source: str) -> list[str]:
+    """The sources ``--source`` names: one of the live sources, or all of them."""
+    from curemap.pipeline import LIVE_SOURCES
+
+    if source != "all" and source not in LIVE_SOURCES:
+        raise InputError(f"--source {source!r} is not one of {', '.join(LIVE_SOURCES)} or all")
+    return list(LIVE_SOURCES) if source == "all" else [source]
 
 
 @app.command()
@@ -766,6 +773,72 @@ def export(
 
 
 @app.command()
+def watch(
+    every: Annotated[
+        str, typer.Option("--every", envvar="CUREMAP_UPDATE_EVERY", help="How often to update: 12h, 30m, 1d, 1h30m.")
+    ] = "12h",
+    once: Annotated[bool, typer.Option("--once", help="Run one update now (retried with backoff if it fails) and exit.")] = False,
+    source: Annotated[str, typer.Option("--source", help="ctgov, pubmed, europepmc, or all.")] = "all",
+    fmt: Annotated[
+        Optional[list[str]], typer.Option("--format", help="Report formats: md, html or pdf; repeat for several [default: all three].")
+    ] = None,
+    retries: Annotated[int, typer.Option("--retries", min=0, help="Retries of a failed update before the next scheduled one.")] = 4,
+    backoff: Annotated[str, typer.Option("--backoff", help="Wait before the first retry; each later one waits twice as long.")] = "5m",
+    timeout: TimeoutOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Keep the map living: every interval, harvest the live sources (as `curemap update`),
+    enrich, record a snapshot and write the report edition into HOME/report, saying what changed
+    since the previous one. Run it beside `curemap serve`, which keeps answering throughout. A
+    failed update is retried with backoff and leaves the previous map and edition in place;
+    /status shows each source's last success and failure. Only one update runs at a time on a
+    store: another scheduler waits for it (and skips its run if that one just updated).
+
+    Example: curemap --db postgresql://curemap@db/curemap watch --every 12h --format html
+    """
+    import signal
+
+    from curemap.report import FORMATS
+    from curemap.service.scheduler import Plan, Scheduler, parse_every
+
+    plan = Plan(
+        report_dir=state.home / "report", every=parse_every(every), sources=tuple(_live_sources(source)),
+        formats=tuple(fmt or FORMATS), timeout=timeout, retries=retries, backoff=parse_every(backoff),
+    )
+    signal.signal(signal.SIGTERM, _stopped)  # a service manager's stop ends the run as Ctrl-C does
+    scheduler = Scheduler(state.store(), plan)
+    if not once:
+        scheduler.run_forever()
+        return
+    result = scheduler.run_once()
+    emit(result, as_json, f"update {result['outcome']}" + (f": {result.get('error') or result.get('reason')}" if result["outcome"] != "ok" else ""))
+    if result["outcome"] == "failed":
+        raise typer.Exit(1)
+
+
+def _stopped(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+@app.command()
+def doctor(as_json: JsonFlag = False) -> None:
+    """Check a deployment: the store reachable and migrated, a snapshot in it, the update
+    schedule set and its last run, the report folder writable, the mail server reachable when
+    digests are configured. Says what to fix; exit status 1 when something is wrong.
+
+    Example: curemap --db postgresql://curemap@db/curemap doctor --json
+    """
+    from curemap.service.doctor import check_deployment
+
+    checks = check_deployment(state.home, state.db)
+    lines = [f"{'ok' if c.ok else 'PROBLEM':<8}{c.name}: {c.message}" + (f"\n        fix: {c.fix}" if c.fix else "") for c in checks]
+    healthy = all(c.ok for c in checks)
+    emit({"ok": healthy, "checks": [c.as_dict() for c in checks]}, as_json, "\n".join(lines))
+    if not healthy:
+        raise typer.Exit(1)
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on (1–65535).")] = 8000,
@@ -773,47 +846,42 @@ def serve(
         str | None,
         typer.Option(envvar="CUREMAP_TOKEN", help="Token that callers of the writing endpoints must send (Authorization: Bearer …); without one they are disabled."),
     ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes answering requests, each with its own connections.")] = 1,
+    update_every: Annotated[
+        Optional[str], typer.Option("--update-every", help="Also keep the map living: run `curemap watch --every` this (12h…) beside the server.")
+    ] = None,
 ) -> None:
-    """Serve the map in a browser, with its JSON API under /api/ and Atom feeds under /feeds/.
-    The server only reads the store (writing endpoints need --token); it never calls the
-    outside world.
+    """Serve the map in a browser, with its JSON API under /api/ and Atom feeds under /feeds/,
+    and the updates' state at /status and /api/status. The server only reads the store
+    (writing endpoints need --token); it never calls the outside world. --update-every starts
+    `curemap watch` as a process of its own beside it, so harvests never slow the answers.
 
-    Example: curemap serve --port 8000
+    Example: curemap serve --port 8000 --workers 4 --update-every 12h
     """
+    import subprocess
+
     import uvicorn
 
+    from curemap.service.scheduler import parse_every
     from curemap.web import create_app
 
     store = state.store()
+    watcher = None
+    if update_every is not None:
+        parse_every(update_every)  # a bad interval stops here, not in the child
+        where = ["--home", str(state.home)] + (["--db", state.db] if state.db else [])
+        watcher = subprocess.Popen([sys.executable, "-m", "curemap.cli", *where, "watch", "--every", update_every])
     stderr.print(f"serving {store.count_studies():,} studies at http://{host}:{port}/", highlight=False)
-    uvicorn.run(create_app(store, token=token), host=host, port=port, log_level="warning")
-
-
-@app.command("mcp")
-def mcp_(
-    http: Annotated[bool, typer.Option("--http", help="Serve streamable HTTP at http://127.0.0.1:PORT/mcp instead of stdio.")] = False,
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port for --http (1–65535).")] = 8001,
-) -> None:
-    """Serve the map to AI assistants over the Model Context Protocol: tools to search studies
-    and papers, show a record with its evidence, list a strategy's trials and stage, run the
-    trial finder on a person's profile and verify a passage of text, each answer citing the
-    records it rests on; the review and the strategies as resources. Over stdio (the assistant
-    starts this command) unless --http. It only reads the store, never calls the outside world,
-    and stores or logs nothing about a person.
-
-    Example: curemap --home ~/.curemap mcp
-    """
     try:
-        from curemap.mcp import serve as serve_mcp
-    except ImportError as exc:
-        raise InputError(f"curemap mcp needs the MCP SDK ({exc}); install it with: pip install 'curemap[mcp]'") from exc
-
-    store = state.store()
-    where = f"streamable HTTP at http://127.0.0.1:{port}/mcp" if http else "stdio"
-    studies = store.count_studies()
-    empty = "; the store is empty: run `curemap build --offline` with this --home first" if not studies else ""
-    stderr.print(f"serving {studies:,} studies to assistants over {where}{empty}", highlight=False)
-    serve_mcp(store, state.home, http=http, port=port)
+        if workers == 1:
+            uvicorn.run(create_app(store, token=token), host=host, port=port, log_level="warning")
+        else:  # each worker process opens the store from the environment (curemap.service.asgi)
+            os.environ.update({"CUREMAP_HOME": str(state.home), **({"CUREMAP_DB": state.db} if state.db else {}), **({"CUREMAP_TOKEN": token} if token else {})})
+            uvicorn.run("curemap.service.asgi:app", factory=True, workers=workers, host=host, port=port, log_level="warning")
+    finally:
+        if watcher is not None:
+            watcher.terminate()
+            watcher.wait()
 
 
 if __name__ == "__main__":

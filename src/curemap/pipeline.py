@@ -160,6 +160,11 @@ def build(store: Store, engine: BatchEngine | None = None, inputs: list[Path] | 
     else:
         with snapshot_files() as paths:
             engine.run(store, paths)
+    return snapshot(store)
+
+
+def snapshot(store: Store) -> dict[str, Any]:
+    """Count what the store holds and record its content as a snapshot, whose id is ``snapshot``."""
     counts = {"studies": store.count_studies(), "ms_studies": store.count_ms(STUDY), "papers": store.count_papers()}
     counts["snapshot"] = store.record_snapshot(counts)
     return counts

@@ -17,7 +17,7 @@ from curemap import __version__
 from curemap.errors import InputError
 from curemap.profile import Profile, load_profile
 from curemap.store import Store
-from curemap.web import api, feeds, finder, pages, report_page
+from curemap.web import api, feeds, finder, pages, report_page, status
 from curemap.web.context import WebContext
 from curemap.web.gate import Gate, HeadAsGet
 from curemap.web.rendering import TEMPLATES, error_response
@@ -71,7 +71,7 @@ def create_app(store: Store, *, token: str | None = None, profile: Profile | Non
     def favicon() -> FileResponse:  # asked for by browsers on pages that link none, like the report
         return FileResponse(STATIC / "favicon.ico", media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"})
 
-    routers = [module.router for module in (api, feeds, pages, finder, report_page)]
+    routers = [module.router for module in (api, feeds, pages, finder, report_page, status)]
     for router in routers:
         app.include_router(router)
     routes = [route for route in (*app.routes, *(r for router in routers for r in router.routes)) if isinstance(route, APIRoute)]

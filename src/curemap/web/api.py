@@ -7,9 +7,10 @@ from __future__ import annotations
 import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response
 
 from curemap.analysis import trends
+from curemap.service.runs import update_status
 from curemap.views import store_counts, store_status
 from curemap.web import aggregates
 from curemap.web.context import WebContext, web_context
@@ -62,9 +63,12 @@ CHANGE_COLUMNS = ["id", "record_id", "title", "kind", "field", "old", "new", "de
 
 
 @router.get("/status")
-def api_status(ctx: Context) -> dict:
-    """What the store holds: the same object as `curemap status --json`."""
-    return store_status(ctx.store)
+def api_status(ctx: Context, response: Response) -> dict:
+    """What the store holds (the same object as `curemap status --json`) and, under `updates`,
+    the scheduled updates: running now, next run, and each step's last success and last failure
+    with its error. Never cached."""
+    response.headers["Cache-Control"] = "no-store"
+    return {**store_status(ctx.store), "updates": update_status(ctx.store)}
 
 
 @router.get("/studies")

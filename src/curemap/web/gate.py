@@ -107,12 +107,18 @@ class Gate:
                     kept = self.cache.response(key)  # made while this request waited its turn?
                     if kept is None:
                         kept = await _capture(self.app, scope, receive)
-                        if kept.status == 200 and scope.get("route") is route:
+                        if kept.status == 200 and scope.get("route") is route and not _no_store(kept):
                             self.cache.keep_response(key, kept, version)
                     return kept
                 finally:
                     with anyio.CancelScope(shield=True):
                         await anyio.to_thread.run_sync(self.store.end_reading)
+
+
+def _no_store(response: KeptResponse) -> bool:
+    """A response its route marked ``Cache-Control: no-store`` (the updates' status, which changes
+    with no new store version) is never kept."""
+    return any(name.lower() == b"cache-control" and b"no-store" in value for name, value in response.headers)
 
 
 def _query_names(dependant: Any) -> frozenset[str]:
