@@ -884,5 +884,32 @@ def serve(
             watcher.wait()
 
 
+@app.command("mcp")
+def mcp_(
+    http: Annotated[bool, typer.Option("--http", help="Serve streamable HTTP at http://127.0.0.1:PORT/mcp instead of stdio.")] = False,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port for --http (1–65535).")] = 8001,
+) -> None:
+    """Serve the map to AI assistants over the Model Context Protocol: tools to search studies
+    and papers, show a record with its evidence, list a strategy's trials and stage, run the
+    trial finder on a person's profile and verify a passage of text, each answer citing the
+    records it rests on; the review and the strategies as resources. Over stdio (the assistant
+    starts this command) unless --http. It only reads the store, never calls the outside world,
+    and stores or logs nothing about a person.
+
+    Example: curemap --home ~/.curemap mcp
+    """
+    try:
+        from curemap.mcp import serve as serve_mcp
+    except ImportError as exc:
+        raise InputError(f"curemap mcp needs the MCP SDK ({exc}); install it with: pip install 'curemap[mcp]'") from exc
+
+    store = state.store()
+    where = f"streamable HTTP at http://127.0.0.1:{port}/mcp" if http else "stdio"
+    studies = store.count_studies()
+    empty = "; the store is empty: run `curemap build --offline` with this --home first" if not studies else ""
+    stderr.print(f"serving {studies:,} studies to assistants over {where}{empty}", highlight=False)
+    serve_mcp(store, state.home, http=http, port=port)
+
+
 if __name__ == "__main__":
     run()
