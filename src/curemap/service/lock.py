@@ -102,7 +102,7 @@ class UpdateLock:
             holder = self.holder()
             raise UpdateLockLost(
                 f"the update lock expired and {holder.owner if holder else 'another process'} took it; this update "
-                "stopped (if the store was too slow to answer, give the lock a longer --lock-ttl)"
+                "stopped (this process was paused, or the store answered its heartbeats too slowly)"
             )
 
     def release(self) -> None:
