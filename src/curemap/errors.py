@@ -5,6 +5,7 @@
     │   ├── FormatNotRecognised   a file whose content matches no importer
     │   └── RecordError           one source record is malformed (names the record)
     ├── ProfileError              the condition profile file is invalid (names the key)
+    ├── MailError                 digests cannot be mailed: SMTP not configured, unreachable, or refusing
     ├── StoreError                the store cannot be opened, migrated or written
     │   ├── StoreBusy             another process held the store's write lock past the wait
     │   └── UpdateLockLost        a scheduled update's lock expired and another process took it
@@ -93,6 +94,11 @@ class HTTPStatusError(SourceError):
 
 class ResponseError(SourceError):
     """The body could not be read as the API documents it (truncated, not JSON…)."""
+
+
+class MailError(CuremapError):
+    """Digests could not be mailed: SMTP not configured, unreachable, or a mail refused. The
+    message never quotes an address."""
 
 
 def handled(exc: Exception, subject: str) -> CuremapError:

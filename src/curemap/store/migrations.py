@@ -102,6 +102,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0007_sponsor_type_index", _sponsor_type_index),
     ("0008_update_runs", _create(schema.update_lock, schema.update_runs)),
     ("0010_comparisons_fulltext", _comparisons_fulltext),
+    ("0009_subscriptions", _create(schema.subscriptions, schema.deliveries)),  # appended after 0010, which came first
 ]
 
 

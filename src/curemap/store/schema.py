@@ -330,6 +330,44 @@ update_runs = Table(
 Index("ix_update_runs_step", update_runs.c.step, update_runs.c.outcome, update_runs.c.id)
 """Each scheduled update's steps and how they ended, for /status and `curemap doctor`."""
 
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    # kept only to send to, never logged, erased on unsubscribing; NULL for a feed-only subscription
+    Column("email", Text),
+    Column("filters", Text, nullable=False),  # the saved search: /api/studies parameters as JSON
+    Column("state", String(20), nullable=False),  # pending (until confirmed), active, unsubscribed
+    Column("confirm_token", String(64), nullable=False, unique=True),
+    Column("unsubscribe_token", String(64), nullable=False, unique=True),
+    Column("feed_token", String(64), nullable=False, unique=True),
+    # the newest change-log row the subscriber's digests have covered: the next starts after it
+    Column("after_change", Integer, nullable=False, default=0),
+    Column("created_at", String(40), nullable=False),
+    Column("confirmed_at", String(40)),
+    Column("unsubscribed_at", String(40)),
+)
+"""Digest subscriptions (``curemap.service.digests``)."""
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(32), primary_key=True),  # also the mail's Message-ID, so a resend is the same message
+    Column("subscription_id", String(32), ForeignKey("subscriptions.id"), nullable=False),
+    Column("kind", String(20), nullable=False),  # confirmation or digest
+    Column("after_change", Integer, nullable=False),  # a digest covers change rows (after_change, through_change]
+    Column("through_change", Integer, nullable=False),
+    Column("entries", Text, nullable=False),  # the digest's items as JSON
+    Column("state", String(20), nullable=False),  # pending, sending (claimed), sent, failed, cancelled
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", String(40), nullable=False),
+    Column("claimed_at", String(40)),
+    Column("sent_at", String(40)),
+    UniqueConstraint("subscription_id", "kind", "after_change", name="uq_delivery_window"),
+)
+"""The digests' outbox: one row per mail, written with the subscription's move past its window."""
+Index("ix_deliveries_state", deliveries.c.state, deliveries.c.created_at)
+
 comparisons = Table(
     "comparisons",
     metadata,
