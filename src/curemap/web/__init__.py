@@ -16,11 +16,13 @@ from starlette.middleware.gzip import GZipMiddleware
 from curemap import __version__
 from curemap.errors import InputError
 from curemap.profile import Profile, load_profile
+from curemap.service import digests as digest_service
 from curemap.store import Store
 from curemap.web import api, feeds, finder, pages, report_page, status
 from curemap.web.context import WebContext
 from curemap.web.gate import Gate, HeadAsGet
 from curemap.web.rendering import TEMPLATES, error_response
+from curemap.web.subscriptions import router as subscription_router
 
 STATIC = Path(__file__).parent / "static"
 PLOTLY_JS = Path(__file__).parent / "vendor" / "plotly-basic.min.js"
@@ -32,8 +34,11 @@ against this one's 0.39 MB, too heavy for a page on a phone."""
 __all__ = ["TEMPLATES", "create_app"]
 
 
-def create_app(store: Store, *, token: str | None = None, profile: Profile | None = None) -> FastAPI:
-    """The app over ``store``; ``token`` enables the writing endpoints for callers who send it."""
+def create_app(
+    store: Store, *, token: str | None = None, profile: Profile | None = None, digests: digest_service.DigestSettings | None = None
+) -> FastAPI:
+    """The app over ``store``; ``token`` enables the writing endpoints for callers who send it;
+    ``digests`` (default: from the environment) mails subscription confirmations."""
     app = FastAPI(
         title="Curemap",
         version=__version__,
@@ -42,6 +47,7 @@ def create_app(store: Store, *, token: str | None = None, profile: Profile | Non
         redoc_url=None,
     )
     app.state.curemap = WebContext(store, profile or load_profile(), token=token)
+    app.state.digests = digests or digest_service.DigestSettings.from_env()
 
     @app.exception_handler(InputError)
     async def bad_input(request: Request, exc: InputError) -> Response:
@@ -75,6 +81,7 @@ def create_app(store: Store, *, token: str | None = None, profile: Profile | Non
     for router in routers:
         app.include_router(router)
     routes = [route for route in (*app.routes, *(r for router in routers for r in router.routes)) if isinstance(route, APIRoute)]
+    app.include_router(subscription_router)  # after the routes the gate may cache: these write and set cookies
     app.add_middleware(Gate, ctx=app.state.curemap, routes=routes)
     # Outside the gate, so its cache keeps bodies as the routes made them, whatever a client accepts.
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
