@@ -911,5 +911,36 @@ def mcp_(
     serve_mcp(store, state.home, http=http, port=port)
 
 
+digest_app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="E-mail digests for the people who subscribed on the site (/subscribe).\n\nExample: curemap digest send --dry-run",
+)
+app.add_typer(digest_app, name="digest")
+
+
+@digest_app.command("send")
+def digest_send(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be sent; send and record nothing.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Mail each confirmed subscriber what is new or changed in the MS studies they follow since
+    their last digest, and any confirmation mail still waiting; each exactly once, so running it
+    again sends nothing new. SMTP and link settings come from CUREMAP_SMTP_HOST, _PORT, _USER,
+    _PASSWORD, _FROM, _SECURITY and CUREMAP_PUBLIC_URL, or HOME/digests.toml.
+
+    Example: CUREMAP_SMTP_HOST=smtp.example.org CUREMAP_SMTP_FROM=map@example.org CUREMAP_PUBLIC_URL=https://map.example.org curemap digest send --json
+    """
+    from curemap.profile import load_profile
+    from curemap.service.digests import DigestSettings, send_digests
+
+    result = send_digests(state.store(), load_profile(), DigestSettings.from_env(state.home), dry_run=dry_run)
+    if dry_run:
+        human = f"{len(result['digests']):,} digests would be queued ({sum(d['items'] for d in result['digests']):,} items); {result['waiting']:,} mails waiting"
+    else:
+        human = f"{result['queued']:,} digests queued; {result['sent']:,} mails sent, {result['failed']:,} refused, {result['cancelled']:,} cancelled"
+    emit(result, as_json, human)
+
+
 if __name__ == "__main__":
     run()
