@@ -862,6 +862,7 @@ def serve(
 
     import uvicorn
 
+    from curemap.service.digests import DigestSettings
     from curemap.service.scheduler import parse_every
     from curemap.web import create_app
 
@@ -874,7 +875,7 @@ def serve(
     stderr.print(f"serving {store.count_studies():,} studies at http://{host}:{port}/", highlight=False)
     try:
         if workers == 1:
-            uvicorn.run(create_app(store, token=token), host=host, port=port, log_level="warning")
+            uvicorn.run(create_app(store, token=token, digests=DigestSettings.from_env(state.home)), host=host, port=port, log_level="warning")
         else:  # each worker process opens the store from the environment (curemap.service.asgi)
             os.environ.update({"CUREMAP_HOME": str(state.home), **({"CUREMAP_DB": state.db} if state.db else {}), **({"CUREMAP_TOKEN": token} if token else {})})
             uvicorn.run("curemap.service.asgi:app", factory=True, workers=workers, host=host, port=port, log_level="warning")
