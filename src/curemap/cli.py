@@ -930,7 +930,7 @@ def digest_send(
     again sends nothing new. SMTP and link settings come from CUREMAP_SMTP_HOST, _PORT, _USER,
     _PASSWORD, _FROM, _SECURITY and CUREMAP_PUBLIC_URL, or HOME/digests.toml.
 
-    Example: CUREMAP_SMTP_HOST=smtp.example.org CUREMAP_SMTP_FROM=map@example.org CUREMAP_PUBLIC_URL=https://map.example.org curemap digest send --json
+    Example: curemap --home /var/lib/curemap digest send --json
     """
     from curemap.profile import load_profile
     from curemap.service.digests import DigestSettings, send_digests
