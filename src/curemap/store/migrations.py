@@ -101,8 +101,8 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0006_roles_populations_sponsors_trials", _roles_populations_sponsors_trials),
     ("0007_sponsor_type_index", _sponsor_type_index),
     ("0008_update_runs", _create(schema.update_lock, schema.update_runs)),
+    ("0009_subscriptions", _create(schema.subscriptions, schema.deliveries)),
     ("0010_comparisons_fulltext", _comparisons_fulltext),
-    ("0009_subscriptions", _create(schema.subscriptions, schema.deliveries)),  # appended after 0010, which came first
 ]
 
 
