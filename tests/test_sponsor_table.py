@@ -115,11 +115,10 @@ def test_merck_kgaa_is_one_organisation_with_its_registry_spellings(report, over
     assert len({organisation_key(name) for name, _, _ in rows}) == len(rows)
     [(_, spellings, _)] = [row for row in rows if row[0] == "Merck KGaA"]
     assert sorted(spellings.replace("&amp;", "&").split("; ")) == merck
-    # the report's leaders of the studies aimed at a cure: Merck KGaA once, with its spellings
-    leaders = report["md"].split("Leading sponsors of the studies aimed at a cure")[1].split("Funders and partners")[0]
-    lines = [line for line in leaders.splitlines() if line.startswith("- Merck KGaA")]
-    assert len(lines) == 1 and "— as " in lines[0] and "EMD Serono" in lines[0]
-    assert not re.search(r"^- (EMD Serono|Merck Healthcare KGaA)\b", leaders, re.M)
+    # the review's "who leads each strategy" table names the merged organisation, never a variant
+    leaders = report["md"].split("Who leads each strategy")[1].split("\n\n", 2)[1]
+    assert re.search(r"\| Cladribine immune reconstitution \| Merck KGaA \(\d+\)", leaders)
+    assert not re.search(r"(EMD Serono|Merck Healthcare KGaA|Merck KGaA, Darmstadt)[^|]*\(\d+\)", leaders)
 
 
 def test_sponsor_type_filter_and_study_items(client, built_store, profile):
