@@ -199,3 +199,26 @@ def test_study_page_shows_each_strategy_with_its_role_and_the_study_purpose(clie
     registry = client.get("/studies/NCT05688436").text
     assert "does not count toward their stage" in registry
     assert 'id="populations">Who it admits: Pregnant or breastfeeding women only.' in registry
+
+
+def test_classification_and_its_evidence_do_not_depend_on_the_process(built_home):
+    """Two processes with different string hashing give the same classification, evidence
+    included (a snapshot's content hash rests on it: the Dask engine classifies in workers)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import hashlib, json, sys; from pathlib import Path; from curemap.store import Store; "
+        "from curemap.profile import load_profile; from curemap.enrich.classify import Classifier; "
+        "c = Classifier(load_profile()); h = hashlib.sha256(); "
+        "[h.update(json.dumps(c.classify(s).to_dict(), sort_keys=True).encode()) for s in Store.open(Path(sys.argv[1])).iter_studies()]; "
+        "print(h.hexdigest())"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script, str(built_home)], env={**__import__("os").environ, "PYTHONHASHSEED": seed},
+            capture_output=True, text=True, check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1

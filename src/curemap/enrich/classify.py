@@ -1076,7 +1076,7 @@ def _title_roles(
     everyone."""
     verdicts: dict[str, list[tuple[int, str | None, _Match | None]]] = {}
     rank = {TESTED: 0, COMPARATOR: 1, None: 2}
-    for path in {f.match.path for f in found}:
+    for path in sorted({f.match.path for f in found}):  # a fixed order: the evidence kept must not vary
         here = sorted((f for f in found if f.match.path == path), key=lambda f: f.match.begin)
         here_cues = [c for c in cues if c.path == path]
         versus = min((c for c in here_cues if c.entry.label == "comparator"), key=lambda c: c.begin, default=None)
