@@ -50,14 +50,15 @@ bench: $(BIN)/curemap
 	$(BIN)/python bench/bench_scale.py
 	$(BIN)/python bench/bench_verify.py
 
-eval: $(BIN)/curemap
+eval: build
+	$(BIN)/curemap --home $(CUREMAP_HOME) eval $(foreach f,$(wildcard tests/data/strategy-audit/audit-*.jsonl),--audit $(f))
 	$(BIN)/curemap eval --labels $(SHARED)/data/labels/ctgov-strategies-dev.csv --outcomes $(SHARED)/data/labels/outcomes-dev.jsonl
 	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-dev.jsonl
 	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-heldout.jsonl
 	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-fresh.jsonl
 	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-hint-dev.jsonl
 	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-hint-heldout.jsonl
-	# the verifier against reviews with planted errors; needs the store `make build` makes
+	# the verifier against reviews with planted errors, and the curative-label audit: both read the built store
 	$(BIN)/curemap --home $(CUREMAP_HOME) eval --verify tests/data/verify-reviews/dev
 	$(BIN)/curemap --home $(CUREMAP_HOME) eval --verify tests/data/verify-reviews/heldout
 
