@@ -10,6 +10,8 @@ registry's own name and class words beside the merged ones, so a reader can chec
 
 from __future__ import annotations
 
+import functools
+
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -32,7 +34,13 @@ class SponsorLabel:
 
 def plain_words(text: str) -> list[str]:
     """The words of a name as merging compares them: accents dropped, folded as profile terms are."""
-    return [fold_word(word) for word in WORD.findall(_plain_text(text))]
+    return list(_plain_words(text))
+
+
+@functools.lru_cache(maxsize=65_536)
+def _plain_words(text: str) -> tuple[str, ...]:
+    """:func:`plain_words`, remembered: the same names recur across studies and claims."""
+    return tuple(fold_word(word) for word in WORD.findall(_plain_text(text)))
 
 
 def organisation_key(name: str) -> str:
@@ -142,4 +150,6 @@ _TRAILING = re.compile(r"[\s,.;:&/(\-–]+$")
 
 def _plain_text(text: str) -> str:
     """The text with accents dropped ("Hôpitaux" → "Hopitaux"): registries spell one name both ways."""
+    if text.isascii():
+        return text
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))

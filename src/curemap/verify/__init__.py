@@ -103,6 +103,23 @@ class _Existence:
     study: Any = None  # a study read at its source
 
 
+
+
+def _links_without_ids(doc: Document, block) -> bool:
+    """Whether a block links a page that names no trial or paper (a news or company page): only
+    then may its claims be tied to a product's name."""
+    return any(not refs_in_url(url.group()) for url in URL.finditer(doc.text, block.start, block.end))
+
+def _without_references(masked: str, refs: list[Reference]) -> str:
+    """The text with every reference and link blanked out, once for the whole document, so a
+    claim is never read from an id or an address (blanking per sentence copied the text each time)."""
+    text = list(masked)
+    for ref in refs:
+        text[ref.start:ref.end] = " " * (ref.end - ref.start)
+    for url in URL.finditer(masked):
+        text[url.start():url.end()] = " " * (url.end() - url.start())
+    return "".join(text)
+
 class Verifier:
     def __init__(self, store: Store, profile: Profile, lookup: OnlineLookup | None = None):
         self.store, self.profile, self.lookup = store, profile, lookup
@@ -233,17 +250,18 @@ class Verifier:
         return result
 
     def verify_document(self, doc: Document) -> dict[str, Any]:
-        masked = mask_quotes(doc.text)
         refs = find_references(doc.text, doc.links)
+        masked = mask_quotes(doc.text)
+        blanked = _without_references(masked, refs)
         starts = [r.start for r in refs]
         results: list[CitationResult] = []
         for block in doc.blocks:
             members = refs[bisect_left(starts, block.start):bisect_left(starts, block.end)]
-            results += self._block(doc, masked, block, members)
+            results += self._block(doc, masked, blanked, block, members)
         covered = {id(r) for block in doc.blocks for r in refs[bisect_left(starts, block.start):bisect_left(starts, block.end)]}
         for ref in refs:  # a reference outside every block (never, for the formats read) still counts
             if id(ref) not in covered:
-                results += self._block(doc, masked, type(doc.blocks[0])(ref.start, ref.end, "para") if doc.blocks else None, [ref])
+                results += self._block(doc, masked, blanked, type(doc.blocks[0])(ref.start, ref.end, "para") if doc.blocks else None, [ref])
         results.sort(key=lambda r: (r.line, r.ref))
         counts = Counter(r.status for r in results)
         summary = {
@@ -256,7 +274,7 @@ class Verifier:
             summary["network"] = self.lookup.unreachable
         return {"citations": [r.to_dict() for r in results], "summary": summary, "_results": results}
 
-    def _block(self, doc: Document, masked: str, block, members: list[Reference]) -> list[CitationResult]:
+    def _block(self, doc: Document, masked: str, blanked: str, block, members: list[Reference]) -> list[CitationResult]:
         citations: dict[str, CitationResult] = {}
         for ref in members:
             key = f"{ref.kind}:{ref.ref}"
@@ -267,15 +285,18 @@ class Verifier:
         segments = sentences(masked, block.start, block.end) if block.kind == "para" else [(block.start, block.end)]
         claims_of: dict[str, list[Claim]] = {key: [] for key in citations}
         named: list[CitationResult] = []
+        links_elsewhere: bool | None = None  # whether the block links a page with no id (read once)
         for a, b in segments:
             inside = [r for r in members if a <= r.start < b]
-            claims = self._claims(masked, block, a, b, inside)
             if not inside:
                 if block.kind == "para" or not members:
-                    if result := self._by_name(doc, masked, block, a, b, claims):
+                    if links_elsewhere is None:
+                        links_elsewhere = _links_without_ids(doc, block)
+                    if links_elsewhere and (result := self._by_name(doc, masked, block, a, b, self._claims(blanked, block, a, b))):
                         named.append(result)
                     continue
                 inside = members  # a list item's or row's sentences share its references
+            claims = self._claims(blanked, block, a, b)
             for claim, keys in _attribute(masked, claims, inside):
                 for key in keys:
                     claims_of[key].append(claim)
@@ -284,14 +305,9 @@ class Verifier:
             self._check(result, ref, claims_of[key], doc)
         return list(citations.values()) + named
 
-    def _claims(self, masked: str, block, a: int, b: int, inside: list[Reference]) -> list[Claim]:
-        """The claims of a segment, the text of its references and links left out; a row's cells by column."""
-        blanked = list(masked[a:b])
-        for ref in inside:
-            blanked[max(ref.start, a) - a:min(ref.end, b) - a] = " " * (min(ref.end, b) - max(ref.start, a))
-        for url in URL.finditer(masked, a, b):
-            blanked[url.start() - a:url.end() - a] = " " * (url.end() - url.start())
-        text = masked[:a] + "".join(blanked)
+    def _claims(self, text: str, block, a: int, b: int) -> list[Claim]:
+        """The claims of a segment (``text`` has its references and links blanked out:
+        :func:`_without_references`); a row's cells by column."""
         claims: list[Claim] = []
         if block.kind == "row" and block.cells:
             for start, end, header in block.cells:
@@ -324,10 +340,9 @@ class Verifier:
             result.status = "mismatch"
 
     def _by_name(self, doc: Document, masked: str, block, a: int, b: int, claims: list[Claim]) -> CitationResult | None:
-        """Claims with no id beside a news or company link, naming a product the store's trials test."""
+        """Claims with no id beside a news or company link (:func:`_links_without_ids`), naming a
+        product the store's trials test."""
         if not any(c.field in CLAIM_FIELDS for c in claims):
-            return None
-        if not any(not refs_in_url(url.group()) for url in URL.finditer(doc.text, block.start, block.end)):
             return None
         index = self._product_index()
         for match in PRODUCT.finditer(masked, a, b):

@@ -168,6 +168,25 @@ def _looks_organised(name: str) -> bool:
     return any(word in ORG_WORDS for word in plain_words(name))
 
 
+class _Spans:
+    """The characters of a segment already claimed, as a byte mask: whether a new claim overlaps
+    one is a search of its own few characters (a 4 MB sentence holds hundreds of thousands of
+    claims; comparing each with every earlier one was quadratic)."""
+
+    def __init__(self, offset: int, length: int) -> None:
+        self._offset = offset
+        self._mask = bytearray(length)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        return self._mask.find(1, start - self._offset, end - self._offset) != -1
+
+    def add(self, start: int, end: int) -> None:
+        self._mask[start - self._offset : end - self._offset] = b"\x01" * (end - start)
+
+    def remove(self, start: int, end: int) -> None:
+        self._mask[start - self._offset : end - self._offset] = bytes(end - start)
+
+
 class ClaimReader:
     def __init__(self, profile: Profile):
         self.condition = TermMatcher(
@@ -175,28 +194,35 @@ class ClaimReader:
             + [(("not_ms", nc.name), t) for nc in profile.condition.not_conditions for t in nc.terms]
         )
 
-    def read(self, text: str, start: int, end: int) -> list[Claim]:
-        """The claims of ``text[start:end]`` (``text`` with quotations masked), positions in ``text``."""
+    def read(self, text: str, start: int, end: int, only: str | None = None) -> list[Claim]:
+        """The claims of ``text[start:end]`` (``text`` with quotations masked), positions in
+        ``text``; with ``only``, just the claims of that field (a table column's)."""
         segment = text[start:end]
         claims: list[Claim] = []
-        taken: list[tuple[int, int]] = []
+        taken = _Spans(start, end - start)
 
         def add(claim: Claim) -> None:
-            if any(a < claim.end and claim.start < b for a, b in taken):
+            if taken.overlaps(claim.start, claim.end):
                 return
-            taken.append((claim.start, claim.end))
+            taken.add(claim.start, claim.end)
             claims.append(claim)
 
         titles = [(start + t.start(), start + t.end()) for t in TITLE_RUN.finditer(segment)]
-        taken += titles
-        for match in PHASE.finditer(segment):
-            key = _phase_key(match)
-            if key:
-                add(Claim("phase", match.group().strip(), key, start + match.start(), start + match.end()))
-        if match := OBSERVATIONAL.search(segment):
-            add(Claim("phase", match.group().strip(), None, start + match.start(), start + match.end()))
-        self._statuses(segment, start, add)
-        del taken[: len(titles)]
+        for a, b in titles:
+            taken.add(a, b)
+        if only in (None, "phase"):
+            for match in PHASE.finditer(segment):
+                key = _phase_key(match)
+                if key:
+                    add(Claim("phase", match.group().strip(), key, start + match.start(), start + match.end()))
+            if match := OBSERVATIONAL.search(segment):
+                add(Claim("phase", match.group().strip(), None, start + match.start(), start + match.end()))
+        if only in (None, "status"):
+            self._statuses(segment, start, add)
+        if only is not None:
+            return sorted(claims, key=lambda c: c.start)
+        for a, b in titles:
+            taken.remove(a, b)
         self._sponsors(segment, start, add)
         for match in RESPECTIVELY.finditer(segment):
             for order, number in enumerate(re.finditer(NUMBER, match.group("list"), re.IGNORECASE)):
@@ -231,11 +257,11 @@ class ClaimReader:
         if column in ("phase", "trial phase", "stage"):
             if NO_PHASE_CELL.search(written):
                 return [Claim("phase", written, None, at, at + len(written))]
-            return [c for c in self.read(text, start, end) if c.field == "phase"]
+            return self.read(text, start, end, only="phase")
         if column in ("status", "recruitment", "recruitment status", "trial status"):
             if written.lower() in ("unknown", "not known"):
                 return [Claim("status", written, ("UNKNOWN",), at, at + len(written))]
-            return [c for c in self.read(text, start, end) if c.field == "status"]
+            return self.read(text, start, end, only="status")
         if column in ("sponsor", "lead sponsor", "sponsors", "sponsor collaborators", "sponsored by"):
             return [Claim("sponsor", written, written, at, at + len(written))]
         if column in ("n", "enrollment", "enrolment", "participants", "patients", "size", "sample size", "target enrollment", "target enrolment"):

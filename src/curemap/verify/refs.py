@@ -17,7 +17,7 @@ block.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -202,15 +202,19 @@ class Document:
     blocks: list[Block]
     links: list[tuple[int, int, str]] = field(default_factory=list)  # reference-style uses
     _starts: list[int] = field(default_factory=list, repr=False)
+    _newlines: list[int] = field(default_factory=list, repr=False)
 
     def line_at(self, offset: int) -> int:
+        """The source line of an offset: its anchor's line plus the line breaks since the
+        anchor, counted by bisection over the text's breaks (found once), not by rescanning."""
         if not self._starts:
             self._starts = [a for a, _ in self.anchors]
+            self._newlines = [m.start() for m in re.finditer("\n", self.text)]
         index = bisect_right(self._starts, offset) - 1
         if index < 0:
             return 1
         start, line = self.anchors[index]
-        return line + self.text.count("\n", start, offset)
+        return line + bisect_left(self._newlines, offset) - bisect_left(self._newlines, start)
 
 
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"”')\]*_]*\s+(?=[A-Z0-9\"“(\[*_])")
