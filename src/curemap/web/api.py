@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Resp
 from curemap.analysis import trends
 from curemap.service.runs import update_status
 from curemap.views import store_counts, store_status
+from curemap.export import LABEL_COLUMNS
 from curemap.web import aggregates
 from curemap.web.context import WebContext, web_context
 from curemap.web.downloads import ListFormat, download
@@ -44,20 +45,8 @@ Context = Annotated[WebContext, Depends(web_context)]
 Format = Annotated[ListFormat | None, Query(description="json or csv: the whole list as a download instead of a page")]
 Paging = Annotated[tuple[int, int], Depends(paging)]
 
-EXPORT_STUDY_COLUMNS = [
-    *STUDY_COLUMNS,
-    "is_ms",
-    "curative_intent",
-    "strategies",
-    "roles",
-    "tested_strategies",
-    "purpose",
-    "populations",
-    "sponsor_type",
-    "organisation",
-    "trial_id",
-    "registry_url",
-]
+EXPORT_STUDY_COLUMNS = [*STUDY_COLUMNS, *LABEL_COLUMNS, "registry_url"]
+"""A study list's download: the list's columns and what enrichment says of each study, as `curemap export` writes it."""
 STRATEGY_COLUMNS = ["id", "name", "group", "group_name", "curative_intent", "stage", "studies", "interventional", "recruiting", "with_results", "stage_studies"]
 CHANGE_COLUMNS = ["id", "record_id", "title", "kind", "field", "old", "new", "detected_at"]
 
