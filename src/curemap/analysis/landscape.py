@@ -92,13 +92,13 @@ def counted_registrations(store: Store) -> dict[str, str]:
     return {study: newest[trial][1] for study, trial in trial_of.items()}
 
 
-def strategy_studies(store: Store, profile: Profile) -> StrategyStudies:
+def strategy_studies(store: Store, profile: Profile, counted: dict[str, str] | None = None) -> StrategyStudies:
     """The MS studies behind each strategy's figures, by role and purpose, counted per trial:
     a trial is cited by the newest of its registrations that carries the label. Purpose sets
     therapies apart only: a design or focus strategy (a registry, imaging) is what its studies
-    are about."""
+    are about. ``counted`` is :func:`counted_registrations`, when the caller has it already."""
     therapies = {strategy.id for strategy in profile.strategies if strategy.role == "therapy"}
-    trial_of = counted_registrations(store)
+    trial_of = counted_registrations(store) if counted is None else counted
     st, cl, rs = schema.studies, schema.classifications, schema.record_strategies
     tested: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)  # strategy -> trial -> (updated, id)
     registrations: Counter[str] = Counter()

@@ -55,7 +55,7 @@ def ms_studies(store: Store, profile: Profile) -> list[MsStudy]:
     group_of = {s.id: s.group for s in profile.strategies}
     counted = counted_registrations(store)
     groups: dict[str, set[str]] = defaultdict(set)
-    for strategy, ids in strategy_studies(store, profile).tested.items():
+    for strategy, ids in strategy_studies(store, profile, counted).tested.items():
         for study_id in ids:
             groups[counted.get(study_id, study_id)].add(group_of[strategy])
     with store.connect() as conn:
