@@ -91,13 +91,17 @@ _TREATMENT_STARTED = re.compile(r"\b(?:started|starting|initiat\w*|start of|new(
 _TREATMENT_STABLE = re.compile(rf"\bstable\s+(?:\w+\s+)?(?:dose|dosage|regimen|regime)\b[^.;]*?\b{_NUM}\s*{_UNIT}", re.IGNORECASE)
 """A treatment "at a stable dose for three months": not started or changed within that time."""
 _TREATMENT_CURRENT = re.compile(r"\b(?:concurrent\w*|concomitant|currently|current(?:ly)? (?:use|treat\w*)|receiving|taking|continuous\w*)\b", re.IGNORECASE)
+_SUBSTANCE_AFTER = re.compile(r"\s*(?:levels?\b|concentrations?\b|receptors?\b|-dependent\b|-positive\b|[<>≤≥=]|(?:greater|less|more)\s+than\b)", re.IGNORECASE)
+_SUBSTANCE_BEFORE = re.compile(r"\b(?:absorption|levels?|concentrations?)\s+of\s+$", re.IGNORECASE)
+"""A substance measured or acted on, not taken: "Testosterone >100 ng/dL", "estrogen receptor
+positive", "testosterone-dependent tumours", "absorption of testosterone"."""
 _TREATMENT_CONTEXT = re.compile(r"\b(?:approved|treatment of|indicated)\b", re.IGNORECASE)
 
 _DRUG_NAME = re.compile(r"\b[a-z]{3,}(?:mab|cept|tinib|ciclib|kinra)\b")
 """A drug by its international nonproprietary name stem (``-mab`` antibodies, ``-cept`` fusion
 proteins, ``-tinib`` kinase inhibitors): named in a criterion even when the profile does not know it."""
 
-_HEALTHY = re.compile(r"\bhealthy\s+(?:adult|child(?:ren)?|volunteer|subject|participant|individual|person|people|male|female|men|women)s?\b", re.IGNORECASE)
+_HEALTHY = re.compile(r"^(?:subjects?\s+in\s+)?(?:good\s+health|healthy)\b|\bhealthy\s+(?:adult|child(?:ren)?|volunteer|subject|participant|individual|person|people|male|female|men|women)s?\b", re.IGNORECASE)
 _ADULTS = re.compile(r"(?<!-)\badults?\b(?!-)", re.IGNORECASE)  # not "adult-onset"
 _CHILDREN = re.compile(r"\b(?:child(?:ren)?|paediatric|pediatric)\b(?!\s*-?\s*bearing)", re.IGNORECASE)
 _ADULT_AGE = 18.0
@@ -105,10 +109,16 @@ _ADULT_AGE = 18.0
 _COHORT = re.compile(r"^(?:[a-z][.)]\s*)?(?:cohorts?|arms?|groups?|parts?)\s+[\w-]+(?:\s*(?:-|–|to|and)\s*\w+)?\s*:\s*", re.IGNORECASE)
 """The label of one cohort in a list of alternatives ("a) Cohorts 2-4:"): not a bound."""
 _OTHER_UNIT = re.compile(r"\s*(?:kg|g|mg|cm|lbs?|%)\b", re.IGNORECASE)
-_MALE_ORGAN = re.compile(r"^[^,;]*?\b(?:prostat\w*|testicular|test[ei]s)\b", re.IGNORECASE)
-"""A line whose subject is a male organ ("an abnormal prostate", "testicular mass") concerns men only."""
+_ORGANS = {
+    "male": re.compile(r"^(?:(?!\bor\b)[^,;])*?\b(?:prostat\w*|testicular|test[ei]s|penile|erectile)\b", re.IGNORECASE),
+    "female": re.compile(r"^(?:(?!\bor\b)[^,;])*?\b(?:hysterectom\w*|uter(?:us|ine)|endometri\w*|ovar(?:y|ies|ian)|menstrua\w*)\b", re.IGNORECASE),
+}
+"""A line whose subject is an organ of one sex ("an abnormal prostate", "endometrial carcinoma",
+"in spontaneous menstrual cycle") concerns that sex only; not one named after an alternative
+("Healthy or with a diagnosis of endometriosis")."""
 _WOMEN_ONLY = re.compile(r"\b(?:wom[ae]n|females?)\b", re.IGNORECASE)
 _MEN = re.compile(r"\b(?:m[ae]n|males?|partners?)\b", re.IGNORECASE)
+_MEN_ONLY = re.compile(r"\b(?:m[ae]n|males?)\b(?!\s+(?:and|or|/)\s)", re.IGNORECASE)
 
 _CAUSE = re.compile(r"\b(?:due to|secondary to|caused by|related to|associated with)\s*$", re.IGNORECASE)
 _NOT_PARTICIPATION = re.compile(r"\b(?:(?:preclude|prevent|interfere with|jeopardi[sz]e|compromise)\w*\s+(?:\w+\s+){0,3}|potential\s+)participation\b", re.IGNORECASE)
@@ -413,10 +423,11 @@ class EligibilityReader:
     def _sex(self, text: str, section: str) -> list[Check]:
         """A sex an inclusion limits the trial to ("Men, age 18-65"), or the sex an exclusion is
         for ("Males who have taken DHEA", "an abnormal prostate")."""
-        if section == EXCLUSION and _MALE_ORGAN.search(text):
-            return [Check("sex", {"sex": "male"})]
-        if _BOTH_SEXES.search(text) or (re.search(r"\b(?:male|men)\b", text, re.IGNORECASE) and re.search(r"\b(?:female|women)\b", text, re.IGNORECASE)):
-            return []
+        organ = next((sex for sex, pattern in _ORGANS.items() if pattern.search(text)), None)
+        if organ is not None:  # an inclusion about a prostate rules out women, but says nothing certain of a man
+            return [Check("sex", {"sex": organ, **({"organ": True} if section == INCLUSION else {})})]
+        if _BOTH_SEXES.search(text) or (re.search(r"\b(?:males?|men)\b", text, re.IGNORECASE) and re.search(r"\b(?:females?|women)\b", text, re.IGNORECASE)):
+            return []  # "Males unable to fulfil the above criteria and all female patients": not one sex
         match = _SEX.match(text)
         if match is None:
             return []
@@ -534,7 +545,11 @@ class EligibilityReader:
     def _treatments(self, text: str, topics: dict, window: float | None, negations: list[int]) -> list[Check]:
         if _TREATMENT_SKIP.search(text) or "vaccination" in topics:
             return []
-        matches = [m for m in _longest(self.treatments.find(text)) if not text[: m.start].endswith("the ")]  # "the investigational product": the study's own
+        matches = [
+            m for m in _longest(self.treatments.find(text))
+            if not text[: m.start].endswith("the ")  # "the investigational product": the study's own
+            and not _SUBSTANCE_AFTER.match(text, m.end) and not _SUBSTANCE_BEFORE.search(text[: m.start])
+        ]
         known = [(m.start, m.end) for m in matches]
         unnamed = [(m.start(), m.end()) for m in _DRUG_NAME.finditer(text)] + [(m.start, m.end) for m in _longest(self.class_drugs.find(text))]
         unnamed = sorted({(s, e) for s, e in unnamed if not any(ks <= s < ke for ks, ke in known)})
@@ -569,13 +584,15 @@ class EligibilityReader:
                 continue
             if kind == "pregnancy" and "contraception" in topics and not _mentions_pregnancy_state(text):
                 continue
-            if kind == "consent" and ("contraception" in topics or re.search(r"\babstain", text, re.IGNORECASE)):
-                continue  # "unwilling to use contraception" is the contraception rule, "willing to abstain" one about substance use
+            if kind == "consent" and ("contraception" in topics or re.search(r"\bto\s+abstain\b", text, re.IGNORECASE)):
+                continue  # "unwilling to use contraception" is the contraception rule, "willing to abstain" one about substance use (not "comply…, including abstaining from exclusionary procedures")
             if kind == "trial_participation" and _NOT_PARTICIPATION.search(text):
                 continue
             values = {"live": True} if kind == "vaccination" and "live_vaccine" in topics else {}
             if kind == "contraception" and _WOMEN_ONLY.search(text) and not _MEN.search(text):
                 values = {"women_only": True}
+            elif kind == "contraception" and _MEN_ONLY.search(text) and not _WOMEN_ONLY.search(text):
+                values = {"men_only": True}  # "Men must agree to use an effective method of contraception"
             negated = _negated(text, matches[0].start, negations)
             if kind == "contraception" and section == EXCLUSION:
                 negated = True  # an exclusion about contraception always means not using it

@@ -283,6 +283,8 @@ class Matcher:
         wanted = check.values["sex"]
         if self.person.sex is None:
             return None, f"your profile does not give your sex (the trial is for {wanted} participants)"
+        if check.values.get("organ") and self.person.sex == wanted:  # "prostate cancer": whether he has it is not in the profile
+            return None, f"the criterion is about a condition of {wanted} participants; whether it is yours is for the study team"
         return self.person.sex == wanted, f"you are {self.person.sex}; the trial is for {wanted} participants"
 
     def _phenotype(self, check: Check) -> tuple[bool | None, str]:
@@ -463,6 +465,8 @@ class Matcher:
     def _contraception(self, check: Check) -> tuple[bool | None, str]:
         if check.values.get("women_only") and self.person.sex == "male":
             return True, "you are male; the criterion asks women who could become pregnant to use contraception"
+        if check.values.get("men_only") and self.person.sex == "female":
+            return True, "you are female; the criterion asks men to use contraception"
         if self.person.contraception is None:
             return None, "the trial asks participants who could conceive a child to use contraception; your profile does not say"
         return self.person.contraception, f"you {'do' if self.person.contraception else 'do not'} agree to use contraception"
