@@ -87,6 +87,13 @@ _TREATMENT_PLANNED = re.compile(
 )
 """A treatment the study will choose or the person will need later ("planned concurrent DMT",
 "patients needing prednisone during the 16 week treatment period"): not one already taken."""
+_TREATMENT_OUTCOME = re.compile(
+    r"\b(?P<declined>declined|refused)\b|\b(?:not\s+tolerated|intoleran(?:t|ce)|(?:tried\s+and\s+)?failed|failure\s+(?:of|to|on|with)"
+    r"|(?:inadequate|insufficient|suboptimal)(?:ly)?\s+respon\w*|refractory)\b",
+    re.IGNORECASE,
+)
+"""How a treatment the line names went ("declined or not tolerated treatment with beta interferon",
+"tried and failed anti-spasticity therapy"): the profile can say it was not taken, never how it went."""
 _TREATMENT_STARTED = re.compile(r"\b(?:started|starting|initiat\w*|start of|new(?:ly)? start\w*)\b", re.IGNORECASE)
 _TREATMENT_STABLE = re.compile(rf"\bstable\s+(?:\w+\s+)?(?:dose|dosage|regimen|regime)\b[^.;]*?\b{_NUM}\s*{_UNIT}", re.IGNORECASE)
 """A treatment "at a stable dose for three months": not started or changed within that time."""
@@ -572,6 +579,11 @@ class EligibilityReader:
         values: dict[str, Any] = {"treatments": [list(key) for key in keys], "relation": relation}
         if window is not None and relation in ("prior", "started"):
             values["window_months"] = window
+        clause = re.split(r"[;.]\s", text[: matches[0].start])[-1]
+        outcome = _TREATMENT_OUTCOME.search(clause)
+        if outcome:
+            values["outcome"] = "declined" if outcome.group("declined") else "failed"
+            return [Check("treatment", values)]  # "not tolerated" says how it went, not that it was never taken
         return [Check("treatment", values, bool(stable) or _negated(text, matches[0].start, negations))]
 
     def _flagged(self, text: str, section: str, topics: dict, negations: list[int]) -> list[Check]:

@@ -393,6 +393,12 @@ class Matcher:
             found.append((True if certain else None, f"{treatment.name}{when_text}"))
         window = f" in the last {_months_text(months)}" if months else ""
         asked = {"prior": "taken", "current": "taking now", "started": "started"}[relation]
+        outcome = check.values.get("outcome")
+        if outcome and found:
+            went = "you declined it" if outcome == "declined" else "it failed or was not tolerated"
+            return None, f"you list {', '.join(text for _, text in found)}; whether {went} is for you and the study team"
+        if outcome == "declined":
+            return None, f"the criterion is about {named} declined; your profile does not say what you were offered"
         if any(holds for holds, _ in found):
             return True, f"you list {', '.join(text for holds, text in found if holds)}; the criterion is about {named} {asked}{window}"
         unrecorded = [self._mention_name(m) for m in mentions if m[0] == "class" and not self._class(m[1]).recorded]
