@@ -80,13 +80,14 @@ _TREATMENT_SKIP = re.compile(
 """Words saying a treatment is named for another reason than having taken it (an allergy to it,
 the study's own arm, a drug the study will choose, "treatment-naïve or previously treated" alike)."""
 _TREATMENT_PLANNED = re.compile(
-    r"\bplann(?:ed|ing)\b|\bintend(?:ed|s)?\b"
+    r"\bplann(?:ed|ing)\b|\bintend(?:ed|s)?\b|\bindication\s+for\b"
     r"|\b(?:need|needs|needing|require|requires|requiring|expected to (?:need|require|receive))\b"
     r".*\b(?:during|throughout)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}(?:study|trial|treatment period)\b",
     re.IGNORECASE,
 )
 """A treatment the study will choose or the person will need later ("planned concurrent DMT",
-"patients needing prednisone during the 16 week treatment period"): not one already taken."""
+"indication for treatment with Gilenya", "patients needing prednisone during the 16 week
+treatment period"): not one already taken."""
 _TREATMENT_OUTCOME = re.compile(
     r"\b(?P<declined>declined|refused)\b|\b(?:not\s+tolerated|intoleran(?:t|ce)|(?:tried\s+and\s+)?failed|failure\s+(?:of|to|on|with)"
     r"|(?:inadequate|insufficient|suboptimal)(?:ly)?\s+respon\w*|refractory)\b",
@@ -127,6 +128,9 @@ _WOMEN_ONLY = re.compile(r"\b(?:wom[ae]n|females?)\b", re.IGNORECASE)
 _MEN = re.compile(r"\b(?:m[ae]n|males?|partners?)\b", re.IGNORECASE)
 _MEN_ONLY = re.compile(r"\b(?:m[ae]n|males?)\b(?!\s+(?:and|or|/)\s)", re.IGNORECASE)
 
+_JOINT = re.compile(r"\b(?:in|for|among)\s+(?:patients|subjects|participants|people|persons|those|individuals)\s+(?:with|who)\b", re.IGNORECASE)
+"""An exclusion whose conditions hold together ("disease duration over 10 years in patients with an
+EDSS of 2 or less"): it rules out only a person meeting all of them."""
 _CAUSE = re.compile(r"\b(?:due to|secondary to|caused by|related to|associated with)\s*$", re.IGNORECASE)
 _NOT_PARTICIPATION = re.compile(r"\b(?:(?:preclude|prevent|interfere with|jeopardi[sz]e|compromise)\w*\s+(?:\w+\s+){0,3}|potential\s+)participation\b", re.IGNORECASE)
 """A condition that "would preclude participation in a clinical trial", or a note on "a patient's potential
@@ -407,6 +411,9 @@ class EligibilityReader:
         found += infections
         found += self._labs(text)
         found += self._residence(text, topics)
+        if section == EXCLUSION and len(found) > 1 and _JOINT.search(text):
+            for check in found:
+                check.values["jointly"] = True
         return found
 
     # -- one reader per kind of check --------------------------------------------------------

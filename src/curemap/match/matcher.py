@@ -21,6 +21,7 @@ import datetime as dt
 import functools
 import json
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -213,7 +214,11 @@ class Matcher:
             if self.person.sex is not None and self.person.sex != sex:
                 return Judged(criterion, MET, f"does not apply: it is for {sex} participants and you are {self.person.sex}", parts)
             checks = [check for check in checks if check.kind != "sex"]
-        results = [self._check(check, criterion.section) for check in checks if not check.values.get("any_of")]
+        results = [self._check(check, criterion.section) for check in checks if not check.values.get("any_of") and not check.values.get("jointly")]
+        together = [self._check(check, criterion.section) for check in checks if check.values.get("jointly")]
+        if together:  # "over 10 years in patients with an EDSS of 2 or less": ruled out only when every condition holds
+            facts = "; ".join(re.sub(r"^(?:does not apply|rules you out): ", "", reason) for _, reason in together)
+            results.append((_any([status for status, _ in together]), f"rules you out only when all of these hold: {facts}"))
         alternatives = [self._check(check, criterion.section) for check in checks if check.values.get("any_of")]
         if alternatives:  # "1 relapse in the last year or 2 in the last 2 years": one is enough (to rule out, in an exclusion)
             combine = _any if criterion.section == INCLUSION else _all
