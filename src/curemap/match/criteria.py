@@ -36,6 +36,9 @@ _HEADER = re.compile(r"^(?:key\s+|main\s+)?(inclusion|exclusion|eligibility)(?:\
 """A section heading, with a remark in brackets ("Exclusion Criteria (if ANY apply):") or a slip of the keys ("criteriat")."""
 _MARKER = re.compile(r"^(?:(?P<bullet>[*\-•·])|(?P<roman>\(?[ivx]+[.)])|(?P<digit>\(?\d{1,2}[.)])|(?P<letter>\(?[a-z][.)]))\s+", re.IGNORECASE)
 _ESCAPES = re.compile(r"\\([\\<>\[\]\-^*_.#+()!])")
+_EXEMPT = re.compile(r"\b(?:not|never)\b[^.]*\bif\s+(?:one|any|either)\s+of\s+the\s+following\b", re.IGNORECASE)
+"""A rule whose list names who is exempt ("… use birth control. Women will not be considered of
+childbearing potential if one of the following conditions is documented:")."""
 _ANY_OF = re.compile(r"\b(?:at least (?:1|one)|one or more|either|any) of the following\b|\bone of the following\b", re.IGNORECASE)
 
 _NUMBER_WORDS = {
@@ -98,7 +101,7 @@ _TREATMENT_OUTCOME = re.compile(
 _TREATMENT_STARTED = re.compile(r"\b(?:started|starting|initiat\w*|start of|new(?:ly)? start\w*)\b", re.IGNORECASE)
 _TREATMENT_STABLE = re.compile(rf"\bstable\s+(?:\w+\s+)?(?:dose|dosage|regimen|regime)\b[^.;]*?\b{_NUM}\s*{_UNIT}", re.IGNORECASE)
 """A treatment "at a stable dose for three months": not started or changed within that time."""
-_TREATMENT_CURRENT = re.compile(r"\b(?:concurrent\w*|concomitant|currently|current(?:ly)? (?:use|treat\w*)|receiving|taking|continuous\w*)\b", re.IGNORECASE)
+_TREATMENT_CURRENT = re.compile(r"\brequir\w*\s+chronic\b|\b(?:concurrent\w*|concomitant|currently|current(?:ly)? (?:use|treat\w*)|receiving|taking|continuous\w*)\b", re.IGNORECASE)
 _SUBSTANCE_AFTER = re.compile(r"\s*(?:levels?\b|concentrations?\b|receptors?\b|-dependent\b|-positive\b|[<>≤≥=]|(?:greater|less|more)\s+than\b)", re.IGNORECASE)
 _SUBSTANCE_BEFORE = re.compile(r"\b(?:absorption|levels?|concentrations?)\s+of\s+$", re.IGNORECASE)
 """A substance measured or acted on, not taken: "Testosterone >100 ng/dL", "estrogen receptor
@@ -118,8 +121,8 @@ _COHORT = re.compile(r"^(?:[a-z][.)]\s*)?(?:cohorts?|arms?|groups?|parts?)\s+[\w
 """The label of one cohort in a list of alternatives ("a) Cohorts 2-4:"): not a bound."""
 _OTHER_UNIT = re.compile(r"\s*(?:kg|g|mg|cm|lbs?|%)\b", re.IGNORECASE)
 _ORGANS = {
-    "male": re.compile(r"^(?:(?!\bor\b)[^,;])*?\b(?:prostat\w*|testicular|test[ei]s|penile|erectile)\b", re.IGNORECASE),
-    "female": re.compile(r"^(?:(?!\bor\b)[^,;])*?\b(?:hysterectom\w*|uter(?:us|ine)|endometri\w*|ovar(?:y|ies|ian)|menstrua\w*)\b", re.IGNORECASE),
+    "male": re.compile(r"^(?:(?!\bor\s+(?:with|without|who|has|have|having)\b)[^,;])*?\b(?:prostat\w*|testicular|test[ei]s|penile|erectile)\b", re.IGNORECASE),
+    "female": re.compile(r"^(?:(?!\bor\s+(?:with|without|who|has|have|having)\b)[^,;])*?\b(?:hysterectom\w*|uter(?:us|ine)|endometri\w*|ovar(?:y|ies|ian)|menstrua\w*)\b", re.IGNORECASE),
 }
 """A line whose subject is an organ of one sex ("an abnormal prostate", "endometrial carcinoma",
 "in spontaneous menstrual cycle") concerns that sex only; not one named after an alternative
@@ -167,7 +170,8 @@ class Criterion:
     """One line of eligibility (or one registry field), with the checks it was read as.
 
     ``line`` is the 1-based line of the eligibility text (0 for a registry field); ``parts``
-    are the lines a lead line ("one of the following:") introduces, combined as ``mode``.
+    are the lines a lead line ("one of the following:") introduces, combined as ``mode``: ``all``,
+    ``any``, or ``unless`` for a rule of its own that any part exempts a person from.
     """
 
     text: str
@@ -371,7 +375,7 @@ class EligibilityReader:
             (parent.parts if parent else top).append(criterion)
             indented_below = index + 1 < len(lines) and lines[index + 1].indent > line.indent
             if line.text.rstrip().endswith(":") or (_ANY_OF.search(line.text) and indented_below):  # "…who meet one of the following weight criteria (…)."
-                criterion.mode = "any" if _ANY_OF.search(line.text) else "all"
+                criterion.mode = "unless" if criterion.checks and section == INCLUSION and _EXEMPT.search(line.text) else "any" if _ANY_OF.search(line.text) else "all"
                 stack.append((line, criterion))
         return top
 

@@ -229,12 +229,15 @@ class Matcher:
             # An exclusion lead "either of the following" rules out when any part applies: it is
             # passed only when every part is.
             mode = criterion.mode
-            if criterion.section == EXCLUSION:
-                mode = "all" if mode == "any" else "any"
-            combined = _any([p.status for p in parts]) if mode == "any" else _all([p.status for p in parts])
-            statuses.append(combined)
-            wording = "at least one of the parts below" if mode == "any" else "every part below"
-            reasons.append(f"{wording}: {_summary([p.status for p in parts])}")
+            if mode == "unless":  # "… will not be considered of childbearing potential if one of the following": a way out of the rule
+                statuses = [_any([_all(statuses), _any([p.status for p in parts])])]
+                reasons.append(f"or exempt by one of the parts below: {_summary([p.status for p in parts])}")
+            else:
+                if criterion.section == EXCLUSION:
+                    mode = "all" if mode == "any" else "any"
+                statuses.append(_any([p.status for p in parts]) if mode == "any" else _all([p.status for p in parts]))
+                wording = "at least one of the parts below" if mode == "any" else "every part below"
+                reasons.append(f"{wording}: {_summary([p.status for p in parts])}")
         if not statuses:
             return Judged(criterion, UNKNOWN, "Curemap cannot read this criterion; the study team will check it with you")
         if criterion.source == POPULATION:
