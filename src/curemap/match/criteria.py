@@ -134,6 +134,13 @@ _MEN_ONLY = re.compile(r"\b(?:m[ae]n|males?)\b(?!\s+(?:and|or|/)\s)", re.IGNOREC
 _JOINT = re.compile(r"\b(?:in|for|among)\s+(?:patients|subjects|participants|people|persons|those|individuals)\s+(?:with|who)\b", re.IGNORECASE)
 """An exclusion whose conditions hold together ("disease duration over 10 years in patients with an
 EDSS of 2 or less"): it rules out only a person meeting all of them."""
+_UNREAD_CONDITION = re.compile(
+    r"\b(?:medical|significant|serious|other|any|severe|uncontrolled)\s+(?:\w+\s+)?(?:conditions?|diseases?|illness(?:es)?|disorders?)\b"
+    r"(?!\s+(?:that|which|requir\w*)\b)",
+    re.IGNORECASE,
+)
+"""Conditions named without saying which ("significant medical conditions … or lactating or pregnant
+women"): an exclusion naming them is not passed on the checks read beside them alone."""
 _CAUSE = re.compile(r"\b(?:due to|secondary to|caused by|related to|associated with)\s*$", re.IGNORECASE)
 _NOT_PARTICIPATION = re.compile(r"\b(?:(?:preclude|prevent|interfere with|jeopardi[sz]e|compromise)\w*\s+(?:\w+\s+){0,3}|potential\s+)participation\b", re.IGNORECASE)
 """A condition that "would preclude participation in a clinical trial", or a note on "a patient's potential
@@ -181,6 +188,8 @@ class Criterion:
     checks: list[Check] = field(default_factory=list)
     parts: list[Criterion] = field(default_factory=list)
     mode: str = "all"
+    unread: bool = False
+    """An exclusion that also names conditions no check reads: never passed on its checks alone."""
 
     @property
     def kind(self) -> str:
@@ -385,6 +394,7 @@ class EligibilityReader:
         criterion = Criterion(text, section, number)
         lead = parent.text if parent is not None and not parent.checks else None
         criterion.checks = self.checks(text, section, lead)
+        criterion.unread = section == EXCLUSION and bool(criterion.checks) and bool(_UNREAD_CONDITION.search(text))
         return criterion
 
     def checks(self, text: str, section: str, lead: str | None = None) -> list[Check]:

@@ -242,7 +242,11 @@ class Matcher:
             return Judged(criterion, UNKNOWN, "Curemap cannot read this criterion; the study team will check it with you")
         if criterion.source == POPULATION:
             reasons.append(f"this trial is for {criterion.text[:1].lower()}{criterion.text[1:]}")
-        return Judged(criterion, _all(statuses), "; ".join(reasons), parts)
+        status = _all(statuses)
+        if status == MET and criterion.unread:
+            status = UNKNOWN
+            reasons.append("the criterion also names other conditions, which the study team will check with you")
+        return Judged(criterion, status, "; ".join(reasons), parts)
 
     def _check(self, check: Check, section: str) -> tuple[str, str]:
         holds, fact = getattr(self, f"_{check.kind}")(check)
