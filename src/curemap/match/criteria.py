@@ -141,6 +141,12 @@ _UNREAD_CONDITION = re.compile(
 )
 """Conditions named without saying which ("significant medical conditions … or lactating or pregnant
 women"): an exclusion naming them is not passed on the checks read beside them alone."""
+_MEASURE = re.compile(
+    r"(?P<test>(?:[\w-]+\s+){0,3}?[\w-]+)\s*(?:\([^)]*\)\s*)?(?:levels?\s+)?(?:[<>≤≥]=?|=[<>])\s*\d[\d,.]*\s*"
+    r"(?:x\s*|times\s+)?(?:(?:institutional\s+)?(?:ULN|upper limit)|[mnµu]?(?:g|mol|IU|U)\s*/\s*(?:dL|L|mL)|/\s*(?:microliter|mm3|µL|uL))",
+    re.IGNORECASE,
+)
+"""A laboratory bound in a unit of one ("ANC >=1,500/microliter", "Testosterone >100 ng/dL"), for a test the profile does not name."""
 _CAUSE = re.compile(r"\b(?:due to|secondary to|caused by|related to|associated with)\s*$", re.IGNORECASE)
 _NOT_PARTICIPATION = re.compile(r"\b(?:(?:preclude|prevent|interfere with|jeopardi[sz]e|compromise)\w*\s+(?:\w+\s+){0,3}|potential\s+)participation\b", re.IGNORECASE)
 """A condition that "would preclude participation in a clinical trial", or a note on "a patient's potential
@@ -662,6 +668,11 @@ class EligibilityReader:
             after = [checks[start] for start in sorted(checks) if start > match.start]
             if after:
                 checks[match.start] = Check("lab", {**after[0].values, "lab": match.key})
+        if not checks:  # a test the profile does not name, by its bound and unit ("Serum albumin >= 2.8 g/dL")
+            measured = _MEASURE.search(text)
+            if measured:
+                test = re.sub(r"^(?:(?:with|and|or|of|a|an|the|must|be|have|has|is)\s+)+", "", measured.group("test").strip(" (),:"), flags=re.IGNORECASE)
+                return [Check("lab", {"test": test})]
         return [checks[start] for start in sorted(checks)]
 
     def _residence(self, text: str, topics: dict) -> list[Check]:

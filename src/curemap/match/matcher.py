@@ -286,6 +286,8 @@ class Matcher:
         return self._bounds(check, self.person.years_since_onset, "years since onset", " years")
 
     def _lab(self, check: Check) -> tuple[bool | None, str]:
+        if "lab" not in check.values:
+            return None, f"the trial sets a limit on a test result ({check.values['test']}) your profile does not hold"
         lab = next(item for item in self.words.labs if item.id == check.values["lab"])
         if not check.values.get("unit_matches", True):
             return None, f"the trial gives its {lab.name} limit in another unit than {lab.unit}"

@@ -1,0 +1,167 @@
+"""The eligibility reader on lines of real registry texts that once misled it: organs of one sex,
+substances measured rather than taken, rules for men only, treatments declined or failed,
+conditions that hold together, exemptions and unnamed conditions. Each line is read from the
+stored API v2 records or the 2021 HINT texts, never retyped."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+
+import pytest
+
+from curemap.match.criteria import EligibilityReader
+from curemap.match.matcher import Matcher
+from curemap.match.person import person_from_dict
+from curemap.profile import load_profile
+from curemap.sources.ctgov_json import iter_records
+from tests.conftest import RAW_V2, SHARED_DATA
+
+AS_OF = dt.date(2025, 6, 1)
+WOMAN = {"age": 34, "sex": "female", "phenotype": "RRMS", "edss": 3.0, "years_since_onset": 5, "relapses": ["2025-03-10"],
+         "mri_activity": ["2025-02-01"], "contraception": True, "pregnant": False, "breastfeeding": False, "in_other_trial": False,
+         "treatments": [{"name": "fingolimod", "start": "2019-01", "stop": "2021-12"}, {"name": "ocrelizumab", "start": "2022-01"}]}
+MAN = {"age": 58, "sex": "male", "phenotype": "SPMS", "edss": 6.5, "years_since_onset": 20, "relapses": [], "mri_activity": [],
+       "in_other_trial": False, "treatments": [{"name": "Mayzent (siponimod)", "start": "2020-06"}]}
+
+
+@pytest.fixture(scope="module")
+def profile():
+    return load_profile()
+
+
+@pytest.fixture(scope="module")
+def reader(profile) -> EligibilityReader:
+    return EligibilityReader(profile)
+
+
+@pytest.fixture(scope="module")
+def texts() -> dict[str, str]:
+    """Eligibility texts by NCT id: the stored API v2 records and the HINT CSV."""
+    found = {}
+    for path in sorted(RAW_V2.glob("*.json")):
+        for record in iter_records(json.loads(path.read_text(encoding="utf-8")), path.name):
+            if record.study.eligibility and record.study.eligibility.criteria:
+                found[record.study.id] = record.study.eligibility.criteria
+    with open(SHARED_DATA / "eligibility" / "hint_ms_trials_criteria.csv", encoding="utf-8", newline="") as handle:
+        found.update({row["nctid"]: row["criteria"] for row in csv.DictReader(handle)})
+    return found
+
+
+def criterion(reader, texts, study, line):
+    """The criterion the reader made of one line of a real text."""
+    return next(item for top in reader.read_text(texts[study]) for item in top.flat() if item.line == line)
+
+
+def checks(reader, texts, study, line):
+    return [check.to_dict() for check in criterion(reader, texts, study, line).checks]
+
+
+def status(profile, reader, texts, study, line, person):
+    return Matcher(profile, person_from_dict(person, profile), AS_OF, reader).judge(criterion(reader, texts, study, line)).status
+
+
+def test_an_organ_of_one_sex_rules_out_the_other_and_vouches_for_no_one(profile, reader, texts):
+    # "History of primary treatment for prostate cancer (either surgery or radiation)."
+    assert checks(reader, texts, "NCT06096870", 3) == [{"kind": "sex", "sex": "male", "organ": True}]
+    assert status(profile, reader, texts, "NCT06096870", 3, WOMAN) == "not_met"
+    assert status(profile, reader, texts, "NCT06096870", 3, MAN) == "unknown"  # not "met": whether he has it is not known
+    # "… histologic or cytological confirmation of prostate cancer": an "or" between adjectives
+    assert status(profile, reader, texts, "NCT06096870", 2, WOMAN) == "not_met"
+    # "Patients must have histologically confirmed stage I to III endometrial carcinoma …"
+    assert status(profile, reader, texts, "NCT06388018", 4, MAN) == "not_met"
+    assert status(profile, reader, texts, "NCT06388018", 4, WOMAN) == "unknown"
+    # an exclusion: "SUB-STUDY B: p53wt/NSMP endometrial carcinoma with a MELF … pattern" does not apply to a man
+    assert status(profile, reader, texts, "NCT06388018", 53, MAN) == "met"
+    # "Healthy or with a clear diagnosis of endometriosis …": the organ is one alternative
+    assert checks(reader, texts, "NCT07000786", 5) == [{"kind": "health"}]
+
+
+def test_both_sexes_named_in_the_plural_is_no_sex(profile, reader, texts):
+    # "1. Males unable to fulfill the above criteria and all female patients." (an exclusion)
+    assert checks(reader, texts, "NCT00405353", 29) == []
+    assert status(profile, reader, texts, "NCT00405353", 29, WOMAN) == "unknown"
+
+
+def test_a_substance_measured_or_acted_on_is_not_a_treatment_taken(profile, reader, texts):
+    assert checks(reader, texts, "NCT06096870", 5) == [{"kind": "lab", "test": "Testosterone"}]  # "Testosterone \>100 ng/dL."
+    # "… generalized skin disease that may effect absorption of testosterone (e.g. psoriasis) …"
+    assert checks(reader, texts, "NCT00405353", 59) == []
+    assert status(profile, reader, texts, "NCT00405353", 59, MAN) == "unknown"
+
+
+def test_contraception_asked_of_men_only_is_met_by_a_woman(profile, reader, texts):
+    # "Men must agree to use an effective method of contraception (barrier or surgical sterilization) …"
+    assert checks(reader, texts, "NCT06096870", 9) == [{"kind": "contraception", "men_only": True}]
+    assert status(profile, reader, texts, "NCT06096870", 9, {**WOMAN, "contraception": None}) == "met"
+    assert status(profile, reader, texts, "NCT06096870", 9, MAN) == "unknown"
+
+
+def test_good_health_and_complying_including_abstaining(reader, texts):
+    assert checks(reader, texts, "NCT04207047", 4) == [{"kind": "health"}]  # "2. Subject in good health."
+    # "6. Willingness and ability to comply with protocol requirements, including … abstaining from exclusionary procedures …"
+    assert checks(reader, texts, "NCT04207047", 8) == [{"kind": "consent"}]
+    # "Inability to abstain from tobacco or marijuana smoking …" stays substance use
+    assert [c["kind"] for c in checks(reader, texts, "NCT00682929", 20)] != ["consent"]
+
+
+def test_a_treatment_declined_or_failed_is_never_met_for_having_taken_or_not_taken_it(profile, reader, texts):
+    # "2. Relapsing remitting patients who have declined or not tolerated treatment with beta interferon … or glatiramer acetate"
+    treatment = next(c for c in checks(reader, texts, "NCT00405353", 7) if c["kind"] == "treatment")
+    assert treatment["outcome"] == "declined" and "negated" not in treatment
+    assert status(profile, reader, texts, "NCT00405353", 7, WOMAN) == "unknown"
+    on_interferon = {**WOMAN, "treatments": [{"name": "interferon beta-1a", "start": "2020-01"}]}
+    assert status(profile, reader, texts, "NCT00405353", 7, on_interferon) == "unknown"
+    # "Previously tried and failed anti-spasticity therapy.": never taken, so it cannot have failed
+    assert status(profile, reader, texts, "NCT01964547", 18, WOMAN) == "not_met"
+
+
+def test_an_exclusions_conditions_in_patients_with_another_hold_together(profile, reader, texts):
+    # "Disease duration of more than 10 years in patients with an EDSS score of 2 or less"
+    assert status(profile, reader, texts, "NCT02792218", 19, MAN) == "met"  # 20 years, but EDSS 6.5
+    assert status(profile, reader, texts, "NCT02792218", 19, {**MAN, "edss": 1.5}) == "not_met"
+    assert status(profile, reader, texts, "NCT02792218", 19, {**WOMAN, "edss": 1.5}) == "met"  # EDSS 1.5, but 5 years
+
+
+def test_a_rule_with_its_exemptions_is_met_when_the_rule_is(profile, reader, texts):
+    # "7. Subjects of childbearing potential must have a negative urine pregnancy test … and be willing … to use an
+    # acceptable method of birth control … Women will not be considered of childbearing potential if one of the
+    # following conditions is documented …:" then postmenopausal, without a uterus, tubal ligation
+    rule = criterion(reader, texts, "NCT04207047", 9)
+    assert rule.mode == "unless" and len(rule.parts) == 3
+    assert status(profile, reader, texts, "NCT04207047", 9, WOMAN) == "met"
+    assert status(profile, reader, texts, "NCT04207047", 9, MAN) == "met"
+    assert status(profile, reader, texts, "NCT04207047", 9, {**WOMAN, "contraception": False}) != "met"
+
+
+def test_an_exclusion_naming_unspecified_conditions_is_not_passed_on_its_other_checks(profile, reader, texts):
+    # "Subjects with significant medical conditions or therapies for such conditions (e.g., …) or lactating
+    # or pregnant women are not eligible to enter the study."
+    assert status(profile, reader, texts, "NCT02425644", 17, WOMAN) == "unknown"
+    assert status(profile, reader, texts, "NCT02425644", 17, {**WOMAN, "pregnant": True}) == "not_met"
+    # "* Any medical condition that requires chronic systemic steroid therapy, or any other form of
+    # immunosuppressive medication …": the condition is the treatment's, which is read
+    untreated = {**WOMAN, "treatments": []}
+    assert status(profile, reader, texts, "NCT06096870", 33, untreated) == "met"
+    assert status(profile, reader, texts, "NCT06096870", 33, WOMAN) == "not_met"
+
+
+def test_an_indication_for_a_treatment_is_planned_and_other_words_of_the_texts(reader, texts):
+    # "-  indication for treatment with Gilenya according label"
+    assert [c.get("relation") for c in checks(reader, texts, "NCT02048072", 4)] == ["planned"]
+    # "… patients who are already participating in any other research involving smoking cessation …"
+    assert "trial_participation" in [c["kind"] for c in checks(reader, texts, "NCT02138032", 8)]
+    # "* In spontaneous menstrual cycle (no hormonal treatments for the last 3 months)"
+    found = checks(reader, texts, "NCT07000786", 4)
+    assert [c["kind"] for c in found] == ["sex", "treatment"] and found[1]["treatments"] == [["class", "other_medicines"]]
+
+
+def test_a_test_the_profile_does_not_name_is_read_by_its_bound_and_unit(profile, reader, texts):
+    # "  * Serum albumin \>= 2.8 g/dL" and "  * Absolute neutrophil count (ANC) \>=1,500/microliter, without …"
+    assert checks(reader, texts, "NCT06096870", 17) == [{"kind": "lab", "test": "Serum albumin"}]
+    assert checks(reader, texts, "NCT06096870", 12) == [{"kind": "lab", "test": "Absolute neutrophil count"}]
+    judged = Matcher(profile, person_from_dict(WOMAN, profile), AS_OF, reader).judge(criterion(reader, texts, "NCT06096870", 17))
+    assert judged.status == "unknown" and "Serum albumin" in judged.reason
+    # "19. Patients who have positive titers to HIV1,2; HTLV1; or VDRL."
+    assert checks(reader, texts, "NCT00405353", 80)[0]["infections"] == ["hiv", "htlv", "syphilis"]
