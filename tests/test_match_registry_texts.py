@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import importlib.util
 import json
+from pathlib import Path
 
 import pytest
 
 from curemap.match.criteria import EligibilityReader
+from curemap.match.evaluate import evaluate_eligibility
 from curemap.match.matcher import Matcher
 from curemap.match.person import person_from_dict
 from curemap.profile import load_profile
@@ -165,3 +168,33 @@ def test_a_test_the_profile_does_not_name_is_read_by_its_bound_and_unit(profile,
     assert judged.status == "unknown" and "Serum albumin" in judged.reason
     # "19. Patients who have positive titers to HIV1,2; HTLV1; or VDRL."
     assert checks(reader, texts, "NCT00405353", 80)[0]["infections"] == ["hiv", "htlv", "syphilis"]
+
+
+LABELS = Path(__file__).parent / "data" / "eligibility"
+
+
+@pytest.mark.parametrize("name", ["labels-registry-dev.jsonl", "labels-registry-heldout.jsonl"])
+def test_registry_labels_carry_the_stored_records_verbatim(name):
+    records = {}
+    for path in sorted(RAW_V2.glob("*.json")):
+        for record in iter_records(json.loads(path.read_text(encoding="utf-8")), path.name):
+            records[record.study.id] = record.study.eligibility
+    spec = importlib.util.spec_from_file_location("check_label_lines", LABELS / "check_label_lines.py")
+    lines = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lines)
+    assert lines.main([str(LABELS / name)]) == 0  # every row's line and first words are its text's
+    studies = [json.loads(row) for row in (LABELS / name).read_text(encoding="utf-8").splitlines() if '"eligibility"' in row]
+    assert len(studies) >= 8
+    for row in studies:
+        real = records[row["study"]]
+        given = row["eligibility"]
+        assert (given["criteria"], given["minimum_age"], given["maximum_age"]) == (real.criteria, real.minimum_age, real.maximum_age)
+        assert given["sex"] == real.sex
+
+
+@pytest.mark.parametrize(("name", "floor"), [("labels-registry-dev.jsonl", 0.97), ("labels-hint-dev.jsonl", 0.95)])
+def test_development_labels_are_read_well_and_never_wrongly_met(name, floor):
+    report = evaluate_eligibility(LABELS / name, load_profile()).to_dict()
+    assert report["accuracy"] >= floor, report["misses"]
+    wrongly_met = [m for m in report["misses"] if m["what"] != "reading" and m["got"].startswith("met")]
+    assert len(wrongly_met) <= 2, wrongly_met
