@@ -129,7 +129,7 @@ _ORGANS = {
 ("Healthy or with a diagnosis of endometriosis")."""
 _WOMEN_ONLY = re.compile(r"\b(?:wom[ae]n|females?)\b", re.IGNORECASE)
 _MEN = re.compile(r"\b(?:m[ae]n|males?|partners?)\b", re.IGNORECASE)
-_MEN_ONLY = re.compile(r"\b(?:m[ae]n|males?)\b(?!\s+(?:and|or|/)\s)", re.IGNORECASE)
+_MEN_ONLY = re.compile(r"\b(?:m[ae]n|males?)\b", re.IGNORECASE)
 
 _JOINT = re.compile(r"\b(?:in|for|among)\s+(?:patients|subjects|participants|people|persons|those|individuals)\s+(?:with|who)\b", re.IGNORECASE)
 """An exclusion whose conditions hold together ("disease duration over 10 years in patients with an
