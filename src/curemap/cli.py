@@ -457,7 +457,7 @@ def eval_(
     ] = None,
     literature: Annotated[
         Optional[Path],
-        typer.Option("--literature", help="The literature file the annotated abstracts come from [default: the bundled snapshot]."),
+        typer.Option("--literature", help="The literature file the annotated abstracts come from, or a folder of trial articles (txt_files/PMC*.txt) [default: the bundled snapshot]."),
     ] = None,
     eligibility: Annotated[
         Optional[Path],
@@ -495,7 +495,7 @@ def eval_(
     if verify_reviews is not None and not verify_reviews.is_dir():
         raise InputError(f"{verify_reviews}: no such folder")
     for path in (labels, outcomes, studies, literature, eligibility, *(audit or [])):
-        if path is not None and not path.is_file():
+        if path is not None and not path.is_file() and not (path is literature and (path / "txt_files").is_dir()):
             raise InputError(f"{path}: no such file")
     reports = {}
     with snapshot_files() as bundled:

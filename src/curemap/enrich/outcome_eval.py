@@ -1,9 +1,12 @@
 """Measuring the outcome extractor against hand-annotated abstracts.
 
-The gold file is ``shared/data/labels/outcomes-dev.jsonl``: one article per line with every
-outcome figure it reports (measure, value, unit, n, time point, group, event and the verbatim
-words). The abstracts come from the literature CSV, normalised as :mod:`curemap.sources.literature_csv`
-does, so every gold ``text`` is a substring of ``Paper.abstract``.
+The gold file is ``shared/data/labels/outcomes-dev.jsonl`` (or a set of the same shape under
+``tests/data/outcomes``): one article per line with every outcome figure it reports (measure,
+value, unit, n, time point, group, event and the verbatim words). The abstracts come from the
+literature CSV, normalised as :mod:`curemap.sources.literature_csv` does, so every gold ``text``
+is a substring of ``Paper.abstract``; or, when the literature path is the evidence-inference
+folder of open-access trial articles, from each article's abstract sections (:func:`trial_abstract`),
+keyed by PMC id.
 
 Matching is the acceptance rule: within one article, a predicted figure matches a gold figure
 with the same measure and value, and each gold figure is matched at most once. Figures:
@@ -24,6 +27,7 @@ from typing import Any
 from curemap.enrich.evaluate import half_of
 from curemap.enrich.outcomes import Figure, OutcomeExtractor
 from curemap.sources.files import iter_file_records
+from curemap.sources.jats import parse_evidence_inference
 
 
 @dataclass(frozen=True)
@@ -176,8 +180,21 @@ def read_gold(path: Path) -> list[GoldArticle]:
     return articles
 
 
-def read_abstracts(literature_csv: Path, pmids: set[str]) -> dict[str, str]:
-    """The abstracts of the wanted pmids, as the literature connector normalises them."""
+def trial_abstract(article_text: str) -> str:
+    """An evidence-inference article's abstract as one text: its abstract sections in order, each
+    opened by its heading as PubMed writes a structured abstract ("RESULTS: …")."""
+    parts = parse_evidence_inference(article_text)
+    return " ".join(f"{part.title}: {part.text}" for part in parts if part.kind in ("abstract", "abstract_results"))
+
+
+def read_abstracts(literature: Path, pmids: set[str]) -> dict[str, str]:
+    """The abstracts of the wanted articles: from the literature CSV as the literature connector
+    normalises them, or from an evidence-inference folder's ``txt_files/<PMC id>.txt``."""
+    folder = Path(literature) / "txt_files"
+    if folder.is_dir():
+        return {pmcid: trial_abstract((folder / f"{pmcid}.txt").read_text(encoding="utf-8"))
+                for pmcid in sorted(pmids) if (folder / f"{pmcid}.txt").is_file()}
+    literature_csv = literature
     return {
         record.paper.pmid: record.paper.abstract or ""
         for record in iter_file_records(Path(literature_csv))
