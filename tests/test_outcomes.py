@@ -168,6 +168,48 @@ def test_common_phrasings_beyond_the_development_abstracts(extractor, text, expe
     assert [(f.measure, f.value, f.group) for f in extractor.extract(text)] == expected
 
 
+# Sentences of the trial abstracts (tests/data/outcomes/outcomes-trials-dev.jsonl), each read by
+# one rule that the set's first run lacked.
+TRIAL_SENTENCES = [
+    (  # the ARR "reduced … by"; a risk "reduced by" is a relative change, not a share
+        "In RRMS, at 2 years, delayed-release DMF BID and TID reduced the annualized relapse rate by 56% and 60% "
+        "(both p < 0.0001), risk of relapse by 54% and 57% (both p < 0.0001), and risk of 12-week confirmed "
+        "disability progression by 71% (p < 0.0001) and 47% (p = 0.0085) versus placebo.",
+        [("arr_reduction", 56), ("arr_reduction", 60)],
+    ),
+    (  # a mean EDSS change stated with its direction, the values in brackets
+        "In SPMS, the mean value of EDSS showed significant reduction at the end of treatment in groups "
+        "(0.79 and 0.53) without significant difference between the groups (P = 0.953).",
+        [("edss_change", 0.79), ("edss_change", 0.53)],
+    ),
+    (  # a raised dot as decimal point in the interval: 0·31–1·22 is not a difference
+        "In SPMS, the hazard ratio for EDSS deterioration in the CPM in comparison with the MP group was 0.61 "
+        "[95% CI: 0·31–1·22](p = 0·16).",
+        [("hazard_ratio", 0.61)],
+    ),
+    (  # "for three weeks" is a duration, not a count; "presented with" reports the event
+        "In RRMS, one patient in the A. paniculata group presented with a mild and transient skin rash, which "
+        "was alleviated with anti-histamine treatment for three weeks.",
+        [("adverse_event", 1)],
+    ),
+    (  # thresholds in a series (≥3, ≥5 and ≥10) do not split the clause from its event
+        "In RRMS, increases in alanine aminotransferase enzymes of ≥3, ≥5 and ≥10 upper limit of normal were "
+        "reported in five (3.7%), three (2.2%) and one (0.7%) patients, respectively.",
+        [("adverse_event", 3.7), ("adverse_event", 2.2), ("adverse_event", 0.7)],
+    ),
+    (  # "and were …" goes on about the infections named before
+        "In RRMS, infections were reported in 33 patients (23.9%) and were predominantly mild in nature "
+        "(n = 28, 20.3%).",
+        [("adverse_event", 23.9), ("adverse_event", 20.3)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), TRIAL_SENTENCES)
+def test_trial_abstract_phrasings(extractor, text, expected):
+    assert [(f.measure, f.value) for f in extractor.extract(text)] == expected
+
+
 # -- the span guarantee -------------------------------------------------------------------
 
 

@@ -57,12 +57,16 @@ from curemap.profile import OUTCOME_CUE_LISTS, WORD, OutcomeMeasure, Profile, Te
 _COPULA = re.compile(r"\b(?:was|were|is|are)\b", re.IGNORECASE)
 """Words that join a term to the figure that follows it ("event-free survival was 65%")."""
 
+_SAME_SUBJECT = re.compile(r"\s*(?:and|but)\s+(?:were|was|are|is|had|have|has)\b", re.IGNORECASE)
+"""A piece that goes on about the subject before it ("Infections were reported in 33 patients
+(23.9%) and were predominantly mild (n = 28, 20.3%)") does not end the search for its measure."""
+
 _PREDICATE = re.compile(r"\b(?:had|has|have|was|were|is|are)\b", re.IGNORECASE)
 """Words that make a stretch of text a statement of its own."""
 
 _REPORTED = re.compile(
     r"\b(?:occurred|occurring|observed|reported|detected|seen|developed|noted|found|documented|recorded|identified"
-    r"|experienced|achieved)\b",
+    r"|experienced|achieved|presented)\b",
     re.IGNORECASE,
 )
 """Words that make an event named before a count the event counted ("was detected in 36 patients")."""
@@ -113,8 +117,9 @@ _NUMBER_WORD_NOT_COUNT = re.compile(r"(?:\bat least|\bmore than|\bless than|\bth
 """``at least one adverse event``: a number word that bounds rather than counts."""
 
 _NUMBER = re.compile(
-    r"(?P<sign>[-−–]\s?)?(?P<digits>\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,])|\d+(?:\.\d+)?|\.\d+)"
+    r"(?P<sign>[-−–]\s?)?(?P<digits>\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,])|\d+(?:[.·]\d+)?|\.\d+)"
 )
+"""A number; a raised dot between digits is a decimal point (``0·31``)."""
 
 _STATISTIC = re.compile(
     r"(?:\b(?:p|P|p-value|p value|r|R|r2|R2|rho|I2|I 2|t|F|z|Z|SD|SE|SEM|IQR|ES|SMD|MD|b|B|AUC|ICC|df|n|N"
@@ -164,6 +169,8 @@ _RELATIVE_RISK = re.compile(
     re.IGNORECASE,
 )
 """``an enhanced risk of death … of approximately 30%``: a percentage that is a relative change."""
+_RISK_REDUCED_BY = re.compile(r"\b(?:risk|odds|hazard|likelihood)\s+of\b[^;]{0,80}?\bby\b", re.IGNORECASE)
+"""``reduced … risk of relapse by 54% and 57%``: a percentage that is a relative change of a risk."""
 _DENOMINATOR = re.compile(r"\b(?:among|of|including|included|enrolled|recruited)\s*$", re.IGNORECASE)
 """``among 256 participants``, ``a cohort of 170 patients``: a number that says who was studied."""
 _RANGING = re.compile(r"\b(?:rang\w*|var\w*)\s+from\s*$", re.IGNORECASE)
@@ -176,10 +183,13 @@ _COUNT_THEN_PERCENT = re.compile(r"^\s*(?:[^\W\d][\w-]*\s+){0,2}[(\[]\s*$")
 _LIST_ITEM = re.compile(r"[^\W\d_][^\W_]*\s*\(\s*$")
 
 _RATIO_GAP = re.compile(
-    r"(?:\s+[A-Z][A-Z0-9+/-]+(?![\w+/-])){0,2}(?:\s*[(\[][^()\[\]]{0,40}[)\]])*\s*(?:(?:[=:,≈~]|of|was|is|were)\s*)*"
+    r"(?:\s+[A-Z][A-Z0-9+/-]+(?![\w+/-])){0,2}(?:\s*[(\[][^()\[\]]{0,40}[)\]])*"
+    r"(?:\s+for\s+[^\d,;:()\[\]=<>]{3,80}?\s+(?=was\b|is\b|were\b|of\b|=))?"
+    r"\s*(?:(?:[=:,≈~]|of|was|is|were)\s*)*"
 )
 """What may stand between a ratio term and its value: ``(HR) of``, ``[OR], ``, ``(95% CI): ``,
-a model's name in capitals (``HR DBP+OLE [95%CI]: ``)."""
+a model's name in capitals (``HR DBP+OLE [95%CI]: ``), what it is for (``the hazard ratio for
+EDSS deterioration in the CPM in comparison with the MP group was``)."""
 
 _SENTENCE_END = re.compile(r"[.!?](?=\s+[(\[]?[A-Z0-9])|\s(?=[A-Z][A-Z /&-]{2,}:\s)|\n\s*\n")
 _ABBREVIATION = re.compile(r"\b(?:vs|e\.g|i\.e|al|approx|Fig|ca|cf|No|Dr|St|resp|incl)\.$", re.IGNORECASE)
@@ -298,7 +308,7 @@ def _read_numbers(text: str) -> list[_Number]:
     """Every number in the text with how it is written; those that cannot be figures get kind None."""
     numbers: list[_Number] = []
     for match in _NUMBER.finditer(text):
-        start, digits = match.start(), match.group("digits")
+        start, digits = match.start(), match.group("digits").replace("·", ".")
         sign = match.group("sign")
         if sign:
             before_sign = text[start - 1] if start else " "
@@ -308,7 +318,7 @@ def _read_numbers(text: str) -> list[_Number]:
                 sign, start = None, match.start("digits")
         before = text[start - 1] if start else " "
         after = text[match.end()] if match.end() < len(text) else " "
-        if (before.isalnum() or before in "._/") or after.isalpha() or after in "_(":
+        if (before.isalnum() or before in "._/·") or after.isalpha() or after in "_(":
             continue
         value = float(digits.replace(",", "")) * (-1 if sign else 1)
         number = _Number(start, match.end(), value, len(digits.split(".")[1]) if "." in digits else 0, "bare")
@@ -373,6 +383,8 @@ def _number_words(text: str, numbers: list[_Number]) -> list[_Number]:
     for match in _NUMBER_WORD.finditer(text):
         if (match.start(), match.end()) in taken or _NUMBER_WORD_NOT_COUNT.search(text[: match.start()][-20:]):
             continue
+        if _UNIT.match(text[match.end() : match.end() + 30]):
+            continue  # "for three weeks": a quantity with its unit
         if match.group("small"):
             value = _SMALL_NUMBERS.index(match.group("small").lower()) + 1
         else:
@@ -454,7 +466,7 @@ def _sentences(text: str) -> Iterator[tuple[int, int]]:
 
 
 _ENDS_WITH_NUMBER = re.compile(r"(?<![\w.-])\d[\d.,/]*\s*%?\s*$")
-_STARTS_WITH_NUMBER = re.compile(r"\s*(?:and\s+|or\s+)?[-−]?\.?\d")
+_STARTS_WITH_NUMBER = re.compile(r"\s*(?:and\s+|or\s+)?[≥≤<>]?[-−]?\.?\d")
 """Text ending with or starting with a number: a comma between them joins a series."""
 
 
@@ -515,7 +527,9 @@ class _Clauses:
             return number.start(), bracket
         depth = self.depth[bracket]
         left = bracket
-        while left > low and not (self.text[left - 1] in ",;)]" and self.depth[left - 1] == depth):
+        while left > low and not (
+            self._separates(left - 1, ",;", depth) or (self.text[left - 1] in ")]" and self.depth[left - 1] == depth)
+        ):
             left -= 1
         return left, bracket
 
@@ -846,8 +860,11 @@ class _Sentence:
         if unit is None or self._beside_baseline(number):
             return None
         scopes = list(self.clauses.scopes(number.start))
-        if unit == "percent" and _RELATIVE_RISK.search(self.text, scopes[0][0], number.start):
-            return None  # "an enhanced risk … of approximately 30%": a relative change
+        if unit == "percent" and (
+            _RELATIVE_RISK.search(self.text, scopes[0][0], number.start)
+            or _RISK_REDUCED_BY.search(self.text, scopes[0][0], number.start)
+        ):
+            return None  # "an enhanced risk … of approximately 30%", "risk of relapse by 54%": a relative change
         if unit == "count" or self._names_own_quantity(number):
             scopes = scopes[:1]  # read only with the words of its own piece
         for scope in scopes:
@@ -857,7 +874,7 @@ class _Sentence:
                     return None
                 mention = min(candidates, key=lambda m: (_distance(m, number), m.start > number.start))
                 return self._build(number, unit, mention)
-            if self.clauses.words(scope) > _MAX_SHORT_WORDS:
+            if self.clauses.words(scope) > _MAX_SHORT_WORDS and not _SAME_SUBJECT.match(self.text, scope[0]):
                 return None
         return None
 
@@ -888,7 +905,10 @@ class _Sentence:
             return False
         if mention.end <= number.start:  # "SAEs were reported in 32 patients", not "PML in three patients"
             return bool(_REPORTED.search(self.text, mention.end, number.start))
-        return not re.search(r"\bwith\b", gap) and not any(word.lower() in _NEGATIONS for word in WORD.findall(gap))
+        with_ = re.search(r"\bwith\b", gap)  # "8 patients with PML", not "one patient presented with a rash"
+        if with_ and not _REPORTED.search(gap, 0, with_.start()):
+            return False
+        return not any(word.lower() in _NEGATIONS for word in WORD.findall(gap))
 
     def _own_statement_before(self, number: _Number, mention: _Mention) -> bool:
         """Whether another figure stands between a number and a later term, and the words up to it
