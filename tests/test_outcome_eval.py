@@ -30,6 +30,12 @@ def test_dev_labels_reach_the_acceptance_floor(dev_report):
     assert dev_report.spans_exact, dev_report.bad_spans
 
 
+def test_matched_figures_carry_the_annotated_n(dev_report):
+    """Before figures took the cohort a text enrols, 29 of the 81 carried the annotated n."""
+    assert dev_report.completeness.matched == 81
+    assert dev_report.completeness.n_right >= 70
+
+
 def test_both_halves_of_the_labels_score_alike(dev_report):
     """A rule that suits only some abstracts would show as a gap between two fixed halves."""
     halves = dev_report.halves
@@ -152,6 +158,9 @@ def test_trial_abstracts_reach_the_floor_with_every_span_exact(trial_report):
     assert trial_report.spans_exact, trial_report.bad_spans
     for measure in ("edss_change", "arr_reduction", "adverse_event", "hazard_ratio"):
         assert trial_report.per_measure[measure].recall >= 0.9, measure
+    # the clause each figure is quoted with is the one the annotator marked, for most
+    assert trial_report.completeness.with_clause == 23
+    assert trial_report.completeness.clause_right >= 18
 
 
 def test_every_trial_gold_figure_states_its_clause():

@@ -81,6 +81,55 @@ def test_figures_carry_n_timepoint_group_and_event(extractor, abstracts):
     assert {f.value: f.group for f in ozanimod}[77.07] == "control"
 
 
+def test_figures_without_their_own_n_take_the_cohort_the_text_enrols(extractor, abstracts):
+    # "One hundred and thirty seven RRMS patients were enrolled", then HRs and "detected in 36 patients"
+    assert {f.value: f.n for f in extractor.extract(abstracts["33606071"])} == {36: 137, 2.8: 137, 3.48: 137}
+    # "Of 1626 patients, most had …": not "A total of 996 patients (61.5%) were non-Hispanic White"
+    assert {f.n for f in extractor.extract(abstracts["33739362"])} == {1626}
+    # one arm of several in a sentence ("… 66.03% vs 77.07% …") is not the whole cohort's share
+    arms = [f for f in extractor.extract(abstracts["33658933"]) if f.measure == "adverse_event"]
+    assert {f.value: f.n for f in arms}[77.07] is None
+
+
+def test_a_count_written_with_its_share_is_not_the_group_size(extractor):
+    text = "In RRMS, adverse events (AEs) were predominantly mild (n = 49, 35.5%) or moderate (n = 27, 19.6%)."
+    assert [(f.value, f.n) for f in extractor.extract(text)] == [(35.5, None), (19.6, None)]
+
+
+def test_a_figure_states_its_clause_and_reads_as_a_sentence(extractor):
+    from curemap.enrich.outcomes import clause_span, statement
+
+    text = (
+        "OBJECTIVE: To assess fingolimod in RRMS. RESULTS: During the first-dose monitoring, 5 cases of "
+        "bradycardia were reported; none required extended monitoring. Infections were reported in 33 patients "
+        "(23.9%) and were predominantly mild in nature (n = 28, 20.3%)."
+    )
+    figures = extractor.extract(text)
+    clauses = [text[slice(*clause_span(text, f.start, f.end))] for f in figures]
+    assert clauses[0] == (
+        "During the first-dose monitoring, 5 cases of bradycardia were reported; none required extended monitoring."
+    )
+    assert clauses[1] == clauses[2] and clauses[1].startswith("Infections were reported in 33 patients")
+    assert all(text[f.start : f.end] in clause for f, clause in zip(figures, clauses))
+    sentences = [statement(extractor.measures[f.measure], f.to_dict()) for f in figures]
+    assert sentences == ["5 had bradycardia.", "23.9% had infections.", "20.3% had infections."]
+    ratio = {"measure": "hazard_ratio", "value": 0.61, "unit": "ratio", "n": 138, "event": "EDSS deterioration",
+             "group": "CPM vs MP", "timepoint": None}  # fmt: skip
+    assert statement(extractor.measures["hazard_ratio"], ratio) == (
+        "The hazard ratio for EDSS deterioration was 0.61 (CPM vs MP)."
+    )
+
+
+def test_a_long_sentence_is_quoted_by_the_piece_that_holds_the_figure(extractor, abstracts):
+    from curemap.enrich.outcomes import clause_span
+
+    abstract = abstracts["33739362"]
+    for figure in extractor.extract(abstract):
+        start, end = clause_span(abstract, figure.start, figure.end)
+        assert start <= figure.start and figure.end <= end
+        assert end - start <= 350 or ";" not in abstract[start:end]
+
+
 def test_ratios_bind_the_number_written_after_their_term(extractor, abstracts):
     assert values_of(extractor, abstracts["33739362"], "odds_ratio") == [2.8, 3.5, 25.4, 1.3, 1.3, 1.8]
     assert values_of(extractor, abstracts["33677753"], "hazard_ratio") == [0.54]  # "(hazard ratio (95% CI): 0.54"
