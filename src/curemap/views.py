@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from curemap.enrich.outcomes import clause_span
 from curemap.enrich.registrations import disagreements
 from curemap.errors import InputError
 from curemap.store import Store
@@ -64,6 +65,22 @@ def _enrichment(store: Store, record_id: str) -> dict[str, Any]:
     }
 
 
+def with_clauses(figures: list[dict[str, Any]], texts: dict[str, str]) -> list[dict[str, Any]]:
+    """Each stored figure with the clause that states it (``clause``, and its ``clause_start``/
+    ``clause_end`` in the same text as ``start``/``end``), read from the text it came from; a
+    registry result's line states itself."""
+    shown = []
+    for figure in figures:
+        source = texts.get(figure["source_field"])
+        if source is not None and source[figure["start"] : figure["end"]] == figure["text"]:
+            start, end = clause_span(source, figure["start"], figure["end"])
+            clause = source[start:end]
+        else:
+            start, end, clause = figure["start"], figure["end"], figure["text"]
+        shown.append({**figure, "clause": clause, "clause_start": start, "clause_end": end})
+    return shown
+
+
 def study_record(store: Store, record_id: str) -> dict[str, Any]:
     """One study with its enrichment, provenance and change history."""
     study = store.get_study(record_id.upper())
@@ -76,9 +93,11 @@ def study_record(store: Store, record_id: str) -> dict[str, Any]:
     # "outcomes" is the extracted outcome figures for every record kind; a study's
     # protocol-planned outcome measures are shown as "planned_outcomes".
     data["planned_outcomes"] = data.pop("outcomes")
+    enrichment = _enrichment(store, study.id)
+    enrichment["outcomes"] = with_clauses(enrichment["outcomes"], {})
     return {
         **data,
-        **_enrichment(store, study.id),
+        **enrichment,
         "provenance": store.provenance(study.id, STUDY),
         "trial": trial(store, study.id),
     }
@@ -105,9 +124,12 @@ def paper_record(store: Store, record_id: str) -> dict[str, Any]:
             "`curemap update --source pubmed`), or check the id (PMID:n or DOI:…)"
         )
     classification = store.get_classification(paper.id) or {}
+    enrichment = _enrichment(store, paper.id)
+    texts = {"abstract": paper.abstract or "", **{f"full_text[{i}]": part.text for i, part in enumerate(paper.full_text)}}
+    enrichment["outcomes"] = with_clauses(enrichment["outcomes"], texts)
     return {
         **paper.to_dict(),
-        **_enrichment(store, paper.id),
+        **enrichment,
         "design": classification.get("design"),
         "provenance": store.provenance(paper.id, PAPER),
     }
