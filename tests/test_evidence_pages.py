@@ -107,3 +107,81 @@ def test_paper_page_shows_an_abstracts_comparison_and_figures_with_their_clause(
         "16 of 55 had rubefaction. <span class=\"meta\">(abstract)</span><br><q class=\"source-text\">The most common "
         "adverse events were lymphopenia (27), <mark>rubefaction (16)</mark>, digestive symptoms (11)"
     ) in page
+
+
+def _as_ms_transplant_trial(record):
+    """The real record's results, registered as an MS trial of a curative strategy, so the review's
+    part on that strategy has posted comparisons to show."""
+    protocol = record["protocolSection"]
+    protocol["identificationModule"]["briefTitle"] = "Autologous haematopoietic stem cell transplantation in multiple sclerosis"
+    protocol["identificationModule"]["officialTitle"] = protocol["identificationModule"]["briefTitle"]
+    protocol["conditionsModule"]["conditions"] = ["Multiple Sclerosis"]
+    protocol["conditionsModule"]["keywords"] = ["multiple sclerosis"]
+    protocol["armsInterventionsModule"]["interventions"][0]["name"] = "Autologous hematopoietic stem cell transplantation"
+    protocol["armsInterventionsModule"]["interventions"][0]["otherNames"] = ["aHSCT"]
+
+
+def test_the_review_shows_a_strategys_comparisons_and_what_its_pools_leave_out(built, cli, tmp_path):
+    from curemap.analysis.evidence import left_out_figures, strategy_evidence
+    from curemap.profile import load_profile
+    from curemap.report import build_report
+
+    store = _imported(built, cli, tmp_path, _as_ms_transplant_trial)
+    try:
+        profile = load_profile()
+        assert "ahsct" in store.get_classification(WITH_ANALYSES)["strategies"]
+        statements = [s.text for s in build_report(store, profile).statements()]
+        primary = [Comparison.from_row(r) for r in store.comparisons_of(WITH_ANALYSES) if r["is_primary"]]
+        said = [t for t in statements if t.startswith("One trial's posted results compare on its primary outcome ")]
+        assert said and all(any(c.summary() in t and "in its words “" in t for c in primary) for t in said)
+        # every pool's part says what it left out, with the reasons the evidence gives
+        left = left_out_figures(store, profile)
+        pooled = {e.strategy for e in strategy_evidence(store, profile)}
+        for strategy in pooled & {f.strategy for f in left} & {s.id for s in profile.strategies if s.group in {g.id for g in profile.groups if g.curative_intent}}:
+            reasons = {f.reason for f in left if f.strategy == strategy}
+            assert any(t.startswith("Left out of these pools: ") and any(r in t for r in reasons) for t in statements)
+        # a single figure reads as a sentence with its clause, not "measure: value (unit)"
+        singles = [t for t in statements if t.startswith("One paper reports: ")]
+        assert singles and all(", in its words “" in t for t in singles)
+    finally:
+        store.close()
+
+
+def test_pools_take_only_complete_figures_and_keep_the_rest_with_a_reason(built_store):
+    from curemap.analysis.evidence import NO_DENOMINATOR, SMALLER, left_out_figures, strategy_evidence
+    from curemap.profile import load_profile
+
+    profile = load_profile()
+    pooled = [f for e in strategy_evidence(built_store, profile) for f in e.figures]
+    left = left_out_figures(built_store, profile)
+    assert pooled and left
+    assert all(f.total and 0 <= f.events <= f.total for f in pooled)
+    assert {f.reason for f in left} >= {NO_DENOMINATOR, SMALLER}
+    assert all(f.n is None for f in left if f.reason == NO_DENOMINATOR)
+    pooled_keys = {(f.record_id, f.text) for f in pooled}
+    assert not pooled_keys & {(f.record_id, f.text) for f in left}
+
+
+def test_strategy_page_shows_its_comparisons_and_what_its_pools_leave_out(built, cli, tmp_path):
+    from curemap.analysis.evidence import left_out_figures
+    from curemap.profile import load_profile
+
+    store = _imported(built, cli, tmp_path, _as_ms_transplant_trial)
+    try:
+        client = TestClient(create_app(store))
+        page = client.get("/strategies/ahsct").text
+        section = page[page.index("<h2>Results of comparisons</h2>") :]
+        rows = store.comparisons_of(WITH_ANALYSES)
+        first = sorted(rows, key=lambda r: not r["is_primary"])[0]
+        assert section.index("<strong>Primary outcome:</strong> " + str(escape(Comparison.from_row(first).summary()))) >= 0
+        assert f'<a href="/studies/{WITH_ANALYSES}">{WITH_ANALYSES}</a>, posted results)' in section
+        left = left_out_figures(store, load_profile())
+        strategy = next(f.strategy for f in left)
+        page = client.get(f"/strategies/{strategy}").text
+        pools = page[page.index("<h2>Pooled evidence</h2>") : page.index("<h2>Results of comparisons</h2>")]
+        assert "<h3>Left out of the pools</h3>" in pools
+        for reason in {f.reason for f in left if f.strategy == strategy}:
+            n = sum(f.reason == reason for f in left if f.strategy == strategy)
+            assert f"{n} figure{'s' if n != 1 else ''}: {escape(reason)} — " in pools
+    finally:
+        store.close()

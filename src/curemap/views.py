@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from curemap.enrich.outcomes import clause_span
 from curemap.enrich.registrations import disagreements
 from curemap.errors import InputError
-from curemap.store import Store
+from curemap.store import Store, schema
 from curemap.store.kinds import PAPER, STUDY
 
 
@@ -133,3 +135,17 @@ def paper_record(store: Store, record_id: str) -> dict[str, Any]:
         "design": classification.get("design"),
         "provenance": store.provenance(paper.id, PAPER),
     }
+
+
+def strategy_comparisons(store: Store, strategy_id: str, role: str = "tested") -> list[dict[str, Any]]:
+    """The results of comparisons of every record that tests a strategy, with the record's id, in
+    record order."""
+    table, rs = schema.comparisons, schema.record_strategies
+    query = (
+        select(table)
+        .join(rs, rs.c.record_id == table.c.record_id)
+        .where(rs.c.strategy == strategy_id, rs.c.role == role)
+        .order_by(table.c.record_id, table.c.position)
+    )
+    with store.connect() as conn:
+        return [{k: v for k, v in row._mapping.items() if k != "position"} for row in conn.execute(query)]

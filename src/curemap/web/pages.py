@@ -16,12 +16,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from curemap.analysis.evidence import LeftOutFigure, left_out_figures
 from curemap.analysis.forest import forest_svg
 from curemap.analysis.landscape import RECRUITING_STATUSES
 from curemap.enrich.classify import TESTED
 from curemap.enrich.comparisons import Comparison
 from curemap.enrich.outcomes import statement
 from curemap.normalise import PHASES
+from curemap.views import strategy_comparisons
 from curemap.web import aggregates
 from curemap.web.context import WebContext, web_context
 from curemap.web.params import (
@@ -191,6 +193,8 @@ def strategy(
         strategy=profile_entry,
         group=ctx.profile.group(entry.group),
         evidence=list(enumerate(aggregates.evidence_of(ctx, strategy_id))),
+        left_out=_left_out(ctx, strategy_id),
+        comparisons=comparisons_shown(strategy_comparisons(ctx.store, strategy_id)),
         trials=trials,
         filters=chosen,
         sort=sort,
@@ -292,10 +296,20 @@ def comparisons_shown(comparisons: list[dict[str, Any]]) -> list[dict[str, Any]]
     better (effect, CI; n)" with the words that state it."""
     shown = [
         {"summary": Comparison.from_row(c).summary(), "text": c["text"], "primary": bool(c["is_primary"]),
-         "verdict": c["verdict"], "source": _source_words(c["source_field"])}
+         "verdict": c["verdict"], "source": _source_words(c["source_field"]), "record_id": c.get("record_id")}
         for c in comparisons
     ]  # fmt: skip
     return sorted(shown, key=lambda c: not c["primary"])
+
+
+def _left_out(ctx: WebContext, strategy_id: str) -> list[tuple[str, list[LeftOutFigure]]]:
+    """The strategy's shares that no pool uses, grouped by the reason."""
+    found = ctx.cache.get("left_out", lambda: left_out_figures(ctx.store, ctx.profile))
+    by_reason: dict[str, list[LeftOutFigure]] = {}
+    for figure in found:
+        if figure.strategy == strategy_id:
+            by_reason.setdefault(figure.reason, []).append(figure)
+    return sorted(by_reason.items(), key=lambda item: -len(item[1]))
 
 
 def _source_words(source_field: str) -> str:
