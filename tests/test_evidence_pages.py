@@ -185,3 +185,14 @@ def test_strategy_page_shows_its_comparisons_and_what_its_pools_leave_out(built,
             assert f"{n} figure{'s' if n != 1 else ''}: {escape(reason)} — " in pools
     finally:
         store.close()
+
+
+def test_the_api_gives_a_strategys_left_out_shares_with_their_reasons(client, built_store):
+    from curemap.analysis.evidence import left_out_figures
+    from curemap.profile import load_profile
+
+    left = left_out_figures(built_store, load_profile())
+    strategy = left[0].strategy
+    given = client.get(f"/api/strategies/{strategy}").json()["left_out"]
+    assert given == [vars(f) for f in left if f.strategy == strategy]
+    assert all(item["reason"] and item["text"] for item in given)

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from curemap.analysis.evidence import LeftOutFigure, left_out_figures
+from curemap.analysis.evidence import LeftOutFigure
 from curemap.analysis.forest import forest_svg
 from curemap.analysis.landscape import RECRUITING_STATUSES
 from curemap.enrich.classify import TESTED
@@ -303,12 +303,10 @@ def comparisons_shown(comparisons: list[dict[str, Any]]) -> list[dict[str, Any]]
 
 
 def _left_out(ctx: WebContext, strategy_id: str) -> list[tuple[str, list[LeftOutFigure]]]:
-    """The strategy's shares that no pool uses, grouped by the reason."""
-    found = ctx.cache.get("left_out", lambda: left_out_figures(ctx.store, ctx.profile))
+    """The strategy's shares that no pool uses, grouped by the reason, the commonest first."""
     by_reason: dict[str, list[LeftOutFigure]] = {}
-    for figure in found:
-        if figure.strategy == strategy_id:
-            by_reason.setdefault(figure.reason, []).append(figure)
+    for figure in aggregates.left_out_of(ctx, strategy_id):
+        by_reason.setdefault(figure.reason, []).append(figure)
     return sorted(by_reason.items(), key=lambda item: -len(item[1]))
 
 
