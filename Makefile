@@ -53,6 +53,7 @@ bench: $(BIN)/curemap
 eval: build
 	$(BIN)/curemap --home $(CUREMAP_HOME) eval $(foreach f,$(wildcard tests/data/strategy-audit/audit-*.jsonl),--audit $(f))
 	$(BIN)/curemap eval --labels $(SHARED)/data/labels/ctgov-strategies-dev.csv --outcomes $(SHARED)/data/labels/outcomes-dev.jsonl
+	$(BIN)/curemap eval --outcomes tests/data/outcomes/outcomes-trials-dev.jsonl --literature $(SHARED)/data/literature/evidence-inference-ms
 	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-dev.jsonl
 	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-heldout.jsonl
 	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-fresh.jsonl

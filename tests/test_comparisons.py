@@ -71,3 +71,62 @@ def test_results_sentences_of_a_paper_become_comparisons_with_the_comparator_sec
 
 def test_the_split_is_by_the_pmcid():
     assert {part_of("PMC4745915"), part_of("4745915")} == {1}
+
+
+# -- the reader unprompted, on real abstracts of the literature snapshot ---------------------
+
+
+def _abstract(pmid: str) -> str:
+    from tests.conftest import SHARED_DATA
+
+    from curemap.sources.files import iter_file_records
+
+    literature = SHARED_DATA / "literature" / "ms_articles_2021_2022.csv"
+    return next(r.paper.abstract for r in iter_file_records(literature) if r.paper and r.paper.pmid == pmid)
+
+
+def test_an_abstracts_comparison_reads_as_x_vs_y_on_z(reader):
+    (found,) = reader.text_comparisons(_abstract("33724637"))
+    # "HR DBP+OLE [95%CI]: 0.66": the ratio's value, not the interval's level
+    assert found.summary() == (
+        "ocrelizumab earlier vs delayed treatment on risk of requiring a walking aid confirmed for ≥24 weeks: "
+        "better (HR 0.66, p =0.024)"
+    )
+    (found,) = reader.text_comparisons(_abstract("33603936"))
+    assert found.summary() == "intervention vs control on improvement of urinary tract symptoms: better (p ≤0.001)"
+
+
+def test_associations_and_people_sorted_by_outcome_are_not_comparisons_of_arms(reader):
+    # "benefit … for those who required a wheelchair vs. those who ambulated": an association
+    assert reader.text_comparisons(_abstract("33636612")) == []
+    # "participants who collided vs. did not collide"
+    assert reader.text_comparisons(_abstract("33688770")) == []
+
+
+def test_relapse_rates_and_the_word_or_are_not_ratios(reader):
+    text = (
+        "RESULTS: The overall ARR over the 11-year study period was lower in the early-treatment group than in "
+        "the delayed-treatment group, resulting in a 19.1% reduction in risk of relapses (risk ratio [RR] 0.8094 "
+        "[95% CI 0.7090-0.9242]; p = 0.0018)."
+    )
+    (found,) = reader.text_comparisons(text)
+    assert (found.effect, found.direction, found.verdict) == ("risk ratio 0.8094", "decreased", "better")
+    assert found.outcome == "overall ARR over the 11-year study period"
+
+
+def test_a_sentence_on_the_primary_endpoint_is_marked_primary(reader):
+    text = (
+        "Primary endpoint: the hazard ratio for EDSS deterioration in the CPM group in comparison with the MP "
+        "group was 0.61 [95% CI: 0·31–1·22](p = 0·16)."
+    )
+    (found,) = reader.text_comparisons(text)
+    assert found.primary and found.direction == "no_difference" and found.effect == "hazard ratio 0.61"
+
+
+def test_unprompted_reading_of_the_development_articles():
+    """First run of the unprompted reader on the labelled development prompts: 1 of 12 right."""
+    from curemap.enrich.comparison_eval import evaluate_text
+
+    report = evaluate_text(ComparisonReader(load_profile()), 0)
+    assert len(report.items) == 12
+    assert report.accuracy >= 5 / 12

@@ -90,8 +90,14 @@ def test_extract_prints_figures_whose_text_is_the_input_span(cli, tmp_path):
     texts = {i["id"]: i["text"] for i in items}
     assert figures
     for figure in figures:
-        assert set(figure) == {"id", "measure", "value", "unit", "n", "timepoint", "group", "event", "text", "start", "end"}
+        assert set(figure) == {
+            "id", "measure", "value", "unit", "n", "timepoint", "group", "event", "text", "start", "end",
+            "clause", "clause_start", "clause_end", "statement",
+        }  # fmt: skip
         assert figure["text"] == texts[figure["id"]][figure["start"] : figure["end"]]
+        assert figure["clause"] == texts[figure["id"]][figure["clause_start"] : figure["clause_end"]]
+        assert figure["clause_start"] <= figure["start"] and figure["end"] <= figure["clause_end"]
+        assert figure["statement"].endswith(".") and f"{figure['value']:g}" in figure["statement"]
     for item in items:
         found = {(f["measure"], f["value"]) for f in figures if f["id"] == item["id"]}
         assert {(g["measure"], g["value"]) for g in item["gold"]} <= found

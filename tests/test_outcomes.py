@@ -81,6 +81,55 @@ def test_figures_carry_n_timepoint_group_and_event(extractor, abstracts):
     assert {f.value: f.group for f in ozanimod}[77.07] == "control"
 
 
+def test_figures_without_their_own_n_take_the_cohort_the_text_enrols(extractor, abstracts):
+    # "One hundred and thirty seven RRMS patients were enrolled", then HRs and "detected in 36 patients"
+    assert {f.value: f.n for f in extractor.extract(abstracts["33606071"])} == {36: 137, 2.8: 137, 3.48: 137}
+    # "Of 1626 patients, most had …": not "A total of 996 patients (61.5%) were non-Hispanic White"
+    assert {f.n for f in extractor.extract(abstracts["33739362"])} == {1626}
+    # one arm of several in a sentence ("… 66.03% vs 77.07% …") is not the whole cohort's share
+    arms = [f for f in extractor.extract(abstracts["33658933"]) if f.measure == "adverse_event"]
+    assert {f.value: f.n for f in arms}[77.07] is None
+
+
+def test_a_count_written_with_its_share_is_not_the_group_size(extractor):
+    text = "In RRMS, adverse events (AEs) were predominantly mild (n = 49, 35.5%) or moderate (n = 27, 19.6%)."
+    assert [(f.value, f.n) for f in extractor.extract(text)] == [(35.5, None), (19.6, None)]
+
+
+def test_a_figure_states_its_clause_and_reads_as_a_sentence(extractor):
+    from curemap.enrich.outcomes import clause_span, statement
+
+    text = (
+        "OBJECTIVE: To assess fingolimod in RRMS. RESULTS: During the first-dose monitoring, 5 cases of "
+        "bradycardia were reported; none required extended monitoring. Infections were reported in 33 patients "
+        "(23.9%) and were predominantly mild in nature (n = 28, 20.3%)."
+    )
+    figures = extractor.extract(text)
+    clauses = [text[slice(*clause_span(text, f.start, f.end))] for f in figures]
+    assert clauses[0] == (
+        "During the first-dose monitoring, 5 cases of bradycardia were reported; none required extended monitoring."
+    )
+    assert clauses[1] == clauses[2] and clauses[1].startswith("Infections were reported in 33 patients")
+    assert all(text[f.start : f.end] in clause for f, clause in zip(figures, clauses))
+    sentences = [statement(extractor.measures[f.measure], f.to_dict()) for f in figures]
+    assert sentences == ["5 had bradycardia.", "23.9% had infections.", "20.3% had infections."]
+    ratio = {"measure": "hazard_ratio", "value": 0.61, "unit": "ratio", "n": 138, "event": "EDSS deterioration",
+             "group": "CPM vs MP", "timepoint": None}  # fmt: skip
+    assert statement(extractor.measures["hazard_ratio"], ratio) == (
+        "The hazard ratio for EDSS deterioration was 0.61 (CPM vs MP)."
+    )
+
+
+def test_a_long_sentence_is_quoted_by_the_piece_that_holds_the_figure(extractor, abstracts):
+    from curemap.enrich.outcomes import clause_span
+
+    abstract = abstracts["33739362"]
+    for figure in extractor.extract(abstract):
+        start, end = clause_span(abstract, figure.start, figure.end)
+        assert start <= figure.start and figure.end <= end
+        assert end - start <= 350 or ";" not in abstract[start:end]
+
+
 def test_ratios_bind_the_number_written_after_their_term(extractor, abstracts):
     assert values_of(extractor, abstracts["33739362"], "odds_ratio") == [2.8, 3.5, 25.4, 1.3, 1.3, 1.8]
     assert values_of(extractor, abstracts["33677753"], "hazard_ratio") == [0.54]  # "(hazard ratio (95% CI): 0.54"
@@ -166,6 +215,48 @@ def test_a_text_that_never_names_the_condition_gives_no_figures(extractor):
 )
 def test_common_phrasings_beyond_the_development_abstracts(extractor, text, expected):
     assert [(f.measure, f.value, f.group) for f in extractor.extract(text)] == expected
+
+
+# Sentences of the trial abstracts (tests/data/outcomes/outcomes-trials-dev.jsonl), each read by
+# one rule that the set's first run lacked.
+TRIAL_SENTENCES = [
+    (  # the ARR "reduced … by"; a risk "reduced by" is a relative change, not a share
+        "In RRMS, at 2 years, delayed-release DMF BID and TID reduced the annualized relapse rate by 56% and 60% "
+        "(both p < 0.0001), risk of relapse by 54% and 57% (both p < 0.0001), and risk of 12-week confirmed "
+        "disability progression by 71% (p < 0.0001) and 47% (p = 0.0085) versus placebo.",
+        [("arr_reduction", 56), ("arr_reduction", 60)],
+    ),
+    (  # a mean EDSS change stated with its direction, the values in brackets
+        "In SPMS, the mean value of EDSS showed significant reduction at the end of treatment in groups "
+        "(0.79 and 0.53) without significant difference between the groups (P = 0.953).",
+        [("edss_change", 0.79), ("edss_change", 0.53)],
+    ),
+    (  # a raised dot as decimal point in the interval: 0·31–1·22 is not a difference
+        "In SPMS, the hazard ratio for EDSS deterioration in the CPM in comparison with the MP group was 0.61 "
+        "[95% CI: 0·31–1·22](p = 0·16).",
+        [("hazard_ratio", 0.61)],
+    ),
+    (  # "for three weeks" is a duration, not a count; "presented with" reports the event
+        "In RRMS, one patient in the A. paniculata group presented with a mild and transient skin rash, which "
+        "was alleviated with anti-histamine treatment for three weeks.",
+        [("adverse_event", 1)],
+    ),
+    (  # thresholds in a series (≥3, ≥5 and ≥10) do not split the clause from its event
+        "In RRMS, increases in alanine aminotransferase enzymes of ≥3, ≥5 and ≥10 upper limit of normal were "
+        "reported in five (3.7%), three (2.2%) and one (0.7%) patients, respectively.",
+        [("adverse_event", 3.7), ("adverse_event", 2.2), ("adverse_event", 0.7)],
+    ),
+    (  # "and were …" goes on about the infections named before
+        "In RRMS, infections were reported in 33 patients (23.9%) and were predominantly mild in nature "
+        "(n = 28, 20.3%).",
+        [("adverse_event", 23.9), ("adverse_event", 20.3)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), TRIAL_SENTENCES)
+def test_trial_abstract_phrasings(extractor, text, expected):
+    assert [(f.measure, f.value) for f in extractor.extract(text)] == expected
 
 
 # -- the span guarantee -------------------------------------------------------------------

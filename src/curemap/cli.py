@@ -354,11 +354,13 @@ def extract(
 ) -> None:
     """Extract outcome figures (NEDA, relapse-free, progression-free, ARR, EDSS change,
     adverse events, hazard ratios…) from text, each with its measure, value, unit, n, time
-    point, group, named event and the exact span it came from (text == input[start:end]).
+    point, group, named event and the exact span it came from (text == input[start:end]),
+    the clause that states it (clause == input[clause_start:clause_end]) and the figure as a
+    sentence (statement).
 
     Example: curemap extract abstracts.jsonl --json
     """
-    from curemap.enrich.outcomes import OutcomeExtractor
+    from curemap.enrich.outcomes import OutcomeExtractor, clause_span, statement
     from curemap.profile import load_profile
 
     if path == "-":
@@ -372,7 +374,15 @@ def extract(
     extractor = OutcomeExtractor(load_profile())
     for text_id, text in _texts(content, default_id):
         for figure in extractor.extract(text):
-            line = {"id": text_id, **_figure_fields(figure)}
+            clause_start, clause_end = clause_span(text, figure.start, figure.end)
+            line = {
+                "id": text_id,
+                **_figure_fields(figure),
+                "clause": text[clause_start:clause_end],
+                "clause_start": clause_start,
+                "clause_end": clause_end,
+                "statement": statement(extractor.measures[figure.measure], figure.to_dict()),
+            }
             if as_json:
                 sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
             else:
@@ -457,7 +467,7 @@ def eval_(
     ] = None,
     literature: Annotated[
         Optional[Path],
-        typer.Option("--literature", help="The literature file the annotated abstracts come from [default: the bundled snapshot]."),
+        typer.Option("--literature", help="The literature file the annotated abstracts come from, or a folder of trial articles (txt_files/PMC*.txt) [default: the bundled snapshot]."),
     ] = None,
     eligibility: Annotated[
         Optional[Path],
@@ -495,7 +505,7 @@ def eval_(
     if verify_reviews is not None and not verify_reviews.is_dir():
         raise InputError(f"{verify_reviews}: no such folder")
     for path in (labels, outcomes, studies, literature, eligibility, *(audit or [])):
-        if path is not None and not path.is_file():
+        if path is not None and not path.is_file() and not (path is literature and (path / "txt_files").is_dir()):
             raise InputError(f"{path}: no such file")
     reports = {}
     with snapshot_files() as bundled:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
+from curemap.enrich.outcomes import clause_span
 from curemap.enrich.registrations import disagreements
 from curemap.errors import InputError
-from curemap.store import Store
+from curemap.store import Store, schema
 from curemap.store.kinds import PAPER, STUDY
 
 
@@ -64,6 +67,22 @@ def _enrichment(store: Store, record_id: str) -> dict[str, Any]:
     }
 
 
+def with_clauses(figures: list[dict[str, Any]], texts: dict[str, str]) -> list[dict[str, Any]]:
+    """Each stored figure with the clause that states it (``clause``, and its ``clause_start``/
+    ``clause_end`` in the same text as ``start``/``end``), read from the text it came from; a
+    registry result's line states itself."""
+    shown = []
+    for figure in figures:
+        source = texts.get(figure["source_field"])
+        if source is not None and source[figure["start"] : figure["end"]] == figure["text"]:
+            start, end = clause_span(source, figure["start"], figure["end"])
+            clause = source[start:end]
+        else:
+            start, end, clause = figure["start"], figure["end"], figure["text"]
+        shown.append({**figure, "clause": clause, "clause_start": start, "clause_end": end})
+    return shown
+
+
 def study_record(store: Store, record_id: str) -> dict[str, Any]:
     """One study with its enrichment, provenance and change history."""
     study = store.get_study(record_id.upper())
@@ -76,9 +95,11 @@ def study_record(store: Store, record_id: str) -> dict[str, Any]:
     # "outcomes" is the extracted outcome figures for every record kind; a study's
     # protocol-planned outcome measures are shown as "planned_outcomes".
     data["planned_outcomes"] = data.pop("outcomes")
+    enrichment = _enrichment(store, study.id)
+    enrichment["outcomes"] = with_clauses(enrichment["outcomes"], {})
     return {
         **data,
-        **_enrichment(store, study.id),
+        **enrichment,
         "provenance": store.provenance(study.id, STUDY),
         "trial": trial(store, study.id),
     }
@@ -105,9 +126,26 @@ def paper_record(store: Store, record_id: str) -> dict[str, Any]:
             "`curemap update --source pubmed`), or check the id (PMID:n or DOI:…)"
         )
     classification = store.get_classification(paper.id) or {}
+    enrichment = _enrichment(store, paper.id)
+    texts = {"abstract": paper.abstract or "", **{f"full_text[{i}]": part.text for i, part in enumerate(paper.full_text)}}
+    enrichment["outcomes"] = with_clauses(enrichment["outcomes"], texts)
     return {
         **paper.to_dict(),
-        **_enrichment(store, paper.id),
+        **enrichment,
         "design": classification.get("design"),
         "provenance": store.provenance(paper.id, PAPER),
     }
+
+
+def strategy_comparisons(store: Store, strategy_id: str, role: str = "tested") -> list[dict[str, Any]]:
+    """The results of comparisons of every record that tests a strategy, with the record's id, in
+    record order."""
+    table, rs = schema.comparisons, schema.record_strategies
+    query = (
+        select(table)
+        .join(rs, rs.c.record_id == table.c.record_id)
+        .where(rs.c.strategy == strategy_id, rs.c.role == role)
+        .order_by(table.c.record_id, table.c.position)
+    )
+    with store.connect() as conn:
+        return [{k: v for k, v in row._mapping.items() if k != "position"} for row in conn.execute(query)]

@@ -9,11 +9,15 @@ Rules (each one keeps a pooled figure honest):
 - A figure is attributed to a strategy only when its record pursues exactly one
   therapy strategy (the profile's ``role: therapy``); a comparison of two therapies
   cannot say which arm a figure belongs to.
-- Only shares with a stated denominator pool: a ``percent`` figure with ``n`` (events =
-  round(value × n / 100)) or a ``count`` figure with ``n`` ≥ the count.
+- Only complete shares pool: a ``percent`` figure with ``n`` (events = round(value × n / 100))
+  or a ``count`` figure with ``n`` ≥ the count, of an arm that is not the comparator (a group
+  the profile's control words name: placebo, usual care…).
 - One figure per record, measure and event: the one with the largest ``n`` (the first
   such in the text on a tie), so one cohort never weighs twice.
 - Pooling is random effects on the logit scale with REML (see :mod:`curemap.analysis.meta`).
+
+Every share of a strategy's MS records that does not pool is kept with the reason
+(:func:`left_out_figures`), so a pooled figure says what it leaves out.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 from sqlalchemy import select
 
 from curemap.analysis.meta import PooledEstimate, StudyProportion, pool_proportions
+from curemap.enrich.comparisons import ComparisonReader
 from curemap.profile import Profile
 from curemap.store import Store, schema
 
@@ -46,6 +51,30 @@ class PooledFigure:
     source_field: str
     start: int
     end: int
+
+
+@dataclass
+class LeftOutFigure:
+    """A share of a strategy's MS record that did not enter its pool, and why."""
+
+    strategy: str
+    record_id: str
+    measure: str
+    event: str | None
+    value: float
+    unit: str
+    n: int | None
+    group: str | None
+    text: str
+    reason: str
+
+
+NOT_PRIMARY = "not primary evidence on patients (a review or preclinical work)"
+SEVERAL_THERAPIES = "its record tests more than one therapy, so the arm is not known"
+NO_DENOMINATOR = "no denominator stated"
+NOT_A_SHARE = "not a share of its stated denominator"
+COMPARATOR = "the comparator arm's figure"
+SMALLER = "the same record gives a larger denominator for it"
 
 
 @dataclass
@@ -78,32 +107,7 @@ def _events(row) -> int | None:
 
 def strategy_evidence(store: Store, profile: Profile) -> list[StrategyEvidence]:
     """Every (strategy, measure, event) with at least one poolable figure, pooled."""
-    therapies = {s.id for s in profile.strategies if s.role == "therapy"}
-    cl, rs, fig = schema.classifications, schema.record_strategies, schema.outcome_figures
-    with store.connect() as conn:
-        eligible = {
-            row.record_id
-            for row in conn.execute(select(cl.c.record_id, cl.c.kind, cl.c.design).where(cl.c.is_ms))
-            if row.kind == "study" or row.design in PRIMARY_DESIGNS
-        }
-        strategies_of: dict[str, set[str]] = defaultdict(set)
-        for row in conn.execute(select(rs.c.record_id, rs.c.strategy)):
-            if row.strategy in therapies:
-                strategies_of[row.record_id].add(row.strategy)
-        best: dict[tuple[str, str, str | None, str], PooledFigure] = {}
-        for row in conn.execute(select(fig).order_by(fig.c.record_id, fig.c.position)):
-            strategies = strategies_of.get(row.record_id, set())
-            events = _events(row)
-            if row.record_id not in eligible or len(strategies) != 1 or events is None:
-                continue
-            (strategy,) = strategies
-            event = row.event.lower() if row.measure == "adverse_event" and row.event else None
-            key = (strategy, row.measure, event, row.record_id)
-            if key not in best or row.n > best[key].total:
-                best[key] = PooledFigure(
-                    row.record_id, row.measure, event, events, row.n, row.value, row.unit,
-                    row.text, row.source_field, row.start, row.end,
-                )
+    best, _ = _sorted_figures(store, profile)
     grouped: dict[tuple[str, str, str | None], list[PooledFigure]] = defaultdict(list)
     for (strategy, measure, event, _), figure in sorted(best.items()):
         grouped[(strategy, measure, event)].append(figure)
@@ -119,3 +123,67 @@ def strategy_evidence(store: Store, profile: Profile) -> list[StrategyEvidence]:
         )
         for (strategy, measure, event), figures in grouped.items()
     ]
+
+
+def left_out_figures(store: Store, profile: Profile) -> list[LeftOutFigure]:
+    """Every share of a strategy's MS records that no pool uses, with the reason."""
+    return _sorted_figures(store, profile)[1]
+
+
+def _sorted_figures(store: Store, profile: Profile) -> tuple[dict[tuple, PooledFigure], list[LeftOutFigure]]:
+    """One pass over the stored shares: the figure each (strategy, measure, event, record) pools,
+    and every other share of a strategy's MS record with the reason it does not."""
+    therapies = {s.id for s in profile.strategies if s.role == "therapy"}
+    control = ComparisonReader(profile).is_control
+    cl, rs, fig = schema.classifications, schema.record_strategies, schema.outcome_figures
+    with store.connect() as conn:
+        ms, eligible = set(), set()
+        for row in conn.execute(select(cl.c.record_id, cl.c.kind, cl.c.design).where(cl.c.is_ms)):
+            ms.add(row.record_id)
+            if row.kind == "study" or row.design in PRIMARY_DESIGNS:
+                eligible.add(row.record_id)
+        strategies_of: dict[str, set[str]] = defaultdict(set)
+        for row in conn.execute(select(rs.c.record_id, rs.c.strategy)):
+            if row.strategy in therapies:
+                strategies_of[row.record_id].add(row.strategy)
+        best: dict[tuple[str, str, str | None, str], PooledFigure] = {}
+        left: list[LeftOutFigure] = []
+        for row in conn.execute(select(fig).order_by(fig.c.record_id, fig.c.position)):
+            strategies = strategies_of.get(row.record_id, set())
+            if row.record_id not in ms or not strategies or row.unit not in ("percent", "count"):
+                continue
+            event = row.event.lower() if row.measure == "adverse_event" and row.event else None
+            events = _events(row)
+            reason = (
+                NOT_PRIMARY if row.record_id not in eligible
+                else SEVERAL_THERAPIES if len(strategies) != 1
+                else NO_DENOMINATOR if row.n is None or row.n <= 0
+                else NOT_A_SHARE if events is None
+                else COMPARATOR if control(row.group_label)
+                else None
+            )  # fmt: skip
+            if reason is None:
+                (strategy,) = strategies
+                key = (strategy, row.measure, event, row.record_id)
+                figure = PooledFigure(
+                    row.record_id, row.measure, event, events, row.n, row.value, row.unit,
+                    row.text, row.source_field, row.start, row.end,
+                )
+                if key in best and row.n <= best[key].total:
+                    left.append(_left(strategy, figure, row.group_label, SMALLER))
+                    continue
+                if key in best:
+                    left.append(_left(strategy, best[key], None, SMALLER))
+                best[key] = figure
+                continue
+            left += [
+                LeftOutFigure(strategy, row.record_id, row.measure, event, row.value, row.unit, row.n,
+                              row.group_label, row.text, reason)
+                for strategy in sorted(strategies)
+            ]
+    return best, left
+
+
+def _left(strategy: str, figure: PooledFigure, group: str | None, reason: str) -> LeftOutFigure:
+    return LeftOutFigure(strategy, figure.record_id, figure.measure, figure.event, figure.value, figure.unit,
+                         figure.total, group, figure.text, reason)

@@ -13,8 +13,12 @@ Two label sets:
 Accuracy is the share of labelled items whose direction the reader gives; an item it cannot
 read (no sentence found, direction unclear) counts as wrong.
 
-Run: ``python -m curemap.enrich.comparison_eval --part dev|unseen|registry [--json]``; the
-unseen part prints its summary only.
+The same evidence-inference labels also score the reader unprompted (``text-dev``,
+``text-unseen``): the comparisons it reads from an article's results on its own, as the store
+keeps them, against each prompt's evidence words.
+
+Run: ``python -m curemap.enrich.comparison_eval --part dev|unseen|registry|text-dev|text-unseen
+[--json]``; the unseen parts print their summary only.
 """
 
 from __future__ import annotations
@@ -114,6 +118,41 @@ def evaluate_evidence_inference(reader: ComparisonReader, part: int, folder: Pat
     return report
 
 
+def evaluate_text(reader: ComparisonReader, part: int, folder: Path = EVIDENCE_INFERENCE) -> ComparisonEvalReport:
+    """The reader unprompted, as it fills the store: the comparisons it reads from an article's results
+    parts (:meth:`ComparisonReader.text_comparisons`) against each labelled prompt's evidence; a
+    prompt whose evidence no comparison states counts as not read."""
+    report = ComparisonEvalReport("unprompted text, " + ("development part (0)" if part == 0 else "unseen part (1)"))
+    read: dict[str, list] = {}
+    for prompt, gold in gold_prompts(folder):
+        if part_of(prompt["PMCID"]) != part:
+            continue
+        pmcid = f"PMC{prompt['PMCID']}"
+        if pmcid not in read:
+            sections = parse_evidence_inference((folder / "txt_files" / f"{pmcid}.txt").read_text(encoding="utf-8"))
+            read[pmcid] = [c for section in sections for c in reader.text_comparisons(section.text, kind=section.kind)]
+        evidence = " ".join(_evidence(folder, prompt["PromptID"]).split())
+        found = next((c for c in read[pmcid] if evidence and _same_words(evidence, " ".join(c.text.split()))), None)
+        report.items.append(Item(f"{prompt['PromptID']}/{pmcid}", gold, found.direction if found else "not read",
+                                 found.summary() if found else evidence))
+    return report
+
+
+def _same_words(evidence: str, sentence: str) -> bool:
+    """Whether a comparison's sentence is the evidence: one holds the other, or its opening words
+    (an annotator's span may run into the next sentence or stop inside one)."""
+    return evidence in sentence or sentence in evidence or evidence[:80] in sentence or sentence[:80] in evidence
+
+
+def _evidence(folder: Path, prompt_id: str) -> str:
+    """The evidence words of a prompt's first valid label."""
+    with (folder / "v2_annotations_ms.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["PromptID"] == prompt_id and row["Valid Label"] == "True" and row["Label"].strip() in LABELS:
+                return row["Annotations"]
+    return ""
+
+
 def evaluate_registry(reader: ComparisonReader, labels: Path = REGISTRY_LABELS, raw_dir: Path = RAW_V2) -> ComparisonEvalReport:
     report = ComparisonEvalReport("registry analyses (real raw API v2 records)")
     studies: dict[str, Any] = {}
@@ -135,15 +174,17 @@ def evaluate_registry(reader: ComparisonReader, labels: Path = REGISTRY_LABELS, 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--part", choices=("dev", "unseen", "registry"), required=True)
+    parser.add_argument("--part", choices=("dev", "unseen", "registry", "text-dev", "text-unseen"), required=True)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     reader = ComparisonReader(load_profile())
     if args.part == "registry":
         report = evaluate_registry(reader)
+    elif args.part.startswith("text-"):
+        report = evaluate_text(reader, 0 if args.part == "text-dev" else 1)
     else:
         report = evaluate_evidence_inference(reader, 0 if args.part == "dev" else 1)
-    details = args.part != "unseen"
+    details = not args.part.endswith("unseen")
     print(json.dumps(report.to_dict(details), indent=2) if args.json else report.render_text(details))
     return 0
 

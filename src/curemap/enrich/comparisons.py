@@ -51,10 +51,20 @@ _P_VALUE = re.compile(
     r"\b[pP]\s*(?:-?\s*values?)?\s*(?P<op>[<>=≤≥]|&lt;|&gt;)?\s*=?\s*(?P<value>" + _DECIMAL + r")(?![\d.·])"
 )
 _RATIO = re.compile(
-    r"\b(?P<name>a?HR|a?OR|a?RR|IRR|hazard ratio|odds ratio|risk ratio|rate ratio|relative risk)\b"
-    r"[^\d;]{0,25}?(?P<value>" + _DECIMAL + r")",
+    r"\b(?P<name>(?-i:a?HR|a?OR|a?RR|IRR)|hazard ratio|odds ratio|risk ratio|rate ratio|relative risk)\b"
+    r"(?:[^\d;]|\d{2}\s*%\s*(?:CI|C\.I\.)){0,25}?(?P<value>" + _DECIMAL + r")(?![\d.·]|\s*%|-\w)",
     re.IGNORECASE,
 )
+"""A ratio and its value: ``HR 0.66``, ``risk ratio [RR] 0.809``, ``HR DBP+OLE [95%CI]: 0.66``; the
+abbreviations in capitals only (``or 20`` is a word, ``ARR`` a relapse rate), never a percentage
+or the number of an adjective (``11-year``)."""
+_RATIO_FOR = re.compile(
+    r"\b(?P<name>hazard ratio|odds ratio|risk ratio|rate ratio|relative risk|(?-i:a?HR|a?OR|a?RR|IRR))\s+for\s+"
+    r"[^\d;()\[\]=]{3,100}?\s+(?:was|of|=|:)\s*(?P<value>" + _DECIMAL + r")(?![\d.·]|\s*%|-\w)",
+    re.IGNORECASE,
+)
+"""A ratio named with its endpoint before its value: ``the hazard ratio for EDSS deterioration in
+the CPM group in comparison with the MP group was 0.61``."""
 _INTERVAL = re.compile(
     r"(?P<level>\d{2})\s*%\s*(?:CI|C\.I\.|confidence interval|CrI)[^\d−-]{0,6}"
     r"(?P<low>[-−]?\s?(?:" + _DECIMAL + r"))\s*(?:-|–|—|to|,)\s*(?P<high>[-−]?\s?(?:" + _DECIMAL + r"))",
@@ -77,7 +87,7 @@ _DOWN = re.compile(
     r"|slow\w*|attenuat\w*|diminish\w*|prevent\w*)\b",
     re.IGNORECASE,
 )
-_COMPARING = re.compile(r"\b(?:compared (?:with|to)|versus|vs\.?|than|relative to|over)\s", re.IGNORECASE)
+_COMPARING = re.compile(r"\b(?:compared (?:with|to)|in comparison (?:with|to)|versus|vs\.?|than|relative to|over)\s", re.IGNORECASE)
 _STOP = frozenset(
     """a an the of in on at to for and or with by from as is was were are be been than vs versus during
     after before between among its their this that these those which who whom patients participants group
@@ -115,6 +125,12 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Comparison:
+        """A comparison as the store keeps it (``is_primary``, ``source_field``) read back."""
+        data = {**row, "primary": bool(row.get("is_primary", row.get("primary")))}
+        return cls(**{name: data.get(name) for name in cls.__dataclass_fields__})
 
     def summary(self) -> str:
         """"X vs Y on Z: better (OR 2.1, 95% CI 1.1 to 4.0, p 0.02; n 120)"."""
@@ -295,7 +311,7 @@ class ComparisonReader:
         has no statistic of its own."""
         words = text[start:end]
         clause = _best_clause(words, outcome)
-        ratio = _RATIO.search(clause) or _RATIO.search(words)
+        ratio = _RATIO.search(clause) or _RATIO.search(words) or _RATIO_FOR.search(words)
         interval = _INTERVAL.search(clause) or _INTERVAL.search(words)
         low = _number(interval.group("low")) if interval else None
         high = _number(interval.group("high")) if interval else None
@@ -370,9 +386,13 @@ class ComparisonReader:
                 continue
             if self.is_control(groups[0]) and not self.is_control(groups[1]):
                 groups = groups[1], groups[0]
+            if _NOT_A_GROUP.match(groups[0]) or _NOT_A_GROUP.match(groups[1]):
+                continue  # "participants who collided vs did not": people sorted by what happened to them
+            if not self.is_control(groups[1]) and not _ARMS.search(words):
+                continue  # two groups of an association ("wheelchair users vs those who walk"), not arms
             outcome = _outcome_words(words)
             low, high = _trimmed(text, start, end)
-            found.append(self.read(text, low, high, groups[0], groups[1], outcome))
+            found.append(self.read(text, low, high, groups[0], groups[1], outcome, primary=bool(_PRIMARY.search(words))))
         return found
 
     def answer(self, sections: list[FullTextSection], intervention: str, comparator: str, outcome: str) -> Comparison | None:
@@ -476,19 +496,51 @@ def _lines_and_sentences(text: str) -> Iterator[tuple[int, int]]:
 
 def _groups(words: str) -> tuple[str, str] | None:
     """The two groups a sentence compares: "in the X group … the Y group", "X vs Y", "X compared with Y"."""
-    named = re.findall(r"\b(?:in|of|for) the ([\w-]+(?:\s[\w-]+){0,3}) (?:group|arm)\b", words)
+    named = re.findall(r"\b(?:in|of|for|with|to|than|versus|vs\.?) the ([\w-]+(?:\s[\w-]+){0,3}) (?:group|arm)\b", words)
     if len(named) >= 2 and named[0] != named[1]:
         return named[0], named[1]
+    pair = re.search(r"\bthe ([\w]+(?:[\s-][\w]+){0,2})-? than (?:in )?the ([\w-]+(?:\s[\w-]+){0,3}) (?:group|arm)\b", words)
+    if pair:  # "higher in the early- than the delayed-treatment group"
+        return pair.group(1), pair.group(2)
+    listed = re.search(r"\b([A-Za-z][\w-]*):\s*[\d.·]+\s*%?\s*(?:vs\.?|versus)\s+([A-Za-z][\w-]*):", words)
+    if listed:  # "(CPM: 97·2% versus MP: 92·4%)"
+        return listed.group(1), listed.group(2)
     versus = re.search(r"([A-Za-z][\w-]*(?:\s[\w-]+)?)\s+(?:vs\.?|versus)\s+([A-Za-z][\w-]*(?:\s[\w-]+)?)", words)
     if versus:
         return versus.group(1), versus.group(2)
     return None
 
 
+_OPENER = re.compile(
+    r"^\s*(?:[A-Z][A-Z /&-]{2,}:\s*)?(?:(?:however|moreover|furthermore|additionally|overall|notably|similarly|in addition"
+    r"|(?:after|according to|over|at|in|during|by|within|for)\b[^,;()]{0,60}?),\s*)?",
+    re.IGNORECASE,
+)
+"""A heading and an opening phrase before a comma ("RESULTS: After 11 years, …"): not the outcome."""
+
+
+_LIKELY = re.compile(r"\b(?:more|less) likely\s+((?:not\s+)?to\s+[^,;()\[\]\d]{3,80}?)\s*(?=[,;(\[]|\bthan\b|\bcompared\b|$)", re.IGNORECASE)
+
+
+_NOT_A_GROUP = re.compile(r"(?:who|those|did|does|do|not|had|has)\b", re.IGNORECASE)
+_PRIMARY = re.compile(r"\bprimary\s+(?:end\s*-?\s*point|outcome|efficacy)", re.IGNORECASE)
+"""A sentence that reports the primary outcome says so."""
+_ARMS = re.compile(r"\b(?:group|arm)s?\b", re.IGNORECASE)
+"""A sentence that names its groups as groups or arms compares a study's arms."""
+
+
 def _outcome_words(words: str) -> str:
-    """What a sentence reports on: its words up to the first verb, figure or bracket."""
-    head = re.split(r"\b(?:was|were|is|are|had|did|remained|showed|increased|decreased|reduced)\b|[\d(\[;:]", words, maxsplit=1)[0]
-    return " ".join(head.split()[:12]).strip(" ,") or words[:60]
+    """What a sentence reports on: its words after a heading or opening phrase, up to the first
+    verb or bracket, less an article before and a group named after ("in the intervention group")."""
+    rest = words[_OPENER.match(words).end() :]
+    likely = _LIKELY.search(rest)
+    if likely:  # "patients in the CPM group were 2.2 times more likely to discontinue their treatment"
+        return " ".join(likely.group(1).split()[:14])
+    rest = re.sub(r"^(?:the\s+)?(?:hazard|odds|risk|rate) ratio (?:for|of)\s+", "", rest, flags=re.IGNORECASE)
+    head = re.split(r"\b(?:was|were|is|are|had|did|remained|showed|increased|decreased|reduced)\b|[(\[;:]", rest, maxsplit=1)[0]
+    head = re.split(r"\s+(?:in|of|for|among) the [\w-]+(?:\s[\w-]+){0,3} (?:group|arm)\b", head, maxsplit=1)[0]
+    head = re.sub(r"^(?:the|a|an)\s+", "", head.strip(" ,"), flags=re.IGNORECASE)
+    return " ".join(head.split()[:14]).strip(" ,") or words[:60]
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:

@@ -1,9 +1,12 @@
 """Measuring the outcome extractor against hand-annotated abstracts.
 
-The gold file is ``shared/data/labels/outcomes-dev.jsonl``: one article per line with every
-outcome figure it reports (measure, value, unit, n, time point, group, event and the verbatim
-words). The abstracts come from the literature CSV, normalised as :mod:`curemap.sources.literature_csv`
-does, so every gold ``text`` is a substring of ``Paper.abstract``.
+The gold file is ``shared/data/labels/outcomes-dev.jsonl`` (or a set of the same shape under
+``tests/data/outcomes``): one article per line with every outcome figure it reports (measure,
+value, unit, n, time point, group, event and the verbatim words). The abstracts come from the
+literature CSV, normalised as :mod:`curemap.sources.literature_csv` does, so every gold ``text``
+is a substring of ``Paper.abstract``; or, when the literature path is the evidence-inference
+folder of open-access trial articles, from each article's abstract sections (:func:`trial_abstract`),
+keyed by PMC id.
 
 Matching is the acceptance rule: within one article, a predicted figure matches a gold figure
 with the same measure and value, and each gold figure is matched at most once. Figures:
@@ -22,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from curemap.enrich.evaluate import half_of
-from curemap.enrich.outcomes import Figure, OutcomeExtractor
+from curemap.enrich.outcomes import Figure, OutcomeExtractor, clause_span
 from curemap.sources.files import iter_file_records
+from curemap.sources.jats import parse_evidence_inference
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,8 @@ class GoldFigure:
     value: float
     unit: str
     text: str
+    n: int | None = None
+    clause: str | None = None  # the words that state it on their own, where the set gives them
 
 
 @dataclass(frozen=True)
@@ -96,12 +102,26 @@ class BadSpan:
 
 
 @dataclass
+class Completeness:
+    """Of the matched figures: how many carry the gold n, and (where the gold gives one) the gold clause."""
+
+    matched: int = 0
+    n_right: int = 0
+    with_clause: int = 0
+    clause_right: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass
 class OutcomeEvalReport:
     articles: int
     missing: list[str]
     overall: Scores
     per_measure: dict[str, Scores]
     halves: dict[str, Scores]
+    completeness: Completeness = field(default_factory=Completeness)
     false_positives: list[Miss] = field(default_factory=list)
     false_negatives: list[Miss] = field(default_factory=list)
     bad_spans: list[BadSpan] = field(default_factory=list)
@@ -129,6 +149,7 @@ class OutcomeEvalReport:
             "overall": self.overall.to_dict(),
             "per_measure": {name: scores.to_dict() for name, scores in self.per_measure.items()},
             "halves": {name: scores.to_dict() for name, scores in self.halves.items()},
+            "completeness": self.completeness.to_dict(),
             "false_positives": [asdict(miss) for miss in self.false_positives],
             "false_negatives": [asdict(miss) for miss in self.false_negatives],
             "bad_spans": [asdict(span) for span in self.bad_spans],
@@ -136,7 +157,7 @@ class OutcomeEvalReport:
         }
 
     def render_text(self) -> str:
-        o = self.overall
+        o, c = self.overall, self.completeness
         missing = f" ({len(self.missing)} pmids not in the literature file: {', '.join(self.missing)})"
         lines = [
             f"Outcome extraction against {self.articles} annotated abstracts" + (missing if self.missing else ""),
@@ -144,6 +165,8 @@ class OutcomeEvalReport:
             f"  precision {o.precision:.3f}  recall {o.recall:.3f}  F1 {o.f1:.3f}"
             f"   (matched {o.true_positives}, spurious {o.false_positives}, missed {o.false_negatives})",
             f"  spans exact: {'yes' if self.spans_exact else f'no, {len(self.bad_spans)} differ'}",
+            f"  of {c.matched} matched: n as annotated {c.n_right}; clause as annotated {c.clause_right}"
+            f" of {c.with_clause} with one",
             "",
             f"  {'':<18} {'prec':>6} {'recall':>6} {'F1':>6} {'gold':>5} {'pred':>5}",
         ]
@@ -170,14 +193,28 @@ def read_gold(path: Path) -> list[GoldArticle]:
             if line.strip():
                 data = json.loads(line)
                 figures = tuple(
-                    GoldFigure(f["measure"], float(f["value"]), f["unit"], f["text"]) for f in data["figures"]
+                    GoldFigure(f["measure"], float(f["value"]), f["unit"], f["text"], f.get("n"), f.get("clause"))
+                    for f in data["figures"]
                 )
                 articles.append(GoldArticle(str(data["pmid"]), data.get("sample", ""), figures, data.get("note", "")))
     return articles
 
 
-def read_abstracts(literature_csv: Path, pmids: set[str]) -> dict[str, str]:
-    """The abstracts of the wanted pmids, as the literature connector normalises them."""
+def trial_abstract(article_text: str) -> str:
+    """An evidence-inference article's abstract as one text: its abstract sections in order, each
+    opened by its heading as PubMed writes a structured abstract ("RESULTS: …")."""
+    parts = parse_evidence_inference(article_text)
+    return " ".join(f"{part.title}: {part.text}" for part in parts if part.kind in ("abstract", "abstract_results"))
+
+
+def read_abstracts(literature: Path, pmids: set[str]) -> dict[str, str]:
+    """The abstracts of the wanted articles: from the literature CSV as the literature connector
+    normalises them, or from an evidence-inference folder's ``txt_files/<PMC id>.txt``."""
+    folder = Path(literature) / "txt_files"
+    if folder.is_dir():
+        return {pmcid: trial_abstract((folder / f"{pmcid}.txt").read_text(encoding="utf-8"))
+                for pmcid in sorted(pmids) if (folder / f"{pmcid}.txt").is_file()}
+    literature_csv = literature
     return {
         record.paper.pmid: record.paper.abstract or ""
         for record in iter_file_records(Path(literature_csv))
@@ -224,6 +261,7 @@ def evaluate_outcomes(labels_jsonl: Path, literature_csv: Path, extractor: Outco
             if abstract[f.start : f.end] != f.text
         ]
         _score_article(report, article, predicted)
+        _score_completeness(report.completeness, article, predicted, abstract)
     report.per_measure = dict(sorted(report.per_measure.items()))
     return report
 
@@ -246,3 +284,20 @@ def _score_article(report: OutcomeEvalReport, article: GoldArticle, predicted: l
         report.per_measure.setdefault(gold_keys[index][0], Scores()).false_negatives += 1
     for index in spurious:
         report.per_measure.setdefault(predicted[index].measure, Scores()).false_positives += 1
+
+
+def _score_completeness(counts: Completeness, article: GoldArticle, predicted: list[Figure], abstract: str) -> None:
+    """Pair each gold figure with the first unused prediction of its measure and value, and count
+    whether it carries the gold n and states the gold clause (:func:`clause_span`)."""
+    unused = list(predicted)
+    for gold in article.figures:
+        found = next((f for f in unused if (f.measure, f.value) == (gold.measure, gold.value)), None)
+        if found is None:
+            continue
+        unused.remove(found)
+        counts.matched += 1
+        counts.n_right += found.n == gold.n
+        if gold.clause is not None:
+            counts.with_clause += 1
+            start, end = clause_span(abstract, found.start, found.end)
+            counts.clause_right += abstract[start:end] == gold.clause

@@ -57,12 +57,19 @@ from curemap.profile import OUTCOME_CUE_LISTS, WORD, OutcomeMeasure, Profile, Te
 _COPULA = re.compile(r"\b(?:was|were|is|are)\b", re.IGNORECASE)
 """Words that join a term to the figure that follows it ("event-free survival was 65%")."""
 
+_COUNT_BEFORE_SHARE = re.compile(r"\s*n\s*=\s*\d+\s*[,;]\s*", re.IGNORECASE)
+"""``(n = 49, 35.5%)``: the count a percentage is written with, inside its bracket."""
+
+_SAME_SUBJECT = re.compile(r"\s*(?:and|but)\s+(?:were|was|are|is|had|have|has)\b", re.IGNORECASE)
+"""A piece that goes on about the subject before it ("Infections were reported in 33 patients
+(23.9%) and were predominantly mild (n = 28, 20.3%)") does not end the search for its measure."""
+
 _PREDICATE = re.compile(r"\b(?:had|has|have|was|were|is|are)\b", re.IGNORECASE)
 """Words that make a stretch of text a statement of its own."""
 
 _REPORTED = re.compile(
     r"\b(?:occurred|occurring|observed|reported|detected|seen|developed|noted|found|documented|recorded|identified"
-    r"|experienced|achieved)\b",
+    r"|experienced|achieved|presented)\b",
     re.IGNORECASE,
 )
 """Words that make an event named before a count the event counted ("was detected in 36 patients")."""
@@ -109,12 +116,14 @@ _NUMBER_WORD = re.compile(
     r"|(?P<small>" + "|".join(_SMALL_NUMBERS) + r"))\b(?!\s+(?:hundred|thousand|million)|-\w)",
     re.IGNORECASE,
 )
+_HUNDREDS_BEFORE = re.compile(r"\b(" + "|".join(_SMALL_NUMBERS[:9]) + r")\s+hundred(?:\s+and)?\s+$", re.IGNORECASE)
 _NUMBER_WORD_NOT_COUNT = re.compile(r"(?:\bat least|\bmore than|\bless than|\bthan|\bonly)\s+$", re.IGNORECASE)
 """``at least one adverse event``: a number word that bounds rather than counts."""
 
 _NUMBER = re.compile(
-    r"(?P<sign>[-−–]\s?)?(?P<digits>\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,])|\d+(?:\.\d+)?|\.\d+)"
+    r"(?P<sign>[-−–]\s?)?(?P<digits>\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,])|\d+(?:[.·]\d+)?|\.\d+)"
 )
+"""A number; a raised dot between digits is a decimal point (``0·31``)."""
 
 _STATISTIC = re.compile(
     r"(?:\b(?:p|P|p-value|p value|r|R|r2|R2|rho|I2|I 2|t|F|z|Z|SD|SE|SEM|IQR|ES|SMD|MD|b|B|AUC|ICC|df|n|N"
@@ -164,6 +173,8 @@ _RELATIVE_RISK = re.compile(
     re.IGNORECASE,
 )
 """``an enhanced risk of death … of approximately 30%``: a percentage that is a relative change."""
+_RISK_REDUCED_BY = re.compile(r"\b(?:risk|odds|hazard|likelihood)\s+of\b[^;]{0,80}?\bby\b", re.IGNORECASE)
+"""``reduced … risk of relapse by 54% and 57%``: a percentage that is a relative change of a risk."""
 _DENOMINATOR = re.compile(r"\b(?:among|of|including|included|enrolled|recruited)\s*$", re.IGNORECASE)
 """``among 256 participants``, ``a cohort of 170 patients``: a number that says who was studied."""
 _RANGING = re.compile(r"\b(?:rang\w*|var\w*)\s+from\s*$", re.IGNORECASE)
@@ -176,10 +187,13 @@ _COUNT_THEN_PERCENT = re.compile(r"^\s*(?:[^\W\d][\w-]*\s+){0,2}[(\[]\s*$")
 _LIST_ITEM = re.compile(r"[^\W\d_][^\W_]*\s*\(\s*$")
 
 _RATIO_GAP = re.compile(
-    r"(?:\s+[A-Z][A-Z0-9+/-]+(?![\w+/-])){0,2}(?:\s*[(\[][^()\[\]]{0,40}[)\]])*\s*(?:(?:[=:,≈~]|of|was|is|were)\s*)*"
+    r"(?:\s+[A-Z][A-Z0-9+/-]+(?![\w+/-])){0,2}(?:\s*[(\[][^()\[\]]{0,40}[)\]])*"
+    r"(?:\s+for\s+[^\d,;:()\[\]=<>]{3,80}?\s+(?=was\b|is\b|were\b|of\b|=))?"
+    r"\s*(?:(?:[=:,≈~]|of|was|is|were)\s*)*"
 )
 """What may stand between a ratio term and its value: ``(HR) of``, ``[OR], ``, ``(95% CI): ``,
-a model's name in capitals (``HR DBP+OLE [95%CI]: ``)."""
+a model's name in capitals (``HR DBP+OLE [95%CI]: ``), what it is for (``the hazard ratio for
+EDSS deterioration in the CPM in comparison with the MP group was``)."""
 
 _SENTENCE_END = re.compile(r"[.!?](?=\s+[(\[]?[A-Z0-9])|\s(?=[A-Z][A-Z /&-]{2,}:\s)|\n\s*\n")
 _ABBREVIATION = re.compile(r"\b(?:vs|e\.g|i\.e|al|approx|Fig|ca|cf|No|Dr|St|resp|incl)\.$", re.IGNORECASE)
@@ -204,6 +218,11 @@ _ENDPOINT = re.compile(
     r"\s*(?=[(\[,;.]|\s(?:compared|versus|vs|than|when|after|among|were|was|is|are|in|at|by|with)\b|$)",
     re.IGNORECASE,
 )
+_RATIO_FOR = re.compile(
+    r"\s+for\s+([^,;()\[\]\d=<>]{3,60}?)\s+(?=(?:in|among|between|was|is|were|of|compared|versus|vs)\b|=)",
+    re.IGNORECASE,
+)
+"""``the hazard ratio for EDSS deterioration in …``: the endpoint named right after a ratio term."""
 _MODIFIER = re.compile(r"-?\s?related\b", re.IGNORECASE)
 """``COVID-19-related restrictions``: a term used as a modifier names something else."""
 _PEOPLE = re.compile(r"\s+(?:of\s+(?:the\s+)?)?(?:[^\W\d][\w-]*\s+)?", re.IGNORECASE)
@@ -298,7 +317,7 @@ def _read_numbers(text: str) -> list[_Number]:
     """Every number in the text with how it is written; those that cannot be figures get kind None."""
     numbers: list[_Number] = []
     for match in _NUMBER.finditer(text):
-        start, digits = match.start(), match.group("digits")
+        start, digits = match.start(), match.group("digits").replace("·", ".")
         sign = match.group("sign")
         if sign:
             before_sign = text[start - 1] if start else " "
@@ -308,7 +327,7 @@ def _read_numbers(text: str) -> list[_Number]:
                 sign, start = None, match.start("digits")
         before = text[start - 1] if start else " "
         after = text[match.end()] if match.end() < len(text) else " "
-        if (before.isalnum() or before in "._/") or after.isalpha() or after in "_(":
+        if (before.isalnum() or before in "._/·") or after.isalpha() or after in "_(":
             continue
         value = float(digits.replace(",", "")) * (-1 if sign else 1)
         number = _Number(start, match.end(), value, len(digits.split(".")[1]) if "." in digits else 0, "bare")
@@ -373,13 +392,20 @@ def _number_words(text: str, numbers: list[_Number]) -> list[_Number]:
     for match in _NUMBER_WORD.finditer(text):
         if (match.start(), match.end()) in taken or _NUMBER_WORD_NOT_COUNT.search(text[: match.start()][-20:]):
             continue
+        if _UNIT.match(text[match.end() : match.end() + 30]):
+            continue  # "for three weeks": a quantity with its unit
         if match.group("small"):
             value = _SMALL_NUMBERS.index(match.group("small").lower()) + 1
         else:
             value = 20 + 10 * _TENS.index(match.group("tens").lower())
             if match.group("ones"):
                 value += _SMALL_NUMBERS.index(match.group("ones").lower()) + 1
-        found.append(_Number(match.start(), match.end(), float(value), 0, "count", match.end(), word=True))
+        start = match.start()
+        hundreds = _HUNDREDS_BEFORE.search(text, max(0, start - 30), start)
+        if hundreds:  # "One hundred and thirty seven"
+            value += 100 * (_SMALL_NUMBERS.index(hundreds.group(1).lower()) + 1)
+            start = hundreds.start()
+        found.append(_Number(start, match.end(), float(value), 0, "count", match.end(), word=True))
     return found
 
 
@@ -440,6 +466,55 @@ def _series(text: str, numbers: list[_Number]) -> Iterator[list[_Number]]:
         yield run
 
 
+def _one_of_several_arms(text: str, figure: Figure, figures: list[Figure]) -> bool:
+    """Whether a figure is one arm's or subgroup's: its sentence gives another figure of the same
+    measure and event ("0.21 vs 0.26"), so the whole cohort is not its denominator."""
+    if figure.unit == "ratio":
+        return False
+    sentence = next((a, b) for a, b in _sentences(text) if a <= figure.start < b)
+    return any(
+        other is not figure and result_key(other)[::3] == result_key(figure)[::3] and sentence[0] <= other.start < sentence[1]
+        for other in figures
+    )
+
+
+def _cohort_size(text: str, mentions: list[_Mention], numbers: list[_Number], before: int) -> int | None:
+    """How many people the text reports on, as it states before its first figure: the last count
+    of people (``60 MS patients``) that follows "of"/"among" or stands in a sentence that enrols
+    (included, randomised, analysed …); not a share of them (``996 patients (61.5%)``), a bound
+    (``over 100 participants``) or a handful (under 10)."""
+    people = [m.start for m in mentions if m.label == ":subjects"]
+    found = None
+    for number in numbers:
+        if number.start >= before:
+            break
+        if number.decimals or number.value < _MIN_COHORT or 1900 <= number.value <= 2100 or number.total:
+            continue
+        if _THRESHOLD.search(text, max(0, number.start - 24), number.start):
+            continue
+        words = _PEOPLE_AFTER.match(text, number.end)
+        reach = words.end() if words else number.end
+        if not any(number.end < start <= reach + 1 for start in people) or _SHARE_AFTER.match(text, reach):
+            continue
+        sentence = next((a, b) for a, b in _sentences(text) if a <= number.start < b)
+        if _OF_PEOPLE.search(text, max(0, number.start - 40), number.start) or _ENROLS.search(text, *sentence):
+            found = int(number.value)
+    return found
+
+
+_MIN_COHORT = 10
+_PEOPLE_AFTER = re.compile(r"\s+(?:[^\W\d][\w-]*\s+){0,3}")
+"""Up to three words between a count and the people it counts: ``60 MS patients``, ``174 PS-matched patients``."""
+_SHARE_AFTER = re.compile(r"\s*[(\[]\s*\d+(?:\.\d+)?\s*%")
+_OF_PEOPLE = re.compile(r"(?:\bof|\bamong|\b(?:study|trial|analysis|cohort|sample)\s+(?:on|in|of))\s*$", re.IGNORECASE)
+_ENROLS = re.compile(
+    r"\b(?:included|enrolled|recruited|randomi[sz]ed|total of|cohort of|sample of|analy[sz]ed|participated|evaluated"
+    r"|involving|completed|took part)\b",
+    re.IGNORECASE,
+)
+"""Words of a sentence that says who was studied."""
+
+
 # -- sentences and their clause structure -------------------------------------------------
 
 
@@ -454,7 +529,7 @@ def _sentences(text: str) -> Iterator[tuple[int, int]]:
 
 
 _ENDS_WITH_NUMBER = re.compile(r"(?<![\w.-])\d[\d.,/]*\s*%?\s*$")
-_STARTS_WITH_NUMBER = re.compile(r"\s*(?:and\s+|or\s+)?[-−]?\.?\d")
+_STARTS_WITH_NUMBER = re.compile(r"\s*(?:and\s+|or\s+)?[≥≤<>]?[-−]?\.?\d")
 """Text ending with or starting with a number: a comma between them joins a series."""
 
 
@@ -515,7 +590,9 @@ class _Clauses:
             return number.start(), bracket
         depth = self.depth[bracket]
         left = bracket
-        while left > low and not (self.text[left - 1] in ",;)]" and self.depth[left - 1] == depth):
+        while left > low and not (
+            self._separates(left - 1, ",;", depth) or (self.text[left - 1] in ")]" and self.depth[left - 1] == depth)
+        ):
             left -= 1
         return left, bracket
 
@@ -588,6 +665,11 @@ class OutcomeExtractor:
             found = sentence.figures(describes_people=":demographics" in labels, multiple_of=multiple_of)
             figures += [figure for figure in found if result_key(figure) not in seen]
             seen |= {result_key(figure) for figure in found}
+        if figures:
+            cohort = _cohort_size(text, mentions, numbers, figures[0].start)
+            for figure in figures:
+                if figure.n is None and not _one_of_several_arms(text, figure, figures):
+                    figure.n = cohort
         return figures
 
     def names_condition(self, text: str) -> bool:
@@ -634,6 +716,48 @@ class OutcomeExtractor:
                 )
             )
         return figures
+
+
+_HEADING = re.compile(r"\s*[A-Z][A-Z /&-]{2,}:\s+")
+"""A structured abstract's section heading ("RESULTS: ") that opens a sentence."""
+
+_LONG_CLAUSE = 350
+"""A sentence longer than this is quoted by the ``;`` piece that holds the figure."""
+
+
+def clause_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Where the words that state a figure on their own lie: the sentence around ``text[start:end]``
+    less a section heading that opens it, or, in a long sentence, its ``;`` piece that holds the
+    figure. Always contains ``start:end``."""
+    low, high = next(((a, b) for a, b in _sentences(text) if a <= start < b), (0, len(text)))
+    heading = _HEADING.match(text, low, high)
+    if heading and heading.end() <= start:
+        low = heading.end()
+    if high - low > _LONG_CLAUSE:
+        piece = _Clauses(text, low, high).piece(start, ";", low, high)
+        low, high = min(piece[0], start), max(piece[1], end)
+    low, high = _trimmed(text, low, max(high, end))
+    return min(low, start), max(high, end)
+
+
+def statement(measure: OutcomeMeasure, figure: dict[str, Any]) -> str:
+    """A figure as a sentence a person can follow, from its measure's ``says`` words and its own
+    fields: "54% of 120 had no evidence of disease activity (ocrelizumab), at 2 years." """
+    value = f"{figure['value']:g}"
+    share = f"{value}%" if figure["unit"] == "percent" else value
+    if figure.get("n"):
+        share += f" of {figure['n']:,}"
+    event = figure.get("event") or ("the endpoint" if figure["unit"] == "ratio" else "an adverse event")
+    if event[1:2].islower():  # "Infections" opening its sentence, not an acronym
+        event = event[:1].lower() + event[1:]
+    words = measure.says.format(share=share, value=value, event=event)
+    group = figure.get("group") or figure.get("group_label")
+    if group:
+        words += f" ({group})"
+    if figure.get("timepoint"):
+        timepoint = figure["timepoint"]
+        words += ", " + (timepoint[:1].lower() + timepoint[1:] if timepoint[1:2].islower() else timepoint)
+    return words[:1].upper() + words[1:] + "."
 
 
 def result_key(figure: Figure) -> tuple:
@@ -846,8 +970,11 @@ class _Sentence:
         if unit is None or self._beside_baseline(number):
             return None
         scopes = list(self.clauses.scopes(number.start))
-        if unit == "percent" and _RELATIVE_RISK.search(self.text, scopes[0][0], number.start):
-            return None  # "an enhanced risk … of approximately 30%": a relative change
+        if unit == "percent" and (
+            _RELATIVE_RISK.search(self.text, scopes[0][0], number.start)
+            or _RISK_REDUCED_BY.search(self.text, scopes[0][0], number.start)
+        ):
+            return None  # "an enhanced risk … of approximately 30%", "risk of relapse by 54%": a relative change
         if unit == "count" or self._names_own_quantity(number):
             scopes = scopes[:1]  # read only with the words of its own piece
         for scope in scopes:
@@ -857,7 +984,7 @@ class _Sentence:
                     return None
                 mention = min(candidates, key=lambda m: (_distance(m, number), m.start > number.start))
                 return self._build(number, unit, mention)
-            if self.clauses.words(scope) > _MAX_SHORT_WORDS:
+            if self.clauses.words(scope) > _MAX_SHORT_WORDS and not _SAME_SUBJECT.match(self.text, scope[0]):
                 return None
         return None
 
@@ -888,7 +1015,10 @@ class _Sentence:
             return False
         if mention.end <= number.start:  # "SAEs were reported in 32 patients", not "PML in three patients"
             return bool(_REPORTED.search(self.text, mention.end, number.start))
-        return not re.search(r"\bwith\b", gap) and not any(word.lower() in _NEGATIONS for word in WORD.findall(gap))
+        with_ = re.search(r"\bwith\b", gap)  # "8 patients with PML", not "one patient presented with a rash"
+        if with_ and not _REPORTED.search(gap, 0, with_.start()):
+            return False
+        return not any(word.lower() in _NEGATIONS for word in WORD.findall(gap))
 
     def _own_statement_before(self, number: _Number, mention: _Mention) -> bool:
         """Whether another figure stands between a number and a later term, and the words up to it
@@ -1029,10 +1159,15 @@ class _Sentence:
         return _label_start(self.text, self.clauses.piece(comma - 1, ",;", low, high)[0], comma), comma
 
     def _stated_n(self, number: _Number) -> int | None:
-        """The group size written beside a figure: "8/8", "3 of the 16", "(n = 33)"."""
+        """The group size written beside a figure: "8/8", "3 of the 16", "(n = 33)"; not the count
+        a percentage is written with in its own bracket ("mild (n = 49, 35.5%)": 49 had it)."""
         if number.n is not None:
             return number.n
-        piece = self.clauses.piece(number.start, ",;", self.start, self.end)
+        around = self.clauses.enclosing(number.start)
+        low, high = (around[0][0] + 1, around[0][1]) if around else (self.start, self.end)
+        if around and number.kind == "percent" and _COUNT_BEFORE_SHARE.fullmatch(self.text, low, number.start):
+            return None  # the count the percentage is written with, not the group's size
+        piece = self.clauses.piece(number.start, ",;", low, high)
         stated = re.search(r"\bn\s*=\s*(\d+)", self.text[piece[0] : piece[1]], re.IGNORECASE)
         return int(stated.group(1)) if stated else None
 
@@ -1049,7 +1184,8 @@ class _Sentence:
         "glatiramer acetate (0.51%)"), or the group a phrase names ("in the EGCG group")."""
         label = self._label(number)
         name = _LIST_JOINER.sub("", self.text[label[0] : label[1]].strip(" ([:,;"))
-        if name and len(name.split()) <= 5 and re.search(r"[^\W\d_]", name):
+        last = name.split()[-1] if name else ""
+        if name and len(name.split()) <= 5 and re.search(r"[^\W\d_]", name) and not _NUMBER_WORD.fullmatch(last):
             if not any(_overlaps(m, label) for m in self.mentions if m.label != ":condition"):
                 return name
         scope = self.clauses.piece(number.start, ";", self.start, self.end)
@@ -1075,7 +1211,11 @@ class _Sentence:
         return self.clauses.piece(mention.start, ",;", self.start, self.end)[0], mention.start
 
     def _endpoint(self, mention: _Mention) -> str | None:
-        """The endpoint a ratio is for: "risk of X", "time to X", or the nearest other measure term."""
+        """The endpoint a ratio is for: "hazard ratio for X", "risk of X", "time to X", or the nearest
+        other measure term."""
+        named = _RATIO_FOR.match(self.text, mention.end, self.end)
+        if named:
+            return named.group(1).strip()
         before = self.text[self.start : mention.start]
         phrases = list(_ENDPOINT.finditer(before))
         if phrases:

@@ -216,6 +216,7 @@ class OutcomeMeasure:
     units: tuple[str, ...]
     terms: tuple[Term, ...]
     event: bool = False  # its figures name the event they count (an adverse event, a ratio's endpoint)
+    says: str = "{share}"  # a figure in words: {share} (54% of 120), {value}, {event}
 
 
 @dataclass(frozen=True)
@@ -1206,7 +1207,7 @@ def _design(design_id: str, value: _Value) -> Design:
 
 
 def _outcome(measure_id: str, value: _Value) -> OutcomeMeasure:
-    keys = value.mapping(required=("meaning", "units", "terms"), optional=("event",))
+    keys = value.mapping(required=("meaning", "units", "terms"), optional=("event", "says"))
     units = keys["units"].strings()
     for index, unit in enumerate(units):
         if unit not in UNITS:
@@ -1217,7 +1218,18 @@ def _outcome(measure_id: str, value: _Value) -> OutcomeMeasure:
         units,
         _terms(keys["terms"], "outcome"),
         keys["event"].boolean() if "event" in keys else False,
+        _says(keys["says"]) if "says" in keys else "{share}",
     )
+
+
+def _says(value: _Value) -> str:
+    """A measure's words for a figure; only the placeholders a figure fills may appear."""
+    words = value.string()
+    try:
+        words.format(share="", value="", event="")
+    except (KeyError, IndexError, ValueError):
+        value.fail("unknown placeholder (known: {share}, {value}, {event})")
+    return words
 
 
 OUTCOME_CUE_LISTS = tuple(field.name for field in dataclasses.fields(OutcomeCues))

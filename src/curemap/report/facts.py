@@ -20,13 +20,16 @@ from typing import Any
 from sqlalchemy import select
 
 from curemap.analysis import trends
-from curemap.analysis.evidence import strategy_evidence
+from curemap.analysis.evidence import left_out_figures, strategy_evidence
+from curemap.enrich.comparisons import Comparison
+from curemap.enrich.outcomes import statement as figure_statement
 from curemap.analysis.landscape import RECRUITING_STATUSES, strategy_landscape, strategy_studies
 from curemap.errors import InputError
 from curemap.normalise import PHASE_RANK
 from curemap.profile import Profile
 from curemap.report.charts import bar_chart, stacked_bars
 from curemap.store import Store, schema
+from curemap.views import strategy_comparisons, with_clauses
 from curemap.wording import (
     PHASE_PLAIN,
     REGISTRY_NAMES,
@@ -295,13 +298,6 @@ def _year(value: str | None) -> str:
     return (value or "")[:4] or "—"
 
 
-def _value(fig: dict) -> str:
-    value = f"{fig['value']:g}%" if fig["unit"] == "percent" else f"{fig['value']:g} ({fig['unit'].replace('_', ' ')})"
-    extra = [f"n = {fig['n']:,}"] if fig.get("n") else []
-    extra += [fig["timepoint"]] if fig.get("timepoint") else []
-    return value + (f" ({', '.join(extra)})" if extra else "")
-
-
 _PAREN_ACRONYM = re.compile(r"\(([A-Z][A-Za-z0-9]*-[A-Za-z0-9-]*[A-Za-z0-9])\)|^([A-Z][A-Z0-9]+(?:-[A-Za-z0-9.]+)*):\s")
 
 
@@ -331,6 +327,10 @@ class ReportBuilder:
         self.ms_by_id = {s.id: s for s in self.ms}
         self.landscape = {e.id: e for e in strategy_landscape(store, profile)}
         self.evidence = strategy_evidence(store, profile)
+        self.left_out: dict[str, list] = defaultdict(list)
+        for figure in left_out_figures(store, profile):
+            self.left_out[figure.strategy].append(figure)
+        self.measures = {m.id: m for m in profile.outcome_measures}
         self.curative_groups = [g for g in profile.groups if g.curative_intent]
         self.curative_ids = {g.id for g in self.curative_groups}
         self.comparison_ids = set(profile.report.comparison_groups)
@@ -785,15 +785,20 @@ class ReportBuilder:
             estimates = [e for e in mine if (e.measure in safety_measures) == safety]
             pooled_records = {f.record_id for e in estimates for f in e.figures}
             lines = [self._estimate_line(e) for e in estimates]
+            if estimates:
+                lines += self._left_out_line(sub, strategy.id, safety)
             for e in estimates:
                 if e.estimate.k > MAX_CITES:
                     sub.blocks.append(self._pool_table(e))
             for fig in self._figures(human, safety)[:MAX_CITES]:
-                if fig["record_id"] in pooled_records:
+                if fig["record_id"] in pooled_records or fig["measure"] not in self.measures:
                     continue
                 kind = "trial's posted results" if citation_kind(fig["record_id"]) in ("nct", "euct") else "paper"
-                what = self._measure(fig["measure"], fig.get("event"))
-                lines.append(Statement(f"One {kind} reports {what}: {_value(fig)}, in its words {_quote(fig['text'])}", [fig["record_id"]]))
+                said = figure_statement(self.measures[fig["measure"]], fig).rstrip(".")
+                said = said[:1].lower() + said[1:] if said[1:2].islower() else said
+                lines.append(Statement(f"One {kind} reports: {said}, in its words {_quote(self._clause(fig))}", [fig["record_id"]]))
+            if not safety:
+                lines += self._comparison_lines(strategy.id, set(human))
             if safety:
                 lines += self._posted_serious_events(ids)
             if lines:
@@ -821,6 +826,49 @@ class ReportBuilder:
                     basis=self.basis,
                 )
             )
+
+    def _clause(self, fig: dict) -> str:
+        """The words that state a figure: the clause of the paper text it came from, or its own
+        words (a registry result's line)."""
+        paper = self.store.get_paper(fig["record_id"]) if fig["source_field"] != "results" else None
+        if paper is None:
+            return fig["text"]
+        texts = {"abstract": paper.abstract or "", **{f"full_text[{i}]": p.text for i, p in enumerate(paper.full_text)}}
+        return with_clauses([fig], texts)[0]["clause"]
+
+    def _comparison_lines(self, strategy_id: str, records: set[str]) -> list[Statement]:
+        """The results of comparisons of a strategy's human records, primary outcomes first, as
+        "X vs Y on Z: better (effect, CI; n)" with the words that state them."""
+        found = [c for c in strategy_comparisons(self.store, strategy_id) if c["record_id"] in records]
+        found.sort(key=lambda c: not c["is_primary"])
+        lines = []
+        for c in found[:MAX_CITES]:
+            kind = "trial's posted results compare" if citation_kind(c["record_id"]) in ("nct", "euct") else "paper compares"
+            primary = " on its primary outcome" if c["is_primary"] else ""
+            lines.append(Statement(
+                f"One {kind}{primary} {Comparison.from_row(c).summary()}, in its words {_quote(c['text'])}", [c["record_id"]]
+            ))  # fmt: skip
+        return lines
+
+    def _left_out_line(self, sub: Section, strategy_id: str, safety: bool) -> list[Statement]:
+        """What the pools above leave out, and why, in one sentence (and a table when it rests on
+        many records)."""
+        safety_measures = set(self.profile.report.safety_measures)
+        left = [f for f in self.left_out[strategy_id] if (f.measure in safety_measures) == safety]
+        if not left:
+            return []
+        reasons = Counter(f.reason for f in left)
+        words = _join([f"{_plural(n, 'figure')} ({reason})" for reason, n in reasons.most_common()])
+        anchor = f"table-left-{strategy_id}-{'safety' if safety else 'outcomes'}"
+        line = self.cite(f"Left out of these pools: {words}", [f.record_id for f in left], anchor)
+        if line.see:
+            sub.blocks.append(Block(
+                "table", [Statement("Figures left out of the pools, and why")],
+                header=["record", "measure", "in its words", "why left out"],
+                rows=[[citation_label(f.record_id), self._measure(f.measure, f.event), _quote(f.text), f.reason] for f in left],
+                row_cites=[f.record_id for f in left], row_links=[None] * len(left), anchor=anchor,
+            ))  # fmt: skip
+        return [line]
 
     def _posted_serious_events(self, ids: list[str]) -> list[Statement]:
         ae = schema.adverse_events

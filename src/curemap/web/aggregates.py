@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from curemap.analysis import trends
-from curemap.analysis.evidence import StrategyEvidence, strategy_evidence
+from curemap.analysis.evidence import LeftOutFigure, StrategyEvidence, left_out_figures, strategy_evidence
 from curemap.analysis.landscape import (
     RECRUITING_STATUSES,
     StrategyLandscape,
@@ -36,6 +36,12 @@ def evidence(ctx: WebContext) -> list[StrategyEvidence]:
 
 def evidence_of(ctx: WebContext, strategy_id: str) -> list[StrategyEvidence]:
     return [entry for entry in evidence(ctx) if entry.strategy == strategy_id]
+
+
+def left_out_of(ctx: WebContext, strategy_id: str) -> list[LeftOutFigure]:
+    """The strategy's shares that no pool uses, each with the reason."""
+    found = ctx.cache.get("left_out", lambda: left_out_figures(ctx.store, ctx.profile))
+    return [figure for figure in found if figure.strategy == strategy_id]
 
 
 def strategy_summary(ctx: WebContext, entry: StrategyLandscape) -> dict[str, Any]:

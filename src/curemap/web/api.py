@@ -118,7 +118,8 @@ def list_strategies(ctx: Context, format: Format = None):
 
 @router.get("/strategies/{strategy_id}")
 def one_strategy(ctx: Context, strategy_id: Annotated[str, Path(max_length=60)]) -> dict:
-    """One strategy: stage, counts and pooled evidence per outcome measure."""
+    """One strategy: stage, counts and pooled evidence per outcome measure, and the shares its
+    pools leave out with the reason."""
     entry = aggregates.landscape_of(ctx, strategy_id)
     if entry is None:
         raise HTTPException(404, f"{strategy_id}: no such strategy; see /api/strategies")
@@ -126,6 +127,7 @@ def one_strategy(ctx: Context, strategy_id: Annotated[str, Path(max_length=60)])
         **aggregates.strategy_summary(ctx, entry),
         "description": ctx.profile.strategy(strategy_id).description,
         "evidence": [e.to_dict() for e in aggregates.evidence_of(ctx, strategy_id)],
+        "left_out": [vars(f) for f in aggregates.left_out_of(ctx, strategy_id)],
     }
 
 

@@ -16,10 +16,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from curemap.analysis.evidence import LeftOutFigure
 from curemap.analysis.forest import forest_svg
 from curemap.analysis.landscape import RECRUITING_STATUSES
 from curemap.enrich.classify import TESTED
+from curemap.enrich.comparisons import Comparison
+from curemap.enrich.outcomes import statement
 from curemap.normalise import PHASES
+from curemap.views import strategy_comparisons
 from curemap.web import aggregates
 from curemap.web.context import WebContext, web_context
 from curemap.web.params import (
@@ -189,6 +193,8 @@ def strategy(
         strategy=profile_entry,
         group=ctx.profile.group(entry.group),
         evidence=list(enumerate(aggregates.evidence_of(ctx, strategy_id))),
+        left_out=_left_out(ctx, strategy_id),
+        comparisons=comparisons_shown(strategy_comparisons(ctx.store, strategy_id)),
         trials=trials,
         filters=chosen,
         sort=sort,
@@ -255,12 +261,58 @@ def study(ctx: Context, study_id: Annotated[str, Path(max_length=60)]) -> Respon
         strategies={s.id: s for s in ctx.profile.strategies},
         admits=_admits(ctx, record["populations"]),
         sponsor_types={t.id: t.name for t in ctx.profile.sponsors.types} if ctx.profile.sponsors else {},
-        figures=results_text,
+        figures=figures_shown(ctx.profile, results_text),
+        comparisons=comparisons_shown(record["comparisons"]),
         summary=spans(record["summary"], [(e["start"], e["end"]) for e in record["evidence"] if e["field"] == "summary"]),
         papers=papers,
         countries=list(dict.fromkeys(loc["country"] for loc in record["locations"] if loc.get("country"))),
         recruiting=record["status"] in RECRUITING_STATUSES,
     )
+
+
+def figures_shown(profile, figures: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stored figures as the pages show them: the figure as a sentence, and the clause that states
+    it split around the figure's own words (``before``, ``marked``, ``after``) so a template marks
+    them without inserting markup into untrusted text."""
+    measures = {m.id: m for m in profile.outcome_measures}
+    shown = []
+    for f in figures:
+        if f["measure"] not in measures:
+            continue
+        clause, at = f.get("clause", f["text"]), f["start"] - f.get("clause_start", f["start"])
+        inside = clause[at : at + len(f["text"])] == f["text"]
+        shown.append({
+            "statement": statement(measures[f["measure"]], f),
+            "before": clause[:at] if inside else "",
+            "marked": f["text"] if inside else clause,
+            "after": clause[at + len(f["text"]) :] if inside else "",
+            "source": _source_words(f["source_field"]),
+        })  # fmt: skip
+    return shown
+
+
+def comparisons_shown(comparisons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stored results of comparisons as the pages show them, primary outcomes first: "X vs Y on Z:
+    better (effect, CI; n)" with the words that state it."""
+    shown = [
+        {"summary": Comparison.from_row(c).summary(), "text": c["text"], "primary": bool(c["is_primary"]),
+         "verdict": c["verdict"], "source": _source_words(c["source_field"]), "record_id": c.get("record_id")}
+        for c in comparisons
+    ]  # fmt: skip
+    return sorted(shown, key=lambda c: not c["primary"])
+
+
+def _left_out(ctx: WebContext, strategy_id: str) -> list[tuple[str, list[LeftOutFigure]]]:
+    """The strategy's shares that no pool uses, grouped by the reason, the commonest first."""
+    by_reason: dict[str, list[LeftOutFigure]] = {}
+    for figure in aggregates.left_out_of(ctx, strategy_id):
+        by_reason.setdefault(figure.reason, []).append(figure)
+    return sorted(by_reason.items(), key=lambda item: -len(item[1]))
+
+
+def _source_words(source_field: str) -> str:
+    """Where a figure or comparison was read: "posted results", "abstract", "full text"."""
+    return {"results": "posted results", "abstract": "abstract"}.get(source_field, "full text")
 
 
 def _admits(ctx: WebContext, populations: list[str]) -> list[str]:
@@ -292,7 +344,8 @@ def paper(ctx: Context, paper_id: str) -> Response:
         p=record,
         link=citation_url(record["id"]),
         abstract=spans(record["abstract"], [(f["start"], f["end"]) for f in abstract_figures]),
-        figures=abstract_figures,
+        figures=figures_shown(ctx.profile, record["outcomes"]),
+        comparisons=comparisons_shown(record["comparisons"]),
         strategies={s.id: s for s in ctx.profile.strategies},
         studies={link["study_id"]: ctx.store.get_study(link["study_id"]) for link in record["links"]},
     )
