@@ -121,3 +121,11 @@ def test_a_malformed_pmid_is_an_error():
     row = {"pmid": "33607505x", "title": "t", "citation": "", "abstract": "", "abstract_truncated": "False"}
     with pytest.raises(ValueError, match="not a PubMed id"):
         literature_csv.row_to_paper(row)
+
+
+def test_a_title_saved_from_the_pubmed_page_loses_the_page_suffix(records):
+    """Row 17 of the file was saved from the PubMed web page: its title ends " - PubMed"."""
+    titles = [r.paper.title for r in records if r.paper and r.paper.title]
+    act = [t for t in titles if t.startswith("ACT-1004-1239")]
+    assert act == ["ACT-1004-1239, a first-in-class CXCR7 antagonist with both immunomodulatory and promyelinating effects for the treatment of inflammatory demyelinating diseases"]
+    assert not [t for t in titles if t.endswith("PubMed")]

@@ -263,8 +263,10 @@ def snapshot_time(store: Store, snapshot_id: str) -> str:
 
 def _quote(text: str | None) -> str:
     """A registry or paper title, quoted; its own curly quotes are straightened so the quote
-    stays one quotation."""
+    stays one quotation, and quotes around the whole title are dropped."""
     cleaned = " ".join((text or "untitled").replace("“", '"').replace("”", '"').split())
+    if len(cleaned) > 2 and cleaned[0] == cleaned[-1] == '"':
+        cleaned = cleaned[1:-1].strip()
     return f"“{cleaned}”"
 
 
@@ -302,9 +304,11 @@ _PAREN_ACRONYM = re.compile(r"\(([A-Z][A-Za-z0-9]*-[A-Za-z0-9-]*[A-Za-z0-9])\)|^
 
 
 def _lower(name: str) -> str:
-    """A strategy name inside a sentence: "autologous …", but "CAR-T …" and "Epstein-Barr …" kept."""
+    """A strategy name inside a sentence: "autologous …", but "CAR-T …", "Epstein-Barr …",
+    "B-cell …" and a person's name ("Bruton's …") kept."""
     first = name.split(" ", 1)[0]
-    return name[:1].lower() + name[1:] if first[1:] == first[1:].lower() else name
+    proper = first[1:] != first[1:].lower() or first[1:2] == "-" or first.endswith("'s")
+    return name if proper else name[:1].lower() + name[1:]
 
 
 def _none(n: int) -> str:
@@ -339,6 +343,7 @@ class ReportBuilder:
         self.studies_of: dict[str, list[str]] = defaultdict(list, strategy_studies(store, profile).tested)
         self.curative_trials = sorted({i for s in self.curative for i in self.studies_of[s.id]})
         self.study = _studies(store, set(self.curative_trials))
+        self.short_titles = Counter(_short(s.title or "", 50) for s in self.study.values())
         self.countries = trends.countries_of(store, self.curative_trials)
         self.papers = _ms_papers(store)
         fig = schema.outcome_figures
@@ -372,7 +377,10 @@ class ReportBuilder:
                 return acronym
         if match := _PAREN_ACRONYM.search(title):
             return match.group(1) or match.group(2)
-        return _quote(_short(title, 50))
+        short = _short(title, 50)
+        if self.short_titles[short] > 1:  # "…, Study One" and "…, Study Two" must not read alike
+            short = _short(title, 34).rstrip("…") + "… " + title.rsplit(",", 1)[-1].strip()[-24:] if "," in title[34:] else _short(title, 70)
+        return _quote(short)
 
     def names(self, ids: list[str]) -> str:
         return _join([self.name(i) for i in ids])
@@ -594,11 +602,13 @@ class ReportBuilder:
         return list(study_ids) + papers
 
     def _figures(self, records: list[str], safety: bool) -> list[dict]:
-        """The largest figure of each record (safety or outcome), largest denominators first."""
+        """The largest figure of each record (safety or outcome), largest denominators first.
+        A ratio alone is left out: it means something only as one group against another (often
+        a risk factor, not the treatment), so ratios are shown as results of comparisons."""
         wanted = set(self.profile.report.safety_measures)
         found = [
             f for r in records for f in self.figures.get(r, [])
-            if (f["measure"] in wanted) == safety and len(re.findall(r"[A-Za-z]", f["text"] or "")) >= 10
+            if (f["measure"] in wanted) == safety and f["unit"] != "ratio" and len(re.findall(r"[A-Za-z]", f["text"] or "")) >= 10
         ]
         ranked = sorted(found, key=lambda f: (-(f["n"] or 0), f["record_id"], f["position"]))
         return list({f["record_id"]: f for f in reversed(ranked)}.values())[::-1]
@@ -714,10 +724,13 @@ class ReportBuilder:
         return row + ["yes" if study.has_results else "no"]
 
     def _key_trials(self, ids: list[str]) -> list[str]:
+        """Late-phase trials first, open ones before closed, then the largest: the pivotal
+        randomised trials a neurologist looks for, not a small phase 4 study of infusion care."""
+
         def rank(i: str):
             s = self.study[i]
             late = PHASE_RANK.get(s.phase or "", -1) >= PHASE_RANK["phase2_3"]
-            return (not late, s.status not in RECRUITING_STATUSES, -PHASE_RANK.get(s.phase or "", -1), -(s.enrollment or 0), i)
+            return (not late, s.status not in RECRUITING_STATUSES, -(s.enrollment or 0), -PHASE_RANK.get(s.phase or "", -1), i)
 
         return sorted(ids, key=rank)[:KEY_TRIALS]
 
@@ -778,10 +791,10 @@ class ReportBuilder:
         """Evidence first (pooled, then single records with their words), safety, then papers on
         mechanisms and preclinical work; what the store lacks is said once, in one sentence."""
         safety_measures = self.profile.report.safety_measures
-        missing = [] if ids else ["MS trial testing it"]
+        missing = [] if ids else ["MS trials testing it"]
         mine = [e for e in self.evidence if e.strategy == strategy.id]
         human = self._human_records(strategy.id, ids)
-        for safety, words in ((False, "outcome figure"), (True, "safety figure")):
+        for safety, words in ((False, "outcome figures"), (True, "safety figures")):
             estimates = [e for e in mine if (e.measure in safety_measures) == safety]
             pooled_records = {f.record_id for e in estimates for f in e.figures}
             lines = [self._estimate_line(e) for e in estimates]
@@ -809,8 +822,8 @@ class ReportBuilder:
         markers = set(self.profile.report.biomarker_strategies)
         preclinical_designs = set(self.profile.report.preclinical_designs)
         for chosen, opening, words in (
-            ([p for p in papers if p.strategies & markers], "Papers on mechanisms and markers of response", "paper on markers of response"),
-            ([p for p in papers if p.design in preclinical_designs], "Preclinical work (animal models and cells, not people)", "preclinical paper"),
+            ([p for p in papers if p.strategies & markers], "Papers on mechanisms and markers of response", "papers on markers of response"),
+            ([p for p in papers if p.design in preclinical_designs], "Preclinical work (animal models and cells, not people)", "preclinical papers"),
         ):
             if chosen:
                 shown = chosen[:MAX_PAPERS]
@@ -819,13 +832,8 @@ class ReportBuilder:
             else:
                 missing.append(words)
         if missing:
-            sub.say(
-                Statement(
-                    f"The store holds no {_join(missing, 'or')} for {_lower(strategy.name)} in MS; it holds "
-                    f"{_plural(len(papers), 'paper')} on it in all",
-                    basis=self.basis,
-                )
-            )
+            held = f"{_plural(len(papers), 'paper')} on it in all" if papers else "no paper on it yet"
+            sub.say(Statement(f"Not yet in the records here: {_join(missing)}; the store holds {held}", basis=self.basis))
 
     def _clause(self, fig: dict) -> str:
         """The words that state a figure: the clause of the paper text it came from, or its own
@@ -1142,9 +1150,9 @@ class ReportBuilder:
                 title = " ".join((data.get("brief_title") or "Untitled").split()).rstrip(".")
                 sponsor = (data.get("lead_sponsor") or {}).get("name")
                 text = (
-                    f"{title}{f' ({acronym})' if acronym else ''}. {REGISTRY_NAMES.get(kind, kind)} {record}; "
+                    f"{title}{f' ({acronym})' if acronym and acronym not in title else ''}. {REGISTRY_NAMES.get(kind, kind)} {record}; "
                     f"{phase_words(data.get('phase'))}, {status_words(data.get('status'))}"
-                    + (f"; sponsor: {' '.join(sponsor.split())}" if sponsor else "") + "."
+                    + (f"; sponsor: {' '.join(sponsor.split()).rstrip('.')}" if sponsor else "") + "."
                 )
             else:
                 paper = self.papers.get(record)
@@ -1152,7 +1160,8 @@ class ReportBuilder:
                 names = ", ".join(authors[:6]) + (", et al" if len(authors) > 6 else "")
                 source = paper and (paper.citation or "").split(" doi:")[0].strip()
                 if paper and not source:
-                    source = ". ".join(x for x in (paper.journal, _year(paper.published)) if x and x != "—") + "."
+                    source = ". ".join(x for x in (paper.journal, _year(paper.published)) if x and x != "—")
+                    source = source + "." if source else ""
                 title = " ".join(((paper.title if paper else None) or "Untitled").split()).rstrip(".")
                 ids = [f"PMID: {paper.pmid}"] if paper and paper.pmid else []
                 # a DOI the store keeps in capitals is left out: the verifier looks DOIs up in lower case

@@ -47,6 +47,12 @@ def _clean(value: str | None) -> str | None:
     return (value or "").strip() or None
 
 
+def _title(value: str | None) -> str | None:
+    """A title as the article gives it: a row saved from the PubMed web page carries the page's
+    " - PubMed" suffix, which is not part of it."""
+    return _clean(re.sub(r"\s+-\s+PubMed\s*$", "", value or ""))
+
+
 def row_to_paper(row: dict[str, str]) -> Paper:
     """Normalise one row; raises ``ValueError`` when a cell breaks its rule or nothing identifies the article."""
     cells = check(LITERATURE_ROW, row, strict=False)
@@ -78,7 +84,7 @@ def row_to_paper(row: dict[str, str]) -> Paper:
         pmid=pmid or None,
         doi=doi,
         pmcid=(id_line and id_line["pmcid"]) or None,
-        title=_clean(row.get("title")),
+        title=_title(row.get("title")),
         abstract=_clean(abstract),
         journal=parts["journal"] if parts else None,
         citation=citation,
