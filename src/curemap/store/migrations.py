@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, inspect, select, text
 
 from curemap.errors import StoreError
-from curemap.store import schema, search
+from curemap.store import schema, search, summary
 
 
 def _create(*tables) -> Callable[[Connection], None]:
@@ -74,6 +74,12 @@ def _comparisons_fulltext(conn: Connection) -> None:
     conn.execute(text("UPDATE extractions SET profile_hash = ''"))
 
 
+def _summary_counts(conn: Connection) -> None:
+    """Whole-store counts kept as rows, filled from what the store holds."""
+    _create(schema.summary_counts)(conn)
+    summary.rebuild(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     (
         "0001_evidence_store",
@@ -103,6 +109,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0008_update_runs", _create(schema.update_lock, schema.update_runs)),
     ("0009_subscriptions", _create(schema.subscriptions, schema.deliveries)),
     ("0010_comparisons_fulltext", _comparisons_fulltext),
+    ("0011_summary_counts", _summary_counts),
 ]
 
 

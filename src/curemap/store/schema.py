@@ -22,6 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 metadata = MetaData()
 
@@ -395,8 +396,23 @@ comparisons = Table(
 outcome figures of the same extraction (:mod:`curemap.enrich.comparisons`)."""
 Index("ix_comparisons_record", comparisons.c.record_id)
 
+summary_counts = Table(
+    "summary_counts",
+    metadata,
+    Column("name", String(40), primary_key=True),  # a counter (:mod:`curemap.store.summary`)
+    Column("key", String(300), primary_key=True),  # the value counted under it ("" for none)
+    Column("n", Integer, nullable=False),
+    Column("latest", String(40)),  # the newest time it was moved at, where that is shown
+)
+"""Whole-store counts, moved by every write in its own transaction, so no page recounts them."""
+
 STUDY_CHILD_TABLES = (study_locations, study_interventions, study_conditions, result_values, adverse_events)
 """Tables whose rows are derived from a study's record and replaced with it."""
+
+
+def upsert(conn, table):
+    """An INSERT that can say ``ON CONFLICT`` on either backend (SQLite and PostgreSQL share the syntax)."""
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
 
 
 class PortableText(TypeDecorator):
