@@ -18,7 +18,7 @@ from tests.test_store import csv_rows, records_from_rows
 def kept(store: Store) -> dict:
     table = schema.summary_counts
     with store.connect() as conn:
-        return {(row.name, row.key): (row.n, row.latest) for row in conn.execute(select(table)) if row.n}
+        return {(row.name, row.key): (row.n, row.fetched_at) for row in conn.execute(select(table)) if row.n}
 
 
 def recounted(store: Store) -> dict:

@@ -67,6 +67,10 @@ studies = Table(
     Column("raw_id", Integer, ForeignKey("raw_records.id")),
     Column("first_seen_at", String(40), nullable=False),
     Column("updated_at", String(40), nullable=False),
+    # what the study's classification says, copied here so lists filter on studies' own
+    # indexes (NULL until the study is classified); kept by Store.save_classifications
+    Column("is_ms", Boolean),
+    Column("curative_intent", Boolean),
 )
 Index("ix_studies_status", studies.c.status)
 Index("ix_studies_phase", studies.c.phase)
@@ -402,7 +406,7 @@ summary_counts = Table(
     Column("name", String(40), primary_key=True),  # a counter (:mod:`curemap.store.summary`)
     Column("key", String(300), primary_key=True),  # the value counted under it ("" for none)
     Column("n", Integer, nullable=False),
-    Column("latest", String(40)),  # the newest time it was moved at, where that is shown
+    Column("fetched_at", String(40)),  # raw records: the newest fetch among them
 )
 """Whole-store counts, moved by every write in its own transaction, so no page recounts them."""
 

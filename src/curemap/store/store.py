@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -686,6 +687,12 @@ class Store:
             ):
                 if rows:
                     conn.execute(insert(table), rows)
+            if kind.table is schema.studies:
+                st = schema.studies
+                conn.execute(
+                    update(st).where(st.c.id == bindparam("record")).values(is_ms=bindparam("ms"), curative_intent=bindparam("curative")),
+                    [{"record": i, "ms": d["is_ms"], "curative": d["curative_intent"]} for i, _, d in items],
+                )
             tally.apply(conn)
 
     def get_classification(self, record_id: str) -> dict[str, Any] | None:

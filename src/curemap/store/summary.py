@@ -57,19 +57,19 @@ class Tally:
         if not keys:
             return
         table = schema.summary_counts
-        rows = [{"name": n, "key": k, "n": self.counts[(n, k)], "latest": self.latest.get((n, k))} for n, k in keys]
+        rows = [{"name": n, "key": k, "n": self.counts[(n, k)], "fetched_at": self.latest.get((n, k))} for n, k in keys]
         statement = upsert(conn, table)
-        newer = statement.excluded.latest
+        newer = statement.excluded.fetched_at
         conn.execute(
             statement.on_conflict_do_update(
                 index_elements=[table.c.name, table.c.key],
                 set_={
                     "n": table.c.n + statement.excluded.n,
-                    "latest": case(
-                        (newer.is_(None), table.c.latest),
-                        (table.c.latest.is_(None), newer),
-                        (newer > table.c.latest, newer),
-                        else_=table.c.latest,
+                    "fetched_at": case(
+                        (newer.is_(None), table.c.fetched_at),
+                        (table.c.fetched_at.is_(None), newer),
+                        (newer > table.c.fetched_at, newer),
+                        else_=table.c.fetched_at,
                     ),
                 },
             ),
@@ -92,8 +92,8 @@ def record(tally: Tally, kind: str, columns: dict[str, Any], sign: int) -> None:
 def read(conn: Connection, name: str) -> dict[str, tuple[int, str | None]]:
     """One counter's rows: key → (count, newest), leaving out keys counted down to zero."""
     table = schema.summary_counts
-    rows = conn.execute(select(table.c.key, table.c.n, table.c.latest).where(table.c.name == name, table.c.n != 0))
-    return {row.key: (row.n, row.latest) for row in rows}
+    rows = conn.execute(select(table.c.key, table.c.n, table.c.fetched_at).where(table.c.name == name, table.c.n != 0))
+    return {row.key: (row.n, row.fetched_at) for row in rows}
 
 
 def total(conn: Connection, name: str, key: str = NO_VALUE) -> int:

@@ -2,8 +2,10 @@
 validated filters, one SQL query per page of results, and a count done in SQL.
 
 Every filter is a subquery on an indexed column (strategy, phenotype, country, sponsor type,
-full-text match) or a column of ``studies``, so a filtered page of a store of a million studies
-costs one indexed count and one indexed page, never a pass in Python over the table.
+full-text match) or an indexed column of ``studies`` (status, phase, and the MS and curative
+labels copied there from each study's classification), so a filtered page of a store of a
+million studies costs one indexed count and one indexed page, never a pass in Python over the
+table; deep pages follow a keyset cursor instead of an offset.
 """
 
 from __future__ import annotations
@@ -196,13 +198,10 @@ def study_conditions(profile: Profile, filters: StudyFilters, dialect: str) -> l
         where.append(_ST.c.id.in_(select(rpop.c.record_id).where(rpop.c.population == filters.population)))
     if filters.country:
         where.append(_ST.c.id.in_(select(loc.c.study_id).where(loc.c.country == filters.country)))
-    if filters.curative is not None or filters.ms is not None:
-        chosen = [cl.c.kind == "study"]
-        if filters.curative is not None:
-            chosen.append(cl.c.curative_intent.is_(filters.curative))
-        if filters.ms is not None:
-            chosen.append(cl.c.is_ms.is_(filters.ms))
-        where.append(_ST.c.id.in_(select(cl.c.record_id).where(*chosen)))
+    if filters.curative is not None:
+        where.append(_ST.c.curative_intent == filters.curative)  # unclassified studies (NULL) match neither
+    if filters.ms is not None:
+        where.append(_ST.c.is_ms == filters.ms)
     if filters.q:
         where.append(_ST.c.id.in_(matching_ids("study", filters.q, dialect)))
     return where
