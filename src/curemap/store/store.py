@@ -177,14 +177,32 @@ def diff_fields(old: dict[str, Any], new: dict[str, Any], names: tuple[str, ...]
     return [(name, old.get(name), new.get(name)) for name in names if old.get(name) != new.get(name)]
 
 
+def bulk_insert(conn: Connection, table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows (each with the first row's keys) in the caller's transaction at the
+    driver's speed: PostgreSQL ``COPY`` (psycopg 3), SQLite one prepared statement run over
+    them all. Unlike an ``insert()`` it skips SQLAlchemy's per-row parameter processing,
+    which costs more than the database does for a bulk load."""
+    if not rows:
+        return
+    names = list(rows[0])
+    values = [tuple(row[name] for name in names) for row in rows]
+    quoted = ", ".join(conn.dialect.identifier_preparer.quote(name) for name in names)
+    if conn.dialect.name == "postgresql":
+        with conn.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+        return
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({', '.join('?' for _ in names)})", values)
+
+
 def _insert_children(conn: Connection, kind: RecordKind, items: list[Any]) -> None:
     rows_by_table: dict[Any, list[dict[str, Any]]] = {table: [] for table in kind.child_tables}
     for item in items:
         for table, rows in kind.children(item).items():
             rows_by_table[table].extend(rows)
     for table, rows in rows_by_table.items():
-        if rows:
-            conn.execute(insert(table), rows)
+        bulk_insert(conn, table, rows)
 
 
 def _lead(classification: dict[str, Any], key: str) -> str | None:
@@ -488,10 +506,9 @@ class Store:
             searchable[item.id] = new_data
             counts.changed_ids.append(item.id)
         if new_rows:
-            conn.execute(insert(table), [columns for columns, _ in new_rows.values()])
+            bulk_insert(conn, table, [columns for columns, _ in new_rows.values()])
             _insert_children(conn, kind, [item for _, item in new_rows.values()])
-        if change_rows:
-            conn.execute(insert(schema.changes), change_rows)
+        bulk_insert(conn, schema.changes, change_rows)
         search.index_records(conn, kind.name, searchable.values())
 
     def _delete_papers(
@@ -610,8 +627,8 @@ class Store:
         with self.engine.begin() as conn:
             for table in (schema.outcome_figures, schema.comparisons, schema.extractions):
                 conn.execute(delete(table).where(table.c.record_id.in_(ids)))
-            conn.execute(
-                insert(schema.extractions),
+            bulk_insert(
+                conn, schema.extractions,
                 [{"record_id": i, "record_hash": h, "profile_hash": key, "extracted_at": now} for i, h, _ in items],
             )
             for table, part in ((schema.outcome_figures, "figures"), (schema.comparisons, "comparisons")):
@@ -620,8 +637,7 @@ class Store:
                     for record_id, _, found in items
                     for position, row in enumerate(found.get(part, []) if isinstance(found, dict) else found if part == "figures" else [])
                 ]
-                if rows:
-                    conn.execute(insert(table), rows)
+                bulk_insert(conn, table, rows)
 
     def figures_of(self, record_id: str) -> list[dict[str, Any]]:
         figures = schema.outcome_figures
@@ -653,8 +669,9 @@ class Store:
             tally.add(summary.MS, kind.name, sum(bool(data["is_ms"]) for _, _, data in items))
             for table in (cl, schema.record_strategies, schema.record_phenotypes, schema.record_populations):
                 conn.execute(delete(table).where(table.c.record_id.in_(ids)))
-            conn.execute(
-                insert(cl),
+            bulk_insert(
+                conn,
+                cl,
                 [
                     {
                         "record_id": record_id,
@@ -685,8 +702,7 @@ class Store:
                 (schema.record_phenotypes, phenotypes),
                 (schema.record_populations, populations),
             ):
-                if rows:
-                    conn.execute(insert(table), rows)
+                bulk_insert(conn, table, rows)
             if kind.table is schema.studies:
                 st = schema.studies
                 conn.execute(
