@@ -23,7 +23,8 @@ def kept(store: Store) -> dict:
 
 def recounted(store: Store) -> dict:
     with store.connect() as conn:
-        return summary.as_dict(summary.recount(conn))
+        tally = summary.recount(conn)
+    return {key: (n, tally.fetched_at.get(key)) for key, n in tally.counts.items() if n}
 
 
 def test_imports_enrichment_and_withdrawals_keep_the_summary_equal_to_a_recount(store_url, tmp_path):

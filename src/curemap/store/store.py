@@ -398,7 +398,7 @@ class Store:
                 ids[(row.source, row.source_id, row.sha256)] = row.id
                 stored.add((row.source, row.source_id))
             for source, source_id in stored:
-                tally.add(summary.RAW, source, 0 if (source, source_id) in held else 1, latest=now)
+                tally.add(summary.RAW, source, 0 if (source, source_id) in held else 1, fetched_at=now)
             if len(ids) < len(keyed):
                 look_up([key for key in keyed if key not in ids])
         return ids

@@ -44,20 +44,20 @@ class Tally:
 
     def __init__(self) -> None:
         self.counts: Counter[tuple[str, str]] = Counter()
-        self.latest: dict[tuple[str, str], str] = {}
+        self.fetched_at: dict[tuple[str, str], str] = {}
 
-    def add(self, name: str, key: str = NO_VALUE, n: int = 1, latest: str | None = None) -> None:
+    def add(self, name: str, key: str = NO_VALUE, n: int = 1, fetched_at: str | None = None) -> None:
         self.counts[(name, key)] += n
-        if latest is not None and latest > self.latest.get((name, key), ""):
-            self.latest[(name, key)] = latest
+        if fetched_at is not None and fetched_at > self.fetched_at.get((name, key), ""):
+            self.fetched_at[(name, key)] = fetched_at
 
     def apply(self, conn: Connection) -> None:
         """Add the tally to the summary rows, in key order, in the caller's transaction."""
-        keys = sorted(key for key in set(self.counts) | set(self.latest) if self.counts[key] or key in self.latest)
+        keys = sorted(key for key in set(self.counts) | set(self.fetched_at) if self.counts[key] or key in self.fetched_at)
         if not keys:
             return
         table = schema.summary_counts
-        rows = [{"name": n, "key": k, "n": self.counts[(n, k)], "fetched_at": self.latest.get((n, k))} for n, k in keys]
+        rows = [{"name": n, "key": k, "n": self.counts[(n, k)], "fetched_at": self.fetched_at.get((n, k))} for n, k in keys]
         statement = upsert(conn, table)
         newer = statement.excluded.fetched_at
         conn.execute(
@@ -76,7 +76,7 @@ class Tally:
             rows,
         )
         self.counts.clear()
-        self.latest.clear()
+        self.fetched_at.clear()
 
 
 def record(tally: Tally, kind: str, columns: dict[str, Any], sign: int) -> None:
@@ -111,10 +111,10 @@ def recount(conn: Connection) -> Tally:
     tally.add(PAPERS, n=conn.execute(select(func.count()).select_from(pp).where(pp.c.deleted.is_(False))).scalar_one())
     for kind, n in conn.execute(select(cl.c.kind, func.count()).where(cl.c.is_ms).group_by(cl.c.kind)):
         tally.add(MS, kind, n)
-    for source, n, latest in conn.execute(
+    for source, n, newest in conn.execute(
         select(raw.c.source, func.count(raw.c.source_id.distinct()), func.max(raw.c.fetched_at)).group_by(raw.c.source)
     ):
-        tally.add(RAW, source, n, latest)
+        tally.add(RAW, source, n, newest)
     return tally
 
 
@@ -122,8 +122,3 @@ def rebuild(conn: Connection) -> None:
     """Replace the summary with a fresh :func:`recount` (the migration that adds it)."""
     conn.execute(delete(schema.summary_counts))
     recount(conn).apply(conn)
-
-
-def as_dict(tally: Tally) -> dict[tuple[str, str], tuple[int, str | None]]:
-    """A tally's non-zero rows, comparable with what :func:`read` gives per counter."""
-    return {key: (n, tally.latest.get(key)) for key, n in tally.counts.items() if n}
