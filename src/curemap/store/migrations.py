@@ -76,7 +76,8 @@ def _comparisons_fulltext(conn: Connection) -> None:
 
 SCALE_INDEXES = {
     "both": (
-        "CREATE INDEX IF NOT EXISTS ix_studies_ms ON studies (is_ms, curative_intent)",
+        "CREATE INDEX IF NOT EXISTS ix_studies_ms_last_update ON studies (is_ms, last_update_posted, id)",
+        "CREATE INDEX IF NOT EXISTS ix_studies_curative_last_update ON studies (curative_intent, last_update_posted, id)",
         "CREATE INDEX IF NOT EXISTS ix_studies_last_update_id ON studies (last_update_posted, id)",
         "CREATE INDEX IF NOT EXISTS ix_studies_status_last_update ON studies (status, last_update_posted, id)",
         "CREATE INDEX IF NOT EXISTS ix_studies_phase_last_update ON studies (phase, last_update_posted, id)",
@@ -87,6 +88,8 @@ SCALE_INDEXES = {
         "CREATE INDEX IF NOT EXISTS ix_studies_newest ON studies (last_update_posted DESC NULLS LAST, id DESC)",
         "CREATE INDEX IF NOT EXISTS ix_studies_status_newest ON studies (status, last_update_posted DESC NULLS LAST, id DESC)",
         "CREATE INDEX IF NOT EXISTS ix_studies_phase_newest ON studies (phase, last_update_posted DESC NULLS LAST, id DESC)",
+        "CREATE INDEX IF NOT EXISTS ix_studies_ms_newest ON studies (is_ms, last_update_posted DESC NULLS LAST, id DESC)",
+        "CREATE INDEX IF NOT EXISTS ix_studies_curative_newest ON studies (curative_intent, last_update_posted DESC NULLS LAST, id DESC)",
         "CREATE INDEX IF NOT EXISTS ix_papers_newest ON papers (published DESC NULLS LAST, id DESC)",
     ),
 }
