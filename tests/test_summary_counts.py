@@ -57,3 +57,22 @@ def test_imports_enrichment_and_withdrawals_keep_the_summary_equal_to_a_recount(
     assert counts["WITHDRAWN"] == recounted(store)[(summary.by("status"), "WITHDRAWN")][0] >= 39
     assert status["sources"]["ctgov"]["records"] == 360
     store.close()
+
+
+def test_the_migration_fills_the_summary_and_the_labels_of_a_store_that_predates_them(store_url):
+    store = Store(store_url)
+    store.import_records(records_from_rows(csv_rows()[:200]))
+    classify_store(store, load_profile())
+    with store.engine.begin() as conn:
+        conn.execute(schema.summary_counts.delete())
+        conn.execute(schema.studies.update().values(is_ms=None, curative_intent=None))
+        conn.execute(schema.schema_migrations.delete().where(schema.schema_migrations.c.name == "0011_scale"))
+    store.close()
+    store = Store(store_url)  # opening applies 0011_scale again
+    assert kept(store) == recounted(store) and store.count_studies() == 200
+    st, cl = schema.studies, schema.classifications
+    with store.connect() as conn:
+        copied = conn.execute(select(st.c.id, st.c.is_ms, st.c.curative_intent).order_by(st.c.id)).all()
+        labels = conn.execute(select(cl.c.record_id, cl.c.is_ms, cl.c.curative_intent).where(cl.c.kind == "study").order_by(cl.c.record_id)).all()
+    assert [tuple(row) for row in copied] == [tuple(row) for row in labels]
+    store.close()
