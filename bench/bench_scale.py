@@ -12,13 +12,20 @@ Printed figures:
   load of the study partitions (kept as Parquet) into PostgreSQL;
 - peak memory: of the loading process and of each worker process (sampled);
 - speedup from 1 to 2 Dask workers, on the first ``--speedup-files`` files of each kind;
-- API latency (p50/p95): ``GET /api/studies`` with filters and ``GET /api/status``, over a
-  real uvicorn server on 127.0.0.1, on the SQLite store and on the PostgreSQL store.
+- API latency (p50/p95), uncached: ``/api/status``, ``/api/stats``, the overview page and
+  ``GET /api/studies`` with each filter alone and combined, with ``q``, and the 2,000th page
+  (by cursor), over a real uvicorn server on 127.0.0.1 that keeps no responses and no
+  aggregates (what a reader meets after every update), on the SQLite and PostgreSQL stores.
+
+With ``--before-src DIR`` (the ``src`` of an earlier version of the code) the same run also
+times that version: its API server over the very same stores (the 2,000th page by offset, as
+it pages), and its load of the first ``--load-files`` study partitions into fresh stores
+beside this version's, so before/after ratios come from one run on one machine.
 
 PostgreSQL is a server started for the run in a temporary directory (as the tests do).
 
 Usage: python bench/bench_scale.py [--scale 1000000] [--per-file 50000] [--speedup-files 2]
-       [--requests 50] [--work DIR [--api-only]]
+       [--requests 50] [--before-src DIR] [--load-files 2] [--work DIR [--api-only]]
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
+import json
 import os
 import shutil
 import socket
@@ -154,20 +162,34 @@ def print_build(title: str, run: dict) -> None:
     say(f"  peak memory: loader {mb(run['peak_main'])}, largest worker {mb(run['peak_worker'])}")
 
 
-def load_into(url: str, partitions: list) -> tuple[int, float, int]:
-    """Load kept Parquet partitions into the store at ``url``, as the Dask engine does."""
-    from curemap.engine.partitions import load_partition
-    from curemap.store import Store
+LOADER = """
+import json, sys, time
+from curemap.engine.partitions import PartitionResult, _enrichers, load_partition
+from curemap.store import Store
+store, keys = Store(sys.argv[1]), _enrichers()[2]
+started = time.perf_counter()
+for parquet in sys.argv[2:]:
+    load_partition(store, PartitionResult(path=parquet, parquet=parquet, keys=keys))
+print(json.dumps({"seconds": time.perf_counter() - started, "studies": store.count_studies()}))
+"""
 
-    store = Store(url)
-    with PeakMemory() as memory:
-        started = time.perf_counter()
-        for result in partitions:
-            load_partition(store, result)
-        seconds = time.perf_counter() - started
-    count = store.count_studies()
-    store.close()
-    return count, seconds, memory.main
+
+def load_into(url: str, partitions: list, src: Path | None = None) -> tuple[int, float, int]:
+    """Load kept Parquet partitions into the store at ``url`` as the Dask engine does, in a child
+    process running the code in ``src`` (default: this checkout's); its peak memory is sampled."""
+    env = {**os.environ, "PYTHONPATH": str(src or ROOT / "src")}
+    child = subprocess.Popen([sys.executable, "-c", LOADER, url, *(r.parquet for r in partitions)], env=env, stdout=subprocess.PIPE, text=True)
+    peak = 0
+    while child.poll() is None:
+        try:
+            peak = max(peak, psutil.Process(child.pid).memory_info().rss)
+        except psutil.Error:
+            pass
+        time.sleep(0.5)
+    out = json.loads(child.stdout.read().strip().splitlines()[-1])
+    if child.returncode:
+        raise SystemExit(f"loading into {url} failed")
+    return out["studies"], out["seconds"], peak
 
 
 # -- PostgreSQL ------------------------------------------------------------------------
@@ -202,6 +224,11 @@ class Postgres:
     def _run(self, *args) -> None:
         subprocess.run([*self.as_user, *map(str, args)], check=True, capture_output=True)
 
+    def database(self, name: str) -> str:
+        """A further empty database on the server."""
+        self._run(POSTGRES_BIN / "createdb", "-h", "127.0.0.1", "-p", self.port, "-U", "curemap", name)
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
+
     def stop(self) -> None:
         self._run(POSTGRES_BIN / "pg_ctl", "-D", self.root / "data", "-m", "fast", "-w", "stop")
         shutil.rmtree(self.root, ignore_errors=True)
@@ -212,72 +239,103 @@ class Postgres:
 SERVER = """
 import sys, uvicorn
 from curemap.store import Store
-from curemap.web import create_app
+from curemap.web import create_app, context
+# Uncached: no whole responses kept, every aggregate computed afresh (as after every update).
+context.AggregateCache.MAX_RESPONSE_BYTES = 0
+context.AggregateCache.get = lambda self, name, compute: compute()
 uvicorn.run(create_app(Store(sys.argv[1])), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
 """
 
 QUERIES = [
     "/api/status",
-    "/api/studies?page=1&per_page=20",
-    "/api/studies?status=RECRUITING&page=1&per_page=20",
-    "/api/studies?phase=phase3&page=2&per_page=50",
-    "/api/studies?strategy=ahsct&page=1&per_page=20",
-    "/api/studies?q=ocrelizumab&page=1&per_page=20",
-    "/api/studies?strategy=remyelination&phase=phase2&status=COMPLETED&page=1&per_page=20",
-    "/api/studies?page=2000&per_page=100",
+    "/api/stats",
+    "/",
+    "/api/studies?per_page=20",
+    "/api/studies?strategy=ahsct&per_page=20",
+    "/api/studies?group=immune_reset&per_page=20",
+    "/api/studies?curative=true&per_page=20",
+    "/api/studies?ms=true&per_page=20",
+    "/api/studies?status=RECRUITING&per_page=20",
+    "/api/studies?phase=phase3&per_page=20",
+    "/api/studies?strategy=remyelination&phase=phase2&status=COMPLETED&per_page=20",
+    "/api/studies?ms=true&curative=true&status=RECRUITING&per_page=20",
+    "/api/studies?q=ocrelizumab&per_page=20",
+    "/api/studies?q=ocrelizumab&phase=phase3&ms=true&per_page=20",
 ]
+DEEP_PAGE = 2000
+SECONDS_PER_QUERY = 10
+"""A slow query is timed until this many seconds have passed (at least 3 requests)."""
 
 
-def api_latency(url: str, requests: int) -> dict[str, dict]:
-    """Per query: p50/p95 of requests the server answers from scratch (each a URL it has not
-    seen: the web layer caches whole responses per store version, so a repeated URL is served
-    from its cache) and of repeats of one URL (the cached path)."""
+def deep_page_queries(url: str) -> tuple[str, str]:
+    """The 2,000th page of the newest-first list: by cursor (made from the row just before it,
+    as following 1,999 next_cursor links would end) and by offset (as numbered pages are)."""
+    from curemap.store import Store, schema
+    from curemap.web.query import encode_cursor
+    from sqlalchemy import select
+
+    store = Store(url)
+    per_page = max(1, min(100, store.count_studies() // (DEEP_PAGE + 1)))
+    st = schema.studies
+    with store.connect() as conn:
+        before = conn.execute(
+            select(st.c.last_update_posted, st.c.id)
+            .order_by(st.c.last_update_posted.desc().nulls_last(), st.c.id.desc())
+            .offset((DEEP_PAGE - 1) * per_page - 1)
+            .limit(1)
+        ).one()
+    store.close()
+    cursor = encode_cursor("-last_update", before.last_update_posted, before.id)
+    return f"/api/studies?per_page={per_page}&cursor={cursor}", f"/api/studies?per_page={per_page}&page={DEEP_PAGE}"
+
+
+def api_latency(url: str, requests: int, queries: list[str], src: Path | None = None) -> dict[str, dict]:
+    """Per query: p50/p95 of uncached requests to a server running the code in ``src``."""
     import httpx
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-c", SERVER, url, str(port)])
+    env = {**os.environ, "PYTHONPATH": str(src or ROOT / "src")}
+    server = subprocess.Popen([sys.executable, "-c", SERVER, url, str(port)], env=env)
     try:
-        base = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=base, timeout=600) as client:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as client:
             for _ in range(600):
                 try:
-                    client.get("/api/status")
+                    client.get("/healthz")
                     break
                 except httpx.TransportError:
                     time.sleep(0.5)
             figures = {}
-            for query in QUERIES:
-                fresh = [f"{query}{'&' if '?' in query else '?'}fresh={n}" for n in range(requests)]
-                fresh_ms, response = _timed(client, fresh)
-                repeat_ms, _ = _timed(client, [query] * requests)
-                body = response.json()
-                figures[query] = {"fresh": _p50_p95(fresh_ms), "cached": _p50_p95(repeat_ms), "total": body.get("total", body.get("studies"))}
+            for query in queries:
+                times, response, started = [], None, time.perf_counter()
+                while len(times) < requests and (len(times) < 3 or time.perf_counter() - started < SECONDS_PER_QUERY):
+                    began = time.perf_counter()
+                    response = client.get(query)
+                    times.append((time.perf_counter() - began) * 1000)
+                    response.raise_for_status()
+                body = response.json() if query.startswith("/api") else {}
+                figures[query] = {"times": _p50_p95(times), "n": len(times), "total": body.get("total", body.get("studies"))}
             return figures
     finally:
         server.terminate()
         server.wait()
 
 
-def _timed(client, urls: list[str]):
-    times, response = [], None
-    for url in urls:
-        started = time.perf_counter()
-        response = client.get(url)
-        times.append((time.perf_counter() - started) * 1000)
-        response.raise_for_status()
-    return times, response
-
-
 def _p50_p95(times: list[float]) -> tuple[float, float]:
-    return statistics.median(times), statistics.quantiles(times, n=20)[18]
+    return statistics.median(times), statistics.quantiles(times, n=20, method="inclusive")[18]
 
 
-def print_latency(title: str, figures: dict) -> None:
+def print_latency(title: str, figures: dict, before: dict | None = None) -> None:
     say(f"\n{title}")
-    say("  uncached p50 / p95     cached p50 / p95   query (matching)")
-    for query, figure in figures.items():
-        (p50, p95), (c50, c95) = figure["fresh"], figure["cached"]
-        say(f"  {p50:7.1f} / {p95:7.1f} ms  {c50:5.1f} / {c95:5.1f} ms   {query} ({figure['total']:,})")
+    say("  uncached p50 / p95 ms (requests)" + ("   before p50 / p95 ms   p95 ratio" if before else "") + "   query (matching)")
+    before_rows = list((before or {}).values())
+    for index, (query, figure) in enumerate(figures.items()):
+        p50, p95 = figure["times"]
+        line = f"  {p50:8.1f} / {p95:8.1f} ({figure['n']:2d})"
+        if before:
+            b50, b95 = before_rows[index]["times"]
+            line += f"   {b50:8.1f} / {b95:8.1f}   {b95 / p95:6.1f}x"
+        total = f"{figure['total']:,}" if isinstance(figure["total"], int) else "page"
+        say(f"{line}   {query[:110]} ({total})")
 
 
 def kept_study_partitions(work: Path) -> list:
@@ -290,8 +348,27 @@ def kept_study_partitions(work: Path) -> list:
     return [PartitionResult(path=str(s), parquet=str(p), keys=keys) for s, p in zip(studies, parts)]
 
 
+BEFORE_SECONDS = [0.0]
+"""Time spent on the --before-src version's parts: a run without it takes that much less."""
+
+
+def load_rates(args, work: Path, postgres: Postgres, study_partitions: list) -> None:
+    """This version's load of the first --load-files study partitions into fresh stores, and
+    the --before-src version's, one after the other on the same partitions."""
+    chosen = study_partitions[: args.load_files]
+    versions = [("after", None)] + ([("before", args.before_src)] if args.before_src else [])
+    for label, src in versions:
+        for backend in ("sqlite", "postgresql"):
+            url = f"sqlite:///{work / f'load-{label}.db'}" if backend == "sqlite" else postgres.database(f"load_{label}")
+            began = time.perf_counter()
+            count, seconds, peak = load_into(url, chosen, src)
+            BEFORE_SECONDS[0] += (time.perf_counter() - began) if src else 0
+            say(f"load {label:6s} into {backend:10s} ({len(chosen)} study partitions): {count:,} studies in {seconds:,.1f} s, "
+                f"{count / seconds:,.0f} records/s; peak memory {mb(peak)}")
+
+
 def api_part(args, work: Path, sqlite_url: str, study_partitions: list) -> None:
-    """Load the study partitions into PostgreSQL, then time the API on both stores."""
+    """Load the study partitions into PostgreSQL, compare load rates, then time the API on both stores."""
     from curemap.store import Store
 
     postgres = Postgres()
@@ -299,16 +376,35 @@ def api_part(args, work: Path, sqlite_url: str, study_partitions: list) -> None:
         count, seconds, peak = load_into(postgres.url, study_partitions)
         say(f"\nload into PostgreSQL (the {len(study_partitions)} study partitions): {count:,} studies in {seconds:,.0f} s, "
             f"{count / seconds:,.0f} records/s; peak memory {mb(peak)}")
+        load_rates(args, work, postgres, study_partitions)
         sqlite = Store(sqlite_url)
         held = (sqlite.count_studies(), sqlite.count_papers())
         sqlite.close()
-        print_latency(f"API latency, SQLite store of {held[0]:,} studies and {held[1]:,} papers "
-                      f"({args.requests} requests each, uvicorn on 127.0.0.1):", api_latency(sqlite_url, args.requests))
-        print_latency(f"API latency, PostgreSQL store of {count:,} studies (classified; no papers):",
-                      api_latency(postgres.url, args.requests))
+        stores = {f"SQLite store of {held[0]:,} studies and {held[1]:,} papers": sqlite_url,
+                  f"PostgreSQL store of {count:,} studies (classified; no papers)": postgres.url}
+        for name, url in stores.items():
+            by_cursor, by_offset = deep_page_queries(url)
+            after = api_latency(url, args.requests, [*QUERIES, by_cursor])
+            began = time.perf_counter()
+            before = api_latency(url, args.requests, [*QUERIES, by_offset], args.before_src) if args.before_src else None
+            BEFORE_SECONDS[0] += time.perf_counter() - began
+            print_latency(f"API latency, {name} (uncached, up to {args.requests} requests each, uvicorn on 127.0.0.1):", after, before)
     finally:
         postgres.stop()
     say(f"\nload average at the end {os.getloadavg()[0]:.1f}")
+
+
+def speedup(work: Path, piece: list[Path]) -> None:
+    runs = {}
+    for workers in (1, 2):
+        home = work / f"speedup-{workers}"
+        home.mkdir()
+        runs[workers] = dask_build(f"sqlite:///{home / 'curemap.db'}", piece, workers)
+        shutil.rmtree(home)
+    for workers, run in runs.items():
+        print_build(f"Dask engine, {workers} worker(s), {len(piece)} files (slice for the speedup):", run)
+    say(f"\nspeedup from 1 to 2 Dask workers: {runs[1]['seconds'] / runs[2]['seconds']:.2f}x end to end "
+        f"({runs[1]['seconds']:,.0f} s -> {runs[2]['seconds']:,.0f} s)")
 
 
 # -- main ------------------------------------------------------------------------------
@@ -320,6 +416,8 @@ def main() -> None:
     parser.add_argument("--per-file", type=int, default=50_000, help="records per input file (one partition)")
     parser.add_argument("--speedup-files", type=int, default=2, help="files of each kind for the 1-vs-2-worker run")
     parser.add_argument("--requests", type=int, default=50, help="timed requests per API query")
+    parser.add_argument("--before-src", type=Path, help="the src directory of an earlier version, timed beside this one")
+    parser.add_argument("--load-files", type=int, default=2, help="study partitions for the before/after load comparison")
     parser.add_argument("--work", type=Path, help="working directory [default: a temporary one, removed after]")
     parser.add_argument(
         "--api-only", action="store_true",
@@ -348,17 +446,8 @@ def main() -> None:
             f"{size / 1e9:.2f} GB, written in {time.perf_counter() - started:,.0f} s")
 
         # Speedup first, on a slice, while the machine is otherwise as it was at the start.
-        piece = studies[: args.speedup_files] + papers[: args.speedup_files]
-        runs = {}
-        for workers in (1, 2):
-            home = work / f"speedup-{workers}"
-            home.mkdir()
-            runs[workers] = dask_build(f"sqlite:///{home / 'curemap.db'}", piece, workers)
-            shutil.rmtree(home)
-        for workers, run in runs.items():
-            print_build(f"Dask engine, {workers} worker(s), {len(piece)} files (slice for the speedup):", run)
-        say(f"\nspeedup from 1 to 2 Dask workers: {runs[1]['seconds'] / runs[2]['seconds']:.2f}x end to end "
-            f"({runs[1]['seconds']:,.0f} s -> {runs[2]['seconds']:,.0f} s)")
+        if args.speedup_files:
+            speedup(work, studies[: args.speedup_files] + papers[: args.speedup_files])
 
         # The whole input, 2 workers, into SQLite, keeping the partitions for PostgreSQL.
         sqlite_url = f"sqlite:///{work / 'curemap.db'}"
@@ -366,6 +455,8 @@ def main() -> None:
         print_build(f"Dask engine, 2 workers, the whole input ({len(studies) + len(papers)} files) into SQLite:", full)
 
         api_part(args, work, sqlite_url, full["results"][: len(studies)])
+        minutes = (time.perf_counter() - started) / 60
+        say(f"\nthe whole run took {minutes:,.1f} minutes, {minutes - BEFORE_SECONDS[0] / 60:,.1f} without the --before-src parts")
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

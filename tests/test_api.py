@@ -151,3 +151,55 @@ def test_openapi_describes_the_list_parameters(client):
     spec = client.get("/openapi.json").json()
     names = {p["name"] for p in spec["paths"]["/api/studies"]["get"]["parameters"]}
     assert {"strategy", "group", "phase", "status", "phenotype", "country", "sponsor_class", "curative", "q", "sort", "page", "per_page"} <= names
+
+
+def walk(client, path: str, params: dict) -> list[dict]:
+    """Every item of a list, following next_cursor from the first page."""
+    items, cursor = [], None
+    while True:
+        page = client.get(path, params={**params, **({"cursor": cursor} if cursor else {})})
+        assert page.status_code == 200, page.text
+        body = page.json()
+        items += body["items"]
+        cursor = body.get("next_cursor")
+        if cursor is None:
+            return items
+
+
+@pytest.mark.parametrize("sort", ["-last_update", "start_date", "-enrollment", "title"])
+def test_following_the_cursor_lists_every_study_once_in_order(client, built_store, sort):
+    walked = walk(client, "/api/studies", {"sort": sort, "per_page": 200})
+    assert len(walked) == len({item["id"] for item in walked}) == built_store.count_studies()
+    numbered = [item["id"] for n in (1, 2, 3) for item in client.get("/api/studies", params={"sort": sort, "per_page": 200, "page": n}).json()["items"]]
+    assert [item["id"] for item in walked[:600]] == numbered
+    key = {"-last_update": "last_update_posted", "start_date": "start_date", "-enrollment": "enrollment", "title": "brief_title"}[sort]
+    valued = [item[key] for item in walked if item[key] is not None]
+    assert valued == sorted(valued, reverse=sort.startswith("-"))
+    assert all(item[key] is None for item in walked[len(valued):])  # records without the value come last
+
+
+def test_a_filtered_list_and_papers_by_cursor_hold_what_numbered_pages_hold(client):
+    params = {"strategy": "anti_cd20", "ms": "true", "per_page": 7}
+    walked = [item["id"] for item in walk(client, "/api/studies", params)]
+    first = client.get("/api/studies", params={**params, "per_page": 200}).json()
+    numbered = [item["id"] for n in range(1, -(-first["total"] // 200) + 1)
+                for item in client.get("/api/studies", params={**params, "per_page": 200, "page": n}).json()["items"]]
+    assert walked == numbered and len(walked) == first["total"] > 7
+    papers = walk(client, "/api/papers", {"per_page": 50})
+    assert len({item["id"] for item in papers}) == len(papers) == client.get("/api/papers").json()["total"] > 50
+
+
+@pytest.mark.parametrize(
+    "params, words",
+    [
+        ({"page": 201, "per_page": 50}, "next_cursor"),
+        ({"page": 2, "cursor": "WyItbGFzdF91cGRhdGUiLCBudWxsLCAiTkNUMDAwMDAwMDEiXQ"}, "one or the other"),
+        ({"cursor": "not a cursor"}, "cursor"),
+        ({"sort": "id", "cursor": "WyItbGFzdF91cGRhdGUiLCBudWxsLCAiTkNUMDAwMDAwMDEiXQ"}, "sort"),
+    ],
+)
+def test_deep_numbered_pages_and_bad_cursors_are_400_saying_what_to_do(client, params, words):
+    for path in ("/api/studies", "/api/papers"):
+        response = client.get(path, params=params)
+        assert response.status_code == 400
+        assert words in response.json()["error"]

@@ -3,6 +3,8 @@ builds exactly the store the in-process engine builds, on SQLite and on PostgreS
 
 from __future__ import annotations
 
+import json
+
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
@@ -78,7 +80,22 @@ def test_a_partition_holds_each_record_with_its_enrichment(tmp_path):
     assert result.parquet.endswith("part-000007.parquet") and result.records == 1
     (row,) = pq.read_table(result.parquet).to_pylist()
     assert (row["kind"], row["record_id"], row["source"]) == ("paper", "PMID:29768149", "pubmed")
-    assert '"strategies"' in row["classification"] and row["figures"].startswith("[")
+    assert '"strategies"' in row["classification"]
+    assert set(json.loads(row["figures"])) == {"figures", "comparisons"}
+
+
+def test_a_loaded_partition_leaves_no_enrichment_for_the_store_to_redo(tmp_path, store):
+    """The workers classify and extract exactly as the store's own enrichment would, with the
+    same keys, so the loading process does not extract every record a second time."""
+    from curemap.engine.partitions import load_partition, process_file
+    from curemap.enrich.pipeline import classify_store, extract_store
+    from curemap.profile import load_profile
+
+    for index, path in enumerate([SHARED_DATA / "ctis" / "ctis_ms_20250924.csv", SHARED_DATA / "pubmed" / "pubmed-29768149.xml"]):
+        load_partition(store, process_file(str(path), str(tmp_path), index))
+    assert store.count_studies() == 104 and store.count_papers() == 1
+    profile = load_profile()
+    assert (classify_store(store, profile), extract_store(store, profile)) == (0, 0)
 
 
 def test_the_local_engine_on_postgresql_builds_the_same_rows_as_on_sqlite(postgres_server, built_store):

@@ -64,16 +64,16 @@ def _schema():
 
 @lru_cache(maxsize=1)
 def _enrichers():
-    """The classifier, the outcome extractor and their enrichment keys, made once per worker process."""
-    from curemap.enrich import outcomes
+    """The classifier, the extraction readers and their enrichment keys, made once per worker process."""
     from curemap.enrich.classify import Classifier
+    from curemap.enrich.comparisons import ComparisonReader
     from curemap.enrich.outcomes import OutcomeExtractor
-    from curemap.enrich.pipeline import CLASSIFYING_CODE, enrichment_key
+    from curemap.enrich.pipeline import CLASSIFYING_CODE, EXTRACTING_CODE, enrichment_key
     from curemap.profile import load_profile
 
     profile = load_profile()
-    keys = {"classify": enrichment_key(profile, *CLASSIFYING_CODE), "extract": enrichment_key(profile, outcomes)}
-    return Classifier(profile), OutcomeExtractor(profile), keys
+    keys = {"classify": enrichment_key(profile, *CLASSIFYING_CODE), "extract": enrichment_key(profile, *EXTRACTING_CODE)}
+    return Classifier(profile), (OutcomeExtractor(profile), ComparisonReader(profile)), keys
 
 
 def process_file(path: str, out_dir: str, index: int) -> PartitionResult:
@@ -81,10 +81,10 @@ def process_file(path: str, out_dir: str, index: int) -> PartitionResult:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from curemap.enrich.pipeline import paper_figures, study_figures
+    from curemap.enrich.pipeline import paper_extraction, study_extraction
     from curemap.sources.files import iter_file_records
 
-    classifier, extractor, keys = _enrichers()
+    classifier, readers, keys = _enrichers()
     result = PartitionResult(path=path, parquet=str(Path(out_dir) / f"part-{index:06d}.parquet"), keys=keys)
     schema = _schema()
     rows: list[dict[str, Any]] = []
@@ -97,7 +97,7 @@ def process_file(path: str, out_dir: str, index: int) -> PartitionResult:
             result.seconds["parse"] += clock() - started
             if record is None:
                 break
-            rows.append(_row(record, classifier, extractor, result.seconds, paper_figures, study_figures))
+            rows.append(_row(record, classifier, readers, result.seconds, paper_extraction, study_extraction))
             if len(rows) >= ROWS_PER_GROUP:
                 writer.write_table(pa.Table.from_pylist(rows, schema=schema))
                 result.records += len(rows)
@@ -108,7 +108,7 @@ def process_file(path: str, out_dir: str, index: int) -> PartitionResult:
     return result
 
 
-def _row(record: ParsedRecord, classifier, extractor, seconds, paper_figures, study_figures) -> dict[str, Any]:
+def _row(record: ParsedRecord, classifier, readers, seconds, paper_extraction, study_extraction) -> dict[str, Any]:
     row: dict[str, Any] = {
         "source": record.source,
         "source_id": record.source_id,
@@ -129,7 +129,7 @@ def _row(record: ParsedRecord, classifier, extractor, seconds, paper_figures, st
     classification = verdict.to_dict()
     seconds["classify"] += clock() - started
     started = clock()
-    figures = study_figures(extractor, item) if kind is STUDY else paper_figures(extractor, item)
+    figures = (study_extraction if kind is STUDY else paper_extraction)(*readers, item)
     seconds["extract"] += clock() - started
     return row | {
         "kind": kind.name,

@@ -26,6 +26,9 @@ BATCH_SIZE = 1000
 CLASSIFYING_CODE = (classify, populations, sponsors)
 """The modules whose code a classification is made with (strategies, populations, sponsors)."""
 
+EXTRACTING_CODE = (outcomes, comparisons)
+"""The modules whose code an extraction (outcome figures and comparisons) is made with."""
+
 
 def enrichment_key(profile: Profile, *modules: ModuleType) -> str:
     """What stored enrichment was made with: the profile's text and the enriching modules' code.
@@ -53,18 +56,23 @@ def extract_store(store: Store, profile: Profile) -> int:
     """Extract outcome figures and results of comparisons from papers (abstract and full-text
     results) and posted registry results, where stale."""
     extractor, reader = OutcomeExtractor(profile), ComparisonReader(profile)
-    key = enrichment_key(profile, outcomes, comparisons)
-
-    def from_paper(paper) -> dict[str, Any]:
-        return {"figures": paper_figures(extractor, paper), "comparisons": paper_comparisons(reader, paper)}
-
-    def from_study(study) -> dict[str, Any]:
-        return {"figures": study_figures(extractor, study), "comparisons": study_comparisons(reader, study)}
-
+    key = enrichment_key(profile, *EXTRACTING_CODE)
+    from_paper = partial(paper_extraction, extractor, reader)
+    from_study = partial(study_extraction, extractor, reader)
     save = lambda batch: store.save_figures(batch, key)  # noqa: E731
     return _run("extracting outcome figures from papers", store.extraction_targets(PAPER, key), from_paper, save) + _run(
         "extracting outcome figures from registry results", store.extraction_targets(STUDY, key), from_study, save
     )
+
+
+def paper_extraction(extractor: OutcomeExtractor, reader: ComparisonReader, paper) -> dict[str, Any]:
+    """What extraction stores for a paper (:meth:`Store.save_figures`)."""
+    return {"figures": paper_figures(extractor, paper), "comparisons": paper_comparisons(reader, paper)}
+
+
+def study_extraction(extractor: OutcomeExtractor, reader: ComparisonReader, study) -> dict[str, Any]:
+    """What extraction stores for a study's posted results."""
+    return {"figures": study_figures(extractor, study), "comparisons": study_comparisons(reader, study)}
 
 
 def paper_figures(extractor: OutcomeExtractor, paper) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, inspect, select, text
 
 from curemap.errors import StoreError
-from curemap.store import schema, search
+from curemap.store import schema, search, summary
 
 
 def _create(*tables) -> Callable[[Connection], None]:
@@ -74,6 +74,42 @@ def _comparisons_fulltext(conn: Connection) -> None:
     conn.execute(text("UPDATE extractions SET profile_hash = ''"))
 
 
+SCALE_INDEXES = {
+    "both": (
+        "CREATE INDEX IF NOT EXISTS ix_studies_ms_last_update ON studies (is_ms, last_update_posted, id)",
+        "CREATE INDEX IF NOT EXISTS ix_studies_curative_last_update ON studies (curative_intent, last_update_posted, id)",
+        "CREATE INDEX IF NOT EXISTS ix_studies_last_update_id ON studies (last_update_posted, id)",
+        "CREATE INDEX IF NOT EXISTS ix_studies_status_last_update ON studies (status, last_update_posted, id)",
+        "CREATE INDEX IF NOT EXISTS ix_studies_phase_last_update ON studies (phase, last_update_posted, id)",
+        "CREATE INDEX IF NOT EXISTS ix_papers_published_id ON papers (published, id)",
+    ),
+    # Newest first with undated records last reads these forwards (SQLite reads the ones above backwards).
+    "postgresql": (
+        "CREATE INDEX IF NOT EXISTS ix_studies_newest ON studies (last_update_posted DESC NULLS LAST, id DESC)",
+        "CREATE INDEX IF NOT EXISTS ix_studies_status_newest ON studies (status, last_update_posted DESC NULLS LAST, id DESC)",
+        "CREATE INDEX IF NOT EXISTS ix_studies_phase_newest ON studies (phase, last_update_posted DESC NULLS LAST, id DESC)",
+        "CREATE INDEX IF NOT EXISTS ix_studies_ms_newest ON studies (is_ms, last_update_posted DESC NULLS LAST, id DESC)",
+        "CREATE INDEX IF NOT EXISTS ix_studies_curative_newest ON studies (curative_intent, last_update_posted DESC NULLS LAST, id DESC)",
+        "CREATE INDEX IF NOT EXISTS ix_papers_newest ON papers (published DESC NULLS LAST, id DESC)",
+    ),
+}
+"""Indexes that serve list filters together with their default order, and keyset cursors."""
+
+
+def _scale(conn: Connection) -> None:
+    """Whole-store counts kept as rows (filled from what the store holds); each study's MS and
+    curative labels copied onto it (filled from its classification); the list indexes."""
+    _create(schema.summary_counts)(conn)
+    summary.rebuild(conn)
+    present = {column["name"] for column in inspect(conn).get_columns("studies")}
+    for column in ("is_ms", "curative_intent"):
+        if column not in present:
+            conn.execute(text(f"ALTER TABLE studies ADD COLUMN {column} BOOLEAN"))
+        conn.execute(text(f"UPDATE studies SET {column} = (SELECT c.{column} FROM classifications c WHERE c.record_id = studies.id)"))
+    for statement in SCALE_INDEXES["both"] + (SCALE_INDEXES["postgresql"] if conn.dialect.name == "postgresql" else ()):
+        conn.execute(text(statement))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     (
         "0001_evidence_store",
@@ -103,6 +139,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0008_update_runs", _create(schema.update_lock, schema.update_runs)),
     ("0009_subscriptions", _create(schema.subscriptions, schema.deliveries)),
     ("0010_comparisons_fulltext", _comparisons_fulltext),
+    ("0011_scale", _scale),
 ]
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 metadata = MetaData()
 
@@ -66,6 +67,10 @@ studies = Table(
     Column("raw_id", Integer, ForeignKey("raw_records.id")),
     Column("first_seen_at", String(40), nullable=False),
     Column("updated_at", String(40), nullable=False),
+    # what the study's classification says, copied here so lists filter on studies' own
+    # indexes (NULL until the study is classified); kept by Store.save_classifications
+    Column("is_ms", Boolean),
+    Column("curative_intent", Boolean),
 )
 Index("ix_studies_status", studies.c.status)
 Index("ix_studies_phase", studies.c.phase)
@@ -395,8 +400,23 @@ comparisons = Table(
 outcome figures of the same extraction (:mod:`curemap.enrich.comparisons`)."""
 Index("ix_comparisons_record", comparisons.c.record_id)
 
+summary_counts = Table(
+    "summary_counts",
+    metadata,
+    Column("name", String(40), primary_key=True),  # a counter (:mod:`curemap.store.summary`)
+    Column("key", String(300), primary_key=True),  # the value counted under it ("" for none)
+    Column("n", Integer, nullable=False),
+    Column("fetched_at", String(40)),  # raw records: the newest fetch among them
+)
+"""Whole-store counts, moved by every write in its own transaction, so no page recounts them."""
+
 STUDY_CHILD_TABLES = (study_locations, study_interventions, study_conditions, result_values, adverse_events)
 """Tables whose rows are derived from a study's record and replaced with it."""
+
+
+def upsert(conn, table):
+    """An INSERT that can say ``ON CONFLICT`` on either backend (SQLite and PostgreSQL share the syntax)."""
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
 
 
 class PortableText(TypeDecorator):

@@ -109,8 +109,8 @@ def query_words(query: str) -> list[str]:
 
 def matching_ids(kind: str, query: str, dialect: str) -> TextualSelect:
     """A ``SELECT record_id`` of the records of ``kind`` containing every word of ``query``,
-    best match first, to use as a subquery (``table.c.id.in_(...)``) or run on its own.
-    A query with no words matches nothing."""
+    to use as a subquery (``table.c.id.in_(...)``) or run on its own; unordered, so the index
+    answers it without ranking every match. A query with no words matches nothing."""
     words = query_words(query)
     if not words:
         return text("SELECT NULL AS record_id WHERE 1 = 0").columns(record_id=String)
@@ -119,11 +119,10 @@ def matching_ids(kind: str, query: str, dialect: str) -> TextualSelect:
         match = " ".join(f'"{word}"' for word in words)
         statement = text(
             "SELECT search_keys.record_id FROM search_documents JOIN search_keys ON search_keys.id = search_documents.rowid"
-            " WHERE search_documents MATCH :match AND search_keys.kind = :kind ORDER BY search_documents.rank"
+            " WHERE search_documents MATCH :match AND search_keys.kind = :kind"
         ).bindparams(match=match, kind=kind)
     else:
         statement = text(
             "SELECT record_id FROM search_documents WHERE document @@ plainto_tsquery('english', :match) AND kind = :kind"
-            " ORDER BY ts_rank(document, plainto_tsquery('english', :match)) DESC"
         ).bindparams(match=" ".join(words), kind=kind)
     return statement.columns(record_id=String)

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -30,14 +31,14 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import QueuePool
 
 from curemap.errors import StoreError
 from curemap.model import Paper, ParsedRecord, Study
-from curemap.store import schema, search
+from curemap.store import schema, search, summary
+from curemap.store.schema import upsert
 from curemap.store.kinds import STUDY, RecordKind, item_of, kind_of
 from curemap.store.migrations import migrate
 
@@ -119,11 +120,6 @@ def driver_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def upsert(conn: Connection, table):
-    """An INSERT that can say ``ON CONFLICT`` on either backend (SQLite and PostgreSQL share the syntax)."""
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
-
-
 def in_id_order(conn: Connection, column):
     """``column`` sorted by code point on every backend, so content hashes do not depend on a
     PostgreSQL database's locale."""
@@ -181,14 +177,32 @@ def diff_fields(old: dict[str, Any], new: dict[str, Any], names: tuple[str, ...]
     return [(name, old.get(name), new.get(name)) for name in names if old.get(name) != new.get(name)]
 
 
+def bulk_insert(conn: Connection, table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows (each with the first row's keys) in the caller's transaction at the
+    driver's speed: PostgreSQL ``COPY`` (psycopg 3), SQLite one prepared statement run over
+    them all. Unlike an ``insert()`` it skips SQLAlchemy's per-row parameter processing,
+    which costs more than the database does for a bulk load."""
+    if not rows:
+        return
+    names = list(rows[0])
+    values = [tuple(row[name] for name in names) for row in rows]
+    quoted = ", ".join(conn.dialect.identifier_preparer.quote(name) for name in names)
+    if conn.dialect.name == "postgresql":
+        with conn.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+        return
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({', '.join('?' for _ in names)})", values)
+
+
 def _insert_children(conn: Connection, kind: RecordKind, items: list[Any]) -> None:
     rows_by_table: dict[Any, list[dict[str, Any]]] = {table: [] for table in kind.child_tables}
     for item in items:
         for table, rows in kind.children(item).items():
             rows_by_table[table].extend(rows)
     for table, rows in rows_by_table.items():
-        if rows:
-            conn.execute(insert(table), rows)
+        bulk_insert(conn, table, rows)
 
 
 def _lead(classification: dict[str, Any], key: str) -> str | None:
@@ -302,11 +316,13 @@ class Store:
     ) -> ImportCounts:
         """Upsert a stream of records in one transaction; bad records are rejected, not fatal."""
         counts = ImportCounts()
+        tally = summary.Tally()
         with self.engine.begin() as conn:
             for batch in _batched(records, BATCH_SIZE):
-                counts.add(self._apply(conn, batch))
+                counts.add(self._apply(conn, batch, tally))
                 if progress:
                     progress(len(batch))
+            tally.apply(conn)
         return counts
 
     def save_page(
@@ -315,8 +331,10 @@ class Store:
         """Upsert one harvested page and save (or, with ``None``, clear) its resume cursor atomically."""
         with self.engine.begin() as conn:
             counts = ImportCounts()
+            tally = summary.Tally()
             for batch in _batched(records, BATCH_SIZE):
-                counts.add(self._apply(conn, batch))
+                counts.add(self._apply(conn, batch, tally))
+            tally.apply(conn)
             cursors = schema.harvest_cursors
             if cursor is None:
                 conn.execute(delete(cursors).where(cursors.c.key == cursor_key))
@@ -337,12 +355,13 @@ class Store:
             ).scalar_one_or_none()
         return json.loads(data) if data else None
 
-    def _store_raw(self, conn: Connection, batch: list[ParsedRecord], now: str) -> dict[tuple, int]:
+    def _store_raw(self, conn: Connection, batch: list[ParsedRecord], now: str, tally: summary.Tally) -> dict[tuple, int]:
         """Insert the verbatim records not stored yet; map (source, source_id, sha256) → raw id.
         A version another writer stored meanwhile is skipped (``ON CONFLICT DO NOTHING``) and looked up."""
         raw = schema.raw_records
         keyed = {(r.source, r.source_id, sha256_text(r.raw)): r for r in batch}
         ids: dict[tuple, int] = {}
+        held: set[tuple[str, str]] = set()  # (source, source_id) with a version stored before
 
         def look_up(keys) -> None:
             for source in {key[0] for key in keys}:
@@ -353,6 +372,7 @@ class Store:
                     )
                 ):
                     ids[(row.source, row.source_id, row.sha256)] = row.id
+                    held.add((row.source, row.source_id))
 
         look_up(keyed)
         missing = [
@@ -373,13 +393,17 @@ class Store:
                 .on_conflict_do_nothing(index_elements=[raw.c.source, raw.c.source_id, raw.c.sha256])
                 .returning(raw.c.id, raw.c.source, raw.c.source_id, raw.c.sha256)
             )
+            stored = set()
             for row in conn.execute(returning, missing):
                 ids[(row.source, row.source_id, row.sha256)] = row.id
+                stored.add((row.source, row.source_id))
+            for source, source_id in stored:
+                tally.add(summary.RAW, source, 0 if (source, source_id) in held else 1, fetched_at=now)
             if len(ids) < len(keyed):
                 look_up([key for key in keyed if key not in ids])
         return ids
 
-    def _apply(self, conn: Connection, batch: list[ParsedRecord]) -> ImportCounts:
+    def _apply(self, conn: Connection, batch: list[ParsedRecord], tally: summary.Tally) -> ImportCounts:
         """Upsert one batch of records of any kind; a bad record is rejected, not fatal."""
         counts = ImportCounts()
         now = self.clock()
@@ -396,11 +420,11 @@ class Store:
             else:
                 by_kind.setdefault(kind, []).append(record)
         good = [record for records in by_kind.values() for record in records]
-        raw_ids = self._store_raw(conn, good, now) if good else {}
+        raw_ids = self._store_raw(conn, good, now, tally) if good else {}
         for kind, records in by_kind.items():
-            self._upsert(conn, kind, records, raw_ids, now, counts)
+            self._upsert(conn, kind, records, raw_ids, now, counts, tally)
         if deletions:
-            self._delete_papers(conn, deletions, now, counts)
+            self._delete_papers(conn, deletions, now, counts, tally)
         return counts
 
     def _upsert(
@@ -411,13 +435,20 @@ class Store:
         raw_ids: dict[tuple, int],
         now: str,
         counts: ImportCounts,
+        tally: summary.Tally,
     ) -> None:
         """Insert new records in bulk, update changed ones with a change-log row per field."""
         table = kind.table
+        counted = summary.COUNTED[kind.name]
         current: dict[str, dict[str, Any]] = {
-            row.id: {"data": json.loads(row.data), "hash": row.content_hash, "raw_id": row.raw_id}
+            row.id: {
+                "data": json.loads(row.data),
+                "hash": row.content_hash,
+                "raw_id": row.raw_id,
+                "columns": {name: row._mapping[name] for name in counted},
+            }
             for row in conn.execute(
-                select(table.c.id, table.c.data, table.c.content_hash, table.c.raw_id).where(
+                select(table.c.id, table.c.data, table.c.content_hash, table.c.raw_id, *(table.c[c] for c in counted)).where(
                     table.c.id.in_({item_of(r).id for r in records})
                 )
             )
@@ -453,6 +484,9 @@ class Store:
                 old["raw_id"] = raw_id
                 continue
             columns = kind.columns(item, data_json) | {"content_hash": content_hash, "raw_id": raw_id, "updated_at": now}
+            if old is not None:
+                summary.record(tally, kind.name, old["columns"], -1)
+            summary.record(tally, kind.name, columns, +1)
             if old is None:
                 change_rows.append(_log_row(item.id, "added", now))
                 new_rows[item.id] = (columns | {"first_seen_at": now}, item)
@@ -468,17 +502,18 @@ class Store:
                         conn.execute(delete(child).where(child.c.study_id == item.id))
                     _insert_children(conn, kind, [item])
                     counts.changed += 1
-            current[item.id] = {"data": new_data, "hash": content_hash, "raw_id": raw_id}
+            current[item.id] = {"data": new_data, "hash": content_hash, "raw_id": raw_id, "columns": columns}
             searchable[item.id] = new_data
             counts.changed_ids.append(item.id)
         if new_rows:
-            conn.execute(insert(table), [columns for columns, _ in new_rows.values()])
+            bulk_insert(conn, table, [columns for columns, _ in new_rows.values()])
             _insert_children(conn, kind, [item for _, item in new_rows.values()])
-        if change_rows:
-            conn.execute(insert(schema.changes), change_rows)
+        bulk_insert(conn, schema.changes, change_rows)
         search.index_records(conn, kind.name, searchable.values())
 
-    def _delete_papers(self, conn: Connection, records: list[ParsedRecord], now: str, counts: ImportCounts) -> None:
+    def _delete_papers(
+        self, conn: Connection, records: list[ParsedRecord], now: str, counts: ImportCounts, tally: summary.Tally
+    ) -> None:
         """A source withdrew these papers: mark them deleted, keep them and their history."""
         papers = schema.papers
         for record in records:
@@ -488,6 +523,7 @@ class Store:
                 .values(deleted=True, updated_at=now)
             )
             if result.rowcount:
+                tally.add(summary.PAPERS, n=-1)
                 conn.execute(insert(schema.changes).values(**_log_row(record.source_id, "deleted", now)))
                 counts.changed += 1
                 counts.changed_ids.append(record.source_id)
@@ -591,8 +627,8 @@ class Store:
         with self.engine.begin() as conn:
             for table in (schema.outcome_figures, schema.comparisons, schema.extractions):
                 conn.execute(delete(table).where(table.c.record_id.in_(ids)))
-            conn.execute(
-                insert(schema.extractions),
+            bulk_insert(
+                conn, schema.extractions,
                 [{"record_id": i, "record_hash": h, "profile_hash": key, "extracted_at": now} for i, h, _ in items],
             )
             for table, part in ((schema.outcome_figures, "figures"), (schema.comparisons, "comparisons")):
@@ -601,8 +637,7 @@ class Store:
                     for record_id, _, found in items
                     for position, row in enumerate(found.get(part, []) if isinstance(found, dict) else found if part == "figures" else [])
                 ]
-                if rows:
-                    conn.execute(insert(table), rows)
+                bulk_insert(conn, table, rows)
 
     def figures_of(self, record_id: str) -> list[dict[str, Any]]:
         figures = schema.outcome_figures
@@ -625,11 +660,18 @@ class Store:
         cl = schema.classifications
         ids = [record_id for record_id, _, _ in items]
         now = self.clock()
+        tally = summary.Tally()
         with self.engine.begin() as conn:
+            for row in conn.execute(
+                select(cl.c.kind, func.count()).where(cl.c.record_id.in_(ids), cl.c.is_ms).group_by(cl.c.kind)
+            ):
+                tally.add(summary.MS, row[0], -row[1])
+            tally.add(summary.MS, kind.name, sum(bool(data["is_ms"]) for _, _, data in items))
             for table in (cl, schema.record_strategies, schema.record_phenotypes, schema.record_populations):
                 conn.execute(delete(table).where(table.c.record_id.in_(ids)))
-            conn.execute(
-                insert(cl),
+            bulk_insert(
+                conn,
+                cl,
                 [
                     {
                         "record_id": record_id,
@@ -660,8 +702,14 @@ class Store:
                 (schema.record_phenotypes, phenotypes),
                 (schema.record_populations, populations),
             ):
-                if rows:
-                    conn.execute(insert(table), rows)
+                bulk_insert(conn, table, rows)
+            if kind.table is schema.studies:
+                st = schema.studies
+                conn.execute(
+                    update(st).where(st.c.id == bindparam("record")).values(is_ms=bindparam("ms"), curative_intent=bindparam("curative")),
+                    [{"record": i, "ms": d["is_ms"], "curative": d["curative_intent"]} for i, _, d in items],
+                )
+            tally.apply(conn)
 
     def get_classification(self, record_id: str) -> dict[str, Any] | None:
         with self.connect() as conn:
@@ -672,11 +720,8 @@ class Store:
 
     def count_ms(self, kind: RecordKind) -> int:
         """Records of ``kind`` classified as about MS."""
-        cl = schema.classifications
         with self.connect() as conn:
-            return conn.execute(
-                select(func.count()).select_from(cl).where(cl.c.kind == kind.name, cl.c.is_ms)
-            ).scalar_one()
+            return summary.total(conn, summary.MS, kind.name)
 
     def replace_links(self, rows: list[dict[str, Any]]) -> None:
         """Replace every paper–study link in one transaction (links are derived, so recomputed whole)."""
@@ -813,13 +858,12 @@ class Store:
 
     def count_studies(self) -> int:
         with self.connect() as conn:
-            return conn.execute(select(func.count()).select_from(schema.studies)).scalar_one()
+            return summary.total(conn, summary.STUDIES)
 
     def count_papers(self) -> int:
         """Papers held, less those their source withdrew."""
-        papers = schema.papers
         with self.connect() as conn:
-            return conn.execute(select(func.count()).select_from(papers).where(papers.c.deleted.is_(False))).scalar_one()
+            return summary.total(conn, summary.PAPERS)
 
     def newest_last_update(self, source: str) -> str | None:
         """The newest "last update posted" date among a registry's stored studies: where an
@@ -831,26 +875,17 @@ class Store:
             ).scalar_one_or_none()
 
     def count_by(self, column: str) -> list[tuple[Any, int]]:
-        """Studies per value of one ``studies`` column, most frequent first."""
-        col = schema.studies.c[column]
+        """Studies per value of one of :data:`summary.STUDY_COLUMNS`, most frequent first."""
         with self.connect() as conn:
-            rows = conn.execute(
-                select(col, func.count().label("n")).group_by(col).order_by(func.count().desc(), col)
-            )
-            return [(row[0], row.n) for row in rows]
+            counted = summary.read(conn, summary.by(column))
+        values = [(None if key == summary.NO_VALUE else key, n) for key, (n, _) in counted.items()]
+        return sorted(values, key=lambda item: (-item[1], item[0] is None, item[0] or ""))
 
     def source_summary(self) -> dict[str, dict[str, Any]]:
         """Per source: distinct records held and when it was last written."""
-        raw = schema.raw_records
         with self.connect() as conn:
-            rows = conn.execute(
-                select(
-                    raw.c.source,
-                    func.count(raw.c.source_id.distinct()).label("records"),
-                    func.max(raw.c.fetched_at).label("last_update"),
-                ).group_by(raw.c.source)
-            )
-            return {row.source: {"records": row.records, "last_update": row.last_update} for row in rows}
+            counted = summary.read(conn, summary.RAW)
+        return {source: {"records": n, "last_update": latest} for source, (n, latest) in sorted(counted.items())}
 
     def replace_registrations(self, rows: list[dict[str, Any]]) -> None:
         """Replace every study's trial in one transaction (trials are derived, so recomputed whole)."""

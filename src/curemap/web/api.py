@@ -44,6 +44,10 @@ router = APIRouter(prefix="/api", tags=["api"])
 Context = Annotated[WebContext, Depends(web_context)]
 Format = Annotated[ListFormat | None, Query(description="json or csv: the whole list as a download instead of a page")]
 Paging = Annotated[tuple[int, int], Depends(paging)]
+Cursor = Annotated[
+    str | None,
+    Query(description="where the page starts: the next_cursor of the page before (reads deep pages from an index)", max_length=1000),
+]
 
 EXPORT_STUDY_COLUMNS = [*STUDY_COLUMNS, *LABEL_COLUMNS, "registry_url"]
 """A study list's download: the list's columns and what enrichment says of each study, as `curemap export` writes it."""
@@ -67,12 +71,15 @@ def list_studies(
     pages: Paging,
     sort: Annotated[StudySort, Query(description="order; a leading - means newest/largest first")] = "-last_update",
     format: Format = None,
+    cursor: Cursor = None,
 ):
-    """Studies matching every given filter, a page at a time: `{total, page, per_page, items}`."""
+    """Studies matching every given filter, a page at a time: `{total, page, per_page, items,
+    next_cursor}`. Numbered pages reach the first 10,000 studies; `cursor=` with the
+    `next_cursor` of a page gives the page after it, however deep."""
     if format:
         return download(iter_studies(ctx.store, ctx.profile, filters, sort=sort), EXPORT_STUDY_COLUMNS, format, "studies")
     page, per_page = pages
-    return study_page(ctx.store, ctx.profile, filters, sort=sort, page=page, per_page=per_page).to_dict()
+    return study_page(ctx.store, ctx.profile, filters, sort=sort, page=page, per_page=per_page, cursor=cursor).to_dict()
 
 
 @router.get("/studies/{study_id}")
@@ -90,13 +97,15 @@ def list_papers(
     pages: Paging,
     sort: Annotated[PaperSort, Query(description="order; a leading - means newest first")] = "-published",
     format: Format = None,
+    cursor: Cursor = None,
 ):
-    """Papers matching every given filter, a page at a time: `{total, page, per_page, items}`."""
+    """Papers matching every given filter, a page at a time: `{total, page, per_page, items,
+    next_cursor}` (numbered pages, or `cursor=` as for studies)."""
     page, per_page = pages
     if format:
-        rows = _all_pages(lambda n: paper_page(ctx.store, ctx.profile, filters, sort=sort, page=n, per_page=200))
+        rows = _by_cursor(lambda after: paper_page(ctx.store, ctx.profile, filters, sort=sort, per_page=200, cursor=after))
         return download(rows, [*PAPER_COLUMNS, "strategies", "url"], format, "papers")
-    return paper_page(ctx.store, ctx.profile, filters, sort=sort, page=page, per_page=per_page).to_dict()
+    return paper_page(ctx.store, ctx.profile, filters, sort=sort, page=page, per_page=per_page, cursor=cursor).to_dict()
 
 
 @router.get("/papers/{paper_id:path}")
@@ -164,6 +173,17 @@ def search(
         "studies": study_page(ctx.store, ctx.profile, StudyFilters(q=q), page=page, per_page=per_page).to_dict(),
         "papers": paper_page(ctx.store, ctx.profile, PaperFilters(q=q), page=page, per_page=per_page).to_dict(),
     }
+
+
+def _by_cursor(fetch) -> Any:
+    """Every item of a list, page after page by cursor."""
+    cursor = None
+    while True:
+        chunk = fetch(cursor)
+        yield from chunk.items
+        if chunk.next_cursor is None:
+            return
+        cursor = chunk.next_cursor
 
 
 def _all_pages(fetch) -> Any:

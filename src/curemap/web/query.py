@@ -2,19 +2,23 @@
 validated filters, one SQL query per page of results, and a count done in SQL.
 
 Every filter is a subquery on an indexed column (strategy, phenotype, country, sponsor type,
-full-text match) or a column of ``studies``, so a filtered page of a store of a million studies
-costs one indexed count and one indexed page, never a pass in Python over the table.
+full-text match) or an indexed column of ``studies`` (status, phase, and the MS and curative
+labels copied there from each study's classification), so a filtered page of a store of a
+million studies costs one indexed count and one indexed page, never a pass in Python over the
+table; deep pages follow a keyset cursor instead of an offset.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Connection, Select, and_, func, select, tuple_
 
 from curemap.enrich.classify import COMPARATOR, TESTED
 from curemap.errors import InputError
@@ -28,6 +32,9 @@ ROLES = (TESTED, COMPARATOR)
 
 MAX_PER_PAGE = 200
 DEFAULT_PER_PAGE = 50
+MAX_OFFSET = 10_000
+"""Study and paper lists serve numbered pages only this far in; beyond, a list is followed by
+its cursor (``next_cursor``), which reads the next page from an index however deep it is."""
 EXPORT_BATCH = 1000
 
 STATUSES = (
@@ -130,6 +137,36 @@ def validate_page(page: int, per_page: int) -> tuple[int, int]:
     return page, per_page
 
 
+def validate_list_page(page: int, per_page: int, cursor: str | None) -> None:
+    """A numbered page within :data:`MAX_OFFSET`, or the first page after a cursor."""
+    validate_page(page, per_page)
+    if cursor is not None and page != 1:
+        raise InputError(f"page={page} with cursor: give one or the other (a cursor names where its page starts)")
+    if (page - 1) * per_page >= MAX_OFFSET:
+        raise InputError(
+            f"page={page}: numbered pages end at item {MAX_OFFSET:,}; to read further, follow next_cursor "
+            "from the previous page (cursor=…)"
+        )
+
+
+def encode_cursor(sort: str, value: Any, last_id: str) -> str:
+    """Where the next page of a list in ``sort`` order starts: after (``value``, ``last_id``)."""
+    return base64.urlsafe_b64encode(json.dumps([sort, value, last_id]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[Any, str]:
+    """The (sort value, id) a cursor starts after; an :class:`InputError` when it is not one of
+    ours or was made for another order."""
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        made_for, value, last_id = decoded
+    except (ValueError, TypeError, binascii.Error):
+        raise InputError("cursor: not a cursor this list gave (use next_cursor from a page as it is)") from None
+    if made_for != sort or not isinstance(last_id, str) or not isinstance(value, (str, int, type(None))):
+        raise InputError(f"cursor: made for sort={made_for!r}, not sort={sort!r}; start again without a cursor")
+    return value, last_id
+
+
 def _strategy_ids(profile: Profile, filters: StudyFilters) -> list[str] | None:
     if filters.strategy:
         return [filters.strategy]
@@ -161,23 +198,46 @@ def study_conditions(profile: Profile, filters: StudyFilters, dialect: str) -> l
         where.append(_ST.c.id.in_(select(rpop.c.record_id).where(rpop.c.population == filters.population)))
     if filters.country:
         where.append(_ST.c.id.in_(select(loc.c.study_id).where(loc.c.country == filters.country)))
-    if filters.curative is not None or filters.ms is not None:
-        chosen = [cl.c.kind == "study"]
-        if filters.curative is not None:
-            chosen.append(cl.c.curative_intent.is_(filters.curative))
-        if filters.ms is not None:
-            chosen.append(cl.c.is_ms.is_(filters.ms))
-        where.append(_ST.c.id.in_(select(cl.c.record_id).where(*chosen)))
+    if filters.curative is not None:
+        where.append(_ST.c.curative_intent == filters.curative)  # unclassified studies (NULL) match neither
+    if filters.ms is not None:
+        where.append(_ST.c.is_ms == filters.ms)
     if filters.q:
         where.append(_ST.c.id.in_(matching_ids("study", filters.q, dialect)))
     return where
 
 
 def _ordered(query: Select, order: dict[str, Any], sort: str) -> Select:
+    """In ``sort`` order, records without the value last either way (the same on both backends)."""
     column = order[sort.lstrip("-")]
     key = column.desc() if sort.startswith("-") else column.asc()
     tiebreak = order["id"]
-    return query.order_by(key, tiebreak.desc() if sort.startswith("-") else tiebreak.asc())
+    return query.order_by(key.nulls_last(), tiebreak.desc() if sort.startswith("-") else tiebreak.asc())
+
+
+def _page_rows(
+    conn: Connection, query: Select, order: dict[str, Any], sort: str, page: int, per_page: int, cursor: str | None
+) -> tuple[list[Any], str | None]:
+    """One page of ``query`` in ``sort`` order, numbered or after a cursor, and the cursor of the
+    page after it. After a cursor the page is read by an index range on (sort value, id): rows
+    past the cursor's pair, then, once those run out, the rows with no value (listed last)."""
+    column, tiebreak = order[sort.lstrip("-")], order["id"]
+    descending = sort.startswith("-")
+    ordered = _ordered(query, order, sort)
+    if cursor is None:
+        rows = conn.execute(ordered.limit(per_page).offset((page - 1) * per_page)).all()
+    else:
+        value, last_id = decode_cursor(cursor, sort)
+        past_id = tiebreak < last_id if descending else tiebreak > last_id
+        if value is None:
+            rows = conn.execute(ordered.where(column.is_(None), past_id).limit(per_page)).all()
+        else:
+            pair, after = tuple_(column, tiebreak), tuple_(value, last_id)
+            rows = conn.execute(ordered.where(pair < after if descending else pair > after).limit(per_page)).all()
+            if len(rows) < per_page:
+                rows += conn.execute(ordered.where(column.is_(None)).limit(per_page - len(rows))).all()
+    last = rows[-1] if len(rows) == per_page else None
+    return rows, encode_cursor(sort, getattr(last, column.name), last.id) if last is not None else None
 
 
 def _decorate_studies(store: Store, rows: list[Any]) -> list[dict[str, Any]]:
@@ -212,30 +272,30 @@ class Page:
     page: int
     per_page: int
     items: list[dict[str, Any]]
+    next_cursor: str | None = None  # study and paper lists: where the next page starts
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"total": self.total, "page": self.page, "per_page": self.per_page, "items": self.items}
+        page = {"total": self.total, "page": self.page, "per_page": self.per_page, "items": self.items}
+        return page if self.next_cursor is None else {**page, "next_cursor": self.next_cursor}
 
 
 def study_page(
     store: Store, profile: Profile, filters: StudyFilters, *, sort: str = "-last_update", page: int = 1,
-    per_page: int = DEFAULT_PER_PAGE,
+    per_page: int = DEFAULT_PER_PAGE, cursor: str | None = None,
 ) -> Page:
-    """One page of the studies matching the filters, with the total."""
-    validate_page(page, per_page)
+    """One page of the studies matching the filters (numbered, or after ``cursor``), with the
+    total (of an unfiltered list, the store's kept count)."""
+    validate_list_page(page, per_page, cursor)
     where = study_conditions(profile, filters, store.engine.dialect.name)
     with store.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(_ST).where(*where)).scalar_one()
-        rows = conn.execute(
-            _ordered(select(*(_ST.c[name] for name in STUDY_COLUMNS)).where(*where), _STUDY_ORDER, sort)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        ).all()
-    return Page(total, page, per_page, _decorate_studies(store, rows))
+        total = conn.execute(select(func.count()).select_from(_ST).where(*where)).scalar_one() if where else store.count_studies()
+        query = select(*(_ST.c[name] for name in STUDY_COLUMNS)).where(*where)
+        rows, next_cursor = _page_rows(conn, query, _STUDY_ORDER, sort, page, per_page, cursor)
+    return Page(total, page, per_page, _decorate_studies(store, rows), next_cursor)
 
 
 def iter_studies(store: Store, profile: Profile, filters: StudyFilters, *, sort: str = "-last_update") -> Iterator[dict[str, Any]]:
@@ -279,10 +339,11 @@ def validate_paper_filters(profile: Profile, filters: PaperFilters) -> PaperFilt
 
 def paper_page(
     store: Store, profile: Profile, filters: PaperFilters, *, sort: str = "-published", page: int = 1,
-    per_page: int = DEFAULT_PER_PAGE,
+    per_page: int = DEFAULT_PER_PAGE, cursor: str | None = None,
 ) -> Page:
-    """One page of the (not withdrawn) papers matching the filters, with the total."""
-    validate_page(page, per_page)
+    """One page of the (not withdrawn) papers matching the filters (numbered, or after
+    ``cursor``), with the total."""
+    validate_list_page(page, per_page, cursor)
     pp, rs = schema.papers, schema.record_strategies
     where: list[Any] = [pp.c.deleted.is_(False)]
     strategies = _strategy_ids(profile, StudyFilters(strategy=filters.strategy, group=filters.group))
@@ -291,12 +352,9 @@ def paper_page(
     if filters.q:
         where.append(pp.c.id.in_(matching_ids("paper", filters.q, store.engine.dialect.name)))
     with store.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(pp).where(*where)).scalar_one()
-        rows = conn.execute(
-            _ordered(select(*(pp.c[name] for name in PAPER_COLUMNS)).where(*where), _PAPER_ORDER, sort)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        ).all()
+        total = conn.execute(select(func.count()).select_from(pp).where(*where)).scalar_one() if len(where) > 1 else store.count_papers()
+        query = select(*(pp.c[name] for name in PAPER_COLUMNS)).where(*where)
+        rows, next_cursor = _page_rows(conn, query, _PAPER_ORDER, sort, page, per_page, cursor)
         ids = [row.id for row in rows]
         strategies_of: dict[str, list[str]] = defaultdict(list)
         for row in conn.execute(select(rs.c.record_id, rs.c.strategy).where(rs.c.record_id.in_(ids))):
@@ -304,7 +362,7 @@ def paper_page(
     items = [
         {**row._mapping, "strategies": sorted(strategies_of.get(row.id, [])), "url": citation_url(row.id)} for row in rows
     ]
-    return Page(total, page, per_page, items)
+    return Page(total, page, per_page, items, next_cursor)
 
 
 CHANGE_KINDS = ("added", "status_changed", "results_posted", "results_updated", "enrollment_changed", "dates_moved", "updated", "deleted")

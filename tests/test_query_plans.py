@@ -1,0 +1,103 @@
+"""On PostgreSQL the hot list queries are answered from indexes: no sequential scan of studies.
+
+The store holds the real registry records, classified, and copies of them under new ids (as
+the scale benchmark makes its inputs), so the planner chooses as it would for a large store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import event, text
+
+from curemap.enrich.pipeline import classify_store
+from curemap.profile import load_profile
+from curemap.store import Store, schema
+from curemap.web.query import StudyFilters, study_page
+from tests.test_store import csv_rows, records_from_rows
+
+COPIES = 12
+
+HOT = [
+    {},
+    {"ms": True},
+    {"curative": True},
+    {"strategy": "ahsct"},
+    {"group": "immune_reset"},
+    {"status": "RECRUITING"},
+    {"phase": "phase3"},
+    {"q": "ocrelizumab"},
+    {"strategy": "remyelination", "phase": "phase2", "status": "COMPLETED"},
+    {"ms": True, "curative": True, "status": "RECRUITING"},
+]
+
+
+def copy_rows(conn, table, key: str) -> None:
+    """Copies of every row under ids with a suffix (``key`` is the column holding the id)."""
+    names = [column.name for column in table.columns if column.name not in ("id",) or key == "id"]
+    chosen = ", ".join(f"{name} || '-' || n" if name == key else name for name in names)
+    conn.execute(text(
+        f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {chosen} FROM {table.name}, generate_series(1, {COPIES - 1}) AS n"
+    ))
+
+
+@pytest.fixture(scope="module")
+def large_store(postgres_server):
+    store = Store(postgres_server())
+    store.import_records(records_from_rows(csv_rows()))
+    classify_store(store, load_profile())
+    with store.engine.begin() as conn:
+        copy_rows(conn, schema.studies, "id")
+        for table in (schema.classifications, schema.record_strategies):
+            copy_rows(conn, table, "record_id")
+        conn.execute(text(
+            f"INSERT INTO search_documents (record_id, kind, title, body) SELECT record_id || '-' || n, kind, title, body"
+            f" FROM search_documents, generate_series(1, {COPIES - 1}) AS n"
+        ))
+    with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+        assert conn.execute(text("SELECT count(*) FROM studies")).scalar_one() == len(csv_rows()) * COPIES
+    yield store
+    store.close()
+
+
+def plans_of(store: Store, run) -> list[tuple[str, dict]]:
+    """The plan of every statement on studies that ``run`` makes, as PostgreSQL would run it."""
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if "FROM studies" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        run()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    with store.engine.connect() as conn:
+        return [
+            (statement, conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters).scalar_one()[0]["Plan"])
+            for statement, parameters in statements
+        ]
+
+
+def nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from nodes(child)
+
+
+@pytest.mark.parametrize("filters", HOT, ids=lambda f: "&".join(f"{k}={v}" for k, v in f.items()) or "all")
+def test_a_filtered_list_and_its_next_page_never_scan_studies_whole(large_store, filters):
+    profile = load_profile()
+    chosen = StudyFilters(**filters)
+    first = study_page(large_store, profile, chosen, per_page=20)
+    assert first.items and first.next_cursor
+    planned = plans_of(large_store, lambda: (
+        study_page(large_store, profile, chosen, per_page=20),
+        study_page(large_store, profile, chosen, per_page=20, cursor=first.next_cursor),
+    ))
+    assert len(planned) >= (3 if filters else 2)  # the count (an unfiltered one is kept), the page, the next one
+    for statement, plan in planned:
+        scans = [node for node in nodes(plan) if node["Node Type"] == "Seq Scan"]
+        assert not [node for node in scans if node.get("Relation Name") == "studies"], (statement, json.dumps(plan, indent=1))
