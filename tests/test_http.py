@@ -310,12 +310,16 @@ def test_a_source_that_answered_once_is_retried_as_before(monkeypatch):
     assert len(script.requests) == 4
 
 
-def test_the_retry_budget_bounds_a_request_and_its_retries():
+@pytest.mark.parametrize(("jitter", "tries"), [(1.0, 4), (0.5, 5)])
+def test_the_retry_budget_bounds_a_request_and_its_retries(monkeypatch, jitter, tries):
+    """Waits of 1, 2, 4 s (the longest jitter) leave no room in 10 s for the next 8 s wait; waits
+    of half that leave room for one try more. Either way the waits stay inside the budget."""
+    monkeypatch.setattr("curemap.sources.http.random.uniform", lambda low, high: high * jitter)
     time = FakeTime()
     policy = SourcePolicy(name="test", base_url="https://registry.invalid", requests_per_second=1000).within(10.0)
     script = Script(httpx.Response(503))
     with HttpClient(policy, transport=httpx.MockTransport(script), sleep=time.sleep, clock=time.clock) as client:
-        with pytest.raises(HTTPStatusError, match="tried 4 times"):
+        with pytest.raises(HTTPStatusError, match=f"tried {tries} times"):
             client.get_json("/studies")
-    assert sum(time.sleeps) < 10.0 and len(script.requests) == 4
+    assert sum(time.sleeps) < 10.0 and len(script.requests) == tries
     assert policy.timeout == policy.connect_timeout == policy.retry_budget == 10.0
