@@ -28,6 +28,8 @@ named with an institution ("Bruce Cree at UCSF") matches either.
 from __future__ import annotations
 
 import re
+import re._constants as sre
+import re._parser as sre_parse
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,18 +39,114 @@ from curemap.model import Study
 from curemap.profile import Profile
 from curemap.wording import STATUS_PHRASES, phase_words, status_words
 
+_CASE_TWINS = (("İ", "i"), ("ı", "i"), ("ſ", "s"), ("K", "k"))
+"""The four characters that case-insensitive patterns take for ASCII letters (dotted and dotless
+i, long s, kelvin sign)."""
+
+
+def folded(text: str) -> str:
+    """The text in lower case, its case twins as their ASCII letters: it holds every word a
+    case-insensitive pattern could match, at the same positions."""
+    if not text.isascii():
+        for twin, letter in _CASE_TWINS:
+            if twin in text:
+                text = text.replace(twin, letter)
+    return text.lower()
+
+
+_Needs = list[frozenset[tuple[str, bool]]]
+
+
+def _needs(items, caseless: bool) -> _Needs:
+    """What every match of a parsed pattern holds: sets of (word, caseless), one of each set
+    (the sets are a conjunction). Literal runs are words; a branch needs one of its branches'
+    best sets; optional parts, classes and assertions need nothing."""
+    needs: _Needs = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            word = "".join(run)
+            needs.append(frozenset({(folded(word) if caseless else word, caseless)}))
+            run.clear()
+
+    for op, av in items:
+        if op is sre.LITERAL:
+            run.append(chr(av))
+            continue
+        flush()
+        if op is sre.SUBPATTERN:
+            _, add, remove, inner = av
+            needs += _needs(inner, bool((caseless or add & re.IGNORECASE) and not remove & re.IGNORECASE))
+        elif op is sre.ATOMIC_GROUP:
+            needs += _needs(av, caseless)
+        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT) and av[0] >= 1:
+            needs += _needs(av[2], caseless)
+        elif op is sre.BRANCH:
+            options = [_best(_needs(branch, caseless)) for branch in av[1]]
+            if all(options):
+                needs.append(frozenset().union(*options))
+    flush()
+    return needs
+
+
+def _best(needs: _Needs) -> frozenset[tuple[str, bool]] | None:
+    """The most telling set: its shortest word the longest (on a tie, the later set)."""
+    best = None
+    for words in needs:
+        if best is None or min(len(w) for w, _ in words) >= min(len(w) for w, _ in best):
+            best = words
+    return best
+
+
+class Gated:
+    """A pattern scanned only over texts holding the words every match of it holds (read from
+    the pattern itself, so they cannot drift from it): a review's sentences are each read by
+    some thirty patterns, and most sentences hold the words of few of them.
+
+    A case-insensitive pattern written in lower case scans the folded text instead, case-sensitively
+    (several times faster; positions are the same): its matches' words are taken from the text
+    by position."""
+
+    def __init__(self, pattern: re.Pattern):
+        self.pattern = pattern
+        self.on_folded = bool(pattern.flags & re.IGNORECASE) and not re.search(r"[A-Z]", re.sub(r"\\.|\(\?P[<=]", "", pattern.pattern))
+        self._scan = re.compile(pattern.pattern, pattern.flags & ~re.IGNORECASE) if self.on_folded else pattern
+        needs = _needs(sre_parse.parse(pattern.pattern, pattern.flags), bool(pattern.flags & re.IGNORECASE))
+        self.needs = sorted(needs, key=lambda words: -min(len(w) for w, _ in words))
+        self._tests = []  # one search per set of words, the most telling first: a single scan in C
+        for words in self.needs:
+            caseless = any(c for _, c in words)
+            alternatives = sorted({folded(w) if caseless else w for w, _ in words})
+            self._tests.append((re.compile("|".join(map(re.escape, alternatives))), caseless))
+
+    def may_match(self, text: str, folded_text: str) -> bool:
+        for test, caseless in self._tests:
+            if not test.search(folded_text if caseless else text):
+                return False
+        return True
+
+    def finditer(self, text: str, folded_text: str):
+        if not self.may_match(text, folded_text):
+            return iter(())
+        return self._scan.finditer(folded_text if self.on_folded else text)
+
+    def search(self, text: str, folded_text: str) -> re.Match | None:
+        return self._scan.search(folded_text if self.on_folded else text) if self.may_match(text, folded_text) else None
+
+
 OPENING_QUOTE = re.compile(r"[“\"]")
 STRAIGHT_QUOTED = re.compile(r"\"[^\"\n]*\"")
 
 _NUMERAL = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "one": "1", "two": "2", "three": "3", "four": "4"}
 _PHASE_NUMBER = r"(?:iv|iii|ii|i|[1-4]|one|two|three|four)"
-PHASE = re.compile(
+PHASE = Gated(re.compile(
     rf"\b(early[\s-]+)?phase[\s-]*({_PHASE_NUMBER})[ab]?"
     rf"(?:\s*(?:/|-|–|and|or|to)\s*(?:phase[\s-]*)?({_PHASE_NUMBER})[ab]?)?(?![\w/])",
     re.IGNORECASE,
-)
+))
 NO_PHASE_CELL = re.compile(r"^\s*(?:n/?a|not applicable|none|observational|—|-)\s*$", re.IGNORECASE)
-OBSERVATIONAL = re.compile(r"\bobservational\s+(?:study|cohort|registry)\b", re.IGNORECASE)
+OBSERVATIONAL = Gated(re.compile(r"\bobservational\s+(?:study|cohort|registry)\b", re.IGNORECASE))
 TITLE_RUN = re.compile(r"(?:\b[A-Z0-9][\w'’\-/]*[ \t]+|\b(?:of|in|and|the|with|for|a|an|to|on|as|at|by|or|vs|versus)[ \t]+){5,}[A-Z0-9][\w'’\-/]*")
 """Five words or more in Title Case: an unquoted title ("A Phase I Double Blind Study of …"), whose
 phase and status words are the record's own, not a claim."""
@@ -66,24 +164,24 @@ APPROX = (
     r"planned|more\s+than|over|at\s+least|fewer\s+than|less\s+than|under|only)"
 )
 PEOPLE = r"(?:participants|patients|people|persons|subjects|volunteers|individuals|adults|children|women|men)"
-ENROLLMENT = re.compile(
-    rf"(?:\b(?P<a1>{APPROX})\s*)?\b(?P<n1>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h1>{NUMBER}))?\s+(?:(?:healthy|adult|paediatric|pediatric)\s+)?{PEOPLE}\b"
+ENROLLMENT = Gated(re.compile(  # every match starts at a word's edge, on a word character, "~" or "≈": said first, it is checked first
+    rf"\b(?=[\w~≈])(?:(?:\b(?P<a1>{APPROX})\s*)?\b(?P<n1>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h1>{NUMBER}))?\s+(?:(?:healthy|adult|paediatric|pediatric)\s+)?{PEOPLE}\b"
     rf"|\bn\s*=\s*(?P<n2>\d[\d,]*)"
-    rf"|\b(?:enrolled|enrolling|recruited|randomi[sz]ed|treated|enrol(?:l)?ment(?:\s+(?:of|target))?|sample\s+size\s+of)\s+(?:(?P<a3>{APPROX})\s*)?(?P<n3>{NUMBER})(?:\s*(?:to|–)\s*(?P<h3>{NUMBER}))?(?![\w%])",
+    rf"|\b(?:enrolled|enrolling|recruited|randomi[sz]ed|treated|enrol(?:l)?ment(?:\s+(?:of|target))?|sample\s+size\s+of)\s+(?:(?P<a3>{APPROX})\s*)?(?P<n3>{NUMBER})(?:\s*(?:to|–)\s*(?P<h3>{NUMBER}))?(?![\w%]))",
     re.IGNORECASE,
-)
-RESPECTIVELY = re.compile(
+))
+RESPECTIVELY = Gated(re.compile(
     rf"\b(?P<list>{NUMBER}(?:\s*,\s*{NUMBER})*\s*,?\s*and\s+{NUMBER})\s+(?:{PEOPLE}\s*,?\s*)?respectively\b", re.IGNORECASE
-)
-PERCENT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*%")
-CONFIDENCE = re.compile(r"\b\d+\s*%\s*(?:CI|confidence interval)[^)\n;]*", re.IGNORECASE)
-RATIO = re.compile(r"\b(?:OR|HR|RR|aOR|aHR|odds ratio|hazard ratio|risk ratio)\s*(?:of|=|:)?\s*(\d+(?:\.\d+)?)")
+))
+PERCENT = Gated(re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*%"))
+CONFIDENCE = Gated(re.compile(r"\b\d+\s*%\s*(?:CI|confidence interval)[^)\n;]*", re.IGNORECASE))
+RATIO = Gated(re.compile(r"\b(?:OR|HR|RR|aOR|aHR|odds ratio|hazard ratio|risk ratio)\s*(?:of|=|:)?\s*(\d+(?:\.\d+)?)"))
 ABSTRACT_PERCENTS = re.compile(r"(\d+(?:\.\d+)?)(?=(?:\s*(?:,|and|or|to|–|-|vs\.?|versus)\s*\d+(?:\.\d+)?)*\s*%)")
 
 _CAP = r"[A-ZÀ-ÞĀ-Ž]"
 NAME = rf"(?:the\s+)?{_CAP}[\w.&'’\-]*(?:[ \t]+(?:(?:of|de|del|des|du|di|da|for|and|i|y|la|le|at|am|&|–|-)[ \t]+)*(?:{_CAP}|\d)[\w.&'’\-]*)*"
 SPONSOR_PATTERNS = [
-    re.compile(p, re.UNICODE) for p in (
+    Gated(re.compile(p, re.UNICODE)) for p in (
         rf"\b(?:[Ss]ponsored|[Ll]ed|[Rr]un|[Cc]onducted|[Ff]unded|[Oo]rgani[sz]ed|[Cc]oordinated)\s+(?:in\s+part\s+|jointly\s+|mainly\s+)?by\s+(?P<name>{NAME})",
         rf"\b[Ss]ponsor(?:ed)?\s*(?::|is|was|being)\s+(?P<name>{NAME})",
         rf"(?P<name>{NAME})\s+(?:is|was|are)\s+(?:listed|named|registered|given)\s+as\s+(?:the\s+)?(?:lead\s+)?sponsor",
@@ -92,7 +190,7 @@ SPONSOR_PATTERNS = [
         rf"(?P<name>{NAME})\s+(?:among\s+the\s+collaborators|collaborating|as\s+(?:a\s+)?collaborator)",
     )
 ]
-ORGANISATION_HINT = re.compile(rf"\b(?:by|from)\s+(?P<by>{NAME})|\(\s*(?P<opens>{NAME})\s*[),]|,\s*(?P<closes>{NAME})\s*\)", re.UNICODE)
+ORGANISATION_HINT = Gated(re.compile(rf"\b(?:by|from)\s+(?P<by>{NAME})|\(\s*(?P<opens>{NAME})\s*[),]|,\s*(?P<closes>{NAME})\s*\)", re.UNICODE))
 """An organisation named after "by" or "from", or alone in (or last in) parentheses."""
 ORG_WORDS = frozenset(
     "university universitat universitatsklinikum hospital hospitals institute institut instituto center centre clinic clinica "
@@ -110,7 +208,7 @@ _FUTURE = re.compile(r"\b(?:to|will|would|should|expected\s+to|planned\s+to|due\
 _ONGOING = frozenset({"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "ACTIVE_NOT_RECRUITING"})
 _SHARED = re.compile(r"\b(?:both|each|all|either)\b", re.IGNORECASE)
 
-STATUS_PATTERNS = [(re.compile(pattern, re.IGNORECASE), statuses) for pattern, statuses in STATUS_PHRASES]
+STATUS_PATTERNS = [(Gated(re.compile(pattern, re.IGNORECASE)), statuses) for pattern, statuses in STATUS_PHRASES]
 
 
 @dataclass(frozen=True)
@@ -198,6 +296,7 @@ class ClaimReader:
         """The claims of ``text[start:end]`` (``text`` with quotations masked), positions in
         ``text``; with ``only``, just the claims of that field (a table column's)."""
         segment = text[start:end]
+        lowered = folded(segment)
         claims: list[Claim] = []
         taken = _Spans(start, end - start)
 
@@ -211,34 +310,36 @@ class ClaimReader:
         for a, b in titles:
             taken.add(a, b)
         if only in (None, "phase"):
-            for match in PHASE.finditer(segment):
+            for match in PHASE.finditer(segment, lowered):
                 key = _phase_key(match)
                 if key:
-                    add(Claim("phase", match.group().strip(), key, start + match.start(), start + match.end()))
-            if match := OBSERVATIONAL.search(segment):
-                add(Claim("phase", match.group().strip(), None, start + match.start(), start + match.end()))
+                    add(Claim("phase", segment[match.start():match.end()].strip(), key, start + match.start(), start + match.end()))
+            if match := OBSERVATIONAL.search(segment, lowered):
+                add(Claim("phase", segment[match.start():match.end()].strip(), None, start + match.start(), start + match.end()))
         if only in (None, "status"):
-            self._statuses(segment, start, add)
+            self._statuses(segment, lowered, start, add)
         if only is not None:
             return sorted(claims, key=lambda c: c.start)
         for a, b in titles:
             taken.remove(a, b)
-        self._sponsors(segment, start, add)
-        for match in RESPECTIVELY.finditer(segment):
-            for order, number in enumerate(re.finditer(NUMBER, match.group("list"), re.IGNORECASE)):
+        self._sponsors(segment, lowered, start, add)
+        for match in RESPECTIVELY.finditer(segment, lowered):
+            for order, number in enumerate(re.finditer(NUMBER, segment[match.start("list"):match.end("list")], re.IGNORECASE)):
                 a = start + match.start("list") + number.start()
                 add(Claim("enrollment", number.group(), (_number(number.group()), None, ""), a, a + len(number.group()), order))
-        for match in ENROLLMENT.finditer(segment):
+        for match in ENROLLMENT.finditer(segment, lowered):
             n = match.group("n1") or match.group("n2") or match.group("n3")
             high = match.group("h1") or match.group("h3")
             approx = (match.group("a1") or match.group("a3") or "").lower()
-            add(Claim("enrollment", match.group().strip(), (_number(n), high and _number(high), approx),
+            add(Claim("enrollment", segment[match.start():match.end()].strip(), (_number(n), high and _number(high), approx),
                       start + match.start(), start + match.end()))
-        for match in PERCENT.finditer(CONFIDENCE.sub(lambda m: " " * len(m.group()), segment)):
-            add(Claim("figure", match.group(), ("percent", match.group(1)), start + match.start(), start + match.end()))
-        for match in RATIO.finditer(segment):
+        if PERCENT.may_match(segment, lowered):
+            shares = CONFIDENCE.pattern.sub(lambda m: " " * len(m.group()), segment) if CONFIDENCE.may_match(segment, lowered) else segment
+            for match in PERCENT.pattern.finditer(shares):
+                add(Claim("figure", match.group(), ("percent", match.group(1)), start + match.start(), start + match.end()))
+        for match in RATIO.finditer(segment, lowered):
             add(Claim("figure", match.group(), ("ratio", match.group(1)), start + match.start(), start + match.end()))
-        hits = self.condition.find(segment)
+        hits = self.condition.find(segment) if self.condition.may_match([segment]) else []
         not_ms = [h for h in hits if h.key[0] == "not_ms"]
         for hit in hits:
             inside = hit.key[0] == "ms" and any(o.start <= hit.start and hit.end <= o.end for o in not_ms)
@@ -271,10 +372,10 @@ class ClaimReader:
             return [Claim("enrollment", written, (_number(match.group("n")), match.group("h") and _number(match.group("h")), (match.group("a") or "").lower()), at, at + len(written))]
         return None
 
-    def _statuses(self, segment: str, start: int, add) -> None:
+    def _statuses(self, segment: str, lowered: str, start: int, add) -> None:
         found: list[tuple[int, int, tuple[str, ...], re.Match]] = []
         for pattern, statuses in STATUS_PATTERNS:
-            for match in pattern.finditer(segment):
+            for match in pattern.finditer(segment, lowered):
                 found.append((match.start(), match.end(), statuses, match))
         found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
         last_end = -1
@@ -287,13 +388,13 @@ class ClaimReader:
             if re.search(r"\bwho\s+$", before):
                 continue
             last_end = b
-            add(Claim("status", match.group(), statuses, start + a, start + b))
+            add(Claim("status", segment[a:b], statuses, start + a, start + b))
 
-    def _sponsors(self, segment: str, start: int, add) -> None:
+    def _sponsors(self, segment: str, lowered: str, start: int, add) -> None:
         for pattern in SPONSOR_PATTERNS:
-            for match in pattern.finditer(segment):
+            for match in pattern.finditer(segment, lowered):
                 self._sponsor(match, "name", start, add)
-        for match in ORGANISATION_HINT.finditer(segment):
+        for match in ORGANISATION_HINT.finditer(segment, lowered):
             group = next(g for g in ("by", "opens", "closes") if match.group(g))
             name = match.group(group)
             if _looks_organised(name) and any(w not in ORG_WORDS for w in plain_words(name)):
