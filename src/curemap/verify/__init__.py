@@ -18,10 +18,12 @@ of a break ("; ", ", and ", ", while "), to every one when they are named togeth
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from bisect import bisect_left
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,6 +132,7 @@ class Verifier:
         self._products: dict[str, set[str]] | None = None
         self._existence: dict[str, _Existence] = {}
         self._records: dict[str, tuple[Any, bool | None, list[dict[str, Any]], Any]] = {}
+        self._read: dict[str, Any] = {}  # studies and papers by id, None for ids the store lacks
 
     # -- existence ---------------------------------------------------------------------------
 
@@ -159,7 +162,7 @@ class Verifier:
     def resolve(self, ref: Reference) -> str | None:
         """The store record a reference names, if the store holds it."""
         if ref.kind in ("nct", "euct"):
-            return ref.value if self.store.get_study(ref.value) else None
+            return ref.value if self._study(ref.value) else None
         if ref.kind == "eudract":
             return self._eudract_index().get(ref.value)
         if ref.kind == "pmcid":
@@ -173,7 +176,7 @@ class Verifier:
             candidate = f"DOI:{ref.value}"
         else:
             candidate = f"PMID:{ref.value}"
-        return candidate if self.store.get_paper(candidate) else None
+        return candidate if self._paper(candidate) else None
 
     def _exists(self, ref: Reference) -> _Existence:
         key = f"{ref.kind}:{ref.ref}"
@@ -208,18 +211,31 @@ class Verifier:
         """A stored paper's retraction or correction, as PubMed's publication types say."""
         if not record.startswith(("PMID:", "DOI:")):
             return []
-        paper = self.store.get_paper(record)
+        paper = self._paper(record)
         notices = [RETRACTION_TYPES[t] for t in (paper.publication_types if paper else []) if t in RETRACTION_TYPES]
         return [{"field": "retraction", "says": ref.text, "record": n, "message": f"retraction: {ref.text!r} {n} (PubMed)",
                  "start": ref.start, "end": ref.end} for n in notices]
 
+    def _study(self, record: str) -> Any:
+        return self._once(self.store.get_study, record)
+
+    def _paper(self, record: str) -> Any:
+        return self._once(self.store.get_paper, record)
+
+    def _once(self, read, record: str) -> Any:
+        """A stored study or paper (``read`` gets it), read once: a review cites a record many times."""
+        key = f"{read.__name__}:{record}"
+        if key not in self._read:
+            self._read[key] = read(record)
+        return self._read[key]
+
     def _stored(self, record: str) -> tuple[Any, bool | None, list[dict[str, Any]], Any]:
         """A stored record's study (None for a paper), MS verdict, outcome figures and paper, read once."""
         if record not in self._records:
-            study = self.store.get_study(record)
+            study = self._study(record)
             classification = self.store.get_classification(record) if study else None
             is_ms = classification.get("is_ms") if classification else None
-            paper = None if study else self.store.get_paper(record)
+            paper = None if study else self._paper(record)
             self._records[record] = (study, is_ms, self.store.figures_of(record), paper)
         return self._records[record]
 
@@ -250,6 +266,10 @@ class Verifier:
         return result
 
     def verify_document(self, doc: Document) -> dict[str, Any]:
+        with _without_cycle_collection():
+            return self._verify_document(doc)
+
+    def _verify_document(self, doc: Document) -> dict[str, Any]:
         refs = find_references(doc.text, doc.links)
         masked = mask_quotes(doc.text)
         blanked = _without_references(masked, refs)
@@ -297,6 +317,9 @@ class Verifier:
                     continue
                 inside = members  # a list item's or row's sentences share its references
             claims = self._claims(blanked, block, a, b)
+            if len(about := {f"{r.kind}:{r.ref}" for r in inside}) == 1:  # every claim is about the one reference
+                claims_of[about.pop()] += claims
+                continue
             for claim, keys in _attribute(masked, claims, inside):
                 for key in keys:
                     claims_of[key].append(claim)
@@ -372,6 +395,21 @@ class Verifier:
         return None
 
 
+@contextmanager
+def _without_cycle_collection():
+    """The cycle collector paused: a large review makes hundreds of thousands of claims,
+    problems and matches that live to the end and form no cycles, and the collector's full
+    passes over them (and over the store's objects) took a sixth of the run. Whoever found it
+    running starts it again, so concurrent verifications leave it running."""
+    running = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if running:
+            gc.enable()
+
+
 def _located(problems: list[dict[str, Any]], doc: Document) -> list[dict[str, Any]]:
     """Problems with the line and the quoted words of the text they are about."""
     for problem in problems:
@@ -385,11 +423,9 @@ def _fold(token: str) -> str:
 
 
 def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> list[tuple[Claim, list[str]]]:
-    """Each claim with the references (keys) it is about."""
+    """Each claim with the references (keys) it is about, among several."""
     keys = [f"{r.kind}:{r.ref}" for r in mentions]
     distinct = list(dict.fromkeys(keys))
-    if len(distinct) == 1:
-        return [(claim, distinct) for claim in claims]
     first, last = mentions[0], mentions[-1]
     together = not any(first.end <= c.start and c.end <= last.start for c in claims) and all(
         b.start - a.end <= 40 for a, b in zip(mentions, mentions[1:])

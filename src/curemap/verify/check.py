@@ -28,111 +28,14 @@ named with an institution ("Bruce Cree at UCSF") matches either.
 from __future__ import annotations
 
 import re
-import re._constants as sre
-import re._parser as sre_parse
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from curemap.enrich.sponsors import SponsorVocabulary, organisation_key, plain_words
 from curemap.enrich.terms import TermMatcher
 from curemap.model import Study
 from curemap.profile import Profile
+from curemap.verify.gates import Gated, Screen, folded
 from curemap.wording import STATUS_PHRASES, phase_words, status_words
-
-_CASE_TWINS = (("İ", "i"), ("ı", "i"), ("ſ", "s"), ("K", "k"))
-"""The four characters that case-insensitive patterns take for ASCII letters (dotted and dotless
-i, long s, kelvin sign)."""
-
-
-def folded(text: str) -> str:
-    """The text in lower case, its case twins as their ASCII letters: it holds every word a
-    case-insensitive pattern could match, at the same positions."""
-    if not text.isascii():
-        for twin, letter in _CASE_TWINS:
-            if twin in text:
-                text = text.replace(twin, letter)
-    return text.lower()
-
-
-_Needs = list[frozenset[tuple[str, bool]]]
-
-
-def _needs(items, caseless: bool) -> _Needs:
-    """What every match of a parsed pattern holds: sets of (word, caseless), one of each set
-    (the sets are a conjunction). Literal runs are words; a branch needs one of its branches'
-    best sets; optional parts, classes and assertions need nothing."""
-    needs: _Needs = []
-    run: list[str] = []
-
-    def flush() -> None:
-        if run:
-            word = "".join(run)
-            needs.append(frozenset({(folded(word) if caseless else word, caseless)}))
-            run.clear()
-
-    for op, av in items:
-        if op is sre.LITERAL:
-            run.append(chr(av))
-            continue
-        flush()
-        if op is sre.SUBPATTERN:
-            _, add, remove, inner = av
-            needs += _needs(inner, bool((caseless or add & re.IGNORECASE) and not remove & re.IGNORECASE))
-        elif op is sre.ATOMIC_GROUP:
-            needs += _needs(av, caseless)
-        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT) and av[0] >= 1:
-            needs += _needs(av[2], caseless)
-        elif op is sre.BRANCH:
-            options = [_best(_needs(branch, caseless)) for branch in av[1]]
-            if all(options):
-                needs.append(frozenset().union(*options))
-    flush()
-    return needs
-
-
-def _best(needs: _Needs) -> frozenset[tuple[str, bool]] | None:
-    """The most telling set: its shortest word the longest (on a tie, the later set)."""
-    best = None
-    for words in needs:
-        if best is None or min(len(w) for w, _ in words) >= min(len(w) for w, _ in best):
-            best = words
-    return best
-
-
-class Gated:
-    """A pattern scanned only over texts holding the words every match of it holds (read from
-    the pattern itself, so they cannot drift from it): a review's sentences are each read by
-    some thirty patterns, and most sentences hold the words of few of them.
-
-    A case-insensitive pattern written in lower case scans the folded text instead, case-sensitively
-    (several times faster; positions are the same): its matches' words are taken from the text
-    by position."""
-
-    def __init__(self, pattern: re.Pattern):
-        self.pattern = pattern
-        self.on_folded = bool(pattern.flags & re.IGNORECASE) and not re.search(r"[A-Z]", re.sub(r"\\.|\(\?P[<=]", "", pattern.pattern))
-        self._scan = re.compile(pattern.pattern, pattern.flags & ~re.IGNORECASE) if self.on_folded else pattern
-        needs = _needs(sre_parse.parse(pattern.pattern, pattern.flags), bool(pattern.flags & re.IGNORECASE))
-        self.needs = sorted(needs, key=lambda words: -min(len(w) for w, _ in words))
-        self._tests = []  # one search per set of words, the most telling first: a single scan in C
-        for words in self.needs:
-            caseless = any(c for _, c in words)
-            alternatives = sorted({folded(w) if caseless else w for w, _ in words})
-            self._tests.append((re.compile("|".join(map(re.escape, alternatives))), caseless))
-
-    def may_match(self, text: str, folded_text: str) -> bool:
-        for test, caseless in self._tests:
-            if not test.search(folded_text if caseless else text):
-                return False
-        return True
-
-    def finditer(self, text: str, folded_text: str):
-        if not self.may_match(text, folded_text):
-            return iter(())
-        return self._scan.finditer(folded_text if self.on_folded else text)
-
-    def search(self, text: str, folded_text: str) -> re.Match | None:
-        return self._scan.search(folded_text if self.on_folded else text) if self.may_match(text, folded_text) else None
 
 
 OPENING_QUOTE = re.compile(r"[“\"]")
@@ -206,13 +109,19 @@ _ACRONYM_SKIP = frozenset("of and for the de la di du des del at in on".split())
 _PAST = re.compile(r"\b(?:was|were|previously|formerly|from|until|had\s+been)\s+$", re.IGNORECASE)
 _FUTURE = re.compile(r"\b(?:to|will|would|should|expected\s+to|planned\s+to|due\s+to)\s+(?:be\s+)?$", re.IGNORECASE)
 _ONGOING = frozenset({"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "ACTIVE_NOT_RECRUITING"})
+_WHO = re.compile(r"\bwho\s+$")
 _SHARED = re.compile(r"\b(?:both|each|all|either)\b", re.IGNORECASE)
 
 STATUS_PATTERNS = [(Gated(re.compile(pattern, re.IGNORECASE)), statuses) for pattern, statuses in STATUS_PHRASES]
+_ONGOING_ONLY = [statuses for _, statuses in STATUS_PATTERNS if set(statuses) <= _ONGOING]
+"""Statuses a past tense contradicts ("was recruiting" is no claim that it is)."""
+STATUS_SCREEN = Screen([pattern for pattern, _ in STATUS_PATTERNS])
+SPONSOR_SCREEN = Screen([*SPONSOR_PATTERNS, ORGANISATION_HINT])
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(NamedTuple):
+    """A claim read from a text (a tuple: a 4 MB sentence holds hundreds of thousands)."""
+
     field: str  # phase | status | sponsor | enrollment | condition | figure
     written: str
     value: Any
@@ -373,24 +282,26 @@ class ClaimReader:
         return None
 
     def _statuses(self, segment: str, lowered: str, start: int, add) -> None:
-        found: list[tuple[int, int, tuple[str, ...], re.Match]] = []
-        for pattern, statuses in STATUS_PATTERNS:
-            for match in pattern.finditer(segment, lowered):
-                found.append((match.start(), match.end(), statuses, match))
-        found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
+        if not STATUS_SCREEN.may_match(segment, lowered):
+            return
+        found: list[tuple[int, int, int, int]] = []  # (start, minus length, pattern, end): leftmost, longest, first listed
+        for index, (pattern, _) in enumerate(STATUS_PATTERNS):
+            found += [(m.start(), m.start() - m.end(), index, m.end()) for m in pattern.finditer(segment, lowered)]
+        found.sort()
         last_end = -1
-        for a, b, statuses, match in found:
+        for a, _, index, b in found:
             if a < last_end:
                 continue
+            statuses = STATUS_PATTERNS[index][1]
             before = segment[max(0, a - 24):a]
-            if _FUTURE.search(before) or (_PAST.search(before) and set(statuses) <= _ONGOING):
-                continue
-            if re.search(r"\bwho\s+$", before):
+            if _FUTURE.search(before) or (statuses in _ONGOING_ONLY and _PAST.search(before)) or _WHO.search(before):
                 continue
             last_end = b
             add(Claim("status", segment[a:b], statuses, start + a, start + b))
 
     def _sponsors(self, segment: str, lowered: str, start: int, add) -> None:
+        if not SPONSOR_SCREEN.may_match(segment, lowered):
+            return
         for pattern in SPONSOR_PATTERNS:
             for match in pattern.finditer(segment, lowered):
                 self._sponsor(match, "name", start, add)
@@ -519,6 +430,8 @@ def figure_problems(claims: list[Claim], figures: list[dict[str, Any]], abstract
     """A share or ratio said of a record must be one of its extracted figures (a percentage, a
     count over its denominator, a ratio) at the text's precision, or stand in its abstract;
     records with neither are not judged."""
+    if not any(claim.field == "figure" for claim in claims):
+        return []
     shares = [f["value"] for f in figures if f["unit"] == "percent"]
     shares += [100 * f["value"] / f["n"] for f in figures if f["unit"] == "count" and f.get("n")]
     ratios = [f["value"] for f in figures if f["unit"] not in ("percent", "count")]

@@ -21,6 +21,8 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from curemap.verify.gates import Gated, folded
+
 URL = re.compile(r"(?:https?://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
 TRAILING = ".,;:)]}>'\"”"
 NCT_ANY = re.compile(r"(?<![A-Za-z0-9])NCT[ -]?(\d[0-9A-Za-z]{3,11})(?![0-9A-Za-z])", re.IGNORECASE)
@@ -131,7 +133,11 @@ def find_references(text: str, links: list[tuple[int, int, str]] = ()) -> list[R
             add(kind, value, problem, text[url.start():end], url.start(), end)
         take(*url.span())
 
+    lowered = folded(text)
+
     def bare(pattern: re.Pattern, read) -> None:
+        if not Gated(pattern).may_match(text, lowered):  # a kind of id the text never names is not scanned for
+            return
         for match in pattern.finditer(text):
             if taken[match.start()]:
                 continue
