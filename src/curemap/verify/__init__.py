@@ -115,12 +115,14 @@ def _links_without_ids(doc: Document, block) -> bool:
 def _without_references(masked: str, refs: list[Reference]) -> str:
     """The text with every reference and link blanked out, once for the whole document, so a
     claim is never read from an id or an address (blanking per sentence copied the text each time)."""
-    text = list(masked)
-    for ref in refs:
-        text[ref.start:ref.end] = " " * (ref.end - ref.start)
-    for url in URL.finditer(masked):
-        text[url.start():url.end()] = " " * (url.end() - url.start())
-    return "".join(text)
+    parts, position = [], 0
+    for start, end in sorted([(ref.start, ref.end) for ref in refs] + [url.span() for url in URL.finditer(masked)]):
+        if end > position:
+            start = max(start, position)
+            parts += [masked[position:start], " " * (end - start)]
+            position = end
+    parts.append(masked[position:])
+    return "".join(parts)
 
 class Verifier:
     def __init__(self, store: Store, profile: Profile, lookup: OnlineLookup | None = None):
