@@ -45,6 +45,7 @@ from curemap.verify.check import (
 from curemap.verify.online import RETRACTION_TYPES, OnlineLookup
 from curemap.verify.refs import (
     URL,
+    Block,
     Document,
     Reference,
     detect_format,
@@ -57,7 +58,8 @@ from curemap.wording import REGISTRY_URLS
 
 STATUSES = ("ok", "not_found", "mismatch", "unverifiable", "malformed", "matched_by_name")
 BREAK = re.compile(r";|,\s+(?:and|while|whereas|but|with\s+the)\b|\s+and\s+the\b|\s+—\s+|\.\s")
-PRODUCT = re.compile(r"\b(?:[A-Za-z]{1,6}-?\d{2,6}[A-Za-z]?|[a-z]{3,}-cel)\b")
+PRODUCT = re.compile(r"\b(?:[A-Za-z]{1,6}-?\d{2,6}[A-Za-z]?|[A-Za-z]{2,6}-[A-Za-z]{1,3}\d{1,6}|[a-z]{3,}-cel)\b")
+"""A product's code or short name: KYV-101, CT103A, CNM-Au8, obe-cel."""
 CLAIM_FIELDS = ("phase", "status", "sponsor", "enrollment")
 _LINK_URLS = {"nct": "https://clinicaltrials.gov/study/{id}", "euct": REGISTRY_URLS["euct"],
               "pmid": REGISTRY_URLS["pmid"], "doi": REGISTRY_URLS["doi"], "pmcid": "https://pmc.ncbi.nlm.nih.gov/articles/{id}/"}
@@ -111,6 +113,22 @@ def _links_without_ids(doc: Document, block) -> bool:
     """Whether a block links a page that names no trial or paper (a news or company page): only
     then may its claims be tied to a product's name."""
     return any(not refs_in_url(url.group()) for url in URL.finditer(doc.text, block.start, block.end))
+
+def _headed(blocks: list[Block], starts: list[int]) -> list[Block]:
+    """The blocks with each heading that cites a reference joined to the paragraph right under
+    it when that paragraph cites none: the title names the trial, the paragraph makes the
+    claims, and the two are read whole, as a list item is."""
+    def cites(block: Block) -> bool:
+        return bisect_left(starts, block.start) < bisect_left(starts, block.end)
+
+    joined: list[Block] = []
+    for block in blocks:
+        if block.kind == "para" and joined and joined[-1].kind == "heading" and cites(joined[-1]) and not cites(block):
+            joined[-1] = Block(joined[-1].start, block.end, "item")
+        else:
+            joined.append(block)
+    return joined
+
 
 def _without_references(masked: str, refs: list[Reference]) -> str:
     """The text with every reference and link blanked out, once for the whole document, so a
@@ -256,7 +274,12 @@ class Verifier:
                     if re.search(r"\d", token) and not re.search(r"[A-Za-z]", token):
                         continue
                     index.setdefault(_fold(token), set()).add(study_id)
-            self._products = {k: v for k, v in index.items() if len(v) <= 30 and re.search(r"[a-z]", k) and (re.search(r"\d", k) or k.endswith("cel"))}
+            products = {k: v for k, v in index.items() if len(v) <= 30 and re.search(r"[a-z]", k) and (re.search(r"\d", k) or k.endswith("cel"))}
+            for names in self.profile.products:  # a product's other names find the trials of any of them
+                trials = set().union(*(products.get(_fold(name), ()) for name in names))
+                for name in names if trials else ():
+                    products[_fold(name)] = trials
+            self._products = products
         return self._products
 
     # -- reading -----------------------------------------------------------------------------
@@ -276,14 +299,15 @@ class Verifier:
         masked = mask_quotes(doc.text)
         blanked = _without_references(masked, refs)
         starts = [r.start for r in refs]
+        blocks = _headed(doc.blocks, starts)
         results: list[CitationResult] = []
-        for block in doc.blocks:
+        for block in blocks:
             members = refs[bisect_left(starts, block.start):bisect_left(starts, block.end)]
             results += self._block(doc, masked, blanked, block, members)
-        covered = {id(r) for block in doc.blocks for r in refs[bisect_left(starts, block.start):bisect_left(starts, block.end)]}
+        covered = {id(r) for block in blocks for r in refs[bisect_left(starts, block.start):bisect_left(starts, block.end)]}
         for ref in refs:  # a reference outside every block (never, for the formats read) still counts
             if id(ref) not in covered:
-                results += self._block(doc, masked, blanked, type(doc.blocks[0])(ref.start, ref.end, "para") if doc.blocks else None, [ref])
+                results += self._block(doc, masked, blanked, Block(ref.start, ref.end, "para"), [ref])
         results.sort(key=lambda r: (r.line, r.ref))
         counts = Counter(r.status for r in results)
         summary = {

@@ -67,8 +67,8 @@ APPROX = (
     r"planned|more\s+than|over|at\s+least|fewer\s+than|less\s+than|under|only)"
 )
 PEOPLE = r"(?:participants|patients|people|persons|subjects|volunteers|individuals|adults|children|women|men)"
-ENROLLMENT = Gated(re.compile(  # every match starts at a word's edge, on a word character, "~" or "≈": said first, it is checked first
-    rf"\b(?=[\w~≈])(?:(?:\b(?P<a1>{APPROX})\s*)?\b(?P<n1>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h1>{NUMBER}))?\s+(?:(?:healthy|adult|paediatric|pediatric)\s+)?{PEOPLE}\b"
+ENROLLMENT = Gated(re.compile(  # every match starts where a word starts, or on "~" or "≈": said first, it is checked first
+    rf"(?:\b(?=\w)|(?=[~≈]))(?:(?:(?<![\w~≈])(?P<a1>{APPROX})\s*)?\b(?P<n1>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h1>{NUMBER}))?\s+(?:(?:healthy|adult|paediatric|pediatric)\s+)?{PEOPLE}\b"
     rf"|\bn\s*=\s*(?P<n2>\d[\d,]*)"
     rf"|\b(?:enrolled|enrolling|recruited|randomi[sz]ed|treated|enrol(?:l)?ment(?:\s+(?:of|target))?|sample\s+size\s+of)\s+(?:(?P<a3>{APPROX})\s*)?(?P<n3>{NUMBER})(?:\s*(?:to|–)\s*(?P<h3>{NUMBER}))?(?![\w%]))",
     re.IGNORECASE,
@@ -117,6 +117,17 @@ _ONGOING_ONLY = [statuses for _, statuses in STATUS_PATTERNS if set(statuses) <=
 """Statuses a past tense contradicts ("was recruiting" is no claim that it is)."""
 STATUS_SCREEN = Screen([pattern for pattern, _ in STATUS_PATTERNS])
 SPONSOR_SCREEN = Screen([*SPONSOR_PATTERNS, ORGANISATION_HINT])
+
+
+def _columns(*headers: str) -> frozenset[str]:
+    """Column headers as a table's header reads once its words are made plain (singular, lower case)."""
+    return frozenset(" ".join(plain_words(header)) for header in headers)
+
+
+_PHASE_COLUMNS = _columns("phase", "trial phase", "stage")
+_STATUS_COLUMNS = _columns("status", "recruitment", "recruitment status", "trial status")
+_SPONSOR_COLUMNS = _columns("sponsor", "lead sponsor", "sponsor collaborators", "sponsored by")
+_ENROLLMENT_COLUMNS = _columns("n", "enrollment", "enrolment", "participants", "patients", "size", "sample size", "target enrollment", "target enrolment")
 
 
 class Claim(NamedTuple):
@@ -264,17 +275,17 @@ class ClaimReader:
         if not written:
             return []
         at = start + cell.index(written)
-        if column in ("phase", "trial phase", "stage"):
+        if column in _PHASE_COLUMNS:
             if NO_PHASE_CELL.search(written):
                 return [Claim("phase", written, None, at, at + len(written))]
             return self.read(text, start, end, only="phase")
-        if column in ("status", "recruitment", "recruitment status", "trial status"):
+        if column in _STATUS_COLUMNS:
             if written.lower() in ("unknown", "not known"):
                 return [Claim("status", written, ("UNKNOWN",), at, at + len(written))]
             return self.read(text, start, end, only="status")
-        if column in ("sponsor", "lead sponsor", "sponsors", "sponsor collaborators", "sponsored by"):
+        if column in _SPONSOR_COLUMNS:
             return [Claim("sponsor", written, written, at, at + len(written))]
-        if column in ("n", "enrollment", "enrolment", "participants", "patients", "size", "sample size", "target enrollment", "target enrolment"):
+        if column in _ENROLLMENT_COLUMNS:
             match = re.fullmatch(rf"(?:(?P<a>{APPROX})\s*)?(?P<n>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h>{NUMBER}))?\s*(?:\w+)?", written, re.IGNORECASE)
             if not match:
                 return []

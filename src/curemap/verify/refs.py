@@ -245,6 +245,9 @@ def sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 MD_DEFINITION = re.compile(r"^ {0,3}\[([^\]\n]+)\]:[ \t]*<?(\S+?)>?(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*$", re.MULTILINE)
 MD_USE = re.compile(r"\[((?:[^\[\]\n]|\[[^\[\]\n]*\])+)\]\[([^\]\n]*)\]")
+MD_LINK_TITLE = re.compile(r"\]\([^\s()]+[ \t]+\"[^\"\n]*\"[ \t]*\)")
+"""An inline link with a title (``[text](address "title")``): the title is the writer's words
+about the link, not a quotation, so its quotation marks are taken away."""
 MD_ESCAPE = re.compile(r"\\([\\`*_\[\]<>|#{}()+\-.!])")
 LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
@@ -275,6 +278,7 @@ def _text_document(content: str, markdown: bool) -> Document:
     if markdown:
         definitions = {m.group(1).strip().lower(): m.group(2) for m in MD_DEFINITION.finditer(text)}
         text = MD_DEFINITION.sub(lambda m: " " * len(m.group()), text)
+        text = MD_LINK_TITLE.sub(lambda m: m.group().replace('"', " "), text)
         for use in MD_USE.finditer(text):
             label = (use.group(2) or use.group(1)).strip().lower()
             if label in definitions:
@@ -374,6 +378,9 @@ class _HtmlText(HTMLParser):
         for name, value in attrs:
             if value and (name == "href" and value.startswith(("http://", "https://", "www.")) or self.ID_HINT.search(value) and name != "title"):
                 self._emit(f" {value} ")
+        title = dict(attrs).get("title") if tag == "a" else None
+        if title and title.strip():  # a link's title is the writer's words about it: its claims count
+            self._emit(" " + " ".join(title.split()) + "; ")
 
     def _close_cell(self) -> None:
         if self._cell is not None and self._row is not None:
