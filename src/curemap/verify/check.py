@@ -107,9 +107,10 @@ GENERIC_WORDS = ORG_WORDS | frozenset(
 )
 _ACRONYM_SKIP = frozenset("of and for the de la di du des del at in on".split())
 _PAST = re.compile(r"\b(?:was|were|previously|formerly|from|until|had\s+been)\s+$", re.IGNORECASE)
-_FUTURE = re.compile(r"\b(?:to|will|would|should|expected\s+to|planned\s+to|due\s+to)\s+(?:be\s+)?$", re.IGNORECASE)
 _ONGOING = frozenset({"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "ACTIVE_NOT_RECRUITING"})
-_WHO = re.compile(r"\bwho\s+$")
+_NOT_SAID = re.compile(r"\b(?:to|will|would|should|expected\s+to|planned\s+to|due\s+to)\s+(?:be\s+)?$|(?-i:\bwho\s+$)", re.IGNORECASE)
+"""What, just before status words, makes them no claim: a future ("expected to be completed") or
+a person ("participants who completed the course")."""
 _SHARED = re.compile(r"\b(?:both|each|all|either)\b", re.IGNORECASE)
 
 STATUS_PATTERNS = [(Gated(re.compile(pattern, re.IGNORECASE)), statuses) for pattern, statuses in STATUS_PHRASES]
@@ -195,8 +196,13 @@ class _Spans:
         self._offset = offset
         self._mask = bytearray(length)
 
-    def overlaps(self, start: int, end: int) -> bool:
-        return self._mask.find(1, start - self._offset, end - self._offset) != -1
+    def take(self, start: int, end: int) -> bool:
+        """Claim the characters, unless one of them is claimed already."""
+        a, b = start - self._offset, end - self._offset
+        if self._mask.find(1, a, b) != -1:
+            return False
+        self._mask[a:b] = b"\x01" * (b - a)
+        return True
 
     def add(self, start: int, end: int) -> None:
         self._mask[start - self._offset : end - self._offset] = b"\x01" * (end - start)
@@ -221,10 +227,8 @@ class ClaimReader:
         taken = _Spans(start, end - start)
 
         def add(claim: Claim) -> None:
-            if taken.overlaps(claim.start, claim.end):
-                return
-            taken.add(claim.start, claim.end)
-            claims.append(claim)
+            if taken.take(claim.start, claim.end):
+                claims.append(claim)
 
         titles = [(start + t.start(), start + t.end()) for t in TITLE_RUN.finditer(segment)]
         for a, b in titles:
@@ -305,7 +309,7 @@ class ClaimReader:
                 continue
             statuses = STATUS_PATTERNS[index][1]
             before = segment[max(0, a - 24):a]
-            if _FUTURE.search(before) or (statuses in _ONGOING_ONLY and _PAST.search(before)) or _WHO.search(before):
+            if _NOT_SAID.search(before) or (statuses in _ONGOING_ONLY and _PAST.search(before)):
                 continue
             last_end = b
             add(Claim("status", segment[a:b], statuses, start + a, start + b))

@@ -25,11 +25,14 @@ from curemap.verify.gates import Gated, folded
 
 URL = re.compile(r"(?:https?://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
 TRAILING = ".,;:)]}>'\"”"
-NCT_ANY = re.compile(r"(?<![A-Za-z0-9])NCT[ -]?(\d[0-9A-Za-z]{3,11})(?![0-9A-Za-z])", re.IGNORECASE)
-EU_NUMBER = re.compile(r"(?<![\d-])(\d{4})-(\d{4,7})-(\d{1,3})(?:-(\d{1,3}))?(?![\d-])")
+# NCT_ANY, EU_NUMBER and DOI_ANY start on a character (a class, not a case-insensitive letter or
+# an assertion), so the regex engine skips ahead to where they can start; the look-behind after
+# it is the edge that would otherwise come first. A 4 MB review is scanned several times faster.
+NCT_ANY = re.compile(r"[Nn](?<![A-Za-z0-9][Nn])[Cc][Tt][ -]?(\d[0-9A-Za-z]{3,11})(?![0-9A-Za-z])")
+EU_NUMBER = re.compile(r"(\d(?<![\d-]\d)\d{3})-(\d{4,7})-(\d{1,3})(?:-(\d{1,3}))?(?![\d-])")
 PMID_BARE = re.compile(r"\bPMID\s*:?\s*(\d+)\b", re.IGNORECASE)
 PMCID_ANY = re.compile(r"(?<![A-Za-z0-9])PMC(\d{4,9})\b", re.IGNORECASE)
-DOI_ANY = re.compile(r"\b10\.\d{4,9}/[^\s\"<>]+")
+DOI_ANY = re.compile(r"1(?<!\w1)0\.\d{4,9}/[^\s\"<>]+")
 DOI_PREFIXED = re.compile(r"\bdoi:\s*(\S+)", re.IGNORECASE)
 PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov|ncbi\.nlm\.nih\.gov/pubmed|europepmc\.org/(?:article|abstract)/MED)/(\d+)", re.IGNORECASE)
 DOI_URL_TAIL = re.compile(r"(?:/(?:full|abstract|pdf|epdf|fulltext|meta|references|figures|html|suppl)(?:/.*)?|\.pdf|[?#].*)$", re.IGNORECASE)
