@@ -50,9 +50,10 @@ PHASE = Gated(re.compile(
 ))
 NO_PHASE_CELL = re.compile(r"^\s*(?:n/?a|not applicable|none|observational|—|-)\s*$", re.IGNORECASE)
 OBSERVATIONAL = Gated(re.compile(r"\bobservational\s+(?:study|cohort|registry)\b", re.IGNORECASE))
-TITLE_RUN = re.compile(r"(?:\b[A-Z0-9][\w'’\-/]*[ \t]+|\b(?:of|in|and|the|with|for|a|an|to|on|as|at|by|or|vs|versus)[ \t]+){5,}[A-Z0-9][\w'’\-/]*")
+TITLE_RUN = re.compile(r"\b(?=[A-Z0-9abfiotvw])(?:\b[A-Z0-9][\w'’\-/]*[ \t]+|\b(?:of|in|and|the|with|for|a|an|to|on|as|at|by|or|vs|versus)[ \t]+){5,}[A-Z0-9][\w'’\-/]*")
 """Five words or more in Title Case: an unquoted title ("A Phase I Double Blind Study of …"), whose
-phase and status words are the record's own, not a claim."""
+phase and status words are the record's own, not a claim. It starts at a word's edge on a capital,
+a digit or a small word's first letter: said first, that is checked first."""
 
 _WORD_NUMBERS = {
     w: n for n, w in enumerate(
@@ -252,9 +253,8 @@ class ClaimReader:
                 a = start + match.start("list") + number.start()
                 add(Claim("enrollment", number.group(), (_number(number.group()), None, ""), a, a + len(number.group()), order))
         for match in ENROLLMENT.finditer(segment, lowered):
-            n = match.group("n1") or match.group("n2") or match.group("n3")
-            high = match.group("h1") or match.group("h3")
-            approx = (match.group("a1") or match.group("a3") or "").lower()
+            n1, n2, n3, h1, h3, a1, a3 = match.group("n1", "n2", "n3", "h1", "h3", "a1", "a3")
+            n, high, approx = n1 or n2 or n3, h1 or h3, (a1 or a3 or "").lower()
             add(Claim("enrollment", segment[match.start():match.end()].strip(), (_number(n), high and _number(high), approx),
                       start + match.start(), start + match.end()))
         if PERCENT.may_match(segment, lowered):
