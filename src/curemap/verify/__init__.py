@@ -3,12 +3,14 @@ existence (the store first; the sources online when a lookup is given, else
 ``unverifiable``), and the claims beside it checked against the record.
 
 One citation per reference per block it stands in (a list item, table row, heading or
-paragraph; an id written twice in one block counts once), with the line of its first mention.
+paragraph; a heading citing a reference and the paragraph right under it citing none are one
+block; an id written twice in one block counts once), with the line of its first mention.
 Status: ``ok`` (exists, no claim contradicts it), ``malformed`` (not shaped as such an id
 is), ``not_found`` (the source says there is no such record), ``mismatch`` (exists, and a
 claim beside it contradicts it), ``unverifiable`` (not in the store and no source could be
 asked), ``matched_by_name`` (no id: claims about a product or code, next to a news or company
-link, checked against the store's trials of it, listed as ``candidates``). Each problem names
+link, checked against the store's trials of it, listed as ``candidates``; the profile's
+``verifier.products`` gives the names one product goes by). Each problem names
 its field, what the text says, what the record says, its line and the quoted words.
 
 A claim belongs to one reference: in a segment naming several, to the nearest one on its side

@@ -4,7 +4,8 @@ the line each came from.
 A reference is an NCT id, EU CT number, EudraCT number, PMID, PMCID or DOI: bare, in any URL
 (registry mirrors, third-party trial pages, publisher addresses carrying a DOI, query
 strings), in link text, in an HTML attribute or behind a Markdown reference-style link (found
-where the label is used, since that is where the claim is). An id shaped wrongly (an NCT id
+where the label is used, since that is where the claim is); a link's title (Markdown
+``[text](url "title")``, HTML ``title=``) is read as the writer's words. An id shaped wrongly (an NCT id
 without 8 digits, an EU CT number whose blocks have the wrong lengths) is a reference too,
 with what is wrong with it.
 
