@@ -77,7 +77,7 @@ ENROLLMENT = Gated(re.compile(  # every match starts where a word starts, or on 
 RESPECTIVELY = Gated(re.compile(
     rf"\b(?P<list>{NUMBER}(?:\s*,\s*{NUMBER})*\s*,?\s*and\s+{NUMBER})\s+(?:{PEOPLE}\s*,?\s*)?respectively\b", re.IGNORECASE
 ))
-PERCENT = Gated(re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*%"))
+PERCENT = Gated(re.compile(r"(\d(?<![\d.]\d)\d*(?:\.\d+)?)\s*%"))  # a digit first (not after a digit or "."): the engine skips to digits
 CONFIDENCE = Gated(re.compile(r"\b\d+\s*%\s*(?:CI|confidence interval)[^)\n;]*", re.IGNORECASE))
 RATIO = Gated(re.compile(r"\b(?:OR|HR|RR|aOR|aHR|odds ratio|hazard ratio|risk ratio)\s*(?:of|=|:)?\s*(\d+(?:\.\d+)?)"))
 ABSTRACT_PERCENTS = re.compile(r"(\d+(?:\.\d+)?)(?=(?:\s*(?:,|and|or|to|–|-|vs\.?|versus)\s*\d+(?:\.\d+)?)*\s*%)")
