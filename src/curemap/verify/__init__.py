@@ -116,6 +116,7 @@ def _links_without_ids(doc: Document, block) -> bool:
     then may its claims be tied to a product's name."""
     return any(not refs_in_url(url.group()) for url in URL.finditer(doc.text, block.start, block.end))
 
+
 def _headed(blocks: list[Block], starts: list[int]) -> list[Block]:
     """The blocks with each heading that cites a reference joined to the paragraph right under
     it when that paragraph cites none: the title names the trial, the paragraph makes the
@@ -143,6 +144,7 @@ def _without_references(masked: str, refs: list[Reference]) -> str:
             position = end
     parts.append(masked[position:])
     return "".join(parts)
+
 
 class Verifier:
     def __init__(self, store: Store, profile: Profile, lookup: OnlineLookup | None = None):
