@@ -8,7 +8,9 @@ times `curemap verify --offline` as a user runs it on texts of --megabytes each:
   statuses, phases, enrollments, shares and opening quotation marks that never close: the
   input that made reference finding and claim reading quadratic (4 MB took 53 s).
 
-The acceptance bound is 5 s for 4 MB.
+The acceptance bound is 5 s for 4 MB (wall clock). The processor time the command used (user
+and system) is printed beside it: on a machine shared with other work the wall clock stretches,
+the processor time does not.
 
 Then, without --offline and with no network, a 200-reference review none of whose references
 the store holds (so every one would be looked up): once with the sources' own addresses (on a
@@ -25,6 +27,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import socket
 import subprocess
 import sys
@@ -105,6 +108,12 @@ def no_network(home: Path, work: Path) -> float:
     return worst
 
 
+def _child_cpu() -> float:
+    """Processor seconds (user and system) used by the commands run so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, help="a built home [default: build the offline map in a scratch one]")
@@ -120,19 +129,19 @@ def main() -> None:
         review = (work / "review" / "report.md").read_text(encoding="utf-8")
         nct = re.search(r"NCT\d{8}", review).group()
         size = int(args.megabytes * 1_000_000)
-        header = f"{'input':<30} {'MB':>5} {'seconds':>8} {'citations':>9} {'mentions':>9}"
+        header = f"{'input':<30} {'MB':>5} {'seconds':>8} {'cpu s':>6} {'citations':>9} {'mentions':>9}"
         print(header)
         print("-" * len(header))
         worst = 0.0
         for label, text in inputs(review, size, nct).items():
             path = work / "input.md"
             path.write_text(text, encoding="utf-8")
-            started = time.perf_counter()
+            started, used = time.perf_counter(), _child_cpu()
             summary = json.loads(curemap(home, "verify", str(path), "--offline", "--json").stdout)["summary"]
-            seconds = time.perf_counter() - started
+            seconds, cpu = time.perf_counter() - started, _child_cpu() - used
             worst = max(worst, seconds)
             megabytes = path.stat().st_size / 1_000_000
-            print(f"{label:<30} {megabytes:>5.1f} {seconds:>8.2f} {summary['references']:>9,} {summary['mentions']:>9,}")
+            print(f"{label:<30} {megabytes:>5.1f} {seconds:>8.2f} {cpu:>6.2f} {summary['references']:>9,} {summary['mentions']:>9,}")
         verdict = "within" if worst < BOUND_SECONDS else "OVER"
         print(f"\nslowest: {worst:.2f} s, {verdict} the {BOUND_SECONDS:g} s bound for 4 MB")
         print("\nno network, without --offline, 200 references the store lacks:")

@@ -68,6 +68,42 @@ def test_claims_attach_to_the_trial_they_are_about(built_store, profile):
     assert {p["field"] for p in named["problems"]} == {"phase", "enrollment"}
 
 
+def test_claims_under_a_heading_in_link_titles_and_approximate(built_store, profile):
+    """The paragraph under a heading that cites a trial, a link's title (Markdown and HTML), a
+    "Participants" column and "~N" are claims like any other."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+    md = (
+        "### PIPE-307 PET study — [NCT04941781](https://clinicaltrials.gov/study/NCT04941781)\n\n"
+        "A phase 2 PET study of 6 participants.\n\n"
+        '- [Clemastine MRI](https://clinicaltrials.gov/study/NCT05359653 "Phase 3, recruiting") in MS.\n'
+        "- [TRAP-MS](https://clinicaltrials.gov/study/NCT03109288) is still enrolling (~245 people).\n"
+    )
+    by_ref = {c["ref"]: c for c in verifier.verify_text(md, "md")["citations"]}
+    heading = by_ref["NCT04941781"]
+    assert heading["line"] == 1 and [(p["quote"], p["line"]) for p in heading["problems"]] == [("phase 2", 3)]
+    assert [p["field"] for p in by_ref["NCT05359653"]["problems"]] == ["phase"]  # the record is phase 1/2, recruiting
+    assert by_ref["NCT03109288"]["status"] == "ok"  # 250 enrolled: "~245" is about
+    html = (
+        "<table><tr><th>Trial</th><th>Participants</th></tr><tr><td>"
+        '<a href="https://clinicaltrials.gov/study/NCT06292923" title="Phase 3 trial">Nasal foralumab</a>'
+        "</td><td>60</td></tr></table>"
+    )
+    (row,) = verifier.verify_text(html, "html")["citations"]
+    assert {p["field"] for p in row["problems"]} == {"phase", "enrollment"}  # phase 2, 54 enrolled
+
+
+def test_a_product_is_found_under_another_of_its_names(built_store, profile):
+    """The registry calls eque-cel "CT103A cells"; the profile's verifier section ties the names."""
+    from curemap.verify import Verifier
+
+    text = "IASO Bio's news (https://example.com/news) says eque-cel is in an early phase 1 study of 36 patients.\n"
+    (named,) = Verifier(built_store, profile).verify_text(text, "md")["citations"]
+    assert named["ref"] == "name:eque-cel" and named["status"] == "matched_by_name"
+    assert named["candidates"] == ["NCT04561557"] and named["problems"] == []
+
+
 def test_annotated_copy_escapes_the_review(built_store, profile, tmp_path, built_home, cli):
     review = tmp_path / "review.md"
     review.write_text('<script>alert(1)</script> NCT06451159 is a phase 3 trial. <img src=x onerror="x">\n', encoding="utf-8")

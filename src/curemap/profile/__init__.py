@@ -518,6 +518,7 @@ class Profile:
     roles: RoleWords | None = None  # None: every strategy a study names is tested
     sponsors: SponsorWords | None = None  # None: sponsors keep their registries' classes
     populations: PopulationWords | None = None  # None: studies are not tagged with populations
+    products: tuple[tuple[str, ...], ...] = ()  # the verifier's: names of one product each (code, INN, short name)
 
     def strategy(self, strategy_id: str) -> Strategy:
         return _by_id(self.strategies, strategy_id, "strategy")
@@ -708,6 +709,7 @@ def _build(top: _Value, source: str, digest: str) -> Profile:
             "sponsors",
             "populations",
             "roles",
+            "verifier",
             *_PAPER_SECTIONS,
         ),
     )
@@ -747,9 +749,17 @@ def _build(top: _Value, source: str, digest: str) -> Profile:
         roles=_roles(keys["roles"]) if "roles" in keys else None,
         sponsors=_sponsors(keys["sponsors"]) if "sponsors" in keys else None,
         populations=_populations(keys["populations"]) if "populations" in keys else None,
+        products=_products(keys["verifier"]) if "verifier" in keys else (),
     )
     _check_references(profile)
     return profile
+
+
+def _products(value: _Value) -> tuple[tuple[str, ...], ...]:
+    """The verifier's section: each product's names (a code, its INN, its short name), so a
+    review naming it one way finds the store's trials that name it another."""
+    keys = value.mapping(required=("products",))
+    return tuple(item.strings() for item in keys["products"].sequence())
 
 
 def _roles(value: _Value) -> RoleWords:

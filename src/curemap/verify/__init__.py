@@ -3,12 +3,14 @@ existence (the store first; the sources online when a lookup is given, else
 ``unverifiable``), and the claims beside it checked against the record.
 
 One citation per reference per block it stands in (a list item, table row, heading or
-paragraph; an id written twice in one block counts once), with the line of its first mention.
+paragraph; a heading citing a reference and the paragraph right under it citing none are one
+block; an id written twice in one block counts once), with the line of its first mention.
 Status: ``ok`` (exists, no claim contradicts it), ``malformed`` (not shaped as such an id
 is), ``not_found`` (the source says there is no such record), ``mismatch`` (exists, and a
 claim beside it contradicts it), ``unverifiable`` (not in the store and no source could be
 asked), ``matched_by_name`` (no id: claims about a product or code, next to a news or company
-link, checked against the store's trials of it, listed as ``candidates``). Each problem names
+link, checked against the store's trials of it, listed as ``candidates``; the profile's
+``verifier.products`` gives the names one product goes by). Each problem names
 its field, what the text says, what the record says, its line and the quoted words.
 
 A claim belongs to one reference: in a segment naming several, to the nearest one on its side
@@ -18,10 +20,12 @@ of a break ("; ", ", and ", ", while "), to every one when they are named togeth
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from bisect import bisect_left
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +47,7 @@ from curemap.verify.check import (
 from curemap.verify.online import RETRACTION_TYPES, OnlineLookup
 from curemap.verify.refs import (
     URL,
+    Block,
     Document,
     Reference,
     detect_format,
@@ -55,7 +60,8 @@ from curemap.wording import REGISTRY_URLS
 
 STATUSES = ("ok", "not_found", "mismatch", "unverifiable", "malformed", "matched_by_name")
 BREAK = re.compile(r";|,\s+(?:and|while|whereas|but|with\s+the)\b|\s+and\s+the\b|\s+—\s+|\.\s")
-PRODUCT = re.compile(r"\b(?:[A-Za-z]{1,6}-?\d{2,6}[A-Za-z]?|[a-z]{3,}-cel)\b")
+PRODUCT = re.compile(r"\b(?:[A-Za-z]{1,6}-?\d{2,6}[A-Za-z]?|[A-Za-z]{2,6}-[A-Za-z]{1,3}\d{1,6}|[a-z]{3,}-cel)\b")
+"""A product's code or short name: KYV-101, CT103A, CNM-Au8, obe-cel."""
 CLAIM_FIELDS = ("phase", "status", "sponsor", "enrollment")
 _LINK_URLS = {"nct": "https://clinicaltrials.gov/study/{id}", "euct": REGISTRY_URLS["euct"],
               "pmid": REGISTRY_URLS["pmid"], "doi": REGISTRY_URLS["doi"], "pmcid": "https://pmc.ncbi.nlm.nih.gov/articles/{id}/"}
@@ -110,15 +116,35 @@ def _links_without_ids(doc: Document, block) -> bool:
     then may its claims be tied to a product's name."""
     return any(not refs_in_url(url.group()) for url in URL.finditer(doc.text, block.start, block.end))
 
+
+def _headed(blocks: list[Block], starts: list[int]) -> list[Block]:
+    """The blocks with each heading that cites a reference joined to the paragraph right under
+    it when that paragraph cites none: the title names the trial, the paragraph makes the
+    claims, and the two are read whole, as a list item is."""
+    def cites(block: Block) -> bool:
+        return bisect_left(starts, block.start) < bisect_left(starts, block.end)
+
+    joined: list[Block] = []
+    for block in blocks:
+        if block.kind == "para" and joined and joined[-1].kind == "heading" and cites(joined[-1]) and not cites(block):
+            joined[-1] = Block(joined[-1].start, block.end, "item")
+        else:
+            joined.append(block)
+    return joined
+
+
 def _without_references(masked: str, refs: list[Reference]) -> str:
     """The text with every reference and link blanked out, once for the whole document, so a
     claim is never read from an id or an address (blanking per sentence copied the text each time)."""
-    text = list(masked)
-    for ref in refs:
-        text[ref.start:ref.end] = " " * (ref.end - ref.start)
-    for url in URL.finditer(masked):
-        text[url.start():url.end()] = " " * (url.end() - url.start())
-    return "".join(text)
+    parts, position = [], 0
+    for start, end in sorted([(ref.start, ref.end) for ref in refs] + [url.span() for url in URL.finditer(masked)]):
+        if end > position:
+            start = max(start, position)
+            parts += [masked[position:start], " " * (end - start)]
+            position = end
+    parts.append(masked[position:])
+    return "".join(parts)
+
 
 class Verifier:
     def __init__(self, store: Store, profile: Profile, lookup: OnlineLookup | None = None):
@@ -130,6 +156,7 @@ class Verifier:
         self._products: dict[str, set[str]] | None = None
         self._existence: dict[str, _Existence] = {}
         self._records: dict[str, tuple[Any, bool | None, list[dict[str, Any]], Any]] = {}
+        self._read: dict[str, Any] = {}  # studies and papers by id, None for ids the store lacks
 
     # -- existence ---------------------------------------------------------------------------
 
@@ -159,7 +186,7 @@ class Verifier:
     def resolve(self, ref: Reference) -> str | None:
         """The store record a reference names, if the store holds it."""
         if ref.kind in ("nct", "euct"):
-            return ref.value if self.store.get_study(ref.value) else None
+            return ref.value if self._study(ref.value) else None
         if ref.kind == "eudract":
             return self._eudract_index().get(ref.value)
         if ref.kind == "pmcid":
@@ -173,7 +200,7 @@ class Verifier:
             candidate = f"DOI:{ref.value}"
         else:
             candidate = f"PMID:{ref.value}"
-        return candidate if self.store.get_paper(candidate) else None
+        return candidate if self._paper(candidate) else None
 
     def _exists(self, ref: Reference) -> _Existence:
         key = f"{ref.kind}:{ref.ref}"
@@ -208,18 +235,31 @@ class Verifier:
         """A stored paper's retraction or correction, as PubMed's publication types say."""
         if not record.startswith(("PMID:", "DOI:")):
             return []
-        paper = self.store.get_paper(record)
+        paper = self._paper(record)
         notices = [RETRACTION_TYPES[t] for t in (paper.publication_types if paper else []) if t in RETRACTION_TYPES]
         return [{"field": "retraction", "says": ref.text, "record": n, "message": f"retraction: {ref.text!r} {n} (PubMed)",
                  "start": ref.start, "end": ref.end} for n in notices]
 
+    def _study(self, record: str) -> Any:
+        return self._once(self.store.get_study, record)
+
+    def _paper(self, record: str) -> Any:
+        return self._once(self.store.get_paper, record)
+
+    def _once(self, read, record: str) -> Any:
+        """A stored study or paper (``read`` gets it), read once: a review cites a record many times."""
+        key = f"{read.__name__}:{record}"
+        if key not in self._read:
+            self._read[key] = read(record)
+        return self._read[key]
+
     def _stored(self, record: str) -> tuple[Any, bool | None, list[dict[str, Any]], Any]:
         """A stored record's study (None for a paper), MS verdict, outcome figures and paper, read once."""
         if record not in self._records:
-            study = self.store.get_study(record)
+            study = self._study(record)
             classification = self.store.get_classification(record) if study else None
             is_ms = classification.get("is_ms") if classification else None
-            paper = None if study else self.store.get_paper(record)
+            paper = None if study else self._paper(record)
             self._records[record] = (study, is_ms, self.store.figures_of(record), paper)
         return self._records[record]
 
@@ -238,7 +278,12 @@ class Verifier:
                     if re.search(r"\d", token) and not re.search(r"[A-Za-z]", token):
                         continue
                     index.setdefault(_fold(token), set()).add(study_id)
-            self._products = {k: v for k, v in index.items() if len(v) <= 30 and re.search(r"[a-z]", k) and (re.search(r"\d", k) or k.endswith("cel"))}
+            products = {k: v for k, v in index.items() if len(v) <= 30 and re.search(r"[a-z]", k) and (re.search(r"\d", k) or k.endswith("cel"))}
+            for names in self.profile.products:  # a product's other names find the trials of any of them
+                trials = set().union(*(products.get(_fold(name), ()) for name in names))
+                for name in names if trials else ():
+                    products[_fold(name)] = trials
+            self._products = products
         return self._products
 
     # -- reading -----------------------------------------------------------------------------
@@ -250,18 +295,23 @@ class Verifier:
         return result
 
     def verify_document(self, doc: Document) -> dict[str, Any]:
+        with _without_cycle_collection():
+            return self._verify_document(doc)
+
+    def _verify_document(self, doc: Document) -> dict[str, Any]:
         refs = find_references(doc.text, doc.links)
         masked = mask_quotes(doc.text)
         blanked = _without_references(masked, refs)
         starts = [r.start for r in refs]
+        blocks = _headed(doc.blocks, starts)
         results: list[CitationResult] = []
-        for block in doc.blocks:
+        for block in blocks:
             members = refs[bisect_left(starts, block.start):bisect_left(starts, block.end)]
             results += self._block(doc, masked, blanked, block, members)
-        covered = {id(r) for block in doc.blocks for r in refs[bisect_left(starts, block.start):bisect_left(starts, block.end)]}
+        covered = {id(r) for block in blocks for r in refs[bisect_left(starts, block.start):bisect_left(starts, block.end)]}
         for ref in refs:  # a reference outside every block (never, for the formats read) still counts
             if id(ref) not in covered:
-                results += self._block(doc, masked, blanked, type(doc.blocks[0])(ref.start, ref.end, "para") if doc.blocks else None, [ref])
+                results += self._block(doc, masked, blanked, Block(ref.start, ref.end, "para"), [ref])
         results.sort(key=lambda r: (r.line, r.ref))
         counts = Counter(r.status for r in results)
         summary = {
@@ -297,6 +347,9 @@ class Verifier:
                     continue
                 inside = members  # a list item's or row's sentences share its references
             claims = self._claims(blanked, block, a, b)
+            if len(about := {f"{r.kind}:{r.ref}" for r in inside}) == 1:  # every claim is about the one reference
+                claims_of[about.pop()] += claims
+                continue
             for claim, keys in _attribute(masked, claims, inside):
                 for key in keys:
                     claims_of[key].append(claim)
@@ -372,6 +425,21 @@ class Verifier:
         return None
 
 
+@contextmanager
+def _without_cycle_collection():
+    """The cycle collector paused: a large review makes hundreds of thousands of claims,
+    problems and matches that live to the end and form no cycles, and the collector's full
+    passes over them (and over the store's objects) took a sixth of the run. Whoever found it
+    running starts it again, so concurrent verifications leave it running."""
+    running = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if running:
+            gc.enable()
+
+
 def _located(problems: list[dict[str, Any]], doc: Document) -> list[dict[str, Any]]:
     """Problems with the line and the quoted words of the text they are about."""
     for problem in problems:
@@ -385,11 +453,9 @@ def _fold(token: str) -> str:
 
 
 def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> list[tuple[Claim, list[str]]]:
-    """Each claim with the references (keys) it is about."""
+    """Each claim with the references (keys) it is about, among several."""
     keys = [f"{r.kind}:{r.ref}" for r in mentions]
     distinct = list(dict.fromkeys(keys))
-    if len(distinct) == 1:
-        return [(claim, distinct) for claim in claims]
     first, last = mentions[0], mentions[-1]
     together = not any(first.end <= c.start and c.end <= last.start for c in claims) and all(
         b.start - a.end <= 40 for a, b in zip(mentions, mentions[1:])

@@ -28,30 +28,32 @@ named with an institution ("Bruce Cree at UCSF") matches either.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from curemap.enrich.sponsors import SponsorVocabulary, organisation_key, plain_words
 from curemap.enrich.terms import TermMatcher
 from curemap.model import Study
 from curemap.profile import Profile
+from curemap.verify.gates import Gated, Screen, folded
 from curemap.wording import STATUS_PHRASES, phase_words, status_words
+
 
 OPENING_QUOTE = re.compile(r"[“\"]")
 STRAIGHT_QUOTED = re.compile(r"\"[^\"\n]*\"")
 
 _NUMERAL = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "one": "1", "two": "2", "three": "3", "four": "4"}
 _PHASE_NUMBER = r"(?:iv|iii|ii|i|[1-4]|one|two|three|four)"
-PHASE = re.compile(
+PHASE = Gated(re.compile(
     rf"\b(early[\s-]+)?phase[\s-]*({_PHASE_NUMBER})[ab]?"
     rf"(?:\s*(?:/|-|–|and|or|to)\s*(?:phase[\s-]*)?({_PHASE_NUMBER})[ab]?)?(?![\w/])",
     re.IGNORECASE,
-)
+))
 NO_PHASE_CELL = re.compile(r"^\s*(?:n/?a|not applicable|none|observational|—|-)\s*$", re.IGNORECASE)
-OBSERVATIONAL = re.compile(r"\bobservational\s+(?:study|cohort|registry)\b", re.IGNORECASE)
-TITLE_RUN = re.compile(r"(?:\b[A-Z0-9][\w'’\-/]*[ \t]+|\b(?:of|in|and|the|with|for|a|an|to|on|as|at|by|or|vs|versus)[ \t]+){5,}[A-Z0-9][\w'’\-/]*")
+OBSERVATIONAL = Gated(re.compile(r"\bobservational\s+(?:study|cohort|registry)\b", re.IGNORECASE))
+TITLE_RUN = re.compile(r"\b(?=[A-Z0-9abfiotvw])(?:\b[A-Z0-9][\w'’\-/]*[ \t]+|\b(?:of|in|and|the|with|for|a|an|to|on|as|at|by|or|vs|versus)[ \t]+){5,}[A-Z0-9][\w'’\-/]*")
 """Five words or more in Title Case: an unquoted title ("A Phase I Double Blind Study of …"), whose
-phase and status words are the record's own, not a claim."""
+phase and status words are the record's own, not a claim. It starts at a word's edge on a capital,
+a digit or a small word's first letter: said first, that is checked first."""
 
 _WORD_NUMBERS = {
     w: n for n, w in enumerate(
@@ -66,24 +68,24 @@ APPROX = (
     r"planned|more\s+than|over|at\s+least|fewer\s+than|less\s+than|under|only)"
 )
 PEOPLE = r"(?:participants|patients|people|persons|subjects|volunteers|individuals|adults|children|women|men)"
-ENROLLMENT = re.compile(
-    rf"(?:\b(?P<a1>{APPROX})\s*)?\b(?P<n1>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h1>{NUMBER}))?\s+(?:(?:healthy|adult|paediatric|pediatric)\s+)?{PEOPLE}\b"
+ENROLLMENT = Gated(re.compile(  # every match starts where a word starts, or on "~" or "≈": said first, it is checked first
+    rf"(?:\b(?=\w)|(?=[~≈]))(?:(?:(?<![\w~≈])(?P<a1>{APPROX})\s*)?\b(?P<n1>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h1>{NUMBER}))?\s+(?:(?:healthy|adult|paediatric|pediatric)\s+)?{PEOPLE}\b"
     rf"|\bn\s*=\s*(?P<n2>\d[\d,]*)"
-    rf"|\b(?:enrolled|enrolling|recruited|randomi[sz]ed|treated|enrol(?:l)?ment(?:\s+(?:of|target))?|sample\s+size\s+of)\s+(?:(?P<a3>{APPROX})\s*)?(?P<n3>{NUMBER})(?:\s*(?:to|–)\s*(?P<h3>{NUMBER}))?(?![\w%])",
+    rf"|\b(?:enrolled|enrolling|recruited|randomi[sz]ed|treated|enrol(?:l)?ment(?:\s+(?:of|target))?|sample\s+size\s+of)\s+(?:(?P<a3>{APPROX})\s*)?(?P<n3>{NUMBER})(?:\s*(?:to|–)\s*(?P<h3>{NUMBER}))?(?![\w%]))",
     re.IGNORECASE,
-)
-RESPECTIVELY = re.compile(
+))
+RESPECTIVELY = Gated(re.compile(
     rf"\b(?P<list>{NUMBER}(?:\s*,\s*{NUMBER})*\s*,?\s*and\s+{NUMBER})\s+(?:{PEOPLE}\s*,?\s*)?respectively\b", re.IGNORECASE
-)
-PERCENT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*%")
-CONFIDENCE = re.compile(r"\b\d+\s*%\s*(?:CI|confidence interval)[^)\n;]*", re.IGNORECASE)
-RATIO = re.compile(r"\b(?:OR|HR|RR|aOR|aHR|odds ratio|hazard ratio|risk ratio)\s*(?:of|=|:)?\s*(\d+(?:\.\d+)?)")
+))
+PERCENT = Gated(re.compile(r"(\d(?<![\d.]\d)\d*(?:\.\d+)?)\s*%"))  # a digit first (not after a digit or "."): the engine skips to digits
+CONFIDENCE = Gated(re.compile(r"\b\d+\s*%\s*(?:CI|confidence interval)[^)\n;]*", re.IGNORECASE))
+RATIO = Gated(re.compile(r"\b(?:OR|HR|RR|aOR|aHR|odds ratio|hazard ratio|risk ratio)\s*(?:of|=|:)?\s*(\d+(?:\.\d+)?)"))
 ABSTRACT_PERCENTS = re.compile(r"(\d+(?:\.\d+)?)(?=(?:\s*(?:,|and|or|to|–|-|vs\.?|versus)\s*\d+(?:\.\d+)?)*\s*%)")
 
 _CAP = r"[A-ZÀ-ÞĀ-Ž]"
 NAME = rf"(?:the\s+)?{_CAP}[\w.&'’\-]*(?:[ \t]+(?:(?:of|de|del|des|du|di|da|for|and|i|y|la|le|at|am|&|–|-)[ \t]+)*(?:{_CAP}|\d)[\w.&'’\-]*)*"
 SPONSOR_PATTERNS = [
-    re.compile(p, re.UNICODE) for p in (
+    Gated(re.compile(p, re.UNICODE)) for p in (
         rf"\b(?:[Ss]ponsored|[Ll]ed|[Rr]un|[Cc]onducted|[Ff]unded|[Oo]rgani[sz]ed|[Cc]oordinated)\s+(?:in\s+part\s+|jointly\s+|mainly\s+)?by\s+(?P<name>{NAME})",
         rf"\b[Ss]ponsor(?:ed)?\s*(?::|is|was|being)\s+(?P<name>{NAME})",
         rf"(?P<name>{NAME})\s+(?:is|was|are)\s+(?:listed|named|registered|given)\s+as\s+(?:the\s+)?(?:lead\s+)?sponsor",
@@ -92,7 +94,7 @@ SPONSOR_PATTERNS = [
         rf"(?P<name>{NAME})\s+(?:among\s+the\s+collaborators|collaborating|as\s+(?:a\s+)?collaborator)",
     )
 ]
-ORGANISATION_HINT = re.compile(rf"\b(?:by|from)\s+(?P<by>{NAME})|\(\s*(?P<opens>{NAME})\s*[),]|,\s*(?P<closes>{NAME})\s*\)", re.UNICODE)
+ORGANISATION_HINT = Gated(re.compile(rf"\b(?:by|from)\s+(?P<by>{NAME})|\(\s*(?P<opens>{NAME})\s*[),]|,\s*(?P<closes>{NAME})\s*\)", re.UNICODE))
 """An organisation named after "by" or "from", or alone in (or last in) parentheses."""
 ORG_WORDS = frozenset(
     "university universitat universitatsklinikum hospital hospitals institute institut instituto center centre clinic clinica "
@@ -106,15 +108,33 @@ GENERIC_WORDS = ORG_WORDS | frozenset(
 )
 _ACRONYM_SKIP = frozenset("of and for the de la di du des del at in on".split())
 _PAST = re.compile(r"\b(?:was|were|previously|formerly|from|until|had\s+been)\s+$", re.IGNORECASE)
-_FUTURE = re.compile(r"\b(?:to|will|would|should|expected\s+to|planned\s+to|due\s+to)\s+(?:be\s+)?$", re.IGNORECASE)
 _ONGOING = frozenset({"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "ACTIVE_NOT_RECRUITING"})
+_NOT_SAID = re.compile(r"\b(?:to|will|would|should|expected\s+to|planned\s+to|due\s+to)\s+(?:be\s+)?$|(?-i:\bwho\s+$)", re.IGNORECASE)
+"""What, just before status words, makes them no claim: a future ("expected to be completed") or
+a person ("participants who completed the course")."""
 _SHARED = re.compile(r"\b(?:both|each|all|either)\b", re.IGNORECASE)
 
-STATUS_PATTERNS = [(re.compile(pattern, re.IGNORECASE), statuses) for pattern, statuses in STATUS_PHRASES]
+STATUS_PATTERNS = [(Gated(re.compile(pattern, re.IGNORECASE)), statuses) for pattern, statuses in STATUS_PHRASES]
+_ONGOING_ONLY = [statuses for _, statuses in STATUS_PATTERNS if set(statuses) <= _ONGOING]
+"""Statuses a past tense contradicts ("was recruiting" is no claim that it is)."""
+STATUS_SCREEN = Screen([pattern for pattern, _ in STATUS_PATTERNS])
+SPONSOR_SCREEN = Screen([*SPONSOR_PATTERNS, ORGANISATION_HINT])
 
 
-@dataclass(frozen=True)
-class Claim:
+def _columns(*headers: str) -> frozenset[str]:
+    """Column headers as a table's header reads once its words are made plain (singular, lower case)."""
+    return frozenset(" ".join(plain_words(header)) for header in headers)
+
+
+_PHASE_COLUMNS = _columns("phase", "trial phase", "stage")
+_STATUS_COLUMNS = _columns("status", "recruitment", "recruitment status", "trial status")
+_SPONSOR_COLUMNS = _columns("sponsor", "lead sponsor", "sponsor collaborators", "sponsored by")
+_ENROLLMENT_COLUMNS = _columns("n", "enrollment", "enrolment", "participants", "patients", "size", "sample size", "target enrollment", "target enrolment")
+
+
+class Claim(NamedTuple):
+    """A claim read from a text (a tuple: a 4 MB sentence holds hundreds of thousands)."""
+
     field: str  # phase | status | sponsor | enrollment | condition | figure
     written: str
     value: Any
@@ -177,8 +197,13 @@ class _Spans:
         self._offset = offset
         self._mask = bytearray(length)
 
-    def overlaps(self, start: int, end: int) -> bool:
-        return self._mask.find(1, start - self._offset, end - self._offset) != -1
+    def take(self, start: int, end: int) -> bool:
+        """Claim the characters, unless one of them is claimed already."""
+        a, b = start - self._offset, end - self._offset
+        if self._mask.find(1, a, b) != -1:
+            return False
+        self._mask[a:b] = b"\x01" * (b - a)
+        return True
 
     def add(self, start: int, end: int) -> None:
         self._mask[start - self._offset : end - self._offset] = b"\x01" * (end - start)
@@ -198,47 +223,47 @@ class ClaimReader:
         """The claims of ``text[start:end]`` (``text`` with quotations masked), positions in
         ``text``; with ``only``, just the claims of that field (a table column's)."""
         segment = text[start:end]
+        lowered = folded(segment)
         claims: list[Claim] = []
         taken = _Spans(start, end - start)
 
         def add(claim: Claim) -> None:
-            if taken.overlaps(claim.start, claim.end):
-                return
-            taken.add(claim.start, claim.end)
-            claims.append(claim)
+            if taken.take(claim.start, claim.end):
+                claims.append(claim)
 
         titles = [(start + t.start(), start + t.end()) for t in TITLE_RUN.finditer(segment)]
         for a, b in titles:
             taken.add(a, b)
         if only in (None, "phase"):
-            for match in PHASE.finditer(segment):
+            for match in PHASE.finditer(segment, lowered):
                 key = _phase_key(match)
                 if key:
-                    add(Claim("phase", match.group().strip(), key, start + match.start(), start + match.end()))
-            if match := OBSERVATIONAL.search(segment):
-                add(Claim("phase", match.group().strip(), None, start + match.start(), start + match.end()))
+                    add(Claim("phase", segment[match.start():match.end()].strip(), key, start + match.start(), start + match.end()))
+            if match := OBSERVATIONAL.search(segment, lowered):
+                add(Claim("phase", segment[match.start():match.end()].strip(), None, start + match.start(), start + match.end()))
         if only in (None, "status"):
-            self._statuses(segment, start, add)
+            self._statuses(segment, lowered, start, add)
         if only is not None:
             return sorted(claims, key=lambda c: c.start)
         for a, b in titles:
             taken.remove(a, b)
-        self._sponsors(segment, start, add)
-        for match in RESPECTIVELY.finditer(segment):
-            for order, number in enumerate(re.finditer(NUMBER, match.group("list"), re.IGNORECASE)):
+        self._sponsors(segment, lowered, start, add)
+        for match in RESPECTIVELY.finditer(segment, lowered):
+            for order, number in enumerate(re.finditer(NUMBER, segment[match.start("list"):match.end("list")], re.IGNORECASE)):
                 a = start + match.start("list") + number.start()
                 add(Claim("enrollment", number.group(), (_number(number.group()), None, ""), a, a + len(number.group()), order))
-        for match in ENROLLMENT.finditer(segment):
-            n = match.group("n1") or match.group("n2") or match.group("n3")
-            high = match.group("h1") or match.group("h3")
-            approx = (match.group("a1") or match.group("a3") or "").lower()
-            add(Claim("enrollment", match.group().strip(), (_number(n), high and _number(high), approx),
+        for match in ENROLLMENT.finditer(segment, lowered):
+            n1, n2, n3, h1, h3, a1, a3 = match.group("n1", "n2", "n3", "h1", "h3", "a1", "a3")
+            n, high, approx = n1 or n2 or n3, h1 or h3, (a1 or a3 or "").lower()
+            add(Claim("enrollment", segment[match.start():match.end()].strip(), (_number(n), high and _number(high), approx),
                       start + match.start(), start + match.end()))
-        for match in PERCENT.finditer(CONFIDENCE.sub(lambda m: " " * len(m.group()), segment)):
-            add(Claim("figure", match.group(), ("percent", match.group(1)), start + match.start(), start + match.end()))
-        for match in RATIO.finditer(segment):
+        if PERCENT.may_match(segment, lowered):
+            shares = CONFIDENCE.pattern.sub(lambda m: " " * len(m.group()), segment) if CONFIDENCE.may_match(segment, lowered) else segment
+            for match in PERCENT.pattern.finditer(shares):
+                add(Claim("figure", match.group(), ("percent", match.group(1)), start + match.start(), start + match.end()))
+        for match in RATIO.finditer(segment, lowered):
             add(Claim("figure", match.group(), ("ratio", match.group(1)), start + match.start(), start + match.end()))
-        hits = self.condition.find(segment)
+        hits = self.condition.find(segment) if self.condition.may_match([segment]) else []
         not_ms = [h for h in hits if h.key[0] == "not_ms"]
         for hit in hits:
             inside = hit.key[0] == "ms" and any(o.start <= hit.start and hit.end <= o.end for o in not_ms)
@@ -254,46 +279,48 @@ class ClaimReader:
         if not written:
             return []
         at = start + cell.index(written)
-        if column in ("phase", "trial phase", "stage"):
+        if column in _PHASE_COLUMNS:
             if NO_PHASE_CELL.search(written):
                 return [Claim("phase", written, None, at, at + len(written))]
             return self.read(text, start, end, only="phase")
-        if column in ("status", "recruitment", "recruitment status", "trial status"):
+        if column in _STATUS_COLUMNS:
             if written.lower() in ("unknown", "not known"):
                 return [Claim("status", written, ("UNKNOWN",), at, at + len(written))]
             return self.read(text, start, end, only="status")
-        if column in ("sponsor", "lead sponsor", "sponsors", "sponsor collaborators", "sponsored by"):
+        if column in _SPONSOR_COLUMNS:
             return [Claim("sponsor", written, written, at, at + len(written))]
-        if column in ("n", "enrollment", "enrolment", "participants", "patients", "size", "sample size", "target enrollment", "target enrolment"):
+        if column in _ENROLLMENT_COLUMNS:
             match = re.fullmatch(rf"(?:(?P<a>{APPROX})\s*)?(?P<n>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h>{NUMBER}))?\s*(?:\w+)?", written, re.IGNORECASE)
             if not match:
                 return []
             return [Claim("enrollment", written, (_number(match.group("n")), match.group("h") and _number(match.group("h")), (match.group("a") or "").lower()), at, at + len(written))]
         return None
 
-    def _statuses(self, segment: str, start: int, add) -> None:
-        found: list[tuple[int, int, tuple[str, ...], re.Match]] = []
-        for pattern, statuses in STATUS_PATTERNS:
-            for match in pattern.finditer(segment):
-                found.append((match.start(), match.end(), statuses, match))
-        found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
+    def _statuses(self, segment: str, lowered: str, start: int, add) -> None:
+        if not STATUS_SCREEN.may_match(segment, lowered):
+            return
+        found: list[tuple[int, int, int, int]] = []  # (start, minus length, pattern, end): leftmost, longest, first listed
+        for index, (pattern, _) in enumerate(STATUS_PATTERNS):
+            found += [(m.start(), m.start() - m.end(), index, m.end()) for m in pattern.finditer(segment, lowered)]
+        found.sort()
         last_end = -1
-        for a, b, statuses, match in found:
+        for a, _, index, b in found:
             if a < last_end:
                 continue
+            statuses = STATUS_PATTERNS[index][1]
             before = segment[max(0, a - 24):a]
-            if _FUTURE.search(before) or (_PAST.search(before) and set(statuses) <= _ONGOING):
-                continue
-            if re.search(r"\bwho\s+$", before):
+            if _NOT_SAID.search(before) or (statuses in _ONGOING_ONLY and _PAST.search(before)):
                 continue
             last_end = b
-            add(Claim("status", match.group(), statuses, start + a, start + b))
+            add(Claim("status", segment[a:b], statuses, start + a, start + b))
 
-    def _sponsors(self, segment: str, start: int, add) -> None:
+    def _sponsors(self, segment: str, lowered: str, start: int, add) -> None:
+        if not SPONSOR_SCREEN.may_match(segment, lowered):
+            return
         for pattern in SPONSOR_PATTERNS:
-            for match in pattern.finditer(segment):
+            for match in pattern.finditer(segment, lowered):
                 self._sponsor(match, "name", start, add)
-        for match in ORGANISATION_HINT.finditer(segment):
+        for match in ORGANISATION_HINT.finditer(segment, lowered):
             group = next(g for g in ("by", "opens", "closes") if match.group(g))
             name = match.group(group)
             if _looks_organised(name) and any(w not in ORG_WORDS for w in plain_words(name)):
@@ -418,6 +445,8 @@ def figure_problems(claims: list[Claim], figures: list[dict[str, Any]], abstract
     """A share or ratio said of a record must be one of its extracted figures (a percentage, a
     count over its denominator, a ratio) at the text's precision, or stand in its abstract;
     records with neither are not judged."""
+    if not any(claim.field == "figure" for claim in claims):
+        return []
     shares = [f["value"] for f in figures if f["unit"] == "percent"]
     shares += [100 * f["value"] / f["n"] for f in figures if f["unit"] == "count" and f.get("n")]
     ratios = [f["value"] for f in figures if f["unit"] not in ("percent", "count")]
