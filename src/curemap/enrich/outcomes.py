@@ -188,12 +188,13 @@ _LIST_ITEM = re.compile(r"[^\W\d_][^\W_]*\s*\(\s*$")
 
 _RATIO_GAP = re.compile(
     r"(?:\s+[A-Z][A-Z0-9+/-]+(?![\w+/-])){0,2}(?:\s*[(\[][^()\[\]]{0,40}[)\]])*"
-    r"(?:\s+for\s+[^\d,;:()\[\]=<>]{3,80}?\s+(?=was\b|is\b|were\b|of\b|=))?"
+    r"(?:\s+(?:for|of)\s+(?:[^\d,;:()\[\]=<>]|\d(?=[^\W\d_])){3,120}?\s+(?=was\b|is\b|were\b|of\b|=))?"
     r"\s*(?:(?:[=:,≈~]|of|was|is|were)\s*)*"
 )
 """What may stand between a ratio term and its value: ``(HR) of``, ``[OR], ``, ``(95% CI): ``,
-a model's name in capitals (``HR DBP+OLE [95%CI]: ``), what it is for (``the hazard ratio for
-EDSS deterioration in the CPM in comparison with the MP group was``)."""
+a model's name in capitals (``HR DBP+OLE [95%CI]: ``), what it is for or of (``the hazard ratio
+for EDSS deterioration in the CPM in comparison with the MP group was``, ``the adjusted hazard
+ratio of progression was``; a digit only inside a name, ``IFN beta-1a``)."""
 
 _SENTENCE_END = re.compile(r"[.!?](?=\s+[(\[]?[A-Z0-9])|\s(?=[A-Z][A-Z /&-]{2,}:\s)|\n\s*\n")
 _ABBREVIATION = re.compile(r"\b(?:vs|e\.g|i\.e|al|approx|Fig|ca|cf|No|Dr|St|resp|incl)\.$", re.IGNORECASE)
@@ -219,10 +220,11 @@ _ENDPOINT = re.compile(
     re.IGNORECASE,
 )
 _RATIO_FOR = re.compile(
-    r"\s+for\s+([^,;()\[\]\d=<>]{3,60}?)\s+(?=(?:in|among|between|was|is|were|of|compared|versus|vs)\b|=)",
+    r"\s+(?:for|of)\s+([^,;()\[\]\d=<>]{3,60}?)\s+(?=(?:in|among|between|was|is|were|of|compared|versus|vs)\b|=)",
     re.IGNORECASE,
 )
-"""``the hazard ratio for EDSS deterioration in …``: the endpoint named right after a ratio term."""
+"""``the hazard ratio for EDSS deterioration in …``, ``… ratio of progression was``: the endpoint
+named right after a ratio term."""
 _MODIFIER = re.compile(r"-?\s?related\b", re.IGNORECASE)
 """``COVID-19-related restrictions``: a term used as a modifier names something else."""
 _PEOPLE = re.compile(r"\s+(?:of\s+(?:the\s+)?)?(?:[^\W\d][\w-]*\s+)?", re.IGNORECASE)
@@ -655,7 +657,6 @@ class OutcomeExtractor:
         # a ratio written as a multiple ("2.8-fold risk") is of the kind the text reports
         multiple_of = next((m.label for m in mentions if m.label in self.ratio_measures and not m.negated), None)
         figures: list[Figure] = []
-        seen: set[tuple] = set()
         for start, end in _sentences(text):
             inside = [m for m in mentions if start <= m.start < end]
             labels = {mention.label for mention in inside}
@@ -663,8 +664,7 @@ class OutcomeExtractor:
                 continue
             sentence = _Sentence(self, text, start, end, inside, [n for n in numbers if start <= n.start < end])
             found = sentence.figures(describes_people=":demographics" in labels, multiple_of=multiple_of)
-            figures += [figure for figure in found if result_key(figure) not in seen]
-            seen |= {result_key(figure) for figure in found}
+            figures += [figure for figure in found if not any(restates(figure, earlier) for earlier in figures)]
         if figures:
             cohort = _cohort_size(text, mentions, numbers, figures[0].start)
             for figure in figures:
@@ -763,6 +763,14 @@ def statement(measure: OutcomeMeasure, figure: dict[str, Any]) -> str:
 def result_key(figure: Figure) -> tuple:
     """What makes two figures the same result: a later sentence repeating it is a restatement."""
     return figure.measure, figure.value, figure.unit, (figure.event or "").lower()
+
+
+def restates(figure: Figure, earlier: Figure) -> bool:
+    """Whether a figure repeats an earlier one: the same result (:func:`result_key`), not one of
+    another time point ("OR 0.72 at week 96" and "OR 0.72 at week 144" are two results)."""
+    if result_key(figure) != result_key(earlier):
+        return False
+    return not (figure.timepoint and earlier.timepoint and figure.timepoint.lower() != earlier.timepoint.lower())
 
 
 def result_text(row: ResultValue) -> str:
