@@ -81,6 +81,10 @@ _FUNCTION_WORDS = frozenset(
 )
 """Words after a percentage that do not name what it is a share of."""
 
+_COUNTED_NOUN = re.compile(r"[ \t]+(?:of\s+(?:the|these|those|all)\s+)?([^\W\d][\w-]*)", re.IGNORECASE)
+_POINTS = frozenset({"point", "points"})
+"""``1 point``: a whole number of points is not a count of something else."""
+
 _COUNT_REACH = 80
 """Characters between a count and the term that says what it counts, at most."""
 
@@ -215,10 +219,13 @@ _LABEL_STOP = frozenset(
     "were was are is had has have including included and or as follows with vs versus".split()
 )
 _ENDPOINT = re.compile(
-    r"\b(?:risk|odds|hazard|likelihood|probability|rate|time)\s+(?:of|to|for)\s+([^,;()\[\]]{3,60}?)"
+    r"\b(?:(?:risk|odds|hazard|likelihood|probability|rate|time)\s+(?:of|to|for)|likely\s+(?:not\s+)?to)\s+([^,;()\[\]]{3,60}?)"
     r"\s*(?=[(\[,;.]|\s(?:compared|versus|vs|than|when|after|among|were|was|is|are|in|at|by|with)\b|$)",
     re.IGNORECASE,
 )
+_LIKELY = re.compile(r"\blikely\s*$", re.IGNORECASE)
+_ENDPOINT_AFTER = re.compile(r"\s*(?:not\s+)?to\s+([^,;()\[\]]{3,60}?)\s*(?=[(\[,;.]|\s(?:than|when|after|compared|versus|vs)\b|$)")
+"""``2.7 times less likely (HR = 0.37 …) to experience disability progression``: the endpoint after the bracket."""
 _RATIO_FOR = re.compile(
     r"\s+(?:for|of)\s+([^,;()\[\]\d=<>]{3,60}?)\s+(?=(?:in|among|between|was|is|were|of|compared|versus|vs)\b|=)",
     re.IGNORECASE,
@@ -869,7 +876,8 @@ class _Sentence:
         for mention, number in pairs:
             if number.value <= 0 or self._is_difference(number):
                 continue
-            if self._blocked([self._clause(mention.start)], "not_outcome", "not_endpoint"):
+            endpoint = self._named_endpoint(mention)  # else the clause says what the ratio is of
+            if self._blocked([endpoint or self._clause(mention.start)], "not_outcome", "not_endpoint"):
                 continue
             figures.append(
                 Figure(
@@ -1054,7 +1062,15 @@ class _Sentence:
             return "count" if counts else None
         if number.value < 0:
             return "points"
+        if number.decimals == 0 and not counts and self._counts_other(number):
+            return None  # "one patient who had 3 relapses", "all but 2 of the follow-up years"
         return "count" if counts and number.decimals == 0 else "bare"
+
+    def _counts_other(self, number: _Number) -> bool:
+        """Whether a whole number is followed by the noun it counts (``3 relapses``, ``2 of the
+        years``): a count of something no measure names, not a rate or points."""
+        word = _COUNTED_NOUN.match(self.text, number.stop, self.end)
+        return word is not None and word.group(1).lower() not in _FUNCTION_WORDS | _POINTS
 
     def _counts_people(self, number: _Number) -> bool:
         """Whether a number is followed, within two words, by people or by the event it counts."""
@@ -1219,20 +1235,30 @@ class _Sentence:
         return self.clauses.piece(mention.start, ",;", self.start, self.end)[0], mention.start
 
     def _endpoint(self, mention: _Mention) -> str | None:
-        """The endpoint a ratio is for: "hazard ratio for X", "risk of X", "time to X", or the nearest
+        """The endpoint a ratio is for: the one it names (:meth:`_named_endpoint`), or the nearest
         other measure term."""
-        named = _RATIO_FOR.match(self.text, mention.end, self.end)
+        named = self._named_endpoint(mention)
         if named:
-            return named.group(1).strip()
-        before = self.text[self.start : mention.start]
-        phrases = list(_ENDPOINT.finditer(before))
-        if phrases:
-            return phrases[-1].group(1).strip()
+            return self.text[named[0] : named[1]].strip()
         others = [m for m in self.measures() if m.label not in self.extractor.ratio_measures]
         if others:
             nearest = min(others, key=lambda m: abs(m.start - mention.start))
             return self.text[nearest.start : nearest.end]
         return None
+
+    def _named_endpoint(self, mention: _Mention) -> tuple[int, int] | None:
+        """Where the words name a ratio's endpoint: "hazard ratio for X", "less likely (HR …) to
+        X", or the last "risk of X", "time to X", "more likely to X" before it in its sentence."""
+        named = _RATIO_FOR.match(self.text, mention.end, self.end)
+        if named:
+            return named.span(1)
+        brackets = self.clauses.enclosing(mention.start)
+        if brackets and _LIKELY.search(self.text, self.start, brackets[0][0]):
+            after = _ENDPOINT_AFTER.match(self.text, brackets[0][1] + 1, self.end)
+            if after:
+                return after.span(1)
+        phrases = list(_ENDPOINT.finditer(self.text, self.start, mention.start))
+        return phrases[-1].span(1) if phrases else None
 
 
 def _label_start(text: str, low: int, opening: int) -> int:
