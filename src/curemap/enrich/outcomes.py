@@ -214,6 +214,7 @@ _GROUP_PHRASE = re.compile(
     r"|\b(?:receiving|treated with|on) ([^\W\d][\w/-]*)",
     re.IGNORECASE,
 )
+_JOINS_LIST = re.compile(r"[\s,]*(?:and|or)\b", re.IGNORECASE)
 _LIST_JOINER = re.compile(r"^(?:and|or|vs\.?|versus)\s+|\s+(?:and|or|vs\.?|versus)$", re.IGNORECASE)
 _LABEL_STOP = frozenset(
     "were was are is had has have including included and or as follows with vs versus".split()
@@ -1000,9 +1001,16 @@ class _Sentence:
                     return None
                 mention = min(candidates, key=lambda m: (_distance(m, number), m.start > number.start))
                 return self._build(number, unit, mention)
-            if self.clauses.words(scope) > _MAX_SHORT_WORDS and not _SAME_SUBJECT.match(self.text, scope[0]):
+            if self._statement_words(scope) > _MAX_SHORT_WORDS and not _SAME_SUBJECT.match(self.text, scope[0]):
                 return None
         return None
+
+    def _statement_words(self, scope: tuple[int, int]) -> int:
+        """The words of a piece that may make it a statement of its own: not the arm it names
+        ("0.17 in the delayed-release DMF BID group") nor the word that joins it to a list ("and")."""
+        words = self.clauses.words(scope)
+        words -= sum(self.clauses.words(phrase.span()) for phrase in _GROUP_PHRASE.finditer(self.text, *scope))
+        return words - bool(_JOINS_LIST.match(self.text, *scope))
 
     def _names_own_quantity(self, number: _Number) -> bool:
         """Whether a percentage is followed by the noun it is a share of ("94% adherence")."""
