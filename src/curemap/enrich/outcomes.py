@@ -60,9 +60,14 @@ _COPULA = re.compile(r"\b(?:was|were|is|are)\b", re.IGNORECASE)
 _COUNT_BEFORE_SHARE = re.compile(r"\s*n\s*=\s*\d+\s*[,;]\s*", re.IGNORECASE)
 """``(n = 49, 35.5%)``: the count a percentage is written with, inside its bracket."""
 
-_SAME_SUBJECT = re.compile(r"\s*(?:and|but)\s+(?:were|was|are|is|had|have|has)\b", re.IGNORECASE)
+_SAME_SUBJECT = re.compile(r"\b(?:and|but)\s+(?:were|was|are|is|had|have|has)\b", re.IGNORECASE)
 """A piece that goes on about the subject before it ("Infections were reported in 33 patients
-(23.9%) and were predominantly mild (n = 28, 20.3%)") does not end the search for its measure."""
+(23.9%) and were predominantly mild (n = 28, 20.3%)", "… in 33 (23.9%) patients and were …")
+does not end the search for its measure."""
+
+_SHARE_OF = re.compile(r"\b(?:proportions?|percentages?|shares?)\s+of\s+", re.IGNORECASE)
+_PEOPLE_REACH = 20
+"""Characters between "proportion of" and the people it is a share of, at most."""
 
 _PREDICATE = re.compile(r"\b(?:had|has|have|was|were|is|are)\b", re.IGNORECASE)
 """Words that make a stretch of text a statement of its own."""
@@ -121,7 +126,7 @@ _NUMBER_WORD = re.compile(
     re.IGNORECASE,
 )
 _HUNDREDS_BEFORE = re.compile(r"\b(" + "|".join(_SMALL_NUMBERS[:9]) + r")\s+hundred(?:\s+and)?\s+$", re.IGNORECASE)
-_NUMBER_WORD_NOT_COUNT = re.compile(r"(?:\bat least|\bmore than|\bless than|\bthan|\bonly)\s+$", re.IGNORECASE)
+_NUMBER_WORD_NOT_COUNT = re.compile(r"(?:\bat least|\bmore than|\bless than|\bthan)\s+$", re.IGNORECASE)
 """``at least one adverse event``: a number word that bounds rather than counts."""
 
 _NUMBER = re.compile(
@@ -188,6 +193,7 @@ _CONFIDENCE = re.compile(r"\b(?:95\s*%\s*)?(?:CI|C\.I\.|CrI|confidence interval|
 _INTERVAL_GAP = re.compile(r"^(?:\s*[(\[][^()\[\]]{0,12}[)\]])?\s*(?:[=:,]\s*)?$")
 _SERIES_GAP = re.compile(r"^\s*%?\s*(?:,\s*(?:and\s+|or\s+)?|and|or|vs\.?|versus)\s*$", re.IGNORECASE)
 _COUNT_THEN_PERCENT = re.compile(r"^\s*(?:[^\W\d][\w-]*\s+){0,2}[(\[]\s*$")
+_COUNT_RESTATED = re.compile(r"\s+(?:[^\W\d][\w-]*\s+){0,3}[(\[]\s*n\s*=\s*(\d+)\s*[;,]\s*\d+(?:[.·]\d+)?\s*%", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"[^\W\d_][^\W_]*\s*\(\s*$")
 
 _RATIO_GAP = re.compile(
@@ -444,6 +450,10 @@ def _link_neighbours(text: str, numbers: list[_Number]) -> None:
         ):
             number.kind = None  # "41 (33.6%)": the percentage is the figure
             following.n = following.n or number.n
+    for number in numbers:
+        restated = _COUNT_RESTATED.match(text, number.stop)
+        if number.kind in ("count", "bare") and restated and int(restated.group(1)) == number.value:
+            number.kind = None  # "three cases of hypertension (n = 3; 2.2%)": the share is the figure
     for confidence in _CONFIDENCE.finditer(text):
         limits = [number for number in numbers if confidence.end() <= number.start < confidence.end() + 30]
         for limit in limits[:2]:
@@ -1001,9 +1011,22 @@ class _Sentence:
                     return None
                 mention = min(candidates, key=lambda m: (_distance(m, number), m.start > number.start))
                 return self._build(number, unit, mention)
-            if self._statement_words(scope) > _MAX_SHORT_WORDS and not _SAME_SUBJECT.match(self.text, scope[0]):
+            if (
+                self._statement_words(scope) > _MAX_SHORT_WORDS
+                and not _SAME_SUBJECT.search(self.text, *scope)
+                and not self._names_share_of_people(scope)
+            ):
                 return None
         return None
+
+    def _names_share_of_people(self, scope: tuple[int, int]) -> bool:
+        """Whether a piece is the subject of a share ("A lower proportion of patients receiving
+        PR-fampridine (3%) versus placebo (8%) reported SAEs"): what they had follows it."""
+        people = [m.start for m in self.mentions if m.label == ":subjects"]
+        return any(
+            any(share.end() <= start <= share.end() + _PEOPLE_REACH for start in people)
+            for share in _SHARE_OF.finditer(self.text, *scope)
+        )
 
     def _statement_words(self, scope: tuple[int, int]) -> int:
         """The words of a piece that may make it a statement of its own: not the arm it names
