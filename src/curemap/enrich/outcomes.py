@@ -220,6 +220,7 @@ _GROUP_PHRASE = re.compile(
     r"|\b(?:receiving|treated with|on) ([^\W\d][\w/-]*)",
     re.IGNORECASE,
 )
+_ARM_WORD = re.compile(r"\b(?:groups?|arms?|cohorts?)\b", re.IGNORECASE)
 _JOINS_LIST = re.compile(r"[\s,]*(?:and|or)\b", re.IGNORECASE)
 _LIST_JOINER = re.compile(r"^(?:and|or|vs\.?|versus)\s+|\s+(?:and|or|vs\.?|versus)$", re.IGNORECASE)
 _LABEL_STOP = frozenset(
@@ -1030,9 +1031,12 @@ class _Sentence:
 
     def _statement_words(self, scope: tuple[int, int]) -> int:
         """The words of a piece that may make it a statement of its own: not the arm it names
-        ("0.17 in the delayed-release DMF BID group") nor the word that joins it to a list ("and")."""
+        ("0.17 in the delayed-release DMF BID group", "and … TID (95%) groups") nor the word that
+        joins it to a list ("and")."""
         words = self.clauses.words(scope)
-        words -= sum(self.clauses.words(phrase.span()) for phrase in _GROUP_PHRASE.finditer(self.text, *scope))
+        arms = [*_GROUP_PHRASE.finditer(self.text, *scope)]
+        arms += [word for word in _ARM_WORD.finditer(self.text, *scope) if not any(a.start() <= word.start() < a.end() for a in arms)]
+        words -= sum(self.clauses.words(arm.span()) for arm in arms)
         return words - bool(_JOINS_LIST.match(self.text, *scope))
 
     def _names_own_quantity(self, number: _Number) -> bool:
