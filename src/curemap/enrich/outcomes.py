@@ -1090,7 +1090,7 @@ class _Sentence:
         """How a number is written: a percentage, a count of people or events, or bare."""
         if number.kind == "percent" or (number.kind == "count" and not number.word):
             return number.kind
-        if _DENOMINATOR.search(self.text, max(self.start, number.start - 20), number.start):
+        if _DENOMINATOR.search(self.text, max(self.start, number.start - 20), number.start) and not self._names_event(number):
             return None  # "among 256 participants", "a cohort of 170 patients": who was studied
         counts = self._counts_people(number)
         if number.word:
@@ -1106,6 +1106,13 @@ class _Sentence:
         years``): a count of something no measure names, not a rate or points."""
         word = _COUNTED_NOUN.match(self.text, number.stop, self.end)
         return word is not None and word.group(1).lower() not in _FUNCTION_WORDS | _POINTS
+
+    def _names_event(self, number: _Number) -> bool:
+        """Whether a number is followed right away by the measure term it counts ("a total of
+        186 TEAEs"): events, not the people studied."""
+        gap = re.match(r"\s+", self.text[number.stop : self.end])
+        at = number.stop + (gap.end() if gap else 0)
+        return any(m.start == at for m in self.measures())
 
     def _counts_people(self, number: _Number) -> bool:
         """Whether a number is followed, within two words, by people or by the event it counts."""
