@@ -1190,7 +1190,7 @@ class _Sentence:
             end = people[0].end
         figures = [o for o in self.numbers if o.kind and not o.total and o is not number and not start <= o.start < end]
         if mention.end <= start and start - mention.end <= _BESIDE_TERM:
-            if not any(mention.end <= o.start < start for o in figures):
+            if not any(mention.start <= o.start < start for o in figures):  # a term spanning other figures
                 start = mention.start
         elif mention.start >= end and mention.start - end <= _BESIDE_TERM:
             if not any(end <= o.start < mention.start for o in figures):
