@@ -274,6 +274,17 @@ FULLTEXT_SENTENCES = [
         "IFN beta-1a was 0.75 (0.61–0.93; p = 0.0088) for the 3-point threshold.",
         [("odds_ratio", 0.75)],
     ),
+    (  # a ratio series, each value with its own interval
+        "The OR (95% CI) for worsening and worsening or stable SDMT scores for daclizumab beta compared with IM "
+        "IFN beta-1a was 0.75 (0.61–0.93; p = 0.0088) for the 3-point threshold and 0.79 (0.64–0.97; p = 0.0267) "
+        "for the 4-point threshold.",
+        [("odds_ratio", 0.75), ("odds_ratio", 0.79)],
+    ),
+    (  # "the odds ratio (OR) and the 95% CI … were V and L to U"
+        "The adjusted odds ratio (OR) and the 95% CI for the treatment difference of atorvastatin/IFNB-1b vs. "
+        "IFNB-1b were 1.926 and 0.265 to 14.0007.",
+        [("odds_ratio", 1.926)],
+    ),
     (  # the same ratio at another time point is another result, not a restatement
         "Significantly fewer patients treated with daclizumab beta versus IM IFN beta-1a showed clinically "
         "meaningful worsening, defined as a ⩾3-point decrease on the SDMT at week 96 (19.4% vs 24.8%; OR (95% CI): "

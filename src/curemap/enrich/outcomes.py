@@ -198,10 +198,12 @@ _LIST_ITEM = re.compile(r"[^\W\d_][^\W_]*\s*\(\s*$")
 
 _RATIO_GAP = re.compile(
     r"(?:\s+[A-Z][A-Z0-9+/-]+(?![\w+/-])){0,2}(?:\s*[(\[][^()\[\]]{0,40}[)\]])*"
+    r"(?:\s+and\s+(?:the\s+|its\s+)?(?:95\s*%\s*)?(?:CI|confidence interval))?"
     r"(?:\s+(?:for|of)\s+(?:[^\d,;:()\[\]=<>]|\d(?=[^\W\d_])){3,120}?\s+(?=was\b|is\b|were\b|of\b|=))?"
-    r"\s*(?:(?:[=:,≈~]|of|was|is|were)\s*)*"
+    r"\s*(?:(?:[=:,≈~]|of|was|is|were)\s*)*(?=[-−]?\.?\d)"
 )
 """What may stand between a ratio term and its value: ``(HR) of``, ``[OR], ``, ``(95% CI): ``,
+``(OR) and the 95% CI … were``,
 a model's name in capitals (``HR DBP+OLE [95%CI]: ``), what it is for or of (``the hazard ratio
 for EDSS deterioration in the CPM in comparison with the MP group was``, ``the adjusted hazard
 ratio of progression was``; a digit only inside a name, ``IFN beta-1a``)."""
@@ -231,6 +233,10 @@ _ENDPOINT = re.compile(
     r"\s*(?=[(\[,;.]|\s(?:compared|versus|vs|than|when|after|among|were|was|is|are|in|at|by|with)\b|$)",
     re.IGNORECASE,
 )
+_RATIO_SERIES_GAP = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*(?:for\s+[^,;()\[\]]{1,60}?\s*)?,?\s*(?:and|or)\s+")
+_OWN_INTERVAL = re.compile(r"\s*[(\[]\s*[-−]?\d")
+"""A ratio series' next value: after the previous one's interval (and what it is for), "and",
+then a value with an interval of its own."""
 _LIKELY = re.compile(r"\blikely\s*$", re.IGNORECASE)
 _ENDPOINT_AFTER = re.compile(r"\s*(?:not\s+)?to\s+([^,;()\[\]]{3,60}?)\s*(?=[(\[,;.]|\s(?:than|when|after|compared|versus|vs)\b|$)")
 """``2.7 times less likely (HR = 0.37 …) to experience disability progression``: the endpoint after the bracket."""
@@ -879,9 +885,18 @@ class _Sentence:
             if mention.label in self.extractor.ratio_measures:
                 gap = _RATIO_GAP.match(self.text, mention.end, self.end)
                 number = by_start.get(gap.end()) if gap else None
-                if number is not None and number.start not in pairs:
+                while number is not None and number.start not in pairs:
                     pairs[number.start] = (mention, number)
+                    number = self._next_in_series(number, by_start)
         return list(pairs.values())
+
+    def _next_in_series(self, number: _Number, bare: dict[int, _Number]) -> _Number | None:
+        """The value that goes on a ratio's in a series, each with its own interval: "was 0.75
+        (0.61–0.93) for the 3-point threshold and 0.79 (0.64–0.97) for the 4-point threshold"."""
+        following = next((o for o in self.numbers if o.start >= number.stop and o.start in bare), None)
+        if following is None or not _OWN_INTERVAL.match(self.text, following.end, self.end):
+            return None
+        return following if _RATIO_SERIES_GAP.fullmatch(self.text, number.stop, following.start) else None
 
     def _ratios(self, pairs: list[tuple[_Mention, _Number]]) -> list[Figure]:
         figures = []
