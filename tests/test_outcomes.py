@@ -362,6 +362,11 @@ FULLTEXT_SENTENCES = [
         "alleviated with anti-histamine treatment for three weeks.",
         [("adverse_event", 1)],
     ),
+    (  # "8 events were reported": a count of events, like one of cases
+        "Overall, bradyarrhythmia AEs were reported in 12 (8.7%) patients of which 8 events were reported post "
+        "first dose (days 23–142, Table 1).",
+        [("adverse_event", 8.7), ("adverse_event", 8)],
+    ),
     (  # "a total of 186 TEAEs" counts events
         "A total of 47 out of 55 (86%) participants treated with rHIgM22 experienced a total of 186 TEAEs "
         "compared with 16 out of 17 (94%) individuals treated with placebo who experienced 54 TEAEs.",
