@@ -219,7 +219,8 @@ def trial_abstract(article_text: str) -> str:
 def results_excerpts(pmcid: str, article_text: str, excerpts: tuple[str, ...]) -> str:
     """Paragraphs of an evidence-inference article's results as one text, blank-line separated;
     :class:`InputError` naming the article when one is not in its results sections."""
-    results = "\n".join(part.text for part in parse_evidence_inference(article_text) if part.kind in ("results", "table"))
+    parts = parse_evidence_inference(article_text)
+    results = "\n".join(part.text for part in parts if part.kind in ("results", "table"))
     for excerpt in excerpts:
         if excerpt not in results:
             raise InputError(f"{pmcid}: excerpt {excerpt[:60]!r}… is not in the article's results sections")
@@ -235,7 +236,7 @@ def read_texts(literature: Path, articles: list[GoldArticle]) -> dict[str, str]:
     for article in articles:
         if article.excerpts:
             if not (folder / f"{article.pmid}.txt").is_file():
-                raise InputError(f"{article.pmid}: its excerpts need the article's text file, {folder.name}/{article.pmid}.txt")
+                raise InputError(f"{article.pmid}: its excerpts need the article's text, {folder.name}/{article.pmid}.txt")
             texts[article.pmid] = results_excerpts(
                 article.pmid, (folder / f"{article.pmid}.txt").read_text(encoding="utf-8"), article.excerpts
             )
@@ -288,6 +289,7 @@ def evaluate_outcomes(labels_jsonl: Path, literature_csv: Path, extractor: Outco
         if article.pmid not in abstracts:
             continue
         abstract = abstracts[article.pmid]
+        # results paragraphs are read as a full text's results part: the paper names the condition
         predicted = extractor.extract(abstract, about_condition=True) if article.excerpts else extractor.extract(abstract)
         report.articles += 1
         report.bad_spans += [

@@ -8,7 +8,8 @@ This module holds only generic rules about how results are written:
    units (``12 months``, ``1,200 mg``), statistics (``SD 1.8``, ``I2 = 92%``), ordinals
    (``grade 2``, ``year 4``), years and the digits of names (``COVID-19``, ``T2``) are not
    figures, nor is the first value of a change (``from 1.31 to 0``) or a relative change that
-   restates a ratio (``a 16% increase in the risk``). The rest is written as a percentage, a
+   restates a ratio (``a 16% increase in the risk``), nor a whole number that counts what no
+   measure names (``3 relapses``). The rest is written as a percentage, a
    count (``36 patients``, ``3 of the 16 patients``, ``lymphopenia (27)``, ``one serious
    adverse event``), a bare number (a rate, points), a ratio when it follows a ratio term
    (``HR 0.54``, ``odds ratio [OR], 2.8``) or a multiple (``a 2.8-fold increase in the
@@ -16,8 +17,9 @@ This module holds only generic rules about how results are written:
    (33.6%)``) gives one figure, the percentage. A unit or a percent sign at the end of a
    series applies to all of it (``52.6 and 73.4 vs. 66.9%``, ``at 2 and 4 years``).
 2. Ratios. A negative ratio, or one whose interval is symmetric on the additive scale but not
-   on the log scale, is a difference mislabelled as a ratio. A ratio whose clause names a
-   not-endpoint cue (adherence, the risk of MS itself) is not an outcome.
+   on the log scale, is a difference mislabelled as a ratio. A ratio whose endpoint (the one it
+   names, else its clause) names a not-endpoint cue (adherence, the risk of MS itself) is not an
+   outcome. A ratio's value may go on in a series, each with its own interval.
 3. Measure. A number takes the nearest term whose measure has a unit that fits how it is
    written. The term is looked for in the number's own clause piece first, then outward: to
    the words a bracket follows and the clause around them. A piece of more than a few words
@@ -35,7 +37,7 @@ This module holds only generic rules about how results are written:
    figures; in a text that also names another group (NMOSD, animals), only sentences that
    name the condition count.
 5. One entry per result. A figure with the measure, value, unit and event of one given in an
-   earlier sentence is a restatement (the conclusion repeating a result).
+   earlier sentence, at no other time point, is a restatement (the conclusion repeating a result).
 
 A figure's ``text`` is ``input[start:end]``: the number with what belongs to it (its bracket
 and the name before it, the people it counts), stretched to its measure term when the term is
@@ -193,7 +195,10 @@ _CONFIDENCE = re.compile(r"\b(?:95\s*%\s*)?(?:CI|C\.I\.|CrI|confidence interval|
 _INTERVAL_GAP = re.compile(r"^(?:\s*[(\[][^()\[\]]{0,12}[)\]])?\s*(?:[=:,]\s*)?$")
 _SERIES_GAP = re.compile(r"^\s*%?\s*(?:,\s*(?:and\s+|or\s+)?|and|or|vs\.?|versus)\s*$", re.IGNORECASE)
 _COUNT_THEN_PERCENT = re.compile(r"^\s*(?:[^\W\d][\w-]*\s+){0,2}[(\[]\s*$")
-_COUNT_RESTATED = re.compile(r"\s+(?:[^\W\d][\w-]*\s+){0,3}[(\[]\s*n\s*=\s*(\d+)\s*[;,]\s*\d+(?:[.·]\d+)?\s*%", re.IGNORECASE)
+_COUNT_RESTATED = re.compile(
+    r"\s+(?:[^\W\d][\w-]*\s+){0,3}[(\[]\s*n\s*=\s*(\d+)\s*[;,]\s*\d+(?:[.·]\d+)?\s*%", re.IGNORECASE
+)
+"""``three cases of hypertension (n = 3; 2.2%)``: a count its bracket restates with its share."""
 _LIST_ITEM = re.compile(r"[^\W\d_][^\W_]*\s*\(\s*$")
 
 _RATIO_GAP = re.compile(
@@ -229,7 +234,8 @@ _LABEL_STOP = frozenset(
     "were was are is had has have including included and or as follows with vs versus".split()
 )
 _ENDPOINT = re.compile(
-    r"\b(?:(?:risk|odds|hazard|likelihood|probability|rate|time)\s+(?:of|to|for)|likely\s+(?:not\s+)?to)\s+([^,;()\[\]]{3,60}?)"
+    r"\b(?:(?:risk|odds|hazard|likelihood|probability|rate|time)\s+(?:of|to|for)|likely\s+(?:not\s+)?to)"
+    r"\s+([^,;()\[\]]{3,60}?)"
     r"\s*(?=[(\[,;.]|\s(?:compared|versus|vs|than|when|after|among|were|was|is|are|in|at|by|with)\b|$)",
     re.IGNORECASE,
 )
@@ -238,7 +244,9 @@ _OWN_INTERVAL = re.compile(r"\s*[(\[]\s*[-−]?\d")
 """A ratio series' next value: after the previous one's interval (and what it is for), "and",
 then a value with an interval of its own."""
 _LIKELY = re.compile(r"\blikely\s*$", re.IGNORECASE)
-_ENDPOINT_AFTER = re.compile(r"\s*(?:not\s+)?to\s+([^,;()\[\]]{3,60}?)\s*(?=[(\[,;.]|\s(?:than|when|after|compared|versus|vs)\b|$)")
+_ENDPOINT_AFTER = re.compile(
+    r"\s*(?:not\s+)?to\s+([^,;()\[\]]{3,60}?)\s*(?=[(\[,;.]|\s(?:than|when|after|compared|versus|vs)\b|$)"
+)
 """``2.7 times less likely (HR = 0.37 …) to experience disability progression``: the endpoint after the bracket."""
 _RATIO_FOR = re.compile(
     r"\s+(?:for|of)\s+([^,;()\[\]\d=<>]{3,60}?)\s+(?=(?:in|among|between|was|is|were|of|compared|versus|vs)\b|=)",
@@ -1050,7 +1058,9 @@ class _Sentence:
         joins it to a list ("and")."""
         words = self.clauses.words(scope)
         arms = [*_GROUP_PHRASE.finditer(self.text, *scope)]
-        arms += [word for word in _ARM_WORD.finditer(self.text, *scope) if not any(a.start() <= word.start() < a.end() for a in arms)]
+        arms += [
+            word for word in _ARM_WORD.finditer(self.text, *scope) if not any(a.start() <= word.start() < a.end() for a in arms)
+        ]
         words -= sum(self.clauses.words(arm.span()) for arm in arms)
         return words - bool(_JOINS_LIST.match(self.text, *scope))
 
@@ -1105,7 +1115,8 @@ class _Sentence:
         """How a number is written: a percentage, a count of people or events, or bare."""
         if number.kind == "percent" or (number.kind == "count" and not number.word):
             return number.kind
-        if _DENOMINATOR.search(self.text, max(self.start, number.start - 20), number.start) and not self._names_event(number):
+        studied = _DENOMINATOR.search(self.text, max(self.start, number.start - 20), number.start)
+        if studied and not self._names_event(number):
             return None  # "among 256 participants", "a cohort of 170 patients": who was studied
         counts = self._counts_people(number)
         if number.word:
