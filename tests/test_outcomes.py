@@ -259,6 +259,127 @@ def test_trial_abstract_phrasings(extractor, text, expected):
     assert [(f.measure, f.value) for f in extractor.extract(text)] == expected
 
 
+# Sentences of the trial articles' results sections (tests/data/outcomes/outcomes-fulltext-dev.jsonl),
+# read as a full text's results are (the paper names the condition elsewhere); each needs one rule
+# that the set's first run lacked.
+FULLTEXT_SENTENCES = [
+    (  # a ratio "of" its endpoint before its value
+        "According to the Cox model, where those patients were censored at the time of stopping their follow-up, "
+        "the adjusted hazard ratio of progression was 0.61 (95% CI: 0.31–1.22) for the CPM group in comparison "
+        "with the MP group (p = 0.16).",
+        [("hazard_ratio", 0.61)],
+    ),
+    (  # what a ratio is for may name a drug with a digit (IFN beta-1a) before "was"
+        "The OR (95% CI) for worsening and worsening or stable SDMT scores for daclizumab beta compared with IM "
+        "IFN beta-1a was 0.75 (0.61–0.93; p = 0.0088) for the 3-point threshold.",
+        [("odds_ratio", 0.75)],
+    ),
+    (  # a ratio series, each value with its own interval
+        "The OR (95% CI) for worsening and worsening or stable SDMT scores for daclizumab beta compared with IM "
+        "IFN beta-1a was 0.75 (0.61–0.93; p = 0.0088) for the 3-point threshold and 0.79 (0.64–0.97; p = 0.0267) "
+        "for the 4-point threshold.",
+        [("odds_ratio", 0.75), ("odds_ratio", 0.79)],
+    ),
+    (  # "the odds ratio (OR) and the 95% CI … were V and L to U"
+        "The adjusted odds ratio (OR) and the 95% CI for the treatment difference of atorvastatin/IFNB-1b vs. "
+        "IFNB-1b were 1.926 and 0.265 to 14.0007.",
+        [("odds_ratio", 1.926)],
+    ),
+    (  # the same ratio at another time point is another result, not a restatement
+        "Significantly fewer patients treated with daclizumab beta versus IM IFN beta-1a showed clinically "
+        "meaningful worsening, defined as a ⩾3-point decrease on the SDMT at week 96 (19.4% vs 24.8%; OR (95% CI): "
+        "0.72 (0.56–0.92); p = 0.0103; Figure 3(a)). There was a trend for significance at week 144 (18.8% vs "
+        "26.4%; OR (95% CI): 0.72 (0.50–1.03); p = 0.0754).",
+        [("odds_ratio", 0.72), ("odds_ratio", 0.72)],
+    ),
+    (  # "free from disability progression" is progression-free, not worsening
+        "By sub-dividing patients into PBVC/year tertiles, the tertile with the lowest BVL (PBVC/year > −0.4%) "
+        "showed the highest rate of patients free from disability progression at 24 months (89%), and the "
+        "tertile with the greatest BVL (PBVC/year < −1.08%) showed the lowest rate of patients free from "
+        "disability progression (79%; Figure 1(c)).",
+        [("progression_free", 89), ("progression_free", 79)],
+    ),
+    (  # arms listed "in the X group", the last after "and"; relative reductions of the ARR reported
+        "The ARR at 2 years was 0.38 in the placebo group, 0.17 in the delayed-release DMF BID group, and 0.15 in "
+        "the delayed-release DMF TID group, representing relative reductions of 56% (BID) and 60% (TID; both "
+        "p < 0.0001 vs. placebo; Figure 2).",
+        [("arr", 0.38), ("arr", 0.17), ("arr", 0.15), ("arr_reduction", 56), ("arr_reduction", 60)],
+    ),
+    (  # relative reductions of a share relapsed are not of the ARR
+        "On the basis of Kaplan–Meier estimates, the proportion of patients relapsed at 2 years was 0.42 in the "
+        "placebo group, 0.21 in the delayed-release DMF BID group, and 0.21 in the delayed-release DMF TID group, "
+        "representing relative reductions of 54% (BID) and 57% (TID; both p < 0.0001 vs. placebo; Figure 3(a)).",
+        [],
+    ),
+    (  # arms listed by name, the list closed by "groups"
+        "The overall incidence of adverse events in the newly diagnosed population was similar across the "
+        "placebo (92%), delayed-release DMF BID (97%), and delayed-release DMF TID (95%) groups (Table 2).",
+        [("adverse_event", 92), ("adverse_event", 97), ("adverse_event", 95)],
+    ),
+    (  # a whole number counting something no measure names is no rate
+        "The statistically insignificant increased relapse rate in the high dose group stemmed from one patient "
+        "who had 3 relapses after enrolment compared to none at the year prior randomization.",
+        [],
+    ),
+    (  # "all but 2 of the follow-up years" counts years
+        "Inspection of figure 2B revealed that the ARR by study year was not only different during the core study "
+        "but also remained lower in all but 2 of the follow-up years, although after the second year, both groups "
+        "were similarly exposed to interferon beta-1b treatment.",
+        [],
+    ),
+    (  # a ratio for conversion to CDMS is the risk of MS itself
+        "After 11 years, the risk of conversion to CDMS was still reduced by 33.0% for patients in the "
+        "early-treatment arm relative to those in the delayed-treatment arm (hazard ratio 0.670; 95% confidence "
+        "interval [CI] 0.526–0.854, p = 0.0012; figure 2A).",
+        [],
+    ),
+    (  # the endpoint a ratio names (first relapse) decides, not CDMS elsewhere in its clause
+        "Time to CDMS was shorter in the delayed-treatment arm (log rank p = 0.0034) as well as time to first "
+        "relapse (hazard ratio 0.655 [95% CI 0.517–0.830], p = 0.0005).",
+        [("hazard_ratio", 0.655)],
+    ),
+    (  # "more likely to discontinue" is persistence; "more likely not to experience … progression" is not
+        "According to this analysis, patients in the CPM group were 2.2 times more likely to discontinue their "
+        "treatment as compared to the MP group (HR = 2.21; 95% CI: 1.14–4.29), but they were 2.7 times more "
+        "likely not to experience sustained EDSS progression (HR = 0.37; 95% CI: 0.17–0.84) (Fig 2).",
+        [("hazard_ratio", 0.37)],
+    ),
+    (  # the subject of a share: what the patients had follows the arms
+        "A lower proportion of patients receiving PR-fampridine (3%) versus placebo (8%) reported SAEs.",
+        [("adverse_event", 3), ("adverse_event", 8)],
+    ),
+    (  # "and were …" goes on about the infections, past the share of the count
+        "Infections (overall) were reported in 33 (23.9%) patients and were predominantly mild (n = 28, 20.3%).",
+        [("adverse_event", 23.9), ("adverse_event", 20.3)],
+    ),
+    (  # a count restated in its bracket with its share gives the share
+        "All three cases of hypertension (n = 3; 2.2%) were managed with antihypertensive therapy and did not "
+        "result in treatment discontinuation.",
+        [("adverse_event", 2.2)],
+    ),
+    (  # "only one patient" counts
+        "Only one patient in the A. paniculata group presented a mild and transient skin rash, which was "
+        "alleviated with anti-histamine treatment for three weeks.",
+        [("adverse_event", 1)],
+    ),
+    (  # "8 events were reported": a count of events, like one of cases
+        "Overall, bradyarrhythmia AEs were reported in 12 (8.7%) patients of which 8 events were reported post "
+        "first dose (days 23–142, Table 1).",
+        [("adverse_event", 8.7), ("adverse_event", 8)],
+    ),
+    (  # "a total of 186 TEAEs" counts events
+        "A total of 47 out of 55 (86%) participants treated with rHIgM22 experienced a total of 186 TEAEs "
+        "compared with 16 out of 17 (94%) individuals treated with placebo who experienced 54 TEAEs.",
+        [("adverse_event", 86), ("adverse_event", 186), ("adverse_event", 94), ("adverse_event", 54)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), FULLTEXT_SENTENCES)
+def test_fulltext_results_phrasings(extractor, text, expected):
+    assert [(f.measure, f.value) for f in extractor.extract(text, about_condition=True)] == expected
+
+
 # -- the span guarantee -------------------------------------------------------------------
 
 

@@ -6,7 +6,9 @@ value, unit, n, time point, group, event and the verbatim words). The abstracts 
 literature CSV, normalised as :mod:`curemap.sources.literature_csv` does, so every gold ``text``
 is a substring of ``Paper.abstract``; or, when the literature path is the evidence-inference
 folder of open-access trial articles, from each article's abstract sections (:func:`trial_abstract`),
-keyed by PMC id.
+keyed by PMC id. An article of such a set that lists ``excerpts`` (paragraphs of its full text's
+results, each checked to be there) is scored on those paragraphs instead, read as a full text's
+results part is (the condition named elsewhere in the paper).
 
 Matching is the acceptance rule: within one article, a predicted figure matches a gold figure
 with the same measure and value, and each gold figure is matched at most once. Figures:
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from curemap.enrich.evaluate import half_of
+from curemap.errors import InputError
 from curemap.enrich.outcomes import Figure, OutcomeExtractor, clause_span
 from curemap.sources.files import iter_file_records
 from curemap.sources.jats import parse_evidence_inference
@@ -46,6 +49,7 @@ class GoldArticle:
     sample: str
     figures: tuple[GoldFigure, ...]
     note: str
+    excerpts: tuple[str, ...] = ()  # full-text results paragraphs it is scored on, instead of its abstract
 
 
 @dataclass
@@ -196,7 +200,12 @@ def read_gold(path: Path) -> list[GoldArticle]:
                     GoldFigure(f["measure"], float(f["value"]), f["unit"], f["text"], f.get("n"), f.get("clause"))
                     for f in data["figures"]
                 )
-                articles.append(GoldArticle(str(data["pmid"]), data.get("sample", ""), figures, data.get("note", "")))
+                articles.append(
+                    GoldArticle(
+                        str(data["pmid"]), data.get("sample", ""), figures, data.get("note", ""),
+                        tuple(data.get("excerpts", ())),
+                    )
+                )
     return articles
 
 
@@ -205,6 +214,33 @@ def trial_abstract(article_text: str) -> str:
     opened by its heading as PubMed writes a structured abstract ("RESULTS: …")."""
     parts = parse_evidence_inference(article_text)
     return " ".join(f"{part.title}: {part.text}" for part in parts if part.kind in ("abstract", "abstract_results"))
+
+
+def results_excerpts(pmcid: str, article_text: str, excerpts: tuple[str, ...]) -> str:
+    """Paragraphs of an evidence-inference article's results as one text, blank-line separated;
+    :class:`InputError` naming the article when one is not in its results sections."""
+    parts = parse_evidence_inference(article_text)
+    results = "\n".join(part.text for part in parts if part.kind in ("results", "table"))
+    for excerpt in excerpts:
+        if excerpt not in results:
+            raise InputError(f"{pmcid}: excerpt {excerpt[:60]!r}… is not in the article's results sections")
+    return "\n\n".join(excerpts)
+
+
+def read_texts(literature: Path, articles: list[GoldArticle]) -> dict[str, str]:
+    """The text each annotated article is scored on: its results excerpts where it lists them
+    (evidence-inference folder only), else its abstract (:func:`read_abstracts`)."""
+    abstracts = {article.pmid for article in articles if not article.excerpts}
+    texts = read_abstracts(literature, abstracts) if abstracts else {}
+    folder = Path(literature) / "txt_files"
+    for article in articles:
+        if article.excerpts:
+            if not (folder / f"{article.pmid}.txt").is_file():
+                raise InputError(f"{article.pmid}: its excerpts need the article's text, {folder.name}/{article.pmid}.txt")
+            texts[article.pmid] = results_excerpts(
+                article.pmid, (folder / f"{article.pmid}.txt").read_text(encoding="utf-8"), article.excerpts
+            )
+    return texts
 
 
 def read_abstracts(literature: Path, pmids: set[str]) -> dict[str, str]:
@@ -241,7 +277,7 @@ def match_figures(gold: list[tuple[str, float]], predicted: list[tuple[str, floa
 def evaluate_outcomes(labels_jsonl: Path, literature_csv: Path, extractor: OutcomeExtractor) -> OutcomeEvalReport:
     """Extract figures from every annotated abstract and compare them with the gold figures."""
     articles = read_gold(labels_jsonl)
-    abstracts = read_abstracts(literature_csv, {article.pmid for article in articles})
+    abstracts = read_texts(literature_csv, articles)
     report = OutcomeEvalReport(
         articles=0,
         missing=[article.pmid for article in articles if article.pmid not in abstracts],
@@ -253,7 +289,8 @@ def evaluate_outcomes(labels_jsonl: Path, literature_csv: Path, extractor: Outco
         if article.pmid not in abstracts:
             continue
         abstract = abstracts[article.pmid]
-        predicted = extractor.extract(abstract)
+        # results paragraphs are read as a full text's results part: the paper names the condition
+        predicted = extractor.extract(abstract, about_condition=True) if article.excerpts else extractor.extract(abstract)
         report.articles += 1
         report.bad_spans += [
             BadSpan(article.pmid, f.text, f.start, f.end, abstract[f.start : f.end])

@@ -8,7 +8,8 @@ This module holds only generic rules about how results are written:
    units (``12 months``, ``1,200 mg``), statistics (``SD 1.8``, ``I2 = 92%``), ordinals
    (``grade 2``, ``year 4``), years and the digits of names (``COVID-19``, ``T2``) are not
    figures, nor is the first value of a change (``from 1.31 to 0``) or a relative change that
-   restates a ratio (``a 16% increase in the risk``). The rest is written as a percentage, a
+   restates a ratio (``a 16% increase in the risk``), nor a whole number that counts what no
+   measure names (``3 relapses``). The rest is written as a percentage, a
    count (``36 patients``, ``3 of the 16 patients``, ``lymphopenia (27)``, ``one serious
    adverse event``), a bare number (a rate, points), a ratio when it follows a ratio term
    (``HR 0.54``, ``odds ratio [OR], 2.8``) or a multiple (``a 2.8-fold increase in the
@@ -16,8 +17,9 @@ This module holds only generic rules about how results are written:
    (33.6%)``) gives one figure, the percentage. A unit or a percent sign at the end of a
    series applies to all of it (``52.6 and 73.4 vs. 66.9%``, ``at 2 and 4 years``).
 2. Ratios. A negative ratio, or one whose interval is symmetric on the additive scale but not
-   on the log scale, is a difference mislabelled as a ratio. A ratio whose clause names a
-   not-endpoint cue (adherence, the risk of MS itself) is not an outcome.
+   on the log scale, is a difference mislabelled as a ratio. A ratio whose endpoint (the one it
+   names, else its clause) names a not-endpoint cue (adherence, the risk of MS itself) is not an
+   outcome. A ratio's value may go on in a series, each with its own interval.
 3. Measure. A number takes the nearest term whose measure has a unit that fits how it is
    written. The term is looked for in the number's own clause piece first, then outward: to
    the words a bracket follows and the clause around them. A piece of more than a few words
@@ -35,7 +37,7 @@ This module holds only generic rules about how results are written:
    figures; in a text that also names another group (NMOSD, animals), only sentences that
    name the condition count.
 5. One entry per result. A figure with the measure, value, unit and event of one given in an
-   earlier sentence is a restatement (the conclusion repeating a result).
+   earlier sentence, at no other time point, is a restatement (the conclusion repeating a result).
 
 A figure's ``text`` is ``input[start:end]``: the number with what belongs to it (its bracket
 and the name before it, the people it counts), stretched to its measure term when the term is
@@ -60,9 +62,14 @@ _COPULA = re.compile(r"\b(?:was|were|is|are)\b", re.IGNORECASE)
 _COUNT_BEFORE_SHARE = re.compile(r"\s*n\s*=\s*\d+\s*[,;]\s*", re.IGNORECASE)
 """``(n = 49, 35.5%)``: the count a percentage is written with, inside its bracket."""
 
-_SAME_SUBJECT = re.compile(r"\s*(?:and|but)\s+(?:were|was|are|is|had|have|has)\b", re.IGNORECASE)
+_SAME_SUBJECT = re.compile(r"\b(?:and|but)\s+(?:were|was|are|is|had|have|has)\b", re.IGNORECASE)
 """A piece that goes on about the subject before it ("Infections were reported in 33 patients
-(23.9%) and were predominantly mild (n = 28, 20.3%)") does not end the search for its measure."""
+(23.9%) and were predominantly mild (n = 28, 20.3%)", "… in 33 (23.9%) patients and were …")
+does not end the search for its measure."""
+
+_SHARE_OF = re.compile(r"\b(?:proportions?|percentages?|shares?)\s+of\s+", re.IGNORECASE)
+_PEOPLE_REACH = 20
+"""Characters between "proportion of" and the people it is a share of, at most."""
 
 _PREDICATE = re.compile(r"\b(?:had|has|have|was|were|is|are)\b", re.IGNORECASE)
 """Words that make a stretch of text a statement of its own."""
@@ -80,6 +87,10 @@ _FUNCTION_WORDS = frozenset(
     compared than from to by over within who which that while whereas but each per""".split()
 )
 """Words after a percentage that do not name what it is a share of."""
+
+_COUNTED_NOUN = re.compile(r"[ \t]+(?:of\s+(?:the|these|those|all)\s+)?([^\W\d][\w-]*)", re.IGNORECASE)
+_POINTS = frozenset({"point", "points"})
+"""``1 point``: a whole number of points is not a count of something else."""
 
 _COUNT_REACH = 80
 """Characters between a count and the term that says what it counts, at most."""
@@ -117,7 +128,7 @@ _NUMBER_WORD = re.compile(
     re.IGNORECASE,
 )
 _HUNDREDS_BEFORE = re.compile(r"\b(" + "|".join(_SMALL_NUMBERS[:9]) + r")\s+hundred(?:\s+and)?\s+$", re.IGNORECASE)
-_NUMBER_WORD_NOT_COUNT = re.compile(r"(?:\bat least|\bmore than|\bless than|\bthan|\bonly)\s+$", re.IGNORECASE)
+_NUMBER_WORD_NOT_COUNT = re.compile(r"(?:\bat least|\bmore than|\bless than|\bthan)\s+$", re.IGNORECASE)
 """``at least one adverse event``: a number word that bounds rather than counts."""
 
 _NUMBER = re.compile(
@@ -184,16 +195,23 @@ _CONFIDENCE = re.compile(r"\b(?:95\s*%\s*)?(?:CI|C\.I\.|CrI|confidence interval|
 _INTERVAL_GAP = re.compile(r"^(?:\s*[(\[][^()\[\]]{0,12}[)\]])?\s*(?:[=:,]\s*)?$")
 _SERIES_GAP = re.compile(r"^\s*%?\s*(?:,\s*(?:and\s+|or\s+)?|and|or|vs\.?|versus)\s*$", re.IGNORECASE)
 _COUNT_THEN_PERCENT = re.compile(r"^\s*(?:[^\W\d][\w-]*\s+){0,2}[(\[]\s*$")
+_COUNT_RESTATED = re.compile(
+    r"\s+(?:[^\W\d][\w-]*\s+){0,3}[(\[]\s*n\s*=\s*(\d+)\s*[;,]\s*\d+(?:[.·]\d+)?\s*%", re.IGNORECASE
+)
+"""``three cases of hypertension (n = 3; 2.2%)``: a count its bracket restates with its share."""
 _LIST_ITEM = re.compile(r"[^\W\d_][^\W_]*\s*\(\s*$")
 
 _RATIO_GAP = re.compile(
     r"(?:\s+[A-Z][A-Z0-9+/-]+(?![\w+/-])){0,2}(?:\s*[(\[][^()\[\]]{0,40}[)\]])*"
-    r"(?:\s+for\s+[^\d,;:()\[\]=<>]{3,80}?\s+(?=was\b|is\b|were\b|of\b|=))?"
-    r"\s*(?:(?:[=:,≈~]|of|was|is|were)\s*)*"
+    r"(?:\s+and\s+(?:the\s+|its\s+)?(?:95\s*%\s*)?(?:CI|confidence interval))?"
+    r"(?:\s+(?:for|of)\s+(?:[^\d,;:()\[\]=<>]|\d(?=[^\W\d_])){3,120}?\s+(?=was\b|is\b|were\b|of\b|=))?"
+    r"\s*(?:(?:[=:,≈~]|of|was|is|were)\s*)*(?=[-−]?\.?\d)"
 )
 """What may stand between a ratio term and its value: ``(HR) of``, ``[OR], ``, ``(95% CI): ``,
-a model's name in capitals (``HR DBP+OLE [95%CI]: ``), what it is for (``the hazard ratio for
-EDSS deterioration in the CPM in comparison with the MP group was``)."""
+``(OR) and the 95% CI … were``,
+a model's name in capitals (``HR DBP+OLE [95%CI]: ``), what it is for or of (``the hazard ratio
+for EDSS deterioration in the CPM in comparison with the MP group was``, ``the adjusted hazard
+ratio of progression was``; a digit only inside a name, ``IFN beta-1a``)."""
 
 _SENTENCE_END = re.compile(r"[.!?](?=\s+[(\[]?[A-Z0-9])|\s(?=[A-Z][A-Z /&-]{2,}:\s)|\n\s*\n")
 _ABBREVIATION = re.compile(r"\b(?:vs|e\.g|i\.e|al|approx|Fig|ca|cf|No|Dr|St|resp|incl)\.$", re.IGNORECASE)
@@ -209,20 +227,33 @@ _GROUP_PHRASE = re.compile(
     r"|\b(?:receiving|treated with|on) ([^\W\d][\w/-]*)",
     re.IGNORECASE,
 )
+_ARM_WORD = re.compile(r"\b(?:groups?|arms?|cohorts?)\b", re.IGNORECASE)
+_JOINS_LIST = re.compile(r"[\s,]*(?:and|or)\b", re.IGNORECASE)
 _LIST_JOINER = re.compile(r"^(?:and|or|vs\.?|versus)\s+|\s+(?:and|or|vs\.?|versus)$", re.IGNORECASE)
 _LABEL_STOP = frozenset(
     "were was are is had has have including included and or as follows with vs versus".split()
 )
 _ENDPOINT = re.compile(
-    r"\b(?:risk|odds|hazard|likelihood|probability|rate|time)\s+(?:of|to|for)\s+([^,;()\[\]]{3,60}?)"
+    r"\b(?:(?:risk|odds|hazard|likelihood|probability|rate|time)\s+(?:of|to|for)|likely\s+(?:not\s+)?to)"
+    r"\s+([^,;()\[\]]{3,60}?)"
     r"\s*(?=[(\[,;.]|\s(?:compared|versus|vs|than|when|after|among|were|was|is|are|in|at|by|with)\b|$)",
     re.IGNORECASE,
 )
+_RATIO_SERIES_GAP = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*(?:for\s+[^,;()\[\]]{1,60}?\s*)?,?\s*(?:and|or)\s+")
+_OWN_INTERVAL = re.compile(r"\s*[(\[]\s*[-−]?\d")
+"""A ratio series' next value: after the previous one's interval (and what it is for), "and",
+then a value with an interval of its own."""
+_LIKELY = re.compile(r"\blikely\s*$", re.IGNORECASE)
+_ENDPOINT_AFTER = re.compile(
+    r"\s*(?:not\s+)?to\s+([^,;()\[\]]{3,60}?)\s*(?=[(\[,;.]|\s(?:than|when|after|compared|versus|vs)\b|$)"
+)
+"""``2.7 times less likely (HR = 0.37 …) to experience disability progression``: the endpoint after the bracket."""
 _RATIO_FOR = re.compile(
-    r"\s+for\s+([^,;()\[\]\d=<>]{3,60}?)\s+(?=(?:in|among|between|was|is|were|of|compared|versus|vs)\b|=)",
+    r"\s+(?:for|of)\s+([^,;()\[\]\d=<>]{3,60}?)\s+(?=(?:in|among|between|was|is|were|of|compared|versus|vs)\b|=)",
     re.IGNORECASE,
 )
-"""``the hazard ratio for EDSS deterioration in …``: the endpoint named right after a ratio term."""
+"""``the hazard ratio for EDSS deterioration in …``, ``… ratio of progression was``: the endpoint
+named right after a ratio term."""
 _MODIFIER = re.compile(r"-?\s?related\b", re.IGNORECASE)
 """``COVID-19-related restrictions``: a term used as a modifier names something else."""
 _PEOPLE = re.compile(r"\s+(?:of\s+(?:the\s+)?)?(?:[^\W\d][\w-]*\s+)?", re.IGNORECASE)
@@ -434,6 +465,10 @@ def _link_neighbours(text: str, numbers: list[_Number]) -> None:
         ):
             number.kind = None  # "41 (33.6%)": the percentage is the figure
             following.n = following.n or number.n
+    for number in numbers:
+        restated = _COUNT_RESTATED.match(text, number.stop)
+        if number.kind in ("count", "bare") and restated and int(restated.group(1)) == number.value:
+            number.kind = None  # "three cases of hypertension (n = 3; 2.2%)": the share is the figure
     for confidence in _CONFIDENCE.finditer(text):
         limits = [number for number in numbers if confidence.end() <= number.start < confidence.end() + 30]
         for limit in limits[:2]:
@@ -655,7 +690,6 @@ class OutcomeExtractor:
         # a ratio written as a multiple ("2.8-fold risk") is of the kind the text reports
         multiple_of = next((m.label for m in mentions if m.label in self.ratio_measures and not m.negated), None)
         figures: list[Figure] = []
-        seen: set[tuple] = set()
         for start, end in _sentences(text):
             inside = [m for m in mentions if start <= m.start < end]
             labels = {mention.label for mention in inside}
@@ -663,8 +697,7 @@ class OutcomeExtractor:
                 continue
             sentence = _Sentence(self, text, start, end, inside, [n for n in numbers if start <= n.start < end])
             found = sentence.figures(describes_people=":demographics" in labels, multiple_of=multiple_of)
-            figures += [figure for figure in found if result_key(figure) not in seen]
-            seen |= {result_key(figure) for figure in found}
+            figures += [figure for figure in found if not any(restates(figure, earlier) for earlier in figures)]
         if figures:
             cohort = _cohort_size(text, mentions, numbers, figures[0].start)
             for figure in figures:
@@ -765,6 +798,14 @@ def result_key(figure: Figure) -> tuple:
     return figure.measure, figure.value, figure.unit, (figure.event or "").lower()
 
 
+def restates(figure: Figure, earlier: Figure) -> bool:
+    """Whether a figure repeats an earlier one: the same result (:func:`result_key`), not one of
+    another time point ("OR 0.72 at week 96" and "OR 0.72 at week 144" are two results)."""
+    if result_key(figure) != result_key(earlier):
+        return False
+    return not (figure.timepoint and earlier.timepoint and figure.timepoint.lower() != earlier.timepoint.lower())
+
+
 def result_text(row: ResultValue) -> str:
     """The line a registry figure is quoted from: outcome title, group and value with its unit."""
     group = f" [{row.group_title}]" if row.group_title else ""
@@ -852,16 +893,26 @@ class _Sentence:
             if mention.label in self.extractor.ratio_measures:
                 gap = _RATIO_GAP.match(self.text, mention.end, self.end)
                 number = by_start.get(gap.end()) if gap else None
-                if number is not None and number.start not in pairs:
+                while number is not None and number.start not in pairs:
                     pairs[number.start] = (mention, number)
+                    number = self._next_in_series(number, by_start)
         return list(pairs.values())
+
+    def _next_in_series(self, number: _Number, bare: dict[int, _Number]) -> _Number | None:
+        """The value that goes on a ratio's in a series, each with its own interval: "was 0.75
+        (0.61–0.93) for the 3-point threshold and 0.79 (0.64–0.97) for the 4-point threshold"."""
+        following = next((o for o in self.numbers if o.start >= number.stop and o.start in bare), None)
+        if following is None or not _OWN_INTERVAL.match(self.text, following.end, self.end):
+            return None
+        return following if _RATIO_SERIES_GAP.fullmatch(self.text, number.stop, following.start) else None
 
     def _ratios(self, pairs: list[tuple[_Mention, _Number]]) -> list[Figure]:
         figures = []
         for mention, number in pairs:
             if number.value <= 0 or self._is_difference(number):
                 continue
-            if self._blocked([self._clause(mention.start)], "not_outcome", "not_endpoint"):
+            endpoint = self._named_endpoint(mention)  # else the clause says what the ratio is of
+            if self._blocked([endpoint or self._clause(mention.start)], "not_outcome", "not_endpoint"):
                 continue
             figures.append(
                 Figure(
@@ -984,9 +1035,34 @@ class _Sentence:
                     return None
                 mention = min(candidates, key=lambda m: (_distance(m, number), m.start > number.start))
                 return self._build(number, unit, mention)
-            if self.clauses.words(scope) > _MAX_SHORT_WORDS and not _SAME_SUBJECT.match(self.text, scope[0]):
+            if (
+                self._statement_words(scope) > _MAX_SHORT_WORDS
+                and not _SAME_SUBJECT.search(self.text, *scope)
+                and not self._names_share_of_people(scope)
+            ):
                 return None
         return None
+
+    def _names_share_of_people(self, scope: tuple[int, int]) -> bool:
+        """Whether a piece is the subject of a share ("A lower proportion of patients receiving
+        PR-fampridine (3%) versus placebo (8%) reported SAEs"): what they had follows it."""
+        people = [m.start for m in self.mentions if m.label == ":subjects"]
+        return any(
+            any(share.end() <= start <= share.end() + _PEOPLE_REACH for start in people)
+            for share in _SHARE_OF.finditer(self.text, *scope)
+        )
+
+    def _statement_words(self, scope: tuple[int, int]) -> int:
+        """The words of a piece that may make it a statement of its own: not the arm it names
+        ("0.17 in the delayed-release DMF BID group", "and … TID (95%) groups") nor the word that
+        joins it to a list ("and")."""
+        words = self.clauses.words(scope)
+        arms = [*_GROUP_PHRASE.finditer(self.text, *scope)]
+        arms += [
+            word for word in _ARM_WORD.finditer(self.text, *scope) if not any(a.start() <= word.start() < a.end() for a in arms)
+        ]
+        words -= sum(self.clauses.words(arm.span()) for arm in arms)
+        return words - bool(_JOINS_LIST.match(self.text, *scope))
 
     def _names_own_quantity(self, number: _Number) -> bool:
         """Whether a percentage is followed by the noun it is a share of ("94% adherence")."""
@@ -1039,14 +1115,30 @@ class _Sentence:
         """How a number is written: a percentage, a count of people or events, or bare."""
         if number.kind == "percent" or (number.kind == "count" and not number.word):
             return number.kind
-        if _DENOMINATOR.search(self.text, max(self.start, number.start - 20), number.start):
+        studied = _DENOMINATOR.search(self.text, max(self.start, number.start - 20), number.start)
+        if studied and not self._names_event(number):
             return None  # "among 256 participants", "a cohort of 170 patients": who was studied
         counts = self._counts_people(number)
         if number.word:
             return "count" if counts else None
         if number.value < 0:
             return "points"
+        if number.decimals == 0 and not counts and self._counts_other(number):
+            return None  # "one patient who had 3 relapses", "all but 2 of the follow-up years"
         return "count" if counts and number.decimals == 0 else "bare"
+
+    def _counts_other(self, number: _Number) -> bool:
+        """Whether a whole number is followed by the noun it counts (``3 relapses``, ``2 of the
+        years``): a count of something no measure names, not a rate or points."""
+        word = _COUNTED_NOUN.match(self.text, number.stop, self.end)
+        return word is not None and word.group(1).lower() not in _FUNCTION_WORDS | _POINTS
+
+    def _names_event(self, number: _Number) -> bool:
+        """Whether a number is followed right away by the measure term it counts ("a total of
+        186 TEAEs"): events, not the people studied."""
+        gap = re.match(r"\s+", self.text[number.stop : self.end])
+        at = number.stop + (gap.end() if gap else 0)
+        return any(m.start == at for m in self.measures())
 
     def _counts_people(self, number: _Number) -> bool:
         """Whether a number is followed, within two words, by people or by the event it counts."""
@@ -1124,7 +1216,7 @@ class _Sentence:
             end = people[0].end
         figures = [o for o in self.numbers if o.kind and not o.total and o is not number and not start <= o.start < end]
         if mention.end <= start and start - mention.end <= _BESIDE_TERM:
-            if not any(mention.end <= o.start < start for o in figures):
+            if not any(mention.start <= o.start < start for o in figures):  # a term spanning other figures
                 start = mention.start
         elif mention.start >= end and mention.start - end <= _BESIDE_TERM:
             if not any(end <= o.start < mention.start for o in figures):
@@ -1211,20 +1303,30 @@ class _Sentence:
         return self.clauses.piece(mention.start, ",;", self.start, self.end)[0], mention.start
 
     def _endpoint(self, mention: _Mention) -> str | None:
-        """The endpoint a ratio is for: "hazard ratio for X", "risk of X", "time to X", or the nearest
+        """The endpoint a ratio is for: the one it names (:meth:`_named_endpoint`), or the nearest
         other measure term."""
-        named = _RATIO_FOR.match(self.text, mention.end, self.end)
+        named = self._named_endpoint(mention)
         if named:
-            return named.group(1).strip()
-        before = self.text[self.start : mention.start]
-        phrases = list(_ENDPOINT.finditer(before))
-        if phrases:
-            return phrases[-1].group(1).strip()
+            return self.text[named[0] : named[1]].strip()
         others = [m for m in self.measures() if m.label not in self.extractor.ratio_measures]
         if others:
             nearest = min(others, key=lambda m: abs(m.start - mention.start))
             return self.text[nearest.start : nearest.end]
         return None
+
+    def _named_endpoint(self, mention: _Mention) -> tuple[int, int] | None:
+        """Where the words name a ratio's endpoint: "hazard ratio for X", "less likely (HR …) to
+        X", or the last "risk of X", "time to X", "more likely to X" before it in its sentence."""
+        named = _RATIO_FOR.match(self.text, mention.end, self.end)
+        if named:
+            return named.span(1)
+        brackets = self.clauses.enclosing(mention.start)
+        if brackets and _LIKELY.search(self.text, self.start, brackets[0][0]):
+            after = _ENDPOINT_AFTER.match(self.text, brackets[0][1] + 1, self.end)
+            if after:
+                return after.span(1)
+        phrases = list(_ENDPOINT.finditer(self.text, self.start, mention.start))
+        return phrases[-1].span(1) if phrases else None
 
 
 def _label_start(text: str, low: int, opening: int) -> int:
