@@ -745,9 +745,10 @@ def verify(
     summary = result["summary"]
     if "network" in summary:
         stderr.print(f"{summary['network']}\nreferences the store lacks are unverifiable; --offline skips the lookups", highlight=False)
+    text = ""  # --json on stdout prints the result itself: the problem lines are not built
     if fmt == "html":
         text = annotated_html(document, results, path.name)
-    else:
+    elif not as_json or out is not None:
         lines = []
         for c in result["citations"]:
             for p in c["problems"]:
