@@ -271,3 +271,19 @@ def silent_server():
     server = SilentServer()
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def profile():
+    """The MS profile, loaded once; test modules that need another scope define their own."""
+    from curemap.profile import load_profile
+
+    return load_profile()
+
+
+@pytest.fixture(scope="session")
+def reader(profile):
+    """The eligibility-criteria reader over the MS profile."""
+    from curemap.match.criteria import EligibilityReader
+
+    return EligibilityReader(profile)

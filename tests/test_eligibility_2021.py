@@ -6,10 +6,9 @@ import datetime as dt
 
 import pytest
 
-from curemap.match.criteria import EXCLUSION, INCLUSION, EligibilityReader
+from curemap.match.criteria import EXCLUSION, INCLUSION
 from curemap.match.matcher import Matcher
 from curemap.match.person import person_from_dict
-from curemap.profile import load_profile
 
 AS_OF = dt.date(2025, 6, 1)
 WOMAN = {"age": 34, "sex": "female", "phenotype": "RRMS", "edss": 3.0, "relapses": ["2025-03-10", "2024-09-15"],
@@ -17,16 +16,6 @@ WOMAN = {"age": 34, "sex": "female", "phenotype": "RRMS", "edss": 3.0, "relapses
          "treatments": [{"name": "fingolimod", "start": "2019-01", "stop": "2021-12"}, {"name": "ocrelizumab", "start": "2022-01"}]}
 MAN = {"age": 58, "sex": "male", "phenotype": "SPMS", "edss": 6.5, "relapses": [], "mri_activity": [], "in_other_trial": False,
        "treatments": [{"name": "Mayzent (siponimod)", "start": "2020-06"}]}
-
-
-@pytest.fixture(scope="module")
-def profile():
-    return load_profile()
-
-
-@pytest.fixture(scope="module")
-def reader(profile) -> EligibilityReader:
-    return EligibilityReader(profile)
 
 
 def kinds(reader, text, section=INCLUSION):

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from curemap.match.criteria import EligibilityReader
 from curemap.match.evaluate import evaluate_eligibility
 from curemap.match.matcher import Matcher
 from curemap.match.person import person_from_dict
@@ -27,16 +26,6 @@ WOMAN = {"age": 34, "sex": "female", "phenotype": "RRMS", "edss": 3.0, "years_si
          "treatments": [{"name": "fingolimod", "start": "2019-01", "stop": "2021-12"}, {"name": "ocrelizumab", "start": "2022-01"}]}
 MAN = {"age": 58, "sex": "male", "phenotype": "SPMS", "edss": 6.5, "years_since_onset": 20, "relapses": [], "mri_activity": [],
        "in_other_trial": False, "treatments": [{"name": "Mayzent (siponimod)", "start": "2020-06"}]}
-
-
-@pytest.fixture(scope="module")
-def profile():
-    return load_profile()
-
-
-@pytest.fixture(scope="module")
-def reader(profile) -> EligibilityReader:
-    return EligibilityReader(profile)
 
 
 @pytest.fixture(scope="module")
