@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 
 from curemap.match.criteria import EXCLUSION, INCLUSION
 from curemap.match.matcher import Matcher
