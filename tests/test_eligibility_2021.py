@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-
 from curemap.match.criteria import EXCLUSION, INCLUSION
 from curemap.match.matcher import Matcher
 from curemap.match.person import person_from_dict
