@@ -170,3 +170,23 @@ def test_retractions_online_are_problems(built_home, cli, tmp_path, monkeypatch)
     assert "is a retraction notice for doi:10.1234/retracted" in by_ref["doi:10.1234/retraction-notice"]["problems"][0]["message"]
     assert by_ref["doi:10.1234/sound"]["status"] == "ok" and by_ref["doi:10.1234/sound"]["problems"] == []
     assert all(by_ref[r]["status"] == "mismatch" for r in ("PMID:29768149", "doi:10.1234/retracted", "doi:10.1234/retraction-notice"))
+
+
+def test_fresh_reviews_claims_where_news_pages_and_newsletters_put_them(built_store, profile):
+    """What the fresh reviews' first run missed: a claim after "(NCT…, completed) and" leads to the
+    next trial when the writer puts ids after their claims; a four-block EU CT number a digit off
+    in a bare table cell is malformed; "Kite Pharma's phase 1" names a sponsor; "has wrapped up"
+    says completed; a code of several parts (P-CD19CD20-ALLO1) is matched by name."""
+    from curemap.verify import verify_path
+
+    found = {}
+    for path in sorted((REVIEWS / "fresh").glob("*.*")):
+        if not path.name.endswith(".key.json"):
+            found.update({(path.name, c["ref"]): c for c in verify_path(built_store, profile, path)["citations"]})
+    news, deep, letter = "btk-ebv-and-repair-news.html", "cell-therapy-and-immune-reset-deep-research.md", "immune-reset-and-neuroprotection-newsletter.txt"
+    assert found[(news, "NCT02506751")]["status"] == "ok"
+    assert [p["field"] for p in found[(news, "NCT03423121")]["problems"]] == ["phase"]
+    assert found[(news, "2023-5092751-17-00")]["status"] == "malformed"
+    assert [p["field"] for p in found[(deep, "NCT07139743")]["problems"]] == ["sponsor"]
+    assert [p["field"] for p in found[(letter, "NCT05961644")]["problems"]] == ["status"]
+    assert found[(news, "name:P-CD19CD20-ALLO1")]["status"] == "matched_by_name"

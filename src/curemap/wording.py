@@ -32,14 +32,15 @@ STATUS_PHRASES = (
     (r"\b(?:still|now|currently|already|actively)\s+recruiting\b|\bopen\s+(?:for|to)\s+(?:recruitment|enrol(?:l)?ment)\b|\brecruiting\b", ("RECRUITING",)),
     (r"\b(?:still|now|currently|actively)?\s*enrolling\b(?!\s+(?:only\s+)?\d)", _OPEN),
     (r"\b(?:completed|finished)(?!\s+(?:the|its|their|a|an|enrol\w*|recruit\w*|treatment|follow|dosing|his|her)\b)(?:\s+in\s+(?:19|20)\d\d)?"
-     r"|\b(?:is|are|was|were|now|also)\s+complete\b", ("COMPLETED",)),
+     r"|\b(?:is|are|was|were|now|also)\s+complete\b|\b(?:has|have|had|was|were)\s+(?:now\s+)?(?:wrapped\s+up|concluded)\b(?!\s+(?:enrol|recruit))",
+     ("COMPLETED",)),
     (r"\bterminated\b|\bstopped\s+early\b|\b(?:was|were|been)\s+stopped\b|\bhalted\b|\bended\s+early\b", ("TERMINATED",)),
     (r"\bwithdrawn\b", ("WITHDRAWN",)),
     (r"\bsuspended\b|\bon\s+hold\b|\bpaused\b", ("SUSPENDED",)),
     (r"\bstatus\s+(?:is\s+|remains\s+)?unknown\b|\bunknown\s+status\b", ("UNKNOWN",)),
 )
 """How reviews state a registry status, in the registry's words and everyday ones ("still
-enrolling", "stopped early", "has finished"), each with the statuses it fits."""
+enrolling", "stopped early", "has finished", "has wrapped up"), each with the statuses it fits."""
 
 PHASE_WORDS = {
     "early_phase1": "early phase 1",

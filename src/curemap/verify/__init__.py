@@ -60,8 +60,11 @@ from curemap.wording import REGISTRY_URLS
 
 STATUSES = ("ok", "not_found", "mismatch", "unverifiable", "malformed", "matched_by_name")
 BREAK = re.compile(r";|,\s+(?:and|while|whereas|but|with\s+the)\b|\s+and\s+the\b|\s+—\s+|\.\s")
-PRODUCT = re.compile(r"\b(?:[A-Za-z]{1,6}-?\d{2,6}[A-Za-z]?|[A-Za-z]{2,6}-[A-Za-z]{1,3}\d{1,6}|[a-z]{3,}-cel)\b")
-"""A product's code or short name: KYV-101, CT103A, CNM-Au8, obe-cel."""
+PRODUCT = re.compile(
+    r"\b(?:[A-Za-z]{1,6}-?[A-Za-z]{0,6}\d{1,6}(?:(?:-[A-Za-z]{0,6}|[A-Za-z]{1,6})\d{1,6})+|[A-Za-z]{1,6}-?\d{2,6}[A-Za-z]?"
+    r"|[A-Za-z]{2,6}-[A-Za-z]{1,3}\d{1,6}|[a-z]{3,}-cel)\b"
+)
+"""A product's code or short name: KYV-101, CT103A, CNM-Au8, obe-cel, P-CD19CD20-ALLO1."""
 CLAIM_FIELDS = ("phase", "status", "sponsor", "enrollment")
 _LINK_URLS = {"nct": "https://clinicaltrials.gov/study/{id}", "euct": REGISTRY_URLS["euct"],
               "pmid": REGISTRY_URLS["pmid"], "doi": REGISTRY_URLS["doi"], "pmcid": "https://pmc.ncbi.nlm.nih.gov/articles/{id}/"}
@@ -452,6 +455,9 @@ def _fold(token: str) -> str:
     return re.sub(r"[^a-z0-9]", "", token.lower())
 
 
+_CLOSED_AND = re.compile(r"\)\s*,?\s*(?:and|while|whereas|but)\b")
+
+
 def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> list[tuple[Claim, list[str]]]:
     """Each claim with the references (keys) it is about, among several."""
     keys = [f"{r.kind}:{r.ref}" for r in mentions]
@@ -460,6 +466,9 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
     together = not any(first.end <= c.start and c.end <= last.start for c in claims) and all(
         b.start - a.end <= 40 for a, b in zip(mentions, mentions[1:])
     )
+    # a writer who puts a claim before the first reference ("a phase 1 in 20 people (NCT…)") puts
+    # references after their claims: a claim after "…) and" then leads to the next reference
+    trailing = any(c.end <= first.start for c in claims)
     out = []
     for claim in claims:
         if claim.order is not None and claim.order < len(distinct) and claim.start >= last.end:
@@ -478,6 +487,9 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
             gap = masked[prev.end:claim.start]
             if gap.count("(") > gap.count(")"):  # inside the parentheses after a reference: "A (phase 3, 444 participants)"
                 out.append((claim, [prev_key]))
+                continue
+            if trailing and _CLOSED_AND.search(gap):  # "… (NCT1, completed) and a phase 3 … (NCT2)"
+                out.append((claim, [next_key]))
                 continue
             breaks = [m.end() for m in BREAK.finditer(masked, prev.end, nxt.start)]
             if breaks:

@@ -94,8 +94,13 @@ SPONSOR_PATTERNS = [
         rf"(?P<name>{NAME})\s+(?:among\s+the\s+collaborators|collaborating|as\s+(?:a\s+)?collaborator)",
     )
 ]
-ORGANISATION_HINT = Gated(re.compile(rf"\b(?:by|from)\s+(?P<by>{NAME})|\(\s*(?P<opens>{NAME})\s*[),]|,\s*(?P<closes>{NAME})\s*\)", re.UNICODE))
-"""An organisation named after "by" or "from", or alone in (or last in) parentheses."""
+ORGANISATION_HINT = Gated(re.compile(
+    rf"\b(?:by|from)\s+(?P<by>{NAME})|\(\s*(?P<opens>{NAME})\s*[),]|,\s*(?P<closes>{NAME})\s*\)"
+    rf"|(?P<owns>{NAME})(?<=['’]s|s['’])\s+(?:[\w-]+\s+){{0,3}}?(?:phase|trial|study)\b",
+    re.UNICODE,
+))
+"""An organisation named after "by" or "from", alone in (or last in) parentheses, or owning a
+trial ("Kite Pharma's phase 1", "Acorda Therapeutics' first study")."""
 ORG_WORDS = frozenset(
     "university universitat universitatsklinikum hospital hospitals institute institut instituto center centre clinic clinica "
     "foundation fondazione fundacio fundacion college society network inc ltd llc gmbh ag plc corp company pharma "
@@ -321,7 +326,7 @@ class ClaimReader:
             for match in pattern.finditer(segment, lowered):
                 self._sponsor(match, "name", start, add)
         for match in ORGANISATION_HINT.finditer(segment, lowered):
-            group = next(g for g in ("by", "opens", "closes") if match.group(g))
+            group = next(g for g in ("by", "opens", "closes", "owns") if match.group(g))
             name = match.group(group)
             if _looks_organised(name) and any(w not in ORG_WORDS for w in plain_words(name)):
                 self._sponsor(match, group, start, add)
@@ -329,7 +334,7 @@ class ClaimReader:
     @staticmethod
     def _sponsor(match: re.Match, group: str, start: int, add) -> None:
         """A sponsor claim of a match's name, a leading "the" and the sentence's closing stop left out."""
-        name = match.group(group).rstrip(".,;:")
+        name = re.sub(r"['’]s?$", "", match.group(group).rstrip(".,;:"))
         a = start + match.start(group)
         if name.lower().startswith("the "):
             name, a = name[4:], a + 4

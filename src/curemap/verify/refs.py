@@ -38,6 +38,9 @@ DOI_PREFIXED = re.compile(r"\bdoi:\s*(\S+)", re.IGNORECASE)
 PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov|ncbi\.nlm\.nih\.gov/pubmed|europepmc\.org/(?:article|abstract)/MED)/(\d+)", re.IGNORECASE)
 DOI_URL_TAIL = re.compile(r"(?:/(?:full|abstract|pdf|epdf|fulltext|meta|references|figures|html|suppl)(?:/.*)?|\.pdf|[?#].*)$", re.IGNORECASE)
 EU_CONTEXT = re.compile(r"(?:EU\s*CT|CTIS|euclinicaltrials|EUCT=?)[^\n]{0,30}$", re.IGNORECASE)
+_EU_SHAPED = re.compile(r"20[0-4]\d-\d{5,7}-\d\d-\d\d")
+"""Four blocks, a year of the EU registers first and two two-digit blocks last: an EU CT number
+written wrong (a middle block one digit off), even where no words say so; not a date or a phone number."""
 EUDRACT_CONTEXT = re.compile(r"(?:eudract|clinicaltrialsregister\.eu)[^\n]{0,60}$", re.IGNORECASE)
 
 
@@ -77,7 +80,7 @@ def _eu_number(match: re.Match, before: str) -> tuple[str, str | None, str] | No
     if fourth is not None:
         if (len(middle), len(third), len(fourth)) == (6, 2, 2):
             return "euct", None, value
-        if not EU_CONTEXT.search(before):
+        if not EU_CONTEXT.search(before) and not _EU_SHAPED.fullmatch(value):
             return None
         wrong = [f"the {name} block has {len(block)} digits" for name, block, size in
                  (("middle", middle, 6), ("third", third, 2), ("last", fourth, 2)) if len(block) != size]
