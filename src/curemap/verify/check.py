@@ -94,13 +94,11 @@ SPONSOR_PATTERNS = [
         rf"(?P<name>{NAME})\s+(?:among\s+the\s+collaborators|collaborating|as\s+(?:a\s+)?collaborator)",
     )
 ]
-ORGANISATION_HINT = Gated(re.compile(
-    rf"\b(?:by|from)\s+(?P<by>{NAME})|\(\s*(?P<opens>{NAME})\s*[),]|,\s*(?P<closes>{NAME})\s*\)"
-    rf"|(?P<owns>{NAME})(?<=['’]s|s['’])\s+(?:[\w-]+\s+){{0,3}}?(?:phase|trial|study)\b",
-    re.UNICODE,
-))
-"""An organisation named after "by" or "from", alone in (or last in) parentheses, or owning a
-trial ("Kite Pharma's phase 1", "Acorda Therapeutics' first study")."""
+ORGANISATION_HINT = Gated(re.compile(rf"\b(?:by|from)\s+(?P<by>{NAME})|\(\s*(?P<opens>{NAME})\s*[),]|,\s*(?P<closes>{NAME})\s*\)", re.UNICODE))
+"""An organisation named after "by" or "from", or alone in (or last in) parentheses."""
+OWNER = re.compile(rf"(?P<owns>{NAME})(?<=['’]s|s['’])\s+(?:[\w-]+\s+){{0,3}}?(?:phase|trial|study)\b", re.UNICODE)
+"""An organisation owning a trial ("Kite Pharma's phase 1", "Acorda Therapeutics' first study");
+read only in a sentence with an apostrophe, as a name may start at any capital."""
 ORG_WORDS = frozenset(
     "university universitat universitatsklinikum hospital hospitals institute institut instituto center centre clinic clinica "
     "foundation fondazione fundacio fundacion college society network inc ltd llc gmbh ag plc corp company pharma "
@@ -320,13 +318,15 @@ class ClaimReader:
             add(Claim("status", segment[a:b], statuses, start + a, start + b))
 
     def _sponsors(self, segment: str, lowered: str, start: int, add) -> None:
-        if not SPONSOR_SCREEN.may_match(segment, lowered):
+        owned = "'" in segment or "’" in segment
+        if not owned and not SPONSOR_SCREEN.may_match(segment, lowered):
             return
         for pattern in SPONSOR_PATTERNS:
             for match in pattern.finditer(segment, lowered):
                 self._sponsor(match, "name", start, add)
-        for match in ORGANISATION_HINT.finditer(segment, lowered):
-            group = next(g for g in ("by", "opens", "closes", "owns") if match.group(g))
+        owners = OWNER.finditer(segment) if owned else ()
+        for match in [*ORGANISATION_HINT.finditer(segment, lowered), *owners]:
+            group = next(g for g in ("by", "opens", "closes", "owns") if match.groupdict().get(g))
             name = match.group(group)
             if _looks_organised(name) and any(w not in ORG_WORDS for w in plain_words(name)):
                 self._sponsor(match, group, start, add)
