@@ -367,6 +367,12 @@ def load_rates(args, work: Path, postgres: Postgres, study_partitions: list) -> 
                 f"{count / seconds:,.0f} records/s; peak memory {mb(peak)}")
 
 
+def deep_page_of(src: Path, by_cursor: str, by_offset: str) -> str:
+    """The deep page as an earlier version can read it: by cursor once it has cursors (it then
+    refuses numbered pages that deep), else by offset."""
+    return by_cursor if "def decode_cursor" in (src / "curemap/web/query.py").read_text() else by_offset
+
+
 def api_part(args, work: Path, sqlite_url: str, study_partitions: list) -> None:
     """Load the study partitions into PostgreSQL, compare load rates, then time the API on both stores."""
     from curemap.store import Store
@@ -386,7 +392,7 @@ def api_part(args, work: Path, sqlite_url: str, study_partitions: list) -> None:
             by_cursor, by_offset = deep_page_queries(url)
             after = api_latency(url, args.requests, [*QUERIES, by_cursor])
             began = time.perf_counter()
-            before = api_latency(url, args.requests, [*QUERIES, by_offset], args.before_src) if args.before_src else None
+            before = api_latency(url, args.requests, [*QUERIES, deep_page_of(args.before_src, by_cursor, by_offset)], args.before_src) if args.before_src else None
             BEFORE_SECONDS[0] += time.perf_counter() - began
             print_latency(f"API latency, {name} (uncached, up to {args.requests} requests each, uvicorn on 127.0.0.1):", after, before)
     finally:

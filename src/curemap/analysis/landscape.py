@@ -28,6 +28,9 @@ from curemap.store import Store, schema
 RECRUITING_STATUSES = frozenset({"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION"})
 """Statuses under which a person could still join a study."""
 
+IN_CHUNK = 900
+"""Ids per ``IN (…)`` list: under SQLite's limit of bound parameters."""
+
 
 @dataclass
 class StrategyLandscape:
@@ -130,17 +133,18 @@ def strategy_studies(store: Store, profile: Profile, counted: dict[str, str] | N
     )
 
 
-def strategy_landscape(store: Store, profile: Profile) -> list[StrategyLandscape]:
-    """One entry per profile strategy, in profile order; a strategy with no MS study stays listed."""
-    behind = strategy_studies(store, profile)
+def strategy_landscape(store: Store, profile: Profile, behind: StrategyStudies | None = None) -> list[StrategyLandscape]:
+    """One entry per profile strategy, in profile order; a strategy with no MS study stays listed.
+    ``behind`` is :func:`strategy_studies`, when the caller has it already."""
+    behind = strategy_studies(store, profile) if behind is None else behind
     st = schema.studies
     wanted = sorted({i for ids in behind.tested.values() for i in ids})
     trials: dict[str, _Trial] = {}
     with store.connect() as conn:
-        for start in range(0, len(wanted), 900):
+        for start in range(0, len(wanted), IN_CHUNK):
             for row in conn.execute(
                 select(st.c.id, st.c.status, st.c.phase, st.c.study_type, st.c.has_results).where(
-                    st.c.id.in_(wanted[start : start + 900])
+                    st.c.id.in_(wanted[start : start + IN_CHUNK])
                 )
             ):
                 trials[row.id] = _Trial(row.id, row.status, row.phase, row.study_type, bool(row.has_results))

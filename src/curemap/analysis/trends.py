@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, ColumnElement, Integer, cast, func, select
+from sqlalchemy.dialects.postgresql import JSONB
 
-from curemap.analysis.landscape import counted_registrations, strategy_studies
+from curemap.analysis.landscape import IN_CHUNK, StrategyStudies, counted_registrations, strategy_studies
 from curemap.enrich.sponsors import organisation_key
 from curemap.profile import Profile
 from curemap.store import Store, schema
@@ -48,14 +49,18 @@ class MsStudy:
         return int(self.start_date[:4]) if self.start_date and self.start_date[:4].isdigit() else None
 
 
-def ms_studies(store: Store, profile: Profile) -> list[MsStudy]:
+def ms_studies(
+    store: Store, profile: Profile, counted: dict[str, str] | None = None, behind: StrategyStudies | None = None
+) -> list[MsStudy]:
     """Every MS trial (its counted registration: see :func:`counted_registrations`) with the
-    strategy groups it tests as a treatment, in id order."""
+    strategy groups it tests as a treatment, in id order. ``counted`` and ``behind``
+    (:func:`strategy_studies` over them) when the caller has them already."""
     st, cl = schema.studies, schema.classifications
     group_of = {s.id: s.group for s in profile.strategies}
-    counted = counted_registrations(store)
+    counted = counted_registrations(store) if counted is None else counted
+    behind = strategy_studies(store, profile, counted) if behind is None else behind
     groups: dict[str, set[str]] = defaultdict(set)
-    for strategy, ids in strategy_studies(store, profile, counted).tested.items():
+    for strategy, ids in behind.tested.items():
         for study_id in ids:
             groups[counted.get(study_id, study_id)].add(group_of[strategy])
     with store.connect() as conn:
@@ -68,8 +73,10 @@ def ms_studies(store: Store, profile: Profile) -> list[MsStudy]:
             .where(cl.c.is_ms)
             .order_by(st.c.id)
         ).all()
-    return [
-        MsStudy(**{**row._mapping, "has_results": bool(row.has_results)}, groups=frozenset(groups.get(row.id, ())))
+    tested = {study_id: frozenset(names) for study_id, names in groups.items()}
+    none: frozenset[str] = frozenset()
+    return [  # by position: the columns above are MsStudy's fields in order
+        MsStudy(*row[:-1], bool(row.has_results), tested.get(row.id, none))
         for row in rows
         if counted.get(row.id, row.id) == row.id
     ]
@@ -107,14 +114,19 @@ def started_per_year(store: Store, profile: Profile, *, studies: list[MsStudy] |
 
 def country_counts(store: Store, *, study_ids: set[str] | None = None) -> list[tuple[str, int]]:
     """MS studies with at least one site in each country, most first (ties by name); only the
-    given studies when ``study_ids`` is set."""
+    given studies when ``study_ids`` is set. Reads the sites of the wanted studies only."""
     loc = schema.study_locations
-    wanted = _ms_ids(store) if study_ids is None else study_ids
+    wanted = sorted(_ms_ids(store) if study_ids is None else study_ids)
     seen: dict[str, set[str]] = defaultdict(set)
     with store.connect() as conn:
-        for row in conn.execute(select(loc.c.study_id, loc.c.country).where(loc.c.country.is_not(None))):
-            if row.study_id in wanted and row.country.strip():
-                seen[row.country.strip()].add(row.study_id)
+        for start in range(0, len(wanted), IN_CHUNK):
+            for row in conn.execute(
+                select(loc.c.study_id, loc.c.country)
+                .where(loc.c.study_id.in_(wanted[start : start + IN_CHUNK]), loc.c.country.is_not(None))
+                .distinct()
+            ):
+                if row.country.strip():
+                    seen[row.country.strip()].add(row.study_id)
     return sorted(((country, len(ids)) for country, ids in seen.items()), key=lambda item: (-item[1], item[0]))
 
 
@@ -143,24 +155,35 @@ class SiteCoverage:
         )
 
 
+def _json_integer(conn: Connection, document: ColumnElement, key: str) -> ColumnElement:
+    """A whole number from a JSON text column, read by the database (no row parsed here)."""
+    if conn.dialect.name == "postgresql":
+        return cast(cast(document, JSONB)[key].astext, Integer)
+    return func.json_extract(document, f"$.{key}")
+
+
 def site_coverage(store: Store, study_ids: set[str]) -> SiteCoverage:
-    """How complete the site lists behind a country count are (see :class:`SiteCoverage`)."""
+    """How complete the site lists behind a country count are (see :class:`SiteCoverage`).
+    Reads only the given studies, each's site total taken from its record by the database."""
     st, loc = schema.studies, schema.study_locations
     coverage = SiteCoverage()
+    wanted = sorted(study_ids)
     with store.connect() as conn:
-        listed = dict(
-            conn.execute(select(loc.c.study_id, func.count()).group_by(loc.c.study_id)).all()  # type: ignore[arg-type]
-        )
-        for row in conn.execute(select(st.c.id, st.c.source, st.c.data)):
-            if row.id not in study_ids:
-                continue
-            total = json.loads(row.data).get("total_locations")
-            sites = listed.get(row.id, 0)
-            kind = "no_site" if not sites else "first_site_only" if total and total > sites else "all_sites"
-            coverage.studies += 1
-            setattr(coverage, kind, getattr(coverage, kind) + 1)
-            per_source = coverage.by_source.setdefault(row.source, {"all_sites": 0, "first_site_only": 0, "no_site": 0})
-            per_source[kind] += 1
+        total = _json_integer(conn, st.c.data, "total_locations")
+        for start in range(0, len(wanted), IN_CHUNK):
+            chunk = wanted[start : start + IN_CHUNK]
+            listed = dict(
+                conn.execute(  # type: ignore[arg-type]
+                    select(loc.c.study_id, func.count()).where(loc.c.study_id.in_(chunk)).group_by(loc.c.study_id)
+                ).all()
+            )
+            for row in conn.execute(select(st.c.id, st.c.source, total.label("total")).where(st.c.id.in_(chunk))):
+                sites = listed.get(row.id, 0)
+                kind = "no_site" if not sites else "first_site_only" if row.total and row.total > sites else "all_sites"
+                coverage.studies += 1
+                setattr(coverage, kind, getattr(coverage, kind) + 1)
+                per_source = coverage.by_source.setdefault(row.source, {"all_sites": 0, "first_site_only": 0, "no_site": 0})
+                per_source[kind] += 1
     return coverage
 
 

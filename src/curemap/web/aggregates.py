@@ -11,7 +11,10 @@ from curemap.analysis.evidence import LeftOutFigure, StrategyEvidence, left_out_
 from curemap.analysis.landscape import (
     RECRUITING_STATUSES,
     StrategyLandscape,
+    StrategyStudies,
+    counted_registrations,
     strategy_landscape,
+    strategy_studies,
 )
 from curemap.normalise import PHASE_RANK, PHASES
 from curemap.store.kinds import PAPER
@@ -22,8 +25,9 @@ COUNTRIES_SHOWN = 20
 SPONSORS_SHOWN = 10
 
 
-def landscape(ctx: WebContext) -> list[StrategyLandscape]:
-    return ctx.cache.get("landscape", lambda: strategy_landscape(ctx.store, ctx.profile))
+def landscape(ctx: WebContext, behind: StrategyStudies | None = None) -> list[StrategyLandscape]:
+    """Every strategy's landscape entry; ``behind`` when the caller has read it already."""
+    return ctx.cache.get("landscape", lambda: strategy_landscape(ctx.store, ctx.profile, behind))
 
 
 def landscape_of(ctx: WebContext, strategy_id: str) -> StrategyLandscape | None:
@@ -63,7 +67,9 @@ def overview(ctx: WebContext) -> dict[str, Any]:
 
 def _overview(ctx: WebContext) -> dict[str, Any]:
     store, profile = ctx.store, ctx.profile
-    studies = trends.ms_studies(store, profile)
+    counted = counted_registrations(store)
+    behind = strategy_studies(store, profile, counted)  # read once, for the trials and the landscape
+    studies = trends.ms_studies(store, profile, counted, behind)
     ms_ids = {study.id for study in studies}
     by_status: dict[str, int] = {}
     for study in studies:
@@ -74,7 +80,7 @@ def _overview(ctx: WebContext) -> dict[str, Any]:
     status = store_status(store)
     return {
         "as_of": as_of(ctx),
-        "curative": _curative(ctx, studies),
+        "curative": _curative(ctx, studies, landscape(ctx, behind)),
         "status": status,
         "ms_studies": status["ms_studies"],  # registrations classified as about MS
         "ms_trials": len(ms_ids),  # the trials they register (a trial in two registries counts once)
@@ -94,10 +100,9 @@ def _overview(ctx: WebContext) -> dict[str, Any]:
     }
 
 
-def _curative(ctx: WebContext, studies: list[trends.MsStudy]) -> list[dict[str, Any]]:
+def _curative(ctx: WebContext, studies: list[trends.MsStudy], entries: list[StrategyLandscape]) -> list[dict[str, Any]]:
     """Each curative group with the trials testing its strategies as a treatment (a trial that
     tests two of them counted once), those open now, and its strategies, furthest first."""
-    entries = landscape(ctx)
     groups = []
     for group in ctx.profile.groups:
         if not group.curative_intent:

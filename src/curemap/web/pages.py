@@ -10,7 +10,7 @@ import html
 import json
 import textwrap
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Callable
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
@@ -24,7 +24,8 @@ from curemap.enrich.comparisons import Comparison
 from curemap.enrich.outcomes import statement
 from curemap.normalise import PHASES
 from curemap.views import strategy_comparisons
-from curemap.web import aggregates
+from curemap.web import aggregates, query
+from curemap.web.api import Cursor
 from curemap.web.context import WebContext, web_context
 from curemap.web.params import (
     paging,
@@ -37,6 +38,7 @@ from curemap.web.query import (
     ROLES,
     STATUSES,
     ChangeFilters,
+    Page,
     PaperFilters,
     StudyFilters,
     StudySort,
@@ -114,6 +116,15 @@ def _link_params(filters: StudyFilters, drop: tuple[str, ...] = (), **extra: Any
     return urlencode(params)
 
 
+def _next_link(found: Page, link: Callable[..., str], cursor: str | None, by_cursor: bool = True) -> str | None:
+    """The pager's "next": the numbered page while it lies within the numbered pages' reach
+    (:data:`query.MAX_OFFSET`), beyond it (or once a page was reached by cursor) the page after
+    by its cursor; none past the end, or past the reach where the list has no cursor to offer."""
+    if cursor is None and found.page * found.per_page < query.MAX_OFFSET:
+        return link(page=found.page + 1) if found.page < found.pages else None
+    return link(cursor=found.next_cursor) if by_cursor and found.next_cursor else None
+
+
 @router.get("/", response_class=HTMLResponse)
 def overview(ctx: Context) -> Response:
     data = aggregates.overview(ctx)
@@ -173,6 +184,7 @@ def strategy(
     filters: Annotated[StudyFilters, Depends(study_filters)],
     pages: Paging,
     sort: Annotated[StudySort, Query()] = "-last_update",
+    cursor: Cursor = None,
 ) -> Response:
     entry = aggregates.landscape_of(ctx, strategy_id)
     if entry is None:
@@ -180,7 +192,7 @@ def strategy(
     profile_entry = ctx.profile.strategy(strategy_id)
     chosen = StudyFilters(**{**vars(filters), "strategy": strategy_id, "group": None, "ms": True, "role": filters.role or TESTED})
     page, per_page = pages
-    trials = study_page(ctx.store, ctx.profile, chosen, sort=sort, page=page, per_page=per_page)
+    trials = study_page(ctx.store, ctx.profile, chosen, sort=sort, page=page, per_page=per_page, cursor=cursor)
     years = start_years(ctx.store, ctx.profile, StudyFilters(strategy=strategy_id, ms=True))
     per_year = {int(year): n for year, n in years if year.isdigit()}
     timeline = chart(
@@ -205,6 +217,10 @@ def strategy(
         phases=PHASES,
         phenotypes=ctx.profile.phenotypes,
         page_link=lambda n: f"/strategies/{strategy_id}?" + _link_params(chosen, ("strategy", "ms"), sort=sort, page=n),
+        by_cursor=cursor is not None,
+        next_link=_next_link(
+            trials, lambda **at: f"/strategies/{strategy_id}?" + _link_params(chosen, ("strategy", "ms"), sort=sort, **at), cursor
+        ),
         roles=ROLES,
         feed_query=urlencode({"strategy": strategy_id}),
     )
@@ -226,9 +242,10 @@ def studies(
     filters: Annotated[StudyFilters, Depends(study_filters)],
     pages: Paging,
     sort: Annotated[StudySort, Query()] = "-last_update",
+    cursor: Cursor = None,
 ) -> Response:
     page, per_page = pages
-    trials = study_page(ctx.store, ctx.profile, filters, sort=sort, page=page, per_page=per_page)
+    trials = study_page(ctx.store, ctx.profile, filters, sort=sort, page=page, per_page=per_page, cursor=cursor)
     return render_page(
         "studies.html",
         trials=trials,
@@ -242,6 +259,8 @@ def studies(
         groups=ctx.profile.groups,
         populations=ctx.profile.populations.populations if ctx.profile.populations else (),
         page_link=lambda n: "/studies?" + _link_params(filters, sort=sort, page=n),
+        by_cursor=cursor is not None,
+        next_link=_next_link(trials, lambda **at: "/studies?" + _link_params(filters, sort=sort, **at), cursor),
         export_query=_link_params(filters, sort=sort),
     )
 
@@ -326,12 +345,16 @@ def _admits(ctx: WebContext, populations: list[str]) -> list[str]:
 
 
 @router.get("/papers", response_class=HTMLResponse)
-def papers(ctx: Context, filters: Annotated[PaperFilters, Depends(paper_filters)], pages: Paging) -> Response:
+def papers(
+    ctx: Context, filters: Annotated[PaperFilters, Depends(paper_filters)], pages: Paging, cursor: Cursor = None
+) -> Response:
     page, per_page = pages
-    found = paper_page(ctx.store, ctx.profile, filters, page=page, per_page=per_page)
+    found = paper_page(ctx.store, ctx.profile, filters, page=page, per_page=per_page, cursor=cursor)
     return render_page(
         "papers.html", papers=found, filters=filters, strategies=ctx.profile.strategies,
         page_link=lambda n: "/papers?" + urlencode({**filters.params(), "page": n}),
+        by_cursor=cursor is not None,
+        next_link=_next_link(found, lambda **at: "/papers?" + urlencode({**filters.params(), **at}), cursor),
     )
 
 
@@ -358,9 +381,16 @@ def search(ctx: Context, pages: Paging, q: Annotated[str | None, Query(max_lengt
     if q and q.strip():
         studies_found = study_page(ctx.store, ctx.profile, StudyFilters(q=q), page=page, per_page=per_page)
         papers_found = paper_page(ctx.store, ctx.profile, PaperFilters(q=q), page=page, per_page=per_page)
+    longer = studies_found if studies_found is None or studies_found.pages >= papers_found.pages else papers_found
+
+    def link(**at: Any) -> str:
+        return "/search?" + urlencode({"q": q or "", **at})
+
     return render_page(
-        "search.html", q=q or "", studies=studies_found, papers=papers_found,
-        page_link=lambda n: "/search?" + urlencode({"q": q or "", "page": n}),
+        "search.html", q=q or "", studies=studies_found, papers=papers_found, longer=longer,
+        page_link=lambda n: link(page=n),
+        # studies and papers share one page number, so search pages stop where numbered pages end
+        next_link=_next_link(longer, link, None, by_cursor=False) if longer else None,
     )
 
 
