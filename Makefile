@@ -54,14 +54,19 @@ eval: build
 	$(BIN)/curemap --home $(CUREMAP_HOME) eval $(foreach f,$(wildcard tests/data/strategy-audit/audit-*.jsonl),--audit $(f))
 	$(BIN)/curemap eval --labels $(SHARED)/data/labels/ctgov-strategies-dev.csv --outcomes $(SHARED)/data/labels/outcomes-dev.jsonl
 	$(BIN)/curemap eval --outcomes tests/data/outcomes/outcomes-trials-dev.jsonl --literature $(SHARED)/data/literature/evidence-inference-ms
+	$(BIN)/curemap eval --outcomes tests/data/outcomes/outcomes-fulltext-dev.jsonl --literature $(SHARED)/data/literature/evidence-inference-ms
+	$(BIN)/curemap eval --outcomes tests/data/outcomes/outcomes-fresh-heldout.jsonl
 	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-dev.jsonl
 	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-heldout.jsonl
 	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-fresh.jsonl
 	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-hint-dev.jsonl
 	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-hint-heldout.jsonl
+	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-registry-dev.jsonl
+	$(BIN)/curemap eval --eligibility tests/data/eligibility/labels-registry-heldout.jsonl
 	# the verifier against reviews with planted errors, and the curative-label audit: both read the built store
 	$(BIN)/curemap --home $(CUREMAP_HOME) eval --verify tests/data/verify-reviews/dev
 	$(BIN)/curemap --home $(CUREMAP_HOME) eval --verify tests/data/verify-reviews/heldout
+	$(BIN)/curemap --home $(CUREMAP_HOME) eval --verify tests/data/verify-reviews/fresh
 
 # Refresh the offline snapshot bundled in the package from the shared data.
 snapshot:
