@@ -111,6 +111,16 @@ def test_strategy_list_and_page_show_stage_trials_evidence_and_timeline(client, 
     assert "Timeline" in page.text and "Pooled evidence" in page.text
 
 
+def test_strategy_page_marks_the_studies_that_test_no_treatment(client, landscape):
+    """The list beside a strategy's trials holds registries and cohorts about it too: each says so."""
+    alemtuzumab = landscape["alemtuzumab"]
+    page = client.get("/strategies/alemtuzumab", params={"per_page": 100})
+    rows = dict(re.findall(r'<tr>\s*<td><a href="/studies/([^"]+)">(.*?)</tr>', page.text, re.S))
+    marked = {i for i, row in rows.items() if "not a treatment test" in row}
+    assert alemtuzumab.about_studies and marked == set(alemtuzumab.about_studies) & set(rows)
+    assert set(alemtuzumab.about_studies) & set(rows) and set(rows) - marked  # both kinds are listed
+
+
 def test_strategy_page_filters_trials_to_recruiting(client, landscape, built_store):
     page = client.get("/strategies/ahsct", params={"status": "RECRUITING"})
     statuses = re.findall(r'<span class="status status-([a-z_]+)">', page.text)
