@@ -76,3 +76,19 @@ def test_the_migration_fills_the_summary_and_the_labels_of_a_store_that_predates
         labels = conn.execute(select(cl.c.record_id, cl.c.is_ms, cl.c.curative_intent).where(cl.c.kind == "study").order_by(cl.c.record_id)).all()
     assert [tuple(row) for row in copied] == [tuple(row) for row in labels]
     store.close()
+
+
+def test_a_list_filtered_on_a_kept_count_gives_the_counted_total(built_store):
+    """All studies, the MS ones, one status or one phase alone: the list's total is the kept row,
+    and it is the number of studies the filter matches."""
+    from sqlalchemy import func
+
+    from curemap.web.query import StudyFilters, study_conditions, study_page
+
+    profile = load_profile()
+    for filters in ({}, {"ms": True}, {"status": "RECRUITING"}, {"phase": "phase3"}, {"phase": "no_such_phase"}):
+        chosen = StudyFilters(**filters)
+        where = study_conditions(profile, chosen, built_store.engine.dialect.name)
+        with built_store.connect() as conn:
+            counted = conn.execute(select(func.count()).select_from(schema.studies).where(*where)).scalar_one()
+        assert study_page(built_store, profile, chosen, per_page=1).total == counted, filters
