@@ -200,3 +200,16 @@ def test_the_api_gives_a_strategys_left_out_shares_with_their_reasons(client, bu
     given = client.get(f"/api/strategies/{strategy}").json()["left_out"]
     assert given == [vars(f) for f in left if f.strategy == strategy]
     assert all(item["reason"] and item["text"] for item in given)
+
+
+def test_a_share_with_its_own_count_never_takes_a_denominator_it_does_not_fit(built_store):
+    """The Slovenian-Croatian alemtuzumab cohort (71 patients): "available for 48 patients, of which
+    14 (29.2%) achieved NEDA" is not 29.2% of 71, so it takes no n (it was pooled as "21 of 71", a
+    count no sentence states); the clinical NEDA pools as the text says it, 38 of 63."""
+    from curemap.analysis.evidence import strategy_evidence
+    from curemap.profile import load_profile
+
+    figures = {f["text"]: f for f in built_store.figures_of("PMID:33660157")}
+    assert figures["14 (29.2%) achieved NEDA"]["n"] is None
+    (neda,) = [e for e in strategy_evidence(built_store, load_profile()) if (e.strategy, e.measure) == ("alemtuzumab", "neda")]
+    assert [(f.events, f.total) for f in neda.figures] == [(38, 63)]

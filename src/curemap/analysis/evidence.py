@@ -9,7 +9,8 @@ Rules (each one keeps a pooled figure honest):
 - A figure is attributed to a strategy only when its record pursues exactly one
   therapy strategy (the profile's ``role: therapy``); a comparison of two therapies
   cannot say which arm a figure belongs to.
-- Only complete shares pool: a ``percent`` figure with ``n`` (events = round(value × n / 100))
+- Only complete shares pool: a ``percent`` figure with ``n`` (events = the count its words state,
+  else round(value × n / 100); a stated count that is not that share of ``n`` does not pool)
   or a ``count`` figure with ``n`` ≥ the count, of an arm that is not the comparator (a group
   the profile's control words name: placebo, usual care…).
 - One figure per record, measure and event: the one with the largest ``n`` (the first
@@ -30,6 +31,7 @@ from sqlalchemy import select
 
 from curemap.analysis.meta import PooledEstimate, StudyProportion, pool_proportions
 from curemap.enrich.comparisons import ComparisonReader
+from curemap.enrich.outcomes import share_fits, stated_count
 from curemap.profile import Profile
 from curemap.store import Store, schema
 
@@ -96,10 +98,15 @@ class StrategyEvidence:
 
 
 def _events(row) -> int | None:
+    """The people a share counts: the count its words state, else the share of ``n``; none when
+    a stated count is not that share of ``n`` (``n`` is then not its denominator)."""
     if row.n is None or row.n <= 0:
         return None
     if row.unit == "percent" and 0 <= row.value <= 100:
-        return round(row.value * row.n / 100)
+        if not share_fits(row.text, row.value, row.unit, row.n):
+            return None
+        stated = stated_count(row.text, row.n)
+        return stated if stated is not None else round(row.value * row.n / 100)
     if row.unit == "count" and 0 <= row.value <= row.n and float(row.value).is_integer():
         return int(row.value)
     return None

@@ -537,6 +537,30 @@ def _cohort_size(text: str, mentions: list[_Mention], numbers: list[_Number], be
     return found
 
 
+_COUNT_WITH_SHARE = re.compile(
+    r"(?<![\d/.,])(?<!of )(\d[\d,]*)(?:\s*/\s*\d[\d,]*|\s+(?:out\s+)?of\s+\d[\d,]*)?\s*(?:[^\W\d][\w-]*\s+){0,2}[(\[]\s*\d+(?:\.\d+)?\s*%"
+)
+"""A count written with its share: ``14 (29.2%)``, ``58 participants (84.1%)``, ``47 out of 55 (86%)``."""
+
+
+def stated_count(words: str | None, n: int | None = None) -> int | None:
+    """The count a share's words state with it, if they do; not ``n`` itself (words that begin
+    at the denominator, "57 (42.1%)" of "24 out of 57 (42.1%)", state no count)."""
+    stated = _COUNT_WITH_SHARE.search(words or "")
+    count = int(stated.group(1).replace(",", "")) if stated else None
+    return None if count == n else count
+
+
+def share_fits(words: str | None, value: float, unit: str, n: int | None) -> bool:
+    """Whether a share can be of ``n`` people: one written with its own count ("14 (29.2%)
+    achieved NEDA", of 48 with complete data, in a cohort of 71) is that count's share of its
+    denominator, so ``n`` fits only when the count is that share of it (to a point of rounding)."""
+    if n is None or n <= 0 or unit != "percent":
+        return True
+    stated = stated_count(words, n)
+    return stated is None or abs(100 * stated / n - value) <= 1.0
+
+
 _MIN_COHORT = 10
 _PEOPLE_AFTER = re.compile(r"\s+(?:[^\W\d][\w-]*\s+){0,3}")
 """Up to three words between a count and the people it counts: ``60 MS patients``, ``174 PS-matched patients``."""
@@ -701,7 +725,7 @@ class OutcomeExtractor:
         if figures:
             cohort = _cohort_size(text, mentions, numbers, figures[0].start)
             for figure in figures:
-                if figure.n is None and not _one_of_several_arms(text, figure, figures):
+                if figure.n is None and not _one_of_several_arms(text, figure, figures) and share_fits(figure.text, figure.value, figure.unit, cohort):
                     figure.n = cohort
         return figures
 
