@@ -105,8 +105,7 @@ def _events(row) -> int | None:
     if row.unit == "percent" and 0 <= row.value <= 100:
         if not share_fits(row.text, row.value, row.unit, row.n):
             return None
-        stated = stated_count(row.text, row.n)
-        return stated if stated is not None else round(row.value * row.n / 100)
+        return stated_count(row.text, row.n) or round(row.value * row.n / 100)
     if row.unit == "count" and 0 <= row.value <= row.n and float(row.value).is_integer():
         return int(row.value)
     return None

@@ -378,9 +378,13 @@ class ReportBuilder:
         if match := _PAREN_ACRONYM.search(title):
             return match.group(1) or match.group(2)
         short = _short(title, 50)
-        if self.short_titles[short] > 1:  # "…, Study One" and "…, Study Two" must not read alike
-            short = _short(title, 34).rstrip("…") + "… " + title.rsplit(",", 1)[-1].strip()[-24:] if "," in title[34:] else _short(title, 70)
-        return _quote(short)
+        if self.short_titles[short] == 1:
+            return _quote(short)
+        # titles that shorten alike ("…, Study One", "…, Study Two") keep the part after their last comma
+        if "," not in title[34:]:
+            return _quote(_short(title, 70))
+        tail = title.rsplit(",", 1)[-1].strip()[-24:]
+        return _quote(f"{_short(title, 34).rstrip('…')}… {tail}")
 
     def names(self, ids: list[str]) -> str:
         return _join([self.name(i) for i in ids])
