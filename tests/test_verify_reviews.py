@@ -190,3 +190,40 @@ def test_fresh_reviews_claims_where_news_pages_and_newsletters_put_them(built_st
     assert [p["field"] for p in found[(deep, "NCT07139743")]["problems"]] == ["sponsor"]
     assert [p["field"] for p in found[(letter, "NCT05961644")]["problems"]] == ["status"]
     assert found[(news, "name:P-CD19CD20-ALLO1")]["status"] == "matched_by_name"
+
+
+def test_held_out_and_fresh_misses_once_reported(built_store, profile):
+    """What the held-out and fresh reviews' scored runs missed, on their own lines: "active and not
+    recruiting" is no claim of recruiting; a claim inside the parentheses that hold a trial's id is
+    that trial's; a malformed EudraCT number keeps its prefix; a DOI ends where a Markdown link's
+    label starts; a news link's text in parentheses is the source, not a sponsor; a drug named by
+    its nonproprietary name beside a company page is matched to its trials, by the name in the
+    writer's words rather than the code in the page's address."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+    md = (
+        "- **PERSEUS, EU record** — https://euclinicaltrials.eu/search-for-clinical-trials/?lang=en&EUCT=2024-514495-41-00\n"
+        "  Registered by Genzyme (Sanofi), phase 3, about 490 participants in the EU, active and not recruiting.\n"
+        "- **Other repurposed drugs**\n"
+        "  Tauroursodeoxycholic acid (NCT03423121, phase 1/2, Johns Hopkins, 59 participants), lithium (NCT01259388,"
+        " phase I/II, VA, 23 participants) and oxcarbazepine (NCT02104661, phase 2, Queen Mary University of London"
+        " with Novartis, 30 participants) all completed.\n\n"
+        "The older EudraCT record (https://www.clinicaltrialsregister.eu/ctr-search/search?query=2012-0003-14) is often cited.\n\n"
+        "The published result was negative for brain atrophy ([doi:10.1212/NXI.0000000000000964][p3]).\n\n"
+        "[p3]: https://doi.org/10.1212/NXI.0000000000000964\n"
+    )
+    by_ref = {c["ref"]: c for c in verifier.verify_text(md, "md")["citations"]}
+    for ref in ("2024-514495-41-00", "NCT03423121", "NCT01259388", "NCT02104661"):
+        assert by_ref[ref]["status"] == "ok", by_ref[ref]
+    assert by_ref["EudraCT:2012-0003-14"]["status"] == "malformed"
+    assert "doi:10.1212/nxi.0000000000000964" in by_ref
+    html = (
+        "<p>In China, equecabtagene autoleucel (eque-cel, CT103A) is being tested in an investigator-initiated early"
+        ' phase 1 study at Tongji Hospital (<a href="https://www.fiercebiotech.com/biotech/iaso-eque-cel">Fierce Biotech</a>).</p>'
+        '<p>MediciNova\'s <a href="https://medicinova.com/pipeline/mn-166-ibudilast">pipeline page</a> describes'
+        " ibudilast's completed phase 2 in progressive MS with 255 participants.</p>"
+    )
+    eque, ibudilast = verifier.verify_text(html, "html")["citations"]
+    assert (eque["ref"], eque["status"], eque["problems"]) == ("name:eque-cel", "matched_by_name", [])
+    assert (ibudilast["ref"], ibudilast["record"], ibudilast["problems"]) == ("name:ibudilast", "NCT01982942", [])

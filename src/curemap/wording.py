@@ -26,8 +26,9 @@ _ENROLMENT = r"(?:enrol(?:l)?ment|recruitment)"
 STATUS_PHRASES = (
     (r"\bnot\s+yet\s+(?:recruiting|open(?:\s+for\s+recruitment)?|enrolling)\b|\bhas\s+not\s+(?:yet\s+)?(?:started|begun)\s+recruiting\b"
      r"|\byet\s+to\s+(?:start|begin|open)\s+(?:recruiting|recruitment|enrol(?:l)?ment)\b", ("NOT_YET_RECRUITING",)),
-    (rf"\bactive,?\s+(?:but\s+)?(?:no\s+longer|not)\s+recruiting\b|\b(?:no\s+longer|not\s+currently)\s+recruiting\b"
+    (rf"\bactive,?\s+(?:but\s+|and\s+)?(?:no\s+longer|not)\s+recruiting\b|\b(?:no\s+longer|not\s+currently)\s+recruiting\b"
      rf"|\b{_ENROLMENT}\s+(?:is\s+|has\s+|now\s+|been\s+)*{_CLOSED}\b|\bclosed\s+to\s+{_ENROLMENT}\b", ("ACTIVE_NOT_RECRUITING",)),
+    (r"\bnot\s+recruiting\b", ("ACTIVE_NOT_RECRUITING", "COMPLETED", "TERMINATED", "SUSPENDED", "WITHDRAWN", "UNKNOWN")),
     (r"\benrolling\s+by\s+invitation\b|\bby\s+invitation\b", ("ENROLLING_BY_INVITATION",)),
     (r"\b(?:still|now|currently|already|actively)\s+recruiting\b|\bopen\s+(?:for|to)\s+(?:recruitment|enrol(?:l)?ment)\b|\brecruiting\b", ("RECRUITING",)),
     (r"\b(?:still|now|currently|actively)?\s*enrolling\b(?!\s+(?:only\s+)?\d)", _OPEN),

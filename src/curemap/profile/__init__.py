@@ -488,6 +488,17 @@ class PopulationWords:
     populations: tuple[Population, ...]
 
 
+@dataclass(frozen=True)
+class VerifierWords:
+    """The verifier's section: each product's names (a code, its INN, its short name), so a review
+    naming it one way finds the store's trials that name it another; and the endings of
+    nonproprietary drug names (INN stems: "-mab", "-imod"), so a review naming a drug without a
+    code ("ibudilast") is matched to the trials that test it."""
+
+    products: tuple[tuple[str, ...], ...] = ()
+    name_stems: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, eq=False)
 class Profile:
     """A condition's whole knowledge, validated. Compared and hashed by identity."""
@@ -518,7 +529,7 @@ class Profile:
     roles: RoleWords | None = None  # None: every strategy a study names is tested
     sponsors: SponsorWords | None = None  # None: sponsors keep their registries' classes
     populations: PopulationWords | None = None  # None: studies are not tagged with populations
-    products: tuple[tuple[str, ...], ...] = ()  # the verifier's: names of one product each (code, INN, short name)
+    verifier: VerifierWords = VerifierWords()
 
     def strategy(self, strategy_id: str) -> Strategy:
         return _by_id(self.strategies, strategy_id, "strategy")
@@ -749,17 +760,18 @@ def _build(top: _Value, source: str, digest: str) -> Profile:
         roles=_roles(keys["roles"]) if "roles" in keys else None,
         sponsors=_sponsors(keys["sponsors"]) if "sponsors" in keys else None,
         populations=_populations(keys["populations"]) if "populations" in keys else None,
-        products=_products(keys["verifier"]) if "verifier" in keys else (),
+        verifier=_verifier(keys["verifier"]) if "verifier" in keys else VerifierWords(),
     )
     _check_references(profile)
     return profile
 
 
-def _products(value: _Value) -> tuple[tuple[str, ...], ...]:
-    """The verifier's section: each product's names (a code, its INN, its short name), so a
-    review naming it one way finds the store's trials that name it another."""
-    keys = value.mapping(required=("products",))
-    return tuple(item.strings() for item in keys["products"].sequence())
+def _verifier(value: _Value) -> VerifierWords:
+    keys = value.mapping(required=("products",), optional=("name_stems",))
+    return VerifierWords(
+        products=tuple(item.strings() for item in keys["products"].sequence()),
+        name_stems=keys["name_stems"].strings() if "name_stems" in keys else (),
+    )
 
 
 def _roles(value: _Value) -> RoleWords:

@@ -157,6 +157,8 @@ class Verifier:
         self._pmcids: dict[str, str] | None = None
         self._eudract: dict[str, str] | None = None
         self._products: dict[str, set[str]] | None = None
+        stems = "|".join(re.escape(stem) for stem in profile.verifier.name_stems)
+        self._drug_name = re.compile(rf"\b[A-Za-z]{{3,}}(?:{stems})\b", re.IGNORECASE) if stems else None
         self._existence: dict[str, _Existence] = {}
         self._records: dict[str, tuple[Any, bool | None, list[dict[str, Any]], Any]] = {}
         self._read: dict[str, Any] = {}  # studies and papers by id, None for ids the store lacks
@@ -276,13 +278,17 @@ class Verifier:
             with self.store.connect() as conn:
                 rows = list(conn.execute(select(si.c.study_id, si.c.name)))
                 rows += list(conn.execute(select(st.c.id, st.c.brief_title)))
+            drugs: dict[str, set[str]] = {}
             for study_id, name in rows:
                 for token in PRODUCT.findall(name or ""):
                     if re.search(r"\d", token) and not re.search(r"[A-Za-z]", token):
                         continue
                     index.setdefault(_fold(token), set()).add(study_id)
-            products = {k: v for k, v in index.items() if len(v) <= 30 and re.search(r"[a-z]", k) and (re.search(r"\d", k) or k.endswith("cel"))}
-            for names in self.profile.products:  # a product's other names find the trials of any of them
+                for token in self._drug_name.findall(name or "") if self._drug_name else ():
+                    drugs.setdefault(_fold(token), set()).add(study_id)
+            products = {k: v for k, v in index.items() if re.search(r"[a-z]", k) and (re.search(r"\d", k) or k.endswith("cel"))}
+            products = {k: v for k, v in (drugs | products).items() if len(v) <= 30}  # a drug in many trials names none
+            for names in self.profile.verifier.products:  # a product's other names find the trials of any of them
                 trials = set().union(*(products.get(_fold(name), ()) for name in names))
                 for name in names if trials else ():
                     products[_fold(name)] = trials
@@ -345,7 +351,7 @@ class Verifier:
                 if block.kind == "para" or not members:
                     if links_elsewhere is None:
                         links_elsewhere = _links_without_ids(doc, block)
-                    if links_elsewhere and (result := self._by_name(doc, masked, block, a, b, self._claims(blanked, block, a, b))):
+                    if links_elsewhere and (result := self._by_name(doc, masked, blanked, a, b, self._claims(blanked, block, a, b))):
                         named.append(result)
                     continue
                 inside = members  # a list item's or row's sentences share its references
@@ -395,37 +401,50 @@ class Verifier:
         if result.problems:
             result.status = "mismatch"
 
-    def _by_name(self, doc: Document, masked: str, block, a: int, b: int, claims: list[Claim]) -> CitationResult | None:
+    def _by_name(self, doc: Document, masked: str, blanked: str, a: int, b: int, claims: list[Claim]) -> CitationResult | None:
         """Claims with no id beside a news or company link (:func:`_links_without_ids`), naming a
-        product the store's trials test."""
-        if not any(c.field in CLAIM_FIELDS for c in claims):
+        product the store's trials test: a name in the writer's words before one in a link's
+        address, and of several named, the one whose trials fit the claims best."""
+        checked = [c for c in claims if c.field in CLAIM_FIELDS or c.field == "condition"]
+        if not any(c.field in CLAIM_FIELDS for c in checked):
             return None
         index = self._product_index()
-        for match in PRODUCT.finditer(masked, a, b):
-            trials = index.get(_fold(match.group()))
-            if not trials:
-                continue
-            result = CitationResult(f"name:{match.group()}", "name", doc.line_at(match.start()), "matched_by_name", mentions=1)
-            result.spans.append(match.span())
-            result.candidates = sorted(trials)
-            checked = [c for c in claims if c.field in CLAIM_FIELDS or c.field == "condition"]
-            result.claims = checked
-            best: list[dict[str, Any]] | None = None
-            for trial in result.candidates:
-                study, is_ms, _, _ = self._stored(trial)
-                found = study_problems(checked, study, is_ms, self.sponsors, self.reader) if study else []
-                if best is None or len(found) < len(best):
-                    best, result.record = found, trial
+        best: tuple[list[dict[str, Any]], re.Match, str, list[str]] | None = None
+        for text in (blanked, masked):
+            names = [*PRODUCT.finditer(text, a, b), *(self._drug_name.finditer(text, a, b) if self._drug_name else ())]
+            for match in sorted(names, key=lambda m: m.start()):
+                if trials := index.get(_fold(match.group())):
+                    problems, record = self._nearest_trial(checked, sorted(trials))
+                    if best is None or len(problems) < len(best[0]):
+                        best = (problems, match, record, sorted(trials))
             if best:
-                result.note = f"no trial of {match.group()} in the store fits every claim; the nearest is {result.record}"
-                result.problems = _located([
-                    dict(p, message=f"{p['message']} ({result.record}, the nearest of the store's {match.group()} trials: {', '.join(result.candidates)})")
-                    for p in best
-                ], doc)
-            else:
-                result.note = f"claims fit {result.record}, one of the store's trials of {match.group()}"
-            return result
-        return None
+                break
+        if best is None:
+            return None
+        problems, match, record, candidates = best
+        name = match.group()
+        result = CitationResult(f"name:{name}", "name", doc.line_at(match.start()), "matched_by_name", mentions=1)
+        result.spans.append(match.span())
+        result.candidates, result.claims, result.record = candidates, checked, record
+        if problems:
+            result.note = f"no trial of {name} in the store fits every claim; the nearest is {record}"
+            result.problems = _located([
+                dict(p, message=f"{p['message']} ({record}, the nearest of the store's {name} trials: {', '.join(candidates)})")
+                for p in problems
+            ], doc)
+        else:
+            result.note = f"claims fit {record}, one of the store's trials of {name}"
+        return result
+
+    def _nearest_trial(self, claims: list[Claim], trials: list[str]) -> tuple[list[dict[str, Any]], str]:
+        """The problems of the claims against the trial they fit best, and that trial."""
+        best: tuple[list[dict[str, Any]], str] | None = None
+        for trial in trials:
+            study, is_ms, _, _ = self._stored(trial)
+            found = study_problems(claims, study, is_ms, self.sponsors, self.reader) if study else []
+            if best is None or len(found) < len(best[0]):
+                best = (found, trial)
+        return best
 
 
 @contextmanager
@@ -487,6 +506,9 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
             gap = masked[prev.end:claim.start]
             if gap.count("(") > gap.count(")"):  # inside the parentheses after a reference: "A (phase 3, 444 participants)"
                 out.append((claim, [prev_key]))
+                continue
+            if ")" not in gap and masked.rfind("(", 0, prev.start) > masked.rfind(")", 0, prev.start):
+                out.append((claim, [prev_key]))  # in the parentheses that hold the reference: "lithium (NCT…, phase I/II, 23 participants)"
                 continue
             if trailing and _CLOSED_AND.search(gap):  # "… (NCT1, completed) and a phase 3 … (NCT2)"
                 out.append((claim, [next_key]))

@@ -94,8 +94,10 @@ SPONSOR_PATTERNS = [
         rf"(?P<name>{NAME})\s+(?:among\s+the\s+collaborators|collaborating|as\s+(?:a\s+)?collaborator)",
     )
 ]
-ORGANISATION_HINT = Gated(re.compile(rf"\b(?:by|from)\s+(?P<by>{NAME})|\(\s*(?P<opens>{NAME})\s*[),]|,\s*(?P<closes>{NAME})\s*\)", re.UNICODE))
-"""An organisation named after "by" or "from", or alone in (or last in) parentheses."""
+ORGANISATION_HINT = Gated(re.compile(rf"\b(?:by|from)\s+(?P<by>{NAME})|\([ \t]{{0,2}}(?P<opens>{NAME})\s*[),]|,\s*(?P<closes>{NAME})\s*\)", re.UNICODE))
+"""An organisation named after "by" or "from", or alone in (or last in) parentheses. A name that
+opens parentheses after a link's (blanked) address is the link's text, the writer's source
+("(<a href=…>Fierce Biotech</a>)"), not a sponsor."""
 OWNER = re.compile(rf"(?P<owns>{NAME})(?<=['’]s|s['’])\s+(?:[\w-]+\s+){{0,3}}?(?:phase|trial|study)\b", re.UNICODE)
 """An organisation owning a trial ("Kite Pharma's phase 1", "Acorda Therapeutics' first study");
 read only in a sentence with an apostrophe, as a name may start at any capital."""

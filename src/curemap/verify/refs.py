@@ -33,8 +33,9 @@ NCT_ANY = re.compile(r"[Nn](?<![A-Za-z0-9][Nn])[Cc][Tt][ -]?(\d[0-9A-Za-z]{3,11}
 EU_NUMBER = re.compile(r"(\d(?<![\d-]\d)\d{3})-(\d{4,7})-(\d{1,3})(?:-(\d{1,3}))?(?![\d-])")
 PMID_BARE = re.compile(r"\bPMID\s*:?\s*(\d+)\b", re.IGNORECASE)
 PMCID_ANY = re.compile(r"(?<![A-Za-z0-9])PMC(\d{4,9})\b", re.IGNORECASE)
-DOI_ANY = re.compile(r"1(?<!\w1)0\.\d{4,9}/[^\s\"<>]+")
-DOI_PREFIXED = re.compile(r"\bdoi:\s*(\S+)", re.IGNORECASE)
+# a DOI ends where a Markdown link's text meets its label or address ("[doi:10.1/x][p3]")
+DOI_ANY = re.compile(r"1(?<!\w1)0\.\d{4,9}/(?:[^\s\"<>\]]|\](?![\[(]))+")
+DOI_PREFIXED = re.compile(r"\bdoi:\s*((?:[^\s\]]|\](?![\[(]))+)", re.IGNORECASE)
 PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov|ncbi\.nlm\.nih\.gov/pubmed|europepmc\.org/(?:article|abstract)/MED)/(\d+)", re.IGNORECASE)
 DOI_URL_TAIL = re.compile(r"(?:/(?:full|abstract|pdf|epdf|fulltext|meta|references|figures|html|suppl)(?:/.*)?|\.pdf|[?#].*)$", re.IGNORECASE)
 EU_CONTEXT = re.compile(r"(?:EU\s*CT|CTIS|euclinicaltrials|EUCT=?)[^\n]{0,30}$", re.IGNORECASE)
@@ -55,7 +56,7 @@ class Reference:
 
     @property
     def ref(self) -> str:
-        if self.malformed:
+        if self.malformed and self.kind != "eudract":  # a EudraCT number keeps its prefix: a bare one reads as an EU CT number
             return self.value
         return {"pmid": f"PMID:{self.value}", "doi": f"doi:{self.value}", "eudract": f"EudraCT:{self.value}"}.get(
             self.kind, self.value
