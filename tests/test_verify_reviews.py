@@ -227,3 +227,31 @@ def test_held_out_and_fresh_misses_once_reported(built_store, profile):
     eque, ibudilast = verifier.verify_text(html, "html")["citations"]
     assert (eque["ref"], eque["status"], eque["problems"]) == ("name:eque-cel", "matched_by_name", [])
     assert (ibudilast["ref"], ibudilast["record"], ibudilast["problems"]) == ("name:ibudilast", "NCT01982942", [])
+
+
+def test_second_fresh_set_misses_once_reported(built_store, profile):
+    """What the second fresh set's first run missed, on its own lines: claims before references
+    listed "respectively" go to them in turn; "the first … the second …" after two trials picks
+    each by position, and "both" still names both; an acronym of seven letters beside a name's
+    words is part of the name; a count said of a paper must be its abstract's count of the same
+    words."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+    text = (
+        "Alpha B-crystallin: DC-TAB from Delta Crystallon went through a phase I\n"
+        "in 76 healthy volunteers and then a phase IIa in 32 people with MS\n"
+        "(NCT02442557 and NCT02442570, respectively); both completed.\n\n"
+        "MS-SMART (NCT01910259) and MS-STAT2 (NCT03387670), both led by University College London, enrolled 445 and"
+        " 964 participants, respectively; the first was a multi-arm phase 2 testing amiloride, fluoxetine and"
+        " riluzole, the second a phase 3 of high-dose simvastatin, and both have completed.\n\n"
+        "The Barcelona TolDec study, 2024-519975-24-00 (Fundacio de Recerca Clinic Barcelona-IDIBAPS), is a phase II"
+        " of 45 participants.\n\n"
+        "For background, the review in Front Cell Dev Biol (PMC7991787) counts at least 22 BTK inhibitors in the"
+        " clinic and found 282 active trials of ibrutinib alone on ClinicalTrials.gov.\n"
+    )
+    by_ref = {c["ref"]: c for c in verifier.verify_text(text, "txt")["citations"]}
+    for ref in ("NCT02442557", "NCT02442570", "NCT01910259", "NCT03387670", "2024-519975-24-00"):
+        assert by_ref[ref]["status"] == "ok", by_ref[ref]
+    (problem,) = by_ref["PMC7991787"]["problems"]
+    assert problem["quote"] == "282 active trials" and "228 active trials" in problem["message"]

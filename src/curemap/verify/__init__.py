@@ -477,11 +477,32 @@ def _fold(token: str) -> str:
 _CLOSED_AND = re.compile(r"\)\s*,?\s*(?:and|while|whereas|but)\b")
 
 
+_DESIGNATED = re.compile(rf"\bthe\s+(?P<ordinal>first|former|second|latter|third)\b|(?P<shared>{_SHARED.pattern})", re.IGNORECASE)
+"""Words after the references that say which a claim is about: "the first was a phase 2, the
+second a phase 3" by position, "both have completed" all of them; the last before a claim holds."""
+_ORDINALS = {"first": 0, "former": 0, "second": 1, "third": 2, "latter": -1}
+_RESPECTIVE = re.compile(r"[\s,]{0,3}respectively\b", re.IGNORECASE)
+
+
+def _in_turn(masked: str, claims: list[Claim], mentions: list[Reference], distinct: list[str]) -> dict[int, str]:
+    """Claims before references listed "respectively" ("a phase I in 76 … and then a phase IIa in
+    32 … (A and B, respectively)"): the k-th claim of a field is about the k-th reference, when
+    the field has one claim per reference."""
+    if len(distinct) < 2 or not _RESPECTIVE.match(masked, mentions[-1].end):
+        return {}
+    by_field: dict[str, list[int]] = {}
+    for index, claim in enumerate(claims):
+        if claim.end <= mentions[0].start and claim.order is None:
+            by_field.setdefault(claim.field, []).append(index)
+    return {i: distinct[k] for group in by_field.values() if len(group) == len(distinct) for k, i in enumerate(group)}
+
+
 def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> list[tuple[Claim, list[str]]]:
     """Each claim with the references (keys) it is about, among several."""
     keys = [f"{r.kind}:{r.ref}" for r in mentions]
     distinct = list(dict.fromkeys(keys))
     first, last = mentions[0], mentions[-1]
+    in_turn = _in_turn(masked, claims, mentions, distinct)
     together = not any(first.end <= c.start and c.end <= last.start for c in claims) and all(
         b.start - a.end <= 40 for a, b in zip(mentions, mentions[1:])
     )
@@ -489,13 +510,19 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
     # references after their claims: a claim after "…) and" then leads to the next reference
     trailing = any(c.end <= first.start for c in claims)
     out = []
-    for claim in claims:
+    for index, claim in enumerate(claims):
         if claim.order is not None and claim.order < len(distinct) and claim.start >= last.end:
             out.append((claim, [distinct[claim.order]]))
             continue
+        if index in in_turn:
+            out.append((claim, [in_turn[index]]))
+            continue
         before = [(r, k) for r, k in zip(mentions, keys) if r.end <= claim.start]
         after = [(r, k) for r, k in zip(mentions, keys) if r.start >= claim.end]
-        if not after and (together or _SHARED.search(masked, last.end, claim.start)):
+        designated = None if after else next(reversed(list(_DESIGNATED.finditer(masked, last.end, claim.start))), None)
+        if designated and designated["ordinal"] and -len(distinct) <= _ORDINALS[designated["ordinal"].lower()] < len(distinct):
+            out.append((claim, [distinct[_ORDINALS[designated["ordinal"].lower()]]]))
+        elif not after and (together or (designated and designated["shared"])):
             out.append((claim, distinct))
         elif not before:
             out.append((claim, [after[0][1]]))

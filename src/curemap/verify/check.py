@@ -80,6 +80,14 @@ RESPECTIVELY = Gated(re.compile(
 PERCENT = Gated(re.compile(r"(\d(?<![\d.]\d)\d*(?:\.\d+)?)\s*%"))  # a digit first (not after a digit or "."): the engine skips to digits
 CONFIDENCE = Gated(re.compile(r"\b\d+\s*%\s*(?:CI|confidence interval)[^)\n;]*", re.IGNORECASE))
 RATIO = Gated(re.compile(r"\b(?:OR|HR|RR|aOR|aHR|odds ratio|hazard ratio|risk ratio)\s*(?:of|=|:)?\s*(\d+(?:\.\d+)?)"))
+COUNTED = Gated(re.compile(r"(\d(?<![\w.,]\d)(?:\d{0,2}(?:,\d{3})+|\d*))(?![\d.,%])[ \t]+([A-Za-z][\w-]*)[ \t]+([A-Za-z][\w-]*)"))
+"""A count with the two words it counts ("228 active trials"): said of a paper, it must be the
+count its abstract gives those words, where the abstract counts them."""
+_NOT_COUNTED = frozenset(
+    "of in and or to the a an with for at on by from were was is are had have who that which than per "
+    "year years month months week weeks day days hour hours mg kg ml g µg mcg percent times".split()
+)
+"""Words after a number that make it no count of a thing (a duration, a dose, a preposition)."""
 ABSTRACT_PERCENTS = re.compile(r"(\d+(?:\.\d+)?)(?=(?:\s*(?:,|and|or|to|–|-|vs\.?|versus)\s*\d+(?:\.\d+)?)*\s*%)")
 
 _CAP = r"[A-ZÀ-ÞĀ-Ž]"
@@ -262,6 +270,10 @@ class ClaimReader:
             n, high, approx = n1 or n2 or n3, h1 or h3, (a1 or a3 or "").lower()
             add(Claim("enrollment", segment[match.start():match.end()].strip(), (_number(n), high and _number(high), approx),
                       start + match.start(), start + match.end()))
+        for match in COUNTED.finditer(segment, lowered):
+            if match.group(2).lower() not in _NOT_COUNTED and match.group(3).lower() not in _NOT_COUNTED:
+                words = (match.group(2).lower(), match.group(3).lower())
+                add(Claim("count", match.group(), (match.group(1).replace(",", ""), words), start + match.start(), start + match.end()))
         if PERCENT.may_match(segment, lowered):
             shares = CONFIDENCE.pattern.sub(lambda m: " " * len(m.group()), segment) if CONFIDENCE.may_match(segment, lowered) else segment
             for match in PERCENT.pattern.finditer(shares):
@@ -378,7 +390,7 @@ class SponsorMatcher:
             return True
         have = set(plain_words(record)) | set(plain_words(self.vocabulary.organisation(record)))
         acronym = _acronym(record)
-        capitals = {fold for fold, raw in zip(words, re.findall(r"\w+", said)) if raw.isupper() and 2 <= len(raw) <= 6}
+        capitals = {fold for fold, raw in zip(words, re.findall(r"\w+", said)) if raw.isupper() and 2 <= len(raw) <= 8}
         matched_acronym = any(w in have or w == acronym for w in capitals)
         rest = [w for w in words if w not in capitals and w not in _ACRONYM_SKIP]
         if not rest:
@@ -452,14 +464,14 @@ def figure_problems(claims: list[Claim], figures: list[dict[str, Any]], abstract
     """A share or ratio said of a record must be one of its extracted figures (a percentage, a
     count over its denominator, a ratio) at the text's precision, or stand in its abstract;
     records with neither are not judged."""
+    problems = _count_problems(claims, abstract) if abstract else []
     if not any(claim.field == "figure" for claim in claims):
-        return []
+        return problems
     shares = [f["value"] for f in figures if f["unit"] == "percent"]
     shares += [100 * f["value"] / f["n"] for f in figures if f["unit"] == "count" and f.get("n")]
     ratios = [f["value"] for f in figures if f["unit"] not in ("percent", "count")]
     stated_percents = {float(n) for n in ABSTRACT_PERCENTS.findall(abstract or "")}
     stated_numbers = {float(n) for n in re.findall(r"(?<![\d.])\d+(?:\.\d+)?", abstract or "")}
-    problems = []
     for claim in claims:
         if claim.field != "figure":
             continue
@@ -474,4 +486,20 @@ def figure_problems(claims: list[Claim], figures: list[dict[str, Any]], abstract
         listed = ", ".join(f"{s:.{max(decimals, 1)}f}%" for s in sorted(set(shares))[:8]) if unit == "percent" else ", ".join(f"{r:g}" for r in sorted(set(ratios))[:8])
         record = f"the record's extracted {'shares are' if unit == 'percent' else 'ratios are'} {listed}" if listed else "the abstract does not state it"
         problems.append(_problem("figure", claim, record, f"figure: the text says {claim.written!r}; {record}"))
+    return problems
+
+
+def _count_problems(claims: list[Claim], abstract: str) -> list[dict[str, Any]]:
+    """A count said of a paper ("282 active trials") that its abstract gives otherwise ("228
+    active trials"); words the abstract does not count are not judged."""
+    problems = []
+    for claim in claims:
+        if claim.field != "count":
+            continue
+        digits, (first, second) = claim.value
+        pattern = rf"(?<![\w.,])(\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\d.,%])\s+{re.escape(first)}\s+{re.escape(second)}\b"
+        stated = {found.replace(",", "") for found in re.findall(pattern, abstract, re.IGNORECASE)}
+        if stated and digits not in stated:
+            record = "the abstract says " + ", ".join(f"{n} {first} {second}" for n in sorted(stated, key=int))
+            problems.append(_problem("figure", claim, record, f"figure: the text says {claim.written!r}; {record}"))
     return problems

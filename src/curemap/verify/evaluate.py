@@ -16,6 +16,7 @@ alone and answers "no such record" for what it lacks. A key entry is paired with
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,9 @@ class StoreIsTheWorld:
 
 
 def _key(ref: str) -> str:
-    return ref.strip().upper()
+    """A reference as keys and citations both write it: a EudraCT number's prefix is left out, as
+    keys give a malformed one with or without it (its digits name it)."""
+    return re.sub(r"^EUDRACT:\s*", "", ref.strip().upper())
 
 
 def _field(problem: Any) -> str:
