@@ -255,3 +255,43 @@ def test_second_fresh_set_misses_once_reported(built_store, profile):
         assert by_ref[ref]["status"] == "ok", by_ref[ref]
     (problem,) = by_ref["PMC7991787"]["problems"]
     assert problem["quote"] == "282 active trials" and "228 active trials" in problem["message"]
+
+
+def test_third_fresh_set_misses_once_reported(built_store, profile):
+    """What the third fresh set's first run missed: footnotes and numbered sources are read where
+    they are cited; a charity's cards (a heading, then a definition list of labelled facts) and a
+    definition list of trials (a linked term, then its description) are read as rows and items;
+    after a sentence that ends with its trial's id, the next sentence's claims go to the next
+    trial; everyday status words ("signing people up now", "hasn't started recruiting yet", "no
+    longer enrolling", "closed to new people") and a doubt ("we don't know if it has finished")."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+    md = (
+        "1. **MS-STAT2** tested high-dose simvastatin in a phase 2 trial of 964 people.[^1]\n"
+        "2. The **MS-SMART** trial was a phase 2 study [2] that hasn't started recruiting yet.\n\n"
+        "- **Fenebrutinib.** Roche's phase 3 against teriflunomide in relapsing MS is signing people up now, with 746"
+        " places ([NCT04586010](https://clinicaltrials.gov/study/NCT04586010)).\n"
+        "  Roche has also started a small phase 2 for children and teenagers with relapsing MS: just 12 young people,"
+        " and it is recruiting ([NCT07161258](https://clinicaltrials.gov/study/NCT07161258)).\n"
+        "- Queen Mary University of London ran a phase 2 study of famciclovir in 30 people; we don't know if it has"
+        " finished ([NCT05283551](https://www.isrctn.com/search?q=NCT05283551)).\n\n"
+        "[^1]: https://clinicaltrials.gov/study/NCT03387670\n\n"
+        "## Sources\n[2] Chataway J, et al. https://clinicaltrials.gov/study/NCT01910259\n"
+    )
+    by_ref = {c["ref"]: c for c in verifier.verify_text(md, "md")["citations"]}
+    assert [(p["field"], p["line"]) for p in by_ref["NCT03387670"]["problems"]] == [("phase", 1)]  # phase 3
+    assert [p["field"] for p in by_ref["NCT01910259"]["problems"]] == ["status"]  # completed
+    assert [p["quote"] for p in by_ref["NCT04586010"]["problems"]] == ["signing people up"]
+    assert by_ref["NCT07161258"]["status"] == "ok" and by_ref["NCT05283551"]["status"] == "ok"
+    html = (
+        '<div class="card"><h3><a href="https://trials.example.org/finder/study?id=NCT01451593">Phenytoin</a></h3>\n'
+        "<dl><dt>Stage</dt><dd>Phase II</dd>\n<dt>Run by</dt><dd>University College London</dd>\n"
+        "<dt>Where it's up to</dt><dd>Completed</dd>\n<dt>Participants</dt><dd>86</dd></dl></div>\n"
+        '<dl class="programme">\n<dt><a href="https://trials.example.org/finder/eu?EUCT=2024-519921-39-00">Cladribine'
+        " and microglia</a></dt>\n<dd>A phase IV sponsored by the University of Helsinki; 15 participants; no longer"
+        " recruiting.</dd>\n</dl>\n"
+    )
+    by_ref = {c["ref"]: c for c in verifier.verify_text(html, "html")["citations"]}
+    assert [(p["field"], p["quote"]) for p in by_ref["NCT01451593"]["problems"]] == [("enrollment", "86")]  # 92
+    assert [p["field"] for p in by_ref["2024-519921-39-00"]["problems"]] == ["sponsor"]

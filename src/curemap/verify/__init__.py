@@ -117,7 +117,9 @@ class _Existence:
 def _links_without_ids(doc: Document, block) -> bool:
     """Whether a block links a page that names no trial or paper (a news or company page): only
     then may its claims be tied to a product's name."""
-    return any(not refs_in_url(url.group()) for url in URL.finditer(doc.text, block.start, block.end))
+    addresses = [url.group() for url in URL.finditer(doc.text, block.start, block.end)]
+    addresses += [url.group() for a, _, words in doc.links if block.start <= a < block.end for url in URL.finditer(words)]
+    return any(not refs_in_url(address) for address in addresses)
 
 
 def _headed(blocks: list[Block], starts: list[int]) -> list[Block]:
@@ -129,8 +131,12 @@ def _headed(blocks: list[Block], starts: list[int]) -> list[Block]:
 
     joined: list[Block] = []
     for block in blocks:
-        if block.kind == "para" and joined and joined[-1].kind == "heading" and cites(joined[-1]) and not cites(block):
-            joined[-1] = Block(joined[-1].start, block.end, "item")
+        if block.kind in ("para", "row") and joined and joined[-1].kind == "heading" and cites(joined[-1]) and not cites(block):
+            heading = joined[-1]
+            if block.kind == "row":  # a card: a heading, then its facts as a labelled list; the heading's words are read too
+                joined[-1] = Block(heading.start, block.end, "row", [(heading.start, heading.end, ""), *block.cells])
+            else:
+                joined[-1] = Block(heading.start, block.end, "item")
         else:
             joined.append(block)
     return joined
@@ -475,6 +481,7 @@ def _fold(token: str) -> str:
 
 
 _CLOSED_AND = re.compile(r"\)\s*,?\s*(?:and|while|whereas|but)\b")
+_SENTENCE_END = re.compile(r"[.!?][)\]\"”'*_]*\s")
 
 
 _DESIGNATED = re.compile(rf"\bthe\s+(?P<ordinal>first|former|second|latter|third)\b|(?P<shared>{_SHARED.pattern})", re.IGNORECASE)
@@ -537,8 +544,8 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
             if ")" not in gap and masked.rfind("(", 0, prev.start) > masked.rfind(")", 0, prev.start):
                 out.append((claim, [prev_key]))  # in the parentheses that hold the reference: "lithium (NCT…, phase I/II, 23 participants)"
                 continue
-            if trailing and _CLOSED_AND.search(gap):  # "… (NCT1, completed) and a phase 3 … (NCT2)"
-                out.append((claim, [next_key]))
+            if trailing and (_CLOSED_AND.search(gap) or _SENTENCE_END.search(gap)):
+                out.append((claim, [next_key]))  # "… (NCT1, completed) and a phase 3 … (NCT2)"; "… (NCT1). It has a phase 2 … (NCT2)"
                 continue
             breaks = [m.end() for m in BREAK.finditer(masked, prev.end, nxt.start)]
             if breaks:

@@ -122,9 +122,13 @@ GENERIC_WORDS = ORG_WORDS | frozenset(
 _ACRONYM_SKIP = frozenset("of and for the de la di du des del at in on".split())
 _PAST = re.compile(r"\b(?:was|were|previously|formerly|from|until|had\s+been)\s+$", re.IGNORECASE)
 _ONGOING = frozenset({"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "ACTIVE_NOT_RECRUITING"})
-_NOT_SAID = re.compile(r"\b(?:to|will|would|should|expected\s+to|planned\s+to|due\s+to)\s+(?:be\s+)?$|(?-i:\bwho\s+$)", re.IGNORECASE)
-"""What, just before status words, makes them no claim: a future ("expected to be completed") or
-a person ("participants who completed the course")."""
+_NOT_SAID = re.compile(
+    r"\b(?:to|will|would|should|expected\s+to|planned\s+to|due\s+to)\s+(?:be\s+)?$|(?-i:\bwho\s+$)"
+    r"|\b(?:if|whether)\s+(?:\w+\s+){0,3}$",
+    re.IGNORECASE,
+)
+"""What, just before status words, makes them no claim: a future ("expected to be completed"), a
+person ("participants who completed the course") or a doubt ("we don't know if it has finished")."""
 _SHARED = re.compile(r"\b(?:both|each|all|either)\b", re.IGNORECASE)
 
 STATUS_PATTERNS = [(Gated(re.compile(pattern, re.IGNORECASE)), statuses) for pattern, statuses in STATUS_PHRASES]
@@ -141,7 +145,7 @@ def _columns(*headers: str) -> frozenset[str]:
 
 _PHASE_COLUMNS = _columns("phase", "trial phase", "stage")
 _STATUS_COLUMNS = _columns("status", "recruitment", "recruitment status", "trial status")
-_SPONSOR_COLUMNS = _columns("sponsor", "lead sponsor", "sponsor collaborators", "sponsored by")
+_SPONSOR_COLUMNS = _columns("sponsor", "lead sponsor", "sponsor collaborators", "sponsored by", "run by", "led by", "funded by", "funder")
 _ENROLLMENT_COLUMNS = _columns("n", "enrollment", "enrolment", "participants", "patients", "size", "sample size", "target enrollment", "target enrolment")
 
 

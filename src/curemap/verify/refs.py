@@ -133,8 +133,8 @@ def find_references(text: str, links: list[tuple[int, int, str]] = ()) -> list[R
         found.append(Reference(kind, value, written, start, end, problem))
 
     for start, end, address in links:
-        for kind, value, problem in refs_in_url(address):
-            add(kind, value, problem, address, start, end)
+        for ref in find_references(address):
+            add(ref.kind, ref.value, ref.malformed, address, start, end)
     for url in URL.finditer(text):
         end = url.start() + len(url.group().rstrip(TRAILING))
         for kind, value, problem in refs_in_url(url.group()):
@@ -253,6 +253,11 @@ def sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 MD_DEFINITION = re.compile(r"^ {0,3}\[([^\]\n]+)\]:[ \t]*<?(\S+?)>?(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*$", re.MULTILINE)
 MD_USE = re.compile(r"\[((?:[^\[\]\n]|\[[^\[\]\n]*\])+)\]\[([^\]\n]*)\]")
+NOTE_DEFINITION = re.compile(r"^ {0,3}\[(\^[^\]\n]+|\d{1,3})\](?::[ \t]*|[ \t]+)(\S[^\n]*)$", re.MULTILINE)
+"""A footnote's or a numbered source's entry, with any words beside its address ("[^1]: Smith
+2021, doi:…", "[2] https://…"), as AI answers list their sources at the end."""
+NOTE_USE = re.compile(r"(?<!\])\[(\^[^\]\s]+|\d{1,3})\](?![:(\[])")
+"""Where a footnote or numbered source is cited ("… of 964 people.[^1]", "… a phase 3 study [2]")."""
 MD_LINK_TITLE = re.compile(r"\]\([^\s()]+[ \t]+\"[^\"\n]*\"[ \t]*\)")
 """An inline link with a title (``[text](address "title")``): the title is the writer's words
 about the link, not a quotation, so its quotation marks are taken away."""
@@ -278,19 +283,42 @@ def _cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in cells if text[a:b].strip() or (a, b) not in (cells[0], cells[-1])]
 
 
-def _text_document(content: str, markdown: bool) -> Document:
-    """Markdown or plain text: escapes undone, reference-style definitions blanked (their
-    addresses stand where the labels are used), blocks from the lines' shapes."""
-    text = MD_ESCAPE.sub(r"\1", content) if markdown else content
-    links: list[tuple[int, int, str]] = []
+def _notes(text: str, markdown: bool) -> tuple[str, list[tuple[int, int, str]]]:
+    """Reference-style links, footnotes and numbered sources: each use with its entry's address
+    or words (the references there stand where it is used, as the claim is there), and the text
+    with every entry that is used blanked out (an entry never cited stays where it is)."""
+    entries: dict[str, tuple[int, int, str]] = {}
     if markdown:
-        definitions = {m.group(1).strip().lower(): m.group(2) for m in MD_DEFINITION.finditer(text)}
-        text = MD_DEFINITION.sub(lambda m: " " * len(m.group()), text)
+        entries = {m.group(1).strip().lower(): (m.start(), m.end(), m.group(2)) for m in MD_DEFINITION.finditer(text)}
+    for m in NOTE_DEFINITION.finditer(text):
+        label = m.group(1).lower()
+        if label not in entries and find_references(m.group(2)):
+            entries[label] = (m.start(), m.end(), m.group(2))
+    if not entries:
+        return text, []
+    inside = sorted((a, b) for a, b, _ in entries.values())
+
+    def in_entry(position: int) -> bool:
+        index = bisect_right(inside, (position, len(text))) - 1
+        return index >= 0 and inside[index][0] <= position < inside[index][1]
+
+    uses = [(u.start(), u.end(), (u.group(2) or u.group(1)).strip().lower()) for u in MD_USE.finditer(text)] if markdown else []
+    uses += [(u.start(), u.end(), u.group(1).lower()) for u in NOTE_USE.finditer(text)]
+    links = sorted((a, b, entries[label][2]) for a, b, label in uses if label in entries and not in_entry(a))
+    used = {label for a, _, label in uses if label in entries and not in_entry(a)}
+    for label in used:
+        a, b, _ = entries[label]
+        text = text[:a] + " " * (b - a) + text[b:]
+    return text, links
+
+
+def _text_document(content: str, markdown: bool) -> Document:
+    """Markdown or plain text: escapes undone, reference-style links, footnotes and numbered
+    sources read where they are cited (:func:`_notes`), blocks from the lines' shapes."""
+    text = MD_ESCAPE.sub(r"\1", content) if markdown else content
+    text, links = _notes(text, markdown)
+    if markdown:
         text = MD_LINK_TITLE.sub(lambda m: m.group().replace('"', " "), text)
-        for use in MD_USE.finditer(text):
-            label = (use.group(2) or use.group(1)).strip().lower()
-            if label in definitions:
-                links.append((use.start(), use.end(), definitions[label]))
     blocks: list[Block] = []
     current: Block | None = None
     header: list[str] | None = None
@@ -328,11 +356,35 @@ def _text_document(content: str, markdown: bool) -> Document:
     return Document(text, [(0, 1)], blocks, links)
 
 
+@dataclass
+class _DefinitionList:
+    """A ``<dl>`` being read: its terms (start, end, words, whether one cites a reference) and
+    descriptions (start, end, the index of their term)."""
+
+    start: int
+    terms: list[tuple[int, int, str, bool]] = field(default_factory=list)
+    descriptions: list[tuple[int, int, int]] = field(default_factory=list)
+    open: tuple[str, int] | None = None  # the dt or dd being read, and where it starts
+    words: list[str] = field(default_factory=list)
+    cites: bool = False
+
+    def blocks(self, end: int) -> list[Block]:
+        """Terms that cite references ("<dt><a href=…NCT…>title</a></dt><dd>A phase 2 …</dd>")
+        make one block each with their descriptions, as list items do; terms that are labels
+        ("<dt>Participants</dt><dd>46</dd>") make the list one row, each description a cell
+        under its label."""
+        if any(cites for *_, cites in self.terms):
+            starts = [a for a, *_ in self.terms] + [end]
+            return [Block(a, b, "item") for a, b in zip(starts, starts[1:])]
+        cells = [(a, b, self.terms[term][2] if term >= 0 else "") for a, b, term in self.descriptions]
+        return [Block(self.start, end, "row", cells)] if cells else []
+
+
 class _HtmlText(HTMLParser):
     """The text of an HTML page (script, style and head left out), one line per block element,
-    table rows as cells joined by `` | `` with their column headers; each link's address (and
-    any attribute holding an id) placed before its text, so a reference given only as a link
-    is found where it stands."""
+    table rows as cells joined by `` | `` with their column headers, definition lists as rows
+    or items (:class:`_DefinitionList`); each link's address (and any attribute holding an id)
+    placed before its text, so a reference given only as a link is found where it stands."""
 
     BLOCKS = frozenset(
         "p li tr h1 h2 h3 h4 h5 h6 div section article header footer br figcaption table ul ol "
@@ -353,6 +405,7 @@ class _HtmlText(HTMLParser):
         self._row: list[tuple[int, int, str]] | None = None
         self._row_is_header = True
         self._cell: int | None = None
+        self._list: _DefinitionList | None = None
 
     def _emit(self, text: str, line: int | None = None) -> None:
         if not text:
@@ -383,9 +436,15 @@ class _HtmlText(HTMLParser):
                 self._emit(" | ")
             self._cell = self.length
             self._row_is_header &= tag == "th"
+        if tag == "dl":
+            self._list = _DefinitionList(self.length)
+        elif tag in ("dt", "dd") and self._list is not None:
+            self._list.open, self._list.words, self._list.cites = (tag, self.length), [], False
         for name, value in attrs:
             if value and (name == "href" and value.startswith(("http://", "https://", "www.")) or self.ID_HINT.search(value) and name != "title"):
                 self._emit(f" {value} ")
+                if self._list is not None and self.ID_HINT.search(value):
+                    self._list.cites = True
         title = dict(attrs).get("title") if tag == "a" else None
         if title and title.strip():  # a link's title is the writer's words about it: its claims count
             self._emit(" " + " ".join(title.split()) + "; ")
@@ -403,6 +462,16 @@ class _HtmlText(HTMLParser):
             return
         if tag in ("td", "th"):
             self._close_cell()
+        if tag in ("dt", "dd") and self._list is not None and self._list.open and self._list.open[0] == tag:
+            dl, start = self._list, self._list.open[1]
+            if tag == "dt":
+                dl.terms.append((start, self.length, " ".join(dl.words).strip(), dl.cites))
+            else:
+                dl.descriptions.append((start, self.length, len(dl.terms) - 1))
+            dl.open = None
+        if tag == "dl" and self._list is not None:
+            self.blocks += self._list.blocks(self.length)
+            self._list = None
         if tag in self.BLOCKS:
             for index in range(len(self._open) - 1, -1, -1):
                 if self._open[index][0] == tag:
@@ -438,6 +507,9 @@ class _HtmlText(HTMLParser):
             if data.strip() == "" and data and self.parts and not self.parts[-1].endswith((" ", "\n")):
                 self._emit(" ")
             return
+        if self._list is not None and self._list.open:
+            self._list.words.append(data.strip())
+            self._list.cites |= bool(self.ID_HINT.search(data))
         line, _ = self.getpos()
         leading = len(data) - len(data.lstrip())
         line += data[:leading].count("\n")
