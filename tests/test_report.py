@@ -148,7 +148,7 @@ def test_body_sentences_cite_at_most_three_records(written, profile):
 
 
 def test_every_citation_resolves_to_a_store_record(written):
-    from curemap.verify.refs import find_references, plain_text
+    from curemap.verify.refs import find_references, parse_document
 
     store, report = written["store"], written["report"]
     cited = report.cited()
@@ -165,7 +165,8 @@ def test_every_citation_resolves_to_a_store_record(written):
     for label in {m for m in re.findall(r"Table A?\d+", md)}:
         assert f"*{label}: " in md, label
     # every reference a reader can find in the Markdown is a cited record (a paper also by its DOI)
-    found = {r.ref for r in find_references(plain_text(md, "md"))}
+    document = parse_document(md, "md")
+    found = {r.ref for r in find_references(document.text, document.links)}
     expected = {c if not c.startswith("DOI:") else "doi:" + c[4:] for c in cited}
     assert expected <= found
     dois = {f"doi:{store.get_paper(c).doi}".lower() for c in cited if c.startswith("PMID:") and store.get_paper(c).doi}

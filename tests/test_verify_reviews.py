@@ -295,3 +295,28 @@ def test_third_fresh_set_misses_once_reported(built_store, profile):
     by_ref = {c["ref"]: c for c in verifier.verify_text(html, "html")["citations"]}
     assert [(p["field"], p["quote"]) for p in by_ref["NCT01451593"]["problems"]] == [("enrollment", "86")]  # 92
     assert [p["field"] for p in by_ref["2024-519921-39-00"]["problems"]] == ["sponsor"]
+
+
+def test_sources_cited_by_number_or_footnote_link(built_store, profile):
+    """A numbered source list under "References" cited as "(1)" in plain text, and an HTML
+    footnote link ("<sup><a href="#ref2">2</a></sup>") to a list item naming the trial, put the
+    trial where it is cited; counts in parentheses ("Biogen (7)") in a text that cites "[n]" and
+    links to sections of the page are not citations."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+    text = (
+        "MS-STAT2 was a phase 2 trial of simvastatin in 964 people (1). FENhance 2 is recruiting (2).\n\n"
+        "References\n1. https://clinicaltrials.gov/study/NCT03387670\n2. ClinicalTrials.gov. NCT04586010.\n"
+    )
+    by_ref = {c["ref"]: c for c in verifier.verify_text(text, "txt")["citations"]}
+    assert [(p["field"], p["line"]) for p in by_ref["NCT03387670"]["problems"]] == [("phase", 1)]
+    assert [(p["field"], p["line"]) for p in by_ref["NCT04586010"]["problems"]] == [("status", 1)]
+    html = (
+        '<p>See <a href="#trials">the trials</a>. MS-STAT2 was a phase 2 trial in 964 people.<sup><a href="#ref1">1</a></sup></p>\n'
+        '<h2 id="trials">Trials</h2>\n<ol><li id="ref1"><a href="https://clinicaltrials.gov/study/NCT03387670">NCT03387670</a></li></ol>\n'
+    )
+    (cited,) = verifier.verify_text(html, "html")["citations"]
+    assert (cited["ref"], cited["line"], [p["field"] for p in cited["problems"]]) == ("NCT03387670", 1, ["phase"])
+    md = "| strategy | sponsors [1] |\n|---|---|\n| Remyelination | Biogen (7) |\n\n## References\n\n1. PMID: 33622766\n7. NCT03387670\n"
+    assert {c["ref"] for c in verifier.verify_text(md, "md")["citations"]} == {"PMID:33622766", "NCT03387670"}

@@ -70,7 +70,7 @@ APPROX = (
 PEOPLE = r"(?:participants|patients|people|persons|subjects|volunteers|individuals|adults|children|women|men)"
 ENROLLMENT = Gated(re.compile(  # every match starts where a word starts, or on "~" or "≈": said first, it is checked first
     rf"(?:\b(?=\w)|(?=[~≈]))(?:(?:(?<![\w~≈])(?P<a1>{APPROX})\s*)?\b(?P<n1>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h1>{NUMBER}))?\s+(?:(?:healthy|adult|paediatric|pediatric)\s+)?{PEOPLE}\b"
-    rf"|\bn\s*=\s*(?P<n2>\d[\d,]*)"
+    rf"|\bn\s*=\s*(?P<n2>\d[\d,]*)|\b(?P<n4>\d{{1,3}}(?:,\d{{3}})*|\d+)-(?:patient|person|participant|subject|volunteer)\b"
     rf"|\b(?:enrolled|enrolling|recruited|randomi[sz]ed|treated|enrol(?:l)?ment(?:\s+(?:of|target))?|sample\s+size\s+of)\s+(?:(?P<a3>{APPROX})\s*)?(?P<n3>{NUMBER})(?:\s*(?:to|–)\s*(?P<h3>{NUMBER}))?(?![\w%]))",
     re.IGNORECASE,
 ))
@@ -129,6 +129,9 @@ _NOT_SAID = re.compile(
 )
 """What, just before status words, makes them no claim: a future ("expected to be completed"), a
 person ("participants who completed the course") or a doubt ("we don't know if it has finished")."""
+_SUPERSEDED = re.compile(r"\s*[,;]?\s*(?:(?:but|and)\s+)?(?:now|→|->|to)\s+", re.IGNORECASE)
+"""What joins a status that was to the one that followed it ("completed, now recruiting",
+"from completed to recruiting")."""
 _SHARED = re.compile(r"\b(?:both|each|all|either)\b", re.IGNORECASE)
 
 STATUS_PATTERNS = [(Gated(re.compile(pattern, re.IGNORECASE)), statuses) for pattern, statuses in STATUS_PHRASES]
@@ -270,8 +273,8 @@ class ClaimReader:
                 a = start + match.start("list") + number.start()
                 add(Claim("enrollment", number.group(), (_number(number.group()), None, ""), a, a + len(number.group()), order))
         for match in ENROLLMENT.finditer(segment, lowered):
-            n1, n2, n3, h1, h3, a1, a3 = match.group("n1", "n2", "n3", "h1", "h3", "a1", "a3")
-            n, high, approx = n1 or n2 or n3, h1 or h3, (a1 or a3 or "").lower()
+            n1, n2, n3, n4, h1, h3, a1, a3 = match.group("n1", "n2", "n3", "n4", "h1", "h3", "a1", "a3")
+            n, high, approx = n1 or n2 or n3 or n4, h1 or h3, (a1 or a3 or "").lower()
             add(Claim("enrollment", segment[match.start():match.end()].strip(), (_number(n), high and _number(high), approx),
                       start + match.start(), start + match.end()))
         for match in COUNTED.finditer(segment, lowered):
@@ -324,10 +327,13 @@ class ClaimReader:
         for index, (pattern, _) in enumerate(STATUS_PATTERNS):
             found += [(m.start(), m.start() - m.end(), index, m.end()) for m in pattern.finditer(segment, lowered)]
         found.sort()
+        starts = {a for a, *_ in found}
         last_end = -1
         for a, _, index, b in found:
             if a < last_end:
                 continue
+            if (later := _SUPERSEDED.match(segment, b)) and any(b < x <= later.end() for x in starts):
+                continue  # "status was completed, now recruiting": the first is what it was
             statuses = STATUS_PATTERNS[index][1]
             before = segment[max(0, a - 24):a]
             if _NOT_SAID.search(before) or (statuses in _ONGOING_ONLY and _PAST.search(before)):

@@ -256,8 +256,31 @@ MD_USE = re.compile(r"\[((?:[^\[\]\n]|\[[^\[\]\n]*\])+)\]\[([^\]\n]*)\]")
 NOTE_DEFINITION = re.compile(r"^ {0,3}\[(\^[^\]\n]+|\d{1,3})\](?::[ \t]*|[ \t]+)(\S[^\n]*)$", re.MULTILINE)
 """A footnote's or a numbered source's entry, with any words beside its address ("[^1]: Smith
 2021, doi:…", "[2] https://…"), as AI answers list their sources at the end."""
-NOTE_USE = re.compile(r"(?<!\])\[(\^[^\]\s]+|\d{1,3})\](?![:(\[])")
-"""Where a footnote or numbered source is cited ("… of 964 people.[^1]", "… a phase 3 study [2]")."""
+NOTE_USE = re.compile(
+    r"(?<!\])\[(?P<marks>\^[^\]\s]+|\d{1,3}(?:\s*[,–-]\s*\d{1,3})*)\](?![:(\[])|\((?P<numbers>\d{1,3}(?:\s*[,–-]\s*\d{1,3})*)\)"
+)
+"""Where footnotes or numbered sources are cited ("… of 964 people.[^1]", "… a phase 3 study [2]",
+"[1, 3]", "(2)")."""
+SOURCES_HEADING = re.compile(
+    r"^[ \t]{0,3}(?:#{1,6}[ \t]*)?[*_]{0,2}(?:references|sources|citations|bibliography|notes|footnotes|works cited)[*_]{0,2}[ \t]*:?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+LISTED_SOURCE = re.compile(r"^ {0,3}(\d{1,3})[.)][ \t]+(\S[^\n]*)$", re.MULTILINE)
+"""A numbered source under a "References" or "Sources" heading ("1. Chataway J, et al. …")."""
+
+
+def _labels(use: re.Match) -> list[str]:
+    """The labels one citation names: "^1", "2", or each of "1, 3" and "2–4"."""
+    if use["marks"] and use["marks"].startswith("^"):
+        return [use["marks"].lower()]
+    labels: list[str] = []
+    for part in re.split(r"\s*,\s*", use["marks"] or use["numbers"]):
+        low, _, high = part.replace("–", "-").partition("-")
+        first, last = int(low), int(high.strip() or low)
+        labels += [str(n) for n in range(first, min(last, first + 20) + 1)]
+    return labels
+
+
 MD_LINK_TITLE = re.compile(r"\]\([^\s()]+[ \t]+\"[^\"\n]*\"[ \t]*\)")
 """An inline link with a title (``[text](address "title")``): the title is the writer's words
 about the link, not a quotation, so its quotation marks are taken away."""
@@ -290,7 +313,9 @@ def _notes(text: str, markdown: bool) -> tuple[str, list[tuple[int, int, str]]]:
     entries: dict[str, tuple[int, int, str]] = {}
     if markdown:
         entries = {m.group(1).strip().lower(): (m.start(), m.end(), m.group(2)) for m in MD_DEFINITION.finditer(text)}
-    for m in NOTE_DEFINITION.finditer(text):
+    headings = list(SOURCES_HEADING.finditer(text))
+    listed = LISTED_SOURCE.finditer(text, headings[-1].end()) if headings else ()
+    for m in [*NOTE_DEFINITION.finditer(text), *listed]:
         label = m.group(1).lower()
         if label not in entries and find_references(m.group(2)):
             entries[label] = (m.start(), m.end(), m.group(2))
@@ -303,13 +328,15 @@ def _notes(text: str, markdown: bool) -> tuple[str, list[tuple[int, int, str]]]:
         return index >= 0 and inside[index][0] <= position < inside[index][1]
 
     uses = [(u.start(), u.end(), (u.group(2) or u.group(1)).strip().lower()) for u in MD_USE.finditer(text)] if markdown else []
-    uses += [(u.start(), u.end(), u.group(1).lower()) for u in NOTE_USE.finditer(text)]
-    links = sorted((a, b, entries[label][2]) for a, b, label in uses if label in entries and not in_entry(a))
-    used = {label for a, _, label in uses if label in entries and not in_entry(a)}
-    for label in used:
+    notes = list(NOTE_USE.finditer(text))
+    if any(u["marks"] for u in notes):  # a text citing "[2]" counts things in parentheses: "Biogen (7)"
+        notes = [u for u in notes if u["marks"]]
+    uses += [(u.start(), u.end(), label) for u in notes for label in _labels(u)]
+    cited = [(a, b, label) for a, b, label in uses if label in entries and not in_entry(a)]
+    for label in {label for _, _, label in cited}:
         a, b, _ = entries[label]
         text = text[:a] + " " * (b - a) + text[b:]
-    return text, links
+    return text, sorted((a, b, entries[label][2]) for a, b, label in cited)
 
 
 def _text_document(content: str, markdown: bool) -> Document:
@@ -406,6 +433,10 @@ class _HtmlText(HTMLParser):
         self._row_is_header = True
         self._cell: int | None = None
         self._list: _DefinitionList | None = None
+        self._named: list[tuple[str, str, int]] = []  # elements open with an id: (tag, id, text offset)
+        self.targets: dict[str, tuple[int, int]] = {}  # an element's id -> its text span
+        self._pointing: tuple[str, int] | None = None  # a link to an element of the page, being read
+        self.pointers: list[tuple[int, int, str]] = []  # (start, end, id) of links to elements of the page
 
     def _emit(self, text: str, line: int | None = None) -> None:
         if not text:
@@ -424,6 +455,11 @@ class _HtmlText(HTMLParser):
             return
         if self._skip:
             return
+        named = dict(attrs)
+        if named.get("id"):
+            self._named.append((tag, named["id"], self.length))
+        if tag == "a" and (named.get("href") or "").startswith("#") and len(named["href"]) > 1:
+            self._pointing = (named["href"][1:], self.length)
         if tag in self.BLOCKS:
             self._newline()
             if tag in ("li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "p"):
@@ -460,6 +496,14 @@ class _HtmlText(HTMLParser):
             return
         if self._skip:
             return
+        if tag == "a" and self._pointing:
+            self.pointers.append((self._pointing[1], self.length, self._pointing[0]))
+            self._pointing = None
+        for index in range(len(self._named) - 1, -1, -1):
+            if self._named[index][0] == tag:
+                _, name, start = self._named.pop(index)
+                self.targets.setdefault(name, (start, self.length))
+                break
         if tag in ("td", "th"):
             self._close_cell()
         if tag in ("dt", "dd") and self._list is not None and self._list.open and self._list.open[0] == tag:
@@ -516,11 +560,31 @@ class _HtmlText(HTMLParser):
         self._emit(re.sub(r"\s+", " ", data.strip()) + (" " if data[-1].isspace() else ""), line)
 
 
+FOOTNOTE_MARK = re.compile(r"[\[(]?\^?(?:\d{1,3}|[a-z]|[*†‡§¶])[\])]?")
+"""The text of a link to a footnote ("2", "[2]", "*"), not to a section of the page."""
+
+
+def _pointed(text: str, parser: _HtmlText) -> tuple[str, list[tuple[int, int, str]]]:
+    """Footnote links within the page ("<sup><a href="#ref2">2</a></sup>" to "<li id="ref2">…NCT…</li>"):
+    each with the words of the element it points to, whose references stand where it is cited
+    (as :func:`_notes` does for Markdown); an element cited so is blanked out."""
+    links, cited = [], set()
+    for start, end, name in parser.pointers:
+        if name in parser.targets and FOOTNOTE_MARK.fullmatch(text[start:end].strip()):
+            a, b = parser.targets[name]
+            if not a <= start < b and find_references(text[a:b]):
+                links.append((start, end, text[a:b]))
+                cited.add((a, b))
+    for a, b in cited:
+        text = text[:a] + re.sub(r"[^\n]", " ", text[a:b]) + text[b:]
+    return text, links
+
+
 def _html_document(content: str) -> Document:
     parser = _HtmlText()
     parser.feed(content)
     parser.close()
-    text = "".join(parser.parts)
+    text, links = _pointed("".join(parser.parts), parser)
     blocks = sorted(parser.blocks, key=lambda b: (b.start, -b.end))
     # Text outside any list item, row, heading or paragraph (a div's, a table cell's) makes paragraphs of its own.
     inner: list[Block] = []
@@ -539,18 +603,13 @@ def _html_document(content: str) -> Document:
         if block.end > block.start:
             spans.append(block)
         position = max(position, block.end)
-    return Document(text, parser.anchors or [(0, 1)], spans)
+    return Document(text, parser.anchors or [(0, 1)], spans, links)
 
 
 def parse_document(content: str, fmt: str) -> Document:
     if fmt == "html":
         return _html_document(content)
     return _text_document(content, fmt == "md")
-
-
-def plain_text(content: str, fmt: str) -> str:
-    """The readable text of a review: HTML reduced to its text, Markdown with its escapes undone."""
-    return parse_document(content, fmt).text
 
 
 def detect_format(name: str, content: str) -> str:
