@@ -320,3 +320,32 @@ def test_sources_cited_by_number_or_footnote_link(built_store, profile):
     assert (cited["ref"], cited["line"], [p["field"] for p in cited["problems"]]) == ("NCT03387670", 1, ["phase"])
     md = "| strategy | sponsors [1] |\n|---|---|\n| Remyelination | Biogen (7) |\n\n## References\n\n1. PMID: 33622766\n7. NCT03387670\n"
     assert {c["ref"] for c in verifier.verify_text(md, "md")["citations"]} == {"PMID:33622766", "NCT03387670"}
+
+
+def test_fourth_fresh_set_misses_once_reported(built_store, profile):
+    """What the fourth fresh set's first run missed: a trial whose registered conditions name no MS
+    is not an MS trial, whatever its keywords say (a type 1 diabetes trial of temelimab lists
+    "Multiple Sclerosis associated retrovirus" among them); "after phase 1 work" is a programme's
+    history, not the trial's phase; "terminated after enrolling one person" claims no enrolling;
+    an EU CT number with a letter I for a 1 is malformed; a brand name (NurOwn) beside a company
+    page is matched to its trials."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+    md = (
+        "Biogen's anti-LINGO-1 antibody opicinumab got furthest. After phase 1 work, the AFFINITY trial ([NCT03222973][a])"
+        " — a phase 2 run by Biogen — enrolled 263 and was terminated. The HERV-W antibody temelimab (GNbAC1) has its own"
+        " programme: [NCT03179423](https://clinicaltrials.gov/study/NCT03179423) is its 64-patient phase 2 in relapsing MS,"
+        " now completed.\n\n"
+        "Merck's evobrutinib phase 3 against Avonex, NCT04032171, was terminated after enrolling one person.\n\n"
+        "A Danish trial from Rigshospitalet (EU CT 2024-5I4287-84-00).\n\n"
+        "Brainstorm's MSC-NTF product NurOwn — a phase 2 in progressive MS that has completed"
+        " ([company news](https://brainstorm-cell.com/news/nurown-progressive-ms-phase-2-results)).\n\n"
+        "[a]: https://clinicaltrials.gov/study/NCT03222973\n"
+    )
+    by_ref = {c["ref"]: c for c in verifier.verify_text(md, "md")["citations"]}
+    assert by_ref["NCT03222973"]["status"] == "ok" and by_ref["NCT04032171"]["status"] == "ok"
+    assert [p["field"] for p in by_ref["NCT03179423"]["problems"]] == ["condition"]
+    assert by_ref["2024-5I4287-84-00"]["status"] == "malformed"
+    nurown = by_ref["name:NurOwn"]
+    assert (nurown["status"], nurown["record"], nurown["problems"]) == ("matched_by_name", "NCT03799718", [])

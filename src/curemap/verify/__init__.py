@@ -65,6 +65,8 @@ PRODUCT = re.compile(
     r"|[A-Za-z]{2,6}-[A-Za-z]{1,3}\d{1,6}|[a-z]{3,}-cel)\b"
 )
 """A product's code or short name: KYV-101, CT103A, CNM-Au8, obe-cel, P-CD19CD20-ALLO1."""
+BRAND = re.compile(r"\b[A-Z][a-z]+[A-Z][A-Za-z]*\b")
+"""A brand name with a capital inside it (NurOwn, CellCept)."""
 CLAIM_FIELDS = ("phase", "status", "sponsor", "enrollment")
 _LINK_URLS = {"nct": "https://clinicaltrials.gov/study/{id}", "euct": REGISTRY_URLS["euct"],
               "pmid": REGISTRY_URLS["pmid"], "doi": REGISTRY_URLS["doi"], "pmcid": "https://pmc.ncbi.nlm.nih.gov/articles/{id}/"}
@@ -290,7 +292,7 @@ class Verifier:
                     if re.search(r"\d", token) and not re.search(r"[A-Za-z]", token):
                         continue
                     index.setdefault(_fold(token), set()).add(study_id)
-                for token in self._drug_name.findall(name or "") if self._drug_name else ():
+                for token in [*BRAND.findall(name or ""), *(self._drug_name.findall(name or "") if self._drug_name else ())]:
                     drugs.setdefault(_fold(token), set()).add(study_id)
             products = {k: v for k, v in index.items() if re.search(r"[a-z]", k) and (re.search(r"\d", k) or k.endswith("cel"))}
             products = {k: v for k, v in (drugs | products).items() if len(v) <= 30}  # a drug in many trials names none
@@ -417,7 +419,7 @@ class Verifier:
         index = self._product_index()
         best: tuple[list[dict[str, Any]], re.Match, str, list[str]] | None = None
         for text in (blanked, masked):
-            names = [*PRODUCT.finditer(text, a, b), *(self._drug_name.finditer(text, a, b) if self._drug_name else ())]
+            names = [*PRODUCT.finditer(text, a, b), *BRAND.finditer(text, a, b), *(self._drug_name.finditer(text, a, b) if self._drug_name else ())]
             for match in sorted(names, key=lambda m: m.start()):
                 if trials := index.get(_fold(match.group())):
                     problems, record = self._nearest_trial(checked, sorted(trials))

@@ -48,6 +48,9 @@ PHASE = Gated(re.compile(
     rf"(?:\s*(?:/|-|–|and|or|to)\s*(?:phase[\s-]*)?({_PHASE_NUMBER})[ab]?)?(?![\w/])",
     re.IGNORECASE,
 ))
+_EARLIER = re.compile(r"\b(?:after|following|before|beyond|from|prior\s+to|previous|earlier)\s+(?:(?:a|an|the|its|their|successful|positive|initial|early)\s+)?$", re.IGNORECASE)
+"""Words before a phase that make it the history of a programme, not the trial's phase ("After
+phase 1 work, the AFFINITY trial …", "moved from phase 2 to phase 3")."""
 NO_PHASE_CELL = re.compile(r"^\s*(?:n/?a|not applicable|none|observational|—|-)\s*$", re.IGNORECASE)
 OBSERVATIONAL = Gated(re.compile(r"\bobservational\s+(?:study|cohort|registry)\b", re.IGNORECASE))
 TITLE_RUN = re.compile(r"\b(?=[A-Z0-9abfiotvw])(?:\b[A-Z0-9][\w'’\-/]*[ \t]+|\b(?:of|in|and|the|with|for|a|an|to|on|as|at|by|or|vs|versus)[ \t]+){5,}[A-Z0-9][\w'’\-/]*")
@@ -124,11 +127,12 @@ _PAST = re.compile(r"\b(?:was|were|previously|formerly|from|until|had\s+been)\s+
 _ONGOING = frozenset({"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "ACTIVE_NOT_RECRUITING"})
 _NOT_SAID = re.compile(
     r"\b(?:to|will|would|should|expected\s+to|planned\s+to|due\s+to)\s+(?:be\s+)?$|(?-i:\bwho\s+$)"
-    r"|\b(?:if|whether)\s+(?:\w+\s+){0,3}$",
+    r"|\b(?:if|whether)\s+(?:\w+\s+){0,3}$|\b(?:after|before|since|when|while|upon|without)\s*$",
     re.IGNORECASE,
 )
 """What, just before status words, makes them no claim: a future ("expected to be completed"), a
-person ("participants who completed the course") or a doubt ("we don't know if it has finished")."""
+person ("participants who completed the course"), a doubt ("we don't know if it has finished") or
+a time ("terminated after enrolling one person")."""
 _SUPERSEDED = re.compile(r"\s*[,;]?\s*(?:(?:but|and)\s+)?(?:now|→|->|to)\s+", re.IGNORECASE)
 """What joins a status that was to the one that followed it ("completed, now recruiting",
 "from completed to recruiting")."""
@@ -257,7 +261,7 @@ class ClaimReader:
         if only in (None, "phase"):
             for match in PHASE.finditer(segment, lowered):
                 key = _phase_key(match)
-                if key:
+                if key and not _EARLIER.search(segment, max(0, match.start() - 40), match.start()):
                     add(Claim("phase", segment[match.start():match.end()].strip(), key, start + match.start(), start + match.end()))
             if match := OBSERVATIONAL.search(segment, lowered):
                 add(Claim("phase", segment[match.start():match.end()].strip(), None, start + match.start(), start + match.end()))
@@ -463,7 +467,7 @@ def _condition_problems(claim: Claim, study: Study, is_ms: bool | None, reader: 
     kind, name = claim.value
     conditions = "; ".join(study.conditions) or "none given"
     said = {h.key[0] for h in reader.condition.find(conditions)}
-    if kind == "ms" and is_ms is False and "ms" not in said:
+    if kind == "ms" and "ms" not in said and (is_ms is False or study.conditions):  # the conditions it lists, not a keyword, say what a trial is in
         return [_problem("condition", claim, conditions, f"condition: the text says {claim.written!r}; the record is not about MS (conditions: {conditions})")]
     if kind == "not_ms" and is_ms and "not_ms" not in said:
         return [_problem("condition", claim, conditions, f"condition: the text says {claim.written!r} ({name}); the record is about MS (conditions: {conditions})")]

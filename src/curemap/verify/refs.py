@@ -31,6 +31,8 @@ TRAILING = ".,;:)]}>'\"”"
 # it is the edge that would otherwise come first. A 4 MB review is scanned several times faster.
 NCT_ANY = re.compile(r"[Nn](?<![A-Za-z0-9][Nn])[Cc][Tt][ -]?(\d[0-9A-Za-z]{3,11})(?![0-9A-Za-z])")
 EU_NUMBER = re.compile(r"(\d(?<![\d-]\d)\d{3})-(\d{4,7})-(\d{1,3})(?:-(\d{1,3}))?(?![\d-])")
+EU_LETTERED = re.compile(r"\d(?<![\w-]\d)\d{3}-(?=[\dOIl]*[OIl])[\dOIl]{6}-\d{2}-\d{2}(?![\w-])")
+"""An EU CT number with a letter O, I or l in place of a digit ("2024-5I4287-84-00")."""
 PMID_BARE = re.compile(r"\bPMID\s*:?\s*(\d+)\b", re.IGNORECASE)
 PMCID_ANY = re.compile(r"(?<![A-Za-z0-9])PMC(\d{4,9})\b", re.IGNORECASE)
 # a DOI ends where a Markdown link's text meets its label or address ("[doi:10.1/x][p3]")
@@ -163,6 +165,11 @@ def find_references(text: str, links: list[tuple[int, int, str]] = ()) -> list[R
             add(kind, value, problem, match.group(), *match.span())
             take(*match.span())
 
+    def eu_lettered(match: re.Match) -> None:
+        value = match.group()
+        add("euct", value, f"EU CT numbers are digits only; {value!r} has a letter in place of a digit", value, *match.span())
+        take(*match.span())
+
     def doi_prefixed(match: re.Match) -> None:
         raw = match.group(1).rstrip(TRAILING)
         end = match.start(1) + len(raw)
@@ -189,6 +196,7 @@ def find_references(text: str, links: list[tuple[int, int, str]] = ()) -> list[R
 
     bare(NCT_ANY, nct)
     bare(EU_NUMBER, eu)
+    bare(EU_LETTERED, eu_lettered)
     bare(DOI_PREFIXED, doi_prefixed)
     bare(DOI_ANY, doi)
     bare(PMID_BARE, pmid)
