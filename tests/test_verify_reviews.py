@@ -349,3 +349,32 @@ def test_fourth_fresh_set_misses_once_reported(built_store, profile):
     assert by_ref["2024-5I4287-84-00"]["status"] == "malformed"
     nurown = by_ref["name:NurOwn"]
     assert (nurown["status"], nurown["record"], nurown["problems"]) == ("matched_by_name", "NCT03799718", [])
+
+
+def test_fifth_fresh_set_misses_once_reported(built_store, profile):
+    """What the fifth fresh set's first run missed: a spreadsheet pasted as tab-separated text is a
+    table (its first row the header, "Status (as of Sept)" a status column, a bare "1/2" or "III"
+    under "Phase" a phase); "not recruiting yet" and "ran to completion"; a product the registry
+    names in one word ("Tovaxin") beside a news link."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+    sheet = (
+        "Registry ID\tAgent\tPhase\tStatus (as of Sept)\tLead sponsor\tN\n"
+        "NCT01606215\tautologous MSC vs placebo\t1/2\tCompleted\tUniversity College London\t21\n"
+        "NCT03387670\tsimvastatin (MS-STAT2)\t3\tCompleted\tUniversity College London\t964\n"
+        "NCT03161028\tlipoic acid\tIII\tCompleted\tVA Office of Research and Development\t115\n"
+    )
+    by_ref = {c["ref"]: c for c in verifier.verify_text(sheet, "txt")["citations"]}
+    assert by_ref["NCT03387670"]["status"] == "ok"
+    assert [p["field"] for p in by_ref["NCT01606215"]["problems"]] == ["sponsor"]
+    assert [p["field"] for p in by_ref["NCT03161028"]["problems"]] == ["phase"]
+    text = (
+        "- Antwerp University Hospital plans a controlled phase II with 48 people, not recruiting yet\n"
+        "  (EU CT number 2024-512891-37-00).\n\n"
+        "Opexa later took Tovaxin into a phase 3 trial in relapsing MS, as\n"
+        "[a news story](https://www.biopharmadive.com/news/opexa-tovaxin-ms/) reported at the time.\n"
+    )
+    euct, named = verifier.verify_text(text, "md")["citations"]
+    assert euct["status"] == "ok"
+    assert (named["ref"], [p["field"] for p in named["problems"]]) == ("name:Tovaxin", ["phase"])

@@ -25,6 +25,7 @@ _CLOSED = r"(?:closed|complete|completed|ended|over|finished)"
 _ENROLMENT = r"(?:enrol(?:l)?ment|recruitment)"
 STATUS_PHRASES = (
     (r"\bnot\s+yet\s+(?:recruiting|open(?:\s+for\s+recruitment)?|enrolling)\b|\b(?:has\s+not|hasn['’]t)\s+(?:yet\s+)?(?:started|begun)\s+(?:recruiting|enrolling)(?:\s+yet)?\b"
+     r"|\bnot\s+(?:recruiting|enrolling|open)\s+yet\b"
      r"|\byet\s+to\s+(?:start|begin|open)\s+(?:recruiting|recruitment|enrol(?:l)?ment)\b", ("NOT_YET_RECRUITING",)),
     (rf"\bactive,?\s+(?:but\s+|and\s+)?(?:no\s+longer|not)\s+recruiting\b|\b(?:no\s+longer|not\s+currently)\s+(?:recruiting|enrolling)\b"
      rf"|\b{_ENROLMENT}\s+(?:is\s+|has\s+|now\s+|been\s+)*{_CLOSED}\b|\bclosed\s+to\s+(?:{_ENROLMENT}|(?:new\s+)?(?:people|patients|participants|volunteers))\b", ("ACTIVE_NOT_RECRUITING",)),
@@ -33,7 +34,7 @@ STATUS_PHRASES = (
     (r"\bsigning\s+(?:up\s+)?(?:people|patients|participants|volunteers)(?:\s+up)?\b|\b(?:still|now|currently|already|actively)\s+recruiting\b|\bopen\s+(?:for|to)\s+(?:recruitment|enrol(?:l)?ment)\b|\brecruiting\b", ("RECRUITING",)),
     (r"\b(?:still|now|currently|actively)?\s*enrolling\b(?!\s+(?:only\s+)?\d)", _OPEN),
     (r"\b(?:completed|finished)(?!\s+(?:the|its|their|a|an|enrol\w*|recruit\w*|treatment|follow|dosing|his|her)\b)(?:\s+in\s+(?:19|20)\d\d)?"
-     r"|\b(?:is|are|was|were|now|also)\s+complete\b|\b(?:has|have|had|was|were)\s+(?:now\s+)?(?:wrapped\s+up|concluded)\b(?!\s+(?:enrol|recruit))",
+     r"|\b(?:is|are|was|were|now|also)\s+complete\b|\b(?:ran|run|went|gone)\s+to\s+completion\b|\b(?:has|have|had|was|were)\s+(?:now\s+)?(?:wrapped\s+up|concluded)\b(?!\s+(?:enrol|recruit))",
      ("COMPLETED",)),
     (r"\bterminated\b|\bstopped\s+early\b|\b(?:was|were|been)\s+stopped\b|\bhalted\b|\bended\s+early\b", ("TERMINATED",)),
     (r"\bwithdrawn\b", ("WITHDRAWN",)),

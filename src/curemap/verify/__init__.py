@@ -65,6 +65,13 @@ PRODUCT = re.compile(
     r"|[A-Za-z]{2,6}-[A-Za-z]{1,3}\d{1,6}|[a-z]{3,}-cel)\b"
 )
 """A product's code or short name: KYV-101, CT103A, CNM-Au8, obe-cel, P-CD19CD20-ALLO1."""
+PRODUCT_TYPES = ("DRUG", "BIOLOGICAL", "GENETIC", "COMBINATION_PRODUCT")
+"""Registry intervention types that name a product (not a behaviour, device or procedure)."""
+ONE_NAME = re.compile(r"[A-Za-z][A-Za-z-]{4,}")
+ONE_WORD = re.compile(r"(?<![.!?:]\s)(?<!\n)\b[A-Z][a-z][A-Za-z-]{3,}\b")
+"""Such a name in a review: capitalised, as brands are, and not first in a sentence, where any
+word is ("Saline", "Platform")."""
+"""An intervention named in one word of five letters or more ("Tovaxin", "Ibudilast")."""
 BRAND = re.compile(r"\b[A-Z][a-z]+[A-Z][A-Za-z]*\b")
 """A brand name with a capital inside it (NurOwn, CellCept)."""
 CLAIM_FIELDS = ("phase", "status", "sponsor", "enrollment")
@@ -286,7 +293,11 @@ class Verifier:
             with self.store.connect() as conn:
                 rows = list(conn.execute(select(si.c.study_id, si.c.name)))
                 rows += list(conn.execute(select(st.c.id, st.c.brief_title)))
-            drugs: dict[str, set[str]] = {}
+                named = conn.execute(select(si.c.study_id, si.c.name).where(si.c.type.in_(PRODUCT_TYPES)))
+                drugs: dict[str, set[str]] = {}
+                for study_id, name in named:  # a product the registry names in one word: "Tovaxin"
+                    if ONE_NAME.fullmatch(name.strip()):
+                        drugs.setdefault(_fold(name), set()).add(study_id)
             for study_id, name in rows:
                 for token in PRODUCT.findall(name or ""):
                     if re.search(r"\d", token) and not re.search(r"[A-Za-z]", token):
@@ -419,7 +430,8 @@ class Verifier:
         index = self._product_index()
         best: tuple[list[dict[str, Any]], re.Match, str, list[str]] | None = None
         for text in (blanked, masked):
-            names = [*PRODUCT.finditer(text, a, b), *BRAND.finditer(text, a, b), *(self._drug_name.finditer(text, a, b) if self._drug_name else ())]
+            names = [*PRODUCT.finditer(text, a, b), *BRAND.finditer(text, a, b), *ONE_WORD.finditer(text, a, b),
+                     *(self._drug_name.finditer(text, a, b) if self._drug_name else ())]
             for match in sorted(names, key=lambda m: m.start()):
                 if trials := index.get(_fold(match.group())):
                     problems, record = self._nearest_trial(checked, sorted(trials))

@@ -51,6 +51,8 @@ PHASE = Gated(re.compile(
 _EARLIER = re.compile(r"\b(?:after|following|before|beyond|from|prior\s+to|previous|earlier)\s+(?:(?:a|an|the|its|their|successful|positive|initial|early)\s+)?$", re.IGNORECASE)
 """Words before a phase that make it the history of a programme, not the trial's phase ("After
 phase 1 work, the AFFINITY trial …", "moved from phase 2 to phase 3")."""
+BARE_PHASE = re.compile(rf"{_PHASE_NUMBER}[ab]?(?:\s*/\s*{_PHASE_NUMBER}[ab]?)?", re.IGNORECASE)
+"""A phase cell's number alone ("2", "1/2", "IIb", "III")."""
 NO_PHASE_CELL = re.compile(r"^\s*(?:n/?a|not applicable|none|observational|—|-)\s*$", re.IGNORECASE)
 OBSERVATIONAL = Gated(re.compile(r"\bobservational\s+(?:study|cohort|registry)\b", re.IGNORECASE))
 TITLE_RUN = re.compile(r"\b(?=[A-Z0-9abfiotvw])(?:\b[A-Z0-9][\w'’\-/]*[ \t]+|\b(?:of|in|and|the|with|for|a|an|to|on|as|at|by|or|vs|versus)[ \t]+){5,}[A-Z0-9][\w'’\-/]*")
@@ -301,7 +303,7 @@ class ClaimReader:
 
     def read_cell(self, text: str, start: int, end: int, header: str) -> list[Claim] | None:
         """The claim of a table cell under a column that names its field, or None for another column."""
-        column = " ".join(plain_words(header))
+        column = " ".join(plain_words(re.sub(r"\([^)]*\)", " ", header)))  # "Status (as of Sept)" is a status column
         cell = text[start:end]
         written = cell.strip()
         if not written:
@@ -310,6 +312,8 @@ class ClaimReader:
         if column in _PHASE_COLUMNS:
             if NO_PHASE_CELL.search(written):
                 return [Claim("phase", written, None, at, at + len(written))]
+            if BARE_PHASE.fullmatch(written) and (key := _phase_key(PHASE.pattern.fullmatch(f"phase {written}"))):
+                return [Claim("phase", written, key, at, at + len(written))]  # "2", "1/2", "III" under "Phase"
             return self.read(text, start, end, only="phase")
         if column in _STATUS_COLUMNS:
             if written.lower() in ("unknown", "not known"):

@@ -80,7 +80,7 @@ class StoreIsTheWorld:
 def _key(ref: str) -> str:
     """A reference as keys and citations both write it: a EudraCT number's prefix is left out, as
     keys give a malformed one with or without it (its digits name it)."""
-    return re.sub(r"^EUDRACT:\s*", "", ref.strip().upper())
+    return re.sub(r"^EUDRACT[:\s]\s*", "", ref.strip().upper())
 
 
 def _field(problem: Any) -> str:

@@ -347,6 +347,19 @@ def _notes(text: str, markdown: bool) -> tuple[str, list[tuple[int, int, str]]]:
     return text, sorted((a, b, entries[label][2]) for a, b, label in cited)
 
 
+ID_LIKE = re.compile(r"NCT\s?\d|\d{4}-\d{4,7}-\d|PMC\d|10\.\d{4}/|PMID", re.IGNORECASE)
+"""What an id looks like, to tell a table's header row (which names none) from its rows."""
+
+
+def _tab_cells(start: int, line: str) -> list[tuple[int, int]]:
+    """The cells of a tab-separated line, as offsets in the text."""
+    cells, position = [], start
+    for cell in line.split("\t"):
+        cells.append((position, position + len(cell)))
+        position += len(cell) + 1
+    return cells
+
+
 def _text_document(content: str, markdown: bool) -> Document:
     """Markdown or plain text: escapes undone, reference-style links, footnotes and numbered
     sources read where they are cited (:func:`_notes`), blocks from the lines' shapes."""
@@ -365,6 +378,17 @@ def _text_document(content: str, markdown: bool) -> Document:
             current = None
             if not line.strip():
                 header = None
+            continue
+        if line.count("\t") >= 2:  # a spreadsheet pasted as text: a header row, then a row per record
+            cells = _tab_cells(a, line)
+            previous = text[spans[index - 1][0]:spans[index - 1][1]] if index else ""
+            if previous.count("\t") < 2 and not ID_LIKE.search(line):
+                header = [text[x:y].strip() for x, y in cells]
+                blocks.append(Block(a, b, "heading"))
+            else:
+                names = header or []
+                blocks.append(Block(a, b, "row", [(x, y, names[i] if i < len(names) else "") for i, (x, y) in enumerate(cells)]))
+            current = None
             continue
         if markdown and line.lstrip().startswith("|"):
             cells = _cells(text, a, b)
