@@ -191,7 +191,12 @@ _DENOMINATOR = re.compile(r"\b(?:among|of|including|included|enrolled|recruited)
 _RANGING = re.compile(r"\b(?:rang\w*|var\w*)\s+from\s*$", re.IGNORECASE)
 _BETWEEN = re.compile(r"\bbetween\s*$", re.IGNORECASE)
 _FROM = re.compile(r"\bfrom\s*$", re.IGNORECASE)
-_CONFIDENCE = re.compile(r"\b(?:95\s*%\s*)?(?:CI|C\.I\.|CrI|confidence interval|credible interval)\b", re.IGNORECASE)
+_CONFIDENCE = re.compile(
+    r"\b(?:95\s*%\s*)?(?:CI|C\.I\.|CrI|confidence interval|credible interval)\b(?:\s*95\s*%)?|\bIC\s*95\s*%", re.IGNORECASE
+)
+"""An interval's label, in either order ("95% CI", "CI 95%", and "IC 95%" as Romance languages write it)."""
+_LEVEL_AFTER_LABEL = re.compile(r"\b(?:CI|IC)\s*$")
+"""``IC 95% 0.026 - 0.074``: the 95 after an interval's label is its level, not a figure."""
 _INTERVAL_GAP = re.compile(r"^(?:\s*[(\[][^()\[\]]{0,12}[)\]])?\s*(?:[=:,]\s*)?$")
 _SERIES_GAP = re.compile(r"^\s*%?\s*(?:,\s*(?:and\s+|or\s+)?|and|or|vs\.?|versus)\s*$", re.IGNORECASE)
 _COUNT_THEN_PERCENT = re.compile(r"^\s*(?:[^\W\d][\w-]*\s+){0,2}[(\[]\s*$")
@@ -380,6 +385,7 @@ def _classify(text: str, number: _Number) -> None:
         return
     if (
         _STATISTIC.search(pre)
+        or _LEVEL_AFTER_LABEL.search(pre)
         or _THRESHOLD.search(pre)
         or _SCIENTIFIC.search(pre)
         or _SCIENTIFIC.search(post)
@@ -720,7 +726,8 @@ class OutcomeExtractor:
             if names_other_group and ":condition" not in labels:
                 continue
             sentence = _Sentence(self, text, start, end, inside, [n for n in numbers if start <= n.start < end])
-            found = sentence.figures(describes_people=":demographics" in labels, multiple_of=multiple_of)
+            describes_people = any(m.label == ":demographics" and not _group_with_figure(text, m) for m in inside)
+            found = sentence.figures(describes_people=describes_people, multiple_of=multiple_of)
             figures += [figure for figure in found if not any(restates(figure, earlier) for earlier in figures)]
         if figures:
             cohort = _cohort_size(text, mentions, numbers, figures[0].start)
@@ -1091,8 +1098,8 @@ class _Sentence:
     def _names_own_quantity(self, number: _Number) -> bool:
         """Whether a percentage is followed by the noun it is a share of ("94% adherence")."""
         word = _NEXT_WORD.match(self.text, number.stop, self.end)
-        if word is None or word.group(1).lower() in _FUNCTION_WORDS:
-            return False
+        if word is None or word.group(1).lower() in _FUNCTION_WORDS or _CONFIDENCE.match(self.text, word.start(1)):
+            return False  # "0.049 IC 95% …": its interval follows, not what it is a share of
         names = [m for m in self.mentions if m.label in self.extractor.measures or m.label == ":subjects"]
         return not any(m.start == word.start(1) for m in names)
 
@@ -1139,9 +1146,9 @@ class _Sentence:
         """How a number is written: a percentage, a count of people or events, or bare."""
         if number.kind == "percent" or (number.kind == "count" and not number.word):
             return number.kind
-        studied = _DENOMINATOR.search(self.text, max(self.start, number.start - 20), number.start)
+        studied = number.decimals == 0 and _DENOMINATOR.search(self.text, max(self.start, number.start - 20), number.start)
         if studied and not self._names_event(number):
-            return None  # "among 256 participants", "a cohort of 170 patients": who was studied
+            return None  # "among 256 participants", "a cohort of 170 patients": who was studied ("of 0.059" is a value)
         counts = self._counts_people(number)
         if number.word:
             return "count" if counts else None
@@ -1351,6 +1358,17 @@ class _Sentence:
                 return after.span(1)
         phrases = list(_ENDPOINT.finditer(self.text, self.start, mention.start))
         return phrases[-1].span(1) if phrases else None
+
+
+_FIGURE_IN_BRACKET = re.compile(r"\s*[(\[]\s*[-−]?\d*\.\d+(?![\d.]|\s*%)")
+_COUNTED_BEFORE = re.compile(r"\d\s*%?\s*(?:[^\W\d][\w-]*\s+)?$")
+
+
+def _group_with_figure(text: str, cue: _Mention) -> bool:
+    """Whether a demographic word names the group whose value its bracket gives ("higher in
+    menopausal women (0.049 IC 95% 0.026 - 0.074)"), not who was studied: a count or share of
+    them ("were female (1202 [74.0%])", "11 women (69%)")."""
+    return bool(_FIGURE_IN_BRACKET.match(text, cue.end)) and not _COUNTED_BEFORE.search(text, max(0, cue.start - 20), cue.start)
 
 
 def _label_start(text: str, low: int, opening: int) -> int:
