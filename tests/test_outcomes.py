@@ -395,6 +395,10 @@ HELDOUT_SENTENCES = [
         "95% CI 0.025- 0.094 vs 0.038 IC 95% 0.021 - 0.057 respectively, interaction p-value 0.321).",
         [("edss_change", 0.059), ("edss_change", 0.038)],
     ),
+    (  # a share relieved of pain is a pain treatment's response, one per time point "respectively"
+        "Rates of reasonable pain reduction at 1, 3, and 5 years were 70%, 57%, and 57% respectively.",
+        [("response_rate", 70), ("response_rate", 57), ("response_rate", 57)],
+    ),
 ]
 
 
