@@ -399,12 +399,21 @@ HELDOUT_SENTENCES = [
         "Rates of reasonable pain reduction at 1, 3, and 5 years were 70%, 57%, and 57% respectively.",
         [("response_rate", 70), ("response_rate", 57), ("response_rate", 57)],
     ),
+    (  # immune-mediated disorders and encephalitis are adverse events of a treatment
+        "The incidence of immune-mediated disorders was 2%; three of seven were encephalitis.",
+        [("adverse_event", 2), ("adverse_event", 3)],
+    ),
 ]
 
 
 @pytest.mark.parametrize(("text", "expected"), HELDOUT_SENTENCES)
 def test_heldout_and_sentence_set_phrasings(extractor, text, expected):
     assert [(f.measure, f.value) for f in extractor.extract(text, about_condition=True)] == expected
+
+
+def test_the_condition_counted_among_other_diagnoses_is_not_the_group(extractor, abstracts):
+    """COVID-19 inpatients with "encephalitis (6), … relapse of multiple sclerosis (2)": no MS group."""
+    assert values_of(extractor, abstracts["33631765"], "adverse_event") == []
 
 
 def test_a_demographic_word_with_a_count_or_share_still_describes_who_was_studied(extractor, abstracts):

@@ -723,7 +723,7 @@ class OutcomeExtractor:
         for start, end in _sentences(text):
             inside = [m for m in mentions if start <= m.start < end]
             labels = {mention.label for mention in inside}
-            if names_other_group and ":condition" not in labels:
+            if names_other_group and not any(m.label == ":condition" and not _counted_item(text, m) for m in inside):
                 continue
             sentence = _Sentence(self, text, start, end, inside, [n for n in numbers if start <= n.start < end])
             describes_people = any(m.label == ":demographics" and not _group_with_figure(text, m) for m in inside)
@@ -1358,6 +1358,15 @@ class _Sentence:
                 return after.span(1)
         phrases = list(_ENDPOINT.finditer(self.text, self.start, mention.start))
         return phrases[-1].span(1) if phrases else None
+
+
+_COUNT_IN_BRACKET = re.compile(r"\s*[(\[]\s*\d+\s*[)\]]")
+
+
+def _counted_item(text: str, mention: _Mention) -> bool:
+    """Whether a term is one item of a list of counted diagnoses ("encephalitis (6), … relapse of
+    multiple sclerosis (2)"): the condition counted among others' is not the group reported on."""
+    return bool(_COUNT_IN_BRACKET.match(text, mention.end))
 
 
 _FIGURE_IN_BRACKET = re.compile(r"\s*[(\[]\s*[-−]?\d*\.\d+(?![\d.]|\s*%)")
