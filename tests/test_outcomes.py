@@ -403,6 +403,11 @@ HELDOUT_SENTENCES = [
         "The incidence of immune-mediated disorders was 2%; three of seven were encephalitis.",
         [("adverse_event", 2), ("adverse_event", 3)],
     ),
+    (  # events counted "in one patient": the patient who had them is the figure, not the two events
+        "There were two AEs attributed to NAC in one patient (abdominal pain and constipation), with 94% "
+        "adherence to NAC.",
+        [("adverse_event", 1)],
+    ),
 ]
 
 

@@ -76,10 +76,14 @@ _PREDICATE = re.compile(r"\b(?:had|has|have|was|were|is|are)\b", re.IGNORECASE)
 
 _REPORTED = re.compile(
     r"\b(?:occurred|occurring|observed|reported|detected|seen|developed|noted|found|documented|recorded|identified"
-    r"|experienced|achieved|presented)\b",
+    r"|experienced|achieved|presented|attributed)\b",
     re.IGNORECASE,
 )
 """Words that make an event named before a count the event counted ("was detected in 36 patients")."""
+
+_EVENT_TO_PEOPLE = 60
+_IN_BEFORE = re.compile(r"\bin\s+(?:only\s+)?$", re.IGNORECASE)
+"""``two AEs attributed to NAC in one patient``: how far after a count of events the people come."""
 
 _NEXT_WORD = re.compile(r"\s*([^\W\d][\w-]*)")
 _FUNCTION_WORDS = frozenset(
@@ -1057,6 +1061,8 @@ class _Sentence:
             or _RISK_REDUCED_BY.search(self.text, scopes[0][0], number.start)
         ):
             return None  # "an enhanced risk … of approximately 30%", "risk of relapse by 54%": a relative change
+        if unit == "count" and self._events_of_people(number):
+            return None  # "two AEs … in one patient": the patients who had them are the figure
         if unit == "count" or self._names_own_quantity(number):
             scopes = scopes[:1]  # read only with the words of its own piece
         for scope in scopes:
@@ -1163,6 +1169,20 @@ class _Sentence:
         years``): a count of something no measure names, not a rate or points."""
         word = _COUNTED_NOUN.match(self.text, number.stop, self.end)
         return word is not None and word.group(1).lower() not in _FUNCTION_WORDS | _POINTS
+
+    def _events_of_people(self, number: _Number) -> bool:
+        """Whether a count of events is followed, in its piece, by the people who had them ("There
+        were two AEs attributed to NAC in one patient"): a count of people comes "in" after it."""
+        if not self._names_event(number):
+            return False
+        return any(
+            other.kind == "count"
+            and 0 < other.start - number.stop <= _EVENT_TO_PEOPLE
+            and not re.search(r"[,;()\[\]]", self.text[number.stop : other.start])
+            and _IN_BEFORE.search(self.text, number.stop, other.start)
+            and self._counts_people(other)
+            for other in self.numbers
+        )
 
     def _names_event(self, number: _Number) -> bool:
         """Whether a number is followed right away by the measure term it counts ("a total of
