@@ -408,6 +408,12 @@ HELDOUT_SENTENCES = [
         "adherence to NAC.",
         [("adverse_event", 1)],
     ),
+    (  # a list of reasons: only those naming an adverse event or an abnormality are adverse events
+        "The reasons for discontinuation were abnormal laboratory values (n = 2; 1.4%), AEs (n = 1; 0.7%), "
+        "abnormal test procedure results (n = 1; 0.7%), withdrawal of consent (n = 1; 0.7%), and protocol "
+        "deviation (n = 1; 0.7%).",
+        [("adverse_event", 1.4), ("adverse_event", 0.7), ("adverse_event", 0.7)],
+    ),
 ]
 
 

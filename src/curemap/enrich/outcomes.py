@@ -81,6 +81,7 @@ _REPORTED = re.compile(
 )
 """Words that make an event named before a count the event counted ("was detected in 36 patients")."""
 
+_REASONS = re.compile(r"\breasons?\s+(?:for|of)\b", re.IGNORECASE)
 _EVENT_TO_PEOPLE = 60
 _IN_BEFORE = re.compile(r"\bin\s+(?:only\s+)?$", re.IGNORECASE)
 """``two AEs attributed to NAC in one patient``: how far after a count of events the people come."""
@@ -1061,6 +1062,8 @@ class _Sentence:
             or _RISK_REDUCED_BY.search(self.text, scopes[0][0], number.start)
         ):
             return None  # "an enhanced risk … of approximately 30%", "risk of relapse by 54%": a relative change
+        if self._other_reason(number):
+            return None  # "reasons for discontinuation were …, withdrawal of consent (n = 1; 0.7%)"
         if unit == "count" and self._events_of_people(number):
             return None  # "two AEs … in one patient": the patients who had them are the figure
         if unit == "count" or self._names_own_quantity(number):
@@ -1169,6 +1172,17 @@ class _Sentence:
         years``): a count of something no measure names, not a rate or points."""
         word = _COUNTED_NOUN.match(self.text, number.stop, self.end)
         return word is not None and word.group(1).lower() not in _FUNCTION_WORDS | _POINTS
+
+    def _other_reason(self, number: _Number) -> bool:
+        """Whether a figure is one item of a list of reasons ("The reasons for discontinuation were
+        abnormal laboratory values (n = 2; 1.4%), AEs (n = 1; 0.7%), withdrawal of consent (n = 1;
+        0.7%)") whose name, before its bracket, names no measure: a reason that is no event."""
+        brackets = self.clauses.enclosing(number.start)
+        if not brackets or not _REASONS.search(self.text, self.start, brackets[0][0]):
+            return False
+        opening = brackets[0][0]
+        name = (_label_start(self.text, self.clauses.head(opening, self.start)[0], opening), opening)
+        return self.clauses.words(name) > 0 and not any(_overlaps(m, name) for m in self.measures())
 
     def _events_of_people(self, number: _Number) -> bool:
         """Whether a count of events is followed, in its piece, by the people who had them ("There
