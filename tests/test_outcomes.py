@@ -414,6 +414,12 @@ HELDOUT_SENTENCES = [
         "deviation (n = 1; 0.7%).",
         [("adverse_event", 1.4), ("adverse_event", 0.7), ("adverse_event", 0.7)],
     ),
+    (  # "20 did so": a whole number doing something counts people; "compared to five out of 22" is
+        # the comparator's figure of the same measure
+        "Among the 33 patients who discontinued treatment in the CPM arm, 20 did so because of adverse events, "
+        "compared to five out of 22 in the MP group.",
+        [("adverse_event", 20), ("adverse_event", 5)],
+    ),
 ]
 
 

@@ -67,6 +67,9 @@ _SAME_SUBJECT = re.compile(r"\b(?:and|but)\s+(?:were|was|are|is|had|have|has)\b"
 (23.9%) and were predominantly mild (n = 28, 20.3%)", "… in 33 (23.9%) patients and were …")
 does not end the search for its measure."""
 
+_COMPARATOR_PIECE = re.compile(r"\s*(?:compared\s+(?:to|with)|as\s+against|versus|vs\.?)\s", re.IGNORECASE)
+"""``…, 20 did so because of adverse events, compared to five out of 22 in the MP group``: a piece
+giving the comparator's figure of the measure before it."""
 _SHARE_OF = re.compile(r"\b(?:proportions?|percentages?|shares?)\s+of\s+", re.IGNORECASE)
 _PEOPLE_REACH = 20
 """Characters between "proportion of" and the people it is a share of, at most."""
@@ -81,6 +84,12 @@ _REPORTED = re.compile(
 )
 """Words that make an event named before a count the event counted ("was detected in 36 patients")."""
 
+_SUBJECT_VERB = re.compile(
+    r"\s+(?:did|had|were|developed|experienced|showed|required|needed|stopped|discontinued|achieved|remained)\b",
+    re.IGNORECASE,
+)
+"""``20 did so because of adverse events``, ``Fourteen showed …``: a whole number that is the subject
+of what people do or have counts people."""
 _REASONS = re.compile(r"\breasons?\s+(?:for|of)\b", re.IGNORECASE)
 _EVENT_TO_PEOPLE = 60
 _IN_BEFORE = re.compile(r"\bin\s+(?:only\s+)?$", re.IGNORECASE)
@@ -1066,8 +1075,8 @@ class _Sentence:
             return None  # "reasons for discontinuation were …, withdrawal of consent (n = 1; 0.7%)"
         if unit == "count" and self._events_of_people(number):
             return None  # "two AEs … in one patient": the patients who had them are the figure
-        if unit == "count" or self._names_own_quantity(number):
-            scopes = scopes[:1]  # read only with the words of its own piece
+        if (unit == "count" or self._names_own_quantity(number)) and not _COMPARATOR_PIECE.match(self.text, *scopes[0]):
+            scopes = scopes[:1]  # read only with the words of its own piece (a comparator's goes on)
         for scope in scopes:
             candidates = [m for m in self.measures() if _overlaps(m, scope) and self._may_measure(number, unit, m)]
             if candidates:
@@ -1078,6 +1087,7 @@ class _Sentence:
             if (
                 self._statement_words(scope) > _MAX_SHORT_WORDS
                 and not _SAME_SUBJECT.search(self.text, *scope)
+                and not _COMPARATOR_PIECE.match(self.text, *scope)
                 and not self._names_share_of_people(scope)
             ):
                 return None
@@ -1130,7 +1140,9 @@ class _Sentence:
         if _distance(mention, number) > _COUNT_REACH:
             return False
         if mention.end <= number.start:  # "SAEs were reported in 32 patients", not "PML in three patients"
-            return bool(_REPORTED.search(self.text, mention.end, number.start))
+            piece = self.clauses.piece(number.start, ",;", self.start, self.end)
+            compared = mention.end <= piece[0] and _COMPARATOR_PIECE.match(self.text, *piece)
+            return bool(compared or _REPORTED.search(self.text, mention.end, number.start))
         with_ = re.search(r"\bwith\b", gap)  # "8 patients with PML", not "one patient presented with a rash"
         if with_ and not _REPORTED.search(gap, 0, with_.start()):
             return False
@@ -1158,9 +1170,9 @@ class _Sentence:
         studied = number.decimals == 0 and _DENOMINATOR.search(self.text, max(self.start, number.start - 20), number.start)
         if studied and not self._names_event(number):
             return None  # "among 256 participants", "a cohort of 170 patients": who was studied ("of 0.059" is a value)
-        counts = self._counts_people(number)
+        counts = self._counts_people(number) or (number.decimals == 0 and bool(_SUBJECT_VERB.match(self.text, number.stop)))
         if number.word:
-            return "count" if counts else None
+            return "count" if counts or number.n is not None else None  # "five out of 22" counts
         if number.value < 0:
             return "points"
         if number.decimals == 0 and not counts and self._counts_other(number):
