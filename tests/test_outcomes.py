@@ -420,6 +420,12 @@ HELDOUT_SENTENCES = [
         "compared to five out of 22 in the MP group.",
         [("adverse_event", 20), ("adverse_event", 5)],
     ),
+    (  # "non-active MS without progression" is the course descriptors' stable disease: NEDA as a count
+        "Fourteen showed non-active multiple sclerosis without progression, 11 non-active multiple sclerosis with "
+        "progression, 6 active multiple sclerosis without progression and 4 active multiple sclerosis with "
+        "progression; one patient with disease activity was not assessable for progression.",
+        [("neda", 14)],
+    ),
 ]
 
 
