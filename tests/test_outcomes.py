@@ -426,6 +426,18 @@ HELDOUT_SENTENCES = [
         "progression; one patient with disease activity was not assessable for progression.",
         [("neda", 14)],
     ),
+    (  # cases reported globally by pharmacovigilance are a tally with no cohort, not an incidence
+        "RESULTS: In December 2018, 804 PML cases associated with NTZ therapy of MS had been reported globally, "
+        "including 9 cases from Sweden.",
+        [],
+    ),
+    (  # "(NEDA)-3" is a name, not an annualised relapse rate of 3
+        "Study outcomes included the annualized relapse rate (ARR), relapse-free rate (RFR), time to first and "
+        "second relapses, mean change in Expanded Disability Status Scale (EDSS), proportion of patients with "
+        "Magnetic Resonance Imaging (MRI) activity and no evidence of disease activity (NEDA)-3, retention of "
+        "patients on treatment, as well as all safety measures.",
+        [],
+    ),
 ]
 
 

@@ -363,6 +363,10 @@ def _negated(words: list[re.Match[str]], index: int) -> bool:
 # -- reading numbers ---------------------------------------------------------------------
 
 
+_NAMED_IN_BRACKET = re.compile(r"\([A-Z][A-Za-z0-9]*[A-Z]\)$")
+"""``no evidence of disease activity (NEDA)-3``: an abbreviation in brackets the number's hyphen joins."""
+
+
 def _read_numbers(text: str) -> list[_Number]:
     """Every number in the text with how it is written; those that cannot be figures get kind None."""
     numbers: list[_Number] = []
@@ -372,8 +376,8 @@ def _read_numbers(text: str) -> list[_Number]:
         if sign:
             before_sign = text[start - 1] if start else " "
             if before_sign.isalnum() or before_sign in "%)]":
-                if before_sign.isalpha():  # COVID-19, NEDA-3, IL-10: part of a name
-                    continue
+                if before_sign.isalpha() or _NAMED_IN_BRACKET.search(text, 0, start):
+                    continue  # COVID-19, NEDA-3, IL-10, "(NEDA)-3": part of a name
                 sign, start = None, match.start("digits")
         before = text[start - 1] if start else " "
         after = text[match.end()] if match.end() < len(text) else " "
