@@ -438,6 +438,12 @@ HELDOUT_SENTENCES = [
         "patients on treatment, as well as all safety measures.",
         [],
     ),
+    (  # an abbreviation the text defines for a measure is that measure; a change written as its two
+        # ends gives the later one
+        "Study outcomes included the annualized relapse rate (ARR), relapse-free rate (RFR), time to first and "
+        "second relapses. Compared to the year preceding fingolimod initiation, RFR improved (33.00%-86.35%; p",
+        [("relapse_free", 86.35)],
+    ),
 ]
 
 

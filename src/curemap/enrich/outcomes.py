@@ -363,6 +363,12 @@ def _negated(words: list[re.Match[str]], index: int) -> bool:
 # -- reading numbers ---------------------------------------------------------------------
 
 
+_CHANGED_TO = re.compile(
+    r"\b(?:improved|increased|decreased|declined|rose|fell|dropped|changed)\s*[(\[]\s*$", re.IGNORECASE
+)
+"""``RFR improved (33.00%-86.35%``: a change written as its two ends; the second is the result."""
+_DEFINED = re.compile(r"(?:\s+[^\W\d][\w-]*){0,2}\s*\(([A-Z][A-Za-z0-9]{1,9})\)")
+"""``relapse-free rate (RFR)``: the abbreviation a text gives a term (and the word or two ending it)."""
 _NAMED_IN_BRACKET = re.compile(r"\([A-Z][A-Za-z0-9]*[A-Z]\)$")
 """``no evidence of disease activity (NEDA)-3``: an abbreviation in brackets the number's hyphen joins."""
 
@@ -480,7 +486,10 @@ def _link_neighbours(text: str, numbers: list[_Number]) -> None:
             continue
         gap = text[number.stop : following.start]
         if _RANGE_NEXT.match(text[number.end : following.end]) and not re.search(r"[;,]", gap):
-            number.kind = following.kind = None
+            if _CHANGED_TO.search(text, max(0, number.start - 30), number.start):
+                number.kind, number.pre_value = None, True  # "RFR improved (33.00%-86.35%": from, then to
+            else:
+                number.kind = following.kind = None
         elif (
             number.kind in ("count", "bare")
             and number.decimals == 0
@@ -729,7 +738,7 @@ class OutcomeExtractor:
         """Every outcome figure in ``text``, in text order; each one's ``text`` is ``text[start:end]``.
         ``about_condition``: the text is a part of a paper that names the condition elsewhere (a
         full text's results section), so it need not name it itself."""
-        mentions = _mentions(self._terms, text)
+        mentions = self._with_abbreviations(text, _mentions(self._terms, text))
         named = {mention.label for mention in mentions}
         if ":condition" not in named and not about_condition:
             return []
@@ -753,6 +762,20 @@ class OutcomeExtractor:
                 if figure.n is None and not _one_of_several_arms(text, figure, figures) and share_fits(figure.text, figure.value, figure.unit, cohort):
                     figure.n = cohort
         return figures
+
+    def _with_abbreviations(self, text: str, mentions: list[_Mention]) -> list[_Mention]:
+        """The mentions, and each later use of an abbreviation a text defines for a measure
+        ("relapse-free rate (RFR) … RFR improved"), as that measure's."""
+        added = []
+        for mention in mentions:
+            defined = _DEFINED.match(text, mention.end)
+            if mention.label not in self.measures or mention.negated or defined is None:
+                continue
+            for use in re.finditer(rf"(?<![\w-]){re.escape(defined.group(1))}(?![\w-])", text[defined.end() :]):
+                start, end = defined.end() + use.start(), defined.end() + use.end()
+                if not any(m.start < end and start < m.end for m in mentions + added):
+                    added.append(_Mention(mention.label, start, end))
+        return sorted(mentions + added, key=lambda m: m.start) if added else mentions
 
     def names_condition(self, text: str) -> bool:
         """Whether a text names the condition (a paper's title and abstract)."""
