@@ -95,6 +95,7 @@ _EVENT_TO_PEOPLE = 60
 _IN_BEFORE = re.compile(r"\bin\s+(?:only\s+)?$", re.IGNORECASE)
 """``two AEs attributed to NAC in one patient``: how far after a count of events the people come."""
 
+_CHANGE_NOUNS = frozenset({"reduction", "decrease", "increase", "improvement"})
 _NEXT_WORD = re.compile(r"\s*([^\W\d][\w-]*)")
 _FUNCTION_WORDS = frozenset(
     """in of on at vs versus and or with for after before during among were was are is had have has respectively
@@ -1146,6 +1147,8 @@ class _Sentence:
         word = _NEXT_WORD.match(self.text, number.stop, self.end)
         if word is None or word.group(1).lower() in _FUNCTION_WORDS or _CONFIDENCE.match(self.text, word.start(1)):
             return False  # "0.049 IC 95% …": its interval follows, not what it is a share of
+        if word.group(1).lower() in _CHANGE_NOUNS:
+            return False  # "90.3% reduction": a relative change of what the words before name
         names = [m for m in self.mentions if m.label in self.extractor.measures or m.label == ":subjects"]
         return not any(m.start == word.start(1) for m in names)
 
