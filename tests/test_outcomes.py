@@ -458,6 +458,14 @@ def test_heldout_and_sentence_set_phrasings(extractor, text, expected):
     assert [(f.measure, f.value) for f in extractor.extract(text, about_condition=True)] == expected
 
 
+def test_a_prevalence_found_at_screening_is_no_adverse_event(extractor):
+    """"latent tuberculosis infection (LTBI)" makes LTBI an infection; "The prevalence of LTBI was 1.8%"
+    in an MS clinic is what screening found, not an event of treatment."""
+    abstract = read_abstracts(LITERATURE, {"33658903"})["33658903"]
+    assert "The prevalence of LTBI was 1.8%" in abstract
+    assert values_of(extractor, abstract) == []
+
+
 def test_the_condition_counted_among_other_diagnoses_is_not_the_group(extractor, abstracts):
     """COVID-19 inpatients with "encephalitis (6), … relapse of multiple sclerosis (2)": no MS group."""
     assert values_of(extractor, abstracts["33631765"], "adverse_event") == []
