@@ -450,6 +450,10 @@ HELDOUT_SENTENCES = [
         "reducing relapses.",
         [("arr_reduction", 90.3)],
     ),
+    (  # "progressed ≥1 EDSS point" is disability worsening (outcomes-fulltext-dev.jsonl, PMC4946773)
+        "During the study period, 26 patients progressed ≥1 EDSS point.",
+        [("edss_worsened", 26)],
+    ),
 ]
 
 
