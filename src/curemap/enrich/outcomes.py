@@ -91,11 +91,13 @@ _SUBJECT_VERB = re.compile(
 """``20 did so because of adverse events``, ``Fourteen showed …``: a whole number that is the subject
 of what people do or have counts people."""
 _REASONS = re.compile(r"\breasons?\s+(?:for|of)\b", re.IGNORECASE)
+"""``The reasons for discontinuation were …``: the list that follows names causes, not all of them events."""
 _EVENT_TO_PEOPLE = 60
 _IN_BEFORE = re.compile(r"\bin\s+(?:only\s+)?$", re.IGNORECASE)
 """``two AEs attributed to NAC in one patient``: how far after a count of events the people come."""
 
 _CHANGE_NOUNS = frozenset({"reduction", "decrease", "increase", "improvement"})
+"""``90.3% reduction``: a share followed by one of these is a change of what the words before name."""
 _NEXT_WORD = re.compile(r"\s*([^\W\d][\w-]*)")
 _FUNCTION_WORDS = frozenset(
     """in of on at vs versus and or with for after before during among were was are is had have has respectively
@@ -207,7 +209,8 @@ _RANGING = re.compile(r"\b(?:rang\w*|var\w*)\s+from\s*$", re.IGNORECASE)
 _BETWEEN = re.compile(r"\bbetween\s*$", re.IGNORECASE)
 _FROM = re.compile(r"\bfrom\s*$", re.IGNORECASE)
 _CONFIDENCE = re.compile(
-    r"\b(?:95\s*%\s*)?(?:CI|C\.I\.|CrI|confidence interval|credible interval)\b(?:\s*95\s*%)?|\bIC\s*95\s*%", re.IGNORECASE
+    r"\b(?:95\s*%\s*)?(?:CI|C\.I\.|CrI|confidence interval|credible interval)\b(?:\s*95\s*%)?|\bIC\s*95\s*%",
+    re.IGNORECASE,
 )
 """An interval's label, in either order ("95% CI", "CI 95%", and "IC 95%" as Romance languages write it)."""
 _LEVEL_AFTER_LABEL = re.compile(r"\b(?:CI|IC)\s*$")
@@ -750,8 +753,8 @@ class OutcomeExtractor:
         figures: list[Figure] = []
         for start, end in _sentences(text):
             inside = [m for m in mentions if start <= m.start < end]
-            labels = {mention.label for mention in inside}
-            if names_other_group and not any(m.label == ":condition" and not _counted_item(text, m) for m in inside):
+            condition = [m for m in inside if m.label == ":condition" and not _counted_item(text, m)]
+            if names_other_group and not condition:
                 continue
             sentence = _Sentence(self, text, start, end, inside, [n for n in numbers if start <= n.start < end])
             describes_people = any(m.label == ":demographics" and not _group_with_figure(text, m) for m in inside)
@@ -1103,7 +1106,8 @@ class _Sentence:
             return None  # "reasons for discontinuation were …, withdrawal of consent (n = 1; 0.7%)"
         if unit == "count" and self._events_of_people(number):
             return None  # "two AEs … in one patient": the patients who had them are the figure
-        if (unit == "count" or self._names_own_quantity(number)) and not _COMPARATOR_PIECE.match(self.text, *scopes[0]):
+        own_only = unit == "count" or self._names_own_quantity(number)
+        if own_only and not _COMPARATOR_PIECE.match(self.text, *scopes[0]):
             scopes = scopes[:1]  # read only with the words of its own piece (a comparator's goes on)
         for scope in scopes:
             candidates = [m for m in self.measures() if _overlaps(m, scope) and self._may_measure(number, unit, m)]
@@ -1197,10 +1201,11 @@ class _Sentence:
         """How a number is written: a percentage, a count of people or events, or bare."""
         if number.kind == "percent" or (number.kind == "count" and not number.word):
             return number.kind
-        studied = number.decimals == 0 and _DENOMINATOR.search(self.text, max(self.start, number.start - 20), number.start)
+        whole = number.decimals == 0
+        studied = whole and _DENOMINATOR.search(self.text, max(self.start, number.start - 20), number.start)
         if studied and not self._names_event(number):
             return None  # "among 256 participants", "a cohort of 170 patients": who was studied ("of 0.059" is a value)
-        counts = self._counts_people(number) or (number.decimals == 0 and bool(_SUBJECT_VERB.match(self.text, number.stop)))
+        counts = self._counts_people(number) or (whole and bool(_SUBJECT_VERB.match(self.text, number.stop)))
         if number.word:
             return "count" if counts or number.n is not None else None  # "five out of 22" counts
         if number.value < 0:
@@ -1453,7 +1458,8 @@ def _group_with_figure(text: str, cue: _Mention) -> bool:
     """Whether a demographic word names the group whose value its bracket gives ("higher in
     menopausal women (0.049 IC 95% 0.026 - 0.074)"), not who was studied: a count or share of
     them ("were female (1202 [74.0%])", "11 women (69%)")."""
-    return bool(_FIGURE_IN_BRACKET.match(text, cue.end)) and not _COUNTED_BEFORE.search(text, max(0, cue.start - 20), cue.start)
+    counted = _COUNTED_BEFORE.search(text, max(0, cue.start - 20), cue.start)
+    return bool(_FIGURE_IN_BRACKET.match(text, cue.end)) and not counted
 
 
 def _label_start(text: str, low: int, opening: int) -> int:
