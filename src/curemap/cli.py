@@ -466,8 +466,8 @@ def eval_(
         typer.Option("--studies", help="The registry file the labelled ids come from [default: the bundled snapshot]."),
     ] = None,
     literature: Annotated[
-        Optional[Path],
-        typer.Option("--literature", help="The literature file the annotated abstracts come from, or a folder of trial articles (txt_files/PMC*.txt) [default: the bundled snapshot]."),
+        Optional[list[Path]],
+        typer.Option("--literature", help="The literature file the annotated abstracts come from, or a folder of trial articles (txt_files/PMC*.txt) [default: the bundled snapshot]. Repeatable, for a set drawing on both."),
     ] = None,
     eligibility: Annotated[
         Optional[Path],
@@ -504,8 +504,8 @@ def eval_(
         raise typer.BadParameter("give --labels, --outcomes, --eligibility, --audit, --verify or several")
     if verify_reviews is not None and not verify_reviews.is_dir():
         raise InputError(f"{verify_reviews}: no such folder")
-    for path in (labels, outcomes, studies, literature, eligibility, *(audit or [])):
-        if path is not None and not path.is_file() and not (path is literature and (path / "txt_files").is_dir()):
+    for path in (labels, outcomes, studies, *(literature or []), eligibility, *(audit or [])):
+        if path is not None and not path.is_file() and not (path in (literature or []) and (path / "txt_files").is_dir()):
             raise InputError(f"{path}: no such file")
     reports = {}
     with snapshot_files() as bundled:
@@ -513,7 +513,7 @@ def eval_(
             source = studies or next(p for p in bundled if p.name.startswith("ctgov"))
             reports["strategies"] = evaluate_files(labels, source)
         if outcomes is not None:
-            source = literature or next(p for p in bundled if p.name.startswith("ms_articles"))
+            source = literature or [next(p for p in bundled if p.name.startswith("ms_articles"))]
             reports["outcomes"] = evaluate_outcomes(outcomes, source, OutcomeExtractor(load_profile()))
     if eligibility is not None:
         from curemap.match.evaluate import evaluate_eligibility

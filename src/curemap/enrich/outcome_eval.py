@@ -8,7 +8,9 @@ is a substring of ``Paper.abstract``; or, when the literature path is the eviden
 folder of open-access trial articles, from each article's abstract sections (:func:`trial_abstract`),
 keyed by PMC id. An article of such a set that lists ``excerpts`` (paragraphs of its full text's
 results, each checked to be there) is scored on those paragraphs instead, read as a full text's
-results part is (the condition named elsewhere in the paper).
+results part is (the condition named elsewhere in the paper). An article that lists ``sentences``
+(each found once in its abstract) is read whole, as a reader meets it, and scored only on the
+figures inside those sentences. One set may mix both sources when both are given.
 
 Matching is the acceptance rule: within one article, a predicted figure matches a gold figure
 with the same measure and value, and each gold figure is matched at most once. Figures:
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +53,7 @@ class GoldArticle:
     figures: tuple[GoldFigure, ...]
     note: str
     excerpts: tuple[str, ...] = ()  # full-text results paragraphs it is scored on, instead of its abstract
+    sentences: tuple[str, ...] = ()  # the abstract's sentences it is scored on (the abstract is read whole)
 
 
 @dataclass
@@ -203,7 +207,7 @@ def read_gold(path: Path) -> list[GoldArticle]:
                 articles.append(
                     GoldArticle(
                         str(data["pmid"]), data.get("sample", ""), figures, data.get("note", ""),
-                        tuple(data.get("excerpts", ())),
+                        tuple(data.get("excerpts", ())), tuple(data.get("sentences", ())),
                     )
                 )
     return articles
@@ -227,12 +231,17 @@ def results_excerpts(pmcid: str, article_text: str, excerpts: tuple[str, ...]) -
     return "\n\n".join(excerpts)
 
 
-def read_texts(literature: Path, articles: list[GoldArticle]) -> dict[str, str]:
+def read_texts(literature: Path | Sequence[Path], articles: list[GoldArticle]) -> dict[str, str]:
     """The text each annotated article is scored on: its results excerpts where it lists them
-    (evidence-inference folder only), else its abstract (:func:`read_abstracts`)."""
+    (from an evidence-inference folder among ``literature``), else its abstract from whichever
+    source holds it (:func:`read_abstracts`)."""
+    sources = [Path(literature)] if isinstance(literature, (str, Path)) else [Path(path) for path in literature]
     abstracts = {article.pmid for article in articles if not article.excerpts}
-    texts = read_abstracts(literature, abstracts) if abstracts else {}
-    folder = Path(literature) / "txt_files"
+    texts: dict[str, str] = {}
+    for source in sources:
+        if abstracts - texts.keys():
+            texts |= read_abstracts(source, abstracts - texts.keys())
+    folder = next((source / "txt_files" for source in sources if (source / "txt_files").is_dir()), sources[0] / "txt_files")
     for article in articles:
         if article.excerpts:
             if not (folder / f"{article.pmid}.txt").is_file():
@@ -274,7 +283,23 @@ def match_figures(gold: list[tuple[str, float]], predicted: list[tuple[str, floa
     return missed, spurious
 
 
-def evaluate_outcomes(labels_jsonl: Path, literature_csv: Path, extractor: OutcomeExtractor) -> OutcomeEvalReport:
+def in_sentences(article: GoldArticle, abstract: str, figures: list[Figure]) -> list[Figure]:
+    """The figures lying inside the article's listed sentences (all of them when it lists none);
+    :class:`InputError` naming the article when a sentence is not found exactly once."""
+    if not article.sentences:
+        return figures
+    spans = []
+    for sentence in article.sentences:
+        if abstract.count(sentence) != 1:
+            raise InputError(f"{article.pmid}: sentence {sentence[:60]!r}… is not in its abstract exactly once")
+        start = abstract.index(sentence)
+        spans.append((start, start + len(sentence)))
+    return [f for f in figures if any(start <= f.start and f.end <= end for start, end in spans)]
+
+
+def evaluate_outcomes(
+    labels_jsonl: Path, literature_csv: Path | Sequence[Path], extractor: OutcomeExtractor
+) -> OutcomeEvalReport:
     """Extract figures from every annotated abstract and compare them with the gold figures."""
     articles = read_gold(labels_jsonl)
     abstracts = read_texts(literature_csv, articles)
@@ -291,6 +316,7 @@ def evaluate_outcomes(labels_jsonl: Path, literature_csv: Path, extractor: Outco
         abstract = abstracts[article.pmid]
         # results paragraphs are read as a full text's results part: the paper names the condition
         predicted = extractor.extract(abstract, about_condition=True) if article.excerpts else extractor.extract(abstract)
+        predicted = in_sentences(article, abstract, predicted)
         report.articles += 1
         report.bad_spans += [
             BadSpan(article.pmid, f.text, f.start, f.end, abstract[f.start : f.end])

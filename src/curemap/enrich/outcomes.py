@@ -67,6 +67,9 @@ _SAME_SUBJECT = re.compile(r"\b(?:and|but)\s+(?:were|was|are|is|had|have|has)\b"
 (23.9%) and were predominantly mild (n = 28, 20.3%)", "… in 33 (23.9%) patients and were …")
 does not end the search for its measure."""
 
+_COMPARATOR_PIECE = re.compile(r"\s*(?:compared\s+(?:to|with)|as\s+against|versus|vs\.?)\s", re.IGNORECASE)
+"""``…, 20 did so because of adverse events, compared to five out of 22 in the MP group``: a piece
+giving the comparator's figure of the measure before it."""
 _SHARE_OF = re.compile(r"\b(?:proportions?|percentages?|shares?)\s+of\s+", re.IGNORECASE)
 _PEOPLE_REACH = 20
 """Characters between "proportion of" and the people it is a share of, at most."""
@@ -76,11 +79,25 @@ _PREDICATE = re.compile(r"\b(?:had|has|have|was|were|is|are)\b", re.IGNORECASE)
 
 _REPORTED = re.compile(
     r"\b(?:occurred|occurring|observed|reported|detected|seen|developed|noted|found|documented|recorded|identified"
-    r"|experienced|achieved|presented)\b",
+    r"|experienced|achieved|presented|attributed)\b",
     re.IGNORECASE,
 )
 """Words that make an event named before a count the event counted ("was detected in 36 patients")."""
 
+_SUBJECT_VERB = re.compile(
+    r"\s+(?:did|had|were|developed|experienced|showed|required|needed|stopped|discontinued|achieved|remained)\b",
+    re.IGNORECASE,
+)
+"""``20 did so because of adverse events``, ``Fourteen showed …``: a whole number that is the subject
+of what people do or have counts people."""
+_REASONS = re.compile(r"\breasons?\s+(?:for|of)\b", re.IGNORECASE)
+"""``The reasons for discontinuation were …``: the list that follows names causes, not all of them events."""
+_EVENT_TO_PEOPLE = 60
+_IN_BEFORE = re.compile(r"\bin\s+(?:only\s+)?$", re.IGNORECASE)
+"""``two AEs attributed to NAC in one patient``: how far after a count of events the people come."""
+
+_CHANGE_NOUNS = frozenset({"reduction", "decrease", "increase", "improvement"})
+"""``90.3% reduction``: a share followed by one of these is a change of what the words before name."""
 _NEXT_WORD = re.compile(r"\s*([^\W\d][\w-]*)")
 _FUNCTION_WORDS = frozenset(
     """in of on at vs versus and or with for after before during among were was are is had have has respectively
@@ -191,7 +208,13 @@ _DENOMINATOR = re.compile(r"\b(?:among|of|including|included|enrolled|recruited)
 _RANGING = re.compile(r"\b(?:rang\w*|var\w*)\s+from\s*$", re.IGNORECASE)
 _BETWEEN = re.compile(r"\bbetween\s*$", re.IGNORECASE)
 _FROM = re.compile(r"\bfrom\s*$", re.IGNORECASE)
-_CONFIDENCE = re.compile(r"\b(?:95\s*%\s*)?(?:CI|C\.I\.|CrI|confidence interval|credible interval)\b", re.IGNORECASE)
+_CONFIDENCE = re.compile(
+    r"\b(?:95\s*%\s*)?(?:CI|C\.I\.|CrI|confidence interval|credible interval)\b(?:\s*95\s*%)?|\bIC\s*95\s*%",
+    re.IGNORECASE,
+)
+"""An interval's label, in either order ("95% CI", "CI 95%", and "IC 95%" as Romance languages write it)."""
+_LEVEL_AFTER_LABEL = re.compile(r"\b(?:CI|IC)\s*$")
+"""``IC 95% 0.026 - 0.074``: the 95 after an interval's label is its level, not a figure."""
 _INTERVAL_GAP = re.compile(r"^(?:\s*[(\[][^()\[\]]{0,12}[)\]])?\s*(?:[=:,]\s*)?$")
 _SERIES_GAP = re.compile(r"^\s*%?\s*(?:,\s*(?:and\s+|or\s+)?|and|or|vs\.?|versus)\s*$", re.IGNORECASE)
 _COUNT_THEN_PERCENT = re.compile(r"^\s*(?:[^\W\d][\w-]*\s+){0,2}[(\[]\s*$")
@@ -344,6 +367,16 @@ def _negated(words: list[re.Match[str]], index: int) -> bool:
 # -- reading numbers ---------------------------------------------------------------------
 
 
+_CHANGED_TO = re.compile(
+    r"\b(?:improved|increased|decreased|declined|rose|fell|dropped|changed)\s*[(\[]\s*$", re.IGNORECASE
+)
+"""``RFR improved (33.00%-86.35%``: a change written as its two ends; the second is the result."""
+_DEFINED = re.compile(r"(?:\s+[^\W\d][\w-]*){0,2}\s*\(([A-Z][A-Za-z0-9]{1,9})\)")
+"""``relapse-free rate (RFR)``: the abbreviation a text gives a term (and the word or two ending it)."""
+_NAMED_IN_BRACKET = re.compile(r"\([A-Z][A-Za-z0-9]*[A-Z]\)$")
+"""``no evidence of disease activity (NEDA)-3``: an abbreviation in brackets the number's hyphen joins."""
+
+
 def _read_numbers(text: str) -> list[_Number]:
     """Every number in the text with how it is written; those that cannot be figures get kind None."""
     numbers: list[_Number] = []
@@ -353,8 +386,8 @@ def _read_numbers(text: str) -> list[_Number]:
         if sign:
             before_sign = text[start - 1] if start else " "
             if before_sign.isalnum() or before_sign in "%)]":
-                if before_sign.isalpha():  # COVID-19, NEDA-3, IL-10: part of a name
-                    continue
+                if before_sign.isalpha() or _NAMED_IN_BRACKET.search(text, 0, start):
+                    continue  # COVID-19, NEDA-3, IL-10, "(NEDA)-3": part of a name
                 sign, start = None, match.start("digits")
         before = text[start - 1] if start else " "
         after = text[match.end()] if match.end() < len(text) else " "
@@ -380,6 +413,7 @@ def _classify(text: str, number: _Number) -> None:
         return
     if (
         _STATISTIC.search(pre)
+        or _LEVEL_AFTER_LABEL.search(pre)
         or _THRESHOLD.search(pre)
         or _SCIENTIFIC.search(pre)
         or _SCIENTIFIC.search(post)
@@ -456,7 +490,10 @@ def _link_neighbours(text: str, numbers: list[_Number]) -> None:
             continue
         gap = text[number.stop : following.start]
         if _RANGE_NEXT.match(text[number.end : following.end]) and not re.search(r"[;,]", gap):
-            number.kind = following.kind = None
+            if _CHANGED_TO.search(text, max(0, number.start - 30), number.start):
+                number.kind, number.pre_value = None, True  # "RFR improved (33.00%-86.35%": from, then to
+            else:
+                number.kind = following.kind = None
         elif (
             number.kind in ("count", "bare")
             and number.decimals == 0
@@ -705,7 +742,7 @@ class OutcomeExtractor:
         """Every outcome figure in ``text``, in text order; each one's ``text`` is ``text[start:end]``.
         ``about_condition``: the text is a part of a paper that names the condition elsewhere (a
         full text's results section), so it need not name it itself."""
-        mentions = _mentions(self._terms, text)
+        mentions = self._with_abbreviations(text, _mentions(self._terms, text))
         named = {mention.label for mention in mentions}
         if ":condition" not in named and not about_condition:
             return []
@@ -716,11 +753,12 @@ class OutcomeExtractor:
         figures: list[Figure] = []
         for start, end in _sentences(text):
             inside = [m for m in mentions if start <= m.start < end]
-            labels = {mention.label for mention in inside}
-            if names_other_group and ":condition" not in labels:
+            condition = [m for m in inside if m.label == ":condition" and not _counted_item(text, m)]
+            if names_other_group and not condition:
                 continue
             sentence = _Sentence(self, text, start, end, inside, [n for n in numbers if start <= n.start < end])
-            found = sentence.figures(describes_people=":demographics" in labels, multiple_of=multiple_of)
+            describes_people = any(m.label == ":demographics" and not _group_with_figure(text, m) for m in inside)
+            found = sentence.figures(describes_people=describes_people, multiple_of=multiple_of)
             figures += [figure for figure in found if not any(restates(figure, earlier) for earlier in figures)]
         if figures:
             cohort = _cohort_size(text, mentions, numbers, figures[0].start)
@@ -728,6 +766,20 @@ class OutcomeExtractor:
                 if figure.n is None and not _one_of_several_arms(text, figure, figures) and share_fits(figure.text, figure.value, figure.unit, cohort):
                     figure.n = cohort
         return figures
+
+    def _with_abbreviations(self, text: str, mentions: list[_Mention]) -> list[_Mention]:
+        """The mentions, and each later use of an abbreviation a text defines for a measure
+        ("relapse-free rate (RFR) … RFR improved"), as that measure's."""
+        added = []
+        for mention in mentions:
+            defined = _DEFINED.match(text, mention.end)
+            if mention.label not in self.measures or mention.negated or defined is None:
+                continue
+            for use in re.finditer(rf"(?<![\w-]){re.escape(defined.group(1))}(?![\w-])", text[defined.end() :]):
+                start, end = defined.end() + use.start(), defined.end() + use.end()
+                if not any(m.start < end and start < m.end for m in mentions + added):
+                    added.append(_Mention(mention.label, start, end))
+        return sorted(mentions + added, key=lambda m: m.start) if added else mentions
 
     def names_condition(self, text: str) -> bool:
         """Whether a text names the condition (a paper's title and abstract)."""
@@ -1050,8 +1102,13 @@ class _Sentence:
             or _RISK_REDUCED_BY.search(self.text, scopes[0][0], number.start)
         ):
             return None  # "an enhanced risk … of approximately 30%", "risk of relapse by 54%": a relative change
-        if unit == "count" or self._names_own_quantity(number):
-            scopes = scopes[:1]  # read only with the words of its own piece
+        if self._other_reason(number):
+            return None  # "reasons for discontinuation were …, withdrawal of consent (n = 1; 0.7%)"
+        if unit == "count" and self._events_of_people(number):
+            return None  # "two AEs … in one patient": the patients who had them are the figure
+        own_only = unit == "count" or self._names_own_quantity(number)
+        if own_only and not _COMPARATOR_PIECE.match(self.text, *scopes[0]):
+            scopes = scopes[:1]  # read only with the words of its own piece (a comparator's goes on)
         for scope in scopes:
             candidates = [m for m in self.measures() if _overlaps(m, scope) and self._may_measure(number, unit, m)]
             if candidates:
@@ -1062,6 +1119,7 @@ class _Sentence:
             if (
                 self._statement_words(scope) > _MAX_SHORT_WORDS
                 and not _SAME_SUBJECT.search(self.text, *scope)
+                and not _COMPARATOR_PIECE.match(self.text, *scope)
                 and not self._names_share_of_people(scope)
             ):
                 return None
@@ -1091,8 +1149,10 @@ class _Sentence:
     def _names_own_quantity(self, number: _Number) -> bool:
         """Whether a percentage is followed by the noun it is a share of ("94% adherence")."""
         word = _NEXT_WORD.match(self.text, number.stop, self.end)
-        if word is None or word.group(1).lower() in _FUNCTION_WORDS:
-            return False
+        if word is None or word.group(1).lower() in _FUNCTION_WORDS or _CONFIDENCE.match(self.text, word.start(1)):
+            return False  # "0.049 IC 95% …": its interval follows, not what it is a share of
+        if word.group(1).lower() in _CHANGE_NOUNS:
+            return False  # "90.3% reduction": a relative change of what the words before name
         names = [m for m in self.mentions if m.label in self.extractor.measures or m.label == ":subjects"]
         return not any(m.start == word.start(1) for m in names)
 
@@ -1114,7 +1174,9 @@ class _Sentence:
         if _distance(mention, number) > _COUNT_REACH:
             return False
         if mention.end <= number.start:  # "SAEs were reported in 32 patients", not "PML in three patients"
-            return bool(_REPORTED.search(self.text, mention.end, number.start))
+            piece = self.clauses.piece(number.start, ",;", self.start, self.end)
+            compared = mention.end <= piece[0] and _COMPARATOR_PIECE.match(self.text, *piece)
+            return bool(compared or _REPORTED.search(self.text, mention.end, number.start))
         with_ = re.search(r"\bwith\b", gap)  # "8 patients with PML", not "one patient presented with a rash"
         if with_ and not _REPORTED.search(gap, 0, with_.start()):
             return False
@@ -1139,12 +1201,13 @@ class _Sentence:
         """How a number is written: a percentage, a count of people or events, or bare."""
         if number.kind == "percent" or (number.kind == "count" and not number.word):
             return number.kind
-        studied = _DENOMINATOR.search(self.text, max(self.start, number.start - 20), number.start)
+        whole = number.decimals == 0
+        studied = whole and _DENOMINATOR.search(self.text, max(self.start, number.start - 20), number.start)
         if studied and not self._names_event(number):
-            return None  # "among 256 participants", "a cohort of 170 patients": who was studied
-        counts = self._counts_people(number)
+            return None  # "among 256 participants", "a cohort of 170 patients": who was studied ("of 0.059" is a value)
+        counts = self._counts_people(number) or (whole and bool(_SUBJECT_VERB.match(self.text, number.stop)))
         if number.word:
-            return "count" if counts else None
+            return "count" if counts or number.n is not None else None  # "five out of 22" counts
         if number.value < 0:
             return "points"
         if number.decimals == 0 and not counts and self._counts_other(number):
@@ -1156,6 +1219,31 @@ class _Sentence:
         years``): a count of something no measure names, not a rate or points."""
         word = _COUNTED_NOUN.match(self.text, number.stop, self.end)
         return word is not None and word.group(1).lower() not in _FUNCTION_WORDS | _POINTS
+
+    def _other_reason(self, number: _Number) -> bool:
+        """Whether a figure is one item of a list of reasons ("The reasons for discontinuation were
+        abnormal laboratory values (n = 2; 1.4%), AEs (n = 1; 0.7%), withdrawal of consent (n = 1;
+        0.7%)") whose name, before its bracket, names no measure: a reason that is no event."""
+        brackets = self.clauses.enclosing(number.start)
+        if not brackets or not _REASONS.search(self.text, self.start, brackets[0][0]):
+            return False
+        opening = brackets[0][0]
+        name = (_label_start(self.text, self.clauses.head(opening, self.start)[0], opening), opening)
+        return self.clauses.words(name) > 0 and not any(_overlaps(m, name) for m in self.measures())
+
+    def _events_of_people(self, number: _Number) -> bool:
+        """Whether a count of events is followed, in its piece, by the people who had them ("There
+        were two AEs attributed to NAC in one patient"): a count of people comes "in" after it."""
+        if not self._names_event(number):
+            return False
+        return any(
+            other.kind == "count"
+            and 0 < other.start - number.stop <= _EVENT_TO_PEOPLE
+            and not re.search(r"[,;()\[\]]", self.text[number.stop : other.start])
+            and _IN_BEFORE.search(self.text, number.stop, other.start)
+            and self._counts_people(other)
+            for other in self.numbers
+        )
 
     def _names_event(self, number: _Number) -> bool:
         """Whether a number is followed right away by the measure term it counts ("a total of
@@ -1351,6 +1439,27 @@ class _Sentence:
                 return after.span(1)
         phrases = list(_ENDPOINT.finditer(self.text, self.start, mention.start))
         return phrases[-1].span(1) if phrases else None
+
+
+_COUNT_IN_BRACKET = re.compile(r"\s*[(\[]\s*\d+\s*[)\]]")
+
+
+def _counted_item(text: str, mention: _Mention) -> bool:
+    """Whether a term is one item of a list of counted diagnoses ("encephalitis (6), … relapse of
+    multiple sclerosis (2)"): the condition counted among others' is not the group reported on."""
+    return bool(_COUNT_IN_BRACKET.match(text, mention.end))
+
+
+_FIGURE_IN_BRACKET = re.compile(r"\s*[(\[]\s*[-−]?\d*\.\d+(?![\d.]|\s*%)")
+_COUNTED_BEFORE = re.compile(r"\d\s*%?\s*(?:[^\W\d][\w-]*\s+)?$")
+
+
+def _group_with_figure(text: str, cue: _Mention) -> bool:
+    """Whether a demographic word names the group whose value its bracket gives ("higher in
+    menopausal women (0.049 IC 95% 0.026 - 0.074)"), not who was studied: a count or share of
+    them ("were female (1202 [74.0%])", "11 women (69%)")."""
+    counted = _COUNTED_BEFORE.search(text, max(0, cue.start - 20), cue.start)
+    return bool(_FIGURE_IN_BRACKET.match(text, cue.end)) and not counted
 
 
 def _label_start(text: str, low: int, opening: int) -> int:
