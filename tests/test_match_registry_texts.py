@@ -187,3 +187,85 @@ def test_development_labels_are_read_well_and_never_wrongly_met(name, floor):
     assert report["accuracy"] >= floor, report["misses"]
     wrongly_met = [m for m in report["misses"] if m["what"] != "reading" and m["got"].startswith("met")]
     assert len(wrongly_met) <= 2, wrongly_met
+
+
+# -- lines of the HINT held-out texts, read once they became development data -------------------
+
+
+def test_with_or_without_names_both_and_a_relapsing_clinical_course_is_relapsing(profile, reader, texts):
+    # "Exhibiting a relapsing clinical course, with or without progression (relapsing remitting, secondary
+    # progressive or progressive relapsing);": "without" is no negation, and SPMS counts only with activity
+    assert "negated" not in checks(reader, texts, "NCT00134563", 6)[0]
+    assert status(profile, reader, texts, "NCT00134563", 6, WOMAN) == "met"
+    assert status(profile, reader, texts, "NCT00134563", 6, MAN) == "not_met"
+
+
+def test_an_attack_named_by_its_syndrome_is_an_event_not_a_course(profile, reader, texts):
+    # "Optic neuritis earlier in the same eye" (an exclusion): not a clinically isolated syndrome the person lacks
+    assert checks(reader, texts, "NCT00261326", 19) == []
+    assert status(profile, reader, texts, "NCT00261326", 19, WOMAN) == "unknown"
+    # "Acute Optic Neuritis": an attack going on now
+    assert checks(reader, texts, "NCT00261326", 4) == [{"kind": "activity", "event": "relapse", "min_count": 1, "window_months": 1.0}]
+    assert status(profile, reader, texts, "NCT00261326", 4, WOMAN) == "not_met"
+    assert status(profile, reader, texts, "NCT00261326", 4, {**WOMAN, "relapses": ["2025-05-20"]}) == "met"
+
+
+def test_a_window_between_two_times_before_leaves_out_the_recent_months(profile, reader, texts):
+    # "One documented relapse between 12 and 24 months prior to screening with at least one documented
+    # T1-Gd enhancing lesion in an MRI performed within 12 months prior to screening."
+    relapse = next(c for c in checks(reader, texts, "NCT00509145", 20) if c["event"] == "relapse")
+    assert (relapse["window_months"], relapse["from_months"]) == (24.0, 12.0)
+    assert status(profile, reader, texts, "NCT00509145", 20, WOMAN) == "not_met"  # her relapse was 3 months ago
+    assert status(profile, reader, texts, "NCT00509145", 20, {**WOMAN, "relapses": ["2024-02-10"]}) == "met"
+
+
+def test_taking_part_in_studies_of_a_kind_of_treatment_is_trial_participation(profile, reader, texts):
+    # "Participation within 6 months prior to study enrollment in any other drug, biologic, or device study."
+    assert checks(reader, texts, "NCT01156311", 26) == [{"kind": "trial_participation"}]
+    assert status(profile, reader, texts, "NCT01156311", 26, WOMAN) == "met"  # ocrelizumab is a biologic, not a study
+    # "Participants may not participate in any other clinical trial involving investigational agents during the
+    # study, or within six months prior …": "may not" restates the exclusion
+    assert checks(reader, texts, "NCT00836719", 54) == [{"kind": "trial_participation"}]
+    assert status(profile, reader, texts, "NCT00836719", 54, WOMAN) == "met"
+    assert status(profile, reader, texts, "NCT00836719", 54, {**WOMAN, "in_other_trial": True}) == "not_met"
+
+
+def test_activity_while_on_a_treatment_asks_for_that_treatment_now(profile, reader, texts):
+    # "Subjects must have at least one MS relapse within last year and/or at least one new T2 or
+    # Gadolinium-enhanced lesion on MRI while on stable interferon therapy."
+    treatment = next(c for c in checks(reader, texts, "NCT01049451", 17) if c["kind"] == "treatment")
+    assert treatment["relation"] == "current" and treatment["treatments"] == [["class", "interferons"]]
+    assert status(profile, reader, texts, "NCT01049451", 17, WOMAN) == "not_met"
+    on_interferon = {**WOMAN, "treatments": [{"name": "Rebif", "start": "2021-01"}]}
+    assert status(profile, reader, texts, "NCT01049451", 17, on_interferon) == "met"
+
+
+def test_a_treatment_now_or_within_a_window_is_one_taken_in_the_window(profile, reader, texts):
+    # "Subject is on Tysabri treatment presently or within 6 months of screening."
+    treatment = checks(reader, texts, "NCT01049451", 44)[0]
+    assert (treatment["relation"], treatment["window_months"]) == ("prior", 6.0)
+    stopped = {**WOMAN, "treatments": [{"name": "Tysabri (natalizumab)", "start": "2020-01", "stop": "2025-03"}]}
+    assert status(profile, reader, texts, "NCT01049451", 44, stopped) == "not_met"
+    assert status(profile, reader, texts, "NCT01049451", 44, WOMAN) == "met"
+
+
+def test_the_last_event_or_dose_at_least_some_time_before_is_none_since(profile, reader, texts):
+    # "Last relapse of the patient should be at least 2 months before study entry."
+    assert checks(reader, texts, "NCT02373098", 8) == [
+        {"kind": "activity", "event": "relapse", "min_count": 1, "window_months": 2.0, "negated": True}
+    ]
+    assert status(profile, reader, texts, "NCT02373098", 8, WOMAN) == "met"  # 10 March, nearly 3 months before
+    assert status(profile, reader, texts, "NCT02373098", 8, {**WOMAN, "relapses": ["2025-05-05"]}) == "not_met"
+    # "Last interferon or glatiramer acetate dose of the patient should be at least 1 month before study entry."
+    assert status(profile, reader, texts, "NCT02373098", 10, WOMAN) == "met"
+    on_glatiramer = {**WOMAN, "treatments": [{"name": "glatiramer acetate", "start": "2020-01"}]}
+    assert status(profile, reader, texts, "NCT02373098", 10, on_glatiramer) == "not_met"
+
+
+def test_one_treatment_and_another_asks_for_both_and_a_time_is_no_count(profile, reader, texts):
+    # "Inflammatory disease despite primary disease modifying therapy with at least 6 months of interferon and
+    # another disease modifying therapy, including fingolimod, … Failure is defined as two or more clinical relapses …"
+    found = checks(reader, texts, "NCT01679041", 19)
+    assert next(c for c in found if c["kind"] == "activity")["min_count"] == 2  # not the "6" of "at least 6 months"
+    assert [c["treatments"] for c in found if c["kind"] == "treatment"][0] == [["class", "interferons"]]
+    assert status(profile, reader, texts, "NCT01679041", 19, WOMAN) == "not_met"  # two relapses, but never interferon

@@ -58,8 +58,16 @@ _WINDOWS = (
 )
 """Time windows: "within 6 months", "in the 4 weeks prior", "42 days prior", "in the previous year"."""
 
-_ACUTE = re.compile(r"\b(?:acute|intercurrent|ongoing|current)\s+(?:MS\s+)?(?:relapse|attack|exacerbation)", re.IGNORECASE)
-"""An attack going on now: one in the last month."""
+_SINCE_LAST = re.compile(
+    rf"\b(?:last|most recent|final)\b(?:(?!\bat least\b).)*\bat least\s+{_NUM}\s*{_UNIT}\s+(?:before|prior|ago|earlier)\b"
+    rf"|\bat least\s+{_NUM}\s*{_UNIT}\s+(?:since|after)\s+(?:the\s+)?(?:last|most recent|final)\b",
+    re.IGNORECASE,
+)
+"""The last event or dose "at least 2 months before study entry": none in those 2 months."""
+_ACUTE = re.compile(r"\b(?:acute|intercurrent|ongoing|current)\s+(?:MS\s+)?$", re.IGNORECASE)
+"""Before an attack going on now ("acute optic neuritis", "an intercurrent relapse"): one in the last month."""
+_INTERVAL = re.compile(rf"\bbetween\s+{_NUM}\s*(?:{_UNIT}\s*)?(?:and|to|-|–)\s*{_NUM}\s*{_UNIT}\s+(?:prior|before|ago)\b", re.IGNORECASE)
+"""A window that ends before today ("one relapse between 12 and 24 months prior to screening")."""
 
 _LOWER = r"(≥|>=|=>|>|greater (?:than )?or equal to|equal to or greater than|at least|no less than|not less than|minimum(?: of)?|over|above|greater than|more than|older than)"
 _UPPER = r"(≤|<=|=<|<|less (?:than )?or equal to|equal to or less than|at most|no more than|not more than|up to|maximum(?: of)?|under|below|less than|younger than)"
@@ -73,11 +81,12 @@ _AGE = re.compile(r"\bage[ds]?\b|\byears?\s+old\b|\byears?\s+of\s+age\b|\b(?:ove
 _CONDITIONAL = re.compile(r"^(?:for|if|when)\b[^,:]*\b(?:age|years)\b[^,:]*,", re.IGNORECASE)
 _SEX = re.compile(r"^(?:\w+\s+){0,2}?(males?|females?|men|women)\b(?!\s+(?:or|and|/)\s+(?:fe)?m)", re.IGNORECASE)
 _BOTH_SEXES = re.compile(r"\b(?:male|men)\s*(?:or|and|/)\s*(?:fe)?(?:male|women)s?\b|\b(?:female|women)\s*(?:or|and|/)\s*(?:male|men)\b", re.IGNORECASE)
-_COUNT = re.compile(rf"(?:at least|≥|>=|minimum of)\s*{_NUM}\b|\b{_NUM}\s+or more\b", re.IGNORECASE)
+_COUNT = re.compile(rf"(?:at least|≥|>=|minimum of)\s*{_NUM}\b(?!\s*{_UNIT})|\b{_NUM}\s+or more\b", re.IGNORECASE)
+"""A count of events, not a time ("at least 2 relapses", not "at least 2 months before")."""
 _DIAGNOSIS_HEAD = re.compile(r"^(?:history of\s+|diagnosis of\s+|known\s+|presence of\s+|confirmed\s+)?", re.IGNORECASE)
 
 _TREATMENT_SKIP = re.compile(
-    r"\bcandida(?:te|cy)\b|na[iï]ve\s+or\s+(?:\w+\s+)?treated|hypersensitiv|allerg|\bsensitivity\b|contraindicat|inappropriate|washout|\btolerate\b|randomi[sz]ed to",
+    r"\bcandida(?:te|cy)\b|na[iï]ve\s+or\s+(?:\w+\s+)?treated|hypersensitiv|allerg|\bsensitivity\b|contraindicat|inappropriate|washout|\btolerate\b|randomi[sz]ed to|\beligible\s+(?:to|for)\b",
     re.IGNORECASE,
 )
 """Words saying a treatment is named for another reason than having taken it (an allergy to it,
@@ -101,11 +110,17 @@ _TREATMENT_OUTCOME = re.compile(
 _TREATMENT_STARTED = re.compile(r"\b(?:started|starting|initiat\w*|start of|new(?:ly)? start\w*)\b", re.IGNORECASE)
 _TREATMENT_STABLE = re.compile(rf"\bstable\s+(?:\w+\s+)?(?:dose|dosage|regimen|regime)\b[^.;]*?\b{_NUM}\s*{_UNIT}", re.IGNORECASE)
 """A treatment "at a stable dose for three months": not started or changed within that time."""
-_TREATMENT_CURRENT = re.compile(r"\brequir\w*\s+chronic\b|\b(?:concurrent\w*|concomitant|currently|current(?:ly)? (?:use|treat\w*)|receiving|taking|continuous\w*)\b", re.IGNORECASE)
+_TREATMENT_CURRENT = re.compile(r"\brequir\w*\s+chronic\b|\b(?:concurrent\w*|concomitant|currently|current(?:ly)? (?:use|treat\w*)|presently|receiving|taking|continuous\w*)\b", re.IGNORECASE)
 _SUBSTANCE_AFTER = re.compile(r"\s*(?:levels?\b|concentrations?\b|receptors?\b|-dependent\b|-positive\b|[<>≤≥=]|(?:greater|less|more)\s+than\b)", re.IGNORECASE)
 _SUBSTANCE_BEFORE = re.compile(r"\b(?:absorption|levels?|concentrations?)\s+of\s+$", re.IGNORECASE)
 """A substance measured or acted on, not taken: "Testosterone >100 ng/dL", "estrogen receptor
 positive", "testosterone-dependent tumours", "absorption of testosterone"."""
+_STUDY_AFTER = re.compile(r"(?:\s*(?:,|/|\bor\b|\band\b)\s*(?:(?:or|and)\s+)?[\w-]+)*\s+(?:clinical\s+)?(?:stud(?:y|ies)|trials?)\b", re.IGNORECASE)
+_STUDY_BEFORE = re.compile(r"\b(?:stud(?:y|ies)|trials?)\s+(?:involving|with|of|using|testing|evaluating)\s+(?:an?\s+|any\s+|the\s+)?$", re.IGNORECASE)
+"""A treatment naming the kind of a study ("any other drug, biologic, or device study", "a clinical
+trial involving investigational agents"): the line is about taking part in studies."""
+_AND_ANOTHER = re.compile(r"\s*,?\s*and\s+(?:an|at\s+least\s+one\s+)?other\s+(?:\w+\s+){0,2}?", re.IGNORECASE)
+"""Between a treatment and the next named: "interferon and another disease modifying therapy" asks for both."""
 _TREATMENT_CONTEXT = re.compile(r"\b(?:approved|treatment of|indicated)\b", re.IGNORECASE)
 
 _DRUG_NAME = re.compile(r"\b[a-z]{3,}(?:mab|cept|tinib|ciclib|kinra)\b")
@@ -410,8 +425,12 @@ class EligibilityReader:
         vaccines = [m for m in topics.get("vaccination", []) if not any(s <= m.start < e for s, e in treated)]
         if not vaccines:  # "T-cell vaccination" is a treatment
             topics.pop("vaccination", None)
-        negations = [m.start for m in self.negations.find(text)]
+        negations = [m.start for m in self.negations.find(text) if not _no_negation(text[: m.start], section)]
         window = _window(text) or (_window(lead) if lead else None)
+        since_last = _SINCE_LAST.search(text) if window is None else None
+        if since_last:
+            amount, unit = [group for group in since_last.groups() if group][:2]
+            window = round(_number(amount) * _UNIT_MONTHS[unit.lower()], 2)
         found: list[Check] = []
         if section == INCLUSION:  # in an exclusion, "individuals ≥ 1 year of age" names whom a rule is for
             found += self._age(_COHORT.sub("", text))
@@ -431,6 +450,9 @@ class EligibilityReader:
         found += infections
         found += self._labs(text)
         found += self._residence(text, topics)
+        for check in found if since_last else ():
+            if check.kind in ("activity", "treatment"):
+                check.negated = True
         if section == EXCLUSION and len(found) > 1 and _JOINT.search(text):
             for check in found:
                 check.values["jointly"] = True
@@ -503,7 +525,7 @@ class EligibilityReader:
             for m in conditions
             if m.key == "ms"
             and not any(0 <= m.start - end <= 3 for end in other_than)
-            and not any(0 <= s - m.end <= 1 for s, _ in relapse_words)  # "MS relapse" names an event
+            and not any(0 <= s - m.end <= 1 or s <= m.start < e for s, e in relapse_words)  # "MS relapse", "optic neuritis" name an event
             and not _CAUSE.search(text[: m.start])  # "spasticity due to multiple sclerosis": the diagnosis is of the spasticity
         ]
         if re.match(r"^(?:\w+\s+){0,2}(?:MRI|magnetic resonance imaging|scan)\b", text, re.IGNORECASE):
@@ -548,7 +570,7 @@ class EligibilityReader:
         )
         if not events:
             return []
-        if window is None and _ACUTE.search(text):  # "not in an intercurrent relapse": an attack of the last month
+        if window is None and any(_ACUTE.search(text[: m.start]) for m in topics.get("relapse", [])):  # "not in an intercurrent relapse": an attack of the last month
             window = 1.0
         if window is None:
             return []
@@ -573,6 +595,9 @@ class EligibilityReader:
         segment = text[start:end]
         count = _COUNT.search(segment) or re.search(rf"\b{_NUM}\s+(?:[a-z-]+\s+)?$", text[start:first], re.IGNORECASE)
         values = {"event": event, "min_count": int(_number(next(g for g in count.groups() if g))) if count else 1, "window_months": window}
+        interval = _INTERVAL.search(segment)
+        if interval:
+            values["from_months"] = round(_number(interval.group(1)) * _UNIT_MONTHS[(interval.group(2) or interval.group(4)).lower()], 2)
         free = re.match(r"\s*-?\s*free\b", text[first_end:], re.IGNORECASE)  # "relapse-free"
         return Check("activity", values, bool(free) or _negated(text, first, negations))
 
@@ -583,6 +608,7 @@ class EligibilityReader:
             m for m in _longest(self.treatments.find(text))
             if not text[: m.start].endswith("the ")  # "the investigational product": the study's own
             and not _SUBSTANCE_AFTER.match(text, m.end) and not _SUBSTANCE_BEFORE.search(text[: m.start])
+            and not _STUDY_AFTER.match(text, m.end) and not _STUDY_BEFORE.search(text[: m.start])
         ]
         known = [(m.start, m.end) for m in matches]
         unnamed = [(m.start(), m.end()) for m in _DRUG_NAME.finditer(text)] + [(m.start, m.end) for m in _longest(self.class_drugs.find(text))]
@@ -599,8 +625,9 @@ class EligibilityReader:
             relation, window = "started", _window(f"within {stable.group(1)} {stable.group(2)}")
         elif _TREATMENT_STARTED.search(text):
             relation = "started"
-        elif _TREATMENT_CURRENT.search(text) or re.search(r"(?<!been)\s+on\s*$", text[: matches[0].start]):
-            relation = "current"
+        elif _TREATMENT_CURRENT.search(text) or re.search(r"(?<!been)\s+on\s*(?:(?:a\s+)?stable\s+(?:dose\s+of\s+)?)?$", text[: matches[0].start]):
+            # "on Tysabri presently or within 6 months of screening": taken in the window, now included
+            relation = "prior" if window is not None and re.search(r"\bor\s+(?:within|in|during)\b", text, re.IGNORECASE) else "current"
         else:
             relation = "prior"
         values: dict[str, Any] = {"treatments": [list(key) for key in keys], "relation": relation}
@@ -611,7 +638,13 @@ class EligibilityReader:
         if outcome:
             values["outcome"] = "declined" if outcome.group("declined") else "failed"
             return [Check("treatment", values)]  # "not tolerated" says how it went, not that it was never taken
-        return [Check("treatment", values, bool(stable) or _negated(text, matches[0].start, negations))]
+        negated = bool(stable) or _negated(text, matches[0].start, negations)
+        both = next((i for i in range(1, len(matches)) if _AND_ANOTHER.fullmatch(text[matches[i - 1].end : matches[i].start])), None)
+        if both is not None and len(keys) > 1:  # "interferon and another disease modifying therapy": each is asked for
+            first = matches[both - 1].key
+            rest = [list(key) for key in keys if key != first]
+            return [Check("treatment", {**values, "treatments": [list(first)]}, negated), Check("treatment", {**values, "treatments": rest}, negated)]
+        return [Check("treatment", values, negated)]
 
     def _flagged(self, text: str, section: str, topics: dict, negations: list[int]) -> list[Check]:
         """Kinds judged from a yes/no the person may give: pregnancy, contraception, vaccination,
@@ -830,6 +863,14 @@ def _negated(text: str, position: int, negations: list[int]) -> bool:
         if clause_start < start < position and len(WORD.findall(text[start:position])) <= 5:
             return True
     return False
+
+
+def _no_negation(before: str, section: str) -> bool:
+    """Whether a negation word is none: "with or without progression" names both; in an exclusion,
+    "may not participate" restates the exclusion rather than turning it around."""
+    if re.search(r"\bwith\s+(?:or|and)\s+$", before, re.IGNORECASE):
+        return True
+    return section == EXCLUSION and bool(re.search(r"\b(?:may|must|should|shall|will|can)\s+$", before, re.IGNORECASE))
 
 
 def _mentions_pregnancy_state(text: str) -> bool:

@@ -354,20 +354,22 @@ class Matcher:
             return None
         return (relapses or ()) + (mri or ())
 
-    def _activity_holds(self, event: str, months: float, count: int) -> bool | None:
-        """Whether the person had ``count`` events in the window; with only one of relapses and
-        MRI activity known, too few of that kind leaves "relapse or MRI activity" unknown."""
-        holds = self._events_within(self._activity_dates(event), months, count)
+    def _activity_holds(self, event: str, months: float, count: int, from_months: float = 0) -> bool | None:
+        """Whether the person had ``count`` events in the window (from ``months`` ago to
+        ``from_months`` ago); with only one of relapses and MRI activity known, too few of that
+        kind leaves "relapse or MRI activity" unknown."""
+        holds = self._events_within(self._activity_dates(event), months, count, from_months)
         if holds is False and event == "any" and None in (self.person.relapses, self.person.mri_activity):
             return None
         return holds
 
-    def _events_within(self, dates: tuple[When, ...] | None, months: float, count: int) -> bool | None:
+    def _events_within(self, dates: tuple[When, ...] | None, months: float, count: int, from_months: float = 0) -> bool | None:
         if dates is None:
             return None
         since = self.as_of - dt.timedelta(days=months * DAYS_PER_MONTH)
-        inside = sum(since <= d.first and d.last <= self.as_of for d in dates)
-        maybe = sum(d.last >= since and d.first < since for d in dates)
+        until = self.as_of - dt.timedelta(days=from_months * DAYS_PER_MONTH)
+        inside = sum(since <= d.first and d.last <= until for d in dates)
+        maybe = sum(d.last >= since and d.first <= until and not (since <= d.first and d.last <= until) for d in dates)
         if inside >= count:
             return True
         return False if inside + maybe < count else None
@@ -375,14 +377,15 @@ class Matcher:
     def _activity(self, check: Check) -> tuple[bool | None, str]:
         event, months, count = check.values["event"], check.values["window_months"], check.values["min_count"]
         what = {"relapse": "relapse", "mri": "MRI activity (new or enhancing lesions)", "any": "relapse or MRI activity"}[event]
-        window = _months_text(months)
+        since = check.values.get("from_months", 0)
+        window = f"{_months_text(since)} to {_months_text(months)} before" if since else f"the last {_months_text(months)}"
         dates = self._activity_dates(event)
-        holds = self._activity_holds(event, months, count)
-        asked = f"{'at least ' + str(count) + ' ' if count > 1 else ''}{what} in the last {window}"
+        holds = self._activity_holds(event, months, count, since)
+        asked = f"{'at least ' + str(count) + ' ' if count > 1 else ''}{what} in {window}"
         if holds is None:
             if dates is None or event == "any" and None in (self.person.relapses, self.person.mri_activity):
                 return None, f"your profile does not give dates of {what} (the criterion is about {asked})"
-            return None, f"a date in your profile is too vague to tell whether it falls in the last {window}"
+            return None, f"a date in your profile is too vague to tell whether it falls in {window}"
         listed = sorted(d.text for d in dates) if dates else []
         fact = f"you had {what} on {', '.join(listed)}" if listed else f"your profile lists no {what}"
         return holds, f"{fact}; the criterion is about {asked}"
