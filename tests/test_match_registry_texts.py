@@ -1,7 +1,7 @@
 """The eligibility reader on lines of real registry texts that once misled it: organs of one sex,
 substances measured rather than taken, rules for men only, treatments declined or failed,
 conditions that hold together, exemptions and unnamed conditions. Each line is read from the
-stored API v2 records or the 2021 HINT texts, never retyped."""
+stored API v2 records, the 2021 HINT texts or the LCT texts, never retyped."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ MAN = {"age": 58, "sex": "male", "phenotype": "SPMS", "edss": 6.5, "years_since_
 
 @pytest.fixture(scope="module")
 def texts() -> dict[str, str]:
-    """Eligibility texts by NCT id: the stored API v2 records and the HINT CSV."""
+    """Eligibility texts by NCT id: the stored API v2 records, the HINT CSV and the LCT texts."""
     found = {}
     for path in sorted(RAW_V2.glob("*.json")):
         for record in iter_records(json.loads(path.read_text(encoding="utf-8")), path.name):
@@ -38,6 +38,7 @@ def texts() -> dict[str, str]:
                 found[record.study.id] = record.study.eligibility.criteria
     with open(SHARED_DATA / "eligibility" / "hint_ms_trials_criteria.csv", encoding="utf-8", newline="") as handle:
         found.update({row["nctid"]: row["criteria"] for row in csv.DictReader(handle)})
+    found.update({path.stem: path.read_text(encoding="utf-8") for path in sorted((SHARED_DATA / "eligibility" / "lct").glob("NCT*.txt"))})
     return found
 
 
@@ -269,3 +270,50 @@ def test_one_treatment_and_another_asks_for_both_and_a_time_is_no_count(profile,
     assert next(c for c in found if c["kind"] == "activity")["min_count"] == 2  # not the "6" of "at least 6 months"
     assert [c["treatments"] for c in found if c["kind"] == "treatment"][0] == [["class", "interferons"]]
     assert status(profile, reader, texts, "NCT01679041", 19, WOMAN) == "not_met"  # two relapses, but never interferon
+
+
+def test_numbers_as_registries_write_them(profile, reader, texts):
+    # "Ages 18−60." with a minus sign
+    assert checks(reader, texts, "NCT00836719", 13) == [{"kind": "age", "min": 18.0, "max": 60.0}]
+    assert status(profile, reader, texts, "NCT00836719", 13, WOMAN) == "met"
+    # "Platelets ≥100,000/µL": a thousands separator
+    assert checks(reader, texts, "NCT00836719", 19)[0]["min"] == 100000.0
+    # "EDSS (Expanded Disability Status Scale) score of 3.0 - 6.5": the bound after the spelt-out name
+    assert checks(reader, texts, "NCT01049451", 20) == [{"kind": "edss", "min": 3.0, "max": 6.5}]
+    assert status(profile, reader, texts, "NCT01049451", 20, MAN) == "met"
+    # "Expanded Disability Status Scale score 0-5,5" and "… score more then 5,5": a decimal comma, a slip of "than"
+    assert checks(reader, texts, "NCT02727907", 10) == [{"kind": "edss", "min": 0.0, "max": 5.5}]
+    assert checks(reader, texts, "NCT02727907", 16) == [{"kind": "edss", "min": 5.5, "min_strict": True}]
+    assert status(profile, reader, texts, "NCT02727907", 16, MAN) == "not_met"  # EDSS 6.5, an exclusion
+
+
+def test_a_rule_for_an_age_group_binds_that_group_only(profile, reader, texts):
+    # "For adolescents under 18 years of age, able to provide informed assent … supported by parental consent"
+    assert status(profile, reader, texts, "NCT03630471", 9, WOMAN) == "met"
+    assert status(profile, reader, texts, "NCT03630471", 9, {**WOMAN, "age": 14}) == "unknown"
+    # "For adolescents over 18 years of age, able to provide informed consent to participate"
+    assert status(profile, reader, texts, "NCT03630471", 10, {**WOMAN, "age": 14}) == "met"
+    # "Able to provide informed consent …, and if adolescent age 18+ years, parental involvement …": no age limit
+    assert checks(reader, texts, "NCT03630471", 15) == [{"kind": "consent"}]
+
+
+def test_an_exclusion_of_an_age_group_unless_exempted(profile, reader, texts):
+    # "Participants younger than 18 years of age, unless their parent or legal guardian provides the required
+    # signed and dated informed consent … and the participant provides assent …" (an exclusion)
+    assert [c["kind"] for c in checks(reader, texts, "NCT03926637", 8)] == ["age", "consent"]
+    assert status(profile, reader, texts, "NCT03926637", 8, WOMAN) == "met"
+    assert status(profile, reader, texts, "NCT03926637", 8, {**WOMAN, "age": 14}) == "unknown"
+
+
+def test_where_a_fact_is_taken_from_is_not_the_fact(profile, reader, texts):
+    # "As per medical record, early stage prostate cancer (Pathologic Stage 1/2 …)"
+    assert checks(reader, texts, "NCT02706561", 3) == [{"kind": "sex", "sex": "male", "organ": True}]
+    assert status(profile, reader, texts, "NCT02706561", 3, WOMAN) == "not_met"
+
+
+def test_infants_are_under_a_year_and_gestational_age_is_no_age(profile, reader, texts):
+    # "infant born less than 32 weeks gestation"
+    assert checks(reader, texts, "NCT02210026", 3) == [{"kind": "age", "max": 1.0, "max_strict": True}]
+    assert status(profile, reader, texts, "NCT02210026", 3, {**WOMAN, "age": 14}) == "not_met"
+    # "Infants between 27 and 32 weeks gestational age hospitalized in the neonatal intensive …"
+    assert checks(reader, texts, "NCT01066728", 3) == [{"kind": "age", "max": 1.0, "max_strict": True}]

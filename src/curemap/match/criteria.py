@@ -45,7 +45,7 @@ _NUMBER_WORDS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "eighteen": 18, "twenty-four": 24,
 }
-_NUM = r"(\d+(?:\.\d+)?|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")"
+_NUM = r"(\d{1,3}(?:,\d{3})+(?![\d,])|\d+(?:\.\d+)?|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")"
 _UNIT_MONTHS = {"hour": 1 / 730, "day": 1 / 30.44, "week": 7 / 30.44, "month": 1.0, "year": 12.0}
 _UNIT = r"(hour|day|week|month|year)s?"
 
@@ -77,8 +77,19 @@ _LOWER_BOUND = re.compile(rf"{_LOWER}\s*(?:the\s+)?(?:age\s+(?:of\s+)?)?{_NUM}",
 _UPPER_BOUND = re.compile(rf"{_UPPER}\s*(?:the\s+)?(?:age\s+(?:of\s+)?)?{_NUM}", re.IGNORECASE)
 _LOWER_AFTER = re.compile(rf"{_NUM}\s*(?:{_UNIT}\s*(?:of age|old)?\s*)?(?:or older|and older|or over|and over|or above|or more|or higher|or greater|\+)", re.IGNORECASE)
 _UPPER_AFTER = re.compile(rf"{_NUM}\s*(?:{_UNIT}\s*(?:of age|old)?\s*)?(?:or younger|and younger|or less|or lower|or below)", re.IGNORECASE)
-_AGE = re.compile(r"\bage[ds]?\b|\byears?\s+old\b|\byears?\s+of\s+age\b|\b(?:over|under|above|below)\s+\d+\s+years\b(?!\s+(?:prior|before|ago|since|after))", re.IGNORECASE)
-_CONDITIONAL = re.compile(r"^(?:for|if|when)\b[^,:]*\b(?:age|years)\b[^,:]*,", re.IGNORECASE)
+_AGE = re.compile(r"(?<!gestational )\bage[ds]?\b|\byears?\s+old\b|\byears?\s+of\s+age\b|\b(?:over|under|above|below)\s+\d+\s+years\b(?!\s+(?:prior|before|ago|since|after))", re.IGNORECASE)
+_CONDITIONAL = re.compile(r"(?:^|[,;]\s*(?:and\s+|or\s+)?)(?:for|if|when)\b[^,:]*\b(?:age|years)\b[^,:]*,", re.IGNORECASE)
+"""A rule for an age group only ("For adolescents under 18 years of age, able to provide informed
+assent…"; "…, and if adolescent age 18+ years, parental involvement…"): the ages say whom it binds."""
+_AGED_GROUP = re.compile(
+    r"^(?:participants?|patients?|subjects?|individuals?|persons?|people|volunteers?)\s+(?:who\s+are\s+)?(?:aged\s+)?"
+    r"(?:younger|older|under|over|above|below|less|more|<|>|≤|≥)",
+    re.IGNORECASE,
+)
+"""An exclusion whose subject is an age group ("Participants younger than 18 years of age, unless …")."""
+_UNLESS = re.compile(r"[,;]?\s*\bunless\b", re.IGNORECASE)
+_ATTRIBUTION = re.compile(r"^(?:as\s+)?(?:per|according\s+to|as\s+documented\s+in)\s+(?:the\s+)?[\w\s'-]{1,40}?,\s*", re.IGNORECASE)
+"""Where a fact is taken from, before the fact ("As per medical record, early stage prostate cancer")."""
 _SEX = re.compile(r"^(?:\w+\s+){0,2}?(males?|females?|men|women)\b(?!\s+(?:or|and|/)\s+(?:fe)?m)", re.IGNORECASE)
 _BOTH_SEXES = re.compile(r"\b(?:male|men)\s*(?:or|and|/)\s*(?:fe)?(?:male|women)s?\b|\b(?:female|women)\s*(?:or|and|/)\s*(?:male|men)\b", re.IGNORECASE)
 _COUNT = re.compile(rf"(?:at least|≥|>=|minimum of)\s*{_NUM}\b(?!\s*{_UNIT})|\b{_NUM}\s+or more\b", re.IGNORECASE)
@@ -130,7 +141,8 @@ proteins, ``-tinib`` kinase inhibitors): named in a criterion even when the prof
 _HEALTHY = re.compile(r"^(?:subjects?\s+in\s+)?(?:good\s+health|healthy)\b|\bhealthy\s+(?:adult|child(?:ren)?|volunteer|subject|participant|individual|person|people|male|female|men|women)s?\b", re.IGNORECASE)
 _ADULTS = re.compile(r"(?<!-)\badults?\b(?!-)", re.IGNORECASE)  # not "adult-onset"
 _CHILDREN = re.compile(r"\b(?:child(?:ren)?|paediatric|pediatric)\b(?!\s*-?\s*bearing)", re.IGNORECASE)
-_ADULT_AGE = 18.0
+_INFANTS = re.compile(r"\b(?:infants?|neonates?|newborns?|new-borns?)\b", re.IGNORECASE)
+_ADULT_AGE, _INFANT_AGE = 18.0, 1.0
 """Age limits a population word implies: "adults" are 18 or older, "children" younger than 18."""
 _COHORT = re.compile(r"^(?:[a-z][.)]\s*)?(?:cohorts?|arms?|groups?|parts?)\s+[\w-]+(?:\s*(?:-|–|to|and)\s*\w+)?\s*:\s*", re.IGNORECASE)
 """The label of one cohort in a list of alternatives ("a) Cohorts 2-4:"): not a bound."""
@@ -211,6 +223,8 @@ class Criterion:
     mode: str = "all"
     unread: bool = False
     """An exclusion that also names conditions no check reads: never passed on its checks alone."""
+    applies_to: dict[str, Any] = field(default_factory=dict)
+    """The ages of the group a rule is for ("For adolescents under 18 years of age, …"): met for anyone else."""
 
     @property
     def kind(self) -> str:
@@ -415,11 +429,24 @@ class EligibilityReader:
         criterion = Criterion(text, section, number)
         lead = parent.text if parent is not None and not parent.checks else None
         criterion.checks = self.checks(text, section, lead)
+        group = _CONDITIONAL.match(text)
+        if group:
+            criterion.applies_to = _bounds(group.group(0), years=True)
         criterion.unread = section == EXCLUSION and bool(criterion.checks) and bool(_UNREAD_CONDITION.search(text))
         return criterion
 
     def checks(self, text: str, section: str, lead: str | None = None) -> list[Check]:
         """What one criterion line states, check by check."""
+        text = _ATTRIBUTION.sub("", text)
+        unless = _UNLESS.search(text) if section == EXCLUSION else None
+        if unless:  # "X, unless Y": ruled out only when X holds and Y does not
+            rule, exemption = self.checks(text[: unless.start()], section, lead), self.checks(text[unless.end() :], section, lead)
+            if rule and exemption:
+                for check in exemption:
+                    check.negated = not check.negated
+                for check in rule + exemption:
+                    check.values["jointly"] = True
+                return rule + exemption
         topics = _by_key(self.topics.find(text))
         treated = [(m.start, m.end) for m in self.treatments.find(text)]
         vaccines = [m for m in topics.get("vaccination", []) if not any(s <= m.start < e for s, e in treated)]
@@ -432,7 +459,7 @@ class EligibilityReader:
             amount, unit = [group for group in since_last.groups() if group][:2]
             window = round(_number(amount) * _UNIT_MONTHS[unit.lower()], 2)
         found: list[Check] = []
-        if section == INCLUSION:  # in an exclusion, "individuals ≥ 1 year of age" names whom a rule is for
+        if section == INCLUSION or _AGED_GROUP.match(text):  # in an exclusion, "individuals ≥ 1 year of age" names whom a rule is for
             found += self._age(_COHORT.sub("", text))
             if _HEALTHY.search(text):
                 found.append(Check("health"))
@@ -462,7 +489,7 @@ class EligibilityReader:
 
     def _age(self, text: str) -> list[Check]:
         """Bounds near the word "age" ("18 to 55 years"), and those "adults" or "children" imply."""
-        if _CONDITIONAL.match(text):
+        if _CONDITIONAL.search(text):
             return []
         match = _AGE.search(text)
         values = {}
@@ -472,6 +499,8 @@ class EligibilityReader:
             values = _bounds(text[start : match.end()] + clause, years=True)
         if _ADULTS.search(text) and "min" not in values and values.get("max", _ADULT_AGE) >= _ADULT_AGE:
             values["min"] = _ADULT_AGE
+        elif _INFANTS.search(text) and "max" not in values and values.get("min", 0) < _INFANT_AGE:
+            values.update({"max": _INFANT_AGE, "max_strict": True})
         elif _CHILDREN.search(text) and "max" not in values and values.get("min", 0) < _ADULT_AGE:
             values.update({"max": _ADULT_AGE, "max_strict": True})
         return [Check("age", values)] if values else []
@@ -544,8 +573,8 @@ class EligibilityReader:
         matches = topics.get(kind)
         if not matches:
             return []
-        start = matches[0].end
-        values = _bounds(text[start : start + reach])
+        following = re.sub(r"^\s*\([^)]*\)", "", text[matches[0].end :])  # "EDSS (Expanded Disability Status Scale) score of 3.0 - 6.5"
+        values = _bounds(following[:reach])
         values = {k: v for k, v in values.items() if not isinstance(v, float) or low <= v <= high}
         return [Check(kind, values)] if {"min", "max"} & values.keys() else []
 
@@ -879,7 +908,7 @@ def _mentions_pregnancy_state(text: str) -> bool:
 
 def _number(text: str) -> float:
     lowered = text.lower()
-    return float(_NUMBER_WORDS[lowered]) if lowered in _NUMBER_WORDS else float(text)
+    return float(_NUMBER_WORDS[lowered]) if lowered in _NUMBER_WORDS else float(text.replace(",", ""))
 
 
 def _window(text: str | None) -> float | None:
@@ -903,6 +932,9 @@ def _bounds(fragment: str, years: bool = False) -> dict[str, Any]:
     with ``years`` a bound given in months, weeks or days is converted to years."""
     values: dict[str, Any] = {}
     fragment = re.sub(r"\bnot\s*>\s*", "≤ ", re.sub(r"\bnot\s*<\s*", "≥ ", fragment))  # "ALT not > 2x ULN"
+    fragment = re.sub(r"(?<=\d),(?=\d(?!\d))", ".", fragment)  # a decimal comma: "EDSS 0-5,5"
+    fragment = re.sub(r"(?<=\d)\s*[−—]\s*(?=\d)", "-", fragment)  # a minus sign or dash between numbers: "Ages 18−60"
+    fragment = re.sub(r"\b(more|less|greater|higher|lower|older|younger)\s+then\b", r"\1 than", fragment, flags=re.IGNORECASE)
 
     def amount(number: str, unit_text: str | None) -> float:
         value = _number(number)

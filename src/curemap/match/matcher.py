@@ -208,6 +208,10 @@ class Matcher:
     def judge(self, criterion: Criterion) -> Judged:
         parts = [self.judge(part) for part in criterion.parts]
         checks = criterion.checks
+        if criterion.applies_to:  # "For adolescents under 18 years of age, …": a rule for that group only
+            within, _ = self._bounds(Check("age", criterion.applies_to), self.person.age, "age")
+            if within is False:
+                return Judged(criterion, MET, f"does not apply: it is for people aged {_bounds_text(criterion.applies_to, '')}", parts)
         if criterion.section == EXCLUSION and any(check.kind == "sex" for check in checks):
             # "Males who have taken DHEA…": an exclusion naming a sex says whom it is for
             sex = next(check.values["sex"] for check in checks if check.kind == "sex")
