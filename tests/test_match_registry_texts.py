@@ -317,3 +317,38 @@ def test_infants_are_under_a_year_and_gestational_age_is_no_age(profile, reader,
     assert status(profile, reader, texts, "NCT02210026", 3, {**WOMAN, "age": 14}) == "not_met"
     # "Infants between 27 and 32 weeks gestational age hospitalized in the neonatal intensive …"
     assert checks(reader, texts, "NCT01066728", 3) == [{"kind": "age", "max": 1.0, "max_strict": True}]
+
+
+def test_treatments_named_by_misspelling_procedure_or_what_they_act_on(profile, reader, texts):
+    # "Immune-supressor treatment the last 6 months before the inclusion": on ocrelizumab, an immunosuppressant
+    assert status(profile, reader, texts, "NCT00261326", 31, WOMAN) == "not_met"
+    assert status(profile, reader, texts, "NCT00261326", 31, {**WOMAN, "treatments": []}) == "met"
+    # "Previous stem cell treatment, autologous bone marrow transplantation or allogenic bone marrow transplantation."
+    assert status(profile, reader, texts, "NCT00509145", 66, WOMAN) == "met"
+    had_ahsct = {**WOMAN, "treatments": [{"name": "autologous haematopoietic stem cell transplantation", "start": "2019-02"}]}
+    assert status(profile, reader, texts, "NCT00509145", 66, had_ahsct) == "not_met"
+    # "… for which the subject has been receiving a regimen of IGIV infusions every 21 to 28 days …" (an inclusion)
+    assert status(profile, reader, texts, "NCT00157079", 4, WOMAN) == "not_met"
+    # "Introduction of a treatment acting on spasticity or fatigue within 30 day before enrollment"
+    assert checks(reader, texts, "NCT03928990", 10)[0]["relation"] == "started"
+    assert status(profile, reader, texts, "NCT03928990", 10, WOMAN) == "met"
+    on_baclofen = {**WOMAN, "treatments": [{"name": "baclofen", "start": "2025-05-20"}]}
+    assert status(profile, reader, texts, "NCT03928990", 10, on_baclofen) == "not_met"
+    # "Changes brought to the multiple sclerosis treatment within 6 months before enrollment": the person's own
+    assert status(profile, reader, texts, "NCT03928990", 8, WOMAN) == "met"
+    assert status(profile, reader, texts, "NCT03928990", 8, {**WOMAN, "treatments": [{"name": "ocrelizumab", "start": "2025-02"}]}) == "not_met"
+
+
+def test_neurological_deterioration_is_an_attack_and_symptom_duration_a_duration(profile, reader, texts):
+    # "Deterioration of neurological symptomatology within 60 day before enrollment ;" (an exclusion)
+    assert status(profile, reader, texts, "NCT03928990", 7, WOMAN) == "met"  # her relapse was in March
+    assert status(profile, reader, texts, "NCT03928990", 7, {**WOMAN, "relapses": ["2025-05-10"]}) == "not_met"
+    # "Symptom duration maximum 4 weeks" (an inclusion): five years of MS is longer
+    assert status(profile, reader, texts, "NCT00261326", 8, WOMAN) == "not_met"
+
+
+def test_an_exclusion_joined_to_a_condition_not_read_is_never_passed_on_the_other(profile, reader, texts):
+    # "Subjects with moderate levels of anti-IgA antibodies (>150), or subjects with lower anti-IgA antibodies who
+    # are naive to IGIV treatment. …": naive to IGIV, but the antibody levels are not in the profile
+    assert checks(reader, texts, "NCT00157079", 18)[0]["negated"] is True
+    assert status(profile, reader, texts, "NCT00157079", 18, WOMAN) == "unknown"

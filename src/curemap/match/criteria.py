@@ -118,7 +118,8 @@ _TREATMENT_OUTCOME = re.compile(
 )
 """How a treatment the line names went ("declined or not tolerated treatment with beta interferon",
 "tried and failed anti-spasticity therapy"): the profile can say it was not taken, never how it went."""
-_TREATMENT_STARTED = re.compile(r"\b(?:started|starting|initiat\w*|start of|new(?:ly)? start\w*)\b", re.IGNORECASE)
+_TREATMENT_STARTED = re.compile(r"\b(?:started|starting|initiat\w*|start of|new(?:ly)? start\w*|introduc\w*|chang(?:e|es|ed|ing))\b", re.IGNORECASE)
+"""A treatment begun or changed in a window ("Introduction of a treatment acting on spasticity within 30 days")."""
 _TREATMENT_STABLE = re.compile(rf"\bstable\s+(?:\w+\s+)?(?:dose|dosage|regimen|regime)\b[^.;]*?\b{_NUM}\s*{_UNIT}", re.IGNORECASE)
 """A treatment "at a stable dose for three months": not started or changed within that time."""
 _TREATMENT_CURRENT = re.compile(r"\brequir\w*\s+chronic\b|\b(?:concurrent\w*|concomitant|currently|current(?:ly)? (?:use|treat\w*)|presently|receiving|taking|continuous\w*)\b", re.IGNORECASE)
@@ -158,9 +159,14 @@ _WOMEN_ONLY = re.compile(r"\b(?:wom[ae]n|females?)\b", re.IGNORECASE)
 _MEN = re.compile(r"\b(?:m[ae]n|males?|partners?)\b", re.IGNORECASE)
 _MEN_ONLY = re.compile(r"\b(?:m[ae]n|males?)\b", re.IGNORECASE)
 
-_JOINT = re.compile(r"\b(?:in|for|among)\s+(?:patients|subjects|participants|people|persons|those|individuals)\s+(?:with|who)\b", re.IGNORECASE)
+_JOINT = re.compile(
+    r"\b(?:in|for|among)\s+(?:patients|subjects|participants|people|persons|those|individuals)\s+(?:with|who)\b"
+    r"|\b(?:patients|subjects|participants|people|persons|individuals)\s+with\s+[^,;.]*?\bwho\s+(?:are|is|have|has|were)\b",
+    re.IGNORECASE,
+)
 """An exclusion whose conditions hold together ("disease duration over 10 years in patients with an
-EDSS of 2 or less"): it rules out only a person meeting all of them."""
+EDSS of 2 or less", "subjects with lower anti-IgA antibodies who are naive to IGIV treatment"): it
+rules out only a person meeting all of them, so not one whose other condition was not read."""
 _UNREAD_CONDITION = re.compile(
     r"\b(?:medical|significant|serious|other|any|severe|uncontrolled)\s+(?:\w+\s+)?(?:conditions?|diseases?|illness(?:es)?|disorders?)\b"
     r"(?!\s+(?:that|which|requir\w*)\b)",
@@ -480,9 +486,11 @@ class EligibilityReader:
         for check in found if since_last else ():
             if check.kind in ("activity", "treatment"):
                 check.negated = True
-        if section == EXCLUSION and len(found) > 1 and _JOINT.search(text):
+        if section == EXCLUSION and found and _JOINT.search(text):
             for check in found:
                 check.values["jointly"] = True
+                if len(found) == 1:
+                    check.values["with_unread"] = True
         return found
 
     # -- one reader per kind of check --------------------------------------------------------
@@ -635,7 +643,8 @@ class EligibilityReader:
             return []
         matches = [
             m for m in _longest(self.treatments.find(text))
-            if not text[: m.start].endswith("the ")  # "the investigational product": the study's own
+            # "the investigational product": the study's own; "the multiple sclerosis treatment" is the person's
+            if (not text[: m.start].endswith("the ") or self.conditions.find(text[m.start : m.end]))
             and not _SUBSTANCE_AFTER.match(text, m.end) and not _SUBSTANCE_BEFORE.search(text[: m.start])
             and not _STUDY_AFTER.match(text, m.end) and not _STUDY_BEFORE.search(text[: m.start])
         ]

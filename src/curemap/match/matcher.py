@@ -222,6 +222,9 @@ class Matcher:
         together = [self._check(check, criterion.section) for check in checks if check.values.get("jointly")]
         if together:  # "over 10 years in patients with an EDSS of 2 or less": ruled out only when every condition holds
             facts = "; ".join(re.sub(r"^(?:does not apply|rules you out): ", "", reason) for _, reason in together)
+            if any(check.values.get("with_unread") for check in checks):  # the other condition is not read
+                together.append((UNKNOWN, ""))
+                facts += "; and a condition Curemap cannot read"
             results.append((_any([status for status, _ in together]), f"rules you out only when all of these hold: {facts}"))
         alternatives = [self._check(check, criterion.section) for check in checks if check.values.get("any_of")]
         if alternatives:  # "1 relapse in the last year or 2 in the last 2 years": one is enough (to rule out, in an exclusion)
