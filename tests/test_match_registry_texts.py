@@ -352,3 +352,23 @@ def test_an_exclusion_joined_to_a_condition_not_read_is_never_passed_on_the_othe
     # are naive to IGIV treatment. …": naive to IGIV, but the antibody levels are not in the profile
     assert checks(reader, texts, "NCT00157079", 18)[0]["negated"] is True
     assert status(profile, reader, texts, "NCT00157079", 18, WOMAN) == "unknown"
+
+
+def test_a_partner_named_as_a_method_does_not_bind_men(profile, reader, texts):
+    # "Women of child-bearing potential must practice an acceptable method of birth control [… partner's vasectomy …"
+    assert checks(reader, texts, "NCT00509145", 29) == [{"kind": "contraception", "women_only": True}]
+    assert status(profile, reader, texts, "NCT00509145", 29, MAN) == "met"
+
+
+def test_a_course_after_including_widens_the_diagnosis(profile, reader, texts):
+    # "Diagnosis of MS, including Clinically Isolated Syndrome"
+    assert checks(reader, texts, "NCT03926637", 3) == [{"kind": "diagnosis"}]
+    assert status(profile, reader, texts, "NCT03926637", 3, WOMAN) == "met"
+    assert status(profile, reader, texts, "NCT03926637", 3, MAN) == "met"
+
+
+def test_courses_sharing_a_word_said_once(profile, reader, texts):
+    # "Primary or secondary progression of Multiple Sclerosis" (an exclusion)
+    assert checks(reader, texts, "NCT02727907", 14)[0]["phenotypes"] == ["ppms", "spms"]
+    assert status(profile, reader, texts, "NCT02727907", 14, WOMAN) == "met"
+    assert status(profile, reader, texts, "NCT02727907", 14, MAN) == "not_met"

@@ -133,6 +133,7 @@ _STUDY_BEFORE = re.compile(r"\b(?:stud(?:y|ies)|trials?)\s+(?:involving|with|of|
 trial involving investigational agents"): the line is about taking part in studies."""
 _AND_ANOTHER = re.compile(r"\s*,?\s*and\s+(?:an|at\s+least\s+one\s+)?other\s+(?:\w+\s+){0,2}?", re.IGNORECASE)
 """Between a treatment and the next named: "interferon and another disease modifying therapy" asks for both."""
+_INCLUDING = re.compile(r"\b(?:including|incl\.|as well as)\s+(?:the\s+)?$", re.IGNORECASE)
 _TREATMENT_CONTEXT = re.compile(r"\b(?:approved|treatment of|indicated)\b", re.IGNORECASE)
 
 _DRUG_NAME = re.compile(r"\b[a-z]{3,}(?:mab|cept|tinib|ciclib|kinra)\b")
@@ -156,7 +157,8 @@ _ORGANS = {
 "in spontaneous menstrual cycle") concerns that sex only; not one named after an alternative
 ("Healthy or with a diagnosis of endometriosis")."""
 _WOMEN_ONLY = re.compile(r"\b(?:wom[ae]n|females?)\b", re.IGNORECASE)
-_MEN = re.compile(r"\b(?:m[ae]n|males?|partners?)\b", re.IGNORECASE)
+_MEN = re.compile(r"\b(?:m[ae]n|males?)\b|(?<!vasectomized )(?<!vasectomised )\bpartners?\b(?!['’]s)", re.IGNORECASE)
+"""Men bound by a contraception rule, not a partner named as a method ("partner's vasectomy")."""
 _MEN_ONLY = re.compile(r"\b(?:m[ae]n|males?)\b", re.IGNORECASE)
 
 _JOINT = re.compile(
@@ -535,9 +537,13 @@ class EligibilityReader:
         courses: set[str] = {m.key for m in own}
         relapsing = False
         relapse_words = [(m.start, m.end) for m in topics.get("relapse", [])]
+        named_ms = [m.end for m in self.conditions.find(text) if m.key == "ms"]
+        kept: list[TermMatch] = []
         for match in _longest(self.phenotypes.find(text)):
             if (
-                any(o.start <= match.start < o.end or match.start <= o.start < match.end for o in own)
+                # "Diagnosis of MS, including Clinically Isolated Syndrome": a course that widens the diagnosis
+                (any(end <= match.start for end in named_ms) and _INCLUDING.search(text[: match.start]))
+                or any(o.start <= match.start < o.end or match.start <= o.start < match.end for o in own)
                 or any(s <= match.start < e for s, e in ignored)
                 or any(match.start <= s < match.end for s, _ in relapse_words)  # "MS relapse" is an event
                 or _TREATMENT_CONTEXT.search(_words_before(text, match.start, 4))
@@ -547,6 +553,8 @@ class EligibilityReader:
                 relapsing = True
             else:
                 courses.add(match.key)
+                kept.append(match)
+        courses.update(self._elided_courses(text, [*own, *kept]))
         if relapsing:
             courses.update(self.words.relapsing_phenotypes)
         courses -= {p.id for p in self.profile.phenotypes if p.id in courses and set(p.narrower) & courses} - {m.key for m in own}
@@ -576,6 +584,22 @@ class EligibilityReader:
             first = min(m.start for m in conditions if m.key != "ms")
             checks.append(Check("condition", {"conditions": others}, _negated(text, first, negations)))
         return checks
+
+    def _elided_courses(self, text: str, matches: list[TermMatch]) -> set[str]:
+        """Courses whose shared word is said once ("primary or secondary progression of MS",
+        "relapsing-remitting and secondary progressive"): the word before "or" takes the course's
+        first word's place."""
+        found: set[str] = set()
+        for match in matches:
+            head = re.match(r"[\w]+", text[match.start : match.end])
+            before = re.search(r"\b(\w+)\s*(?:,|\bor\b|\band\b|/)\s*$", text[: match.start])
+            if head is None or before is None:
+                continue
+            candidate = before.group(1) + text[match.start + head.end() : match.end]
+            for item in [*self.course_words.find(candidate), *self.phenotypes.find(candidate)]:
+                if item.start == 0 and item.end == len(candidate) and item.key != "relapsing":
+                    found.add(item.key)
+        return found
 
     def _bounded(self, text: str, topics: dict, kind: str, reach: int, low: float, high: float) -> list[Check]:
         matches = topics.get(kind)
