@@ -372,3 +372,15 @@ def test_courses_sharing_a_word_said_once(profile, reader, texts):
     assert checks(reader, texts, "NCT02727907", 14)[0]["phenotypes"] == ["ppms", "spms"]
     assert status(profile, reader, texts, "NCT02727907", 14, WOMAN) == "met"
     assert status(profile, reader, texts, "NCT02727907", 14, MAN) == "not_met"
+
+
+def test_walking_words_imply_an_edss_bound(profile, reader, texts):
+    # "Have a walking impairment as determined by the Investigator.": 4 or more, unsure from 2.5
+    assert status(profile, reader, texts, "NCT01480076", 13, MAN) == "met"  # EDSS 6.5
+    assert status(profile, reader, texts, "NCT01480076", 13, WOMAN) == "unknown"  # EDSS 3
+    assert status(profile, reader, texts, "NCT01480076", 13, {**WOMAN, "edss": 1.5}) == "not_met"
+    # "Able to perform the Timed 25-foot Walk Test with or without a walking aid." and
+    # "Patient able to move with or without mechanical assistance.": 6.5 or less
+    assert checks(reader, texts, "NCT01480076", 15)[0]["max"] == 6.5
+    assert status(profile, reader, texts, "NCT03928990", 5, MAN) == "met"
+    assert status(profile, reader, texts, "NCT03928990", 5, {**MAN, "edss": 8.0}) == "not_met"

@@ -320,6 +320,10 @@ class EligibilityReader:
         return TermMatcher((lab.id, term) for lab in self.words.labs for term in lab.terms)
 
     @cached_property
+    def implied_edss(self) -> TermMatcher:
+        return TermMatcher((index, term) for index, item in enumerate(self.words.implied_edss) for term in item.terms)
+
+    @cached_property
     def negations(self) -> TermMatcher:
         return TermMatcher((None, term) for term in self.words.negations)
 
@@ -474,7 +478,7 @@ class EligibilityReader:
         if not {"pregnancy", "contraception"} & topics.keys():  # "women of child-bearing potential must…" binds women without limiting sex
             found += self._sex(text, section)
         found += self._course(text, section, topics, negations)
-        found += self._bounded(text, topics, "edss", 40, 0, 10)
+        found += self._bounded(text, topics, "edss", 40, 0, 10) or self._implied_edss(text)
         found += self._duration(text, topics)
         found += self._activity(text, topics, window, negations)
         found += self._treatments(text, topics, window, negations)
@@ -609,6 +613,15 @@ class EligibilityReader:
         values = _bounds(following[:reach])
         values = {k: v for k, v in values.items() if not isinstance(v, float) or low <= v <= high}
         return [Check(kind, values)] if {"min", "max"} & values.keys() else []
+
+    def _implied_edss(self, text: str) -> list[Check]:
+        """An EDSS bound words imply ("a walking impairment", "able to move with or without mechanical assistance")."""
+        matches = self.implied_edss.find(text)
+        if not matches:
+            return []
+        item = self.words.implied_edss[matches[0].key]
+        values = {side: value for side, value in (("min", item.min), ("max", item.max), ("unsure_from", item.unsure_from)) if value is not None}
+        return [Check("edss", values)]
 
     def _duration(self, text: str, topics: dict) -> list[Check]:
         matches = topics.get("disease_duration")

@@ -287,7 +287,11 @@ class Matcher:
         return holds, f"{asked}; you are {self.person.age:g}"
 
     def _edss(self, check: Check) -> tuple[bool | None, str]:
-        return self._bounds(check, self.person.edss, "EDSS")
+        holds, fact = self._bounds(check, self.person.edss, "EDSS")
+        unsure = check.values.get("unsure_from")
+        if holds is False and unsure is not None and self.person.edss >= unsure:  # a walking impairment at EDSS 3 may be there
+            return None, f"{fact}; the criterion's words imply it, so at {self.person.edss:g} the study team judges"
+        return holds, fact
 
     def _disease_duration(self, check: Check) -> tuple[bool | None, str]:
         return self._bounds(check, self.person.years_since_onset, "years since onset", " years")
