@@ -384,3 +384,16 @@ def test_walking_words_imply_an_edss_bound(profile, reader, texts):
     assert checks(reader, texts, "NCT01480076", 15)[0]["max"] == 6.5
     assert status(profile, reader, texts, "NCT03928990", 5, MAN) == "met"
     assert status(profile, reader, texts, "NCT03928990", 5, {**MAN, "edss": 8.0}) == "not_met"
+
+
+def test_an_exclusion_naming_a_drug_excludes_drugs_that_act_alike(profile, reader, texts):
+    # "Subject is on Novantrone, Cellcept, Rituxan or other chemotherapeutic treatment presently or within 6 months
+    # of screening.": ocrelizumab depletes B cells as rituximab does
+    assert status(profile, reader, texts, "NCT01049451", 46, WOMAN) == "not_met"
+    assert status(profile, reader, texts, "NCT01049451", 46, MAN) == "met"
+
+
+def test_a_non_responder_was_treated_and_how_it_went_is_not_in_the_profile(profile, reader, texts):
+    # "Nonresponder RRMS patients": never treated is no non-responder; treated may be one
+    assert status(profile, reader, texts, "NCT02373098", 6, {**WOMAN, "treatments": []}) == "not_met"
+    assert status(profile, reader, texts, "NCT02373098", 6, WOMAN) == "unknown"

@@ -113,7 +113,7 @@ _TREATMENT_PLANNED = re.compile(
 treatment period"): not one already taken."""
 _TREATMENT_OUTCOME = re.compile(
     r"\b(?P<declined>declined|refused)\b|\b(?:not\s+tolerated|intoleran(?:t|ce)|(?:tried\s+and\s+)?failed|failure\s+(?:of|to|on|with)"
-    r"|(?:inadequate|insufficient|suboptimal)(?:ly)?\s+respon\w*|refractory)\b",
+    r"|(?:inadequate|insufficient|suboptimal)(?:ly)?\s+respon\w*|non-?respon\w*|refractory)\b",
     re.IGNORECASE,
 )
 """How a treatment the line names went ("declined or not tolerated treatment with beta interferon",
@@ -481,7 +481,7 @@ class EligibilityReader:
         found += self._bounded(text, topics, "edss", 40, 0, 10) or self._implied_edss(text)
         found += self._duration(text, topics)
         found += self._activity(text, topics, window, negations)
-        found += self._treatments(text, topics, window, negations)
+        found += self._treatments(text, section, topics, window, negations)
         found += self._flagged(text, section, topics, negations)
         infections = self._infections(text, negations)
         if infections:  # "following hepatitis B immunization": the vaccine names the infection
@@ -675,7 +675,7 @@ class EligibilityReader:
         free = re.match(r"\s*-?\s*free\b", text[first_end:], re.IGNORECASE)  # "relapse-free"
         return Check("activity", values, bool(free) or _negated(text, first, negations))
 
-    def _treatments(self, text: str, topics: dict, window: float | None, negations: list[int]) -> list[Check]:
+    def _treatments(self, text: str, section: str, topics: dict, window: float | None, negations: list[int]) -> list[Check]:
         if _TREATMENT_SKIP.search(text) or "vaccination" in topics:
             return []
         matches = [
@@ -693,6 +693,8 @@ class EligibilityReader:
         keys = list(dict.fromkeys(m.key for m in matches))
         if not keys:
             return []
+        if section == EXCLUSION:  # "Rituxan" in an exclusion: any drug that acts alike
+            keys += list(dict.fromkeys(("strategy", key[1]) for key in keys if key[0] == "drug" and key[1] in self.words.alike_strategies))
         stable = _TREATMENT_STABLE.search(text)
         if _TREATMENT_PLANNED.search(text):
             relation = "planned"
@@ -708,7 +710,7 @@ class EligibilityReader:
         values: dict[str, Any] = {"treatments": [list(key) for key in keys], "relation": relation}
         if window is not None and relation in ("prior", "started"):
             values["window_months"] = window
-        clause = re.split(r"[;.]\s", text[: matches[0].start])[-1]
+        clause = re.split(r"[;.]\s", text[: matches[0].end])[-1]
         outcome = _TREATMENT_OUTCOME.search(clause)
         if outcome:
             values["outcome"] = "declined" if outcome.group("declined") else "failed"

@@ -437,6 +437,8 @@ class Matcher:
         return False, f"your profile lists no {named} {asked}{window}"
 
     def _mention_name(self, mention: tuple) -> str:
+        if mention[0] == "strategy":
+            return f"another drug like it ({next(s.name for s in self.profile.strategies if s.id == mention[1])})"
         return self._class(mention[1]).name if mention[0] == "class" else mention[3]
 
     def _class(self, class_id: str):
@@ -447,6 +449,8 @@ class Matcher:
         None when it may be (a brand of the same strategy, a drug the profile does not know)."""
         keys = {match.key for match in self.reader.treatments.find(treatment.name)}
         drugs = [k for k in keys if k[0] == "drug"]
+        if mention[0] == "strategy":  # a drug acting like the one an exclusion names
+            return True if any(k[1] == mention[1] for k in drugs) else None if not keys else False
         if mention[0] == "class":
             item = self._class(mention[1])
             if ("class", item.id) in keys or any(m.key == item.id for m in self.reader.class_drugs.find(treatment.name)):

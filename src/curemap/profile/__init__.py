@@ -417,6 +417,7 @@ class EligibilityWords:
     labs: tuple[Lab, ...]
     negations: tuple[Term, ...]
     implied_edss: tuple[ImpliedEdss, ...] = ()
+    alike_strategies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -935,7 +936,7 @@ def _report(value: _Value) -> ReportSettings:
 def _eligibility(value: _Value) -> EligibilityWords:
     keys = value.mapping(
         required=("courses", "diagnosed", "relapsing", "topics", "negations"),
-        optional=("course_terms", "treatment_groups", "single_treatment_strategies", "treatment_classes", "infections", "labs", "implied_edss"),
+        optional=("course_terms", "treatment_groups", "single_treatment_strategies", "treatment_classes", "infections", "labs", "implied_edss", "alike_strategies"),
     )
     relapsing = keys["relapsing"].mapping(
         required=("terms", "phenotypes"), optional=("with_activity", "activity_window_months")
@@ -998,6 +999,7 @@ def _eligibility(value: _Value) -> EligibilityWords:
         labs=tuple(labs),
         negations=_terms(keys["negations"], "negation"),
         implied_edss=tuple(implied),
+        alike_strategies=keys["alike_strategies"].strings() if "alike_strategies" in keys else (),
     )
 
 
@@ -1010,6 +1012,7 @@ def _check_eligibility(words: EligibilityWords, phenotypes: set[str], strategies
     expect(set(words.courses), tuple(words.course_terms), f"{path}.course_terms", "course")
     expect(groups, words.treatment_groups, f"{path}.treatment_groups", "group")
     expect(strategies, words.single_treatment_strategies, f"{path}.single_treatment_strategies", "strategy")
+    expect(strategies, words.alike_strategies, f"{path}.alike_strategies", "strategy")
     for item in words.treatment_classes:
         expect(strategies, item.strategies, f"{path}.treatment_classes.{item.id}.strategies", "strategy")
         expect(groups, item.groups, f"{path}.treatment_classes.{item.id}.groups", "group")
