@@ -58,6 +58,7 @@ _WINDOWS = (
 )
 """Time windows: "within 6 months", "in the 4 weeks prior", "42 days prior", "in the previous year"."""
 
+_TREATED_FOR = re.compile(r"\b(?:for|to treat|treatment of|treating)\s+(?:an?\s+|the\s+)?(?:acute\s+)?$", re.IGNORECASE)
 _SINCE_LAST = re.compile(
     rf"\b(?:last|most recent|final)\b(?:(?!\bat least\b).)*\bat least\s+{_NUM}\s*{_UNIT}\s+(?:before|prior|ago|earlier)\b"
     rf"|\bat least\s+{_NUM}\s*{_UNIT}\s+(?:since|after)\s+(?:the\s+)?(?:last|most recent|final)\b",
@@ -103,7 +104,7 @@ _TREATMENT_SKIP = re.compile(
 """Words saying a treatment is named for another reason than having taken it (an allergy to it,
 the study's own arm, a drug the study will choose, "treatment-naïve or previously treated" alike)."""
 _TREATMENT_PLANNED = re.compile(
-    r"\bplann(?:ed|ing)\b|\bintend(?:ed|s)?\b|\bindication\s+for\b"
+    r"\bplann(?:ed|ing)\b|\bintend(?:ed|s)?\b|\bindication\s+for\b|\blikely\s+to\s+(?:need|require|receive)\b"
     r"|\b(?:need|needs|needing|require|requires|requiring|expected to (?:need|require|receive))\b"
     r".*\b(?:during|throughout)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}(?:study|trial|treatment period)\b",
     re.IGNORECASE,
@@ -182,6 +183,11 @@ _MEASURE = re.compile(
     re.IGNORECASE,
 )
 """A laboratory bound in a unit of one ("ANC >=1,500/microliter", "Testosterone >100 ng/dL"), for a test the profile does not name."""
+_LAB_QUALIFIER = re.compile(r"\b(?:normal|abnormal|elevated|elevation|raised|increased?|decreased?)\b", re.IGNORECASE)
+"""A test result asked for in words, not by a bound."""
+_PREVENTION = re.compile(r"\b(?:prevention|prophylaxis|prevent|protection|protect)\s+(?:of\s+|against\s+|from\s+)?$", re.IGNORECASE)
+_TIME_POINT = re.compile(r"\b(?:prior to|before|after|following|since|until|at the (?:point|time) of)\s+(?:the\s+)?(?:informed\s+)?$", re.IGNORECASE)
+"""Consent as a point in time ("prior to consent", "at the point of consent"), not a consent criterion."""
 _CAUSE = re.compile(r"\b(?:due to|secondary to|caused by|related to|associated with)\s*$", re.IGNORECASE)
 _NOT_PARTICIPATION = re.compile(r"\b(?:(?:preclude|prevent|interfere with|jeopardi[sz]e|compromise)\w*\s+(?:\w+\s+){0,3}|potential\s+)participation\b", re.IGNORECASE)
 """A condition that "would preclude participation in a clinical trial", or a note on "a patient's potential
@@ -460,6 +466,10 @@ class EligibilityReader:
                     check.values["jointly"] = True
                 return rule + exemption
         topics = _by_key(self.topics.find(text))
+        if "consent" in topics:
+            topics["consent"] = [m for m in topics["consent"] if not _TIME_POINT.search(text[: m.start])]
+            if not topics["consent"]:
+                del topics["consent"]
         treated = [(m.start, m.end) for m in self.treatments.find(text)]
         vaccines = [m for m in topics.get("vaccination", []) if not any(s <= m.start < e for s, e in treated)]
         if not vaccines:  # "T-cell vaccination" is a treatment
@@ -480,8 +490,8 @@ class EligibilityReader:
         found += self._course(text, section, topics, negations)
         found += self._bounded(text, topics, "edss", 40, 0, 10) or self._implied_edss(text)
         found += self._duration(text, topics)
-        found += self._activity(text, topics, window, negations)
-        found += self._treatments(text, section, topics, window, negations)
+        found += self._activity(text, topics, window, negations, treated)
+        found += self._treatments(text, section, topics, window, negations, lead)
         found += self._flagged(text, section, topics, negations)
         infections = self._infections(text, negations)
         if infections:  # "following hepatitis B immunization": the vaccine names the infection
@@ -635,12 +645,16 @@ class EligibilityReader:
             values = {"max": round(window / 12, 2)} if window else {}
         return [Check("disease_duration", values)] if values else []
 
-    def _activity(self, text: str, topics: dict, window: float | None, negations: list[int]) -> list[Check]:
+    def _activity(self, text: str, topics: dict, window: float | None, negations: list[int], treated: list[tuple[int, int]]) -> list[Check]:
         """Relapses or MRI activity in a window; a line giving several counts, each with its own
         window ("1 relapse in the last year or 2 in the last 2 years or a Gd+ lesion in the last
-        6 months"), is one check per window, alternatives when "or" joins them."""
+        6 months"), is one check per window, alternatives when "or" joins them. A relapse a named
+        treatment is for ("methylprednisolone for relapses") is its use, not an event asked about."""
         events = sorted(
-            ((m.start, m.end, name) for name in ("relapse", "mri_activity", "disease_activity") for m in topics.get(name, [])),
+            (m.start, m.end, name)
+            for name in ("relapse", "mri_activity", "disease_activity")
+            for m in topics.get(name, [])
+            if not (_TREATED_FOR.search(text[: m.start]) and any(end <= m.start for _, end in treated))
         )
         if not events:
             return []
@@ -675,7 +689,7 @@ class EligibilityReader:
         free = re.match(r"\s*-?\s*free\b", text[first_end:], re.IGNORECASE)  # "relapse-free"
         return Check("activity", values, bool(free) or _negated(text, first, negations))
 
-    def _treatments(self, text: str, section: str, topics: dict, window: float | None, negations: list[int]) -> list[Check]:
+    def _treatments(self, text: str, section: str, topics: dict, window: float | None, negations: list[int], lead: str | None = None) -> list[Check]:
         if _TREATMENT_SKIP.search(text) or "vaccination" in topics:
             return []
         matches = [
@@ -696,7 +710,7 @@ class EligibilityReader:
         if section == EXCLUSION:  # "Rituxan" in an exclusion: any drug that acts alike
             keys += list(dict.fromkeys(("strategy", key[1]) for key in keys if key[0] == "drug" and key[1] in self.words.alike_strategies))
         stable = _TREATMENT_STABLE.search(text)
-        if _TREATMENT_PLANNED.search(text):
+        if _TREATMENT_PLANNED.search(text) or (lead and _TREATMENT_PLANNED.search(lead)):  # "… or likely to receive …:" then the list
             relation = "planned"
         elif stable:
             relation, window = "started", _window(f"within {stable.group(1)} {stable.group(2)}")
@@ -749,7 +763,8 @@ class EligibilityReader:
         return checks
 
     def _infections(self, text: str, negations: list[int]) -> list[Check]:
-        matches = _longest(self.infections.find(text))
+        """Infections the person may have, not one a treatment prevents ("immune globulin for prevention of Hepatitis B")."""
+        matches = [m for m in _longest(self.infections.find(text)) if not _PREVENTION.search(text[: m.start])]
         if not matches:
             return []
         names = sorted({m.key for m in matches})
@@ -761,8 +776,11 @@ class EligibilityReader:
         found = [m for m in _longest(self.labs.find(text)) if not re.search(r"corrected for\s*$", text[: m.start])]
 
         def fragment(match: TermMatch) -> str:
+            """The words after a test up to the next test, less remarks in brackets; a bound of
+            the upper limit of normal with no factor ("≤ local upper limit of normal") is 1 ULN."""
             following = [m.start for m in found if m.start >= match.end and m.key != match.key]
-            return text[match.end : min([match.end + 80, *following])]
+            words = re.sub(r"\([^()]*\)", "", text[match.end : min([len(text), *following])])[:80]
+            return re.sub(r"([≤≥<>]=?)\s*(?:the\s+)?(?:local\s+|institutional\s+)?(upper limit of normal|ULN)", r"\1 1 \2", words, flags=re.IGNORECASE)
 
         checks: dict[int, Check] = {}
         for match in found:
@@ -778,6 +796,10 @@ class EligibilityReader:
             after = [checks[start] for start in sorted(checks) if start > match.start]
             if after:
                 checks[match.start] = Check("lab", {**after[0].values, "lab": match.key})
+        qualified = _LAB_QUALIFIER.search(text[: found[0].start]) if found else None
+        for match in found if qualified else ():  # "normal AST (SGOT) ALT (SGPT)", "increase of liver enzymes (ASAT, ALAT)"
+            if not any(c.values["lab"] == match.key for c in checks.values()):
+                checks[match.start] = Check("lab", {"lab": match.key, "qualifier": qualified.group(0).lower()})
         if not checks:  # a test the profile does not name, by its bound and unit ("Serum albumin >= 2.8 g/dL")
             measured = _MEASURE.search(text)
             if measured:

@@ -302,6 +302,8 @@ class Matcher:
         lab = next(item for item in self.words.labs if item.id == check.values["lab"])
         if not check.values.get("unit_matches", True):
             return None, f"the trial gives its {lab.name} limit in another unit than {lab.unit}"
+        if "qualifier" in check.values:
+            return None, f"the trial asks about your {lab.name} ({check.values['qualifier']}) without a limit; the study team judges it"
         return self._bounds(check, self.person.labs.get(lab.id), lab.name, f" {lab.unit}")
 
     def _sex(self, check: Check) -> tuple[bool | None, str]:
