@@ -433,3 +433,15 @@ def test_an_infection_a_treatment_prevents_and_consent_as_a_time(profile, reader
     # "Can read and write", "Must speak English": what consent needs
     assert checks(reader, texts, "NCT03927092", 5) == [{"kind": "consent"}]
     assert checks(reader, texts, "NCT03935529", 3) == [{"kind": "consent"}]
+
+
+def test_an_inclusion_that_also_asks_what_no_check_reads_is_never_met_on_the_rest(profile, reader, texts):
+    # "Male or female adults ages 18 to 64 years with Chronic AD (according to … Consensus Criteria …)"
+    assert checks(reader, texts, "NCT02210780", 3) == [{"kind": "age", "min": 18.0, "max": 64.0}]
+    assert status(profile, reader, texts, "NCT02210780", 3, WOMAN) == "unknown"
+    assert status(profile, reader, texts, "NCT02210780", 3, {**WOMAN, "age": 14}) == "not_met"
+    # "a) Cohort 1: ≥ 12 years to < 18 years of age and weight at screening ≥ 40 kg"
+    assert status(profile, reader, texts, "NCT04431453", 5, {**WOMAN, "age": 14}) == "unknown"
+    # "Male and female subjects aged 18 to 55 years with established diagnosis of MS McDonald 2010" stays met:
+    # what it asks for is read
+    assert status(profile, reader, texts, "NCT02425644", 4, WOMAN) == "met"

@@ -188,6 +188,14 @@ _LAB_QUALIFIER = re.compile(r"\b(?:normal|abnormal|elevated|elevation|raised|inc
 _PREVENTION = re.compile(r"\b(?:prevention|prophylaxis|prevent|protection|protect)\s+(?:of\s+|against\s+|from\s+)?$", re.IGNORECASE)
 _TIME_POINT = re.compile(r"\b(?:prior to|before|after|following|since|until|at the (?:point|time) of)\s+(?:the\s+)?(?:informed\s+)?$", re.IGNORECASE)
 """Consent as a point in time ("prior to consent", "at the point of consent"), not a consent criterion."""
+_UNREAD_MEASURE = re.compile(r"(?:[≥>≤<]=?|\bat least|\bup to)\s*\d[\d.,]*\s*(?:kg|g|cm|lbs?)\b", re.IGNORECASE)
+"""A bound on a body measure the profile does not hold ("weight at screening ≥ 40 kg")."""
+_WITH = re.compile(
+    r"\b(?:patients?|subjects?|participants?|adults?|children|individuals?|people|persons?|men|women|males?|females?|years?|volunteers?)"
+    r"\s+(?:\w+\s+){0,2}?with\s+(?!or\b|and\b)([^;.]+)",
+    re.IGNORECASE,
+)
+"""Whom a criterion is for, "with" what they must have ("adults ages 18 to 64 years with Chronic AD")."""
 _CAUSE = re.compile(r"\b(?:due to|secondary to|caused by|related to|associated with)\s*$", re.IGNORECASE)
 _NOT_PARTICIPATION = re.compile(r"\b(?:(?:preclude|prevent|interfere with|jeopardi[sz]e|compromise)\w*\s+(?:\w+\s+){0,3}|potential\s+)participation\b", re.IGNORECASE)
 """A condition that "would preclude participation in a clinical trial", or a note on "a patient's potential
@@ -236,7 +244,8 @@ class Criterion:
     parts: list[Criterion] = field(default_factory=list)
     mode: str = "all"
     unread: bool = False
-    """An exclusion that also names conditions no check reads: never passed on its checks alone."""
+    """A criterion that also names conditions no check reads (an exclusion's "significant medical
+    conditions", an inclusion's "with Chronic AD"): never passed on its checks alone."""
     applies_to: dict[str, Any] = field(default_factory=dict)
     """The ages of the group a rule is for ("For adolescents under 18 years of age, …"): met for anyone else."""
 
@@ -450,7 +459,11 @@ class EligibilityReader:
         group = _CONDITIONAL.match(text)
         if group:
             criterion.applies_to = _bounds(group.group(0), years=True)
-        criterion.unread = section == EXCLUSION and bool(criterion.checks) and bool(_UNREAD_CONDITION.search(text))
+        if criterion.checks and section == EXCLUSION:
+            criterion.unread = bool(_UNREAD_CONDITION.search(text))
+        elif criterion.checks:  # "adults ages 18 to 64 years with Chronic AD", "… and weight at screening ≥ 40 kg"
+            measured = _UNREAD_MEASURE.search(text) and not any(check.kind == "lab" for check in criterion.checks)
+            criterion.unread = bool(measured) or self._unread_with(text)
         return criterion
 
     def checks(self, text: str, section: str, lead: str | None = None) -> list[Check]:
@@ -623,6 +636,16 @@ class EligibilityReader:
         values = _bounds(following[:reach])
         values = {k: v for k, v in values.items() if not isinstance(v, float) or low <= v <= high}
         return [Check(kind, values)] if {"min", "max"} & values.keys() else []
+
+    def _unread_with(self, text: str) -> bool:
+        """Whether an inclusion says whom it is for "with" something no vocabulary names ("adults
+        ages 18 to 64 years with Chronic AD (according to …)"): what they must have is not read."""
+        vocabularies = (self.conditions, self.phenotypes, self.course_words, self.topics, self.treatments, self.infections, self.labs, self.implied_edss)
+        for found in _WITH.finditer(text):
+            clause = found.group(1)
+            if WORD.search(clause) and not any(vocabulary.find(clause) for vocabulary in vocabularies):
+                return True
+        return False
 
     def _implied_edss(self, text: str) -> list[Check]:
         """An EDSS bound words imply ("a walking impairment", "able to move with or without mechanical assistance")."""
