@@ -183,12 +183,16 @@ def test_registry_labels_carry_the_stored_records_verbatim(name):
         assert given["sex"] == real.sex
 
 
-@pytest.mark.parametrize(("name", "floor"), [("labels-registry-dev.jsonl", 0.97), ("labels-hint-dev.jsonl", 0.95)])
-def test_development_labels_are_read_well_and_never_wrongly_met(name, floor):
+@pytest.mark.parametrize(
+    ("name", "floor", "most_wrongly_met"),
+    # the two held-out files became development data once their held-out runs were recorded
+    [("labels-registry-dev.jsonl", 0.97, 2), ("labels-hint-dev.jsonl", 0.95, 2), ("labels-registry-heldout.jsonl", 0.95, 0), ("labels-hint-heldout.jsonl", 0.95, 0)],
+)
+def test_development_labels_are_read_well_and_never_wrongly_met(name, floor, most_wrongly_met):
     report = evaluate_eligibility(LABELS / name, load_profile()).to_dict()
     assert report["accuracy"] >= floor, report["misses"]
     wrongly_met = [m for m in report["misses"] if m["what"] != "reading" and m["got"].startswith("met")]
-    assert len(wrongly_met) <= 2, wrongly_met
+    assert report["wrongly_met"] == len(wrongly_met) <= most_wrongly_met, wrongly_met
 
 
 # -- lines of the HINT held-out texts, read once they became development data -------------------
