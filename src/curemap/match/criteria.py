@@ -79,7 +79,7 @@ _UPPER_BOUND = re.compile(rf"{_UPPER}\s*(?:the\s+)?(?:age\s+(?:of\s+)?)?{_NUM}",
 _LOWER_AFTER = re.compile(rf"{_NUM}\s*(?:{_UNIT}\s*(?:of age|old)?\s*)?(?:or older|and older|or over|and over|or above|or more|or higher|or greater|\+)", re.IGNORECASE)
 _UPPER_AFTER = re.compile(rf"{_NUM}\s*(?:{_UNIT}\s*(?:of age|old)?\s*)?(?:or younger|and younger|or less|or lower|or below)", re.IGNORECASE)
 _AGE = re.compile(r"(?<!gestational )\bage[ds]?\b|\byears?\s+old\b|\byears?\s+of\s+age\b|\b(?:over|under|above|below)\s+\d+\s+years\b(?!\s+(?:prior|before|ago|since|after))", re.IGNORECASE)
-_CONDITIONAL = re.compile(r"(?:^|[,;]\s*(?:and\s+|or\s+)?)(?:for|if|when)\b[^,:]*\b(?:age|years)\b[^,:]*,", re.IGNORECASE)
+_CONDITIONAL = re.compile(r"(?:^(?:for|if|when)|[,;]\s*(?:and\s+|or\s+)?(?:if|when))\b[^,:]*\b(?:age|years)\b[^,:]*,", re.IGNORECASE)
 """A rule for an age group only ("For adolescents under 18 years of age, able to provide informed
 assent…"; "…, and if adolescent age 18+ years, parental involvement…"): the ages say whom it binds."""
 _AGED_GROUP = re.compile(
