@@ -1,6 +1,9 @@
 """The eligibility reader on lines of real registry texts that once misled it: organs of one sex,
 substances measured rather than taken, rules for men only, treatments declined or failed,
-conditions that hold together, exemptions and unnamed conditions. Each line is read from the
+conditions that hold together, exemptions and unnamed conditions; then the kinds of criteria
+grammar the held-out texts showed once they became development data (negation and modality,
+attacks and windows, treatment lists, trial participation, phenotype lines, numbers, whom a rule
+is for, conditions not read, labs, infections and consent). Each line is read from the
 stored API v2 records, the 2021 HINT texts or the LCT texts, never retyped."""
 
 from __future__ import annotations

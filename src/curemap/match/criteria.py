@@ -613,12 +613,11 @@ class EligibilityReader:
         return checks
 
     def _elided_courses(self, text: str, matches: list[TermMatch]) -> set[str]:
-        """Courses whose shared word is said once ("primary or secondary progression of MS",
-        "relapsing-remitting and secondary progressive"): the word before "or" takes the course's
-        first word's place."""
+        """Courses whose shared words are said once ("Primary or secondary progression of Multiple
+        Sclerosis"): the word before "or" takes the place of the named course's first word."""
         found: set[str] = set()
         for match in matches:
-            head = re.match(r"[\w]+", text[match.start : match.end])
+            head = re.match(r"\w+", text[match.start : match.end])
             before = re.search(r"\b(\w+)\s*(?:,|\bor\b|\band\b|/)\s*$", text[: match.start])
             if head is None or before is None:
                 continue
