@@ -45,7 +45,7 @@ _NUMBER_WORDS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "eighteen": 18, "twenty-four": 24,
 }
-_NUM = r"(\d+(?:\.\d+)?|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")"
+_NUM = r"(\d{1,3}(?:,\d{3})+(?![\d,])|\d+(?:\.\d+)?|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")"
 _UNIT_MONTHS = {"hour": 1 / 730, "day": 1 / 30.44, "week": 7 / 30.44, "month": 1.0, "year": 12.0}
 _UNIT = r"(hour|day|week|month|year)s?"
 
@@ -58,8 +58,17 @@ _WINDOWS = (
 )
 """Time windows: "within 6 months", "in the 4 weeks prior", "42 days prior", "in the previous year"."""
 
-_ACUTE = re.compile(r"\b(?:acute|intercurrent|ongoing|current)\s+(?:MS\s+)?(?:relapse|attack|exacerbation)", re.IGNORECASE)
-"""An attack going on now: one in the last month."""
+_TREATED_FOR = re.compile(r"\b(?:for|to treat|treatment of|treating)\s+(?:an?\s+|the\s+)?(?:acute\s+)?$", re.IGNORECASE)
+_SINCE_LAST = re.compile(
+    rf"\b(?:last|most recent|final)\b(?:(?!\bat least\b).)*\bat least\s+{_NUM}\s*{_UNIT}\s+(?:before|prior|ago|earlier)\b"
+    rf"|\bat least\s+{_NUM}\s*{_UNIT}\s+(?:since|after)\s+(?:the\s+)?(?:last|most recent|final)\b",
+    re.IGNORECASE,
+)
+"""The last event or dose "at least 2 months before study entry": none in those 2 months."""
+_ACUTE = re.compile(r"\b(?:acute|intercurrent|ongoing|current)\s+(?:MS\s+)?$", re.IGNORECASE)
+"""Before an attack going on now ("acute optic neuritis", "an intercurrent relapse"): one in the last month."""
+_INTERVAL = re.compile(rf"\bbetween\s+{_NUM}\s*(?:{_UNIT}\s*)?(?:and|to|-|–)\s*{_NUM}\s*{_UNIT}\s+(?:prior|before|ago)\b", re.IGNORECASE)
+"""A window that ends before today ("one relapse between 12 and 24 months prior to screening")."""
 
 _LOWER = r"(≥|>=|=>|>|greater (?:than )?or equal to|equal to or greater than|at least|no less than|not less than|minimum(?: of)?|over|above|greater than|more than|older than)"
 _UPPER = r"(≤|<=|=<|<|less (?:than )?or equal to|equal to or less than|at most|no more than|not more than|up to|maximum(?: of)?|under|below|less than|younger than)"
@@ -69,21 +78,33 @@ _LOWER_BOUND = re.compile(rf"{_LOWER}\s*(?:the\s+)?(?:age\s+(?:of\s+)?)?{_NUM}",
 _UPPER_BOUND = re.compile(rf"{_UPPER}\s*(?:the\s+)?(?:age\s+(?:of\s+)?)?{_NUM}", re.IGNORECASE)
 _LOWER_AFTER = re.compile(rf"{_NUM}\s*(?:{_UNIT}\s*(?:of age|old)?\s*)?(?:or older|and older|or over|and over|or above|or more|or higher|or greater|\+)", re.IGNORECASE)
 _UPPER_AFTER = re.compile(rf"{_NUM}\s*(?:{_UNIT}\s*(?:of age|old)?\s*)?(?:or younger|and younger|or less|or lower|or below)", re.IGNORECASE)
-_AGE = re.compile(r"\bage[ds]?\b|\byears?\s+old\b|\byears?\s+of\s+age\b|\b(?:over|under|above|below)\s+\d+\s+years\b(?!\s+(?:prior|before|ago|since|after))", re.IGNORECASE)
-_CONDITIONAL = re.compile(r"^(?:for|if|when)\b[^,:]*\b(?:age|years)\b[^,:]*,", re.IGNORECASE)
+_AGE = re.compile(r"(?<!gestational )\bage[ds]?\b|\byears?\s+old\b|\byears?\s+of\s+age\b|\b(?:over|under|above|below)\s+\d+\s+years\b(?!\s+(?:prior|before|ago|since|after))", re.IGNORECASE)
+_CONDITIONAL = re.compile(r"(?:^(?:for|if|when)|[,;]\s*(?:and\s+|or\s+)?(?:if|when))\b[^,:]*\b(?:age|years)\b[^,:]*,", re.IGNORECASE)
+"""A rule for an age group only ("For adolescents under 18 years of age, able to provide informed
+assent…"; "…, and if adolescent age 18+ years, parental involvement…"): the ages say whom it binds."""
+_AGED_GROUP = re.compile(
+    r"^(?:participants?|patients?|subjects?|individuals?|persons?|people|volunteers?)\s+(?:who\s+are\s+)?(?:aged\s+)?"
+    r"(?:younger|older|under|over|above|below|less|more|<|>|≤|≥)",
+    re.IGNORECASE,
+)
+"""An exclusion whose subject is an age group ("Participants younger than 18 years of age, unless …")."""
+_UNLESS = re.compile(r"[,;]?\s*\bunless\b", re.IGNORECASE)
+_ATTRIBUTION = re.compile(r"^(?:as\s+)?(?:per|according\s+to|as\s+documented\s+in)\s+(?:the\s+)?[\w\s'-]{1,40}?,\s*", re.IGNORECASE)
+"""Where a fact is taken from, before the fact ("As per medical record, early stage prostate cancer")."""
 _SEX = re.compile(r"^(?:\w+\s+){0,2}?(males?|females?|men|women)\b(?!\s+(?:or|and|/)\s+(?:fe)?m)", re.IGNORECASE)
 _BOTH_SEXES = re.compile(r"\b(?:male|men)\s*(?:or|and|/)\s*(?:fe)?(?:male|women)s?\b|\b(?:female|women)\s*(?:or|and|/)\s*(?:male|men)\b", re.IGNORECASE)
-_COUNT = re.compile(rf"(?:at least|≥|>=|minimum of)\s*{_NUM}\b|\b{_NUM}\s+or more\b", re.IGNORECASE)
+_COUNT = re.compile(rf"(?:at least|≥|>=|minimum of)\s*{_NUM}\b(?!\s*{_UNIT})|\b{_NUM}\s+or more\b", re.IGNORECASE)
+"""A count of events, not a time ("at least 2 relapses", not "at least 2 months before")."""
 _DIAGNOSIS_HEAD = re.compile(r"^(?:history of\s+|diagnosis of\s+|known\s+|presence of\s+|confirmed\s+)?", re.IGNORECASE)
 
 _TREATMENT_SKIP = re.compile(
-    r"\bcandida(?:te|cy)\b|na[iï]ve\s+or\s+(?:\w+\s+)?treated|hypersensitiv|allerg|\bsensitivity\b|contraindicat|inappropriate|washout|\btolerate\b|randomi[sz]ed to",
+    r"\bcandida(?:te|cy)\b|na[iï]ve\s+or\s+(?:\w+\s+)?treated|hypersensitiv|allerg|\bsensitivity\b|contraindicat|inappropriate|washout|\btolerate\b|randomi[sz]ed to|\beligible\s+(?:to|for)\b",
     re.IGNORECASE,
 )
 """Words saying a treatment is named for another reason than having taken it (an allergy to it,
 the study's own arm, a drug the study will choose, "treatment-naïve or previously treated" alike)."""
 _TREATMENT_PLANNED = re.compile(
-    r"\bplann(?:ed|ing)\b|\bintend(?:ed|s)?\b|\bindication\s+for\b"
+    r"\bplann(?:ed|ing)\b|\bintend(?:ed|s)?\b|\bindication\s+for\b|\blikely\s+to\s+(?:need|require|receive)\b"
     r"|\b(?:need|needs|needing|require|requires|requiring|expected to (?:need|require|receive))\b"
     r".*\b(?:during|throughout)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}(?:study|trial|treatment period)\b",
     re.IGNORECASE,
@@ -93,19 +114,27 @@ _TREATMENT_PLANNED = re.compile(
 treatment period"): not one already taken."""
 _TREATMENT_OUTCOME = re.compile(
     r"\b(?P<declined>declined|refused)\b|\b(?:not\s+tolerated|intoleran(?:t|ce)|(?:tried\s+and\s+)?failed|failure\s+(?:of|to|on|with)"
-    r"|(?:inadequate|insufficient|suboptimal)(?:ly)?\s+respon\w*|refractory)\b",
+    r"|(?:inadequate|insufficient|suboptimal)(?:ly)?\s+respon\w*|non-?respon\w*|refractory)\b",
     re.IGNORECASE,
 )
 """How a treatment the line names went ("declined or not tolerated treatment with beta interferon",
 "tried and failed anti-spasticity therapy"): the profile can say it was not taken, never how it went."""
-_TREATMENT_STARTED = re.compile(r"\b(?:started|starting|initiat\w*|start of|new(?:ly)? start\w*)\b", re.IGNORECASE)
+_TREATMENT_STARTED = re.compile(r"\b(?:started|starting|initiat\w*|start of|new(?:ly)? start\w*|introduc\w*|chang(?:e|es|ed|ing))\b", re.IGNORECASE)
+"""A treatment begun or changed in a window ("Introduction of a treatment acting on spasticity within 30 days")."""
 _TREATMENT_STABLE = re.compile(rf"\bstable\s+(?:\w+\s+)?(?:dose|dosage|regimen|regime)\b[^.;]*?\b{_NUM}\s*{_UNIT}", re.IGNORECASE)
 """A treatment "at a stable dose for three months": not started or changed within that time."""
-_TREATMENT_CURRENT = re.compile(r"\brequir\w*\s+chronic\b|\b(?:concurrent\w*|concomitant|currently|current(?:ly)? (?:use|treat\w*)|receiving|taking|continuous\w*)\b", re.IGNORECASE)
+_TREATMENT_CURRENT = re.compile(r"\brequir\w*\s+chronic\b|\b(?:concurrent\w*|concomitant|currently|current(?:ly)? (?:use|treat\w*)|presently|receiving|taking|continuous\w*)\b", re.IGNORECASE)
 _SUBSTANCE_AFTER = re.compile(r"\s*(?:levels?\b|concentrations?\b|receptors?\b|-dependent\b|-positive\b|[<>≤≥=]|(?:greater|less|more)\s+than\b)", re.IGNORECASE)
 _SUBSTANCE_BEFORE = re.compile(r"\b(?:absorption|levels?|concentrations?)\s+of\s+$", re.IGNORECASE)
 """A substance measured or acted on, not taken: "Testosterone >100 ng/dL", "estrogen receptor
 positive", "testosterone-dependent tumours", "absorption of testosterone"."""
+_STUDY_AFTER = re.compile(r"(?:\s*(?:,|/|\bor\b|\band\b)\s*(?:(?:or|and)\s+)?[\w-]+)*\s+(?:clinical\s+)?(?:stud(?:y|ies)|trials?)\b", re.IGNORECASE)
+_STUDY_BEFORE = re.compile(r"\b(?:stud(?:y|ies)|trials?)\s+(?:involving|with|of|using|testing|evaluating)\s+(?:an?\s+|any\s+|the\s+)?$", re.IGNORECASE)
+"""A treatment naming the kind of a study ("any other drug, biologic, or device study", "a clinical
+trial involving investigational agents"): the line is about taking part in studies."""
+_AND_ANOTHER = re.compile(r"\s*,?\s*and\s+(?:an|at\s+least\s+one\s+)?other\s+(?:\w+\s+){0,2}?", re.IGNORECASE)
+"""Between a treatment and the next named: "interferon and another disease modifying therapy" asks for both."""
+_INCLUDING = re.compile(r"\b(?:including|incl\.|as well as)\s+(?:the\s+)?$", re.IGNORECASE)
 _TREATMENT_CONTEXT = re.compile(r"\b(?:approved|treatment of|indicated)\b", re.IGNORECASE)
 
 _DRUG_NAME = re.compile(r"\b[a-z]{3,}(?:mab|cept|tinib|ciclib|kinra)\b")
@@ -115,7 +144,8 @@ proteins, ``-tinib`` kinase inhibitors): named in a criterion even when the prof
 _HEALTHY = re.compile(r"^(?:subjects?\s+in\s+)?(?:good\s+health|healthy)\b|\bhealthy\s+(?:adult|child(?:ren)?|volunteer|subject|participant|individual|person|people|male|female|men|women)s?\b", re.IGNORECASE)
 _ADULTS = re.compile(r"(?<!-)\badults?\b(?!-)", re.IGNORECASE)  # not "adult-onset"
 _CHILDREN = re.compile(r"\b(?:child(?:ren)?|paediatric|pediatric)\b(?!\s*-?\s*bearing)", re.IGNORECASE)
-_ADULT_AGE = 18.0
+_INFANTS = re.compile(r"\b(?:infants?|neonates?|newborns?|new-borns?)\b", re.IGNORECASE)
+_ADULT_AGE, _INFANT_AGE = 18.0, 1.0
 """Age limits a population word implies: "adults" are 18 or older, "children" younger than 18."""
 _COHORT = re.compile(r"^(?:[a-z][.)]\s*)?(?:cohorts?|arms?|groups?|parts?)\s+[\w-]+(?:\s*(?:-|–|to|and)\s*\w+)?\s*:\s*", re.IGNORECASE)
 """The label of one cohort in a list of alternatives ("a) Cohorts 2-4:"): not a bound."""
@@ -128,12 +158,18 @@ _ORGANS = {
 "in spontaneous menstrual cycle") concerns that sex only; not one named after an alternative
 ("Healthy or with a diagnosis of endometriosis")."""
 _WOMEN_ONLY = re.compile(r"\b(?:wom[ae]n|females?)\b", re.IGNORECASE)
-_MEN = re.compile(r"\b(?:m[ae]n|males?|partners?)\b", re.IGNORECASE)
+_MEN = re.compile(r"\b(?:m[ae]n|males?)\b|(?<!vasectomized )(?<!vasectomised )\bpartners?\b(?!['’]s)", re.IGNORECASE)
+"""Men bound by a contraception rule, not a partner named as a method ("partner's vasectomy")."""
 _MEN_ONLY = re.compile(r"\b(?:m[ae]n|males?)\b", re.IGNORECASE)
 
-_JOINT = re.compile(r"\b(?:in|for|among)\s+(?:patients|subjects|participants|people|persons|those|individuals)\s+(?:with|who)\b", re.IGNORECASE)
+_JOINT = re.compile(
+    r"\b(?:in|for|among)\s+(?:patients|subjects|participants|people|persons|those|individuals)\s+(?:with|who)\b"
+    r"|\b(?:patients|subjects|participants|people|persons|individuals)\s+with\s+[^,;.]*?\bwho\s+(?:are|is|have|has|were)\b",
+    re.IGNORECASE,
+)
 """An exclusion whose conditions hold together ("disease duration over 10 years in patients with an
-EDSS of 2 or less"): it rules out only a person meeting all of them."""
+EDSS of 2 or less", "subjects with lower anti-IgA antibodies who are naive to IGIV treatment"): it
+rules out only a person meeting all of them, so not one whose other condition was not read."""
 _UNREAD_CONDITION = re.compile(
     r"\b(?:medical|significant|serious|other|any|severe|uncontrolled)\s+(?:\w+\s+)?(?:conditions?|diseases?|illness(?:es)?|disorders?)\b"
     r"(?!\s+(?:that|which|requir\w*)\b)",
@@ -147,6 +183,19 @@ _MEASURE = re.compile(
     re.IGNORECASE,
 )
 """A laboratory bound in a unit of one ("ANC >=1,500/microliter", "Testosterone >100 ng/dL"), for a test the profile does not name."""
+_LAB_QUALIFIER = re.compile(r"\b(?:normal|abnormal|elevated|elevation|raised|increased?|decreased?)\b", re.IGNORECASE)
+"""A test result asked for in words, not by a bound."""
+_PREVENTION = re.compile(r"\b(?:prevention|prophylaxis|prevent|protection|protect)\s+(?:of\s+|against\s+|from\s+)?$", re.IGNORECASE)
+_TIME_POINT = re.compile(r"\b(?:prior to|before|after|following|since|until|at the (?:point|time) of)\s+(?:the\s+)?(?:informed\s+)?$", re.IGNORECASE)
+"""Consent as a point in time ("prior to consent", "at the point of consent"), not a consent criterion."""
+_UNREAD_MEASURE = re.compile(r"(?:[≥>≤<]=?|\bat least|\bup to)\s*\d[\d.,]*\s*(?:kg|g|cm|lbs?)\b", re.IGNORECASE)
+"""A bound on a body measure the profile does not hold ("weight at screening ≥ 40 kg")."""
+_WITH = re.compile(
+    r"\b(?:patients?|subjects?|participants?|adults?|children|individuals?|people|persons?|men|women|males?|females?|years?|volunteers?)"
+    r"\s+(?:\w+\s+){0,2}?with\s+(?!or\b|and\b)([^;.]+)",
+    re.IGNORECASE,
+)
+"""Whom a criterion is for, "with" what they must have ("adults ages 18 to 64 years with Chronic AD")."""
 _CAUSE = re.compile(r"\b(?:due to|secondary to|caused by|related to|associated with)\s*$", re.IGNORECASE)
 _NOT_PARTICIPATION = re.compile(r"\b(?:(?:preclude|prevent|interfere with|jeopardi[sz]e|compromise)\w*\s+(?:\w+\s+){0,3}|potential\s+)participation\b", re.IGNORECASE)
 """A condition that "would preclude participation in a clinical trial", or a note on "a patient's potential
@@ -195,7 +244,10 @@ class Criterion:
     parts: list[Criterion] = field(default_factory=list)
     mode: str = "all"
     unread: bool = False
-    """An exclusion that also names conditions no check reads: never passed on its checks alone."""
+    """A criterion that also names conditions no check reads (an exclusion's "significant medical
+    conditions", an inclusion's "with Chronic AD"): never passed on its checks alone."""
+    applies_to: dict[str, Any] = field(default_factory=dict)
+    """The ages of the group a rule is for ("For adolescents under 18 years of age, …"): met for anyone else."""
 
     @property
     def kind(self) -> str:
@@ -281,6 +333,10 @@ class EligibilityReader:
     @cached_property
     def labs(self) -> TermMatcher:
         return TermMatcher((lab.id, term) for lab in self.words.labs for term in lab.terms)
+
+    @cached_property
+    def implied_edss(self) -> TermMatcher:
+        return TermMatcher((index, term) for index, item in enumerate(self.words.implied_edss) for term in item.terms)
 
     @cached_property
     def negations(self) -> TermMatcher:
@@ -400,30 +456,55 @@ class EligibilityReader:
         criterion = Criterion(text, section, number)
         lead = parent.text if parent is not None and not parent.checks else None
         criterion.checks = self.checks(text, section, lead)
-        criterion.unread = section == EXCLUSION and bool(criterion.checks) and bool(_UNREAD_CONDITION.search(text))
+        group = _CONDITIONAL.match(text)
+        if group:
+            criterion.applies_to = _bounds(group.group(0), years=True)
+        if criterion.checks and section == EXCLUSION:
+            criterion.unread = bool(_UNREAD_CONDITION.search(text))
+        elif criterion.checks:  # "adults ages 18 to 64 years with Chronic AD", "… and weight at screening ≥ 40 kg"
+            measured = _UNREAD_MEASURE.search(text) and not any(check.kind == "lab" for check in criterion.checks)
+            criterion.unread = bool(measured) or self._unread_with(text)
         return criterion
 
     def checks(self, text: str, section: str, lead: str | None = None) -> list[Check]:
         """What one criterion line states, check by check."""
+        text = _ATTRIBUTION.sub("", text)
+        unless = _UNLESS.search(text) if section == EXCLUSION else None
+        if unless:  # "X, unless Y": ruled out only when X holds and Y does not
+            rule, exemption = self.checks(text[: unless.start()], section, lead), self.checks(text[unless.end() :], section, lead)
+            if rule and exemption:
+                for check in exemption:
+                    check.negated = not check.negated
+                for check in rule + exemption:
+                    check.values["jointly"] = True
+                return rule + exemption
         topics = _by_key(self.topics.find(text))
+        if "consent" in topics:
+            topics["consent"] = [m for m in topics["consent"] if not _TIME_POINT.search(text[: m.start])]
+            if not topics["consent"]:
+                del topics["consent"]
         treated = [(m.start, m.end) for m in self.treatments.find(text)]
         vaccines = [m for m in topics.get("vaccination", []) if not any(s <= m.start < e for s, e in treated)]
         if not vaccines:  # "T-cell vaccination" is a treatment
             topics.pop("vaccination", None)
-        negations = [m.start for m in self.negations.find(text)]
+        negations = [m.start for m in self.negations.find(text) if not _no_negation(text[: m.start], section)]
         window = _window(text) or (_window(lead) if lead else None)
+        since_last = _SINCE_LAST.search(text) if window is None else None
+        if since_last:
+            amount, unit = [group for group in since_last.groups() if group][:2]
+            window = round(_number(amount) * _UNIT_MONTHS[unit.lower()], 2)
         found: list[Check] = []
-        if section == INCLUSION:  # in an exclusion, "individuals ≥ 1 year of age" names whom a rule is for
+        if section == INCLUSION or _AGED_GROUP.match(text):  # in an exclusion, "individuals ≥ 1 year of age" names whom a rule is for
             found += self._age(_COHORT.sub("", text))
             if _HEALTHY.search(text):
                 found.append(Check("health"))
         if not {"pregnancy", "contraception"} & topics.keys():  # "women of child-bearing potential must…" binds women without limiting sex
             found += self._sex(text, section)
         found += self._course(text, section, topics, negations)
-        found += self._bounded(text, topics, "edss", 40, 0, 10)
+        found += self._bounded(text, topics, "edss", 40, 0, 10) or self._implied_edss(text)
         found += self._duration(text, topics)
-        found += self._activity(text, topics, window, negations)
-        found += self._treatments(text, topics, window, negations)
+        found += self._activity(text, topics, window, negations, treated)
+        found += self._treatments(text, section, topics, window, negations, lead)
         found += self._flagged(text, section, topics, negations)
         infections = self._infections(text, negations)
         if infections:  # "following hepatitis B immunization": the vaccine names the infection
@@ -431,16 +512,21 @@ class EligibilityReader:
         found += infections
         found += self._labs(text)
         found += self._residence(text, topics)
-        if section == EXCLUSION and len(found) > 1 and _JOINT.search(text):
+        for check in found if since_last else ():
+            if check.kind in ("activity", "treatment"):
+                check.negated = True
+        if section == EXCLUSION and found and _JOINT.search(text):
             for check in found:
                 check.values["jointly"] = True
+                if len(found) == 1:
+                    check.values["with_unread"] = True
         return found
 
     # -- one reader per kind of check --------------------------------------------------------
 
     def _age(self, text: str) -> list[Check]:
         """Bounds near the word "age" ("18 to 55 years"), and those "adults" or "children" imply."""
-        if _CONDITIONAL.match(text):
+        if _CONDITIONAL.search(text):
             return []
         match = _AGE.search(text)
         values = {}
@@ -450,6 +536,8 @@ class EligibilityReader:
             values = _bounds(text[start : match.end()] + clause, years=True)
         if _ADULTS.search(text) and "min" not in values and values.get("max", _ADULT_AGE) >= _ADULT_AGE:
             values["min"] = _ADULT_AGE
+        elif _INFANTS.search(text) and "max" not in values and values.get("min", 0) < _INFANT_AGE:
+            values.update({"max": _INFANT_AGE, "max_strict": True})
         elif _CHILDREN.search(text) and "max" not in values and values.get("min", 0) < _ADULT_AGE:
             values.update({"max": _ADULT_AGE, "max_strict": True})
         return [Check("age", values)] if values else []
@@ -476,9 +564,13 @@ class EligibilityReader:
         courses: set[str] = {m.key for m in own}
         relapsing = False
         relapse_words = [(m.start, m.end) for m in topics.get("relapse", [])]
+        named_ms = [m.end for m in self.conditions.find(text) if m.key == "ms"]
+        kept: list[TermMatch] = []
         for match in _longest(self.phenotypes.find(text)):
             if (
-                any(o.start <= match.start < o.end or match.start <= o.start < match.end for o in own)
+                # "Diagnosis of MS, including Clinically Isolated Syndrome": a course that widens the diagnosis
+                (any(end <= match.start for end in named_ms) and _INCLUDING.search(text[: match.start]))
+                or any(o.start <= match.start < o.end or match.start <= o.start < match.end for o in own)
                 or any(s <= match.start < e for s, e in ignored)
                 or any(match.start <= s < match.end for s, _ in relapse_words)  # "MS relapse" is an event
                 or _TREATMENT_CONTEXT.search(_words_before(text, match.start, 4))
@@ -488,6 +580,8 @@ class EligibilityReader:
                 relapsing = True
             else:
                 courses.add(match.key)
+                kept.append(match)
+        courses.update(self._elided_courses(text, [*own, *kept]))
         if relapsing:
             courses.update(self.words.relapsing_phenotypes)
         courses -= {p.id for p in self.profile.phenotypes if p.id in courses and set(p.narrower) & courses} - {m.key for m in own}
@@ -503,7 +597,7 @@ class EligibilityReader:
             for m in conditions
             if m.key == "ms"
             and not any(0 <= m.start - end <= 3 for end in other_than)
-            and not any(0 <= s - m.end <= 1 for s, _ in relapse_words)  # "MS relapse" names an event
+            and not any(0 <= s - m.end <= 1 or s <= m.start < e for s, e in relapse_words)  # "MS relapse", "optic neuritis" name an event
             and not _CAUSE.search(text[: m.start])  # "spasticity due to multiple sclerosis": the diagnosis is of the spasticity
         ]
         if re.match(r"^(?:\w+\s+){0,2}(?:MRI|magnetic resonance imaging|scan)\b", text, re.IGNORECASE):
@@ -518,14 +612,48 @@ class EligibilityReader:
             checks.append(Check("condition", {"conditions": others}, _negated(text, first, negations)))
         return checks
 
+    def _elided_courses(self, text: str, matches: list[TermMatch]) -> set[str]:
+        """Courses whose shared words are said once ("Primary or secondary progression of Multiple
+        Sclerosis"): the word before "or" takes the place of the named course's first word."""
+        found: set[str] = set()
+        for match in matches:
+            head = re.match(r"\w+", text[match.start : match.end])
+            before = re.search(r"\b(\w+)\s*(?:,|\bor\b|\band\b|/)\s*$", text[: match.start])
+            if head is None or before is None:
+                continue
+            candidate = before.group(1) + text[match.start + head.end() : match.end]
+            for item in [*self.course_words.find(candidate), *self.phenotypes.find(candidate)]:
+                if item.start == 0 and item.end == len(candidate) and item.key != "relapsing":
+                    found.add(item.key)
+        return found
+
     def _bounded(self, text: str, topics: dict, kind: str, reach: int, low: float, high: float) -> list[Check]:
         matches = topics.get(kind)
         if not matches:
             return []
-        start = matches[0].end
-        values = _bounds(text[start : start + reach])
+        following = re.sub(r"^\s*\([^)]*\)", "", text[matches[0].end :])  # "EDSS (Expanded Disability Status Scale) score of 3.0 - 6.5"
+        values = _bounds(following[:reach])
         values = {k: v for k, v in values.items() if not isinstance(v, float) or low <= v <= high}
         return [Check(kind, values)] if {"min", "max"} & values.keys() else []
+
+    def _unread_with(self, text: str) -> bool:
+        """Whether an inclusion says whom it is for "with" something no vocabulary names ("adults
+        ages 18 to 64 years with Chronic AD (according to …)"): what they must have is not read."""
+        vocabularies = (self.conditions, self.phenotypes, self.course_words, self.topics, self.treatments, self.infections, self.labs, self.implied_edss)
+        for found in _WITH.finditer(text):
+            clause = found.group(1)
+            if WORD.search(clause) and not any(vocabulary.find(clause) for vocabulary in vocabularies):
+                return True
+        return False
+
+    def _implied_edss(self, text: str) -> list[Check]:
+        """An EDSS bound words imply ("a walking impairment", "able to move with or without mechanical assistance")."""
+        matches = self.implied_edss.find(text)
+        if not matches:
+            return []
+        item = self.words.implied_edss[matches[0].key]
+        values = {side: value for side, value in (("min", item.min), ("max", item.max), ("unsure_from", item.unsure_from)) if value is not None}
+        return [Check("edss", values)]
 
     def _duration(self, text: str, topics: dict) -> list[Check]:
         matches = topics.get("disease_duration")
@@ -539,16 +667,20 @@ class EligibilityReader:
             values = {"max": round(window / 12, 2)} if window else {}
         return [Check("disease_duration", values)] if values else []
 
-    def _activity(self, text: str, topics: dict, window: float | None, negations: list[int]) -> list[Check]:
+    def _activity(self, text: str, topics: dict, window: float | None, negations: list[int], treated: list[tuple[int, int]]) -> list[Check]:
         """Relapses or MRI activity in a window; a line giving several counts, each with its own
         window ("1 relapse in the last year or 2 in the last 2 years or a Gd+ lesion in the last
-        6 months"), is one check per window, alternatives when "or" joins them."""
+        6 months"), is one check per window, alternatives when "or" joins them. A relapse a named
+        treatment is for ("methylprednisolone for relapses") is its use, not an event asked about."""
         events = sorted(
-            ((m.start, m.end, name) for name in ("relapse", "mri_activity", "disease_activity") for m in topics.get(name, [])),
+            (m.start, m.end, name)
+            for name in ("relapse", "mri_activity", "disease_activity")
+            for m in topics.get(name, [])
+            if not (_TREATED_FOR.search(text[: m.start]) and any(end <= m.start for _, end in treated))
         )
         if not events:
             return []
-        if window is None and _ACUTE.search(text):  # "not in an intercurrent relapse": an attack of the last month
+        if window is None and any(_ACUTE.search(text[: m.start]) for m in topics.get("relapse", [])):  # "not in an intercurrent relapse": an attack of the last month
             window = 1.0
         if window is None:
             return []
@@ -573,16 +705,21 @@ class EligibilityReader:
         segment = text[start:end]
         count = _COUNT.search(segment) or re.search(rf"\b{_NUM}\s+(?:[a-z-]+\s+)?$", text[start:first], re.IGNORECASE)
         values = {"event": event, "min_count": int(_number(next(g for g in count.groups() if g))) if count else 1, "window_months": window}
+        interval = _INTERVAL.search(segment)
+        if interval:
+            values["from_months"] = round(_number(interval.group(1)) * _UNIT_MONTHS[(interval.group(2) or interval.group(4)).lower()], 2)
         free = re.match(r"\s*-?\s*free\b", text[first_end:], re.IGNORECASE)  # "relapse-free"
         return Check("activity", values, bool(free) or _negated(text, first, negations))
 
-    def _treatments(self, text: str, topics: dict, window: float | None, negations: list[int]) -> list[Check]:
+    def _treatments(self, text: str, section: str, topics: dict, window: float | None, negations: list[int], lead: str | None = None) -> list[Check]:
         if _TREATMENT_SKIP.search(text) or "vaccination" in topics:
             return []
         matches = [
             m for m in _longest(self.treatments.find(text))
-            if not text[: m.start].endswith("the ")  # "the investigational product": the study's own
+            # "the investigational product": the study's own; "the multiple sclerosis treatment" is the person's
+            if (not text[: m.start].endswith("the ") or self.conditions.find(text[m.start : m.end]))
             and not _SUBSTANCE_AFTER.match(text, m.end) and not _SUBSTANCE_BEFORE.search(text[: m.start])
+            and not _STUDY_AFTER.match(text, m.end) and not _STUDY_BEFORE.search(text[: m.start])
         ]
         known = [(m.start, m.end) for m in matches]
         unnamed = [(m.start(), m.end()) for m in _DRUG_NAME.finditer(text)] + [(m.start, m.end) for m in _longest(self.class_drugs.find(text))]
@@ -592,26 +729,35 @@ class EligibilityReader:
         keys = list(dict.fromkeys(m.key for m in matches))
         if not keys:
             return []
+        if section == EXCLUSION:  # "Rituxan" in an exclusion: any drug that acts alike
+            keys += list(dict.fromkeys(("strategy", key[1]) for key in keys if key[0] == "drug" and key[1] in self.words.alike_strategies))
         stable = _TREATMENT_STABLE.search(text)
-        if _TREATMENT_PLANNED.search(text):
+        if _TREATMENT_PLANNED.search(text) or (lead and _TREATMENT_PLANNED.search(lead)):  # "… or likely to receive …:" then the list
             relation = "planned"
         elif stable:
             relation, window = "started", _window(f"within {stable.group(1)} {stable.group(2)}")
         elif _TREATMENT_STARTED.search(text):
             relation = "started"
-        elif _TREATMENT_CURRENT.search(text) or re.search(r"(?<!been)\s+on\s*$", text[: matches[0].start]):
-            relation = "current"
+        elif _TREATMENT_CURRENT.search(text) or re.search(r"(?<!been)\s+on\s*(?:(?:a\s+)?stable\s+(?:dose\s+of\s+)?)?$", text[: matches[0].start]):
+            # "on Tysabri presently or within 6 months of screening": taken in the window, now included
+            relation = "prior" if window is not None and re.search(r"\bor\s+(?:within|in|during)\b", text, re.IGNORECASE) else "current"
         else:
             relation = "prior"
         values: dict[str, Any] = {"treatments": [list(key) for key in keys], "relation": relation}
         if window is not None and relation in ("prior", "started"):
             values["window_months"] = window
-        clause = re.split(r"[;.]\s", text[: matches[0].start])[-1]
+        clause = re.split(r"[;.]\s", text[: matches[0].end])[-1]
         outcome = _TREATMENT_OUTCOME.search(clause)
         if outcome:
             values["outcome"] = "declined" if outcome.group("declined") else "failed"
             return [Check("treatment", values)]  # "not tolerated" says how it went, not that it was never taken
-        return [Check("treatment", values, bool(stable) or _negated(text, matches[0].start, negations))]
+        negated = bool(stable) or _negated(text, matches[0].start, negations)
+        both = next((i for i in range(1, len(matches)) if _AND_ANOTHER.fullmatch(text[matches[i - 1].end : matches[i].start])), None)
+        if both is not None and len(keys) > 1:  # "interferon and another disease modifying therapy": each is asked for
+            first = matches[both - 1].key
+            rest = [list(key) for key in keys if key != first]
+            return [Check("treatment", {**values, "treatments": [list(first)]}, negated), Check("treatment", {**values, "treatments": rest}, negated)]
+        return [Check("treatment", values, negated)]
 
     def _flagged(self, text: str, section: str, topics: dict, negations: list[int]) -> list[Check]:
         """Kinds judged from a yes/no the person may give: pregnancy, contraception, vaccination,
@@ -639,7 +785,8 @@ class EligibilityReader:
         return checks
 
     def _infections(self, text: str, negations: list[int]) -> list[Check]:
-        matches = _longest(self.infections.find(text))
+        """Infections the person may have, not one a treatment prevents ("immune globulin for prevention of Hepatitis B")."""
+        matches = [m for m in _longest(self.infections.find(text)) if not _PREVENTION.search(text[: m.start])]
         if not matches:
             return []
         names = sorted({m.key for m in matches})
@@ -651,8 +798,11 @@ class EligibilityReader:
         found = [m for m in _longest(self.labs.find(text)) if not re.search(r"corrected for\s*$", text[: m.start])]
 
         def fragment(match: TermMatch) -> str:
+            """The words after a test up to the next test, less remarks in brackets; a bound of
+            the upper limit of normal with no factor ("≤ local upper limit of normal") is 1 ULN."""
             following = [m.start for m in found if m.start >= match.end and m.key != match.key]
-            return text[match.end : min([match.end + 80, *following])]
+            words = re.sub(r"\([^()]*\)", "", text[match.end : min([len(text), *following])])[:80]
+            return re.sub(r"([≤≥<>]=?)\s*(?:the\s+)?(?:local\s+|institutional\s+)?(upper limit of normal|ULN)", r"\1 1 \2", words, flags=re.IGNORECASE)
 
         checks: dict[int, Check] = {}
         for match in found:
@@ -668,6 +818,10 @@ class EligibilityReader:
             after = [checks[start] for start in sorted(checks) if start > match.start]
             if after:
                 checks[match.start] = Check("lab", {**after[0].values, "lab": match.key})
+        qualified = _LAB_QUALIFIER.search(text[: found[0].start]) if found else None
+        for match in found if qualified else ():  # "normal AST (SGOT) ALT (SGPT)", "increase of liver enzymes (ASAT, ALAT)"
+            if not any(c.values["lab"] == match.key for c in checks.values()):
+                checks[match.start] = Check("lab", {"lab": match.key, "qualifier": qualified.group(0).lower()})
         if not checks:  # a test the profile does not name, by its bound and unit ("Serum albumin >= 2.8 g/dL")
             measured = _MEASURE.search(text)
             if measured:
@@ -832,13 +986,21 @@ def _negated(text: str, position: int, negations: list[int]) -> bool:
     return False
 
 
+def _no_negation(before: str, section: str) -> bool:
+    """Whether a negation word is none: "with or without progression" names both; in an exclusion,
+    "may not participate" restates the exclusion rather than turning it around."""
+    if re.search(r"\bwith\s+(?:or|and)\s+$", before, re.IGNORECASE):
+        return True
+    return section == EXCLUSION and bool(re.search(r"\b(?:may|must|should|shall|will|can)\s+$", before, re.IGNORECASE))
+
+
 def _mentions_pregnancy_state(text: str) -> bool:
     return bool(re.search(r"pregnancy test|\bpregnant\b|breast|lactat|nursing", text, re.IGNORECASE))
 
 
 def _number(text: str) -> float:
     lowered = text.lower()
-    return float(_NUMBER_WORDS[lowered]) if lowered in _NUMBER_WORDS else float(text)
+    return float(_NUMBER_WORDS[lowered]) if lowered in _NUMBER_WORDS else float(text.replace(",", ""))
 
 
 def _window(text: str | None) -> float | None:
@@ -862,6 +1024,9 @@ def _bounds(fragment: str, years: bool = False) -> dict[str, Any]:
     with ``years`` a bound given in months, weeks or days is converted to years."""
     values: dict[str, Any] = {}
     fragment = re.sub(r"\bnot\s*>\s*", "≤ ", re.sub(r"\bnot\s*<\s*", "≥ ", fragment))  # "ALT not > 2x ULN"
+    fragment = re.sub(r"(?<=\d),(?=\d(?!\d))", ".", fragment)  # a decimal comma: "EDSS 0-5,5"
+    fragment = re.sub(r"(?<=\d)\s*[−—]\s*(?=\d)", "-", fragment)  # a minus sign or dash between numbers: "Ages 18−60"
+    fragment = re.sub(r"\b(more|less|greater|higher|lower|older|younger)\s+then\b", r"\1 than", fragment, flags=re.IGNORECASE)
 
     def amount(number: str, unit_text: str | None) -> float:
         value = _number(number)

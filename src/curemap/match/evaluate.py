@@ -9,7 +9,9 @@ are TOML files in a ``profiles`` folder beside the labels, named by file stem.
 
 Two accuracies are counted: reading (a criterion's checks have the labelled kinds and values)
 and judging (a criterion's status for a profile is the labelled one). The criterion-level
-accuracy is over both together.
+accuracy is over both together. A status judged ``met`` where the label says ``not_met`` or
+``unknown`` is counted apart as wrongly met: it tells a person a criterion is fine when it is not
+known to be, the worst error a finder can make.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class EligibilityReport:
     reading: list[bool] = field(default_factory=list)
     judging: list[bool] = field(default_factory=list)
     misses: list[dict[str, Any]] = field(default_factory=list)
+    wrongly_met: int = 0
 
     @staticmethod
     def _share(items: list[bool]) -> float | None:
@@ -49,6 +52,7 @@ class EligibilityReport:
             "reading": {"correct": sum(self.reading), "total": len(self.reading), "accuracy": self._share(self.reading)},
             "judging": {"correct": sum(self.judging), "total": len(self.judging), "accuracy": self._share(self.judging)},
             "accuracy": self._share(self.reading + self.judging),
+            "wrongly_met": self.wrongly_met,
             "misses": self.misses,
         }
 
@@ -59,6 +63,7 @@ class EligibilityReport:
             f"  reading criteria:  {data['reading']['correct']}/{data['reading']['total']} = {data['reading']['accuracy']}",
             f"  judging criteria:  {data['judging']['correct']}/{data['judging']['total']} = {data['judging']['accuracy']}",
             f"  criterion-level accuracy: {data['accuracy']}",
+            f"  wrongly met: {self.wrongly_met}",
         ]
         lines += [f"  miss {m['study']} line {m['line']} ({m['what']}): expected {m['expected']}, got {m['got']}" for m in self.misses]
         return "\n".join(lines)
@@ -94,6 +99,7 @@ def evaluate_eligibility(path: Path, profile: Profile) -> EligibilityReport:
                 persons[name] = load_person(path.parent / "profiles" / f"{name}.toml", profile)
             judged = Matcher(profile, persons[name], as_of, reader).judge(criterion)
             report.judging.append(judged.status == expected)
+            report.wrongly_met += judged.status == "met" != expected
             if judged.status != expected:
                 report.misses.append(
                     {"study": row["study"], "line": row["line"], "what": f"status for {name}", "expected": expected, "got": f"{judged.status} ({judged.reason})"}

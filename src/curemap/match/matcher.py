@@ -208,6 +208,10 @@ class Matcher:
     def judge(self, criterion: Criterion) -> Judged:
         parts = [self.judge(part) for part in criterion.parts]
         checks = criterion.checks
+        if criterion.applies_to:  # "For adolescents under 18 years of age, …": a rule for that group only
+            within, _ = self._bounds(Check("age", criterion.applies_to), self.person.age, "age")
+            if within is False:
+                return Judged(criterion, MET, f"does not apply: it is for people aged {_bounds_text(criterion.applies_to, '')}", parts)
         if criterion.section == EXCLUSION and any(check.kind == "sex" for check in checks):
             # "Males who have taken DHEA…": an exclusion naming a sex says whom it is for
             sex = next(check.values["sex"] for check in checks if check.kind == "sex")
@@ -218,6 +222,9 @@ class Matcher:
         together = [self._check(check, criterion.section) for check in checks if check.values.get("jointly")]
         if together:  # "over 10 years in patients with an EDSS of 2 or less": ruled out only when every condition holds
             facts = "; ".join(re.sub(r"^(?:does not apply|rules you out): ", "", reason) for _, reason in together)
+            if any(check.values.get("with_unread") for check in checks):  # the other condition is not read
+                together.append((UNKNOWN, ""))
+                facts += "; and a condition Curemap cannot read"
             results.append((_any([status for status, _ in together]), f"rules you out only when all of these hold: {facts}"))
         alternatives = [self._check(check, criterion.section) for check in checks if check.values.get("any_of")]
         if alternatives:  # "1 relapse in the last year or 2 in the last 2 years": one is enough (to rule out, in an exclusion)
@@ -280,7 +287,11 @@ class Matcher:
         return holds, f"{asked}; you are {self.person.age:g}"
 
     def _edss(self, check: Check) -> tuple[bool | None, str]:
-        return self._bounds(check, self.person.edss, "EDSS")
+        holds, fact = self._bounds(check, self.person.edss, "EDSS")
+        unsure = check.values.get("unsure_from")
+        if holds is False and unsure is not None and self.person.edss >= unsure:  # a walking impairment at EDSS 3 may be there
+            return None, f"{fact}; the criterion's words imply it, so at {self.person.edss:g} the study team judges"
+        return holds, fact
 
     def _disease_duration(self, check: Check) -> tuple[bool | None, str]:
         return self._bounds(check, self.person.years_since_onset, "years since onset", " years")
@@ -291,6 +302,8 @@ class Matcher:
         lab = next(item for item in self.words.labs if item.id == check.values["lab"])
         if not check.values.get("unit_matches", True):
             return None, f"the trial gives its {lab.name} limit in another unit than {lab.unit}"
+        if "qualifier" in check.values:
+            return None, f"the trial asks about your {lab.name} ({check.values['qualifier']}) without a limit; the study team judges it"
         return self._bounds(check, self.person.labs.get(lab.id), lab.name, f" {lab.unit}")
 
     def _sex(self, check: Check) -> tuple[bool | None, str]:
@@ -354,20 +367,22 @@ class Matcher:
             return None
         return (relapses or ()) + (mri or ())
 
-    def _activity_holds(self, event: str, months: float, count: int) -> bool | None:
-        """Whether the person had ``count`` events in the window; with only one of relapses and
-        MRI activity known, too few of that kind leaves "relapse or MRI activity" unknown."""
-        holds = self._events_within(self._activity_dates(event), months, count)
+    def _activity_holds(self, event: str, months: float, count: int, from_months: float = 0) -> bool | None:
+        """Whether the person had ``count`` events in the window (from ``months`` ago to
+        ``from_months`` ago); with only one of relapses and MRI activity known, too few of that
+        kind leaves "relapse or MRI activity" unknown."""
+        holds = self._events_within(self._activity_dates(event), months, count, from_months)
         if holds is False and event == "any" and None in (self.person.relapses, self.person.mri_activity):
             return None
         return holds
 
-    def _events_within(self, dates: tuple[When, ...] | None, months: float, count: int) -> bool | None:
+    def _events_within(self, dates: tuple[When, ...] | None, months: float, count: int, from_months: float = 0) -> bool | None:
         if dates is None:
             return None
         since = self.as_of - dt.timedelta(days=months * DAYS_PER_MONTH)
-        inside = sum(since <= d.first and d.last <= self.as_of for d in dates)
-        maybe = sum(d.last >= since and d.first < since for d in dates)
+        until = self.as_of - dt.timedelta(days=from_months * DAYS_PER_MONTH)
+        inside = sum(since <= d.first and d.last <= until for d in dates)
+        maybe = sum(d.last >= since and d.first <= until and not (since <= d.first and d.last <= until) for d in dates)
         if inside >= count:
             return True
         return False if inside + maybe < count else None
@@ -375,14 +390,15 @@ class Matcher:
     def _activity(self, check: Check) -> tuple[bool | None, str]:
         event, months, count = check.values["event"], check.values["window_months"], check.values["min_count"]
         what = {"relapse": "relapse", "mri": "MRI activity (new or enhancing lesions)", "any": "relapse or MRI activity"}[event]
-        window = _months_text(months)
+        since = check.values.get("from_months", 0)
+        window = f"{_months_text(since)} to {_months_text(months)} before" if since else f"the last {_months_text(months)}"
         dates = self._activity_dates(event)
-        holds = self._activity_holds(event, months, count)
-        asked = f"{'at least ' + str(count) + ' ' if count > 1 else ''}{what} in the last {window}"
+        holds = self._activity_holds(event, months, count, since)
+        asked = f"{'at least ' + str(count) + ' ' if count > 1 else ''}{what} in {window}"
         if holds is None:
             if dates is None or event == "any" and None in (self.person.relapses, self.person.mri_activity):
                 return None, f"your profile does not give dates of {what} (the criterion is about {asked})"
-            return None, f"a date in your profile is too vague to tell whether it falls in the last {window}"
+            return None, f"a date in your profile is too vague to tell whether it falls in {window}"
         listed = sorted(d.text for d in dates) if dates else []
         fact = f"you had {what} on {', '.join(listed)}" if listed else f"your profile lists no {what}"
         return holds, f"{fact}; the criterion is about {asked}"
@@ -423,6 +439,8 @@ class Matcher:
         return False, f"your profile lists no {named} {asked}{window}"
 
     def _mention_name(self, mention: tuple) -> str:
+        if mention[0] == "strategy":
+            return f"another drug like it ({next(s.name for s in self.profile.strategies if s.id == mention[1])})"
         return self._class(mention[1]).name if mention[0] == "class" else mention[3]
 
     def _class(self, class_id: str):
@@ -433,6 +451,8 @@ class Matcher:
         None when it may be (a brand of the same strategy, a drug the profile does not know)."""
         keys = {match.key for match in self.reader.treatments.find(treatment.name)}
         drugs = [k for k in keys if k[0] == "drug"]
+        if mention[0] == "strategy":  # a drug acting like the one an exclusion names
+            return True if any(k[1] == mention[1] for k in drugs) else None if not keys else False
         if mention[0] == "class":
             item = self._class(mention[1])
             if ("class", item.id) in keys or any(m.key == item.id for m in self.reader.class_drugs.find(treatment.name)):

@@ -387,6 +387,17 @@ class Lab:
     unit_regex: str
 
 
+@dataclass(frozen=True)
+class ImpliedEdss:
+    """Words that imply an EDSS bound ("walking impairment": 4 or more), uncertain from ``unsure_from``
+    up to a lower bound (an EDSS of 3 may or may not come with a walking impairment)."""
+
+    min: float | None
+    max: float | None
+    terms: tuple[Term, ...]
+    unsure_from: float | None = None
+
+
 @dataclass(frozen=True, eq=False)
 class EligibilityWords:
     """How eligibility criteria name what a person can say about themselves (the trial finder's words)."""
@@ -405,6 +416,8 @@ class EligibilityWords:
     infections: tuple[NamedTerms, ...]
     labs: tuple[Lab, ...]
     negations: tuple[Term, ...]
+    implied_edss: tuple[ImpliedEdss, ...] = ()
+    alike_strategies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -923,7 +936,7 @@ def _report(value: _Value) -> ReportSettings:
 def _eligibility(value: _Value) -> EligibilityWords:
     keys = value.mapping(
         required=("courses", "diagnosed", "relapsing", "topics", "negations"),
-        optional=("course_terms", "treatment_groups", "single_treatment_strategies", "treatment_classes", "infections", "labs"),
+        optional=("course_terms", "treatment_groups", "single_treatment_strategies", "treatment_classes", "infections", "labs", "implied_edss", "alike_strategies"),
     )
     relapsing = keys["relapsing"].mapping(
         required=("terms", "phenotypes"), optional=("with_activity", "activity_window_months")
@@ -956,6 +969,14 @@ def _eligibility(value: _Value) -> EligibilityWords:
         except re.error as exc:
             parts["unit_regex"].fail(f"invalid regex {pattern!r}: {exc}")
         labs.append(Lab(lab_id, parts["name"].string(), _terms(parts["terms"], "lab"), parts["unit"].string(), pattern))
+    implied = []
+    for item in keys["implied_edss"].sequence() if "implied_edss" in keys else ():
+        parts = item.mapping(required=("terms",), optional=("min", "max", "unsure_from"))
+        if "min" not in parts and "max" not in parts:
+            item.fail("an implied EDSS bound needs 'min' or 'max'")
+        bounds = {side: parts[side].number() if side in parts else None for side in ("min", "max")}
+        unsure = parts["unsure_from"].number() if "unsure_from" in parts else None
+        implied.append(ImpliedEdss(bounds["min"], bounds["max"], _terms(parts["terms"], "implied_edss"), unsure))
     return EligibilityWords(
         courses=keys["courses"].strings(),
         diagnosed=keys["diagnosed"].strings(),
@@ -977,6 +998,8 @@ def _eligibility(value: _Value) -> EligibilityWords:
         infections=tuple(infections),
         labs=tuple(labs),
         negations=_terms(keys["negations"], "negation"),
+        implied_edss=tuple(implied),
+        alike_strategies=keys["alike_strategies"].strings() if "alike_strategies" in keys else (),
     )
 
 
@@ -989,6 +1012,7 @@ def _check_eligibility(words: EligibilityWords, phenotypes: set[str], strategies
     expect(set(words.courses), tuple(words.course_terms), f"{path}.course_terms", "course")
     expect(groups, words.treatment_groups, f"{path}.treatment_groups", "group")
     expect(strategies, words.single_treatment_strategies, f"{path}.single_treatment_strategies", "strategy")
+    expect(strategies, words.alike_strategies, f"{path}.alike_strategies", "strategy")
     for item in words.treatment_classes:
         expect(strategies, item.strategies, f"{path}.treatment_classes.{item.id}.strategies", "strategy")
         expect(groups, item.groups, f"{path}.treatment_classes.{item.id}.groups", "group")
