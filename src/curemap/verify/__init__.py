@@ -127,7 +127,9 @@ def _links_without_ids(doc: Document, block) -> bool:
     """Whether a block links a page that names no trial or paper (a news or company page): only
     then may its claims be tied to a product's name."""
     addresses = [url.group() for url in URL.finditer(doc.text, block.start, block.end)]
-    addresses += [url.group() for a, _, words in doc.links if block.start <= a < block.end for url in URL.finditer(words)]
+    first = bisect_left(doc.links, (block.start,))
+    for a, _, words in doc.links[first:bisect_left(doc.links, (block.end,))]:
+        addresses += [url.group() for url in URL.finditer(words)]
     return any(not refs_in_url(address) for address in addresses)
 
 

@@ -28,6 +28,7 @@ named with an institution ("Bruce Cree at UCSF") matches either.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from curemap.enrich.sponsors import SponsorVocabulary, organisation_key, plain_words
@@ -147,6 +148,13 @@ STATUS_SCREEN = Screen([pattern for pattern, _ in STATUS_PATTERNS])
 SPONSOR_SCREEN = Screen([*SPONSOR_PATTERNS, ORGANISATION_HINT])
 
 
+@lru_cache(maxsize=1024)
+def _column(header: str) -> str:
+    """A table header as the column names read it: its words made plain, a qualifier in
+    parentheses left out ("Status (as of Sept)" is a status column)."""
+    return " ".join(plain_words(re.sub(r"\([^)]*\)", " ", header)))
+
+
 def _columns(*headers: str) -> frozenset[str]:
     """Column headers as a table's header reads once its words are made plain (singular, lower case)."""
     return frozenset(" ".join(plain_words(header)) for header in headers)
@@ -244,6 +252,15 @@ class ClaimReader:
             [(("ms", profile.condition.name), t) for t in profile.condition.terms]
             + [(("not_ms", nc.name), t) for nc in profile.condition.not_conditions for t in nc.terms]
         )
+        self._named: dict[str, frozenset[str]] = {}
+
+    def named_in(self, study: Study) -> frozenset[str]:
+        """Whether a record's conditions and titles name MS ("ms") or a condition that is not MS
+        ("not_ms"), read once per record (a long review cites each many times)."""
+        if study.id not in self._named:
+            named = "; ".join([*study.conditions, study.brief_title or "", study.official_title or ""])
+            self._named[study.id] = frozenset(h.key[0] for h in self.condition.find(named))
+        return self._named[study.id]
 
     def read(self, text: str, start: int, end: int, only: str | None = None) -> list[Claim]:
         """The claims of ``text[start:end]`` (``text`` with quotations masked), positions in
@@ -303,7 +320,7 @@ class ClaimReader:
 
     def read_cell(self, text: str, start: int, end: int, header: str) -> list[Claim] | None:
         """The claim of a table cell under a column that names its field, or None for another column."""
-        column = " ".join(plain_words(re.sub(r"\([^)]*\)", " ", header)))  # "Status (as of Sept)" is a status column
+        column = _column(header)
         cell = text[start:end]
         written = cell.strip()
         if not written:
@@ -470,7 +487,7 @@ def study_problems(claims: list[Claim], study: Study, is_ms: bool | None, sponso
 def _condition_problems(claim: Claim, study: Study, is_ms: bool | None, reader: ClaimReader) -> list[dict[str, Any]]:
     kind, name = claim.value
     conditions = "; ".join(study.conditions) or "none given"
-    said = {h.key[0] for h in reader.condition.find(conditions)}
+    said = reader.named_in(study)
     if kind == "ms" and "ms" not in said and (is_ms is False or study.conditions):  # the conditions it lists, not a keyword, say what a trial is in
         return [_problem("condition", claim, conditions, f"condition: the text says {claim.written!r}; the record is not about MS (conditions: {conditions})")]
     if kind == "not_ms" and is_ms and "not_ms" not in said:

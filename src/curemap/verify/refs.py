@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from functools import cache, cached_property, lru_cache
 from html.parser import HTMLParser
 
 from curemap.verify.gates import Gated, folded
@@ -56,7 +57,7 @@ class Reference:
     end: int
     malformed: str | None = None  # what is wrong with its shape
 
-    @property
+    @cached_property
     def ref(self) -> str:
         if self.malformed and self.kind != "eudract":  # a EudraCT number keeps its prefix: a bare one reads as an EU CT number
             return self.value
@@ -119,6 +120,18 @@ def refs_in_url(url: str) -> list[tuple[str, str, str | None]]:
     return []
 
 
+@cache
+def _gate(pattern: re.Pattern) -> Gated:
+    """A pattern's gate, read from it once (a review's notes are each read for references)."""
+    return Gated(pattern)
+
+
+@lru_cache(maxsize=4096)
+def _noted(address: str) -> tuple[Reference, ...]:
+    """The references a link's address or a note's words hold, read once however often cited."""
+    return tuple(find_references(address))
+
+
 def find_references(text: str, links: list[tuple[int, int, str]] = ()) -> list[Reference]:
     """Every reference in the text, in order. ``links`` are (start, end, address) of links whose
     address is not in the text (Markdown reference-style uses): their reference stands there.
@@ -135,7 +148,7 @@ def find_references(text: str, links: list[tuple[int, int, str]] = ()) -> list[R
         found.append(Reference(kind, value, written, start, end, problem))
 
     for start, end, address in links:
-        for ref in find_references(address):
+        for ref in _noted(address):
             add(ref.kind, ref.value, ref.malformed, address, start, end)
     for url in URL.finditer(text):
         end = url.start() + len(url.group().rstrip(TRAILING))
@@ -146,7 +159,7 @@ def find_references(text: str, links: list[tuple[int, int, str]] = ()) -> list[R
     lowered = folded(text)
 
     def bare(pattern: re.Pattern, read) -> None:
-        if not Gated(pattern).may_match(text, lowered):  # a kind of id the text never names is not scanned for
+        if not _gate(pattern).may_match(text, lowered):  # a kind of id the text never names is not scanned for
             return
         for match in pattern.finditer(text):
             if taken[match.start()]:
@@ -325,7 +338,7 @@ def _notes(text: str, markdown: bool) -> tuple[str, list[tuple[int, int, str]]]:
     listed = LISTED_SOURCE.finditer(text, headings[-1].end()) if headings else ()
     for m in [*NOTE_DEFINITION.finditer(text), *listed]:
         label = m.group(1).lower()
-        if label not in entries and find_references(m.group(2)):
+        if label not in entries and _noted(m.group(2)):
             entries[label] = (m.start(), m.end(), m.group(2))
     if not entries:
         return text, []
@@ -341,10 +354,19 @@ def _notes(text: str, markdown: bool) -> tuple[str, list[tuple[int, int, str]]]:
         notes = [u for u in notes if u["marks"]]
     uses += [(u.start(), u.end(), label) for u in notes for label in _labels(u)]
     cited = [(a, b, label) for a, b, label in uses if label in entries and not in_entry(a)]
-    for label in {label for _, _, label in cited}:
-        a, b, _ = entries[label]
-        text = text[:a] + " " * (b - a) + text[b:]
-    return text, sorted((a, b, entries[label][2]) for a, b, label in cited)
+    return _blanked(text, [entries[label][:2] for label in {label for _, _, label in cited}]), sorted(
+        (a, b, entries[label][2]) for a, b, label in cited
+    )
+
+
+def _blanked(text: str, spans: list[tuple[int, int]]) -> str:
+    """The text with each span's characters but its line breaks made spaces, in one pass."""
+    parts, position = [], 0
+    for a, b in sorted(spans):
+        if a >= position:
+            parts += [text[position:a], re.sub(r"[^\n]", " ", text[a:b])]
+            position = b
+    return "".join(parts + [text[position:]])
 
 
 ID_LIKE = re.compile(r"NCT\s?\d|\d{4}-\d{4,7}-\d|PMC\d|10\.\d{4}/|PMID", re.IGNORECASE)
@@ -604,12 +626,10 @@ def _pointed(text: str, parser: _HtmlText) -> tuple[str, list[tuple[int, int, st
     for start, end, name in parser.pointers:
         if name in parser.targets and FOOTNOTE_MARK.fullmatch(text[start:end].strip()):
             a, b = parser.targets[name]
-            if not a <= start < b and find_references(text[a:b]):
+            if not a <= start < b and _noted(text[a:b]):
                 links.append((start, end, text[a:b]))
                 cited.add((a, b))
-    for a, b in cited:
-        text = text[:a] + re.sub(r"[^\n]", " ", text[a:b]) + text[b:]
-    return text, links
+    return _blanked(text, list(cited)), links
 
 
 def _html_document(content: str) -> Document:
