@@ -496,8 +496,8 @@ def _fold(token: str) -> str:
     return re.sub(r"[^a-z0-9]", "", token.lower())
 
 
-_CLOSED_AND = re.compile(r"\)\s*,?\s*(?:and|while|whereas|but)\b")
-_SENTENCE_END = re.compile(r"[.!?][)\]\"”'*_]*\s")
+_CLOSED_AND = re.compile(r"\)\s*,?\s*(?:and|while|whereas|but|then)\b")
+_SENTENCE_END = re.compile(r"[.!?](?:[)\]\"”'*_]|\[\^?\w{1,4}\])*\s")
 
 
 _DESIGNATED = re.compile(rf"\bthe\s+(?P<ordinal>first|former|second|latter|third)\b|(?P<shared>{_SHARED.pattern})", re.IGNORECASE)

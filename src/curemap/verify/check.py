@@ -108,29 +108,40 @@ SPONSOR_PATTERNS = [
         rf"(?P<name>{NAME})\s+(?:among\s+the\s+collaborators|collaborating|as\s+(?:a\s+)?collaborator)",
     )
 ]
-ORGANISATION_HINT = Gated(re.compile(rf"\b(?:by|from)\s+(?P<by>{NAME})|\([ \t]{{0,2}}(?P<opens>{NAME})\s*[),]|,\s*(?P<closes>{NAME})\s*\)", re.UNICODE))
-"""An organisation named after "by" or "from", or alone in (or last in) parentheses. A name that
+ORGANISATION_HINT = Gated(re.compile(
+    rf"\b(?:by|from)\s+(?P<by>{NAME})|\([ \t]{{0,2}}(?P<opens>{NAME})\s*[),]|,\s*(?P<closes>{NAME})\s*\)"
+    rf"|^[ \t]*(?:[-*•]|\d{{1,3}}[.)/])?[ \t]*(?P<leads>{NAME})[ \t]*,",
+    re.UNICODE | re.MULTILINE,
+))
+"""An organisation named after "by" or "from", alone in (or last in) parentheses, or first in a
+line or list item before a comma ("- Nantes University Hospital, phase 3, 386 pts"). A name that
 opens parentheses after a link's (blanked) address is the link's text, the writer's source
 ("(<a href=…>Fierce Biotech</a>)"), not a sponsor."""
 OWNER = re.compile(rf"(?P<owns>{NAME})(?<=['’]s|s['’])\s+(?:[\w-]+\s+){{0,3}}?(?:phase|trial|study)\b", re.UNICODE)
 """An organisation owning a trial ("Kite Pharma's phase 1", "Acorda Therapeutics' first study");
 read only in a sentence with an apostrophe, as a name may start at any capital."""
 ORG_WORDS = frozenset(
-    "university universitat universitatsklinikum hospital hospitals institute institut instituto center centre clinic clinica "
-    "foundation fondazione fundacio fundacion college society network inc ltd llc gmbh ag plc corp company pharma "
-    "pharmaceuticals pharmaceutical therapeutics biotech biotechnology bio biosciences biologics biomedicine "
-    "biosystems laboratories labs healthcare hf nhs trust ministry agency kgaa chu hopitaux assistance".split()
+    form for word in (
+        "university universitat universitatsklinikum hospital hospitals institute institut instituto center centre clinic clinica "
+        "foundation fondazione fundacio fundacion college society network inc ltd llc gmbh ag plc corp company pharma hospices "
+        "pharmaceuticals pharmaceutical therapeutics biotech biotechnology bio biosciences biologics biomedicine "
+        "biosystems laboratories labs healthcare hf nhs trust ministry agency kgaa chu hopitaux assistance"
+    ).split() for form in (word, *plain_words(word))
 )
+"""Words of organisations' names, as written and as names are compared (made plain: "bioscience")."""
 GENERIC_WORDS = ORG_WORDS | frozenset(
     "the of and for de la at medical research health national general school sciences science group international "
     "st saint state federal china beijing us usa".split()
 )
+_HONORIFICS = frozenset("dr prof professor md phd mph msc frcp".split())
+"""A person's titles and degrees, left out when names are compared ("Dr Emmanuelle Waubant" is
+"Emmanuelle Waubant, MD PhD")."""
 _ACRONYM_SKIP = frozenset("of and for the de la di du des del at in on".split())
 _PAST = re.compile(r"\b(?:was|were|previously|formerly|from|until|had\s+been)\s+$", re.IGNORECASE)
 _ONGOING = frozenset({"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "ACTIVE_NOT_RECRUITING"})
 _NOT_SAID = re.compile(
     r"\b(?:to|will|would|should|expected\s+to|planned\s+to|due\s+to)\s+(?:be\s+)?$|(?-i:\bwho\s+$)"
-    r"|\b(?:if|whether)\s+(?:\w+\s+){0,3}$|\b(?:after|before|since|when|while|upon|without)\s*$",
+    r"|\b(?:if|whether)\s+(?:\w+\s+){0,3}$|\b(?:after|before|when|while|upon|without)\s*$",
     re.IGNORECASE,
 )
 """What, just before status words, makes them no claim: a future ("expected to be completed"), a
@@ -375,7 +386,7 @@ class ClaimReader:
                 self._sponsor(match, "name", start, add)
         owners = OWNER.finditer(segment) if owned else ()
         for match in [*ORGANISATION_HINT.finditer(segment, lowered), *owners]:
-            group = next(g for g in ("by", "opens", "closes", "owns") if match.groupdict().get(g))
+            group = next(g for g in ("by", "opens", "closes", "leads", "owns") if match.groupdict().get(g))
             name = match.group(group)
             if _looks_organised(name) and any(w not in ORG_WORDS for w in plain_words(name)):
                 self._sponsor(match, group, start, add)
@@ -418,8 +429,8 @@ class SponsorMatcher:
         return any(self._same(part, name) for part in _parts(claimed) for name in names)
 
     def _same(self, said: str, record: str) -> bool:
-        words = plain_words(said)
-        if words and plain_words(record)[: len(words)] == words:
+        words = [w for w in plain_words(said) if w not in _HONORIFICS]
+        if words and [w for w in plain_words(record) if w not in _HONORIFICS][: len(words)] == words:
             return True  # the name's start, as a sentence cut it ("University College" of "University College, London")
         if organisation_key(self.vocabulary.organisation(said)) == organisation_key(self.vocabulary.organisation(record)):
             return True

@@ -25,15 +25,17 @@ from html.parser import HTMLParser
 
 from curemap.verify.gates import Gated, folded
 
-URL = re.compile(r"(?:https?://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
+URL = re.compile(r"(?:https?://|www\.|(?<![\w@./-])(?:[a-z0-9-]+\.)+[a-z]{2,6}/)[^\s<>\"')\]]+", re.IGNORECASE)
+"""An address, with its scheme or without ("clinicaltrials.gov/study/NCT…", as posts paste them)."""
 TRAILING = ".,;:)]}>'\"”"
 # NCT_ANY, EU_NUMBER and DOI_ANY start on a character (a class, not a case-insensitive letter or
 # an assertion), so the regex engine skips ahead to where they can start; the look-behind after
 # it is the edge that would otherwise come first. A 4 MB review is scanned several times faster.
 NCT_ANY = re.compile(r"[Nn](?<![A-Za-z0-9][Nn])[Cc][Tt][ -]?(\d[0-9A-Za-z]{3,11})(?![0-9A-Za-z])")
 EU_NUMBER = re.compile(r"(\d(?<![\d-]\d)\d{3})-(\d{4,7})-(\d{1,3})(?:-(\d{1,3}))?(?![\d-])")
-EU_LETTERED = re.compile(r"\d(?<![\w-]\d)\d{3}-(?=[\dOIl]*[OIl])[\dOIl]{6}-\d{2}-\d{2}(?![\w-])")
-"""An EU CT number with a letter O, I or l in place of a digit ("2024-5I4287-84-00")."""
+EU_LETTERED = re.compile(r"\d(?<![\w-]\d)\d{3}-(?=[\dA-Za-z]{6}-)(?=[\d]*[A-Za-z])(?:[A-Za-z]?\d){4,}[\dA-Za-z]*-\d{2}-\d{2}(?![\w-])")
+"""An EU CT number with a letter in place of a digit in its middle block ("2024-5I4287-84-00",
+"2022-5006X1-12-00")."""
 PMID_BARE = re.compile(r"\bPMID\s*:?\s*(\d+)\b", re.IGNORECASE)
 PMCID_ANY = re.compile(r"(?<![A-Za-z0-9])PMC(\d{4,9})\b", re.IGNORECASE)
 # a DOI ends where a Markdown link's text meets its label or address ("[doi:10.1/x][p3]")
@@ -252,7 +254,9 @@ class Document:
         return line + bisect_left(self._newlines, offset) - bisect_left(self._newlines, start)
 
 
-SENTENCE_END = re.compile(r"(?<=[.!?])[\"”')\]*_]*\s+(?=[A-Z0-9\"“(\[*_])")
+SENTENCE_END = re.compile(r"(?<=[.!?])(?:[\"”')\]*_]|\[\^?\w{1,4}\])*\s+(?=[A-Z0-9\"“(\[*_])")
+"""Where a sentence ends: its closing marks and any footnote markers ("… terminated.[^5] A PET …")
+stay with it."""
 ABBREVIATIONS = frozenset(
     "e.g i.e vs cf al dr prof st inc ltd co corp no fig approx ca mr mrs ms jr sr univ dept etc".split()
 )
@@ -373,6 +377,17 @@ ID_LIKE = re.compile(r"NCT\s?\d|\d{4}-\d{4,7}-\d|PMC\d|10\.\d{4}/|PMID", re.IGNO
 """What an id looks like, to tell a table's header row (which names none) from its rows."""
 
 
+ALIGNED_RULE = re.compile(r"^[ \t]*-{2,}(?:[ \t]+-{2,})+[ \t]*$")
+"""The rule of dashes under a space-aligned table's header, one run per column (as emails and
+terminals print tables)."""
+
+
+def _aligned_cells(start: int, end: int, columns: list[int]) -> list[tuple[int, int]]:
+    """The cells of a space-aligned line, cut where the columns start, as offsets in the text."""
+    bounds = [min(start + column, end) for column in columns] + [end]
+    return [(x, y) for x, y in zip(bounds, bounds[1:])]
+
+
 def _tab_cells(start: int, line: str) -> list[tuple[int, int]]:
     """The cells of a tab-separated line, as offsets in the text."""
     cells, position = [], start
@@ -392,6 +407,7 @@ def _text_document(content: str, markdown: bool) -> Document:
     blocks: list[Block] = []
     current: Block | None = None
     header: list[str] | None = None
+    columns: list[int] | None = None  # where a space-aligned table's columns start in its lines
     spans = _line_spans(text)
     for index, (a, b) in enumerate(spans):
         line = text[a:b]
@@ -399,7 +415,20 @@ def _text_document(content: str, markdown: bool) -> Document:
         if not line.strip() or is_rule:
             current = None
             if not line.strip():
-                header = None
+                header, columns = None, None
+            continue
+        following = text[spans[index + 1][0]:spans[index + 1][1]] if index + 1 < len(spans) else ""
+        if ALIGNED_RULE.match(following) and not ALIGNED_RULE.match(line):  # a header over a rule of dashes
+            columns = [m.start() for m in re.finditer(r"-+", following)]
+            header = [text[x:y].strip() for x, y in _aligned_cells(a, b, columns)]
+            blocks.append(Block(a, b, "heading"))
+            current = None
+            continue
+        if columns is not None:
+            if not ALIGNED_RULE.match(line):
+                names = header or []
+                blocks.append(Block(a, b, "row", [(x, y, names[i] if i < len(names) else "") for i, (x, y) in enumerate(_aligned_cells(a, b, columns))]))
+            current = None
             continue
         if line.count("\t") >= 2:  # a spreadsheet pasted as text: a header row, then a row per record
             cells = _tab_cells(a, line)
