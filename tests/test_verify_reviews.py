@@ -378,3 +378,47 @@ def test_fifth_fresh_set_misses_once_reported(built_store, profile):
     euct, named = verifier.verify_text(text, "md")["citations"]
     assert euct["status"] == "ok"
     assert (named["ref"], [p["field"] for p in named["problems"]]) == ("name:Tovaxin", ["phase"])
+
+
+def test_sixth_fresh_set_misses_once_reported(built_store, profile):
+    """What the sixth fresh set's first run missed: a space-aligned table under a rule of dashes;
+    an address pasted without its scheme; a footnote marker after a full stop stays with its
+    sentence; ", then a phase 2 … (NCT2)" leads to the next trial; an organisation first in a list
+    item is a sponsor claim, its words compared in the plain form ("Hope Biosciences"); a person's
+    titles are left out of their name; any letter in an EU CT number's middle block is malformed."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+    email = (
+        "  Registry no.         Sponsor                          Phase   N    Status\n"
+        "  -------------------  -------------------------------  ------  ---  -----------------\n"
+        "  2024-512891-37-00    Antwerp University Hospital      II      48   recruiting\n"
+        "  NCT05417269          Imcyse SA                        I/II    150  active, not recruiting\n\n"
+        "* BHT-3009 DNA vaccine (Bayhill Therapeutics): phase 1 of 30\n"
+        "  (NCT00103974), then a phase 2 in relapsing-remitting MS that\n"
+        "  enrolled 352 and completed in 2007 (NCT00382629).\n\n"
+        "- Nantes University Hospital, phase 3, 386 pts, recruiting: clinicaltrials.gov/study/NCT05758831\n\n"
+        "18/ Adherence: ocrelizumab starters had the highest mean proportion of days covered, 83% vs 76%.\n"
+        "pubmed.ncbi.nlm.nih.gov/33624535\n\n"
+        "A Spanish academic MSC study listed as EU CT 2022-5006X1-12-00.\n"
+    )
+    by_ref = {c["ref"]: c for c in verifier.verify_text(email, "txt")["citations"]}
+    assert [p["field"] for p in by_ref["2024-512891-37-00"]["problems"]] == ["status"]  # not yet recruiting
+    for ref in ("NCT05417269", "NCT00103974"):
+        assert by_ref[ref]["status"] == "ok", by_ref[ref]
+    assert [p["field"] for p in by_ref["NCT00382629"]["problems"]] == ["enrollment"]  # 252
+    assert [p["field"] for p in by_ref["NCT05758831"]["problems"]] == ["sponsor"]  # Rennes University Hospital
+    assert [p["field"] for p in by_ref["PMID:33624535"]["problems"]] == ["figure"]
+    assert by_ref["2022-5006X1-12-00"]["status"] == "malformed"
+    md = (
+        "Cambridge University Hospitals tested palifermin after alemtuzumab in a phase I/II of 40 patients; the study"
+        " was terminated.[^5] A PET study at Brigham and Women's Hospital (phase 1/2, 10 participants, supported by"
+        " Genzyme) has an unknown status.[^6]\n\n"
+        "The newer trial, run by Dr Emmanuelle Waubant, is still enrolling (NCT05122559).\n\n"
+        "<li>Umbilical-cord MSCs from Hope Biosciences, phase 1/2, 41 participants, recruiting (NCT05532943).</li>\n\n"
+        "[^5]: https://clinicaltrials.gov/study/NCT01712945\n[^6]: https://clinicaltrials.gov/study/NCT03983252\n"
+    )
+    by_ref = {c["ref"]: c for c in verifier.verify_text(md, "md")["citations"]}
+    for ref in ("NCT01712945", "NCT03983252", "NCT05122559"):
+        assert by_ref[ref]["status"] == "ok", by_ref[ref]
+    assert [p["field"] for p in by_ref["NCT05532943"]["problems"]] == ["sponsor"]  # Ever Supreme Bio Technology
