@@ -110,6 +110,19 @@ def _scale(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+def _kept_trials(conn: Connection) -> None:
+    """The overview's and the landscape's trial figures kept as summary rows, each MS trial's
+    counted registration flagged on ``studies`` and the landscape's lists as rows, all filled
+    from what the store holds; the index that finds a lead sponsor's trials."""
+    present = {column["name"] for column in inspect(conn).get_columns("studies")}
+    if "ms_trial" not in present:
+        conn.execute(text("ALTER TABLE studies ADD COLUMN ms_trial BOOLEAN"))
+    _create(schema.strategy_trials)(conn)
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_studies_ms_trial ON studies (ms_trial, id)"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_classifications_organisation ON classifications (organisation, record_id)"))
+    summary.rebuild_trials(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     (
         "0001_evidence_store",
@@ -140,6 +153,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0009_subscriptions", _create(schema.subscriptions, schema.deliveries)),
     ("0010_comparisons_fulltext", _comparisons_fulltext),
     ("0011_scale", _scale),
+    ("0013_kept_trials", _kept_trials),
 ]
 
 

@@ -71,6 +71,9 @@ studies = Table(
     # indexes (NULL until the study is classified); kept by Store.save_classifications
     Column("is_ms", Boolean),
     Column("curative_intent", Boolean),
+    # true on the registration an MS trial is counted by (the newest of its registrations, when
+    # that one is about MS); kept by curemap.store.summary with every write that moves it
+    Column("ms_trial", Boolean),
 )
 Index("ix_studies_status", studies.c.status)
 Index("ix_studies_phase", studies.c.phase)
@@ -399,6 +402,23 @@ comparisons = Table(
 """Results of comparisons read from posted analyses, abstracts and full text, kept with the
 outcome figures of the same extraction (:mod:`curemap.enrich.comparisons`)."""
 Index("ix_comparisons_record", comparisons.c.record_id)
+
+strategy_trials = Table(
+    "strategy_trials",
+    metadata,
+    Column("strategy", String(80), primary_key=True),
+    Column("study_id", String(40), primary_key=True),
+    Column("standing", String(20), nullable=False),  # "tested", "about" or "comparator"
+    Column("status", String(40)),
+    Column("phase", String(20)),
+    Column("study_type", String(40)),
+)
+"""The MS studies behind each strategy's landscape entry, kept by every write that moves them
+(:mod:`curemap.store.summary`): per trial, the newest registration testing the strategy as a
+treatment; every study only about it or with it as a comparator. The registry facts the
+landscape lists by are copied so the lists read this table alone."""
+Index("ix_strategy_trials_standing", strategy_trials.c.standing, strategy_trials.c.status)
+Index("ix_strategy_trials_phase", strategy_trials.c.strategy, strategy_trials.c.phase)
 
 summary_counts = Table(
     "summary_counts",
