@@ -125,7 +125,7 @@ def recount(conn: Connection) -> Tally:
         select(raw.c.source, func.count(raw.c.source_id.distinct()), func.max(raw.c.fetched_at)).group_by(raw.c.source)
     ):
         tally.add(RAW, source, n, newest)
-    for key, n in _trials(conn, None).tally.counts.items():
+    for key, n in trial_figures(conn, None).tally.counts.items():
         tally.add(*key, n=n)
     return tally
 
@@ -181,7 +181,7 @@ def json_integer(conn: Connection, document: ColumnElement, key: str) -> ColumnE
 
 
 @dataclass
-class _Trials:
+class TrialFigures:
     """What a set of trials adds to the summary, and the kept rows their lists read."""
 
     tally: Tally
@@ -197,7 +197,7 @@ def _chunks(ids: list[str] | None) -> Iterator[list[str] | None]:
         yield ids[start : start + IN_CHUNK]
 
 
-def _trials(conn: Connection, ids: list[str] | None) -> _Trials:
+def trial_figures(conn: Connection, ids: list[str] | None) -> TrialFigures:
     """The figures of the trials of these studies (every study when None); ``ids`` must hold
     every registration of each of their trials."""
     profile = load_profile()
@@ -223,7 +223,7 @@ def _trials(conn: Connection, ids: list[str] | None) -> _Trials:
     def newest(candidates: Iterable[Any]) -> Any:
         return max(candidates, key=lambda row: (row.last_update_posted or "", row.id))
 
-    found = _Trials(Tally(), {row_id: False for row_id in rows}, [])
+    found = TrialFigures(Tally(), {row_id: False for row_id in rows}, [])
     counted = []
     for registrations in members.values():
         cited: dict[str, list[Any]] = defaultdict(list)  # strategy -> MS registrations testing it
@@ -290,13 +290,13 @@ class TrialsChanging:
     def __init__(self, conn: Connection, ids: Iterable[str]):
         self.conn = conn
         self.ids = _registered(conn, ids)  # the studies stored before the write, with their trials
-        self.before = _trials(conn, self.ids) if self.ids else None
+        self.before = trial_figures(conn, self.ids) if self.ids else None
 
     def done(self, tally: Tally) -> None:
         """The write is made: add the difference to ``tally``, write the kept rows."""
         if self.before is None:
             return
-        after = _trials(self.conn, self.ids)
+        after = trial_figures(self.conn, self.ids)
         for key, n in self.before.tally.counts.items():
             tally.add(*key, n=-n)
         for key, n in after.tally.counts.items():
@@ -304,7 +304,7 @@ class TrialsChanging:
         _keep(self.conn, self.ids, self.before.ms_trial, after)
 
 
-def _keep(conn: Connection, ids: list[str], was: dict[str, bool], now: _Trials) -> None:
+def _keep(conn: Connection, ids: list[str], was: dict[str, bool], now: TrialFigures) -> None:
     """Write the MS-trial flags that changed (the kept flags are what ``was`` computed) and the
     studies' landscape rows."""
     st, kept = schema.studies, schema.strategy_trials
@@ -338,7 +338,7 @@ def rebuild_trials(conn: Connection) -> None:
     conn.execute(delete(schema.summary_counts).where(schema.summary_counts.c.name.in_(TRIAL_COUNTERS)))
     conn.execute(delete(schema.strategy_trials))
     conn.execute(update(schema.studies).values(ms_trial=False))
-    found = _trials(conn, None)
+    found = trial_figures(conn, None)
     found.tally.apply(conn)
     flagged = [{"record": i} for i, flag in found.ms_trial.items() if flag]
     if flagged:
