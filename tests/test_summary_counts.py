@@ -29,18 +29,20 @@ def recounted(store: Store) -> dict:
     return {key: (n, tally.fetched_at.get(key)) for key, n in tally.counts.items() if n}
 
 
-def kept_rows(store: Store) -> tuple[set[str], set[tuple]]:
-    """The studies flagged as an MS trial's counted registration, and the landscape's rows."""
-    st, kept = schema.studies, schema.strategy_trials
+def kept_rows(store: Store) -> tuple[set[tuple], set[tuple]]:
+    """The kept rows lists of trials read: each MS trial's counted registration naming a lead
+    sponsor, with its organisation; the studies behind each strategy."""
     with store.connect() as conn:
-        flagged = set(conn.execute(select(st.c.id).where(st.c.ms_trial)).scalars())
-        return flagged, {tuple(row) for row in conn.execute(select(*kept.c))}
+        return tuple({tuple(row) for row in conn.execute(select(*table.c))} for table in (schema.sponsor_trials, schema.strategy_trials))
 
 
-def recounted_rows(store: Store) -> tuple[set[str], set[tuple]]:
+def recounted_rows(store: Store) -> tuple[set[tuple], set[tuple]]:
     with store.connect() as conn:
         fresh = summary.trial_figures(conn, None)
-    return {i for i, flag in fresh.ms_trial.items() if flag}, {tuple(row[c] for c in schema.strategy_trials.c.keys()) for row in fresh.listed}
+    return tuple(
+        {tuple(row[c] for c in table.c.keys()) for row in rows}
+        for table, rows in ((schema.sponsor_trials, fresh.sponsored), (schema.strategy_trials, fresh.listed))
+    )
 
 
 def same_as_recount(store: Store) -> None:
@@ -60,7 +62,8 @@ def test_imports_enrichment_and_withdrawals_keep_the_summary_equal_to_a_recount(
     assert link_registrations(store) > 0  # some trials are registered in both registries
     same_as_recount(store)
     assert store_status(store)["ms_studies"] > 0
-    flagged, listed = kept_rows(store)
+    sponsored, listed = kept_rows(store)
+    flagged = {row[0] for row in sponsored}
     assert 0 < len(flagged) < store_status(store)["ms_studies"] and {row[2] for row in listed} == {"tested", "about", "comparator"}
 
     # Changed versions (status, phase, sponsor class moved; registrations of linked trials
@@ -79,7 +82,8 @@ def test_imports_enrichment_and_withdrawals_keep_the_summary_equal_to_a_recount(
     classify_store(store, profile)
     same_as_recount(store)
     moved_trials = {trials[study] for study in dated}
-    assert {s for s in kept_rows(store)[0] ^ flagged if trials.get(s) in moved_trials}  # a counted registration changed
+    now_flagged = {row[0] for row in kept_rows(store)[0]}
+    assert {s for s in now_flagged ^ flagged if trials.get(s) in moved_trials}  # a counted registration changed
     trials = store.trial_ids()
     apart = next(trial for study, trial in trials.items() if study != trial)
     store.replace_registrations(
@@ -115,7 +119,7 @@ def test_the_migration_fills_the_trial_figures_of_a_store_that_predates_them(sto
     with store.engine.begin() as conn:
         conn.execute(schema.summary_counts.delete().where(schema.summary_counts.c.name.in_(summary.TRIAL_COUNTERS)))
         conn.execute(schema.strategy_trials.delete())
-        conn.execute(schema.studies.update().values(ms_trial=None))
+        conn.execute(schema.sponsor_trials.delete())
         conn.execute(schema.schema_migrations.delete().where(schema.schema_migrations.c.name == "0013_kept_trials"))
     store.close()
     store = Store(store_url)  # opening applies 0013_kept_trials again

@@ -359,7 +359,7 @@ def _ranked_organisations(named: list[tuple[str, str, str]], limit: int) -> list
 
 def kept_leading_sponsors(store: Store, limit: int = 10) -> list[OrganisationCount]:
     """:func:`leading_sponsors` of every MS trial from the counts the store keeps; only the ids
-    of the organisations shown are read, by the index on the lead sponsor's organisation."""
+    of the organisations shown are read (:data:`curemap.store.schema.sponsor_trials`)."""
     counted = _Organisations()
     variants: dict[str, list[str]] = defaultdict(list)
     with store.connect() as conn:
@@ -370,15 +370,11 @@ def kept_leading_sponsors(store: Store, limit: int = 10) -> list[OrganisationCou
             variants[merged].append(organisation or "")
         shown = {variant: key for key in counted.top(limit) for variant in variants[key]}
         ids: dict[str, list[str]] = defaultdict(list)
-        st, cl = schema.studies, schema.classifications
+        kept = schema.sponsor_trials
         names = sorted(shown)
         for start in range(0, len(names), IN_CHUNK):
-            for row in conn.execute(
-                select(cl.c.record_id, cl.c.organisation)
-                .join(st, st.c.id == cl.c.record_id)
-                .where(cl.c.organisation.in_(names[start : start + IN_CHUNK]), st.c.ms_trial, st.c.lead_sponsor != "")
-            ):
-                ids[shown[row.organisation]].append(row.record_id)
+            for row in conn.execute(select(kept.c.study_id, kept.c.organisation).where(kept.c.organisation.in_(names[start : start + IN_CHUNK]))):
+                ids[shown[row.organisation]].append(row.study_id)
     return counted.ranked(limit, {key: sorted(found) for key, found in ids.items()})
 
 

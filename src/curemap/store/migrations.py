@@ -111,15 +111,9 @@ def _scale(conn: Connection) -> None:
 
 
 def _kept_trials(conn: Connection) -> None:
-    """The overview's and the landscape's trial figures kept as summary rows, each MS trial's
-    counted registration flagged on ``studies`` and the landscape's lists as rows, all filled
-    from what the store holds; the index that finds a lead sponsor's trials."""
-    present = {column["name"] for column in inspect(conn).get_columns("studies")}
-    if "ms_trial" not in present:
-        conn.execute(text("ALTER TABLE studies ADD COLUMN ms_trial BOOLEAN"))
-    _create(schema.strategy_trials)(conn)
-    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_studies_ms_trial ON studies (ms_trial, id)"))
-    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_classifications_organisation ON classifications (organisation, record_id)"))
+    """The overview's and the landscape's trial figures kept as summary rows, and the rows their
+    lists of trials read, all filled from what the store holds."""
+    _create(schema.strategy_trials, schema.sponsor_trials)(conn)
     summary.rebuild_trials(conn)
 
 

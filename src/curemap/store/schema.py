@@ -71,9 +71,6 @@ studies = Table(
     # indexes (NULL until the study is classified); kept by Store.save_classifications
     Column("is_ms", Boolean),
     Column("curative_intent", Boolean),
-    # true on the registration an MS trial is counted by (the newest of its registrations, when
-    # that one is about MS); kept by curemap.store.summary with every write that moves it
-    Column("ms_trial", Boolean),
 )
 Index("ix_studies_status", studies.c.status)
 Index("ix_studies_phase", studies.c.phase)
@@ -419,6 +416,17 @@ treatment; every study only about it or with it as a comparator. The registry fa
 landscape lists by are copied so the lists read this table alone."""
 Index("ix_strategy_trials_standing", strategy_trials.c.standing, strategy_trials.c.status)
 Index("ix_strategy_trials_phase", strategy_trials.c.strategy, strategy_trials.c.phase)
+
+sponsor_trials = Table(
+    "sponsor_trials",
+    metadata,
+    Column("study_id", String(40), primary_key=True),
+    Column("organisation", Text, nullable=False),
+)
+"""Each MS trial naming a lead sponsor, by the registration it is counted by, with the lead
+sponsor's organisation: the trials behind the leading sponsors, read for those shown only.
+Kept by every write that moves them (:mod:`curemap.store.summary`)."""
+Index("ix_sponsor_trials_organisation", sponsor_trials.c.organisation, sponsor_trials.c.study_id)
 
 summary_counts = Table(
     "summary_counts",

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, ColumnElement, Integer, bindparam, case, cast, delete, func, select, update
+from sqlalchemy import Connection, ColumnElement, Integer, case, cast, delete, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from curemap.enrich.classify import ABOUT, COMPARATOR, TESTED
@@ -185,8 +185,8 @@ class TrialFigures:
     """What a set of trials adds to the summary, and the kept rows their lists read."""
 
     tally: Tally
-    ms_trial: dict[str, bool]  # study id -> whether an MS trial is counted by it
     listed: list[dict[str, Any]]  # rows of schema.strategy_trials
+    sponsored: list[dict[str, Any]]  # rows of schema.sponsor_trials
 
 
 def _chunks(ids: list[str] | None) -> Iterator[list[str] | None]:
@@ -206,8 +206,7 @@ def trial_figures(conn: Connection, ids: list[str] | None) -> TrialFigures:
     st, tr, cl, rs, loc = schema.studies, schema.trial_registrations, schema.classifications, schema.record_strategies, schema.study_locations
     query = select(
         st.c.id, st.c.source, st.c.status, st.c.phase, st.c.study_type, st.c.has_results, st.c.start_date,
-        st.c.lead_sponsor, st.c.last_update_posted, json_integer(conn, st.c.data, "total_locations").label("total"),
-        func.coalesce(tr.c.trial_id, st.c.id).label("trial"), cl.c.is_ms, cl.c.purpose, cl.c.sponsor_type, cl.c.organisation,
+        st.c.lead_sponsor, st.c.last_update_posted, func.coalesce(tr.c.trial_id, st.c.id).label("trial"), cl.c.is_ms, cl.c.purpose, cl.c.sponsor_type, cl.c.organisation,
     ).outerjoin(tr, tr.c.study_id == st.c.id).outerjoin(cl, cl.c.record_id == st.c.id)
     rows, labels = {}, defaultdict(list)
     for chunk in _chunks(ids):
@@ -223,7 +222,7 @@ def trial_figures(conn: Connection, ids: list[str] | None) -> TrialFigures:
     def newest(candidates: Iterable[Any]) -> Any:
         return max(candidates, key=lambda row: (row.last_update_posted or "", row.id))
 
-    found = TrialFigures(Tally(), {row_id: False for row_id in rows}, [])
+    found = TrialFigures(Tally(), [], [])
     counted = []
     for registrations in members.values():
         cited: dict[str, list[Any]] = defaultdict(list)  # strategy -> MS registrations testing it
@@ -243,22 +242,25 @@ def trial_figures(conn: Connection, ids: list[str] | None) -> TrialFigures:
             found.tally.add(STRATEGY_TRIALS, join(strategy, row.status, row.phase, row.study_type, int(bool(row.has_results))))
         trial = newest(registrations)
         if trial.is_ms:
-            found.ms_trial[trial.id] = True
             groups = " ".join(sorted({group_of[strategy] for strategy in cited}))
             found.tally.add(TRIALS, join(groups, trial.status, trial.phase, start_year(trial.start_date), int(bool(trial.has_results)), trial.sponsor_type))
             if trial.organisation and trial.lead_sponsor:
                 found.tally.add(SPONSORS, join(" ".join(trial.lead_sponsor.split()), trial.organisation))
+                found.sponsored.append({"study_id": trial.id, "organisation": trial.organisation})
             counted.append(trial)
     sites: Counter[str] = Counter()
     countries: dict[str, set[str]] = defaultdict(set)
+    totals: dict[str, int | None] = {}  # the site total each record states (only the counted trials' are read)
     for chunk in _chunks(None if ids is None else sorted(trial.id for trial in counted)):
         where = (loc.c.study_id.in_(chunk),) if chunk is not None else ()
         for row in conn.execute(select(loc.c.study_id, loc.c.country).where(*where)):
             sites[row.study_id] += 1
             if row.country and row.country.strip():
                 countries[row.study_id].add(row.country.strip())
+        where = (st.c.id.in_(chunk),) if chunk is not None else ()
+        totals.update(conn.execute(select(st.c.id, json_integer(conn, st.c.data, "total_locations")).where(*where)).all())
     for trial in counted:
-        found.tally.add(SITES, join(trial.source, site_kind(sites[trial.id], trial.total)))
+        found.tally.add(SITES, join(trial.source, site_kind(sites[trial.id], totals.get(trial.id))))
         for country in countries[trial.id]:
             found.tally.add(COUNTRIES, country)
     return found
@@ -280,17 +282,24 @@ def _registered(conn: Connection, ids: Iterable[str]) -> list[str]:
     return sorted(found)
 
 
+def _any_ms(conn: Connection, ids: list[str]) -> bool:
+    """Whether any of these studies is classified as about MS (if none is, their trials add
+    nothing: a first classification has nothing to take away)."""
+    cl = schema.classifications
+    return any(conn.execute(select(cl.c.record_id).where(cl.c.record_id.in_(chunk), cl.c.is_ms).limit(1)).first() for chunk in _chunks(ids))
+
+
 class TrialsChanging:
     """A write to these studies (or their classifications, or their trials): made, it moves
     the figures of every trial they belong to by the difference (:meth:`done`) and keeps the
-    MS-trial flags and the landscape's rows of their registrations. A write that changes which
+    rows of their registrations that lists of trials read. A write that changes which
     trial a study belongs to passes every study of the trials it leaves and joins
     (:func:`moved_trials`)."""
 
     def __init__(self, conn: Connection, ids: Iterable[str]):
         self.conn = conn
         self.ids = _registered(conn, ids)  # the studies stored before the write, with their trials
-        self.before = trial_figures(conn, self.ids) if self.ids else None
+        self.before = (trial_figures(conn, self.ids) if _any_ms(conn, self.ids) else TrialFigures(Tally(), [], [])) if self.ids else None
 
     def done(self, tally: Tally) -> None:
         """The write is made: add the difference to ``tally``, write the kept rows."""
@@ -301,20 +310,16 @@ class TrialsChanging:
             tally.add(*key, n=-n)
         for key, n in after.tally.counts.items():
             tally.add(*key, n=n)
-        _keep(self.conn, self.ids, self.before.ms_trial, after)
+        _keep(self.conn, self.ids, after)
 
 
-def _keep(conn: Connection, ids: list[str], was: dict[str, bool], now: TrialFigures) -> None:
-    """Write the MS-trial flags that changed (the kept flags are what ``was`` computed) and the
-    studies' landscape rows."""
-    st, kept = schema.studies, schema.strategy_trials
-    changed = [{"record": i, "flag": flag} for i, flag in now.ms_trial.items() if was.get(i, False) != flag]
-    if changed:
-        conn.execute(update(st).where(st.c.id == bindparam("record")).values(ms_trial=bindparam("flag")), changed)
-    for chunk in _chunks(ids):
-        conn.execute(delete(kept).where(kept.c.study_id.in_(chunk)))
-    if now.listed:
-        conn.execute(kept.insert(), now.listed)
+def _keep(conn: Connection, ids: list[str] | None, now: TrialFigures) -> None:
+    """Replace the kept rows of these studies (of every study when None)."""
+    for table, rows in ((schema.strategy_trials, now.listed), (schema.sponsor_trials, now.sponsored)):
+        for chunk in _chunks(ids):
+            conn.execute(delete(table).where(*(() if chunk is None else (table.c.study_id.in_(chunk),))))
+        if rows:
+            conn.execute(table.insert(), rows)
 
 
 def moved_trials(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
@@ -333,16 +338,9 @@ def moved_trials(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
 
 
 def rebuild_trials(conn: Connection) -> None:
-    """Fill the trial figures, the MS-trial flags and the landscape's rows from the tables (the
-    migration that adds them)."""
+    """Fill the trial figures and the rows lists of trials read from the tables (the migration
+    that adds them)."""
     conn.execute(delete(schema.summary_counts).where(schema.summary_counts.c.name.in_(TRIAL_COUNTERS)))
-    conn.execute(delete(schema.strategy_trials))
-    conn.execute(update(schema.studies).values(ms_trial=False))
     found = trial_figures(conn, None)
     found.tally.apply(conn)
-    flagged = [{"record": i} for i, flag in found.ms_trial.items() if flag]
-    if flagged:
-        st = schema.studies
-        conn.execute(update(st).where(st.c.id == bindparam("record")).values(ms_trial=True), flagged)
-    if found.listed:
-        conn.execute(schema.strategy_trials.insert(), found.listed)
+    _keep(conn, None, found)
