@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -129,12 +130,17 @@ def strategy_studies(store: Store, profile: Profile, counted: dict[str, str] | N
     )
 
 
-def strategy_landscape(store: Store, profile: Profile) -> list[StrategyLandscape]:
+def strategy_landscape(store: Store, profile: Profile, listed: Collection[str] | None = None) -> list[StrategyLandscape]:
     """One entry per profile strategy, in profile order; a strategy with no MS study stays listed.
     Reads what the store keeps (:mod:`curemap.store.summary`): the trials testing each strategy
     counted by status, phase, design and results, and the rows its lists name, so the cost
-    follows the lists shown, not the store."""
+    follows the lists shown, not the store. Only the strategies in ``listed`` (default: every
+    one) get their lists of studies; the others' entries carry their figures alone."""
     kept = schema.strategy_trials
+    wanted = [s.id for s in profile.strategies] if listed is None else sorted(listed)
+    others: list[Any] = []
+    recruiting: list[Any] = []
+    setting: list[Any] = []
     trials: dict[str, list[tuple[_Trial, int]]] = defaultdict(list)
     with store.connect() as conn:
         for key, (n, _) in summary.read(conn, summary.STRATEGY_TRIALS).items():
@@ -143,11 +149,14 @@ def strategy_landscape(store: Store, profile: Profile) -> list[StrategyLandscape
         registrations = {key: n for key, (n, _) in summary.read(conn, summary.STRATEGY_REGISTRATIONS).items()}
         stages = {strategy: _stage(rows) for strategy, rows in trials.items()}
         columns = (kept.c.strategy, kept.c.study_id, kept.c.status, kept.c.phase, kept.c.study_type)
-        others = conn.execute(select(kept.c.standing, *columns).where(kept.c.standing.in_((ABOUT, COMPARATOR)))).all()
-        tested = kept.c.standing == TESTED
-        recruiting = conn.execute(select(*columns).where(kept.c.status.in_(sorted(RECRUITING_STATUSES)), tested)).all()
-        staged = [and_(kept.c.strategy == strategy, kept.c.phase == stage) for strategy, stage in stages.items() if stage]
-        setting = conn.execute(select(*columns).where(or_(*staged), tested, kept.c.study_type == "INTERVENTIONAL")).all() if staged else []
+        if wanted:
+            chosen = kept.c.strategy.in_(wanted)
+            others = conn.execute(select(kept.c.standing, *columns).where(chosen, kept.c.standing.in_((ABOUT, COMPARATOR)))).all()
+            tested = kept.c.standing == TESTED
+            recruiting = conn.execute(select(*columns).where(chosen, tested, kept.c.status.in_(sorted(RECRUITING_STATUSES)))).all()
+        staged = [and_(kept.c.strategy == s, kept.c.phase == stages[s]) for s in wanted if stages.get(s)]
+        if staged:
+            setting = conn.execute(select(*columns).where(or_(*staged), tested, kept.c.study_type == "INTERVENTIONAL")).all()
     listed: dict[str, dict[str, list[str]]] = {name: defaultdict(list) for name in (ABOUT, COMPARATOR, RECRUITING, STAGE)}
     for row in others:
         listed[row.standing][row.strategy].append(row.study_id)

@@ -112,9 +112,12 @@ def _scale(conn: Connection) -> None:
 
 def _kept_trials(conn: Connection) -> None:
     """The overview's and the landscape's trial figures kept as summary rows, and the rows their
-    lists of trials read, all filled from what the store holds."""
+    lists of trials read, all filled from what the store holds; the index behind the overview's
+    newest changes."""
     _create(schema.strategy_trials, schema.sponsor_trials)(conn)
     summary.rebuild_trials(conn)
+    # the overview's newest changes of one kind, read back from the newest
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_changes_kind ON changes (kind, id)"))
 
 
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [

@@ -162,6 +162,7 @@ changes = Table(
 )
 Index("ix_changes_record", changes.c.record_id)
 Index("ix_changes_detected", changes.c.detected_at)
+Index("ix_changes_kind", changes.c.kind, changes.c.id)
 
 papers = Table(
     "papers",
@@ -414,7 +415,7 @@ strategy_trials = Table(
 (:mod:`curemap.store.summary`): per trial, the newest registration testing the strategy as a
 treatment; every study only about it or with it as a comparator. The registry facts the
 landscape lists by are copied so the lists read this table alone."""
-Index("ix_strategy_trials_standing", strategy_trials.c.standing, strategy_trials.c.status)
+Index("ix_strategy_trials_standing", strategy_trials.c.strategy, strategy_trials.c.standing, strategy_trials.c.status)
 Index("ix_strategy_trials_phase", strategy_trials.c.strategy, strategy_trials.c.phase)
 
 sponsor_trials = Table(

@@ -24,6 +24,12 @@ def landscape(ctx: WebContext) -> list[StrategyLandscape]:
     return ctx.cache.get("landscape", lambda: strategy_landscape(ctx.store, ctx.profile))
 
 
+def landscape_figures(ctx: WebContext) -> list[StrategyLandscape]:
+    """Every strategy's landscape entry with its figures alone (no lists of studies), for a
+    table of them; the curative strategies' entries, lists and all, are in :func:`overview`."""
+    return ctx.cache.get("landscape_figures", lambda: strategy_landscape(ctx.store, ctx.profile, listed=()))
+
+
 def landscape_of(ctx: WebContext, strategy_id: str) -> StrategyLandscape | None:
     return next((entry for entry in landscape(ctx) if entry.id == strategy_id), None)
 
@@ -71,7 +77,7 @@ def _overview(ctx: WebContext) -> dict[str, Any]:
     status = store_status(store)
     return {
         "as_of": as_of(ctx),
-        "curative": _curative(ctx, studies, landscape(ctx)),
+        "curative": _curative(ctx, studies, strategy_landscape(store, profile, listed=_curative_strategies(ctx))),
         "status": status,
         "ms_studies": status["ms_studies"],  # registrations classified as about MS
         "ms_trials": sum(study.trials for study in studies),  # the trials they register (one trial in two registries counts once)
@@ -116,3 +122,7 @@ def _curative(ctx: WebContext, studies: list[trends.TrialGroup], entries: list[S
 
 def _curative_groups(ctx: WebContext) -> set[str]:
     return {g.id for g in ctx.profile.groups if g.curative_intent}
+
+
+def _curative_strategies(ctx: WebContext) -> set[str]:
+    return {s.id for s in ctx.profile.strategies if s.group in _curative_groups(ctx)}
