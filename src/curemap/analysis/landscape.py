@@ -16,20 +16,18 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
-from curemap.enrich.classify import ABOUT, COMPARATOR
+from curemap.enrich.classify import ABOUT, COMPARATOR, TESTED
 from curemap.normalise import PHASE_RANK
 from curemap.profile import Profile
-from curemap.store import Store, schema
+from curemap.store import Store, schema, summary
 
 RECRUITING_STATUSES = frozenset({"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION"})
 """Statuses under which a person could still join a study."""
-
-IN_CHUNK = 900
-"""Ids per ``IN (…)`` list: under SQLite's limit of bound parameters."""
 
 
 @dataclass
@@ -57,9 +55,8 @@ class StrategyLandscape:
 
 @dataclass(frozen=True)
 class _Trial:
-    """One trial as counted: its newest registration's facts."""
+    """The facts a strategy's trials are counted by (those of the registration each is cited by)."""
 
-    id: str  # the registration counted
     status: str | None
     phase: str | None
     study_type: str | None
@@ -133,48 +130,87 @@ def strategy_studies(store: Store, profile: Profile, counted: dict[str, str] | N
     )
 
 
-def strategy_landscape(store: Store, profile: Profile, behind: StrategyStudies | None = None) -> list[StrategyLandscape]:
+def strategy_landscape(store: Store, profile: Profile, listed: Collection[str] | None = None) -> list[StrategyLandscape]:
     """One entry per profile strategy, in profile order; a strategy with no MS study stays listed.
-    ``behind`` is :func:`strategy_studies`, when the caller has it already."""
-    behind = strategy_studies(store, profile) if behind is None else behind
-    st = schema.studies
-    wanted = sorted({i for ids in behind.tested.values() for i in ids})
-    trials: dict[str, _Trial] = {}
+    Reads what the store keeps (:mod:`curemap.store.summary`): the trials testing each strategy
+    counted by status, phase, design and results, and the rows its lists name, so the cost
+    follows the lists shown, not the store. Only the strategies in ``listed`` (default: every
+    one) get their lists of studies; the others' entries carry their figures alone."""
+    kept = schema.strategy_trials
+    wanted = [s.id for s in profile.strategies] if listed is None else sorted(listed)
+    others: list[Any] = []
+    recruiting: list[Any] = []
+    setting: list[Any] = []
+    trials: dict[str, list[tuple[_Trial, int]]] = defaultdict(list)
     with store.connect() as conn:
-        for start in range(0, len(wanted), IN_CHUNK):
-            for row in conn.execute(
-                select(st.c.id, st.c.status, st.c.phase, st.c.study_type, st.c.has_results).where(
-                    st.c.id.in_(wanted[start : start + IN_CHUNK])
-                )
-            ):
-                trials[row.id] = _Trial(row.id, row.status, row.phase, row.study_type, bool(row.has_results))
+        for key, (n, _) in summary.read(conn, summary.STRATEGY_TRIALS).items():
+            strategy, status, phase, study_type, has_results = summary.split(key, 5)
+            trials[strategy].append((_Trial(status, phase, study_type, has_results == "1"), n))
+        registrations = {key: n for key, (n, _) in summary.read(conn, summary.STRATEGY_REGISTRATIONS).items()}
+        stages = {strategy: _stage(rows) for strategy, rows in trials.items()}
+        columns = (kept.c.strategy, kept.c.study_id, kept.c.status, kept.c.phase, kept.c.study_type)
+        if wanted:
+            chosen = kept.c.strategy.in_(wanted)
+            others = conn.execute(select(kept.c.standing, *columns).where(chosen, kept.c.standing.in_((ABOUT, COMPARATOR)))).all()
+            tested = kept.c.standing == TESTED
+            recruiting = conn.execute(select(*columns).where(chosen, tested, kept.c.status.in_(sorted(RECRUITING_STATUSES)))).all()
+        staged = [and_(kept.c.strategy == s, kept.c.phase == stages[s]) for s in wanted if stages.get(s)]
+        if staged:
+            setting = conn.execute(select(*columns).where(or_(*staged), tested, kept.c.study_type == "INTERVENTIONAL")).all()
+    listed: dict[str, dict[str, list[str]]] = {name: defaultdict(list) for name in (ABOUT, COMPARATOR, RECRUITING, STAGE)}
+    for row in others:
+        listed[row.standing][row.strategy].append(row.study_id)
+    for row in recruiting:
+        listed[RECRUITING][row.strategy].append(row.study_id)
+    for row in setting:
+        if _sets_stage(row.status, row.study_type):
+            listed[STAGE][row.strategy].append(row.study_id)
     landscape = []
     for strategy in profile.strategies:
-        rows = [trials[i] for i in behind.tested.get(strategy.id, [])]
-        recruiting = [r.id for r in rows if r.status in RECRUITING_STATUSES]
-        entry = StrategyLandscape(
-            id=strategy.id,
-            name=strategy.name,
-            group=strategy.group,
-            curative_intent=strategy.curative_intent,
-            studies=len(rows),
-            interventional=sum(r.study_type == "INTERVENTIONAL" for r in rows),
-            recruiting=len(recruiting),
-            recruiting_studies=recruiting,
-            with_results=sum(r.has_results for r in rows),
-            by_status=dict(Counter(r.status or "UNKNOWN" for r in rows).most_common()),
-            by_phase=dict(Counter(r.phase or "not_given" for r in rows).most_common()),
-            registrations=behind.registrations.get(strategy.id, 0),
-            about_studies=behind.about.get(strategy.id, []),
-            comparator_studies=behind.comparator.get(strategy.id, []),
+        rows = trials.get(strategy.id, [])
+        by_status: Counter[str] = Counter()
+        by_phase: Counter[str] = Counter()
+        for trial, n in rows:
+            by_status[trial.status or "UNKNOWN"] += n
+            by_phase[trial.phase or "not_given"] += n
+        landscape.append(
+            StrategyLandscape(
+                id=strategy.id,
+                name=strategy.name,
+                group=strategy.group,
+                curative_intent=strategy.curative_intent,
+                studies=sum(n for _, n in rows),
+                interventional=sum(n for trial, n in rows if trial.study_type == "INTERVENTIONAL"),
+                recruiting=sum(n for trial, n in rows if trial.status in RECRUITING_STATUSES),
+                recruiting_studies=sorted(listed[RECRUITING].get(strategy.id, [])),
+                with_results=sum(n for trial, n in rows if trial.has_results),
+                by_status=_most_first(by_status),
+                by_phase=_most_first(by_phase),
+                registrations=registrations.get(strategy.id, 0),
+                about_studies=sorted(listed[ABOUT].get(strategy.id, [])),
+                comparator_studies=sorted(listed[COMPARATOR].get(strategy.id, [])),
+                stage=stages.get(strategy.id),
+                stage_studies=sorted(listed[STAGE].get(strategy.id, [])),
+            )
         )
-        staged = [
-            r
-            for r in rows
-            if r.study_type == "INTERVENTIONAL" and r.status != "WITHDRAWN" and r.phase in PHASE_RANK
-        ]
-        if staged:
-            entry.stage = max((r.phase for r in staged), key=PHASE_RANK.__getitem__)
-            entry.stage_studies = [r.id for r in staged if r.phase == entry.stage]
-        landscape.append(entry)
     return landscape
+
+
+RECRUITING, STAGE = "recruiting", "stage"
+"""The landscape's lists of trials testing a strategy, beside those about it and comparing it."""
+
+
+def _sets_stage(status: str | None, study_type: str | None) -> bool:
+    """Whether a trial of this status and design can set its strategy's stage."""
+    return study_type == "INTERVENTIONAL" and status != "WITHDRAWN"
+
+
+def _stage(rows: list[tuple[_Trial, int]]) -> str | None:
+    """The highest phase among the interventional trials not withdrawn."""
+    phases = [trial.phase for trial, _ in rows if _sets_stage(trial.status, trial.study_type) and trial.phase in PHASE_RANK]
+    return max(phases, key=PHASE_RANK.__getitem__) if phases else None
+
+
+def _most_first(counts: Counter[str]) -> dict[str, int]:
+    """Counts, most first and equal counts by name."""
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))

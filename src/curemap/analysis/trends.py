@@ -11,17 +11,18 @@ from __future__ import annotations
 import json
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import Connection, ColumnElement, Integer, cast, func, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import func, select
 
-from curemap.analysis.landscape import IN_CHUNK, StrategyStudies, counted_registrations, strategy_studies
+from curemap.analysis.landscape import StrategyStudies, counted_registrations, strategy_studies
 from curemap.enrich.sponsors import organisation_key
 from curemap.profile import Profile
-from curemap.store import Store, schema
+from curemap.store import Store, schema, summary
+from curemap.store.summary import IN_CHUNK
 
 NO_PHASE = "not_given"
 """The phase key for studies whose registry gives no phase."""
@@ -43,10 +44,38 @@ class MsStudy:
     completion_date: str | None
     has_results: bool
     groups: frozenset[str] = field(default_factory=frozenset)
+    trials: ClassVar[int] = 1  # one trial, as a TrialGroup counts many
 
     @property
     def start_year(self) -> int | None:
-        return int(self.start_date[:4]) if self.start_date and self.start_date[:4].isdigit() else None
+        return summary.start_year(self.start_date)
+
+
+@dataclass(frozen=True)
+class TrialGroup:
+    """The MS trials that share every fact the overview counts by: a row the store keeps
+    (:data:`curemap.store.summary.TRIALS`), so the overview counts rows, not trials."""
+
+    groups: frozenset[str]
+    status: str | None
+    phase: str | None
+    start_year: int | None
+    has_results: bool
+    sponsor_type: str | None
+    trials: int
+
+
+def kept_trials(store: Store) -> list[TrialGroup]:
+    """Every MS trial, as the groups of them the store keeps counted."""
+    with store.connect() as conn:
+        counted = summary.read(conn, summary.TRIALS)
+    found = []
+    for key, (n, _) in sorted(counted.items()):
+        groups, status, phase, year, has_results, sponsor_type = summary.split(key, 6)
+        found.append(
+            TrialGroup(frozenset((groups or "").split()), status, phase, int(year) if year else None, has_results == "1", sponsor_type, n)
+        )
+    return found
 
 
 def ms_studies(
@@ -88,18 +117,23 @@ def _ms_ids(store: Store) -> set[str]:
         return set(conn.execute(select(cl.c.record_id).where(cl.c.is_ms, cl.c.kind == "study")).scalars())
 
 
-def pipeline_by_group_phase(store: Store, profile: Profile, *, studies: list[MsStudy] | None = None) -> dict[str, dict[str, int]]:
+Trials = Sequence[MsStudy] | Sequence[TrialGroup]
+"""MS trials one by one, or as the groups of them the store keeps (each counts ``trials``)."""
+
+
+def pipeline_by_group_phase(store: Store, profile: Profile, *, studies: Trials | None = None) -> dict[str, dict[str, int]]:
     """Group id -> phase -> MS studies, for every profile group (in profile order, empty ones
-    included). A study pursuing two strategies of one group counts once for that group."""
+    included; phases most first, equal counts by name). A study pursuing two strategies of one
+    group counts once for that group."""
     studies = ms_studies(store, profile) if studies is None else studies
     table: dict[str, Counter] = {g.id: Counter() for g in profile.groups}
     for study in studies:
         for group in study.groups:
-            table[group][study.phase or NO_PHASE] += 1
-    return {group: dict(counts.most_common()) for group, counts in table.items()}
+            table[group][study.phase or NO_PHASE] += study.trials
+    return {group: dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))) for group, counts in table.items()}
 
 
-def started_per_year(store: Store, profile: Profile, *, studies: list[MsStudy] | None = None) -> dict[str, dict[int, int]]:
+def started_per_year(store: Store, profile: Profile, *, studies: Trials | None = None) -> dict[str, dict[int, int]]:
     """Group id -> start year -> MS studies started that year (years in order; studies without a
     start date left out)."""
     studies = ms_studies(store, profile) if studies is None else studies
@@ -108,7 +142,7 @@ def started_per_year(store: Store, profile: Profile, *, studies: list[MsStudy] |
         if study.start_year is None:
             continue
         for group in study.groups:
-            table[group][study.start_year] += 1
+            table[group][study.start_year] += study.trials
     return {group: dict(sorted(counts.items())) for group, counts in table.items()}
 
 
@@ -128,6 +162,14 @@ def country_counts(store: Store, *, study_ids: set[str] | None = None) -> list[t
                 if row.country.strip():
                     seen[row.country.strip()].add(row.study_id)
     return sorted(((country, len(ids)) for country, ids in seen.items()), key=lambda item: (-item[1], item[0]))
+
+
+def kept_countries(store: Store) -> list[tuple[str, int]]:
+    """MS trials with at least one site in each country, most first (ties by name), as the
+    store keeps them counted."""
+    with store.connect() as conn:
+        counted = summary.read(conn, summary.COUNTRIES)
+    return sorted(((country, n) for country, (n, _) in counted.items()), key=lambda item: (-item[1], item[0]))
 
 
 @dataclass
@@ -154,12 +196,22 @@ class SiteCoverage:
             + ". A record fetched with `curemap update` brings its full site list."
         )
 
+    def add(self, source: str, kind: str, n: int = 1) -> None:
+        """Count ``n`` studies of ``source`` whose site list is of this kind."""
+        self.studies += n
+        setattr(self, kind, getattr(self, kind) + n)
+        self.by_source.setdefault(source, {"all_sites": 0, "first_site_only": 0, "no_site": 0})[kind] += n
 
-def _json_integer(conn: Connection, document: ColumnElement, key: str) -> ColumnElement:
-    """A whole number from a JSON text column, read by the database (no row parsed here)."""
-    if conn.dialect.name == "postgresql":
-        return cast(cast(document, JSONB)[key].astext, Integer)
-    return func.json_extract(document, f"$.{key}")
+
+def kept_site_coverage(store: Store) -> SiteCoverage:
+    """:class:`SiteCoverage` of every MS trial, as the store keeps it counted."""
+    coverage = SiteCoverage()
+    with store.connect() as conn:
+        counted = summary.read(conn, summary.SITES)
+    for key, (n, _) in sorted(counted.items()):
+        source, kind = summary.split(key, 2)
+        coverage.add(source or "", kind or "", n)
+    return coverage
 
 
 def site_coverage(store: Store, study_ids: set[str]) -> SiteCoverage:
@@ -169,7 +221,7 @@ def site_coverage(store: Store, study_ids: set[str]) -> SiteCoverage:
     coverage = SiteCoverage()
     wanted = sorted(study_ids)
     with store.connect() as conn:
-        total = _json_integer(conn, st.c.data, "total_locations")
+        total = summary.json_integer(conn, st.c.data, "total_locations")
         for start in range(0, len(wanted), IN_CHUNK):
             chunk = wanted[start : start + IN_CHUNK]
             listed = dict(
@@ -178,12 +230,7 @@ def site_coverage(store: Store, study_ids: set[str]) -> SiteCoverage:
                 ).all()
             )
             for row in conn.execute(select(st.c.id, st.c.source, total.label("total")).where(st.c.id.in_(chunk))):
-                sites = listed.get(row.id, 0)
-                kind = "no_site" if not sites else "first_site_only" if row.total and row.total > sites else "all_sites"
-                coverage.studies += 1
-                setattr(coverage, kind, getattr(coverage, kind) + 1)
-                per_source = coverage.by_source.setdefault(row.source, {"all_sites": 0, "first_site_only": 0, "no_site": 0})
-                per_source[kind] += 1
+                coverage.add(row.source, summary.site_kind(listed.get(row.id, 0), row.total))
     return coverage
 
 
@@ -229,20 +276,23 @@ class SponsorTypes:
         )
 
 
-def sponsor_types(store: Store, profile: Profile, *, studies: list[MsStudy] | None = None) -> SponsorTypes:
+def sponsor_types(store: Store, profile: Profile, *, studies: Trials | None = None) -> SponsorTypes:
     """The MS trials (or the given ones) per lead-sponsor type, the industry share among those
     naming a lead sponsor."""
     studies = ms_studies(store, profile) if studies is None else studies
     words = profile.sponsors
     if words is None:
         raise ValueError(f"profile {profile.id!r} has no sponsors section")
-    counts = Counter(study.sponsor_type for study in studies if study.sponsor_type)
+    counts: Counter[str] = Counter()
+    for study in studies:
+        if study.sponsor_type:
+            counts[study.sponsor_type] += study.trials
     with_lead = sum(counts.values())
     industry = next(t for t in words.types if t.id == words.industry_type)
     return SponsorTypes(
         rows=[(t.id, t.name, counts[t.id], counts[t.id] / with_lead if with_lead else None) for t in words.types],
         with_lead=with_lead,
-        without_lead=len(studies) - with_lead,
+        without_lead=sum(study.trials for study in studies) - with_lead,
         industry_type=industry.id,
         industry_name=industry.name,
         industry_trials=counts[industry.id],
@@ -268,22 +318,64 @@ class OrganisationCount:
         return f"{self.name} — as {'; '.join(self.spellings)}"
 
 
+class _Organisations:
+    """Records counted per organisation, name variants merged: merged names that differ only in
+    case, accents or punctuation are one."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, Counter] = defaultdict(Counter)
+        self.spellings: dict[str, Counter] = defaultdict(Counter)
+        self.records: Counter[str] = Counter()
+
+    def add(self, organisation: str, spelling: str, n: int = 1) -> str:
+        """``n`` records naming the organisation so (the registry's spelling); returns its key."""
+        key = organisation_key(organisation)
+        self.names[key][organisation] += n
+        self.spellings[key][" ".join(spelling.split())] += n
+        return key
+
+    def top(self, limit: int) -> list[str]:
+        """The keys of the organisations named by the most records."""
+        return sorted(self.names, key=lambda key: (-self.records[key], _by_frequency(self.names[key])[0]))[:limit]
+
+    def ranked(self, limit: int, ids: dict[str, list[str]]) -> list[OrganisationCount]:
+        """The organisations named by the most records, with the ids behind each (by key)."""
+        return [
+            OrganisationCount(_by_frequency(self.names[key])[0], self.records[key], ids.get(key, []), _by_frequency(self.spellings[key]))
+            for key in self.top(limit)
+        ]
+
+
 def _ranked_organisations(named: list[tuple[str, str, str]], limit: int) -> list[OrganisationCount]:
     """(record id, merged organisation, registry spelling) triples as the organisations named
-    by the most records; merged names that differ only in case, accents or punctuation are one."""
-    names: dict[str, Counter] = defaultdict(Counter)
-    spellings: dict[str, Counter] = defaultdict(Counter)
+    by the most records."""
+    counted = _Organisations()
     ids: dict[str, dict[str, None]] = defaultdict(dict)
     for record_id, organisation, spelling in named:
-        key = organisation_key(organisation)
-        names[key][organisation] += 1
-        spellings[key][" ".join(spelling.split())] += 1
-        ids[key][record_id] = None
-    ranked = sorted(ids, key=lambda key: (-len(ids[key]), _by_frequency(names[key])[0]))
-    return [
-        OrganisationCount(_by_frequency(names[key])[0], len(ids[key]), list(ids[key]), _by_frequency(spellings[key]))
-        for key in ranked[:limit]
-    ]
+        ids[counted.add(organisation, spelling)][record_id] = None
+    counted.records.update({key: len(records) for key, records in ids.items()})
+    return counted.ranked(limit, {key: list(records) for key, records in ids.items()})
+
+
+def kept_leading_sponsors(store: Store, limit: int = 10) -> list[OrganisationCount]:
+    """:func:`leading_sponsors` of every MS trial from the counts the store keeps; only the ids
+    of the organisations shown are read (:data:`curemap.store.schema.sponsor_trials`)."""
+    counted = _Organisations()
+    variants: dict[str, list[str]] = defaultdict(list)
+    with store.connect() as conn:
+        for key, (n, _) in summary.read(conn, summary.SPONSORS).items():
+            spelling, organisation = summary.split(key, 2)
+            merged = counted.add(organisation or "", spelling or "", n)
+            counted.records[merged] += n
+            variants[merged].append(organisation or "")
+        shown = {variant: key for key in counted.top(limit) for variant in variants[key]}
+        ids: dict[str, list[str]] = defaultdict(list)
+        kept = schema.sponsor_trials
+        names = sorted(shown)
+        for start in range(0, len(names), IN_CHUNK):
+            for row in conn.execute(select(kept.c.study_id, kept.c.organisation).where(kept.c.organisation.in_(names[start : start + IN_CHUNK]))):
+                ids[shown[row.organisation]].append(row.study_id)
+    return counted.ranked(limit, {key: sorted(found) for key, found in ids.items()})
 
 
 def _by_frequency(counts: Counter) -> list[str]:

@@ -110,6 +110,16 @@ def _scale(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+def _kept_trials(conn: Connection) -> None:
+    """The overview's and the landscape's trial figures kept as summary rows, and the rows their
+    lists of trials read, all filled from what the store holds; the index behind the overview's
+    newest changes."""
+    _create(schema.strategy_trials, schema.sponsor_trials)(conn)
+    summary.rebuild_trials(conn)
+    # the overview's newest changes of one kind, read back from the newest
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_changes_kind ON changes (kind, id)"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     (
         "0001_evidence_store",
@@ -140,6 +150,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0009_subscriptions", _create(schema.subscriptions, schema.deliveries)),
     ("0010_comparisons_fulltext", _comparisons_fulltext),
     ("0011_scale", _scale),
+    ("0013_kept_trials", _kept_trials),
 ]
 
 

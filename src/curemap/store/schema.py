@@ -162,6 +162,7 @@ changes = Table(
 )
 Index("ix_changes_record", changes.c.record_id)
 Index("ix_changes_detected", changes.c.detected_at)
+Index("ix_changes_kind", changes.c.kind, changes.c.id)
 
 papers = Table(
     "papers",
@@ -399,6 +400,34 @@ comparisons = Table(
 """Results of comparisons read from posted analyses, abstracts and full text, kept with the
 outcome figures of the same extraction (:mod:`curemap.enrich.comparisons`)."""
 Index("ix_comparisons_record", comparisons.c.record_id)
+
+strategy_trials = Table(
+    "strategy_trials",
+    metadata,
+    Column("strategy", String(80), primary_key=True),
+    Column("study_id", String(40), primary_key=True),
+    Column("standing", String(20), nullable=False),  # "tested", "about" or "comparator"
+    Column("status", String(40)),
+    Column("phase", String(20)),
+    Column("study_type", String(40)),
+)
+"""The MS studies behind each strategy's landscape entry, kept by every write that moves them
+(:mod:`curemap.store.summary`): per trial, the newest registration testing the strategy as a
+treatment; every study only about it or with it as a comparator. The registry facts the
+landscape lists by are copied so the lists read this table alone."""
+Index("ix_strategy_trials_standing", strategy_trials.c.strategy, strategy_trials.c.standing, strategy_trials.c.status)
+Index("ix_strategy_trials_phase", strategy_trials.c.strategy, strategy_trials.c.phase)
+
+sponsor_trials = Table(
+    "sponsor_trials",
+    metadata,
+    Column("study_id", String(40), primary_key=True),
+    Column("organisation", Text, nullable=False),
+)
+"""Each MS trial naming a lead sponsor, by the registration it is counted by, with the lead
+sponsor's organisation: the trials behind the leading sponsors, read for those shown only.
+Kept by every write that moves them (:mod:`curemap.store.summary`)."""
+Index("ix_sponsor_trials_organisation", sponsor_trials.c.organisation, sponsor_trials.c.study_id)
 
 summary_counts = Table(
     "summary_counts",

@@ -421,8 +421,10 @@ class Store:
                 by_kind.setdefault(kind, []).append(record)
         good = [record for records in by_kind.values() for record in records]
         raw_ids = self._store_raw(conn, good, now, tally) if good else {}
+        trials = summary.TrialsChanging(conn, [item_of(record).id for record in by_kind.get(STUDY, [])])
         for kind, records in by_kind.items():
             self._upsert(conn, kind, records, raw_ids, now, counts, tally)
+        trials.done(tally)  # a stored study's new version moves its trial's figures
         if deletions:
             self._delete_papers(conn, deletions, now, counts, tally)
         return counts
@@ -667,6 +669,7 @@ class Store:
             ):
                 tally.add(summary.MS, row[0], -row[1])
             tally.add(summary.MS, kind.name, sum(bool(data["is_ms"]) for _, _, data in items))
+            trials = summary.TrialsChanging(conn, ids if kind is STUDY else [])
             for table in (cl, schema.record_strategies, schema.record_phenotypes, schema.record_populations):
                 conn.execute(delete(table).where(table.c.record_id.in_(ids)))
             bulk_insert(
@@ -709,6 +712,7 @@ class Store:
                     update(st).where(st.c.id == bindparam("record")).values(is_ms=bindparam("ms"), curative_intent=bindparam("curative")),
                     [{"record": i, "ms": d["is_ms"], "curative": d["curative_intent"]} for i, _, d in items],
                 )
+            trials.done(tally)  # labels move trial figures
             tally.apply(conn)
 
     def get_classification(self, record_id: str) -> dict[str, Any] | None:
@@ -889,10 +893,14 @@ class Store:
 
     def replace_registrations(self, rows: list[dict[str, Any]]) -> None:
         """Replace every study's trial in one transaction (trials are derived, so recomputed whole)."""
+        tally = summary.Tally()
         with self.engine.begin() as conn:
+            trials = summary.TrialsChanging(conn, summary.moved_trials(conn, rows))
             conn.execute(delete(schema.trial_registrations))
             if rows:
                 conn.execute(insert(schema.trial_registrations), rows)
+            trials.done(tally)
+            tally.apply(conn)
 
     def trial_ids(self) -> dict[str, str]:
         """Every study id → the id of the trial it registers, so counts can count trials."""

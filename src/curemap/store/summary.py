@@ -5,15 +5,25 @@ A write collects what it changes in a :class:`Tally` and applies it once, just b
 transaction commits (rows in one fixed order, so concurrent writers on PostgreSQL queue on
 them instead of deadlocking). :func:`recount` computes the same rows from the tables: the
 migration fills the summary with it, and tests compare the two.
+
+The overview's and the landscape's figures count trials, not registrations (a trial counts
+once, by its newest registration), with the strategy groups it tests: a write that may move
+them wraps itself in :func:`trials_changing`, which takes the figures of the trials it
+touches away before and adds them back after, and keeps the rows their lists are read from.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, case, delete, func, select
+from sqlalchemy import Connection, ColumnElement, Integer, case, cast, delete, func, select
+from sqlalchemy.dialects.postgresql import JSONB
 
+from curemap.enrich.classify import ABOUT, COMPARATOR, TESTED
+from curemap.profile import load_profile
 from curemap.store import schema
 from curemap.store.schema import upsert
 
@@ -115,6 +125,8 @@ def recount(conn: Connection) -> Tally:
         select(raw.c.source, func.count(raw.c.source_id.distinct()), func.max(raw.c.fetched_at)).group_by(raw.c.source)
     ):
         tally.add(RAW, source, n, newest)
+    for key, n in trial_figures(conn, None).tally.counts.items():
+        tally.add(*key, n=n)
     return tally
 
 
@@ -122,3 +134,213 @@ def rebuild(conn: Connection) -> None:
     """Replace the summary with a fresh :func:`recount` (the migration that adds it)."""
     conn.execute(delete(schema.summary_counts))
     recount(conn).apply(conn)
+
+
+# -- trials: the overview's and the landscape's figures -------------------------------------
+
+TRIALS = "ms_trials"
+"""MS trials, keyed by :func:`join` of: the groups they test (ids, space-separated), status,
+phase, start year, whether results are posted ("1"/"0"), the lead sponsor's type."""
+COUNTRIES = "ms_trial_countries"  # MS trials with a site in the country (the key)
+SITES = "ms_trial_sites"  # MS trials by source and how complete their site list is
+SPONSORS = "ms_trial_sponsors"  # MS trials by the registry's spelling of the lead sponsor, then its organisation
+STRATEGY_TRIALS = "strategy_trials"  # trials testing a strategy, by strategy, status, phase, study type, results
+STRATEGY_REGISTRATIONS = "strategy_registrations"  # registrations behind those trials, by strategy
+TRIAL_COUNTERS = (TRIALS, COUNTRIES, SITES, SPONSORS, STRATEGY_TRIALS, STRATEGY_REGISTRATIONS)
+
+SEPARATOR = "\t"
+IN_CHUNK = 900
+"""Ids per ``IN (…)`` list: under SQLite's limit of bound parameters."""
+
+
+def join(*values: Any) -> str:
+    """A key of several values (None as the empty string; no value holds a tab but the last)."""
+    return SEPARATOR.join(_key(value) for value in values)
+
+
+def split(key: str, parts: int) -> list[str | None]:
+    """The values :func:`join` made the key of (the empty string back as None)."""
+    return [value or None for value in key.split(SEPARATOR, parts - 1)]
+
+
+def start_year(start_date: str | None) -> int | None:
+    return int(start_date[:4]) if start_date and start_date[:4].isdigit() else None
+
+
+def site_kind(sites: int, total: int | None) -> str:
+    """How complete a study's site list is: it lists none, only its first of several (the
+    flattened export keeps one), or all of them."""
+    return "no_site" if not sites else "first_site_only" if total and total > sites else "all_sites"
+
+
+def json_integer(conn: Connection, document: ColumnElement, key: str) -> ColumnElement:
+    """A whole number from a JSON text column, read by the database (no row parsed here)."""
+    if conn.dialect.name == "postgresql":
+        return cast(cast(document, JSONB)[key].astext, Integer)
+    return func.json_extract(document, f"$.{key}")
+
+
+@dataclass
+class TrialFigures:
+    """What a set of trials adds to the summary, and the kept rows their lists read."""
+
+    tally: Tally
+    listed: list[dict[str, Any]]  # rows of schema.strategy_trials
+    sponsored: list[dict[str, Any]]  # rows of schema.sponsor_trials
+
+
+def _chunks(ids: list[str] | None) -> Iterator[list[str] | None]:
+    if ids is None:
+        yield None
+        return
+    for start in range(0, len(ids), IN_CHUNK):
+        yield ids[start : start + IN_CHUNK]
+
+
+def trial_figures(conn: Connection, ids: list[str] | None) -> TrialFigures:
+    """The figures of the trials of these studies (every study when None); ``ids`` must hold
+    every registration of each of their trials."""
+    profile = load_profile()
+    group_of = {s.id: s.group for s in profile.strategies}
+    therapies = {s.id for s in profile.strategies if s.role == "therapy"}
+    st, tr, cl, rs, loc = schema.studies, schema.trial_registrations, schema.classifications, schema.record_strategies, schema.study_locations
+    query = select(
+        st.c.id, st.c.source, st.c.status, st.c.phase, st.c.study_type, st.c.has_results, st.c.start_date,
+        st.c.lead_sponsor, st.c.last_update_posted, func.coalesce(tr.c.trial_id, st.c.id).label("trial"), cl.c.is_ms, cl.c.purpose, cl.c.sponsor_type, cl.c.organisation,
+    ).outerjoin(tr, tr.c.study_id == st.c.id).outerjoin(cl, cl.c.record_id == st.c.id)
+    rows, labels = {}, defaultdict(list)
+    for chunk in _chunks(ids):
+        where = () if chunk is None else (st.c.id.in_(chunk),)
+        rows.update((row.id, row) for row in conn.execute(query.where(*where)))
+        where = (rs.c.record_id.in_(chunk),) if chunk is not None else ()
+        for row in conn.execute(select(rs.c.record_id, rs.c.strategy, rs.c.role).where(*where)):
+            labels[row.record_id].append(row)
+    members: dict[str, list[Any]] = defaultdict(list)
+    for row in rows.values():
+        members[row.trial].append(row)
+
+    def newest(candidates: Iterable[Any]) -> Any:
+        return max(candidates, key=lambda row: (row.last_update_posted or "", row.id))
+
+    found = TrialFigures(Tally(), [], [])
+    counted = []
+    for registrations in members.values():
+        cited: dict[str, list[Any]] = defaultdict(list)  # strategy -> MS registrations testing it
+        for row in registrations:
+            if not row.is_ms:
+                continue
+            for label in labels.get(row.id, ()):
+                standing = COMPARATOR if label.role == COMPARATOR else ABOUT if row.purpose == ABOUT and label.strategy in therapies else TESTED
+                if standing == TESTED:
+                    cited[label.strategy].append(row)
+                    found.tally.add(STRATEGY_REGISTRATIONS, label.strategy)
+                else:
+                    found.listed.append(_listed(label.strategy, row, standing))
+        for strategy, testing in cited.items():
+            row = newest(testing)
+            found.listed.append(_listed(strategy, row, TESTED))
+            found.tally.add(STRATEGY_TRIALS, join(strategy, row.status, row.phase, row.study_type, int(bool(row.has_results))))
+        trial = newest(registrations)
+        if trial.is_ms:
+            groups = " ".join(sorted({group_of[strategy] for strategy in cited}))
+            found.tally.add(TRIALS, join(groups, trial.status, trial.phase, start_year(trial.start_date), int(bool(trial.has_results)), trial.sponsor_type))
+            if trial.organisation and trial.lead_sponsor:
+                found.tally.add(SPONSORS, join(" ".join(trial.lead_sponsor.split()), trial.organisation))
+                found.sponsored.append({"study_id": trial.id, "organisation": trial.organisation})
+            counted.append(trial)
+    sites: Counter[str] = Counter()
+    countries: dict[str, set[str]] = defaultdict(set)
+    totals: dict[str, int | None] = {}  # the site total each record states (only the counted trials' are read)
+    for chunk in _chunks(None if ids is None else sorted(trial.id for trial in counted)):
+        where = (loc.c.study_id.in_(chunk),) if chunk is not None else ()
+        for row in conn.execute(select(loc.c.study_id, loc.c.country).where(*where)):
+            sites[row.study_id] += 1
+            if row.country and row.country.strip():
+                countries[row.study_id].add(row.country.strip())
+        where = (st.c.id.in_(chunk),) if chunk is not None else ()
+        totals.update(conn.execute(select(st.c.id, json_integer(conn, st.c.data, "total_locations")).where(*where)).all())
+    for trial in counted:
+        found.tally.add(SITES, join(trial.source, site_kind(sites[trial.id], totals.get(trial.id))))
+        for country in countries[trial.id]:
+            found.tally.add(COUNTRIES, country)
+    return found
+
+
+def _listed(strategy: str, row: Any, standing: str) -> dict[str, Any]:
+    return {"strategy": strategy, "study_id": row.id, "standing": standing, "status": row.status, "phase": row.phase, "study_type": row.study_type}
+
+
+def _registered(conn: Connection, ids: Iterable[str]) -> list[str]:
+    """The stored studies among ``ids`` with every other registration of their trials."""
+    st, tr = schema.studies, schema.trial_registrations
+    wanted = sorted(set(ids))
+    found: set[str] = set()
+    for chunk in _chunks(wanted):
+        found.update(conn.execute(select(st.c.id).where(st.c.id.in_(chunk))).scalars())
+        trials = select(tr.c.trial_id).where(tr.c.study_id.in_(chunk))
+        found.update(conn.execute(select(tr.c.study_id).where(tr.c.trial_id.in_(trials))).scalars())
+    return sorted(found)
+
+
+def _any_ms(conn: Connection, ids: list[str]) -> bool:
+    """Whether any of these studies is classified as about MS (if none is, their trials add
+    nothing: a first classification has nothing to take away)."""
+    cl = schema.classifications
+    return any(conn.execute(select(cl.c.record_id).where(cl.c.record_id.in_(chunk), cl.c.is_ms).limit(1)).first() for chunk in _chunks(ids))
+
+
+class TrialsChanging:
+    """A write to these studies (or their classifications, or their trials): made, it moves
+    the figures of every trial they belong to by the difference (:meth:`done`) and keeps the
+    rows of their registrations that lists of trials read. A write that changes which
+    trial a study belongs to passes every study of the trials it leaves and joins
+    (:func:`moved_trials`)."""
+
+    def __init__(self, conn: Connection, ids: Iterable[str]):
+        self.conn = conn
+        self.ids = _registered(conn, ids)  # the studies stored before the write, with their trials
+        self.before = (trial_figures(conn, self.ids) if _any_ms(conn, self.ids) else TrialFigures(Tally(), [], [])) if self.ids else None
+
+    def done(self, tally: Tally) -> None:
+        """The write is made: add the difference to ``tally``, write the kept rows."""
+        if self.before is None:
+            return
+        after = trial_figures(self.conn, self.ids)
+        for key, n in self.before.tally.counts.items():
+            tally.add(*key, n=-n)
+        for key, n in after.tally.counts.items():
+            tally.add(*key, n=n)
+        _keep(self.conn, self.ids, after)
+
+
+def _keep(conn: Connection, ids: list[str] | None, now: TrialFigures) -> None:
+    """Replace the kept rows of these studies (of every study when None)."""
+    for table, rows in ((schema.strategy_trials, now.listed), (schema.sponsor_trials, now.sponsored)):
+        for chunk in _chunks(ids):
+            conn.execute(delete(table).where(*(() if chunk is None else (table.c.study_id.in_(chunk),))))
+        if rows:
+            conn.execute(table.insert(), rows)
+
+
+def moved_trials(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
+    """The studies whose trial figures a new set of trial registrations (``rows``) can move:
+    every registration of each trial a study leaves or joins, under the old and new links."""
+    tr = schema.trial_registrations
+    old = dict(conn.execute(select(tr.c.study_id, tr.c.trial_id)).all())
+    new = {row["study_id"]: row["trial_id"] for row in rows}
+    moved = {study for study in old.keys() | new.keys() if old.get(study, study) != new.get(study, study)}
+    wanted: set[str] = set()
+    for links in (old, new):
+        trials = {links.get(study, study) for study in moved}
+        wanted |= {study for study, trial in links.items() if trial in trials}
+        wanted |= {trial for trial in trials if trial not in links}  # a study unlinked is its own trial
+    return wanted
+
+
+def rebuild_trials(conn: Connection) -> None:
+    """Fill the trial figures and the rows lists of trials read from the tables (the migration
+    that adds them)."""
+    conn.execute(delete(schema.summary_counts).where(schema.summary_counts.c.name.in_(TRIAL_COUNTERS)))
+    found = trial_figures(conn, None)
+    found.tally.apply(conn)
+    _keep(conn, None, found)

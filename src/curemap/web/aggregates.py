@@ -1,5 +1,6 @@
-"""Whole-store figures the overview, strategy pages and API show, computed by the analysis
-modules and cached per store version (see :class:`curemap.web.context.AggregateCache`)."""
+"""Whole-store figures the overview, strategy pages and API show, read by the analysis modules
+from what the store keeps counted and cached per store version (see
+:class:`curemap.web.context.AggregateCache`)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,7 @@ from typing import Any
 
 from curemap.analysis import trends
 from curemap.analysis.evidence import LeftOutFigure, StrategyEvidence, left_out_figures, strategy_evidence
-from curemap.analysis.landscape import (
-    RECRUITING_STATUSES,
-    StrategyLandscape,
-    StrategyStudies,
-    counted_registrations,
-    strategy_landscape,
-    strategy_studies,
-)
+from curemap.analysis.landscape import RECRUITING_STATUSES, StrategyLandscape, strategy_landscape
 from curemap.normalise import PHASE_RANK, PHASES
 from curemap.store.kinds import PAPER
 from curemap.views import store_status
@@ -25,9 +19,15 @@ COUNTRIES_SHOWN = 20
 SPONSORS_SHOWN = 10
 
 
-def landscape(ctx: WebContext, behind: StrategyStudies | None = None) -> list[StrategyLandscape]:
-    """Every strategy's landscape entry; ``behind`` when the caller has read it already."""
-    return ctx.cache.get("landscape", lambda: strategy_landscape(ctx.store, ctx.profile, behind))
+def landscape(ctx: WebContext) -> list[StrategyLandscape]:
+    """Every strategy's landscape entry."""
+    return ctx.cache.get("landscape", lambda: strategy_landscape(ctx.store, ctx.profile))
+
+
+def landscape_figures(ctx: WebContext) -> list[StrategyLandscape]:
+    """Every strategy's landscape entry with its figures alone (no lists of studies), for a
+    table of them; the curative strategies' entries, lists and all, are in :func:`overview`."""
+    return ctx.cache.get("landscape_figures", lambda: strategy_landscape(ctx.store, ctx.profile, listed=()))
 
 
 def landscape_of(ctx: WebContext, strategy_id: str) -> StrategyLandscape | None:
@@ -67,40 +67,37 @@ def overview(ctx: WebContext) -> dict[str, Any]:
 
 def _overview(ctx: WebContext) -> dict[str, Any]:
     store, profile = ctx.store, ctx.profile
-    counted = counted_registrations(store)
-    behind = strategy_studies(store, profile, counted)  # read once, for the trials and the landscape
-    studies = trends.ms_studies(store, profile, counted, behind)
-    ms_ids = {study.id for study in studies}
+    studies = trends.kept_trials(store)
     by_status: dict[str, int] = {}
     for study in studies:
         if study.status in RECRUITING_STATUSES:
-            by_status[study.status] = by_status.get(study.status, 0) + 1
+            by_status[study.status] = by_status.get(study.status, 0) + study.trials
     pipeline = trends.pipeline_by_group_phase(store, profile, studies=studies)
     phases = [p for p in (*PHASES, trends.NO_PHASE) if any(p in row for row in pipeline.values())]
     status = store_status(store)
     return {
         "as_of": as_of(ctx),
-        "curative": _curative(ctx, studies, landscape(ctx, behind)),
+        "curative": _curative(ctx, studies, strategy_landscape(store, profile, listed=_curative_strategies(ctx))),
         "status": status,
         "ms_studies": status["ms_studies"],  # registrations classified as about MS
-        "ms_trials": len(ms_ids),  # the trials they register (a trial in two registries counts once)
-        "curative_studies": sum(bool(study.groups & _curative_groups(ctx)) for study in studies),
-        "recruiting": dict(sorted(by_status.items(), key=lambda item: -item[1])),
+        "ms_trials": sum(study.trials for study in studies),  # the trials they register (one trial in two registries counts once)
+        "curative_studies": sum(study.trials for study in studies if study.groups & _curative_groups(ctx)),
+        "recruiting": dict(sorted(by_status.items(), key=lambda item: (-item[1], item[0]))),
         "recruiting_total": sum(by_status.values()),
-        "with_results": sum(study.has_results for study in studies),
+        "with_results": sum(study.trials for study in studies if study.has_results),
         "groups": [{"id": g.id, "name": g.name, "curative_intent": g.curative_intent} for g in profile.groups],
         "phases": phases,
         "pipeline": pipeline,
         "started_per_year": trends.started_per_year(store, profile, studies=studies),
-        "countries": trends.country_counts(store, study_ids=ms_ids)[:COUNTRIES_SHOWN],
-        "site_coverage": trends.site_coverage(store, ms_ids),
+        "countries": trends.kept_countries(store)[:COUNTRIES_SHOWN],
+        "site_coverage": trends.kept_site_coverage(store),
         "sponsor_types": trends.sponsor_types(store, profile, studies=studies),
-        "leading_sponsors": trends.leading_sponsors(store, profile, studies=studies, limit=SPONSORS_SHOWN),
+        "leading_sponsors": trends.kept_leading_sponsors(store, limit=SPONSORS_SHOWN),
         "ms_papers": store.count_ms(PAPER),
     }
 
 
-def _curative(ctx: WebContext, studies: list[trends.MsStudy], entries: list[StrategyLandscape]) -> list[dict[str, Any]]:
+def _curative(ctx: WebContext, studies: list[trends.TrialGroup], entries: list[StrategyLandscape]) -> list[dict[str, Any]]:
     """Each curative group with the trials testing its strategies as a treatment (a trial that
     tests two of them counted once), those open now, and its strategies, furthest first."""
     groups = []
@@ -115,8 +112,8 @@ def _curative(ctx: WebContext, studies: list[trends.MsStudy], entries: list[Stra
                 "id": group.id,
                 "name": group.name,
                 "description": group.description,
-                "trials": len(testing),
-                "open": sum(study.status in RECRUITING_STATUSES for study in testing),
+                "trials": sum(study.trials for study in testing),
+                "open": sum(study.trials for study in testing if study.status in RECRUITING_STATUSES),
                 "strategies": strategies,
             }
         )
@@ -125,3 +122,7 @@ def _curative(ctx: WebContext, studies: list[trends.MsStudy], entries: list[Stra
 
 def _curative_groups(ctx: WebContext) -> set[str]:
     return {g.id for g in ctx.profile.groups if g.curative_intent}
+
+
+def _curative_strategies(ctx: WebContext) -> set[str]:
+    return {s.id for s in ctx.profile.strategies if s.group in _curative_groups(ctx)}

@@ -42,7 +42,7 @@ from curemap.web.query import (
     PaperFilters,
     StudyFilters,
     StudySort,
-    change_page,
+    newest_changes,
     paper_page,
     start_years,
     study_page,
@@ -154,13 +154,13 @@ def overview(ctx: Context) -> Response:
         [{"type": "bar", "orientation": "h", "x": [n for _, n in data["countries"]][::-1], "y": [c for c, _ in data["countries"]][::-1]}],
         {"height": 520, "margin": {"l": 10, "r": 10, "t": 10, "b": 40}, "yaxis": {"automargin": True}},
     )
-    recent = change_page(ctx.store, ChangeFilters(kind="status_changed", record="study", ms=True), per_page=10).items
-    added = change_page(ctx.store, ChangeFilters(kind="added", record="study", ms=True), per_page=5).items
+    recent = newest_changes(ctx.store, ChangeFilters(kind="status_changed", record="study", ms=True), 10)
+    added = newest_changes(ctx.store, ChangeFilters(kind="added", record="study", ms=True), 5)
     recruiting = study_page(ctx.store, ctx.profile, StudyFilters(status="RECRUITING", ms=True, curative=True), per_page=10)
     return render_page(
         "overview.html", o=data, pipeline_chart=pipeline_chart, years_chart=years_chart,
         countries_chart=countries_chart, recent=recent, added=added, recruiting=recruiting,
-        landscape=aggregates.landscape(ctx), approved=_approved(ctx),
+        landscape=aggregates.landscape_figures(ctx), approved=_approved(ctx),
     )
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Select, and_, func, select, tuple_
+from sqlalchemy import Connection, Select, exists, func, select, tuple_
 
 from curemap.enrich.classify import COMPARATOR, TESTED
 from curemap.errors import InputError
@@ -404,6 +404,25 @@ def validate_change_filters(profile: Profile, filters: ChangeFilters) -> ChangeF
 def change_page(store: Store, filters: ChangeFilters, *, page: int = 1, per_page: int = DEFAULT_PER_PAGE) -> Page:
     """Change-log entries matching the filters, newest first, each with its record's title."""
     validate_page(page, per_page)
+    where, query = _changes(filters)
+    with store.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(schema.changes).where(*where)).scalar_one()
+        rows = conn.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(total, page, per_page, [_change_item(row) for row in rows])
+
+
+def newest_changes(store: Store, filters: ChangeFilters, limit: int) -> list[dict[str, Any]]:
+    """The newest change-log entries matching the filters, without counting them all: read back
+    from the newest until ``limit`` match, so the cost follows ``limit``, not the log."""
+    _, query = _changes(filters)
+    with store.connect() as conn:
+        return [_change_item(row) for row in conn.execute(query.limit(limit))]
+
+
+def _changes(filters: ChangeFilters) -> tuple[list[Any], Any]:
+    """The conditions the filters set on the change log, and the entries' query, newest first.
+    Record filters are checked entry by entry (``EXISTS``), so reading the newest few does not
+    first gather every matching record."""
     ch, rs, cl, pp = schema.changes, schema.record_strategies, schema.classifications, schema.papers
     where: list[Any] = []
     if filters.since:
@@ -416,7 +435,7 @@ def change_page(store: Store, filters: ChangeFilters, *, page: int = 1, per_page
         chosen = [cl.c.kind == filters.record] if filters.record else []
         if filters.ms is not None:
             chosen.append(cl.c.is_ms.is_(filters.ms))
-        where.append(ch.c.record_id.in_(select(cl.c.record_id).where(and_(*chosen))))
+        where.append(exists().where(cl.c.record_id == ch.c.record_id, *chosen))
     title = func.coalesce(_ST.c.brief_title, pp.c.title).label("title")
     query = (
         select(ch, title)
@@ -425,20 +444,17 @@ def change_page(store: Store, filters: ChangeFilters, *, page: int = 1, per_page
         .where(*where)
         .order_by(ch.c.id.desc())
     )
-    with store.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(ch).where(*where)).scalar_one()
-        rows = conn.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-    items = [
-        {
-            "id": row.id,
-            "record_id": row.record_id,
-            "title": row.title,
-            "kind": row.kind,
-            "field": row.field,
-            "old": json.loads(row.old_value) if row.old_value else None,
-            "new": json.loads(row.new_value) if row.new_value else None,
-            "detected_at": row.detected_at,
-        }
-        for row in rows
-    ]
-    return Page(total, page, per_page, items)
+    return where, query
+
+
+def _change_item(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "record_id": row.record_id,
+        "title": row.title,
+        "kind": row.kind,
+        "field": row.field,
+        "old": json.loads(row.old_value) if row.old_value else None,
+        "new": json.loads(row.new_value) if row.new_value else None,
+        "detected_at": row.detected_at,
+    }
