@@ -422,3 +422,28 @@ def test_sixth_fresh_set_misses_once_reported(built_store, profile):
     for ref in ("NCT01712945", "NCT03983252", "NCT05122559"):
         assert by_ref[ref]["status"] == "ok", by_ref[ref]
     assert [p["field"] for p in by_ref["NCT05532943"]["problems"]] == ["sponsor"]  # Ever Supreme Bio Technology
+
+
+def test_seventh_fresh_set_misses_once_reported(built_store, profile):
+    """What the seventh fresh set's first run missed: a footnote cited after a sentence's full stop
+    belongs to that sentence; "run with Biogen" names a collaborator; "NIHR" is the acronym of
+    "National Institute for Health Research, United Kingdom"; "about 150 veterans" is an enrollment."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+    md = (
+        "Antwerp University Hospital plans a phase 2 of 48 participants, not yet recruiting (EU CT 2024-512891-37-00),"
+        " after an earlier phase 2 with Germans Trias i Pujol, which is now recruiting.[^2] The Barcelona trial is"
+        " registered in the EU.\n\n"
+        "Genzyme's extension protocol (NCT00930553), a phase 3 of 1,314 patients run with Biogen, has completed.\n\n"
+        "ChariotMS (NCT04695080) is a phase II/III of 204 people with advanced MS led by Queen Mary University of"
+        " London, funded by the NIHR with Merck, active and no longer recruiting.\n\n"
+        "- Lipoic acid: the VA Office of Research and Development ran a phase II placebo-controlled\n"
+        "  trial (NCT03161028) with about 150 veterans and other people with progressive MS.\n\n"
+        "[^2]: https://clinicaltrials.gov/study/NCT06715605\n"
+    )
+    by_ref = {c["ref"]: c for c in verifier.verify_text(md, "md")["citations"]}
+    assert by_ref["2024-512891-37-00"]["status"] == "ok" and by_ref["NCT04695080"]["status"] == "ok"
+    assert [p["field"] for p in by_ref["NCT06715605"]["problems"]] == ["status"]  # withdrawn
+    assert [p["field"] for p in by_ref["NCT00930553"]["problems"]] == ["sponsor"]  # Genzyme with Bayer
+    assert [p["field"] for p in by_ref["NCT03161028"]["problems"]] == ["enrollment"]  # 115

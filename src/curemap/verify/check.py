@@ -73,7 +73,7 @@ APPROX = (
     r"estimated|(?:a\s+)?target(?:ed)?(?:\s+enrol(?:l)?ment)?(?:\s+of)?(?:\s+(?:about|around|≈|~))?|aiming\s+for|"
     r"planned|more\s+than|over|at\s+least|fewer\s+than|less\s+than|under|only)"
 )
-PEOPLE = r"(?:participants|patients|people|persons|subjects|volunteers|individuals|adults|children|women|men)"
+PEOPLE = r"(?:participants|patients|pts|people|persons|subjects|volunteers|veterans|individuals|adults|children|women|men)"
 ENROLLMENT = Gated(re.compile(  # every match starts where a word starts, or on "~" or "≈": said first, it is checked first
     rf"(?:\b(?=\w)|(?=[~≈]))(?:(?:(?<![\w~≈])(?P<a1>{APPROX})\s*)?\b(?P<n1>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h1>{NUMBER}))?\s+(?:(?:healthy|adult|paediatric|pediatric)\s+)?{PEOPLE}\b"
     rf"|\bn\s*=\s*(?P<n2>\d[\d,]*)|\b(?P<n4>\d{{1,3}}(?:,\d{{3}})*|\d+)-(?:patient|person|participant|subject|volunteer)\b"
@@ -105,6 +105,8 @@ SPONSOR_PATTERNS = [
         rf"(?P<name>{NAME})\s+(?:is|was|are)\s+(?:listed|named|registered|given)\s+as\s+(?:the\s+)?(?:lead\s+)?sponsor",
         rf"\blisting\s+(?P<name>{NAME})\s+as\s+(?:the\s+)?(?:lead\s+)?sponsor",
         rf"\bwith\s+(?P<name>{NAME})\s+as\s+(?:an?\s+|the\s+)?(?:collaborator|partner|co-sponsor|sponsor)",
+        rf"\b(?:[Rr]un|[Cc]onducted|[Dd]eveloped|[Ss]ponsored|[Ff]unded|[Ll]ed)\s+(?:jointly\s+)?with\s+(?P<name>{NAME})",
+        rf"\b[Ii]n\s+(?:partnership|collaboration)\s+with\s+(?P<name>{NAME})",
         rf"(?P<name>{NAME})\s+(?:among\s+the\s+collaborators|collaborating|as\s+(?:a\s+)?collaborator)",
     )
 ]
@@ -435,9 +437,9 @@ class SponsorMatcher:
         if organisation_key(self.vocabulary.organisation(said)) == organisation_key(self.vocabulary.organisation(record)):
             return True
         have = set(plain_words(record)) | set(plain_words(self.vocabulary.organisation(record)))
-        acronym = _acronym(record)
+        acronyms = {_acronym(record), _acronym(record.split(",")[0])}  # "NIHR" for "National Institute for Health Research, United Kingdom"
         capitals = {fold for fold, raw in zip(words, re.findall(r"\w+", said)) if raw.isupper() and 2 <= len(raw) <= 8}
-        matched_acronym = any(w in have or w == acronym for w in capitals)
+        matched_acronym = any(w in have or w in acronyms for w in capitals)
         rest = [w for w in words if w not in capitals and w not in _ACRONYM_SKIP]
         if not rest:
             return matched_acronym

@@ -254,7 +254,7 @@ class Document:
         return line + bisect_left(self._newlines, offset) - bisect_left(self._newlines, start)
 
 
-SENTENCE_END = re.compile(r"(?<=[.!?])(?:[\"”')\]*_]|\[\^?\w{1,4}\])*\s+(?=[A-Z0-9\"“(\[*_])")
+SENTENCE_END = re.compile(r"(?<=[.!?])(?P<close>(?:[\"”')\]*_]|\[\^?\w{1,4}\])*)\s+(?=[A-Z0-9\"“(\[*_])")
 """Where a sentence ends: its closing marks and any footnote markers ("… terminated.[^5] A PET …")
 stay with it."""
 ABBREVIATIONS = frozenset(
@@ -270,7 +270,7 @@ def sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
         word = re.search(r"([A-Za-z.]+)\.?[\"”')\]*_]*$", text[max(begin, match.start() - 12): match.start()])
         if word and (word.group(1).rstrip(".").lower() in ABBREVIATIONS or len(word.group(1).rstrip(".")) == 1):
             continue
-        bounds.append((begin, match.start()))
+        bounds.append((begin, match.end("close")))
         begin = match.end()
     bounds.append((begin, end))
     return [(a, b) for a, b in bounds if b > a]
