@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -19,6 +20,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Connection,
     bindparam,
@@ -74,8 +76,26 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+_SHORT_EXPONENT = re.compile(rb"e-[1-9](?![0-9])")
+"""orjson writes 1e-06 as ``1e-6`` and 1e-05 as ``0.00001``, where Python writes ``1e-06`` and ``1e-05``."""
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    """Sorted keys, no spaces, non-ASCII as is: ``json.dumps(value, ensure_ascii=False,
+    sort_keys=True, separators=(",", ":"))``, the text stored records are hashed by.
+
+    orjson writes that text several times faster, except for a float below 1e-4 (written
+    otherwise), NaN and infinities (written ``null``) and values it cannot write (other
+    types, integers past 64 bits, lone surrogates); reading its text back must give the
+    value, else the standard library writes it, so the text never differs.
+    """
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        text = None
+    if text is None or b"0.0000" in text or _SHORT_EXPONENT.search(text) or orjson.loads(text) != value:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return text.decode()
 
 
 def sha256_text(text: str) -> str:
