@@ -5,16 +5,23 @@ its own. The JSON inputs replicate the real recorded API records (all of
 ``shared/data/ctgov/raw-v2``) under new NCT ids, as JSON Lines, at growing
 sizes: flat peak memory across sizes shows the import streams.
 
-Usage: python bench/bench_import.py [--shared ../shared] [--sizes 10000,30000,100000]
+With ``--profile N`` it instead imports N such records under cProfile and prints where a
+record's time goes, stage by stage (cumulative, so nested stages overlap), with the share
+the garbage collector took.
+
+Usage: python bench/bench_import.py [--shared ../shared] [--sizes 10000,30000,100000] [--profile 3000]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import csv
+import gc
 import gzip
 import itertools
 import json
+import pstats
 import resource
 import subprocess
 import sys
@@ -87,14 +94,73 @@ def write_replicated_csv(source: Path, copies: int, path: Path) -> None:
                 writer.writerow(dict(row, NCTId=f"NCT{80_000_000 + copy * 10_000 + index:08d}"))
 
 
+PROFILED_STAGES = {
+    "read and parse a JSON line": ("files.py", "_json_line"),
+    "  parse (parse_json)": ("files.py", "parse_json"),
+    "  parse (json.loads)": ("json/__init__.py", "loads"),
+    "  nesting depth": ("validation.py", "nesting_depth_exceeds"),
+    "  schema validation": ("validation.py", "check"),
+    "  normalise (study_from_api)": ("ctgov_json.py", "study_from_api"),
+    "store: upsert a batch": ("store.py", "_upsert"),
+    "  to_dict": ("model.py", "to_dict"),
+    "  canonical_json": ("store.py", "canonical_json"),
+    "  child rows (bulk_insert)": ("store.py", "_insert_children"),
+    "  search index": ("search.py", "index_records"),
+    "store: raw records": ("store.py", "_store_raw"),
+    "commit": ("~", "<method 'commit' of 'sqlite3.Connection' objects>"),
+}
+
+
+def profile(path: Path, home: Path) -> None:
+    """Import ``path`` under cProfile; print the time of each stage per record."""
+    from curemap.sources.files import iter_file_records
+    from curemap.store import Store
+
+    collecting = [0.0, 0.0]
+
+    def timed(phase: str, _info: dict) -> None:
+        if phase == "start":
+            collecting[1] = time.perf_counter()
+        else:
+            collecting[0] += time.perf_counter() - collecting[1]
+
+    store = Store.open(home)
+    profiler = cProfile.Profile()
+    gc.callbacks.append(timed)
+    started = time.perf_counter()
+    profiler.enable()
+    counts = store.import_records(iter_file_records(path))
+    profiler.disable()
+    total = time.perf_counter() - started
+    gc.callbacks.remove(timed)
+    records = counts.imported + counts.changed + counts.unchanged + len(counts.rejected)
+    stats = pstats.Stats(profiler).stats
+    print(f"{records:,} records, {total / records * 1e3:.3f} ms a record under the profiler")
+    for stage, (file_name, function) in PROFILED_STAGES.items():
+        seconds = sum(
+            cumulative
+            for (file, _line, name), (_calls, _primitive, _own, cumulative, _callers) in stats.items()
+            if file.endswith(file_name) and name == function
+        )
+        print(f"{stage:<34} {seconds / records * 1e3:8.3f} ms")
+    print(f"{'garbage collection (all stages)':<34} {collecting[0] / records * 1e3:8.3f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--sizes", default="10000,30000,100000")
+    parser.add_argument("--profile", type=int, metavar="RECORDS", help="profile importing this many API v2 records")
     parser.add_argument("--child", nargs=2, metavar=("FILE", "HOME"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(measure(Path(args.child[0]), Path(args.child[1]))))
+        return
+    if args.profile:
+        with tempfile.TemporaryDirectory() as scratch:
+            jsonl = Path(scratch) / "api_v2.jsonl"
+            write_replicated_jsonl(real_api_studies(args.shared / "data" / "ctgov" / "raw-v2"), args.profile, jsonl)
+            profile(jsonl, Path(scratch) / "home")
         return
 
     from curemap.snapshot import snapshot_files
