@@ -356,14 +356,6 @@ PAPER_LIST_ITEM_TYPES: dict[str, type] = {
 }
 
 
-_FLAT = frozenset(
-    kind
-    for kind in list(globals().values())
-    if isinstance(kind, type) and hasattr(kind, "__dataclass_fields__") and all(f.type in _SCALAR_TYPES for f in fields(kind))
-)
-"""The record parts whose fields are all declared scalars, so their plain form is their ``__dict__``."""
-
-
 @dataclass
 class ParsedRecord:
     """What a connector yields for one source record.
@@ -386,3 +378,11 @@ class ParsedRecord:
     error: str | None = None
     paper: Paper | None = None
     deleted: bool = False
+
+
+_FLAT = frozenset(
+    kind
+    for kind in list(globals().values())
+    if isinstance(kind, type) and hasattr(kind, "__dataclass_fields__") and all(f.type in _SCALAR_TYPES for f in fields(kind))
+)
+"""The record parts whose fields are all declared scalars, so their plain form is their ``__dict__``."""

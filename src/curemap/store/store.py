@@ -84,10 +84,11 @@ def canonical_json(value: Any) -> str:
     """Sorted keys, no spaces, non-ASCII as is: ``json.dumps(value, ensure_ascii=False,
     sort_keys=True, separators=(",", ":"))``, the text stored records are hashed by.
 
-    orjson writes that text several times faster, except for a float below 1e-4 (written
-    otherwise), NaN and infinities (written ``null``) and values it cannot write (other
-    types, integers past 64 bits, lone surrogates); reading its text back must give the
-    value, else the standard library writes it, so the text never differs.
+    orjson writes that text several times faster, except for a float below 1e-4 (whose
+    exponent it spells otherwise), NaN and infinities (it writes ``null``) and values it
+    cannot write (other types, integers past 64 bits, lone surrogates). So its text is kept
+    only when it shows no such float and reads back as the value; else the standard library
+    writes the value, and the text never differs.
     """
     try:
         text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
