@@ -10,8 +10,10 @@ tests) and on the real API v2 records, through every path a store is written by.
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import hashlib
 import json
+import re
 import sqlite3
 
 import pytest
@@ -19,6 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from curemap.sources.ctgov_json import study_from_api
+from curemap.errors import InputError
+from curemap.sources import files
 from curemap.sources.files import iter_file_records, parse_json
 from curemap.sources.validation import MAX_DEPTH
 from curemap.store.store import canonical_json
@@ -143,3 +147,60 @@ def test_stored_studies_are_the_standard_librarys_text_of_the_real_records(store
     for study_id, (data, content_hash) in stored.items():
         assert data == expected[study_id], study_id
         assert content_hash == hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def streamed(path, monkeypatch) -> list:
+    """The records of a file as the import gives them with every JSON document streamed."""
+    with monkeypatch.context() as patched:
+        patched.setattr(files, "_read_at_once", lambda path, origin: None)
+        return list(iter_file_records(path))
+
+
+def crafted_documents() -> dict[str, bytes]:
+    first, second = real_studies()[:2]
+    wrong = json.loads(json.dumps(second))
+    wrong["protocolSection"]["designModule"]["enrollmentInfo"]["count"] = "lots"
+    deep = json.loads(json.dumps(second))
+    deep["extra"] = json.loads("[" * 70 + "]" * 70)
+    huge = json.loads(json.dumps(second))
+    huge["protocolSection"]["designModule"]["enrollmentInfo"]["count"] = 10**25
+    # Pretty-printed, as a one-line document would be read as JSON Lines.
+    return {
+        "page": json.dumps({"studies": [first, wrong, 7], "nextPageToken": "x"}, indent=1).encode(),
+        "page after a study's own part": json.dumps({"protocolSection": first["protocolSection"], "studies": [second]}, indent=1).encode(),
+        "page before a study's own part": json.dumps({"studies": [second], "protocolSection": first["protocolSection"]}, indent=1).encode(),
+        "studies not a list": json.dumps({"studies": {"a": 1}}, indent=1).encode(),
+        "list": json.dumps([first, None, second], indent=2).encode(),
+        "one study, with a BOM": b"\xef\xbb\xbf" + json.dumps(first, ensure_ascii=False, indent=1).encode(),
+        "a scalar": b"12",
+        "a deep study": json.dumps({"studies": [deep, first]}, indent=1).encode(),
+        "a count past 64 bits": json.dumps({"studies": [huge, first]}, indent=1).encode(),
+        "a repeated studies key": b'{\n"studies": [' + json.dumps(first).encode() + b'], "studies": []}',
+        "two documents": json.dumps(first, indent=1).encode() + b"\n" + json.dumps([second]).encode(),
+        "cut off": json.dumps({"studies": [first]}, indent=1).encode()[:-10],
+        "NaN": json.dumps({"studies": [first, float("nan")]}, indent=1).encode(),
+    }
+
+
+@pytest.mark.parametrize("name", list(crafted_documents()))
+def test_a_document_read_at_once_gives_the_streamed_records(tmp_path, monkeypatch, name):
+    path = tmp_path / "document.json"
+    path.write_bytes(crafted_documents()[name])
+    try:
+        expected = streamed(path, monkeypatch)
+    except InputError as exc:
+        with pytest.raises(InputError, match=re.escape(str(exc))):
+            list(iter_file_records(path))
+        return
+    assert list(iter_file_records(path)) == expected
+
+
+def test_the_real_files_read_at_once_give_the_streamed_records(tmp_path, monkeypatch):
+    for path in RAW_FILES:
+        assert list(iter_file_records(path)) == streamed(path, monkeypatch), path.name
+    page = tmp_path / "page.json.gz"
+    with gzip.open(page, "wt", encoding="utf-8") as handle:
+        json.dump({"studies": real_studies(), "nextPageToken": "next"}, handle, ensure_ascii=False)
+    records = list(iter_file_records(page))
+    assert len(records) == len(real_studies()) and not any(record.error for record in records)
+    assert records == streamed(page, monkeypatch)
