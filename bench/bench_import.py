@@ -3,8 +3,8 @@
 Each measurement runs in a fresh child process so its peak resident memory is
 its own; records per CPU second, beside records per second, holds steadier on a
 busy machine. The JSON inputs replicate the real recorded API records (all of
-``shared/data/ctgov/raw-v2``) under new NCT ids, as JSON Lines, at growing
-sizes: flat peak memory across sizes shows the import streams.
+``shared/data/ctgov/raw-v2``) under new NCT ids, as JSON Lines and as API pages
+of 100 studies, at growing sizes: flat peak memory across sizes shows the import streams.
 
 With ``--profile N`` it instead imports N such records under cProfile and prints where a
 record's time goes, stage by stage (cumulative, so nested stages overlap), with the share
@@ -24,6 +24,7 @@ import itertools
 import json
 import pstats
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,18 +35,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def measure(path: Path, home: Path) -> dict:
-    """Import one file into a fresh store in this process; report rate and peak memory."""
+    """Import one file (or each file of a folder, one import each) into a fresh store in this
+    process; report rate and peak memory."""
     from curemap.sources.files import iter_file_records
-    from curemap.store import Store
+    from curemap.store import ImportCounts, Store
 
+    paths = sorted(path.iterdir()) if path.is_dir() else [path]
     store = Store.open(home)
+    counts = ImportCounts()
     started, cpu_started = time.perf_counter(), time.process_time()
-    counts = store.import_records(iter_file_records(path))
+    for file in paths:
+        counts.add(store.import_records(iter_file_records(file)))
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     records = counts.imported + counts.changed + counts.unchanged + len(counts.rejected)
     return {
         "file": path.name,
-        "megabytes": round(path.stat().st_size / 1e6, 1),
+        "megabytes": round(sum(file.stat().st_size for file in paths) / 1e6, 1),
         "records": records,
         "rejected": len(counts.rejected),
         "seconds": round(seconds, 2),
@@ -83,6 +88,18 @@ def write_replicated_jsonl(studies: list[dict], count: int, path: Path) -> None:
             identification["nctId"] = f"NCT{90_000_000 + number:08d}"
             handle.write(json.dumps(study, ensure_ascii=False) + "\n")
             identification["nctId"] = original
+
+
+def write_replicated_pages(studies: list[dict], count: int, directory: Path, per_page: int = 100) -> None:
+    """The records :func:`write_replicated_jsonl` writes, as API v2 pages of ``per_page`` studies, one file each."""
+    directory.mkdir()
+    lines = directory.parent / f"{directory.name}.jsonl"
+    write_replicated_jsonl(studies, count, lines)
+    with lines.open(encoding="utf-8") as handle:
+        for number, page in enumerate(iter(lambda: list(itertools.islice(handle, per_page)), [])):
+            text = '{"studies": [' + ", ".join(line.rstrip("\n") for line in page) + '], "nextPageToken": "next"}'
+            (directory / f"page_{number:05d}.json").write_text(text, encoding="utf-8")
+    lines.unlink()
 
 
 def write_replicated_csv(source: Path, copies: int, path: Path) -> None:
@@ -182,6 +199,10 @@ def main() -> None:
             write_replicated_jsonl(studies, size, jsonl)
             rows.append(dict(run_child(jsonl), input=f"API v2 JSON Lines ({len(studies)} real records cycled)"))
             jsonl.unlink()
+            pages = scratch_dir / f"api_v2_pages_{size}"
+            write_replicated_pages(studies, size, pages)
+            rows.append(dict(run_child(pages), input="API v2 pages of 100, one file each"))
+            shutil.rmtree(pages)
 
     header = f"{'input':<45} {'records':>9} {'MB':>8} {'seconds':>8} {'records/s':>10} {'per CPU s':>10} {'peak RSS MB':>12}"
     print(header)
