@@ -1,21 +1,30 @@
 """Import throughput and peak memory, for the CSV snapshot and for raw API v2 JSON at scale.
 
 Each measurement runs in a fresh child process so its peak resident memory is
-its own. The JSON inputs replicate the real recorded API records (all of
-``shared/data/ctgov/raw-v2``) under new NCT ids, as JSON Lines, at growing
-sizes: flat peak memory across sizes shows the import streams.
+its own; records per CPU second, beside records per second, holds steadier on a
+busy machine. The JSON inputs replicate the real recorded API records (all of
+``shared/data/ctgov/raw-v2``) under new NCT ids, as JSON Lines and as API pages
+of 100 studies, at growing sizes: flat peak memory across sizes shows the import streams.
 
-Usage: python bench/bench_import.py [--shared ../shared] [--sizes 10000,30000,100000]
+With ``--profile N`` it instead imports N such records under cProfile and prints where a
+record's time goes, stage by stage (cumulative, so nested stages overlap), with the share
+the garbage collector took.
+
+Usage: python bench/bench_import.py [--shared ../shared] [--sizes 10000,30000,100000] [--profile 3000]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import csv
+import gc
 import gzip
 import itertools
 import json
+import pstats
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,22 +35,27 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def measure(path: Path, home: Path) -> dict:
-    """Import one file into a fresh store in this process; report rate and peak memory."""
+    """Import one file (or each file of a folder, one import each) into a fresh store in this
+    process; report rate and peak memory."""
     from curemap.sources.files import iter_file_records
-    from curemap.store import Store
+    from curemap.store import ImportCounts, Store
 
+    paths = sorted(path.iterdir()) if path.is_dir() else [path]
     store = Store.open(home)
-    started = time.perf_counter()
-    counts = store.import_records(iter_file_records(path))
-    seconds = time.perf_counter() - started
+    counts = ImportCounts()
+    started, cpu_started = time.perf_counter(), time.process_time()
+    for file in paths:
+        counts.add(store.import_records(iter_file_records(file)))
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     records = counts.imported + counts.changed + counts.unchanged + len(counts.rejected)
     return {
         "file": path.name,
-        "megabytes": round(path.stat().st_size / 1e6, 1),
+        "megabytes": round(sum(file.stat().st_size for file in paths) / 1e6, 1),
         "records": records,
         "rejected": len(counts.rejected),
         "seconds": round(seconds, 2),
         "records_per_s": round(records / seconds),
+        "records_per_cpu_s": round(records / cpu_seconds),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
@@ -76,6 +90,18 @@ def write_replicated_jsonl(studies: list[dict], count: int, path: Path) -> None:
             identification["nctId"] = original
 
 
+def write_replicated_pages(studies: list[dict], count: int, directory: Path, per_page: int = 100) -> None:
+    """The records :func:`write_replicated_jsonl` writes, as API v2 pages of ``per_page`` studies, one file each."""
+    directory.mkdir()
+    lines = directory.parent / f"{directory.name}.jsonl"
+    write_replicated_jsonl(studies, count, lines)
+    with lines.open(encoding="utf-8") as handle:
+        for number, page in enumerate(iter(lambda: list(itertools.islice(handle, per_page)), [])):
+            text = '{"studies": [' + ", ".join(line.rstrip("\n") for line in page) + '], "nextPageToken": "next"}'
+            (directory / f"page_{number:05d}.json").write_text(text, encoding="utf-8")
+    lines.unlink()
+
+
 def write_replicated_csv(source: Path, copies: int, path: Path) -> None:
     with source.open(newline="") as src, gzip.open(path, "wt", newline="") as out:
         reader = csv.DictReader(src)
@@ -87,14 +113,73 @@ def write_replicated_csv(source: Path, copies: int, path: Path) -> None:
                 writer.writerow(dict(row, NCTId=f"NCT{80_000_000 + copy * 10_000 + index:08d}"))
 
 
+PROFILED_STAGES = {
+    "read and parse a JSON line": ("files.py", "_json_line"),
+    "  parse (parse_json)": ("files.py", "parse_json"),
+    "  parse (json.loads)": ("json/__init__.py", "loads"),
+    "  nesting depth": ("validation.py", "nesting_depth_exceeds"),
+    "  schema validation": ("validation.py", "check"),
+    "  normalise (study_from_api)": ("ctgov_json.py", "study_from_api"),
+    "store: upsert a batch": ("store.py", "_upsert"),
+    "  to_dict": ("model.py", "to_dict"),
+    "  canonical_json": ("store.py", "canonical_json"),
+    "  child rows (bulk_insert)": ("store.py", "_insert_children"),
+    "  search index": ("search.py", "index_records"),
+    "store: raw records": ("store.py", "_store_raw"),
+    "commit": ("~", "<method 'commit' of 'sqlite3.Connection' objects>"),
+}
+
+
+def profile(path: Path, home: Path) -> None:
+    """Import ``path`` under cProfile; print the time of each stage per record."""
+    from curemap.sources.files import iter_file_records
+    from curemap.store import Store
+
+    collecting = [0.0, 0.0]
+
+    def timed(phase: str, _info: dict) -> None:
+        if phase == "start":
+            collecting[1] = time.perf_counter()
+        else:
+            collecting[0] += time.perf_counter() - collecting[1]
+
+    store = Store.open(home)
+    profiler = cProfile.Profile()
+    gc.callbacks.append(timed)
+    started = time.perf_counter()
+    profiler.enable()
+    counts = store.import_records(iter_file_records(path))
+    profiler.disable()
+    total = time.perf_counter() - started
+    gc.callbacks.remove(timed)
+    records = counts.imported + counts.changed + counts.unchanged + len(counts.rejected)
+    stats = pstats.Stats(profiler).stats
+    print(f"{records:,} records, {total / records * 1e3:.3f} ms a record under the profiler")
+    for stage, (file_name, function) in PROFILED_STAGES.items():
+        seconds = sum(
+            cumulative
+            for (file, _line, name), (_calls, _primitive, _own, cumulative, _callers) in stats.items()
+            if file.endswith(file_name) and name == function
+        )
+        print(f"{stage:<34} {seconds / records * 1e3:8.3f} ms")
+    print(f"{'garbage collection (all stages)':<34} {collecting[0] / records * 1e3:8.3f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--sizes", default="10000,30000,100000")
+    parser.add_argument("--profile", type=int, metavar="RECORDS", help="profile importing this many API v2 records")
     parser.add_argument("--child", nargs=2, metavar=("FILE", "HOME"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(measure(Path(args.child[0]), Path(args.child[1]))))
+        return
+    if args.profile:
+        with tempfile.TemporaryDirectory() as scratch:
+            jsonl = Path(scratch) / "api_v2.jsonl"
+            write_replicated_jsonl(real_api_studies(args.shared / "data" / "ctgov" / "raw-v2"), args.profile, jsonl)
+            profile(jsonl, Path(scratch) / "home")
         return
 
     from curemap.snapshot import snapshot_files
@@ -114,14 +199,18 @@ def main() -> None:
             write_replicated_jsonl(studies, size, jsonl)
             rows.append(dict(run_child(jsonl), input=f"API v2 JSON Lines ({len(studies)} real records cycled)"))
             jsonl.unlink()
+            pages = scratch_dir / f"api_v2_pages_{size}"
+            write_replicated_pages(studies, size, pages)
+            rows.append(dict(run_child(pages), input="API v2 pages of 100, one file each"))
+            shutil.rmtree(pages)
 
-    header = f"{'input':<45} {'records':>9} {'MB':>8} {'seconds':>8} {'records/s':>10} {'peak RSS MB':>12}"
+    header = f"{'input':<45} {'records':>9} {'MB':>8} {'seconds':>8} {'records/s':>10} {'per CPU s':>10} {'peak RSS MB':>12}"
     print(header)
     print("-" * len(header))
     for row in rows:
         print(
             f"{row['input']:<45} {row['records']:>9,} {row['megabytes']:>8} {row['seconds']:>8} "
-            f"{row['records_per_s']:>10,} {row['peak_rss_mb']:>12}"
+            f"{row['records_per_s']:>10,} {row['records_per_cpu_s']:>10,} {row['peak_rss_mb']:>12}"
         )
 
 

@@ -209,11 +209,17 @@ class Study:
 
 
 def _plain(value: Any) -> Any:
-    """Dataclasses to dicts, recursively: what ``dataclasses.asdict`` does, several times faster."""
+    """Dataclasses to dicts, recursively: what ``dataclasses.asdict`` does, several times faster.
+    A dataclass of scalar fields only (a location, a result value) is one copy of its ``__dict__``."""
     if isinstance(value, list):
-        return [_plain(item) for item in value]
+        return [
+            item.__dict__.copy() if item.__class__ in _FLAT else item if item is None or isinstance(item, _SCALARS) else _plain(item)
+            for item in value
+        ]
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
+    if value.__class__ in _FLAT:
+        return value.__dict__.copy()
     if hasattr(value, "__dataclass_fields__"):
         return {
             name: item if item is None or isinstance(item, _SCALARS) else _plain(item)
@@ -223,6 +229,7 @@ def _plain(value: Any) -> Any:
 
 
 _SCALARS = (str, int, float, bool)
+_SCALAR_TYPES = frozenset({"str", "int", "float", "bool", "str | None", "int | None", "float | None", "bool | None"})
 
 
 DATE_FIELDS = (
@@ -371,3 +378,11 @@ class ParsedRecord:
     error: str | None = None
     paper: Paper | None = None
     deleted: bool = False
+
+
+_FLAT = frozenset(
+    kind
+    for kind in list(globals().values())
+    if isinstance(kind, type) and hasattr(kind, "__dataclass_fields__") and all(f.type in _SCALAR_TYPES for f in fields(kind))
+)
+"""The record parts whose fields are all declared scalars, so their plain form is their ``__dict__``."""

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import ijson
+import orjson
 
 from curemap.errors import FormatNotRecognised, InputError
 from curemap.model import ParsedRecord
@@ -164,6 +165,25 @@ _LONG_DIGITS = re.compile(rb"(?<!\d)\d{4000}")
 """A run of digits near Python's 4,300-digit limit on reading an integer (each run tried once)."""
 
 
+_ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_LONG_INTEGER = b"0" * 19
+"""An integer of 19 digits or more may lie past 64 bits, which orjson reads as a float."""
+
+
+def parse_json(text: str) -> Any:
+    """``json.loads(text)``: its value, or its error. orjson reads the same value several times
+    faster from standard JSON with integers inside 64 bits; text outside that (``NaN``, an
+    integer past 64 bits, a lone surrogate, deep nesting) and text orjson refuses are read by
+    :func:`json.loads`, whose value or error stands."""
+    try:
+        data = text.encode()
+        if _LONG_INTEGER not in data.translate(_ZERO_DIGITS):
+            return orjson.loads(data)
+    except (UnicodeEncodeError, orjson.JSONDecodeError):
+        pass
+    return json.loads(text)
+
+
 def _bad_line(number: int, origin: str, problem: str) -> ParsedRecord:
     return ParsedRecord("ctgov", f"line {number}", "", origin, ctgov_json.COVERS, error=problem)
 
@@ -184,7 +204,7 @@ def _json_lines(handle: IO[str], origin: str) -> Iterator[ParsedRecord]:
 def _json_line(line: str, number: int, origin: str) -> ParsedRecord:
     """One JSON Lines study, keeping the line itself as the verbatim record."""
     try:
-        obj = json.loads(line)
+        obj = parse_json(line)
     except json.JSONDecodeError as exc:
         return _bad_line(number, origin, f"not valid JSON: {exc}")
     except ValueError:  # an integer past Python's 4,300-digit limit
@@ -346,6 +366,54 @@ def _document(events, budget: _RecordBudget, origin: str, named: str) -> Iterato
     budget.since_record = 0
 
 
+_SHALLOW = 32
+"""A document nested no deeper than this (an API v2 page nests about a dozen levels) is read at
+once; a deeper one streams, where the depth limit and its messages live."""
+
+
+def _read_at_once(path: Path, origin: str) -> Iterator[ParsedRecord] | None:
+    """The records :func:`_json_documents` streams from one JSON document of at most
+    :data:`MAX_RECORD_BYTES`, read by orjson at once; ``None`` when the file is larger or holds
+    anything the streaming reader answers for itself (invalid or several documents, deep
+    nesting, integers near or past 64 bits, a repeated ``studies`` key), which then streams."""
+    try:
+        with _open_binary(path) as binary:
+            data = binary.read(MAX_RECORD_BYTES + 1)
+    except InputError:
+        return None
+    data = data.removeprefix(_UTF8_BOM)
+    if len(data) > MAX_RECORD_BYTES or _LONG_INTEGER in data.translate(_ZERO_DIGITS) or data.count(b'"studies"') > 1:
+        return None
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    if nesting_depth_exceeds(document, _SHALLOW):
+        return None
+    return _document_records(document, origin)
+
+
+def _document_records(document: Any, origin: str) -> Iterator[ParsedRecord]:
+    """A parsed document's records as :func:`_json_documents` names them: a page's studies (a
+    ``studies`` list read before any ``protocolSection``) one by one, a list's elements, else
+    the document as one record. Each study is let go once yielded."""
+    if isinstance(document, dict) and isinstance(document.get("studies"), list):
+        keys = list(document)
+        if "protocolSection" not in keys[: keys.index("studies")]:
+            document, prefix = document["studies"], "studies"
+        else:
+            yield from ctgov_json.iter_records(document, origin)
+            return
+    elif isinstance(document, list):
+        prefix = ""
+    else:
+        yield from ctgov_json.iter_records(document, origin)
+        return
+    for index in range(len(document)):
+        study, document[index] = document[index], None
+        yield ctgov_json.record_from_api(study, origin, f"{prefix}[{index}]")
+
+
 def iter_file_records(path: Path, on_read: Callable[[int], None] | None = None) -> Iterator[ParsedRecord]:
     """Stream the records of one file, whatever its recognised format.
 
@@ -359,8 +427,14 @@ def iter_file_records(path: Path, on_read: Callable[[int], None] | None = None) 
             with _open_binary(path, on_read) as binary:
                 yield from pubmed_xml.iter_records(binary, origin)
         elif fmt == "ctgov_json" and not _is_json_lines(path):
-            with _open_binary(path, on_read) as binary:
-                yield from _json_documents(binary, origin)
+            records = _read_at_once(path, origin)
+            if records is None:
+                with _open_binary(path, on_read) as binary:
+                    yield from _json_documents(binary, origin)
+            else:
+                if on_read:
+                    on_read(path.stat().st_size)
+                yield from records
         else:
             with _open_text(path, on_read) as handle:
                 if fmt == "ctgov_json":

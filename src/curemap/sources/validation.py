@@ -135,16 +135,20 @@ def record_name(identifier: Any, position: str) -> str:
     return position
 
 
+_CONTAINERS = frozenset({dict, list})
+
+
 def nesting_depth_exceeds(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """Whether ``value`` nests lists and objects deeper than ``limit``, found without recursion."""
-    level = [value]
+    """Whether parsed JSON ``value`` nests lists and objects deeper than ``limit``, found without
+    recursion, level by level. Only the containers of a level are kept for the next (the exact
+    class test is the cheapest, and a parser makes plain dicts and lists only)."""
+    level = [value] if value.__class__ in _CONTAINERS else []
     for _ in range(limit + 1):
         level = [
             child
             for node in level
-            if isinstance(node, dict | list)
-            for child in (node.values() if isinstance(node, dict) else node)
-            if isinstance(child, dict | list)
+            for child in (node.values() if node.__class__ is dict else node)
+            if child.__class__ in _CONTAINERS
         ]
         if not level:
             return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -19,6 +20,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Connection,
     bindparam,
@@ -74,8 +76,27 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+_SHORT_EXPONENT = re.compile(rb"e-[1-9](?![0-9])")
+"""orjson writes 1e-06 as ``1e-6`` and 1e-05 as ``0.00001``, where Python writes ``1e-06`` and ``1e-05``."""
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    """Sorted keys, no spaces, non-ASCII as is: ``json.dumps(value, ensure_ascii=False,
+    sort_keys=True, separators=(",", ":"))``, the text stored records are hashed by.
+
+    orjson writes that text several times faster, except for a float below 1e-4 (whose
+    exponent it spells otherwise), NaN and infinities (it writes ``null``) and values it
+    cannot write (other types, integers past 64 bits, lone surrogates). So its text is kept
+    only when it shows no such float and reads back as the value; else the standard library
+    writes the value, and the text never differs.
+    """
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        text = None
+    if text is None or b"0.0000" in text or _SHORT_EXPONENT.search(text) or orjson.loads(text) != value:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return text.decode()
 
 
 def sha256_text(text: str) -> str:
