@@ -156,7 +156,9 @@ def mutated_studies(draw) -> dict:
         parent, last = _parent(study, path), path[-1]
         if isinstance(parent, dict) and last in parent and draw(st.booleans()):
             del parent[last]
-        elif isinstance(parent, dict) or (isinstance(parent, list) and last < len(parent)):
+        elif (isinstance(parent, dict) and isinstance(last, str)) or (
+            isinstance(parent, list) and isinstance(last, int) and last < len(parent)
+        ):  # an earlier change may have put a list where the path expects an object, or the reverse
             parent[last] = draw(json_values)
     return study
 
