@@ -1,8 +1,8 @@
 """One partition of batch work: an input file parsed, classified and extracted into Parquet
 (on whichever machine runs it), then loaded into the store (where the store is).
 
-Loading imports the partition's records in one transaction, exactly as an in-process
-import does, then saves the precomputed enrichment only for records the store now holds
+Loading imports the partition's records exactly as an in-process import does, and in the
+same transaction saves the precomputed enrichment only for records the store now holds
 in the very version that was enriched and that still need it; anything else (a thinner
 record merged into a richer stored one, say) is left stale for the ordinary enrichment pass.
 """
@@ -17,16 +17,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from curemap.model import Paper, ParsedRecord, Study
+from curemap.model import ParsedRecord
 from curemap.store import ImportCounts, Store
 from curemap.store.kinds import PAPER, STUDY, item_of, kind_of
-from curemap.store.store import canonical_json, sha256_text
+from curemap.store.store import Entry, canonical_json, sha256_text
 
 ROWS_PER_GROUP = 2000
 """Records per Parquet row group: what a worker holds in memory at once, and a loader too."""
 
 KINDS = {STUDY.name: STUDY, PAPER.name: PAPER}
-FROM_DICT = {STUDY.name: Study.from_dict, PAPER.name: Paper.from_dict}
 
 
 @dataclass
@@ -149,42 +148,24 @@ def _batches(parquet: str, columns: list[str] | None = None) -> Iterator[list[di
             yield batch.to_pylist()
 
 
-def _records(parquet: str) -> Iterator[ParsedRecord]:
+def _entries(parquet: str) -> Iterator[Entry]:
+    """The partition's records as the store takes them: the worker's plain dict, canonical JSON
+    and content hash of each item, and its enrichment, with no record object rebuilt."""
     for rows in _batches(parquet):
         for row in rows:
-            item = FROM_DICT[row["kind"]](json.loads(row["item"])) if row["item"] is not None else None
-            yield ParsedRecord(
-                row["source"],
-                row["source_id"],
-                row["raw"],
-                row["origin"],
-                frozenset(row["covers"]),
-                study=item if row["kind"] == STUDY.name else None,
-                paper=item if row["kind"] == PAPER.name else None,
-                error=row["error"],
-                deleted=row["deleted"],
+            record = ParsedRecord(
+                row["source"], row["source_id"], row["raw"], row["origin"], frozenset(row["covers"]),
+                error=row["error"], deleted=row["deleted"],
+            )
+            if row["item"] is None:
+                yield Entry(record)
+                continue
+            yield Entry(
+                record, KINDS[row["kind"]], json.loads(row["item"]), row["item"], row["content_hash"],
+                row["classification"], row["figures"],
             )
 
 
 def load_partition(store: Store, result: PartitionResult) -> ImportCounts:
-    """Import a partition's records in one transaction, then save its still-needed enrichment."""
-    counts = store.import_records(_records(result.parquet))
-    columns = ["kind", "record_id", "content_hash", "classification", "figures"]
-    for rows in _batches(result.parquet, columns):
-        for name, kind in KINDS.items():
-            mine = {row["record_id"]: row for row in rows if row["kind"] == name}
-            if not mine:
-                continue
-            ids = list(mine)
-            wanted = store.stale_classifications(kind, result.keys["classify"], ids)
-            store.save_classifications(
-                kind,
-                [(i, h, json.loads(mine[i]["classification"])) for i, h in wanted.items() if mine[i]["content_hash"] == h],
-                result.keys["classify"],
-            )
-            wanted = store.stale_extractions(kind, result.keys["extract"], ids)
-            store.save_figures(
-                [(i, h, json.loads(mine[i]["figures"])) for i, h in wanted.items() if mine[i]["content_hash"] == h],
-                result.keys["extract"],
-            )
-    return counts
+    """Import a partition's records and save their still-needed enrichment, in one transaction."""
+    return store.import_entries(_entries(result.parquet), keys=result.keys)

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, String, bindparam, text
 from sqlalchemy.sql.selectable import TextualSelect
 
 from curemap.model import Paper, Study
+from curemap.store.bulk import bulk_insert
 
 WORDS = re.compile(r"[^\W_]+")
 
@@ -71,11 +72,8 @@ def index_records(conn: Connection, kind: str, items: Iterable[Study | Paper | d
         return
     ids = list(documents)
     if conn.dialect.name != "sqlite":
-        conn.execute(text("DELETE FROM search_documents WHERE record_id IN :ids").bindparams(bindparam("ids", expanding=True)), {"ids": ids})
-        conn.execute(
-            text("INSERT INTO search_documents (record_id, kind, title, body) VALUES (:record_id, :kind, :title, :body)"),
-            [{"record_id": i, "kind": kind, "title": t, "body": b} for i, (t, b) in documents.items()],
-        )
+        conn.execute(text("DELETE FROM search_documents WHERE record_id = ANY(:ids)"), {"ids": ids})
+        bulk_insert(conn, "search_documents", [{"record_id": i, "kind": kind, "title": t, "body": b} for i, (t, b) in documents.items()])
         return
     conn.execute(text("INSERT OR IGNORE INTO search_keys (record_id, kind) VALUES (:record_id, :kind)"), [{"record_id": i, "kind": kind} for i in ids])
     keys = dict(
