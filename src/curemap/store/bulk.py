@@ -9,12 +9,12 @@ prepared statement run over them all.
 
 from __future__ import annotations
 
+import json
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, any_, literal
+from sqlalchemy import Connection, Row, Table, any_, func, literal, select
 from sqlalchemy.dialects import postgresql
-
-from curemap.store.schema import upsert
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\x00": "\ufffd"})
 """COPY's text format escapes; PostgreSQL text cannot hold NUL, written as U+FFFD as every
@@ -31,10 +31,16 @@ def _copy_value(value: Any) -> str:
     return str(value)
 
 
+def _tuples(names: list[str], rows: list[dict[str, Any]]) -> list[tuple]:
+    """Each row's values in ``names`` order."""
+    pick = itemgetter(*names)
+    return [pick(row) for row in rows] if len(names) > 1 else [(row[names[0]],) for row in rows]
+
+
 def _copy(conn: Connection, target: str, names: list[str], rows: list[dict[str, Any]]) -> None:
     """``COPY target (names) FROM STDIN`` in text format, the lines built in one pass."""
     quoted = ", ".join(conn.dialect.identifier_preparer.quote(name) for name in names)
-    lines = "".join("\t".join([_copy_value(row[name]) for name in names]) + "\n" for row in rows)
+    lines = "".join("\t".join(map(_copy_value, values)) + "\n" for values in _tuples(names, rows))
     with conn.connection.driver_connection.cursor() as cursor:
         with cursor.copy(f"COPY {target} ({quoted}) FROM STDIN") as copy:
             copy.write(lines.encode("utf-8"))
@@ -51,43 +57,46 @@ def bulk_insert(conn: Connection, table: Table | str, rows: list[dict[str, Any]]
         _copy(conn, target, names, rows)
         return
     quoted = ", ".join(conn.dialect.identifier_preparer.quote(name) for name in names)
-    conn.exec_driver_sql(
-        f"INSERT INTO {target} ({quoted}) VALUES ({', '.join('?' for _ in names)})",
-        [tuple(row[name] for name in names) for row in rows],
-    )
+    conn.exec_driver_sql(f"INSERT INTO {target} ({quoted}) VALUES ({', '.join('?' for _ in names)})", _tuples(names, rows))
 
 
 def insert_new(conn: Connection, table: Table, rows: list[dict[str, Any]], unique: list[str], returning: list[str]) -> list[Row]:
     """Insert the rows (in their order) but those a stored row already matches on the ``unique``
-    columns, and return the ``returning`` columns of the rows inserted. A row another writer
-    stored meanwhile is skipped, not an error. On PostgreSQL the rows are copied into a
-    temporary staging table (dropped at commit) that one ``INSERT … SELECT … ON CONFLICT DO
-    NOTHING`` empties into the table, in order."""
+    columns, and return the ``returning`` columns of the rows inserted; a row another writer
+    stored meanwhile is skipped, not an error. The rows go by :func:`bulk_insert` into a
+    temporary staging table, which one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` empties
+    into the table in order (PostgreSQL drops the staging table at commit)."""
     if not rows:
         return []
-    if conn.dialect.name != "postgresql":
-        statement = upsert(conn, table).on_conflict_do_nothing(index_elements=unique).returning(*(table.c[c] for c in returning))
-        return list(conn.execute(statement, rows))
     names = list(rows[0])
-    stage = f"{table.name}_staged"
-    columns = ", ".join(names)
-    conn.exec_driver_sql(
-        f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS SELECT 0 AS position, {columns} FROM {table.name} WITH NO DATA"
-    )
-    _copy(conn, stage, ["position", *names], [{"position": i, **row} for i, row in enumerate(rows)])
-    return list(
+    stage, columns = f"{table.name}_staged", ", ".join(names)
+    if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(
-            f"WITH staged AS (DELETE FROM {stage} RETURNING *) INSERT INTO {table.name} ({columns}) "
-            f"SELECT {columns} FROM staged ORDER BY position ON CONFLICT ({', '.join(unique)}) DO NOTHING "
-            f"RETURNING {', '.join(returning)}"
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS "
+            f"SELECT 0 AS position, {columns} FROM {table.name} WITH NO DATA"
+        )
+        moved = f"WITH staged AS (DELETE FROM {stage} RETURNING *) "
+        source = "staged"
+    else:
+        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} AS SELECT 0 AS position, {columns} FROM {table.name} WHERE 0")
+        moved, source = "", stage
+    bulk_insert(conn, stage, [{"position": i, **row} for i, row in enumerate(rows)])
+    inserted = list(
+        conn.exec_driver_sql(
+            f"{moved}INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {source} WHERE true ORDER BY position "
+            f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {', '.join(returning)}"
         )
     )
+    if conn.dialect.name != "postgresql":
+        conn.exec_driver_sql(f"DELETE FROM {stage}")
+    return inserted
 
 
 def among(conn: Connection, column, values: list[Any]):
-    """``column IN values`` for a batch of values: on PostgreSQL one array parameter
-    (``= ANY``), which the driver sends as it is, where an expanded ``IN`` list is a statement
-    of thousands of parameters for SQLAlchemy and psycopg to build and PostgreSQL to parse."""
+    """``column IN values`` for a batch of values as one parameter: a PostgreSQL array
+    (``= ANY``), a JSON array on SQLite (``IN (SELECT value FROM json_each(…))``). An expanded
+    ``IN`` list is a statement of thousands of parameters for SQLAlchemy and the driver to
+    build and the database to parse, per batch."""
     if conn.dialect.name == "postgresql":
         return column == any_(literal(values, postgresql.ARRAY(column.type)))
-    return column.in_(values)
+    return column.in_(select(func.json_each(json.dumps(values)).table_valued("value").c.value))

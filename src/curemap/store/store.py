@@ -644,7 +644,7 @@ class Store:
             mine = {entry.data["id"]: entry for entry in batch if entry.kind is kind and entry.classification is not None}
             ids = list(mine)
             wanted = self._stale_among(conn, kind, schema.classifications, keys["classify"], ids)
-            labels = [(i, h, mine[i].labels) for i, h in wanted.items() if mine[i].content_hash == h]
+            labels = [(i, h, mine[i].labels, mine[i].classification) for i, h in wanted.items() if mine[i].content_hash == h]
             self._write_classifications(conn, kind=kind, items=labels, key=keys["classify"], now=now, tally=tally)
             wanted = self._stale_among(conn, kind, schema.extractions, keys["extract"], ids)
             figures = [(i, h, json.loads(mine[i].figures)) for i, h in wanted.items() if mine[i].content_hash == h]
@@ -720,22 +720,24 @@ class Store:
             return
         tally = summary.Tally()
         with self.engine.begin() as conn:
-            self._write_classifications(conn, kind=kind, items=items, key=key, now=self.clock(), tally=tally)
+            encoded = [(i, h, data, canonical_json(data)) for i, h, data in items]
+            self._write_classifications(conn, kind=kind, items=encoded, key=key, now=self.clock(), tally=tally)
             tally.apply(conn)
 
     @staticmethod
     def _write_classifications(
-        conn: Connection, *, kind: RecordKind, items: list[tuple[str, str, dict[str, Any]]], key: str, now: str, tally: summary.Tally
+        conn: Connection, *, kind: RecordKind, items: list[tuple[str, str, dict[str, Any], str]], key: str, now: str, tally: summary.Tally
     ) -> None:
+        """Write (record id, record hash, classification, its canonical JSON) and the labels it gives."""
         if not items:
             return
         cl = schema.classifications
-        ids = [record_id for record_id, _, _ in items]
+        ids = [record_id for record_id, *_ in items]
         # Labels are written whole with their classification row: records without one have none to remove.
         held = conn.execute(select(cl.c.record_id, cl.c.kind, cl.c.is_ms).where(among(conn, cl.c.record_id, ids))).all()
         for row in held:
             tally.add(summary.MS, row.kind, -1 if row.is_ms else 0)
-        tally.add(summary.MS, kind.name, sum(bool(data["is_ms"]) for _, _, data in items))
+        tally.add(summary.MS, kind.name, sum(bool(data["is_ms"]) for _, _, data, _ in items))
         if held:
             replaced = [row.record_id for row in held]
             for table in (cl, schema.record_strategies, schema.record_phenotypes, schema.record_populations):
@@ -753,21 +755,21 @@ class Store:
                     "purpose": data.get("purpose"),
                     "sponsor_type": _lead(data, "type"),
                     "organisation": _lead(data, "organisation"),
-                    "data": canonical_json(data),
+                    "data": encoded,
                     "record_hash": record_hash,
                     "profile_hash": key,
                     "classified_at": now,
                 }
-                for record_id, record_hash, data in items
+                for record_id, record_hash, data, encoded in items
             ],
         )
         strategies = [
             {"record_id": i, "strategy": s, "role": (d.get("roles") or {}).get(s, "tested")}
-            for i, _, d in items
+            for i, _, d, _ in items
             for s in d["strategies"]
         ]
-        phenotypes = [{"record_id": i, "phenotype": p} for i, _, d in items for p in d["phenotypes"]]
-        populations = [{"record_id": i, "population": p} for i, _, d in items for p in d.get("populations") or []]
+        phenotypes = [{"record_id": i, "phenotype": p} for i, _, d, _ in items for p in d["phenotypes"]]
+        populations = [{"record_id": i, "population": p} for i, _, d, _ in items for p in d.get("populations") or []]
         for table, rows in (
             (schema.record_strategies, strategies),
             (schema.record_phenotypes, phenotypes),
