@@ -194,6 +194,11 @@ def test_a_partition_of_changed_records_leaves_the_rows_and_change_log_an_import
     for store in (bulk, row_by_row):
         enrich(store)
     assert rows_of(bulk) == rows_of(row_by_row)
+    st = schema.studies
+    with bulk.engine.connect() as conn:
+        held = {row.id: row for row in conn.execute(select(st.c.id, st.c.status, st.c.phase, st.c.enrollment, st.c.brief_title))}
+    assert all((held[row["NCTId"]].status, held[row["NCTId"]].phase, held[row["NCTId"]].enrollment) == ("WITHDRAWN", "phase3", 7) for row in moved[1:])
+    assert held[rows[0]["NCTId"]].brief_title == bulk.get_study(rows[0]["NCTId"]).brief_title == "Walking"
     logged = {(c["record_id"], c["field"]) for c in bulk.record_changes() if c["kind"] != "added"}
     assert {(rows[0]["NCTId"], "brief_title"), (rows[5]["NCTId"], "status"), (rows[5]["NCTId"], "enrollment")} <= logged
     bulk.close()

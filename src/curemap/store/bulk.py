@@ -10,6 +10,7 @@ prepared statement run over them all.
 from __future__ import annotations
 
 import json
+import zlib
 from operator import itemgetter
 from typing import Any
 
@@ -90,6 +91,31 @@ def insert_new(conn: Connection, table: Table, rows: list[dict[str, Any]], uniqu
     if conn.dialect.name != "postgresql":
         conn.exec_driver_sql(f"DELETE FROM {stage}")
     return inserted
+
+
+def update_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Set each row's columns (each with the first row's keys) on the stored row with its ``id``:
+    on SQLite one prepared ``UPDATE`` run over them all; on PostgreSQL one ``UPDATE … FROM`` a
+    temporary staging table the rows are copied into (dropped at commit)."""
+    if not rows:
+        return
+    names = list(rows[0])
+    assigned = [name for name in names if name != "id"]
+    if conn.dialect.name != "postgresql":
+        conn.exec_driver_sql(
+            f"UPDATE {table.name} SET {', '.join(f'{name} = ?' for name in assigned)} WHERE id = ?",
+            _tuples([*assigned, "id"], rows),
+        )
+        return
+    stage = f"{table.name}_update_{zlib.crc32(' '.join(names).encode()):08x}"
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS SELECT {', '.join(names)} FROM {table.name} WITH NO DATA"
+    )
+    _copy(conn, stage, names, rows)
+    conn.exec_driver_sql(
+        f"WITH staged AS (DELETE FROM {stage} RETURNING *) UPDATE {table.name} AS target "
+        f"SET {', '.join(f'{name} = staged.{name}' for name in assigned)} FROM staged WHERE target.id = staged.id"
+    )
 
 
 def among(conn: Connection, column, values: list[Any]):

@@ -37,7 +37,7 @@ from sqlalchemy.pool import QueuePool
 from curemap.errors import StoreError
 from curemap.model import Paper, ParsedRecord, Study
 from curemap.store import schema, search, summary
-from curemap.store.bulk import among, bulk_insert, insert_new
+from curemap.store.bulk import among, bulk_insert, insert_new, update_rows
 from curemap.store.schema import upsert
 from curemap.store.kinds import STUDY, RecordKind, item_of, kind_of
 from curemap.store.migrations import migrate
@@ -491,6 +491,8 @@ class Store:
             )
         }
         new_rows: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        updated: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # stored rows changed, set together
+        moved: dict[str, int] = {}  # stored rows unchanged but for their raw version
         change_rows: list[dict[str, Any]] = []
         searchable: dict[str, Any] = {}
         for entry in entries:
@@ -516,8 +518,10 @@ class Store:
                 content_hash = sha256_text(data_json)
             if old is not None and old["hash"] == content_hash:
                 counts.unchanged += 1
-                if old["raw_id"] != raw_id and record_id not in new_rows:
-                    conn.execute(update(table).where(table.c.id == record_id).values(raw_id=raw_id))
+                if old["raw_id"] != raw_id and record_id in updated:
+                    updated[record_id][0]["raw_id"] = raw_id
+                elif old["raw_id"] != raw_id and record_id not in new_rows:
+                    moved[record_id] = raw_id
                 old["raw_id"] = raw_id
                 continue
             columns = kind.columns(new_data, data_json) | {"content_hash": content_hash, "raw_id": raw_id, "updated_at": now}
@@ -534,17 +538,19 @@ class Store:
                     new_rows[record_id] = (columns | {"first_seen_at": now} | _carried_labels(kind, entry), new_data)
                     counts.changed += 1
                 else:
-                    conn.execute(update(table).where(table.c.id == record_id).values(**columns))
-                    for child in kind.child_tables:
-                        conn.execute(delete(child).where(child.c.study_id == record_id))
-                    _insert_children(conn, kind, [new_data])
+                    updated[record_id] = (columns, new_data)
+                    moved.pop(record_id, None)
                     counts.changed += 1
             current[record_id] = {"data": new_data, "hash": content_hash, "raw_id": raw_id, "columns": columns}
             searchable[record_id] = new_data
             counts.changed_ids.append(record_id)
-        if new_rows:
-            bulk_insert(conn, table, [columns for columns, _ in new_rows.values()])
-            _insert_children(conn, kind, [data for _, data in new_rows.values()])
+        update_rows(conn, table, [columns for columns, _ in updated.values()])
+        update_rows(conn, table, [{"id": record_id, "raw_id": raw_id} for record_id, raw_id in moved.items()])
+        if updated:
+            for child in kind.child_tables:
+                conn.execute(delete(child).where(among(conn, child.c.study_id, list(updated))))
+        bulk_insert(conn, table, [columns for columns, _ in new_rows.values()])
+        _insert_children(conn, kind, [data for _, data in (*new_rows.values(), *updated.values())])
         bulk_insert(conn, schema.changes, change_rows)
         search.index_records(conn, kind.name, searchable.values())
 
