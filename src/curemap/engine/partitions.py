@@ -10,11 +10,13 @@ record merged into a richer stored one, say) is left stale for the ordinary enri
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from queue import Full, Queue
 from typing import Any
 
 from curemap.model import ParsedRecord
@@ -148,24 +150,62 @@ def _batches(parquet: str, columns: list[str] | None = None) -> Iterator[list[di
             yield batch.to_pylist()
 
 
-def _entries(parquet: str) -> Iterator[Entry]:
-    """The partition's records as the store takes them: the worker's plain dict, canonical JSON
-    and content hash of each item, and its enrichment, with no record object rebuilt."""
+def _entries(parquet: str) -> Iterator[list[Entry]]:
+    """The partition's records as the store takes them, a row group at a time: the worker's
+    plain dict, canonical JSON and content hash of each item, and its enrichment (decoded), with
+    no record object rebuilt."""
     for rows in _batches(parquet):
+        entries = []
         for row in rows:
             record = ParsedRecord(
                 row["source"], row["source_id"], row["raw"], row["origin"], frozenset(row["covers"]),
                 error=row["error"], deleted=row["deleted"],
             )
             if row["item"] is None:
-                yield Entry(record)
+                entries.append(Entry(record))
                 continue
-            yield Entry(
+            entries.append(Entry(
                 record, KINDS[row["kind"]], json.loads(row["item"]), row["item"], row["content_hash"],
-                row["classification"], row["figures"],
-            )
+                row["classification"], row["figures"], json.loads(row["classification"]),
+            ))
+        yield entries
+
+
+def _read_ahead(groups: Iterator[list[Entry]]) -> Iterator[Entry]:
+    """The entries of ``groups``, read and decoded on a thread of their own one row group ahead:
+    reading and decoding the next group overlaps the store's statements on this one (the
+    database drivers let go of the interpreter while the database works). The reader stops when
+    the loading stops, and its error is raised here."""
+    ahead: Queue = Queue(maxsize=1)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for group in groups:
+                while not stop.is_set():
+                    try:
+                        ahead.put(group, timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            ahead.put(None)
+        except BaseException as exc:  # handed to the loading thread, which raises it
+            ahead.put(exc)
+
+    reader = threading.Thread(target=read, name="partition-reader", daemon=True)
+    reader.start()
+    try:
+        while (group := ahead.get()) is not None:
+            if isinstance(group, BaseException):
+                raise group
+            yield from group
+    finally:
+        stop.set()
+        reader.join()
 
 
 def load_partition(store: Store, result: PartitionResult) -> ImportCounts:
     """Import a partition's records and save their still-needed enrichment, in one transaction."""
-    return store.import_entries(_entries(result.parquet), keys=result.keys)
+    return store.import_entries(_read_ahead(_entries(result.parquet)), keys=result.keys)

@@ -113,8 +113,8 @@ class Entry:
     """A record on its way into the store, with its stored form worked out once: the record's
     plain dict, its canonical JSON and that JSON's hash (``None`` for a withdrawal or an
     unreadable record). A Dask worker ships all three, and the enrichment it computed for that
-    very version (canonical JSON of a classification and of an extraction), so loading builds no
-    record objects and encodes nothing again."""
+    very version (canonical JSON of a classification, with the classification decoded, and of
+    an extraction), so loading builds no record objects and encodes nothing again."""
 
     record: ParsedRecord
     kind: RecordKind | None = None
@@ -123,6 +123,8 @@ class Entry:
     content_hash: str | None = None
     classification: str | None = None
     figures: str | None = None
+    labels: dict[str, Any] | None = None
+    """The classification, decoded."""
 
     @classmethod
     def of(cls, record: ParsedRecord) -> "Entry":
@@ -132,11 +134,6 @@ class Entry:
         data = item_of(record).to_dict()
         data_json = canonical_json(data)
         return cls(record, kind, data, data_json, sha256_text(data_json))
-
-    @cached_property
-    def labels(self) -> dict[str, Any]:
-        """The classification the entry carries, parsed (read once, for the row and the labels)."""
-        return json.loads(self.classification)
 
     @cached_property
     def raw_key(self) -> tuple[str, str, str]:
@@ -231,7 +228,7 @@ def _lead(classification: dict[str, Any], key: str) -> str | None:
 def _carried_labels(kind: RecordKind, entry: Entry) -> dict[str, Any]:
     """A new study's labels from the classification its entry carries, written with the row
     (the classification itself is saved after the batch): one write of the row, not two."""
-    if kind.table is not schema.studies or entry.classification is None:
+    if kind.table is not schema.studies or entry.labels is None:
         return {}
     return {"is_ms": entry.labels["is_ms"], "curative_intent": entry.labels["curative_intent"]}
 
@@ -646,8 +643,8 @@ class Store:
         """Save the enrichment a batch's entries carry, in the import's transaction, for the
         records now stored in the version it was computed from and whose own is missing or stale."""
         now = self.clock()
-        for kind in {entry.kind for entry in batch if entry.classification is not None}:
-            mine = {entry.data["id"]: entry for entry in batch if entry.kind is kind and entry.classification is not None}
+        for kind in {entry.kind for entry in batch if entry.labels is not None}:
+            mine = {entry.data["id"]: entry for entry in batch if entry.kind is kind and entry.labels is not None}
             ids = list(mine)
             wanted = self._stale_among(conn, kind, schema.classifications, keys["classify"], ids)
             labels = [(i, h, mine[i].labels, mine[i].classification) for i, h in wanted.items() if mine[i].content_hash == h]
