@@ -203,3 +203,21 @@ def test_a_partition_of_changed_records_leaves_the_rows_and_change_log_an_import
     assert {(rows[0]["NCTId"], "brief_title"), (rows[5]["NCTId"], "status"), (rows[5]["NCTId"], "enrollment")} <= logged
     bulk.close()
     row_by_row.close()
+
+
+def test_a_partition_that_cannot_be_read_leaves_the_store_as_it_was_and_no_reader_behind(tmp_path, store):
+    """The partition is read on a thread of its own: its error reaches the loader, the import's
+    transaction rolls back, and the reading thread ends."""
+    import threading
+
+    import pyarrow
+
+    from curemap.engine.partitions import PartitionResult, load_partition, process_file
+
+    load_partition(store, process_file(str(SHARED_DATA / "ctis" / "ctis_ms_20250924.csv"), str(tmp_path), 0))
+    broken = tmp_path / "part-000001.parquet"
+    broken.write_bytes(b"PAR1 not a partition PAR1")
+    with pytest.raises(pyarrow.ArrowInvalid):
+        load_partition(store, PartitionResult(path=str(broken), parquet=str(broken)))
+    assert store.count_studies() == 104
+    assert not [thread for thread in threading.enumerate() if thread.name == "partition-reader"]

@@ -179,20 +179,24 @@ def _read_ahead(groups: Iterator[list[Entry]]) -> Iterator[Entry]:
     ahead: Queue = Queue(maxsize=1)
     stop = threading.Event()
 
+    def offer(item) -> bool:
+        """Hand ``item`` over once there is room; False if the loading stopped first."""
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
     def read() -> None:
         try:
             for group in groups:
-                while not stop.is_set():
-                    try:
-                        ahead.put(group, timeout=0.1)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
+                if not offer(group):
                     return
-            ahead.put(None)
+            offer(None)
         except BaseException as exc:  # handed to the loading thread, which raises it
-            ahead.put(exc)
+            offer(exc)
 
     reader = threading.Thread(target=read, name="partition-reader", daemon=True)
     reader.start()
