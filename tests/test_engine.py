@@ -165,3 +165,59 @@ def test_pubmed_as_a_whole_is_built_from_its_baseline_files_not_harvested(cli):
     result = cli("update", "--source", "pubmed", "--no-profile-query", "--json")
     assert result.exit_code == 1
     assert "PubMed cannot be harvested whole" in result.stderr and "--input DIR" in result.stderr
+
+
+def test_a_partition_of_changed_records_leaves_the_rows_and_change_log_an_import_leaves(store_url, tmp_path):
+    """The loader's bulk path over records the store already holds: changed fields (one study
+    changed twice in the file), unchanged ones and new ones give, row for row and change by
+    change, the store an in-process import of the same files gives once both are enriched."""
+    import csv
+
+    from curemap.engine.partitions import load_partition, process_file
+    from curemap.pipeline import enrich, import_paths
+    from tests.test_store import csv_rows
+
+    rows = csv_rows()
+    moved = [dict(row, OverallStatus="WITHDRAWN", Phase="PHASE3", EnrollmentCount="7") for row in rows[:40]]
+    files = []
+    for name, part in (("first", rows[:150]), ("changed", moved + rows[40:60] + [dict(rows[0], BriefTitle="Walking")] + rows[150:180])):
+        files.append(tmp_path / f"{name}.csv")
+        with files[-1].open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(part)
+    bulk, row_by_row = Store(store_url), Store(f"sqlite:///{tmp_path / 'rows.db'}")
+    loaded = [load_partition(bulk, process_file(str(path), str(tmp_path), index)) for index, path in enumerate(files)]
+    imported = [import_paths(row_by_row, [path]) for path in files]
+    assert [c.to_dict() for c in loaded] == [c.to_dict() for c in imported]
+    assert (loaded[1].imported, loaded[1].changed, loaded[1].unchanged) == (30, 41, 20)
+    for store in (bulk, row_by_row):
+        enrich(store)
+    assert rows_of(bulk) == rows_of(row_by_row)
+    st = schema.studies
+    with bulk.engine.connect() as conn:
+        held = {row.id: row for row in conn.execute(select(st.c.id, st.c.status, st.c.phase, st.c.enrollment, st.c.brief_title))}
+    assert all((held[row["NCTId"]].status, held[row["NCTId"]].phase, held[row["NCTId"]].enrollment) == ("WITHDRAWN", "phase3", 7) for row in moved[1:])
+    assert held[rows[0]["NCTId"]].brief_title == bulk.get_study(rows[0]["NCTId"]).brief_title == "Walking"
+    logged = {(c["record_id"], c["field"]) for c in bulk.record_changes() if c["kind"] != "added"}
+    assert {(rows[0]["NCTId"], "brief_title"), (rows[5]["NCTId"], "status"), (rows[5]["NCTId"], "enrollment")} <= logged
+    bulk.close()
+    row_by_row.close()
+
+
+def test_a_partition_that_cannot_be_read_leaves_the_store_as_it_was_and_no_reader_behind(tmp_path, store):
+    """The partition is read on a thread of its own: its error reaches the loader, the import's
+    transaction rolls back, and the reading thread ends."""
+    import threading
+
+    import pyarrow
+
+    from curemap.engine.partitions import PartitionResult, load_partition, process_file
+
+    load_partition(store, process_file(str(SHARED_DATA / "ctis" / "ctis_ms_20250924.csv"), str(tmp_path), 0))
+    broken = tmp_path / "part-000001.parquet"
+    broken.write_bytes(b"PAR1 not a partition PAR1")
+    with pytest.raises(pyarrow.ArrowInvalid):
+        load_partition(store, PartitionResult(path=str(broken), parquet=str(broken)))
+    assert store.count_studies() == 104
+    assert not [thread for thread in threading.enumerate() if thread.name == "partition-reader"]

@@ -1,8 +1,8 @@
 """One partition of batch work: an input file parsed, classified and extracted into Parquet
 (on whichever machine runs it), then loaded into the store (where the store is).
 
-Loading imports the partition's records in one transaction, exactly as an in-process
-import does, then saves the precomputed enrichment only for records the store now holds
+Loading imports the partition's records exactly as an in-process import does, and in the
+same transaction saves the precomputed enrichment only for records the store now holds
 in the very version that was enriched and that still need it; anything else (a thinner
 record merged into a richer stored one, say) is left stale for the ordinary enrichment pass.
 """
@@ -10,23 +10,24 @@ record merged into a richer stored one, say) is left stale for the ordinary enri
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from queue import Full, Queue
 from typing import Any
 
-from curemap.model import Paper, ParsedRecord, Study
+from curemap.model import ParsedRecord
 from curemap.store import ImportCounts, Store
 from curemap.store.kinds import PAPER, STUDY, item_of, kind_of
-from curemap.store.store import canonical_json, sha256_text
+from curemap.store.store import Entry, canonical_json, sha256_text
 
 ROWS_PER_GROUP = 2000
 """Records per Parquet row group: what a worker holds in memory at once, and a loader too."""
 
 KINDS = {STUDY.name: STUDY, PAPER.name: PAPER}
-FROM_DICT = {STUDY.name: Study.from_dict, PAPER.name: Paper.from_dict}
 
 
 @dataclass
@@ -149,42 +150,66 @@ def _batches(parquet: str, columns: list[str] | None = None) -> Iterator[list[di
             yield batch.to_pylist()
 
 
-def _records(parquet: str) -> Iterator[ParsedRecord]:
+def _entries(parquet: str) -> Iterator[list[Entry]]:
+    """The partition's records as the store takes them, a row group at a time: the worker's
+    plain dict, canonical JSON and content hash of each item, and its enrichment (decoded), with
+    no record object rebuilt."""
     for rows in _batches(parquet):
+        entries = []
         for row in rows:
-            item = FROM_DICT[row["kind"]](json.loads(row["item"])) if row["item"] is not None else None
-            yield ParsedRecord(
-                row["source"],
-                row["source_id"],
-                row["raw"],
-                row["origin"],
-                frozenset(row["covers"]),
-                study=item if row["kind"] == STUDY.name else None,
-                paper=item if row["kind"] == PAPER.name else None,
-                error=row["error"],
-                deleted=row["deleted"],
+            record = ParsedRecord(
+                row["source"], row["source_id"], row["raw"], row["origin"], frozenset(row["covers"]),
+                error=row["error"], deleted=row["deleted"],
             )
+            if row["item"] is None:
+                entries.append(Entry(record))
+                continue
+            entries.append(Entry(
+                record, KINDS[row["kind"]], json.loads(row["item"]), row["item"], row["content_hash"],
+                row["classification"], row["figures"], json.loads(row["classification"]),
+            ))
+        yield entries
+
+
+def _read_ahead(groups: Iterator[list[Entry]]) -> Iterator[Entry]:
+    """The entries of ``groups``, read and decoded on a thread of their own one row group ahead:
+    reading and decoding the next group overlaps the store's statements on this one (the
+    database drivers let go of the interpreter while the database works). The reader stops when
+    the loading stops, and its error is raised here."""
+    ahead: Queue = Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(item) -> bool:
+        """Hand ``item`` over once there is room; False if the loading stopped first."""
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for group in groups:
+                if not offer(group):
+                    return
+            offer(None)
+        except BaseException as exc:  # handed to the loading thread, which raises it
+            offer(exc)
+
+    reader = threading.Thread(target=read, name="partition-reader", daemon=True)
+    reader.start()
+    try:
+        while (group := ahead.get()) is not None:
+            if isinstance(group, BaseException):
+                raise group
+            yield from group
+    finally:
+        stop.set()
+        reader.join()
 
 
 def load_partition(store: Store, result: PartitionResult) -> ImportCounts:
-    """Import a partition's records in one transaction, then save its still-needed enrichment."""
-    counts = store.import_records(_records(result.parquet))
-    columns = ["kind", "record_id", "content_hash", "classification", "figures"]
-    for rows in _batches(result.parquet, columns):
-        for name, kind in KINDS.items():
-            mine = {row["record_id"]: row for row in rows if row["kind"] == name}
-            if not mine:
-                continue
-            ids = list(mine)
-            wanted = store.stale_classifications(kind, result.keys["classify"], ids)
-            store.save_classifications(
-                kind,
-                [(i, h, json.loads(mine[i]["classification"])) for i, h in wanted.items() if mine[i]["content_hash"] == h],
-                result.keys["classify"],
-            )
-            wanted = store.stale_extractions(kind, result.keys["extract"], ids)
-            store.save_figures(
-                [(i, h, json.loads(mine[i]["figures"])) for i, h in wanted.items() if mine[i]["content_hash"] == h],
-                result.keys["extract"],
-            )
-    return counts
+    """Import a partition's records and save their still-needed enrichment, in one transaction."""
+    return store.import_entries(_read_ahead(_entries(result.parquet)), keys=result.keys)

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, String, bindparam, text
 from sqlalchemy.sql.selectable import TextualSelect
 
 from curemap.model import Paper, Study
+from curemap.store.bulk import bulk_insert
 
 WORDS = re.compile(r"[^\W_]+")
 
@@ -71,13 +72,10 @@ def index_records(conn: Connection, kind: str, items: Iterable[Study | Paper | d
         return
     ids = list(documents)
     if conn.dialect.name != "sqlite":
-        conn.execute(text("DELETE FROM search_documents WHERE record_id IN :ids").bindparams(bindparam("ids", expanding=True)), {"ids": ids})
-        conn.execute(
-            text("INSERT INTO search_documents (record_id, kind, title, body) VALUES (:record_id, :kind, :title, :body)"),
-            [{"record_id": i, "kind": kind, "title": t, "body": b} for i, (t, b) in documents.items()],
-        )
+        conn.execute(text("DELETE FROM search_documents WHERE record_id = ANY(:ids)"), {"ids": ids})
+        bulk_insert(conn, "search_documents", [{"record_id": i, "kind": kind, "title": t, "body": b} for i, (t, b) in documents.items()])
         return
-    conn.execute(text("INSERT OR IGNORE INTO search_keys (record_id, kind) VALUES (:record_id, :kind)"), [{"record_id": i, "kind": kind} for i in ids])
+    conn.exec_driver_sql("INSERT OR IGNORE INTO search_keys (record_id, kind) VALUES (?, ?)", [(i, kind) for i in ids])
     keys = dict(
         conn.execute(
             text("SELECT record_id, id FROM search_keys WHERE record_id IN :ids").bindparams(bindparam("ids", expanding=True)),
@@ -85,10 +83,7 @@ def index_records(conn: Connection, kind: str, items: Iterable[Study | Paper | d
         ).all()
     )
     conn.execute(text("DELETE FROM search_documents WHERE rowid IN :keys").bindparams(bindparam("keys", expanding=True)), {"keys": list(keys.values())})
-    conn.execute(
-        text("INSERT INTO search_documents (rowid, title, body) VALUES (:rowid, :title, :body)"),
-        [{"rowid": keys[i], "title": t, "body": b} for i, (t, b) in documents.items()],
-    )
+    bulk_insert(conn, "search_documents", [{"rowid": keys[i], "title": t, "body": b} for i, (t, b) in documents.items()])
 
 
 def index_existing(conn: Connection, batch_size: int = 2000) -> None:

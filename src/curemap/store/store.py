@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
+from functools import cached_property, partial
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,6 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     Connection,
-    bindparam,
     create_engine,
     delete,
     event,
@@ -40,6 +39,7 @@ from sqlalchemy.pool import QueuePool
 from curemap.errors import StoreError
 from curemap.model import Paper, ParsedRecord, Study
 from curemap.store import schema, search, summary
+from curemap.store.bulk import among, bulk_insert, insert_new, update_rows
 from curemap.store.schema import upsert
 from curemap.store.kinds import STUDY, RecordKind, item_of, kind_of
 from curemap.store.migrations import migrate
@@ -129,6 +129,39 @@ class ImportCounts:
         }
 
 
+@dataclass
+class Entry:
+    """A record on its way into the store, with its stored form worked out once: the record's
+    plain dict, its canonical JSON and that JSON's hash (``None`` for a withdrawal or an
+    unreadable record). A Dask worker ships all three, and the enrichment it computed for that
+    very version (canonical JSON of a classification, with the classification decoded, and of
+    an extraction), so loading builds no record objects and encodes nothing again."""
+
+    record: ParsedRecord
+    kind: RecordKind | None = None
+    data: dict[str, Any] | None = None
+    data_json: str | None = None
+    content_hash: str | None = None
+    classification: str | None = None
+    figures: str | None = None
+    labels: dict[str, Any] | None = None
+    """The classification, decoded."""
+
+    @classmethod
+    def of(cls, record: ParsedRecord) -> "Entry":
+        kind = kind_of(record)
+        if kind is None or record.deleted:
+            return cls(record, kind)
+        data = item_of(record).to_dict()
+        data_json = canonical_json(data)
+        return cls(record, kind, data, data_json, sha256_text(data_json))
+
+    @cached_property
+    def raw_key(self) -> tuple[str, str, str]:
+        """The verbatim record's version: (source, source_id, sha256 of the text)."""
+        return self.record.source, self.record.source_id, sha256_text(self.record.raw)
+
+
 def default_url(home: Path) -> str:
     return f"sqlite:///{home / DB_FILENAME}"
 
@@ -169,7 +202,7 @@ def _postgresql_text(dbapi_conn, _record) -> None:
     dbapi_conn.adapters.register_dumper(str, NulSafeText)
 
 
-def _batched(items: Iterable[ParsedRecord], size: int) -> Iterator[list[ParsedRecord]]:
+def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
@@ -198,29 +231,10 @@ def diff_fields(old: dict[str, Any], new: dict[str, Any], names: tuple[str, ...]
     return [(name, old.get(name), new.get(name)) for name in names if old.get(name) != new.get(name)]
 
 
-def bulk_insert(conn: Connection, table, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows (each with the first row's keys) in the caller's transaction at the
-    driver's speed: PostgreSQL ``COPY`` (psycopg 3), SQLite one prepared statement run over
-    them all. Unlike an ``insert()`` it skips SQLAlchemy's per-row parameter processing,
-    which costs more than the database does for a bulk load."""
-    if not rows:
-        return
-    names = list(rows[0])
-    values = [tuple(row[name] for name in names) for row in rows]
-    quoted = ", ".join(conn.dialect.identifier_preparer.quote(name) for name in names)
-    if conn.dialect.name == "postgresql":
-        with conn.connection.driver_connection.cursor() as cursor:
-            with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
-                for row in values:
-                    copy.write_row(row)
-        return
-    conn.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({', '.join('?' for _ in names)})", values)
-
-
-def _insert_children(conn: Connection, kind: RecordKind, items: list[Any]) -> None:
+def _insert_children(conn: Connection, kind: RecordKind, records: list[dict[str, Any]]) -> None:
     rows_by_table: dict[Any, list[dict[str, Any]]] = {table: [] for table in kind.child_tables}
-    for item in items:
-        for table, rows in kind.children(item).items():
+    for data in records:
+        for table, rows in kind.children(data).items():
             rows_by_table[table].extend(rows)
     for table, rows in rows_by_table.items():
         bulk_insert(conn, table, rows)
@@ -230,6 +244,14 @@ def _lead(classification: dict[str, Any], key: str) -> str | None:
     """A value of the lead sponsor's entry in a study's classification (papers have none)."""
     lead = next((s for s in classification.get("sponsors") or [] if s.get("role") == "lead"), None)
     return lead.get(key) if lead else None
+
+
+def _carried_labels(kind: RecordKind, entry: Entry) -> dict[str, Any]:
+    """A new study's labels from the classification its entry carries, written with the row
+    (the classification itself is saved after the batch): one write of the row, not two."""
+    if kind.table is not schema.studies or entry.labels is None:
+        return {}
+    return {"is_ms": entry.labels["is_ms"], "curative_intent": entry.labels["curative_intent"]}
 
 
 def _log_row(record_id: str, kind: str, now: str) -> dict[str, Any]:
@@ -336,11 +358,26 @@ class Store:
         progress: Callable[[int], None] | None = None,
     ) -> ImportCounts:
         """Upsert a stream of records in one transaction; bad records are rejected, not fatal."""
+        return self.import_entries(map(Entry.of, records), progress=progress)
+
+    def import_entries(
+        self,
+        entries: Iterable[Entry],
+        *,
+        keys: dict[str, str] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportCounts:
+        """Upsert a stream of entries in one transaction. The enrichment entries carry (computed
+        under ``keys["classify"]`` and ``keys["extract"]``) is saved in the same transaction for
+        each record the store then holds in the very version that was enriched and that still
+        needs it, so readers see a file's records and their labels together or not at all."""
         counts = ImportCounts()
         tally = summary.Tally()
         with self.engine.begin() as conn:
-            for batch in _batched(records, BATCH_SIZE):
+            for batch in _batched(entries, BATCH_SIZE):
                 counts.add(self._apply(conn, batch, tally))
+                if keys:
+                    self._save_carried(conn, batch, keys, tally)
                 if progress:
                     progress(len(batch))
             tally.apply(conn)
@@ -353,7 +390,7 @@ class Store:
         with self.engine.begin() as conn:
             counts = ImportCounts()
             tally = summary.Tally()
-            for batch in _batched(records, BATCH_SIZE):
+            for batch in _batched(map(Entry.of, records), BATCH_SIZE):
                 counts.add(self._apply(conn, batch, tally))
             tally.apply(conn)
             cursors = schema.harvest_cursors
@@ -376,11 +413,13 @@ class Store:
             ).scalar_one_or_none()
         return json.loads(data) if data else None
 
-    def _store_raw(self, conn: Connection, batch: list[ParsedRecord], now: str, tally: summary.Tally) -> dict[tuple, int]:
+    def _store_raw(self, conn: Connection, batch: list[Entry], now: str, tally: summary.Tally) -> dict[tuple, int]:
         """Insert the verbatim records not stored yet; map (source, source_id, sha256) → raw id.
         A version another writer stored meanwhile is skipped (``ON CONFLICT DO NOTHING``) and looked up."""
         raw = schema.raw_records
-        keyed = {(r.source, r.source_id, sha256_text(r.raw)): r for r in batch}
+        keyed: dict[tuple, ParsedRecord] = {}
+        for entry in batch:
+            keyed[entry.raw_key] = entry.record
         ids: dict[tuple, int] = {}
         held: set[tuple[str, str]] = set()  # (source, source_id) with a version stored before
 
@@ -389,7 +428,7 @@ class Store:
                 source_ids = [key[1] for key in keys if key[0] == source]
                 for row in conn.execute(
                     select(raw.c.id, raw.c.source, raw.c.source_id, raw.c.sha256).where(
-                        raw.c.source == source, raw.c.source_id.in_(source_ids)
+                        raw.c.source == source, among(conn, raw.c.source_id, source_ids)
                     )
                 ):
                     ids[(row.source, row.source_id, row.sha256)] = row.id
@@ -409,13 +448,8 @@ class Store:
             if key not in ids
         ]
         if missing:
-            returning = (
-                upsert(conn, raw)
-                .on_conflict_do_nothing(index_elements=[raw.c.source, raw.c.source_id, raw.c.sha256])
-                .returning(raw.c.id, raw.c.source, raw.c.source_id, raw.c.sha256)
-            )
             stored = set()
-            for row in conn.execute(returning, missing):
+            for row in insert_new(conn, raw, missing, ["source", "source_id", "sha256"], ["id", "source", "source_id", "sha256"]):
                 ids[(row.source, row.source_id, row.sha256)] = row.id
                 stored.add((row.source, row.source_id))
             for source, source_id in stored:
@@ -424,27 +458,27 @@ class Store:
                 look_up([key for key in keyed if key not in ids])
         return ids
 
-    def _apply(self, conn: Connection, batch: list[ParsedRecord], tally: summary.Tally) -> ImportCounts:
+    def _apply(self, conn: Connection, batch: list[Entry], tally: summary.Tally) -> ImportCounts:
         """Upsert one batch of records of any kind; a bad record is rejected, not fatal."""
         counts = ImportCounts()
         now = self.clock()
-        by_kind: dict[RecordKind, list[ParsedRecord]] = {}
+        by_kind: dict[RecordKind, list[Entry]] = {}
         deletions = []
-        for record in batch:
-            kind = kind_of(record)
+        for entry in batch:
+            record = entry.record
             if record.deleted:
                 deletions.append(record)
-            elif kind is None:
+            elif entry.kind is None:
                 counts.rejected.append(
                     {"source": record.source, "record": record.source_id, "error": record.error or "unreadable"}
                 )
             else:
-                by_kind.setdefault(kind, []).append(record)
-        good = [record for records in by_kind.values() for record in records]
+                by_kind.setdefault(entry.kind, []).append(entry)
+        good = [entry for entries in by_kind.values() for entry in entries]
         raw_ids = self._store_raw(conn, good, now, tally) if good else {}
-        trials = summary.TrialsChanging(conn, [item_of(record).id for record in by_kind.get(STUDY, [])])
-        for kind, records in by_kind.items():
-            self._upsert(conn, kind, records, raw_ids, now, counts, tally)
+        trials = summary.TrialsChanging(conn, [entry.data["id"] for entry in by_kind.get(STUDY, [])])
+        for kind, entries in by_kind.items():
+            self._upsert(conn, kind, entries, raw_ids, now, counts, tally)
         trials.done(tally)  # a stored study's new version moves its trial's figures
         if deletions:
             self._delete_papers(conn, deletions, now, counts, tally)
@@ -454,7 +488,7 @@ class Store:
         self,
         conn: Connection,
         kind: RecordKind,
-        records: list[ParsedRecord],
+        entries: list[Entry],
         raw_ids: dict[tuple, int],
         now: str,
         counts: ImportCounts,
@@ -472,18 +506,20 @@ class Store:
             }
             for row in conn.execute(
                 select(table.c.id, table.c.data, table.c.content_hash, table.c.raw_id, *(table.c[c] for c in counted)).where(
-                    table.c.id.in_({item_of(r).id for r in records})
+                    among(conn, table.c.id, list({entry.data["id"] for entry in entries}))
                 )
             )
         }
-        new_rows: dict[str, tuple[dict[str, Any], Any]] = {}
+        new_rows: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        updated: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # stored rows changed, set together
+        moved: dict[str, int] = {}  # stored rows unchanged but for their raw version
         change_rows: list[dict[str, Any]] = []
         searchable: dict[str, Any] = {}
-        for record in records:
-            item = item_of(record)
-            raw_id = raw_ids[(record.source, record.source_id, sha256_text(record.raw))]
-            new_data = item.to_dict()
-            old = current.get(item.id)
+        for entry in entries:
+            new_data, data_json, content_hash = entry.data, entry.data_json, entry.content_hash
+            record_id = new_data["id"]
+            raw_id = raw_ids[entry.raw_key]
+            old = current.get(record_id)
             if old is not None and kind.is_older(new_data, old["data"]):
                 # A snapshot older than what a live harvest stored never rolls it back.
                 counts.unchanged += 1
@@ -491,46 +527,50 @@ class Store:
             if old is not None:
                 # A thinner record keeps what a richer one stored for the fields it cannot express,
                 # and names itself the record's source only if it changes something.
+                covers = entry.record.covers
                 new_data = {
-                    name: new_data[name] if name in record.covers or name == "id" else old["data"].get(name)
+                    name: new_data[name] if name in covers or name == "id" else old["data"].get(name)
                     for name in kind.fields
                 }
                 if sha256_text(canonical_json(new_data)) != old["hash"]:
-                    new_data["source"] = item.source
-                item = kind.from_dict(new_data)
-            data_json = canonical_json(new_data)
-            content_hash = sha256_text(data_json)
+                    new_data["source"] = entry.data["source"]
+                data_json = canonical_json(new_data)
+                content_hash = sha256_text(data_json)
             if old is not None and old["hash"] == content_hash:
                 counts.unchanged += 1
-                if old["raw_id"] != raw_id and item.id not in new_rows:
-                    conn.execute(update(table).where(table.c.id == item.id).values(raw_id=raw_id))
+                if old["raw_id"] != raw_id and record_id in updated:
+                    updated[record_id][0]["raw_id"] = raw_id
+                elif old["raw_id"] != raw_id and record_id not in new_rows:
+                    moved[record_id] = raw_id
                 old["raw_id"] = raw_id
                 continue
-            columns = kind.columns(item, data_json) | {"content_hash": content_hash, "raw_id": raw_id, "updated_at": now}
+            columns = kind.columns(new_data, data_json) | {"content_hash": content_hash, "raw_id": raw_id, "updated_at": now}
             if old is not None:
                 summary.record(tally, kind.name, old["columns"], -1)
             summary.record(tally, kind.name, columns, +1)
             if old is None:
-                change_rows.append(_log_row(item.id, "added", now))
-                new_rows[item.id] = (columns | {"first_seen_at": now}, item)
+                change_rows.append(_log_row(record_id, "added", now))
+                new_rows[record_id] = (columns | {"first_seen_at": now} | _carried_labels(kind, entry), new_data)
                 counts.imported += 1
             else:
-                change_rows += _change_rows(item.id, old["data"], new_data, kind.fields, now)
-                if item.id in new_rows:  # a new record twice in one batch, differing: keep the later
-                    new_rows[item.id] = (columns | {"first_seen_at": now}, item)
+                change_rows += _change_rows(record_id, old["data"], new_data, kind.fields, now)
+                if record_id in new_rows:  # a new record twice in one batch, differing: keep the later
+                    new_rows[record_id] = (columns | {"first_seen_at": now} | _carried_labels(kind, entry), new_data)
                     counts.changed += 1
                 else:
-                    conn.execute(update(table).where(table.c.id == item.id).values(**columns))
-                    for child in kind.child_tables:
-                        conn.execute(delete(child).where(child.c.study_id == item.id))
-                    _insert_children(conn, kind, [item])
+                    updated[record_id] = (columns, new_data)
+                    moved.pop(record_id, None)
                     counts.changed += 1
-            current[item.id] = {"data": new_data, "hash": content_hash, "raw_id": raw_id, "columns": columns}
-            searchable[item.id] = new_data
-            counts.changed_ids.append(item.id)
-        if new_rows:
-            bulk_insert(conn, table, [columns for columns, _ in new_rows.values()])
-            _insert_children(conn, kind, [item for _, item in new_rows.values()])
+            current[record_id] = {"data": new_data, "hash": content_hash, "raw_id": raw_id, "columns": columns}
+            searchable[record_id] = new_data
+            counts.changed_ids.append(record_id)
+        update_rows(conn, table, [columns for columns, _ in updated.values()])
+        update_rows(conn, table, [{"id": record_id, "raw_id": raw_id} for record_id, raw_id in moved.items()])
+        if updated:
+            for child in kind.child_tables:
+                conn.execute(delete(child).where(among(conn, child.c.study_id, list(updated))))
+        bulk_insert(conn, table, [columns for columns, _ in new_rows.values()])
+        _insert_children(conn, kind, [data for _, data in (*new_rows.values(), *updated.values())])
         bulk_insert(conn, schema.changes, change_rows)
         search.index_records(conn, kind.name, searchable.values())
 
@@ -598,28 +638,43 @@ class Store:
 
     def stale_classifications(self, kind: RecordKind, key: str, ids: list[str]) -> dict[str, str]:
         """Among ``ids``, those whose classification is missing or stale, with their content hash."""
-        return self._stale_among(kind, schema.classifications, key, ids)
+        with self.connect() as conn:
+            return self._stale_among(conn, kind, schema.classifications, key, ids)
 
     def stale_extractions(self, kind: RecordKind, key: str, ids: list[str]) -> dict[str, str]:
         """Among ``ids``, those whose outcome figures are missing or stale, with their content hash."""
-        return self._stale_among(kind, schema.extractions, key, ids)
+        with self.connect() as conn:
+            return self._stale_among(conn, kind, schema.extractions, key, ids)
 
     @staticmethod
     def _stale_condition(table, state, key: str):
         return or_(state.c.record_id.is_(None), state.c.record_hash != table.c.content_hash, state.c.profile_hash != key)
 
-    def _stale_among(self, kind: RecordKind, state, key: str, ids: list[str]) -> dict[str, str]:
+    def _stale_among(self, conn: Connection, kind: RecordKind, state, key: str, ids: list[str]) -> dict[str, str]:
         table = kind.table
         found: dict[str, str] = {}
-        with self.connect() as conn:
-            for start in range(0, len(ids), BATCH_SIZE):
-                rows = conn.execute(
-                    select(table.c.id, table.c.content_hash)
-                    .outerjoin(state, state.c.record_id == table.c.id)
-                    .where(self._stale_condition(table, state, key), table.c.id.in_(ids[start : start + BATCH_SIZE]))
-                )
-                found.update({row.id: row.content_hash for row in rows})
+        for start in range(0, len(ids), BATCH_SIZE):
+            rows = conn.execute(
+                select(table.c.id, table.c.content_hash)
+                .outerjoin(state, state.c.record_id == table.c.id)
+                .where(self._stale_condition(table, state, key), among(conn, table.c.id, ids[start : start + BATCH_SIZE]))
+            )
+            found.update({row.id: row.content_hash for row in rows})
         return found
+
+    def _save_carried(self, conn: Connection, batch: list[Entry], keys: dict[str, str], tally: summary.Tally) -> None:
+        """Save the enrichment a batch's entries carry, in the import's transaction, for the
+        records now stored in the version it was computed from and whose own is missing or stale."""
+        now = self.clock()
+        for kind in {entry.kind for entry in batch if entry.labels is not None}:
+            mine = {entry.data["id"]: entry for entry in batch if entry.kind is kind and entry.labels is not None}
+            ids = list(mine)
+            wanted = self._stale_among(conn, kind, schema.classifications, keys["classify"], ids)
+            labels = [(i, h, mine[i].labels, mine[i].classification) for i, h in wanted.items() if mine[i].content_hash == h]
+            self._write_classifications(conn, kind=kind, items=labels, key=keys["classify"], now=now, tally=tally)
+            wanted = self._stale_among(conn, kind, schema.extractions, keys["extract"], ids)
+            figures = [(i, h, json.loads(mine[i].figures)) for i, h in wanted.items() if mine[i].content_hash == h]
+            self._write_figures(conn, items=figures, key=keys["extract"], now=now)
 
     def _stale(self, kind: RecordKind, state, key: str, batch_size: int) -> Iterator[tuple[Any, str]]:
         table = kind.table
@@ -645,22 +700,31 @@ class Store:
         a list of outcome figure dicts, or ``{"figures": […], "comparisons": […]}``."""
         if not items:
             return
-        ids = [record_id for record_id, _, _ in items]
-        now = self.clock()
         with self.engine.begin() as conn:
-            for table in (schema.outcome_figures, schema.comparisons, schema.extractions):
-                conn.execute(delete(table).where(table.c.record_id.in_(ids)))
-            bulk_insert(
-                conn, schema.extractions,
-                [{"record_id": i, "record_hash": h, "profile_hash": key, "extracted_at": now} for i, h, _ in items],
-            )
-            for table, part in ((schema.outcome_figures, "figures"), (schema.comparisons, "comparisons")):
-                rows = [
-                    {"record_id": record_id, "position": position, **row}
-                    for record_id, _, found in items
-                    for position, row in enumerate(found.get(part, []) if isinstance(found, dict) else found if part == "figures" else [])
-                ]
-                bulk_insert(conn, table, rows)
+            self._write_figures(conn, items=items, key=key, now=self.clock())
+
+    @staticmethod
+    def _write_figures(conn: Connection, *, items: list[tuple[str, str, Any]], key: str, now: str) -> None:
+        if not items:
+            return
+        ex = schema.extractions
+        ids = [record_id for record_id, _, _ in items]
+        # Figures are written whole with their extraction row: records without one have none to remove.
+        replaced = list(conn.execute(select(ex.c.record_id).where(among(conn, ex.c.record_id, ids))).scalars())
+        if replaced:
+            for table in (schema.outcome_figures, schema.comparisons, ex):
+                conn.execute(delete(table).where(among(conn, table.c.record_id, replaced)))
+        bulk_insert(
+            conn, schema.extractions,
+            [{"record_id": i, "record_hash": h, "profile_hash": key, "extracted_at": now} for i, h, _ in items],
+        )
+        for table, part in ((schema.outcome_figures, "figures"), (schema.comparisons, "comparisons")):
+            rows = [
+                {"record_id": record_id, "position": position, **row}
+                for record_id, _, found in items
+                for position, row in enumerate(found.get(part, []) if isinstance(found, dict) else found if part == "figures" else [])
+            ]
+            bulk_insert(conn, table, rows)
 
     def figures_of(self, record_id: str) -> list[dict[str, Any]]:
         figures = schema.outcome_figures
@@ -680,61 +744,74 @@ class Store:
         """Store (record id, record content hash, classification dict) triples in one transaction."""
         if not items:
             return
-        cl = schema.classifications
-        ids = [record_id for record_id, _, _ in items]
-        now = self.clock()
         tally = summary.Tally()
         with self.engine.begin() as conn:
-            for row in conn.execute(
-                select(cl.c.kind, func.count()).where(cl.c.record_id.in_(ids), cl.c.is_ms).group_by(cl.c.kind)
-            ):
-                tally.add(summary.MS, row[0], -row[1])
-            tally.add(summary.MS, kind.name, sum(bool(data["is_ms"]) for _, _, data in items))
-            trials = summary.TrialsChanging(conn, ids if kind is STUDY else [])
-            for table in (cl, schema.record_strategies, schema.record_phenotypes, schema.record_populations):
-                conn.execute(delete(table).where(table.c.record_id.in_(ids)))
-            bulk_insert(
-                conn,
-                cl,
-                [
-                    {
-                        "record_id": record_id,
-                        "kind": kind.name,
-                        "is_ms": data["is_ms"],
-                        "curative_intent": data["curative_intent"],
-                        "design": data.get("design"),
-                        "purpose": data.get("purpose"),
-                        "sponsor_type": _lead(data, "type"),
-                        "organisation": _lead(data, "organisation"),
-                        "data": canonical_json(data),
-                        "record_hash": record_hash,
-                        "profile_hash": key,
-                        "classified_at": now,
-                    }
-                    for record_id, record_hash, data in items
-                ],
-            )
-            strategies = [
-                {"record_id": i, "strategy": s, "role": (d.get("roles") or {}).get(s, "tested")}
-                for i, _, d in items
-                for s in d["strategies"]
-            ]
-            phenotypes = [{"record_id": i, "phenotype": p} for i, _, d in items for p in d["phenotypes"]]
-            populations = [{"record_id": i, "population": p} for i, _, d in items for p in d.get("populations") or []]
-            for table, rows in (
-                (schema.record_strategies, strategies),
-                (schema.record_phenotypes, phenotypes),
-                (schema.record_populations, populations),
-            ):
-                bulk_insert(conn, table, rows)
-            if kind.table is schema.studies:
-                st = schema.studies
-                conn.execute(
-                    update(st).where(st.c.id == bindparam("record")).values(is_ms=bindparam("ms"), curative_intent=bindparam("curative")),
-                    [{"record": i, "ms": d["is_ms"], "curative": d["curative_intent"]} for i, _, d in items],
-                )
-            trials.done(tally)  # labels move trial figures
+            encoded = [(i, h, data, canonical_json(data)) for i, h, data in items]
+            self._write_classifications(conn, kind=kind, items=encoded, key=key, now=self.clock(), tally=tally)
             tally.apply(conn)
+
+    @staticmethod
+    def _write_classifications(
+        conn: Connection, *, kind: RecordKind, items: list[tuple[str, str, dict[str, Any], str]], key: str, now: str, tally: summary.Tally
+    ) -> None:
+        """Write (record id, record hash, classification, its canonical JSON) and the labels it gives."""
+        if not items:
+            return
+        cl = schema.classifications
+        ids = [record_id for record_id, *_ in items]
+        trials = summary.TrialsChanging(conn, ids if kind is STUDY else [])
+        # Labels are written whole with their classification row: records without one have none to remove.
+        held = conn.execute(select(cl.c.record_id, cl.c.kind, cl.c.is_ms).where(among(conn, cl.c.record_id, ids))).all()
+        for row in held:
+            tally.add(summary.MS, row.kind, -1 if row.is_ms else 0)
+        tally.add(summary.MS, kind.name, sum(bool(data["is_ms"]) for _, _, data, _ in items))
+        if held:
+            replaced = [row.record_id for row in held]
+            for table in (cl, schema.record_strategies, schema.record_phenotypes, schema.record_populations):
+                conn.execute(delete(table).where(among(conn, table.c.record_id, replaced)))
+        bulk_insert(
+            conn,
+            cl,
+            [
+                {
+                    "record_id": record_id,
+                    "kind": kind.name,
+                    "is_ms": data["is_ms"],
+                    "curative_intent": data["curative_intent"],
+                    "design": data.get("design"),
+                    "purpose": data.get("purpose"),
+                    "sponsor_type": _lead(data, "type"),
+                    "organisation": _lead(data, "organisation"),
+                    "data": encoded,
+                    "record_hash": record_hash,
+                    "profile_hash": key,
+                    "classified_at": now,
+                }
+                for record_id, record_hash, data, encoded in items
+            ],
+        )
+        strategies = [
+            {"record_id": i, "strategy": s, "role": (d.get("roles") or {}).get(s, "tested")}
+            for i, _, d, _ in items
+            for s in d["strategies"]
+        ]
+        phenotypes = [{"record_id": i, "phenotype": p} for i, _, d, _ in items for p in d["phenotypes"]]
+        populations = [{"record_id": i, "population": p} for i, _, d, _ in items for p in d.get("populations") or []]
+        for table, rows in (
+            (schema.record_strategies, strategies),
+            (schema.record_phenotypes, phenotypes),
+            (schema.record_populations, populations),
+        ):
+            bulk_insert(conn, table, rows)
+        if kind.table is schema.studies:
+            st = schema.studies
+            differs = or_(st.c.is_ms.is_distinct_from(cl.c.is_ms), st.c.curative_intent.is_distinct_from(cl.c.curative_intent))
+            conn.execute(
+                update(st)
+                .values(is_ms=cl.c.is_ms, curative_intent=cl.c.curative_intent)
+                .where(st.c.id == cl.c.record_id, among(conn, cl.c.record_id, ids), differs)
+            )
+        trials.done(tally)  # labels move trial figures
 
     def get_classification(self, record_id: str) -> dict[str, Any] | None:
         with self.connect() as conn:
