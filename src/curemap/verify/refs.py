@@ -418,33 +418,22 @@ def _text_document(content: str, markdown: bool) -> Document:
                 header, columns = None, None
             continue
         following = text[spans[index + 1][0]:spans[index + 1][1]] if index + 1 < len(spans) else ""
+        cells: list[tuple[int, int]] | None = None  # a table line's cells, and whether it is the header
+        is_header = False
         if ALIGNED_RULE.match(following) and not ALIGNED_RULE.match(line):  # a header over a rule of dashes
             columns = [m.start() for m in re.finditer(r"-+", following)]
-            header = [text[x:y].strip() for x, y in _aligned_cells(a, b, columns)]
-            blocks.append(Block(a, b, "heading"))
-            current = None
-            continue
-        if columns is not None:
-            if not ALIGNED_RULE.match(line):
-                names = header or []
-                blocks.append(Block(a, b, "row", [(x, y, names[i] if i < len(names) else "") for i, (x, y) in enumerate(_aligned_cells(a, b, columns))]))
-            current = None
-            continue
-        if line.count("\t") >= 2:  # a spreadsheet pasted as text: a header row, then a row per record
-            cells = _tab_cells(a, line)
+            cells, is_header = _aligned_cells(a, b, columns), True
+        elif columns is not None:
+            if ALIGNED_RULE.match(line):
+                continue
+            cells, is_header = _aligned_cells(a, b, columns), False
+        elif line.count("\t") >= 2:  # a spreadsheet pasted as text: a header row, then a row per record
             previous = text[spans[index - 1][0]:spans[index - 1][1]] if index else ""
-            if previous.count("\t") < 2 and not ID_LIKE.search(line):
-                header = [text[x:y].strip() for x, y in cells]
-                blocks.append(Block(a, b, "heading"))
-            else:
-                names = header or []
-                blocks.append(Block(a, b, "row", [(x, y, names[i] if i < len(names) else "") for i, (x, y) in enumerate(cells)]))
-            current = None
-            continue
-        if markdown and line.lstrip().startswith("|"):
-            cells = _cells(text, a, b)
-            following = text[spans[index + 1][0]:spans[index + 1][1]] if index + 1 < len(spans) else ""
-            if TABLE_RULE.match(following) and "-" in following:
+            cells, is_header = _tab_cells(a, line), previous.count("\t") < 2 and not ID_LIKE.search(line)
+        elif markdown and line.lstrip().startswith("|"):
+            cells, is_header = _cells(text, a, b), bool(TABLE_RULE.match(following) and "-" in following)
+        if cells is not None:
+            if is_header:
                 header = [text[x:y].strip() for x, y in cells]
                 blocks.append(Block(a, b, "heading"))
             else:
