@@ -25,8 +25,37 @@ from html.parser import HTMLParser
 
 from curemap.verify.gates import Gated, folded
 
-URL = re.compile(r"(?:https?://|www\.|(?<![\w@./-])(?:[a-z0-9-]+\.)+[a-z]{2,6}/)[^\s<>\"')\]]+", re.IGNORECASE)
-"""An address, with its scheme or without ("clinicaltrials.gov/study/NCT…", as posts paste them)."""
+class _Addresses:
+    """The addresses in a text, with their scheme or without ("clinicaltrials.gov/study/NCT…", as
+    posts paste them). An address without a scheme is found from its ".org/"-like end, which the
+    regex engine skips to, then read whole from its host's start: a pattern that could start at
+    any word made a 4 MB review a third slower."""
+
+    SCHEMED = re.compile(r"(?:https?://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
+    BARE = re.compile(r"(?:[a-z0-9-]+\.)+[a-z]{2,6}/[^\s<>\"')\]]+", re.IGNORECASE)
+    DOMAIN_END = re.compile(r"\.[a-zA-Z]{2,6}/")
+
+    def finditer(self, text: str, pos: int = 0, endpos: int | None = None) -> list[re.Match]:
+        end = len(text) if endpos is None else min(endpos, len(text))
+        found = list(self.SCHEMED.finditer(text, pos, end))
+        spans = [m.span() for m in found]
+        bare_end = pos
+        for hit in self.DOMAIN_END.finditer(text, pos, end):
+            index = bisect_right(spans, (hit.start(), end)) - 1
+            if hit.start() < bare_end or index >= 0 and spans[index][0] <= hit.start() < spans[index][1]:
+                continue  # inside an address already found
+            start = hit.start()
+            while start > pos and (text[start - 1].isalnum() or text[start - 1] in ".-"):
+                start -= 1
+            if start > pos and text[start - 1] in "@/":
+                continue  # an e-mail address or a path's piece, not a host
+            if match := self.BARE.match(text, start, end):
+                found.append(match)
+                bare_end = match.end()
+        return sorted(found, key=lambda m: m.start())
+
+
+URL = _Addresses()
 TRAILING = ".,;:)]}>'\"”"
 # NCT_ANY, EU_NUMBER and DOI_ANY start on a character (a class, not a case-insensitive letter or
 # an assertion), so the regex engine skips ahead to where they can start; the look-behind after
