@@ -17,7 +17,7 @@ CLAIM_GATES = [
     check.PHASE, check.OBSERVATIONAL, check.ENROLLMENT, check.RESPECTIVELY, check.PERCENT, check.CONFIDENCE,
     check.RATIO, check.ORGANISATION_HINT, *check.SPONSOR_PATTERNS, *(pattern for pattern, _ in check.STATUS_PATTERNS),
 ]
-REF_PATTERNS = [refs.URL, refs.NCT_ANY, refs.EU_NUMBER, refs.DOI_PREFIXED, refs.DOI_ANY, refs.PMID_BARE, refs.PMCID_ANY]
+REF_PATTERNS = [refs.URL.SCHEMED, refs.URL.BARE, refs.NCT_ANY, refs.EU_NUMBER, refs.DOI_PREFIXED, refs.DOI_ANY, refs.PMID_BARE, refs.PMCID_ANY]
 
 
 def pieces() -> list[str]:
