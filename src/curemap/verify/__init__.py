@@ -175,7 +175,7 @@ class Verifier:
         self._eudract: dict[str, str] | None = None
         self._products: dict[str, set[str]] | None = None
         stems = "|".join(re.escape(stem) for stem in profile.verifier.name_stems)
-        self._drug_name = re.compile(rf"\b[A-Za-z]{{3,}}(?:{stems})\b", re.IGNORECASE) if stems else None
+        self._drug_name = re.compile(rf"\b[A-Za-z]{{3,}}(?:{stems})\b" if stems else r"(?!)", re.IGNORECASE)  # (?!): no stems, no names
         self._existence: dict[str, _Existence] = {}
         self._records: dict[str, tuple[Any, bool | None, list[dict[str, Any]], Any]] = {}
         self._read: dict[str, Any] = {}  # studies and papers by id, None for ids the store lacks
@@ -291,22 +291,21 @@ class Verifier:
         """Product names and codes (KYV-101, obe-cel) the store's trials test, folded, to their trials."""
         if self._products is None:
             si, st = schema.study_interventions, schema.studies
-            index: dict[str, set[str]] = {}
             with self.store.connect() as conn:
-                rows = list(conn.execute(select(si.c.study_id, si.c.name)))
-                rows += list(conn.execute(select(st.c.id, st.c.brief_title)))
-                named = conn.execute(select(si.c.study_id, si.c.name).where(si.c.type.in_(PRODUCT_TYPES)))
-                drugs: dict[str, set[str]] = {}
-                for study_id, name in named:  # a product the registry names in one word: "Tovaxin"
-                    if ONE_NAME.fullmatch(name.strip()):
-                        drugs.setdefault(_fold(name), set()).add(study_id)
-            for study_id, name in rows:
-                for token in PRODUCT.findall(name or ""):
-                    if re.search(r"\d", token) and not re.search(r"[A-Za-z]", token):
-                        continue
-                    index.setdefault(_fold(token), set()).add(study_id)
-                for token in [*BRAND.findall(name or ""), *(self._drug_name.findall(name or "") if self._drug_name else ())]:
-                    drugs.setdefault(_fold(token), set()).add(study_id)
+                rows = conn.execute(select(si.c.study_id, si.c.name, si.c.type)).all()
+                rows += [(study_id, title, None) for study_id, title in conn.execute(select(st.c.id, st.c.brief_title))]
+            index: dict[str, set[str]] = {}  # codes
+            drugs: dict[str, set[str]] = {}  # names
+            for study_id, name, kind in rows:
+                name = name or ""
+                for token in PRODUCT.findall(name):
+                    if re.search(r"[A-Za-z]", token):
+                        index.setdefault(_fold(token), set()).add(study_id)
+                words = [*BRAND.findall(name), *self._drug_name.findall(name)]
+                if kind in PRODUCT_TYPES and ONE_NAME.fullmatch(name.strip()):  # a product the registry names in one word: "Tovaxin"
+                    words.append(name)
+                for word in words:
+                    drugs.setdefault(_fold(word), set()).add(study_id)
             products = {k: v for k, v in index.items() if re.search(r"[a-z]", k) and (re.search(r"\d", k) or k.endswith("cel"))}
             products = {k: v for k, v in (drugs | products).items() if len(v) <= 30}  # a drug in many trials names none
             for names in self.profile.verifier.products:  # a product's other names find the trials of any of them
@@ -433,7 +432,7 @@ class Verifier:
         best: tuple[list[dict[str, Any]], re.Match, str, list[str]] | None = None
         for text in (blanked, masked):
             names = [*PRODUCT.finditer(text, a, b), *BRAND.finditer(text, a, b), *ONE_WORD.finditer(text, a, b),
-                     *(self._drug_name.finditer(text, a, b) if self._drug_name else ())]
+                     *self._drug_name.finditer(text, a, b)]
             for match in sorted(names, key=lambda m: m.start()):
                 if trials := index.get(_fold(match.group())):
                     problems, record = self._nearest_trial(checked, sorted(trials))
