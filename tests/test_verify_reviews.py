@@ -35,6 +35,7 @@ def test_dev_reviews_meet_the_acceptance_floor(built_store, profile):
     assert score["recall"] >= 0.95, score["misses"]
     assert score["false_alarm_rate"] <= 0.02, score["misses"]
     assert score["correct_unreported"] == 0, score["misses"]
+    assert score["planted_with_wrong_extra_problems"] == 0, score["misses"]
 
 
 def test_seed_car_t_bullet_phase_is_a_mismatch(built_store, profile):
@@ -447,3 +448,22 @@ def test_seventh_fresh_set_misses_once_reported(built_store, profile):
     assert [p["field"] for p in by_ref["NCT06715605"]["problems"]] == ["status"]  # withdrawn
     assert [p["field"] for p in by_ref["NCT00930553"]["problems"]] == ["sponsor"]  # Genzyme with Bayer
     assert [p["field"] for p in by_ref["NCT03161028"]["problems"]] == ["enrollment"]  # 115
+
+
+def test_a_trial_brought_in_after_closed_parentheses_takes_its_claims(built_store, profile):
+    """"… (NCT1, 40 participants, completed) with a phase 2 of 54 people (NCT2)": the phase 2 is the
+    next trial's; "(NCT1), a phase 3 of 1,314 patients …, as has … (NCT2, …)" keeps its apposition."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+    md = (
+        "The Tisch MS Research Center of New York followed its phase 1 (NCT01933802, 20 participants, completed)"
+        " with a phase 2 of 54 people that has also completed (NCT03355365).\n\n"
+        "Genzyme's extension protocol (NCT00930553), a phase 3 of 1,314 patients run with Biogen, has completed,"
+        " as has the long-term phase 4 follow-up (NCT02255656, 1,062 participants).\n"
+    )
+    by_ref = {c["ref"]: c for c in verifier.verify_text(md, "md")["citations"]}
+    assert by_ref["NCT01933802"]["status"] == "ok", by_ref["NCT01933802"]["problems"]  # phase 1, 20
+    assert by_ref["NCT03355365"]["status"] == "ok", by_ref["NCT03355365"]["problems"]  # phase 2, 54
+    assert by_ref["NCT02255656"]["status"] == "ok", by_ref["NCT02255656"]["problems"]  # phase 4
+    assert [p["field"] for p in by_ref["NCT00930553"]["problems"]] == ["sponsor"]  # Genzyme with Bayer

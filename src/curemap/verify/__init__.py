@@ -496,6 +496,11 @@ def _fold(token: str) -> str:
 
 
 _CLOSED_AND = re.compile(r"\)\s*,?\s*(?:and|while|whereas|but|then)\b")
+_NEW_TRIAL = re.compile(r"(?<![\w'])(?:a|an|another)\s+$", re.IGNORECASE)
+_PREDICATE = re.compile(r"\b(?:is|was|are|were|be|been|remains|became|becomes)\s+(?:a|an)\s+$", re.IGNORECASE)
+"""A claim brought in by an indefinite article after a reference's parentheses have closed and a
+word ("… (NCT1, completed) with a phase 2 of 54 people (NCT2)") introduces the next trial, unless it
+is said of the subject ("NCT1 (UCSF) is a phase 2 …") or stands in apposition ("(NCT1), a phase 3 …")."""
 _SENTENCE_END = re.compile(r"[.!?](?:[)\]\"”'*_]|\[\^?\w{1,4}\])*\s")
 
 
@@ -558,6 +563,12 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
                 continue
             if ")" not in gap and masked.rfind("(", 0, prev.start) > masked.rfind(")", 0, prev.start):
                 out.append((claim, [prev_key]))  # in the parentheses that hold the reference: "lithium (NCT…, phase I/II, 23 participants)"
+                continue
+            lead = max(prev.end, claim.start - 24)
+            article = _NEW_TRIAL.search(masked, lead, claim.start)
+            closed = masked.rfind(")", prev.end, claim.start)
+            if article and closed >= 0 and re.search(r"[A-Za-z]", masked[closed:article.start()]) and not _PREDICATE.search(masked, lead, claim.start):
+                out.append((claim, [next_key]))
                 continue
             if trailing and (_CLOSED_AND.search(gap) or _SENTENCE_END.search(gap)):
                 out.append((claim, [next_key]))  # "… (NCT1, completed) and a phase 3 … (NCT2)"; "… (NCT1). It has a phase 2 … (NCT2)"

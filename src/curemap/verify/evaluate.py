@@ -11,6 +11,8 @@ alone and answers "no such record" for what it lacks. A key entry is paired with
   a name-matched claim with a problem, a problem on the planted field.
 - A correct reference is flagged when its citation has another status or any problem; one the
   verifier does not report at all is counted apart, as missed.
+- A planted error whose citation also carries a problem on a field the key holds right (a claim
+  about the next trial laid on this one) is counted apart too: caught, yet wrong in what it says.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class VerifyScore:
     correct: int = 0
     flagged: int = 0
     unreported: int = 0
+    wrong_extra: int = 0
     misses: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -48,6 +51,7 @@ class VerifyScore:
             "flagged": self.flagged,
             "false_alarm_rate": round(self.flagged / self.correct, 4) if self.correct else None,
             "correct_unreported": self.unreported,
+            "planted_with_wrong_extra_problems": self.wrong_extra,
             "misses": self.misses,
         }
 
@@ -58,6 +62,7 @@ class VerifyScore:
             f"  planted errors caught:       {self.caught}/{self.planted} = {data['recall']}",
             f"  correct references flagged:  {self.flagged}/{self.correct} = {data['false_alarm_rate']}",
             f"  correct references not reported: {self.unreported}",
+            f"  planted errors reported with a wrong extra problem: {self.wrong_extra}",
         ]
         lines += [
             f"  {m['what']:<10} {m['review']} line {m['line']} {m['ref']}: expected {m['expected']}, got {m['got']}"
@@ -120,6 +125,9 @@ def score_review(verified: dict[str, Any], key: dict[str, Any], report: VerifySc
                 report.caught += 1
             else:
                 report.misses.append({"what": "missed", **miss})
+            if set(got_fields) - planted:
+                report.wrong_extra += 1
+                report.misses.append({"what": "extra", **miss})
         else:
             report.correct += 1
             if citation is None:
