@@ -334,9 +334,10 @@ class Verifier:
         starts = [r.start for r in refs]
         blocks = _headed(doc.blocks, starts)
         results: list[CitationResult] = []
+        lent = _legend_items(masked, blocks, refs, starts)
         for block in blocks:
             members = refs[bisect_left(starts, block.start):bisect_left(starts, block.end)]
-            results += self._block(doc, masked, blanked, block, members)
+            results += self._block(doc, masked, blanked, block, members, lent)
         covered = {id(r) for block in blocks for r in refs[bisect_left(starts, block.start):bisect_left(starts, block.end)]}
         for ref in refs:  # a reference outside every block (never, for the formats read) still counts
             if id(ref) not in covered:
@@ -353,7 +354,8 @@ class Verifier:
             summary["network"] = self.lookup.unreachable
         return {"citations": [r.to_dict() for r in results], "summary": summary, "_results": results}
 
-    def _block(self, doc: Document, masked: str, blanked: str, block, members: list[Reference]) -> list[CitationResult]:
+    def _block(self, doc: Document, masked: str, blanked: str, block, members: list[Reference],
+               lent: dict[int, Block] | None = None) -> list[CitationResult]:
         citations: dict[str, CitationResult] = {}
         for ref in members:
             key = f"{ref.kind}:{ref.ref}"
@@ -382,6 +384,9 @@ class Verifier:
             for claim, keys in _attribute(masked, claims, inside):
                 for key in keys:
                     claims_of[key].append(claim)
+        for ref in members:
+            if item := (lent or {}).get(id(ref)):
+                claims_of[f"{ref.kind}:{ref.ref}"] += self._claims(blanked, item, item.start, item.end)
         for key, result in citations.items():
             ref = next(r for r in members if f"{r.kind}:{r.ref}" == key)
             self._check(result, ref, claims_of[key], doc)
@@ -481,6 +486,62 @@ def _without_cycle_collection():
     finally:
         if running:
             gc.enable()
+
+
+_LEGEND_GAP = re.compile(r"^(?:\s|<[^>]*>|[·•|,;/:()\[\]–-])*(?P<label>(?:[\w.&+-]+[ \t]*){0,3}?)(?:\s|[:=(])*$")
+"""What may stand before a reference in a legend: tags, separators and a label of up to three
+words ("HERCULES NCT… · PERSEUS NCT…", "Ph2: NCT…")."""
+
+
+def _legend_items(masked: str, blocks: list[Block], refs: list[Reference], starts: list[int]) -> dict[int, Block]:
+    """References given in a legend under the items they are about (a slide's small print, a
+    "Sources:" line): a block of references and labels alone, after items that cite nothing in the
+    same section. A labelled reference lends the claims of the item that starts with (or names)
+    its label; the others those of the remaining items in order, when their numbers agree."""
+    lent: dict[int, Block] = {}
+    for index, block in enumerate(blocks):
+        members = refs[bisect_left(starts, block.start):bisect_left(starts, block.end)]
+        if not members or block.kind != "para":
+            continue
+        labels, position = [], block.start
+        for ref in members:
+            gap = _LEGEND_GAP.match(masked[position:ref.start])
+            if gap is None:
+                break
+            labels.append(_fold(gap.group("label")))
+            position = ref.end
+        else:
+            if re.search(r"\w", re.sub(r"<[^>]*>", " ", masked[position:block.end])):
+                continue
+            items = []
+            for earlier in reversed(blocks[max(0, index - 12):index]):
+                if earlier.kind == "heading":
+                    break
+                if bisect_left(starts, earlier.start) == bisect_left(starts, earlier.end):  # cites nothing
+                    items.insert(0, earlier)
+            if not items:
+                continue
+            heads = [_fold(masked[item.start:item.start + 60]).lstrip("0123456789") for item in items]
+            unlabelled = []
+            for ref, label in zip(members, labels):
+                found = next((i for i, head in enumerate(heads) if label and head.startswith(label)), None) if label else None
+                if found is None and label:
+                    found = next((i for i, item in enumerate(items)
+                                  if re.search(rf"\b{re.escape(label)}\b", _fold_spaced(masked[item.start:item.end]))), None)
+                if found is None:
+                    unlabelled.append(ref)
+                    continue
+                lent[id(ref)] = items[found]
+                heads[found] = "\0"  # lent once
+            rest = [item for item, head in zip(items, heads) if head != "\0"]
+            if unlabelled and len(unlabelled) == len(rest):
+                lent.update({id(ref): item for ref, item in zip(unlabelled, rest)})
+    return lent
+
+
+def _fold_spaced(text: str) -> str:
+    """Text as :func:`_fold` compares a word, word by word."""
+    return " ".join(_fold(word) for word in text.split())
 
 
 def _located(problems: list[dict[str, Any]], doc: Document) -> list[dict[str, Any]]:

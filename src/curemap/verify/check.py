@@ -411,10 +411,12 @@ def _acronym(name: str) -> str:
 
 
 def _parts(claimed: str) -> list[str]:
-    """The names a sponsor claim holds: itself, and the pieces around "at", "with", "/", commas
-    and parentheses ("Bruce Cree at UCSF", "NIAID / Immune Tolerance Network")."""
+    """The names a sponsor claim holds: itself, the pieces around "at", "with", "/", commas
+    and parentheses ("Bruce Cree at UCSF", "NIAID / Immune Tolerance Network"), and an owner
+    before "'s"."""
     pieces = re.split(r"\s+(?:at|with|and|&)\s+|[/,;()]", claimed)
-    return [claimed] + [p.strip() for p in pieces if p.strip() and p.strip() != claimed]
+    owners = [m.group(1) for m in re.finditer(r"([\w.&-]+(?:\s+[A-Z][\w.&-]*){0,3})['’]s?(?=\s)", claimed)]  # "Legend's LCAR-AIO": Legend
+    return [claimed] + [p.strip() for p in pieces + owners if p.strip() and p.strip() != claimed]
 
 
 class SponsorMatcher:
@@ -432,6 +434,11 @@ class SponsorMatcher:
 
     def _same(self, said: str, record: str) -> bool:
         words = [w for w in plain_words(said) if w not in _HONORIFICS]
+        if len(words) >= 2 and all(len(w) == 1 for w in words[:-1]):  # "J. Pich" for "Judit Pich"
+            named = [w for w in plain_words(record) if w not in _HONORIFICS]
+            if words[-1] in named[1:]:
+                given = named[: named.index(words[-1])]
+                return [w[0] for w in given[: len(words) - 1]] == words[:-1]
         if words and [w for w in plain_words(record) if w not in _HONORIFICS][: len(words)] == words:
             return True  # the name's start, as a sentence cut it ("University College" of "University College, London")
         if organisation_key(self.vocabulary.organisation(said)) == organisation_key(self.vocabulary.organisation(record)):

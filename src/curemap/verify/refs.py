@@ -352,6 +352,28 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+QUOTE_MARK = re.compile(r"[ \t]{0,3}>(?:[ \t]?>)*[ \t]?")
+HTML_TABLE_LINE = re.compile(r"^\s*</?(?:table|thead|tbody|tfoot|tr|th|td)\b", re.IGNORECASE)
+_HTML_CELL = re.compile(r"<(t[hd])\b[^>]*>(.*?)</t[hd]\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def _html_table_line(text: str, a: int, b: int, header: list[str] | None) -> tuple[list[str] | None, Block | None]:
+    """A line of an HTML table written into Markdown (a notebook's data frame): header cells
+    gathered while the head lasts, then a row per ``<tr>`` line with its cells under them."""
+    line = text[a:b]
+    lowered = line.lower()
+    if "<thead" in lowered or (header is None and "<table" in lowered):
+        header = []
+    cells = list(_HTML_CELL.finditer(line))
+    if "<td" not in lowered:
+        if header is not None and cells:
+            header = header + [re.sub(r"<[^>]+>", " ", c.group(2)).strip() for c in cells]
+        return (None if "</table" in lowered else header), None
+    names = header or []
+    row = Block(a, b, "row", [(a + c.start(2), a + c.end(2), names[i] if i < len(names) else "") for i, c in enumerate(cells)])
+    return header, row
+
+
 def _cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """The cells of a pipe-table row, outer pipes left out."""
     bounds = [start - 1] + [m.start() for m in re.finditer(r"(?<!\\)\|", text[start:end])]
@@ -438,8 +460,17 @@ def _text_document(content: str, markdown: bool) -> Document:
     header: list[str] | None = None
     columns: list[int] | None = None  # where a space-aligned table's columns start in its lines
     spans = _line_spans(text)
+    if markdown:  # a quoted reply's lines read as the lines it quotes: "> - a list item"
+        spans = [((quote.end() if (quote := QUOTE_MARK.match(text, a, b)) else a), b) for a, b in spans]
+    html_header: list[str] | None = None  # the column names of an HTML table written into Markdown
     for index, (a, b) in enumerate(spans):
         line = text[a:b]
+        if markdown and HTML_TABLE_LINE.match(line):
+            html_header, row = _html_table_line(text, a, b, html_header)
+            if row is not None:
+                blocks.append(row)
+            current = None
+            continue
         is_rule = markdown and TABLE_RULE.match(line) and "-" in line
         if not line.strip() or is_rule:
             current = None
