@@ -619,7 +619,8 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
         else:
             (prev, prev_key), (nxt, next_key) = before[-1], after[0]
             gap = masked[prev.end:claim.start]
-            if gap.count("(") > gap.count(")"):  # inside the parentheses after a reference: "A (phase 3, 444 participants)"
+            opened = gap.rfind("(")
+            if gap.count("(") > gap.count(")") and len(gap[:opened].split()) <= 2:  # inside the parentheses after a reference: "A (phase 3, 444 participants)"
                 out.append((claim, [prev_key]))
                 continue
             if ")" not in gap and masked.rfind("(", 0, prev.start) > masked.rfind(")", 0, prev.start):

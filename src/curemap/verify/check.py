@@ -45,10 +45,13 @@ STRAIGHT_QUOTED = re.compile(r"\"[^\"\n]*\"")
 _NUMERAL = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "one": "1", "two": "2", "three": "3", "four": "4"}
 _PHASE_NUMBER = r"(?:iv|iii|ii|i|[1-4]|one|two|three|four)"
 PHASE = Gated(re.compile(
-    rf"\b(early[\s-]+)?phase[\s-]*({_PHASE_NUMBER})[ab]?"
-    rf"(?:\s*(?:/|-|–|and|or|to)\s*(?:phase[\s-]*)?({_PHASE_NUMBER})[ab]?)?(?![\w/])",
+    rf"\b(early[\s-]+)?(?:phase|ph\.?)[\s-]*({_PHASE_NUMBER})[ab]?"
+    rf"(?:\s*(?:/|-|–|and|or|to)\s*(?:phase[\s-]*|ph\.?[\s-]*)?({_PHASE_NUMBER})[ab]?)?(?![\w/])",
     re.IGNORECASE,
 ))
+_PH_PHASE = re.compile(r"(?:Ph|PH|ph)\.?[\s-]*(?:[1-4]|IV|I{1,3})[ab]?(?![a-z])")
+"""The short form of a phase ("Ph2", "Ph Ib/IIa", "PhIII"): a digit or a capital numeral after it,
+so "pH 7", "phi" and "Ph one" are not phases."""
 _EARLIER = re.compile(r"\b(?:after|following|before|beyond|from|prior\s+to|previous|earlier)\s+(?:(?:a|an|the|its|their|successful|positive|initial|early)\s+)?$", re.IGNORECASE)
 """Words before a phase that make it the history of a programme, not the trial's phase ("After
 phase 1 work, the AFFINITY trial …", "moved from phase 2 to phase 3")."""
@@ -292,6 +295,9 @@ class ClaimReader:
             taken.add(a, b)
         if only in (None, "phase"):
             for match in PHASE.finditer(segment, lowered):
+                written = segment[match.start():match.end()]
+                if "phase" not in written[:11].lower() and not _PH_PHASE.match(re.sub(r"(?i)^early[\s-]+", "", written)):
+                    continue
                 key = _phase_key(match)
                 if key and not _EARLIER.search(segment, max(0, match.start() - 40), match.start()):
                     add(Claim("phase", segment[match.start():match.end()].strip(), key, start + match.start(), start + match.end()))

@@ -339,7 +339,8 @@ MD_LINK_TITLE = re.compile(r"\]\([^\s()]+[ \t]+\"[^\"\n]*\"[ \t]*\)")
 """An inline link with a title (``[text](address "title")``): the title is the writer's words
 about the link, not a quotation, so its quotation marks are taken away."""
 MD_ESCAPE = re.compile(r"\\([\\`*_\[\]<>|#{}()+\-.!])")
-LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
+LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)]|\d{1,3}/(?:\d{1,3}\b)?)\s+")
+"""A list item's mark: a bullet, "3." or "3)", or a thread's post number ("9/", "9/14")."""
 HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
 TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
 
