@@ -564,6 +564,9 @@ class _HtmlText(HTMLParser):
         self._header: list[str] = []
         self._row: list[tuple[int, int, str]] | None = None
         self._row_is_header = True
+        self._row_plain = False  # a cell of the row holds text that is not bold
+        self._rows = 0  # rows of the table read so far
+        self._bold = 0
         self._cell: int | None = None
         self._list: _DefinitionList | None = None
         self._named: list[tuple[str, str, int]] = []  # elements open with an id: (tag, id, text offset)
@@ -598,7 +601,11 @@ class _HtmlText(HTMLParser):
             if tag in ("li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "p"):
                 self._open.append((tag, self.length))
             if tag == "tr":
-                self._row, self._row_is_header = [], True
+                self._row, self._row_is_header, self._row_plain = [], True, False
+            elif tag == "table":
+                self._rows = 0
+        if tag in ("b", "strong"):
+            self._bold += 1
         if tag in ("td", "th") and self._row is not None:
             self._close_cell()
             if self._row:
@@ -639,6 +646,8 @@ class _HtmlText(HTMLParser):
                 break
         if tag in ("td", "th"):
             self._close_cell()
+        if tag in ("b", "strong"):
+            self._bold = max(0, self._bold - 1)
         if tag in ("dt", "dd") and self._list is not None and self._list.open and self._list.open[0] == tag:
             dl, start = self._list, self._list.open[1]
             if tag == "dt":
@@ -662,7 +671,8 @@ class _HtmlText(HTMLParser):
         if tag == "tr":
             self._close_cell()
             cells = self._row or []
-            if self._row_is_header and cells:
+            self._rows += 1
+            if cells and (self._row_is_header or (self._rows == 1 and not self._row_plain)):  # <th> cells, or a first row all in bold
                 self._header = [self._slice(a, b).strip() for a, b, _ in cells]
                 self.blocks.append(Block(start, end, "heading"))
             else:
@@ -684,6 +694,8 @@ class _HtmlText(HTMLParser):
             if data.strip() == "" and data and self.parts and not self.parts[-1].endswith((" ", "\n")):
                 self._emit(" ")
             return
+        if self._cell is not None and not self._bold:
+            self._row_plain = True
         if self._list is not None and self._list.open:
             self._list.words.append(data.strip())
             self._list.cites |= bool(self.ID_HINT.search(data))
