@@ -591,9 +591,10 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
     distinct = list(dict.fromkeys(keys))
     first, last = mentions[0], mentions[-1]
     in_turn = _in_turn(masked, claims, mentions, distinct)
+    between = masked[first.end:last.start]
     together = not any(first.end <= c.start and c.end <= last.start for c in claims) and all(
         b.start - a.end <= 40 for a, b in zip(mentions, mentions[1:])
-    )
+    ) and between.count("(") <= between.count(")")  # "NCT1 (EU CT X: phase 1/2, …)": the aside's claims are X's
     # a writer who puts a claim before the first reference ("a phase 1 in 20 people (NCT…)") puts
     # references after their claims: a claim after "…) and" then leads to the next reference
     trailing = any(c.end <= first.start for c in claims)

@@ -176,10 +176,16 @@ def _columns(*headers: str) -> frozenset[str]:
     return frozenset(" ".join(plain_words(header)) for header in headers)
 
 
-_PHASE_COLUMNS = _columns("phase", "trial phase", "stage")
-_STATUS_COLUMNS = _columns("status", "recruitment", "recruitment status", "trial status")
-_SPONSOR_COLUMNS = _columns("sponsor", "lead sponsor", "sponsor collaborators", "sponsored by", "run by", "led by", "funded by", "funder")
-_ENROLLMENT_COLUMNS = _columns("n", "enrollment", "enrolment", "participants", "patients", "size", "sample size", "target enrollment", "target enrolment")
+_PHASE_COLUMNS = _columns("phase", "trial phase", "stage", "ph")
+_STATUS_COLUMNS = _columns("status", "recruitment", "recruitment status", "trial status", "registry status", "overall status")
+_SPONSOR_COLUMNS = _columns(
+    "sponsor", "sponsors", "lead sponsor", "sponsor collaborators", "sponsored by", "run by", "led by", "funded by", "funder",
+    "lead organisation", "lead organization", "organisation", "organization", "company", "developer", "lead", "who runs it",
+)
+_ENROLLMENT_COLUMNS = _columns(
+    "n", "enrollment", "enrolment", "participants", "patients", "people", "pts", "size", "sample size", "target enrollment",
+    "target enrolment", "enrolled", "number enrolled", "no of participants", "no of patients", "target n", "planned n",
+)
 
 
 class Claim(NamedTuple):
