@@ -356,6 +356,7 @@ class Verifier:
 
     def _block(self, doc: Document, masked: str, blanked: str, block, members: list[Reference],
                lent: dict[int, Block] | None = None) -> list[CitationResult]:
+        written, members = members, self._one_per_record(members)
         citations: dict[str, CitationResult] = {}
         for ref in members:
             key = f"{ref.kind}:{ref.ref}"
@@ -384,13 +385,27 @@ class Verifier:
             for claim, keys in _attribute(masked, claims, inside):
                 for key in keys:
                     claims_of[key].append(claim)
-        for ref in members:
-            if item := (lent or {}).get(id(ref)):
+        for original, ref in zip(written, members):
+            if item := (lent or {}).get(id(original)):
                 claims_of[f"{ref.kind}:{ref.ref}"] += self._claims(blanked, item, item.start, item.end)
         for key, result in citations.items():
             ref = next(r for r in members if f"{r.kind}:{r.ref}" == key)
             self._check(result, ref, claims_of[key], doc)
         return list(citations.values()) + named
+
+    def _one_per_record(self, members: list[Reference]) -> list[Reference]:
+        """A block's references with those naming one record as one ("doi:… PMID: …" after a
+        source, a trial's NCT id and its address), each where it was written: the claims are
+        checked once, under the record's own id when the writer gave it."""
+        chosen: dict[str, Reference] = {}
+        for ref in members:
+            if (record := self._exists(ref).record) and (record not in chosen or ref.ref == record):
+                chosen[record] = ref
+        return [
+            ref if not (record := self._exists(ref).record) or chosen[record] is ref
+            else Reference(chosen[record].kind, chosen[record].value, ref.text, ref.start, ref.end, chosen[record].malformed)
+            for ref in members
+        ]
 
     def _claims(self, text: str, block, a: int, b: int) -> list[Claim]:
         """The claims of a segment (``text`` has its references and links blanked out:

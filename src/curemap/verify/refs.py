@@ -307,7 +307,9 @@ def sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 MD_DEFINITION = re.compile(r"^ {0,3}\[([^\]\n]+)\]:[ \t]*<?(\S+?)>?(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*$", re.MULTILINE)
 MD_USE = re.compile(r"\[((?:[^\[\]\n]|\[[^\[\]\n]*\])+)\]\[([^\]\n]*)\]")
-NOTE_DEFINITION = re.compile(r"^ {0,3}\[(\^[^\]\n]+|\d{1,3})\](?::[ \t]*|[ \t]+)(\S[^\n]*)$", re.MULTILINE)
+_WRAPPED = r"(?:\n[ \t]+(?![ \t]*(?:\[\^?\w{1,4}\]|\d{1,3}[.)][ \t]))\S[^\n]*)*"
+"""An entry's indented lines after its first, as a hard-wrapped list (a PDF's) goes on."""
+NOTE_DEFINITION = re.compile(rf"^ {{0,3}}\[(\^[^\]\n]+|\d{{1,3}})\](?::[ \t]*|[ \t]+)(\S[^\n]*{_WRAPPED})$", re.MULTILINE)
 """A footnote's or a numbered source's entry, with any words beside its address ("[^1]: Smith
 2021, doi:…", "[2] https://…"), as AI answers list their sources at the end."""
 NOTE_USE = re.compile(
@@ -319,7 +321,7 @@ SOURCES_HEADING = re.compile(
     r"^[ \t]{0,3}(?:#{1,6}[ \t]*)?[*_]{0,2}(?:references|sources|citations|bibliography|notes|footnotes|works cited)[*_]{0,2}[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
-LISTED_SOURCE = re.compile(r"^ {0,3}(\d{1,3})[.)][ \t]+(\S[^\n]*)$", re.MULTILINE)
+LISTED_SOURCE = re.compile(rf"^ {{0,3}}(\d{{1,3}})[.)][ \t]+(\S[^\n]*{_WRAPPED})$", re.MULTILINE)
 """A numbered source under a "References" or "Sources" heading ("1. Chataway J, et al. …")."""
 
 
