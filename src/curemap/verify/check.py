@@ -531,7 +531,7 @@ def figure_problems(claims: list[Claim], figures: list[dict[str, Any]], abstract
     """A share or ratio said of a record must be one of its extracted figures (a percentage, a
     count over its denominator, a ratio) at the text's precision, or stand in its abstract;
     records with neither are not judged."""
-    problems = _count_problems(claims, abstract) if abstract else []
+    problems = _count_problems(claims, abstract) + _people_problems(claims, abstract) if abstract else []
     if not any(claim.field == "figure" for claim in claims):
         return problems
     shares = [f["value"] for f in figures if f["unit"] == "percent"]
@@ -553,6 +553,26 @@ def figure_problems(claims: list[Claim], figures: list[dict[str, Any]], abstract
         listed = ", ".join(f"{s:.{max(decimals, 1)}f}%" for s in sorted(set(shares))[:8]) if unit == "percent" else ", ".join(f"{r:g}" for r in sorted(set(ratios))[:8])
         record = f"the record's extracted {'shares are' if unit == 'percent' else 'ratios are'} {listed}" if listed else "the abstract does not state it"
         problems.append(_problem("figure", claim, record, f"figure: the text says {claim.written!r}; {record}"))
+    return problems
+
+
+_ABSTRACT_PEOPLE = re.compile(rf"(?<![\w.,])(\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\d.,%])\s+(?:[A-Za-z-]+\s+){{0,2}}?{PEOPLE}\b", re.IGNORECASE)
+
+
+def _people_problems(claims: list[Claim], abstract: str) -> list[dict[str, Any]]:
+    """How many people a paper studied ("serum from 293 participants"), said exactly, against the
+    counts of people its abstract gives ("239 subjects"): a number the abstract never states, where
+    it counts people, is a problem."""
+    counted = {n.replace(",", "") for n in _ABSTRACT_PEOPLE.findall(abstract)}
+    if not counted:
+        return []
+    numbers = {n.replace(",", "") for n in re.findall(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?![\d])|(?<![\d.])\d+(?![\d.])", abstract)}
+    problems = []
+    for claim in claims:
+        low, high, approx = claim.value if claim.field == "enrollment" else (None, None, "x")
+        if approx in ("", "only") and high is None and str(low) not in numbers:
+            record = "the abstract counts " + ", ".join(sorted(counted, key=int)) + " people"
+            problems.append(_problem("figure", claim, record, f"figure: the text says {claim.written!r}; {record}"))
     return problems
 
 

@@ -583,6 +583,16 @@ class _HtmlText(HTMLParser):
         self.parts.append(text)
         self.length += len(text)
 
+    def _since(self, offset: int) -> str:
+        """The text emitted after an offset (read back from the end: it is short where asked)."""
+        parts, length = [], self.length
+        for part in reversed(self.parts):
+            if length <= offset:
+                break
+            parts.append(part)
+            length -= len(part)
+        return "".join(reversed(parts))[offset - length:]
+
     def _newline(self) -> None:
         if self.parts and not self.parts[-1].endswith("\n"):
             self._emit("\n")
@@ -596,6 +606,9 @@ class _HtmlText(HTMLParser):
         named = dict(attrs)
         if named.get("id"):
             self._named.append((tag, named["id"], self.length))
+        elif tag == "a" and named.get("name") and self._open and not self._since(self._open[-1][1]).strip():
+            # an old-style anchor opening its paragraph (a word processor's footnote): the paragraph is the target
+            self._named.append((self._open[-1][0], named["name"], self._open[-1][1]))
         if tag == "a" and (named.get("href") or "").startswith("#") and len(named["href"]) > 1:
             self._pointing = (named["href"][1:], self.length)
         if tag in self.BLOCKS:
