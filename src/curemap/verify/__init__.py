@@ -660,13 +660,13 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
 
 
 def read_review(path: Path) -> tuple[str, str]:
-    """A review's content and its format (Markdown, HTML or text, told by its name or content)."""
+    """A review's content and its format (Markdown, HTML, text or a CSV / TSV table, told by its name or content)."""
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     try:
         content = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc}); give a Markdown, HTML or text file") from exc
+        raise InputError(f"{path}: not UTF-8 text ({exc}); give a Markdown, HTML, text or CSV file") from exc
     return content, detect_format(path.name, content)
 
 

@@ -556,7 +556,7 @@ def figure_problems(claims: list[Claim], figures: list[dict[str, Any]], abstract
     return problems
 
 
-_ABSTRACT_PEOPLE = re.compile(rf"(?<![\w.,])(\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\d.,%])\s+(?:[A-Za-z-]+\s+){{0,2}}?{PEOPLE}\b", re.IGNORECASE)
+_ABSTRACT_PEOPLE = re.compile(rf"(?<![\w.,/])(\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\d.,%])\s+(?:[A-Za-z-]+\s+){{0,2}}?{PEOPLE}\b", re.IGNORECASE)
 
 
 def _people_problems(claims: list[Claim], abstract: str) -> list[dict[str, Any]]:
@@ -567,6 +567,7 @@ def _people_problems(claims: list[Claim], abstract: str) -> list[dict[str, Any]]
     if not counted:
         return []
     numbers = {n.replace(",", "") for n in re.findall(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?![\d])|(?<![\d.])\d+(?![\d.])", abstract)}
+    numbers |= {str(int(a) + int(b)) for a in numbers for b in numbers if a != b}  # a total of two groups: "(n=21) … (n=67)" is 88
     problems = []
     for claim in claims:
         low, high, approx = claim.value if claim.field == "enrollment" else (None, None, "x")

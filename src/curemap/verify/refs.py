@@ -1,4 +1,4 @@
-"""Finding the references in a review (Markdown, HTML or text), the blocks they stand in and
+"""Finding the references in a review (Markdown, HTML, text, LaTeX or a CSV / TSV table), the blocks they stand in and
 the line each came from.
 
 A reference is an NCT id, EU CT number, EudraCT number, PMID, PMCID or DOI: bare, in any URL
@@ -69,7 +69,8 @@ PMID_BARE = re.compile(r"\bPMID\s*:?\s*(\d+)\b", re.IGNORECASE)
 PMCID_ANY = re.compile(r"(?<![A-Za-z0-9])PMC(\d{4,9})\b", re.IGNORECASE)
 # a DOI ends where a Markdown link's text meets its label or address ("[doi:10.1/x][p3]")
 DOI_ANY = re.compile(r"1(?<!\w1)0\.\d{4,9}/(?:[^\s\"<>\]]|\](?![\[(]))+")
-DOI_PREFIXED = re.compile(r"\bdoi:\s*((?:[^\s\]]|\](?![\[(]))+)", re.IGNORECASE)
+DOI_PREFIXED = re.compile(r"\bdoi:\s*(?:https?://(?:dx\.)?doi\.org/)?((?:[^\s\]]|\](?![\[(]))+)", re.IGNORECASE)
+"""A DOI after "doi:", its resolver's address left out when given ("doi: https://doi.org/10.…")."""
 PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov|ncbi\.nlm\.nih\.gov/pubmed|europepmc\.org/(?:article|abstract)/MED)/(\d+)", re.IGNORECASE)
 DOI_URL_TAIL = re.compile(r"(?:/(?:full|abstract|pdf|epdf|fulltext|meta|references|figures|html|suppl)(?:/.*)?|\.pdf|[?#].*)$", re.IGNORECASE)
 EU_CONTEXT = re.compile(r"(?:EU\s*CT|CTIS|euclinicaltrials|EUCT=?)[^\n]{0,30}$", re.IGNORECASE)
@@ -764,9 +765,74 @@ def _html_document(content: str) -> Document:
     return Document(text, parser.anchors or [(0, 1)], spans, links)
 
 
+def _delimited_document(content: str, delimiter: str) -> Document:
+    """A spreadsheet saved as CSV or TSV (a tracker a patient group keeps): its first record the
+    header, then a row per record, with quoted fields that hold delimiters and line breaks."""
+    field_pattern = re.compile(rf'"((?:[^"]|"")*)"[^{delimiter}\n]*|([^{delimiter}\n]*)')
+    blocks: list[Block] = []
+    header: list[str] | None = None
+    position, length = 0, len(content)
+    while position < length:
+        start, cells = position, []
+        while True:
+            match = field_pattern.match(content, position)
+            group = 1 if match.group(1) is not None else 2
+            a, b = match.span(group)
+            cells.append((a, b - 1 if group == 2 and content[a:b].endswith("\r") else b))
+            position = match.end()
+            if position < length and content[position] == delimiter:
+                position += 1
+                continue
+            position += 1  # the line break ending the record
+            break
+        if not any(content[a:b].strip() for a, b in cells):
+            continue
+        if header is None:
+            header = [content[a:b].strip() for a, b in cells]
+            blocks.append(Block(start, position - 1, "heading"))
+        else:
+            blocks.append(Block(start, min(position - 1, length), "row",
+                                [(a, b, header[i] if i < len(header) else "") for i, (a, b) in enumerate(cells)]))
+    return Document(content, [(0, 1)], blocks, [])
+
+
+_LATEX_ITEM = re.compile(r"\\bibitem(?:\[[^\]\n]*\])?\{([^}\n]+)\}")
+_LATEX_CITE = re.compile(r"\\cite[tp]?\*?(?:\[[^\]\n]*\])*\{([^}\n]+)\}")
+_LATEX_SECTION = re.compile(r"^\\(?:sub){0,2}section\*?\{(?=[^\n]*\}\s*$)", re.MULTILINE)
+
+
+def _latex_as_text(content: str) -> str:
+    """A LaTeX manuscript as plain text of the same length, line for line, so lines and offsets
+    stay the source's: ties and escapes made spaces ("phase~II", "83\\%"), sections headings,
+    table cells split by tabs, each ``\\bibitem{key}`` a numbered source "[n]" and each
+    ``\\cite{key}`` its use "[n]", as numbered sources are read (:func:`_notes`)."""
+    numbers = {key.strip(): str(index) for index, key in enumerate((m.group(1) for m in _LATEX_ITEM.finditer(content)), 1)}
+
+    def padded(words: str, match: re.Match) -> str:
+        return words.ljust(len(match.group())) if len(words) <= len(match.group()) else match.group()
+
+    text = re.sub(r"(?m)(?<!\\)%.*$", lambda m: " " * len(m.group()), content)  # comments
+    text = re.sub(r"\\([%&_#$])", r" \1", text)
+    text = re.sub(r"(?<!\\)~", " ", text)
+    text = _LATEX_ITEM.sub(lambda m: padded(f"[{numbers.get(m.group(1).strip(), '?')}]", m), text)
+    text = _LATEX_CITE.sub(lambda m: padded("[" + ", ".join(numbers.get(k.strip(), "?") for k in m.group(1).split(",")) + "]", m), text)
+    text = _LATEX_SECTION.sub(lambda m: "#" + " " * (len(m.group()) - 1), text)
+    text = re.sub(r"\\(?:href|url|emph|textit|textbf|textsc|texttt|footnote|ref)\b|(?<!\\)[{}]", lambda m: " " * len(m.group()), text)
+    lines = []
+    for line in text.split("\n"):
+        if line.rstrip().endswith("\\\\") and "&" in line:  # a table row: "a & b & c \\"
+            line = line.replace("&", "\t")
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def parse_document(content: str, fmt: str) -> Document:
     if fmt == "html":
         return _html_document(content)
+    if fmt in ("csv", "tsv"):
+        return _delimited_document(content, "," if fmt == "csv" else "\t")
+    if fmt == "tex":
+        return _text_document(_latex_as_text(content), False)
     return _text_document(content, fmt == "md")
 
 
@@ -776,5 +842,7 @@ def detect_format(name: str, content: str) -> str:
         return "html"
     if lowered.endswith((".md", ".markdown")):
         return "md"
+    if lowered.endswith((".csv", ".tsv", ".tex")):
+        return lowered[-3:]
     head = content.lstrip()[:500].lower()
     return "html" if head.startswith(("<!doctype html", "<html")) or "<body" in head else "text"
