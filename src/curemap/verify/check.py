@@ -451,8 +451,12 @@ class SponsorMatcher:
             if words[-1] in named[1:]:
                 given = named[: named.index(words[-1])]
                 return [w[0] for w in given[: len(words) - 1]] == words[:-1]
-        if words and [w for w in plain_words(record) if w not in _HONORIFICS][: len(words)] == words:
+        named = [w for w in plain_words(record) if w not in _HONORIFICS]
+        if words and named[: len(words)] == words:
             return True  # the name's start, as a sentence cut it ("University College" of "University College, London")
+        shared = next((i for i, (x, y) in enumerate(zip(words, named)) if x != y), min(len(words), len(named)))
+        if shared and all(len(w) == 1 for w in words[shared:]) and words[shared:] == [w[0] for w in named[shared:] if w not in _ACRONYM_SKIP]:
+            return True  # the name's end as its initials ("VA Office of R&D")
         if organisation_key(self.vocabulary.organisation(said)) == organisation_key(self.vocabulary.organisation(record)):
             return True
         have = set(plain_words(record)) | set(plain_words(self.vocabulary.organisation(record)))

@@ -443,6 +443,27 @@ def _aligned_cells(start: int, end: int, columns: list[int]) -> list[tuple[int, 
     return [(x, y) for x, y in zip(bounds, bounds[1:])]
 
 
+def _printed_columns(line: str, following: str) -> list[int] | None:
+    """Where the columns of a table a program printed start (a data frame: a header of names set
+    apart by two spaces or more over rows of records, right- or left-aligned), when ``line`` is
+    such a header; None otherwise."""
+    if ID_LIKE.search(line) or not ID_LIKE.search(following):
+        return None
+    names = list(re.finditer(r"\S+(?: \S+)*", line))
+    if len(names) < 4:
+        return None
+    row = following.ljust(len(line) + 1)
+
+    def edge(inside: int, outside: int) -> bool:
+        return outside < 0 or (not row[inside].isspace() and row[outside].isspace())
+
+    if all(edge(n.end() - 1, n.end()) for n in names[1:]):  # right-aligned, as data frames print
+        return [0] + [n.end() for n in names[:-1]]
+    if all(edge(n.start(), n.start() - 1) for n in names[1:]):
+        return [0] + [n.start() for n in names[1:]]
+    return None
+
+
 def _tab_cells(start: int, line: str) -> list[tuple[int, int]]:
     """The cells of a tab-separated line, as offsets in the text."""
     cells, position = [], start
@@ -491,6 +512,9 @@ def _text_document(content: str, markdown: bool) -> Document:
             if ALIGNED_RULE.match(line):
                 continue
             cells, is_header = _aligned_cells(a, b, columns), False
+        elif (printed := _printed_columns(line, following)) is not None:  # a table printed by a program, no rule under its header
+            columns = printed
+            cells, is_header = _aligned_cells(a, b, columns), True
         elif line.count("\t") >= 2:  # a spreadsheet pasted as text: a header row, then a row per record
             previous = text[spans[index - 1][0]:spans[index - 1][1]] if index else ""
             cells, is_header = _tab_cells(a, line), previous.count("\t") < 2 and not ID_LIKE.search(line)
