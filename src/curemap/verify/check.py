@@ -55,6 +55,13 @@ so "pH 7", "phi" and "Ph one" are not phases."""
 _EARLIER = re.compile(r"\b(?:after|following|before|beyond|from|prior\s+to|previous|earlier)\s+(?:(?:a|an|the|its|their|successful|positive|initial|early)\s+)?$", re.IGNORECASE)
 """Words before a phase that make it the history of a programme, not the trial's phase ("After
 phase 1 work, the AFFINITY trial …", "moved from phase 2 to phase 3")."""
+_PART = re.compile(r"\s+(?:part|portion|segment|stage)\b", re.IGNORECASE)
+_PARTS_OF = {
+    "phase1": frozenset({"phase1", "phase1_2"}),
+    "phase2": frozenset({"phase2", "phase1_2", "phase2_3"}),
+    "phase3": frozenset({"phase3", "phase2_3"}),
+}
+"""The phases a trial may have when a text names one part of it ("the phase 2 part")."""
 BARE_PHASE = re.compile(rf"{_PHASE_NUMBER}[ab]?(?:\s*/\s*{_PHASE_NUMBER}[ab]?)?", re.IGNORECASE)
 """A phase cell's number alone ("2", "1/2", "IIb", "III")."""
 NO_PHASE_CELL = re.compile(r"^\s*(?:n/?a|not applicable|none|observational|—|-)\s*$", re.IGNORECASE)
@@ -305,6 +312,8 @@ class ClaimReader:
                 if "phase" not in written[:11].lower() and not _PH_PHASE.match(re.sub(r"(?i)^early[\s-]+", "", written)):
                     continue
                 key = _phase_key(match)
+                if key in _PARTS_OF and _PART.match(segment, match.end()):  # "its phase 2 part": a phase 1/2 or 2/3 trial's
+                    key = _PARTS_OF[key]
                 if key and not _EARLIER.search(segment, max(0, match.start() - 40), match.start()):
                     add(Claim("phase", segment[match.start():match.end()].strip(), key, start + match.start(), start + match.end()))
             if match := OBSERVATIONAL.search(segment, lowered):
@@ -492,7 +501,10 @@ def study_problems(claims: list[Claim], study: Study, is_ms: bool | None, sponso
     problems = []
     for claim in claims:
         if claim.field == "phase":
-            fits = study.phase in (None, "not_applicable") if claim.value is None else claim.value == study.phase
+            if claim.value is None:
+                fits = study.phase in (None, "not_applicable")
+            else:
+                fits = study.phase in claim.value if isinstance(claim.value, frozenset) else claim.value == study.phase
             if not fits:
                 problems.append(_problem("phase", claim, phase_words(study.phase),
                                          f"phase: the text says {claim.written!r}; the record says {phase_words(study.phase)}"))
