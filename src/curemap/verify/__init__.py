@@ -334,7 +334,7 @@ class Verifier:
         starts = [r.start for r in refs]
         blocks = _headed(doc.blocks, starts)
         results: list[CitationResult] = []
-        lent = _legend_items(masked, blocks, refs, starts)
+        lent = _legend_items(masked, blocks, refs, starts, lambda block: not self._claims(blanked, block, block.start, block.end))
         for block in blocks:
             members = refs[bisect_left(starts, block.start):bisect_left(starts, block.end)]
             results += self._block(doc, masked, blanked, block, members, lent)
@@ -508,49 +508,69 @@ _LEGEND_GAP = re.compile(r"^(?:\s|<[^>]*>|[·•|,;/:()\[\]–-])*(?P<label>(?:[
 words ("HERCULES NCT… · PERSEUS NCT…", "Ph2: NCT…")."""
 
 
-def _legend_items(masked: str, blocks: list[Block], refs: list[Reference], starts: list[int]) -> dict[int, Block]:
+def _legend_items(masked: str, blocks: list[Block], refs: list[Reference], starts: list[int], bare) -> dict[int, Block]:
     """References given in a legend under the items they are about (a slide's small print, a
-    "Sources:" line): a block of references and labels alone, after items that cite nothing in the
-    same section. A labelled reference lends the claims of the item that starts with (or names)
-    its label; the others those of the remaining items in order, when their numbers agree."""
+    "Sources:" line, a "Find out more" button under a paragraph): a block of references and labels
+    alone, after items that cite nothing in the same section. A labelled reference lends the claims
+    of the item that starts with (or names) its label; the others those of the remaining items in
+    order, when their numbers agree; a lone reference with no claims of its own (``bare``), those of
+    the item right above it."""
     lent: dict[int, Block] = {}
     for index, block in enumerate(blocks):
         members = refs[bisect_left(starts, block.start):bisect_left(starts, block.end)]
-        if not members or block.kind != "para":
+        if not members or block.kind != "para" or (labels := _legend_labels(masked, block, members, bare)) is None:
             continue
-        labels, position = [], block.start
-        for ref in members:
-            gap = _LEGEND_GAP.match(masked[position:ref.start])
-            if gap is None:
+        items = []
+        for earlier in reversed(blocks[max(0, index - 12):index]):
+            if earlier.kind == "heading":
                 break
-            labels.append(_fold(gap.group("label")))
-            position = ref.end
-        else:
-            if re.search(r"\w", re.sub(r"<[^>]*>", " ", masked[position:block.end])):
-                continue
-            items = []
-            for earlier in reversed(blocks[max(0, index - 12):index]):
-                if earlier.kind == "heading":
-                    break
-                if bisect_left(starts, earlier.start) == bisect_left(starts, earlier.end):  # cites nothing
-                    items.insert(0, earlier)
-            if not items:
-                continue
-            heads = [_fold(masked[item.start:item.start + 60]).lstrip("0123456789") for item in items]
-            unlabelled = []
-            for ref, label in zip(members, labels):
-                found = next((i for i, head in enumerate(heads) if label and head.startswith(label)), None) if label else None
-                if found is None and label:
-                    found = next((i for i, item in enumerate(items)
-                                  if re.search(rf"\b{re.escape(label)}\b", _fold_spaced(masked[item.start:item.end]))), None)
-                if found is None:
-                    unlabelled.append(ref)
-                    continue
-                lent[id(ref)] = items[found]
-                heads[found] = "\0"  # lent once
-            rest = [item for item, head in zip(items, heads) if head != "\0"]
-            if unlabelled and len(unlabelled) == len(rest):
-                lent.update({id(ref): item for ref, item in zip(unlabelled, rest)})
+            if bisect_left(starts, earlier.start) == bisect_left(starts, earlier.end):  # cites nothing
+                items.insert(0, earlier)
+        if not items:
+            continue
+        lent.update(_paired(masked, members, labels, items))
+        if len(members) == 1 and id(members[0]) not in lent and items[-1] is blocks[index - 1] and bare(block):
+            lent[id(members[0])] = items[-1]
+    return lent
+
+
+_LEGEND_TAIL = re.compile(r"^(?:\s|<[^>]*>|[·•|,;/:()\[\]–.!-])*(?:[\w'’]+[ \t]*){0,3}[.!:]?\s*$")
+"""What may follow the last reference of a legend: a link's few words ("Find out more")."""
+
+
+def _legend_labels(masked: str, block: Block, members: list[Reference], bare) -> list[str] | None:
+    """The label before each reference of a block that is a legend, folded ("" for none); None
+    when the block is prose. Words after the last reference are allowed when they claim nothing."""
+    labels, position = [], block.start
+    for ref in members:
+        gap = _LEGEND_GAP.match(masked[position:ref.start])
+        if gap is None:
+            return None
+        labels.append(_fold(gap.group("label")))
+        position = ref.end
+    tail = re.sub(r"<[^>]*>", " ", masked[position:block.end])
+    if re.search(r"\w", tail) and not (_LEGEND_TAIL.match(tail) and bare(block)):
+        return None
+    return labels
+
+
+def _paired(masked: str, members: list[Reference], labels: list[str], items: list[Block]) -> dict[int, Block]:
+    """A legend's references with the items they are about: by label, then the rest in order."""
+    heads = [_fold(masked[item.start:item.start + 60]).lstrip("0123456789") for item in items]
+    lent, unlabelled = {}, []
+    for ref, label in zip(members, labels):
+        found = next((i for i, head in enumerate(heads) if label and head.startswith(label)), None) if label else None
+        if found is None and label:
+            found = next((i for i, item in enumerate(items)
+                          if re.search(rf"\b{re.escape(label)}\b", _fold_spaced(masked[item.start:item.end]))), None)
+        if found is None:
+            unlabelled.append(ref)
+            continue
+        lent[id(ref)] = items[found]
+        heads[found] = "\0"  # lent once
+    rest = [item for item, head in zip(items, heads) if head != "\0"]
+    if unlabelled and len(unlabelled) == len(rest):
+        lent.update({id(ref): item for ref, item in zip(unlabelled, rest)})
     return lent
 
 
