@@ -122,16 +122,20 @@ SPONSOR_PATTERNS = [
 ]
 ORGANISATION_HINT = Gated(re.compile(
     rf"\b(?:by|from)\s+(?P<by>{NAME})|\([ \t]{{0,2}}(?P<opens>{NAME})\s*[),]|,\s*(?P<closes>{NAME})\s*\)"
-    rf"|^[ \t]*(?:[-*•]|\d{{1,3}}[.)/])?[ \t]*(?P<leads>{NAME})[ \t]*,",
+    rf"|^[ \t]*(?:[-*•]|\d{{1,3}}[.)/])?[ \t]*(?P<leads>{NAME})[ \t]*,"
+    rf"|(?P<runs>{NAME})\s+(?:ran|runs|(?:is|was)\s+running|sponsored|sponsors|(?:is|was)\s+sponsoring|conducted|conducts|launched|registered)"
+    rf"\s+(?:a|an|the|its|their|this)\b",
     re.UNICODE | re.MULTILINE,
 ))
-"""An organisation named after "by" or "from", alone in (or last in) parentheses, or first in a
-line or list item before a comma ("- Nantes University Hospital, phase 3, 386 pts"). A name that
+"""An organisation named after "by" or "from", alone in (or last in) parentheses, first in a
+line or list item before a comma ("- Nantes University Hospital, phase 3, 386 pts"), or running a
+trial ("The Cleveland Clinic ran a phase 2"). A name that
 opens parentheses after a link's (blanked) address is the link's text, the writer's source
 ("(<a href=…>Fierce Biotech</a>)"), not a sponsor."""
 OWNER = re.compile(rf"(?P<owns>{NAME})(?<=['’]s|s['’])\s+(?:[\w-]+\s+){{0,3}}?(?:phase|trial|study)\b", re.UNICODE)
 """An organisation owning a trial ("Kite Pharma's phase 1", "Acorda Therapeutics' first study");
 read only in a sentence with an apostrophe, as a name may start at any capital."""
+_SENTENCE_OPENING = re.compile(r"(?:(?:In|On|At|Since|After|Before|Then|Now|Also|Meanwhile|And|But|Today|Here|There|When|While|Later)\s+|(?:19|20)\d\d,?\s+)+")
 ORG_WORDS = frozenset(
     form for word in (
         "university universitat universitatsklinikum hospital hospitals institute institut instituto center centre clinic clinica "
@@ -409,7 +413,7 @@ class ClaimReader:
                 self._sponsor(match, "name", start, add)
         owners = OWNER.finditer(segment) if owned else ()
         for match in [*ORGANISATION_HINT.finditer(segment, lowered), *owners]:
-            group = next(g for g in ("by", "opens", "closes", "leads", "owns") if match.groupdict().get(g))
+            group = next(g for g in ("by", "opens", "closes", "leads", "runs", "owns") if match.groupdict().get(g))
             name = match.group(group)
             if _looks_organised(name) and any(w not in ORG_WORDS for w in plain_words(name)):
                 self._sponsor(match, group, start, add)
@@ -419,6 +423,8 @@ class ClaimReader:
         """A sponsor claim of a match's name, a leading "the" and the sentence's closing stop left out."""
         name = re.sub(r"['’]s?$", "", match.group(group).rstrip(".,;:"))
         a = start + match.start(group)
+        if opening := _SENTENCE_OPENING.match(name):  # "In 2020 the Cleveland Clinic ran …"
+            name, a = name[opening.end():], a + opening.end()
         if name.lower().startswith("the "):
             name, a = name[4:], a + 4
         add(Claim("sponsor", name, name, a, a + len(name)))
@@ -440,6 +446,11 @@ def _parts(claimed: str) -> list[str]:
     return [claimed] + [p.strip() for p in pieces + owners if p.strip() and p.strip() != claimed]
 
 
+def _unumlauted(word: str) -> str:
+    """A word with a German umlaut's spelling out folded as its accent is ("Muenster", "Münster")."""
+    return re.sub(r"([aou])e", r"\1", word) if "e" in word else word
+
+
 class SponsorMatcher:
     def __init__(self, profile: Profile):
         self.vocabulary = SponsorVocabulary(profile)
@@ -454,15 +465,15 @@ class SponsorMatcher:
         return any(self._same(part, name) for part in _parts(claimed) for name in names)
 
     def _same(self, said: str, record: str) -> bool:
-        words = [w for w in plain_words(said) if w not in _HONORIFICS]
+        words = [_unumlauted(w) for w in plain_words(said) if w not in _HONORIFICS]
         if len(words) >= 2 and all(len(w) == 1 for w in words[:-1]):  # "J. Pich" for "Judit Pich"
             named = [w for w in plain_words(record) if w not in _HONORIFICS]
             if words[-1] in named[1:]:
                 given = named[: named.index(words[-1])]
                 return [w[0] for w in given[: len(words) - 1]] == words[:-1]
-        named = [w for w in plain_words(record) if w not in _HONORIFICS]
-        if words and named[: len(words)] == words:
-            return True  # the name's start, as a sentence cut it ("University College" of "University College, London")
+        named = [_unumlauted(w) for w in plain_words(record) if w not in _HONORIFICS]
+        if words and len(named) >= len(words) and all(x == y or (len(x) >= 3 and y.startswith(x)) for x, y in zip(words, named)):
+            return True  # the name's start, as a sentence cut it ("University College" of "University College, London"), words cut short ("Peking Univ")
         shared = next((i for i, (x, y) in enumerate(zip(words, named)) if x != y), min(len(words), len(named)))
         if shared and all(len(w) == 1 for w in words[shared:]) and words[shared:] == [w[0] for w in named[shared:] if w not in _ACRONYM_SKIP]:
             return True  # the name's end as its initials ("VA Office of R&D")
