@@ -528,9 +528,15 @@ def _legend_items(masked: str, blocks: list[Block], refs: list[Reference], start
                 items.insert(0, earlier)
         if not items:
             continue
-        lent.update(_paired(masked, members, labels, items))
-        if len(members) == 1 and id(members[0]) not in lent and items[-1] is blocks[index - 1] and bare(block):
-            lent[id(members[0])] = items[-1]
+        first: dict[str, int] = {}  # a reference given twice (a button's attribute and address) is one
+        for position, ref in enumerate(members):
+            first.setdefault(ref.ref, position)
+        distinct = [members[i] for i in first.values()]
+        paired = _paired(masked, distinct, [labels[i] for i in first.values()], items)
+        if len(distinct) == 1 and not paired and items[-1] is blocks[index - 1] and bare(block):
+            paired = {id(distinct[0]): items[-1]}
+        by_ref = {ref.ref: paired[id(ref)] for ref in distinct if id(ref) in paired}
+        lent.update({id(ref): by_ref[ref.ref] for ref in members if ref.ref in by_ref})
     return lent
 
 

@@ -135,6 +135,7 @@ opens parentheses after a link's (blanked) address is the link's text, the write
 OWNER = re.compile(rf"(?P<owns>{NAME})(?<=['’]s|s['’])\s+(?:[\w-]+\s+){{0,3}}?(?:phase|trial|study)\b", re.UNICODE)
 """An organisation owning a trial ("Kite Pharma's phase 1", "Acorda Therapeutics' first study");
 read only in a sentence with an apostrophe, as a name may start at any capital."""
+_SHORT_NAME = re.compile(r"\s*\([A-Z][A-Za-z&]{1,9}\)")
 _SENTENCE_OPENING = re.compile(r"(?:(?:In|On|At|Since|After|Before|Then|Now|Also|Meanwhile|And|But|Today|Here|There|When|While|Later)\s+|(?:19|20)\d\d,?\s+)+")
 ORG_WORDS = frozenset(
     form for word in (
@@ -425,6 +426,8 @@ class ClaimReader:
         a = start + match.start(group)
         if opening := _SENTENCE_OPENING.match(name):  # "In 2020 the Cleveland Clinic ran …"
             name, a = name[opening.end():], a + opening.end()
+        if short := _SHORT_NAME.match(match.string, match.end(group)):  # "the Italian MS Foundation (FISM)": its acronym too
+            name += short.group()
         if name.lower().startswith("the "):
             name, a = name[4:], a + 4
         add(Claim("sponsor", name, name, a, a + len(name)))
