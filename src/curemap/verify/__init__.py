@@ -368,14 +368,21 @@ class Verifier:
         claims_of: dict[str, list[Claim]] = {key: [] for key in citations}
         named: list[CitationResult] = []
         links_elsewhere: bool | None = None  # whether the block links a page with no id (read once)
+        previous: int | None = None  # where the sentence before starts, when no claims went with the product it may name
         for a, b in segments:
             inside = [r for r in members if a <= r.start < b]
             if not inside:
                 if block.kind == "para" or not members:
                     if links_elsewhere is None:
                         links_elsewhere = _links_without_ids(doc, block)
-                    if links_elsewhere and (result := self._by_name(doc, masked, blanked, a, b, self._claims(blanked, block, a, b))):
-                        named.append(result)
+                    if links_elsewhere:
+                        claims = self._claims(blanked, block, a, b)
+                        result = self._by_name(doc, masked, blanked, a, b, claims)
+                        if result is None and previous is not None:  # "… has a CAR-T too, azer-cel. Phase 1 and recruiting."
+                            result = self._by_name(doc, masked, blanked, previous, b, claims)
+                        if result:
+                            named.append(result)
+                        previous = None if result else a
                     continue
                 inside = members  # a list item's or row's sentences share its references
             claims = self._claims(blanked, block, a, b)
