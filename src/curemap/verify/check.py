@@ -122,14 +122,18 @@ SPONSOR_PATTERNS = [
 ]
 ORGANISATION_HINT = Gated(re.compile(
     rf"\b(?:by|from)\s+(?P<by>{NAME})|\([ \t]{{0,2}}(?P<opens>{NAME})\s*[),]|,\s*(?P<closes>{NAME})\s*\)"
-    rf"|^[ \t]*(?:[-*•]|\d{{1,3}}[.)/])?[ \t]*(?P<leads>{NAME})[ \t]*,"
-    rf"|(?P<runs>{NAME})\s+(?:ran|runs|(?:is|was)\s+running|sponsored|sponsors|(?:is|was)\s+sponsoring|conducted|conducts|launched|registered)"
-    rf"\s+(?:a|an|the|its|their|this)\b",
+    rf"|^[ \t]*(?:[-*•]|\d{{1,3}}[.)/])?[ \t]*(?P<leads>{NAME})[ \t]*,",
     re.UNICODE | re.MULTILINE,
 ))
-"""An organisation named after "by" or "from", alone in (or last in) parentheses, first in a
-line or list item before a comma ("- Nantes University Hospital, phase 3, 386 pts"), or running a
-trial ("The Cleveland Clinic ran a phase 2"). A name that
+RUNNING = Gated(re.compile(
+    rf"(?P<runs>{NAME})\s+(?:ran|runs|(?:is|was)\s+running|sponsored|sponsors|(?:is|was)\s+sponsoring|conducted|conducts|launched|registered)"
+    rf"\s+(?:a|an|the|its|their|this)\b",
+    re.UNICODE,
+))
+"""An organisation running a trial ("The Cleveland Clinic ran a phase 2"): scanned only where one
+of its verbs stands, as a name may start at any capital."""
+"""An organisation named after "by" or "from", alone in (or last in) parentheses, or first in a
+line or list item before a comma ("- Nantes University Hospital, phase 3, 386 pts"). A name that
 opens parentheses after a link's (blanked) address is the link's text, the writer's source
 ("(<a href=…>Fierce Biotech</a>)"), not a sponsor."""
 OWNER = re.compile(rf"(?P<owns>{NAME})(?<=['’]s|s['’])\s+(?:[\w-]+\s+){{0,3}}?(?:phase|trial|study)\b", re.UNICODE)
@@ -173,7 +177,7 @@ STATUS_PATTERNS = [(Gated(re.compile(pattern, re.IGNORECASE)), statuses) for pat
 _ONGOING_ONLY = [statuses for _, statuses in STATUS_PATTERNS if set(statuses) <= _ONGOING]
 """Statuses a past tense contradicts ("was recruiting" is no claim that it is)."""
 STATUS_SCREEN = Screen([pattern for pattern, _ in STATUS_PATTERNS])
-SPONSOR_SCREEN = Screen([*SPONSOR_PATTERNS, ORGANISATION_HINT])
+SPONSOR_SCREEN = Screen([*SPONSOR_PATTERNS, ORGANISATION_HINT, RUNNING])
 
 
 @lru_cache(maxsize=1024)
@@ -413,7 +417,7 @@ class ClaimReader:
             for match in pattern.finditer(segment, lowered):
                 self._sponsor(match, "name", start, add)
         owners = OWNER.finditer(segment) if owned else ()
-        for match in [*ORGANISATION_HINT.finditer(segment, lowered), *owners]:
+        for match in [*ORGANISATION_HINT.finditer(segment, lowered), *RUNNING.finditer(segment, lowered), *owners]:
             group = next(g for g in ("by", "opens", "closes", "leads", "runs", "owns") if match.groupdict().get(g))
             name = match.group(group)
             if _looks_organised(name) and any(w not in ORG_WORDS for w in plain_words(name)):
@@ -457,6 +461,7 @@ def _unumlauted(word: str) -> str:
 class SponsorMatcher:
     def __init__(self, profile: Profile):
         self.vocabulary = SponsorVocabulary(profile)
+        self._fits: dict[tuple[str, ...], bool] = {}
 
     def names(self, study: Study) -> list[str]:
         return [s.name for s in [study.lead_sponsor, *study.collaborators] if s and s.name.strip()]
@@ -465,7 +470,10 @@ class SponsorMatcher:
         names = self.names(study)
         if not names:
             return True
-        return any(self._same(part, name) for part in _parts(claimed) for name in names)
+        key = (claimed, *names)
+        if key not in self._fits:  # a long review says the same sponsor of the same trial many times
+            self._fits[key] = any(self._same(part, name) for part in _parts(claimed) for name in names)
+        return self._fits[key]
 
     def _same(self, said: str, record: str) -> bool:
         words = [_unumlauted(w) for w in plain_words(said) if w not in _HONORIFICS]
@@ -589,15 +597,24 @@ def figure_problems(claims: list[Claim], figures: list[dict[str, Any]], abstract
 _ABSTRACT_PEOPLE = re.compile(rf"(?<![\w.,/])(\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\d.,%])\s+(?:[A-Za-z-]+\s+){{0,2}}?{PEOPLE}\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=256)
+def _abstract_counts(abstract: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The counts of people an abstract gives, and every number it states or that two of them add
+    up to (a total of two groups: "(n=21) … (n=67)" is 88), read once per abstract."""
+    counted = frozenset(n.replace(",", "") for n in _ABSTRACT_PEOPLE.findall(abstract))
+    numbers = {n.replace(",", "") for n in re.findall(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?![\d])|(?<![\d.])\d+(?![\d.])", abstract)}
+    return counted, frozenset(numbers | {str(int(a) + int(b)) for a in numbers for b in numbers if a != b})
+
+
 def _people_problems(claims: list[Claim], abstract: str) -> list[dict[str, Any]]:
     """How many people a paper studied ("serum from 293 participants"), said exactly, against the
     counts of people its abstract gives ("239 subjects"): a number the abstract never states, where
     it counts people, is a problem."""
-    counted = {n.replace(",", "") for n in _ABSTRACT_PEOPLE.findall(abstract)}
+    if not any(claim.field == "enrollment" for claim in claims):
+        return []
+    counted, numbers = _abstract_counts(abstract)
     if not counted:
         return []
-    numbers = {n.replace(",", "") for n in re.findall(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?![\d])|(?<![\d.])\d+(?![\d.])", abstract)}
-    numbers |= {str(int(a) + int(b)) for a in numbers for b in numbers if a != b}  # a total of two groups: "(n=21) … (n=67)" is 88
     problems = []
     for claim in claims:
         low, high, approx = claim.value if claim.field == "enrollment" else (None, None, "x")

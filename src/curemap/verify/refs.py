@@ -447,7 +447,7 @@ def _printed_columns(line: str, following: str) -> list[int] | None:
     """Where the columns of a table a program printed start (a data frame: a header of names set
     apart by two spaces or more over rows of records, right- or left-aligned), when ``line`` is
     such a header; None otherwise."""
-    if ID_LIKE.search(line) or not ID_LIKE.search(following):
+    if "  " not in line.strip() or ID_LIKE.search(line) or not ID_LIKE.search(following):
         return None
     names = list(re.finditer(r"\S+(?: \S+)*", line))
     if len(names) < 4:
@@ -485,12 +485,12 @@ def _text_document(content: str, markdown: bool) -> Document:
     header: list[str] | None = None
     columns: list[int] | None = None  # where a space-aligned table's columns start in its lines
     spans = _line_spans(text)
-    if markdown:  # a quoted reply's lines read as the lines it quotes: "> - a list item"
+    if markdown and re.search(r"(?m)^[ \t]{0,3}>", text):  # a quoted reply's lines read as the lines it quotes: "> - a list item"
         spans = [((quote.end() if (quote := QUOTE_MARK.match(text, a, b)) else a), b) for a, b in spans]
     html_header: list[str] | None = None  # the column names of an HTML table written into Markdown
     for index, (a, b) in enumerate(spans):
         line = text[a:b]
-        if markdown and HTML_TABLE_LINE.match(line):
+        if markdown and "<" in line and HTML_TABLE_LINE.match(line):
             html_header, row = _html_table_line(text, a, b, html_header)
             if row is not None:
                 blocks.append(row)
