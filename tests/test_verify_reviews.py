@@ -467,3 +467,110 @@ def test_a_trial_brought_in_after_closed_parentheses_takes_its_claims(built_stor
     assert by_ref["NCT03355365"]["status"] == "ok", by_ref["NCT03355365"]["problems"]  # phase 2, 54
     assert by_ref["NCT02255656"]["status"] == "ok", by_ref["NCT02255656"]["problems"]  # phase 4
     assert [p["field"] for p in by_ref["NCT00930553"]["problems"]] == ["sponsor"]  # Genzyme with Bayer
+
+
+def test_eighth_fresh_set_misses_once_reported(built_store, profile):
+    """What the eighth fresh set's first run missed, in its own shapes: a slide's small print of
+    labelled ids under its bullets, a forum's quoted list, "Ph3" and a thread's "9/" posts, a
+    word processor's table (a bold first row, cells in paragraphs, a "Lead organisation" column),
+    a PDF's reference list wrapped over lines with a paper's DOI and PMID, and the people a paper
+    studied against its abstract."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+    slides = (
+        "# Tolebrutinib (Sanofi)\n\n"
+        "- HERCULES: nrSPMS, Ph3, n=1,131, completed\n"
+        "- PERSEUS: PPMS, Ph3, n=767, completed; results still to be presented\n\n"
+        "<small>HERCULES NCT04411641 · PERSEUS NCT04458051</small>\n"
+    )
+    by_ref = {c["ref"]: c for c in verifier.verify_text(slides, "md")["citations"]}
+    assert by_ref["NCT04411641"]["status"] == "ok", by_ref["NCT04411641"]["problems"]
+    assert [p["field"] for p in by_ref["NCT04458051"]["problems"]] == ["status"]  # active, not recruiting
+    forum = (
+        "> - Novartis YTB323 in relapsing MS, phase 1/2, recruiting, 28 pts: NCT06617793\n"
+        "> - and Novartis is also running a phase 2 YTB323 trial in MS with 86 people: https://clinicaltrials.gov/study/NCT06655896\n\n"
+        "- The UCSF KYV-101 study. Bruce Cree's trial, phase 1, tiny (10 people), and it's not enrolling anymore:"
+        " https://clinicaltrials.gov/study/NCT06451159\n"
+    )
+    by_ref = {c["ref"]: c for c in verifier.verify_text(forum, "md")["citations"]}
+    assert by_ref["NCT06617793"]["status"] == "ok" and by_ref["NCT06451159"]["status"] == "ok"
+    thread = (
+        "9/ Clemastine was the first real signal: ReBUILD, a small Ph2 RCT (n=50) run by Stanford, completed. NCT02040298\n\n"
+        "13/ Opicinumab: SYNERGY Ph3, 419 pts, completed → NCT01864148 ... then AFFINITY Ph2 (263 pts) got stopped early: NCT03222973\n"
+    )
+    by_ref = {c["ref"]: c for c in verifier.verify_text(thread, "text")["citations"]}
+    assert [p["field"] for p in by_ref["NCT02040298"]["problems"]] == ["sponsor"]  # UCSF
+    assert [p["field"] for p in by_ref["NCT01864148"]["problems"]] == ["phase"]  # phase 2
+    assert by_ref["NCT03222973"]["status"] == "ok"
+    report = (
+        "<table class=MsoTableGrid><tr><td><p class=MsoNormal><b><span>Study</span></b></p></td>"
+        "<td><p><b>Phase</b></p></td><td><p><b>Status</b></p></td><td><p><b>Participants</b></p></td>"
+        "<td><p><b>Lead organisation</b></p></td><td><p><b>Registration</b></p></td></tr>\n"
+        "<tr><td><p>Stem cells</p></td><td><p>II</p></td><td><p>Completed</p></td><td><p>45</p></td>"
+        "<td><p>Tisch MS Research Center of New York</p></td>"
+        '<td><p><a href="https://clinicaltrials.gov/study/NCT03355365">NCT03355365</a></p></td></tr></table>\n'
+    )
+    (citation,) = verifier.verify_text(report, "html")["citations"]
+    assert [p["field"] for p in citation["problems"]] == ["enrollment"]  # 54
+    pdf = (
+        "Fertility is a frequent concern: menses returned in 79% of women after aHSCT [12].\n\n"
+        "References\n\n"
+        "[12] Menstrual cycle resumption and female fertility after autologous\n"
+        "     hematopoietic stem cell transplantation for multiple sclerosis. Mult\n"
+        "     Scler. 2021. doi:10.1177/13524585211000616. PMID: 33709839.\n"
+    )
+    (citation,) = verifier.verify_text(pdf, "text")["citations"]
+    assert citation["ref"] == "PMID:33709839" and citation["line"] == 1 and citation["mentions"] == 2
+    assert [p["field"] for p in citation["problems"]] == ["figure"]  # 30 of 43
+    people = "An analysis of SPRINT-MS analysed serum from 293 participants (PMID 33635141)."
+    (citation,) = verifier.verify_text(people, "text")["citations"]
+    assert [p["record"] for p in citation["problems"]] == ["the abstract counts 239 people"]
+
+
+def test_ninth_fresh_set_misses_once_reported(built_store, profile):
+    """What the ninth fresh set's first run missed: a CSV tracker, a LaTeX manuscript, a notebook's
+    HTML and printed tables, a charity page's "Find out more" buttons under its paragraphs, an
+    organisation running a trial, and a sponsor's acronym after its name."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+    csv_text = (
+        "Trial,ID,Phase,Status,Sponsor,N,Notes\n"
+        'LCAR-AIO,NCT06869278,2,Recruiting,"Union Hospital, Tongji Medical College + Legend Biotech",37,"MS, NMOSD, MOGAD\n'
+        'and myasthenia"\n'
+        "BIIB091 + DMT,NCT05798520,2,Recruiting,Sanofi,275,add-on\n"
+    )
+    by_ref = {c["ref"]: (c["line"], [p["field"] for p in c["problems"]]) for c in verifier.verify_text(csv_text, "csv")["citations"]}
+    assert by_ref == {"NCT06869278": (2, ["phase"]), "NCT05798520": (4, ["sponsor"])}
+    tex = (
+        "\\section{Alemtuzumab}\n"
+        "CARE-MS~II (\\url{https://clinicaltrials.gov/study/NCT00548405}) took n~=~804 patients. In a cohort,\n"
+        "80\\% of women recovered menses after aHSCT~\\cite{menses2021}.\n\n"
+        "\\begin{thebibliography}{9}\n"
+        "\\bibitem{menses2021} Menstrual cycle resumption after aHSCT. \\emph{Mult Scler}. 2021. "
+        "doi:\\href{https://doi.org/10.1177/13524585211000616}{10.1177/13524585211000616}. PMID: 33709839.\n"
+        "\\end{thebibliography}\n"
+    )
+    by_ref = {c["ref"]: (c["line"], [p["field"] for p in c["problems"]]) for c in verifier.verify_text(tex, "tex")["citations"]}
+    assert by_ref == {"NCT00548405": (2, ["enrollment"]), "PMID:33709839": (3, ["figure"])}
+    notebook = (
+        "<table>\n  <thead>\n    <tr>\n      <th></th>\n      <th>trial_id</th>\n      <th>phase</th>\n"
+        "      <th>status</th>\n    </tr>\n  </thead>\n  <tbody>\n"
+        "    <tr><th>3</th><td>NCT03222973</td><td>Phase 2</td><td>Terminated</td></tr>\n"
+        "    <tr><th>4</th><td>NCT01864148</td><td>Phase 2</td><td>Completed</td></tr>\n"
+        "  </tbody>\n</table>\n\n```\n"
+        "         id           drug  ph     status   n                   sponsor\n"
+        "NCT03161028    lipoic acid   2  COMPLETED 115          VA Office of R&D\n"
+        "NCT02936037  MD1003 (SPI2)   3 TERMINATED 642    MedDay Pharmaceuticals\n```\n"
+    )
+    citations = verifier.verify_text(notebook, "md")["citations"]
+    assert {c["ref"]: c["status"] for c in citations} == dict.fromkeys(["NCT03222973", "NCT01864148", "NCT03161028", "NCT02936037"], "ok")
+    faq = (
+        "<p>The Cleveland Clinic ran a phase 2 of neural progenitors in 54 people, which has finished:</p>\n"
+        '<a class="btn" href="https://clinicaltrials.gov/study/NCT03355365">Find out more</a>\n'
+        "<p>The San Raffaele study treated just 4 people, with support from the Italian MS Foundation (FISM):</p>\n"
+        '<a class="btn" data-trial-id="NCT03269071" href="https://clinicaltrials.gov/study/NCT03269071">Find out more</a>\n'
+    )
+    by_ref = {c["ref"]: [p["field"] for p in c["problems"]] for c in verifier.verify_text(faq, "html")["citations"]}
+    assert by_ref == {"NCT03355365": ["sponsor"], "NCT03269071": []}  # Tisch; FISM is a collaborator
