@@ -574,3 +574,68 @@ def test_ninth_fresh_set_misses_once_reported(built_store, profile):
     )
     by_ref = {c["ref"]: [p["field"] for p in c["problems"]] for c in verifier.verify_text(faq, "html")["citations"]}
     assert by_ref == {"NCT03355365": ["sponsor"], "NCT03269071": []}  # Tisch; FISM is a collaborator
+
+
+def _word_file(path: Path, body: str, notes: str, links: dict[str, str]) -> Path:
+    """A .docx package as Word writes its parts: content types, the document, its hyperlink
+    relationships and its footnotes (with the two separator notes Word keeps)."""
+    import zipfile
+
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+    rels = "".join(
+        f'<Relationship Id="{rid}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink" Target="{url}" TargetMode="External"/>'
+        for rid, url in links.items()
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("[Content_Types].xml", '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                         '<Default Extension="xml" ContentType="application/xml"/>'
+                         '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
+        archive.writestr("_rels/.rels", '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                         '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>')
+        archive.writestr("word/_rels/document.xml.rels", f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}</Relationships>')
+        archive.writestr("word/document.xml", f'<?xml version="1.0" encoding="UTF-8"?><w:document {w}><w:body>{body}</w:body></w:document>')
+        archive.writestr("word/footnotes.xml", f'<?xml version="1.0" encoding="UTF-8"?><w:footnotes {w}>'
+                         '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
+                         f'<w:footnote w:type="continuationSeparator" w:id="0"><w:p><w:r><w:continuationSeparator/></w:r></w:p></w:footnote>{notes}</w:footnotes>')
+    return path
+
+
+def test_a_word_review_is_read_with_its_links_tables_and_footnotes(built_store, profile, tmp_path):
+    """A review shared as a Word file: a heading, a paragraph whose trial is only a hyperlink, a
+    table under its header row, and a footnote with the paper's PMID; a PDF is refused with what
+    to do instead."""
+    from curemap.errors import InputError
+    from curemap.verify import verify_path
+
+    def p(text: str, style: str = "") -> str:
+        props = f'<w:pPr><w:pStyle w:val="{style}"/></w:pPr>' if style else ""
+        return f"<w:p>{props}{text}</w:p>"
+
+    def run(text: str) -> str:
+        return f'<w:r><w:t xml:space="preserve">{text}</w:t></w:r>'
+
+    def cell(text: str) -> str:
+        return f"<w:tc>{p(run(text))}</w:tc>"
+
+    body = (
+        p(run("Repair trials we fund"), "Heading1")
+        + p(run("The Tisch MS Research Center of New York ran a ") + '<w:hyperlink r:id="rId7">' + run("phase 2 trial") + "</w:hyperlink>"
+            + run(" of stem-cell-derived neural progenitors in 45 people, now completed."))
+        + "<w:tbl>" + "<w:tr>" + cell("Trial") + cell("Phase") + cell("Status") + cell("Registration") + "</w:tr>"
+        + "<w:tr>" + cell("CCMR Two") + cell("2") + cell("Recruiting") + cell("NCT05131828") + "</w:tr></w:tbl>"
+        + p(run("Serum neurofilament did not change with ibudilast") + '<w:r><w:footnoteReference w:id="1"/></w:r>' + run("."))
+    )
+    notes = '<w:footnote w:id="1"><w:p>' + run("Neurofilament light chain in a phase 2 trial of ibudilast. PMID: 33635141.") + "</w:p></w:footnote>"
+    review = _word_file(tmp_path / "funded-trials.docx", body, notes, {"rId7": "https://clinicaltrials.gov/study/NCT03355365"})
+    by_ref = {c["ref"]: c for c in verify_path(built_store, profile, review)["citations"]}
+    assert [(q["field"], q["says"]) for q in by_ref["NCT03355365"]["problems"]] == [("enrollment", "45 people")]  # 54
+    assert by_ref["NCT03355365"]["line"] == 3  # the document's third paragraph
+    assert [(q["field"], q["says"]) for q in by_ref["NCT05131828"]["problems"]] == [("status", "Recruiting")]  # phase 2, active
+    assert by_ref["PMID:33635141"]["status"] == "ok"
+    (tmp_path / "review.pdf").write_bytes(b"%PDF-1.7\n")
+    with pytest.raises(InputError, match="review.pdf: a PDF keeps its lines .* export the review as HTML"):
+        verify_path(built_store, profile, tmp_path / "review.pdf")
+    (tmp_path / "broken.docx").write_bytes(b"not a zip")
+    with pytest.raises(InputError, match="broken.docx: not a readable Word document"):
+        verify_path(built_store, profile, tmp_path / "broken.docx")

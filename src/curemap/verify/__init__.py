@@ -44,6 +44,7 @@ from curemap.verify.check import (
     mask_quotes,
     study_problems,
 )
+from curemap.verify.documents import read_binary_review
 from curemap.verify.online import RETRACTION_TYPES, OnlineLookup
 from curemap.verify.refs import (
     URL,
@@ -693,13 +694,16 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
 
 
 def read_review(path: Path) -> tuple[str, str]:
-    """A review's content and its format (Markdown, HTML, text or a CSV / TSV table, told by its name or content)."""
+    """A review's content and its format (Markdown, HTML, text, LaTeX or a CSV / TSV table, told by
+    its name or content; a Word file read as HTML)."""
     if not path.is_file():
         raise InputError(f"{path}: no such file")
+    if (binary := read_binary_review(path)) is not None:
+        return binary
     try:
         content = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc}); give a Markdown, HTML, text or CSV file") from exc
+        raise InputError(f"{path}: not UTF-8 text ({exc}); give a Markdown, HTML, text, CSV or Word (.docx) file") from exc
     return content, detect_format(path.name, content)
 
 
