@@ -87,9 +87,12 @@ PEOPLE = r"(?:participants|patients|pts|people|persons|subjects|volunteers|veter
 ENROLLMENT = Gated(re.compile(  # every match starts where a word starts, or on "~" or "≈": said first, it is checked first
     rf"(?:\b(?=\w)|(?=[~≈]))(?:(?:(?<![\w~≈])(?P<a1>{APPROX})\s*)?\b(?P<n1>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h1>{NUMBER}))?\s+(?:(?:healthy|adult|paediatric|pediatric)\s+)?{PEOPLE}\b"
     rf"|\bn\s*=\s*(?P<n2>\d[\d,]*)|\b(?P<n4>\d{{1,3}}(?:,\d{{3}})*|\d+)-(?:patient|person|participant|subject|volunteer)\b"
-    rf"|\b(?:enrolled|enrolling|recruited|randomi[sz]ed|treated|enrol(?:l)?ment(?:\s+(?:of|target))?|sample\s+size\s+of)\s+(?:(?P<a3>{APPROX})\s*)?(?P<n3>{NUMBER})(?:\s*(?:to|–)\s*(?P<h3>{NUMBER}))?(?![\w%]))",
+    rf"|\b(?:enrolled|enrolling|recruited|randomi[sz]ed|treated|enrol(?:l)?ment(?:\s+(?:of|target))?|sample\s+size\s+of|to\s+(?:enrol(?:l)?|recruit))\s+(?:(?P<a3>{APPROX})\s*)?(?P<n3>{NUMBER})(?:\s*(?:to|–)\s*(?P<h3>{NUMBER}))?(?![\w%]))",
     re.IGNORECASE,
 ))
+LISTED_PEOPLE = Gated(re.compile(rf"\b(?P<list>{NUMBER}(?:\s*,\s*{NUMBER})*\s*,?\s*(?:and|or)\s+{NUMBER})\s+{PEOPLE}\b", re.IGNORECASE))
+"""Several enrollments sharing one noun ("two trials of 123 and 208 patients"): one claim each,
+for the trials named after them in turn."""
 RESPECTIVELY = Gated(re.compile(
     rf"\b(?P<list>{NUMBER}(?:\s*,\s*{NUMBER})*\s*,?\s*and\s+{NUMBER})\s+(?:{PEOPLE}\s*,?\s*)?respectively\b", re.IGNORECASE
 ))
@@ -118,6 +121,7 @@ SPONSOR_PATTERNS = [
         rf"\b(?:[Rr]un|[Cc]onducted|[Dd]eveloped|[Ss]ponsored|[Ff]unded|[Ll]ed)\s+(?:jointly\s+)?with\s+(?P<name>{NAME})",
         rf"\b[Ii]n\s+(?:partnership|collaboration)\s+with\s+(?P<name>{NAME})",
         rf"(?P<name>{NAME})\s+(?:among\s+the\s+collaborators|collaborating|as\s+(?:a\s+)?collaborator)",
+        rf"(?P<name>{NAME})-(?:sponsored|funded)\b",  # "a Merck-sponsored phase 2" ("China-led" names a place)
     )
 ]
 ORGANISATION_HINT = Gated(re.compile(
@@ -338,6 +342,10 @@ class ClaimReader:
             for order, number in enumerate(re.finditer(NUMBER, segment[match.start("list"):match.end("list")], re.IGNORECASE)):
                 a = start + match.start("list") + number.start()
                 add(Claim("enrollment", number.group(), (_number(number.group()), None, ""), a, a + len(number.group()), order))
+        for match in LISTED_PEOPLE.finditer(segment, lowered):
+            for number in re.finditer(NUMBER, match.group("list"), re.IGNORECASE):
+                a = start + match.start("list") + number.start()
+                add(Claim("enrollment", number.group(), (_number(number.group()), None, ""), a, a + len(number.group())))
         for match in ENROLLMENT.finditer(segment, lowered):
             n1, n2, n3, n4, h1, h3, a1, a3 = match.group("n1", "n2", "n3", "n4", "h1", "h3", "a1", "a3")
             n, high, approx = n1 or n2 or n3 or n4, h1 or h3, (a1 or a3 or "").lower()
@@ -492,8 +500,9 @@ class SponsorMatcher:
             return True
         have = set(plain_words(record)) | set(plain_words(self.vocabulary.organisation(record)))
         acronyms = {_acronym(record), _acronym(record.split(",")[0])}  # "NIHR" for "National Institute for Health Research, United Kingdom"
+        # and an acronym of the name's first words: "FISM" for "Fondazione Italiana Sclerosi Multipla Ente Del Terzo Settore"
         capitals = {fold for fold, raw in zip(words, re.findall(r"\w+", said)) if raw.isupper() and 2 <= len(raw) <= 8}
-        matched_acronym = any(w in have or w in acronyms for w in capitals)
+        matched_acronym = any(w in have or w in acronyms or (len(w) >= 3 and _acronym(record).startswith(w)) for w in capitals)
         rest = [w for w in words if w not in capitals and w not in _ACRONYM_SKIP]
         if not rest:
             return matched_acronym

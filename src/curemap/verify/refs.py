@@ -61,7 +61,7 @@ TRAILING = ".,;:)]}>'\"”"
 # an assertion), so the regex engine skips ahead to where they can start; the look-behind after
 # it is the edge that would otherwise come first. A 4 MB review is scanned several times faster.
 NCT_ANY = re.compile(r"[Nn](?<![A-Za-z0-9][Nn])[Cc][Tt][ -]?(\d[0-9A-Za-z]{3,11})(?![0-9A-Za-z])")
-EU_NUMBER = re.compile(r"(\d(?<![\d-]\d)\d{3})-(\d{4,7})-(\d{1,3})(?:-(\d{1,3}))?(?![\d-])")
+EU_NUMBER = re.compile(r"(\d(?<![\d-]\d)\d{3})-(\d{4,9})-(\d{1,3})(?:-(\d{1,3}))?(?![\d-])")
 EU_LETTERED = re.compile(r"\d(?<![\w-]\d)\d{3}-(?=[\dA-Za-z]{6}-)(?=[\d]*[A-Za-z])(?:[A-Za-z]?\d){4,}[\dA-Za-z]*-\d{2}-\d{2}(?![\w-])")
 """An EU CT number with a letter in place of a digit in its middle block ("2024-5I4287-84-00",
 "2022-5006X1-12-00")."""
@@ -73,7 +73,7 @@ DOI_PREFIXED = re.compile(r"\bdoi:\s*(?:https?://(?:dx\.)?doi\.org/)?((?:[^\s\]]
 """A DOI after "doi:", its resolver's address left out when given ("doi: https://doi.org/10.…")."""
 PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov|ncbi\.nlm\.nih\.gov/pubmed|europepmc\.org/(?:article|abstract)/MED)/(\d+)", re.IGNORECASE)
 DOI_URL_TAIL = re.compile(r"(?:/(?:full|abstract|pdf|epdf|fulltext|meta|references|figures|html|suppl)(?:/.*)?|\.pdf|[?#].*)$", re.IGNORECASE)
-EU_CONTEXT = re.compile(r"(?:EU\s*CT|CTIS|euclinicaltrials|EUCT=?)[^\n]{0,30}$", re.IGNORECASE)
+EU_CONTEXT = re.compile(r"(?:\bEU\b|CTIS|euclinicaltrials|EUCT=?)[^\n]{0,30}$", re.IGNORECASE)
 _EU_SHAPED = re.compile(r"20[0-4]\d-\d{5,7}-\d\d-\d\d")
 """Four blocks, a year of the EU registers first and two two-digit blocks last: an EU CT number
 written wrong (a middle block one digit off), even where no words say so; not a date or a phone number."""
@@ -125,6 +125,8 @@ def _eu_number(match: re.Match, before: str) -> tuple[str, str | None, str] | No
         return "eudract", None, value
     if EUDRACT_CONTEXT.search(before):
         return "eudract", f"EudraCT numbers are YYYY-NNNNNN-NN; {value!r} is not", value
+    if EU_CONTEXT.search(before):  # "EU 2023-51022863-00": an EU CT number with a block run together
+        return "euct", f"EU CT numbers are YYYY-NNNNNN-NN-NN; {value!r} has three blocks", value
     return None
 
 
@@ -344,6 +346,9 @@ about the link, not a quotation, so its quotation marks are taken away."""
 MD_ESCAPE = re.compile(r"\\([\\`*_\[\]<>|#{}()+\-.!])")
 LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)]|\d{1,3}/(?:\d{1,3}\b)?)\s+")
 """A list item's mark: a bullet, "3." or "3)", or a thread's post number ("9/", "9/14")."""
+CHAT_LINE = re.compile(r"^\s*\[?(?:\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4},?\s+)?\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?\]?\s*(?:-\s*)?[^\s:][^:\n]{0,40}:")
+"""A message of a chat exported as text ("14/09/2025, 19:12 - Priya: …", "[10:42] Sam: …"): each
+one a block of its own, as a list item is."""
 HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
 TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
 
@@ -532,7 +537,7 @@ def _text_document(content: str, markdown: bool) -> Document:
         if HEADING.match(line):
             blocks.append(Block(a, b, "heading"))
             current = None
-        elif LIST_ITEM.match(line):
+        elif LIST_ITEM.match(line) or CHAT_LINE.match(line):
             current = Block(a, b, "item")
             blocks.append(current)
         elif current is not None:
@@ -836,6 +841,8 @@ def _latex_as_text(content: str) -> str:
         return words.ljust(len(match.group())) if len(words) <= len(match.group()) else match.group()
 
     text = re.sub(r"(?m)(?<!\\)%.*$", lambda m: " " * len(m.group()), content)  # comments
+    # a footnote after a full stop belongs to the sentence before it: the stop goes after the note
+    text = re.sub(r"([.!?])(\\footnote\{(?:[^{}]|\{[^{}]*\})*)\}", lambda m: " " + m.group(2) + m.group(1), text)
     text = re.sub(r"\\([%&_#$])", r" \1", text)
     text = re.sub(r"(?<!\\)~", " ", text)
     text = _LATEX_ITEM.sub(lambda m: padded(f"[{numbers.get(m.group(1).strip(), '?')}]", m), text)
@@ -850,6 +857,35 @@ def _latex_as_text(content: str) -> str:
     return "\n".join(lines)
 
 
+_RTF_SKIPPED = re.compile(r"\{\\(?:\*|fonttbl|colortbl|stylesheet|info|listtable|listoverridetable|generator|pict|themedata)")
+_RTF_CONTROL = re.compile(r"\\'([0-9a-fA-F]{2})|\\u(-?\d+)\??|\\([\\{}])|\\(par|line)\b(?!\n) ?|\\[a-zA-Z]+-?\d* ?|\\[^a-zA-Z\n]|[{}]")
+
+
+def _rtf_as_text(content: str) -> str:
+    """An RTF document (a word processor's draft) as plain text of the same length, line for line:
+    its font, colour and style tables and other hidden groups blanked, control words made spaces,
+    escaped characters written out, a paragraph mark with no line break after it a line break."""
+    chars = list(content)
+    for group in _RTF_SKIPPED.finditer(content):  # a hidden group, to its closing brace
+        depth, position = 0, group.start()
+        while position < len(content):
+            depth += {"{": 1, "}": -1}.get(content[position], 0) if content[position - 1:position] != "\\" else 0
+            if content[position] != "\n":
+                chars[position] = " "
+            position += 1
+            if depth == 0:
+                break
+    text = "".join(chars)
+
+    def plain(match: re.Match) -> str:
+        hexed, code, escaped, paragraph = match.groups()
+        written = (bytes.fromhex(hexed).decode("cp1252", "replace") if hexed else chr(int(code) % 65536) if code
+                   else escaped if escaped else "\n" if paragraph else " ")
+        return written.ljust(len(match.group()))
+
+    return _RTF_CONTROL.sub(plain, text)
+
+
 def parse_document(content: str, fmt: str) -> Document:
     if fmt == "html":
         return _html_document(content)
@@ -857,6 +893,8 @@ def parse_document(content: str, fmt: str) -> Document:
         return _delimited_document(content, "," if fmt == "csv" else "\t")
     if fmt == "tex":
         return _text_document(_latex_as_text(content), False)
+    if fmt == "rtf":
+        return _text_document(_rtf_as_text(content), False)
     return _text_document(content, fmt == "md")
 
 
@@ -866,7 +904,7 @@ def detect_format(name: str, content: str) -> str:
         return "html"
     if lowered.endswith((".md", ".markdown")):
         return "md"
-    if lowered.endswith((".csv", ".tsv", ".tex")):
-        return lowered[-3:]
+    if lowered.endswith((".csv", ".tsv", ".tex", ".rtf")) or content.startswith("{\\rtf"):
+        return "rtf" if content.startswith("{\\rtf") else lowered[-3:]
     head = content.lstrip()[:500].lower()
     return "html" if head.startswith(("<!doctype html", "<html")) or "<body" in head else "text"
