@@ -639,3 +639,43 @@ def test_a_word_review_is_read_with_its_links_tables_and_footnotes(built_store, 
     (tmp_path / "broken.docx").write_bytes(b"not a zip")
     with pytest.raises(InputError, match="broken.docx: not a readable Word document"):
         verify_path(built_store, profile, tmp_path / "broken.docx")
+
+
+def test_tenth_fresh_set_misses_once_reported(built_store, profile):
+    """What the tenth fresh set's first run missed: a chat exported as text (each message its own
+    block), an RTF draft, a LaTeX footnote after a full stop, an EU number with a block run
+    together, "aims to enrol 120", "123 and 208 patients (A and B, respectively)", "a Merck-sponsored
+    phase 2", and "FISM" for a foundation whose registered name runs on."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+    chat = (
+        "14/09/2025, 19:10 - Mark P: Atara's ATA188 trial NCT03283826 - phase 1/2 in progressive MS, 134 people, but it was stopped early\n"
+        "14/09/2025, 19:12 - Priya: There's also a tiny French one in Nantes, NCT02912897, phase 1, only 7 patients, still recruiting I think\n"
+        "15/09/2025, 12:31 - Jen (admin): + their new one MESEMS, EU 2023-51022863-00, phase 2, not open yet\n"
+        "15/09/2025, 12:45 - Dave: neural stem cells: San Raffaele STEMS NCT03269071 phase 1 finished.\n"
+    )
+    by_ref = {c["ref"]: c for c in verifier.verify_text(chat, "text")["citations"]}
+    assert {ref: c["status"] for ref, c in by_ref.items()} == {
+        "NCT03283826": "ok", "NCT02912897": "ok", "2023-51022863-00": "malformed", "NCT03269071": "ok"}
+    rtf = (
+        "{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0\\fnil\\fcharset0 Calibri;}}\n"
+        "{\\*\\generator Riched20 10.0.19041}\\viewkind4\\uc1\n"
+        "\\pard\\sa200 Alemtuzumab was first tested in MS in a Merck-sponsored phase 2 trial of 334 patients that finished"
+        " in 2010 [NCT00050778].\\par\n"
+        "At Pavlov University (NCT05832515) a phase 1 is currently recruiting and aims to enrol 120.\\par\n}"
+    )
+    by_ref = {c["ref"]: (c["line"], [p["field"] for p in c["problems"]]) for c in verifier.verify_text(rtf, "rtf")["citations"]}
+    assert by_ref == {"NCT00050778": (3, ["sponsor"]), "NCT05832515": (4, ["enrollment"])}
+    tex = (
+        "The first positive signal came from ReBUILD, a phase~II trial of clemastine at UCSF in 50 patients,\n"
+        "completed in 2016.\\footnote{\\url{https://clinicaltrials.gov/study/NCT02040298}}\n"
+        "The same group then ran ReCOVER, a phase~2 study run with Moorfields Eye Hospital that is still recruiting.\n\n"
+        "Elezanumab was studied in two phase~2 trials of 123 and 208 patients (NCT03737812 and\n"
+        "NCT03737851, respectively); both have finished.\n"
+    )
+    by_ref = {c["ref"]: c["status"] for c in verifier.verify_text(tex, "tex")["citations"]}
+    assert by_ref == {"NCT02040298": "ok", "NCT03737812": "ok", "NCT03737851": "ok"}
+    text = "In Italy, the FISM-sponsored phase II study of NEDA after aHSCT (2024-515470-26-00) is now recruiting about 90 people."
+    (citation,) = verifier.verify_text(text, "text")["citations"]
+    assert citation["status"] == "ok", citation["problems"]
