@@ -379,7 +379,8 @@ class Verifier:
                     if links_elsewhere:
                         claims = self._claims(blanked, block, a, b)
                         result = self._by_name(doc, masked, blanked, a, b, claims)
-                        if result is None and previous is not None:  # "… has a CAR-T too, azer-cel. Phase 1 and recruiting."
+                        opens_with_claim = bool(claims) and not masked[a:min(c.start for c in claims)].strip()
+                        if result is None and previous is not None and opens_with_claim:  # "… a CAR-T too, azer-cel. Phase 1 and recruiting."
                             result = self._by_name(doc, masked, blanked, previous, b, claims)
                         if result:
                             named.append(result)
