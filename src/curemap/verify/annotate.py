@@ -17,6 +17,7 @@ mark{padding:0 .1em;border-radius:2px}
 mark.ok{background:#d8f0d8}mark.problem{background:#f8c8c8;outline:1px solid #c33}
 mark.unverifiable{background:#eee;outline:1px dashed #888}
 .legend mark{margin-right:.6em}li{margin:.3em 0}
+a,.review{overflow-wrap:anywhere}
 """
 
 
