@@ -825,7 +825,7 @@ def _delimited_document(content: str, delimiter: str) -> Document:
     return Document(content, [(0, 1)], blocks, [])
 
 
-_LATEX_ITEM = re.compile(r"\\bibitem(?:\[[^\]\n]*\])?\{([^}\n]+)\}")
+_LATEX_ITEM = re.compile(r"^[ \t]*\\bibitem(?:\[[^\]\n]*\])?\{([^}\n]+)\}", re.MULTILINE)
 _LATEX_CITE = re.compile(r"\\cite[tp]?\*?(?:\[[^\]\n]*\])*\{([^}\n]+)\}")
 _LATEX_SECTION = re.compile(r"^\\(?:sub){0,2}section\*?\{(?=[^\n]*\}\s*$)", re.MULTILINE)
 
@@ -833,7 +833,7 @@ _LATEX_SECTION = re.compile(r"^\\(?:sub){0,2}section\*?\{(?=[^\n]*\}\s*$)", re.M
 def _latex_as_text(content: str) -> str:
     """A LaTeX manuscript as plain text of the same length, line for line, so lines and offsets
     stay the source's: ties and escapes made spaces ("phase~II", "83\\%"), sections headings,
-    table cells split by tabs, each ``\\bibitem{key}`` a numbered source "[n]" and each
+    ``\\item`` list items, table cells split by tabs, each ``\\bibitem{key}`` a numbered source "[n]" and each
     ``\\cite{key}`` its use "[n]", as numbered sources are read (:func:`_notes`)."""
     numbers = {key.strip(): str(index) for index, key in enumerate((m.group(1) for m in _LATEX_ITEM.finditer(content)), 1)}
 
@@ -848,6 +848,7 @@ def _latex_as_text(content: str) -> str:
     text = _LATEX_ITEM.sub(lambda m: padded(f"[{numbers.get(m.group(1).strip(), '?')}]", m), text)
     text = _LATEX_CITE.sub(lambda m: padded("[" + ", ".join(numbers.get(k.strip(), "?") for k in m.group(1).split(",")) + "]", m), text)
     text = _LATEX_SECTION.sub(lambda m: "#" + " " * (len(m.group()) - 1), text)
+    text = re.sub(r"(?m)^([ \t]*)\\item\b(?:\[[^\]\n]*\])?", lambda m: m.group(1) + "-" + " " * (len(m.group()) - len(m.group(1)) - 1), text)
     text = re.sub(r"\\(?:href|url|emph|textit|textbf|textsc|texttt|footnote|ref)\b|(?<!\\)[{}]", lambda m: " " * len(m.group()), text)
     lines = []
     for line in text.split("\n"):
