@@ -461,7 +461,7 @@ class Verifier:
         best: tuple[list[dict[str, Any]], re.Match, str, list[str]] | None = None
         for text in (blanked, masked):
             names = [*PRODUCT.finditer(text, a, b), *BRAND.finditer(text, a, b), *ONE_WORD.finditer(text, a, b),
-                     *self._drug_name.finditer(text, a, b)]
+                     *self._drug_name.finditer(text, a, b), *(_address_words(text, a, b) if text is masked else ())]
             for match in sorted(names, key=lambda m: m.start()):
                 if trials := index.get(_fold(match.group())):
                     problems, record = self._nearest_trial(checked, sorted(trials))
@@ -600,6 +600,23 @@ def _located(problems: list[dict[str, Any]], doc: Document) -> list[dict[str, An
         problem.setdefault("line", doc.line_at(problem["start"]))
         problem.setdefault("quote", " ".join(doc.text[problem["start"]:problem["end"]].split()))
     return problems
+
+
+_ADDRESS_WORD = re.compile(r"(?<![A-Za-z0-9])(?=([A-Za-z0-9]+(?:-[A-Za-z0-9]+)?))")
+
+
+def _address_words(masked: str, a: int, b: int) -> list[re.Match]:
+    """The words of the addresses in ``masked[a:b]``, alone and with the next after a hyphen
+    ("orca-q" in …/stanford-trial-of-orca-q-in-progressive-ms): a product a news page names only
+    in its address."""
+    found = []
+    for address in URL.finditer(masked, a, b):
+        path_start = masked.find("/", masked.find("//", address.start()) + 2, address.end())
+        for word in _ADDRESS_WORD.finditer(masked, path_start if path_start >= 0 else address.end(), address.end()):
+            found.append(re.compile(re.escape(word.group(1))).match(masked, word.start()))
+            if "-" in word.group(1):
+                found.append(re.compile(r"[A-Za-z0-9]+").match(masked, word.start()))
+    return found
 
 
 def _fold(token: str) -> str:

@@ -498,7 +498,7 @@ class SponsorMatcher:
             return True  # the name's end as its initials ("VA Office of R&D")
         if organisation_key(self.vocabulary.organisation(said)) == organisation_key(self.vocabulary.organisation(record)):
             return True
-        have = set(plain_words(record)) | set(plain_words(self.vocabulary.organisation(record)))
+        have = {_unumlauted(w) for w in [*plain_words(record), *plain_words(self.vocabulary.organisation(record))]}
         acronyms = {_acronym(record), _acronym(record.split(",")[0])}  # "NIHR" for "National Institute for Health Research, United Kingdom"
         # and an acronym of the name's first words: "FISM" for "Fondazione Italiana Sclerosi Multipla Ente Del Terzo Settore"
         capitals = {fold for fold, raw in zip(words, re.findall(r"\w+", said)) if raw.isupper() and 2 <= len(raw) <= 8}

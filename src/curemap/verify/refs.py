@@ -61,7 +61,7 @@ TRAILING = ".,;:)]}>'\"”"
 # an assertion), so the regex engine skips ahead to where they can start; the look-behind after
 # it is the edge that would otherwise come first. A 4 MB review is scanned several times faster.
 NCT_ANY = re.compile(r"[Nn](?<![A-Za-z0-9][Nn])[Cc][Tt][ -]?(\d[0-9A-Za-z]{3,11})(?![0-9A-Za-z])")
-EU_NUMBER = re.compile(r"(\d(?<![\d-]\d)\d{3})-(\d{4,9})-(\d{1,3})(?:-(\d{1,3}))?(?![\d-])")
+EU_NUMBER = re.compile(r"(\d(?<![\d-]\d)\d{3})-(\d{4,9})-(\d{1,4})(?:-(\d{1,3}))?(?![\d-])")
 EU_LETTERED = re.compile(r"\d(?<![\w-]\d)\d{3}-(?=[\dA-Za-z]{6}-)(?=[\d]*[A-Za-z])(?:[A-Za-z]?\d){4,}[\dA-Za-z]*-\d{2}-\d{2}(?![\w-])")
 """An EU CT number with a letter in place of a digit in its middle block ("2024-5I4287-84-00",
 "2022-5006X1-12-00")."""
@@ -125,7 +125,7 @@ def _eu_number(match: re.Match, before: str) -> tuple[str, str | None, str] | No
         return "eudract", None, value
     if EUDRACT_CONTEXT.search(before):
         return "eudract", f"EudraCT numbers are YYYY-NNNNNN-NN; {value!r} is not", value
-    if EU_CONTEXT.search(before):  # "EU 2023-51022863-00": an EU CT number with a block run together
+    if EU_CONTEXT.search(before) or (len(middle), len(third)) == (6, 4):  # "EU 2023-51022863-00", "2022-502619-1300": blocks run together
         return "euct", f"EU CT numbers are YYYY-NNNNNN-NN-NN; {value!r} has three blocks", value
     return None
 
