@@ -370,8 +370,14 @@ class Verifier:
         named: list[CitationResult] = []
         links_elsewhere: bool | None = None  # whether the block links a page with no id (read once)
         previous: int | None = None  # where the sentence before starts, when no claims went with the product it may name
+        spoken_of: str | None = None  # the one reference the sentence before cites, which "It …" goes on about
         for a, b in segments:
             inside = [r for r in members if a <= r.start < b]
+            if not inside and spoken_of and _GOES_ON.match(masked, a, b):  # "… trial at UKE Hamburg [2]. It was a phase 2 …"
+                claims_of[spoken_of] += self._claims(blanked, block, a, b)
+                continue
+            keys = {f"{r.kind}:{r.ref}" for r in inside}
+            spoken_of = keys.pop() if len(keys) == 1 and block.kind == "para" else None
             if not inside:
                 if block.kind == "para" or not members:
                     if links_elsewhere is None:
@@ -623,6 +629,8 @@ def _fold(token: str) -> str:
     return re.sub(r"[^a-z0-9]", "", token.lower())
 
 
+_GOES_ON = re.compile(r"\s*[\"'“‘(]?(?:It|It['’]s|Its|This\s+(?:trial|study|one)|The\s+(?:trial|study)|That\s+(?:trial|study))\b")
+"""A sentence that goes on about the trial the sentence before cited, by a pronoun."""
 _CLOSED_AND = re.compile(r"\)\s*,?\s*(?:and|while|whereas|but|then)\b")
 _NEW_TRIAL = re.compile(r"(?<![\w'])(?:a|an|another)\s+$", re.IGNORECASE)
 _PREDICATE = re.compile(r"\b(?:is|was|are|were|be|been|remains|became|becomes)\s+(?:a|an)\s+$", re.IGNORECASE)
