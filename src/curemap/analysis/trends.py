@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from curemap.analysis.landscape import StrategyStudies, counted_registrations, strategy_studies
 from curemap.enrich.sponsors import organisation_key
@@ -357,25 +357,74 @@ def _ranked_organisations(named: list[tuple[str, str, str]], limit: int) -> list
     return counted.ranked(limit, {key: list(records) for key, records in ids.items()})
 
 
-def kept_leading_sponsors(store: Store, limit: int = 10) -> list[OrganisationCount]:
-    """:func:`leading_sponsors` of every MS trial from the counts the store keeps; only the ids
-    of the organisations shown are read (:data:`curemap.store.schema.sponsor_trials`)."""
+FIRST_IDS = 10
+"""Trial ids an organisation of the overview's leading sponsors carries: the first of them by
+id. Every one of them, page by page, is :func:`sponsor_trials`'s."""
+
+
+def _kept_organisations(conn: Connection) -> tuple[_Organisations, dict[str, list[str]]]:
+    """The lead-sponsor organisations the store keeps counted, name variants merged, and each's
+    variants as :data:`curemap.store.schema.sponsor_trials` names them (by merged key)."""
     counted = _Organisations()
-    variants: dict[str, list[str]] = defaultdict(list)
+    variants: dict[str, dict[str, None]] = defaultdict(dict)
+    for key, (n, _) in summary.read(conn, summary.SPONSORS).items():
+        spelling, organisation = summary.split(key, 2)
+        merged = counted.add(organisation or "", spelling or "", n)
+        counted.records[merged] += n
+        variants[merged][organisation or ""] = None
+    return counted, {key: list(names) for key, names in variants.items()}
+
+
+def kept_leading_sponsors(store: Store, limit: int = 10, first: int = FIRST_IDS) -> list[OrganisationCount]:
+    """:func:`leading_sponsors` of every MS trial from the counts the store keeps, each with
+    only its ``first`` trial ids by id (its count is of all of them): one short indexed read per
+    name variant of the organisations shown, so the cost does not follow the store's size."""
+    kept = schema.sponsor_trials
     with store.connect() as conn:
-        for key, (n, _) in summary.read(conn, summary.SPONSORS).items():
-            spelling, organisation = summary.split(key, 2)
-            merged = counted.add(organisation or "", spelling or "", n)
-            counted.records[merged] += n
-            variants[merged].append(organisation or "")
-        shown = {variant: key for key in counted.top(limit) for variant in variants[key]}
-        ids: dict[str, list[str]] = defaultdict(list)
-        kept = schema.sponsor_trials
-        names = sorted(shown)
-        for start in range(0, len(names), IN_CHUNK):
-            for row in conn.execute(select(kept.c.study_id, kept.c.organisation).where(kept.c.organisation.in_(names[start : start + IN_CHUNK]))):
-                ids[shown[row.organisation]].append(row.study_id)
-    return counted.ranked(limit, {key: sorted(found) for key, found in ids.items()})
+        counted, variants = _kept_organisations(conn)
+        ids = {}
+        for key in counted.top(limit):
+            found: list[str] = []
+            for variant in variants[key]:
+                found += conn.execute(
+                    select(kept.c.study_id).where(kept.c.organisation == variant).order_by(kept.c.study_id).limit(first)
+                ).scalars()
+            ids[key] = sorted(found)[:first]
+    return counted.ranked(limit, ids)
+
+
+@dataclass(frozen=True)
+class SponsorTrials:
+    """A page of the MS trials an organisation leads (every name variant of it), by id."""
+
+    organisation: str
+    total: int
+    per_page: int
+    items: list[str]
+    next_cursor: str | None  # the last id of this page, when more follow
+
+
+def sponsor_trials(store: Store, organisation: str, *, per_page: int = 100, cursor: str | None = None) -> SponsorTrials | None:
+    """The trial ids behind a leading sponsor's count, ``per_page`` at a time after the id
+    ``cursor``: the trials of every kept organisation merged with ``organisation`` as the
+    overview merges them. None when the store counts no trial it leads."""
+    kept = schema.sponsor_trials
+    key = organisation_key(organisation)
+    with store.connect() as conn:
+        counted, variants = _kept_organisations(conn)
+        if key not in variants:
+            return None
+        query = select(kept.c.study_id).where(kept.c.organisation.in_(variants[key]))
+        if cursor:
+            query = query.where(kept.c.study_id > cursor)
+        found = list(conn.execute(query.order_by(kept.c.study_id).limit(per_page + 1)).scalars())
+    return SponsorTrials(
+        organisation=_by_frequency(counted.names[key])[0],
+        total=counted.records[key],
+        per_page=per_page,
+        items=found[:per_page],
+        next_cursor=found[per_page - 1] if len(found) > per_page else None,
+    )
 
 
 def _by_frequency(counts: Counter) -> list[str]:
