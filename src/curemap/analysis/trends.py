@@ -8,6 +8,7 @@ the records behind its figures, so a reader can trace a count to its studies.
 
 from __future__ import annotations
 
+import heapq
 import json
 import statistics
 from collections import Counter, defaultdict
@@ -323,26 +324,30 @@ class _Organisations:
     case, accents or punctuation are one."""
 
     def __init__(self) -> None:
-        self.names: dict[str, Counter] = defaultdict(Counter)
-        self.spellings: dict[str, Counter] = defaultdict(Counter)
+        self.names: dict[str, dict[str, int]] = defaultdict(dict)
+        self.spellings: dict[str, dict[str, int]] = defaultdict(dict)
         self.records: Counter[str] = Counter()
 
     def add(self, organisation: str, spelling: str, n: int = 1) -> str:
         """``n`` records naming the organisation so (the registry's spelling); returns its key."""
         key = organisation_key(organisation)
-        self.names[key][organisation] += n
-        self.spellings[key][" ".join(spelling.split())] += n
+        names, spellings, spelling = self.names[key], self.spellings[key], " ".join(spelling.split())
+        names[organisation] = names.get(organisation, 0) + n
+        spellings[spelling] = spellings.get(spelling, 0) + n
         return key
 
     def top(self, limit: int) -> list[str]:
-        """The keys of the organisations named by the most records."""
-        return sorted(self.names, key=lambda key: (-self.records[key], _by_frequency(self.names[key])[0]))[:limit]
+        """The keys of the organisations named by the most records (equal counts by name); only
+        those with as many records as the ``limit``-th are ranked by name."""
+        leading = heapq.nlargest(limit, (self.records[key] for key in self.names))
+        contenders = [key for key in self.names if leading and self.records[key] >= leading[-1]]
+        return sorted(contenders, key=lambda key: (-self.records[key], _by_frequency(self.names[key])[0]))[:limit]
 
-    def ranked(self, limit: int, ids: dict[str, list[str]]) -> list[OrganisationCount]:
-        """The organisations named by the most records, with the ids behind each (by key)."""
+    def ranked(self, keys: list[str], ids: dict[str, list[str]]) -> list[OrganisationCount]:
+        """These organisations (by key) with the ids behind each."""
         return [
             OrganisationCount(_by_frequency(self.names[key])[0], self.records[key], ids.get(key, []), _by_frequency(self.spellings[key]))
-            for key in self.top(limit)
+            for key in keys
         ]
 
 
@@ -354,7 +359,7 @@ def _ranked_organisations(named: list[tuple[str, str, str]], limit: int) -> list
     for record_id, organisation, spelling in named:
         ids[counted.add(organisation, spelling)][record_id] = None
     counted.records.update({key: len(records) for key, records in ids.items()})
-    return counted.ranked(limit, {key: list(records) for key, records in ids.items()})
+    return counted.ranked(counted.top(limit), {key: list(records) for key, records in ids.items()})
 
 
 FIRST_IDS = 10
@@ -382,15 +387,15 @@ def kept_leading_sponsors(store: Store, limit: int = 10, first: int = FIRST_IDS)
     kept = schema.sponsor_trials
     with store.connect() as conn:
         counted, variants = _kept_organisations(conn)
-        ids = {}
-        for key in counted.top(limit):
+        leading, ids = counted.top(limit), {}
+        for key in leading:
             found: list[str] = []
             for variant in variants[key]:
                 found += conn.execute(
                     select(kept.c.study_id).where(kept.c.organisation == variant).order_by(kept.c.study_id).limit(first)
                 ).scalars()
             ids[key] = sorted(found)[:first]
-    return counted.ranked(limit, ids)
+    return counted.ranked(leading, ids)
 
 
 @dataclass(frozen=True)
@@ -427,7 +432,7 @@ def sponsor_trials(store: Store, organisation: str, *, per_page: int = 100, curs
     )
 
 
-def _by_frequency(counts: Counter) -> list[str]:
+def _by_frequency(counts: dict[str, int]) -> list[str]:
     return sorted(counts, key=lambda name: (-counts[name], name))
 
 
