@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, union_all
 
 from curemap.analysis.landscape import StrategyStudies, counted_registrations, strategy_studies
 from curemap.enrich.sponsors import organisation_key
@@ -383,19 +383,22 @@ def _kept_organisations(conn: Connection) -> tuple[_Organisations, dict[str, lis
 def kept_leading_sponsors(store: Store, limit: int = 10, first: int = FIRST_IDS) -> list[OrganisationCount]:
     """:func:`leading_sponsors` of every MS trial from the counts the store keeps, each with
     only its ``first`` trial ids by id (its count is of all of them): one short indexed read per
-    name variant of the organisations shown, so the cost does not follow the store's size."""
+    name variant of the organisations shown (in one statement), so the cost does not follow
+    the store's size."""
     kept = schema.sponsor_trials
     with store.connect() as conn:
         counted, variants = _kept_organisations(conn)
-        leading, ids = counted.top(limit), {}
-        for key in leading:
-            found: list[str] = []
-            for variant in variants[key]:
-                found += conn.execute(
-                    select(kept.c.study_id).where(kept.c.organisation == variant).order_by(kept.c.study_id).limit(first)
-                ).scalars()
-            ids[key] = sorted(found)[:first]
-    return counted.ranked(leading, ids)
+        leading = counted.top(limit)
+        firsts = [
+            select(kept.c.organisation, kept.c.study_id).where(kept.c.organisation == variant).order_by(kept.c.study_id).limit(first).subquery()
+            for key in leading
+            for variant in variants[key]
+        ]
+        found: dict[str, list[str]] = defaultdict(list)
+        if firsts:
+            for row in conn.execute(union_all(*(select(part.c.organisation, part.c.study_id) for part in firsts))):
+                found[organisation_key(row.organisation)].append(row.study_id)
+    return counted.ranked(leading, {key: sorted(ids)[:first] for key, ids in found.items()})
 
 
 @dataclass(frozen=True)
