@@ -122,5 +122,3 @@ def _curative(ctx: WebContext, studies: list[trends.TrialGroup], entries: list[S
 
 def _curative_groups(ctx: WebContext) -> set[str]:
     return {g.id for g in ctx.profile.groups if g.curative_intent}
-
-

@@ -147,10 +147,11 @@ def one_strategy(ctx: Context, strategy_id: Annotated[str, Path(max_length=60)])
 def stats(ctx: Context) -> dict:
     """Headline numbers and the landscape trends the overview charts show, every one a count
     the store keeps, so the response is the same size however many studies the store holds.
-    Lists of trials stay out of it: each curative strategy carries its figures (with
-    `stage_trials`, the trials that set its stage) and `lists`, its own endpoint, which names
-    them; each leading sponsor carries its `first_ids` (by id) and `trials`, where every id
-    behind its `count` pages."""
+    Lists of trials stay out of it (they made it grow with the store: 350 kB at 100,000
+    studies, 280 kB of it the leading sponsors' trial ids): each curative strategy carries its
+    figures (with `stage_trials`, the trials that set its stage) and `lists`, its own
+    endpoint, which names them; each leading sponsor carries its `first_ids` (by id) and
+    `trials`, where every id behind its `count` pages."""
     overview = aggregates.overview(ctx)
     curative = [
         {**group, "strategies": [{**entry.figures(), "lists": f"/api/strategies/{entry.id}"} for entry in group["strategies"]]}
