@@ -8,6 +8,7 @@ the records behind its figures, so a reader can trace a count to its studies.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import json
 import statistics
@@ -70,13 +71,15 @@ def kept_trials(store: Store) -> list[TrialGroup]:
     """Every MS trial, as the groups of them the store keeps counted."""
     with store.connect() as conn:
         counted = summary.read(conn, summary.TRIALS)
-    found = []
-    for key, (n, _) in sorted(counted.items()):
-        groups, status, phase, year, has_results, sponsor_type = summary.split(key, 6)
-        found.append(
-            TrialGroup(frozenset((groups or "").split()), status, phase, int(year) if year else None, has_results == "1", sponsor_type, n)
-        )
-    return found
+    return [TrialGroup(*_trial_facts(key), n) for key, (n, _) in sorted(counted.items())]
+
+
+@functools.lru_cache(maxsize=2**16)
+def _trial_facts(key: str) -> tuple[frozenset[str], str | None, str | None, int | None, bool, str | None]:
+    """The facts a key of :data:`curemap.store.summary.TRIALS` joins: the same keys come back
+    request after request, so each is read once."""
+    groups, status, phase, year, has_results, sponsor_type = summary.split(key, 6)
+    return frozenset((groups or "").split()), status, phase, int(year) if year else None, has_results == "1", sponsor_type
 
 
 def ms_studies(
@@ -319,6 +322,10 @@ class OrganisationCount:
         return f"{self.name} — as {'; '.join(self.spellings)}"
 
 
+_organisation_key = functools.lru_cache(maxsize=2**16)(organisation_key)
+"""An organisation's key, worked out once per name (the kept counts name the same ones at every read)."""
+
+
 class _Organisations:
     """Records counted per organisation, name variants merged: merged names that differ only in
     case, accents or punctuation are one."""
@@ -330,7 +337,7 @@ class _Organisations:
 
     def add(self, organisation: str, spelling: str, n: int = 1) -> str:
         """``n`` records naming the organisation so (the registry's spelling); returns its key."""
-        key = organisation_key(organisation)
+        key = _organisation_key(organisation)
         names, spellings, spelling = self.names[key], self.spellings[key], " ".join(spelling.split())
         names[organisation] = names.get(organisation, 0) + n
         spellings[spelling] = spellings.get(spelling, 0) + n
@@ -397,7 +404,7 @@ def kept_leading_sponsors(store: Store, limit: int = 10, first: int = FIRST_IDS)
         found: dict[str, list[str]] = defaultdict(list)
         if firsts:
             for row in conn.execute(union_all(*(select(part.c.organisation, part.c.study_id) for part in firsts))):
-                found[organisation_key(row.organisation)].append(row.study_id)
+                found[_organisation_key(row.organisation)].append(row.study_id)
     return counted.ranked(leading, {key: sorted(ids)[:first] for key, ids in found.items()})
 
 
