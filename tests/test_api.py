@@ -6,10 +6,12 @@ from __future__ import annotations
 import csv
 import json
 import io
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
 
+from curemap.analysis import trends
 from curemap.profile import load_profile
 from curemap.views import store_status
 from curemap.web import create_app
@@ -137,6 +139,33 @@ def test_strategies_stats_and_changes(client, landscape, built_store):
     assert changes["total"] == store_status(built_store)["studies"] + store_status(built_store)["papers"]
     assert client.get("/api/changes", params={"since": "2999-01-01"}).json()["total"] == 0
     assert client.get("/api/changes", params={"since": "not-a-date"}).status_code == 400
+
+
+def test_stats_carry_counts_and_where_the_trials_behind_them_are_listed(client, built_store):
+    """/api/stats names no list of trials that grows with the store: a curative strategy's
+    lists are at its own endpoint, a leading sponsor's trials page by page at its link."""
+    stats = client.get("/api/stats").json()
+    strategies = [entry for group in stats["curative"] for entry in group["strategies"]]
+    assert strategies and any(entry["stage_trials"] for entry in strategies)
+    for entry in strategies:
+        assert not {"stage_studies", "recruiting_studies", "about_studies", "comparator_studies"} & set(entry)
+        listed = client.get(entry["lists"]).json()
+        assert listed["id"] == entry["id"]
+        assert (len(listed["stage_studies"]), len(listed["recruiting_studies"])) == (entry["stage_trials"], entry["recruiting"])
+    studies = trends.ms_studies(built_store, load_profile())
+    leading = trends.leading_sponsors(built_store, load_profile(), studies=studies, limit=len(stats["leading_sponsors"]))
+    assert [(o["name"], o["count"]) for o in stats["leading_sponsors"]] == [(o.name, o.count) for o in leading]
+    for shown, full in zip(stats["leading_sponsors"], leading):
+        assert shown["first_ids"] == full.ids[: trends.FIRST_IDS]
+        ids, more = [], {"per_page": 50}
+        while more:
+            page = client.get(f"{shown['trials']}&{urlencode(more)}").json()
+            assert (page["organisation"], page["total"]) == (full.name, full.count)
+            ids += page["items"]
+            more = {"per_page": 50, "cursor": page["next_cursor"]} if page["next_cursor"] else None
+        assert ids == full.ids
+    missing = client.get("/api/sponsors/trials", params={"organisation": "No Such Sponsor"})
+    assert missing.status_code == 404 and "No Such Sponsor" in missing.text
 
 
 def test_writes_need_the_configured_token(built_store):

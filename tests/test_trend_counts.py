@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from dataclasses import replace
 
 from sqlalchemy import select
 
@@ -80,6 +81,19 @@ def test_figures_follow_an_import_that_changes_sites_on_both_backends(store_url)
     store.close()
 
 
+def paged_sponsor_trials(store: Store, organisation: str, per_page: int = 7) -> tuple[str, int, list[str]]:
+    """An organisation's name, count and every trial id, following the cursor page by page."""
+    ids, cursor = [], None
+    while True:
+        page = trends.sponsor_trials(store, organisation, per_page=per_page, cursor=cursor)
+        assert page is not None and len(page.items) <= per_page
+        ids += page.items
+        if page.next_cursor is None:
+            return page.organisation, page.total, ids
+        assert page.next_cursor == page.items[-1]
+        cursor = page.next_cursor
+
+
 def _kept_figures_are_a_recount(store: Store) -> list[trends.MsStudy]:
     """Every figure the overview and landscape read from kept rows, against the same figure
     from every MS trial (read one by one) and every strategy label."""
@@ -92,7 +106,10 @@ def _kept_figures_are_a_recount(store: Store) -> list[trends.MsStudy]:
     ids = {study.id for study in studies}
     assert trends.kept_countries(store) == trends.country_counts(store, study_ids=ids)
     assert trends.kept_site_coverage(store) == trends.site_coverage(store, ids)
-    assert trends.kept_leading_sponsors(store, 10) == trends.leading_sponsors(store, profile, studies=studies, limit=10)
+    leading = trends.leading_sponsors(store, profile, studies=studies, limit=10)
+    assert trends.kept_leading_sponsors(store, 10) == [replace(o, ids=o.ids[: trends.FIRST_IDS]) for o in leading]
+    for organisation in leading:
+        assert paged_sponsor_trials(store, organisation.name) == (organisation.name, organisation.count, organisation.ids)
 
     behind = strategy_studies(store, profile)
     st = schema.studies
@@ -110,6 +127,7 @@ def _kept_figures_are_a_recount(store: Store) -> list[trends.MsStudy]:
         assert entry.by_status == Counter(t.status or "UNKNOWN" for t in tested)
         assert entry.by_phase == Counter(t.phase or "not_given" for t in tested)
         assert (entry.stage, entry.stage_studies) == (stage, [t.id for t in staged if t.phase == stage])
+        assert entry.stage_trials == len(entry.stage_studies)
         assert entry.registrations == behind.registrations.get(entry.id, 0)
         assert entry.about_studies == behind.about.get(entry.id, [])
         assert entry.comparator_studies == behind.comparator.get(entry.id, [])
@@ -122,6 +140,12 @@ def test_the_built_stores_kept_figures_equal_a_recount(built_store):
     assert len(studies) > 3000 and sum(entry.studies for entry in landscape) > 3000
     for listed in ("recruiting_studies", "about_studies", "comparator_studies", "stage_studies"):
         assert any(getattr(entry, listed) for entry in landscape), listed  # every list is exercised
+    leading = trends.leading_sponsors(built_store, load_profile(), studies=studies, limit=10)
+    assert leading[0].count > trends.FIRST_IDS  # the overview's ids are the first of many
+    merck = next(o for o in leading if o.name == "Merck KGaA")
+    assert len(merck.spellings) > 1  # its count merges several registry spellings
+    assert paged_sponsor_trials(built_store, merck.name.upper(), per_page=1000) == (merck.name, merck.count, merck.ids)
+    assert trends.sponsor_trials(built_store, "No Such Sponsor") is None
 
 
 def test_kept_figures_follow_imports_classification_and_trials_on_both_backends(store_url):

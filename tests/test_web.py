@@ -3,6 +3,7 @@ filters narrow lists, and registry text is escaped everywhere it is shown."""
 
 from __future__ import annotations
 
+import gc
 import html
 import json
 import re
@@ -221,3 +222,15 @@ def test_approved_drugs_say_so_with_their_source(client):
     overview = client.get("/").text
     assert overview.count("already an approved MS drug") == 2  # alemtuzumab and cladribine
     assert 'id="approved"' not in client.get("/strategies/car_t").text
+
+
+def test_a_started_server_leaves_what_it_loaded_out_of_full_collections(built_store):
+    """What the server loads before its first request lives as long as the process: once it
+    has started it is frozen, so a full garbage collection walks only what requests made."""
+    gc.unfreeze()
+    try:
+        with TestClient(create_app(built_store)) as started:
+            assert gc.get_freeze_count() > 10_000
+            assert started.get("/api/stats").status_code == 200
+    finally:
+        gc.unfreeze()

@@ -41,6 +41,7 @@ class StrategyLandscape:
     recruiting: int = 0
     with_results: int = 0
     stage: str | None = None
+    stage_trials: int = 0  # trials that set the stage (counted, so known without the list)
     stage_studies: list[str] = field(default_factory=list)
     recruiting_studies: list[str] = field(default_factory=list)
     by_status: dict[str, int] = field(default_factory=dict)
@@ -51,6 +52,11 @@ class StrategyLandscape:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def figures(self) -> dict[str, Any]:
+        """The entry without its lists of studies: what stays the same size however many
+        trials the store holds (the lists are on the strategy's own endpoint)."""
+        return {name: value for name, value in self.to_dict().items() if name not in LISTS}
 
 
 @dataclass(frozen=True)
@@ -168,6 +174,7 @@ def strategy_landscape(store: Store, profile: Profile, listed: Collection[str] |
     landscape = []
     for strategy in profile.strategies:
         rows = trials.get(strategy.id, [])
+        stage = stages.get(strategy.id)
         by_status: Counter[str] = Counter()
         by_phase: Counter[str] = Counter()
         for trial, n in rows:
@@ -189,7 +196,8 @@ def strategy_landscape(store: Store, profile: Profile, listed: Collection[str] |
                 registrations=registrations.get(strategy.id, 0),
                 about_studies=sorted(listed[ABOUT].get(strategy.id, [])),
                 comparator_studies=sorted(listed[COMPARATOR].get(strategy.id, [])),
-                stage=stages.get(strategy.id),
+                stage=stage,
+                stage_trials=sum(n for trial, n in rows if stage and trial.phase == stage and _sets_stage(trial.status, trial.study_type)),
                 stage_studies=sorted(listed[STAGE].get(strategy.id, [])),
             )
         )
@@ -198,6 +206,8 @@ def strategy_landscape(store: Store, profile: Profile, listed: Collection[str] |
 
 RECRUITING, STAGE = "recruiting", "stage"
 """The landscape's lists of trials testing a strategy, beside those about it and comparing it."""
+LISTS = ("stage_studies", "recruiting_studies", "about_studies", "comparator_studies")
+"""The fields of an entry that name studies; they grow with the store."""
 
 
 def _sets_stage(status: str | None, study_type: str | None) -> bool:

@@ -8,6 +8,8 @@ the records behind its figures, so a reader can trace a count to its studies.
 
 from __future__ import annotations
 
+import functools
+import heapq
 import json
 import statistics
 from collections import Counter, defaultdict
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select, union_all
 
 from curemap.analysis.landscape import StrategyStudies, counted_registrations, strategy_studies
 from curemap.enrich.sponsors import organisation_key
@@ -69,13 +71,15 @@ def kept_trials(store: Store) -> list[TrialGroup]:
     """Every MS trial, as the groups of them the store keeps counted."""
     with store.connect() as conn:
         counted = summary.read(conn, summary.TRIALS)
-    found = []
-    for key, (n, _) in sorted(counted.items()):
-        groups, status, phase, year, has_results, sponsor_type = summary.split(key, 6)
-        found.append(
-            TrialGroup(frozenset((groups or "").split()), status, phase, int(year) if year else None, has_results == "1", sponsor_type, n)
-        )
-    return found
+    return [TrialGroup(*_trial_facts(key), n) for key, (n, _) in sorted(counted.items())]
+
+
+@functools.lru_cache(maxsize=2**16)
+def _trial_facts(key: str) -> tuple[frozenset[str], str | None, str | None, int | None, bool, str | None]:
+    """The facts a key of :data:`curemap.store.summary.TRIALS` joins: the same keys come back
+    request after request, so each is read once."""
+    groups, status, phase, year, has_results, sponsor_type = summary.split(key, 6)
+    return frozenset((groups or "").split()), status, phase, int(year) if year else None, has_results == "1", sponsor_type
 
 
 def ms_studies(
@@ -318,31 +322,39 @@ class OrganisationCount:
         return f"{self.name} — as {'; '.join(self.spellings)}"
 
 
+_organisation_key = functools.lru_cache(maxsize=2**16)(organisation_key)
+"""An organisation's key, worked out once per name (the kept counts name the same ones at every read)."""
+
+
 class _Organisations:
     """Records counted per organisation, name variants merged: merged names that differ only in
     case, accents or punctuation are one."""
 
     def __init__(self) -> None:
-        self.names: dict[str, Counter] = defaultdict(Counter)
-        self.spellings: dict[str, Counter] = defaultdict(Counter)
+        self.names: dict[str, dict[str, int]] = defaultdict(dict)
+        self.spellings: dict[str, dict[str, int]] = defaultdict(dict)
         self.records: Counter[str] = Counter()
 
     def add(self, organisation: str, spelling: str, n: int = 1) -> str:
         """``n`` records naming the organisation so (the registry's spelling); returns its key."""
-        key = organisation_key(organisation)
-        self.names[key][organisation] += n
-        self.spellings[key][" ".join(spelling.split())] += n
+        key = _organisation_key(organisation)
+        names, spellings, spelling = self.names[key], self.spellings[key], " ".join(spelling.split())
+        names[organisation] = names.get(organisation, 0) + n
+        spellings[spelling] = spellings.get(spelling, 0) + n
         return key
 
     def top(self, limit: int) -> list[str]:
-        """The keys of the organisations named by the most records."""
-        return sorted(self.names, key=lambda key: (-self.records[key], _by_frequency(self.names[key])[0]))[:limit]
+        """The keys of the organisations named by the most records (equal counts by name); only
+        those with as many records as the ``limit``-th are ranked by name."""
+        leading = heapq.nlargest(limit, (self.records[key] for key in self.names))
+        contenders = [key for key in self.names if leading and self.records[key] >= leading[-1]]
+        return sorted(contenders, key=lambda key: (-self.records[key], _by_frequency(self.names[key])[0]))[:limit]
 
-    def ranked(self, limit: int, ids: dict[str, list[str]]) -> list[OrganisationCount]:
-        """The organisations named by the most records, with the ids behind each (by key)."""
+    def ranked(self, keys: list[str], ids: dict[str, list[str]]) -> list[OrganisationCount]:
+        """These organisations (by key) with the ids behind each."""
         return [
             OrganisationCount(_by_frequency(self.names[key])[0], self.records[key], ids.get(key, []), _by_frequency(self.spellings[key]))
-            for key in self.top(limit)
+            for key in keys
         ]
 
 
@@ -354,31 +366,83 @@ def _ranked_organisations(named: list[tuple[str, str, str]], limit: int) -> list
     for record_id, organisation, spelling in named:
         ids[counted.add(organisation, spelling)][record_id] = None
     counted.records.update({key: len(records) for key, records in ids.items()})
-    return counted.ranked(limit, {key: list(records) for key, records in ids.items()})
+    return counted.ranked(counted.top(limit), {key: list(records) for key, records in ids.items()})
 
 
-def kept_leading_sponsors(store: Store, limit: int = 10) -> list[OrganisationCount]:
-    """:func:`leading_sponsors` of every MS trial from the counts the store keeps; only the ids
-    of the organisations shown are read (:data:`curemap.store.schema.sponsor_trials`)."""
+FIRST_IDS = 10
+"""Trial ids an organisation of the overview's leading sponsors carries: the first of them by
+id. Every one of them, page by page, is :func:`sponsor_trials`'s."""
+
+
+def _kept_organisations(conn: Connection) -> tuple[_Organisations, dict[str, list[str]]]:
+    """The lead-sponsor organisations the store keeps counted, name variants merged, and each's
+    variants as :data:`curemap.store.schema.sponsor_trials` names them (by merged key)."""
     counted = _Organisations()
-    variants: dict[str, list[str]] = defaultdict(list)
+    variants: dict[str, dict[str, None]] = defaultdict(dict)
+    for key, (n, _) in summary.read(conn, summary.SPONSORS).items():
+        spelling, organisation = summary.split(key, 2)
+        merged = counted.add(organisation or "", spelling or "", n)
+        counted.records[merged] += n
+        variants[merged][organisation or ""] = None
+    return counted, {key: list(names) for key, names in variants.items()}
+
+
+def kept_leading_sponsors(store: Store, limit: int = 10, first: int = FIRST_IDS) -> list[OrganisationCount]:
+    """:func:`leading_sponsors` of every MS trial from the counts the store keeps, each with
+    only its ``first`` trial ids by id (its count is of all of them): one short indexed read per
+    name variant of the organisations shown (in one statement), so the cost does not follow
+    the store's size."""
+    kept = schema.sponsor_trials
     with store.connect() as conn:
-        for key, (n, _) in summary.read(conn, summary.SPONSORS).items():
-            spelling, organisation = summary.split(key, 2)
-            merged = counted.add(organisation or "", spelling or "", n)
-            counted.records[merged] += n
-            variants[merged].append(organisation or "")
-        shown = {variant: key for key in counted.top(limit) for variant in variants[key]}
-        ids: dict[str, list[str]] = defaultdict(list)
-        kept = schema.sponsor_trials
-        names = sorted(shown)
-        for start in range(0, len(names), IN_CHUNK):
-            for row in conn.execute(select(kept.c.study_id, kept.c.organisation).where(kept.c.organisation.in_(names[start : start + IN_CHUNK]))):
-                ids[shown[row.organisation]].append(row.study_id)
-    return counted.ranked(limit, {key: sorted(found) for key, found in ids.items()})
+        counted, variants = _kept_organisations(conn)
+        leading = counted.top(limit)
+        firsts = [
+            select(kept.c.organisation, kept.c.study_id).where(kept.c.organisation == variant).order_by(kept.c.study_id).limit(first).subquery()
+            for key in leading
+            for variant in variants[key]
+        ]
+        found: dict[str, list[str]] = defaultdict(list)
+        if firsts:
+            for row in conn.execute(union_all(*(select(part.c.organisation, part.c.study_id) for part in firsts))):
+                found[_organisation_key(row.organisation)].append(row.study_id)
+    return counted.ranked(leading, {key: sorted(ids)[:first] for key, ids in found.items()})
 
 
-def _by_frequency(counts: Counter) -> list[str]:
+@dataclass(frozen=True)
+class SponsorTrials:
+    """A page of the MS trials an organisation leads (every name variant of it), by id."""
+
+    organisation: str
+    total: int
+    per_page: int
+    items: list[str]
+    next_cursor: str | None  # the last id of this page, when more follow
+
+
+def sponsor_trials(store: Store, organisation: str, *, per_page: int = 100, cursor: str | None = None) -> SponsorTrials | None:
+    """The trial ids behind a leading sponsor's count, ``per_page`` at a time after the id
+    ``cursor``: the trials of every kept organisation merged with ``organisation`` as the
+    overview merges them. None when the store counts no trial it leads."""
+    kept = schema.sponsor_trials
+    key = organisation_key(organisation)
+    with store.connect() as conn:
+        counted, variants = _kept_organisations(conn)
+        if key not in variants:
+            return None
+        query = select(kept.c.study_id).where(kept.c.organisation.in_(variants[key]))
+        if cursor:
+            query = query.where(kept.c.study_id > cursor)
+        found = list(conn.execute(query.order_by(kept.c.study_id).limit(per_page + 1)).scalars())
+    return SponsorTrials(
+        organisation=_by_frequency(counted.names[key])[0],
+        total=counted.records[key],
+        per_page=per_page,
+        items=found[:per_page],
+        next_cursor=found[per_page - 1] if len(found) > per_page else None,
+    )
+
+
+def _by_frequency(counts: dict[str, int]) -> list[str]:
     return sorted(counts, key=lambda name: (-counts[name], name))
 
 

@@ -105,8 +105,8 @@ def record(tally: Tally, kind: str, columns: dict[str, Any], sign: int) -> None:
 def read(conn: Connection, name: str) -> dict[str, tuple[int, str | None]]:
     """One counter's rows: key → (count, newest), leaving out keys counted down to zero."""
     table = schema.summary_counts
-    rows = conn.execute(select(table.c.key, table.c.n, table.c.fetched_at).where(table.c.name == name, table.c.n != 0))
-    return {row.key: (row.n, row.fetched_at) for row in rows}
+    rows = conn.execute(select(table.c.key, table.c.n, table.c.fetched_at).where(table.c.name == name, table.c.n != 0)).all()
+    return {key: (n, fetched_at) for key, n, fetched_at in rows}  # fetched at once, unpacked: a read per page
 
 
 def total(conn: Connection, name: str, key: str = NO_VALUE) -> int:

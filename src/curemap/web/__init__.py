@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -34,6 +37,18 @@ against this one's 0.39 MB, too heavy for a page on a phone."""
 __all__ = ["TEMPLATES", "create_app"]
 
 
+@asynccontextmanager
+async def _long_lived(app: FastAPI) -> AsyncIterator[None]:
+    """Once the server has started, what it has loaded (modules, the profile, the app) lives as
+    long as the process: frozen, it is left out of every later full garbage collection, which
+    then walks only what requests made. Walking it (about 150,000 objects) took 80 ms of CPU
+    on a 2-core machine, and about one uncached `/api/stats` in twenty met such a collection:
+    the slowest requests of every route were those that did."""
+    gc.collect()
+    gc.freeze()
+    yield
+
+
 def create_app(
     store: Store, *, token: str | None = None, profile: Profile | None = None, digests: digest_service.DigestSettings | None = None
 ) -> FastAPI:
@@ -45,6 +60,7 @@ def create_app(
         description="A living, cited map of MS cure research. Read-only JSON API over the store.",
         docs_url=None,
         redoc_url=None,
+        lifespan=_long_lived,
     )
     app.state.curemap = WebContext(store, profile or load_profile(), token=token)
     app.state.digests = digests or digest_service.DigestSettings.from_env()

@@ -25,8 +25,8 @@ def landscape(ctx: WebContext) -> list[StrategyLandscape]:
 
 
 def landscape_figures(ctx: WebContext) -> list[StrategyLandscape]:
-    """Every strategy's landscape entry with its figures alone (no lists of studies), for a
-    table of them; the curative strategies' entries, lists and all, are in :func:`overview`."""
+    """Every strategy's landscape entry with its figures alone (no lists of studies: those are
+    :func:`landscape_of`'s), for a table of them and the overview's curative groups."""
     return ctx.cache.get("landscape_figures", lambda: strategy_landscape(ctx.store, ctx.profile, listed=()))
 
 
@@ -77,7 +77,7 @@ def _overview(ctx: WebContext) -> dict[str, Any]:
     status = store_status(store)
     return {
         "as_of": as_of(ctx),
-        "curative": _curative(ctx, studies, strategy_landscape(store, profile, listed=_curative_strategies(ctx))),
+        "curative": _curative(ctx, studies, landscape_figures(ctx)),
         "status": status,
         "ms_studies": status["ms_studies"],  # registrations classified as about MS
         "ms_trials": sum(study.trials for study in studies),  # the trials they register (one trial in two registries counts once)
@@ -99,7 +99,7 @@ def _overview(ctx: WebContext) -> dict[str, Any]:
 
 def _curative(ctx: WebContext, studies: list[trends.TrialGroup], entries: list[StrategyLandscape]) -> list[dict[str, Any]]:
     """Each curative group with the trials testing its strategies as a treatment (a trial that
-    tests two of them counted once), those open now, and its strategies, furthest first."""
+    tests two of them counted once), those open now, and its strategies' figures, furthest first."""
     groups = []
     for group in ctx.profile.groups:
         if not group.curative_intent:
@@ -122,7 +122,3 @@ def _curative(ctx: WebContext, studies: list[trends.TrialGroup], entries: list[S
 
 def _curative_groups(ctx: WebContext) -> set[str]:
     return {g.id for g in ctx.profile.groups if g.curative_intent}
-
-
-def _curative_strategies(ctx: WebContext) -> set[str]:
-    return {s.id for s in ctx.profile.strategies if s.group in _curative_groups(ctx)}

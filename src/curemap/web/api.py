@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hmac
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response
 
@@ -52,6 +53,8 @@ Cursor = Annotated[
 EXPORT_STUDY_COLUMNS = [*STUDY_COLUMNS, *LABEL_COLUMNS, "registry_url"]
 """A study list's download: the list's columns and what enrichment says of each study, as `curemap export` writes it."""
 STRATEGY_COLUMNS = ["id", "name", "group", "group_name", "curative_intent", "stage", "studies", "interventional", "recruiting", "with_results", "stage_studies"]
+MAX_IDS_PER_PAGE = 1000
+"""Ids a page of a sponsor's trials holds at most (bare ids: ten times a page of studies)."""
 CHANGE_COLUMNS = ["id", "record_id", "title", "kind", "field", "old", "new", "detected_at"]
 
 
@@ -142,9 +145,42 @@ def one_strategy(ctx: Context, strategy_id: Annotated[str, Path(max_length=60)])
 
 @router.get("/stats")
 def stats(ctx: Context) -> dict:
-    """Headline numbers and the landscape trends the overview charts show."""
+    """Headline numbers and the landscape trends the overview charts show, every one a count
+    the store keeps, so the response is the same size however many studies the store holds.
+    Lists of trials stay out of it (they made it grow with the store: 350 kB at 100,000
+    studies, 280 kB of it the leading sponsors' trial ids): each curative strategy carries its
+    figures (with `stage_trials`, the trials that set its stage) and `lists`, its own
+    endpoint, which names them; each leading sponsor carries its `first_ids` (by id) and
+    `trials`, where every id behind its `count` pages."""
     overview = aggregates.overview(ctx)
-    return trends.to_dict({**overview, "registry_counts": store_counts(ctx.store)})
+    curative = [
+        {**group, "strategies": [{**entry.figures(), "lists": f"/api/strategies/{entry.id}"} for entry in group["strategies"]]}
+        for group in overview["curative"]
+    ]
+    sponsors = [
+        {"name": o.name, "count": o.count, "spellings": o.spellings, "first_ids": o.ids,
+         "trials": f"/api/sponsors/trials?{urlencode({'organisation': o.name})}"}
+        for o in overview["leading_sponsors"]
+    ]
+    return trends.to_dict(
+        {**overview, "curative": curative, "leading_sponsors": sponsors, "registry_counts": store_counts(ctx.store)}
+    )
+
+
+@router.get("/sponsors/trials")
+def sponsor_trials(
+    ctx: Context,
+    organisation: Annotated[str, Query(description="a lead sponsor as /api/stats names it (its name variants count as one)", min_length=1, max_length=300)],
+    per_page: Annotated[int, Query(description=f"ids per page, at most {MAX_IDS_PER_PAGE}", ge=1, le=MAX_IDS_PER_PAGE)] = MAX_IDS_PER_PAGE,
+    cursor: Annotated[str | None, Query(description="the next_cursor of the page before", max_length=60)] = None,
+) -> dict:
+    """The MS trials an organisation leads, as counted for the overview's leading sponsors (one
+    id per trial, its counted registration), by id: `{organisation, total, per_page, items,
+    next_cursor}`."""
+    found = trends.sponsor_trials(ctx.store, organisation, per_page=per_page, cursor=cursor)
+    if found is None:
+        raise HTTPException(404, f"{organisation}: no MS trial in the store names it as lead sponsor")
+    return vars(found)
 
 
 @router.get("/changes")
