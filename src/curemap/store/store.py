@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property, partial
-from itertools import islice
+from itertools import chain, islice
 from math import isfinite
 from pathlib import Path
 from typing import Any
@@ -79,8 +79,26 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-_SHORT_EXPONENT = re.compile(rb"e-[1-9](?![0-9])")
-"""orjson writes 1e-06 as ``1e-6`` and 1e-05 as ``0.00001``, where Python writes ``1e-06`` and ``1e-05``."""
+_SPELT_OTHERWISE = (re.compile(rb"e-[1-9](?![0-9])"), re.compile(rb"0\.0000"))
+"""Where orjson may spell a number otherwise than Python: 1e-06 as ``1e-6`` and 1e-05 as
+``0.00001``, where Python writes ``1e-06`` and ``1e-05``."""
+
+_IN_NUMBER = frozenset(b"0123456789.-")
+_BEFORE_NUMBER = frozenset(b":,[")
+
+
+def _spelt_otherwise(text: bytes) -> bool:
+    """Whether orjson's text holds a number spelt otherwise than Python spells it. In its text
+    (no spaces) a number starts the text or follows ``:``, ``,`` or ``[``, so a string's
+    ``type-2`` is not one."""
+    for found in chain.from_iterable(pattern.finditer(text) for pattern in _SPELT_OTHERWISE):
+        start = found.start()
+        while start and text[start - 1] in _IN_NUMBER:
+            start -= 1
+        if not start or text[start - 1] in _BEFORE_NUMBER:
+            return True
+    return False
+
 
 _JSON_CONTAINERS = frozenset({dict, list, tuple})
 _JSON_SCALARS = frozenset({str, int, bool, type(None)})
@@ -125,7 +143,7 @@ def canonical_json(value: Any) -> str:
             text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
         except TypeError:
             pass
-    if text is None or b"0.0000" in text or _SHORT_EXPONENT.search(text):
+    if text is None or _spelt_otherwise(text):
         return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return text.decode()
 
