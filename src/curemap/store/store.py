@@ -211,9 +211,9 @@ class Entry:
         return self.record.source, self.record.source_id, sha256_text(self.record.raw)
 
 
-COLLECT_EVERY = 50_000
-"""Container allocations between two runs of the garbage collector while an import runs
-(Python's default is 700)."""
+COLLECT_EVERY = 200_000
+"""Containers allocated and not yet freed between two runs of the garbage collector while an
+import runs (Python's default is 700): a batch of records holds about that many."""
 
 _collecting = threading.Lock()
 _imports_running = [0, gc.get_threshold()]  # imports now running; the thresholds before the first
