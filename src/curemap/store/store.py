@@ -100,7 +100,6 @@ def _spelt_otherwise(text: bytes) -> bool:
     return False
 
 
-_JSON_CONTAINERS = frozenset({dict, list, tuple})
 _JSON_SCALARS = frozenset({str, int, bool, type(None)})
 
 
@@ -112,15 +111,17 @@ def _written_alike(value: Any) -> bool:
     standard library)."""
     level = [value]
     while level:
-        deeper = []
+        deeper: list[Any] = []
+        extend = deeper.extend
         for node in level:
             kind = node.__class__
-            if kind in _JSON_CONTAINERS:
-                deeper.extend(node.values() if kind is dict else node)
-            elif kind is float:
-                if not isfinite(node):
-                    return False
-            elif kind not in _JSON_SCALARS:
+            if kind in _JSON_SCALARS:
+                continue
+            if kind is dict:
+                extend(node.values())
+            elif kind is list or kind is tuple:
+                extend(node)
+            elif kind is not float or not isfinite(node):
                 return False
         level = deeper
     return True
