@@ -41,6 +41,7 @@ from sqlalchemy.pool import QueuePool
 
 from curemap.errors import StoreError
 from curemap.model import Paper, ParsedRecord, Study
+from curemap.sources.files import parse_json
 from curemap.store import schema, search, summary
 from curemap.store.bulk import among, bulk_insert, insert_new, update_rows
 from curemap.store.schema import upsert
@@ -602,7 +603,7 @@ class Store:
         counted = summary.COUNTED[kind.name]
         current: dict[str, dict[str, Any]] = {
             row.id: {
-                "data": json.loads(row.data),
+                "data": parse_json(row.data),
                 "hash": row.content_hash,
                 "raw_id": row.raw_id,
                 "columns": {name: row._mapping[name] for name in counted},
@@ -613,6 +614,7 @@ class Store:
                 )
             )
         }
+        every_field = frozenset(kind.fields) - {"id", "source"}
         new_rows: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         updated: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # stored rows changed, set together
         moved: dict[str, int] = {}  # stored rows unchanged but for their raw version
@@ -627,18 +629,21 @@ class Store:
                 # A snapshot older than what a live harvest stored never rolls it back.
                 counts.unchanged += 1
                 continue
-            if old is not None:
+            covers = entry.record.covers
+            if old is not None and not (covers >= every_field and old["data"].get("source") == new_data["source"]):
                 # A thinner record keeps what a richer one stored for the fields it cannot express,
-                # and names itself the record's source only if it changes something.
-                covers = entry.record.covers
+                # and names itself the record's source only if it changes something. (A record
+                # expressing every field, from the stored record's source, is kept as it came.)
                 new_data = {
                     name: new_data[name] if name in covers or name == "id" else old["data"].get(name)
                     for name in kind.fields
                 }
-                if sha256_text(canonical_json(new_data)) != old["hash"]:
-                    new_data["source"] = entry.data["source"]
                 data_json = canonical_json(new_data)
                 content_hash = sha256_text(data_json)
+                if content_hash != old["hash"] and new_data["source"] != entry.data["source"]:
+                    new_data["source"] = entry.data["source"]
+                    data_json = canonical_json(new_data)
+                    content_hash = sha256_text(data_json)
             if old is not None and old["hash"] == content_hash:
                 counts.unchanged += 1
                 if old["raw_id"] != raw_id and record_id in updated:
