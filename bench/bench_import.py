@@ -123,6 +123,7 @@ PROFILED_STAGES = {
     "store: upsert a batch": ("store.py", "_upsert"),
     "  to_dict": ("model.py", "to_dict"),
     "  canonical_json": ("store.py", "canonical_json"),
+    "    plain-JSON check": ("store.py", "_written_alike"),
     "  child rows (bulk_insert)": ("store.py", "_insert_children"),
     "  search index": ("search.py", "index_records"),
     "store: raw records": ("store.py", "_store_raw"),

@@ -10,11 +10,15 @@ tests) and on the real API v2 records, through every path a store is written by.
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import enum
+import gc
 import gzip
 import hashlib
 import json
 import re
 import sqlite3
+import uuid
 
 import pytest
 from hypothesis import given, settings
@@ -204,3 +208,73 @@ def test_the_real_files_read_at_once_give_the_streamed_records(tmp_path, monkeyp
     records = list(iter_file_records(page))
     assert len(records) == len(real_studies()) and not any(record.error for record in records)
     assert records == streamed(page, monkeypatch)
+
+
+class Colour(enum.Enum):
+    RED = "red"
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+class Label(str):
+    pass
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+
+
+@pytest.mark.parametrize(
+    "value",
+    [Point(1), [uuid.UUID(int=7)], {"colour": Colour.RED}, datetime.date(2024, 1, 2), {1, 2}, b"bytes", complex(1, 2)],
+    ids=["dataclass", "uuid", "enum", "date", "set", "bytes", "complex"],
+)
+def test_canonical_json_refuses_what_the_standard_library_refuses(value):
+    """orjson writes dataclasses, UUIDs, enums and dates; the stored text must not hold what
+    ``json.dumps`` would refuse."""
+    with pytest.raises(TypeError):
+        stdlib_canonical(value)
+    with pytest.raises(TypeError):
+        canonical_json(value)
+
+
+def test_canonical_json_writes_subclasses_as_the_standard_library_does():
+    value = {Label("key"): [Level.HIGH, Label("text"), 1e-7, (1, "type-2 1e-5")], "n": float("inf")}
+    assert canonical_json(value) == stdlib_canonical(value)
+
+
+def test_an_import_leaves_the_collectors_thresholds_as_it_found_them(store, tmp_path):
+    before = gc.get_threshold()
+    path = tmp_path / "real.jsonl"
+    path.write_text("".join(json.dumps(study) + "\n" for study in real_studies()), encoding="utf-8")
+    store.import_records(iter_file_records(path))
+    assert gc.get_threshold() == before
+
+    def failing():
+        yield from iter_file_records(path)
+        raise InputError("cut off")
+
+    with pytest.raises(InputError):
+        store.import_records(failing())
+    assert gc.get_threshold() == before
+
+
+def test_reimporting_the_real_records_stores_the_same_text_and_logs_nothing(store, home, tmp_path):
+    """A record that expresses every field is stored as it came; imported again it is unchanged."""
+    path = tmp_path / "real.jsonl"
+    path.write_text("".join(json.dumps(study) + "\n" for study in real_studies()), encoding="utf-8")
+    first = store.import_records(iter_file_records(path))
+    assert first.imported == len(real_studies()) and not first.rejected
+
+    def stored() -> tuple[dict, int, int]:
+        with sqlite3.connect(next(home.rglob("*.db"))) as db:
+            rows = {row[0]: row[1:] for row in db.execute("SELECT id, data, content_hash, raw_id FROM studies")}
+            return rows, db.execute("SELECT count(*) FROM changes").fetchone()[0], db.execute("SELECT count(*) FROM raw_records").fetchone()[0]
+
+    before = stored()
+    again = store.import_records(iter_file_records(path))
+    assert (again.imported, again.changed, again.unchanged) == (0, 0, first.imported)
+    assert stored() == before

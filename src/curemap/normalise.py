@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 from curemap.model import PartialDate
 
@@ -79,11 +80,14 @@ def _make(year: int, month: int | None, day: int | None, kind: str | None) -> Pa
     return PartialDate(f"{year:04d}-{month:02d}-{day:02d}", "day", kind)
 
 
+@lru_cache(maxsize=1 << 14)
 def parse_partial_date(text: str | None, kind: str | None = None) -> PartialDate | None:
     """Parse ``2020``, ``2020-05``, ``2020-05-03``, ``17/09/2024`` (EU day first),
     ``May 2020`` or ``May 3, 2020`` keeping the precision given; ``None`` otherwise.
 
-    ``kind`` (``ACTUAL``/``ESTIMATED``, any case) is carried through upper-cased.
+    ``kind`` (``ACTUAL``/``ESTIMATED``, any case) is carried through upper-cased. Answers are
+    remembered (a :class:`PartialDate` is immutable): an import reads the same dates again
+    and again, a dozen times a study.
     """
     if text is None:
         return None
@@ -167,9 +171,11 @@ _CTIS_STATUS = {
 }
 
 
+@lru_cache(maxsize=1024)
 def normalise_status(text: str | None) -> str | None:
     """Map a registry status to ClinicalTrials.gov's upper-case vocabulary
-    (``RECRUITING``, ``COMPLETED``…), translating EU CTIS wording."""
+    (``RECRUITING``, ``COMPLETED``…), translating EU CTIS wording. Answers are remembered: a
+    study's every site states one of a few statuses."""
     if text is None or not text.strip():
         return None
     lowered = " ".join(text.strip().lower().split())

@@ -152,8 +152,10 @@ def _is_json_lines(path: Path) -> bool:
     """
     with _open_text(path) as handle:
         first_line = handle.readline(_FIRST_LINE_PEEK)
+    if len(first_line) == _FIRST_LINE_PEEK and not first_line.endswith(("\n", "\r")):
+        return False  # a longer line: a page of studies on one line, not worth reading as JSON
     try:
-        first = json.loads(first_line)
+        first = parse_json(first_line)
     except (ValueError, RecursionError):
         return False
     return isinstance(first, dict) and ("studies" not in first or "protocolSection" in first)

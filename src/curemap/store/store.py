@@ -7,16 +7,19 @@ transaction), so a failure leaves the previous state readable and intact.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property, partial
-from itertools import islice
+from itertools import chain, islice
+from math import isfinite
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,7 @@ from sqlalchemy.pool import QueuePool
 
 from curemap.errors import StoreError
 from curemap.model import Paper, ParsedRecord, Study
+from curemap.sources.files import parse_json
 from curemap.store import schema, search, summary
 from curemap.store.bulk import among, bulk_insert, insert_new, update_rows
 from curemap.store.schema import upsert
@@ -76,8 +80,52 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-_SHORT_EXPONENT = re.compile(rb"e-[1-9](?![0-9])")
-"""orjson writes 1e-06 as ``1e-6`` and 1e-05 as ``0.00001``, where Python writes ``1e-06`` and ``1e-05``."""
+_SPELT_OTHERWISE = (re.compile(rb"e-[1-9](?![0-9])"), re.compile(rb"0\.0000"))
+"""Where orjson may spell a number otherwise than Python: 1e-06 as ``1e-6`` and 1e-05 as
+``0.00001``, where Python writes ``1e-06`` and ``1e-05``."""
+
+_IN_NUMBER = frozenset(b"0123456789.-")
+_BEFORE_NUMBER = frozenset(b":,[")
+
+
+def _spelt_otherwise(text: bytes) -> bool:
+    """Whether orjson's text holds a number spelt otherwise than Python spells it. In its text
+    (no spaces) a number starts the text or follows ``:``, ``,`` or ``[``, so a string's
+    ``type-2`` is not one."""
+    for found in chain.from_iterable(pattern.finditer(text) for pattern in _SPELT_OTHERWISE):
+        start = found.start()
+        while start and text[start - 1] in _IN_NUMBER:
+            start -= 1
+        if not start or text[start - 1] in _BEFORE_NUMBER:
+            return True
+    return False
+
+
+_JSON_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _written_alike(value: Any) -> bool:
+    """Whether orjson writes ``value`` as the standard library does, as far as the value shows:
+    it holds plain containers and scalars only (orjson would write a dataclass, an enum or a
+    UUID the standard library refuses) and no NaN or infinity (which orjson writes ``null``).
+    Checked level by level without recursion, by exact class (a subclass is left to the
+    standard library)."""
+    level = [value]
+    while level:
+        deeper: list[Any] = []
+        extend = deeper.extend
+        for node in level:
+            kind = node.__class__
+            if kind in _JSON_SCALARS:
+                continue
+            if kind is dict:
+                extend(node.values())
+            elif kind is list or kind is tuple:
+                extend(node)
+            elif kind is not float or not isfinite(node):
+                return False
+        level = deeper
+    return True
 
 
 def canonical_json(value: Any) -> str:
@@ -86,15 +134,18 @@ def canonical_json(value: Any) -> str:
 
     orjson writes that text several times faster, except for a float below 1e-4 (whose
     exponent it spells otherwise), NaN and infinities (it writes ``null``) and values it
-    cannot write (other types, integers past 64 bits, lone surrogates). So its text is kept
-    only when it shows no such float and reads back as the value; else the standard library
-    writes the value, and the text never differs.
+    writes where the standard library refuses them or cannot (other types, integers past
+    64 bits, lone surrogates, keys that are not text). So its text is kept only for a value
+    of plain JSON types (:func:`_written_alike`) it writes without error and with no such
+    float; else the standard library writes the value, and the text never differs.
     """
-    try:
-        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except TypeError:
-        text = None
-    if text is None or b"0.0000" in text or _SHORT_EXPONENT.search(text) or orjson.loads(text) != value:
+    text = None
+    if _written_alike(value):
+        try:
+            text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            pass
+    if text is None or _spelt_otherwise(text):
         return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return text.decode()
 
@@ -162,6 +213,34 @@ class Entry:
         return self.record.source, self.record.source_id, sha256_text(self.record.raw)
 
 
+COLLECT_EVERY = 200_000
+"""Containers allocated and not yet freed between two runs of the garbage collector while an
+import runs (Python's default is 700): a batch of records holds about that many."""
+
+_collecting = threading.Lock()
+_imports_running = [0, gc.get_threshold()]  # imports now running; the thresholds before the first
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Run the garbage collector less often for the block. An import allocates thousands of
+    containers a record, all freed by reference counting; at the default threshold the
+    collector runs every few records and walks again the batch held in memory, a fifth of an
+    import's time. Imports running at once in threads restore the thresholds when the last ends."""
+    with _collecting:
+        if not _imports_running[0]:
+            _imports_running[1] = gc.get_threshold()
+            gc.set_threshold(max(COLLECT_EVERY, _imports_running[1][0]), *_imports_running[1][1:])
+        _imports_running[0] += 1
+    try:
+        yield
+    finally:
+        with _collecting:
+            _imports_running[0] -= 1
+            if not _imports_running[0]:
+                gc.set_threshold(*_imports_running[1])
+
+
 def default_url(home: Path) -> str:
     return f"sqlite:///{home / DB_FILENAME}"
 
@@ -206,6 +285,31 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
+
+
+_RAW_VERSION = ("source", "source_id", "sha256")
+_RAW_ROWS_A_STATEMENT = 1000
+"""Raw records one SQLite ``INSERT`` writes: 6,000 parameters, within SQLite's 32,766."""
+
+
+def _insert_raw(conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
+    """Insert verbatim records (in order) but for versions already stored; return the ``id`` and
+    version of those inserted. PostgreSQL copies them through a staging table
+    (:func:`bulk.insert_new`); SQLite writes them at once, a multi-row ``INSERT … ON CONFLICT DO
+    NOTHING RETURNING``, since staging a record's text there writes it twice and sorts it once."""
+    if conn.dialect.name == "postgresql":
+        return insert_new(conn, schema.raw_records, rows, list(_RAW_VERSION), ["id", *_RAW_VERSION])
+    names = list(rows[0])
+    one = f"({', '.join('?' for _ in names)})"
+    inserted = []
+    for start in range(0, len(rows), _RAW_ROWS_A_STATEMENT):
+        chunk = rows[start : start + _RAW_ROWS_A_STATEMENT]
+        inserted += conn.exec_driver_sql(
+            f"INSERT INTO raw_records ({', '.join(names)}) VALUES {', '.join(one for _ in chunk)} "
+            f"ON CONFLICT ({', '.join(_RAW_VERSION)}) DO NOTHING RETURNING id, {', '.join(_RAW_VERSION)}",
+            tuple(value for row in chunk for value in row.values()),
+        ).all()
+    return inserted
 
 
 def _change_rows(
@@ -373,7 +477,7 @@ class Store:
         needs it, so readers see a file's records and their labels together or not at all."""
         counts = ImportCounts()
         tally = summary.Tally()
-        with self.engine.begin() as conn:
+        with _fewer_collections(), self.engine.begin() as conn:
             for batch in _batched(entries, BATCH_SIZE):
                 counts.add(self._apply(conn, batch, tally))
                 if keys:
@@ -449,7 +553,7 @@ class Store:
         ]
         if missing:
             stored = set()
-            for row in insert_new(conn, raw, missing, ["source", "source_id", "sha256"], ["id", "source", "source_id", "sha256"]):
+            for row in _insert_raw(conn, missing):
                 ids[(row.source, row.source_id, row.sha256)] = row.id
                 stored.add((row.source, row.source_id))
             for source, source_id in stored:
@@ -499,7 +603,7 @@ class Store:
         counted = summary.COUNTED[kind.name]
         current: dict[str, dict[str, Any]] = {
             row.id: {
-                "data": json.loads(row.data),
+                "data": parse_json(row.data),
                 "hash": row.content_hash,
                 "raw_id": row.raw_id,
                 "columns": {name: row._mapping[name] for name in counted},
@@ -510,6 +614,7 @@ class Store:
                 )
             )
         }
+        every_field = frozenset(kind.fields) - {"id", "source"}
         new_rows: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         updated: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # stored rows changed, set together
         moved: dict[str, int] = {}  # stored rows unchanged but for their raw version
@@ -524,18 +629,21 @@ class Store:
                 # A snapshot older than what a live harvest stored never rolls it back.
                 counts.unchanged += 1
                 continue
-            if old is not None:
+            covers = entry.record.covers
+            if old is not None and not (covers >= every_field and old["data"].get("source") == new_data["source"]):
                 # A thinner record keeps what a richer one stored for the fields it cannot express,
-                # and names itself the record's source only if it changes something.
-                covers = entry.record.covers
+                # and names itself the record's source only if it changes something. (A record
+                # expressing every field, from the stored record's source, is kept as it came.)
                 new_data = {
                     name: new_data[name] if name in covers or name == "id" else old["data"].get(name)
                     for name in kind.fields
                 }
-                if sha256_text(canonical_json(new_data)) != old["hash"]:
-                    new_data["source"] = entry.data["source"]
                 data_json = canonical_json(new_data)
                 content_hash = sha256_text(data_json)
+                if content_hash != old["hash"] and new_data["source"] != entry.data["source"]:
+                    new_data["source"] = entry.data["source"]
+                    data_json = canonical_json(new_data)
+                    content_hash = sha256_text(data_json)
             if old is not None and old["hash"] == content_hash:
                 counts.unchanged += 1
                 if old["raw_id"] != raw_id and record_id in updated:
