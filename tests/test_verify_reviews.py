@@ -679,3 +679,40 @@ def test_tenth_fresh_set_misses_once_reported(built_store, profile):
     text = "In Italy, the FISM-sponsored phase II study of NEDA after aHSCT (2024-515470-26-00) is now recruiting about 90 people."
     (citation,) = verifier.verify_text(text, "text")["citations"]
     assert citation["status"] == "ok", citation["problems"]
+
+
+def test_eleventh_fresh_set_misses_once_reported(built_store, profile):
+    """What the eleventh fresh set's first run missed: Beamer slides' \\item lines and an indented
+    \\bibitem, an EU CT number with its last blocks run together, a product a news page names
+    only in its address, "Rouen University Hospital" for "University Hospital, Rouen", and
+    sentences that go on about the trial the one before cited ("It was a phase 2 …")."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+    slides = (
+        "\\begin{frame}{Remyelination}\n  \\begin{itemize}\n"
+        "    \\item Clemastine in internuclear ophthalmoparesis: phase III, Amsterdam UMC, 80 pts, recruiting -- \\nct{NCT05338450}\n"
+        "    \\item Liothyronine (T3): open-label phase 1 at Johns Hopkins, 20 patients, completed \\nct{NCT02506751}\n"
+        "    \\item NAC for fatigue in progressive MS: AEs in 40\\% on NAC vs 80\\% on placebo \\cite{krysko2021}\n"
+        "  \\end{itemize}\n\\end{frame}\n"
+        "\\begin{thebibliography}{9}\n"
+        "    \\bibitem{krysko2021} Krysko KM et al. Ann Clin Transl Neurol 2021. \\url{https://pubmed.ncbi.nlm.nih.gov/33675156/}\n"
+        "\\end{thebibliography}\n"
+    )
+    by_ref = {c["ref"]: [p["field"] for p in c["problems"]] for c in verifier.verify_text(slides, "tex")["citations"]}
+    assert by_ref == {"NCT05338450": [], "NCT02506751": [], "PMID:33675156": ["figure"]}  # 60% on NAC
+    tracker = "Asset,Company,Trial ID,Phase\nFenebrutinib,Roche,2022-502619-1300,Ph2\n"
+    (citation,) = verifier.verify_text(tracker, "csv")["citations"]
+    assert citation["status"] == "malformed" and citation["line"] == 2
+    chat = ("[02/11/2026, 20:20:12] Marek: the donor transplant thing at Stanford:"
+            " https://orcabio.com/news/orca-bio-announces-stanford-trial-of-orca-q-in-progressive-ms phase 1, not open yet, 10 people\n")
+    (citation,) = verifier.verify_text(chat, "text")["citations"]
+    assert (citation["ref"], citation["status"], citation["candidates"]) == ("name:orca-q", "matched_by_name", ["NCT06900192"])
+    assert citation["problems"] == []
+    letter = (
+        "Rouen University Hospital's study of how cladribine works (NCT04821596) aimed to include 75 people; its status is unknown.\n\n"
+        "In Germany, a smaller head-to-head trial at UKE Hamburg [2] compared\ntransplant with ocrelizumab or alemtuzumab."
+        " It was a phase 2 study and\nit has completed.\n\n[2] https://clinicaltrials.gov/study/NCT04971005\n"
+    )
+    by_ref = {c["ref"]: [p["field"] for p in c["problems"]] for c in verifier.verify_text(letter, "text")["citations"]}
+    assert by_ref == {"NCT04821596": [], "NCT04971005": ["status"]}  # terminated
