@@ -25,7 +25,10 @@ beside this version's, so before/after ratios come from one run on one machine.
 PostgreSQL is a server started for the run in a temporary directory (as the tests do).
 
 Usage: python bench/bench_scale.py [--scale 1000000] [--per-file 50000] [--speedup-files 2]
-       [--requests 50] [--before-src DIR] [--load-files 2] [--work DIR [--api-only]]
+       [--requests 50] [--before-src DIR] [--load-files 2] [--work DIR [--api-only | --loads-only]]
+
+``--loads-only`` times only the loads (studies, then papers, into fresh SQLite and PostgreSQL
+stores, and the --before-src version's beside them) from the partitions a previous run kept.
 """
 
 from __future__ import annotations
@@ -170,13 +173,14 @@ store, keys = Store(sys.argv[1]), _enrichers()[2]
 started = time.perf_counter()
 for parquet in sys.argv[2:]:
     load_partition(store, PartitionResult(path=parquet, parquet=parquet, keys=keys))
-print(json.dumps({"seconds": time.perf_counter() - started, "studies": store.count_studies()}))
+print(json.dumps({"seconds": time.perf_counter() - started, "records": store.count_studies() + store.count_papers()}))
 """
 
 
 def load_into(url: str, partitions: list, src: Path | None = None) -> tuple[int, float, int]:
     """Load kept Parquet partitions into the store at ``url`` as the Dask engine does, in a child
-    process running the code in ``src`` (default: this checkout's); its peak memory is sampled."""
+    process running the code in ``src`` (default: this checkout's); its peak memory is sampled.
+    Returns the records the store then holds, the seconds the loads took, and the peak memory."""
     env = {**os.environ, "PYTHONPATH": str(src or ROOT / "src")}
     child = subprocess.Popen([sys.executable, "-c", LOADER, url, *(r.parquet for r in partitions)], env=env, stdout=subprocess.PIPE, text=True)
     peak = 0
@@ -189,7 +193,7 @@ def load_into(url: str, partitions: list, src: Path | None = None) -> tuple[int,
     out = json.loads(child.stdout.read().strip().splitlines()[-1])
     if child.returncode:
         raise SystemExit(f"loading into {url} failed")
-    return out["studies"], out["seconds"], peak
+    return out["records"], out["seconds"], peak
 
 
 # -- PostgreSQL ------------------------------------------------------------------------
@@ -338,33 +342,42 @@ def print_latency(title: str, figures: dict, before: dict | None = None) -> None
         say(f"{line}   {query[:110]} ({total})")
 
 
-def kept_study_partitions(work: Path) -> list:
-    """The study partitions a previous run kept (studies come first, one partition per file)."""
+def kept_partitions(work: Path, prefix: str) -> list:
+    """The partitions a previous run kept of the input files named ``prefix-*.csv`` (one
+    partition per file, in input order: studies first, then abstracts)."""
     from curemap.engine.partitions import PartitionResult, _enrichers
 
     keys = _enrichers()[2]
-    studies = sorted((work / "inputs").glob("studies-*.csv"))
-    parts = sorted((work / "partitions").glob("part-*.parquet"))[: len(studies)]
-    return [PartitionResult(path=str(s), parquet=str(p), keys=keys) for s, p in zip(studies, parts)]
+    inputs = sorted((work / "inputs").glob("*.csv"), key=lambda path: (not path.name.startswith("studies-"), path.name))
+    parts = sorted((work / "partitions").glob("part-*.parquet"))
+    return [
+        PartitionResult(path=str(source), parquet=str(part), keys=keys)
+        for source, part in zip(inputs, parts)
+        if source.name.startswith(f"{prefix}-")
+    ]
 
 
 BEFORE_SECONDS = [0.0]
 """Time spent on the --before-src version's parts: a run without it takes that much less."""
 
 
-def load_rates(args, work: Path, postgres: Postgres, study_partitions: list) -> None:
-    """This version's load of the first --load-files study partitions into fresh stores, and
-    the --before-src version's, one after the other on the same partitions."""
-    chosen = study_partitions[: args.load_files]
+def load_rates(args, work: Path, postgres: Postgres, partitions: dict[str, list]) -> None:
+    """This version's load of the first --load-files partitions of each kind into fresh
+    stores, and the --before-src version's, one after the other on the same partitions."""
     versions = [("after", None)] + ([("before", args.before_src)] if args.before_src else [])
-    for label, src in versions:
-        for backend in ("sqlite", "postgresql"):
-            url = f"sqlite:///{work / f'load-{label}.db'}" if backend == "sqlite" else postgres.database(f"load_{label}")
-            began = time.perf_counter()
-            count, seconds, peak = load_into(url, chosen, src)
-            BEFORE_SECONDS[0] += (time.perf_counter() - began) if src else 0
-            say(f"load {label:6s} into {backend:10s} ({len(chosen)} study partitions): {count:,} studies in {seconds:,.1f} s, "
-                f"{count / seconds:,.0f} records/s; peak memory {mb(peak)}")
+    for kind, kept in partitions.items():
+        chosen = kept[: args.load_files]
+        for label, src in versions:
+            for backend in ("sqlite", "postgresql"):
+                name = f"load_{kind}_{label}"
+                url = f"sqlite:///{work / f'{name}.db'}" if backend == "sqlite" else postgres.database(name)
+                if backend == "sqlite":
+                    Path(work / f"{name}.db").unlink(missing_ok=True)
+                began = time.perf_counter()
+                count, seconds, peak = load_into(url, chosen, src)
+                BEFORE_SECONDS[0] += (time.perf_counter() - began) if src else 0
+                say(f"load {label:6s} into {backend:10s} ({len(chosen)} {kind} partitions): {count:,} {kind} in {seconds:,.1f} s, "
+                    f"{count / seconds:,.0f} records/s; peak memory {mb(peak)}")
 
 
 def deep_page_of(src: Path, by_cursor: str, by_offset: str) -> str:
@@ -382,7 +395,7 @@ def api_part(args, work: Path, sqlite_url: str, study_partitions: list) -> None:
         count, seconds, peak = load_into(postgres.url, study_partitions)
         say(f"\nload into PostgreSQL (the {len(study_partitions)} study partitions): {count:,} studies in {seconds:,.0f} s, "
             f"{count / seconds:,.0f} records/s; peak memory {mb(peak)}")
-        load_rates(args, work, postgres, study_partitions)
+        load_rates(args, work, postgres, {"studies": study_partitions})
         sqlite = Store(sqlite_url)
         held = (sqlite.count_studies(), sqlite.count_papers())
         sqlite.close()
@@ -429,12 +442,27 @@ def main() -> None:
         "--api-only", action="store_true",
         help="reuse the SQLite store and the study partitions a previous run left in --work; time the API only",
     )
+    parser.add_argument(
+        "--loads-only", action="store_true",
+        help="reuse the partitions a previous run left in --work; time the loads of studies and of papers only",
+    )
     args = parser.parse_args()
+    if args.loads_only:
+        if args.work is None:
+            parser.error("--loads-only needs the --work directory of a previous run")
+        say(f"machine: {os.cpu_count()} CPUs, {mb(psutil.virtual_memory().total)} memory; load average {os.getloadavg()[0]:.1f}")
+        postgres = Postgres()
+        try:
+            load_rates(args, args.work, postgres, {kind: kept_partitions(args.work, prefix) for kind, prefix in (("studies", "studies"), ("papers", "abstracts"))})
+        finally:
+            postgres.stop()
+        say(f"load average at the end {os.getloadavg()[0]:.1f}")
+        return
     if args.api_only:
         if args.work is None:
             parser.error("--api-only needs the --work directory of a previous run")
         say(f"machine: {os.cpu_count()} CPUs, {mb(psutil.virtual_memory().total)} memory; load average {os.getloadavg()[0]:.1f}")
-        study_partitions = kept_study_partitions(args.work)
+        study_partitions = kept_partitions(args.work, "studies")
         api_part(args, args.work, f"sqlite:///{args.work / 'curemap.db'}", study_partitions)
         return
 

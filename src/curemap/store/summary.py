@@ -8,7 +8,7 @@ migration fills the summary with it, and tests compare the two.
 
 The overview's and the landscape's figures count trials, not registrations (a trial counts
 once, by its newest registration), with the strategy groups it tests: a write that may move
-them wraps itself in :func:`trials_changing`, which takes the figures of the trials it
+them goes through a :class:`TrialsChanging`, which takes the figures of the trials it
 touches away before and adds them back after, and keeps the rows their lists are read from.
 """
 
@@ -293,27 +293,51 @@ def _any_ms(conn: Connection, ids: list[str]) -> bool:
 
 
 class TrialsChanging:
-    """A write to these studies (or their classifications, or their trials): made, it moves
-    the figures of every trial they belong to by the difference (:meth:`done`) and keeps the
-    rows of their registrations that lists of trials read. A write that changes which
-    trial a study belongs to passes every study of the trials it leaves and joins
-    (:func:`moved_trials`)."""
+    """Writes to studies (or their classifications, or their trials) in one transaction: each
+    write first names the studies it is about to touch (:meth:`touch`), and once all are made
+    the figures of every trial they belong to move by the difference (:meth:`done`), which also
+    keeps the rows of their registrations that lists of trials read. A whole partition's
+    batches so move the figures once, not once per batch. A write that changes which trial a
+    study belongs to passes every study of the trials it leaves and joins (:func:`moved_trials`)."""
 
-    def __init__(self, conn: Connection, ids: Iterable[str]):
+    def __init__(self, conn: Connection, ids: Iterable[str] = ()):
         self.conn = conn
-        self.ids = _registered(conn, ids)  # the studies stored before the write, with their trials
-        self.before = (trial_figures(conn, self.ids) if _any_ms(conn, self.ids) else TrialFigures(Tally(), [], [])) if self.ids else None
+        self.touched: set[str] = set()
+        self.covered: set[str] = set()  # studies stored before their first touch, with their trials
+        self.before = Tally()  # the covered trials' figures before the transaction wrote to them
+        self.any_ms = False  # whether any covered study was about MS before
+        self.touch(ids)
+
+    def touch(self, ids: Iterable[str]) -> None:
+        """These studies are about to be written: take the figures of their trials, unless an
+        earlier touch took them (a study first touched before it was stored had none)."""
+        earlier = self.touched
+        fresh = set(ids) - earlier
+        if not fresh:
+            return
+        self.touched = earlier | fresh
+        # a study touched earlier in the transaction is covered already, or was not stored then
+        stored = [study for study in _registered(self.conn, fresh) if study not in self.covered and study not in earlier]
+        self.covered.update(stored)
+        if stored and _any_ms(self.conn, stored):
+            self.any_ms = True
+            for key, n in trial_figures(self.conn, stored).tally.counts.items():
+                self.before.add(*key, n=n)
 
     def done(self, tally: Tally) -> None:
-        """The write is made: add the difference to ``tally``, write the kept rows."""
-        if self.before is None:
+        """The writes are made: add the difference to ``tally``, write the kept rows."""
+        if not self.touched:
             return
-        after = trial_figures(self.conn, self.ids)
-        for key, n in self.before.tally.counts.items():
+        ids = _registered(self.conn, self.touched | self.covered)
+        if not self.any_ms and not _any_ms(self.conn, ids):
+            return  # no MS trial before or after: no figures and no kept rows to move
+        after = trial_figures(self.conn, ids)
+        for key, n in self.before.counts.items():
             tally.add(*key, n=-n)
         for key, n in after.tally.counts.items():
             tally.add(*key, n=n)
-        _keep(self.conn, self.ids, after)
+        _keep(self.conn, ids, after)
+        self.touched.clear()
 
 
 def _keep(conn: Connection, ids: list[str] | None, now: TrialFigures) -> None:
