@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from curemap.enrich.classify import ABOUT, COMPARATOR, TESTED
 from curemap.profile import load_profile
 from curemap.store import schema
+from curemap.store.bulk import among, bulk_insert
 from curemap.store.schema import upsert
 
 STUDIES, PAPERS, MS, RAW = "studies", "papers", "ms", "raw_records"
@@ -154,6 +155,8 @@ TRIAL_COUNTERS = (TRIALS, COUNTRIES, SITES, SPONSORS, STRATEGY_TRIALS, STRATEGY_
 SEPARATOR = "\t"
 IN_CHUNK = 900
 """Ids per ``IN (…)`` list: under SQLite's limit of bound parameters."""
+ID_CHUNK = 20000
+"""Ids per batch the figures are worked out over, each batch one parameter (:func:`among`)."""
 
 
 def join(*values: Any) -> str:
@@ -196,8 +199,8 @@ def _chunks(ids: list[str] | None) -> Iterator[list[str] | None]:
     if ids is None:
         yield None
         return
-    for start in range(0, len(ids), IN_CHUNK):
-        yield ids[start : start + IN_CHUNK]
+    for start in range(0, len(ids), ID_CHUNK):
+        yield ids[start : start + ID_CHUNK]
 
 
 def trial_figures(conn: Connection, ids: list[str] | None) -> TrialFigures:
@@ -213,9 +216,9 @@ def trial_figures(conn: Connection, ids: list[str] | None) -> TrialFigures:
     ).outerjoin(tr, tr.c.study_id == st.c.id).outerjoin(cl, cl.c.record_id == st.c.id)
     rows, labels = {}, defaultdict(list)
     for chunk in _chunks(ids):
-        where = () if chunk is None else (st.c.id.in_(chunk),)
+        where = () if chunk is None else (among(conn, st.c.id, chunk),)
         rows.update((row.id, row) for row in conn.execute(query.where(*where)))
-        where = (rs.c.record_id.in_(chunk),) if chunk is not None else ()
+        where = (among(conn, rs.c.record_id, chunk),) if chunk is not None else ()
         for row in conn.execute(select(rs.c.record_id, rs.c.strategy, rs.c.role).where(*where)):
             labels[row.record_id].append(row)
     members: dict[str, list[Any]] = defaultdict(list)
@@ -255,12 +258,12 @@ def trial_figures(conn: Connection, ids: list[str] | None) -> TrialFigures:
     countries: dict[str, set[str]] = defaultdict(set)
     totals: dict[str, int | None] = {}  # the site total each record states (only the counted trials' are read)
     for chunk in _chunks(None if ids is None else sorted(trial.id for trial in counted)):
-        where = (loc.c.study_id.in_(chunk),) if chunk is not None else ()
+        where = (among(conn, loc.c.study_id, chunk),) if chunk is not None else ()
         for row in conn.execute(select(loc.c.study_id, loc.c.country).where(*where)):
             sites[row.study_id] += 1
             if row.country and row.country.strip():
                 countries[row.study_id].add(row.country.strip())
-        where = (st.c.id.in_(chunk),) if chunk is not None else ()
+        where = (among(conn, st.c.id, chunk),) if chunk is not None else ()
         totals.update(conn.execute(select(st.c.id, json_integer(conn, st.c.data, "total_locations")).where(*where)).all())
     for trial in counted:
         found.tally.add(SITES, join(trial.source, site_kind(sites[trial.id], totals.get(trial.id))))
@@ -279,8 +282,8 @@ def _registered(conn: Connection, ids: Iterable[str]) -> list[str]:
     wanted = sorted(set(ids))
     found: set[str] = set()
     for chunk in _chunks(wanted):
-        found.update(conn.execute(select(st.c.id).where(st.c.id.in_(chunk))).scalars())
-        trials = select(tr.c.trial_id).where(tr.c.study_id.in_(chunk))
+        found.update(conn.execute(select(st.c.id).where(among(conn, st.c.id, chunk))).scalars())
+        trials = select(tr.c.trial_id).where(among(conn, tr.c.study_id, chunk))
         found.update(conn.execute(select(tr.c.study_id).where(tr.c.trial_id.in_(trials))).scalars())
     return sorted(found)
 
@@ -289,7 +292,7 @@ def _any_ms(conn: Connection, ids: list[str]) -> bool:
     """Whether any of these studies is classified as about MS (if none is, their trials add
     nothing: a first classification has nothing to take away)."""
     cl = schema.classifications
-    return any(conn.execute(select(cl.c.record_id).where(cl.c.record_id.in_(chunk), cl.c.is_ms).limit(1)).first() for chunk in _chunks(ids))
+    return any(conn.execute(select(cl.c.record_id).where(among(conn, cl.c.record_id, chunk), cl.c.is_ms).limit(1)).first() for chunk in _chunks(ids))
 
 
 class TrialsChanging:
@@ -344,9 +347,8 @@ def _keep(conn: Connection, ids: list[str] | None, now: TrialFigures) -> None:
     """Replace the kept rows of these studies (of every study when None)."""
     for table, rows in ((schema.strategy_trials, now.listed), (schema.sponsor_trials, now.sponsored)):
         for chunk in _chunks(ids):
-            conn.execute(delete(table).where(*(() if chunk is None else (table.c.study_id.in_(chunk),))))
-        if rows:
-            conn.execute(table.insert(), rows)
+            conn.execute(delete(table).where(*(() if chunk is None else (among(conn, table.c.study_id, chunk),))))
+        bulk_insert(conn, table, rows)
 
 
 def moved_trials(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
