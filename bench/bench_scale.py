@@ -166,22 +166,40 @@ def print_build(title: str, run: dict) -> None:
 
 
 LOADER = """
-import json, sys, time
+import json, os, sys, time
+import psutil
 from curemap.engine.partitions import PartitionResult, _enrichers, load_partition
 from curemap.store import Store
+
+def server_cpu():
+    # CPU seconds of the PostgreSQL server's processes so far (its backends, writers), by pid
+    pid = int(os.environ.get("CUREMAP_BENCH_SERVER_PID") or 0)
+    seconds = {}
+    for process in psutil.Process(pid).children() if pid else ():
+        try:
+            times = process.cpu_times()
+            seconds[process.pid] = times.user + times.system
+        except psutil.Error:
+            pass
+    return seconds
+
 store, keys = Store(sys.argv[1]), _enrichers()[2]
-started = time.perf_counter()
+server_before, started, cpu_started = server_cpu(), time.perf_counter(), time.process_time()
 for parquet in sys.argv[2:]:
     load_partition(store, PartitionResult(path=parquet, parquet=parquet, keys=keys))
-print(json.dumps({"seconds": time.perf_counter() - started, "records": store.count_studies() + store.count_papers()}))
+seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+server = sum(n - server_before.get(pid, 0.0) for pid, n in server_cpu().items())
+print(json.dumps({"seconds": seconds, "cpu": cpu, "server_cpu": server, "records": store.count_studies() + store.count_papers()}))
 """
 
 
-def load_into(url: str, partitions: list, src: Path | None = None) -> tuple[int, float, int]:
+def load_into(url: str, partitions: list, src: Path | None = None, server_pid: int | None = None) -> dict:
     """Load kept Parquet partitions into the store at ``url`` as the Dask engine does, in a child
     process running the code in ``src`` (default: this checkout's); its peak memory is sampled.
-    Returns the records the store then holds, the seconds the loads took, and the peak memory."""
-    env = {**os.environ, "PYTHONPATH": str(src or ROOT / "src")}
+    Returns the records the store then holds, the seconds the loads took, the CPU seconds of
+    the loading process and of the PostgreSQL server (``server_pid``: its postmaster), and the
+    peak memory."""
+    env = {**os.environ, "PYTHONPATH": str(src or ROOT / "src"), "CUREMAP_BENCH_SERVER_PID": str(server_pid or "")}
     child = subprocess.Popen([sys.executable, "-c", LOADER, url, *(r.parquet for r in partitions)], env=env, stdout=subprocess.PIPE, text=True)
     peak = 0
     while child.poll() is None:
@@ -193,7 +211,7 @@ def load_into(url: str, partitions: list, src: Path | None = None) -> tuple[int,
     out = json.loads(child.stdout.read().strip().splitlines()[-1])
     if child.returncode:
         raise SystemExit(f"loading into {url} failed")
-    return out["records"], out["seconds"], peak
+    return out | {"peak": peak}
 
 
 # -- PostgreSQL ------------------------------------------------------------------------
@@ -232,6 +250,11 @@ class Postgres:
         """A further empty database on the server."""
         self._run(POSTGRES_BIN / "createdb", "-h", "127.0.0.1", "-p", self.port, "-U", "curemap", name)
         return self.url.rsplit("/", 1)[0] + f"/{name}"
+
+    @property
+    def pid(self) -> int:
+        """The postmaster's process id (its backends are its children)."""
+        return int((self.root / "data" / "postmaster.pid").read_text().split()[0])
 
     def stop(self) -> None:
         self._run(POSTGRES_BIN / "pg_ctl", "-D", self.root / "data", "-m", "fast", "-w", "stop")
@@ -374,10 +397,12 @@ def load_rates(args, work: Path, postgres: Postgres, partitions: dict[str, list]
                 if backend == "sqlite":
                     Path(work / f"{name}.db").unlink(missing_ok=True)
                 began = time.perf_counter()
-                count, seconds, peak = load_into(url, chosen, src)
+                load = load_into(url, chosen, src, postgres.pid if backend == "postgresql" else None)
                 BEFORE_SECONDS[0] += (time.perf_counter() - began) if src else 0
+                count, seconds, cpu = load["records"], load["seconds"], load["cpu"] + load["server_cpu"]
                 say(f"load {label:6s} into {backend:10s} ({len(chosen)} {kind} partitions): {count:,} {kind} in {seconds:,.1f} s, "
-                    f"{count / seconds:,.0f} records/s; peak memory {mb(peak)}")
+                    f"{count / seconds:,.0f} records/s; CPU {load['cpu']:,.1f} s loader + {load['server_cpu']:,.1f} s server, "
+                    f"{count / cpu:,.0f} records per CPU second; peak memory {mb(load['peak'])}")
 
 
 def deep_page_of(src: Path, by_cursor: str, by_offset: str) -> str:
@@ -392,7 +417,8 @@ def api_part(args, work: Path, sqlite_url: str, study_partitions: list) -> None:
 
     postgres = Postgres()
     try:
-        count, seconds, peak = load_into(postgres.url, study_partitions)
+        load = load_into(postgres.url, study_partitions, server_pid=postgres.pid)
+        count, seconds, peak = load["records"], load["seconds"], load["peak"]
         say(f"\nload into PostgreSQL (the {len(study_partitions)} study partitions): {count:,} studies in {seconds:,.0f} s, "
             f"{count / seconds:,.0f} records/s; peak memory {mb(peak)}")
         load_rates(args, work, postgres, {"studies": study_partitions})
