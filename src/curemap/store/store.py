@@ -481,9 +481,8 @@ class Store:
                 by_kind.setdefault(entry.kind, []).append(entry)
         good = [entry for entries in by_kind.values() for entry in entries]
         raw_ids = self._store_raw(conn, good, now, tally) if good else {}
-        trials.touch(entry.data["id"] for entry in by_kind.get(STUDY, []))
         for kind, entries in by_kind.items():
-            self._upsert(conn, kind, entries, raw_ids, now, counts, tally)
+            self._upsert(conn, kind, entries, raw_ids, now, counts, tally, trials)
         if deletions:
             self._delete_papers(conn, deletions, now, counts, tally)
         return counts
@@ -497,8 +496,10 @@ class Store:
         now: str,
         counts: ImportCounts,
         tally: summary.Tally,
+        trials: summary.TrialsChanging,
     ) -> None:
-        """Insert new records in bulk, update changed ones with a change-log row per field."""
+        """Insert new records in bulk, update changed ones with a change-log row per field; the
+        studies among them are touched in ``trials`` before any is written."""
         table = kind.table
         counted = summary.COUNTED[kind.name]
         current: dict[str, dict[str, Any]] = {
@@ -514,6 +515,8 @@ class Store:
                 )
             )
         }
+        if kind is STUDY:
+            trials.touch((entry.data["id"] for entry in entries), stored=current)
         new_rows: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         updated: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # stored rows changed, set together
         moved: dict[str, int] = {}  # stored rows unchanged but for their raw version

@@ -276,13 +276,15 @@ def _listed(strategy: str, row: Any, standing: str) -> dict[str, Any]:
     return {"strategy": strategy, "study_id": row.id, "standing": standing, "status": row.status, "phase": row.phase, "study_type": row.study_type}
 
 
-def _registered(conn: Connection, ids: Iterable[str]) -> list[str]:
-    """The stored studies among ``ids`` with every other registration of their trials."""
+def _registered(conn: Connection, ids: Iterable[str], stored: Iterable[str] | None = None) -> list[str]:
+    """The stored studies among ``ids`` (``stored``, when the caller has read them) with every
+    other registration of their trials."""
     st, tr = schema.studies, schema.trial_registrations
     wanted = sorted(set(ids))
-    found: set[str] = set()
+    found: set[str] = set() if stored is None else set(stored)
     for chunk in _chunks(wanted):
-        found.update(conn.execute(select(st.c.id).where(among(conn, st.c.id, chunk))).scalars())
+        if stored is None:
+            found.update(conn.execute(select(st.c.id).where(among(conn, st.c.id, chunk))).scalars())
         trials = select(tr.c.trial_id).where(among(conn, tr.c.study_id, chunk))
         found.update(conn.execute(select(tr.c.study_id).where(tr.c.trial_id.in_(trials))).scalars())
     return sorted(found)
@@ -311,16 +313,18 @@ class TrialsChanging:
         self.any_ms = False  # whether any covered study was about MS before
         self.touch(ids)
 
-    def touch(self, ids: Iterable[str]) -> None:
+    def touch(self, ids: Iterable[str], stored: Iterable[str] | None = None) -> None:
         """These studies are about to be written: take the figures of their trials, unless an
-        earlier touch took them (a study first touched before it was stored had none)."""
+        earlier touch took them (a study first touched before it was stored had none).
+        ``stored``: those of them the store holds, when the caller has read them already."""
         earlier = self.touched
         fresh = set(ids) - earlier
         if not fresh:
             return
         self.touched = earlier | fresh
         # a study touched earlier in the transaction is covered already, or was not stored then
-        stored = [study for study in _registered(self.conn, fresh) if study not in self.covered and study not in earlier]
+        held = None if stored is None else set(stored) & fresh
+        stored = [study for study in _registered(self.conn, fresh, held) if study not in self.covered and study not in earlier]
         self.covered.update(stored)
         if stored and _any_ms(self.conn, stored):
             self.any_ms = True
