@@ -122,8 +122,9 @@ def _kept_trials(conn: Connection) -> None:
 
 
 PREFIX_INDEXES = ("ix_studies_status", "ix_studies_phase", "ix_studies_last_update_posted", "ix_papers_published")
-"""Indexes on studies whose column is the first of a wider index (:data:`SCALE_INDEXES`) that
-answers every query they did: each one more index every study written must enter."""
+"""Indexes on studies and papers whose column is the first of a wider index
+(:data:`SCALE_INDEXES`) that answers every query they did: each one more index every record
+written must enter. (Migration 0001 still makes the first two; this one drops them.)"""
 
 LARGE_TEXT = {"studies": ("data",), "papers": ("data",), "raw_records": ("content",), "search_documents": ("title", "body"), "classifications": ("data",)}
 """The columns whose values PostgreSQL compresses (past about 2 kB): records' JSON and verbatim text."""

@@ -324,11 +324,11 @@ class TrialsChanging:
         self.touched = earlier | fresh
         # a study touched earlier in the transaction is covered already, or was not stored then
         held = None if stored is None else set(stored) & fresh
-        stored = [study for study in _registered(self.conn, fresh, held) if study not in self.covered and study not in earlier]
-        self.covered.update(stored)
-        if stored and _any_ms(self.conn, stored):
+        taken = [study for study in _registered(self.conn, fresh, held) if study not in self.covered and study not in earlier]
+        self.covered.update(taken)
+        if taken and _any_ms(self.conn, taken):
             self.any_ms = True
-            for key, n in trial_figures(self.conn, stored).tally.counts.items():
+            for key, n in trial_figures(self.conn, taken).tally.counts.items():
                 self.before.add(*key, n=n)
 
     def done(self, tally: Tally) -> None:
@@ -344,7 +344,6 @@ class TrialsChanging:
         for key, n in after.tally.counts.items():
             tally.add(*key, n=n)
         _keep(self.conn, ids, after)
-        self.touched.clear()
 
 
 def _keep(conn: Connection, ids: list[str] | None, now: TrialFigures) -> None:
