@@ -25,7 +25,10 @@ beside this version's, so before/after ratios come from one run on one machine.
 PostgreSQL is a server started for the run in a temporary directory (as the tests do).
 
 Usage: python bench/bench_scale.py [--scale 1000000] [--per-file 50000] [--speedup-files 2]
-       [--requests 50] [--before-src DIR] [--load-files 2] [--work DIR [--api-only]]
+       [--requests 50] [--before-src DIR] [--load-files 2] [--work DIR [--api-only | --loads-only]]
+
+``--loads-only`` times only the loads (studies, then papers, into fresh SQLite and PostgreSQL
+stores, and the --before-src version's beside them) from the partitions a previous run kept.
 """
 
 from __future__ import annotations
@@ -163,21 +166,40 @@ def print_build(title: str, run: dict) -> None:
 
 
 LOADER = """
-import json, sys, time
+import json, os, sys, time
+import psutil
 from curemap.engine.partitions import PartitionResult, _enrichers, load_partition
 from curemap.store import Store
+
+def server_cpu():
+    # CPU seconds of the PostgreSQL server's processes so far (its backends, writers), by pid
+    pid = int(os.environ.get("CUREMAP_BENCH_SERVER_PID") or 0)
+    seconds = {}
+    for process in psutil.Process(pid).children() if pid else ():
+        try:
+            times = process.cpu_times()
+            seconds[process.pid] = times.user + times.system
+        except psutil.Error:
+            pass
+    return seconds
+
 store, keys = Store(sys.argv[1]), _enrichers()[2]
-started = time.perf_counter()
+server_before, started, cpu_started = server_cpu(), time.perf_counter(), time.process_time()
 for parquet in sys.argv[2:]:
     load_partition(store, PartitionResult(path=parquet, parquet=parquet, keys=keys))
-print(json.dumps({"seconds": time.perf_counter() - started, "studies": store.count_studies()}))
+seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+server = sum(n - server_before.get(pid, 0.0) for pid, n in server_cpu().items())
+print(json.dumps({"seconds": seconds, "cpu": cpu, "server_cpu": server, "records": store.count_studies() + store.count_papers()}))
 """
 
 
-def load_into(url: str, partitions: list, src: Path | None = None) -> tuple[int, float, int]:
+def load_into(url: str, partitions: list, src: Path | None = None, server_pid: int | None = None) -> dict:
     """Load kept Parquet partitions into the store at ``url`` as the Dask engine does, in a child
-    process running the code in ``src`` (default: this checkout's); its peak memory is sampled."""
-    env = {**os.environ, "PYTHONPATH": str(src or ROOT / "src")}
+    process running the code in ``src`` (default: this checkout's); its peak memory is sampled.
+    Returns the records the store then holds, the seconds the loads took, the CPU seconds of
+    the loading process and of the PostgreSQL server (``server_pid``: its postmaster), and the
+    peak memory."""
+    env = {**os.environ, "PYTHONPATH": str(src or ROOT / "src"), "CUREMAP_BENCH_SERVER_PID": str(server_pid or "")}
     child = subprocess.Popen([sys.executable, "-c", LOADER, url, *(r.parquet for r in partitions)], env=env, stdout=subprocess.PIPE, text=True)
     peak = 0
     while child.poll() is None:
@@ -189,7 +211,7 @@ def load_into(url: str, partitions: list, src: Path | None = None) -> tuple[int,
     out = json.loads(child.stdout.read().strip().splitlines()[-1])
     if child.returncode:
         raise SystemExit(f"loading into {url} failed")
-    return out["studies"], out["seconds"], peak
+    return out | {"peak": peak}
 
 
 # -- PostgreSQL ------------------------------------------------------------------------
@@ -228,6 +250,11 @@ class Postgres:
         """A further empty database on the server."""
         self._run(POSTGRES_BIN / "createdb", "-h", "127.0.0.1", "-p", self.port, "-U", "curemap", name)
         return self.url.rsplit("/", 1)[0] + f"/{name}"
+
+    @property
+    def pid(self) -> int:
+        """The postmaster's process id (its backends are its children)."""
+        return int((self.root / "data" / "postmaster.pid").read_text().split()[0])
 
     def stop(self) -> None:
         self._run(POSTGRES_BIN / "pg_ctl", "-D", self.root / "data", "-m", "fast", "-w", "stop")
@@ -338,33 +365,44 @@ def print_latency(title: str, figures: dict, before: dict | None = None) -> None
         say(f"{line}   {query[:110]} ({total})")
 
 
-def kept_study_partitions(work: Path) -> list:
-    """The study partitions a previous run kept (studies come first, one partition per file)."""
+def kept_partitions(work: Path, prefix: str) -> list:
+    """The partitions a previous run kept of the input files named ``prefix-*.csv`` (one
+    partition per file, in input order: studies first, then abstracts)."""
     from curemap.engine.partitions import PartitionResult, _enrichers
 
     keys = _enrichers()[2]
-    studies = sorted((work / "inputs").glob("studies-*.csv"))
-    parts = sorted((work / "partitions").glob("part-*.parquet"))[: len(studies)]
-    return [PartitionResult(path=str(s), parquet=str(p), keys=keys) for s, p in zip(studies, parts)]
+    inputs = sorted((work / "inputs").glob("*.csv"), key=lambda path: (not path.name.startswith("studies-"), path.name))
+    parts = sorted((work / "partitions").glob("part-*.parquet"))
+    return [
+        PartitionResult(path=str(source), parquet=str(part), keys=keys)
+        for source, part in zip(inputs, parts)
+        if source.name.startswith(f"{prefix}-")
+    ]
 
 
 BEFORE_SECONDS = [0.0]
 """Time spent on the --before-src version's parts: a run without it takes that much less."""
 
 
-def load_rates(args, work: Path, postgres: Postgres, study_partitions: list) -> None:
-    """This version's load of the first --load-files study partitions into fresh stores, and
-    the --before-src version's, one after the other on the same partitions."""
-    chosen = study_partitions[: args.load_files]
+def load_rates(args, work: Path, postgres: Postgres, partitions: dict[str, list]) -> None:
+    """This version's load of the first --load-files partitions of each kind into fresh
+    stores, and the --before-src version's, one after the other on the same partitions."""
     versions = [("after", None)] + ([("before", args.before_src)] if args.before_src else [])
-    for label, src in versions:
-        for backend in ("sqlite", "postgresql"):
-            url = f"sqlite:///{work / f'load-{label}.db'}" if backend == "sqlite" else postgres.database(f"load_{label}")
-            began = time.perf_counter()
-            count, seconds, peak = load_into(url, chosen, src)
-            BEFORE_SECONDS[0] += (time.perf_counter() - began) if src else 0
-            say(f"load {label:6s} into {backend:10s} ({len(chosen)} study partitions): {count:,} studies in {seconds:,.1f} s, "
-                f"{count / seconds:,.0f} records/s; peak memory {mb(peak)}")
+    for kind, kept in partitions.items():
+        chosen = kept[: args.load_files]
+        for label, src in versions:
+            for backend in ("sqlite", "postgresql"):
+                name = f"load_{kind}_{label}"
+                url = f"sqlite:///{work / f'{name}.db'}" if backend == "sqlite" else postgres.database(name)
+                if backend == "sqlite":
+                    Path(work / f"{name}.db").unlink(missing_ok=True)
+                began = time.perf_counter()
+                load = load_into(url, chosen, src, postgres.pid if backend == "postgresql" else None)
+                BEFORE_SECONDS[0] += (time.perf_counter() - began) if src else 0
+                count, seconds, cpu = load["records"], load["seconds"], load["cpu"] + load["server_cpu"]
+                say(f"load {label:6s} into {backend:10s} ({len(chosen)} {kind} partitions): {count:,} {kind} in {seconds:,.1f} s, "
+                    f"{count / seconds:,.0f} records/s; CPU {load['cpu']:,.1f} s loader + {load['server_cpu']:,.1f} s server, "
+                    f"{count / cpu:,.0f} records per CPU second; peak memory {mb(load['peak'])}")
 
 
 def deep_page_of(src: Path, by_cursor: str, by_offset: str) -> str:
@@ -379,10 +417,11 @@ def api_part(args, work: Path, sqlite_url: str, study_partitions: list) -> None:
 
     postgres = Postgres()
     try:
-        count, seconds, peak = load_into(postgres.url, study_partitions)
+        load = load_into(postgres.url, study_partitions, server_pid=postgres.pid)
+        count, seconds, peak = load["records"], load["seconds"], load["peak"]
         say(f"\nload into PostgreSQL (the {len(study_partitions)} study partitions): {count:,} studies in {seconds:,.0f} s, "
             f"{count / seconds:,.0f} records/s; peak memory {mb(peak)}")
-        load_rates(args, work, postgres, study_partitions)
+        load_rates(args, work, postgres, {"studies": study_partitions})
         sqlite = Store(sqlite_url)
         held = (sqlite.count_studies(), sqlite.count_papers())
         sqlite.close()
@@ -429,12 +468,27 @@ def main() -> None:
         "--api-only", action="store_true",
         help="reuse the SQLite store and the study partitions a previous run left in --work; time the API only",
     )
+    parser.add_argument(
+        "--loads-only", action="store_true",
+        help="reuse the partitions a previous run left in --work; time the loads of studies and of papers only",
+    )
     args = parser.parse_args()
+    if args.loads_only:
+        if args.work is None:
+            parser.error("--loads-only needs the --work directory of a previous run")
+        say(f"machine: {os.cpu_count()} CPUs, {mb(psutil.virtual_memory().total)} memory; load average {os.getloadavg()[0]:.1f}")
+        postgres = Postgres()
+        try:
+            load_rates(args, args.work, postgres, {kind: kept_partitions(args.work, prefix) for kind, prefix in (("studies", "studies"), ("papers", "abstracts"))})
+        finally:
+            postgres.stop()
+        say(f"load average at the end {os.getloadavg()[0]:.1f}")
+        return
     if args.api_only:
         if args.work is None:
             parser.error("--api-only needs the --work directory of a previous run")
         say(f"machine: {os.cpu_count()} CPUs, {mb(psutil.virtual_memory().total)} memory; load average {os.getloadavg()[0]:.1f}")
-        study_partitions = kept_study_partitions(args.work)
+        study_partitions = kept_partitions(args.work, "studies")
         api_part(args, args.work, f"sqlite:///{args.work / 'curemap.db'}", study_partitions)
         return
 

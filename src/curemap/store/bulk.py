@@ -17,16 +17,20 @@ from typing import Any
 from sqlalchemy import Connection, Row, Table, any_, func, literal, select
 from sqlalchemy.dialects import postgresql
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\x00": "\ufffd"})
-"""COPY's text format escapes; PostgreSQL text cannot hold NUL, written as U+FFFD as every
-string the store sends (see ``store._postgresql_text``)."""
+
+def _copy_text(value: str) -> str:
+    """A string in COPY's text format: backslash, newline, carriage return and tab escaped;
+    PostgreSQL text cannot hold NUL, written as U+FFFD as every string the store sends (see
+    ``store._postgresql_text``). Five scans by ``str.replace`` cost a tenth of one
+    ``str.translate`` over text that is not all ASCII, which most records' text is not."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t").replace("\x00", "\ufffd")
 
 
 def _copy_value(value: Any) -> str:
     if value is None:
         return "\\N"
     if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
+        return _copy_text(value)
     if isinstance(value, bool):
         return "t" if value else "f"
     return str(value)

@@ -478,12 +478,14 @@ class Store:
         counts = ImportCounts()
         tally = summary.Tally()
         with _fewer_collections(), self.engine.begin() as conn:
+            trials = summary.TrialsChanging(conn)
             for batch in _batched(entries, BATCH_SIZE):
-                counts.add(self._apply(conn, batch, tally))
+                counts.add(self._apply(conn, batch, tally, trials))
                 if keys:
-                    self._save_carried(conn, batch, keys, tally)
+                    self._save_carried(conn, batch, keys, tally, trials)
                 if progress:
                     progress(len(batch))
+            trials.done(tally)  # the stored studies' new versions and labels move their trials' figures, once
             tally.apply(conn)
         return counts
 
@@ -494,8 +496,10 @@ class Store:
         with self.engine.begin() as conn:
             counts = ImportCounts()
             tally = summary.Tally()
+            trials = summary.TrialsChanging(conn)
             for batch in _batched(map(Entry.of, records), BATCH_SIZE):
-                counts.add(self._apply(conn, batch, tally))
+                counts.add(self._apply(conn, batch, tally, trials))
+            trials.done(tally)
             tally.apply(conn)
             cursors = schema.harvest_cursors
             if cursor is None:
@@ -562,8 +566,9 @@ class Store:
                 look_up([key for key in keyed if key not in ids])
         return ids
 
-    def _apply(self, conn: Connection, batch: list[Entry], tally: summary.Tally) -> ImportCounts:
-        """Upsert one batch of records of any kind; a bad record is rejected, not fatal."""
+    def _apply(self, conn: Connection, batch: list[Entry], tally: summary.Tally, trials: summary.TrialsChanging) -> ImportCounts:
+        """Upsert one batch of records of any kind; a bad record is rejected, not fatal. The
+        studies written are touched in ``trials``, whose figures the caller moves when done."""
         counts = ImportCounts()
         now = self.clock()
         by_kind: dict[RecordKind, list[Entry]] = {}
@@ -580,10 +585,8 @@ class Store:
                 by_kind.setdefault(entry.kind, []).append(entry)
         good = [entry for entries in by_kind.values() for entry in entries]
         raw_ids = self._store_raw(conn, good, now, tally) if good else {}
-        trials = summary.TrialsChanging(conn, [entry.data["id"] for entry in by_kind.get(STUDY, [])])
         for kind, entries in by_kind.items():
-            self._upsert(conn, kind, entries, raw_ids, now, counts, tally)
-        trials.done(tally)  # a stored study's new version moves its trial's figures
+            self._upsert(conn, kind, entries, raw_ids, now, counts, tally, trials)
         if deletions:
             self._delete_papers(conn, deletions, now, counts, tally)
         return counts
@@ -597,8 +600,10 @@ class Store:
         now: str,
         counts: ImportCounts,
         tally: summary.Tally,
+        trials: summary.TrialsChanging,
     ) -> None:
-        """Insert new records in bulk, update changed ones with a change-log row per field."""
+        """Insert new records in bulk, update changed ones with a change-log row per field; the
+        studies among them are touched in ``trials`` before any is written."""
         table = kind.table
         counted = summary.COUNTED[kind.name]
         current: dict[str, dict[str, Any]] = {
@@ -615,6 +620,8 @@ class Store:
             )
         }
         every_field = frozenset(kind.fields) - {"id", "source"}
+        if kind is STUDY:
+            trials.touch((entry.data["id"] for entry in entries), stored=current)
         new_rows: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         updated: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # stored rows changed, set together
         moved: dict[str, int] = {}  # stored rows unchanged but for their raw version
@@ -770,7 +777,9 @@ class Store:
             found.update({row.id: row.content_hash for row in rows})
         return found
 
-    def _save_carried(self, conn: Connection, batch: list[Entry], keys: dict[str, str], tally: summary.Tally) -> None:
+    def _save_carried(
+        self, conn: Connection, batch: list[Entry], keys: dict[str, str], tally: summary.Tally, trials: summary.TrialsChanging
+    ) -> None:
         """Save the enrichment a batch's entries carry, in the import's transaction, for the
         records now stored in the version it was computed from and whose own is missing or stale."""
         now = self.clock()
@@ -779,7 +788,7 @@ class Store:
             ids = list(mine)
             wanted = self._stale_among(conn, kind, schema.classifications, keys["classify"], ids)
             labels = [(i, h, mine[i].labels, mine[i].classification) for i, h in wanted.items() if mine[i].content_hash == h]
-            self._write_classifications(conn, kind=kind, items=labels, key=keys["classify"], now=now, tally=tally)
+            self._write_classifications(conn, kind=kind, items=labels, key=keys["classify"], now=now, tally=tally, trials=trials)
             wanted = self._stale_among(conn, kind, schema.extractions, keys["extract"], ids)
             figures = [(i, h, json.loads(mine[i].figures)) for i, h in wanted.items() if mine[i].content_hash == h]
             self._write_figures(conn, items=figures, key=keys["extract"], now=now)
@@ -855,19 +864,30 @@ class Store:
         tally = summary.Tally()
         with self.engine.begin() as conn:
             encoded = [(i, h, data, canonical_json(data)) for i, h, data in items]
-            self._write_classifications(conn, kind=kind, items=encoded, key=key, now=self.clock(), tally=tally)
+            trials = summary.TrialsChanging(conn)
+            self._write_classifications(conn, kind=kind, items=encoded, key=key, now=self.clock(), tally=tally, trials=trials)
+            trials.done(tally)
             tally.apply(conn)
 
     @staticmethod
     def _write_classifications(
-        conn: Connection, *, kind: RecordKind, items: list[tuple[str, str, dict[str, Any], str]], key: str, now: str, tally: summary.Tally
+        conn: Connection,
+        *,
+        kind: RecordKind,
+        items: list[tuple[str, str, dict[str, Any], str]],
+        key: str,
+        now: str,
+        tally: summary.Tally,
+        trials: summary.TrialsChanging,
     ) -> None:
-        """Write (record id, record hash, classification, its canonical JSON) and the labels it gives."""
+        """Write (record id, record hash, classification, its canonical JSON) and the labels it
+        gives; the studies classified are touched in ``trials`` (labels move trial figures)."""
         if not items:
             return
         cl = schema.classifications
         ids = [record_id for record_id, *_ in items]
-        trials = summary.TrialsChanging(conn, ids if kind is STUDY else [])
+        if kind is STUDY:
+            trials.touch(ids)
         # Labels are written whole with their classification row: records without one have none to remove.
         held = conn.execute(select(cl.c.record_id, cl.c.kind, cl.c.is_ms).where(among(conn, cl.c.record_id, ids))).all()
         for row in held:
@@ -919,7 +939,6 @@ class Store:
                 .values(is_ms=cl.c.is_ms, curative_intent=cl.c.curative_intent)
                 .where(st.c.id == cl.c.record_id, among(conn, cl.c.record_id, ids), differs)
             )
-        trials.done(tally)  # labels move trial figures
 
     def get_classification(self, record_id: str) -> dict[str, Any] | None:
         with self.connect() as conn:

@@ -8,7 +8,7 @@ migration fills the summary with it, and tests compare the two.
 
 The overview's and the landscape's figures count trials, not registrations (a trial counts
 once, by its newest registration), with the strategy groups it tests: a write that may move
-them wraps itself in :func:`trials_changing`, which takes the figures of the trials it
+them goes through a :class:`TrialsChanging`, which takes the figures of the trials it
 touches away before and adds them back after, and keeps the rows their lists are read from.
 """
 
@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from curemap.enrich.classify import ABOUT, COMPARATOR, TESTED
 from curemap.profile import load_profile
 from curemap.store import schema
+from curemap.store.bulk import among, bulk_insert
 from curemap.store.schema import upsert
 
 STUDIES, PAPERS, MS, RAW = "studies", "papers", "ms", "raw_records"
@@ -154,6 +155,8 @@ TRIAL_COUNTERS = (TRIALS, COUNTRIES, SITES, SPONSORS, STRATEGY_TRIALS, STRATEGY_
 SEPARATOR = "\t"
 IN_CHUNK = 900
 """Ids per ``IN (…)`` list: under SQLite's limit of bound parameters."""
+ID_CHUNK = 20000
+"""Ids per batch the figures are worked out over, each batch one parameter (:func:`among`)."""
 
 
 def join(*values: Any) -> str:
@@ -196,8 +199,8 @@ def _chunks(ids: list[str] | None) -> Iterator[list[str] | None]:
     if ids is None:
         yield None
         return
-    for start in range(0, len(ids), IN_CHUNK):
-        yield ids[start : start + IN_CHUNK]
+    for start in range(0, len(ids), ID_CHUNK):
+        yield ids[start : start + ID_CHUNK]
 
 
 def trial_figures(conn: Connection, ids: list[str] | None) -> TrialFigures:
@@ -213,9 +216,9 @@ def trial_figures(conn: Connection, ids: list[str] | None) -> TrialFigures:
     ).outerjoin(tr, tr.c.study_id == st.c.id).outerjoin(cl, cl.c.record_id == st.c.id)
     rows, labels = {}, defaultdict(list)
     for chunk in _chunks(ids):
-        where = () if chunk is None else (st.c.id.in_(chunk),)
+        where = () if chunk is None else (among(conn, st.c.id, chunk),)
         rows.update((row.id, row) for row in conn.execute(query.where(*where)))
-        where = (rs.c.record_id.in_(chunk),) if chunk is not None else ()
+        where = (among(conn, rs.c.record_id, chunk),) if chunk is not None else ()
         for row in conn.execute(select(rs.c.record_id, rs.c.strategy, rs.c.role).where(*where)):
             labels[row.record_id].append(row)
     members: dict[str, list[Any]] = defaultdict(list)
@@ -255,12 +258,12 @@ def trial_figures(conn: Connection, ids: list[str] | None) -> TrialFigures:
     countries: dict[str, set[str]] = defaultdict(set)
     totals: dict[str, int | None] = {}  # the site total each record states (only the counted trials' are read)
     for chunk in _chunks(None if ids is None else sorted(trial.id for trial in counted)):
-        where = (loc.c.study_id.in_(chunk),) if chunk is not None else ()
+        where = (among(conn, loc.c.study_id, chunk),) if chunk is not None else ()
         for row in conn.execute(select(loc.c.study_id, loc.c.country).where(*where)):
             sites[row.study_id] += 1
             if row.country and row.country.strip():
                 countries[row.study_id].add(row.country.strip())
-        where = (st.c.id.in_(chunk),) if chunk is not None else ()
+        where = (among(conn, st.c.id, chunk),) if chunk is not None else ()
         totals.update(conn.execute(select(st.c.id, json_integer(conn, st.c.data, "total_locations")).where(*where)).all())
     for trial in counted:
         found.tally.add(SITES, join(trial.source, site_kind(sites[trial.id], totals.get(trial.id))))
@@ -273,14 +276,16 @@ def _listed(strategy: str, row: Any, standing: str) -> dict[str, Any]:
     return {"strategy": strategy, "study_id": row.id, "standing": standing, "status": row.status, "phase": row.phase, "study_type": row.study_type}
 
 
-def _registered(conn: Connection, ids: Iterable[str]) -> list[str]:
-    """The stored studies among ``ids`` with every other registration of their trials."""
+def _registered(conn: Connection, ids: Iterable[str], stored: Iterable[str] | None = None) -> list[str]:
+    """The stored studies among ``ids`` (``stored``, when the caller has read them) with every
+    other registration of their trials."""
     st, tr = schema.studies, schema.trial_registrations
     wanted = sorted(set(ids))
-    found: set[str] = set()
+    found: set[str] = set() if stored is None else set(stored)
     for chunk in _chunks(wanted):
-        found.update(conn.execute(select(st.c.id).where(st.c.id.in_(chunk))).scalars())
-        trials = select(tr.c.trial_id).where(tr.c.study_id.in_(chunk))
+        if stored is None:
+            found.update(conn.execute(select(st.c.id).where(among(conn, st.c.id, chunk))).scalars())
+        trials = select(tr.c.trial_id).where(among(conn, tr.c.study_id, chunk))
         found.update(conn.execute(select(tr.c.study_id).where(tr.c.trial_id.in_(trials))).scalars())
     return sorted(found)
 
@@ -289,40 +294,64 @@ def _any_ms(conn: Connection, ids: list[str]) -> bool:
     """Whether any of these studies is classified as about MS (if none is, their trials add
     nothing: a first classification has nothing to take away)."""
     cl = schema.classifications
-    return any(conn.execute(select(cl.c.record_id).where(cl.c.record_id.in_(chunk), cl.c.is_ms).limit(1)).first() for chunk in _chunks(ids))
+    return any(conn.execute(select(cl.c.record_id).where(among(conn, cl.c.record_id, chunk), cl.c.is_ms).limit(1)).first() for chunk in _chunks(ids))
 
 
 class TrialsChanging:
-    """A write to these studies (or their classifications, or their trials): made, it moves
-    the figures of every trial they belong to by the difference (:meth:`done`) and keeps the
-    rows of their registrations that lists of trials read. A write that changes which
-    trial a study belongs to passes every study of the trials it leaves and joins
-    (:func:`moved_trials`)."""
+    """Writes to studies (or their classifications, or their trials) in one transaction: each
+    write first names the studies it is about to touch (:meth:`touch`), and once all are made
+    the figures of every trial they belong to move by the difference (:meth:`done`), which also
+    keeps the rows of their registrations that lists of trials read. A whole partition's
+    batches so move the figures once, not once per batch. A write that changes which trial a
+    study belongs to passes every study of the trials it leaves and joins (:func:`moved_trials`)."""
 
-    def __init__(self, conn: Connection, ids: Iterable[str]):
+    def __init__(self, conn: Connection, ids: Iterable[str] = ()):
         self.conn = conn
-        self.ids = _registered(conn, ids)  # the studies stored before the write, with their trials
-        self.before = (trial_figures(conn, self.ids) if _any_ms(conn, self.ids) else TrialFigures(Tally(), [], [])) if self.ids else None
+        self.touched: set[str] = set()
+        self.covered: set[str] = set()  # studies stored before their first touch, with their trials
+        self.before = Tally()  # the covered trials' figures before the transaction wrote to them
+        self.any_ms = False  # whether any covered study was about MS before
+        self.touch(ids)
+
+    def touch(self, ids: Iterable[str], stored: Iterable[str] | None = None) -> None:
+        """These studies are about to be written: take the figures of their trials, unless an
+        earlier touch took them (a study first touched before it was stored had none).
+        ``stored``: those of them the store holds, when the caller has read them already."""
+        earlier = self.touched
+        fresh = set(ids) - earlier
+        if not fresh:
+            return
+        self.touched = earlier | fresh
+        # a study touched earlier in the transaction is covered already, or was not stored then
+        held = None if stored is None else set(stored) & fresh
+        taken = [study for study in _registered(self.conn, fresh, held) if study not in self.covered and study not in earlier]
+        self.covered.update(taken)
+        if taken and _any_ms(self.conn, taken):
+            self.any_ms = True
+            for key, n in trial_figures(self.conn, taken).tally.counts.items():
+                self.before.add(*key, n=n)
 
     def done(self, tally: Tally) -> None:
-        """The write is made: add the difference to ``tally``, write the kept rows."""
-        if self.before is None:
+        """The writes are made: add the difference to ``tally``, write the kept rows."""
+        if not self.touched:
             return
-        after = trial_figures(self.conn, self.ids)
-        for key, n in self.before.tally.counts.items():
+        ids = _registered(self.conn, self.touched | self.covered)
+        if not self.any_ms and not _any_ms(self.conn, ids):
+            return  # no MS trial before or after: no figures and no kept rows to move
+        after = trial_figures(self.conn, ids)
+        for key, n in self.before.counts.items():
             tally.add(*key, n=-n)
         for key, n in after.tally.counts.items():
             tally.add(*key, n=n)
-        _keep(self.conn, self.ids, after)
+        _keep(self.conn, ids, after)
 
 
 def _keep(conn: Connection, ids: list[str] | None, now: TrialFigures) -> None:
     """Replace the kept rows of these studies (of every study when None)."""
     for table, rows in ((schema.strategy_trials, now.listed), (schema.sponsor_trials, now.sponsored)):
         for chunk in _chunks(ids):
-            conn.execute(delete(table).where(*(() if chunk is None else (table.c.study_id.in_(chunk),))))
-        if rows:
-            conn.execute(table.insert(), rows)
+            conn.execute(delete(table).where(*(() if chunk is None else (among(conn, table.c.study_id, chunk),))))
+        bulk_insert(conn, table, rows)
 
 
 def moved_trials(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
