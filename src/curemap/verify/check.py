@@ -90,6 +90,13 @@ ENROLLMENT = Gated(re.compile(  # every match starts where a word starts, or on 
     rf"|\b(?:enrolled|enrolling|recruited|randomi[sz]ed|treated|enrol(?:l)?ment(?:\s+(?:of|target))?|sample\s+size\s+of|to\s+(?:enrol(?:l)?|recruit))\s+(?:(?P<a3>{APPROX})\s*)?(?P<n3>{NUMBER})(?:\s*(?:to|–)\s*(?P<h3>{NUMBER}))?(?![\w%]))",
     re.IGNORECASE,
 ))
+FRACTION = Gated(re.compile(
+    r"\b(?P<n>\d{1,5})\s*(?:/|of|out\s+of)\s*(?P<d>\d{1,5})\b(?![.,]\d|\s*(?:%|mg|kg|ml|years?|months?|weeks?|days?)\b)"
+    r"|\bout\s+of\s+(?P<d2>\d{1,5})\s+(?:[\w-]+\s+){0,3}?[\w-]+,?\s+(?P<n2>\d{1,5})\s+(?:had|were|was|showed|developed|reached|achieved|relapsed)\b",
+    re.IGNORECASE,
+))
+"""A share said as a fraction ("11/25", "14 of 48", "out of 25 children, 15 had …"): said of a
+paper, it must be the abstract's fraction over the same whole, where the abstract gives one."""
 LISTED_PEOPLE = Gated(re.compile(rf"\b(?P<list>{NUMBER}(?:\s*,\s*{NUMBER})*\s*,?\s*(?:and|or)\s+{NUMBER})\s+{PEOPLE}\b", re.IGNORECASE))
 """Several enrollments sharing one noun ("two trials of 123 and 208 patients"): one claim each,
 for the trials named after them in turn."""
@@ -342,6 +349,9 @@ class ClaimReader:
             for order, number in enumerate(re.finditer(NUMBER, segment[match.start("list"):match.end("list")], re.IGNORECASE)):
                 a = start + match.start("list") + number.start()
                 add(Claim("enrollment", number.group(), (_number(number.group()), None, ""), a, a + len(number.group()), order))
+        for match in FRACTION.finditer(segment, lowered):
+            n, d = match.group("n") or match.group("n2"), match.group("d") or match.group("d2")
+            add(Claim("figure", match.group(), ("fraction", int(n), int(d)), start + match.start(), start + match.end()))
         for match in LISTED_PEOPLE.finditer(segment, lowered):
             for number in re.finditer(NUMBER, match.group("list"), re.IGNORECASE):
                 a = start + match.start("list") + number.start()
@@ -578,7 +588,8 @@ def figure_problems(claims: list[Claim], figures: list[dict[str, Any]], abstract
     """A share or ratio said of a record must be one of its extracted figures (a percentage, a
     count over its denominator, a ratio) at the text's precision, or stand in its abstract;
     records with neither are not judged."""
-    problems = _count_problems(claims, abstract) + _people_problems(claims, abstract) if abstract else []
+    problems = _count_problems(claims, abstract) + _people_problems(claims, abstract) + _fraction_problems(claims, abstract) if abstract else []
+    claims = [claim for claim in claims if not (claim.field == "figure" and claim.value[0] == "fraction")]
     if not any(claim.field == "figure" for claim in claims):
         return problems
     shares = [f["value"] for f in figures if f["unit"] == "percent"]
@@ -604,6 +615,24 @@ def figure_problems(claims: list[Claim], figures: list[dict[str, Any]], abstract
 
 
 _ABSTRACT_PEOPLE = re.compile(rf"(?<![\w.,/])(\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\d.,%])\s+(?:[A-Za-z-]+\s+){{0,2}}?{PEOPLE}\b", re.IGNORECASE)
+
+
+def _fraction_problems(claims: list[Claim], abstract: str) -> list[dict[str, Any]]:
+    """A fraction said of a paper ("15 of 25") against the abstract's fractions over the same
+    whole ("11/25"); a whole the abstract never divides is not judged."""
+    problems = []
+    for claim in claims:
+        if claim.field != "figure" or claim.value[0] != "fraction":
+            continue
+        _, n, d = claim.value
+        parts = {int(a) for a, b in _ABSTRACT_FRACTION.findall(abstract) if int(b) == d}
+        if parts and n not in parts:
+            record = "the abstract gives " + ", ".join(f"{a}/{d}" for a in sorted(parts))
+            problems.append(_problem("figure", claim, record, f"figure: the text says {claim.written!r}; {record}"))
+    return problems
+
+
+_ABSTRACT_FRACTION = re.compile(r"\b(\d{1,5})\s*(?:/|of|out of)\s*(\d{1,5})\b(?![.,]\d)", re.IGNORECASE)
 
 
 @lru_cache(maxsize=256)
