@@ -649,15 +649,26 @@ _RESPECTIVE = re.compile(r"[\s,]{0,3}respectively\b", re.IGNORECASE)
 
 def _in_turn(masked: str, claims: list[Claim], mentions: list[Reference], distinct: list[str]) -> dict[int, str]:
     """Claims before references listed "respectively" ("a phase I in 76 … and then a phase IIa in
-    32 … (A and B, respectively)"): the k-th claim of a field is about the k-th reference, when
-    the field has one claim per reference."""
-    if len(distinct) < 2 or not _RESPECTIVE.match(masked, mentions[-1].end):
+    32 … (A and B, respectively)"): the k-th claim of a field is about the k-th reference of the
+    list, when the field has one claim per reference between the list and the reference before it."""
+    end = next((i for i, m in enumerate(mentions) if _RESPECTIVE.match(masked, m.end)), None)
+    if end is None:
         return {}
+    start = end
+    while start > 0 and mentions[start].start - mentions[start - 1].end <= 12:  # "A and B", "A, B and C"
+        start -= 1
+    listed = list(dict.fromkeys(f"{m.kind}:{m.ref}" for m in mentions[start:end + 1]))
+    if len(listed) < 2:
+        return {}
+    after = mentions[start - 1].end if start else -1
+    if start and masked.rfind("(", 0, after) > masked.rfind(")", 0, after):  # "(NCT1; 129 participants, …) with …": its aside is its own
+        closed = masked.find(")", after, mentions[start].start)
+        after = closed if closed >= 0 else after
     by_field: dict[str, list[int]] = {}
     for index, claim in enumerate(claims):
-        if claim.end <= mentions[0].start and claim.order is None:
+        if after <= claim.start and claim.end <= mentions[start].start and claim.order is None:
             by_field.setdefault(claim.field, []).append(index)
-    return {i: distinct[k] for group in by_field.values() if len(group) == len(distinct) for k, i in enumerate(group)}
+    return {i: listed[k] for group in by_field.values() if len(group) == len(listed) for k, i in enumerate(group)}
 
 
 def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> list[tuple[Claim, list[str]]]:
@@ -674,8 +685,9 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
     # references after their claims: a claim after "…) and" then leads to the next reference
     trailing = any(c.end <= first.start for c in claims)
     out = []
+    named_all = max(min(r.end for r, k in zip(mentions, keys) if k == key) for key in distinct)  # each named once by here
     for index, claim in enumerate(claims):
-        if claim.order is not None and claim.order < len(distinct) and claim.start >= last.end:
+        if claim.order is not None and claim.order < len(distinct) and claim.start >= named_all:
             out.append((claim, [distinct[claim.order]]))
             continue
         if index in in_turn:

@@ -65,10 +65,11 @@ EU_NUMBER = re.compile(r"(\d(?<![\d-]\d)\d{3})-(\d{4,9})-(\d{1,4})(?:-(\d{1,3}))
 EU_LETTERED = re.compile(r"\d(?<![\w-]\d)\d{3}-(?=[\dA-Za-z]{6}-)(?=[\d]*[A-Za-z])(?:[A-Za-z]?\d){4,}[\dA-Za-z]*-\d{2}-\d{2}(?![\w-])")
 """An EU CT number with a letter in place of a digit in its middle block ("2024-5I4287-84-00",
 "2022-5006X1-12-00")."""
-PMID_BARE = re.compile(r"\bPMID\s*:?\s*(\d+)\b", re.IGNORECASE)
+PMID_BARE = re.compile(r"\bPMID\s*[:=]?\s*(\d+)\b", re.IGNORECASE)
+"""A PMID after its name: "PMID 33691260", "PMID: …", and a citation template's "|pmid=…"."""
 PMCID_ANY = re.compile(r"(?<![A-Za-z0-9])PMC(\d{4,9})\b", re.IGNORECASE)
 # a DOI ends where a Markdown link's text meets its label or address ("[doi:10.1/x][p3]")
-DOI_ANY = re.compile(r"1(?<!\w1)0\.\d{4,9}/(?:[^\s\"<>\]]|\](?![\[(]))+")
+DOI_ANY = re.compile(r"1(?<!\w1)0\.\d{4,9}/(?:[^\s\"<>\]{}|]|\](?![\[(]))+")
 DOI_PREFIXED = re.compile(r"\bdoi:\s*(?:https?://(?:dx\.)?doi\.org/)?((?:[^\s\]]|\](?![\[(]))+)", re.IGNORECASE)
 """A DOI after "doi:", its resolver's address left out when given ("doi: https://doi.org/10.…")."""
 PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov|ncbi\.nlm\.nih\.gov/pubmed|europepmc\.org/(?:article|abstract)/MED)/(\d+)", re.IGNORECASE)
@@ -887,6 +888,22 @@ def _rtf_as_text(content: str) -> str:
     return _RTF_CONTROL.sub(plain, text)
 
 
+_WIKI_REFS = re.compile(r"([.!?])((?:<ref\b[^>]*/>|<ref\b[^>]*>.*?</ref\s*>)+)", re.IGNORECASE | re.DOTALL)
+_WIKI_LINK = re.compile(r"\[\[(?:[^|\]\n]*\|)?|\]\]")
+_WIKI_HEADING = re.compile(r"^(=+)([^=\n].*?)(=+)[ \t]*$", re.MULTILINE)
+
+
+def _wiki_as_text(content: str) -> str:
+    """A MediaWiki article's source as text of the same length, line for line: a ``<ref>`` after
+    a full stop stays with its sentence (the stop goes after the notes, as for footnotes), links
+    read as their words ("[[Merck Group|Merck KGaA]]" as "Merck KGaA"), bold and italic quotes
+    and headings' equals signs made spaces or Markdown's heading mark."""
+    text = _WIKI_REFS.sub(lambda m: m.group(2) + m.group(1), content)
+    text = _WIKI_LINK.sub(lambda m: " " * len(m.group()), text)
+    text = re.sub(r"'{2,}", lambda m: " " * len(m.group()), text)
+    return _WIKI_HEADING.sub(lambda m: "#" + " " * (len(m.group(1)) - 1) + m.group(2) + " " * (len(m.group()) - len(m.group(1)) - len(m.group(2))), text)
+
+
 def parse_document(content: str, fmt: str) -> Document:
     if fmt == "html":
         return _html_document(content)
@@ -896,6 +913,8 @@ def parse_document(content: str, fmt: str) -> Document:
         return _text_document(_latex_as_text(content), False)
     if fmt == "rtf":
         return _text_document(_rtf_as_text(content), False)
+    if fmt == "wiki":
+        return _text_document(_wiki_as_text(content), True)
     return _text_document(content, fmt == "md")
 
 
@@ -905,6 +924,8 @@ def detect_format(name: str, content: str) -> str:
         return "html"
     if lowered.endswith((".md", ".markdown")):
         return "md"
+    if lowered.endswith((".wiki", ".mediawiki", ".wikitext")):
+        return "wiki"
     if lowered.endswith((".csv", ".tsv", ".tex", ".rtf")) or content.startswith("{\\rtf"):
         return "rtf" if content.startswith("{\\rtf") else lowered[-3:]
     head = content.lstrip()[:500].lower()
