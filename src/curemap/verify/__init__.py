@@ -62,7 +62,7 @@ from curemap.wording import REGISTRY_URLS
 STATUSES = ("ok", "not_found", "mismatch", "unverifiable", "malformed", "matched_by_name")
 BREAK = re.compile(r";|,\s+(?:and|while|whereas|but|with\s+the)\b|\s+and\s+the\b|\s+—\s+|\.\s")
 PRODUCT = re.compile(
-    r"\b(?:[A-Za-z]{1,6}-?[A-Za-z]{0,6}\d{1,6}(?:(?:-[A-Za-z]{0,6}|[A-Za-z]{1,6})\d{1,6})+|[A-Za-z]{1,6}-?\d{2,6}[A-Za-z]?"
+    r"\b(?:[A-Za-z]{1,6}-?[A-Za-z]{0,6}\d{1,6}(?:(?:-[A-Za-z]{0,6}|[A-Za-z]{1,6})\d{1,6})+(?:\.\d{1,2})?|[A-Za-z]{1,6}-?\d{2,6}[A-Za-z]?"
     r"|[A-Za-z]{2,6}-[A-Za-z]{1,3}\d{1,6}|[a-z]{3,}-cel)\b"
 )
 """A product's code or short name: KYV-101, CT103A, CNM-Au8, obe-cel, P-CD19CD20-ALLO1."""
@@ -471,7 +471,7 @@ class Verifier:
             for match in sorted(names, key=lambda m: m.start()):
                 if trials := index.get(_fold(match.group())):
                     problems, record = self._nearest_trial(checked, sorted(trials))
-                    if best is None or len(problems) < len(best[0]):
+                    if best is None or (len(problems), len(trials)) < (len(best[0]), len(best[3])):  # the fitting, then the most particular
                         best = (problems, match, record, sorted(trials))
             if best:
                 break

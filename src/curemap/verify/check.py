@@ -77,7 +77,9 @@ _WORD_NUMBERS = {
         "sixteen seventeen eighteen nineteen twenty".split()
     )
 } | {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "a dozen": 12}
-NUMBER = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+(?![\d.,]\d)|" + "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True)) + r")"
+_TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+NUMBER = (r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+(?![\d.,]\d)|(?:" + _TENS + r")[-\s](?:one|two|three|four|five|six|seven|eight|nine)\b|"
+          + "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True)) + r")")
 APPROX = (
     r"(?:about|around|approximately|approx\.?|roughly|nearly|almost|some|circa|ca\.|~|≈|up\s+to|an\s+estimated|"
     r"estimated|(?:a\s+)?target(?:ed)?(?:\s+enrol(?:l)?ment)?(?:\s+of)?(?:\s+(?:about|around|≈|~))?|aiming\s+for|"
@@ -129,6 +131,7 @@ SPONSOR_PATTERNS = [
         rf"\b[Ii]n\s+(?:partnership|collaboration)\s+with\s+(?P<name>{NAME})",
         rf"(?P<name>{NAME})\s+(?:among\s+the\s+collaborators|collaborating|as\s+(?:a\s+)?collaborator)",
         rf"(?P<name>{NAME})-(?:sponsored|funded)\b",  # "a Merck-sponsored phase 2" ("China-led" names a place)
+        rf"(?P<name>{NAME})\s+(?:(?:is|was|are|were)\s+the\s+(?:lead\s+)?)?sponsor\b(?![-\w])",  # "(UCSF sponsor, …)", "Biogen were the sponsor"
     )
 ]
 ORGANISATION_HINT = Gated(re.compile(
@@ -253,8 +256,13 @@ def mask_quotes(text: str) -> str:
 
 
 def _number(words: str) -> int:
+    """A number in digits or words ("1,131", "twelve", "twenty-four")."""
     words = words.lower().strip()
-    return _WORD_NUMBERS[words] if words in _WORD_NUMBERS else int(words.replace(",", ""))
+    if words in _WORD_NUMBERS:
+        return _WORD_NUMBERS[words]
+    if tens := re.fullmatch(r"([a-z]+)[-\s]([a-z]+)", words):
+        return _WORD_NUMBERS[tens.group(1)] + _WORD_NUMBERS[tens.group(2)]
+    return int(words.replace(",", ""))
 
 
 def _phase_key(match: re.Match) -> str | None:

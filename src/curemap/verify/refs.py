@@ -69,7 +69,7 @@ PMID_BARE = re.compile(r"\bPMID\s*[:=]?\s*(\d+)\b", re.IGNORECASE)
 """A PMID after its name: "PMID 33691260", "PMID: …", and a citation template's "|pmid=…"."""
 PMCID_ANY = re.compile(r"(?<![A-Za-z0-9])PMC(\d{4,9})\b", re.IGNORECASE)
 # a DOI ends where a Markdown link's text meets its label or address ("[doi:10.1/x][p3]")
-DOI_ANY = re.compile(r"1(?<!\w1)0\.\d{4,9}/(?:[^\s\"<>\]{}|]|\](?![\[(]))+")
+DOI_ANY = re.compile(r"1(?<!\w1)0\.\d{4,9}/(?:[^\s\"<>\]{}|,]|\](?![\[(]))+")
 DOI_PREFIXED = re.compile(r"\bdoi:\s*(?:https?://(?:dx\.)?doi\.org/)?((?:[^\s\]]|\](?![\[(]))+)", re.IGNORECASE)
 """A DOI after "doi:", its resolver's address left out when given ("doi: https://doi.org/10.…")."""
 PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov|ncbi\.nlm\.nih\.gov/pubmed|europepmc\.org/(?:article|abstract)/MED)/(\d+)", re.IGNORECASE)
@@ -126,7 +126,7 @@ def _eu_number(match: re.Match, before: str) -> tuple[str, str | None, str] | No
         return "eudract", None, value
     if EUDRACT_CONTEXT.search(before):
         return "eudract", f"EudraCT numbers are YYYY-NNNNNN-NN; {value!r} is not", value
-    if EU_CONTEXT.search(before) or (len(middle), len(third)) == (6, 4):  # "EU 2023-51022863-00", "2022-502619-1300": blocks run together
+    if EU_CONTEXT.search(before) or (len(middle), len(third)) in ((6, 4), (8, 2)):  # "EU 2023-51022863-00", "2022-502619-1300": blocks run together
         return "euct", f"EU CT numbers are YYYY-NNNNNN-NN-NN; {value!r} has three blocks", value
     return None
 
