@@ -62,7 +62,8 @@ from curemap.wording import REGISTRY_URLS
 STATUSES = ("ok", "not_found", "mismatch", "unverifiable", "malformed", "matched_by_name")
 BREAK = re.compile(r";|,\s+(?:and|while|whereas|but|with\s+the)\b|\s+and\s+the\b|\s+—\s+|\.\s")
 PRODUCT = re.compile(
-    r"\b(?:[A-Za-z]{1,6}-?[A-Za-z]{0,6}\d{1,6}(?:(?:-[A-Za-z]{0,6}|[A-Za-z]{1,6})\d{1,6})+(?:\.\d{1,2})?|[A-Za-z]{1,6}-?\d{2,6}[A-Za-z]?"
+    r"\b(?:[A-Za-z]{1,6}-[A-Za-z]{1,6}\d{1,6}\.\d{1,2}(?!\d)"  # MB-CART2019.1
+    r"|[A-Za-z]{1,6}-?[A-Za-z]{0,6}\d{1,6}(?:(?:-[A-Za-z]{0,6}|[A-Za-z]{1,6})\d{1,6})+|[A-Za-z]{1,6}-?\d{2,6}[A-Za-z]?"
     r"|[A-Za-z]{2,6}-[A-Za-z]{1,3}\d{1,6}|[a-z]{3,}-cel)\b"
 )
 """A product's code or short name: KYV-101, CT103A, CNM-Au8, obe-cel, P-CD19CD20-ALLO1."""

@@ -130,7 +130,8 @@ SPONSOR_PATTERNS = [
         rf"\b(?:[Rr]un|[Cc]onducted|[Dd]eveloped|[Ss]ponsored|[Ff]unded|[Ll]ed)\s+(?:jointly\s+)?with\s+(?P<name>{NAME})",
         rf"\b[Ii]n\s+(?:partnership|collaboration)\s+with\s+(?P<name>{NAME})",
         rf"(?P<name>{NAME})\s+(?:among\s+the\s+collaborators|collaborating|as\s+(?:a\s+)?collaborator)",
-        rf"(?P<name>{NAME})-(?:sponsored|funded)\b",  # "a Merck-sponsored phase 2" ("China-led" names a place)
+        rf"(?!(?:Investigator|Industry|Academic|Government|Company|Physician|Patient|Self|State|Publicly|Privately|Charity)-)"
+        rf"(?P<name>{NAME})-(?:sponsored|funded)\b",  # "a Merck-sponsored phase 2", not "Investigator-sponsored" ("China-led" names a place)
         rf"(?P<name>{NAME})\s+(?:(?:is|was|are|were)\s+the\s+(?:lead\s+)?)?sponsor\b(?![-\w])",  # "(UCSF sponsor, …)", "Biogen were the sponsor"
     )
 ]

@@ -800,6 +800,7 @@ def _delimited_document(content: str, delimiter: str) -> Document:
     header, then a row per record, with quoted fields that hold delimiters and line breaks."""
     field_pattern = re.compile(rf'"((?:[^"]|"")*)"[^{delimiter}\n]*|([^{delimiter}\n]*)')
     blocks: list[Block] = []
+    text = list(content)  # the quotes around fields are the file's syntax, not the writer's quotation marks
     header: list[str] | None = None
     position, length = 0, len(content)
     while position < length:
@@ -808,6 +809,8 @@ def _delimited_document(content: str, delimiter: str) -> Document:
             match = field_pattern.match(content, position)
             group = 1 if match.group(1) is not None else 2
             a, b = match.span(group)
+            if group == 1:
+                text[a - 1] = text[b] = " "
             cells.append((a, b - 1 if group == 2 and content[a:b].endswith("\r") else b))
             position = match.end()
             if position < length and content[position] == delimiter:
@@ -823,7 +826,7 @@ def _delimited_document(content: str, delimiter: str) -> Document:
         else:
             blocks.append(Block(start, min(position - 1, length), "row",
                                 [(a, b, header[i] if i < len(header) else "") for i, (a, b) in enumerate(cells)]))
-    return Document(content, [(0, 1)], blocks, [])
+    return Document("".join(text), [(0, 1)], blocks, [])
 
 
 _LATEX_ITEM = re.compile(r"^[ \t]*\\bibitem(?:\[[^\]\n]*\])?\{([^}\n]+)\}", re.MULTILINE)
