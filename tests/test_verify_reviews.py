@@ -716,3 +716,44 @@ def test_eleventh_fresh_set_misses_once_reported(built_store, profile):
     )
     by_ref = {c["ref"]: [p["field"] for p in c["problems"]] for c in verifier.verify_text(letter, "text")["citations"]}
     assert by_ref == {"NCT04821596": [], "NCT04971005": ["status"]}  # terminated
+
+
+def test_twelfth_fresh_set_misses_once_reported(built_store, profile):
+    """What the twelfth fresh set's first run missed: a MediaWiki article (<ref> notes after the
+    full stop, citation templates' "|pmid=" and "|doi=", "respectively" before the notes), a
+    CSV whose quoted cells hold the claims, "twenty-four patients", "(UCSF sponsor, …)",
+    "Biogen were the sponsor", a code with a point (MB-CART2019.1) and an EU number whose digits
+    ran together."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+    wiki = (
+        "== Tolebrutinib ==\n"
+        "[[Sanofi]] ran GEMINI 1 and GEMINI 2 (NCT04410991 and NCT04410978), which enrolled 899 and 974 participants"
+        " respectively.<ref>{{cite web |url=https://clinicaltrials.gov/study/NCT04410991}}</ref>"
+        "<ref>{{cite web |url=https://clinicaltrials.gov/study/NCT04410978}}</ref> The HERCULES trial (NCT04411641) was a phase 3"
+        " study of 1,310 participants.<ref>{{cite web |url=https://clinicaltrials.gov/study/NCT04411641}}</ref>\n\n"
+        "A Saudi cohort found that 45% reached NEDA-3.<ref>{{cite journal |title=NEDA-3 |pmid=33691260 |doi=10.1016/j.msard.2021.102875}}</ref>\n"
+    )
+    by_ref = {c["ref"]: [p["field"] for p in c["problems"]] for c in verifier.verify_text(wiki, "wiki")["citations"]}
+    assert by_ref == {"NCT04410991": [], "NCT04410978": [], "NCT04411641": ["enrollment"], "PMID:33691260": ["figure"]}
+    tracker = (
+        "portfolio_id,reference,short_title,participants,reviewer_comment\n"
+        'RP-022,PMID:33675156,NAC for fatigue pilot,15,"AEs in 40% on NAC vs 80% on placebo; 94% adherence"\n'
+        'RP-023,https://doi.org/10.1177/1352458520986956,Ibudilast NfL substudy,239,"no effect on serum or CSF NfL"\n'
+    )
+    by_ref = {c["ref"]: (c["status"], [p["field"] for p in c["problems"]]) for c in verifier.verify_text(tracker, "csv")["citations"]}
+    assert by_ref == {"PMID:33675156": ("mismatch", ["figure"]), "doi:10.1177/1352458520986956": ("ok", [])}
+    mixed = (
+        "The Canadian one from Ottawa, NCT01099930, was even smaller (twenty-four patients) and has been completed since 2016.\n\n"
+        "- The sister study NCT06138132 (UCSF sponsor, Kyverna supplying cells): 12 pts, phase 1\n"
+        "- ORACLE MS is the early-MS one - NCT00725985, phase 3, 617 pts, completed, Biogen were the sponsor\n"
+        "- I wrote down 2023-50381462-00\n\n"
+        "Miltenyi says its CD19 CAR-T, MB-CART2019.1, is going into a phase 1/2 study in refractory MS that isn't recruiting yet:\n"
+        "https://www.miltenyibiomedicine.com/news/mb-cart2019-1-multiple-sclerosis\n"
+    )
+    by_ref = {c["ref"]: (c["status"], [p["field"] for p in c["problems"]]) for c in verifier.verify_text(mixed, "md")["citations"]}
+    assert by_ref == {
+        "NCT01099930": ("ok", []), "NCT06138132": ("mismatch", ["sponsor"]), "NCT00725985": ("mismatch", ["sponsor"]),
+        "2023-50381462-00": ("malformed", ["id"]), "name:MB-CART2019.1": ("matched_by_name", []),
+    }
