@@ -374,9 +374,11 @@ class Verifier:
         spoken_of: str | None = None  # the one reference the sentence before cites, which "It …" goes on about
         for a, b in segments:
             inside = [r for r in members if a <= r.start < b]
-            if not inside and spoken_of and _GOES_ON.match(masked, a, b):  # "… trial at UKE Hamburg [2]. It was a phase 2 …"
-                claims_of[spoken_of] += self._claims(blanked, block, a, b)
-                continue
+            if not inside and spoken_of and (pronoun := _GOES_ON.match(masked, a, b)):  # "… trial at UKE Hamburg [2]. It was a phase 2 …"
+                claims = self._claims(blanked, block, a, b)
+                if claims and claims[0].start - pronoun.end() <= 20:  # the trial is its subject: "It's a phase 4 study", not "It is tested in 16 trials"
+                    claims_of[spoken_of] += claims
+                    continue
             keys = {f"{r.kind}:{r.ref}" for r in inside}
             spoken_of = keys.pop() if len(keys) == 1 and block.kind == "para" else None
             if not inside:
