@@ -140,6 +140,9 @@ ORGANISATION_HINT = Gated(re.compile(
     rf"|^[ \t]*(?:[-*•]|\d{{1,3}}[.)/])?[ \t]*(?P<leads>{NAME})[ \t]*,",
     re.UNICODE | re.MULTILINE,
 ))
+HOSTED = Gated(re.compile(rf"\b(?:study|trial|phase\s+\S+|pilot|cohort)(?:\s+of\s+[\w-]+)?\s+at\s+(?P<at>(?:the\s+)?{NAME})", re.UNICODE))
+"""Where a trial is run ("a phase 1 study of rituximab at Mayo Clinic"): the writer's word for who
+runs it, which fits the record's sponsors, collaborators or the sites it lists."""
 RUNNING = Gated(re.compile(
     rf"(?P<runs>{NAME})\s+(?:ran|runs|(?:is|was)\s+running|sponsored|sponsors|(?:is|was)\s+sponsoring|conducted|conducts|launched|registered)"
     rf"\s+(?:a|an|the|its|their|this)\b",
@@ -192,7 +195,7 @@ STATUS_PATTERNS = [(Gated(re.compile(pattern, re.IGNORECASE)), statuses) for pat
 _ONGOING_ONLY = [statuses for _, statuses in STATUS_PATTERNS if set(statuses) <= _ONGOING]
 """Statuses a past tense contradicts ("was recruiting" is no claim that it is)."""
 STATUS_SCREEN = Screen([pattern for pattern, _ in STATUS_PATTERNS])
-SPONSOR_SCREEN = Screen([*SPONSOR_PATTERNS, ORGANISATION_HINT, RUNNING])
+SPONSOR_SCREEN = Screen([*SPONSOR_PATTERNS, ORGANISATION_HINT, RUNNING, HOSTED])
 
 
 @lru_cache(maxsize=1024)
@@ -444,10 +447,10 @@ class ClaimReader:
             for match in pattern.finditer(segment, lowered):
                 self._sponsor(match, "name", start, add)
         owners = OWNER.finditer(segment) if owned else ()
-        for match in [*ORGANISATION_HINT.finditer(segment, lowered), *RUNNING.finditer(segment, lowered), *owners]:
-            group = next(g for g in ("by", "opens", "closes", "leads", "runs", "owns") if match.groupdict().get(g))
+        for match in [*ORGANISATION_HINT.finditer(segment, lowered), *RUNNING.finditer(segment, lowered), *HOSTED.finditer(segment, lowered), *owners]:
+            group = next(g for g in ("by", "opens", "closes", "leads", "runs", "at", "owns") if match.groupdict().get(g))
             name = match.group(group)
-            if _looks_organised(name) and any(w not in ORG_WORDS for w in plain_words(name)):
+            if group == "at" or _looks_organised(name) and any(w not in ORG_WORDS for w in plain_words(name)):  # "a study … at the Charité"
                 self._sponsor(match, group, start, add)
 
     @staticmethod
@@ -461,7 +464,7 @@ class ClaimReader:
             name += short.group()
         if name.lower().startswith("the "):
             name, a = name[4:], a + 4
-        add(Claim("sponsor", name, name, a, a + len(name)))
+        add(Claim("sponsor", name, SiteOrSponsor(name) if group == "at" else name, a, a + len(name)))
 
 
 # -- checking -------------------------------------------------------------------------------
@@ -478,6 +481,23 @@ def _parts(claimed: str) -> list[str]:
     pieces = re.split(r"\s+(?:at|with|and|&)\s+|[/,;()]", claimed)
     owners = [m.group(1) for m in re.finditer(r"([\w.&-]+(?:\s+[A-Z][\w.&-]*){0,3})['’]s?(?=\s)", claimed)]  # "Legend's LCAR-AIO": Legend
     return [claimed] + [p.strip() for p in pieces + owners if p.strip() and p.strip() != claimed]
+
+
+class SiteOrSponsor(str):
+    """A sponsor claim said as where a trial runs ("… at Mayo Clinic"): a site of the record fits it too."""
+
+
+def _short_form(said: str, named: list[str]) -> bool:
+    """Whether one word said is a name's informal short form: its capitalised pieces, in order,
+    begin successive words of the name ("WashU": Washington University; "UPenn": University of
+    Pennsylvania)."""
+    pieces = [p.lower() for p in re.findall(r"[A-Z][a-z]*", said.strip())]
+    if not re.fullmatch(r"[A-Za-z]+", said.strip()) or len(pieces) < 2 or not any(len(p) > 1 for p in pieces):
+        return False
+    return any(
+        all(start + k < len(named) and named[start + k].startswith(piece) for k, piece in enumerate(pieces))
+        for start in range(len(named))
+    )
 
 
 def _unumlauted(word: str) -> str:
@@ -502,6 +522,10 @@ class SponsorMatcher:
             self._fits[key] = any(self._same(part, name) for part in _parts(claimed) for name in names)
         return self._fits[key]
 
+    def hosts(self, claimed: str, study: Study) -> bool:
+        """Whether a trial runs at the place a text names: one of the record's sites."""
+        return any(self._same(claimed, site.facility) for site in study.locations if site.facility)
+
     def _same(self, said: str, record: str) -> bool:
         words = [_unumlauted(w) for w in plain_words(said) if w not in _HONORIFICS]
         if len(words) >= 2 and all(len(w) == 1 for w in words[:-1]):  # "J. Pich" for "Judit Pich"
@@ -512,6 +536,8 @@ class SponsorMatcher:
         named = [_unumlauted(w) for w in plain_words(record) if w not in _HONORIFICS]
         if words and len(named) >= len(words) and all(x == y or (len(x) >= 3 and y.startswith(x)) for x, y in zip(words, named)):
             return True  # the name's start, as a sentence cut it ("University College" of "University College, London"), words cut short ("Peking Univ")
+        if _short_form(said, [w for w in named if w not in _ACRONYM_SKIP]):
+            return True  # "WashU" for "Washington University School of Medicine", "UPenn"
         shared = next((i for i, (x, y) in enumerate(zip(words, named)) if x != y), min(len(words), len(named)))
         if shared and all(len(w) == 1 for w in words[shared:]) and words[shared:] == [w[0] for w in named[shared:] if w not in _ACRONYM_SKIP]:
             return True  # the name's end as its initials ("VA Office of R&D")
@@ -567,7 +593,7 @@ def study_problems(claims: list[Claim], study: Study, is_ms: bool | None, sponso
                 problems.append(_problem("status", claim, f"completed {study.completion_date.value}",
                                          f"status: the text says {claim.written!r}; the record's completion date is {study.completion_date.value}"))
         elif claim.field == "sponsor":
-            if not sponsors.fits(claim.value, study):
+            if not sponsors.fits(claim.value, study) and not (isinstance(claim.value, SiteOrSponsor) and sponsors.hosts(claim.value, study)):
                 names = sponsors.names(study)
                 record = names[0] if names else "not given"
                 problems.append(_problem("sponsor", claim, record,

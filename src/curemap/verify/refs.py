@@ -21,7 +21,10 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
+from html import escape
 from html.parser import HTMLParser
+
+from lxml import etree
 
 from curemap.verify.gates import Gated, folded
 
@@ -546,7 +549,28 @@ def _text_document(content: str, markdown: bool) -> Document:
         else:
             current = Block(a, b, "para")
             blocks.append(current)
-    return Document(text, [(0, 1)], blocks, links)
+    chars = list(text)
+    blocks = [_as_card(text, block, chars) for block in blocks]
+    return Document("".join(chars), [(0, 1)], blocks, links)
+
+
+_LABELLED = re.compile(r"[ \t]*(?:-[ \t]+)?([A-Za-z_][\w ()/.-]{0,30}?)[ \t]*:[ \t]+(?P<quote>[\"']?)(\S[^\n]*?)(?P=quote)[ \t]*$")
+
+
+def _as_card(text: str, block: Block, chars: list[str]) -> Block:
+    """A list item or paragraph made of labelled lines ("phase: 1/2", "n: 62", as a tracker's
+    YAML export or a form's text has them) as a row whose cells are the values under their labels;
+    the quotes around a value are the file's syntax (blanked in ``chars``), not a quotation."""
+    if block.kind not in ("item", "para"):
+        return block
+    spans = [(block.start + a, block.start + b) for a, b in _line_spans(text[block.start:block.end])]
+    labelled = [m for a, b in spans if (m := _LABELLED.fullmatch(text, a, b))]
+    if len(labelled) < 3 or len(labelled) * 5 < len(spans) * 3:
+        return block
+    for m in labelled:
+        if m.group("quote"):
+            chars[m.start("quote")] = chars[m.end(3)] = " "
+    return Block(block.start, block.end, "row", [(m.start(3), m.end(3), m.group(1)) for m in labelled])
 
 
 @dataclass
@@ -663,7 +687,7 @@ class _HtmlText(HTMLParser):
         elif tag in ("dt", "dd") and self._list is not None:
             self._list.open, self._list.words, self._list.cites = (tag, self.length), [], False
         for name, value in attrs:
-            if value and (name == "href" and value.startswith(("http://", "https://", "www.")) or self.ID_HINT.search(value) and name != "title"):
+            if value and (name in ("href", "xlink:href") and value.startswith(("http://", "https://", "www.")) or self.ID_HINT.search(value) and name != "title"):
                 self._emit(f" {value} ")
                 if self._list is not None and self.ID_HINT.search(value):
                     self._list.cites = True
@@ -907,9 +931,26 @@ def _wiki_as_text(content: str) -> str:
     return _WIKI_HEADING.sub(lambda m: "#" + " " * (len(m.group(1)) - 1) + m.group(2) + " " * (len(m.group()) - len(m.group(1)) - len(m.group(2))), text)
 
 
+def _opml_as_html(content: str) -> str:
+    """An outline (OPML: each node's words in its ``text`` attribute, a note in ``_note``) as HTML
+    with a list item per node on the node's own line, so lines stay the source's."""
+    lines = [""] * (content.count("\n") + 1)
+    try:
+        root = etree.fromstring(content.encode("utf-8"), etree.XMLParser(recover=True, resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        root = None
+    for node in root.iter("outline") if root is not None else ():
+        words = " — ".join(escape(node.get(name) or "") for name in ("text", "_note") if node.get(name))
+        links = "".join(f' <a href="{escape(node.get(name))}"></a>' for name in ("url", "htmlUrl", "xmlUrl") if node.get(name))
+        lines[(node.sourceline or 1) - 1] += f"<li>{words}{links}</li>"
+    return "<html><body><ul>" + "\n".join(lines) + "</ul></body></html>"
+
+
 def parse_document(content: str, fmt: str) -> Document:
     if fmt == "html":
         return _html_document(content)
+    if fmt == "opml":
+        return _html_document(_opml_as_html(content))
     if fmt in ("csv", "tsv"):
         return _delimited_document(content, "," if fmt == "csv" else "\t")
     if fmt == "tex":
@@ -923,8 +964,10 @@ def parse_document(content: str, fmt: str) -> Document:
 
 def detect_format(name: str, content: str) -> str:
     lowered = name.lower()
-    if lowered.endswith((".html", ".htm")):
+    if lowered.endswith((".html", ".htm", ".xhtml", ".xml")):  # XML articles (JATS) read by their elements as HTML is
         return "html"
+    if lowered.endswith(".opml"):
+        return "opml"
     if lowered.endswith((".md", ".markdown")):
         return "md"
     if lowered.endswith((".wiki", ".mediawiki", ".wikitext")):
