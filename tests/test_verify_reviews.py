@@ -757,3 +757,41 @@ def test_twelfth_fresh_set_misses_once_reported(built_store, profile):
         "NCT01099930": ("ok", []), "NCT06138132": ("mismatch", ["sponsor"]), "NCT00725985": ("mismatch", ["sponsor"]),
         "2023-50381462-00": ("malformed", ["id"]), "name:MB-CART2019.1": ("matched_by_name", []),
     }
+
+
+def test_thirteenth_fresh_set_misses_once_reported(built_store, profile):
+    """What the thirteenth fresh set's first run missed: an OPML outline (words in attributes,
+    each node a line), a JATS article (links in xlink:href), a YAML export's cards of labelled
+    lines with quoted values, "a phase 4 study of alemtuzumab at the Charité", and "WashU"."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+    outline = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0"><body>\n'
+        '  <outline text="BTK inhibitors">\n'
+        '    <outline text="Tolebrutinib long-term safety study NCT06372145 (Sanofi, phase III, ~2,500 participants) — still enrolling"/>\n'
+        '    <outline text="GEMINI 2 (NCT04410991): tolebrutinib vs teriflunomide, Sanofi, 899 patients, completed 2024"/>\n'
+        '    <outline text="CNS biomarker study NCT03963375 at WashU (EMD Serono collaborating), phase 4, forty-seven patients, done 2025"/>\n'
+        "  </outline>\n</body></opml>\n"
+    )
+    by_ref = {c["ref"]: (c["line"], c["status"]) for c in verifier.verify_text(outline, "opml")["citations"]}
+    assert by_ref == {"NCT06372145": (4, "ok"), "NCT04410991": (5, "ok"), "NCT03963375": (6, "ok")}
+    article = (
+        '<article xmlns:xlink="http://www.w3.org/1999/xlink"><body><sec><p>Company communications remain upbeat: Atara\'s own'
+        ' pipeline page (<ext-link ext-link-type="uri" xlink:href="https://www.atarabio.com/pipeline/ata188-multiple-sclerosis/">'
+        "atarabio.com</ext-link>) still describes ATA188 as a phase 1/2 programme that is currently recruiting patients.</p></sec></body></article>\n"
+    )
+    (citation,) = verifier.verify_text(article, "html")["citations"]
+    assert (citation["ref"], [p["field"] for p in citation["problems"]]) == ("name:ATA188", ["status"])  # terminated
+    cards = (
+        "trials:\n"
+        "  - registry_id: NCT04561557\n    title: CT103A in antibody-associated CNS autoimmunity\n"
+        '    phase: "Phase 1/2"\n    status: recruiting\n    n: 36\n'
+        "  - registry_id: NCT07178431\n    title: MB-CART2019.1 in refractory MS\n"
+        '    phase: "1/2"\n    status: not yet recruiting\n    n: 62\n'
+    )
+    by_ref = {c["ref"]: [p["field"] for p in c["problems"]] for c in verifier.verify_text(cards, "text")["citations"]}
+    assert by_ref == {"NCT04561557": ["phase"], "NCT07178431": ["enrollment"]}  # early phase 1; 26
+    charite = "In a small phase 4 study of alemtuzumab at the Charité (NCT02419378), fifteen patients were followed."
+    (citation,) = verifier.verify_text(charite, "text")["citations"]
+    assert [p["field"] for p in citation["problems"]] == ["sponsor"]  # University Hospital Muenster
