@@ -415,14 +415,19 @@ class Verifier:
         """A block's references with those naming one record as one ("doi:… PMID: …" after a
         source, a trial's NCT id and its address), each where it was written: the claims are
         checked once, under the record's own id when the writer gave it."""
+        if len(members) < 2:
+            return members
+        records = [self._exists(ref).record for ref in members]
         chosen: dict[str, Reference] = {}
-        for ref in members:
-            if (record := self._exists(ref).record) and (record not in chosen or ref.ref == record):
+        for ref, record in zip(members, records):
+            if record and (record not in chosen or ref.ref == record):
                 chosen[record] = ref
+        if len(chosen) == len({f"{r.kind}:{r.ref}" for r, record in zip(members, records) if record}):
+            return members  # no record named twice
         return [
-            ref if not (record := self._exists(ref).record) or chosen[record] is ref
+            ref if not record or chosen[record] is ref
             else Reference(chosen[record].kind, chosen[record].value, ref.text, ref.start, ref.end, chosen[record].malformed)
-            for ref in members
+            for ref, record in zip(members, records)
         ]
 
     def _claims(self, text: str, block, a: int, b: int) -> list[Claim]:

@@ -55,7 +55,7 @@ so "pH 7", "phi" and "Ph one" are not phases."""
 _EARLIER = re.compile(r"\b(?:after|following|before|beyond|from|prior\s+to|previous|earlier)\s+(?:(?:a|an|the|its|their|successful|positive|initial|early)\s+)?$", re.IGNORECASE)
 """Words before a phase that make it the history of a programme, not the trial's phase ("After
 phase 1 work, the AFFINITY trial …", "moved from phase 2 to phase 3")."""
-_PART = re.compile(r"\s+(?:part|portion|segment|stage)\b", re.IGNORECASE)
+_PART_WORDS = (" part", " portion", " segment", " stage")
 _PARTS_OF = {
     "phase1": frozenset({"phase1", "phase1_2"}),
     "phase2": frozenset({"phase2", "phase1_2", "phase2_3"}),
@@ -92,11 +92,10 @@ ENROLLMENT = Gated(re.compile(  # every match starts where a word starts, or on 
     rf"|\b(?:enrolled|enrolling|recruited|randomi[sz]ed|treated|enrol(?:l)?ment(?:\s+(?:of|target))?|sample\s+size\s+of|to\s+(?:enrol(?:l)?|recruit))\s+(?:(?P<a3>{APPROX})\s*)?(?P<n3>{NUMBER})(?:\s*(?:to|–)\s*(?P<h3>{NUMBER}))?(?![\w%]))",
     re.IGNORECASE,
 ))
-FRACTION = Gated(re.compile(
-    r"\b(?P<n>\d{1,5})\s*(?:/|of|out\s+of)\s*(?P<d>\d{1,5})\b(?![.,]\d|\s*(?:%|mg|kg|ml|years?|months?|weeks?|days?)\b)"
-    r"|\bout\s+of\s+(?P<d2>\d{1,5})\s+(?:[\w-]+\s+){0,3}?[\w-]+,?\s+(?P<n2>\d{1,5})\s+(?:had|were|was|showed|developed|reached|achieved|relapsed)\b",
-    re.IGNORECASE,
-))
+FRACTIONS = (
+    Gated(re.compile(r"(?P<n>\d(?<![\w.]\d)\d{0,4})\s*(?:/|of|out\s+of)\s*(?P<d>\d{1,5})\b(?![.,]\d|\s*(?:%|mg|kg|ml|years?|months?|weeks?|days?)\b)", re.IGNORECASE)),
+    Gated(re.compile(r"\bout\s+of\s+(?P<d>\d{1,5})\s+(?:[\w-]+\s+){0,3}?[\w-]+,?\s+(?P<n>\d{1,5})\s+(?:had|were|was|showed|developed|reached|achieved|relapsed)\b", re.IGNORECASE)),
+)
 """A share said as a fraction ("11/25", "14 of 48", "out of 25 children, 15 had …"): said of a
 paper, it must be the abstract's fraction over the same whole, where the abstract gives one."""
 LISTED_PEOPLE = Gated(re.compile(rf"\b(?P<list>{NUMBER}(?:\s*,\s*{NUMBER})*\s*,?\s*(?:and|or)\s+{NUMBER})\s+{PEOPLE}\b", re.IGNORECASE))
@@ -130,9 +129,6 @@ SPONSOR_PATTERNS = [
         rf"\b(?:[Rr]un|[Cc]onducted|[Dd]eveloped|[Ss]ponsored|[Ff]unded|[Ll]ed)\s+(?:jointly\s+)?with\s+(?P<name>{NAME})",
         rf"\b[Ii]n\s+(?:partnership|collaboration)\s+with\s+(?P<name>{NAME})",
         rf"(?P<name>{NAME})\s+(?:among\s+the\s+collaborators|collaborating|as\s+(?:a\s+)?collaborator)",
-        rf"(?!(?:Investigator|Industry|Academic|Government|Company|Physician|Patient|Self|State|Publicly|Privately|Charity)-)"
-        rf"(?P<name>{NAME})-(?:sponsored|funded)\b",  # "a Merck-sponsored phase 2", not "Investigator-sponsored" ("China-led" names a place)
-        rf"(?P<name>{NAME})\s+(?:(?:is|was|are|were)\s+the\s+(?:lead\s+)?)?sponsor\b(?![-\w])",  # "(UCSF sponsor, …)", "Biogen were the sponsor"
     )
 ]
 ORGANISATION_HINT = Gated(re.compile(
@@ -143,17 +139,24 @@ ORGANISATION_HINT = Gated(re.compile(
 HOSTED = Gated(re.compile(rf"\b(?:study|trial|phase\s+\S+|pilot|cohort)(?:\s+of\s+[\w-]+)?\s+at\s+(?P<at>(?:the\s+)?{NAME})", re.UNICODE))
 """Where a trial is run ("a phase 1 study of rituximab at Mayo Clinic"): the writer's word for who
 runs it, which fits the record's sponsors, collaborators or the sites it lists."""
-RUNNING = Gated(re.compile(
-    rf"(?P<runs>{NAME})\s+(?:ran|runs|(?:is|was)\s+running|sponsored|sponsors|(?:is|was)\s+sponsoring|conducted|conducts|launched|registered)"
-    rf"\s+(?:a|an|the|its|their|this)\b",
-    re.UNICODE,
-))
-"""An organisation running a trial ("The Cleveland Clinic ran a phase 2"): scanned only where one
-of its verbs stands, as a name may start at any capital."""
 """An organisation named after "by" or "from", alone in (or last in) parentheses, or first in a
 line or list item before a comma ("- Nantes University Hospital, phase 3, 386 pts"). A name that
 opens parentheses after a link's (blanked) address is the link's text, the writer's source
 ("(<a href=…>Fierce Biotech</a>)"), not a sponsor."""
+NAMED_BEFORE = [
+    (Gated(re.compile(r"-(?:sponsored|funded)\b")), re.compile(r"\Z"), False),  # "a Merck-sponsored phase 2" ("China-led" names a place)
+    (Gated(re.compile(r"\bsponsor\b(?![-\w]|\s*:)")), re.compile(r"\s+(?:(?:is|was|are|were)\s+the\s+(?:lead\s+)?)?\Z"), False),  # "(UCSF sponsor, …)", "Biogen were the sponsor"
+    (Gated(re.compile(
+        r"\b(?:ran|runs|running|sponsored|sponsors|sponsoring|conducted|conducts|launched|registered)\s+(?:a|an|the|its|their|this)\b"
+    )), re.compile(r"\s+(?:(?:is|was)\s+)?\Z"), True),  # "The Cleveland Clinic ran a phase 2"
+]
+"""Words that follow a sponsor's name, what may stand between (``…\\Z``), and whether the name
+must look like an organisation's: the name is read back from the words, so the text is scanned
+for them, not for a name at every capital."""
+_CUES = Screen([cue for cue, _, _ in NAMED_BEFORE])
+_NAME_BEFORE = re.compile(rf"(?P<name>{NAME})\Z", re.UNICODE)
+_ROLES = frozenset("investigator industry academic government company physician patient self state publicly privately charity".split())
+"""Words before "-sponsored" that name a kind of sponsor, not one ("Investigator-sponsored")."""
 OWNER = re.compile(rf"(?P<owns>{NAME})(?<=['’]s|s['’])\s+(?:[\w-]+\s+){{0,3}}?(?:phase|trial|study)\b", re.UNICODE)
 """An organisation owning a trial ("Kite Pharma's phase 1", "Acorda Therapeutics' first study");
 read only in a sentence with an apostrophe, as a name may start at any capital."""
@@ -195,7 +198,7 @@ STATUS_PATTERNS = [(Gated(re.compile(pattern, re.IGNORECASE)), statuses) for pat
 _ONGOING_ONLY = [statuses for _, statuses in STATUS_PATTERNS if set(statuses) <= _ONGOING]
 """Statuses a past tense contradicts ("was recruiting" is no claim that it is)."""
 STATUS_SCREEN = Screen([pattern for pattern, _ in STATUS_PATTERNS])
-SPONSOR_SCREEN = Screen([*SPONSOR_PATTERNS, ORGANISATION_HINT, RUNNING, HOSTED])
+SPONSOR_SCREEN = Screen([*SPONSOR_PATTERNS, ORGANISATION_HINT, *(cue for cue, _, _ in NAMED_BEFORE)])
 
 
 @lru_cache(maxsize=1024)
@@ -340,11 +343,11 @@ class ClaimReader:
             taken.add(a, b)
         if only in (None, "phase"):
             for match in PHASE.finditer(segment, lowered):
-                written = segment[match.start():match.end()]
-                if "phase" not in written[:11].lower() and not _PH_PHASE.match(re.sub(r"(?i)^early[\s-]+", "", written)):
-                    continue
+                if not lowered.startswith("phase", match.start()) and "phase" not in lowered[match.start():match.start() + 11]:
+                    if not _PH_PHASE.match(re.sub(r"(?i)^early[\s-]+", "", segment[match.start():match.end()])):
+                        continue
                 key = _phase_key(match)
-                if key in _PARTS_OF and _PART.match(segment, match.end()):  # "its phase 2 part": a phase 1/2 or 2/3 trial's
+                if key in _PARTS_OF and lowered.startswith(_PART_WORDS, match.end()):  # "its phase 2 part": a phase 1/2 or 2/3 trial's
                     key = _PARTS_OF[key]
                 if key and not _EARLIER.search(segment, max(0, match.start() - 40), match.start()):
                     add(Claim("phase", segment[match.start():match.end()].strip(), key, start + match.start(), start + match.end()))
@@ -361,9 +364,9 @@ class ClaimReader:
             for order, number in enumerate(re.finditer(NUMBER, segment[match.start("list"):match.end("list")], re.IGNORECASE)):
                 a = start + match.start("list") + number.start()
                 add(Claim("enrollment", number.group(), (_number(number.group()), None, ""), a, a + len(number.group()), order))
-        for match in FRACTION.finditer(segment, lowered):
-            n, d = match.group("n") or match.group("n2"), match.group("d") or match.group("d2")
-            add(Claim("figure", match.group(), ("fraction", int(n), int(d)), start + match.start(), start + match.end()))
+        for fraction in FRACTIONS if "/" in segment or " of " in lowered else ():  # "11/25", "14 of 48", "out of 25 …, 15 had"
+            for match in fraction.finditer(segment, lowered):
+                add(Claim("figure", match.group(), ("fraction", int(match.group("n")), int(match.group("d"))), start + match.start(), start + match.end()))
         for match in LISTED_PEOPLE.finditer(segment, lowered):
             for number in re.finditer(NUMBER, match.group("list"), re.IGNORECASE):
                 a = start + match.start("list") + number.start()
@@ -441,30 +444,43 @@ class ClaimReader:
 
     def _sponsors(self, segment: str, lowered: str, start: int, add) -> None:
         owned = "'" in segment or "’" in segment
-        if not owned and not SPONSOR_SCREEN.may_match(segment, lowered):
+        hosted = " at " in lowered  # "a study … at the Charité": most sentences with "study" or "phase" have no "at"
+        if not owned and not hosted and not SPONSOR_SCREEN.may_match(segment, lowered):
             return
         for pattern in SPONSOR_PATTERNS:
             for match in pattern.finditer(segment, lowered):
-                self._sponsor(match, "name", start, add)
+                self._sponsor(segment, *match.span("name"), start, add)
+        for cue, bridge, organised in NAMED_BEFORE if _CUES.may_match(segment, lowered) else ():
+            for match in cue.finditer(segment, lowered):
+                between = bridge.search(segment, max(0, match.start() - 30), match.start())
+                if between is None or not segment[between.start() - 1:between.start()].isalnum():  # a name ends in a letter or digit
+                    continue
+                if (named := _NAME_BEFORE.search(segment, max(0, between.start() - 120), between.start())) is None:
+                    continue
+                name = named.group("name")
+                if organised and not _looks_organised(name) or name.lower() in _ROLES:
+                    continue
+                self._sponsor(segment, *named.span("name"), start, add)
         owners = OWNER.finditer(segment) if owned else ()
-        for match in [*ORGANISATION_HINT.finditer(segment, lowered), *RUNNING.finditer(segment, lowered), *HOSTED.finditer(segment, lowered), *owners]:
-            group = next(g for g in ("by", "opens", "closes", "leads", "runs", "at", "owns") if match.groupdict().get(g))
+        for match in [*ORGANISATION_HINT.finditer(segment, lowered), *(HOSTED.finditer(segment, lowered) if hosted else ()), *owners]:
+            group = next(g for g in ("by", "opens", "closes", "leads", "at", "owns") if match.groupdict().get(g))
             name = match.group(group)
             if group == "at" or _looks_organised(name) and any(w not in ORG_WORDS for w in plain_words(name)):  # "a study … at the Charité"
-                self._sponsor(match, group, start, add)
+                self._sponsor(segment, *match.span(group), start, add, hosted=group == "at")
 
     @staticmethod
-    def _sponsor(match: re.Match, group: str, start: int, add) -> None:
-        """A sponsor claim of a match's name, a leading "the" and the sentence's closing stop left out."""
-        name = re.sub(r"['’]s?$", "", match.group(group).rstrip(".,;:"))
-        a = start + match.start(group)
+    def _sponsor(segment: str, name_start: int, name_end: int, start: int, add, hosted: bool = False) -> None:
+        """A sponsor claim of the name at ``segment[name_start:name_end]``, a leading "the" and the
+        sentence's closing stop left out, an acronym after it in parentheses kept."""
+        name = re.sub(r"['’]s?$", "", segment[name_start:name_end].rstrip(".,;:"))
+        a = start + name_start
         if opening := _SENTENCE_OPENING.match(name):  # "In 2020 the Cleveland Clinic ran …"
             name, a = name[opening.end():], a + opening.end()
-        if short := _SHORT_NAME.match(match.string, match.end(group)):  # "the Italian MS Foundation (FISM)": its acronym too
+        if short := _SHORT_NAME.match(segment, name_end):  # "the Italian MS Foundation (FISM)": its acronym too
             name += short.group()
         if name.lower().startswith("the "):
             name, a = name[4:], a + 4
-        add(Claim("sponsor", name, SiteOrSponsor(name) if group == "at" else name, a, a + len(name)))
+        add(Claim("sponsor", name, SiteOrSponsor(name) if hosted else name, a, a + len(name)))
 
 
 # -- checking -------------------------------------------------------------------------------

@@ -456,7 +456,7 @@ def _printed_columns(line: str, following: str) -> list[int] | None:
     """Where the columns of a table a program printed start (a data frame: a header of names set
     apart by two spaces or more over rows of records, right- or left-aligned), when ``line`` is
     such a header; None otherwise."""
-    if "  " not in line.strip() or ID_LIKE.search(line) or not ID_LIKE.search(following):
+    if "  " not in line or "  " not in line.strip() or ID_LIKE.search(line) or not ID_LIKE.search(following):
         return None
     names = list(re.finditer(r"\S+(?: \S+)*", line))
     if len(names) < 4:
@@ -541,7 +541,7 @@ def _text_document(content: str, markdown: bool) -> Document:
         if HEADING.match(line):
             blocks.append(Block(a, b, "heading"))
             current = None
-        elif LIST_ITEM.match(line) or CHAT_LINE.match(line):
+        elif LIST_ITEM.match(line) or (":" in line and CHAT_LINE.match(line)):
             current = Block(a, b, "item")
             blocks.append(current)
         elif current is not None:
@@ -561,7 +561,7 @@ def _as_card(text: str, block: Block, chars: list[str]) -> Block:
     """A list item or paragraph made of labelled lines ("phase: 1/2", "n: 62", as a tracker's
     YAML export or a form's text has them) as a row whose cells are the values under their labels;
     the quotes around a value are the file's syntax (blanked in ``chars``), not a quotation."""
-    if block.kind not in ("item", "para"):
+    if block.kind not in ("item", "para") or text.count(":", block.start, block.end) < 3:
         return block
     spans = [(block.start + a, block.start + b) for a, b in _line_spans(text[block.start:block.end])]
     labelled = [m for a, b in spans if (m := _LABELLED.fullmatch(text, a, b))]
