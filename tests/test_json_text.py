@@ -27,7 +27,8 @@ from hypothesis import strategies as st
 from curemap.sources.ctgov_json import study_from_api
 from curemap.errors import InputError
 from curemap.sources import files
-from curemap.sources.files import iter_file_records, parse_json
+from curemap.jsontext import parse_json
+from curemap.sources.files import iter_file_records
 from curemap.sources.validation import MAX_DEPTH
 from curemap.store.store import canonical_json
 from tests.conftest import RAW_V2, SHARED_DATA

@@ -28,6 +28,7 @@ import ijson
 import orjson
 
 from curemap.errors import FormatNotRecognised, InputError
+from curemap.jsontext import may_hold_long_integer, parse_json
 from curemap.model import ParsedRecord
 from curemap.sources import ctgov_csv, ctgov_json, ctis_csv, literature_csv, pubmed_xml
 from curemap.sources.csv_rows import csv_rows
@@ -167,23 +168,6 @@ _LONG_DIGITS = re.compile(rb"(?<!\d)\d{4000}")
 """A run of digits near Python's 4,300-digit limit on reading an integer (each run tried once)."""
 
 
-_ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")
-_LONG_INTEGER = b"0" * 19
-"""An integer of 19 digits or more may lie past 64 bits, which orjson reads as a float."""
-
-
-def parse_json(text: str) -> Any:
-    """``json.loads(text)``: its value, or its error. orjson reads the same value several times
-    faster from standard JSON with integers inside 64 bits; text outside that (``NaN``, an
-    integer past 64 bits, a lone surrogate, deep nesting) and text orjson refuses are read by
-    :func:`json.loads`, whose value or error stands."""
-    try:
-        data = text.encode()
-        if _LONG_INTEGER not in data.translate(_ZERO_DIGITS):
-            return orjson.loads(data)
-    except (UnicodeEncodeError, orjson.JSONDecodeError):
-        pass
-    return json.loads(text)
 
 
 def _bad_line(number: int, origin: str, problem: str) -> ParsedRecord:
@@ -384,7 +368,7 @@ def _read_at_once(path: Path, origin: str) -> Iterator[ParsedRecord] | None:
     except InputError:
         return None
     data = data.removeprefix(_UTF8_BOM)
-    if len(data) > MAX_RECORD_BYTES or _LONG_INTEGER in data.translate(_ZERO_DIGITS) or data.count(b'"studies"') > 1:
+    if len(data) > MAX_RECORD_BYTES or may_hold_long_integer(data) or data.count(b'"studies"') > 1:
         return None
     try:
         document = orjson.loads(data)

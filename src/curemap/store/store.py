@@ -41,7 +41,7 @@ from sqlalchemy.pool import QueuePool
 
 from curemap.errors import StoreError
 from curemap.model import Paper, ParsedRecord, Study
-from curemap.sources.files import parse_json
+from curemap.jsontext import parse_json
 from curemap.store import schema, search, summary
 from curemap.store.bulk import among, bulk_insert, insert_new, update_rows
 from curemap.store.schema import upsert
