@@ -616,7 +616,9 @@ def _located(problems: list[dict[str, Any]], doc: Document) -> list[dict[str, An
     return problems
 
 
-_ADDRESS_WORD = re.compile(r"(?<![A-Za-z0-9])(?=([A-Za-z0-9]+(?:-[A-Za-z0-9]+)?))")
+_ADDRESS_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]")
+_PAIRED_WORD = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)?")
+_LONE_WORD = re.compile(r"[A-Za-z0-9]+")
 
 
 def _address_words(masked: str, a: int, b: int) -> list[re.Match]:
@@ -627,9 +629,10 @@ def _address_words(masked: str, a: int, b: int) -> list[re.Match]:
     for address in URL.finditer(masked, a, b):
         path_start = masked.find("/", masked.find("//", address.start()) + 2, address.end())
         for word in _ADDRESS_WORD.finditer(masked, path_start if path_start >= 0 else address.end(), address.end()):
-            found.append(re.compile(re.escape(word.group(1))).match(masked, word.start()))
-            if "-" in word.group(1):
-                found.append(re.compile(r"[A-Za-z0-9]+").match(masked, word.start()))
+            paired = _PAIRED_WORD.match(masked, word.start(), address.end())
+            found.append(paired)
+            if "-" in paired.group():
+                found.append(_LONE_WORD.match(masked, word.start()))
     return found
 
 

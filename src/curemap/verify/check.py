@@ -136,13 +136,13 @@ ORGANISATION_HINT = Gated(re.compile(
     rf"|^[ \t]*(?:[-*•]|\d{{1,3}}[.)/])?[ \t]*(?P<leads>{NAME})[ \t]*,",
     re.UNICODE | re.MULTILINE,
 ))
-HOSTED = Gated(re.compile(rf"\b(?:study|trial|phase\s+\S+|pilot|cohort)(?:\s+of\s+[\w-]+)?\s+at\s+(?P<at>(?:the\s+)?{NAME})", re.UNICODE))
-"""Where a trial is run ("a phase 1 study of rituximab at Mayo Clinic"): the writer's word for who
-runs it, which fits the record's sponsors, collaborators or the sites it lists."""
 """An organisation named after "by" or "from", alone in (or last in) parentheses, or first in a
 line or list item before a comma ("- Nantes University Hospital, phase 3, 386 pts"). A name that
 opens parentheses after a link's (blanked) address is the link's text, the writer's source
 ("(<a href=…>Fierce Biotech</a>)"), not a sponsor."""
+HOSTED = Gated(re.compile(rf"\b(?:study|trial|phase\s+\S+|pilot|cohort)(?:\s+of\s+[\w-]+)?\s+at\s+(?P<at>(?:the\s+)?{NAME})", re.UNICODE))
+"""Where a trial is run ("a phase 1 study of rituximab at Mayo Clinic"): the writer's word for who
+runs it, which fits the record's sponsors, collaborators or the sites it lists."""
 NAMED_BEFORE = [
     (Gated(re.compile(r"-(?:sponsored|funded)\b")), re.compile(r"\Z"), False),  # "a Merck-sponsored phase 2" ("China-led" names a place)
     (Gated(re.compile(r"\bsponsor\b(?![-\w]|\s*:)")), re.compile(r"\s+(?:(?:is|was|are|were)\s+the\s+(?:lead\s+)?)?\Z"), False),  # "(UCSF sponsor, …)", "Biogen were the sponsor"

@@ -972,7 +972,9 @@ def detect_format(name: str, content: str) -> str:
         return "md"
     if lowered.endswith((".wiki", ".mediawiki", ".wikitext")):
         return "wiki"
-    if lowered.endswith((".csv", ".tsv", ".tex", ".rtf")) or content.startswith("{\\rtf"):
-        return "rtf" if content.startswith("{\\rtf") else lowered[-3:]
+    if content.startswith("{\\rtf"):
+        return "rtf"
+    if lowered.endswith((".csv", ".tsv", ".tex", ".rtf")):
+        return lowered[-3:]
     head = content.lstrip()[:500].lower()
     return "html" if head.startswith(("<!doctype html", "<html")) or "<body" in head else "text"
