@@ -74,7 +74,8 @@ Asthma, for contrast: PMID: 29768149. And a phase 2 study in atopic dermatitis, 
 
 
 def test_verify_reports_exactly_the_misstatements(built_store, profile, trials):
-    from curemap.verify import OnlineLookup, Verifier
+    from curemap.verify import Verifier
+    from curemap.verify.online import OnlineLookup
 
     good, wrong_phase, wrong_sponsor, wrong_size = trials
     lookup = OnlineLookup(httpx.MockTransport(fake_sources), sleep=lambda _: None)
@@ -115,7 +116,8 @@ def test_verify_reports_exactly_the_misstatements(built_store, profile, trials):
 
 
 def test_online_claims_are_checked_against_the_fetched_record(built_store, profile):
-    from curemap.verify import OnlineLookup, Verifier
+    from curemap.verify import Verifier
+    from curemap.verify.online import OnlineLookup
 
     lookup = OnlineLookup(httpx.MockTransport(fake_sources), sleep=lambda _: None)
     try:

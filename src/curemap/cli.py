@@ -727,7 +727,7 @@ def verify(
     Example: curemap verify review.md --format html --out review-checked.html
     """
     from curemap.profile import load_profile
-    from curemap.verify import OnlineLookup, Verifier, read_review
+    from curemap.verify import Verifier, read_review
     from curemap.verify.annotate import annotated_html
     from curemap.verify.refs import parse_document
 
@@ -735,7 +735,12 @@ def verify(
         raise typer.BadParameter("--format is text or html")
     content, kind = read_review(path)
     document = parse_document(content, kind)
-    lookup = None if offline else OnlineLookup(timeout=timeout)
+    if offline:
+        lookup = None
+    else:
+        from curemap.verify.online import OnlineLookup
+
+        lookup = OnlineLookup(timeout=timeout)
     try:
         result = Verifier(state.store(), load_profile(), lookup).verify_document(document)
     finally:

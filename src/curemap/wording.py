@@ -20,6 +20,14 @@ STATUS_WORDS = {
 }
 """Registry status codes as the report writes them (and the verifier reads them)."""
 
+RETRACTION_TYPES = {
+    "Retracted Publication": "has been retracted",
+    "Retraction of Publication": "is a retraction notice, not a finding",
+    "Published Erratum": "is an erratum (a correction notice)",
+    "Expression of Concern": "carries an expression of concern",
+}
+"""PubMed publication types that say a paper should not be cited as it stands."""
+
 _OPEN = ("RECRUITING", "ENROLLING_BY_INVITATION")
 _CLOSED = r"(?:closed|complete|completed|ended|over|finished)"
 _ENROLMENT = r"(?:enrol(?:l)?ment|recruitment)"

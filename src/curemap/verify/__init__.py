@@ -28,7 +28,7 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -45,7 +45,6 @@ from curemap.verify.check import (
     study_problems,
 )
 from curemap.verify.documents import read_binary_review
-from curemap.verify.online import RETRACTION_TYPES, OnlineLookup
 from curemap.verify.refs import (
     URL,
     Block,
@@ -57,7 +56,10 @@ from curemap.verify.refs import (
     refs_in_url,
     sentences,
 )
-from curemap.wording import REGISTRY_URLS
+from curemap.wording import REGISTRY_URLS, RETRACTION_TYPES
+
+if TYPE_CHECKING:  # the sources' readers load only when a lookup is made: most runs are offline
+    from curemap.verify.online import OnlineLookup
 
 STATUSES = ("ok", "not_found", "mismatch", "unverifiable", "malformed", "matched_by_name")
 BREAK = re.compile(r";|,\s+(?:and|while|whereas|but|with\s+the)\b|\s+and\s+the\b|\s+—\s+|\.\s")

@@ -310,6 +310,11 @@ class _Spans:
         self._mask[start - self._offset : end - self._offset] = bytes(end - start)
 
 
+SHORT_SEGMENT = 160
+SHORT_SEGMENTS_KEPT = 20_000
+"""Segments up to this many characters have their claims kept by wording, up to this many wordings."""
+
+
 class ClaimReader:
     def __init__(self, profile: Profile):
         self.condition = TermMatcher(
@@ -317,6 +322,7 @@ class ClaimReader:
             + [(("not_ms", nc.name), t) for nc in profile.condition.not_conditions for t in nc.terms]
         )
         self._named: dict[str, frozenset[str]] = {}
+        self._short: dict[tuple[str, str | None], list[Claim]] = {}
 
     def named_in(self, study: Study) -> frozenset[str]:
         """Whether a record's conditions and titles name MS ("ms") or a condition that is not MS
@@ -328,8 +334,21 @@ class ClaimReader:
 
     def read(self, text: str, start: int, end: int, only: str | None = None) -> list[Claim]:
         """The claims of ``text[start:end]`` (``text`` with quotations masked), positions in
-        ``text``; with ``only``, just the claims of that field (a table column's)."""
-        segment = text[start:end]
+        ``text``; with ``only``, just the claims of that field (a table column's).
+
+        A segment's claims depend on its words alone, so a short one (a table cell: "yes", a
+        year, a strategy's name) is read once per wording and its claims moved to each place."""
+        if end - start > SHORT_SEGMENT:
+            return self._read(text[start:end], start, only)
+        key = (text[start:end], only)
+        if (claims := self._short.get(key)) is None:
+            if len(self._short) >= SHORT_SEGMENTS_KEPT:
+                self._short.clear()
+            claims = self._short[key] = self._read(key[0], 0, only)
+        return [c._replace(start=c.start + start, end=c.end + start) for c in claims]
+
+    def _read(self, segment: str, start: int, only: str | None) -> list[Claim]:
+        end = start + len(segment)
         lowered = folded(segment)
         claims: list[Claim] = []
         taken = _Spans(start, end - start)

@@ -28,14 +28,7 @@ from curemap.sources import ctgov_api, europepmc, eutils
 from curemap.sources.ctgov_json import study_from_api
 from curemap.sources.http import HttpClient, SourcePolicy
 from curemap.sources.pubmed_xml import records_from_text
-
-RETRACTION_TYPES = {
-    "Retracted Publication": "has been retracted",
-    "Retraction of Publication": "is a retraction notice, not a finding",
-    "Published Erratum": "is an erratum (a correction notice)",
-    "Expression of Concern": "carries an expression of concern",
-}
-"""PubMed publication types that say a paper should not be cited as it stands."""
+from curemap.wording import RETRACTION_TYPES
 
 CROSSREF = SourcePolicy(name="crossref", base_url="https://api.crossref.org", requests_per_second=5.0)
 CROSSREF_URL_ENV = "CUREMAP_CROSSREF_URL"
