@@ -795,3 +795,43 @@ def test_thirteenth_fresh_set_misses_once_reported(built_store, profile):
     charite = "In a small phase 4 study of alemtuzumab at the Charité (NCT02419378), fifteen patients were followed."
     (citation,) = verifier.verify_text(charite, "text")["citations"]
     assert [p["field"] for p in citation["problems"]] == ["sponsor"]  # University Hospital Muenster
+
+
+def test_fifteenth_and_sixteenth_fresh_sets_misses_once_reported(built_store, profile):
+    """What the fifteenth and sixteenth fresh sets' first runs missed or flagged: a numbered
+    "7. References" section, source marks that close the claims before them ("… [4] and … [5]"),
+    "respectively" before the marks, counts listed in turn without "respectively", a status phrase
+    set in the past ("was not yet recruiting") read again as "recruiting", and a title line whose
+    figures are in the list items under it."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+
+    def problems(text: str, fmt: str = "md") -> dict[str, list[str]]:
+        return {c["ref"]: [p["field"] for p in c["problems"]] for c in verifier.verify_text(text, fmt)["citations"]}
+
+    report = (
+        "**2.2 CD19 CAR-T cells.** KYSA-7 is currently recruiting about 120 participants [1].\n\n"
+        "## 7. References\n\n"
+        "1. KYSA-7. ClinicalTrials.gov identifier: NCT06384976. Accessed 2025 Sep 30.\n"
+    )
+    assert problems(report) == {"NCT06384976": ["status"]}  # active, not recruiting
+    marks = (
+        "Alemtuzumab: the pivotal CARE-MS I trial (phase 3, 581 patients, completed, Genzyme) [1] and CARE-MS II"
+        " (phase 3, 480 patients, completed) [2]. Sanofi's twin phase 3 trials GEMINI 1 and GEMINI 2 (about 970 and"
+        " 900 participants, respectively) have completed [3][4].\n\n"
+        "Sources\n\n[1] https://clinicaltrials.gov/study/NCT00530348\n[2] https://clinicaltrials.gov/study/NCT00548405\n"
+        "[3] https://clinicaltrials.gov/study/NCT04410978\n[4] https://clinicaltrials.gov/study/NCT04410991\n"
+    )
+    assert problems(marks) == {"NCT00530348": [], "NCT00548405": ["enrollment"], "NCT04410978": [], "NCT04410991": []}
+    in_turn = "- GEMINI 1 and 2 (Sanofi, 2025; NCT04410978, NCT04410991): phase 3, roughly 970 and 600 participants, both completed.\n"
+    assert problems(in_turn) == {"NCT04410978": [], "NCT04410991": ["enrollment"]}  # 899
+    past = "RESET-MS (NCT07006805), a phase 1/2 trial of CABA-201, was not yet recruiting at the time of writing.\n"
+    assert problems(past, "text") == {"NCT07006805": []}
+    titled = (
+        "**Slovenian-Croatian alemtuzumab cohort, 2021** (PMID 33660157)\n\n"
+        "- Retrospective chart review, two centres.\n"
+        "- NEDA at 2 years in 39.6% of the 48 patients with complete data; clinical NEDA in 60.3%.\n\n"
+        "Critique:\n\n- Small and retrospective: 12% is not comparable.\n"
+    )
+    assert problems(titled) == {"PMID:33660157": ["figure"]}  # 29.2% reached NEDA; the critique is not the paper's

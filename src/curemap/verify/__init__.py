@@ -46,6 +46,7 @@ from curemap.verify.check import (
 )
 from curemap.verify.documents import read_binary_review
 from curemap.verify.refs import (
+    NOTE_USE,
     URL,
     Block,
     Document,
@@ -137,24 +138,37 @@ def _links_without_ids(doc: Document, block) -> bool:
     return any(not refs_in_url(address) for address in addresses)
 
 
-def _headed(blocks: list[Block], starts: list[int]) -> list[Block]:
+def _headed(text: str, blocks: list[Block], starts: list[int]) -> list[Block]:
     """The blocks with each heading that cites a reference joined to the paragraph right under
     it when that paragraph cites none: the title names the trial, the paragraph makes the
-    claims, and the two are read whole, as a list item is."""
+    claims, and the two are read whole, as a list item is. A title line that cites ("**A
+    cohort, 2021** (PMID …)", no full stop) is joined so to the list items under it that cite none."""
     def cites(block: Block) -> bool:
         return bisect_left(starts, block.start) < bisect_left(starts, block.end)
 
+    def titles(block: Block) -> bool:
+        return block.kind == "heading" or (block.kind == "para" and _TITLE_LINE.fullmatch(text, block.start, block.end) is not None)
+
     joined: list[Block] = []
+    listed = False  # whether the last joined block is a title with the items under it
     for block in blocks:
-        if block.kind in ("para", "row") and joined and joined[-1].kind == "heading" and cites(joined[-1]) and not cites(block):
-            heading = joined[-1]
+        title = joined[-1] if joined else None
+        if title and block.kind == "item" and not cites(block) and (listed or titles(title) and cites(title)):
+            joined[-1], listed = Block(title.start, block.end, "item"), True
+        elif block.kind in ("para", "row") and title and title.kind == "heading" and cites(title) and not cites(block):
             if block.kind == "row":  # a card: a heading, then its facts as a labelled list; the heading's words are read too
-                joined[-1] = Block(heading.start, block.end, "row", [(heading.start, heading.end, ""), *block.cells])
+                joined[-1] = Block(title.start, block.end, "row", [(title.start, title.end, ""), *block.cells])
             else:
-                joined[-1] = Block(heading.start, block.end, "item")
+                joined[-1] = Block(title.start, block.end, "item")
+            listed = False
         else:
             joined.append(block)
+            listed = False
     return joined
+
+
+_TITLE_LINE = re.compile(r"[ \t]*[^\n]*[^.!?\n\s][ \t]*")
+"""A paragraph of one line ending in no full stop: a title, when it cites and list items follow."""
 
 
 def _without_references(masked: str, refs: list[Reference]) -> str:
@@ -336,7 +350,7 @@ class Verifier:
         masked = mask_quotes(doc.text)
         blanked = _without_references(masked, refs)
         starts = [r.start for r in refs]
-        blocks = _headed(doc.blocks, starts)
+        blocks = _headed(masked, doc.blocks, starts)
         results: list[CitationResult] = []
         lent = _legend_items(masked, blocks, refs, starts, lambda block: not self._claims(blanked, block, block.start, block.end))
         for block in blocks:
@@ -679,9 +693,14 @@ def _in_turn(masked: str, claims: list[Claim], mentions: list[Reference], distin
         after = closed if closed >= 0 else after
     by_field: dict[str, list[int]] = {}
     for index, claim in enumerate(claims):
-        if after <= claim.start and claim.end <= mentions[start].start and claim.order is None:
+        if after <= claim.start and claim.end <= mentions[start].start and (claim.order is None or claim.listed):
             by_field.setdefault(claim.field, []).append(index)
     return {i: listed[k] for group in by_field.values() if len(group) == len(listed) for k, i in enumerate(group)}
+
+
+def _is_mark(masked: str, mention: Reference) -> bool:
+    """Whether a reference stands where a numbered source or footnote is cited ("[4]", "[^2]")."""
+    return NOTE_USE.fullmatch(masked, mention.start, mention.end) is not None
 
 
 def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> list[tuple[Claim, list[str]]]:
@@ -699,8 +718,9 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
     trailing = any(c.end <= first.start for c in claims)
     out = []
     named_all = max(min(r.end for r, k in zip(mentions, keys) if k == key) for key in distinct)  # each named once by here
+    marked = all(_is_mark(masked, r) for r in mentions)  # "(about 970 and 900 participants, respectively) [10][11]"
     for index, claim in enumerate(claims):
-        if claim.order is not None and claim.order < len(distinct) and claim.start >= named_all:
+        if claim.order is not None and claim.order < len(distinct) and claim.listed in (0, len(distinct)) and (claim.start >= named_all or marked and claim.end <= first.start):
             out.append((claim, [distinct[claim.order]]))
             continue
         if index in in_turn:
@@ -719,6 +739,9 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
             out.append((claim, [before[-1][1]]))
         else:
             (prev, prev_key), (nxt, next_key) = before[-1], after[0]
+            if _is_mark(masked, prev) and _is_mark(masked, nxt):  # "… (phase 3, 581 patients) [4] and CARE-MS II (…, 840 patients) [5]"
+                out.append((claim, [next_key]))  # a numbered source's mark closes the claims it vouches for
+                continue
             gap = masked[prev.end:claim.start]
             opened = gap.rfind("(")
             if gap.count("(") > gap.count(")") and len(gap[:opened].split()) <= 2:  # inside the parentheses after a reference: "A (phase 3, 444 participants)"

@@ -98,11 +98,11 @@ FRACTIONS = (
 )
 """A share said as a fraction ("11/25", "14 of 48", "out of 25 children, 15 had …"): said of a
 paper, it must be the abstract's fraction over the same whole, where the abstract gives one."""
-LISTED_PEOPLE = Gated(re.compile(rf"\b(?P<list>{NUMBER}(?:\s*,\s*{NUMBER})*\s*,?\s*(?:and|or)\s+{NUMBER})\s+{PEOPLE}\b", re.IGNORECASE))
-"""Several enrollments sharing one noun ("two trials of 123 and 208 patients"): one claim each,
-for the trials named after them in turn."""
+LISTED_PEOPLE = Gated(re.compile(rf"(?:(?<![\w~≈])(?P<approx>{APPROX})\s*)?\b(?P<list>{NUMBER}(?:\s*,\s*{NUMBER})*\s*,?\s*(?:and|or)\s+{NUMBER})\s+{PEOPLE}\b", re.IGNORECASE))
+"""Several enrollments sharing one noun ("two trials of 123 and 208 patients", "roughly 970 and 900
+participants"): one claim each, for the trials named with them in turn when as many are named."""
 RESPECTIVELY = Gated(re.compile(
-    rf"\b(?P<list>{NUMBER}(?:\s*,\s*{NUMBER})*\s*,?\s*and\s+{NUMBER})\s+(?:{PEOPLE}\s*,?\s*)?respectively\b", re.IGNORECASE
+    rf"(?:(?<![\w~≈])(?P<approx>{APPROX})\s*)?\b(?P<list>{NUMBER}(?:\s*,\s*{NUMBER})*\s*,?\s*and\s+{NUMBER})\s+(?:{PEOPLE}\s*,?\s*)?respectively\b", re.IGNORECASE
 ))
 PERCENT = Gated(re.compile(r"(\d(?<![\d.]\d)\d*(?:\.\d+)?)\s*%"))  # a digit first (not after a digit or "."): the engine skips to digits
 CONFIDENCE = Gated(re.compile(r"\b\d+\s*%\s*(?:CI|confidence interval)[^)\n;]*", re.IGNORECASE))
@@ -233,7 +233,8 @@ class Claim(NamedTuple):
     value: Any
     start: int
     end: int
-    order: int | None = None  # its place in a "respectively" list
+    order: int | None = None  # its place in a "respectively" list, or in a list of counts
+    listed: int = 0  # how many that list of counts holds (0 for "respectively", which says it is in turn)
 
 
 def mask_quotes(text: str) -> str:
@@ -379,17 +380,16 @@ class ClaimReader:
         for a, b in titles:
             taken.remove(a, b)
         self._sponsors(segment, lowered, start, add)
-        for match in RESPECTIVELY.finditer(segment, lowered):
-            for order, number in enumerate(re.finditer(NUMBER, segment[match.start("list"):match.end("list")], re.IGNORECASE)):
-                a = start + match.start("list") + number.start()
-                add(Claim("enrollment", number.group(), (_number(number.group()), None, ""), a, a + len(number.group()), order))
+        for listing in (RESPECTIVELY, LISTED_PEOPLE):
+            for match in listing.finditer(segment, lowered):
+                numbers = list(re.finditer(NUMBER, match.group("list"), re.IGNORECASE))
+                approx, listed = (match.group("approx") or "").lower(), 0 if listing is RESPECTIVELY else len(numbers)
+                for order, number in enumerate(numbers):
+                    a = start + match.start("list") + number.start()
+                    add(Claim("enrollment", number.group(), (_number(number.group()), None, approx), a, a + len(number.group()), order, listed))
         for fraction in FRACTIONS if "/" in segment or " of " in lowered else ():  # "11/25", "14 of 48", "out of 25 …, 15 had"
             for match in fraction.finditer(segment, lowered):
                 add(Claim("figure", match.group(), ("fraction", int(match.group("n")), int(match.group("d"))), start + match.start(), start + match.end()))
-        for match in LISTED_PEOPLE.finditer(segment, lowered):
-            for number in re.finditer(NUMBER, match.group("list"), re.IGNORECASE):
-                a = start + match.start("list") + number.start()
-                add(Claim("enrollment", number.group(), (_number(number.group()), None, ""), a, a + len(number.group())))
         for match in ENROLLMENT.finditer(segment, lowered):
             n1, n2, n3, n4, h1, h3, a1, a3 = match.group("n1", "n2", "n3", "n4", "h1", "h3", "a1", "a3")
             n, high, approx = n1 or n2 or n3 or n4, h1 or h3, (a1 or a3 or "").lower()
@@ -456,9 +456,9 @@ class ClaimReader:
                 continue  # "status was completed, now recruiting": the first is what it was
             statuses = STATUS_PATTERNS[index][1]
             before = segment[max(0, a - 24):a]
+            last_end = b  # a phrase not taken as said still takes its words: "was not yet recruiting" is not "recruiting"
             if _NOT_SAID.search(before) or (statuses in _ONGOING_ONLY and _PAST.search(before)):
                 continue
-            last_end = b
             add(Claim("status", segment[a:b], statuses, start + a, start + b))
 
     def _sponsors(self, segment: str, lowered: str, start: int, add) -> None:

@@ -325,7 +325,7 @@ NOTE_USE = re.compile(
 """Where footnotes or numbered sources are cited ("… of 964 people.[^1]", "… a phase 3 study [2]",
 "[1, 3]", "(2)")."""
 SOURCES_HEADING = re.compile(
-    r"^[ \t]{0,3}(?:#{1,6}[ \t]*)?[*_]{0,2}(?:references|sources|citations|bibliography|notes|footnotes|works cited)[*_]{0,2}[ \t]*:?[ \t]*$",
+    r"^[ \t]{0,3}(?:#{1,6}[ \t]*)?[*_]{0,2}(?:\d{1,2}(?:\.\d{1,2})*\.?[ \t]+)?(?:references|sources|citations|bibliography|notes|footnotes|works cited)[*_]{0,2}[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 LISTED_SOURCE = re.compile(rf"^ {{0,3}}(\d{{1,3}})[.)][ \t]+(\S[^\n]*{_WRAPPED})$", re.MULTILINE)
