@@ -698,6 +698,13 @@ def _in_turn(masked: str, claims: list[Claim], mentions: list[Reference], distin
     return {i: listed[k] for group in by_field.values() if len(group) == len(listed) for k, i in enumerate(group)}
 
 
+def _sentence_keys(masked: str, claim: Claim, mentions: list[Reference]) -> list[str]:
+    """The references of the sentence a claim is in: "both phase 3" after "FENtrepid (NCT1) is …
+    recruiting. FENhance 1 and 2 (NCT2 and NCT3) are …" is said of NCT2 and NCT3."""
+    opening = max((m.end() for m in _SENTENCE_END.finditer(masked, mentions[0].start, claim.start)), default=mentions[0].start)
+    return list(dict.fromkeys(f"{r.kind}:{r.ref}" for r in mentions if opening <= r.start < claim.start))
+
+
 def _is_mark(masked: str, mention: Reference) -> bool:
     """Whether a reference stands where a numbered source or footnote is cited ("[4]", "[^2]")."""
     return NOTE_USE.fullmatch(masked, mention.start, mention.end) is not None
@@ -731,8 +738,10 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
         designated = None if after else next(reversed(list(_DESIGNATED.finditer(masked, last.end, claim.start))), None)
         if designated and designated["ordinal"] and -len(distinct) <= _ORDINALS[designated["ordinal"].lower()] < len(distinct):
             out.append((claim, [distinct[_ORDINALS[designated["ordinal"].lower()]]]))
-        elif not after and (together or (designated and designated["shared"])):
+        elif not after and together:
             out.append((claim, distinct))
+        elif not after and designated and designated["shared"]:
+            out.append((claim, _sentence_keys(masked, claim, mentions) or distinct))
         elif not before:
             out.append((claim, [after[0][1]]))
         elif not after:

@@ -348,8 +348,9 @@ MD_LINK_TITLE = re.compile(r"\]\([^\s()]+[ \t]+\"[^\"\n]*\"[ \t]*\)")
 """An inline link with a title (``[text](address "title")``): the title is the writer's words
 about the link, not a quotation, so its quotation marks are taken away."""
 MD_ESCAPE = re.compile(r"\\([\\`*_\[\]<>|#{}()+\-.!])")
-LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)]|\d{1,3}/(?:\d{1,3}\b)?)\s+")
-"""A list item's mark: a bullet, "3." or "3)", or a thread's post number ("9/", "9/14")."""
+LIST_ITEM = re.compile(r"^\s*(?:[-*+•▪‣►➤→✓✔]|(?:[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF]\uFE0F?\u200D?)+|\d{1,3}[.)]|\d{1,3}/(?:\d{1,3}\b)?)\s+")
+"""A list item's mark: a bullet, an emoji or a flag as social posts set them, "3." or "3)", or a
+thread's post number ("9/", "9/14")."""
 CHAT_LINE = re.compile(r"^\s*\[?(?:\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4},?\s+)?\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?\]?\s*(?:-\s*)?[^\s:][^:\n]{0,40}:")
 """A message of a chat exported as text ("14/09/2025, 19:12 - Priya: …", "[10:42] Sam: …"): each
 one a block of its own, as a list item is."""
@@ -630,6 +631,7 @@ class _HtmlText(HTMLParser):
         self.targets: dict[str, tuple[int, int]] = {}  # an element's id -> its text span
         self._pointing: tuple[str, int] | None = None  # a link to an element of the page, being read
         self.pointers: list[tuple[int, int, str]] = []  # (start, end, id) of links to elements of the page
+        self._card: int | None = None  # where an outside link opened: one holding blocks is a card, read whole
 
     def _emit(self, text: str, line: int | None = None) -> None:
         if not text:
@@ -666,6 +668,8 @@ class _HtmlText(HTMLParser):
             self._named.append((self._open[-1][0], named["name"], self._open[-1][1]))
         if tag == "a" and (named.get("href") or "").startswith("#") and len(named["href"]) > 1:
             self._pointing = (named["href"][1:], self.length)
+        elif tag == "a" and named.get("href") and self._card is None:
+            self._card = self.length
         if tag in self.BLOCKS:
             self._newline()
             if tag in ("li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "p"):
@@ -709,6 +713,10 @@ class _HtmlText(HTMLParser):
         if tag == "a" and self._pointing:
             self.pointers.append((self._pointing[1], self.length, self._pointing[0]))
             self._pointing = None
+        elif tag == "a" and self._card is not None:
+            if "\n" in self._since(self._card).strip():  # a link card: the title and words of the page it links
+                self.blocks.append(Block(self._card, self.length, "item"))
+            self._card = None
         for index in range(len(self._named) - 1, -1, -1):
             if self._named[index][0] == tag:
                 _, name, start = self._named.pop(index)
