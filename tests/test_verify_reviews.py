@@ -38,6 +38,21 @@ def test_dev_reviews_meet_the_acceptance_floor(built_store, profile):
     assert score["planted_with_wrong_extra_problems"] == 0, score["misses"]
 
 
+def test_a_review_the_verifier_cannot_read_scores_as_nothing_found(tmp_path, built_store, profile):
+    """One unreadable review in a set is named and its key's entries count as not reported; the
+    other reviews are still scored."""
+    from curemap.verify.evaluate import evaluate_reviews
+
+    (tmp_path / "deck.pptx").write_bytes(b"not a deck")
+    entry = {"ref": "NCT04411641", "line": 1, "status": "mismatch", "problems": [{"field": "enrollment"}]}
+    (tmp_path / "deck.key.json").write_text(json.dumps({"review": "deck.pptx", "references": [entry]}))
+    (tmp_path / "note.md").write_text("HERCULES (NCT04411641) is a phase 3 study.\n")
+    (tmp_path / "note.key.json").write_text(json.dumps({"review": "note.md", "references": [dict(entry, status="ok", problems=[])]}))
+    score = evaluate_reviews(built_store, profile, tmp_path).to_dict()
+    assert (score["count"], score["planted"], score["caught"], score["correct"], score["flagged"]) == (2, 1, 0, 1, 0)
+    assert len(score["unreadable"]) == 1 and "deck.pptx: not a readable PowerPoint deck" in score["unreadable"][0]
+
+
 def test_seed_car_t_bullet_phase_is_a_mismatch(built_store, profile):
     from curemap.verify import Verifier
 
@@ -835,3 +850,81 @@ def test_fifteenth_and_sixteenth_fresh_sets_misses_once_reported(built_store, pr
         "Critique:\n\n- Small and retrospective: 12% is not comparable.\n"
     )
     assert problems(titled) == {"PMID:33660157": ["figure"]}  # 29.2% reached NEDA; the critique is not the paper's
+
+
+def test_office_workbooks_and_decks_are_read_with_their_columns_links_and_notes(built_store, profile):
+    """fresh-17's workbook and deck, which the verifier refused on the set's first run: a sheet's
+    first row names its columns, a cell's link is its reference, a deck's speaker notes count."""
+    from curemap.verify import Verifier, read_review
+    from curemap.verify.refs import parse_document
+
+    verifier = Verifier(built_store, profile)
+    folder = Path(__file__).parent / "data" / "verify-reviews" / "fresh-17"
+
+    def problems(name: str) -> dict[str, list[str]]:
+        content, kind = read_review(folder / name)
+        assert kind == "html"
+        result = verifier.verify_document(parse_document(content, kind))
+        return {c["ref"]: [p["field"] for p in c["problems"]] for c in result["citations"]}
+
+    tracker = problems("repair-trial-tracker.xlsx")
+    assert tracker["NCT05131828"] == ["status"]  # "Recruiting": active, not recruiting
+    assert tracker["NCT03355365"] == ["phase"] and tracker["NCT03387670"] == ["enrollment"]
+    assert tracker["NCT03109288"] == [] and tracker["NCT06083753"] == []  # "Phase 1/2", "2" under Phase
+    deck = problems("cure-strategies-journal-club.pptx")
+    assert deck["NCT04411641"] == ["enrollment"]  # "~650 participants": 1,131
+    assert deck["PMID:33724342"] == ["figure"]  # in the speaker notes
+    assert deck["NCT04410991"] == [] and deck["NCT05147220"] == []
+
+
+def test_a_broken_office_file_is_refused_with_what_to_do(tmp_path):
+    from curemap.errors import InputError
+    from curemap.verify import read_review
+
+    broken = tmp_path / "tracker.xlsx"
+    broken.write_bytes(b"PK\x03\x04 not really a workbook")
+    with pytest.raises(InputError, match="tracker.xlsx: not a readable Excel workbook .*export it as HTML, CSV or text"):
+        read_review(broken)
+
+
+def test_seventeenth_and_eighteenth_fresh_sets_misses_once_reported(built_store, profile):
+    """What the seventeenth and eighteenth fresh sets' first runs missed or flagged: RIS records and
+    BibTeX entries (a note's claims are about its entry's link), a note app's [[wikilinks]], a group
+    post's flag-emoji bullets, "both … each" said of its own sentence's trials, and an HTML link card."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+
+    def problems(text: str, fmt: str) -> dict[str, list[str]]:
+        return {c["ref"]: [p["field"] for p in c["problems"]] for c in verifier.verify_text(text, fmt)["citations"]}
+
+    ris = (
+        "TY  - DBASE\nTI  - KYV-101 in progressive MS\nAU  - Cree, Bruce\nUR  - https://clinicaltrials.gov/study/NCT06451159\n"
+        "N1  - Investigator-sponsored (Bruce Cree, UCSF). Phase 1, 10 participants, active but no longer recruiting.\nER  - \n\n"
+        "TY  - DBASE\nTI  - Anti-CD19 CAR-T (Stanford)\nUR  - https://clinicaltrials.gov/study/NCT06138132\n"
+        "N1  - Stanford with Kyverna. Phase 2; 12 participants; enrolment closed.\nER  - \n"
+    )
+    assert problems(ris, "text") == {"NCT06451159": [], "NCT06138132": ["phase"]}  # phase 1
+    bib = (
+        "@misc{haltms,\n  title = {HALT-MS},\n  url = {https://clinicaltrials.gov/study/NCT00288626},\n"
+        "  note = {BEAM conditioning, phase 2, NIAID/ITN, 25 patients. Stopped early -- need to find out why.}\n}\n"
+    )
+    assert problems(bib, "text") == {"NCT00288626": ["status"]}  # completed
+    vault = "> Truvada study at [[Dana-Farber]]: [NCT05957913](https://clinicaltrials.gov/study/NCT05957913), phase 2.\n"
+    assert problems(vault, "md") == {"NCT05957913": ["sponsor"]}  # Massachusetts General Hospital
+    post = (
+        "🇩🇪 Hamburg UKE NCT04971005 ocrelizumab/alemtuzumab vs HSCT ph2 completed with only 1 pt 😢\n"
+        "🇺🇸 Fred Hutch NCT00716066 neuro autoimmune HSCT ph2 53 pts active not recruiting\n"
+    )
+    assert problems(post, "text") == {"NCT04971005": ["status"], "NCT00716066": []}  # terminated
+    letter = (
+        "4. FENtrepid (NCT04544449) is a phase III in PPMS, 985 participants, no longer recruiting. FENhance\n"
+        "   1 and 2 (NCT04586010 and NCT04586023) are for relapsing MS only, both phase 3 with roughly 750 people each.\n"
+    )
+    assert problems(letter, "text")["NCT04544449"] == []
+    card = (
+        '<div><a class="embedded-post" href="https://pubmed.ncbi.nlm.nih.gov/33724342/">\n'
+        "<div>Imaging meningeal inflammation in CNS autoimmunity</div>\n"
+        "<div>In mice, evobrutinib shrank meningeal inflammation by 50% on MRI</div>\n</a></div>\n"
+    )
+    assert problems(card, "html") == {"PMID:33724342": ["figure"]}  # a 30% reduction

@@ -1,8 +1,13 @@
-"""Reviews shared as Word files, read as the HTML the verifier reads.
+"""Reviews shared as Office files, read as the HTML the verifier reads.
 
 A Word file (.docx) becomes HTML: one element per line for each paragraph, heading, list item
 and table row, links with their addresses, footnotes as paragraphs the text links to; so the
-lines the verifier reports count the document's paragraphs and rows. A PDF is refused with what
+lines the verifier reports count the document's paragraphs and rows. An Excel workbook (.xlsx)
+becomes a table per sheet, a line naming the sheet then a line per row, its first row the column
+names (so "Phase", "Status", "Sponsor" and "n" columns are read as such), each cell's link kept.
+A PowerPoint deck (.pptx) becomes, slide after slide, its title as a heading, each paragraph of
+its text boxes as a list item (a title that cites a trial is read with the bullets under it),
+its tables, and its speaker notes as paragraphs. A PDF is refused with what
 to do instead: its text comes out as lines without paragraphs, lists or tables (a reference
 list's numbers even land apart from their entries), and claims read from it were laid on the
 wrong references.
@@ -10,6 +15,8 @@ wrong references.
 
 from __future__ import annotations
 
+import posixpath
+import re
 import zipfile
 from html import escape
 from io import BytesIO
@@ -22,19 +29,35 @@ from curemap.errors import InputError
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+X = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+A = "http://schemas.openxmlformats.org/drawingml/2006/main"
+P = "http://schemas.openxmlformats.org/presentationml/2006/main"
 
 
 def _w(tag: str) -> str:
     return f"{{{W}}}{tag}"
 
 
-def _links(archive: zipfile.ZipFile) -> dict[str, str]:
-    """The addresses a document's hyperlinks point to, by relationship id."""
+def _relations(archive: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
+    """A part's relationships by id: (target, mode), a target inside the package resolved to its
+    path there ("xl/worksheets/sheet1.xml"), an outside one (a hyperlink's address) as it is."""
+    folder, _, name = part.rpartition("/")
     try:
-        rels = etree.fromstring(archive.read("word/_rels/document.xml.rels"))
+        rels = etree.fromstring(archive.read(f"{folder}/_rels/{name}.rels"))
     except KeyError:
         return {}
-    return {rel.get("Id"): rel.get("Target") for rel in rels.iter(f"{{{REL}}}Relationship") if rel.get("TargetMode") == "External"}
+    found = {}
+    for rel in rels.iter(f"{{{REL}}}Relationship"):
+        target, mode = rel.get("Target") or "", rel.get("TargetMode") or ""
+        if mode != "External":
+            target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"{folder}/{target}")
+        found[rel.get("Id")] = (target, mode)
+    return found
+
+
+def _links(archive: zipfile.ZipFile, part: str = "word/document.xml") -> dict[str, str]:
+    """The addresses a part's hyperlinks point to, by relationship id."""
+    return {rid: target for rid, (target, mode) in _relations(archive, part).items() if mode == "External"}
 
 
 def _runs(element, links: dict[str, str]) -> str:
@@ -90,13 +113,10 @@ def _body(element, links: dict[str, str]) -> list[str]:
 
 def word_as_html(data: bytes, name: str) -> str:
     """A Word document (.docx) as HTML the verifier reads."""
-    try:
-        with zipfile.ZipFile(BytesIO(data)) as archive:
-            document = etree.fromstring(archive.read("word/document.xml"))
-            links = _links(archive)
-            notes = etree.fromstring(archive.read("word/footnotes.xml")) if "word/footnotes.xml" in archive.namelist() else None
-    except (zipfile.BadZipFile, KeyError, etree.XMLSyntaxError) as exc:
-        raise InputError(f"{name}: not a readable Word document ({exc}); save it again as .docx, or as HTML or text") from exc
+    with _open_package(data, name, "Word document", "word/document.xml") as archive:
+        document = _xml(archive, "word/document.xml", name)
+        links = _links(archive)
+        notes = _xml(archive, "word/footnotes.xml", name) if "word/footnotes.xml" in archive.namelist() else None
     body = document.find(_w("body"))
     lines = _body(body if body is not None else document, links)
     for note in notes.iter(_w("footnote")) if notes is not None else ():
@@ -106,11 +126,147 @@ def word_as_html(data: bytes, name: str) -> str:
     return "<html><body>\n" + "\n".join(lines) + "\n</body></html>\n"
 
 
+def _open_package(data: bytes, name: str, kind: str, main: str) -> zipfile.ZipFile:
+    """An Office file's package, refused with what to do when it is not one (or lacks its main part)."""
+    try:
+        archive = zipfile.ZipFile(BytesIO(data))
+        archive.getinfo(main)
+    except (zipfile.BadZipFile, KeyError) as exc:
+        raise InputError(f"{name}: not a readable {kind} ({exc}); save it again, or export it as HTML, CSV or text") from exc
+    return archive
+
+
+def _xml(archive: zipfile.ZipFile, part: str, name: str):
+    try:
+        return etree.fromstring(archive.read(part))
+    except (KeyError, etree.XMLSyntaxError) as exc:
+        raise InputError(f"{name}: its part {part} cannot be read ({exc}); save the file again") from exc
+
+
+def _cell_text(cell, shared: list[str]) -> str:
+    kind, value = cell.get("t"), cell.find(f"{{{X}}}v")
+    if kind == "inlineStr":
+        return "".join(t.text or "" for t in cell.iter(f"{{{X}}}t"))
+    if value is None or value.text is None:
+        return ""
+    if kind == "s":
+        index = int(value.text)
+        return shared[index] if 0 <= index < len(shared) else ""
+    if kind == "b":
+        return "TRUE" if value.text == "1" else "FALSE"
+    text = value.text
+    return text[:-2] if kind in (None, "n") and text.endswith(".0") else text  # 120.0 as people write it
+
+
+def _column(reference: str) -> int:
+    """A cell reference's column, from 0 ("C7": 2)."""
+    number = 0
+    for letter in re.match(r"[A-Z]*", reference).group():
+        number = number * 26 + ord(letter) - 64
+    return number - 1
+
+
+def workbook_as_html(data: bytes, name: str) -> str:
+    """An Excel workbook (.xlsx) as HTML the verifier reads: a heading and a table per sheet."""
+    with _open_package(data, name, "Excel workbook", "xl/workbook.xml") as archive:
+        shared = []
+        if "xl/sharedStrings.xml" in archive.namelist():
+            strings = _xml(archive, "xl/sharedStrings.xml", name)
+            shared = ["".join(t.text or "" for t in item.iter(f"{{{X}}}t")) for item in strings.iter(f"{{{X}}}si")]
+        parts = _relations(archive, "xl/workbook.xml")
+        lines = []
+        for sheet in _xml(archive, "xl/workbook.xml", name).iter(f"{{{X}}}sheet"):
+            part = parts.get(sheet.get(f"{{{R}}}id") or "", ("", ""))[0]
+            if part not in archive.namelist():
+                continue
+            root, links = _xml(archive, part, name), _links(archive, part)
+            addresses = {link.get("ref"): links.get(link.get(f"{{{R}}}id") or "") for link in root.iter(f"{{{X}}}hyperlink")}
+            lines += [f"<h2>{escape(sheet.get('name') or '')}</h2>", "<table>"]
+            header = True
+            for row in root.iter(f"{{{X}}}row"):
+                cells: dict[int, str] = {}
+                for cell in row.iter(f"{{{X}}}c"):
+                    reference = cell.get("r") or ""
+                    text = escape(_cell_text(cell, shared))
+                    if address := addresses.get(reference):
+                        text = f'<a href="{escape(address)}">{text}</a>'
+                    cells[_column(reference) if reference else len(cells)] = text
+                if not any(cells.values()):
+                    lines.append("<tr></tr>")
+                    continue
+                tag = "th" if header else "td"
+                lines.append("<tr>" + "".join(f"<{tag}>{cells.get(i, '')}</{tag}>" for i in range(max(cells) + 1)) + "</tr>")
+                header = False
+            lines.append("</table>")
+    return "<html><body>\n" + "\n".join(lines) + "\n</body></html>\n"
+
+
+def _drawn_text(paragraph, links: dict[str, str]) -> str:
+    """A slide paragraph's text as HTML, its hyperlinks with their addresses."""
+    parts = []
+    for node in paragraph.iter(f"{{{A}}}r", f"{{{A}}}br", f"{{{A}}}fld"):
+        if node.tag == f"{{{A}}}br":
+            parts.append(" ")
+            continue
+        text = escape("".join(t.text or "" for t in node.iter(f"{{{A}}}t")))
+        click = node.find(f"{{{A}}}rPr/{{{A}}}hlinkClick")
+        address = links.get(click.get(f"{{{R}}}id") or "") if click is not None else None
+        parts.append(f'<a href="{escape(address)}">{text}</a>' if address else text)
+    return "".join(parts).strip()
+
+
+def _shapes(tree, links: dict[str, str], notes: bool = False) -> list[str]:
+    """The lines of HTML for a slide's (or its notes') shapes: titles, paragraphs, tables."""
+    lines = []
+    for shape in tree.iter(f"{{{P}}}sp", f"{{{P}}}graphicFrame"):
+        placeholder = shape.find(f"{{{P}}}nvSpPr/{{{P}}}nvPr/{{{P}}}ph")
+        kind = placeholder.get("type") if placeholder is not None else None
+        if kind in ("sldNum", "sldImg", "dt", "ftr", "hdr"):
+            continue
+        if shape.tag == f"{{{P}}}graphicFrame":
+            rows = shape.iter(f"{{{A}}}tr")
+            lines.append("<table>")
+            for number, row in enumerate(rows):
+                tag = "th" if number == 0 else "td"
+                cells = [" ".join(_drawn_text(p, links) for p in cell.iter(f"{{{A}}}p")) for cell in row.iter(f"{{{A}}}tc")]
+                lines.append("<tr>" + "".join(f"<{tag}>{c}</{tag}>" for c in cells) + "</tr>")
+            lines.append("</table>")
+            continue
+        paragraphs = [text for p in shape.iter(f"{{{A}}}p") if (text := _drawn_text(p, links))]
+        if kind in ("title", "ctrTitle"):
+            lines += [f"<h2>{' '.join(paragraphs)}</h2>"] if paragraphs else []
+        elif notes:
+            lines += [f"<p>{text}</p>" for text in paragraphs]
+        else:
+            lines += [f"<ul><li>{text}</li></ul>" for text in paragraphs]
+    return lines
+
+
+def deck_as_html(data: bytes, name: str) -> str:
+    """A PowerPoint deck (.pptx) as HTML the verifier reads: slide after slide, then its notes."""
+    with _open_package(data, name, "PowerPoint deck", "ppt/presentation.xml") as archive:
+        slides = _relations(archive, "ppt/presentation.xml")
+        lines = []
+        for slide_id in _xml(archive, "ppt/presentation.xml", name).iter(f"{{{P}}}sldId"):
+            part = slides.get(slide_id.get(f"{{{R}}}id") or "", ("", ""))[0]
+            if part not in archive.namelist():
+                continue
+            lines += _shapes(_xml(archive, part, name), _links(archive, part))
+            for target, mode in _relations(archive, part).values():
+                if mode != "External" and "/notesSlides/" in f"/{target}" and target in archive.namelist():
+                    lines += _shapes(_xml(archive, target, name), _links(archive, target), notes=True)
+    return "<html><body>\n" + "\n".join(lines) + "\n</body></html>\n"
+
+
+OFFICE_READERS = {".docx": word_as_html, ".xlsx": workbook_as_html, ".pptx": deck_as_html}
+"""The Office files a review may come in, each read as HTML."""
+
+
 def read_binary_review(path: Path) -> tuple[str, str] | None:
-    """A Word review's readable content and format, or None for files read as text."""
+    """An Office review's readable content and format, or None for files read as text."""
     suffix = path.suffix.lower()
-    if suffix == ".docx":
-        return word_as_html(path.read_bytes(), path.name), "html"
+    if suffix in OFFICE_READERS:
+        return OFFICE_READERS[suffix](path.read_bytes(), path.name), "html"
     if suffix == ".pdf":
         raise InputError(
             f"{path.name}: a PDF keeps its lines but not its paragraphs, lists or tables, so claims could not be"

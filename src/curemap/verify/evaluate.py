@@ -39,6 +39,7 @@ class VerifyScore:
     unreported: int = 0
     wrong_extra: int = 0
     misses: list[dict[str, Any]] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # reviews the verifier refused, with why
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +54,7 @@ class VerifyScore:
             "correct_unreported": self.unreported,
             "planted_with_wrong_extra_problems": self.wrong_extra,
             "misses": self.misses,
+            "unreadable": self.unreadable,
         }
 
     def render_text(self) -> str:
@@ -63,6 +65,7 @@ class VerifyScore:
             f"  correct references flagged:  {self.flagged}/{self.correct} = {data['false_alarm_rate']}",
             f"  correct references not reported: {self.unreported}",
             f"  planted errors reported with a wrong extra problem: {self.wrong_extra}",
+            *(f"  unreadable {message}" for message in self.unreadable),
         ]
         lines += [
             f"  {m['what']:<10} {m['review']} line {m['line']} {m['ref']}: expected {m['expected']}, got {m['got']}"
@@ -150,5 +153,10 @@ def evaluate_reviews(store: Store, profile: Profile, directory: Path) -> VerifyS
         key = json.loads(key_path.read_text(encoding="utf-8"))
         review = directory / key["review"]
         report.reviews += 1
-        score_review(verify_path(store, profile, review, StoreIsTheWorld()), key, report)
+        try:
+            verified = verify_path(store, profile, review, StoreIsTheWorld())
+        except InputError as exc:  # a review the verifier cannot read scores as nothing found in it
+            report.unreadable.append(str(exc))
+            verified = {"citations": []}
+        score_review(verified, key, report)
     return report

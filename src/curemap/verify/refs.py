@@ -483,6 +483,15 @@ def _tab_cells(start: int, line: str) -> list[tuple[int, int]]:
     return cells
 
 
+WIKILINK = re.compile(r"\[\[(?:[^\]|\n]*\|)?(?P<shown>[^\]|\n]+)\]\]")
+"""A note-taking app's link to another note ("[[Dana-Farber]]", "[[Note|shown words]]"): its words
+are the writer's, its brackets and target syntax."""
+BIBLIOGRAPHY_ENTRY = re.compile(r"^(?:@[A-Za-z]+[ \t]*[{(]|TY  - )", re.MULTILINE)
+"""Where a bibliography's entry starts (BibTeX's "@article{", an RIS record's "TY  - "): its fields
+are all about one work, so the entry is read whole, as a list item is."""
+RIS_TAG = re.compile(r"^[A-Z][A-Z0-9]  - ?", re.MULTILINE)
+
+
 def _text_document(content: str, markdown: bool) -> Document:
     """Markdown or plain text: escapes undone, reference-style links, footnotes and numbered
     sources read where they are cited (:func:`_notes`), blocks from the lines' shapes."""
@@ -490,6 +499,10 @@ def _text_document(content: str, markdown: bool) -> Document:
     text, links = _notes(text, markdown)
     if markdown:
         text = MD_LINK_TITLE.sub(lambda m: m.group().replace('"', " "), text)
+        text = WIKILINK.sub(lambda m: " " * (m.start("shown") - m.start()) + m["shown"] + " " * (m.end() - m.end("shown")), text)
+    entries = {m.start() for m in BIBLIOGRAPHY_ENTRY.finditer(text)}
+    if not markdown and RIS_TAG.search(text) and "ER  -" in text:  # a reference manager's RIS export: its tags are syntax
+        text = RIS_TAG.sub(lambda m: " " * len(m.group()), text)
     blocks: list[Block] = []
     current: Block | None = None
     header: list[str] | None = None
@@ -548,7 +561,7 @@ def _text_document(content: str, markdown: bool) -> Document:
         elif current is not None:
             current.end = b
         else:
-            current = Block(a, b, "para")
+            current = Block(a, b, "item" if a in entries else "para")
             blocks.append(current)
     chars = list(text)
     blocks = [_as_card(text, block, chars) for block in blocks]
