@@ -864,17 +864,22 @@ def test_office_workbooks_and_decks_are_read_with_their_columns_links_and_notes(
     def problems(name: str) -> dict[str, list[str]]:
         content, kind = read_review(folder / name)
         assert kind == "html"
-        result = verifier.verify_document(parse_document(content, kind))
-        return {c["ref"]: [p["field"] for p in c["problems"]] for c in result["citations"]}
+        citations = verifier.verify_document(parse_document(content, kind))["citations"]
+        places.update({c["ref"]: (c["line"], c["place"]) for c in citations})
+        return {c["ref"]: [p["field"] for p in c["problems"]] for c in citations}
+
+    places: dict[str, tuple[int, str]] = {}
 
     tracker = problems("repair-trial-tracker.xlsx")
     assert tracker["NCT05131828"] == ["status"]  # "Recruiting": active, not recruiting
     assert tracker["NCT03355365"] == ["phase"] and tracker["NCT03387670"] == ["enrollment"]
     assert tracker["NCT03109288"] == [] and tracker["NCT06083753"] == []  # "Phase 1/2", "2" under Phase
+    assert places["NCT03387670"] == (17, "sheet Trials, row 17") and places["PMID:33622766"] == (2, "sheet Papers, row 2")
     deck = problems("cure-strategies-journal-club.pptx")
     assert deck["NCT04411641"] == ["enrollment"]  # "~650 participants": 1,131
     assert deck["PMID:33724342"] == ["figure"]  # in the speaker notes
     assert deck["NCT04410991"] == [] and deck["NCT05147220"] == []
+    assert places["PMID:33724342"] == (3, "slide 3")
 
 
 def test_a_broken_office_file_is_refused_with_what_to_do(tmp_path):

@@ -757,9 +757,9 @@ def verify(
         lines = []
         for c in result["citations"]:
             for p in c["problems"]:
-                lines.append(f"line {p.get('line', c['line'])}: {c['ref']} ({c['status']}) {p['message']}")
+                lines.append(f"{p.get('place') or 'line %d' % p.get('line', c['line'])}: {c['ref']} ({c['status']}) {p['message']}")
                 lines.append(f"    quote: \u201c{p.get('quote', '')}\u201d" + (f"  record: {c['link']}" if c.get("link") else ""))
-        lines += [f"line {c['line']}: {c['ref']} unverifiable: {c.get('note', '')}" for c in result["citations"] if c["status"] == "unverifiable"]
+        lines += [f"{c.get('place') or 'line %d' % c['line']}: {c['ref']} unverifiable: {c.get('note', '')}" for c in result["citations"] if c["status"] == "unverifiable"]
         lines.append(", ".join(f"{summary[s]:,} {s}" for s in ("ok", "mismatch", "malformed", "not_found", "unverifiable", "matched_by_name")))
         text = "\n".join(lines)
     if out is not None:

@@ -97,12 +97,14 @@ class CitationResult:
     candidates: list[str] = field(default_factory=list)
     claims: list[Claim] = field(default_factory=list)  # every claim read for it (ok or not)
     spans: list[tuple[int, int]] = field(default_factory=list)  # where it is mentioned
+    place: str | None = None  # in an Office file: its sheet and row, or its slide
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "ref": self.ref, "kind": self.kind, "status": self.status, "line": self.line,
             "problems": [{k: v for k, v in p.items() if k not in ("start", "end")} for p in self.problems],
             "record": self.record, "mentions": self.mentions, "link": self.link,
+            **({"place": self.place} if self.place else {}),
             **({"candidates": self.candidates} if self.candidates else {}),
             **({"note": self.note} if self.note else {}),
         }
@@ -379,7 +381,7 @@ class Verifier:
         for ref in members:
             key = f"{ref.kind}:{ref.ref}"
             if key not in citations:
-                citations[key] = CitationResult(ref.ref, ref.kind, doc.line_at(ref.start))
+                citations[key] = CitationResult(ref.ref, ref.kind, doc.line_at(ref.start), place=doc.place_at(ref.start))
             citations[key].mentions += 1
             citations[key].spans.append((ref.start, ref.end))
         segments = sentences(masked, block.start, block.end) if block.kind == "para" else [(block.start, block.end)]
@@ -503,7 +505,7 @@ class Verifier:
             return None
         problems, match, record, candidates = best
         name = match.group()
-        result = CitationResult(f"name:{name}", "name", doc.line_at(match.start()), "matched_by_name", mentions=1)
+        result = CitationResult(f"name:{name}", "name", doc.line_at(match.start()), "matched_by_name", mentions=1, place=doc.place_at(match.start()))
         result.spans.append(match.span())
         result.candidates, result.claims, result.record = candidates, checked, record
         if problems:
@@ -628,6 +630,8 @@ def _located(problems: list[dict[str, Any]], doc: Document) -> list[dict[str, An
     """Problems with the line and the quoted words of the text they are about."""
     for problem in problems:
         problem.setdefault("line", doc.line_at(problem["start"]))
+        if place := doc.place_at(problem["start"]):
+            problem.setdefault("place", place)
         problem.setdefault("quote", " ".join(doc.text[problem["start"]:problem["end"]].split()))
     return problems
 

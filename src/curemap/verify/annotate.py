@@ -46,7 +46,7 @@ def annotated_html(doc: Document, results: list[Any], title: str) -> str:
         position = end
     parts.append(escape(doc.text[position:]))
     problems = [
-        f"<li>line {p['line']}: <b>{escape(r.ref)}</b> ({r.status}) — {escape(p['message'])}"
+        f"<li>{escape(p.get('place') or 'line %d' % p['line'])}: <b>{escape(r.ref)}</b> ({r.status}) — {escape(p['message'])}"
         + (f' <a href="{escape(r.link)}">{escape(r.link)}</a>' if r.link else "") + "</li>"
         for r in results for p in r.problems
     ]

@@ -7,7 +7,9 @@ becomes a table per sheet, a line naming the sheet then a line per row, its firs
 names (so "Phase", "Status", "Sponsor" and "n" columns are read as such), each cell's link kept.
 A PowerPoint deck (.pptx) becomes, slide after slide, its title as a heading, each paragraph of
 its text boxes as a list item (a title that cites a trial is read with the bullets under it),
-its tables, and its speaker notes as paragraphs. A PDF is refused with what
+its tables, and its speaker notes as paragraphs. Each sheet and slide is a ``<section
+data-place>``, so what the verifier reports there says where: a sheet's row, a slide's number
+(:class:`curemap.verify.refs.Place`). A PDF is refused with what
 to do instead: its text comes out as lines without paragraphs, lists or tables (a reference
 list's numbers even land apart from their entries), and claims read from it were laid on the
 wrong references.
@@ -181,9 +183,12 @@ def workbook_as_html(data: bytes, name: str) -> str:
                 continue
             root, links = _xml(archive, part, name), _links(archive, part)
             addresses = {link.get("ref"): links.get(link.get(f"{{{R}}}id") or "") for link in root.iter(f"{{{X}}}hyperlink")}
-            lines += [f"<h2>{escape(sheet.get('name') or '')}</h2>", "<table>"]
+            title = escape(sheet.get("name") or "")
+            lines.append(f'<section data-place="sheet {title}" data-line-offset="{len(lines) + 3}"><h2>{title}</h2>')
+            lines.append("<table>")  # row n of the sheet on the n-th line after this one
             header = True
-            for row in root.iter(f"{{{X}}}row"):
+            for number, row in enumerate(root.iter(f"{{{X}}}row"), 1):
+                lines += ["<tr></tr>"] * max(0, int(row.get("r") or number) - number)  # rows the sheet leaves out
                 cells: dict[int, str] = {}
                 for cell in row.iter(f"{{{X}}}c"):
                     reference = cell.get("r") or ""
@@ -197,7 +202,7 @@ def workbook_as_html(data: bytes, name: str) -> str:
                 tag = "th" if header else "td"
                 lines.append("<tr>" + "".join(f"<{tag}>{cells.get(i, '')}</{tag}>" for i in range(max(cells) + 1)) + "</tr>")
                 header = False
-            lines.append("</table>")
+            lines.append("</table></section>")
     return "<html><body>\n" + "\n".join(lines) + "\n</body></html>\n"
 
 
@@ -247,14 +252,16 @@ def deck_as_html(data: bytes, name: str) -> str:
     with _open_package(data, name, "PowerPoint deck", "ppt/presentation.xml") as archive:
         slides = _relations(archive, "ppt/presentation.xml")
         lines = []
-        for slide_id in _xml(archive, "ppt/presentation.xml", name).iter(f"{{{P}}}sldId"):
+        for number, slide_id in enumerate(_xml(archive, "ppt/presentation.xml", name).iter(f"{{{P}}}sldId"), 1):
             part = slides.get(slide_id.get(f"{{{R}}}id") or "", ("", ""))[0]
             if part not in archive.namelist():
                 continue
+            lines.append(f'<section data-place="slide {number}" data-line="{number}">')
             lines += _shapes(_xml(archive, part, name), _links(archive, part))
             for target, mode in _relations(archive, part).values():
                 if mode != "External" and "/notesSlides/" in f"/{target}" and target in archive.namelist():
                     lines += _shapes(_xml(archive, target, name), _links(archive, target), notes=True)
+            lines.append("</section>")
     return "<html><body>\n" + "\n".join(lines) + "\n</body></html>\n"
 
 

@@ -274,12 +274,14 @@ class Document:
     anchors: list[tuple[int, int]]  # (offset, source line) where a run of text starts
     blocks: list[Block]
     links: list[tuple[int, int, str]] = field(default_factory=list)  # reference-style uses
+    places: list[Place] = field(default_factory=list)  # an Office file's sheets or slides, in order
     _starts: list[int] = field(default_factory=list, repr=False)
     _newlines: list[int] = field(default_factory=list, repr=False)
 
     def line_at(self, offset: int) -> int:
         """The source line of an offset: its anchor's line plus the line breaks since the
-        anchor, counted by bisection over the text's breaks (found once), not by rescanning."""
+        anchor, counted by bisection over the text's breaks (found once), not by rescanning; in
+        a workbook the row of its sheet, in a deck the slide's number."""
         if not self._starts:
             self._starts = [a for a, _ in self.anchors]
             self._newlines = [m.start() for m in re.finditer("\n", self.text)]
@@ -287,7 +289,32 @@ class Document:
         if index < 0:
             return 1
         start, line = self.anchors[index]
-        return line + bisect_left(self._newlines, offset) - bisect_left(self._newlines, start)
+        line += bisect_left(self._newlines, offset) - bisect_left(self._newlines, start)
+        place = self._place(offset)
+        return line if place is None else place.number if place.number is not None else line - place.line_offset
+
+    def place_at(self, offset: int) -> str | None:
+        """Where an offset is in an Office file, as its reader finds it ("sheet Trials, row 4",
+        "slide 3"); None in a file of lines."""
+        place = self._place(offset)
+        if place is None:
+            return None
+        return place.name if place.number is not None else f"{place.name}, row {self.line_at(offset)}"
+
+    def _place(self, offset: int) -> Place | None:
+        index = bisect_right([p.start for p in self.places], offset) - 1
+        return self.places[index] if index >= 0 else None
+
+
+@dataclass
+class Place:
+    """A part of an Office file, marked in the HTML it is read as (``<section data-place="sheet
+    Trials" data-line-offset="3">``): a sheet, whose lines are its rows, or a slide (``data-line``)."""
+
+    start: int
+    name: str
+    line_offset: int = 0
+    number: int | None = None
 
 
 SENTENCE_END = re.compile(r"(?<=[.!?])(?P<close>(?:[\"”')\]*_]|\[\^?\w{1,4}\])*)\s+(?=[A-Z0-9\"“(\[*_])")
@@ -645,6 +672,7 @@ class _HtmlText(HTMLParser):
         self._pointing: tuple[str, int] | None = None  # a link to an element of the page, being read
         self.pointers: list[tuple[int, int, str]] = []  # (start, end, id) of links to elements of the page
         self._card: int | None = None  # where an outside link opened: one holding blocks is a card, read whole
+        self.places: list[Place] = []
 
     def _emit(self, text: str, line: int | None = None) -> None:
         if not text:
@@ -674,6 +702,9 @@ class _HtmlText(HTMLParser):
         if self._skip:
             return
         named = dict(attrs)
+        if tag == "section" and named.get("data-place"):
+            line, number = named.get("data-line-offset"), named.get("data-line")
+            self.places.append(Place(self.length, named["data-place"], int(line or 0), int(number) if number else None))
         if named.get("id"):
             self._named.append((tag, named["id"], self.length))
         elif tag == "a" and named.get("name") and self._open and not self._since(self._open[-1][1]).strip():
@@ -837,7 +868,7 @@ def _html_document(content: str) -> Document:
         if block.end > block.start:
             spans.append(block)
         position = max(position, block.end)
-    return Document(text, parser.anchors or [(0, 1)], spans, links)
+    return Document(text, parser.anchors or [(0, 1)], spans, links, parser.places)
 
 
 def _delimited_document(content: str, delimiter: str) -> Document:
