@@ -106,7 +106,7 @@ RESPECTIVELY = Gated(re.compile(
 ))
 PERCENT = Gated(re.compile(r"(\d(?<![\d.]\d)\d*(?:\.\d+)?)\s*%"))  # a digit first (not after a digit or "."): the engine skips to digits
 CONFIDENCE = Gated(re.compile(r"\b\d+\s*%\s*(?:CI|confidence interval)[^)\n;]*", re.IGNORECASE))
-RATIO = Gated(re.compile(r"\b(?:OR|HR|RR|aOR|aHR|odds ratio|hazard ratio|risk ratio)\s*(?:of|=|:)?\s*(\d+(?:\.\d+)?)"))
+RATIO = Gated(re.compile(r"\b(?:OR|HR|RR|aOR|aHR|odds ratio|hazard ratio|risk ratio)\s*(?:of|=|:|was|were|is)?\s*(\d+(?:\.\d+)?)"))
 COUNTED = Gated(re.compile(r"(\d(?<![\w.,]\d)(?:\d{0,2}(?:,\d{3})+|\d*))(?![\d.,%])[ \t]+([A-Za-z][\w-]*)[ \t]+([A-Za-z][\w-]*)"))
 """A count with the two words it counts ("228 active trials"): said of a paper, it must be the
 count its abstract gives those words, where the abstract counts them."""

@@ -27,6 +27,7 @@ from html.parser import HTMLParser
 from lxml import etree
 
 from curemap.verify.gates import Gated, folded
+from curemap.verify.structured import json_as_text
 
 class _Addresses:
     """The addresses in a text, with their scheme or without ("clinicaltrials.gov/study/NCT…", as
@@ -68,8 +69,9 @@ EU_NUMBER = re.compile(r"(\d(?<![\d-]\d)\d{3})-(\d{4,9})-(\d{1,4})(?:-(\d{1,3}))
 EU_LETTERED = re.compile(r"\d(?<![\w-]\d)\d{3}-(?=[\dA-Za-z]{6}-)(?=[\d]*[A-Za-z])(?:[A-Za-z]?\d){4,}[\dA-Za-z]*-\d{2}-\d{2}(?![\w-])")
 """An EU CT number with a letter in place of a digit in its middle block ("2024-5I4287-84-00",
 "2022-5006X1-12-00")."""
-PMID_BARE = re.compile(r"\bPMID\s*[:=]?\s*(\d+)\b", re.IGNORECASE)
-"""A PMID after its name: "PMID 33691260", "PMID: …", and a citation template's "|pmid=…"."""
+PMID_BARE = re.compile(r"\bPMID[\"']?\s*[:=]?\s*[\"']?(\d+)\b", re.IGNORECASE)
+"""A PMID after its name: "PMID 33691260", "PMID: …", a citation template's "|pmid=…", and a
+data file's quoted field ('PMID: "33675156"', '"pmid": "33675156"')."""
 PMCID_ANY = re.compile(r"(?<![A-Za-z0-9])PMC(\d{4,9})\b", re.IGNORECASE)
 # a DOI ends where a Markdown link's text meets its label or address ("[doi:10.1/x][p3]")
 DOI_ANY = re.compile(r"1(?<!\w1)0\.\d{4,9}/(?:[^\s\"<>\]{}|,]|\](?![\[(]))+")
@@ -359,6 +361,14 @@ LISTED_SOURCE = re.compile(rf"^ {{0,3}}(\d{{1,3}})[.)][ \t]+(\S[^\n]*{_WRAPPED})
 """A numbered source under a "References" or "Sources" heading ("1. Chataway J, et al. …")."""
 
 
+FRONT_MATTER = re.compile(r"---[ \t]*\n.*?\n(?:---|\.\.\.)[ \t]*(?:\n|$)", re.DOTALL)
+PANDOC_REFERENCE = re.compile(r"^[ \t]*- id:[ \t]*['\"]?([^\s'\"]+)['\"]?[ \t]*\n((?:[ \t]+(?!- )\S[^\n]*\n)*)", re.MULTILINE)
+"""An entry of the ``references:`` list in a Quarto or R Markdown report's front matter: its id,
+then its fields (``URL:``, ``DOI:``, ``PMID:``)."""
+PANDOC_USE = re.compile(r"(?<![\w@])@([A-Za-z0-9_](?:[\w:.#$%&+?<>~/-]*\w)?)")
+"""A citation of such an entry: "[@rebuild]", "[@egcg; @nac]", "@rebuild showed"."""
+
+
 def _labels(use: re.Match) -> list[str]:
     """The labels one citation names: "^1", "2", or each of "1, 3" and "2–4"."""
     if use["marks"] and use["marks"].startswith("^"):
@@ -430,6 +440,10 @@ def _notes(text: str, markdown: bool) -> tuple[str, list[tuple[int, int, str]]]:
     entries: dict[str, tuple[int, int, str]] = {}
     if markdown:
         entries = {m.group(1).strip().lower(): (m.start(), m.end(), m.group(2)) for m in MD_DEFINITION.finditer(text)}
+    if markdown and (front := FRONT_MATTER.match(text)):  # a Quarto or R Markdown report's reference list
+        for m in PANDOC_REFERENCE.finditer(text, 0, front.end()):
+            if _noted(m.group(2)):
+                entries[f"@{m.group(1).lower()}"] = (m.start(), m.end(), m.group(2))
     headings = list(SOURCES_HEADING.finditer(text))
     listed = LISTED_SOURCE.finditer(text, headings[-1].end()) if headings else ()
     for m in [*NOTE_DEFINITION.finditer(text), *listed]:
@@ -449,6 +463,8 @@ def _notes(text: str, markdown: bool) -> tuple[str, list[tuple[int, int, str]]]:
     if any(u["marks"] for u in notes):  # a text citing "[2]" counts things in parentheses: "Biogen (7)"
         notes = [u for u in notes if u["marks"]]
     uses += [(u.start(), u.end(), label) for u in notes for label in _labels(u)]
+    if any(label.startswith("@") for label in entries):
+        uses += [(u.start(), u.end(), f"@{u.group(1).lower()}") for u in PANDOC_USE.finditer(text)]
     cited = [(a, b, label) for a, b, label in uses if label in entries and not in_entry(a)]
     return _blanked(text, [entries[label][:2] for label in {label for _, _, label in cited}]), sorted(
         (a, b, entries[label][2]) for a, b, label in cited
@@ -474,9 +490,17 @@ ALIGNED_RULE = re.compile(r"^[ \t]*-{2,}(?:[ \t]+-{2,})+[ \t]*$")
 terminals print tables)."""
 
 
-def _aligned_cells(start: int, end: int, columns: list[int]) -> list[tuple[int, int]]:
-    """The cells of a space-aligned line, cut where the columns start, as offsets in the text."""
-    bounds = [min(start + column, end) for column in columns] + [end]
+def _aligned_cells(text: str, start: int, end: int, columns: list[int]) -> list[tuple[int, int]]:
+    """The cells of a space-aligned line, cut where the columns start, as offsets in the text; a
+    cut that falls inside a word moves to the word's end (a value longer than its column pushes
+    the next one along: "CABA-201 (rese-cel) Cabaletta Bio")."""
+    bounds = [start]
+    for column in columns[1:]:
+        cut = max(min(start + column, end), bounds[-1])
+        while start < cut < end and not text[cut - 1].isspace() and not text[cut].isspace():
+            cut += 1
+        bounds.append(cut)
+    bounds.append(end)
     return [(x, y) for x, y in zip(bounds, bounds[1:])]
 
 
@@ -494,11 +518,15 @@ def _printed_columns(line: str, following: str) -> list[int] | None:
     def edge(inside: int, outside: int) -> bool:
         return outside < 0 or (not row[inside].isspace() and row[outside].isspace())
 
-    if all(edge(n.end() - 1, n.end()) for n in names[1:]):  # right-aligned, as data frames print
-        return [0] + [n.end() for n in names[:-1]]
-    if all(edge(n.start(), n.start() - 1) for n in names[1:]):
-        return [0] + [n.start() for n in names[1:]]
-    return None
+    cuts = [0]
+    for before, name in zip(names, names[1:]):  # each column left-aligned (text) or right-aligned (numbers), as data frames print
+        if edge(name.start(), name.start() - 1) or edge(name.start() + 1, name.start()):  # a hand-aligned value may start a space late
+            cuts.append(name.start())
+        elif edge(name.end() - 1, name.end()):
+            cuts.append(before.end())
+        else:
+            return None
+    return cuts
 
 
 def _tab_cells(start: int, line: str) -> list[tuple[int, int]]:
@@ -557,14 +585,14 @@ def _text_document(content: str, markdown: bool) -> Document:
         is_header = False
         if ALIGNED_RULE.match(following) and not ALIGNED_RULE.match(line):  # a header over a rule of dashes
             columns = [m.start() for m in re.finditer(r"-+", following)]
-            cells, is_header = _aligned_cells(a, b, columns), True
+            cells, is_header = _aligned_cells(text, a, b, columns), True
         elif columns is not None:
             if ALIGNED_RULE.match(line):
                 continue
-            cells, is_header = _aligned_cells(a, b, columns), False
+            cells, is_header = _aligned_cells(text, a, b, columns), False
         elif (printed := _printed_columns(line, following)) is not None:  # a table printed by a program, no rule under its header
             columns = printed
-            cells, is_header = _aligned_cells(a, b, columns), True
+            cells, is_header = _aligned_cells(text, a, b, columns), True
         elif line.count("\t") >= 2:  # a spreadsheet pasted as text: a header row, then a row per record
             previous = text[spans[index - 1][0]:spans[index - 1][1]] if index else ""
             cells, is_header = _tab_cells(a, line), previous.count("\t") < 2 and not ID_LIKE.search(line)
@@ -999,6 +1027,11 @@ def _opml_as_html(content: str) -> str:
 
 
 def parse_document(content: str, fmt: str) -> Document:
+    if fmt == "json":  # a notebook, a chat export, an app's records: lines kept from the file
+        text, anchors, markdown = json_as_text(content, "the review")
+        document = _text_document(text, markdown)
+        document.anchors = anchors
+        return document
     if fmt == "html":
         return _html_document(content)
     if fmt == "opml":
@@ -1020,8 +1053,10 @@ def detect_format(name: str, content: str) -> str:
         return "html"
     if lowered.endswith(".opml"):
         return "opml"
-    if lowered.endswith((".md", ".markdown")):
+    if lowered.endswith((".md", ".markdown", ".qmd", ".rmd")):  # Quarto and R Markdown are Markdown with code chunks
         return "md"
+    if lowered.endswith((".json", ".jsonl", ".ndjson", ".ipynb")):
+        return "json"
     if lowered.endswith((".wiki", ".mediawiki", ".wikitext")):
         return "wiki"
     if content.startswith("{\\rtf"):
