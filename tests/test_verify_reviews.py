@@ -933,3 +933,58 @@ def test_seventeenth_and_eighteenth_fresh_sets_misses_once_reported(built_store,
         "<div>In mice, evobrutinib shrank meningeal inflammation by 50% on MRI</div>\n</a></div>\n"
     )
     assert problems(card, "html") == {"PMID:33724342": ["figure"]}  # a 30% reduction
+
+
+def test_nineteenth_and_twentieth_fresh_sets_misses_once_reported(built_store, profile):
+    """What the nineteenth and twentieth fresh sets' first runs missed or flagged: tracking and
+    redirect links (the id percent-encoded in their query), an e-mail's layout tables, a styled
+    header row, "Sanofi's earlier phase 2", a notebook's cells and printed data frame, chat and
+    tracker exports as JSON, Quarto citations of front-matter references, "the OR was 29.1"."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+
+    def problems(text: str, fmt: str) -> dict[str, list[str]]:
+        return {c["ref"]: [p["field"] for p in c["problems"]] for c in verifier.verify_text(text, fmt)["citations"]}
+
+    track = "https://list.example/track/click?u=4c&amp;id=d1&amp;url=https%3A%2F%2Fclinicaltrials.gov%2Fstudy%2F"
+    newsletter = (
+        "<table><tr><td><table><tr><td>\n<h2>Tolerance</h2>\n"
+        f'<p>Cellerys is testing coated red blood cells (<a href="{track}NCT06430671">NCT06430671</a>) in a phase 2 with 11 participants.</p>\n'
+        f'<p>Mass General&rsquo;s tenofovir trial (<a href="{track}NCT04880577">NCT04880577</a>) was withdrawn before anyone was enrolled.</p>\n'
+        "</td></tr></table></td></tr></table>\n"
+    )
+    assert problems(newsletter, "html") == {"NCT06430671": ["phase"], "NCT04880577": []}  # phase 1
+    gdocs = (
+        '<table><tr><td><p><span class="c7">Trial</span></p></td><td><p><span class="c7">n</span></p></td></tr>'
+        '<tr><td><p><a href="https://www.google.com/url?q=https://clinicaltrials.gov/study/NCT05832515&amp;sa=D&amp;ust=17650">NCT05832515</a>'
+        "</p></td><td><p>150</p></td></tr></table>"
+    )
+    assert problems(gdocs, "html") == {"NCT05832515": ["enrollment"]}  # 200
+    word = "Sanofi’s earlier phase 2 evobrutinib study (NCT02975349), with 267 patients, was terminated."
+    assert problems(word, "text") == {"NCT02975349": ["sponsor"]}  # EMD Serono
+    notebook = json.dumps({"cells": [
+        {"cell_type": "markdown", "source": ["## CD19\n", "\n", "- P-CD19CD20-ALLO1 is Genentech's phase 1.\n"]},
+        {"cell_type": "code", "source": ["print(table)"], "outputs": [{"output_type": "stream", "name": "stdout", "text": [
+            " nct_id       product             sponsor                    phase        status               enrollment\n",
+            " NCT07178431  MB-CART2019.1       Miltenyi Biomedicine       PHASE1/PHASE2 NOT_YET_RECRUITING   26\n",
+            " NCT07008378  P-CD19CD20-ALLO1    Genentech (Roche)          PHASE1       RECRUITING           16\n",
+            " NCT07006805  CABA-201 (rese-cel) Cabaletta Bio              PHASE1/PHASE2 NOT_YET_RECRUITING   12\n"]}]},
+    ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1)
+    cited = verifier.verify_text(notebook, "json")["citations"]
+    assert {c["ref"]: [p["field"] for p in c["problems"]] for c in cited} == {"NCT07178431": [], "NCT07008378": ["enrollment"], "NCT07006805": []}
+    assert {c["ref"]: c["line"] for c in cited}["NCT07008378"] == notebook.splitlines().index(next(x for x in notebook.splitlines() if "NCT07008378" in x)) + 1
+    chat = json.dumps([{"type": "message", "user": "U02", "ts": "1760440507.100284",
+                        "text": "I'd cite the Swedish case-control paper (<https://pubmed.ncbi.nlm.nih.gov/33687974/|PMID 33687974>): the OR was 29.1"}], indent=4)
+    assert problems(chat, "json") == {"PMID:33687974": ["figure"]}  # 21.9
+    tracker = (
+        '{"id": "NCT00288626", "title": "HALT-MS", "phase": "Phase II", "status": "Completed", "sponsor": "NIAID", "enrollment": 25}\n'
+        '{"id": "NCT00716066", "title": "Neuro autoimmune HSCT", "phase": "Phase 2", "status": "Completed", "sponsor": "Fred Hutch", "enrollment": 53}\n'
+    )
+    assert problems(tracker, "json") == {"NCT00288626": [], "NCT00716066": ["status"]}  # active, not recruiting
+    quarto = (
+        "---\ntitle: Repair\nreferences:\n  - id: nacfatigue\n    type: article-journal\n    PMID: \"33675156\"\n---\n\n"
+        "In the fatigue pilot [@nacfatigue], adverse events occurred in 40% on NAC versus 80% on placebo.\n"
+    )
+    (citation,) = verifier.verify_text(quarto, "md")["citations"]
+    assert (citation["ref"], citation["line"], [p["field"] for p in citation["problems"]]) == ("PMID:33675156", 9, ["figure"])

@@ -114,6 +114,11 @@ class SponsorVocabulary:
         words = (registry_class or "").strip()
         return classes.get(words) or classes.get(words.split(", ")[0])
 
+    def lists(self, name: str) -> bool:
+        """Whether a name begins with one of the organisations the profile lists ("Sanofi", "Biogen Idec")."""
+        words = plain_words(name)
+        return any(tuple(words[:length]) in self._organisations for length in range(min(len(words), self._longest_name), 0, -1))
+
     def organisation(self, name: str) -> str:
         """The merged name: the parent an affiliation names, a listed organisation the name begins
         with, or else the name without remarks and legal suffixes."""

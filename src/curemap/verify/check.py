@@ -322,6 +322,7 @@ class ClaimReader:
             [(("ms", profile.condition.name), t) for t in profile.condition.terms]
             + [(("not_ms", nc.name), t) for nc in profile.condition.not_conditions for t in nc.terms]
         )
+        self.organisations = SponsorVocabulary(profile)
         self._named: dict[str, frozenset[str]] = {}
         self._short: dict[tuple[str, str | None], list[Claim]] = {}
 
@@ -484,7 +485,8 @@ class ClaimReader:
         for match in [*ORGANISATION_HINT.finditer(segment, lowered), *(HOSTED.finditer(segment, lowered) if hosted else ()), *owners]:
             group = next(g for g in ("by", "opens", "closes", "leads", "at", "owns") if match.groupdict().get(g))
             name = match.group(group)
-            if group == "at" or _looks_organised(name) and any(w not in ORG_WORDS for w in plain_words(name)):  # "a study … at the Charité"
+            organised = _looks_organised(name) or group == "owns" and self.organisations.lists(name)  # "Sanofi's earlier phase 2"
+            if group == "at" or organised and any(w not in ORG_WORDS for w in plain_words(name)):  # "a study … at the Charité"
                 self._sponsor(segment, *match.span(group), start, add, hosted=group == "at")
 
     @staticmethod

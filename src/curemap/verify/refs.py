@@ -17,12 +17,14 @@ block.
 
 from __future__ import annotations
 
+import itertools
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
 from html import escape
 from html.parser import HTMLParser
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from lxml import etree
 
@@ -142,7 +144,17 @@ def _doi(raw: str) -> str:
 
 def refs_in_url(url: str) -> list[tuple[str, str, str | None]]:
     """(kind, value, problem) of the reference an address carries: the first id it holds, in
-    the order registry ids, EudraCT, PubMed, PMC, DOI."""
+    the order registry ids, EudraCT, PubMed, PMC, DOI. A redirect or tracking link (Google Docs'
+    "google.com/url?q=…", an e-mail tool's "…/track/click?…&url=https%3A%2F%2F…") carries the
+    reference of the address it leads to; a percent-encoded address is read decoded."""
+    if "?" in url:
+        for _, value in parse_qsl(urlsplit(url).query):
+            if value.lower().startswith(("http://", "https://")) and (led_to := refs_in_url(value)):
+                return led_to
+    return _refs_in_address(unquote(url) if "%" in url else url)
+
+
+def _refs_in_address(url: str) -> list[tuple[str, str, str | None]]:
     for match in NCT_ANY.finditer(url):
         value, problem = _nct(match.group(1))
         return [("nct", value, problem)]
@@ -518,12 +530,16 @@ def _printed_columns(line: str, following: str) -> list[int] | None:
     def edge(inside: int, outside: int) -> bool:
         return outside < 0 or (not row[inside].isspace() and row[outside].isspace())
 
+    if all(edge(n.end() - 1, n.end()) for n in names[1:]):  # right-aligned, as data frames print
+        return [0] + [n.end() for n in names[:-1]]
     cuts = [0]
-    for before, name in zip(names, names[1:]):  # each column left-aligned (text) or right-aligned (numbers), as data frames print
-        if edge(name.start(), name.start() - 1) or edge(name.start() + 1, name.start()):  # a hand-aligned value may start a space late
+    for before, name in zip(names, names[1:]):  # else each column left-aligned (text) or right-aligned (numbers)
+        if edge(name.start(), name.start() - 1):
             cuts.append(name.start())
         elif edge(name.end() - 1, name.end()):
             cuts.append(before.end())
+        elif edge(name.start() + 1, name.start()):  # aligned by hand, a value a space late
+            cuts.append(name.start())
         else:
             return None
     return cuts
@@ -822,7 +838,11 @@ class _HtmlText(HTMLParser):
             self._close_cell()
             cells = self._row or []
             self._rows += 1
-            if cells and (self._row_is_header or (self._rows == 1 and not self._row_plain)):  # <th> cells, or a first row all in bold
+            if self._lays_out(start, cells):
+                self._row = None
+                return
+            first_names = self._rows == 1 and (not self._row_plain or not self.ID_HINT.search(self._since(start)))
+            if cells and (self._row_is_header or first_names):  # <th> cells, or a first row all in bold or citing nothing (a styled header)
                 self._header = [self._slice(a, b).strip() for a, b, _ in cells]
                 self.blocks.append(Block(start, end, "heading"))
             else:
@@ -835,6 +855,13 @@ class _HtmlText(HTMLParser):
             self.blocks.append(Block(start, end, "para"))
         else:
             self.blocks.append(Block(start, end, "heading"))
+
+    def _lays_out(self, start: int, cells: list) -> bool:
+        """Whether a table row only lays a page out (an e-mail's body in a cell): it holds another
+        table's rows or a heading, or is one cell of several paragraphs; its blocks are read as
+        they stand, not as one row of cells."""
+        inside = list(itertools.takewhile(lambda b: b.start >= start, reversed(self.blocks)))
+        return any(b.kind in ("row", "heading") for b in inside) or (len(cells) <= 1 and len(inside) >= 2)
 
     def _slice(self, a: int, b: int) -> str:
         return "".join(self.parts)[a:b]
