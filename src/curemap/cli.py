@@ -734,7 +734,7 @@ def verify(
     if fmt not in ("text", "html"):
         raise typer.BadParameter("--format is text or html")
     content, kind = read_review(path)
-    document = parse_document(content, kind)
+    document = parse_document(content, kind, path.name)
     if offline:
         lookup = None
     else:

@@ -337,9 +337,9 @@ class Verifier:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def verify_text(self, content: str, fmt: str = "text") -> dict[str, Any]:
+    def verify_text(self, content: str, fmt: str = "text", name: str = "the review") -> dict[str, Any]:
         """The contract's result for a review's content (Markdown, HTML or text)."""
-        result = self.verify_document(parse_document(content, fmt))
+        result = self.verify_document(parse_document(content, fmt, name))
         del result["_results"]
         return result
 
@@ -797,4 +797,4 @@ def read_review(path: Path) -> tuple[str, str]:
 def verify_path(store: Store, profile: Profile, path: Path, lookup: OnlineLookup | None = None) -> dict[str, Any]:
     """Verify the review in a file."""
     content, fmt = read_review(path)
-    return Verifier(store, profile, lookup).verify_text(content, fmt)
+    return Verifier(store, profile, lookup).verify_text(content, fmt, path.name)

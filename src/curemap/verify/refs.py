@@ -1053,9 +1053,10 @@ def _opml_as_html(content: str) -> str:
     return "<html><body><ul>" + "\n".join(lines) + "</ul></body></html>"
 
 
-def parse_document(content: str, fmt: str) -> Document:
+def parse_document(content: str, fmt: str, name: str = "the review") -> Document:
+    """A review's readable text and blocks; ``name`` (its file's) names it in an error."""
     if fmt == "json":  # a notebook, a chat export, an app's records: lines kept from the file
-        text, anchors, markdown = json_as_text(content, "the review")
+        text, anchors, markdown = json_as_text(content, name)
         document = _text_document(text, markdown)
         document.anchors = anchors
         return document
