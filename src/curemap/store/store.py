@@ -268,6 +268,27 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cursor.close()
 
 
+IMPORT_CACHE_KIB = 65536
+"""SQLite's page cache (KiB) on the connection an import writes through, for the import; the
+default is 2,000. An import inserts into a dozen indexes at once, whose pages a small cache keeps
+evicting and reading back: 20,000 studies inserted into a store of 20,000 took 0.8–1.0 s of CPU
+with the default, 0.5 s with this (16 MiB gave most of it at that size; larger stores need more)."""
+
+
+@contextmanager
+def _import_cache(conn: Connection) -> Iterator[None]:
+    """A larger SQLite page cache for the block (the connection's own setting is put back)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    previous = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(previous)}")
+
+
 def _postgresql_text(dbapi_conn, _record) -> None:
     """PostgreSQL text cannot hold NUL, which registry text rarely carries (SQLite keeps it):
     every string this store sends writes it as U+FFFD. The normalised ``data`` JSON escapes
@@ -477,7 +498,7 @@ class Store:
         needs it, so readers see a file's records and their labels together or not at all."""
         counts = ImportCounts()
         tally = summary.Tally()
-        with _fewer_collections(), self.engine.begin() as conn:
+        with _fewer_collections(), self.engine.begin() as conn, _import_cache(conn):
             trials = summary.TrialsChanging(conn)
             for batch in _batched(entries, BATCH_SIZE):
                 counts.add(self._apply(conn, batch, tally, trials))
