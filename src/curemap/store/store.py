@@ -795,7 +795,7 @@ class Store:
                 .outerjoin(state, state.c.record_id == table.c.id)
                 .where(self._stale_condition(table, state, key), among(conn, table.c.id, ids[start : start + BATCH_SIZE]))
             )
-            found.update({row.id: row.content_hash for row in rows})
+            found.update(rows.all())
         return found
 
     def _save_carried(
