@@ -259,8 +259,17 @@ def in_id_order(conn: Connection, column):
     return column.collate("C") if conn.dialect.name == "postgresql" else column
 
 
+PAGE_SIZE = 16384
+"""Bytes a page of a new SQLite store (SQLite's default 4,096; an existing store keeps its own).
+A study's row (its JSON about 2.6 kB) took a 4 kB page of its own, and a load wrote and
+checkpointed every page with calls of their own: loading 20,000 studies took about a tenth less
+CPU with 16 kB pages (32 kB, no less again), in a file a seventh smaller, with reads by index,
+by list and by full text no slower."""
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cursor = dbapi_conn.cursor()
+    cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")  # takes effect only on a file not yet written
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
