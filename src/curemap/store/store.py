@@ -259,13 +259,43 @@ def in_id_order(conn: Connection, column):
     return column.collate("C") if conn.dialect.name == "postgresql" else column
 
 
+PAGE_SIZE = 16384
+"""Bytes a page of a new SQLite store (SQLite's default 4,096; an existing store keeps its own).
+A study's row (its JSON about 2.6 kB) took a 4 kB page of its own, and a load wrote and
+checkpointed every page with calls of their own: loading 20,000 studies took about a tenth less
+CPU with 16 kB pages (32 kB, no less again), in a file a seventh smaller, with reads by index,
+by list and by full text no slower."""
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cursor = dbapi_conn.cursor()
+    cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")  # takes effect only on a file not yet written
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+IMPORT_CACHE_KIB = 65536
+"""SQLite's page cache (KiB) on the connection an import writes through, for the import; the
+default is 2,000. An import inserts into a dozen indexes at once, whose pages a small cache keeps
+evicting and reading back: 20,000 studies inserted into a store of 20,000 took 0.8–1.0 s of CPU
+with the default, 0.5 s with this (16 MiB gave most of it at that size; larger stores need more)."""
+
+
+@contextmanager
+def _import_cache(conn: Connection) -> Iterator[None]:
+    """A larger SQLite page cache for the block (the connection's own setting is put back)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    previous = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(previous)}")
 
 
 def _postgresql_text(dbapi_conn, _record) -> None:
@@ -477,7 +507,7 @@ class Store:
         needs it, so readers see a file's records and their labels together or not at all."""
         counts = ImportCounts()
         tally = summary.Tally()
-        with _fewer_collections(), self.engine.begin() as conn:
+        with _fewer_collections(), self.engine.begin() as conn, _import_cache(conn):
             trials = summary.TrialsChanging(conn)
             for batch in _batched(entries, BATCH_SIZE):
                 counts.add(self._apply(conn, batch, tally, trials))
@@ -774,7 +804,7 @@ class Store:
                 .outerjoin(state, state.c.record_id == table.c.id)
                 .where(self._stale_condition(table, state, key), among(conn, table.c.id, ids[start : start + BATCH_SIZE]))
             )
-            found.update({row.id: row.content_hash for row in rows})
+            found.update(rows.all())
         return found
 
     def _save_carried(
