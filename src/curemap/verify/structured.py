@@ -74,10 +74,15 @@ class _Reader:
         self.position += 1
         return self.text[self.position - 1]
 
+    def _next_is(self, char: str) -> bool:
+        """Whether the next character past any spaces is ``char`` (an empty object's or list's end)."""
+        at = _SPACE.match(self.text, self.position).end()
+        return at < len(self.text) and self.text[at] == char
+
     def _members(self) -> dict:
         self.position += 1
         members: dict = {}
-        if _SPACE.match(self.text, self.position).end() < len(self.text) and self.text[_SPACE.match(self.text, self.position).end()] == "}":
+        if self._next_is("}"):
             self._expect("}")
             return members
         while True:
@@ -92,7 +97,7 @@ class _Reader:
     def _items(self) -> list:
         self.position += 1
         items: list = []
-        if _SPACE.match(self.text, self.position).end() < len(self.text) and self.text[_SPACE.match(self.text, self.position).end()] == "]":
+        if self._next_is("]"):
             self._expect("]")
             return items
         while True:
