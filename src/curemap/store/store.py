@@ -289,21 +289,41 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 _RAW_VERSION = ("source", "source_id", "sha256")
 _RAW_ROWS_A_STATEMENT = 1000
-"""Raw records one SQLite ``INSERT`` writes: 6,000 parameters, within SQLite's 32,766."""
+"""Raw records one SQLite ``INSERT`` writes at most: 6,000 parameters, within SQLite's 32,766."""
+_RAW_TEXT_A_STATEMENT = 1_000_000
+"""About how many characters of records one SQLite ``INSERT`` writes. SQLite runs a multi-row
+``INSERT … RETURNING`` through a temporary table of its rows, which past its 2 MB page cache
+goes to a temporary file: a batch of 500 API v2 records with results wrote each record's 26 KB
+there once more. A statement of about 1 MB stays in memory; a longer record goes alone."""
+
+
+def _raw_statements(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """``rows`` in order, cut into runs of at most :data:`_RAW_ROWS_A_STATEMENT` rows and about
+    :data:`_RAW_TEXT_A_STATEMENT` characters of content (a longer record alone)."""
+    chunk: list[dict[str, Any]] = []
+    size = 0
+    for row in rows:
+        if chunk and (len(chunk) == _RAW_ROWS_A_STATEMENT or size + len(row["content"]) > _RAW_TEXT_A_STATEMENT):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(row)
+        size += len(row["content"])
+    if chunk:
+        yield chunk
 
 
 def _insert_raw(conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
     """Insert verbatim records (in order) but for versions already stored; return the ``id`` and
     version of those inserted. PostgreSQL copies them through a staging table
-    (:func:`bulk.insert_new`); SQLite writes them at once, a multi-row ``INSERT … ON CONFLICT DO
-    NOTHING RETURNING``, since staging a record's text there writes it twice and sorts it once."""
+    (:func:`bulk.insert_new`); SQLite writes them a few at a time, each a multi-row ``INSERT …
+    ON CONFLICT DO NOTHING RETURNING``, since staging a record's text there writes it twice and
+    sorts it once."""
     if conn.dialect.name == "postgresql":
         return insert_new(conn, schema.raw_records, rows, list(_RAW_VERSION), ["id", *_RAW_VERSION])
     names = list(rows[0])
     one = f"({', '.join('?' for _ in names)})"
     inserted = []
-    for start in range(0, len(rows), _RAW_ROWS_A_STATEMENT):
-        chunk = rows[start : start + _RAW_ROWS_A_STATEMENT]
+    for chunk in _raw_statements(rows):
         inserted += conn.exec_driver_sql(
             f"INSERT INTO raw_records ({', '.join(names)}) VALUES {', '.join(one for _ in chunk)} "
             f"ON CONFLICT ({', '.join(_RAW_VERSION)}) DO NOTHING RETURNING id, {', '.join(_RAW_VERSION)}",
