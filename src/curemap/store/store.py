@@ -682,10 +682,12 @@ class Store:
                     name: new_data[name] if name in covers or name == "id" else old["data"].get(name)
                     for name in kind.fields
                 }
-                data_json, content_hash = canonical_json_hashed(new_data)
+                data_json = canonical_json(new_data)
+                content_hash = sha256_text(data_json)
                 if content_hash != old["hash"] and new_data["source"] != entry.data["source"]:
                     new_data["source"] = entry.data["source"]
-                    data_json, content_hash = canonical_json_hashed(new_data)
+                    data_json = canonical_json(new_data)
+                    content_hash = sha256_text(data_json)
             if old is not None and old["hash"] == content_hash:
                 counts.unchanged += 1
                 if old["raw_id"] != raw_id and record_id in updated:
