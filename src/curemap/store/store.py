@@ -305,28 +305,12 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 _RAW_VERSION = ("source", "source_id", "sha256")
-_RAW_ROWS_A_STATEMENT = 1000
-"""Raw records one SQLite ``INSERT`` writes at most: 6,000 parameters, within SQLite's 32,766."""
-_RAW_TEXT_A_STATEMENT = 1_000_000
-"""About how many characters of records one SQLite ``INSERT`` writes. SQLite runs a multi-row
-``INSERT … RETURNING`` through a temporary table of its rows, which past its 2 MB page cache
-goes to a temporary file: a batch of 500 API v2 records with results wrote each record's 26 KB
-there once more. A statement of about 1 MB stays in memory; a longer record goes alone."""
-
-
-def _raw_statements(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    """``rows`` in order, cut into runs of at most :data:`_RAW_ROWS_A_STATEMENT` rows and about
-    :data:`_RAW_TEXT_A_STATEMENT` characters of content (a longer record alone)."""
-    chunk: list[dict[str, Any]] = []
-    size = 0
-    for row in rows:
-        if chunk and (len(chunk) == _RAW_ROWS_A_STATEMENT or size + len(row["content"]) > _RAW_TEXT_A_STATEMENT):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(row)
-        size += len(row["content"])
-    if chunk:
-        yield chunk
+_RAW_ROWS_A_STATEMENT = 32
+"""Raw records one SQLite ``INSERT`` writes. SQLite runs a multi-row ``INSERT … RETURNING``
+through a temporary table of its rows, which past its 2 MB page cache goes to a temporary file:
+statements of 500 API v2 records with results (26 KB each) wrote every record's text there once
+more. 32 such records stay in memory. A fixed count keeps the statement texts few, so the
+driver's cache of prepared statements does not fill with one per length."""
 
 
 def _insert_raw(conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
@@ -340,7 +324,8 @@ def _insert_raw(conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
     names = list(rows[0])
     one = f"({', '.join('?' for _ in names)})"
     inserted = []
-    for chunk in _raw_statements(rows):
+    for start in range(0, len(rows), _RAW_ROWS_A_STATEMENT):
+        chunk = rows[start : start + _RAW_ROWS_A_STATEMENT]
         inserted += conn.exec_driver_sql(
             f"INSERT INTO raw_records ({', '.join(names)}) VALUES {', '.join(one for _ in chunk)} "
             f"ON CONFLICT ({', '.join(_RAW_VERSION)}) DO NOTHING RETURNING id, {', '.join(_RAW_VERSION)}",
