@@ -34,19 +34,31 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def written_bytes() -> int | None:
+    """Bytes this process has sent to storage so far (Linux ``/proc/self/io``), else ``None``."""
+    try:
+        fields = dict(line.split(": ") for line in Path("/proc/self/io").read_text().splitlines())
+    except OSError:
+        return None
+    return int(fields["write_bytes"])
+
+
 def measure(path: Path, home: Path) -> dict:
     """Import one file (or each file of a folder, one import each) into a fresh store in this
-    process; report rate and peak memory."""
+    process; report rate, peak memory and what the store wrote to disk (the database, its
+    write-ahead log and any temporary files)."""
     from curemap.sources.files import iter_file_records
     from curemap.store import ImportCounts, Store
 
     paths = sorted(path.iterdir()) if path.is_dir() else [path]
     store = Store.open(home)
     counts = ImportCounts()
+    written_before = written_bytes()
     started, cpu_started = time.perf_counter(), time.process_time()
     for file in paths:
         counts.add(store.import_records(iter_file_records(file)))
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    written = None if written_before is None else written_bytes() - written_before
     records = counts.imported + counts.changed + counts.unchanged + len(counts.rejected)
     return {
         "file": path.name,
@@ -57,6 +69,7 @@ def measure(path: Path, home: Path) -> dict:
         "records_per_s": round(records / seconds),
         "records_per_cpu_s": round(records / cpu_seconds),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "written_kb_per_record": None if written is None else round(written / records / 1000),
     }
 
 
@@ -115,14 +128,14 @@ def write_replicated_csv(source: Path, copies: int, path: Path) -> None:
 
 PROFILED_STAGES = {
     "read and parse a JSON line": ("files.py", "_json_line"),
-    "  parse (parse_json)": ("files.py", "parse_json"),
+    "  parse (parse_json)": ("jsontext.py", "parse_json"),
     "  parse (json.loads)": ("json/__init__.py", "loads"),
     "  nesting depth": ("validation.py", "nesting_depth_exceeds"),
     "  schema validation": ("validation.py", "check"),
     "  normalise (study_from_api)": ("ctgov_json.py", "study_from_api"),
     "store: upsert a batch": ("store.py", "_upsert"),
     "  to_dict": ("model.py", "to_dict"),
-    "  canonical_json": ("store.py", "canonical_json"),
+    "  canonical_json": ("store.py", ("canonical_json", "canonical_json_hashed")),
     "    plain-JSON check": ("store.py", "_written_alike"),
     "  child rows (bulk_insert)": ("store.py", "_insert_children"),
     "  search index": ("search.py", "index_records"),
@@ -156,11 +169,12 @@ def profile(path: Path, home: Path) -> None:
     records = counts.imported + counts.changed + counts.unchanged + len(counts.rejected)
     stats = pstats.Stats(profiler).stats
     print(f"{records:,} records, {total / records * 1e3:.3f} ms a record under the profiler")
-    for stage, (file_name, function) in PROFILED_STAGES.items():
+    for stage, (file_name, functions) in PROFILED_STAGES.items():
+        names = functions if isinstance(functions, tuple) else (functions,)
         seconds = sum(
             cumulative
             for (file, _line, name), (_calls, _primitive, _own, cumulative, _callers) in stats.items()
-            if file.endswith(file_name) and name == function
+            if file.endswith(file_name) and name in names
         )
         print(f"{stage:<34} {seconds / records * 1e3:8.3f} ms")
     print(f"{'garbage collection (all stages)':<34} {collecting[0] / records * 1e3:8.3f} ms")
@@ -205,13 +219,17 @@ def main() -> None:
             rows.append(dict(run_child(pages), input="API v2 pages of 100, one file each"))
             shutil.rmtree(pages)
 
-    header = f"{'input':<45} {'records':>9} {'MB':>8} {'seconds':>8} {'records/s':>10} {'per CPU s':>10} {'peak RSS MB':>12}"
+    header = (
+        f"{'input':<45} {'records':>9} {'MB':>8} {'seconds':>8} {'records/s':>10} {'per CPU s':>10} "
+        f"{'peak RSS MB':>12} {'KB written/record':>18}"
+    )
     print(header)
     print("-" * len(header))
     for row in rows:
         print(
             f"{row['input']:<45} {row['records']:>9,} {row['megabytes']:>8} {row['seconds']:>8} "
-            f"{row['records_per_s']:>10,} {row['records_per_cpu_s']:>10,} {row['peak_rss_mb']:>12}"
+            f"{row['records_per_s']:>10,} {row['records_per_cpu_s']:>10,} {row['peak_rss_mb']:>12} "
+            f"{row['written_kb_per_record'] if row['written_kb_per_record'] is not None else '-':>18}"
         )
 
 

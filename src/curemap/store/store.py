@@ -139,15 +139,33 @@ def canonical_json(value: Any) -> str:
     of plain JSON types (:func:`_written_alike`) it writes without error and with no such
     float; else the standard library writes the value, and the text never differs.
     """
-    text = None
-    if _written_alike(value):
-        try:
-            text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-        except TypeError:
-            pass
-    if text is None or _spelt_otherwise(text):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return text.decode()
+    encoded = _orjson_canonical(value)
+    return _stdlib_canonical(value) if encoded is None else encoded.decode()
+
+
+def canonical_json_hashed(value: Any) -> tuple[str, str]:
+    """:func:`canonical_json` of ``value`` and the sha256 of that text, which orjson's bytes
+    give without encoding the text again (a stored study's is about 34 KB)."""
+    encoded = _orjson_canonical(value)
+    if encoded is None:
+        text = _stdlib_canonical(value)
+        return text, sha256_text(text)
+    return encoded.decode(), hashlib.sha256(encoded).hexdigest()
+
+
+def _orjson_canonical(value: Any) -> bytes | None:
+    """orjson's UTF-8 text of ``value`` when it is :func:`canonical_json`'s, else ``None``."""
+    if not _written_alike(value):
+        return None
+    try:
+        encoded = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return None
+    return None if _spelt_otherwise(encoded) else encoded
+
+
+def _stdlib_canonical(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def sha256_text(text: str) -> str:
@@ -204,8 +222,7 @@ class Entry:
         if kind is None or record.deleted:
             return cls(record, kind)
         data = item_of(record).to_dict()
-        data_json = canonical_json(data)
-        return cls(record, kind, data, data_json, sha256_text(data_json))
+        return cls(record, kind, data, *canonical_json_hashed(data))
 
     @cached_property
     def raw_key(self) -> tuple[str, str, str]:
@@ -318,15 +335,20 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 _RAW_VERSION = ("source", "source_id", "sha256")
-_RAW_ROWS_A_STATEMENT = 1000
-"""Raw records one SQLite ``INSERT`` writes: 6,000 parameters, within SQLite's 32,766."""
+_RAW_ROWS_A_STATEMENT = 32
+"""Raw records one SQLite ``INSERT`` writes. SQLite runs a multi-row ``INSERT … RETURNING``
+through a temporary table of its rows, which past its 2 MB page cache goes to a temporary file:
+statements of 500 API v2 records with results (26 KB each) wrote every record's text there once
+more. 32 such records stay in memory. A fixed count keeps the statement texts few, so the
+driver's cache of prepared statements does not fill with one per length."""
 
 
 def _insert_raw(conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
     """Insert verbatim records (in order) but for versions already stored; return the ``id`` and
     version of those inserted. PostgreSQL copies them through a staging table
-    (:func:`bulk.insert_new`); SQLite writes them at once, a multi-row ``INSERT … ON CONFLICT DO
-    NOTHING RETURNING``, since staging a record's text there writes it twice and sorts it once."""
+    (:func:`bulk.insert_new`); SQLite writes them a few at a time, each a multi-row ``INSERT …
+    ON CONFLICT DO NOTHING RETURNING``, since staging a record's text there writes it twice and
+    sorts it once."""
     if conn.dialect.name == "postgresql":
         return insert_new(conn, schema.raw_records, rows, list(_RAW_VERSION), ["id", *_RAW_VERSION])
     names = list(rows[0])
