@@ -892,6 +892,16 @@ def test_a_broken_office_file_is_refused_with_what_to_do(tmp_path):
         read_review(broken)
 
 
+def test_a_json_review_that_does_not_parse_is_named_with_its_line(tmp_path, built_store, profile):
+    from curemap.errors import InputError
+    from curemap.verify import verify_path
+
+    export = tmp_path / "channel.json"
+    export.write_text('[\n  {"text": "HERCULES (NCT04411641) is phase 3",\n   "user": }\n]\n')
+    with pytest.raises(InputError, match="channel.json: not valid JSON at line 3 .*save it again as JSON"):
+        verify_path(built_store, profile, export)
+
+
 def test_seventeenth_and_eighteenth_fresh_sets_misses_once_reported(built_store, profile):
     """What the seventeenth and eighteenth fresh sets' first runs missed or flagged: RIS records and
     BibTeX entries (a note's claims are about its entry's link), a note app's [[wikilinks]], a group
