@@ -709,6 +709,18 @@ def _sentence_keys(masked: str, claim: Claim, mentions: list[Reference]) -> list
     return list(dict.fromkeys(f"{r.kind}:{r.ref}" for r in mentions if opening <= r.start < claim.start))
 
 
+def _listed_before(claim: Claim, claims: list[Claim], distinct: list[str], named_at: dict[str, int], marked: bool) -> list[str]:
+    """The references a list of counts goes to in turn: those named before it (the last as many
+    as it holds: "GEMINI 1 and 2 (NCT1 and NCT2; …, 974 and ~900 participants, respectively) and
+    HERCULES (NCT3 …)"), or, when source marks follow it, all of them; none when they do not number
+    as its counts do."""
+    named = distinct if marked else [key for key in distinct if named_at[key] <= claim.start]
+    size = claim.listed or 1 + max(c.order for c in claims if c.order is not None and c.field == claim.field)
+    if len(named) < max(size, 2) or claim.order >= size or (claim.listed and marked and len(named) != size):
+        return []
+    return named[-size:] if not marked else named[:size]
+
+
 def _is_mark(masked: str, mention: Reference) -> bool:
     """Whether a reference stands where a numbered source or footnote is cited ("[4]", "[^2]")."""
     return NOTE_USE.fullmatch(masked, mention.start, mention.end) is not None
@@ -728,14 +740,14 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
     # references after their claims: a claim after "…) and" then leads to the next reference
     trailing = any(c.end <= first.start for c in claims)
     out = []
-    named_all = max(min(r.end for r, k in zip(mentions, keys) if k == key) for key in distinct)  # each named once by here
+    named_at = {key: min(r.end for r, k in zip(mentions, keys) if k == key) for key in distinct}
     marked = all(_is_mark(masked, r) for r in mentions)  # "(about 970 and 900 participants, respectively) [10][11]"
     for index, claim in enumerate(claims):
-        if claim.order is not None and claim.order < len(distinct) and claim.listed in (0, len(distinct)) and (claim.start >= named_all or marked and claim.end <= first.start):
-            out.append((claim, [distinct[claim.order]]))
-            continue
         if index in in_turn:
             out.append((claim, [in_turn[index]]))
+            continue
+        if claim.order is not None and (listed := _listed_before(claim, claims, distinct, named_at, marked and claim.end <= first.start)):
+            out.append((claim, [listed[claim.order]]))
             continue
         before = [(r, k) for r, k in zip(mentions, keys) if r.end <= claim.start]
         after = [(r, k) for r, k in zip(mentions, keys) if r.start >= claim.end]

@@ -78,7 +78,9 @@ _WORD_NUMBERS = {
     )
 } | {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "a dozen": 12}
 _TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
-NUMBER = (r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+(?![\d.,]\d)|(?:" + _TENS + r")[-\s](?:one|two|three|four|five|six|seven|eight|nine)\b|"
+NUMBER = (r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d{1,3}(?:\.\d{3})+(?![\d,]|\.\d)"  # 1,131 and, as much of Europe writes it, 1.131
+          r"|(?<![Pp]hase )(?<![Pp]h )(?<![Pp]h\. )\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\d.,]\d)"  # 1 124, not "phase 2 120 patients"
+          r"|\d+(?![\d.,]\d)|(?:" + _TENS + r")[-\s](?:one|two|three|four|five|six|seven|eight|nine)\b|"
           + "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True)) + r")")
 APPROX = (
     r"(?:about|around|approximately|approx\.?|roughly|nearly|almost|some|circa|ca\.|~|≈|up\s+to|an\s+estimated|"
@@ -101,12 +103,15 @@ paper, it must be the abstract's fraction over the same whole, where the abstrac
 LISTED_PEOPLE = Gated(re.compile(rf"(?:(?<![\w~≈])(?P<approx>{APPROX})\s*)?\b(?P<list>{NUMBER}(?:\s*,\s*{NUMBER})*\s*,?\s*(?:and|or)\s+{NUMBER})\s+{PEOPLE}\b", re.IGNORECASE))
 """Several enrollments sharing one noun ("two trials of 123 and 208 patients", "roughly 970 and 900
 participants"): one claim each, for the trials named with them in turn when as many are named."""
+_LISTED_COUNT = re.compile(rf"(?:(?<![\w~≈])(?P<approx>{APPROX})\s*)?(?P<n>{NUMBER})", re.IGNORECASE)
+"""A count of a list, with its own "about" or "~" ("974 and ~900 participants, respectively")."""
 RESPECTIVELY = Gated(re.compile(
-    rf"(?:(?<![\w~≈])(?P<approx>{APPROX})\s*)?\b(?P<list>{NUMBER}(?:\s*,\s*{NUMBER})*\s*,?\s*and\s+{NUMBER})\s+(?:{PEOPLE}\s*,?\s*)?respectively\b", re.IGNORECASE
+    rf"(?:(?<![\w~≈])(?P<approx>{APPROX})\s*)?\b(?P<list>{NUMBER}(?:\s*,\s*(?:{APPROX}\s*)?{NUMBER})*\s*,?\s*and\s+(?:{APPROX}\s*)?{NUMBER})"
+    rf"\s+(?:{PEOPLE}\s*,?\s*)?respectively\b", re.IGNORECASE
 ))
-PERCENT = Gated(re.compile(r"(\d(?<![\d.]\d)\d*(?:\.\d+)?)\s*%"))  # a digit first (not after a digit or "."): the engine skips to digits
+PERCENT = Gated(re.compile(r"(\d(?<![\d.,]\d)\d*(?:\.\d+|,\d{1,2}(?!\d))?)\s*%"))  # a digit first (not after a digit, "." or ","); "29,2 %" a decimal comma
 CONFIDENCE = Gated(re.compile(r"\b\d+\s*%\s*(?:CI|confidence interval)[^)\n;]*", re.IGNORECASE))
-RATIO = Gated(re.compile(r"\b(?:OR|HR|RR|aOR|aHR|odds ratio|hazard ratio|risk ratio)\s*(?:of|=|:|was|were|is)?\s*(\d+(?:\.\d+)?)"))
+RATIO = Gated(re.compile(r"\b(?:OR|HR|RR|aOR|aHR|odds ratio|hazard ratio|risk ratio)\s*(?:of|=|:|was|were|is)?\s*(\d+(?:\.\d+|,\d+(?![\d.]))?)"))
 COUNTED = Gated(re.compile(r"(\d(?<![\w.,]\d)(?:\d{0,2}(?:,\d{3})+|\d*))(?![\d.,%])[ \t]+([A-Za-z][\w-]*)[ \t]+([A-Za-z][\w-]*)"))
 """A count with the two words it counts ("228 active trials"): said of a paper, it must be the
 count its abstract gives those words, where the abstract counts them."""
@@ -123,6 +128,7 @@ SPONSOR_PATTERNS = [
     Gated(re.compile(p, re.UNICODE)) for p in (
         rf"\b(?:[Ss]ponsored|[Ll]ed|[Rr]un|[Cc]onducted|[Ff]unded|[Oo]rgani[sz]ed|[Cc]oordinated)\s+(?:in\s+part\s+|jointly\s+|mainly\s+)?by\s+(?P<name>{NAME})",
         rf"\b[Ss]ponsor(?:ed)?\s*(?::|is|was|being)\s+(?P<name>{NAME})",
+        rf"(?:^|[–—(,;]\s*|\s-\s)[Ss]ponsor\s+(?P<name>{NAME})",  # "… recruitment over – sponsor Oslo University Hospital"
         rf"(?P<name>{NAME})\s+(?:is|was|are)\s+(?:listed|named|registered|given)\s+as\s+(?:the\s+)?(?:lead\s+)?sponsor",
         rf"\blisting\s+(?P<name>{NAME})\s+as\s+(?:the\s+)?(?:lead\s+)?sponsor",
         rf"\bwith\s+(?P<name>{NAME})\s+as\s+(?:an?\s+|the\s+)?(?:collaborator|partner|co-sponsor|sponsor)",
@@ -270,7 +276,7 @@ def _number(words: str) -> int:
         return _WORD_NUMBERS[words]
     if tens := re.fullmatch(r"([a-z]+)[-\s]([a-z]+)", words):
         return _WORD_NUMBERS[tens.group(1)] + _WORD_NUMBERS[tens.group(2)]
-    return int(words.replace(",", ""))
+    return int(re.sub(r"[,.\s\u00a0\u202f]", "", words))
 
 
 def _phase_key(match: re.Match) -> str | None:
@@ -383,11 +389,12 @@ class ClaimReader:
         self._sponsors(segment, lowered, start, add)
         for listing in (RESPECTIVELY, LISTED_PEOPLE):
             for match in listing.finditer(segment, lowered):
-                numbers = list(re.finditer(NUMBER, match.group("list"), re.IGNORECASE))
+                numbers = list(_LISTED_COUNT.finditer(match.group("list")))
                 approx, listed = (match.group("approx") or "").lower(), 0 if listing is RESPECTIVELY else len(numbers)
                 for order, number in enumerate(numbers):
-                    a = start + match.start("list") + number.start()
-                    add(Claim("enrollment", number.group(), (_number(number.group()), None, approx), a, a + len(number.group()), order, listed))
+                    a = start + match.start("list") + number.start("n")
+                    said = (number.group("approx") or approx).lower()
+                    add(Claim("enrollment", number["n"], (_number(number["n"]), None, said), a, a + len(number["n"]), order, listed))
         for fraction in FRACTIONS if "/" in segment or " of " in lowered else ():  # "11/25", "14 of 48", "out of 25 …, 15 had"
             for match in fraction.finditer(segment, lowered):
                 add(Claim("figure", match.group(), ("fraction", int(match.group("n")), int(match.group("d"))), start + match.start(), start + match.end()))
@@ -673,6 +680,7 @@ def figure_problems(claims: list[Claim], figures: list[dict[str, Any]], abstract
         if claim.field != "figure":
             continue
         unit, digits = claim.value
+        digits = digits.replace(",", ".")  # a decimal comma: "29,2 %", "HR 0,66"
         value, decimals = float(digits), len(digits.partition(".")[2])
         pool = shares if unit == "percent" else ratios
         stated = stated_percents if unit == "percent" else stated_numbers

@@ -335,7 +335,7 @@ SENTENCE_END = re.compile(r"(?<=[.!?])(?P<close>(?:[\"”')\]*_]|\[\^?\w{1,4}\])
 """Where a sentence ends: its closing marks and any footnote markers ("… terminated.[^5] A PET …")
 stay with it."""
 ABBREVIATIONS = frozenset(
-    "e.g i.e vs cf al dr prof st inc ltd co corp no fig approx ca mr mrs ms jr sr univ dept etc".split()
+    "e.g i.e vs cf al dr prof st inc ltd co corp no fig approx ca mr mrs ms jr sr univ dept etc ph".split()
 )
 
 
