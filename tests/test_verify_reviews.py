@@ -998,3 +998,45 @@ def test_nineteenth_and_twentieth_fresh_sets_misses_once_reported(built_store, p
     )
     (citation,) = verifier.verify_text(quarto, "md")["citations"]
     assert (citation["ref"], citation["line"], [p["field"] for p in citation["problems"]]) == ("PMID:33675156", 9, ["figure"])
+
+
+def test_twenty_first_and_twenty_second_fresh_sets_misses_once_reported(built_store, profile):
+    """What the twenty-first and twenty-second fresh sets' first runs missed or flagged: counts and
+    shares as much of the world writes them ("1.131", "1 124", "29,2 %", "HR 0,66"), "Ph. 3",
+    "– sponsor X", a "respectively" list before another trial, marks run together ("[2][3]"), a
+    mark that names its sentence's subject, "recruiting about 1,600", "no phase 3 followed", a
+    news page cited by a footnote, and a target (CD19) mistaken for a product."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+
+    def problems(text: str, fmt: str = "text") -> dict[str, list[str]]:
+        return {c["ref"]: [p["field"] for p in c["problems"]] for c in verifier.verify_text(text, fmt)["citations"]}
+
+    abstract = (
+        "Tolebrutinib was tested in GEMINI 1 and GEMINI 2 (NCT04410978 and NCT04410991; Ph. 3, both completed,\n"
+        "974 and ~900 participants, respectively) and in HERCULES (NCT04411641, 1.131 participants, completed).\n"
+        "Evobrutinib failed in evolutionRMS 1 (NCT04338022, 1 124 pts). The Pavlov group runs a Ph. 3 study (NCT05832515).\n"
+    )
+    assert problems(abstract) == {"NCT04410978": [], "NCT04410991": [], "NCT04411641": [], "NCT04338022": [], "NCT05832515": ["phase"]}
+    shares = "NEDA at two years: 29,2 % (PMID 33660157). OPERA extension: HR 0,66 and HR 0,54 (PMID: 33724637).\n"
+    assert problems(shares) == {"PMID:33660157": [], "PMID:33724637": []}
+    assert problems("NEDA: 39,6 % (PMID 33660157).\n") == {"PMID:33660157": ["figure"]}
+    broadcast = "- Tenofovir (TAF) in Norway, phase 2, 50 patients, recruitment over – sponsor Oslo University Hospital. EU CT 2023-503814-62-00\n"
+    assert problems(broadcast) == {"2023-503814-62-00": ["sponsor"]}  # Helse Bergen
+    answer = (
+        "The phase 3 evolutionRMS 1 and 2 trials [1][2] enrolled 1,124 and 1,166 people, respectively, and were both terminated;"
+        " the earlier phase 2 study in 267 patients had completed [3]. Novartis runs two phase 3 trials: the first [4] is"
+        " recruiting about 800 patients, and the second [5] is recruiting about 1,600. SPRINT-MS [6] was a phase 2; no phase 3 followed.\n\n"
+        "Sources:\n[1] https://clinicaltrials.gov/study/NCT04338022\n[2] https://clinicaltrials.gov/study/NCT04338061\n"
+        "[3] https://clinicaltrials.gov/study/NCT02975349\n[4] https://clinicaltrials.gov/study/NCT05147220\n"
+        "[5] https://clinicaltrials.gov/study/NCT05156281\n[6] https://clinicaltrials.gov/study/NCT01982942\n"
+    )
+    assert problems(answer) == {"NCT04338022": [], "NCT04338061": [], "NCT02975349": ["status"], "NCT05147220": [],
+                                "NCT05156281": ["enrollment"], "NCT01982942": []}  # terminated; 800
+    tracker = (
+        "Autolus has taken its CD19 CAR-T obe-cel into a phase 1 study in refractory progressive MS.[^4]\n\n"
+        "[^4]: Autolus press release. https://www.autolus.com/news/\n"
+    )
+    (citation,) = verifier.verify_text(tracker, "md")["citations"]
+    assert (citation["ref"], citation["status"], citation["problems"]) == ("name:obe-cel", "matched_by_name", [])

@@ -506,10 +506,12 @@ class VerifierWords:
     """The verifier's section: each product's names (a code, its INN, its short name), so a review
     naming it one way finds the store's trials that name it another; and the endings of
     nonproprietary drug names (INN stems: "-mab", "-imod"), so a review naming a drug without a
-    code ("ibudilast") is matched to the trials that test it."""
+    code ("ibudilast") is matched to the trials that test it; and the targets therapies act on,
+    written like codes ("CD19", "BCMA"), which name no one product."""
 
     products: tuple[tuple[str, ...], ...] = ()
     name_stems: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -782,10 +784,11 @@ def _build(top: _Value, source: str, digest: str) -> Profile:
 
 
 def _verifier(value: _Value) -> VerifierWords:
-    keys = value.mapping(required=("products",), optional=("name_stems",))
+    keys = value.mapping(required=("products",), optional=("name_stems", "targets"))
     return VerifierWords(
         products=tuple(item.strings() for item in keys["products"].sequence()),
         name_stems=keys["name_stems"].strings() if "name_stems" in keys else (),
+        targets=keys["targets"].strings() if "targets" in keys else (),
     )
 
 

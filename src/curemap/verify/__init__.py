@@ -327,7 +327,8 @@ class Verifier:
                 for word in words:
                     drugs.setdefault(_fold(word), set()).add(study_id)
             products = {k: v for k, v in index.items() if re.search(r"[a-z]", k) and (re.search(r"\d", k) or k.endswith("cel"))}
-            products = {k: v for k, v in (drugs | products).items() if len(v) <= 30}  # a drug in many trials names none
+            targets = {_fold(target) for target in self.profile.verifier.targets}
+            products = {k: v for k, v in (drugs | products).items() if len(v) <= 30 and k not in targets}  # a drug in many trials names none
             for names in self.profile.verifier.products:  # a product's other names find the trials of any of them
                 trials = set().union(*(products.get(_fold(name), ()) for name in names))
                 for name in names if trials else ():
@@ -721,6 +722,14 @@ def _listed_before(claim: Claim, claims: list[Claim], distinct: list[str], named
     return named[-size:] if not marked else named[:size]
 
 
+_MARKED_SUBJECT = re.compile(
+    r"[\s,]*(?:is|are|was|were|has|have|had|will|remains|enrol\w*|recruit\w*|tested|tests|compared|showed|found|reported|randomi[sz]ed)\b",
+    re.IGNORECASE,
+)
+"""A verb right after a source's mark: the mark stands after its sentence's subject, and the claims
+after it are its own."""
+
+
 def _is_mark(masked: str, mention: Reference) -> bool:
     """Whether a reference stands where a numbered source or footnote is cited ("[4]", "[^2]")."""
     return NOTE_USE.fullmatch(masked, mention.start, mention.end) is not None
@@ -765,7 +774,11 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
         else:
             (prev, prev_key), (nxt, next_key) = before[-1], after[0]
             if _is_mark(masked, prev) and _is_mark(masked, nxt):  # "… (phase 3, 581 patients) [4] and CARE-MS II (…, 840 patients) [5]"
-                out.append((claim, [next_key]))  # a numbered source's mark closes the claims it vouches for
+                # "the first [7] is recruiting about 800, and …": a mark before a verb names its subject, whose
+                # clause runs to the next break; else a mark closes the claims it vouches for
+                clause_end = next(BREAK.finditer(masked, prev.end, nxt.start), None) if _MARKED_SUBJECT.match(masked, prev.end) else None
+                own = _MARKED_SUBJECT.match(masked, prev.end) and (clause_end is None or claim.start < clause_end.end())
+                out.append((claim, [prev_key if own else next_key]))
                 continue
             gap = masked[prev.end:claim.start]
             opened = gap.rfind("(")

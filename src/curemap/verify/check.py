@@ -55,6 +55,8 @@ so "pH 7", "phi" and "Ph one" are not phases."""
 _EARLIER = re.compile(r"\b(?:after|following|before|beyond|from|prior\s+to|previous|earlier)\s+(?:(?:a|an|the|its|their|successful|positive|initial|early)\s+)?$", re.IGNORECASE)
 """Words before a phase that make it the history of a programme, not the trial's phase ("After
 phase 1 work, the AFFINITY trial …", "moved from phase 2 to phase 3")."""
+_NO_PHASE = re.compile(r"\b(?:no|nor|never|without(?:\s+an?)?|not\s+(?:an?|yet\s+an?))\s+$", re.IGNORECASE)
+"""Words that deny a phase ("but no phase 3 followed", "without a phase 2"): not a claim of one."""
 _PART_WORDS = (" part", " portion", " segment", " stage")
 _PARTS_OF = {
     "phase1": frozenset({"phase1", "phase1_2"}),
@@ -91,7 +93,8 @@ PEOPLE = r"(?:participants|patients|pts|people|persons|subjects|volunteers|veter
 ENROLLMENT = Gated(re.compile(  # every match starts where a word starts, or on "~" or "≈": said first, it is checked first
     rf"(?:\b(?=\w)|(?=[~≈]))(?:(?:(?<![\w~≈])(?P<a1>{APPROX})\s*)?\b(?P<n1>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h1>{NUMBER}))?\s+(?:(?:healthy|adult|paediatric|pediatric)\s+)?{PEOPLE}\b"
     rf"|\bn\s*=\s*(?P<n2>\d[\d,]*)|\b(?P<n4>\d{{1,3}}(?:,\d{{3}})*|\d+)-(?:patient|person|participant|subject|volunteer)\b"
-    rf"|\b(?:enrolled|enrolling|recruited|randomi[sz]ed|treated|enrol(?:l)?ment(?:\s+(?:of|target))?|sample\s+size\s+of|to\s+(?:enrol(?:l)?|recruit))\s+(?:(?P<a3>{APPROX})\s*)?(?P<n3>{NUMBER})(?:\s*(?:to|–)\s*(?P<h3>{NUMBER}))?(?![\w%]))",
+    rf"|\b(?:enrolled|enrolling|recruited|randomi[sz]ed|treated|enrol(?:l)?ment(?:\s+(?:of|target))?|sample\s+size\s+of|to\s+(?:enrol(?:l)?|recruit))\s+(?:(?P<a3>{APPROX})\s*)?(?P<n3>{NUMBER})(?:\s*(?:to|–)\s*(?P<h3>{NUMBER}))?(?![\w%])"
+    rf"|(?<=recruiting )(?:(?P<a5>{APPROX})\s*)?(?P<n5>{NUMBER})(?![\w%]|[.,]\d))",  # "is recruiting about 1,600", its status read apart
     re.IGNORECASE,
 ))
 FRACTIONS = (
@@ -166,6 +169,7 @@ _ROLES = frozenset("investigator industry academic government company physician 
 OWNER = re.compile(rf"(?P<owns>{NAME})(?<=['’]s|s['’])\s+(?:[\w-]+\s+){{0,3}}?(?:phase|trial|study)\b", re.UNICODE)
 """An organisation owning a trial ("Kite Pharma's phase 1", "Acorda Therapeutics' first study");
 read only in a sentence with an apostrophe, as a name may start at any capital."""
+_GROUP_AT = re.compile(rf"(?:['’]s?)?\s+(?:research\s+)?(?:group|team|lab|laboratory|unit)\s+(?:at|in)\s+(?:the\s+)?(?P<at>{NAME})", re.UNICODE)
 _SHORT_NAME = re.compile(r"\s*\([A-Z][A-Za-z&]{1,9}\)")
 _SENTENCE_OPENING = re.compile(r"(?:(?:In|On|At|Since|After|Before|Then|Now|Also|Meanwhile|And|But|Today|Here|There|When|While|Later)\s+|(?:19|20)\d\d,?\s+)+")
 ORG_WORDS = frozenset(
@@ -376,7 +380,7 @@ class ClaimReader:
                 key = _phase_key(match)
                 if key in _PARTS_OF and lowered.startswith(_PART_WORDS, match.end()):  # "its phase 2 part": a phase 1/2 or 2/3 trial's
                     key = _PARTS_OF[key]
-                if key and not _EARLIER.search(segment, max(0, match.start() - 40), match.start()):
+                if key and not _EARLIER.search(segment, max(0, match.start() - 40), match.start()) and not _NO_PHASE.search(segment, max(0, match.start() - 20), match.start()):
                     add(Claim("phase", segment[match.start():match.end()].strip(), key, start + match.start(), start + match.end()))
             if match := OBSERVATIONAL.search(segment, lowered):
                 add(Claim("phase", segment[match.start():match.end()].strip(), None, start + match.start(), start + match.end()))
@@ -399,8 +403,8 @@ class ClaimReader:
             for match in fraction.finditer(segment, lowered):
                 add(Claim("figure", match.group(), ("fraction", int(match.group("n")), int(match.group("d"))), start + match.start(), start + match.end()))
         for match in ENROLLMENT.finditer(segment, lowered):
-            n1, n2, n3, n4, h1, h3, a1, a3 = match.group("n1", "n2", "n3", "n4", "h1", "h3", "a1", "a3")
-            n, high, approx = n1 or n2 or n3 or n4, h1 or h3, (a1 or a3 or "").lower()
+            n1, n2, n3, n4, n5, h1, h3, a1, a3, a5 = match.group("n1", "n2", "n3", "n4", "n5", "h1", "h3", "a1", "a3", "a5")
+            n, high, approx = n1 or n2 or n3 or n4 or n5, h1 or h3, (a1 or a3 or a5 or "").lower()
             add(Claim("enrollment", segment[match.start():match.end()].strip(), (_number(n), high and _number(high), approx),
                       start + match.start(), start + match.end()))
         for match in COUNTED.finditer(segment, lowered):
@@ -506,6 +510,8 @@ class ClaimReader:
             name, a = name[opening.end():], a + opening.end()
         if short := _SHORT_NAME.match(segment, name_end):  # "the Italian MS Foundation (FISM)": its acronym too
             name += short.group()
+        elif group := _GROUP_AT.match(segment, name_end):  # "led by Richard Burt's group at Northwestern University"
+            name += f" at {group.group('at')}"
         if name.lower().startswith("the "):
             name, a = name[4:], a + 4
         add(Claim("sponsor", name, SiteOrSponsor(name) if hosted else name, a, a + len(name)))

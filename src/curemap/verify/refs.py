@@ -365,6 +365,9 @@ NOTE_USE = re.compile(
 )
 """Where footnotes or numbered sources are cited ("… of 964 people.[^1]", "… a phase 3 study [2]",
 "[1, 3]", "(2)")."""
+ADJACENT_MARKS = re.compile(r"(?:\[\d{1,3}\]){2,}(?![:(])")
+"""Source marks run together ("… trials [2][3] enrolled …"), each a citation (not a reference-style link)."""
+_MARK = re.compile(r"\[(\d{1,3})\]")
 SOURCES_HEADING = re.compile(
     r"^[ \t]{0,3}(?:#{1,6}[ \t]*)?[*_]{0,2}(?:\d{1,2}(?:\.\d{1,2})*\.?[ \t]+)?(?:references|sources|citations|bibliography|notes|footnotes|works cited)[*_]{0,2}[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
@@ -460,7 +463,7 @@ def _notes(text: str, markdown: bool) -> tuple[str, list[tuple[int, int, str]]]:
     listed = LISTED_SOURCE.finditer(text, headings[-1].end()) if headings else ()
     for m in [*NOTE_DEFINITION.finditer(text), *listed]:
         label = m.group(1).lower()
-        if label not in entries and _noted(m.group(2)):
+        if label not in entries and (_noted(m.group(2)) or URL.finditer(m.group(2))):  # a note citing a news page names no id: its claims may name a product
             entries[label] = (m.start(), m.end(), m.group(2))
     if not entries:
         return text, []
@@ -475,6 +478,7 @@ def _notes(text: str, markdown: bool) -> tuple[str, list[tuple[int, int, str]]]:
     if any(u["marks"] for u in notes):  # a text citing "[2]" counts things in parentheses: "Biogen (7)"
         notes = [u for u in notes if u["marks"]]
     uses += [(u.start(), u.end(), label) for u in notes for label in _labels(u)]
+    uses += [(m.start(), m.end(), m.group(1)) for run in ADJACENT_MARKS.finditer(text) for m in _MARK.finditer(text, run.start(), run.end())]
     if any(label.startswith("@") for label in entries):
         uses += [(u.start(), u.end(), f"@{u.group(1).lower()}") for u in PANDOC_USE.finditer(text)]
     cited = [(a, b, label) for a, b, label in uses if label in entries and not in_entry(a)]
