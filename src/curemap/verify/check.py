@@ -55,8 +55,9 @@ so "pH 7", "phi" and "Ph one" are not phases."""
 _EARLIER = re.compile(r"\b(?:after|following|before|beyond|from|prior\s+to|previous|earlier)\s+(?:(?:a|an|the|its|their|successful|positive|initial|early)\s+)?$", re.IGNORECASE)
 """Words before a phase that make it the history of a programme, not the trial's phase ("After
 phase 1 work, the AFFINITY trial …", "moved from phase 2 to phase 3")."""
-_NO_PHASE = re.compile(r"\b(?:no|nor|never|without(?:\s+an?)?|not\s+(?:an?|yet\s+an?))\s+$", re.IGNORECASE)
-"""Words that deny a phase ("but no phase 3 followed", "without a phase 2"): not a claim of one."""
+_NOT_ITS_PHASE = re.compile(rf"{_EARLIER.pattern}|\b(?:no|nor|never|without(?:\s+an?)?|not\s+(?:an?|yet\s+an?))\s+$", re.IGNORECASE)
+"""Those words, or words that deny a phase ("but no phase 3 followed", "without a phase 2"): the
+phase is not claimed of the trial."""
 _PART_WORDS = (" part", " portion", " segment", " stage")
 _PARTS_OF = {
     "phase1": frozenset({"phase1", "phase1_2"}),
@@ -280,7 +281,11 @@ def _number(words: str) -> int:
         return _WORD_NUMBERS[words]
     if tens := re.fullmatch(r"([a-z]+)[-\s]([a-z]+)", words):
         return _WORD_NUMBERS[tens.group(1)] + _WORD_NUMBERS[tens.group(2)]
-    return int(re.sub(r"[,.\s\u00a0\u202f]", "", words))
+    return int(words.translate(_SEPARATORS))
+
+
+_SEPARATORS = str.maketrans("", "", ",. \t\u00a0\u202f")
+"""What sets a number's thousands apart: "1,131", "1.131", "1 131"."""
 
 
 def _phase_key(match: re.Match) -> str | None:
@@ -380,7 +385,7 @@ class ClaimReader:
                 key = _phase_key(match)
                 if key in _PARTS_OF and lowered.startswith(_PART_WORDS, match.end()):  # "its phase 2 part": a phase 1/2 or 2/3 trial's
                     key = _PARTS_OF[key]
-                if key and not _EARLIER.search(segment, max(0, match.start() - 40), match.start()) and not _NO_PHASE.search(segment, max(0, match.start() - 20), match.start()):
+                if key and not _NOT_ITS_PHASE.search(segment, max(0, match.start() - 40), match.start()):
                     add(Claim("phase", segment[match.start():match.end()].strip(), key, start + match.start(), start + match.end()))
             if match := OBSERVATIONAL.search(segment, lowered):
                 add(Claim("phase", segment[match.start():match.end()].strip(), None, start + match.start(), start + match.end()))

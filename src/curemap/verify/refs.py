@@ -316,6 +316,8 @@ class Document:
         return place.name if place.number is not None else f"{place.name}, row {self.line_at(offset)}"
 
     def _place(self, offset: int) -> Place | None:
+        if not self.places:  # a file of lines, as most reviews are
+            return None
         index = bisect_right([p.start for p in self.places], offset) - 1
         return self.places[index] if index >= 0 else None
 
