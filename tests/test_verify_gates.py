@@ -88,3 +88,11 @@ def test_folding_keeps_positions_and_the_case_twins_of_ascii_letters():
     status = Gated(re.compile(r"\bwithdrawn\b", re.IGNORECASE))
     assert status.on_folded and spans(status.finditer(text, folded(text))) == spans(status.pattern.finditer(text))
     assert Screen([status]).may_match(text, folded(text))
+
+
+def test_the_claim_patterns_written_in_lower_case_scan_the_folded_text():
+    """A capital in a case-insensitive claim pattern (a "[Pp]hase" in its numbers) sends every
+    sentence through the slower case-folding scan: the patterns read at every word stay lower case."""
+    from curemap.verify import check
+
+    assert all(gate.on_folded for gate in (check.PHASE, check.ENROLLMENT, check.LISTED_PEOPLE, check.RESPECTIVELY, check.OBSERVATIONAL))

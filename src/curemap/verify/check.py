@@ -81,9 +81,9 @@ _WORD_NUMBERS = {
     )
 } | {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "a dozen": 12}
 _TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
-NUMBER = (r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d{1,3}(?:\.\d{3})+(?![\d,]|\.\d)"  # 1,131 and, as much of Europe writes it, 1.131
-          r"|(?<![Pp]hase )(?<![Pp]h )(?<![Pp]h\. )\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\d.,]\d)"  # 1 124, not "phase 2 120 patients"
-          r"|\d+(?![\d.,]\d)|(?:" + _TENS + r")[-\s](?:one|two|three|four|five|six|seven|eight|nine)\b|"
+NUMBER = (r"(?:(?=\d)(?:\d{1,3}(?:,\d{3})+(?!\d)|\d{1,3}(?:\.\d{3})+(?![\d,]|\.\d)"  # 1,131 and, as much of Europe writes it, 1.131
+          r"|(?<!phase )(?<!ph )(?<!ph\. )\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\d.,]\d)"  # 1 124, not "phase 2 120 patients"
+          r"|\d+(?![\d.,]\d))|(?:" + _TENS + r")[-\s](?:one|two|three|four|five|six|seven|eight|nine)\b|"
           + "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True)) + r")")
 APPROX = (
     r"(?:about|around|approximately|approx\.?|roughly|nearly|almost|some|circa|ca\.|~|≈|up\s+to|an\s+estimated|"
@@ -95,7 +95,7 @@ ENROLLMENT = Gated(re.compile(  # every match starts where a word starts, or on 
     rf"(?:\b(?=\w)|(?=[~≈]))(?:(?:(?<![\w~≈])(?P<a1>{APPROX})\s*)?\b(?P<n1>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h1>{NUMBER}))?\s+(?:(?:healthy|adult|paediatric|pediatric)\s+)?{PEOPLE}\b"
     rf"|\bn\s*=\s*(?P<n2>\d[\d,]*)|\b(?P<n4>\d{{1,3}}(?:,\d{{3}})*|\d+)-(?:patient|person|participant|subject|volunteer)\b"
     rf"|\b(?:enrolled|enrolling|recruited|randomi[sz]ed|treated|enrol(?:l)?ment(?:\s+(?:of|target))?|sample\s+size\s+of|to\s+(?:enrol(?:l)?|recruit))\s+(?:(?P<a3>{APPROX})\s*)?(?P<n3>{NUMBER})(?:\s*(?:to|–)\s*(?P<h3>{NUMBER}))?(?![\w%])"
-    rf"|(?<=recruiting )(?:(?P<a5>{APPROX})\s*)?(?P<n5>{NUMBER})(?![\w%]|[.,]\d))",  # "is recruiting about 1,600", its status read apart
+    rf"|\brecruiting\s+(?P<said5>(?:(?P<a5>{APPROX})\s*)?(?P<n5>{NUMBER}))(?![\w%]|[.,]\d))",  # "is recruiting about 1,600": the count after the status
     re.IGNORECASE,
 ))
 FRACTIONS = (
@@ -410,8 +410,8 @@ class ClaimReader:
         for match in ENROLLMENT.finditer(segment, lowered):
             n1, n2, n3, n4, n5, h1, h3, a1, a3, a5 = match.group("n1", "n2", "n3", "n4", "n5", "h1", "h3", "a1", "a3", "a5")
             n, high, approx = n1 or n2 or n3 or n4 or n5, h1 or h3, (a1 or a3 or a5 or "").lower()
-            add(Claim("enrollment", segment[match.start():match.end()].strip(), (_number(n), high and _number(high), approx),
-                      start + match.start(), start + match.end()))
+            a = match.start("said5") if n5 else match.start()  # "recruiting" itself is the status's claim
+            add(Claim("enrollment", segment[a:match.end()].strip(), (_number(n), high and _number(high), approx), start + a, start + match.end()))
         for match in COUNTED.finditer(segment, lowered):
             if match.group(2).lower() not in _NOT_COUNTED and match.group(3).lower() not in _NOT_COUNTED:
                 words = (match.group(2).lower(), match.group(3).lower())
