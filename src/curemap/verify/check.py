@@ -170,6 +170,9 @@ _ROLES = frozenset("investigator industry academic government company physician 
 OWNER = re.compile(rf"(?P<owns>{NAME})(?<=['’]s|s['’])\s+(?:[\w-]+\s+){{0,3}}?(?:phase|trial|study)\b", re.UNICODE)
 """An organisation owning a trial ("Kite Pharma's phase 1", "Acorda Therapeutics' first study");
 read only in a sentence with an apostrophe, as a name may start at any capital."""
+LISTED_ORGANISATION = re.compile(rf"(?:\(|,)[ \t]*(?P<name>{NAME})[ \t]*(?=[,;)])", re.UNICODE)
+"""An organisation named alone among a reference's claims in parentheses: the sponsor, or where
+the trial runs ("(phase 2, Oslo University Hospital, 50 participants, recruitment over)")."""
 _GROUP_AT = re.compile(rf"(?:['’]s?)?\s+(?:research\s+)?(?:group|team|lab|laboratory|unit)\s+(?:at|in)\s+(?:the\s+)?(?P<at>{NAME})", re.UNICODE)
 _SHORT_NAME = re.compile(r"\s*\([A-Z][A-Za-z&]{1,9}\)")
 _SENTENCE_OPENING = re.compile(r"(?:(?:In|On|At|Since|After|Before|Then|Now|Also|Meanwhile|And|But|Today|Here|There|When|While|Later)\s+|(?:19|20)\d\d,?\s+)+")
@@ -497,6 +500,14 @@ class ClaimReader:
                 if organised and not _looks_organised(name) or name.lower() in _ROLES:
                     continue
                 self._sponsor(segment, *named.span("name"), start, add)
+        for match in LISTED_ORGANISATION.finditer(segment) if "(" in segment else ():  # "(phase 2, Oslo University Hospital, 50 participants)"
+            name, opened = match.group("name"), segment.rfind("(", 0, match.end("name"))
+            closed = segment.find(")", match.end("name"))
+            aside = segment[opened:closed] if opened > segment.rfind(")", 0, match.end("name")) and closed > 0 else ""
+            if "," not in aside or "  " in name:  # among claims in an aside, not a link's words "(Fierce Biotech)"; no id inside it
+                continue
+            if (_looks_organised(name) or self.organisations.lists(name)) and any(w not in ORG_WORDS for w in plain_words(name)):
+                self._sponsor(segment, *match.span("name"), start, add, hosted=True)
         owners = OWNER.finditer(segment) if owned else ()
         for match in [*ORGANISATION_HINT.finditer(segment, lowered), *(HOSTED.finditer(segment, lowered) if hosted else ()), *owners]:
             group = next(g for g in ("by", "opens", "closes", "leads", "at", "owns") if match.groupdict().get(g))

@@ -410,6 +410,9 @@ CHAT_LINE = re.compile(r"^\s*\[?(?:\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4},?\s+)?\d{1,2}
 one a block of its own, as a list item is."""
 HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
 TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+TABLE_BORDER = re.compile(r"^[ \t]*[+|][-=]{2,}(?:[+|][-=]{2,})*[+|][ \t]*$")
+"""A drawn table's border or header rule ("+----+----+", "+====+", Org's "|----+----|"), as
+database clients, reStructuredText grid tables and Org-mode draw them: its rows are pipe rows."""
 
 
 def _line_spans(text: str) -> list[tuple[int, int]]:
@@ -503,9 +506,9 @@ ID_LIKE = re.compile(r"NCT\s?\d|\d{4}-\d{4,7}-\d|PMC\d|10\.\d{4}/|PMID", re.IGNO
 """What an id looks like, to tell a table's header row (which names none) from its rows."""
 
 
-ALIGNED_RULE = re.compile(r"^[ \t]*-{2,}(?:[ \t]+-{2,})+[ \t]*$")
+ALIGNED_RULE = re.compile(r"^[ \t]*(?:-{2,}(?:[ \t]+-{2,})+|={2,}(?:[ \t]+={2,})+)[ \t]*$")
 """The rule of dashes under a space-aligned table's header, one run per column (as emails and
-terminals print tables)."""
+terminals print tables; reStructuredText's simple tables draw it with "=")."""
 
 
 def _aligned_cells(text: str, start: int, end: int, columns: list[int]) -> list[tuple[int, int]]:
@@ -596,7 +599,7 @@ def _text_document(content: str, markdown: bool) -> Document:
                 blocks.append(row)
             current = None
             continue
-        is_rule = markdown and TABLE_RULE.match(line) and "-" in line
+        is_rule = (markdown and TABLE_RULE.match(line) and "-" in line) or TABLE_BORDER.match(line)
         if not line.strip() or is_rule:
             current = None
             if not line.strip():
@@ -612,14 +615,15 @@ def _text_document(content: str, markdown: bool) -> Document:
             if ALIGNED_RULE.match(line):
                 continue
             cells, is_header = _aligned_cells(text, a, b, columns), False
-        elif (printed := _printed_columns(line, following)) is not None:  # a table printed by a program, no rule under its header
+        elif not line.lstrip().startswith("|") and (printed := _printed_columns(line, following)) is not None:  # a drawn table's row has its pipes  # a table printed by a program, no rule under its header
             columns = printed
             cells, is_header = _aligned_cells(text, a, b, columns), True
         elif line.count("\t") >= 2:  # a spreadsheet pasted as text: a header row, then a row per record
             previous = text[spans[index - 1][0]:spans[index - 1][1]] if index else ""
             cells, is_header = _tab_cells(a, line), previous.count("\t") < 2 and not ID_LIKE.search(line)
-        elif markdown and line.lstrip().startswith("|"):
-            cells, is_header = _cells(text, a, b), bool(TABLE_RULE.match(following) and "-" in following)
+        elif line.lstrip().startswith("|") and (markdown or line.count("|") >= 3):  # a Markdown, Org or drawn table's row
+            cells = _cells(text, a, b)
+            is_header = bool(TABLE_RULE.match(following) and "-" in following or TABLE_BORDER.match(following) and header is None)
         if cells is not None:
             if is_header:
                 header = [text[x:y].strip() for x, y in cells]
@@ -932,6 +936,13 @@ def _html_document(content: str) -> Document:
     return Document(text, parser.anchors or [(0, 1)], spans, links, parser.places)
 
 
+def _csv_delimiter(content: str) -> str:
+    """A CSV file's separator: ";" where its first line holds more of them than commas (as Excel
+    saves CSV where the comma is the decimal mark), else ","."""
+    first = content.partition("\n")[0]
+    return ";" if first.count(";") > first.count(",") else ","
+
+
 def _delimited_document(content: str, delimiter: str) -> Document:
     """A spreadsheet saved as CSV or TSV (a tracker a patient group keeps): its first record the
     header, then a row per record, with quoted fields that hold delimiters and line breaks."""
@@ -1071,7 +1082,7 @@ def parse_document(content: str, fmt: str, name: str = "the review") -> Document
     if fmt == "opml":
         return _html_document(_opml_as_html(content))
     if fmt in ("csv", "tsv"):
-        return _delimited_document(content, "," if fmt == "csv" else "\t")
+        return _delimited_document(content, "\t" if fmt == "tsv" else _csv_delimiter(content))
     if fmt == "tex":
         return _text_document(_latex_as_text(content), False)
     if fmt == "rtf":
