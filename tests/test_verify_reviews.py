@@ -1040,3 +1040,43 @@ def test_twenty_first_and_twenty_second_fresh_sets_misses_once_reported(built_st
     )
     (citation,) = verifier.verify_text(tracker, "md")["citations"]
     assert (citation["ref"], citation["status"], citation["problems"]) == ("name:obe-cel", "matched_by_name", [])
+
+
+def test_twenty_third_and_twenty_fourth_fresh_sets_misses_once_reported(built_store, profile):
+    """What the twenty-third and twenty-fourth fresh sets' first runs missed or flagged: ids and
+    counts said aloud ("NCT zero zero five three …", "five hundred and eighty one patients",
+    "phase one two"), a EudraCT number misread into four blocks, tables drawn with +----+ borders
+    (a database client's, reStructuredText's, Org's), semicolon CSV, and an organisation named among
+    a reference's claims in parentheses."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+
+    def problems(text: str, fmt: str = "text") -> dict[str, list[str]]:
+        return {c["ref"]: [p["field"] for p in c["problems"]] for c in verifier.verify_text(text, fmt)["citations"]}
+
+    memo = (
+        "start with CARE MS one which is NCT zero zero five three zero three four eight phase three Genzyme with Bayer that was"
+        " five hundred and eighty one patients and it's completed and then CARE MS two NCT00548405 also phase three eight hundred"
+        " and forty patients completed\nthe Tisch trial NCT 0 3 3 5 5 3 6 5 that's a phase one two fifty four patients completed\n"
+    )
+    assert problems(memo) == {"NCT00530348": [], "NCT00548405": [], "NCT03355365": ["phase"]}  # phase 1
+    assert problems("a Spanish group cites EudraCT 2019-0045-12-33 for a trial\n") == {"EudraCT:2019-0045-12-33": ["id"]}
+    psql = (
+        "+-------------+----------------+-------+------------+----------+------+\n"
+        "| trial       | registry_id    | phase | status     | sponsor  | n    |\n"
+        "+-------------+----------------+-------+------------+----------+------+\n"
+        "| GEMINI 1    | NCT04410978    | 3     | completed  | Sanofi   |  974 |\n"
+        "| GEMINI 2    | NCT04410991    | 3     | completed  | Sanofi   |  989 |\n"
+        "+-------------+----------------+-------+------------+----------+------+\n"
+    )
+    assert problems(psql) == {"NCT04410978": [], "NCT04410991": ["enrollment"]}  # 899
+    org = (
+        "| Agent    | Registry    | Phase | Status     |   n |\n|----------+-------------+-------+------------+-----|\n"
+        "| GSK239512 | NCT01772199 | II   | completed  | 230 |\n"
+    )
+    assert problems(org) == {"NCT01772199": ["enrollment"]}
+    excel = "\ufeffProgramme;Trial;Phase;Status;Sponsor;n\naHSCT;NCT04047628;Phase 3;Recruiting;NIAID;156\naHSCT;NCT01099930;2;completed;Ottawa;42\n"
+    assert problems(excel, "csv") == {"NCT04047628": [], "NCT01099930": ["enrollment"]}  # 24
+    aside = "the tenofovir study 2023-503814-62-00 (phase 2, Oslo University Hospital, 50 participants, recruitment over)\n"
+    assert problems(aside) == {"2023-503814-62-00": ["sponsor"]}  # Helse Bergen

@@ -46,7 +46,7 @@ _NUMERAL = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "one": "1", "two": "2", 
 _PHASE_NUMBER = r"(?:iv|iii|ii|i|[1-4]|one|two|three|four)"
 PHASE = Gated(re.compile(
     rf"\b(early[\s-]+)?(?:phase|ph\.?)[\s-]*({_PHASE_NUMBER})[ab]?"
-    rf"(?:\s*(?:/|-|–|and|or|to)\s*(?:phase[\s-]*|ph\.?[\s-]*)?({_PHASE_NUMBER})[ab]?)?(?![\w/])",
+    rf"(?:(?:\s*(?:/|-|–|and|or|to)\s*|\s+(?=(?:two|three)\b))(?:phase[\s-]*|ph\.?[\s-]*)?({_PHASE_NUMBER})[ab]?)?(?![\w/])",  # "phase one two", as it is said
     re.IGNORECASE,
 ))
 _PH_PHASE = re.compile(r"(?:Ph|PH|ph)\.?[\s-]*(?:[1-4]|IV|I{1,3})[ab]?(?![a-z])")
@@ -81,10 +81,15 @@ _WORD_NUMBERS = {
     )
 } | {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "a dozen": 12}
 _TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+_SMALL_WORDS = [w for w, n in _WORD_NUMBERS.items() if 0 < n < 20]
 NUMBER = (r"(?:(?=\d)(?:\d{1,3}(?:,\d{3})+(?!\d)|\d{1,3}(?:\.\d{3})+(?![\d,]|\.\d)"  # 1,131 and, as much of Europe writes it, 1.131
           r"|(?<!phase )(?<!ph )(?<!ph\. )\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\d.,]\d)"  # 1 124, not "phase 2 120 patients"
-          r"|\d+(?![\d.,]\d))|(?:" + _TENS + r")[-\s](?:one|two|three|four|five|six|seven|eight|nine)\b|"
+          r"|\d+(?![\d.,]\d))"
+          + r"|(?:" + "|".join(sorted(_SMALL_WORDS, key=len, reverse=True)) + r"|a)\s+hundred(?:\s+(?:and\s+)?(?:(?:" + _TENS
+          + r")(?:[-\s](?:one|two|three|four|five|six|seven|eight|nine))?|" + "|".join(sorted(_SMALL_WORDS, key=len, reverse=True)) + r"))?\b"
+          + r"|(?:" + _TENS + r")[-\s](?:one|two|three|four|five|six|seven|eight|nine)\b|"
           + "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True)) + r")")
+"""A count in digits or words; said aloud, with its hundreds ("five hundred and eighty one")."""
 APPROX = (
     r"(?:about|around|approximately|approx\.?|roughly|nearly|almost|some|circa|ca\.|~|≈|up\s+to|an\s+estimated|"
     r"estimated|(?:a\s+)?target(?:ed)?(?:\s+enrol(?:l)?ment)?(?:\s+of)?(?:\s+(?:about|around|≈|~))?|aiming\s+for|"
@@ -280,6 +285,10 @@ def mask_quotes(text: str) -> str:
 def _number(words: str) -> int:
     """A number in digits or words ("1,131", "twelve", "twenty-four")."""
     words = words.lower().strip()
+    if "hundred" in words:  # "five hundred and eighty one", "thirteen hundred", "a hundred"
+        left, _, right = words.partition("hundred")
+        right = re.sub(r"^\s*and\s+", "", right).strip()
+        return (1 if left.strip() == "a" else _number(left)) * 100 + (_number(right) if right else 0)
     if words in _WORD_NUMBERS:
         return _WORD_NUMBERS[words]
     if tens := re.fullmatch(r"([a-z]+)[-\s]([a-z]+)", words):

@@ -67,6 +67,12 @@ TRAILING = ".,;:)]}>'\"”"
 # an assertion), so the regex engine skips ahead to where they can start; the look-behind after
 # it is the edge that would otherwise come first. A 4 MB review is scanned several times faster.
 NCT_ANY = re.compile(r"[Nn](?<![A-Za-z0-9][Nn])[Cc][Tt][ -]?(\d[0-9A-Za-z]{3,11})(?![0-9A-Za-z])")
+SPOKEN_DIGITS = {w: str(n) for n, w in enumerate("zero one two three four five six seven eight nine".split())} | {"oh": "0"}
+SPOKEN_NCT = re.compile(
+    r"\b[Nn]\.?[ ]?[Cc]\.?[ ]?[Tt]\b\.?(?P<digits>(?:[ ,-]+(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\d)\b){7,9})", re.IGNORECASE
+)
+"""An NCT id said aloud and written down ("NCT zero zero five three zero three four eight", "n c t
+0 3 3 5 5 3 6 5"): a transcript's, a dictated note's."""
 EU_NUMBER = re.compile(r"(\d(?<![\d-]\d)\d{3})-(\d{4,9})-(\d{1,4})(?:-(\d{1,3}))?(?![\d-])")
 EU_LETTERED = re.compile(r"\d(?<![\w-]\d)\d{3}-(?=[\dA-Za-z]{6}-)(?=[\d]*[A-Za-z])(?:[A-Za-z]?\d){4,}[\dA-Za-z]*-\d{2}-\d{2}(?![\w-])")
 """An EU CT number with a letter in place of a digit in its middle block ("2024-5I4287-84-00",
@@ -124,6 +130,8 @@ def _eu_number(match: re.Match, before: str) -> tuple[str, str | None, str] | No
     if fourth is not None:
         if (len(middle), len(third), len(fourth)) == (6, 2, 2):
             return "euct", None, value
+        if EUDRACT_CONTEXT.search(before) and not EU_CONTEXT.search(before):  # "EudraCT 2019-0045-12-33": a EudraCT number misread
+            return "eudract", f"EudraCT numbers are YYYY-NNNNNN-NN; {value!r} is not", value
         if not EU_CONTEXT.search(before) and not _EU_SHAPED.fullmatch(value):
             return None
         wrong = [f"the {name} block has {len(block)} digits" for name, block, size in
@@ -223,6 +231,12 @@ def find_references(text: str, links: list[tuple[int, int, str]] = ()) -> list[R
         add("nct", value, problem, match.group(), *match.span())
         take(*match.span())
 
+    def spoken_nct(match: re.Match) -> None:
+        digits = "".join(SPOKEN_DIGITS.get(word.lower(), word) for word in re.findall(r"[A-Za-z]+|\d", match.group("digits")))
+        value, problem = _nct(digits)
+        add("nct", value, problem, match.group(), *match.span())
+        take(*match.span())
+
     def eu(match: re.Match) -> None:
         found_eu = _eu_number(match, text[max(0, match.start() - 80): match.start()])
         if found_eu:
@@ -260,6 +274,7 @@ def find_references(text: str, links: list[tuple[int, int, str]] = ()) -> list[R
         take(*match.span())
 
     bare(NCT_ANY, nct)
+    bare(SPOKEN_NCT, spoken_nct)
     bare(EU_NUMBER, eu)
     bare(EU_LETTERED, eu_lettered)
     bare(DOI_PREFIXED, doi_prefixed)
