@@ -26,6 +26,11 @@ def profile():
     return load_profile()
 
 
+def problem_fields(verifier, text: str, fmt: str) -> dict[str, list[str]]:
+    """Each reference a review cites, with the fields of the problems found in its claims."""
+    return {c["ref"]: [p["field"] for p in c["problems"]] for c in verifier.verify_text(text, fmt)["citations"]}
+
+
 def test_dev_reviews_meet_the_acceptance_floor(built_store, profile):
     """At least 95% of planted errors caught, at most 2% of correct references flagged (the
     held-out reviews are scored by `make eval`, not here, so they stay unseen)."""
@@ -823,7 +828,7 @@ def test_fifteenth_and_sixteenth_fresh_sets_misses_once_reported(built_store, pr
     verifier = Verifier(built_store, profile)
 
     def problems(text: str, fmt: str = "md") -> dict[str, list[str]]:
-        return {c["ref"]: [p["field"] for p in c["problems"]] for c in verifier.verify_text(text, fmt)["citations"]}
+        return problem_fields(verifier, text, fmt)
 
     report = (
         "**2.2 CD19 CAR-T cells.** KYSA-7 is currently recruiting about 120 participants [1].\n\n"
@@ -911,7 +916,7 @@ def test_seventeenth_and_eighteenth_fresh_sets_misses_once_reported(built_store,
     verifier = Verifier(built_store, profile)
 
     def problems(text: str, fmt: str) -> dict[str, list[str]]:
-        return {c["ref"]: [p["field"] for p in c["problems"]] for c in verifier.verify_text(text, fmt)["citations"]}
+        return problem_fields(verifier, text, fmt)
 
     ris = (
         "TY  - DBASE\nTI  - KYV-101 in progressive MS\nAU  - Cree, Bruce\nUR  - https://clinicaltrials.gov/study/NCT06451159\n"
@@ -955,7 +960,7 @@ def test_nineteenth_and_twentieth_fresh_sets_misses_once_reported(built_store, p
     verifier = Verifier(built_store, profile)
 
     def problems(text: str, fmt: str) -> dict[str, list[str]]:
-        return {c["ref"]: [p["field"] for p in c["problems"]] for c in verifier.verify_text(text, fmt)["citations"]}
+        return problem_fields(verifier, text, fmt)
 
     track = "https://list.example/track/click?u=4c&amp;id=d1&amp;url=https%3A%2F%2Fclinicaltrials.gov%2Fstudy%2F"
     newsletter = (
@@ -1011,7 +1016,7 @@ def test_twenty_first_and_twenty_second_fresh_sets_misses_once_reported(built_st
     verifier = Verifier(built_store, profile)
 
     def problems(text: str, fmt: str = "text") -> dict[str, list[str]]:
-        return {c["ref"]: [p["field"] for p in c["problems"]] for c in verifier.verify_text(text, fmt)["citations"]}
+        return problem_fields(verifier, text, fmt)
 
     abstract = (
         "Tolebrutinib was tested in GEMINI 1 and GEMINI 2 (NCT04410978 and NCT04410991; Ph. 3, both completed,\n"
@@ -1053,7 +1058,7 @@ def test_twenty_third_and_twenty_fourth_fresh_sets_misses_once_reported(built_st
     verifier = Verifier(built_store, profile)
 
     def problems(text: str, fmt: str = "text") -> dict[str, list[str]]:
-        return {c["ref"]: [p["field"] for p in c["problems"]] for c in verifier.verify_text(text, fmt)["citations"]}
+        return problem_fields(verifier, text, fmt)
 
     memo = (
         "start with CARE MS one which is NCT zero zero five three zero three four eight phase three Genzyme with Bayer that was"
