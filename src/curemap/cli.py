@@ -727,7 +727,7 @@ def verify(
     Example: curemap verify review.md --format html --out review-checked.html
     """
     from curemap.profile import load_profile
-    from curemap.verify import Verifier, read_review
+    from curemap.verify import Verifier, read_review, where
     from curemap.verify.annotate import annotated_html
     from curemap.verify.refs import parse_document
 
@@ -757,9 +757,9 @@ def verify(
         lines = []
         for c in result["citations"]:
             for p in c["problems"]:
-                lines.append(f"{p.get('place') or 'line %d' % p.get('line', c['line'])}: {c['ref']} ({c['status']}) {p['message']}")
+                lines.append(f"{where(p)}: {c['ref']} ({c['status']}) {p['message']}")
                 lines.append(f"    quote: \u201c{p.get('quote', '')}\u201d" + (f"  record: {c['link']}" if c.get("link") else ""))
-        lines += [f"{c.get('place') or 'line %d' % c['line']}: {c['ref']} unverifiable: {c.get('note', '')}" for c in result["citations"] if c["status"] == "unverifiable"]
+        lines += [f"{where(c)}: {c['ref']} unverifiable: {c.get('note', '')}" for c in result["citations"] if c["status"] == "unverifiable"]
         lines.append(", ".join(f"{summary[s]:,} {s}" for s in ("ok", "mismatch", "malformed", "not_found", "unverifiable", "matched_by_name")))
         text = "\n".join(lines)
     if out is not None:

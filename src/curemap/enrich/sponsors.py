@@ -116,8 +116,14 @@ class SponsorVocabulary:
 
     def lists(self, name: str) -> bool:
         """Whether a name begins with one of the organisations the profile lists ("Sanofi", "Biogen Idec")."""
-        words = plain_words(name)
-        return any(tuple(words[:length]) in self._organisations for length in range(min(len(words), self._longest_name), 0, -1))
+        return self._listed(plain_words(name)) is not None
+
+    def _listed(self, words: list[str]) -> Organisation | None:
+        """The listed organisation whose name the words begin with, the longest first."""
+        for length in range(min(len(words), self._longest_name), 0, -1):
+            if (listed := self._organisations.get(tuple(words[:length]))) is not None:
+                return listed
+        return None
 
     def organisation(self, name: str) -> str:
         """The merged name: the parent an affiliation names, a listed organisation the name begins
@@ -129,12 +135,8 @@ class SponsorVocabulary:
                 break
         for pattern in self._words.remove:
             name = pattern.sub("", name)
-        words = plain_words(name)
-        for length in range(min(len(words), self._longest_name), 0, -1):
-            listed = self._organisations.get(tuple(words[:length]))
-            if listed is not None:
-                return listed.name
-        return self._without_suffixes(name)
+        listed = self._listed(plain_words(name))
+        return listed.name if listed is not None else self._without_suffixes(name)
 
     def _without_suffixes(self, name: str) -> str:
         """The name with trailing legal suffixes cut, one after another; at least one word stays."""

@@ -627,6 +627,12 @@ def _fold_spaced(text: str) -> str:
     return " ".join(_fold(word) for word in text.split())
 
 
+def where(item: dict[str, Any]) -> str:
+    """Where a citation or a problem stands, as a reader looks for it: an Office file's sheet and
+    row or slide, else the line."""
+    return item.get("place") or f"line {item['line']}"
+
+
 def _located(problems: list[dict[str, Any]], doc: Document) -> list[dict[str, Any]]:
     """Problems with the line and the quoted words of the text they are about."""
     for problem in problems:
@@ -776,7 +782,7 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
             if _is_mark(masked, prev) and _is_mark(masked, nxt):  # "… (phase 3, 581 patients) [4] and CARE-MS II (…, 840 patients) [5]"
                 # "the first [7] is recruiting about 800, and …": a mark before a verb names its subject, whose
                 # clause runs to the next break; else a mark closes the claims it vouches for
-                clause_end = next(BREAK.finditer(masked, prev.end, nxt.start), None) if _MARKED_SUBJECT.match(masked, prev.end) else None
+                clause_end = next(BREAK.finditer(masked, prev.end, nxt.start), None)
                 own = _MARKED_SUBJECT.match(masked, prev.end) and (clause_end is None or claim.start < clause_end.end())
                 out.append((claim, [prev_key if own else next_key]))
                 continue

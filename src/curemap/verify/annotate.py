@@ -8,6 +8,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from curemap.verify import where
 from curemap.verify.refs import Document
 
 STYLE = """
@@ -46,7 +47,7 @@ def annotated_html(doc: Document, results: list[Any], title: str) -> str:
         position = end
     parts.append(escape(doc.text[position:]))
     problems = [
-        f"<li>{escape(p.get('place') or 'line %d' % p['line'])}: <b>{escape(r.ref)}</b> ({r.status}) — {escape(p['message'])}"
+        f"<li>{escape(where(p))}: <b>{escape(r.ref)}</b> ({r.status}) — {escape(p['message'])}"
         + (f' <a href="{escape(r.link)}">{escape(r.link)}</a>' if r.link else "") + "</li>"
         for r in results for p in r.problems
     ]

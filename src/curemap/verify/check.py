@@ -81,12 +81,12 @@ _WORD_NUMBERS = {
     )
 } | {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "a dozen": 12}
 _TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
-_SMALL_WORDS = [w for w, n in _WORD_NUMBERS.items() if 0 < n < 20]
+_SMALL = "|".join(sorted((w for w, n in _WORD_NUMBERS.items() if 0 < n < 20), key=len, reverse=True))
 NUMBER = (r"(?:(?=\d)(?:\d{1,3}(?:,\d{3})+(?!\d)|\d{1,3}(?:\.\d{3})+(?![\d,]|\.\d)"  # 1,131 and, as much of Europe writes it, 1.131
           r"|(?<!phase )(?<!ph )(?<!ph\. )\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\d.,]\d)"  # 1 124, not "phase 2 120 patients"
           r"|\d+(?![\d.,]\d))"
-          + r"|(?:" + "|".join(sorted(_SMALL_WORDS, key=len, reverse=True)) + r"|a)\s+hundred(?:\s+(?:and\s+)?(?:(?:" + _TENS
-          + r")(?:[-\s](?:one|two|three|four|five|six|seven|eight|nine))?|" + "|".join(sorted(_SMALL_WORDS, key=len, reverse=True)) + r"))?\b"
+          + r"|(?:" + _SMALL + r"|a)\s+hundred(?:\s+(?:and\s+)?(?:(?:" + _TENS
+          + r")(?:[-\s](?:one|two|three|four|five|six|seven|eight|nine))?|" + _SMALL + r"))?\b"
           + r"|(?:" + _TENS + r")[-\s](?:one|two|three|four|five|six|seven|eight|nine)\b|"
           + "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True)) + r")")
 """A count in digits or words; said aloud, with its hundreds ("five hundred and eighty one")."""

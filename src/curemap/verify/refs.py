@@ -333,7 +333,7 @@ class Document:
     def _place(self, offset: int) -> Place | None:
         if not self.places:  # a file of lines, as most reviews are
             return None
-        index = bisect_right([p.start for p in self.places], offset) - 1
+        index = bisect_right(self.places, offset, key=lambda place: place.start) - 1
         return self.places[index] if index >= 0 else None
 
 
@@ -630,7 +630,7 @@ def _text_document(content: str, markdown: bool) -> Document:
             if ALIGNED_RULE.match(line):
                 continue
             cells, is_header = _aligned_cells(text, a, b, columns), False
-        elif not line.lstrip().startswith("|") and (printed := _printed_columns(line, following)) is not None:  # a drawn table's row has its pipes  # a table printed by a program, no rule under its header
+        elif not line.lstrip().startswith("|") and (printed := _printed_columns(line, following)) is not None:  # a table printed by a program (not drawn with pipes), no rule under its header
             columns = printed
             cells, is_header = _aligned_cells(text, a, b, columns), True
         elif line.count("\t") >= 2:  # a spreadsheet pasted as text: a header row, then a row per record

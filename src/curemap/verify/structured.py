@@ -158,7 +158,8 @@ def _notebook(cells: list, out: _Lines) -> None:
             for piece in _strings(cell.get("source")):
                 out.add(piece.value, piece.line)
             out.gap()
-        for output in cell.get("outputs") or [] if isinstance(cell.get("outputs"), list) else []:
+        outputs = cell.get("outputs")
+        for output in outputs if isinstance(outputs, list) else ():
             if not isinstance(output, dict):
                 continue
             data = output.get("data") if isinstance(output.get("data"), dict) else {}
