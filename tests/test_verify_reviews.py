@@ -1085,3 +1085,35 @@ def test_twenty_third_and_twenty_fourth_fresh_sets_misses_once_reported(built_st
     assert problems(excel, "csv") == {"NCT04047628": [], "NCT01099930": ["enrollment"]}  # 24
     aside = "the tenofovir study 2023-503814-62-00 (phase 2, Oslo University Hospital, 50 participants, recruitment over)\n"
     assert problems(aside) == {"2023-503814-62-00": ["sponsor"]}  # Helse Bergen
+
+
+def test_a_workbooks_sheet_names_and_cells_come_back_escaped(tmp_path, built_home, cli):
+    """A workbook's words are untrusted: a sheet named "<script>…" and a cell holding markup are text
+    in the annotated copy and in the places the verifier reports."""
+    import zipfile
+
+    book = tmp_path / "tracker.xlsx"
+    x, r = "http://schemas.openxmlformats.org/spreadsheetml/2006/main", "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+    def cell(ref: str, text: str) -> str:
+        escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return f'<c r="{ref}" t="inlineStr"><is><t>{escaped}</t></is></c>'
+
+    with zipfile.ZipFile(book, "w") as archive:
+        archive.writestr("xl/workbook.xml", f'<workbook xmlns="{x}" xmlns:r="{r}"><sheets>'
+                         f'<sheet name="&lt;script&gt;alert(1)&lt;/script&gt;" sheetId="1" r:id="rId1"/></sheets></workbook>')
+        archive.writestr("xl/_rels/workbook.xml.rels", '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                         '<Relationship Id="rId1" Target="worksheets/sheet1.xml" Type="worksheet"/></Relationships>')
+        archive.writestr("xl/worksheets/sheet1.xml", f'<worksheet xmlns="{x}"><sheetData>'
+                         f'<row r="1">{cell("A1", "ID")}{cell("B1", "Phase")}{cell("C1", "Notes")}</row>'
+                         f'<row r="2">{cell("A2", "NCT06451159")}{cell("B2", "Phase 3")}{cell("C2", "<img src=x onerror=alert(2)>")}</row>'
+                         "</sheetData></worksheet>")
+    out = tmp_path / "checked.html"
+    result = cli("--home", built_home, "verify", book, "--offline", "--format", "html", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    html = out.read_text(encoding="utf-8")
+    assert "<script>" not in html and "<img" not in html
+    assert "sheet &lt;script&gt;alert(1)&lt;/script&gt;, row 2:" in html and "&lt;img src=x" in html
+    listed = cli("--home", built_home, "verify", book, "--offline", "--json")
+    (citation,) = json.loads(listed.stdout)["citations"]
+    assert (citation["line"], citation["place"], citation["problems"][0]["field"]) == (2, "sheet <script>alert(1)</script>, row 2", "phase")
