@@ -328,7 +328,7 @@ class Document:
         place = self._place(offset)
         if place is None:
             return None
-        return place.name if place.number is not None else f"{place.name}, row {self.line_at(offset)}"
+        return place.name if place.number is not None else f"{place.name}, {place.unit} {self.line_at(offset)}"
 
     def _place(self, offset: int) -> Place | None:
         if not self.places:  # a file of lines, as most reviews are
@@ -346,6 +346,7 @@ class Place:
     name: str
     line_offset: int = 0
     number: int | None = None
+    unit: str = "row"  # what its lines are called: a sheet's rows, a PDF page's lines
 
 
 SENTENCE_END = re.compile(r"(?<=[.!?])(?P<close>(?:[\"”')\]*_]|\[\^?\w{1,4}\])*)\s+(?=[A-Z0-9\"“(\[*_])")
@@ -773,7 +774,7 @@ class _HtmlText(HTMLParser):
         named = dict(attrs)
         if tag == "section" and named.get("data-place"):
             line, number = named.get("data-line-offset"), named.get("data-line")
-            self.places.append(Place(self.length, named["data-place"], int(line or 0), int(number) if number else None))
+            self.places.append(Place(self.length, named["data-place"], int(line or 0), int(number) if number else None, named.get("data-unit") or "row"))
         if named.get("id"):
             self._named.append((tag, named["id"], self.length))
         elif tag == "a" and named.get("name") and self._open and not self._since(self._open[-1][1]).strip():
@@ -904,6 +905,8 @@ class _HtmlText(HTMLParser):
         line, _ = self.getpos()
         leading = len(data) - len(data.lstrip())
         line += data[:leading].count("\n")
+        if leading and self.parts and not self.parts[-1].endswith((" ", "\n")):  # "<a>KYV-101</a> is": the space stays
+            self._emit(" ", line)
         self._emit(re.sub(r"\s+", " ", data.strip()) + (" " if data[-1].isspace() else ""), line)
 
 
@@ -930,6 +933,8 @@ def _html_document(content: str) -> Document:
     parser.feed(content)
     parser.close()
     text, links = _pointed("".join(parser.parts), parser)
+    if not links:  # a page whose sources are numbered in its words ("… [3]" and "[3] https://…"), as a pasted answer's are
+        text, links = _notes(text, False)
     blocks = sorted(parser.blocks, key=lambda b: (b.start, -b.end))
     # Text outside any list item, row, heading or paragraph (a div's, a table cell's) makes paragraphs of its own.
     inner: list[Block] = []
