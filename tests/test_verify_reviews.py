@@ -623,7 +623,7 @@ def _word_file(path: Path, body: str, notes: str, links: dict[str, str]) -> Path
 
 def test_a_word_review_is_read_with_its_links_tables_and_footnotes(built_store, profile, tmp_path):
     """A review shared as a Word file: a heading, a paragraph whose trial is only a hyperlink, a
-    table under its header row, and a footnote with the paper's PMID; a PDF is refused with what
+    table under its header row, and a footnote with the paper's PMID; and a broken file is refused with what
     to do instead."""
     from curemap.errors import InputError
     from curemap.verify import verify_path
@@ -653,9 +653,6 @@ def test_a_word_review_is_read_with_its_links_tables_and_footnotes(built_store, 
     assert by_ref["NCT03355365"]["line"] == 3  # the document's third paragraph
     assert [(q["field"], q["says"]) for q in by_ref["NCT05131828"]["problems"]] == [("status", "Recruiting")]  # phase 2, active
     assert by_ref["PMID:33635141"]["status"] == "ok"
-    (tmp_path / "review.pdf").write_bytes(b"%PDF-1.7\n")
-    with pytest.raises(InputError, match="review.pdf: a PDF keeps its lines .* export the review as HTML"):
-        verify_path(built_store, profile, tmp_path / "review.pdf")
     (tmp_path / "broken.docx").write_bytes(b"not a zip")
     with pytest.raises(InputError, match="broken.docx: not a readable Word document"):
         verify_path(built_store, profile, tmp_path / "broken.docx")

@@ -1,4 +1,4 @@
-"""Reviews shared as Office files, read as the HTML the verifier reads.
+"""Reviews shared as Office files or PDFs, read as the HTML the verifier reads.
 
 A Word file (.docx) becomes HTML: one element per line for each paragraph, heading, list item
 and table row, links with their addresses, footnotes as paragraphs the text links to; so the
@@ -9,10 +9,8 @@ A PowerPoint deck (.pptx) becomes, slide after slide, its title as a heading, ea
 its text boxes as a list item (a title that cites a trial is read with the bullets under it),
 its tables, and its speaker notes as paragraphs. Each sheet and slide is a ``<section
 data-place>``, so what the verifier reports there says where: a sheet's row, a slide's number
-(:class:`curemap.verify.refs.Place`). A PDF is refused with what
-to do instead: its text comes out as lines without paragraphs, lists or tables (a reference
-list's numbers even land apart from their entries), and claims read from it were laid on the
-wrong references.
+(:class:`curemap.verify.refs.Place`). A PDF is laid out again from its words
+(:mod:`curemap.verify.pdf`), each problem placed by page and line.
 """
 
 from __future__ import annotations
@@ -27,6 +25,7 @@ from pathlib import Path
 from lxml import etree
 
 from curemap.errors import InputError
+from curemap.verify.pdf import pdf_as_html
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -265,18 +264,13 @@ def deck_as_html(data: bytes, name: str) -> str:
     return "<html><body>\n" + "\n".join(lines) + "\n</body></html>\n"
 
 
-OFFICE_READERS = {".docx": word_as_html, ".xlsx": workbook_as_html, ".pptx": deck_as_html}
-"""The Office files a review may come in, each read as HTML."""
+BINARY_READERS = {".docx": word_as_html, ".xlsx": workbook_as_html, ".pptx": deck_as_html, ".pdf": pdf_as_html}
+"""The binary files a review may come in, each read as HTML."""
 
 
 def read_binary_review(path: Path) -> tuple[str, str] | None:
     """An Office review's readable content and format, or None for files read as text."""
     suffix = path.suffix.lower()
-    if suffix in OFFICE_READERS:
-        return OFFICE_READERS[suffix](path.read_bytes(), path.name), "html"
-    if suffix == ".pdf":
-        raise InputError(
-            f"{path.name}: a PDF keeps its lines but not its paragraphs, lists or tables, so claims could not be"
-            " placed beside their references; export the review as HTML, Word (.docx), Markdown or text"
-        )
+    if suffix in BINARY_READERS:
+        return BINARY_READERS[suffix](path.read_bytes(), path.name), "html"
     return None

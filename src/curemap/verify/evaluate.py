@@ -97,15 +97,21 @@ def _field(problem: Any) -> str:
 
 
 def _pair(entry: dict[str, Any], citations: list[dict[str, Any]], used: set[int]) -> dict[str, Any] | None:
-    """The citation of the entry's reference nearest its line, each citation paired once when
-    the verifier gives lines (without lines, the one citation of a reference serves all)."""
+    """The citation of the entry's reference nearest its line (on its page, in a PDF), each
+    citation paired once when the verifier gives lines (without lines, the one citation of a
+    reference serves all)."""
     same = [
         (i, c) for i, c in enumerate(citations)
         if _key(c["ref"]) == _key(entry["ref"]) and (c.get("line") is None or i not in used)
     ]
     if not same:
         return None
-    index, citation = min(same, key=lambda pair: abs((pair[1].get("line") or entry["line"]) - entry["line"]))
+    def distance(pair: tuple[int, dict[str, Any]]) -> tuple[bool, int]:  # a PDF's entries say their page too
+        place = pair[1].get("place") or ""
+        other_page = "page" in entry and not place.startswith(f"page {entry['page']},")
+        return other_page, abs((pair[1].get("line") or entry["line"]) - entry["line"])
+
+    index, citation = min(same, key=distance)
     if citation.get("line") is not None:
         used.add(index)
     return citation

@@ -1,0 +1,106 @@
+"""Reviews shared as PDF files: laid out by a real typesetter (WeasyPrint, which the report
+already uses), read back by the verifier page by page, each problem placed by page and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from curemap.errors import InputError
+from curemap.verify import verify_path
+
+STYLE = """<style>
+@page { size: A4; margin: 20mm 16mm; @top-center { content: "Neurology Reviews 2025; 12: 101-104"; font-size: 8pt }
+        @bottom-center { content: counter(page); font-size: 8pt } }
+body { font: 10pt/1.35 serif } h1 { font-size: 18pt } h2 { font-size: 13pt }
+.columns { columns: 2; column-gap: 8mm } table { border-collapse: collapse } td, th { border: 0.6pt solid black; padding: 2pt }
+</style>"""
+
+
+def _pdf(tmp_path: Path, name: str, body: str, style: str = STYLE) -> Path:
+    from weasyprint import HTML
+
+    path = tmp_path / name
+    HTML(string=f"<html><head><meta charset='utf-8'>{style}</head><body>{body}</body></html>").write_pdf(path)
+    return path
+
+
+def _cited(result: dict) -> dict[str, dict]:
+    return {c["ref"]: c for c in result["citations"]}
+
+
+def test_a_two_column_article_is_read_column_by_column_with_its_table_notes_and_links(built_store, profile, tmp_path):
+    """A journal article as it is printed: two columns under a full-width title, a running head
+    and page numbers, superscript citations of a numbered reference list (one DOI broken at the
+    line's end), a ruled table whose header names its columns, and a link whose id is only in its
+    address. The claims are read where they stand and each problem says its page and line."""
+    padding = "<p>" + "Lasting remission is the aim of every strategy reviewed here. " * 6 + "</p>"
+    review = _pdf(tmp_path, "immune-reset-review.pdf", f"""
+<h1>Immune reset for multiple sclerosis: where the trials stand</h1>
+<div class="columns">
+<h2>Transplantation</h2>
+<p>BEAT-MS, a phase 3 trial sponsored by NIAID, is still recruiting 156 people (NCT04047628).
+HALT-MS (NCT00288626) enrolled 35 participants and has finished.</p>
+{padding}
+<p>The 1,000th transplant of one programme was reported in 2021; the response rate at 12 months
+was 88% in relapsing-remitting disease<sup>1</sup>.</p>
+<p>The <a href="https://clinicaltrials.gov/study/NCT06451159">KYV-101 study</a> is a
+phase I/II trial led by Bruce Cree at UCSF.</p>
+{padding}
+<table><tr><th>Trial</th><th>Registration</th><th>Phase</th><th>Status</th><th>n</th></tr>
+<tr><td>MOST</td><td>NCT03342638</td><td>3</td><td>Recruiting</td><td>66</td></tr></table>
+<h2>References</h2>
+<ol><li>Ruiz-Argüelles GJ et al. The 1,000th transplant for multiple sclerosis. Front Neurol 2021.
+doi:10.3389/fneur.2021.647425</li></ol>
+</div>""")
+    result = verify_path(built_store, profile, review)
+    cited = _cited(result)
+    fields = {ref: sorted(p["field"] for p in c["problems"]) for ref, c in cited.items()}
+    assert fields["NCT04047628"] == []  # phase 3, NIAID, recruiting, 156
+    assert fields["NCT00288626"] == ["enrollment"]  # 25 enrolled
+    assert fields["NCT06451159"] == ["phase"]  # the registry says phase 1
+    assert fields["NCT03342638"] == ["status"]  # terminated, read under the table's "Status" column
+    (paper,) = [c for ref, c in cited.items() if "647425" in ref or ref == "PMID:33692748"]
+    assert [p["field"] for p in paper["problems"]] == ["figure"]  # 93%, reached through the superscript 1
+    hall = cited["NCT00288626"]["problems"][0]
+    assert hall["place"].startswith("page 1, line ") and hall["quote"] == "enrolled 35"
+    assert "Neurology Reviews" not in " ".join(p["quote"] for c in cited.values() for p in c["problems"])
+
+
+def test_pdf_lines_keep_ids_whole_and_drop_only_what_repeats(tmp_path):
+    """An id broken at a hyphen or an address broken at the line's end is made whole; a word
+    broken at its own hyphen keeps it; a superscript never runs into the id before it; the
+    running head and page numbers are left out, the lines counted."""
+    from curemap.verify.pdf import pdf_as_html
+
+    narrow = "<div style='width: 62mm'>"
+    review = _pdf(tmp_path, "notes.pdf", f"""{narrow}
+<p>Its European record is EU CT 2024-515470-26-00 and it is recruiting, a three-patient study.</p>
+<p>See https://doi.org/10.3389/fneur.2021.647425 for the cohort and NCT04047628<sup>3</sup> for BEAT-MS.</p>
+<p style="page-break-before: always">A second page, which is recruiting.</p></div>""")
+    html = pdf_as_html(review.read_bytes(), review.name)
+    text = " ".join(html.split())
+    assert "2024-515470-26-00" in text and "10.3389/fneur.2021.647425" in text
+    assert "NCT04047628[3]" in text and "three-patient" in text
+    assert "Neurology Reviews" not in html
+    assert html.count('data-unit="line"') == 2 and 'data-place="page 2"' in html
+
+
+def test_a_pdf_that_cannot_be_read_is_refused_with_what_to_do(built_store, profile, tmp_path):
+    (tmp_path / "review.pdf").write_bytes(b"%PDF-1.7\n")
+    with pytest.raises(InputError, match="review.pdf: not a readable PDF .* export the review as HTML"):
+        verify_path(built_store, profile, tmp_path / "review.pdf")
+    scanned = _pdf(tmp_path, "scanned.pdf", "<div style='width: 40mm; height: 30mm; background: black'></div>", style="")  # a page that is only an image
+    with pytest.raises(InputError, match="scanned.pdf: the PDF holds no text .* text recognition"):
+        verify_path(built_store, profile, scanned)
+
+
+def test_a_pdfs_text_comes_back_escaped_in_the_annotated_copy(tmp_path, built_home, cli):
+    review = _pdf(tmp_path, "hostile.pdf", "<p>&lt;script&gt;alert(1)&lt;/script&gt; HALT-MS (NCT00288626) enrolled 35 people.</p>")
+    out = tmp_path / "annotated.html"
+    result = cli("--home", built_home, "verify", review, "--offline", "--format", "html", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    page = out.read_text(encoding="utf-8")
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert '<mark class="problem"' in page and "the record says 25" in page
