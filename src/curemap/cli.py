@@ -706,7 +706,7 @@ def report(
 
 @app.command()
 def verify(
-    path: Annotated[Path, typer.Argument(metavar="PATH", help="A review as Markdown, HTML, text, LaTeX, a CSV / TSV table or Word (.docx).")],
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="A review as Markdown, HTML, text, LaTeX, a CSV / TSV table, JSON, Word (.docx), Excel (.xlsx), PowerPoint (.pptx) or PDF.")],
     offline: Annotated[
         bool, typer.Option("--offline", help="Do not look up references the store lacks (they are unverifiable).")
     ] = False,
