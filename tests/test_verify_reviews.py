@@ -1114,3 +1114,68 @@ def test_a_workbooks_sheet_names_and_cells_come_back_escaped(tmp_path, built_hom
     listed = cli("--home", built_home, "verify", book, "--offline", "--json")
     (citation,) = json.loads(listed.stdout)["citations"]
     assert (citation["line"], citation["place"], citation["problems"][0]["field"]) == (2, "sheet <script>alert(1)</script>, row 2", "phase")
+
+
+def test_twenty_sixth_to_twenty_eighth_fresh_sets_misses_once_reported(built_store, profile):
+    """What the twenty-sixth to twenty-eighth fresh sets' first runs missed or flagged: social posts'
+    "▸" bullets and "n≈60", "the randomised one" (no count), "neither recruiting yet", a pipeline
+    table's "Next milestone" column (a plan, not a status), an HTML table's section row under its
+    header, a report's text table under one long rule, a systematic review's table of labelled facts
+    per study, "42 enrolled", "National MS Society" for the National Multiple Sclerosis Society, and
+    a web page whose sources are numbered in its words."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+
+    def problems(text: str, fmt: str = "text") -> dict[str, list[str]]:
+        return problem_fields(verifier, text, fmt)
+
+    video = (
+        "▸ Lipoic acid in progressive MS (VA), phase 2, 115 pts, completed: https://clinicaltrials.gov/study/NCT03161028\n"
+        "▸ Opicinumab AFFINITY – Biogen, phase 3, 263 pts, terminated early: https://clinicaltrials.gov/study/NCT03222973\n"
+        "▸ Elezanumab (AbbVie) – a phase 2 trial of 400 pts\n"
+    )
+    assert problems(video) == {"NCT03161028": [], "NCT03222973": ["phase"]}  # AFFINITY is phase 2; the 400 is the next bullet's
+    thread = (
+        "BEAT-MS is the big US randomised one: aHSCT vs best available therapy, ph3, n=156, recruiting rn (NCT04047628)\n\n"
+        "- Amsterdam UMC cohort NCT06567197, recruiting, n≈60\n"
+    )
+    assert problems(thread) == {"NCT04047628": [], "NCT06567197": ["enrollment"]}  # 24 enrolled
+    universal = (
+        "Two CD19/BCMA CAR-T studies, at Xuanwu Hospital with Bioray Laboratories (NCT06485232) and at Tianjin Huanhu"
+        " Hospital (NCT06939166), both early phase 1 and neither recruiting yet.\n"
+    )
+    assert problems(universal) == {"NCT06485232": [], "NCT06939166": []}
+    pipeline = (
+        "| Company | Program | Phase | Next milestone | Ref |\n|---|---|---|---|---|\n"
+        "| Novartis | remibrutinib (REMODEL-2, NCT05156281) | Ph 3 | Enrollment complete | [9] |\n"
+    )
+    assert problems(pipeline, "md") == {"NCT05156281": []}  # recruiting: the milestone is to come
+    prisma = (
+        "<table><thead><tr><th>Trial</th><th>Phase</th><th>n randomised<sup>a</sup></th><th>Sponsor</th><th>Status</th></tr></thead>\n"
+        "<tbody><tr><th colspan=\"5\">Anti-CD19 CAR-T</th></tr>\n"
+        "<tr><td>CC-97540 (<a href=\"https://clinicaltrials.gov/study/NCT06220201\">NCT06220201</a>)</td><td>I</td><td>56</td>"
+        "<td>Bristol Myers Squibb</td><td>Recruiting</td></tr></tbody></table>\n"
+    )
+    assert problems(prisma, "html") == {"NCT06220201": ["enrollment"]}  # 120, read under "n randomised"
+    report = (
+        "  Trial            Registration        Phase   n       Sponsor              Status\n"
+        "  ---------------------------------------------------------------------------------\n"
+        "  SPRINT-MS        NCT01982942         II      255     Biogen               Completed\n"
+        "  evolutionRMS 1   NCT04338022         III     1,124   Merck KGaA           Terminated\n"
+        "  FENtrepid        NCT04544449         III     985     Roche                Ongoing, recruitment closed\n"
+    )
+    assert problems(report) == {"NCT01982942": ["sponsor"], "NCT04338022": [], "NCT04544449": []}  # MediciNova's
+    included = (
+        "#### Atkins 2016 (Canadian MS/BMT)\n\n| | |\n|---|---|\n"
+        "| **Methods** | Phase II, single-arm, open-label. |\n"
+        "| **Participants** | 42 enrolled; aggressive relapsing MS. |\n"
+        "| **Notes** | NCT01099930, Ottawa Hospital Research Institute. Completed. |\n"
+    )
+    assert problems(included, "md") == {"NCT01099930": ["enrollment"]}  # 24
+    assert problems("MS-SMART (NCT01910259), which was funded by the NIHR and the National MS Society, was negative.\n") == {"NCT01910259": []}
+    page = (
+        "<p>CARE-MS II (phase 3, 840 patients, completed, sponsored by Biogen) [5].</p>\n<p>Sources</p>\n"
+        "<p>[5] https://clinicaltrials.gov/study/NCT00548405</p>\n"
+    )
+    assert problems(page, "html") == {"NCT00548405": ["sponsor"]}  # Genzyme

@@ -163,10 +163,22 @@ def _headed(text: str, blocks: list[Block], starts: list[int]) -> list[Block]:
             else:
                 joined[-1] = Block(title.start, block.end, "item")
             listed = False
+        elif title and _labelled(text, block) and _labelled(text, title) and not (cites(title) and cites(block)) and not text[title.end:block.start].strip(" \t\n|-:"):
+            joined[-1] = Block(title.start, block.end, "row", [*title.cells, *block.cells])  # one study's facts, a row each
         else:
             joined.append(block)
             listed = False
     return joined
+
+
+def _labelled(text: str, block: Block) -> bool:
+    """Rows of a table of labelled facts ("| **Participants** | 42 adults … |"), as a systematic
+    review lays out each included study: a short label, then what it says."""
+    if block.kind != "row" or not block.cells or len(block.cells) % 2:
+        return False
+    labels = [text[a:b].strip(" *_") for a, b, _ in block.cells[::2]]
+    return all(0 < len(label.split()) <= 3 and not any(c.isdigit() for c in label) and label[:1].isupper() for label in labels)
+
 
 
 _TITLE_LINE = re.compile(r"[ \t]*[^\n]*[^.!?\n\s][ \t]*")

@@ -95,11 +95,14 @@ APPROX = (
     r"estimated|(?:a\s+)?target(?:ed)?(?:\s+enrol(?:l)?ment)?(?:\s+of)?(?:\s+(?:about|around|≈|~))?|aiming\s+for|"
     r"planned|more\s+than|over|at\s+least|fewer\s+than|less\s+than|under|only)"
 )
+NOT_ONE = r"(?!one\b(?![\s-]+hundred))"
+"""Not "one" on its own: "the randomised one", "the one people mean" count nobody."""
 PEOPLE = r"(?:participants|patients|pts|people|persons|subjects|volunteers|veterans|individuals|adults|children|women|men)"
 ENROLLMENT = Gated(re.compile(  # every match starts where a word starts, or on "~" or "≈": said first, it is checked first
-    rf"(?:\b(?=\w)|(?=[~≈]))(?:(?:(?<![\w~≈])(?P<a1>{APPROX})\s*)?\b(?P<n1>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h1>{NUMBER}))?\s+(?:(?:healthy|adult|paediatric|pediatric)\s+)?{PEOPLE}\b"
-    rf"|\bn\s*=\s*(?P<n2>\d[\d,]*)|\b(?P<n4>\d{{1,3}}(?:,\d{{3}})*|\d+)-(?:patient|person|participant|subject|volunteer)\b"
-    rf"|\b(?:enrolled|enrolling|recruited|randomi[sz]ed|treated|enrol(?:l)?ment(?:\s+(?:of|target))?|sample\s+size\s+of|to\s+(?:enrol(?:l)?|recruit))\s+(?:(?P<a3>{APPROX})\s*)?(?P<n3>{NUMBER})(?:\s*(?:to|–)\s*(?P<h3>{NUMBER}))?(?![\w%])"
+    rf"(?:\b(?=\w)|(?=[~≈]))(?:(?:(?<![\w~≈])(?P<a1>{APPROX})\s*)?\b{NOT_ONE}(?P<n1>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h1>{NUMBER}))?\s+(?:(?:healthy|adult|paediatric|pediatric)\s+)?{PEOPLE}\b"
+    rf"|\bn\s*(?:=\s*(?P<a2>[~≈≃])?|(?P<a6>[~≈≃]))\s*(?P<n2>\d[\d,]*)|\b(?P<n4>\d{{1,3}}(?:,\d{{3}})*|\d+)-(?:patient|person|participant|subject|volunteer)\b"
+    rf"|\b(?:enrolled|enrolling|recruited|randomi[sz]ed|treated|enrol(?:l)?ment(?:\s+(?:of|target))?|sample\s+size\s+of|to\s+(?:enrol(?:l)?|recruit))\s+(?:(?P<a3>{APPROX})\s*)?{NOT_ONE}(?P<n3>{NUMBER})(?:\s*(?:to|–)\s*(?P<h3>{NUMBER}))?(?![\w%])"
+    rf"|(?<!\bof )(?<!\bwhom )(?:(?<![\w~≈])(?P<a7>{APPROX})\s*|(?<![\w.,]\s)(?<![\w.,]))(?P<n7>\d{{1,3}}(?:,\d{{3}})+|\d+)\s+(?:were\s+)?(?:enrolled|randomi[sz]ed|recruited)\b(?!\s+(?:in|into|to|by|from|at)\b)"  # "42 enrolled; …", as a study's characteristics say
     rf"|\brecruiting\s+(?P<said5>(?:(?P<a5>{APPROX})\s*)?(?P<n5>{NUMBER}))(?![\w%]|[.,]\d))",  # "is recruiting about 1,600": the count after the status
     re.IGNORECASE,
 ))
@@ -224,7 +227,7 @@ SPONSOR_SCREEN = Screen([*SPONSOR_PATTERNS, ORGANISATION_HINT, *(cue for cue, _,
 def _column(header: str) -> str:
     """A table header as the column names read it: its words made plain, a qualifier in
     parentheses left out ("Status (as of Sept)" is a status column)."""
-    return " ".join(plain_words(re.sub(r"\([^)]*\)", " ", header)))
+    return " ".join(plain_words(re.sub(r"\([^)]*\)|(?<=\w)\s+[a-z*†‡]$", " ", header)))  # "n randomised a": its footnote's letter too
 
 
 def _columns(*headers: str) -> frozenset[str]:
@@ -238,8 +241,13 @@ _SPONSOR_COLUMNS = _columns(
     "sponsor", "sponsors", "lead sponsor", "sponsor collaborators", "sponsored by", "run by", "led by", "funded by", "funder",
     "lead organisation", "lead organization", "organisation", "organization", "company", "developer", "lead", "who runs it",
 )
+_AHEAD_COLUMNS = _columns(
+    "next milestone", "milestone", "next milestones", "milestones", "next step", "next steps", "catalyst", "next catalyst",
+    "upcoming", "next readout", "expected readout", "readout", "expected", "outlook", "what next", "what's next",
+)
+"""Columns of what is to come ("Next milestone: Enrollment complete"): plans, not claims about the record now."""
 _ENROLLMENT_COLUMNS = _columns(
-    "n", "enrollment", "enrolment", "participants", "patients", "people", "pts", "size", "sample size", "target enrollment",
+    "n randomised", "n randomized", "randomised", "randomized", "n enrolled", "n", "enrollment", "enrolment", "participants", "patients", "people", "pts", "size", "sample size", "target enrollment",
     "target enrolment", "enrolled", "number enrolled", "no of participants", "no of patients", "target n", "planned n",
 )
 
@@ -420,8 +428,9 @@ class ClaimReader:
             for match in fraction.finditer(segment, lowered):
                 add(Claim("figure", match.group(), ("fraction", int(match.group("n")), int(match.group("d"))), start + match.start(), start + match.end()))
         for match in ENROLLMENT.finditer(segment, lowered):
-            n1, n2, n3, n4, n5, h1, h3, a1, a3, a5 = match.group("n1", "n2", "n3", "n4", "n5", "h1", "h3", "a1", "a3", "a5")
-            n, high, approx = n1 or n2 or n3 or n4 or n5, h1 or h3, (a1 or a3 or a5 or "").lower()
+            n1, n2, n3, n4, n5, n7, h1, h3 = match.group("n1", "n2", "n3", "n4", "n5", "n7", "h1", "h3")
+            n, high = n1 or n2 or n3 or n4 or n5 or n7, h1 or h3
+            approx = next((a for a in match.group("a1", "a2", "a3", "a5", "a6", "a7") if a), "").lower()
             a = match.start("said5") if n5 else match.start()  # "recruiting" itself is the status's claim
             add(Claim("enrollment", segment[a:match.end()].strip(), (_number(n), high and _number(high), approx), start + a, start + match.end()))
         for match in COUNTED.finditer(segment, lowered):
@@ -450,6 +459,8 @@ class ClaimReader:
         if not written:
             return []
         at = start + cell.index(written)
+        if column in _AHEAD_COLUMNS:
+            return []
         if column in _PHASE_COLUMNS:
             if NO_PHASE_CELL.search(written):
                 return [Claim("phase", written, None, at, at + len(written))]
@@ -622,7 +633,8 @@ class SponsorMatcher:
         acronyms = {_acronym(record), _acronym(record.split(",")[0])}  # "NIHR" for "National Institute for Health Research, United Kingdom"
         # and an acronym of the name's first words: "FISM" for "Fondazione Italiana Sclerosi Multipla Ente Del Terzo Settore"
         capitals = {fold for fold, raw in zip(words, re.findall(r"\w+", said)) if raw.isupper() and 2 <= len(raw) <= 8}
-        matched_acronym = any(w in have or w in acronyms or (len(w) >= 3 and _acronym(record).startswith(w)) for w in capitals)
+        runs = {"".join(w[0] for w in named[i:i + k]) for k in (2, 3, 4) for i in range(len(named) - k + 1)}  # "MS" for "Multiple Sclerosis" inside the name
+        matched_acronym = any(w in have or w in acronyms or w in runs or (len(w) >= 3 and _acronym(record).startswith(w)) for w in capitals)
         rest = [w for w in words if w not in capitals and w not in _ACRONYM_SKIP]
         if not rest:
             return matched_acronym

@@ -418,7 +418,7 @@ MD_LINK_TITLE = re.compile(r"\]\([^\s()]+[ \t]+\"[^\"\n]*\"[ \t]*\)")
 """An inline link with a title (``[text](address "title")``): the title is the writer's words
 about the link, not a quotation, so its quotation marks are taken away."""
 MD_ESCAPE = re.compile(r"\\([\\`*_\[\]<>|#{}()+\-.!])")
-LIST_ITEM = re.compile(r"^\s*(?:[-*+•▪‣►➤→✓✔]|(?:[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF]\uFE0F?\u200D?)+|\d{1,3}[.)]|\d{1,3}/(?:\d{1,3}\b)?)\s+")
+LIST_ITEM = re.compile(r"^\s*(?:[-*+•▪‣►➤→✓✔▸▹▶▷◦◆◇■□●○◉⁃∙·–]|(?:[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF]\uFE0F?\u200D?)+|\d{1,3}[.)]|\d{1,3}/(?:\d{1,3}\b)?)\s+")
 """A list item's mark: a bullet, an emoji or a flag as social posts set them, "3." or "3)", or a
 thread's post number ("9/", "9/14")."""
 CHAT_LINE = re.compile(r"^\s*\[?(?:\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4},?\s+)?\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?\]?\s*(?:-\s*)?[^\s:][^:\n]{0,40}:")
@@ -522,6 +522,8 @@ ID_LIKE = re.compile(r"NCT\s?\d|\d{4}-\d{4,7}-\d|PMC\d|10\.\d{4}/|PMID", re.IGNO
 """What an id looks like, to tell a table's header row (which names none) from its rows."""
 
 
+LONG_RULE = re.compile(r"^[ \t]*(?:-{10,}|={10,}|─{10,})[ \t]*$")
+"""One rule of dashes under a whole header, as a report sets a table in plain text."""
 ALIGNED_RULE = re.compile(r"^[ \t]*(?:-{2,}(?:[ \t]+-{2,})+|={2,}(?:[ \t]+={2,})+)[ \t]*$")
 """The rule of dashes under a space-aligned table's header, one run per column (as emails and
 terminals print tables; reStructuredText's simple tables draw it with "=")."""
@@ -626,6 +628,9 @@ def _text_document(content: str, markdown: bool) -> Document:
         is_header = False
         if ALIGNED_RULE.match(following) and not ALIGNED_RULE.match(line):  # a header over a rule of dashes
             columns = [m.start() for m in re.finditer(r"-+", following)]
+            cells, is_header = _aligned_cells(text, a, b, columns), True
+        elif LONG_RULE.match(following) and len(names := list(re.finditer(r"\S+(?: \S+)*", line))) >= 3 and "  " in line.strip():
+            columns = [0] + [m.start() for m in names[1:]]  # a header over one long rule: its names, two spaces apart, start the columns
             cells, is_header = _aligned_cells(text, a, b, columns), True
         elif columns is not None:
             if ALIGNED_RULE.match(line):
@@ -792,6 +797,8 @@ class _HtmlText(HTMLParser):
                 self._row, self._row_is_header, self._row_plain = [], True, False
             elif tag == "table":
                 self._rows = 0
+        if tag == "sup" and self.parts and not self.parts[-1].endswith((" ", "\n")):  # "NCT04047628<sup>3</sup>" is no 9-digit id
+            self._emit(" ")
         if tag in ("b", "strong"):
             self._bold += 1
         if tag in ("td", "th") and self._row is not None:
@@ -869,7 +876,8 @@ class _HtmlText(HTMLParser):
                 return
             first_names = self._rows == 1 and (not self._row_plain or not self.ID_HINT.search(self._since(start)))
             if cells and (self._row_is_header or first_names):  # <th> cells, or a first row all in bold or citing nothing (a styled header)
-                self._header = [self._slice(a, b).strip() for a, b, _ in cells]
+                if len(cells) > 1 or not self._header:  # one cell across the table labels a section; the columns stay named
+                    self._header = [self._slice(a, b).strip() for a, b, _ in cells]
                 self.blocks.append(Block(start, end, "heading"))
             else:
                 names = self._header
