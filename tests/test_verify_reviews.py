@@ -1179,3 +1179,15 @@ def test_twenty_sixth_to_twenty_eighth_fresh_sets_misses_once_reported(built_sto
         "<p>[5] https://clinicaltrials.gov/study/NCT00548405</p>\n"
     )
     assert problems(page, "html") == {"NCT00548405": ["sponsor"]}  # Genzyme
+    post = (
+        "Their own paper says 78% of PPMS and 73% of SPMS were stable or better at 12 months (pubmed 33692748).\n"
+        "the OG: MIST, NCT00273364, ph2, completed. this is the one that put aHSCT on the map.\n"
+        "his follow-up MOST trial (NCT03342638, phase 3, 66 pts) stopped early and nobody talks about it\n"
+    )
+    assert problems(post) == {"PMID:33692748": [], "NCT00273364": [], "NCT03342638": []}
+    assert problems("Evobrutinib is dead: Sanofi's evolutionRMS 2 (NCT04338061) was a ph3 and was terminated.\n") == {"NCT04338061": ["sponsor"]}
+    elezanumab = (
+        "▸ Elezanumab (AbbVie) – two phase 2 trials, 123 and 208 pts respectively, both completed:\n"
+        "   https://clinicaltrials.gov/study/NCT03737812\n   https://clinicaltrials.gov/study/NCT03737851\n"
+    )
+    assert problems(elezanumab) == {"NCT03737812": [], "NCT03737851": []}

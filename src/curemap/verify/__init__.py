@@ -731,10 +731,12 @@ def _sentence_keys(masked: str, claim: Claim, mentions: list[Reference]) -> list
 def _listed_before(claim: Claim, claims: list[Claim], distinct: list[str], named_at: dict[str, int], marked: bool) -> list[str]:
     """The references a list of counts goes to in turn: those named before it (the last as many
     as it holds: "GEMINI 1 and 2 (NCT1 and NCT2; …, 974 and ~900 participants, respectively) and
-    HERCULES (NCT3 …)"), or, when source marks follow it, all of them; none when they do not number
-    as its counts do."""
+    HERCULES (NCT3 …)"), or, when source marks follow it or none comes before it, all of them;
+    none when they do not number as its counts do."""
     named = distinct if marked else [key for key in distinct if named_at[key] <= claim.start]
     size = claim.listed or 1 + max(c.order for c in claims if c.order is not None and c.field == claim.field)
+    if not named and len(distinct) == size:  # "two phase 2 trials, 123 and 208 pts respectively:" then the two ids
+        return distinct
     if len(named) < max(size, 2) or claim.order >= size or (claim.listed and marked and len(named) != size):
         return []
     return named[-size:] if not marked else named[:size]

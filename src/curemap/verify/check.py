@@ -175,8 +175,9 @@ _CUES = Screen([cue for cue, _, _ in NAMED_BEFORE])
 _NAME_BEFORE = re.compile(rf"(?P<name>{NAME})\Z", re.UNICODE)
 _ROLES = frozenset("investigator industry academic government company physician patient self state publicly privately charity".split())
 """Words before "-sponsored" that name a kind of sponsor, not one ("Investigator-sponsored")."""
-OWNER = re.compile(rf"(?P<owns>{NAME})(?<=['’]s|s['’])\s+(?:[\w-]+\s+){{0,3}}?(?:phase|trial|study)\b", re.UNICODE)
-"""An organisation owning a trial ("Kite Pharma's phase 1", "Acorda Therapeutics' first study");
+OWNER = re.compile(rf"(?P<owns>{NAME})(?<=['’]s|s['’])\s+(?:(?:[\w-]+\s+){{0,3}}?(?:phase|trial|study)\b|(?:[\w-]*[A-Z0-9][\w-]*\s+){{1,3}}\((?=[\s\[]))", re.UNICODE)
+"""An organisation owning a trial ("Kite Pharma's phase 1", "Acorda Therapeutics' first study",
+"Sanofi's evolutionRMS 2 (NCT…)", a trial's name before its id, not "IASO Bio's announcement (…)");
 read only in a sentence with an apostrophe, as a name may start at any capital."""
 LISTED_ORGANISATION = re.compile(rf"(?:\(|,)[ \t]*(?P<name>{NAME})[ \t]*(?=[,;)])", re.UNICODE)
 """An organisation named alone among a reference's claims in parentheses: the sponsor, or where

@@ -77,9 +77,10 @@ EU_NUMBER = re.compile(r"(\d(?<![\d-]\d)\d{3})-(\d{4,9})-(\d{1,4})(?:-(\d{1,3}))
 EU_LETTERED = re.compile(r"\d(?<![\w-]\d)\d{3}-(?=[\dA-Za-z]{6}-)(?=[\d]*[A-Za-z])(?:[A-Za-z]?\d){4,}[\dA-Za-z]*-\d{2}-\d{2}(?![\w-])")
 """An EU CT number with a letter in place of a digit in its middle block ("2024-5I4287-84-00",
 "2022-5006X1-12-00")."""
-PMID_BARE = re.compile(r"\bPMID[\"']?\s*[:=]?\s*[\"']?(\d+)\b", re.IGNORECASE)
-"""A PMID after its name: "PMID 33691260", "PMID: …", a citation template's "|pmid=…", and a
-data file's quoted field ('PMID: "33675156"', '"pmid": "33675156"')."""
+PMID_BARE = re.compile(r"\bPMID[\"']?\s*[:=]?\s*[\"']?(\d+)\b|\bPubMed(?:\s+ID)?\s*[:#]?\s*(\d{7,8})\b", re.IGNORECASE)
+"""A PMID after its name: "PMID 33691260", "PMID: …", a citation template's "|pmid=…", a
+data file's quoted field ('PMID: "33675156"', '"pmid": "33675156"'), and "pubmed 33692748" as
+people write it in a post."""
 PMCID_ANY = re.compile(r"(?<![A-Za-z0-9])PMC(\d{4,9})\b", re.IGNORECASE)
 # a DOI ends where a Markdown link's text meets its label or address ("[doi:10.1/x][p3]")
 DOI_ANY = re.compile(r"1(?<!\w1)0\.\d{4,9}/(?:[^\s\"<>\]{}|,]|\](?![\[(]))+")
@@ -264,7 +265,7 @@ def find_references(text: str, links: list[tuple[int, int, str]] = ()) -> list[R
         take(match.start(), match.start() + len(raw))
 
     def pmid(match: re.Match) -> None:
-        digits = match.group(1)
+        digits = match.group(1) or match.group(2)
         problem = None if len(digits) <= 8 else f"PMIDs have 1 to 8 digits; {digits!r} has {len(digits)}"
         add("pmid", digits, problem, match.group(), *match.span())
         take(*match.span())
@@ -349,9 +350,9 @@ class Place:
     unit: str = "row"  # what its lines are called: a sheet's rows, a PDF page's lines
 
 
-SENTENCE_END = re.compile(r"(?<=[.!?])(?P<close>(?:[\"”')\]*_]|\[\^?\w{1,4}\])*)\s+(?=[A-Z0-9\"“(\[*_])")
+SENTENCE_END = re.compile(r"(?<=[.!?])(?P<close>(?:[\"”')\]*_]|\[\^?\w{1,4}\])*)(?:\s+(?=[A-Z0-9\"“(\[*_])|[ \t]*\n\s*(?=[a-z]))")
 """Where a sentence ends: its closing marks and any footnote markers ("… terminated.[^5] A PET …")
-stay with it."""
+stay with it; at a line's end it ends even where the next begins in lower case, as posts are written."""
 ABBREVIATIONS = frozenset(
     "e.g i.e vs cf al dr prof st inc ltd co corp no fig approx ca mr mrs ms jr sr univ dept etc ph".split()
 )
