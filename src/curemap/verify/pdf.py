@@ -128,30 +128,33 @@ def _rows(words: list[Word]) -> list[Line]:
     return lines
 
 
-def _gutter(lines: list[Line], width: float) -> float | None:
-    """The x of the gap between two columns of running text: an x in the page's middle that
-    fewer than half the lines cross (a full-width title or abstract may), with many lines ending
-    before it and many starting after it, the text before it on lines reaching both sides
-    continuous (not a table's cells). None for a page of one column."""
+def _gutter(lines: list[Line], low: float, high: float) -> float | None:
+    """The x of the gap between two columns of running text between ``low`` and ``high``: an x
+    in the span's middle that fewer than half the lines cross (a full-width title or abstract
+    may), with many lines ending before it and many starting after it, the text before it on
+    lines reaching both sides continuous (not a table's cells). None for a span of one column."""
     body = [line for line in lines if len(line.words) > 1]
     if len(body) < 8:
         return None
     best = None
-    for step in range(int(width * 0.3), int(width * 0.7), 2):
+    for step in range(int(low + (high - low) * 0.3), int(low + (high - low) * 0.7), 2):
         crossing = sum(1 for line in body if any(w.x0 < step < w.x1 for w in line.words))
         left = [line for line in body if any(w.x1 < step for w in line.words) and not any(w.x0 < step < w.x1 for w in line.words)]
         right = [line for line in body if any(w.x0 > step for w in line.words) and not any(w.x0 < step < w.x1 for w in line.words)]
         if crossing > len(body) * 0.5 or len(left) < len(body) * 0.3 or len(right) < len(body) * 0.3:
             continue
         both = [line for line in left if any(w.x0 > step for w in line.words)]
-        continuous = sum(1 for line in both if _continuous([w for w in line.words if w.x1 < step]))
+        continuous = sum(1 for line in both if _continuous([w for w in line.words if w.x1 < step]) or _justified(Line([w for w in line.words if w.x1 < step])))
         if both and continuous < 0.7 * len(both):
             continue
         if best is None or crossing < best[0]:
-            best = (crossing, [step])
+            best = (crossing, [[step]])
         elif crossing == best[0]:
-            best[1].append(step)
-    return None if best is None else median(best[1])
+            if best[1][-1][-1] == step - 2:
+                best[1][-1].append(step)
+            else:
+                best[1].append([step])
+    return None if best is None else median(max(best[1], key=len))  # the middle of the widest clear run: a gutter, not a table's cell gap
 
 
 def _continuous(words: list[Word]) -> bool:
@@ -159,9 +162,12 @@ def _continuous(words: list[Word]) -> bool:
     return all(b.x0 - a.x1 < 1.2 * a.size for a, b in zip(words, words[1:]))
 
 
-def _reading_order(lines: list[Line], gutter: float | None) -> list[Line]:
-    """Lines as a reader takes them: in two columns, each band of lines between full-width ones
-    is read down the left column, then down the right."""
+def _reading_order(lines: list[Line], low: float, high: float) -> list[Line]:
+    """Lines as a reader takes them: in columns, each band of lines between full-width ones is
+    read down the left column, then down the right, each side split again where it holds two
+    columns itself (a poster's three)."""
+    text = [line for line in lines if line.table is None and not line.skip]
+    gutter = _gutter(text, low, high)
     if gutter is None:
         return lines
     ordered: list[Line] = []
@@ -171,7 +177,7 @@ def _reading_order(lines: list[Line], gutter: float | None) -> list[Line]:
         if any(w.x0 < gutter < w.x1 for w in line.words) or (
             (line.table is not None or line.skip) and not (all(w.x1 <= gutter for w in line.words) or all(w.x0 >= gutter for w in line.words))
         ):  # full width: a title, an abstract, a table across both columns
-            ordered += left + right + [line]
+            ordered += _reading_order(left, low, gutter) + _reading_order(right, gutter, high) + [line]
             left, right = [], []
             continue
         if line.table is not None or line.skip:  # a table's row within one column stays whole
@@ -183,7 +189,15 @@ def _reading_order(lines: list[Line], gutter: float | None) -> list[Line]:
             left.append(Line(before))
         if after:
             right.append(Line(after))
-    return ordered + left + right
+    return ordered + _reading_order(left, low, gutter) + _reading_order(right, gutter, high)
+
+
+def _edges(lines: list[Line]) -> None:
+    """Each line's column's right edge: the furthest any line reaches among the lines around it
+    that start where it does, give or take a hanging indent."""
+    for line in lines:
+        column = [other for other in lines if abs(other.x0 - line.x0) < 4 * line.size]
+        line.edge = max(max(w.x1 for w in other.words) for other in column)
 
 
 def _page(number: int, page) -> Page:
@@ -216,17 +230,89 @@ def _page(number: int, page) -> Page:
             lines += row_lines
     lines += _rows([w for w in words if id(w) not in held])
     lines.sort(key=lambda line: line.top)
-    gutter = _gutter([line for line in lines if line.table is None and not line.skip], result.width)
-    result.lines = _reading_order(lines, gutter)
-    text = [line for line in result.lines if line.table is None and not line.skip]
-    for line in text:
-        column = [other for other in text if gutter is None or (other.x0 < gutter) == (line.x0 < gutter)]
-        line.edge = max(max(w.x1 for w in other.words) for other in column)
+    result.lines = _reading_order(lines, 0, result.width)
+    _edges([line for line in result.lines if line.table is None and not line.skip])
+    _aligned_tables(result.lines)
     marks = [(o["x1"], o["top"], o["bottom"]) for o in page.curves + page.rects if 1 < o["width"] < 8 and 1 < o["height"] < 8]
     for line in result.lines:
         size = line.size
         line.bulleted = any(line.x0 - 2.5 * size <= x1 <= line.x0 and line.top - 1 <= (top + bottom) / 2 <= line.bottom + 1 for x1, top, bottom in marks)
     return result
+
+
+def _segments(line: Line, space: float) -> list[list[Word]]:
+    """A line's words in runs set apart by more than a word space and a half: a table's cells."""
+    runs = [[line.words[0]]]
+    for before, word in zip(line.words, line.words[1:]):
+        if word.x0 - before.x1 > 1.5 * space and not word.raised:
+            runs.append([word])
+        else:
+            runs[-1].append(word)
+    return runs
+
+
+def _justified(line: Line) -> bool:
+    """Whether most of a line's word gaps are alike (within a fifth of their median): running
+    text, however widely justified, a superscript or two aside; not a table's cells."""
+    gaps = [b.x0 - a.x1 for a, b in zip(line.words, line.words[1:]) if not (a.raised or b.raised)]
+    if len(gaps) < 2:
+        return False
+    middle = median(gaps)
+    return sum(1 for gap in gaps if abs(gap - middle) <= 0.2 * max(middle, 0.5)) >= 0.7 * len(gaps)
+
+
+def _aligned_tables(lines: list[Line]) -> None:
+    """Tables drawn without rules (or with only horizontal ones), found by their columns: a
+    header line of three cells or more, then lines whose cells start where its cells do, a cell
+    that wraps read on with its row. Each row is read whole at its first line, as a ruled table's."""
+    gaps: dict[float, Counter] = {}
+    for line in lines:
+        for before, word in zip(line.words, line.words[1:]):
+            gaps.setdefault(round(word.size), Counter())[round(word.x0 - before.x1, 1)] += 1
+    def space(size: float) -> float:
+        counted = gaps.get(round(size))
+        return max(counted.most_common(1)[0][0], 0.15 * size) if counted else 0.3 * size
+
+    index, number = 0, 1000
+    while index < len(lines):
+        head = lines[index]
+        if head.table is not None or head.skip or len(cells := _segments(head, space(head.size))) < 3 or _justified(head):
+            index += 1
+            continue
+        starts = [run[0].x0 for run in cells]
+        ends = [run[-1].x1 for run in cells]
+
+        def column(run: list[Word]) -> int | None:  # the header cell a run starts under (or ends under, set right)
+            return next((k for k in range(len(starts)) if abs(run[0].x0 - starts[k]) <= 3 or abs(run[-1].x1 - ends[k]) <= 3), None)
+
+        rows: list[tuple[Line, list[list[Word]]]] = [(head, [list(run) for run in cells])]
+        following = index + 1
+        while following < len(lines):
+            line = lines[following]
+            if line.table is not None or line.skip or not line.words:
+                break
+            runs = _segments(line, space(line.size))
+            columns = [column(run) for run in runs]
+            placed = [(k, run) for k, run in zip(columns, runs) if k is not None]
+            if len(runs) >= 2 and len(placed) >= 2 and len(placed) >= 0.6 * len(runs) and columns[0] == 0:
+                cells_now: list[list[Word]] = [[] for _ in starts]
+                for k, run in zip(columns, runs):
+                    cells_now[k if k is not None else max(i for i, x in enumerate(starts) if x <= run[0].x0 + 3)] += run
+                rows.append((line, cells_now))
+            elif len(rows) > 1 and len(placed) == len(runs) and line.top - max(w.bottom for w in rows[-1][0].words) < 0.8 * line.size:
+                for k, run in placed:  # a cell wrapping onto the next line
+                    rows[-1][1][k] += run
+                line.skip = True
+            else:
+                break
+            following += 1
+        if len(rows) < 2:
+            index += 1
+            continue
+        for line, row in rows:
+            line.table = (number, [_html_words(sorted(cell, key=lambda w: (round(w.top), w.x0))) for cell in row])
+        number += 1
+        index = following
 
 
 def _running(pages: list[Page]) -> set[int]:
