@@ -128,11 +128,12 @@ def _rows(words: list[Word]) -> list[Line]:
     return lines
 
 
-def _gutter(lines: list[Line], low: float, high: float) -> float | None:
+def _gutter(lines: list[Line], low: float, high: float, crossed: float = 0.5) -> float | None:
     """The x of the gap between two columns of running text between ``low`` and ``high``: an x
     in the span's middle that fewer than half the lines cross (a full-width title or abstract
     may), with many lines ending before it and many starting after it, the text before it on
-    lines reaching both sides continuous (not a table's cells). None for a span of one column."""
+    lines reaching both sides continuous (not a table's cells). None for a span of one column.
+    Within a column already split off, ``crossed`` is smaller: only a clear gutter splits it again."""
     body = [line for line in lines if len(line.words) > 1]
     if len(body) < 8:
         return None
@@ -141,7 +142,7 @@ def _gutter(lines: list[Line], low: float, high: float) -> float | None:
         crossing = sum(1 for line in body if any(w.x0 < step < w.x1 for w in line.words))
         left = [line for line in body if any(w.x1 < step for w in line.words) and not any(w.x0 < step < w.x1 for w in line.words)]
         right = [line for line in body if any(w.x0 > step for w in line.words) and not any(w.x0 < step < w.x1 for w in line.words)]
-        if crossing > len(body) * 0.5 or len(left) < len(body) * 0.3 or len(right) < len(body) * 0.3:
+        if crossing > len(body) * crossed or len(left) < len(body) * 0.3 or len(right) < len(body) * 0.3:
             continue
         both = [line for line in left if any(w.x0 > step for w in line.words)]
         continuous = sum(1 for line in both if _continuous([w for w in line.words if w.x1 < step]) or _justified(Line([w for w in line.words if w.x1 < step])))
@@ -162,12 +163,12 @@ def _continuous(words: list[Word]) -> bool:
     return all(b.x0 - a.x1 < 1.2 * a.size for a, b in zip(words, words[1:]))
 
 
-def _reading_order(lines: list[Line], low: float, high: float) -> list[Line]:
+def _reading_order(lines: list[Line], low: float, high: float, crossed: float = 0.5) -> list[Line]:
     """Lines as a reader takes them: in columns, each band of lines between full-width ones is
     read down the left column, then down the right, each side split again where it holds two
     columns itself (a poster's three)."""
     text = [line for line in lines if line.table is None and not line.skip]
-    gutter = _gutter(text, low, high)
+    gutter = _gutter(text, low, high, crossed)
     if gutter is None:
         return lines
     ordered: list[Line] = []
@@ -177,7 +178,7 @@ def _reading_order(lines: list[Line], low: float, high: float) -> list[Line]:
         if any(w.x0 < gutter < w.x1 for w in line.words) or (
             (line.table is not None or line.skip) and not (all(w.x1 <= gutter for w in line.words) or all(w.x0 >= gutter for w in line.words))
         ):  # full width: a title, an abstract, a table across both columns
-            ordered += _reading_order(left, low, gutter) + _reading_order(right, gutter, high) + [line]
+            ordered += _reading_order(left, low, gutter, 0.2) + _reading_order(right, gutter, high, 0.2) + [line]
             left, right = [], []
             continue
         if line.table is not None or line.skip:  # a table's row within one column stays whole
@@ -189,7 +190,7 @@ def _reading_order(lines: list[Line], low: float, high: float) -> list[Line]:
             left.append(Line(before))
         if after:
             right.append(Line(after))
-    return ordered + _reading_order(left, low, gutter) + _reading_order(right, gutter, high)
+    return ordered + _reading_order(left, low, gutter, 0.2) + _reading_order(right, gutter, high, 0.2)
 
 
 def _edges(lines: list[Line]) -> None:
