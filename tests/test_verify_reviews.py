@@ -1191,3 +1191,47 @@ def test_twenty_sixth_to_twenty_eighth_fresh_sets_misses_once_reported(built_sto
         "   https://clinicaltrials.gov/study/NCT03737812\n   https://clinicaltrials.gov/study/NCT03737851\n"
     )
     assert problems(elezanumab) == {"NCT03737812": [], "NCT03737851": []}
+
+
+def test_twenty_ninth_to_thirty_first_fresh_sets_misses_once_reported(built_store, profile):
+    """What the twenty-ninth to thirty-first fresh sets' first runs missed or flagged: a sponsor's
+    name read across a sentence's end ("Done. NIAID-sponsored", "with Kyverna. Active"), "UCL-led",
+    a site's own patients ("our 3 pts") taken for the enrollment, a column named in pieces ("Sponsor /
+    funder", "Status / result"), a research office's one-word statuses ("Open", "In set-up"), a
+    name cut short ("Antwerp Univ Hospital"), and a page's superscript note numbers."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+
+    def problems(text: str, fmt: str = "text") -> dict[str, list[str]]:
+        return problem_fields(verifier, text, fmt)
+
+    minutes = (
+        "- KM: check whether BEAT-MS (NCT04047628) has any non-US sites. Done. NIAID-sponsored Ph III, still recruiting,\n"
+        "  target n=156, all sites in the US.\n"
+        "- ChariotMS (NCT04695080): UCL-led, Ph II/III cladribine in advanced MS, closed to recruitment, 204 randomised; our 3 pts in follow-up.\n"
+        "- **Stanford CD19 CAR-T study** – NCT06138132\n"
+        "  Phase I, 12 participants, run by Stanford University in collaboration with Kyverna. Active, but recruitment has closed.\n"
+    )
+    assert problems(minutes, "md") == {"NCT04047628": [], "NCT04695080": ["sponsor"], "NCT06138132": []}  # ChariotMS: QMUL
+    log = (
+        "Trial,NCT / EU CT,Phase,Status,Sponsor,Target n\n"
+        "FENhance 2,NCT04586023,Ph III,Closed to recruitment,Roche,1500\n"
+        "tolDC (vit D3) progressive MS,NCT07020715,Ph IIa,In set-up,Antwerp Univ Hospital,10\n"
+    )
+    assert problems(log, "csv") == {"NCT04586023": ["enrollment"], "NCT07020715": []}  # 751
+    portfolio = (
+        "<table><tr><th>Study</th><th>Registry ID</th><th>Phase</th><th>Sponsor / funder</th><th>Status</th></tr>\n"
+        "<tr><td>AttackMS</td><td><a href=\"https://clinicaltrials.gov/study/NCT05418010\">NCT05418010</a></td><td>Ph II</td><td>QMUL</td><td>Open</td></tr>\n"
+        "<tr><td>HERCULES</td><td><a href=\"https://clinicaltrials.gov/study/NCT04411641\">NCT04411641</a></td><td>Ph III</td><td>Roche</td><td>Completed</td></tr></table>\n"
+    )
+    assert problems(portfolio, "html") == {"NCT05418010": ["status"], "NCT04411641": ["sponsor"]}  # suspended; Sanofi's
+    table = "| Drug | Registry | Phase | Status / result |\n|---|---|---|---|\n| Ibudilast | NCT02714036 | 1/2 | completed (progressive MS) |\n"
+    assert problems(table, "md") == {"NCT02714036": ["condition"]}  # an ALS study
+    chips = (
+        "<ul><li>The Tisch MS Research Center has gone furthest: after a phase 1 study of 20 patients that has completed"
+        "<sup><a href=\"#ref-1\">1</a></sup>, its randomised phase 2 trial in progressive MS enrolled 54 participants"
+        "<sup><a href=\"#ref-2\">2</a></sup>.</li></ul>\n<ol><li id=\"ref-1\">https://clinicaltrials.gov/study/NCT01933802</li>\n"
+        "<li id=\"ref-2\">https://clinicaltrials.gov/study/NCT03355365</li></ol>\n"
+    )
+    assert problems(chips, "html") == {"NCT01933802": [], "NCT03355365": []}

@@ -751,8 +751,9 @@ after it are its own."""
 
 
 def _is_mark(masked: str, mention: Reference) -> bool:
-    """Whether a reference stands where a numbered source or footnote is cited ("[4]", "[^2]")."""
-    return NOTE_USE.fullmatch(masked, mention.start, mention.end) is not None
+    """Whether a reference stands where a numbered source or footnote is cited ("[4]", "[^2]", a
+    page's superscript "4" linking its note)."""
+    return NOTE_USE.fullmatch(masked, mention.start, mention.end) is not None or re.fullmatch(r"\s*\d{1,3}\s*", masked[mention.start:mention.end]) is not None
 
 
 def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> list[tuple[Claim, list[str]]]:

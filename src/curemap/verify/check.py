@@ -99,7 +99,7 @@ NOT_ONE = r"(?!one\b(?![\s-]+hundred))"
 """Not "one" on its own: "the randomised one", "the one people mean" count nobody."""
 PEOPLE = r"(?:participants|patients|pts|people|persons|subjects|volunteers|veterans|individuals|adults|children|women|men)"
 ENROLLMENT = Gated(re.compile(  # every match starts where a word starts, or on "~" or "≈": said first, it is checked first
-    rf"(?:\b(?=\w)|(?=[~≈]))(?:(?:(?<![\w~≈])(?P<a1>{APPROX})\s*)?\b{NOT_ONE}(?P<n1>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h1>{NUMBER}))?\s+(?:(?:healthy|adult|paediatric|pediatric)\s+)?{PEOPLE}\b"
+    rf"(?:\b(?=\w)|(?=[~≈]))(?<!\bour )(?<!\bmy )(?:(?:(?<![\w~≈])(?P<a1>{APPROX})\s*)?\b{NOT_ONE}(?P<n1>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h1>{NUMBER}))?\s+(?:(?:healthy|adult|paediatric|pediatric)\s+)?{PEOPLE}\b"
     rf"|\bn\s*(?:=\s*(?P<a2>[~≈≃])?|(?P<a6>[~≈≃]))\s*(?P<n2>\d[\d,]*)|\b(?P<n4>\d{{1,3}}(?:,\d{{3}})*|\d+)-(?:patient|person|participant|subject|volunteer)\b"
     rf"|\b(?:enrolled|enrolling|recruited|randomi[sz]ed|treated|enrol(?:l)?ment(?:\s+(?:of|target))?|sample\s+size\s+of|to\s+(?:enrol(?:l)?|recruit))\s+(?:(?P<a3>{APPROX})\s*)?{NOT_ONE}(?P<n3>{NUMBER})(?:\s*(?:to|–)\s*(?P<h3>{NUMBER}))?(?![\w%])"
     rf"|(?<!\bof )(?<!\bwhom )(?:(?<![\w~≈])(?P<a7>{APPROX})\s*|(?<![\w.,]\s)(?<![\w.,]))(?P<n7>\d{{1,3}}(?:,\d{{3}})+|\d+)\s+(?:were\s+)?(?:enrolled|randomi[sz]ed|recruited)\b(?!\s+(?:in|into|to|by|from|at)\b)"  # "42 enrolled; …", as a study's characteristics say
@@ -163,6 +163,7 @@ HOSTED = Gated(re.compile(rf"\b(?:study|trial|phase\s+\S+|pilot|cohort)(?:\s+of\
 runs it, which fits the record's sponsors, collaborators or the sites it lists."""
 NAMED_BEFORE = [
     (Gated(re.compile(r"-(?:sponsored|funded)\b")), re.compile(r"\Z"), False),  # "a Merck-sponsored phase 2" ("China-led" names a place)
+    (Gated(re.compile(r"-led\b")), re.compile(r"\Z"), True),  # "UCL-led", an organisation's name only ("China-led" names a place)
     (Gated(re.compile(r"\bsponsor\b(?![-\w]|\s*:)")), re.compile(r"\s+(?:(?:is|was|are|were)\s+the\s+(?:lead\s+)?)?\Z"), False),  # "(UCSF sponsor, …)", "Biogen were the sponsor"
     (Gated(re.compile(
         r"\b(?:ran|runs|running|sponsored|sponsors|sponsoring|conducted|conducts|launched|registered)\s+(?:a|an|the|its|their|this)\b"
@@ -228,7 +229,20 @@ SPONSOR_SCREEN = Screen([*SPONSOR_PATTERNS, ORGANISATION_HINT, *(cue for cue, _,
 def _column(header: str) -> str:
     """A table header as the column names read it: its words made plain, a qualifier in
     parentheses left out ("Status (as of Sept)" is a status column)."""
-    return " ".join(plain_words(re.sub(r"\([^)]*\)|(?<=\w)\s+[a-z*†‡]$", " ", header)))  # "n randomised a": its footnote's letter too
+    return " ".join(plain_words(re.sub(r"\([^)]*\)", " ", header)))
+
+
+@lru_cache(maxsize=1024)
+def _kind(header: str, *kinds: frozenset[str]) -> tuple[frozenset[str] | None, bool]:
+    """Which known columns a header names, and whether wholly: itself, or itself without a
+    footnote's letter ("n randomised a", from "n randomised<sup>a</sup>"); else one of its pieces
+    ("Sponsor / funder", "Status / result"), whose cells may say more than that column's field."""
+    whole = {_column(header), _column(re.sub(r"(?<=\w)\s+[a-z*†‡]$", "", header))}
+    pieces = {_column(piece) for piece in re.split(r"\s+(?:or|and)\s+|\s*[/&]\s*", header)}
+    for known in kinds:
+        if whole & known:
+            return known, True
+    return next(((known, False) for known in kinds if pieces & known), (None, False))
 
 
 def _columns(*headers: str) -> frozenset[str]:
@@ -242,6 +256,13 @@ _SPONSOR_COLUMNS = _columns(
     "sponsor", "sponsors", "lead sponsor", "sponsor collaborators", "sponsored by", "run by", "led by", "funded by", "funder",
     "lead organisation", "lead organization", "organisation", "organization", "company", "developer", "lead", "who runs it",
 )
+STATUS_CELLS = {
+    "unknown": ("UNKNOWN",), "not known": ("UNKNOWN",),
+    "open": ("RECRUITING", "ENROLLING_BY_INVITATION"), "open to recruitment": ("RECRUITING", "ENROLLING_BY_INVITATION"),
+    "in set-up": ("NOT_YET_RECRUITING",), "in setup": ("NOT_YET_RECRUITING",), "set-up": ("NOT_YET_RECRUITING",), "in set up": ("NOT_YET_RECRUITING",),
+    "closed": ("ACTIVE_NOT_RECRUITING", "COMPLETED", "TERMINATED", "SUSPENDED", "WITHDRAWN"),
+}
+"""A status column's one-word cells, as a site's research office writes them ("Open", "In set-up")."""
 _AHEAD_COLUMNS = _columns(
     "next milestone", "milestone", "next milestones", "milestones", "next step", "next steps", "catalyst", "next catalyst",
     "upcoming", "next readout", "expected readout", "readout", "expected", "outlook", "what next", "what's next",
@@ -454,27 +475,29 @@ class ClaimReader:
 
     def read_cell(self, text: str, start: int, end: int, header: str) -> list[Claim] | None:
         """The claim of a table cell under a column that names its field, or None for another column."""
-        column = _column(header)
         cell = text[start:end]
         written = cell.strip()
         if not written:
             return []
         at = start + cell.index(written)
-        if column in _AHEAD_COLUMNS:
+        column, whole = _kind(header, _AHEAD_COLUMNS, _PHASE_COLUMNS, _STATUS_COLUMNS, _SPONSOR_COLUMNS, _ENROLLMENT_COLUMNS)
+        if column in (_PHASE_COLUMNS, _STATUS_COLUMNS) and not whole:  # "Status / result": its cells say more
+            return None
+        if column is _AHEAD_COLUMNS:
             return []
-        if column in _PHASE_COLUMNS:
+        if column is _PHASE_COLUMNS:
             if NO_PHASE_CELL.search(written):
                 return [Claim("phase", written, None, at, at + len(written))]
             if BARE_PHASE.fullmatch(written) and (key := _phase_key(PHASE.pattern.fullmatch(f"phase {written}"))):
                 return [Claim("phase", written, key, at, at + len(written))]  # "2", "1/2", "III" under "Phase"
             return self.read(text, start, end, only="phase")
-        if column in _STATUS_COLUMNS:
-            if written.lower() in ("unknown", "not known"):
-                return [Claim("status", written, ("UNKNOWN",), at, at + len(written))]
+        if column is _STATUS_COLUMNS:
+            if (statuses := STATUS_CELLS.get(" ".join(written.lower().split()))) is not None:
+                return [Claim("status", written, statuses, at, at + len(written))]
             return self.read(text, start, end, only="status")
-        if column in _SPONSOR_COLUMNS:
+        if column is _SPONSOR_COLUMNS:
             return [Claim("sponsor", written, written, at, at + len(written))]
-        if column in _ENROLLMENT_COLUMNS:
+        if column is _ENROLLMENT_COLUMNS:
             match = re.fullmatch(rf"(?:(?P<a>{APPROX})\s*)?(?P<n>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h>{NUMBER}))?\s*(?:\w+)?", written, re.IGNORECASE)
             if not match:
                 return []
@@ -518,9 +541,9 @@ class ClaimReader:
                 if (named := _NAME_BEFORE.search(segment, max(0, between.start() - 120), between.start())) is None:
                     continue
                 name = named.group("name")
-                if organised and not _looks_organised(name) or name.lower() in _ROLES:
+                if organised and not (_looks_organised(name) or self.organisations.lists(name) or re.fullmatch(r"[A-Z]{3,8}", name)) or name.lower() in _ROLES:
                     continue
-                self._sponsor(segment, *named.span("name"), start, add)
+                self._sponsor(segment, *named.span("name"), start, add, ends_at_cue=True)
         for match in LISTED_ORGANISATION.finditer(segment) if "(" in segment else ():  # "(phase 2, Oslo University Hospital, 50 participants)"
             name, opened = match.group("name"), segment.rfind("(", 0, match.end("name"))
             closed = segment.find(")", match.end("name"))
@@ -538,11 +561,15 @@ class ClaimReader:
                 self._sponsor(segment, *match.span(group), start, add, hosted=group == "at")
 
     @staticmethod
-    def _sponsor(segment: str, name_start: int, name_end: int, start: int, add, hosted: bool = False) -> None:
+    def _sponsor(segment: str, name_start: int, name_end: int, start: int, add, hosted: bool = False, ends_at_cue: bool = False) -> None:
         """A sponsor claim of the name at ``segment[name_start:name_end]``, a leading "the" and the
         sentence's closing stop left out, an acronym after it in parentheses kept."""
         name = re.sub(r"['’]s?$", "", segment[name_start:name_end].rstrip(".,;:"))
         a = start + name_start
+        if len(pieces := re.split(r"(?<=[a-z0-9)])\.\s+(?=[A-Z])", name)) > 1:  # a name never runs over a sentence's end
+            kept = pieces[-1] if ends_at_cue else pieces[0]
+            a += name.rfind(kept) if ends_at_cue else 0
+            name = kept
         if opening := _SENTENCE_OPENING.match(name):  # "In 2020 the Cleveland Clinic ran …"
             name, a = name[opening.end():], a + opening.end()
         if short := _SHORT_NAME.match(segment, name_end):  # "the Italian MS Foundation (FISM)": its acronym too
@@ -639,7 +666,9 @@ class SponsorMatcher:
         rest = [w for w in words if w not in capitals and w not in _ACRONYM_SKIP]
         if not rest:
             return matched_acronym
-        if set(rest) <= have and (matched_acronym or any(w not in GENERIC_WORDS for w in rest)):
+        if all(w in have or (len(w) >= 3 and any(h.startswith(w) and len(h) >= len(w) + 2 for h in have)) for w in rest) and (
+            matched_acronym or any(w not in GENERIC_WORDS for w in rest)
+        ):  # "Antwerp Univ Hospital" for "University Hospital, Antwerp": words in any order, some cut short
             return True
         core = {w for w in have if w not in _ACRONYM_SKIP}
         return bool(core) and core <= set(words) and any(w not in GENERIC_WORDS for w in core)

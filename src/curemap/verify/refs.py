@@ -798,7 +798,7 @@ class _HtmlText(HTMLParser):
                 self._row, self._row_is_header, self._row_plain = [], True, False
             elif tag == "table":
                 self._rows = 0
-        if tag == "sup" and self.parts and not self.parts[-1].endswith((" ", "\n")):  # "NCT04047628<sup>3</sup>" is no 9-digit id
+        if tag == "sup" and self.parts and self.parts[-1][-1:].isalnum():  # "NCT04047628<sup>3</sup>" is no 9-digit id
             self._emit(" ")
         if tag in ("b", "strong"):
             self._bold += 1
