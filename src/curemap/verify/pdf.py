@@ -144,7 +144,12 @@ def _gutter(lines: list[Line], low: float, high: float, crossed: float = 0.5) ->
         right = [line for line in body if any(w.x0 > step for w in line.words) and not any(w.x0 < step < w.x1 for w in line.words)]
         if crossing > len(body) * crossed or len(left) < len(body) * 0.3 or len(right) < len(body) * 0.3:
             continue
+        widths = [max(w.x1 for w in line.words) - min(w.x0 for w in line.words if w.x0 > step) for line in right]
+        if median(widths) < 0.25 * (high - step):  # what stands right of it is the ends of long lines, not a column
+            continue
         both = [line for line in left if any(w.x0 > step for w in line.words)]
+        if both and sum(1 for line in both if _spaced_at(line, step)) > 0.3 * len(both):
+            continue  # the step falls between words of running lines, as a ragged single column leaves gaps
         continuous = sum(1 for line in both if _continuous([w for w in line.words if w.x1 < step]) or _justified(Line([w for w in line.words if w.x1 < step])))
         if both and continuous < 0.7 * len(both):
             continue
@@ -156,6 +161,14 @@ def _gutter(lines: list[Line], low: float, high: float, crossed: float = 0.5) ->
             else:
                 best[1].append([step])
     return None if best is None else median(max(best[1], key=len))  # the middle of the widest clear run: a gutter, not a table's cell gap
+
+
+def _spaced_at(line: Line, step: float) -> bool:
+    """Whether a line has only a word space at ``step``: not half as wide again as its other gaps' median."""
+    gaps = [(b.x0 - a.x1, a.x1 < step < b.x0) for a, b in zip(line.words, line.words[1:])]
+    there = [gap for gap, at in gaps if at]
+    others = [gap for gap, at in gaps if not at]
+    return bool(there and others) and there[0] <= 1.5 * median(others)
 
 
 def _continuous(words: list[Word]) -> bool:
