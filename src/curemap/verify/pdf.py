@@ -308,7 +308,12 @@ def _aligned_tables(lines: list[Line]) -> None:
             runs = _segments(line, space(line.size))
             columns = [column(run) for run in runs]
             placed = [(k, run) for k, run in zip(columns, runs) if k is not None]
-            if len(runs) >= 2 and len(placed) >= 2 and len(placed) >= 0.6 * len(runs) and columns[0] == 0:
+            close = line.top - lines[following - 1].bottom < 0.45 * line.size  # set as one cell's next line, not a new row
+            if len(rows) > 1 and close and len(placed) == len(runs):
+                for k, run in placed:  # cells wrapping onto the next line
+                    rows[-1][1][k] += run
+                line.skip = True
+            elif len(runs) >= 2 and len(placed) >= 2 and len(placed) >= 0.6 * len(runs) and columns[0] == 0:
                 cells_now: list[list[Word]] = [[] for _ in starts]
                 for k, run in zip(columns, runs):
                     cells_now[k if k is not None else max(i for i, x in enumerate(starts) if x <= run[0].x0 + 3)] += run
@@ -432,6 +437,7 @@ def _blocks(page: Page, body_size: float, running: set[int], vocabulary: set[str
     left = min((line.x0 for line in page.lines if not line.skip and id(line) not in running), default=0)
 
     open_table: int | None = None
+    open_width = 0
 
     def close_table() -> None:
         nonlocal open_table
@@ -466,9 +472,10 @@ def _blocks(page: Page, body_size: float, running: set[int], vocabulary: set[str
             close()
             table, cells = line.table
             opening = ""
-            if table != open_table:
+            if table != open_table and not (open_table is not None and len(cells) == open_width):  # a header ruled apart from its rows
                 close_table()
-                opening, open_table = "<table>", table
+                opening = "<table>"
+            open_table, open_width = table, len(cells)
             out.append(opening + "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
             previous = None
             continue
