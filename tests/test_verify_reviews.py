@@ -1235,3 +1235,41 @@ def test_twenty_ninth_to_thirty_first_fresh_sets_misses_once_reported(built_stor
         "<li id=\"ref-2\">https://clinicaltrials.gov/study/NCT03355365</li></ol>\n"
     )
     assert problems(chips, "html") == {"NCT01933802": [], "NCT03355365": []}
+
+
+def test_thirty_third_fresh_set_misses_once_reported(built_store, profile):
+    """What the thirty-third fresh set's first run (everyday formats) missed or flagged: a
+    newsletter's links set on their own line after the text they vouch for, "is NOT finished" and
+    "it's stopped recruiting", an acronym owning a trial ("UCL's famciclovir trial"), a person's
+    study "at UCSF" when the record names no site, a hospital's name in another language, and a
+    post whose line ends with an id before the next line's new sentence."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+
+    def problems(text: str, fmt: str = "text") -> dict[str, list[str]]:
+        return problem_fields(verifier, text, fmt)
+
+    newsletter = (
+        "Its PPMS trial against ocrelizumab, FENtrepid, has around 1,200\npeople taking part and is also active but not recruiting.\n"
+        "https://clinicaltrials.gov/study/NCT04544449\n\n"
+        "The small phase 1 trial of EBV-specific T cells from\nNantes University Hospital (7 patients) has completed.\n"
+        "https://clinicaltrials.gov/study/NCT02912897\n"
+    )
+    assert problems(newsletter) == {"NCT04544449": ["enrollment"], "NCT02912897": ["status"]}  # 985; still recruiting
+    reply = (
+        "CAR-T: Stanford's trial (NCT06138132) is NOT finished. It's phase 1,\nenrolled 12 people with non-active progressive MS,"
+        " and it's stopped\nrecruiting but still ongoing.\n\nUCL's famciclovir trial (NCT05283551) is a phase 2 with 30 people.\n"
+    )
+    assert problems(reply) == {"NCT06138132": [], "NCT05283551": ["sponsor"]}  # QMUL's
+    blog = (
+        "- Bruce Cree's study at UCSF ([NCT06451159](https://clinicaltrials.gov/study/NCT06451159)), also KYV-101,\n  phase 1, ten people.\n"
+        "- The ETIMS trial at the University Medical Center Hamburg-Eppendorf (NCT01414634) was a phase 1/2 study.\n"
+        "- A trial at Mayo Clinic (NCT02253264).\n"
+    )
+    assert problems(blog, "md") == {"NCT06451159": [], "NCT01414634": [], "NCT02253264": ["sponsor"]}  # Johns Hopkins'
+    thread = (
+        "16/ EBV Nantes has a tiny Ph1 (7 pts) of EBV-specific T cells, recruiting: 2024-515563-55-00\n"
+        "MGH's tenofovir study got withdrawn, sadly: NCT04880577\n"
+    )
+    assert problems(thread) == {"2024-515563-55-00": [], "NCT04880577": []}

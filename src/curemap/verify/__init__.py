@@ -403,8 +403,12 @@ class Verifier:
         links_elsewhere: bool | None = None  # whether the block links a page with no id (read once)
         previous: int | None = None  # where the sentence before starts, when no claims went with the product it may name
         spoken_of: str | None = None  # the one reference the sentence before cites, which "It …" goes on about
+        unclaimed: int | None = None  # where the sentences citing nothing, since the last that cited, start
         for a, b in segments:
             inside = [r for r in members if a <= r.start < b]
+            if inside and unclaimed is not None and not blanked[a:b].strip(" \t\n.,;:()[]<>|-–—"):
+                a = unclaimed  # links set on their own after the text they vouch for: "… has completed.\nhttps://…"
+            unclaimed = None if inside else (a if unclaimed is None else unclaimed)
             if not inside and spoken_of and (pronoun := _GOES_ON.match(masked, a, b)):  # "… trial at UKE Hamburg [2]. It was a phase 2 …"
                 claims = self._claims(blanked, block, a, b)
                 if claims and claims[0].start - pronoun.end() <= 20:  # the trial is its subject: "It's a phase 4 study", not "It is tested in 16 trials"
@@ -688,6 +692,8 @@ _PREDICATE = re.compile(r"\b(?:is|was|are|were|be|been|remains|became|becomes)\s
 word ("… (NCT1, completed) with a phase 2 of 54 people (NCT2)") introduces the next trial, unless it
 is said of the subject ("NCT1 (UCSF) is a phase 2 …") or stands in apposition ("(NCT1), a phase 3 …")."""
 _SENTENCE_END = re.compile(r"[.!?](?:[)\]\"”'*_]|\[\^?\w{1,4}\])*\s")
+_ID_ENDS_LINE = re.compile(r"(?:(?<=\d{8})|(?<=\d-\d\d))[ \t]*\n(?=[A-Z])")
+"""An id ending its line and a new sentence opening the next: what follows is about the next id."""
 
 
 _DESIGNATED = re.compile(rf"\bthe\s+(?P<ordinal>first|former|second|latter|third)\b|(?P<shared>{_SHARED.pattern})", re.IGNORECASE)
@@ -794,6 +800,9 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
             out.append((claim, [before[-1][1]]))
         else:
             (prev, prev_key), (nxt, next_key) = before[-1], after[0]
+            if _ID_ENDS_LINE.search(masked, prev.start, claim.start + 1) and "\n" not in masked[claim.end:nxt.start]:
+                out.append((claim, [next_key]))  # "… recruiting: 2024-515563-55-00" / "MGH's tenofovir study got withdrawn: NCT…"
+                continue
             if _is_mark(masked, prev) and _is_mark(masked, nxt):  # "… (phase 3, 581 patients) [4] and CARE-MS II (…, 840 patients) [5]"
                 # "the first [7] is recruiting about 800, and …": a mark before a verb names its subject, whose
                 # clause runs to the next break; else a mark closes the claims it vouches for

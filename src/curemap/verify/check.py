@@ -556,7 +556,7 @@ class ClaimReader:
         for match in [*ORGANISATION_HINT.finditer(segment, lowered), *(HOSTED.finditer(segment, lowered) if hosted else ()), *owners]:
             group = next(g for g in ("by", "opens", "closes", "leads", "at", "owns") if match.groupdict().get(g))
             name = match.group(group)
-            organised = _looks_organised(name) or group == "owns" and self.organisations.lists(name)  # "Sanofi's earlier phase 2"
+            organised = _looks_organised(name) or group == "owns" and (self.organisations.lists(name) or re.fullmatch(r"[A-Z]{3,8}(?:['’]s?)?", name))  # "Sanofi's earlier phase 2", "UCL's trial"
             if group == "at" or organised and any(w not in ORG_WORDS for w in plain_words(name)):  # "a study … at the Charité"
                 self._sponsor(segment, *match.span(group), start, add, hosted=group == "at")
 
@@ -614,6 +614,12 @@ def _short_form(said: str, named: list[str]) -> bool:
     )
 
 
+def _personal(name: str) -> bool:
+    """Whether a sponsor's name is a person's ("Bruce Cree", "Emmanuelle Waubant, MD PhD")."""
+    words = [w for w in re.findall(r"[\w'’-]+", name) if w.lower() not in _HONORIFICS]
+    return 2 <= len(words) <= 4 and all(w[:1].isupper() for w in words) and not any(w in GENERIC_WORDS for w in plain_words(name))
+
+
 def _unumlauted(word: str) -> str:
     """A word with a German umlaut's spelling out folded as its accent is ("Muenster", "Münster")."""
     return re.sub(r"([aou])e", r"\1", word) if "e" in word else word
@@ -637,8 +643,13 @@ class SponsorMatcher:
         return self._fits[key]
 
     def hosts(self, claimed: str, study: Study) -> bool:
-        """Whether a trial runs at the place a text names: one of the record's sites."""
-        return any(self._same(claimed, site.facility) for site in study.locations if site.facility)
+        """Whether a trial may run at the place a text names: one of the record's sites, or, when
+        the record names no site and a person sponsors it, anywhere (the person's institution is
+        not on the record: "Bruce Cree's study at UCSF")."""
+        facilities = [site.facility for site in study.locations if site.facility]
+        if not facilities and study.lead_sponsor and _personal(study.lead_sponsor.name):
+            return True
+        return any(self._same(claimed, facility) for facility in facilities)
 
     def _same(self, said: str, record: str) -> bool:
         words = [_unumlauted(w) for w in plain_words(said) if w not in _HONORIFICS]
@@ -670,8 +681,8 @@ class SponsorMatcher:
             matched_acronym or any(w not in GENERIC_WORDS for w in rest)
         ):  # "Antwerp Univ Hospital" for "University Hospital, Antwerp": words in any order, some cut short
             return True
-        core = {w for w in have if w not in _ACRONYM_SKIP}
-        return bool(core) and core <= set(words) and any(w not in GENERIC_WORDS for w in core)
+        core = {w for w in have if w not in _ACRONYM_SKIP and w not in GENERIC_WORDS}  # its distinctive words, in any language's frame
+        return bool(core) and core <= set(words)
 
 
 def _problem(field: str, claim: Claim, record: str, message: str) -> dict[str, Any]:

@@ -350,9 +350,14 @@ class Place:
     unit: str = "row"  # what its lines are called: a sheet's rows, a PDF page's lines
 
 
-SENTENCE_END = re.compile(r"(?<=[.!?])(?P<close>(?:[\"”')\]*_]|\[\^?\w{1,4}\])*)(?:\s+(?=[A-Z0-9\"“(\[*_])|[ \t]*\n\s*(?=[a-z]))")
+SENTENCE_END = re.compile(
+    r"(?<=[.!?])(?P<close>(?:[\"”')\]*_]|\[\^?\w{1,4}\])*)(?:\s+(?=[A-Z0-9\"“(\[*_])|[ \t]*\n\s*(?=[a-z]))"
+    r"|(?:(?<=\d{8})|(?<=\d-\d\d))[ \t]*\n(?=[A-Z])"
+)
 """Where a sentence ends: its closing marks and any footnote markers ("… terminated.[^5] A PET …")
-stay with it; at a line's end it ends even where the next begins in lower case, as posts are written."""
+stay with it; at a line's end it ends even where the next begins in lower case, as posts are
+written, and after an id that ends a line when the next begins a new sentence ("… recruiting:
+2024-515563-55-00" then "MGH's tenofovir study …")."""
 ABBREVIATIONS = frozenset(
     "e.g i.e vs cf al dr prof st inc ltd co corp no fig approx ca mr mrs ms jr sr univ dept etc ph".split()
 )
@@ -366,7 +371,7 @@ def sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
         word = re.search(r"([A-Za-z.]+)\.?[\"”')\]*_]*$", text[max(begin, match.start() - 12): match.start()])
         if word and (word.group(1).rstrip(".").lower() in ABBREVIATIONS or len(word.group(1).rstrip(".")) == 1):
             continue
-        bounds.append((begin, match.end("close")))
+        bounds.append((begin, match.end("close") if match.group("close") is not None else match.start()))
         begin = match.end()
     bounds.append((begin, end))
     return [(a, b) for a, b in bounds if b > a]
