@@ -1273,3 +1273,9 @@ def test_thirty_third_fresh_set_misses_once_reported(built_store, profile):
         "MGH's tenofovir study got withdrawn, sadly: NCT04880577\n"
     )
     assert problems(thread) == {"2024-515563-55-00": [], "NCT04880577": []}
+    mail = (
+        "> Agree with Jonas on the antivirals. For the tolerance half I'd take:\n>\n"
+        ">  - IMCY-0141 from Imcyse, NCT05417269. Phase 1/2, enrolment has\n>    closed, about 250 patients with RRMS.\n"
+        ">  - The Cellerys peptide-coupled red cells (NCT06430671): Cellerys AG\n>    with Novartis as partner. Phase 1, 11 patients, recruitment over,\n>    still ongoing.\n"
+    )
+    assert problems(mail) == {"NCT05417269": ["enrollment"], "NCT06430671": []}  # an e-mail's quoted list: each item its own

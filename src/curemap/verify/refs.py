@@ -612,7 +612,7 @@ def _text_document(content: str, markdown: bool) -> Document:
     header: list[str] | None = None
     columns: list[int] | None = None  # where a space-aligned table's columns start in its lines
     spans = _line_spans(text)
-    if markdown and re.search(r"(?m)^[ \t]{0,3}>", text):  # a quoted reply's lines read as the lines it quotes: "> - a list item"
+    if re.search(r"(?m)^[ \t]{0,3}>[ \t>]", text):  # a quoted reply's lines (Markdown's, an e-mail's) read as the lines it quotes: "> - a list item"
         spans = [((quote.end() if (quote := QUOTE_MARK.match(text, a, b)) else a), b) for a, b in spans]
     html_header: list[str] | None = None  # the column names of an HTML table written into Markdown
     for index, (a, b) in enumerate(spans):
