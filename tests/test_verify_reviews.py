@@ -31,6 +31,15 @@ def problem_fields(verifier, text: str, fmt: str) -> dict[str, list[str]]:
     return {c["ref"]: [p["field"] for p in c["problems"]] for c in verifier.verify_text(text, fmt)["citations"]}
 
 
+@pytest.fixture(scope="module")
+def problems(built_store, profile):
+    """:func:`problem_fields` of a text (plain text unless a format is given), by one verifier."""
+    from curemap.verify import Verifier
+
+    verifier = Verifier(built_store, profile)
+    return lambda text, fmt="text": problem_fields(verifier, text, fmt)
+
+
 def test_dev_reviews_meet_the_acceptance_floor(built_store, profile):
     """At least 95% of planted errors caught, at most 2% of correct references flagged (the
     held-out reviews are scored by `make eval`, not here, so they stay unseen)."""
@@ -1044,19 +1053,12 @@ def test_twenty_first_and_twenty_second_fresh_sets_misses_once_reported(built_st
     assert (citation["ref"], citation["status"], citation["problems"]) == ("name:obe-cel", "matched_by_name", [])
 
 
-def test_twenty_third_and_twenty_fourth_fresh_sets_misses_once_reported(built_store, profile):
+def test_twenty_third_and_twenty_fourth_fresh_sets_misses_once_reported(problems):
     """What the twenty-third and twenty-fourth fresh sets' first runs missed or flagged: ids and
     counts said aloud ("NCT zero zero five three …", "five hundred and eighty one patients",
     "phase one two"), a EudraCT number misread into four blocks, tables drawn with +----+ borders
     (a database client's, reStructuredText's, Org's), semicolon CSV, and an organisation named among
     a reference's claims in parentheses."""
-    from curemap.verify import Verifier
-
-    verifier = Verifier(built_store, profile)
-
-    def problems(text: str, fmt: str = "text") -> dict[str, list[str]]:
-        return problem_fields(verifier, text, fmt)
-
     memo = (
         "start with CARE MS one which is NCT zero zero five three zero three four eight phase three Genzyme with Bayer that was"
         " five hundred and eighty one patients and it's completed and then CARE MS two NCT00548405 also phase three eight hundred"
@@ -1116,20 +1118,13 @@ def test_a_workbooks_sheet_names_and_cells_come_back_escaped(tmp_path, built_hom
     assert (citation["line"], citation["place"], citation["problems"][0]["field"]) == (2, "sheet <script>alert(1)</script>, row 2", "phase")
 
 
-def test_twenty_sixth_to_twenty_eighth_fresh_sets_misses_once_reported(built_store, profile):
+def test_twenty_sixth_to_twenty_eighth_fresh_sets_misses_once_reported(problems):
     """What the twenty-sixth to twenty-eighth fresh sets' first runs missed or flagged: social posts'
     "▸" bullets and "n≈60", "the randomised one" (no count), "neither recruiting yet", a pipeline
     table's "Next milestone" column (a plan, not a status), an HTML table's section row under its
     header, a report's text table under one long rule, a systematic review's table of labelled facts
     per study, "42 enrolled", "National MS Society" for the National Multiple Sclerosis Society, and
     a web page whose sources are numbered in its words."""
-    from curemap.verify import Verifier
-
-    verifier = Verifier(built_store, profile)
-
-    def problems(text: str, fmt: str = "text") -> dict[str, list[str]]:
-        return problem_fields(verifier, text, fmt)
-
     video = (
         "▸ Lipoic acid in progressive MS (VA), phase 2, 115 pts, completed: https://clinicaltrials.gov/study/NCT03161028\n"
         "▸ Opicinumab AFFINITY – Biogen, phase 3, 263 pts, terminated early: https://clinicaltrials.gov/study/NCT03222973\n"
@@ -1193,19 +1188,12 @@ def test_twenty_sixth_to_twenty_eighth_fresh_sets_misses_once_reported(built_sto
     assert problems(elezanumab) == {"NCT03737812": [], "NCT03737851": []}
 
 
-def test_twenty_ninth_to_thirty_first_fresh_sets_misses_once_reported(built_store, profile):
+def test_twenty_ninth_to_thirty_first_fresh_sets_misses_once_reported(problems):
     """What the twenty-ninth to thirty-first fresh sets' first runs missed or flagged: a sponsor's
     name read across a sentence's end ("Done. NIAID-sponsored", "with Kyverna. Active"), "UCL-led",
     a site's own patients ("our 3 pts") taken for the enrollment, a column named in pieces ("Sponsor /
     funder", "Status / result"), a research office's one-word statuses ("Open", "In set-up"), a
     name cut short ("Antwerp Univ Hospital"), and a page's superscript note numbers."""
-    from curemap.verify import Verifier
-
-    verifier = Verifier(built_store, profile)
-
-    def problems(text: str, fmt: str = "text") -> dict[str, list[str]]:
-        return problem_fields(verifier, text, fmt)
-
     minutes = (
         "- KM: check whether BEAT-MS (NCT04047628) has any non-US sites. Done. NIAID-sponsored Ph III, still recruiting,\n"
         "  target n=156, all sites in the US.\n"
@@ -1237,19 +1225,12 @@ def test_twenty_ninth_to_thirty_first_fresh_sets_misses_once_reported(built_stor
     assert problems(chips, "html") == {"NCT01933802": [], "NCT03355365": []}
 
 
-def test_thirty_third_fresh_set_misses_once_reported(built_store, profile):
+def test_thirty_third_fresh_set_misses_once_reported(problems):
     """What the thirty-third fresh set's first run (everyday formats) missed or flagged: a
     newsletter's links set on their own line after the text they vouch for, "is NOT finished" and
     "it's stopped recruiting", an acronym owning a trial ("UCL's famciclovir trial"), a person's
     study "at UCSF" when the record names no site, a hospital's name in another language, and a
     post whose line ends with an id before the next line's new sentence."""
-    from curemap.verify import Verifier
-
-    verifier = Verifier(built_store, profile)
-
-    def problems(text: str, fmt: str = "text") -> dict[str, list[str]]:
-        return problem_fields(verifier, text, fmt)
-
     newsletter = (
         "Its PPMS trial against ocrelizumab, FENtrepid, has around 1,200\npeople taking part and is also active but not recruiting.\n"
         "https://clinicaltrials.gov/study/NCT04544449\n\n"
