@@ -206,6 +206,20 @@ def _reading_order(lines: list[Line], low: float, high: float, crossed: float = 
     return ordered + _reading_order(left, low, gutter, 0.2) + _reading_order(right, gutter, high, 0.2)
 
 
+def _boxes(page) -> list[tuple[float, float, float, float]]:
+    """Boxes drawn side by side (a leaflet's options, a poster's panels): each is read whole, in
+    turn, rather than across the lines they share."""
+    shapes = {
+        (round(o["x0"]), round(o["top"]), round(o["x1"]), round(o["bottom"])) for o in page.rects + page.curves
+        if page.width * 0.15 <= o["width"] <= page.width * 0.9 and o["height"] >= 18
+    }
+    return [
+        box for box in shapes
+        if any(other != box and min(box[3], other[3]) - max(box[1], other[1]) > 0.5 * (box[3] - box[1])
+               and (other[0] >= box[2] - 2 or other[2] <= box[0] + 2) for other in shapes)
+    ]
+
+
 def _edges(lines: list[Line]) -> None:
     """Each line's column's right edge: the furthest any line reaches among the lines around it
     that start where it does, give or take a hanging indent."""
@@ -242,9 +256,18 @@ def _page(number: int, page) -> Page:
             for line in rest:
                 line.skip = True
             lines += row_lines
+    boxed: list[tuple[tuple[float, float, float, float], list[Line]]] = []
+    for box in _boxes(page):
+        within = [w for w in words if id(w) not in held and box[0] <= (w.x0 + w.x1) / 2 <= box[2] and box[1] <= (w.top + w.bottom) / 2 <= box[3]]
+        if within:
+            held.update(id(w) for w in within)
+            boxed.append((box, _rows(within)))
     lines += _rows([w for w in words if id(w) not in held])
     lines.sort(key=lambda line: line.top)
     result.lines = _reading_order(lines, 0, result.width)
+    for (x0, top, x1, bottom), inside in sorted(boxed, key=lambda pair: (round(pair[0][1] / 20), pair[0][0]), reverse=True):
+        at = next((i for i, line in enumerate(result.lines) if line.top > top), len(result.lines))  # box by box, left to right
+        result.lines[at:at] = _reading_order(inside, x0, x1)
     _edges([line for line in result.lines if line.table is None and not line.skip])
     _aligned_tables(result.lines)
     marks = [(o["x1"], o["top"], o["bottom"]) for o in page.curves + page.rects if 1 < o["width"] < 8 and 1 < o["height"] < 8]
