@@ -1254,6 +1254,7 @@ def test_thirty_third_fresh_set_misses_once_reported(problems):
         "MGH's tenofovir study got withdrawn, sadly: NCT04880577\n"
     )
     assert problems(thread) == {"2024-515563-55-00": [], "NCT04880577": []}
+    assert problems("Kyverna's KYSA-7 trial, phase 2 and enrolling about 120 people, has closed enrolment (NCT06384976).\n") == {"NCT06384976": []}
     mail = (
         "> Agree with Jonas on the antivirals. For the tolerance half I'd take:\n>\n"
         ">  - IMCY-0141 from Imcyse, NCT05417269. Phase 1/2, enrolment has\n>    closed, about 250 patients with RRMS.\n"
