@@ -1261,3 +1261,21 @@ def test_thirty_third_fresh_set_misses_once_reported(problems):
         ">  - The Cellerys peptide-coupled red cells (NCT06430671): Cellerys AG\n>    with Novartis as partner. Phase 1, 11 patients, recruitment over,\n>    still ongoing.\n"
     )
     assert problems(mail) == {"NCT05417269": ["enrollment"], "NCT06430671": []}  # an e-mail's quoted list: each item its own
+
+
+def test_thirty_fifth_to_thirty_seventh_fresh_sets_misses_once_reported(problems):
+    """What the last fresh sets' first runs missed or flagged: a trial in acute optic neuritis
+    called an MS trial (the map counts the syndrome with MS; the trial is not in MS itself), an AI
+    tool's numbered citation chips read as counts ("finished recruiting 2"), and a programme known
+    by its clinic's name."""
+    assert problems("ReCOVER (NCT02521311) is a phase 2 trial in people with MS.\n") == {"NCT02521311": ["condition"]}
+    assert problems("The TONE trial (NCT01962571) was a phase 3 trial in acute optic neuritis.\n") == {"NCT01962571": []}
+    chips = (
+        '<p>A follow-on phase Ib/IIa trial of about 126 patients has likewise finished recruiting '
+        '<a class="cite" href="https://euclinicaltrials.eu/search-for-clinical-trials/?lang=en&amp;EUCT=2023-510127-30-00">2</a>.\n'
+        'Tolerogenic dendritic cells were tested in a 9-patient trial at Antwerp University Hospital that has completed '
+        '<a class="cite" href="https://clinicaltrials.gov/study/NCT02618902">5</a>\nand a 16-patient study at Germans Trias i Pujol'
+        ' whose current status is unknown <a class="cite" href="https://clinicaltrials.gov/study/NCT02903537">6</a>.</p>\n'
+    )
+    assert problems(chips, "html") == {"2023-510127-30-00": [], "NCT02618902": [], "NCT02903537": []}
+    assert problems("Outpatient aHSCT (Clínica Ruiz), NCT02674217, enrolling by invitation.\n") == {"NCT02674217": []}

@@ -507,11 +507,14 @@ class VerifierWords:
     naming it one way finds the store's trials that name it another; and the endings of
     nonproprietary drug names (INN stems: "-mab", "-imod"), so a review naming a drug without a
     code ("ibudilast") is matched to the trials that test it; and the targets therapies act on,
-    written like codes ("CD19", "BCMA"), which name no one product."""
+    written like codes ("CD19", "BCMA"), which name no one product; and the syndromes the map
+    counts with MS that are not MS itself (acute optic neuritis), so a trial listing only those is
+    not called an MS trial."""
 
     products: tuple[tuple[str, ...], ...] = ()
     name_stems: tuple[str, ...] = ()
     targets: tuple[str, ...] = ()
+    syndromes: tuple[str, ...] = ()  # conditions that may come before MS without being it
 
 
 @dataclass(frozen=True, eq=False)
@@ -784,11 +787,12 @@ def _build(top: _Value, source: str, digest: str) -> Profile:
 
 
 def _verifier(value: _Value) -> VerifierWords:
-    keys = value.mapping(required=("products",), optional=("name_stems", "targets"))
+    keys = value.mapping(required=("products",), optional=("name_stems", "targets", "syndromes"))
     return VerifierWords(
         products=tuple(item.strings() for item in keys["products"].sequence()),
         name_stems=keys["name_stems"].strings() if "name_stems" in keys else (),
         targets=keys["targets"].strings() if "targets" in keys else (),
+        syndromes=keys["syndromes"].strings() if "syndromes" in keys else (),
     )
 
 

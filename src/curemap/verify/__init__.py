@@ -756,10 +756,17 @@ _MARKED_SUBJECT = re.compile(
 after it are its own."""
 
 
+_CHIP_AFTER = re.compile(r"[ \t]*\[\d{1,3}\](?![\[(])")
+
+
 def _is_mark(masked: str, mention: Reference) -> bool:
     """Whether a reference stands where a numbered source or footnote is cited ("[4]", "[^2]", a
     page's superscript "4" linking its note)."""
-    return NOTE_USE.fullmatch(masked, mention.start, mention.end) is not None or re.fullmatch(r"\s*\d{1,3}\s*", masked[mention.start:mention.end]) is not None
+    return (
+        NOTE_USE.fullmatch(masked, mention.start, mention.end) is not None
+        or re.fullmatch(r"\s*\d{1,3}\s*", masked[mention.start:mention.end]) is not None
+        or _CHIP_AFTER.match(masked, mention.end) is not None  # a citation chip's address, read just before its "[5]"
+    )
 
 
 def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> list[tuple[Claim, list[str]]]:

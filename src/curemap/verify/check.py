@@ -380,6 +380,7 @@ class ClaimReader:
             + [(("not_ms", nc.name), t) for nc in profile.condition.not_conditions for t in nc.terms]
         )
         self.organisations = SponsorVocabulary(profile)
+        self.syndromes = frozenset(term.lower() for term in profile.verifier.syndromes)
         self._named: dict[str, frozenset[str]] = {}
         self._short: dict[tuple[str, str | None], list[Claim]] = {}
 
@@ -742,6 +743,8 @@ def _condition_problems(claim: Claim, study: Study, is_ms: bool | None, reader: 
     said = reader.named_in(study)
     if kind == "ms" and "ms" not in said and (is_ms is False or study.conditions):  # the conditions it lists, not a keyword, say what a trial is in
         return [_problem("condition", claim, conditions, f"condition: the text says {claim.written!r}; the record is not about MS (conditions: {conditions})")]
+    if kind == "ms" and claim.written.lower() not in reader.syndromes and study.conditions and all(c.strip().lower() in reader.syndromes for c in study.conditions):
+        return [_problem("condition", claim, conditions, f"condition: the text says {claim.written!r}; the record is a trial in {conditions}, not in MS itself")]
     if kind == "not_ms" and is_ms and "not_ms" not in said:
         return [_problem("condition", claim, conditions, f"condition: the text says {claim.written!r} ({name}); the record is about MS (conditions: {conditions})")]
     return []

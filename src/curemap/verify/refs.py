@@ -942,7 +942,13 @@ def _pointed(text: str, parser: _HtmlText) -> tuple[str, list[tuple[int, int, st
     return _blanked(text, list(cited)), links
 
 
+CITATION_CHIP = re.compile(r"(<a\b[^>]*\bhref\s*=\s*[\"'](?!#)[^\"']+[\"'][^>]*>)\s*(\d{1,3})\s*(</a>)", re.IGNORECASE)
+"""A link whose only words are a number (an AI tool's citation chip, "…recruiting <a href=…>2</a>"):
+read as the mark it is ("[2]"), never as a count of the claim before it."""
+
+
 def _html_document(content: str) -> Document:
+    content = CITATION_CHIP.sub(r"\1[\2]\3", content)
     parser = _HtmlText()
     parser.feed(content)
     parser.close()
