@@ -78,11 +78,14 @@ def test_pdf_lines_keep_ids_whole_and_drop_only_what_repeats(tmp_path):
     review = _pdf(tmp_path, "notes.pdf", f"""{narrow}
 <p>Its European record is EU CT 2024-515470-26-00 and it is recruiting, a three-patient study.</p>
 <p>See https://doi.org/10.3389/fneur.2021.647425 for the cohort and NCT04047628<sup>3</sup> for BEAT-MS.</p>
+<p style="font-size: 8pt">1. Goodman AD, et al. Neurofilament light chain in a phase 2 clinical trial of ibudilast in
+progressive multiple sclerosis. <a href="https://doi.org/10.1177/1352458520986956">doi:10.1177/1352458520986956</a>. PMID: 33635141.</p>
 <p style="page-break-before: always">A second page, which is recruiting.</p></div>""")
     html = pdf_as_html(review.read_bytes(), review.name)
     text = " ".join(html.split())
     assert "2024-515470-26-00" in text and "10.3389/fneur.2021.647425" in text
     assert "NCT04047628[3]" in text and "three-patient" in text
+    assert "PMID: 33635141." in text and "Neurofilament light chain in a phase 2" in text  # small print's lines kept apart
     assert "Neurology Reviews" not in html
     assert html.count('data-unit="line"') == 2 and 'data-place="page 2"' in html
 

@@ -1279,3 +1279,4 @@ def test_thirty_fifth_to_thirty_seventh_fresh_sets_misses_once_reported(problems
     )
     assert problems(chips, "html") == {"2023-510127-30-00": [], "NCT02618902": [], "NCT02903537": []}
     assert problems("Outpatient aHSCT (Clínica Ruiz), NCT02674217, enrolling by invitation.\n") == {"NCT02674217": []}
+    assert problems("- NCT06961383 – NG01 in secondary progressive MS, phase 2, currently enrolling 45 people.\n", "md") == {"NCT06961383": ["status"]}  # not yet

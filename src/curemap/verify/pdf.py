@@ -108,7 +108,7 @@ def _rows(words: list[Word]) -> list[Line]:
         for index, (top, bottom) in enumerate(bands):
             shared = min(word.bottom, bottom) - max(word.top, top)
             enough = 0.4 * min(height, bottom - top)
-            if word.size < 0.95 * typical and any(0 <= word.x0 - w.x1 < 0.5 * w.size for w in lines[index].words):
+            if word.size < 0.95 * typical and word.top < (top + bottom) / 2 and any(0 <= word.x0 - w.x1 < 0.5 * w.size for w in lines[index].words):
                 enough = -0.5 * word.size  # a superscript set high against the word it marks, even above its line
             if (best is None or shared > overlap) and shared >= enough:
                 best, overlap = index, shared
