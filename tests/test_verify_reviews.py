@@ -1280,3 +1280,9 @@ def test_thirty_fifth_to_thirty_seventh_fresh_sets_misses_once_reported(problems
     assert problems(chips, "html") == {"2023-510127-30-00": [], "NCT02618902": [], "NCT02903537": []}
     assert problems("Outpatient aHSCT (Clínica Ruiz), NCT02674217, enrolling by invitation.\n") == {"NCT02674217": []}
     assert problems("- NCT06961383 – NG01 in secondary progressive MS, phase 2, currently enrolling 45 people.\n", "md") == {"NCT06961383": ["status"]}  # not yet
+    watching = (
+        "Dirucotide from Eli Lilly and BioMS (NCT00869726) completed a phase II/III trial in 596 people, and the Canadian MBP8298"
+        " phase 3 (NCT00468611, BioMS Technology, 510 people) was terminated. The EBMT's study (NCT04674280) of 50 patients has an"
+        " unknown status; Amsterdam UMC's cohort (NCT06567197) is recruiting.\n"
+    )
+    assert problems(watching) == {"NCT00869726": [], "NCT00468611": [], "NCT04674280": [], "NCT06567197": []}

@@ -687,7 +687,10 @@ _GOES_ON = re.compile(r"\s*[\"'“‘(]?(?:It|It['’]s|Its|This\s+(?:trial|stud
 """A sentence that goes on about the trial the sentence before cited, by a pronoun."""
 _CLOSED_AND = re.compile(r"\)\s*,?\s*(?:and|while|whereas|but|then)\b")
 _NEW_TRIAL = re.compile(r"(?<![\w'])(?:a|an|another)\s+$", re.IGNORECASE)
-_PREDICATE = re.compile(r"\b(?:is|was|are|were|be|been|remains|became|becomes)\s+(?:a|an)\s+$", re.IGNORECASE)
+_JOINED = re.compile(r"\b(?:with|and|while|whereas|plus|alongside|besides|beside|than|but|or|versus|vs|into|to|then|before|by)\b", re.IGNORECASE)
+"""A word joining another trial on ("… (NCT1) with a phase 2 …"); a verb there says the claim of the
+trial before ("… (NCT1) completed a phase II/III trial …")."""
+_PREDICATE = re.compile(r"\b(?:is|was|are|were|be|been|remains|became|becomes|has|had|have|holds|shows)\s+(?:a|an)\s+$", re.IGNORECASE)
 """A claim brought in by an indefinite article after a reference's parentheses have closed and a
 word ("… (NCT1, completed) with a phase 2 of 54 people (NCT2)") introduces the next trial, unless it
 is said of the subject ("NCT1 (UCSF) is a phase 2 …") or stands in apposition ("(NCT1), a phase 3 …")."""
@@ -828,7 +831,7 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
             lead = max(prev.end, claim.start - 24)
             article = _NEW_TRIAL.search(masked, lead, claim.start)
             closed = masked.rfind(")", prev.end, claim.start)
-            if article and closed >= 0 and re.search(r"[A-Za-z]", masked[closed:article.start()]) and not _PREDICATE.search(masked, lead, claim.start):
+            if article and closed >= 0 and _JOINED.search(masked, closed, article.start()) and not _PREDICATE.search(masked, lead, claim.start):
                 out.append((claim, [next_key]))
                 continue
             if trailing and (_CLOSED_AND.search(gap) or _SENTENCE_END.search(gap)):
