@@ -1286,3 +1286,4 @@ def test_thirty_fifth_to_thirty_seventh_fresh_sets_misses_once_reported(problems
         " unknown status; Amsterdam UMC's cohort (NCT06567197) is recruiting.\n"
     )
     assert problems(watching) == {"NCT00869726": [], "NCT00468611": [], "NCT04674280": [], "NCT06567197": []}
+    assert problems("the Cleveland Clinic-run MESCAMS phase 2 trial of intravenous MSCs in 31 patients (NCT02239393).\n") == {"NCT02239393": ["sponsor"]}  # Ottawa's

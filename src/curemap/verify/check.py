@@ -163,7 +163,7 @@ HOSTED = Gated(re.compile(rf"\b(?:study|trial|phase\s+\S+|pilot|cohort)(?:\s+of\
 runs it, which fits the record's sponsors, collaborators or the sites it lists."""
 NAMED_BEFORE = [
     (Gated(re.compile(r"-(?:sponsored|funded)\b")), re.compile(r"\Z"), False),  # "a Merck-sponsored phase 2" ("China-led" names a place)
-    (Gated(re.compile(r"-led\b")), re.compile(r"\Z"), True),  # "UCL-led", an organisation's name only ("China-led" names a place)
+    (Gated(re.compile(r"-(?:led|run)\b")), re.compile(r"\Z"), True),  # "UCL-led", "Cleveland Clinic-run": an organisation's name only ("China-led" names a place)
     (Gated(re.compile(r"\bsponsor\b(?![-\w]|\s*:)")), re.compile(r"\s+(?:(?:is|was|are|were)\s+the\s+(?:lead\s+)?)?\Z"), False),  # "(UCSF sponsor, …)", "Biogen were the sponsor"
     (Gated(re.compile(
         r"\b(?:ran|runs|running|sponsored|sponsors|sponsoring|conducted|conducts|launched|registered)\s+(?:a|an|the|its|their|this)\b"
