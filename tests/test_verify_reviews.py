@@ -1270,6 +1270,8 @@ def test_thirty_fifth_to_thirty_seventh_fresh_sets_misses_once_reported(problems
     by its clinic's name."""
     assert problems("ReCOVER (NCT02521311) is a phase 2 trial in people with MS.\n") == {"NCT02521311": ["condition"]}
     assert problems("The TONE trial (NCT01962571) was a phase 3 trial in acute optic neuritis.\n") == {"NCT01962571": []}
+    label = "| Trial | Registration | Strategy |\n|---|---|---|\n| TONE | NCT01962571 | Neuroprotection in progressive MS |\n"
+    assert problems(label, "md") == {"NCT01962571": []}  # a strategy's name labels the trial; it claims no condition
     chips = (
         '<p>A follow-on phase Ib/IIa trial of about 126 patients has likewise finished recruiting '
         '<a class="cite" href="https://euclinicaltrials.eu/search-for-clinical-trials/?lang=en&amp;EUCT=2023-510127-30-00">2</a>.\n'

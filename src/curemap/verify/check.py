@@ -381,6 +381,8 @@ class ClaimReader:
         )
         self.organisations = SponsorVocabulary(profile)
         self.syndromes = frozenset(term.lower() for term in profile.verifier.syndromes)
+        names = sorted({strategy.name for strategy in profile.strategies}, key=len, reverse=True)
+        self._labels = re.compile("|".join(re.escape(name) for name in names), re.IGNORECASE) if names else None  # "Neuroprotection in progressive MS"
         self._named: dict[str, frozenset[str]] = {}
         self._short: dict[tuple[str, str | None], list[Claim]] = {}
 
@@ -467,6 +469,9 @@ class ClaimReader:
         for match in RATIO.finditer(segment, lowered):
             add(Claim("figure", match.group(), ("ratio", match.group(1)), start + match.start(), start + match.end()))
         hits = self.condition.find(segment) if self.condition.may_match([segment]) else []
+        if hits and self._labels is not None:  # a strategy's name ("Neuroprotection in progressive MS") labels, it claims no condition
+            labels = [m.span() for m in self._labels.finditer(segment)]
+            hits = [h for h in hits if not any(a <= h.start and h.end <= b for a, b in labels)]
         not_ms = [h for h in hits if h.key[0] == "not_ms"]
         for hit in hits:
             inside = hit.key[0] == "ms" and any(o.start <= hit.start and hit.end <= o.end for o in not_ms)
