@@ -350,9 +350,9 @@ class Place:
     unit: str = "row"  # what its lines are called: a sheet's rows, a PDF page's lines
 
 
-SENTENCE_END = re.compile(
-    r"(?<=[.!?])(?P<close>(?:[\"”')\]*_]|\[\^?\w{1,4}\])*)(?:\s+(?=[A-Z0-9\"“(\[*_])|[ \t]*\n\s*(?=[a-z]))"
-    r"|(?:(?<=\d{8})|(?<=\d-\d\d))[ \t]*\n(?=[A-Z])"
+SENTENCE_END = re.compile(  # one look back first, so most positions fail at once
+    r"(?<=[.!?\d])(?:(?<=[.!?])(?P<close>(?:[\"”')\]*_]|\[\^?\w{1,4}\])*)(?:\s+(?=[A-Z0-9\"“(\[*_])|[ \t]*\n\s*(?=[a-z]))"
+    r"|(?:(?<=\d{8})|(?<=\d-\d\d))[ \t]*\n(?=[A-Z]))"
 )
 """Where a sentence ends: its closing marks and any footnote markers ("… terminated.[^5] A PET …")
 stay with it; at a line's end it ends even where the next begins in lower case, as posts are
