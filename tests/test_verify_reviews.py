@@ -32,11 +32,16 @@ def problem_fields(verifier, text: str, fmt: str) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def problems(built_store, profile):
-    """:func:`problem_fields` of a text (plain text unless a format is given), by one verifier."""
+def verifier(built_store, profile):
+    """One verifier over the built store, shared by the module's tests."""
     from curemap.verify import Verifier
 
-    verifier = Verifier(built_store, profile)
+    return Verifier(built_store, profile)
+
+
+@pytest.fixture(scope="module")
+def problems(verifier):
+    """:func:`problem_fields` of a text (plain text unless a format is given)."""
     return lambda text, fmt="text": problem_fields(verifier, text, fmt)
 
 
@@ -823,25 +828,18 @@ def test_thirteenth_fresh_set_misses_once_reported(built_store, profile):
     assert [p["field"] for p in citation["problems"]] == ["sponsor"]  # University Hospital Muenster
 
 
-def test_fifteenth_and_sixteenth_fresh_sets_misses_once_reported(built_store, profile):
+def test_fifteenth_and_sixteenth_fresh_sets_misses_once_reported(problems):
     """What the fifteenth and sixteenth fresh sets' first runs missed or flagged: a numbered
     "7. References" section, source marks that close the claims before them ("… [4] and … [5]"),
     "respectively" before the marks, counts listed in turn without "respectively", a status phrase
     set in the past ("was not yet recruiting") read again as "recruiting", and a title line whose
     figures are in the list items under it."""
-    from curemap.verify import Verifier
-
-    verifier = Verifier(built_store, profile)
-
-    def problems(text: str, fmt: str = "md") -> dict[str, list[str]]:
-        return problem_fields(verifier, text, fmt)
-
     report = (
         "**2.2 CD19 CAR-T cells.** KYSA-7 is currently recruiting about 120 participants [1].\n\n"
         "## 7. References\n\n"
         "1. KYSA-7. ClinicalTrials.gov identifier: NCT06384976. Accessed 2025 Sep 30.\n"
     )
-    assert problems(report) == {"NCT06384976": ["status"]}  # active, not recruiting
+    assert problems(report, "md") == {"NCT06384976": ["status"]}  # active, not recruiting
     marks = (
         "Alemtuzumab: the pivotal CARE-MS I trial (phase 3, 581 patients, completed, Genzyme) [1] and CARE-MS II"
         " (phase 3, 480 patients, completed) [2]. Sanofi's twin phase 3 trials GEMINI 1 and GEMINI 2 (about 970 and"
@@ -849,9 +847,9 @@ def test_fifteenth_and_sixteenth_fresh_sets_misses_once_reported(built_store, pr
         "Sources\n\n[1] https://clinicaltrials.gov/study/NCT00530348\n[2] https://clinicaltrials.gov/study/NCT00548405\n"
         "[3] https://clinicaltrials.gov/study/NCT04410978\n[4] https://clinicaltrials.gov/study/NCT04410991\n"
     )
-    assert problems(marks) == {"NCT00530348": [], "NCT00548405": ["enrollment"], "NCT04410978": [], "NCT04410991": []}
+    assert problems(marks, "md") == {"NCT00530348": [], "NCT00548405": ["enrollment"], "NCT04410978": [], "NCT04410991": []}
     in_turn = "- GEMINI 1 and 2 (Sanofi, 2025; NCT04410978, NCT04410991): phase 3, roughly 970 and 600 participants, both completed.\n"
-    assert problems(in_turn) == {"NCT04410978": [], "NCT04410991": ["enrollment"]}  # 899
+    assert problems(in_turn, "md") == {"NCT04410978": [], "NCT04410991": ["enrollment"]}  # 899
     past = "RESET-MS (NCT07006805), a phase 1/2 trial of CABA-201, was not yet recruiting at the time of writing.\n"
     assert problems(past, "text") == {"NCT07006805": []}
     titled = (
@@ -860,7 +858,7 @@ def test_fifteenth_and_sixteenth_fresh_sets_misses_once_reported(built_store, pr
         "- NEDA at 2 years in 39.6% of the 48 patients with complete data; clinical NEDA in 60.3%.\n\n"
         "Critique:\n\n- Small and retrospective: 12% is not comparable.\n"
     )
-    assert problems(titled) == {"PMID:33660157": ["figure"]}  # 29.2% reached NEDA; the critique is not the paper's
+    assert problems(titled, "md") == {"PMID:33660157": ["figure"]}  # 29.2% reached NEDA; the critique is not the paper's
 
 
 def test_office_workbooks_and_decks_are_read_with_their_columns_links_and_notes(built_store, profile):
@@ -913,17 +911,10 @@ def test_a_json_review_that_does_not_parse_is_named_with_its_line(tmp_path, buil
         verify_path(built_store, profile, export)
 
 
-def test_seventeenth_and_eighteenth_fresh_sets_misses_once_reported(built_store, profile):
+def test_seventeenth_and_eighteenth_fresh_sets_misses_once_reported(problems):
     """What the seventeenth and eighteenth fresh sets' first runs missed or flagged: RIS records and
     BibTeX entries (a note's claims are about its entry's link), a note app's [[wikilinks]], a group
     post's flag-emoji bullets, "both … each" said of its own sentence's trials, and an HTML link card."""
-    from curemap.verify import Verifier
-
-    verifier = Verifier(built_store, profile)
-
-    def problems(text: str, fmt: str) -> dict[str, list[str]]:
-        return problem_fields(verifier, text, fmt)
-
     ris = (
         "TY  - DBASE\nTI  - KYV-101 in progressive MS\nAU  - Cree, Bruce\nUR  - https://clinicaltrials.gov/study/NCT06451159\n"
         "N1  - Investigator-sponsored (Bruce Cree, UCSF). Phase 1, 10 participants, active but no longer recruiting.\nER  - \n\n"
@@ -956,18 +947,11 @@ def test_seventeenth_and_eighteenth_fresh_sets_misses_once_reported(built_store,
     assert problems(card, "html") == {"PMID:33724342": ["figure"]}  # a 30% reduction
 
 
-def test_nineteenth_and_twentieth_fresh_sets_misses_once_reported(built_store, profile):
+def test_nineteenth_and_twentieth_fresh_sets_misses_once_reported(problems, verifier):
     """What the nineteenth and twentieth fresh sets' first runs missed or flagged: tracking and
     redirect links (the id percent-encoded in their query), an e-mail's layout tables, a styled
     header row, "Sanofi's earlier phase 2", a notebook's cells and printed data frame, chat and
     tracker exports as JSON, Quarto citations of front-matter references, "the OR was 29.1"."""
-    from curemap.verify import Verifier
-
-    verifier = Verifier(built_store, profile)
-
-    def problems(text: str, fmt: str) -> dict[str, list[str]]:
-        return problem_fields(verifier, text, fmt)
-
     track = "https://list.example/track/click?u=4c&amp;id=d1&amp;url=https%3A%2F%2Fclinicaltrials.gov%2Fstudy%2F"
     newsletter = (
         "<table><tr><td><table><tr><td>\n<h2>Tolerance</h2>\n"
@@ -1011,19 +995,12 @@ def test_nineteenth_and_twentieth_fresh_sets_misses_once_reported(built_store, p
     assert (citation["ref"], citation["line"], [p["field"] for p in citation["problems"]]) == ("PMID:33675156", 9, ["figure"])
 
 
-def test_twenty_first_and_twenty_second_fresh_sets_misses_once_reported(built_store, profile):
+def test_twenty_first_and_twenty_second_fresh_sets_misses_once_reported(problems, verifier):
     """What the twenty-first and twenty-second fresh sets' first runs missed or flagged: counts and
     shares as much of the world writes them ("1.131", "1 124", "29,2 %", "HR 0,66"), "Ph. 3",
     "– sponsor X", a "respectively" list before another trial, marks run together ("[2][3]"), a
     mark that names its sentence's subject, "recruiting about 1,600", "no phase 3 followed", a
     news page cited by a footnote, and a target (CD19) mistaken for a product."""
-    from curemap.verify import Verifier
-
-    verifier = Verifier(built_store, profile)
-
-    def problems(text: str, fmt: str = "text") -> dict[str, list[str]]:
-        return problem_fields(verifier, text, fmt)
-
     abstract = (
         "Tolebrutinib was tested in GEMINI 1 and GEMINI 2 (NCT04410978 and NCT04410991; Ph. 3, both completed,\n"
         "974 and ~900 participants, respectively) and in HERCULES (NCT04411641, 1.131 participants, completed).\n"
