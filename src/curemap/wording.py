@@ -56,6 +56,14 @@ STATUS_PHRASES = (
 """How reviews state a registry status, in the registry's words and everyday ones ("still
 enrolling", "stopped early", "has finished", "has wrapped up"), each with the statuses it fits."""
 
+STATUS_CELLS = {
+    "unknown": ("UNKNOWN",), "not known": ("UNKNOWN",),
+    "open": _OPEN, "open to recruitment": _OPEN,
+    "in set-up": ("NOT_YET_RECRUITING",), "in setup": ("NOT_YET_RECRUITING",), "set-up": ("NOT_YET_RECRUITING",), "in set up": ("NOT_YET_RECRUITING",),
+    "closed": ("ACTIVE_NOT_RECRUITING", "COMPLETED", "TERMINATED", "SUSPENDED", "WITHDRAWN"),
+}
+"""A status column's one-word cells, as a site's research office writes them ("Open", "In set-up")."""
+
 PHASE_WORDS = {
     "early_phase1": "early phase 1",
     "phase1": "phase 1",

@@ -46,6 +46,7 @@ from curemap.verify.check import (
 )
 from curemap.verify.documents import read_binary_review
 from curemap.verify.refs import (
+    ID_ENDS_LINE,
     NOTE_USE,
     URL,
     Block,
@@ -695,8 +696,6 @@ _PREDICATE = re.compile(r"\b(?:is|was|are|were|be|been|remains|became|becomes|ha
 word ("… (NCT1, completed) with a phase 2 of 54 people (NCT2)") introduces the next trial, unless it
 is said of the subject ("NCT1 (UCSF) is a phase 2 …") or stands in apposition ("(NCT1), a phase 3 …")."""
 _SENTENCE_END = re.compile(r"[.!?](?:[)\]\"”'*_]|\[\^?\w{1,4}\])*\s")
-_ID_ENDS_LINE = re.compile(r"(?:(?<=\d{8})|(?<=\d-\d\d))[ \t]*\n(?=[A-Z])")
-"""An id ending its line and a new sentence opening the next: what follows is about the next id."""
 
 
 _DESIGNATED = re.compile(rf"\bthe\s+(?P<ordinal>first|former|second|latter|third)\b|(?P<shared>{_SHARED.pattern})", re.IGNORECASE)
@@ -810,7 +809,7 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
             out.append((claim, [before[-1][1]]))
         else:
             (prev, prev_key), (nxt, next_key) = before[-1], after[0]
-            if _ID_ENDS_LINE.search(masked, prev.start, claim.start + 1) and "\n" not in masked[claim.end:nxt.start]:
+            if ID_ENDS_LINE.search(masked, prev.start, claim.start + 1) and "\n" not in masked[claim.end:nxt.start]:
                 out.append((claim, [next_key]))  # "… recruiting: 2024-515563-55-00" / "MGH's tenofovir study got withdrawn: NCT…"
                 continue
             if _is_mark(masked, prev) and _is_mark(masked, nxt):  # "… (phase 3, 581 patients) [4] and CARE-MS II (…, 840 patients) [5]"

@@ -36,7 +36,7 @@ from curemap.enrich.terms import TermMatcher
 from curemap.model import Study
 from curemap.profile import Profile
 from curemap.verify.gates import Gated, Screen, folded
-from curemap.wording import STATUS_PHRASES, phase_words, status_words
+from curemap.wording import STATUS_CELLS, STATUS_PHRASES, phase_words, status_words
 
 
 OPENING_QUOTE = re.compile(r"[“\"]")
@@ -256,13 +256,6 @@ _SPONSOR_COLUMNS = _columns(
     "sponsor", "sponsors", "lead sponsor", "sponsor collaborators", "sponsored by", "run by", "led by", "funded by", "funder",
     "lead organisation", "lead organization", "organisation", "organization", "company", "developer", "lead", "who runs it",
 )
-STATUS_CELLS = {
-    "unknown": ("UNKNOWN",), "not known": ("UNKNOWN",),
-    "open": ("RECRUITING", "ENROLLING_BY_INVITATION"), "open to recruitment": ("RECRUITING", "ENROLLING_BY_INVITATION"),
-    "in set-up": ("NOT_YET_RECRUITING",), "in setup": ("NOT_YET_RECRUITING",), "set-up": ("NOT_YET_RECRUITING",), "in set up": ("NOT_YET_RECRUITING",),
-    "closed": ("ACTIVE_NOT_RECRUITING", "COMPLETED", "TERMINATED", "SUSPENDED", "WITHDRAWN"),
-}
-"""A status column's one-word cells, as a site's research office writes them ("Open", "In set-up")."""
 _AHEAD_COLUMNS = _columns(
     "next milestone", "milestone", "next milestones", "milestones", "next step", "next steps", "catalyst", "next catalyst",
     "upcoming", "next readout", "expected readout", "readout", "expected", "outlook", "what next", "what's next",

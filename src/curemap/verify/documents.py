@@ -269,7 +269,7 @@ BINARY_READERS = {".docx": word_as_html, ".xlsx": workbook_as_html, ".pptx": dec
 
 
 def read_binary_review(path: Path) -> tuple[str, str] | None:
-    """An Office review's readable content and format, or None for files read as text."""
+    """An Office file's or a PDF's readable content and format, or None for files read as text."""
     suffix = path.suffix.lower()
     if suffix in BINARY_READERS:
         return BINARY_READERS[suffix](path.read_bytes(), path.name), "html"

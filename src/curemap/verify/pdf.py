@@ -2,10 +2,10 @@
 
 A PDF holds positioned words, not paragraphs, lists or tables, so each page is laid out again:
 words are gathered into printed lines (a superscript citation kept apart from the word it
-follows, so "NCT04047628³" stays an id), a page in two columns is read left column first, then
-right, lines are grouped into headings, paragraphs, list items and numbered references by size,
-gaps and leading marks, ruled tables become rows, link annotations keep their addresses, and
-running heads and page numbers are left out. Each printed line stays one line of the HTML, so
+follows, so "NCT04047628³" stays an id), columns are read in turn and boxes set side by side one
+after the other, lines are grouped into headings, paragraphs, list items and numbered references
+by size, gaps and leading marks, tables (ruled or found by their columns) become rows under their
+header, link annotations keep their addresses, and running heads and page numbers are left out. Each printed line stays one line of the HTML, so
 what the verifier reports says "page 3, line 12" as a reader counts it.
 """
 
@@ -80,7 +80,7 @@ class Page:
 
 
 def _words(page) -> list[Word]:
-    """A page's words outside its ruled tables, each with its size, weight and link."""
+    """A page's words, each with its size, weight and link."""
     links = [(h["x0"], h["top"], h["x1"], h["bottom"], h.get("uri")) for h in page.hyperlinks if h.get("uri")]
     found = []
     for w in page.extract_words(x_tolerance=1.5, y_tolerance=2, extra_attrs=["size", "fontname"], use_text_flow=False):
@@ -332,19 +332,17 @@ def _aligned_tables(lines: list[Line]) -> None:
             columns = [column(run) for run in runs]
             placed = [(k, run) for k, run in zip(columns, runs) if k is not None]
             close = line.top - lines[following - 1].bottom < 0.45 * line.size  # set as one cell's next line, not a new row
-            if len(rows) > 1 and close and len(placed) == len(runs):
+            near = line.top - max(w.bottom for w in rows[-1][0].words) < 0.8 * line.size
+            row = len(runs) >= 2 and len(placed) >= 2 and len(placed) >= 0.6 * len(runs) and columns[0] == 0
+            if len(rows) > 1 and len(placed) == len(runs) and (close or (near and not row)):
                 for k, run in placed:  # cells wrapping onto the next line
                     rows[-1][1][k] += run
                 line.skip = True
-            elif len(runs) >= 2 and len(placed) >= 2 and len(placed) >= 0.6 * len(runs) and columns[0] == 0:
+            elif row:
                 cells_now: list[list[Word]] = [[] for _ in starts]
                 for k, run in zip(columns, runs):
                     cells_now[k if k is not None else max(i for i, x in enumerate(starts) if x <= run[0].x0 + 3)] += run
                 rows.append((line, cells_now))
-            elif len(rows) > 1 and len(placed) == len(runs) and line.top - max(w.bottom for w in rows[-1][0].words) < 0.8 * line.size:
-                for k, run in placed:  # a cell wrapping onto the next line
-                    rows[-1][1][k] += run
-                line.skip = True
             else:
                 break
             following += 1

@@ -350,9 +350,13 @@ class Place:
     unit: str = "row"  # what its lines are called: a sheet's rows, a PDF page's lines
 
 
+_ID_ENDS_LINE = r"(?:(?<=\d{8})|(?<=\d-\d\d))[ \t]*\n(?=[A-Z])"
+ID_ENDS_LINE = re.compile(_ID_ENDS_LINE)
+"""An id ending its line (an NCT id's eight digits, an EU number's last block) and a new sentence
+opening the next: a post's next point, about another trial."""
 SENTENCE_END = re.compile(  # one look back first, so most positions fail at once
     r"(?<=[.!?\d])(?:(?<=[.!?])(?P<close>(?:[\"”')\]*_]|\[\^?\w{1,4}\])*)(?:\s+(?=[A-Z0-9\"“(\[*_])|[ \t]*\n\s*(?=[a-z]))"
-    r"|(?:(?<=\d{8})|(?<=\d-\d\d))[ \t]*\n(?=[A-Z]))"
+    rf"|{_ID_ENDS_LINE})"
 )
 """Where a sentence ends: its closing marks and any footnote markers ("… terminated.[^5] A PET …")
 stay with it; at a line's end it ends even where the next begins in lower case, as posts are
