@@ -1266,3 +1266,41 @@ def test_thirty_fifth_to_thirty_seventh_fresh_sets_misses_once_reported(problems
     )
     assert problems(watching) == {"NCT00869726": [], "NCT00468611": [], "NCT04674280": [], "NCT06567197": []}
     assert problems("the Cleveland Clinic-run MESCAMS phase 2 trial of intravenous MSCs in 31 patients (NCT02239393).\n") == {"NCT02239393": ["sponsor"]}  # Ottawa's
+
+
+def test_thirty_eighth_to_forty_first_fresh_sets_misses_once_reported(problems):
+    """What fresh-38 to fresh-41's first runs missed or flagged: a page laid out in a table whose
+    own table's columns were shifted by the outer cell, a denied status ("suspended, not
+    terminated"), "recruitment's finished", another trial's count in an item's earlier sentence,
+    "by BeiGene", a wiki reply's ":" inside a wrapped claim, "doi:[…](…)", "two dozen", "target of
+    about 600", "hazard\\nratio", "run together with", a kind of organisation written small, and a
+    class of diseases whose keywords name MS."""
+    layout = (
+        '<table><tr><td><h1>Letter</h1>\n<table><tr><th>Trial</th><th>Phase</th><th>Sponsor</th><th>People</th></tr>\n'
+        '<tr><td><a href="https://clinicaltrials.gov/study/NCT00382629">NCT00382629</a></td><td>2</td><td>Bayhill Therapeutics</td><td>252</td></tr>\n'
+        '<tr><td><a href="https://clinicaltrials.gov/study/NCT00468611">NCT00468611</a></td><td>3</td><td>Sanofi</td><td>510</td></tr>\n'
+        '</table></td></tr></table>\n'
+    )
+    assert problems(layout, "html") == {"NCT00382629": [], "NCT00468611": ["sponsor"]}
+    assert problems("Indapta's IDP-023 trial (NCT06677710) is phase 1 and on hold: suspended, not terminated.\n") == {"NCT06677710": []}
+    assert problems("CCMR Two (NCT05131828), a phase IIa: recruitment's finished and they're following people up.\n") == {"NCT05131828": []}
+    podcast = (
+        "[00:09:20] IFEOMA: The biggest one is MS-STAT2, simvastatin, 964 people, UCL. Completed. And\n"
+        "masitinib from AB Science, NCT01433497, phase 3 in progressive MS, about 650 patients, completed.\n"
+        "Then there's the EGCG trial from Berlin, NCT00799890, listed as phase 2/3, 61 people.\n"
+    )
+    assert problems(podcast) == {"NCT01433497": [], "NCT00799890": []}
+    assert problems("Tom: orelabrutinib, phase 2 in RRMS: NCT04711148 by BeiGene, 160 patients\n") == {"NCT04711148": ["sponsor"]}
+    assert problems("A phase 2 trial, NCT04711148 from Novartis, 160 patients.\n") == {"NCT04711148": []}  # a maker, maybe
+    wiki = ":the Genzyme phase 3 in children (NCT03368664) is active but no\n:longer recruiting, with 16 participants. --[[User:K|K]]\n"
+    assert problems(wiki) == {"NCT03368664": []}
+    mexico = "- A response rate of 88% at 12 months after the 1,000th transplant\n  (doi:[10.3389/fneur.2021.647425](https://doi.org/10.3389/fneur.2021.647425)).\n"
+    assert problems(mexico, "md") == {"doi:10.3389/fneur.2021.647425": ["figure"]}
+    assert problems("The Amsterdam UMC study (NCT06567197) is recruiting about two dozen people.\n") == {"NCT06567197": []}
+    assert problems("Its confirmatory phase 3 study (NCT05441488) is active, not recruiting, with a target of about 600.\n") == {"NCT05441488": ["enrollment"]}
+    assert problems("Natalizumab against fingolimod (PMID: 33677753) found a hazard\nratio of 0.45 for failing NEDA-3.\n") == {"PMID:33677753": ["figure"]}
+    assert problems("Contineum's phase 2 VISTA study (NCT06083753), run together with Johnson & Johnson, has finished recruiting.\n") == {"NCT06083753": ["sponsor"]}
+    assert problems("The STEMS study NCT03269071, a phase 1 trial funded with the Italian MS foundation, has completed.\n") == {"NCT03269071": []}
+    assert problems("Legend's LCAR-AIO trial at Union Hospital Wuhan (NCT06869278) takes MS, phase 1, recruiting.\n") == {"NCT06869278": []}
+    assert problems("azer-cel in B-cell mediated autoimmune disease incl. MS (NCT06680037), phase 1.\n") == {"NCT06680037": []}
+    assert problems("GNbAC1 in MS (NCT03179423), a phase 2 trial.\n") == {"NCT03179423": ["condition"]}  # type 1 diabetes

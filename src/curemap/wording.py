@@ -37,11 +37,11 @@ STATUS_PHRASES = (
      r"|\byet\s+to\s+(?:start|begin|open)\s+(?:recruiting|recruitment|enrol(?:l)?ment)\b", ("NOT_YET_RECRUITING",)),
     (rf"\bactive,?\s+(?:but\s+|and\s+)?(?:no\s+longer|not)\s+recruiting\b|\b(?:no\s+longer|not\s+currently)\s+(?:recruiting|enrolling)\b"
      r"|\bnot\s+(?:recruiting|enrolling)\s+(?:any\s?more|any\s+longer)\b|\b(?:done|finished)\s+(?:recruiting|enrolling)\b"
-     rf"|\b{_ENROLMENT}\s+(?:of\s+(?:about\s+)?[\d,]+\s+[a-z]+\s+)?(?:is\s+|has\s+|now\s+|been\s+)*{_CLOSED}\b|\bclosed\s+to\s+(?:{_ENROLMENT}|(?:new\s+)?(?:people|patients|participants|volunteers))\b", ("ACTIVE_NOT_RECRUITING",)),
+     rf"|\b{_ENROLMENT}(?:['’]s)?\s+(?:of\s+(?:about\s+)?[\d,]+\s+[a-z]+\s+)?(?:is\s+|has\s+|now\s+|been\s+)*{_CLOSED}\b|\bclosed\s+to\s+(?:{_ENROLMENT}|(?:new\s+)?(?:people|patients|participants|volunteers))\b", ("ACTIVE_NOT_RECRUITING",)),
     (r"\b(?:stopped|stopping|ceased|paused)\s+(?:recruiting|enrolling|recruitment|enrol(?:l)?ment)\b", ("ACTIVE_NOT_RECRUITING", "COMPLETED", "TERMINATED", "SUSPENDED")),
     (r"\b(?:not|isn['’]t|hasn['’]t|has\s+not|is\s+not|not\s+yet)\s+(?:been\s+|yet\s+)?(?:finished|completed|complete|over)\b",
      ("RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "ACTIVE_NOT_RECRUITING", "SUSPENDED")),
-    (r"\bnot\s+recruiting\b", ("ACTIVE_NOT_RECRUITING", "COMPLETED", "TERMINATED", "SUSPENDED", "WITHDRAWN", "UNKNOWN")),
+    (r"\b(?:not|(?:is|are|was|were)n['’]t)\s+recruiting\b", ("ACTIVE_NOT_RECRUITING", "COMPLETED", "TERMINATED", "SUSPENDED", "WITHDRAWN", "UNKNOWN")),
     (r"\benrolling\s+by\s+invitation\b|\bby\s+invitation\b", ("ENROLLING_BY_INVITATION",)),
     (r"\bsigning\s+(?:up\s+)?(?:people|patients|participants|volunteers)(?:\s+up)?\b|\b(?:still|now|currently|already|actively)\s+recruiting\b|\bopen\s+(?:for|to)\s+(?:recruitment|enrol(?:l)?ment)\b|\brecruiting\b", ("RECRUITING",)),
     (r"\b(?:still|now|currently|actively)\s+enrolling\b|\benrolling\b(?!\s+(?:only\s+|about\s+|around\s+|approximately\s+|some\s+|up\s+to\s+|~\s*)?\d)", _OPEN),

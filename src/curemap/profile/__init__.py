@@ -509,12 +509,14 @@ class VerifierWords:
     code ("ibudilast") is matched to the trials that test it; and the targets therapies act on,
     written like codes ("CD19", "BCMA"), which name no one product; and the syndromes the map
     counts with MS that are not MS itself (acute optic neuritis), so a trial listing only those is
-    not called an MS trial."""
+    not called an MS trial; and the words of conditions that name a class of diseases MS belongs
+    to ("B-cell mediated autoimmune disorders"), under which a trial's keywords say which ones."""
 
     products: tuple[tuple[str, ...], ...] = ()
     name_stems: tuple[str, ...] = ()
     targets: tuple[str, ...] = ()
     syndromes: tuple[str, ...] = ()  # conditions that may come before MS without being it
+    classes: tuple[str, ...] = ()  # words of conditions naming a class of diseases MS is one of
 
 
 @dataclass(frozen=True, eq=False)
@@ -787,12 +789,13 @@ def _build(top: _Value, source: str, digest: str) -> Profile:
 
 
 def _verifier(value: _Value) -> VerifierWords:
-    keys = value.mapping(required=("products",), optional=("name_stems", "targets", "syndromes"))
+    keys = value.mapping(required=("products",), optional=("name_stems", "targets", "syndromes", "classes"))
     return VerifierWords(
         products=tuple(item.strings() for item in keys["products"].sequence()),
         name_stems=keys["name_stems"].strings() if "name_stems" in keys else (),
         targets=keys["targets"].strings() if "targets" in keys else (),
         syndromes=keys["syndromes"].strings() if "syndromes" in keys else (),
+        classes=keys["classes"].strings() if "classes" in keys else (),
     )
 
 

@@ -186,6 +186,15 @@ _TITLE_LINE = re.compile(r"[ \t]*[^\n]*[^.!?\n\s][ \t]*")
 """A paragraph of one line ending in no full stop: a title, when it cites and list items follow."""
 
 
+LINE_MARKS = re.compile(r"(?m)^[ \t]{0,3}(?:>[ \t>]*|:{1,8}(?=\S))")
+"""What opens a quoted or answering line ("> " of an e-mail's quote, ":" of a wiki talk page's
+reply): no words of the claim a sentence wrapped over it ("active but no\n:longer recruiting")."""
+
+
+def _without_line_marks(text: str) -> str:
+    return LINE_MARKS.sub(lambda m: " " * len(m.group()), text) if ">" in text or "\n:" in text else text
+
+
 def _without_references(masked: str, refs: list[Reference]) -> str:
     """The text with every reference and link blanked out, once for the whole document, so a
     claim is never read from an id or an address (blanking per sentence copied the text each time)."""
@@ -363,7 +372,7 @@ class Verifier:
 
     def _verify_document(self, doc: Document) -> dict[str, Any]:
         refs = find_references(doc.text, doc.links)
-        masked = mask_quotes(doc.text)
+        masked = _without_line_marks(mask_quotes(doc.text))
         blanked = _without_references(masked, refs)
         starts = [r.start for r in refs]
         blocks = _headed(masked, doc.blocks, starts)
@@ -434,9 +443,10 @@ class Verifier:
                 inside = members  # a list item's or row's sentences share its references
             claims = self._claims(blanked, block, a, b)
             if len(about := {f"{r.kind}:{r.ref}" for r in inside}) == 1:  # every claim is about the one reference
-                claims_of[about.pop()] += claims
-                continue
-            for claim, keys in _attribute(masked, claims, inside):
+                pairs = [(claim, list(about)) for claim in claims]
+            else:
+                pairs = _attribute(masked, claims, inside)
+            for claim, keys in _own_first(masked, block, pairs, inside) if block.kind == "item" else pairs:
                 for key in keys:
                     claims_of[key].append(claim)
         for original, ref in zip(written, members):
@@ -565,6 +575,29 @@ def _without_cycle_collection():
 _LEGEND_GAP = re.compile(r"^(?:\s|<[^>]*>|[·•|,;/:()\[\]–-])*(?P<label>(?:[\w.&+-]+[ \t]*){0,3}?)(?:\s|[:=(])*$")
 """What may stand before a reference in a legend: tags, separators and a label of up to three
 words ("HERCULES NCT… · PERSEUS NCT…", "Ph2: NCT…")."""
+
+
+def _own_first(masked: str, block: Block, pairs: list[tuple[Claim, list[str]]], refs: list[Reference]) -> list[tuple[Claim, list[str]]]:
+    """An item's claims with the references they go to, those of its sentences citing nothing
+    kept only for what the references' own sentences leave unsaid ("… MS-STAT2, 964 people. And
+    masitinib, NCT01433497, about 650 patients": the 650 is masitinib's, the 964 another trial's)."""
+    parts = sentences(masked, block.start, block.end)
+    if len(parts) < 2:
+        return pairs
+    starts = [a for a, _ in parts]
+
+    def part(position: int) -> int:
+        return bisect_left(starts, position + 1) - 1
+
+    cited = {part(r.start) for r in refs}
+    said = {(key, claim.field) for claim, keys in pairs if part(claim.start) in cited for key in keys}
+    out = []
+    for claim, keys in pairs:
+        if part(claim.start) not in cited:
+            keys = [key for key in keys if (key, claim.field) not in said]
+        if keys:
+            out.append((claim, keys))
+    return out
 
 
 def _legend_items(masked: str, blocks: list[Block], refs: list[Reference], starts: list[int], bare) -> dict[int, Block]:

@@ -87,7 +87,7 @@ NUMBER = (r"(?:(?=\d)(?:\d{1,3}(?:,\d{3})+(?!\d)|\d{1,3}(?:\.\d{3})+(?![\d,]|\.\
           r"|\d+(?![\d.,]\d))"
           + r"|(?:" + _SMALL + r"|a)\s+hundred(?:\s+(?:and\s+)?(?:(?:" + _TENS
           + r")(?:[-\s](?:one|two|three|four|five|six|seven|eight|nine))?|" + _SMALL + r"))?\b"
-          + r"|(?:" + _TENS + r")[-\s](?:one|two|three|four|five|six|seven|eight|nine)\b|"
+          + r"|(?:" + _TENS + r")[-\s](?:one|two|three|four|five|six|seven|eight|nine)\b|(?:two|three|four|five|six)\s+dozen\b|"
           + "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True)) + r")")
 """A count in digits or words; said aloud, with its hundreds ("five hundred and eighty one")."""
 APPROX = (
@@ -101,7 +101,7 @@ PEOPLE = r"(?:participants|patients|pts|people|persons|subjects|volunteers|veter
 ENROLLMENT = Gated(re.compile(  # every match starts where a word starts, or on "~" or "≈": said first, it is checked first
     rf"(?:\b(?=\w)|(?=[~≈]))(?<!\bour )(?<!\bmy )(?:(?:(?<![\w~≈])(?P<a1>{APPROX})\s*)?\b{NOT_ONE}(?P<n1>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h1>{NUMBER}))?\s+(?:(?:healthy|adult|paediatric|pediatric)\s+)?{PEOPLE}\b"
     rf"|\bn\s*(?:=\s*(?P<a2>[~≈≃])?|(?P<a6>[~≈≃]))\s*(?P<n2>\d[\d,]*)|\b(?P<n4>\d{{1,3}}(?:,\d{{3}})*|\d+)-(?:patient|person|participant|subject|volunteer)\b"
-    rf"|\b(?:enrolled|enrolling|recruited|randomi[sz]ed|treated|enrol(?:l)?ment(?:\s+(?:of|target))?|sample\s+size\s+of|to\s+(?:enrol(?:l)?|recruit))\s+(?:(?P<a3>{APPROX})\s*)?{NOT_ONE}(?P<n3>{NUMBER})(?:\s*(?:to|–)\s*(?P<h3>{NUMBER}))?(?![\w%])"
+    rf"|\b(?:enrolled|enrolling|recruited|randomi[sz]ed|treated|enrol(?:l)?ment(?:\s+(?:of|target))?|sample\s+size\s+of|target\s+of|to\s+(?:enrol(?:l)?|recruit))\s+(?:(?P<a3>{APPROX})\s*)?{NOT_ONE}(?P<n3>{NUMBER})(?:\s*(?:to|–)\s*(?P<h3>{NUMBER}))?(?![\w%])"
     rf"|(?<!\bof )(?<!\bwhom )(?:(?<![\w~≈])(?P<a7>{APPROX})\s*|(?<![\w.,]\s)(?<![\w.,]))(?P<n7>\d{{1,3}}(?:,\d{{3}})+|\d+)\s+(?:were\s+)?(?:enrolled|randomi[sz]ed|recruited)\b(?!\s+(?:in|into|to|by|from|at)\b)"  # "42 enrolled; …", as a study's characteristics say
     rf"|\brecruiting\s+(?P<said5>(?:(?P<a5>{APPROX})\s*)?(?P<n5>{NUMBER}))(?![\w%]|[.,]\d))",  # "is recruiting about 1,600": the count after the status
     re.IGNORECASE,
@@ -123,7 +123,7 @@ RESPECTIVELY = Gated(re.compile(
 ))
 PERCENT = Gated(re.compile(r"(\d(?<![\d.,]\d)\d*(?:\.\d+|,\d{1,2}(?!\d))?)\s*%"))  # a digit first (not after a digit, "." or ","); "29,2 %" a decimal comma
 CONFIDENCE = Gated(re.compile(r"\b\d+\s*%\s*(?:CI|confidence interval)[^)\n;]*", re.IGNORECASE))
-RATIO = Gated(re.compile(r"\b(?:OR|HR|RR|aOR|aHR|odds ratio|hazard ratio|risk ratio)\s*(?:of|=|:|was|were|is)?\s*(\d+(?:\.\d+|,\d+(?![\d.]))?)"))
+RATIO = Gated(re.compile(r"\b(?:OR|HR|RR|aOR|aHR|odds\s+ratio|hazard\s+ratio|risk\s+ratio)\s*(?:of|=|:|was|were|is)?\s*(\d+(?:\.\d+|,\d+(?![\d.]))?)"))
 COUNTED = Gated(re.compile(r"(\d(?<![\w.,]\d)(?:\d{0,2}(?:,\d{3})+|\d*))(?![\d.,%])[ \t]+([A-Za-z][\w-]*)[ \t]+([A-Za-z][\w-]*)"))
 """A count with the two words it counts ("228 active trials"): said of a paper, it must be the
 count its abstract gives those words, where the abstract counts them."""
@@ -135,7 +135,10 @@ _NOT_COUNTED = frozenset(
 ABSTRACT_PERCENTS = re.compile(r"(\d+(?:\.\d+)?)(?=(?:\s*(?:,|and|or|to|–|-|vs\.?|versus)\s*\d+(?:\.\d+)?)*\s*%)")
 
 _CAP = r"[A-ZÀ-ÞĀ-Ž]"
-NAME = rf"(?:the\s+)?{_CAP}[\w.&'’\-]*(?:[ \t]+(?:(?:of|de|del|des|du|di|da|for|and|i|y|la|le|at|am|&|–|-)[ \t]+)*(?:{_CAP}|\d)[\w.&'’\-]*)*"
+NAME = (rf"(?:the\s+)?{_CAP}[\w.&'’\-]*(?:[ \t]+(?:(?:of|de|del|des|du|di|da|for|and|i|y|la|le|at|am|&|–|-)[ \t]+)*(?:{_CAP}|\d)[\w.&'’\-]*)*"
+        r"(?:[ \t]+(?:foundation|society|hospital|university|institute|trust|network|consortium)\b)?")
+"""An organisation's name: words in capitals (small joining words between), and a kind of
+organisation after them written small ("the Italian MS foundation")."""
 SPONSOR_PATTERNS = [
     Gated(re.compile(p, re.UNICODE)) for p in (
         rf"\b(?:[Ss]ponsored|[Ll]ed|[Rr]un|[Cc]onducted|[Ff]unded|[Oo]rgani[sz]ed|[Cc]oordinated)\s+(?:in\s+part\s+|jointly\s+|mainly\s+)?by\s+(?P<name>{NAME})",
@@ -144,7 +147,7 @@ SPONSOR_PATTERNS = [
         rf"(?P<name>{NAME})\s+(?:is|was|are)\s+(?:listed|named|registered|given)\s+as\s+(?:the\s+)?(?:lead\s+)?sponsor",
         rf"\blisting\s+(?P<name>{NAME})\s+as\s+(?:the\s+)?(?:lead\s+)?sponsor",
         rf"\bwith\s+(?P<name>{NAME})\s+as\s+(?:an?\s+|the\s+)?(?:collaborator|partner|co-sponsor|sponsor)",
-        rf"\b(?:[Rr]un|[Cc]onducted|[Dd]eveloped|[Ss]ponsored|[Ff]unded|[Ll]ed)\s+(?:jointly\s+)?with\s+(?P<name>{NAME})",
+        rf"\b(?:[Rr]un|[Cc]onducted|[Dd]eveloped|[Ss]ponsored|[Ff]unded|[Ll]ed)\s+(?:jointly\s+|together\s+)?with\s+(?P<name>{NAME})",
         rf"\b[Ii]n\s+(?:partnership|collaboration)\s+with\s+(?P<name>{NAME})",
         rf"(?P<name>{NAME})\s+(?:among\s+the\s+collaborators|collaborating|as\s+(?:a\s+)?collaborator)",
     )
@@ -183,6 +186,9 @@ read only in a sentence with an apostrophe, as a name may start at any capital."
 LISTED_ORGANISATION = re.compile(rf"(?:\(|,)[ \t]*(?P<name>{NAME})[ \t]*(?=[,;)])", re.UNICODE)
 """An organisation named alone among a reference's claims in parentheses: the sponsor, or where
 the trial runs ("(phase 2, Oslo University Hospital, 50 participants, recruitment over)")."""
+COMPANY_WORD = re.compile(r"(?!Mc|Mac)[A-Z][a-z]+(?:[A-Z][a-z]+)+")
+"""One word with a capital inside, as companies name themselves ("BeiGene", "AstraZeneca",
+"InnoCare"); not a Scottish or Irish surname ("McDonald")."""
 _GROUP_AT = re.compile(rf"(?:['’]s?)?\s+(?:research\s+)?(?:group|team|lab|laboratory|unit)\s+(?:at|in)\s+(?:the\s+)?(?P<at>{NAME})", re.UNICODE)
 _SHORT_NAME = re.compile(r"\s*\([A-Z][A-Za-z&]{1,9}\)")
 _SENTENCE_OPENING = re.compile(r"(?:(?:In|On|At|Since|After|Before|Then|Now|Also|Meanwhile|And|But|Today|Here|There|When|While|Later)\s+|(?:19|20)\d\d,?\s+)+")
@@ -207,12 +213,12 @@ _PAST = re.compile(r"\b(?:was|were|previously|formerly|from|until|had\s+been)\s+
 _ONGOING = frozenset({"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "ACTIVE_NOT_RECRUITING"})
 _NOT_SAID = re.compile(
     r"\b(?:to|will|would|should|expected\s+to|planned\s+to|due\s+to)\s+(?:be\s+)?$|(?-i:\bwho\s+$)"
-    r"|\b(?:if|whether)\s+(?:\w+\s+){0,3}$|\b(?:after|before|when|while|upon|without)\s*$",
+    r"|\b(?:if|whether)\s+(?:\w+\s+){0,3}$|\b(?:after|before|when|while|upon|without)\s*$|\b(?:not|never)\s+$",
     re.IGNORECASE,
 )
 """What, just before status words, makes them no claim: a future ("expected to be completed"), a
-person ("participants who completed the course"), a doubt ("we don't know if it has finished") or
-a time ("terminated after enrolling one person")."""
+person ("participants who completed the course"), a doubt ("we don't know if it has finished"), a
+time ("terminated after enrolling one person") or a denial ("suspended, not terminated")."""
 _SUPERSEDED = re.compile(r"\s*[,;]?\s*(?:(?:but|and)\s+)?(?:now|→|->|to)\s+", re.IGNORECASE)
 """What joins a status that was to the one that followed it ("completed, now recruiting",
 "from completed to recruiting")."""
@@ -314,6 +320,8 @@ def _number(words: str) -> int:
         return (1 if left.strip() == "a" else _number(left)) * 100 + (_number(right) if right else 0)
     if words in _WORD_NUMBERS:
         return _WORD_NUMBERS[words]
+    if words.endswith("dozen"):  # "two dozen"
+        return _number(words[:-5]) * 12
     if tens := re.fullmatch(r"([a-z]+)[-\s]([a-z]+)", words):
         return _WORD_NUMBERS[tens.group(1)] + _WORD_NUMBERS[tens.group(2)]
     return int(words.translate(_SEPARATORS))
@@ -374,6 +382,7 @@ class ClaimReader:
         )
         self.organisations = SponsorVocabulary(profile)
         self.syndromes = frozenset(term.lower() for term in profile.verifier.syndromes)
+        self.classes = tuple(term.lower() for term in profile.verifier.classes)
         names = sorted({strategy.name for strategy in profile.strategies}, key=len, reverse=True)
         self._labels = re.compile("|".join(re.escape(name) for name in names), re.IGNORECASE) if names else None  # "Neuroprotection in progressive MS"
         self._named: dict[str, frozenset[str]] = {}
@@ -386,6 +395,13 @@ class ClaimReader:
             named = "; ".join([*study.conditions, study.brief_title or "", study.official_title or ""])
             self._named[study.id] = frozenset(h.key[0] for h in self.condition.find(named))
         return self._named[study.id]
+
+    def ms_in_class(self, study: Study) -> bool:
+        """Whether a trial lists only a class of diseases MS is one of, and names MS among its
+        keywords (azer-cel's "B-cell Mediated Autoimmune Disorders", keywords "Progressive MS")."""
+        return bool(study.conditions) and all(any(w in c.lower() for w in self.classes) for c in study.conditions) and any(
+            h.key[0] == "ms" for h in self.condition.find("; ".join(study.keywords))
+        )
 
     def read(self, text: str, start: int, end: int, only: str | None = None) -> list[Claim]:
         """The claims of ``text[start:end]`` (``text`` with quotations masked), positions in
@@ -555,7 +571,9 @@ class ClaimReader:
         for match in [*ORGANISATION_HINT.finditer(segment, lowered), *(HOSTED.finditer(segment, lowered) if hosted else ()), *owners]:
             group = next(g for g in ("by", "opens", "closes", "leads", "at", "owns") if match.groupdict().get(g))
             name = match.group(group)
-            organised = _looks_organised(name) or group == "owns" and (self.organisations.lists(name) or re.fullmatch(r"[A-Z]{3,8}(?:['’]s?)?", name))  # "Sanofi's earlier phase 2", "UCL's trial"
+            organised = _looks_organised(name) or group == "owns" and (self.organisations.lists(name) or re.fullmatch(r"[A-Z]{3,8}(?:['’]s?)?", name)) or (
+                group == "by" and match.group()[:2].lower() == "by" and (self.organisations.lists(name) or COMPANY_WORD.fullmatch(name))
+            )  # "Sanofi's earlier phase 2", "UCL's trial", "NCT… by Novartis", "by BeiGene"
             if group == "at" or organised and any(w not in ORG_WORDS for w in plain_words(name)):  # "a study … at the Charité"
                 self._sponsor(segment, *match.span(group), start, add, hosted=group == "at")
 
@@ -739,7 +757,7 @@ def _condition_problems(claim: Claim, study: Study, is_ms: bool | None, reader: 
     kind, name = claim.value
     conditions = "; ".join(study.conditions) or "none given"
     said = reader.named_in(study)
-    if kind == "ms" and "ms" not in said and (is_ms is False or study.conditions):  # the conditions it lists, not a keyword, say what a trial is in
+    if kind == "ms" and "ms" not in said and (is_ms is False or study.conditions) and not reader.ms_in_class(study):  # the conditions it lists, not a keyword, say what a trial is in
         return [_problem("condition", claim, conditions, f"condition: the text says {claim.written!r}; the record is not about MS (conditions: {conditions})")]
     if kind == "ms" and claim.written.lower() not in reader.syndromes and study.conditions and all(c.strip().lower() in reader.syndromes for c in study.conditions):
         return [_problem("condition", claim, conditions, f"condition: the text says {claim.written!r}; the record is a trial in {conditions}, not in MS itself")]

@@ -84,8 +84,9 @@ people write it in a post."""
 PMCID_ANY = re.compile(r"(?<![A-Za-z0-9])PMC(\d{4,9})\b", re.IGNORECASE)
 # a DOI ends where a Markdown link's text meets its label or address ("[doi:10.1/x][p3]")
 DOI_ANY = re.compile(r"1(?<!\w1)0\.\d{4,9}/(?:[^\s\"<>\]{}|,]|\](?![\[(]))+")
-DOI_PREFIXED = re.compile(r"\bdoi:\s*(?:https?://(?:dx\.)?doi\.org/)?((?:[^\s\]]|\](?![\[(]))+)", re.IGNORECASE)
-"""A DOI after "doi:", its resolver's address left out when given ("doi: https://doi.org/10.…")."""
+DOI_PREFIXED = re.compile(r"\bdoi:\s*(?:https?://(?:dx\.)?doi\.org/)?(?!\[)((?:[^\s\]]|\](?![\[(]))+)", re.IGNORECASE)
+"""A DOI after "doi:", its resolver's address left out when given ("doi: https://doi.org/10.…");
+not a Markdown link's text ("doi:[10.…](https://doi.org/10.…)": the DOI inside is read as it is)."""
 PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov|ncbi\.nlm\.nih\.gov/pubmed|europepmc\.org/(?:article|abstract)/MED)/(\d+)", re.IGNORECASE)
 DOI_URL_TAIL = re.compile(r"(?:/(?:full|abstract|pdf|epdf|fulltext|meta|references|figures|html|suppl)(?:/.*)?|\.pdf|[?#].*)$", re.IGNORECASE)
 EU_CONTEXT = re.compile(r"(?:\bEU\b|CTIS|euclinicaltrials|EUCT=?)[^\n]{0,30}$", re.IGNORECASE)
@@ -749,6 +750,7 @@ class _HtmlText(HTMLParser):
         self._row_is_header = True
         self._row_plain = False  # a cell of the row holds text that is not bold
         self._rows = 0  # rows of the table read so far
+        self._tables: list[tuple | None] = []  # per table open, the row it sits in (a page laid out in a table), if any
         self._bold = 0
         self._cell: int | None = None
         self._list: _DefinitionList | None = None
@@ -805,7 +807,11 @@ class _HtmlText(HTMLParser):
                 self._open.append((tag, self.length))
             if tag == "tr":
                 self._row, self._row_is_header, self._row_plain = [], True, False
-            elif tag == "table":
+            elif tag == "table" and self._row is not None:  # a table inside a cell: its rows are its own, the outer row waits
+                self._tables.append((self._header, self._row, self._row_is_header, self._row_plain, self._rows, self._cell))
+                self._row, self._cell, self._rows = None, None, 0
+            elif tag == "table":  # a table after another keeps its column names (a table drawn a row at a time)
+                self._tables.append(None)
                 self._rows = 0
         if tag == "sup" and self.parts and self.parts[-1][-1:].isalnum():  # "NCT04047628<sup>3</sup>" is no 9-digit id
             self._emit(" ")
@@ -855,6 +861,8 @@ class _HtmlText(HTMLParser):
                 break
         if tag in ("td", "th"):
             self._close_cell()
+        if tag == "table" and self._tables and (outer := self._tables.pop()) is not None:
+            self._header, self._row, self._row_is_header, self._row_plain, self._rows, self._cell = outer
         if tag in ("b", "strong"):
             self._bold = max(0, self._bold - 1)
         if tag in ("dt", "dd") and self._list is not None and self._list.open and self._list.open[0] == tag:
