@@ -13,7 +13,7 @@ from sqlalchemy import event, text
 from curemap.enrich.pipeline import classify_store
 from curemap.profile import load_profile
 from curemap.store import Store, schema
-from curemap.web.query import StudyFilters, study_page
+from curemap.web.query import ChangeFilters, StudyFilters, newest_changes, study_page
 from tests.test_store import csv_rows, records_from_rows
 
 COPIES = 12
@@ -128,3 +128,32 @@ def test_sqlite_reads_a_list_by_status_and_phase_from_their_joint_index(built_st
             plan = [row.detail for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
             read = [step for step in plan if step.startswith(("SCAN studies", "SEARCH studies"))]
             assert read and all("ix_studies_status_phase_last_update (status=? AND phase=?" in step for step in read), (statement, plan)
+
+
+def test_sqlite_reads_the_overviews_newest_studies_and_open_curative_trials_from_their_indexes(built_store):
+    """The overview's newest studies added are read back from the study entries of the change
+    log alone (at a million records, not through every paper added since), and its curative MS
+    trials open now, counted and listed, from the entries of curative, recruiting studies alone."""
+    profile = load_profile()
+    log = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        log.append((statement, parameters))
+
+    event.listen(built_store.engine, "before_cursor_execute", seen)
+    try:
+        added = newest_changes(built_store, ChangeFilters(kind="added", record="study", ms=True), 5)
+        open_now = study_page(built_store, profile, StudyFilters(status="RECRUITING", ms=True, curative=True), per_page=10)
+    finally:
+        event.remove(built_store.engine, "before_cursor_execute", seen)
+    assert len(added) == 5 and all(not change["record_id"].startswith("PMID") for change in added)
+    assert open_now.total == len(open_now.items) or len(open_now.items) == 10
+    assert all(item["status"] == "RECRUITING" and item["curative_intent"] for item in open_now.items)
+    with built_store.engine.connect() as conn:
+        plans = [
+            [row.detail for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+            for statement, parameters in log if "FROM changes" in statement or "FROM studies" in statement and "count" in statement.lower()
+        ]
+    assert any(any("ix_changes_kind_record (kind=? AND record=?)" in step for step in plan) for plan in plans), plans
+    counted = [plan for plan in plans if any("studies" in step for step in plan) and not any("changes" in step for step in plan)]
+    assert counted and all(any("ix_studies_open_curative" in step for step in plan) for plan in counted), counted

@@ -14,6 +14,7 @@ from curemap.sources.files import iter_file_records
 from curemap.store import Store, schema, summary
 from curemap.views import store_counts, store_status
 from tests.conftest import SHARED_DATA
+from tests.test_literature_store import LITERATURE_CSV
 from tests.test_store import csv_rows, records_from_rows
 
 
@@ -161,3 +162,29 @@ def test_a_list_filtered_on_a_kept_count_gives_the_counted_total(built_store):
         with built_store.connect() as conn:
             counted = conn.execute(select(func.count()).select_from(schema.studies).where(*where)).scalar_one()
         assert study_page(built_store, profile, chosen, per_page=1).total == counted, filters
+
+
+def test_every_change_names_its_kind_of_record_and_the_migration_fills_older_entries(store_url):
+    """The overview reads the newest studies added from the change log by kind of record; the
+    entries a store logged before the column existed are filled from the tables that hold them."""
+    store = Store(store_url)
+    store.import_records(records_from_rows(csv_rows()[:50]))
+    store.import_records(iter_file_records(LITERATURE_CSV))
+    ch = schema.changes
+
+    def kinds() -> set[tuple[str, str | None]]:
+        with store.connect() as conn:
+            return set(conn.execute(select(ch.c.record_id, ch.c.record)).all())
+
+    logged = kinds()
+    with store.connect() as conn:
+        studies = set(conn.execute(select(schema.studies.c.id)).scalars())
+        papers = set(conn.execute(select(schema.papers.c.id)).scalars())
+    assert logged == {(i, "study") for i in studies} | {(i, "paper") for i in papers}
+    with store.engine.begin() as conn:
+        conn.execute(ch.update().values(record=None))
+        conn.execute(schema.schema_migrations.delete().where(schema.schema_migrations.c.name == "0016_change_record_kinds"))
+    store.close()
+    store = Store(store_url)  # opening applies 0016_change_record_kinds again
+    assert kinds() == logged
+    store.close()

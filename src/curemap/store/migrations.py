@@ -163,6 +163,31 @@ def lz4_available(conn: Connection) -> bool:
     return True
 
 
+OVERVIEW_INDEXES = {
+    "sqlite": ("CREATE INDEX IF NOT EXISTS ix_studies_open_curative ON studies (curative_intent, status, is_ms, last_update_posted, id)",),
+    "postgresql": (
+        "CREATE INDEX IF NOT EXISTS ix_studies_open_curative ON studies (curative_intent, status, is_ms, last_update_posted DESC NULLS LAST, id DESC)",
+    ),
+}
+"""The index behind the overview's list of curative MS trials open now (and any list filtered by
+curative intent and status, MS or not): its count and its newest page read only their entries."""
+
+
+def _change_record_kinds(conn: Connection) -> None:
+    """Each change-log entry names the kind of record it is about (filled from the tables that hold
+    them), and the log is indexed by kind of change and of record: the overview's newest added
+    studies are read back from the newest study entries, not through every paper added since."""
+    if "record" not in {column["name"] for column in inspect(conn).get_columns("changes")}:
+        conn.execute(text("ALTER TABLE changes ADD COLUMN record VARCHAR(10)"))
+    conn.execute(text(
+        "UPDATE changes SET record = CASE WHEN EXISTS (SELECT 1 FROM studies s WHERE s.id = changes.record_id) THEN 'study' "
+        "WHEN EXISTS (SELECT 1 FROM papers p WHERE p.id = changes.record_id) THEN 'paper' END"
+    ))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_changes_kind_record ON changes (kind, record, id)"))
+    for statement in OVERVIEW_INDEXES.get(conn.dialect.name, ()):
+        conn.execute(text(statement))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     (
         "0001_evidence_store",
@@ -196,6 +221,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0013_kept_trials", _kept_trials),
     ("0014_status_phase_index", _status_phase_index),
     ("0015_lighter_writes", _lighter_writes),
+    ("0016_change_record_kinds", _change_record_kinds),
 ]
 
 

@@ -159,6 +159,7 @@ changes = Table(
     Column("old_value", Text),
     Column("new_value", Text),
     Column("detected_at", String(40), nullable=False),
+    Column("record", String(10)),  # the kind of record changed: "study" or "paper"
 )
 Index("ix_changes_record", changes.c.record_id)
 Index("ix_changes_detected", changes.c.detected_at)

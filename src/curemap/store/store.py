@@ -45,7 +45,7 @@ from curemap.jsontext import parse_json
 from curemap.store import schema, search, summary
 from curemap.store.bulk import among, bulk_insert, insert_new, update_rows
 from curemap.store.schema import upsert
-from curemap.store.kinds import STUDY, RecordKind, item_of, kind_of
+from curemap.store.kinds import PAPER, STUDY, RecordKind, item_of, kind_of
 from curemap.store.migrations import migrate
 
 BATCH_SIZE = 500
@@ -365,12 +365,13 @@ def _insert_raw(conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
 
 
 def _change_rows(
-    record_id: str, old: dict[str, Any], new: dict[str, Any], names: tuple[str, ...], now: str
+    record_id: str, record: str, old: dict[str, Any], new: dict[str, Any], names: tuple[str, ...], now: str
 ) -> list[dict[str, Any]]:
     """One change-log row per field that moved."""
     return [
         {
             "record_id": record_id,
+            "record": record,
             "kind": CHANGE_KINDS.get(name, "updated"),
             "field": name,
             "old_value": canonical_json(before),
@@ -410,8 +411,8 @@ def _carried_labels(kind: RecordKind, entry: Entry) -> dict[str, Any]:
     return {"is_ms": entry.labels["is_ms"], "curative_intent": entry.labels["curative_intent"]}
 
 
-def _log_row(record_id: str, kind: str, now: str) -> dict[str, Any]:
-    return {"record_id": record_id, "kind": kind, "field": None, "old_value": None, "new_value": None, "detected_at": now}
+def _log_row(record_id: str, record: str, kind: str, now: str) -> dict[str, Any]:
+    return {"record_id": record_id, "record": record, "kind": kind, "field": None, "old_value": None, "new_value": None, "detected_at": now}
 
 
 class _Reading:
@@ -716,11 +717,11 @@ class Store:
                 summary.record(tally, kind.name, old["columns"], -1)
             summary.record(tally, kind.name, columns, +1)
             if old is None:
-                change_rows.append(_log_row(record_id, "added", now))
+                change_rows.append(_log_row(record_id, kind.name, "added", now))
                 new_rows[record_id] = (columns | {"first_seen_at": now} | _carried_labels(kind, entry), new_data)
                 counts.imported += 1
             else:
-                change_rows += _change_rows(record_id, old["data"], new_data, kind.fields, now)
+                change_rows += _change_rows(record_id, kind.name, old["data"], new_data, kind.fields, now)
                 if record_id in new_rows:  # a new record twice in one batch, differing: keep the later
                     new_rows[record_id] = (columns | {"first_seen_at": now} | _carried_labels(kind, entry), new_data)
                     counts.changed += 1
@@ -754,7 +755,7 @@ class Store:
             )
             if result.rowcount:
                 tally.add(summary.PAPERS, n=-1)
-                conn.execute(insert(schema.changes).values(**_log_row(record.source_id, "deleted", now)))
+                conn.execute(insert(schema.changes).values(**_log_row(record.source_id, PAPER.name, "deleted", now)))
                 counts.changed += 1
                 counts.changed_ids.append(record.source_id)
             else:

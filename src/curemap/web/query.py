@@ -421,8 +421,9 @@ def newest_changes(store: Store, filters: ChangeFilters, limit: int) -> list[dic
 
 def _changes(filters: ChangeFilters) -> tuple[list[Any], Any]:
     """The conditions the filters set on the change log, and the entries' query, newest first.
-    Record filters are checked entry by entry (``EXISTS``), so reading the newest few does not
-    first gather every matching record."""
+    The kind of record is the entry's own, indexed with its kind of change (the newest studies
+    added are read without passing the papers added since); the MS filter is checked entry by
+    entry (``EXISTS``), so reading the newest few does not first gather every matching record."""
     ch, rs, cl, pp = schema.changes, schema.record_strategies, schema.classifications, schema.papers
     where: list[Any] = []
     if filters.since:
@@ -431,11 +432,10 @@ def _changes(filters: ChangeFilters) -> tuple[list[Any], Any]:
         where.append(ch.c.kind == filters.kind)
     if filters.strategy:
         where.append(ch.c.record_id.in_(select(rs.c.record_id).where(rs.c.strategy == filters.strategy)))
-    if filters.record or filters.ms is not None:
-        chosen = [cl.c.kind == filters.record] if filters.record else []
-        if filters.ms is not None:
-            chosen.append(cl.c.is_ms.is_(filters.ms))
-        where.append(exists().where(cl.c.record_id == ch.c.record_id, *chosen))
+    if filters.record:
+        where.append(ch.c.record == filters.record)
+    if filters.ms is not None:
+        where.append(exists().where(cl.c.record_id == ch.c.record_id, cl.c.is_ms.is_(filters.ms)))
     title = func.coalesce(_ST.c.brief_title, pp.c.title).label("title")
     query = (
         select(ch, title)
