@@ -68,6 +68,43 @@ doi:10.3389/fneur.2021.647425</li></ol>
     assert "Neurology Reviews" not in " ".join(p["quote"] for c in cited.values() for p in c["problems"])
 
 
+def test_a_thesis_pages_footnotes_and_a_table_beside_its_names_are_read_as_printed(built_store, profile, tmp_path):
+    """Footnotes in small print at a page's foot ("5 NCT01973491; completed in 2016.") are the
+    entries the body's superscripts cite, each read on its own (a DOI at a note's end is not run
+    into the next note's number); a table of short names and wide cells is one table, not a
+    column of names beside it."""
+    notes = "font-size: 7.5pt"
+    rows = "".join(
+        f"<tr><td>{name}</td><td>{sponsor}</td><td>{trial}</td><td>{phase}</td><td>{status}</td><td>{n}</td></tr>"
+        for name, sponsor, trial, phase, status, n in (
+            ("CC-97540 (NEX-T)", "BMS (Juno)", "NCT06220201", "Phase 1", "Recruiting", "120"),
+            ("YTB323, second study", "Kite / Gilead", "NCT06675864", "Phase I/II", "Recruiting", "28"),
+            ("CABA-201 (RESET-MS)", "Cabaletta Bio", "NCT07006805", "Phase 1/2", "Recruiting", "12"),
+            ("Obe-cel", "Autolus", "NCT07139743", "Phase 1", "Recruiting", "18"),
+            ("MB-CART2019.1", "Miltenyi", "NCT07178431", "Phase 1/2", "Not yet open", "46"),
+            ("IDP-023 g-NK", "Indapta", "NCT06677710", "Phase 1", "Suspended", "34"),
+        ) * 2
+    )
+    thesis = _pdf(tmp_path, "thesis-chapter.pdf", f"""
+<h2>3.2 Peptide tolerance</h2>
+<p>ATX-MS-1467 was first tested in a phase I study of 43 patients<sup>1</sup> and then in a phase II
+study of 37 patients sponsored by Apitope.<sup>2</sup> A pilot trial of N-acetyl cysteine for fatigue
+randomised 15 patients: adverse events occurred in 40% on NAC against 80% on placebo.<sup>3</sup></p>
+{"<p>" + "Tolerance asks the immune system to accept myelin again rather than to forget everything. " * 12 + "</p>"}
+<p style="margin-top: 20mm; {notes}">1 NCT01097668, Apitope Technology (Bristol) Ltd; completed.<br>
+2 NCT01973491; completed in 2016.<br>3 Ann Clin Transl Neurol 2021, doi:10.1002/acn3.51325.<br>
+4 NCT05122559, phase 2.</p>
+<h2>Competitive landscape</h2>
+<table style="border: none"><tr><td>Programme</td><td>Sponsor</td><td>Registry ID</td><td>Phase</td><td>Status</td><td>N</td></tr>{rows}</table>
+""", STYLE.replace("td, th { border: 0.6pt solid black; padding: 2pt }", "td { padding: 1pt 6pt }"))
+    fields = {ref: sorted(p["field"] for p in c["problems"]) for ref, c in _cited(verify_path(built_store, profile, thesis)).items()}
+    assert fields["NCT01973491"] == ["sponsor"]  # the MerckKGaA-run phase 2, cited by note 2
+    assert fields["doi:10.1002/acn3.51325"] == ["figure"]  # 60% on NAC, says the abstract; the DOI ends where note 4 begins
+    assert fields["NCT05122559"] == []
+    assert fields["NCT06675864"] == ["sponsor"] and fields["NCT07178431"] == ["enrollment"]  # Novartis's; 25
+    assert fields["NCT06220201"] == [] and fields["NCT06677710"] == []
+
+
 def test_pdf_lines_keep_ids_whole_and_drop_only_what_repeats(tmp_path):
     """An id broken at a hyphen or an address broken at the line's end is made whole; a word
     broken at its own hyphen keeps it; a superscript never runs into the id before it; the

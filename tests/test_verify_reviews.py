@@ -1304,3 +1304,59 @@ def test_thirty_eighth_to_forty_first_fresh_sets_misses_once_reported(problems):
     assert problems("Legend's LCAR-AIO trial at Union Hospital Wuhan (NCT06869278) takes MS, phase 1, recruiting.\n") == {"NCT06869278": []}
     assert problems("azer-cel in B-cell mediated autoimmune disease incl. MS (NCT06680037), phase 1.\n") == {"NCT06680037": []}
     assert problems("GNbAC1 in MS (NCT03179423), a phase 2 trial.\n") == {"NCT03179423": ["condition"]}  # type 1 diabetes
+    person = "UCSF's phase 1 study of KYV-101 (NCT06451159), led by Bruce Cree, has finished enrolling its 10 participants.\n"
+    assert problems(person) == {"NCT06451159": []}  # the record names Bruce Cree alone: no institution to contradict
+    assert problems(person.replace("UCSF's", "Novartis's")) == {"NCT06451159": ["sponsor"]}  # a company is no place he works
+    alone = "The N-acetyl cysteine trial (NCT05122559), a phase 2 study sponsored by Johns Hopkins University.\n"
+    assert problems(alone) == {"NCT05122559": ["sponsor"]}  # Emmanuelle Waubant's: no person named beside the university
+
+
+def test_forty_second_to_forty_fifth_fresh_sets_misses_once_reported(problems):
+    """What fresh-42 to fresh-45's first runs missed or flagged: a footnote's own claims about the
+    trial it cites, "And Novartis's masitinib", "n = 746 and 751, resp.", an organisation as one
+    field of a dashed line, "enrolment of roughly 900 … is complete", two registrations of one
+    trial in turn ("(X); the US registration (Y) lists 10"), "recruiting with a target of 800"
+    said of the trial before, "21 MS patients", a card's "Target size: 60", a sponsor's acronym
+    with a hyphen after its name."""
+    note = (
+        "| R16 | Neural stem cells. | Tisch MS Research Center[^1], phase 2, n = 54, completed "
+        "([NCT03355365](https://clinicaltrials.gov/study/NCT03355365)) |\n\n"
+        "[^1]: The earlier open-label phase 1 study at the same centre (NCT01933802) treated 20 patients and has completed.\n"
+    )
+    assert problems("| Rec | Text | Evidence |\n|---|---|---|\n" + note, "md") == {"NCT03355365": [], "NCT01933802": []}
+    essay = "The trial everyone waits for is BEAT-MS.[^1]\n\n[^1]: BEAT-MS, NIAID, phase 2, still recruiting. https://clinicaltrials.gov/study/NCT04047628\n"
+    assert problems(essay, "md") == {"NCT04047628": ["phase"]}
+    assert problems("And Novartis's\nmasitinib phase 3 in progressive MS is ongoing (NCT05441488).\n") == {"NCT05441488": ["sponsor"]}
+    fenhance = "- FENhance 1 NCT04586010 / FENhance 2 NCT04586023\n  Ph III vs teriflunomide, n = 746 and 751, resp.; active, not recruiting\n"
+    assert problems(fenhance, "md") == {"NCT04586010": [], "NCT04586023": []}
+    slides = "- Orelabrutinib NCT04711148 - BeiGene - Ph 2 RRMS - 160\n- REMODEL-1 NCT05147220 - Novartis - Ph 3 - 800\n"
+    assert problems(slides, "md") == {"NCT04711148": ["sponsor"], "NCT05147220": []}
+    treat = "TREAT-MS (NCT03500328), run by Johns Hopkins; enrolment of roughly 900 participants is complete and the trial is ongoing.\n"
+    assert problems(treat) == {"NCT03500328": []}
+    rennes = "MAESTRO-4MS, phase 1, 15 patients in the EU record (2023-509538-20-01); the US registration (NCT06592703) lists 10 participants.\n"
+    assert problems(rennes) == {"2023-509538-20-01": [], "NCT06592703": []}
+    remodel = (
+        "REMODEL-1 (NCT05147220) is a phase 3 study against teriflunomide, recruiting with a target of\n800; the EU record of a"
+        " remibrutinib phase 3 study, 2023-509345-12-00 (Novartis Pharma AG), is\nrecruiting 444 participants.\n"
+    )
+    assert problems(remodel) == {"NCT05147220": [], "2023-509345-12-00": []}
+    assert problems("the STAT study NCT01413100 (phase II, 21 MS patients) has completed.\n") == {"NCT01413100": ["condition"]}
+    cards = (
+        '<div><h3><a href="https://clinicaltrials.gov/study/NCT05832515">aHSCT</a></h3><ul><li>Phase 1</li>'
+        '<li>Sponsor: Pavlov University</li><li>Target size: 60</li></ul></div>\n<div><h3><a href="https://euclinicaltrials.eu/'
+        'search-for-clinical-trials/?lang=en&amp;EUCT=2024-519975-24-00">tolDC</a></h3><ul><li>Phase 2</li>'
+        '<li>Sponsor: Hospital Clinic Barcelona (FRCB-IDIBAPS)</li><li>Target size: 45</li></ul></div>\n'
+    )
+    assert problems(cards, "html") == {"NCT05832515": ["enrollment"], "2024-519975-24-00": []}
+
+
+def test_a_problem_in_a_paragraph_wrapped_over_lines_says_its_own_line(verifier):
+    """An HTML paragraph written over several lines: each problem names the line its words are
+    on (a reader looks there), not the line the paragraph opens on."""
+    page = (
+        "<html><body>\n<p>Tolerogenic dendritic cells are the other approach.\n"
+        "A Spanish phase 1 study from Germans Trias i Pujol\n"
+        "completed with 16 patients (<a href=\"https://clinicaltrials.gov/study/NCT02903537\">NCT02903537</a>).</p>\n</body></html>\n"
+    )
+    (cited,) = [c for c in verifier.verify_text(page, "html")["citations"] if c["ref"] == "NCT02903537"]
+    assert [(p["field"], p["line"]) for p in cited["problems"]] == [("status", 4)]  # its status is unknown

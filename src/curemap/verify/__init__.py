@@ -452,10 +452,24 @@ class Verifier:
         for original, ref in zip(written, members):
             if item := (lent or {}).get(id(original)):
                 claims_of[f"{ref.kind}:{ref.ref}"] += self._claims(blanked, item, item.start, item.end)
+            if (noted := self._note_claims(doc, original)) and (key := f"{ref.kind}:{ref.ref}") in claims_of:
+                said = {claim.field for claim in noted}  # the note's words are the writer's about it: the citing sentence adds what they leave unsaid
+                claims_of[key] = noted + [claim for claim in claims_of[key] if claim.field not in said]
         for key, result in citations.items():
             ref = next(r for r in members if f"{r.kind}:{r.ref}" == key)
             self._check(result, ref, claims_of[key], doc)
         return list(citations.values()) + named
+
+    def _note_claims(self, doc: Document, ref: Reference) -> list[Claim]:
+        """The claims of the note a reference was cited by ("…[^1]" and "[^1]: The earlier phase 1
+        study (NCT…) treated 20 patients"), placed where it is cited; none for a reference written
+        where it stands or a note that is an address alone."""
+        if doc.text[ref.start:ref.end] == ref.text or not re.search(r"[A-Za-z]{3,}\s+\S", ref.text):
+            return []
+        words = mask_quotes(ref.text)
+        words = _without_references(words, find_references(words))
+        noted = self.reader.read(words, 0, len(words))  # a condition there is mostly a cited title's ("Scleroderma Treatment With …")
+        return [claim._replace(start=ref.start, end=ref.end) for claim in noted if claim.field in CLAIM_FIELDS]
 
     def _one_per_record(self, members: list[Reference]) -> list[Reference]:
         """A block's references with those naming one record as one ("doi:… PMID: …" after a
@@ -724,6 +738,9 @@ _NEW_TRIAL = re.compile(r"(?<![\w'])(?:a|an|another)\s+$", re.IGNORECASE)
 _JOINED = re.compile(r"\b(?:with|and|while|whereas|plus|alongside|besides|beside|than|but|or|versus|vs|into|to|then|before|by)\b", re.IGNORECASE)
 """A word joining another trial on ("… (NCT1) with a phase 2 …"); a verb there says the claim of the
 trial before ("… (NCT1) completed a phase II/III trial …")."""
+_SAID_OF_IT = re.compile(r"\b(?:is|was|are|were|has|had|have|remains)\b", re.IGNORECASE)
+"""A verb between a reference's parentheses and the joining word: the clause goes on about that
+trial ("(NCT1) is a phase 3 study …, recruiting with a target of 800")."""
 _PREDICATE = re.compile(r"\b(?:is|was|are|were|be|been|remains|became|becomes|has|had|have|holds|shows)\s+(?:a|an)\s+$", re.IGNORECASE)
 """A claim brought in by an indefinite article after a reference's parentheses have closed and a
 word ("… (NCT1, completed) with a phase 2 of 54 people (NCT2)") introduces the next trial, unless it
@@ -813,7 +830,7 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
     between = masked[first.end:last.start]
     together = not any(first.end <= c.start and c.end <= last.start for c in claims) and all(
         b.start - a.end <= 40 for a, b in zip(mentions, mentions[1:])
-    ) and between.count("(") <= between.count(")")  # "NCT1 (EU CT X: phase 1/2, …)": the aside's claims are X's
+    ) and between.count("(") <= between.count(")") and not re.search(r"\)\s*;", between)  # "NCT1 (EU CT X: phase 1/2, …)": the aside's claims are X's; "(X); the US registration (NCT1) lists …" goes on to another
     # a writer who puts a claim before the first reference ("a phase 1 in 20 people (NCT…)") puts
     # references after their claims: a claim after "…) and" then leads to the next reference
     trailing = any(c.end <= first.start for c in claims)
@@ -863,7 +880,8 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
             lead = max(prev.end, claim.start - 24)
             article = _NEW_TRIAL.search(masked, lead, claim.start)
             closed = masked.rfind(")", prev.end, claim.start)
-            if article and closed >= 0 and _JOINED.search(masked, closed, article.start()) and not _PREDICATE.search(masked, lead, claim.start):
+            joined = _JOINED.search(masked, closed, article.start()) if article and closed >= 0 else None
+            if joined and not _PREDICATE.search(masked, lead, claim.start) and not _SAID_OF_IT.search(masked, closed, joined.start()):
                 out.append((claim, [next_key]))
                 continue
             if trailing and (_CLOSED_AND.search(gap) or _SENTENCE_END.search(gap)):

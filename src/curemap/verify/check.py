@@ -22,7 +22,9 @@ phase claim, a "Sponsor" cell a sponsor claim, an "n" cell an enrollment.
 Sponsors match the lead sponsor or any collaborator up to case, accents, punctuation and legal
 suffixes, through the profile's sponsor vocabulary (parents and name variants merge), by an
 acronym of the name ("UCSF"), or by one name's distinctive words holding the other's; a person
-named with an institution ("Bruce Cree at UCSF") matches either.
+named with an institution ("Bruce Cree at UCSF") matches either; a record whose sponsor is a
+person and which names no institution or site cannot contradict the academic institution a text
+names beside that person ("UCSF's study … led by Bruce Cree").
 """
 
 from __future__ import annotations
@@ -101,7 +103,7 @@ PEOPLE = r"(?:participants|patients|pts|people|persons|subjects|volunteers|veter
 ENROLLMENT = Gated(re.compile(  # every match starts where a word starts, or on "~" or "≈": said first, it is checked first
     rf"(?:\b(?=\w)|(?=[~≈]))(?<!\bour )(?<!\bmy )(?:(?:(?<![\w~≈])(?P<a1>{APPROX})\s*)?\b{NOT_ONE}(?P<n1>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h1>{NUMBER}))?\s+(?:(?:healthy|adult|paediatric|pediatric)\s+)?{PEOPLE}\b"
     rf"|\bn\s*(?:=\s*(?P<a2>[~≈≃])?|(?P<a6>[~≈≃]))\s*(?P<n2>\d[\d,]*)|\b(?P<n4>\d{{1,3}}(?:,\d{{3}})*|\d+)-(?:patient|person|participant|subject|volunteer)\b"
-    rf"|\b(?:enrolled|enrolling|recruited|randomi[sz]ed|treated|enrol(?:l)?ment(?:\s+(?:of|target))?|sample\s+size\s+of|target\s+of|to\s+(?:enrol(?:l)?|recruit))\s+(?:(?P<a3>{APPROX})\s*)?{NOT_ONE}(?P<n3>{NUMBER})(?:\s*(?:to|–)\s*(?P<h3>{NUMBER}))?(?![\w%])"
+    rf"|\b(?:enrolled|enrolling|recruited|randomi[sz]ed|treated|enrol(?:l)?ment(?:\s+(?:of|target))?:?|sample\s+size\s+of|(?:target|planned|sample|study|trial)\s+size:|target\s+of|to\s+(?:enrol(?:l)?|recruit))\s+(?:(?P<a3>{APPROX})\s*)?{NOT_ONE}(?P<n3>{NUMBER})(?:\s*(?:to|–)\s*(?P<h3>{NUMBER}))?(?![\w%])"
     rf"|(?<!\bof )(?<!\bwhom )(?:(?<![\w~≈])(?P<a7>{APPROX})\s*|(?<![\w.,]\s)(?<![\w.,]))(?P<n7>\d{{1,3}}(?:,\d{{3}})+|\d+)\s+(?:were\s+)?(?:enrolled|randomi[sz]ed|recruited)\b(?!\s+(?:in|into|to|by|from|at)\b)"  # "42 enrolled; …", as a study's characteristics say
     rf"|\brecruiting\s+(?P<said5>(?:(?P<a5>{APPROX})\s*)?(?P<n5>{NUMBER}))(?![\w%]|[.,]\d))",  # "is recruiting about 1,600": the count after the status
     re.IGNORECASE,
@@ -119,7 +121,7 @@ _LISTED_COUNT = re.compile(rf"(?:(?<![\w~≈])(?P<approx>{APPROX})\s*)?(?P<n>{NU
 """A count of a list, with its own "about" or "~" ("974 and ~900 participants, respectively")."""
 RESPECTIVELY = Gated(re.compile(
     rf"(?:(?<![\w~≈])(?P<approx>{APPROX})\s*)?\b(?P<list>{NUMBER}(?:\s*,\s*(?:{APPROX}\s*)?{NUMBER})*\s*,?\s*and\s+(?:{APPROX}\s*)?{NUMBER})"
-    rf"\s+(?:{PEOPLE}\s*,?\s*)?respectively\b", re.IGNORECASE
+    rf"\s*,?\s*(?:{PEOPLE}\s*,?\s*)?(?:respectively\b|resp\.)", re.IGNORECASE
 ))
 PERCENT = Gated(re.compile(r"(\d(?<![\d.,]\d)\d*(?:\.\d+|,\d{1,2}(?!\d))?)\s*%"))  # a digit first (not after a digit, "." or ","); "29,2 %" a decimal comma
 CONFIDENCE = Gated(re.compile(r"\b\d+\s*%\s*(?:CI|confidence interval)[^)\n;]*", re.IGNORECASE))
@@ -189,8 +191,11 @@ the trial runs ("(phase 2, Oslo University Hospital, 50 participants, recruitmen
 COMPANY_WORD = re.compile(r"(?!Mc|Mac)[A-Z][a-z]+(?:[A-Z][a-z]+)+")
 """One word with a capital inside, as companies name themselves ("BeiGene", "AstraZeneca",
 "InnoCare"); not a Scottish or Irish surname ("McDonald")."""
+FIELD_ORGANISATION = re.compile(rf"(?:^|[ \t][-–—|][ \t]|;[ \t]*)(?P<name>{NAME})(?=[ \t]+[-–—|][ \t]|[ \t]*;)", re.UNICODE | re.MULTILINE)
+"""An organisation standing alone as one field of a line of fields set apart by dashes, bars or
+semicolons ("Orelabrutinib NCT04711148 - BeiGene - Ph 2 RRMS - 160"): its sponsor, or where it runs."""
 _GROUP_AT = re.compile(rf"(?:['’]s?)?\s+(?:research\s+)?(?:group|team|lab|laboratory|unit)\s+(?:at|in)\s+(?:the\s+)?(?P<at>{NAME})", re.UNICODE)
-_SHORT_NAME = re.compile(r"\s*\([A-Z][A-Za-z&]{1,9}\)")
+_SHORT_NAME = re.compile(r"\s*\([A-Z][A-Za-z&]{1,9}(?:-[A-Z][A-Za-z&]{1,9})?\)")
 _SENTENCE_OPENING = re.compile(r"(?:(?:In|On|At|Since|After|Before|Then|Now|Also|Meanwhile|And|But|Today|Here|There|When|While|Later)\s+|(?:19|20)\d\d,?\s+)+")
 ORG_WORDS = frozenset(
     form for word in (
@@ -270,6 +275,7 @@ _AHEAD_COLUMNS = _columns(
 _ENROLLMENT_COLUMNS = _columns(
     "n randomised", "n randomized", "randomised", "randomized", "n enrolled", "n", "enrollment", "enrolment", "participants", "patients", "people", "pts", "size", "sample size", "target enrollment",
     "target enrolment", "enrolled", "number enrolled", "no of participants", "no of patients", "target n", "planned n",
+    "target size", "target", "planned size", "study size", "trial size", "planned enrollment", "planned enrolment", "target number",
 )
 
 
@@ -484,8 +490,10 @@ class ClaimReader:
         not_ms = [h for h in hits if h.key[0] == "not_ms"]
         for hit in hits:
             inside = hit.key[0] == "ms" and any(o.start <= hit.start and hit.end <= o.end for o in not_ms)
-            if not inside:
-                add(Claim("condition", segment[hit.start:hit.end], hit.key, start + hit.start, start + hit.end))
+            a, b = start + hit.start, start + hit.end
+            overlaps = any(x < b and a < y for x, y in titles) or any(c.start < b and a < c.end for c in claims if c.field not in ("figure", "count"))
+            if not inside and not overlaps:  # "21 MS patients": a count's words may name the condition, a sponsor's ("National MS Society") not
+                claims.append(Claim("condition", segment[hit.start:hit.end], hit.key, a, b))
         return sorted(claims, key=lambda c: c.start)
 
     def read_cell(self, text: str, start: int, end: int, header: str) -> list[Claim] | None:
@@ -543,7 +551,8 @@ class ClaimReader:
     def _sponsors(self, segment: str, lowered: str, start: int, add) -> None:
         owned = "'" in segment or "’" in segment
         hosted = " at " in lowered  # "a study … at the Charité": most sentences with "study" or "phase" have no "at"
-        if not owned and not hosted and not SPONSOR_SCREEN.may_match(segment, lowered):
+        fielded = " - " in segment or " – " in segment or " | " in segment or ";" in segment
+        if not owned and not hosted and not fielded and not SPONSOR_SCREEN.may_match(segment, lowered):
             return
         for pattern in SPONSOR_PATTERNS:
             for match in pattern.finditer(segment, lowered):
@@ -567,10 +576,16 @@ class ClaimReader:
                 continue
             if (_looks_organised(name) or self.organisations.lists(name)) and any(w not in ORG_WORDS for w in plain_words(name)):
                 self._sponsor(segment, *match.span("name"), start, add, hosted=True)
+        for match in FIELD_ORGANISATION.finditer(segment) if fielded else ():
+            name = re.split(r"[ \t]+[-–—|][ \t]+", match.group("name"))[0]  # a name's own dash joins no fields
+            if (self.organisations.lists(name) or COMPANY_WORD.fullmatch(name) or _looks_organised(name)) and any(w not in ORG_WORDS for w in plain_words(name)):
+                self._sponsor(segment, match.start("name"), match.start("name") + len(name), start, add, hosted=True)
         owners = OWNER.finditer(segment) if owned else ()
         for match in [*ORGANISATION_HINT.finditer(segment, lowered), *(HOSTED.finditer(segment, lowered) if hosted else ()), *owners]:
             group = next(g for g in ("by", "opens", "closes", "leads", "at", "owns") if match.groupdict().get(g))
             name = match.group(group)
+            if opening := _SENTENCE_OPENING.match(name):  # "And Novartis's masitinib phase 3"
+                name = name[opening.end():]
             organised = _looks_organised(name) or group == "owns" and (self.organisations.lists(name) or re.fullmatch(r"[A-Z]{3,8}(?:['’]s?)?", name)) or (
                 group == "by" and match.group()[:2].lower() == "by" and (self.organisations.lists(name) or COMPANY_WORD.fullmatch(name))
             )  # "Sanofi's earlier phase 2", "UCL's trial", "NCT… by Novartis", "by BeiGene"
@@ -629,6 +644,14 @@ def _short_form(said: str, named: list[str]) -> bool:
         all(start + k < len(named) and named[start + k].startswith(piece) for k, piece in enumerate(pieces))
         for start in range(len(named))
     )
+
+
+ACADEMIC_WORDS = frozenset(plain_words("university universitat college hospital clinic institute institut centre center school"))
+
+
+def _academic(name: str) -> bool:
+    """Whether a name is an academic institution's, by its words or as an acronym ("UCSF")."""
+    return bool(re.fullmatch(r"[A-Z]{3,6}", name.strip())) or any(w in ACADEMIC_WORDS for w in plain_words(name))
 
 
 def _personal(name: str) -> bool:
@@ -692,9 +715,9 @@ class SponsorMatcher:
         runs = {"".join(w[0] for w in named[i:i + k]) for k in (2, 3, 4) for i in range(len(named) - k + 1)}  # "MS" for "Multiple Sclerosis" inside the name
         matched_acronym = any(w in have or w in acronyms or w in runs or (len(w) >= 3 and _acronym(record).startswith(w)) for w in capitals)
         rest = [w for w in words if w not in capitals and w not in _ACRONYM_SKIP]
-        if not rest:
-            return matched_acronym
-        if all(w in have or (len(w) >= 3 and any(h.startswith(w) and len(h) >= len(w) + 2 for h in have)) for w in rest) and (
+        if not rest or matched_acronym and all(w in have for w in rest if w not in GENERIC_WORDS):
+            return matched_acronym  # "Hospital Clinic Barcelona (FRCB-IDIBAPS)": its acronym and its distinctive words
+        if all(w in have or (len(w) >= 3 and any(h.startswith(w) and (len(h) >= len(w) + 2 or matched_acronym and len(w) >= 6) for h in have)) for w in rest) and (
             matched_acronym or any(w not in GENERIC_WORDS for w in rest)
         ):  # "Antwerp Univ Hospital" for "University Hospital, Antwerp": words in any order, some cut short
             return True
@@ -720,6 +743,8 @@ def _enrollment_fits(value: tuple[int, int | None, str], enrollment: int) -> boo
 
 def study_problems(claims: list[Claim], study: Study, is_ms: bool | None, sponsors: SponsorMatcher, reader: ClaimReader) -> list[dict[str, Any]]:
     problems = []
+    named = [claim.value for claim in claims if claim.field == "sponsor"]
+    person_named = len(named) > 1 and any(sponsors.fits(name, study) for name in named)  # "UCSF's study …, led by Bruce Cree"
     for claim in claims:
         if claim.field == "phase":
             if claim.value is None:
@@ -738,7 +763,9 @@ def study_problems(claims: list[Claim], study: Study, is_ms: bool | None, sponso
                 problems.append(_problem("status", claim, f"completed {study.completion_date.value}",
                                          f"status: the text says {claim.written!r}; the record's completion date is {study.completion_date.value}"))
         elif claim.field == "sponsor":
-            if not sponsors.fits(claim.value, study) and not (isinstance(claim.value, SiteOrSponsor) and sponsors.hosts(claim.value, study)):
+            if not sponsors.fits(claim.value, study) and not (
+                (isinstance(claim.value, SiteOrSponsor) or person_named and _academic(claim.value)) and sponsors.hosts(claim.value, study)
+            ):
                 names = sponsors.names(study)
                 record = names[0] if names else "not given"
                 problems.append(_problem("sponsor", claim, record,

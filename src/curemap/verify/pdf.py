@@ -153,6 +153,9 @@ def _gutter(lines: list[Line], low: float, high: float, crossed: float = 0.5) ->
         continuous = sum(1 for line in both if _continuous([w for w in line.words if w.x1 < step]) or _justified(Line([w for w in line.words if w.x1 < step])))
         if both and continuous < 0.7 * len(both):
             continue
+        beyond = sum(1 for line in both if _continuous([w for w in line.words if w.x0 > step]) or _justified(Line([w for w in line.words if w.x0 > step])))
+        if both and beyond < 0.5 * len(both):
+            continue  # what stands right of it is set apart in cells: a table's first column, not a column of text
         if best is None or crossing < best[0]:
             best = (crossing, [[step]])
         elif crossing == best[0]:
@@ -455,6 +458,7 @@ def _blocks(page: Page, body_size: float, running: set[int], vocabulary: set[str
     block: _Block | None = None
     previous: Line | None = None
     marker: str | None = None  # the mark that opened the list item being read
+    note: int | None = None  # the number of the page's footnote being read
     left = min((line.x0 for line in page.lines if not line.skip and id(line) not in running), default=0)
 
     open_table: int | None = None
@@ -479,6 +483,9 @@ def _blocks(page: Page, body_size: float, running: set[int], vocabulary: set[str
                 texts[i - 1], texts[i] = _joined(texts[i - 1], texts[i], vocabulary)
         first = next(i for i, t in enumerate(texts) if t is not None)
         last = max(i for i, t in enumerate(texts) if t is not None)
+        if block.tag == "note":  # "3 NCT…" at a page's foot: the entry the body's "[3]" cites
+            texts[first] = re.sub(r"^(\d{1,3})\s", r"[\1] ", texts[first])
+            block.tag = "p"
         open_tag, close_tag = {"li": ("<ul><li>", "</li></ul>")}.get(block.tag, (f"<{block.tag}>", f"</{block.tag}>"))
         texts[first] = open_tag + texts[first]
         texts[last] = texts[last] + close_tag
@@ -506,6 +513,10 @@ def _blocks(page: Page, body_size: float, running: set[int], vocabulary: set[str
         heading = line.size > body_size * 1.15 or (all(w.bold for w in line.words if not w.raised) and len(line.words) <= 14 and not re.search(r"[.,;:]$", line.text))
         gap = line.top - previous.bottom if previous is not None else 0
         size = line.size
+        noted = size < body_size * 0.92 and re.fullmatch(r"\d{1,3}", first) is not None and len(line.words) > 1 and (
+            note is None or int(first) == note + 1 or block is None or block.tag != "note"
+        )  # a footnote in small print, numbered in turn ("2016" or a wrapped count is no note's number)
+        note = int(first) if noted else note if block is not None and block.tag == "note" and size < body_size * 0.92 else None
         starts = (
             block is None
             or previous is None
@@ -514,6 +525,8 @@ def _blocks(page: Page, body_size: float, running: set[int], vocabulary: set[str
             or gap < -size  # a new column
             or (BULLET.match(first) is not None and _ended(previous, marker, first))
             or line.bulleted
+            or noted
+            or (block.tag == "note") != (note is not None)
             or (block.tag.startswith("h") and abs(size - previous.size) > 0.5)
             or (line.x0 > previous.x0 + size * 1.2 and block.tag == "p" and line.x0 - left < size * 3 and re.search(r"[.!?:]$", previous.text) is not None)
         )
@@ -521,7 +534,7 @@ def _blocks(page: Page, body_size: float, running: set[int], vocabulary: set[str
             close()
             item = line.bulleted or (BULLET.match(first) is not None and _ended(previous, marker, first))
             marker = first if item else None
-            tag = ("h2" if size > body_size * 1.15 else "h3") if heading else "li" if item else "p"
+            tag = "note" if noted else ("h2" if size > body_size * 1.15 else "h3") if heading else "li" if item else "p"
             block = _Block(tag, [])
         block.lines.append(html)
         previous = line

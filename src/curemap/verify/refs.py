@@ -933,7 +933,11 @@ class _HtmlText(HTMLParser):
         line += data[:leading].count("\n")
         if leading and self.parts and not self.parts[-1].endswith((" ", "\n")):  # "<a>KYV-101</a> is": the space stays
             self._emit(" ", line)
-        self._emit(re.sub(r"\s+", " ", data.strip()) + (" " if data[-1].isspace() else ""), line)
+        pieces = [" ".join(piece.split()) for piece in data.strip().split("\n")]
+        last = len(pieces) - 1
+        for number, piece in enumerate(pieces):  # each printed line at its own line, so a problem says where it is
+            if piece:
+                self._emit(piece + (" " if number < last or data[-1].isspace() else ""), line + number)
 
 
 FOOTNOTE_MARK = re.compile(r"[\[(]?\^?(?:\d{1,3}|[a-z]|[*†‡§¶])[\])]?")
