@@ -105,6 +105,18 @@ randomised 15 patients: adverse events occurred in 40% on NAC against 80% on pla
     assert fields["NCT06220201"] == [] and fields["NCT06677710"] == []
 
 
+def test_slides_bullets_printed_as_characters_each_open_an_item(built_store, profile, tmp_path):
+    """A slide's bullets typed as "•" and running the slide's full width: the next "•" opens its
+    own item, so one trial's count is not read with the trial before it."""
+    slide = _pdf(tmp_path, "slides.pdf", """<h1>CAR-T: who is doing what</h1><p style="font-size: 16pt">
+• LCAR-AIO, Wuhan Union Hospital with Legend (NCT06869278): phase 1, recruiting, 37 patients in MS and NMOSD<br>
+• Kyverna EU arm (2024-511168-10-00): phase 2, about 90 patients, not yet recruiting, across Europe<br>
+• CARE-MS II (NCT00548405): phase III, Genzyme with Bayer, 820 enrolled, relapsing MS</p>""",
+        STYLE.replace("size: A4;", "size: A4 landscape;"))
+    fields = {ref: sorted(p["field"] for p in c["problems"]) for ref, c in _cited(verify_path(built_store, profile, slide)).items()}
+    assert fields == {"NCT06869278": [], "2024-511168-10-00": [], "NCT00548405": ["enrollment"]}  # 840 enrolled
+
+
 def test_pdf_lines_keep_ids_whole_and_drop_only_what_repeats(tmp_path):
     """An id broken at a hyphen or an address broken at the line's end is made whole; a word
     broken at its own hyphen keeps it; a superscript never runs into the id before it; the

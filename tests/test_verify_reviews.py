@@ -1360,3 +1360,43 @@ def test_a_problem_in_a_paragraph_wrapped_over_lines_says_its_own_line(verifier)
     )
     (cited,) = [c for c in verifier.verify_text(page, "html")["citations"] if c["ref"] == "NCT02903537"]
     assert [(p["field"], p["line"]) for p in cited["problems"]] == [("status", 4)]  # its status is unknown
+
+
+def test_forty_sixth_to_forty_eighth_fresh_sets_misses_once_reported(problems):
+    """What fresh-46 to fresh-48's first runs missed or flagged: "still enrolling about 200" (the
+    count under the status's word), "has completed enrolment", a new clause's subject after a
+    reference ("(NCT1), Bristol Myers Squibb is enrolling …"), claims in turn before a list of
+    references closing the sentence, "A VA-funded", "a Sanofi phase 2 study", "not MS", the NIH
+    for its institutes, translated column names, an id with a space in it, an EU CT number one
+    digit short, and "…, 820 enrolled"."""
+    nordic = (
+        "The US BEAT-MS trial (NCT04047628) is still enrolling about 200 participants, and the TREAT-MS study at Johns Hopkins"
+        " (NCT03500328), around 900 patients, is no longer recruiting.\n"
+    )
+    assert problems(nordic) == {"NCT04047628": ["enrollment"], "NCT03500328": []}
+    assert problems("Genentech has a phase 1 study of an allogeneic CAR-T (NCT07008378) which has completed enrolment of 60 patients.\n") == {"NCT07008378": ["status"]}
+    pharma = (
+        "Novartis is recruiting 28 patients with relapsing MS in a Phase 1/2 CAR-T study (NCT06617793), Bristol Myers Squibb is"
+        " enrolling around 120 patients in a Phase 1 study (NCT06220201).\n"
+    )
+    assert problems(pharma) == {"NCT06617793": [], "NCT06220201": []}
+    cells = "Imperial College London's phase I/II trial (21 patients) and the Ottawa phase 2 study (31 patients) have both completed (NCT01606215, NCT02239393).\n"
+    assert problems(cells) == {"NCT01606215": [], "NCT02239393": []}
+    assert problems("A VA-funded phase 2 trial in progressive MS enrolled 115 people and is complete (NCT03161028).\n") == {"NCT03161028": []}
+    assert problems("A mechanistic Sanofi phase 2 study (NCT04742400) uses PET; an MRI study (NCT04742400) too.\n") == {"NCT04742400": ["sponsor"]}
+    assert problems("GB-0998 phase 3 (NCT00348296) was run in scleroderma, not MS.\n") == {"NCT00348296": []}
+    assert problems("Tolebrutinib is studied by the US National\nInstitutes of Health (NCT04742400) in 12 people.\n") == {"NCT04742400": []}
+    assert problems("The NIH-funded trial (NCT04544449) is a phase 3.\n") == {"NCT04544449": ["sponsor"]}  # Roche's
+    table = "| Study | Who runs it | Phase | Persons | Situation |\n|---|---|---|---|---|\n| NCT05116540 HB-adMSC | Hope Biosciences | 2 | 42 | finished |\n"
+    assert problems(table, "md") == {"NCT05116540": ["enrollment"]}
+    assert problems("The EU registration of the Kyverna phase 2 trial is 2024-511168-10-0; in the US, NCT0238 4976.\n") == {
+        "2024-511168-10-0": ["id"], "NCT0238 4976": ["id"]
+    }
+    assert problems("- CARE-MS II (NCT00548405): phase III, Genzyme with Bayer, 820 enrolled\n", "md") == {"NCT00548405": ["enrollment"]}
+    assert problems("UCSF (NCT06451159) is run by Stanford University.\n") == {"NCT06451159": ["sponsor"]}  # no person named
+    assert problems("A mechanistic [Sanofi phase 2 study][6] uses PET in 12 participants.\n\n[6]: https://clinicaltrials.gov/study/NCT04742400\n", "md") == {
+        "NCT04742400": ["sponsor"]  # a reference-style link's words are the writer's claim (NINDS runs it)
+    }
+    notes = "A phase 1 trial of KYV-101 at UCSF (NCT06451159) is run by Stanford University.[2]\n\n[2] NCT06384976, phase 2.\n"
+    assert problems(notes, "md") == {"NCT06451159": ["sponsor"], "NCT06384976": []}  # the claim is the id's, not the note's
+    assert problems("Beijing InnoCare's orelabrutinib has completed enrolment of about 200 patients (NCT04711148).\n") == {"NCT04711148": ["enrollment"]}

@@ -39,6 +39,7 @@ STATUS_PHRASES = (
      r"|\bnot\s+(?:recruiting|enrolling)\s+(?:any\s?more|any\s+longer)\b|\b(?:done|finished)\s+(?:recruiting|enrolling)\b"
      rf"|\b{_ENROLMENT}(?:['’]s)?\s+(?:of\s+(?:(?:about|around|roughly|approximately|nearly|some|over|~)\s*)?[\d,]+\s+[a-z]+\s+)?(?:is\s+|has\s+|now\s+|been\s+)*{_CLOSED}\b|\bclosed\s+to\s+(?:{_ENROLMENT}|(?:new\s+)?(?:people|patients|participants|volunteers))\b", ("ACTIVE_NOT_RECRUITING",)),
     (r"\b(?:stopped|stopping|ceased|paused)\s+(?:recruiting|enrolling|recruitment|enrol(?:l)?ment)\b", ("ACTIVE_NOT_RECRUITING", "COMPLETED", "TERMINATED", "SUSPENDED")),
+    (r"\b(?:completed|finished|closed)\s+(?:its\s+|their\s+)?(?:recruitment|enrol(?:l)?ment)\b", ("ACTIVE_NOT_RECRUITING", "COMPLETED")),
     (r"\b(?:not|isn['’]t|hasn['’]t|has\s+not|is\s+not|not\s+yet)\s+(?:been\s+|yet\s+)?(?:finished|completed|complete|over)\b",
      ("RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "ACTIVE_NOT_RECRUITING", "SUSPENDED")),
     (r"\b(?:not|(?:is|are|was|were)n['’]t)\s+recruiting\b", ("ACTIVE_NOT_RECRUITING", "COMPLETED", "TERMINATED", "SUSPENDED", "WITHDRAWN", "UNKNOWN")),

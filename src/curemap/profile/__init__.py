@@ -510,13 +510,15 @@ class VerifierWords:
     written like codes ("CD19", "BCMA"), which name no one product; and the syndromes the map
     counts with MS that are not MS itself (acute optic neuritis), so a trial listing only those is
     not called an MS trial; and the words of conditions that name a class of diseases MS belongs
-    to ("B-cell mediated autoimmune disorders"), under which a trial's keywords say which ones."""
+    to ("B-cell mediated autoimmune disorders"), under which a trial's keywords say which ones;
+    and organisations a review may name by their parent ("the NIH" for NIAID)."""
 
     products: tuple[tuple[str, ...], ...] = ()
     name_stems: tuple[str, ...] = ()
     targets: tuple[str, ...] = ()
     syndromes: tuple[str, ...] = ()  # conditions that may come before MS without being it
     classes: tuple[str, ...] = ()  # words of conditions naming a class of diseases MS is one of
+    parents: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()  # (a parent's names, its parts' names)
 
 
 @dataclass(frozen=True, eq=False)
@@ -789,14 +791,20 @@ def _build(top: _Value, source: str, digest: str) -> Profile:
 
 
 def _verifier(value: _Value) -> VerifierWords:
-    keys = value.mapping(required=("products",), optional=("name_stems", "targets", "syndromes", "classes"))
+    keys = value.mapping(required=("products",), optional=("name_stems", "targets", "syndromes", "classes", "parents"))
     return VerifierWords(
         products=tuple(item.strings() for item in keys["products"].sequence()),
         name_stems=keys["name_stems"].strings() if "name_stems" in keys else (),
         targets=keys["targets"].strings() if "targets" in keys else (),
         syndromes=keys["syndromes"].strings() if "syndromes" in keys else (),
         classes=keys["classes"].strings() if "classes" in keys else (),
+        parents=tuple(_parent(item) for item in keys["parents"].sequence()) if "parents" in keys else (),
     )
+
+
+def _parent(value: _Value) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    keys = value.mapping(required=("names", "parts"))
+    return keys["names"].strings(), keys["parts"].strings()
 
 
 def _roles(value: _Value) -> RoleWords:

@@ -738,6 +738,12 @@ _NEW_TRIAL = re.compile(r"(?<![\w'])(?:a|an|another)\s+$", re.IGNORECASE)
 _JOINED = re.compile(r"\b(?:with|and|while|whereas|plus|alongside|besides|beside|than|but|or|versus|vs|into|to|then|before|by)\b", re.IGNORECASE)
 """A word joining another trial on ("… (NCT1) with a phase 2 …"); a verb there says the claim of the
 trial before ("… (NCT1) completed a phase II/III trial …")."""
+_ITS_PREDICATE = re.compile(r"\)?\s*(?:is|was|are|were|has|had|have)\b[^,;:()\n.]{0,60}$")
+"""A verb right after a reference and its claim with no break between ("UCSF (NCT1) is run by
+Stanford University.[2]"): said of that reference, whatever note closes the sentence."""
+_NEW_SUBJECT = re.compile(r"\)?\s*[,;]\s+(?:and\s+|while\s+|whereas\s+)?[A-Z][^()\n]*?\b(?:is|are|was|were|has|have)\s+(?:\w+\s+)?$")
+"""A new clause's subject and verb after a reference's parentheses ("(NCT1), Bristol Myers Squibb is
+enrolling around 120 …"): its claims are the next reference's."""
 _SAID_OF_IT = re.compile(r"\b(?:is|was|are|were|has|had|have|remains)\b", re.IGNORECASE)
 """A verb between a reference's parentheses and the joining word: the clause goes on about that
 trial ("(NCT1) is a phase 3 study …, recruiting with a target of 800")."""
@@ -753,6 +759,9 @@ _DESIGNATED = re.compile(rf"\bthe\s+(?P<ordinal>first|former|second|latter|third
 second a phase 3" by position, "both have completed" all of them; the last before a claim holds."""
 _ORDINALS = {"first": 0, "former": 0, "second": 1, "third": 2, "latter": -1}
 _RESPECTIVE = re.compile(r"[\s,]{0,3}respectively\b", re.IGNORECASE)
+_LIST_CLOSES = re.compile(r"[\s)\]]*(?:[.;]|$)")
+"""A list of references closing its sentence ("… (21 patients) and … (31 patients) have both
+completed (NCT1, NCT2)."): the claims before it, as many of a field as it holds, go in turn."""
 
 
 def _in_turn(masked: str, claims: list[Claim], mentions: list[Reference], distinct: list[str]) -> dict[int, str]:
@@ -760,6 +769,8 @@ def _in_turn(masked: str, claims: list[Claim], mentions: list[Reference], distin
     32 … (A and B, respectively)"): the k-th claim of a field is about the k-th reference of the
     list, when the field has one claim per reference between the list and the reference before it."""
     end = next((i for i, m in enumerate(mentions) if _RESPECTIVE.match(masked, m.end)), None)
+    if end is None and len(mentions) >= 2 and _LIST_CLOSES.match(masked, mentions[-1].end) and mentions[-1].start - mentions[-2].end <= 12:
+        end = len(mentions) - 1
     if end is None:
         return {}
     start = end
@@ -884,8 +895,11 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
             if joined and not _PREDICATE.search(masked, lead, claim.start) and not _SAID_OF_IT.search(masked, closed, joined.start()):
                 out.append((claim, [next_key]))
                 continue
-            if trailing and (_CLOSED_AND.search(gap) or _SENTENCE_END.search(gap)):
+            if trailing and (_CLOSED_AND.search(gap) or _SENTENCE_END.search(gap) or _NEW_SUBJECT.match(gap)):
                 out.append((claim, [next_key]))  # "… (NCT1, completed) and a phase 3 … (NCT2)"; "… (NCT1). It has a phase 2 … (NCT2)"
+                continue
+            if _is_mark(masked, nxt) and not _is_mark(masked, prev) and _ITS_PREDICATE.match(masked[prev.end:claim.start]):
+                out.append((claim, [prev_key]))  # "UCSF (NCT1) is run by Stanford University.[2]": the note vouches, the id is the subject
                 continue
             breaks = [m.end() for m in BREAK.finditer(masked, prev.end, nxt.start)]
             if breaks:

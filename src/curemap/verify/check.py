@@ -104,7 +104,7 @@ ENROLLMENT = Gated(re.compile(  # every match starts where a word starts, or on 
     rf"(?:\b(?=\w)|(?=[~≈]))(?<!\bour )(?<!\bmy )(?:(?:(?<![\w~≈])(?P<a1>{APPROX})\s*)?\b{NOT_ONE}(?P<n1>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h1>{NUMBER}))?\s+(?:(?:healthy|adult|paediatric|pediatric)\s+)?{PEOPLE}\b"
     rf"|\bn\s*(?:=\s*(?P<a2>[~≈≃])?|(?P<a6>[~≈≃]))\s*(?P<n2>\d[\d,]*)|\b(?P<n4>\d{{1,3}}(?:,\d{{3}})*|\d+)-(?:patient|person|participant|subject|volunteer)\b"
     rf"|\b(?:enrolled|enrolling|recruited|randomi[sz]ed|treated|enrol(?:l)?ment(?:\s+(?:of|target))?:?|sample\s+size\s+of|(?:target|planned|sample|study|trial)\s+size:|target\s+of|to\s+(?:enrol(?:l)?|recruit))\s+(?:(?P<a3>{APPROX})\s*)?{NOT_ONE}(?P<n3>{NUMBER})(?:\s*(?:to|–)\s*(?P<h3>{NUMBER}))?(?![\w%])"
-    rf"|(?<!\bof )(?<!\bwhom )(?:(?<![\w~≈])(?P<a7>{APPROX})\s*|(?<![\w.,]\s)(?<![\w.,]))(?P<n7>\d{{1,3}}(?:,\d{{3}})+|\d+)\s+(?:were\s+)?(?:enrolled|randomi[sz]ed|recruited)\b(?!\s+(?:in|into|to|by|from|at)\b)"  # "42 enrolled; …", as a study's characteristics say
+    rf"|(?<!\bof )(?<!\bwhom )(?:(?<![\w~≈])(?P<a7>{APPROX})\s*|(?<![\w.]\s)(?<![\w.,]))(?P<n7>\d{{1,3}}(?:,\d{{3}})+|\d+)\s+(?:were\s+)?(?:enrolled|randomi[sz]ed|recruited)\b(?!\s+(?:in|into|to|by|from|at)\b)"  # "42 enrolled; …", as a study's characteristics say
     rf"|\brecruiting\s+(?P<said5>(?:(?P<a5>{APPROX})\s*)?(?P<n5>{NUMBER}))(?![\w%]|[.,]\d))",  # "is recruiting about 1,600": the count after the status
     re.IGNORECASE,
 ))
@@ -191,12 +191,18 @@ the trial runs ("(phase 2, Oslo University Hospital, 50 participants, recruitmen
 COMPANY_WORD = re.compile(r"(?!Mc|Mac)[A-Z][a-z]+(?:[A-Z][a-z]+)+")
 """One word with a capital inside, as companies name themselves ("BeiGene", "AstraZeneca",
 "InnoCare"); not a Scottish or Irish surname ("McDonald")."""
+ATTRIBUTIVE = re.compile(r"(?<=\w)(?:[ \t]+phase[ \t]+[\dIV]+[ab]?(?:/[\dIV]+)?)?[ \t]+(?:trial|study)\b")
+"""Where a listed organisation's name, written before "trial" or "study" (with a phase between),
+says whose the trial is ("a Sanofi phase 2 study", "the Roche trial"); an acronym there names a
+method or a target as often ("an MRI study"), so only the profile's organisations are read so."""
+_DENIED = re.compile(r"\b(?:not|rather\s+than|instead\s+of|except|excluding)\s+(?:in\s+|for\s+)?\Z", re.IGNORECASE)
+"""Words that deny the condition after them ("was run in scleroderma, not MS")."""
 FIELD_ORGANISATION = re.compile(rf"(?:^|[ \t][-–—|][ \t]|;[ \t]*)(?P<name>{NAME})(?=[ \t]+[-–—|][ \t]|[ \t]*;)", re.UNICODE | re.MULTILINE)
 """An organisation standing alone as one field of a line of fields set apart by dashes, bars or
 semicolons ("Orelabrutinib NCT04711148 - BeiGene - Ph 2 RRMS - 160"): its sponsor, or where it runs."""
 _GROUP_AT = re.compile(rf"(?:['’]s?)?\s+(?:research\s+)?(?:group|team|lab|laboratory|unit)\s+(?:at|in)\s+(?:the\s+)?(?P<at>{NAME})", re.UNICODE)
 _SHORT_NAME = re.compile(r"\s*\([A-Z][A-Za-z&]{1,9}(?:-[A-Z][A-Za-z&]{1,9})?\)")
-_SENTENCE_OPENING = re.compile(r"(?:(?:In|On|At|Since|After|Before|Then|Now|Also|Meanwhile|And|But|Today|Here|There|When|While|Later)\s+|(?:19|20)\d\d,?\s+)+")
+_SENTENCE_OPENING = re.compile(r"(?:(?:In|On|At|Since|After|Before|Then|Now|Also|Meanwhile|And|But|Today|Here|There|When|While|Later|An?)\s+|(?:19|20)\d\d,?\s+)+")
 ORG_WORDS = frozenset(
     form for word in (
         "university universitat universitatsklinikum hospital hospitals institute institut instituto center centre clinic clinica "
@@ -262,7 +268,7 @@ def _columns(*headers: str) -> frozenset[str]:
 
 
 _PHASE_COLUMNS = _columns("phase", "trial phase", "stage", "ph")
-_STATUS_COLUMNS = _columns("status", "recruitment", "recruitment status", "trial status", "registry status", "overall status")
+_STATUS_COLUMNS = _columns("status", "recruitment", "recruitment status", "trial status", "registry status", "overall status", "situation")
 _SPONSOR_COLUMNS = _columns(
     "sponsor", "sponsors", "lead sponsor", "sponsor collaborators", "sponsored by", "run by", "led by", "funded by", "funder",
     "lead organisation", "lead organization", "organisation", "organization", "company", "developer", "lead", "who runs it",
@@ -275,7 +281,7 @@ _AHEAD_COLUMNS = _columns(
 _ENROLLMENT_COLUMNS = _columns(
     "n randomised", "n randomized", "randomised", "randomized", "n enrolled", "n", "enrollment", "enrolment", "participants", "patients", "people", "pts", "size", "sample size", "target enrollment",
     "target enrolment", "enrolled", "number enrolled", "no of participants", "no of patients", "target n", "planned n",
-    "target size", "target", "planned size", "study size", "trial size", "planned enrollment", "planned enrolment", "target number",
+    "target size", "target", "planned size", "persons", "study size", "trial size", "planned enrollment", "planned enrolment", "target number",
 )
 
 
@@ -367,6 +373,10 @@ class _Spans:
             return False
         self._mask[a:b] = b"\x01" * (b - a)
         return True
+
+    def free(self, start: int, end: int) -> bool:
+        """Whether none of the characters is claimed yet."""
+        return self._mask.find(1, start - self._offset, end - self._offset) == -1
 
     def add(self, start: int, end: int) -> None:
         self._mask[start - self._offset : end - self._offset] = b"\x01" * (end - start)
@@ -472,6 +482,9 @@ class ClaimReader:
             n, high = n1 or n2 or n3 or n4 or n5 or n7, h1 or h3
             approx = next((a for a in match.group("a1", "a2", "a3", "a5", "a6", "a7") if a), "").lower()
             a = match.start("said5") if n5 else match.start()  # "recruiting" itself is the status's claim
+            if n3 and (lowered.startswith("enrolling", a) or not taken.free(start + a, start + match.end())):
+                # "still enrolling about 200", "has completed enrolment of about 200": the words before the count are the status's
+                a = match.start("a3") if match.group("a3") else match.start("n3")
             add(Claim("enrollment", segment[a:match.end()].strip(), (_number(n), high and _number(high), approx), start + a, start + match.end()))
         for match in COUNTED.finditer(segment, lowered):
             if match.group(2).lower() not in _NOT_COUNTED and match.group(3).lower() not in _NOT_COUNTED:
@@ -491,6 +504,8 @@ class ClaimReader:
         for hit in hits:
             inside = hit.key[0] == "ms" and any(o.start <= hit.start and hit.end <= o.end for o in not_ms)
             a, b = start + hit.start, start + hit.end
+            if hit.key[0] == "ms" and _DENIED.search(segment, max(0, hit.start - 16), hit.start):  # "run in scleroderma, not MS"
+                continue
             overlaps = any(x < b and a < y for x, y in titles) or any(c.start < b and a < c.end for c in claims if c.field not in ("figure", "count"))
             if not inside and not overlaps:  # "21 MS patients": a count's words may name the condition, a sponsor's ("National MS Society") not
                 claims.append(Claim("condition", segment[hit.start:hit.end], hit.key, a, b))
@@ -552,6 +567,10 @@ class ClaimReader:
         owned = "'" in segment or "’" in segment
         hosted = " at " in lowered  # "a study … at the Charité": most sentences with "study" or "phase" have no "at"
         fielded = " - " in segment or " – " in segment or " | " in segment or ";" in segment
+        for match in ATTRIBUTIVE.finditer(segment) if " trial" in lowered or " study" in lowered else ():  # "a Sanofi phase 2 study"
+            named = _NAME_BEFORE.search(segment, max(0, match.start() - 60), match.start())
+            if named and self.organisations.lists(named.group("name")) and not re.match(r"(?:the\s+)?[A-Z]{2,8}\Z", named.group("name")):
+                self._sponsor(segment, *named.span("name"), start, add, ends_at_cue=True)
         if not owned and not hosted and not fielded and not SPONSOR_SCREEN.may_match(segment, lowered):
             return
         for pattern in SPONSOR_PATTERNS:
@@ -668,6 +687,7 @@ def _unumlauted(word: str) -> str:
 class SponsorMatcher:
     def __init__(self, profile: Profile):
         self.vocabulary = SponsorVocabulary(profile)
+        self.parents = profile.verifier.parents
         self._fits: dict[tuple[str, ...], bool] = {}
 
     def names(self, study: Study) -> list[str]:
@@ -679,8 +699,15 @@ class SponsorMatcher:
             return True
         key = (claimed, *names)
         if key not in self._fits:  # a long review says the same sponsor of the same trial many times
-            self._fits[key] = any(self._same(part, name) for part in _parts(claimed) for name in names)
+            self._fits[key] = any(self._same(part, name) or self._parent_of(part, name) for part in _parts(claimed) for name in names)
         return self._fits[key]
+
+    def _parent_of(self, said: str, record: str) -> bool:
+        """Whether the name said is the parent of the record's ("NIH" for NIAID's trial)."""
+        return any(
+            any(self._same(said, name) for name in names) and any(self._same(part, record) for part in parts)
+            for names, parts in self.parents
+        )
 
     def hosts(self, claimed: str, study: Study) -> bool:
         """Whether a trial may run at the place a text names: one of the record's sites, or, when
@@ -744,7 +771,7 @@ def _enrollment_fits(value: tuple[int, int | None, str], enrollment: int) -> boo
 def study_problems(claims: list[Claim], study: Study, is_ms: bool | None, sponsors: SponsorMatcher, reader: ClaimReader) -> list[dict[str, Any]]:
     problems = []
     named = [claim.value for claim in claims if claim.field == "sponsor"]
-    person_named = len(named) > 1 and any(sponsors.fits(name, study) for name in named)  # "UCSF's study …, led by Bruce Cree"
+    person_named = len(named) > 1 and any(_personal(name) and sponsors.fits(name, study) for name in named)  # "UCSF's study …, led by Bruce Cree"
     for claim in claims:
         if claim.field == "phase":
             if claim.value is None:

@@ -20,6 +20,8 @@ from statistics import median
 
 from curemap.errors import InputError
 
+GLYPHS = frozenset("•◦▪▫■□●○‣⁃∙►▶➤✓✔")
+"""Bullets printed as characters: each opens an item (a dash or a number may go on a wrapped line)."""
 BULLET = re.compile(r"^(?:[•◦▪▫■□●○‣⁃∙·\-–—*►▶➤✓✔]|\(?\d{1,3}[.)]|\[\d{1,3}\]|[a-z][.)])$")
 """A line's first word that opens a list item or a numbered reference."""
 PAGE_NUMBER = re.compile(r"^(?:page\s*)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?$", re.IGNORECASE)
@@ -435,7 +437,7 @@ def _ended(previous: Line | None, marker: str | None, first: str) -> bool:
     before it ended its own (stopped short of the column's edge, or closed a sentence), or the
     number follows the item before's ("[4]" after "[3]"); else it is a wrapped line that happens
     to open with "[4]" or a dash."""
-    if previous is None or previous.table is not None:
+    if previous is None or previous.table is not None or first in GLYPHS:  # a "•" never goes on a wrapped line
         return True
     last = max(w.x1 for w in previous.words)
     if last < previous.edge - 2.5 * previous.size:

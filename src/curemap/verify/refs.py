@@ -67,6 +67,7 @@ TRAILING = ".,;:)]}>'\"”"
 # an assertion), so the regex engine skips ahead to where they can start; the look-behind after
 # it is the edge that would otherwise come first. A 4 MB review is scanned several times faster.
 NCT_ANY = re.compile(r"[Nn](?<![A-Za-z0-9][Nn])[Cc][Tt][ -]?(\d[0-9A-Za-z]{3,11})(?![0-9A-Za-z])")
+SPACED_NCT = re.compile(r"[Nn](?<![A-Za-z0-9][Nn])[Cc][Tt][ -]?(\d{2,6}) (\d{2,6})(?![0-9A-Za-z])")
 SPOKEN_DIGITS = {w: str(n) for n, w in enumerate("zero one two three four five six seven eight nine".split())} | {"oh": "0"}
 SPOKEN_NCT = re.compile(
     r"\b[Nn]\.?[ ]?[Cc]\.?[ ]?[Tt]\b\.?(?P<digits>(?:[ ,-]+(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\d)\b){7,9})", re.IGNORECASE
@@ -90,9 +91,10 @@ not a Markdown link's text ("doi:[10.…](https://doi.org/10.…)": the DOI insi
 PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov|ncbi\.nlm\.nih\.gov/pubmed|europepmc\.org/(?:article|abstract)/MED)/(\d+)", re.IGNORECASE)
 DOI_URL_TAIL = re.compile(r"(?:/(?:full|abstract|pdf|epdf|fulltext|meta|references|figures|html|suppl)(?:/.*)?|\.pdf|[?#].*)$", re.IGNORECASE)
 EU_CONTEXT = re.compile(r"(?:\bEU\b|CTIS|euclinicaltrials|EUCT=?)[^\n]{0,30}$", re.IGNORECASE)
-_EU_SHAPED = re.compile(r"20[0-4]\d-\d{5,7}-\d\d-\d\d")
-"""Four blocks, a year of the EU registers first and two two-digit blocks last: an EU CT number
-written wrong (a middle block one digit off), even where no words say so; not a date or a phone number."""
+_EU_SHAPED = re.compile(r"20[0-4]\d-(?:\d{5,7}-\d\d-\d\d|\d{6}-\d\d-\d{1,3}|\d{6}-\d{1,3}-\d\d)")
+"""Four blocks, a year of the EU registers first, one block a digit or so off (the middle's
+six, or one of the last two two-digit blocks): an EU CT number written wrong, even where no
+words say so; not a date or a phone number."""
 EUDRACT_CONTEXT = re.compile(r"(?:eudract|clinicaltrialsregister\.eu)[^\n]{0,60}$", re.IGNORECASE)
 
 
@@ -275,6 +277,12 @@ def find_references(text: str, links: list[tuple[int, int, str]] = ()) -> list[R
         add("pmcid", "PMC" + match.group(1), None, match.group(), *match.span())
         take(*match.span())
 
+    def spaced_nct(match: re.Match) -> None:
+        if len(match.group(1) + match.group(2)) == 8:  # "NCT0238 4976": eight digits with a space among them
+            add("nct", match.group(), f"NCT ids are NCT and 8 digits with no space; {match.group()!r} has a space", match.group(), *match.span())
+            take(*match.span())
+
+    bare(SPACED_NCT, spaced_nct)
     bare(NCT_ANY, nct)
     bare(SPOKEN_NCT, spoken_nct)
     bare(EU_NUMBER, eu)
@@ -505,7 +513,8 @@ def _notes(text: str, markdown: bool) -> tuple[str, list[tuple[int, int, str]]]:
         index = bisect_right(inside, (position, len(text))) - 1
         return index >= 0 and inside[index][0] <= position < inside[index][1]
 
-    uses = [(u.start(), u.end(), (u.group(2) or u.group(1)).strip().lower()) for u in MD_USE.finditer(text)] if markdown else []
+    # a reference-style link's reference stands at its label, its words are the writer's ("[Sanofi phase 2 study][6]")
+    uses = [(u.start(2) - 1, u.end(), (u.group(2) or u.group(1)).strip().lower()) for u in MD_USE.finditer(text)] if markdown else []
     notes = list(NOTE_USE.finditer(text))
     if any(u["marks"] for u in notes):  # a text citing "[2]" counts things in parentheses: "Biogen (7)"
         notes = [u for u in notes if u["marks"]]
