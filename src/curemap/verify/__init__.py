@@ -53,6 +53,7 @@ from curemap.verify.refs import (
     Document,
     Reference,
     detect_format,
+    _noted,
     find_references,
     parse_document,
     refs_in_url,
@@ -221,6 +222,7 @@ class Verifier:
         self._existence: dict[str, _Existence] = {}
         self._records: dict[str, tuple[Any, bool | None, list[dict[str, Any]], Any]] = {}
         self._read: dict[str, Any] = {}  # studies and papers by id, None for ids the store lacks
+        self._notes_read: dict[str, list[Claim]] = {}  # the claims of a note's words, by its words
 
     # -- existence ---------------------------------------------------------------------------
 
@@ -466,10 +468,12 @@ class Verifier:
         where it stands or a note that is an address alone."""
         if doc.text[ref.start:ref.end] == ref.text or not re.search(r"[A-Za-z]{3,}\s+\S", ref.text):
             return []
-        words = mask_quotes(ref.text)
-        words = _without_references(words, find_references(words))
-        noted = self.reader.read(words, 0, len(words))  # a condition there is mostly a cited title's ("Scleroderma Treatment With …")
-        return [claim._replace(start=ref.start, end=ref.end) for claim in noted if claim.field in CLAIM_FIELDS]
+        if (noted := self._notes_read.get(ref.text)) is None:  # a note is cited again and again: read once
+            words = mask_quotes(ref.text)
+            words = _without_references(words, list(_noted(ref.text)))  # the note's references, read once when it was linked
+            noted = [claim for claim in self.reader.read(words, 0, len(words)) if claim.field in CLAIM_FIELDS]  # a condition there is mostly a cited title's
+            self._notes_read[ref.text] = noted
+        return [claim._replace(start=ref.start, end=ref.end) for claim in noted]
 
     def _one_per_record(self, members: list[Reference]) -> list[Reference]:
         """A block's references with those naming one record as one ("doi:… PMID: …" after a
