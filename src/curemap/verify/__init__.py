@@ -53,8 +53,8 @@ from curemap.verify.refs import (
     Document,
     Reference,
     detect_format,
-    _noted,
     find_references,
+    note_references,
     parse_document,
     refs_in_url,
     sentences,
@@ -180,7 +180,6 @@ def _labelled(text: str, block: Block) -> bool:
         return False
     labels = [text[a:b].strip(" *_") for a, b, _ in block.cells[::2]]
     return all(0 < len(label.split()) <= 3 and not any(c.isdigit() for c in label) and label[:1].isupper() for label in labels)
-
 
 
 _TITLE_LINE = re.compile(r"[ \t]*[^\n]*[^.!?\n\s][ \t]*")
@@ -470,7 +469,7 @@ class Verifier:
             return []
         if (noted := self._notes_read.get(ref.text)) is None:  # a note is cited again and again: read once
             words = mask_quotes(ref.text)
-            words = _without_references(words, list(_noted(ref.text)))  # the note's references, read once when it was linked
+            words = _without_references(words, list(note_references(ref.text)))  # the note's references, read once when it was linked
             noted = [claim for claim in self.reader.read(words, 0, len(words)) if claim.field in CLAIM_FIELDS]  # a condition there is mostly a cited title's
             self._notes_read[ref.text] = noted
         return [claim._replace(start=ref.start, end=ref.end) for claim in noted]
@@ -742,13 +741,15 @@ _NEW_TRIAL = re.compile(r"(?<![\w'])(?:a|an|another)\s+$", re.IGNORECASE)
 _JOINED = re.compile(r"\b(?:with|and|while|whereas|plus|alongside|besides|beside|than|but|or|versus|vs|into|to|then|before|by)\b", re.IGNORECASE)
 """A word joining another trial on ("… (NCT1) with a phase 2 …"); a verb there says the claim of the
 trial before ("… (NCT1) completed a phase II/III trial …")."""
-_ITS_PREDICATE = re.compile(r"\)?\s*(?:is|was|are|were|has|had|have)\b[^,;:()\n.]{0,60}$")
+_VERB = r"(?:is|was|are|were|has|had|have)"
+"""The verbs that say something of a clause's subject (its predicate follows)."""
+_ITS_PREDICATE = re.compile(rf"\)?\s*{_VERB}\b[^,;:()\n.]{{0,60}}$")
 """A verb right after a reference and its claim with no break between ("UCSF (NCT1) is run by
 Stanford University.[2]"): said of that reference, whatever note closes the sentence."""
 _NEW_SUBJECT = re.compile(r"\)?\s*[,;]\s+(?:and\s+|while\s+|whereas\s+)?[A-Z][^()\n]*?\b(?:is|are|was|were|has|have)\s+(?:\w+\s+)?$")
 """A new clause's subject and verb after a reference's parentheses ("(NCT1), Bristol Myers Squibb is
 enrolling around 120 …"): its claims are the next reference's."""
-_SAID_OF_IT = re.compile(r"\b(?:is|was|are|were|has|had|have|remains)\b", re.IGNORECASE)
+_SAID_OF_IT = re.compile(rf"\b(?:{_VERB}|remains)\b", re.IGNORECASE)
 """A verb between a reference's parentheses and the joining word: the clause goes on about that
 trial ("(NCT1) is a phase 3 study …, recruiting with a target of 800")."""
 _PREDICATE = re.compile(r"\b(?:is|was|are|were|be|been|remains|became|becomes|has|had|have|holds|shows)\s+(?:a|an)\s+$", re.IGNORECASE)

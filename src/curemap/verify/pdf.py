@@ -22,7 +22,7 @@ from curemap.errors import InputError
 
 GLYPHS = frozenset("•◦▪▫■□●○‣⁃∙►▶➤✓✔")
 """Bullets printed as characters: each opens an item (a dash or a number may go on a wrapped line)."""
-BULLET = re.compile(r"^(?:[•◦▪▫■□●○‣⁃∙·\-–—*►▶➤✓✔]|\(?\d{1,3}[.)]|\[\d{1,3}\]|[a-z][.)])$")
+BULLET = re.compile(rf"^(?:[{''.join(sorted(GLYPHS))}·\-–—*]|\(?\d{{1,3}}[.)]|\[\d{{1,3}}\]|[a-z][.)])$")
 """A line's first word that opens a list item or a numbered reference."""
 PAGE_NUMBER = re.compile(r"^(?:page\s*)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?$", re.IGNORECASE)
 LIGATURES = str.maketrans({"ﬁ": "fi", "ﬂ": "fl", "ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl", "\u00ad": ""})

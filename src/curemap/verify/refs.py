@@ -191,7 +191,7 @@ def _gate(pattern: re.Pattern) -> Gated:
 
 
 @lru_cache(maxsize=4096)
-def _noted(address: str) -> tuple[Reference, ...]:
+def note_references(address: str) -> tuple[Reference, ...]:
     """The references a link's address or a note's words hold, read once however often cited."""
     return tuple(find_references(address))
 
@@ -212,7 +212,7 @@ def find_references(text: str, links: list[tuple[int, int, str]] = ()) -> list[R
         found.append(Reference(kind, value, written, start, end, problem))
 
     for start, end, address in links:
-        for ref in _noted(address):
+        for ref in note_references(address):
             add(ref.kind, ref.value, ref.malformed, address, start, end)
     for url in URL.finditer(text):
         end = url.start() + len(url.group().rstrip(TRAILING))
@@ -497,13 +497,13 @@ def _notes(text: str, markdown: bool) -> tuple[str, list[tuple[int, int, str]]]:
         entries = {m.group(1).strip().lower(): (m.start(), m.end(), m.group(2)) for m in MD_DEFINITION.finditer(text)}
     if markdown and (front := FRONT_MATTER.match(text)):  # a Quarto or R Markdown report's reference list
         for m in PANDOC_REFERENCE.finditer(text, 0, front.end()):
-            if _noted(m.group(2)):
+            if note_references(m.group(2)):
                 entries[f"@{m.group(1).lower()}"] = (m.start(), m.end(), m.group(2))
     headings = list(SOURCES_HEADING.finditer(text))
     listed = LISTED_SOURCE.finditer(text, headings[-1].end()) if headings else ()
     for m in [*NOTE_DEFINITION.finditer(text), *listed]:
         label = m.group(1).lower()
-        if label not in entries and (_noted(m.group(2)) or URL.finditer(m.group(2))):  # a note citing a news page names no id: its claims may name a product
+        if label not in entries and (note_references(m.group(2)) or URL.finditer(m.group(2))):  # a note citing a news page names no id: its claims may name a product
             entries[label] = (m.start(), m.end(), m.group(2))
     if not entries:
         return text, []
@@ -961,7 +961,7 @@ def _pointed(text: str, parser: _HtmlText) -> tuple[str, list[tuple[int, int, st
     for start, end, name in parser.pointers:
         if name in parser.targets and FOOTNOTE_MARK.fullmatch(text[start:end].strip()):
             a, b = parser.targets[name]
-            if not a <= start < b and _noted(text[a:b]):
+            if not a <= start < b and note_references(text[a:b]):
                 links.append((start, end, text[a:b]))
                 cited.add((a, b))
     return _blanked(text, list(cited)), links
