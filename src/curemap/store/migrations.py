@@ -188,6 +188,20 @@ def _change_record_kinds(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+LISTING_INDEX = "ix_studies_listing"
+"""Each study's id with the columns a list filters and orders it by: a list narrowed to a set of
+ids (a strategy, a group, a country, a full-text match …) reads the ids' entries here instead of
+their rows (at a million studies the rows of a group's 31,000 studies are gigabytes read from
+disk; their entries here a few megabytes), then the rows of its page alone."""
+
+
+def _strategy_lists(conn: Connection) -> None:
+    """The index lists narrowed to a set of ids read, and the kept counts of studies by the
+    strategies they are labelled with (the totals of a list filtered by a strategy or a group)."""
+    conn.execute(text(f"CREATE INDEX IF NOT EXISTS {LISTING_INDEX} ON studies (id, last_update_posted, status, phase, is_ms, curative_intent)"))
+    summary.rebuild_labelled(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     (
         "0001_evidence_store",
@@ -222,6 +236,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0014_status_phase_index", _status_phase_index),
     ("0015_lighter_writes", _lighter_writes),
     ("0016_change_record_kinds", _change_record_kinds),
+    ("0017_strategy_lists", _strategy_lists),
 ]
 
 

@@ -36,6 +36,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import QueuePool
 
@@ -294,6 +295,14 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cursor.close()
 
 
+class SQLiteIndexHints(SQLiteCompiler):
+    """SQLite's compiler, rendering a select's hint on a table (``INDEXED BY ix``) after the
+    table's name, as SQLAlchemy's does for other databases (its own leaves them out)."""
+
+    def get_from_hint_text(self, table, text):
+        return text
+
+
 IMPORT_CACHE_KIB = 65536
 """SQLite's page cache (KiB) on the connection an import writes through, for the import; the
 default is 2,000. An import inserts into a dozen indexes at once, whose pages a small cache keeps
@@ -450,6 +459,7 @@ class Store:
             self.engine: Engine = create_engine(target, future=True, **server, **limits)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
+                self.engine.dialect.statement_compiler = SQLiteIndexHints
             elif self.engine.dialect.driver == "psycopg":
                 event.listen(self.engine, "connect", _postgresql_text)
             migrate(self.engine)
@@ -948,6 +958,8 @@ class Store:
         tally.add(summary.MS, kind.name, sum(bool(data["is_ms"]) for _, _, data, _ in items))
         if held:
             replaced = [row.record_id for row in held]
+            if kind is STUDY:
+                summary.labelled(tally, summary.strategies_of_studies(conn, replaced), -1)
             for table in (cl, schema.record_strategies, schema.record_phenotypes, schema.record_populations):
                 conn.execute(delete(table).where(among(conn, table.c.record_id, replaced)))
         bulk_insert(
@@ -984,6 +996,8 @@ class Store:
             (schema.record_populations, populations),
         ):
             bulk_insert(conn, table, rows)
+        if kind is STUDY:
+            summary.labelled(tally, summary.strategies_of_studies(conn, ids), +1)
         if kind.table is schema.studies:
             st = schema.studies
             differs = or_(st.c.is_ms.is_distinct_from(cl.c.is_ms), st.c.curative_intent.is_distinct_from(cl.c.curative_intent))
@@ -1137,6 +1151,11 @@ class Store:
                 }
                 for row in conn.execute(query)
             ]
+
+    def count_labelled(self, strategies: list[str]) -> int:
+        """Studies labelled with any of these strategies."""
+        with self.connect() as conn:
+            return summary.labelled_total(conn, strategies)
 
     def count_studies(self) -> int:
         with self.connect() as conn:

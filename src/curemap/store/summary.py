@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import Connection, ColumnElement, Integer, case, cast, delete, func, select
@@ -31,6 +32,11 @@ from curemap.store.schema import upsert
 STUDIES, PAPERS, MS, RAW = "studies", "papers", "ms", "raw_records"
 """Counters: all studies, papers held (not withdrawn), records classified as MS per kind,
 distinct raw records per source (with the newest fetch)."""
+
+LABELLED = "studies_by_strategies"
+"""Studies by the strategies they are labelled with (ids, space-separated; studies with none are
+not counted): a list filtered by a strategy or a group alone sums the keys that name it, with
+the groups of the profile read then (a profile may move a strategy to another group)."""
 
 STUDY_COLUMNS = ("source", "status", "phase", "lead_sponsor_class")
 """Studies are also counted per value of these columns (the overview's registry counts)."""
@@ -103,6 +109,30 @@ def record(tally: Tally, kind: str, columns: dict[str, Any], sign: int) -> None:
         tally.add(PAPERS, n=sign)
 
 
+def labelled(tally: Tally, labels: Iterable[list[str]], sign: int) -> None:
+    """Studies with these strategies (a list per study) were labelled (+1) or lost the labels (-1)."""
+    for strategies in labels:
+        tally.add(LABELLED, " ".join(sorted(set(strategies))), sign)
+
+
+def strategies_of_studies(conn: Connection, ids: list[str] | None) -> Iterator[list[str]]:
+    """The strategies of each of these stored studies that has any (every one when None), read
+    in order of id so that a whole store streams through."""
+    st, rs = schema.studies, schema.record_strategies
+    for chunk in _chunks(ids):
+        where = () if chunk is None else (among(conn, rs.c.record_id, chunk),)
+        query = select(rs.c.record_id, rs.c.strategy).join(st, st.c.id == rs.c.record_id).where(*where).order_by(rs.c.record_id)
+        rows = conn.execute(query, execution_options={"yield_per": ID_CHUNK})
+        for _, labels in groupby(rows, key=lambda row: row.record_id):
+            yield [row.strategy for row in labels]
+
+
+def labelled_total(conn: Connection, strategies: Iterable[str]) -> int:
+    """The studies labelled with any of these strategies, from the kept counter."""
+    wanted = set(strategies)
+    return sum(n for key, (n, _) in read(conn, LABELLED).items() if wanted & set(key.split()))
+
+
 def read(conn: Connection, name: str) -> dict[str, tuple[int, str | None]]:
     """One counter's rows: key → (count, newest), leaving out keys counted down to zero."""
     table = schema.summary_counts
@@ -125,6 +155,7 @@ def recount(conn: Connection) -> Tally:
     tally.add(PAPERS, n=conn.execute(select(func.count()).select_from(pp).where(pp.c.deleted.is_(False))).scalar_one())
     for kind, n in conn.execute(select(cl.c.kind, func.count()).where(cl.c.is_ms).group_by(cl.c.kind)):
         tally.add(MS, kind, n)
+    labelled(tally, strategies_of_studies(conn, None), +1)
     for source, n, newest in conn.execute(
         select(raw.c.source, func.count(raw.c.source_id.distinct()), func.max(raw.c.fetched_at)).group_by(raw.c.source)
     ):
@@ -138,6 +169,17 @@ def rebuild(conn: Connection) -> None:
     """Replace the summary with a fresh :func:`recount` (the migration that adds it)."""
     conn.execute(delete(schema.summary_counts))
     recount(conn).apply(conn)
+
+
+def rebuild_labelled(conn: Connection) -> None:
+    """Fill the counter of labelled studies from the labels the store holds (the migration
+    that adds it)."""
+    table = schema.summary_counts
+    conn.execute(delete(table).where(table.c.name == LABELLED))
+    tally = Tally()
+    labelled(tally, strategies_of_studies(conn, None), +1)
+    tally.apply(conn)
+
 
 
 # -- trials: the overview's and the landscape's figures -------------------------------------
