@@ -1400,3 +1400,52 @@ def test_forty_sixth_to_forty_eighth_fresh_sets_misses_once_reported(problems):
     notes = "A phase 1 trial of KYV-101 at UCSF (NCT06451159) is run by Stanford University.[2]\n\n[2] NCT06384976, phase 2.\n"
     assert problems(notes, "md") == {"NCT06451159": ["sponsor"], "NCT06384976": []}  # the claim is the id's, not the note's
     assert problems("Beijing InnoCare's orelabrutinib has completed enrolment of about 200 patients (NCT04711148).\n") == {"NCT04711148": ["enrollment"]}
+
+
+def test_forty_ninth_to_fifty_second_fresh_sets_misses_once_reported(problems):
+    """What fresh-49 to fresh-52's first runs missed or flagged: a wiki article saved as text
+    (its <ref>s closing the sentences before them), a LaTeX bibliography whose entries start on
+    the line below \\bibitem, a figure in a Word footnote's own words, columns named
+    "phase_reported", a EudraCT number a digit short with its register named after it, a relative
+    clause after a reference, "had not started recruiting", a notes cell's "follow-on to the
+    phase 1", and one word owning a trial ("Mesoblast's randomised, double-blind phase 2")."""
+    from curemap.verify.refs import detect_format
+
+    wiki = (
+        "== CAR T ==\nAt UCSF a phase 1 trial of about ten people is closed to recruitment.<ref>{{cite web |url=https://clinicaltrials.gov/study/NCT06451159"
+        " |title=KYV-101}}</ref> The company-sponsored phase 2 study KYSA-7 plans about 120 participants.<ref name=k7>{{cite web"
+        " |url=https://clinicaltrials.gov/study/NCT06384976}}</ref> It is not recruiting any more.<ref name=k7 />\n"
+    )
+    assert detect_format("car-t.txt", wiki) == "wiki"
+    assert problems(wiki, "wiki") == {"NCT06451159": [], "NCT06384976": []}
+    latex = (
+        "Natalizumab kept more patients free of activity than fingolimod (HR 0.45) \\cite{prosperini}.\n\n"
+        "\\begin{thebibliography}{9}\n\\bibitem{prosperini}\nProsperini L, et al.\n"
+        "\\newblock \\emph{Neurol Sci}. 2021. doi:10.1007/s10072-021-05127-z.\n\\end{thebibliography}\n"
+    )
+    assert problems(latex, "tex") == {"doi:10.1007/s10072-021-05127-z": ["figure"]}  # the hazard ratio is 0.54
+    footnoted = (
+        "<html><body><p>Most women's periods came back after transplant.<sup><a href=\"#note2\">2</a></sup></p>\n"
+        "<p id=\"note2\">Mult Scler 2021; PMID 33709839. In this cohort 80% of the 43 women recovered their periods.</p></body></html>"
+    )
+    assert problems(footnoted, "html") == {"PMID:33709839": ["figure"]}  # 30 of 43 (70%)
+    mapped = "record_id,phase_reported,status_reported,sponsor_reported,n_reported\nNCT03799718,Phase 2,completed,Brainstorm Cell Therapeutics,48\n"
+    assert problems(mapped, "csv") == {"NCT03799718": ["enrollment"]}  # 23 enrolled
+    assert problems('{"trials": [{"id": "2019-00346-27", "registry": "EudraCT"}]}', "json") == {"EudraCT:2019-00346-27": ["id"]}
+    servier = (
+        "It was tested with Servier as partner (NCT02782858), which enrolled 270 patients and was completed, in its extension"
+        " ANGEL-MS (NCT03239860), a phase 2 that was terminated after 220 patients had rolled over.\n"
+    )
+    assert problems(servier) == {"NCT02782858": [], "NCT03239860": []}
+    eu = "Clemastine is in a phase 3 trial of 80 participants (NCT05338450), which the EU register lists as completed (EU CT 2024-513099-17-00).\n"
+    assert problems(eu)["NCT05338450"] == []
+    assert problems("A European phase 2 study of 88 had not started recruiting by early 2025 (2024-511168-10-00).\n") == {"2024-511168-10-00": []}
+    tracker = "Trial,Phase,Status,Notes\nNCT07020715,Phase IIa,Not yet recruiting,Follow-on to the phase 1\n"
+    assert problems(tracker, "csv") == {"NCT07020715": []}
+    msc = "- [NCT05116540](https://clinicaltrials.gov/study/NCT05116540) — Mesoblast's randomised, double-blind phase 2 of adipose MSCs; 24 patients.\n"
+    assert problems(msc, "md") == {"NCT05116540": ["sponsor"]}  # Hope Biosciences'
+    others = (
+        "Ocrelizumab's phase 3 programme was Roche's: OPERA I (NCT01247324, 821 participants).\n"
+        "SickKids' phase I/II NCT04121468 (20 participants) is still recruiting.\n"
+    )
+    assert problems(others, "md") == {"NCT01247324": [], "NCT04121468": []}  # the drug's, and a hospital's short name

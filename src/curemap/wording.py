@@ -32,7 +32,7 @@ _OPEN = ("RECRUITING", "ENROLLING_BY_INVITATION")
 _CLOSED = r"(?:closed|complete|completed|ended|over|finished)"
 _ENROLMENT = r"(?:enrol(?:l)?ment|recruitment)"
 STATUS_PHRASES = (
-    (r"\bnot\s+yet\s+(?:recruiting|open(?:\s+for\s+recruitment)?|enrolling)\b|\b(?:has\s+not|hasn['’]t)\s+(?:yet\s+)?(?:started|begun)\s+(?:recruiting|enrolling)(?:\s+yet)?\b"
+    (r"\bnot\s+yet\s+(?:recruiting|open(?:\s+for\s+recruitment)?|enrolling)\b|\b(?:has\s+not|hasn['’]t|had\s+not|hadn['’]t|did\s+not|didn['’]t|have\s+not|haven['’]t)\s+(?:yet\s+)?(?:started|begun|start|begin)\s+(?:recruiting|enrolling|recruitment|enrol(?:l)?ment)(?:\s+yet)?\b"
      r"|\b(?:not|neither|nor|none|(?:is|are|was|were|has|have|does|do)n['’]t)\s+(?:recruiting|enrolling|open)\s+yet\b"
      r"|\byet\s+to\s+(?:start|begin|open)\s+(?:recruiting|recruitment|enrol(?:l)?ment)\b", ("NOT_YET_RECRUITING",)),
     (rf"\bactive,?\s+(?:but\s+|and\s+)?(?:no\s+longer|not)\s+recruiting\b|\b(?:no\s+longer|not\s+currently)\s+(?:recruiting|enrolling)\b"

@@ -82,6 +82,8 @@ word is ("Saline", "Platform")."""
 BRAND = re.compile(r"\b[A-Z][a-z]+[A-Z][A-Za-z]*\b")
 """A brand name with a capital inside it (NurOwn, CellCept)."""
 CLAIM_FIELDS = ("phase", "status", "sponsor", "enrollment")
+NOTE_FIELDS = (*CLAIM_FIELDS, "figure")
+"""What a note's own words are read for ("[2] … In this cohort 80% of the 43 women recovered")."""
 _LINK_URLS = {"nct": "https://clinicaltrials.gov/study/{id}", "euct": REGISTRY_URLS["euct"],
               "pmid": REGISTRY_URLS["pmid"], "doi": REGISTRY_URLS["doi"], "pmcid": "https://pmc.ncbi.nlm.nih.gov/articles/{id}/"}
 
@@ -454,7 +456,7 @@ class Verifier:
             if item := (lent or {}).get(id(original)):
                 claims_of[f"{ref.kind}:{ref.ref}"] += self._claims(blanked, item, item.start, item.end)
             if (noted := self._note_claims(doc, original)) and (key := f"{ref.kind}:{ref.ref}") in claims_of:
-                said = {claim.field for claim in noted}  # the note's words are the writer's about it: the citing sentence adds what they leave unsaid
+                said = {claim.field for claim in noted} - {"figure"}  # the note's words are the writer's about it: the citing sentence adds what they leave unsaid (and its own figures)
                 claims_of[key] = noted + [claim for claim in claims_of[key] if claim.field not in said]
         for key, result in citations.items():
             ref = next(r for r in members if f"{r.kind}:{r.ref}" == key)
@@ -470,7 +472,7 @@ class Verifier:
         if (noted := self._notes_read.get(ref.text)) is None:  # a note is cited again and again: read once
             words = mask_quotes(ref.text)
             words = _without_references(words, list(note_references(ref.text)))  # the note's references, read once when it was linked
-            noted = [claim for claim in self.reader.read(words, 0, len(words)) if claim.field in CLAIM_FIELDS]  # a condition there is mostly a cited title's
+            noted = [claim for claim in self.reader.read(words, 0, len(words)) if claim.field in NOTE_FIELDS]  # a condition there is mostly a cited title's
             self._notes_read[ref.text] = noted
         return [claim._replace(start=ref.start, end=ref.end) for claim in noted]
 
@@ -837,6 +839,15 @@ def _is_mark(masked: str, mention: Reference) -> bool:
     )
 
 
+_ITS_CLAUSE = re.compile(
+    r"[ \t]*[)\]]*[ \t]*,[ \t]*(?:which|who)\s+(?!(?:the|a|an|its|their|this|that|these|those|we|they|it|he|she|you|i|another|other|one)\b)[^,;()\[\]]*\Z",
+    re.IGNORECASE,
+)
+"""A relative clause opened after a reference, its subject, not yet closed by a comma: its claims
+are that reference's ("(NCT…), which enrolled 270 patients and was completed"; not "(NCT…),
+which the EU register lists as completed (EU CT …)")."""
+
+
 def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> list[tuple[Claim, list[str]]]:
     """Each claim with the references (keys) it is about, among several."""
     keys = [f"{r.kind}:{r.ref}" for r in mentions]
@@ -892,6 +903,9 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
                 continue
             if ")" not in gap and masked.rfind("(", 0, prev.start) > masked.rfind(")", 0, prev.start):
                 out.append((claim, [prev_key]))  # in the parentheses that hold the reference: "lithium (NCT…, phase I/II, 23 participants)"
+                continue
+            if _ITS_CLAUSE.match(gap):
+                out.append((claim, [prev_key]))  # "… (NCT1), which enrolled 270 and was completed, in its extension (NCT2) …"
                 continue
             lead = max(prev.end, claim.start - 24)
             article = _NEW_TRIAL.search(masked, lead, claim.start)

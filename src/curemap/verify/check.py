@@ -54,9 +54,11 @@ PHASE = Gated(re.compile(
 _PH_PHASE = re.compile(r"(?:Ph|PH|ph)\.?[\s-]*(?:[1-4]|IV|I{1,3})[ab]?(?![a-z])")
 """The short form of a phase ("Ph2", "Ph Ib/IIa", "PhIII"): a digit or a capital numeral after it,
 so "pH 7", "phi" and "Ph one" are not phases."""
-_EARLIER = re.compile(r"\b(?:after|following|before|beyond|from|prior\s+to|previous|earlier)\s+(?:(?:a|an|the|its|their|successful|positive|initial|early)\s+)?$", re.IGNORECASE)
+_EARLIER = re.compile(
+    r"\b(?:after|following|before|beyond|from|prior\s+to|previous|earlier|(?:follow[\s-]*(?:on|up)|successor|sequel|extension)\s+(?:to|of)|builds?\s+on)\s+"
+    r"(?:(?:a|an|the|its|their|successful|positive|initial|early)\s+)?$", re.IGNORECASE)
 """Words before a phase that make it the history of a programme, not the trial's phase ("After
-phase 1 work, the AFFINITY trial …", "moved from phase 2 to phase 3")."""
+phase 1 work, the AFFINITY trial …", "moved from phase 2 to phase 3", "follow-on to the phase 1")."""
 _NOT_ITS_PHASE = re.compile(rf"{_EARLIER.pattern}|\b(?:no|nor|never|without(?:\s+an?)?|not\s+(?:an?|yet\s+an?))\s+$", re.IGNORECASE)
 """Those words, or words that deny a phase ("but no phase 3 followed", "without a phase 2"): the
 phase is not claimed of the trial."""
@@ -181,7 +183,12 @@ _CUES = Screen([cue for cue, _, _ in NAMED_BEFORE])
 _NAME_BEFORE = re.compile(rf"(?P<name>{NAME})\Z", re.UNICODE)
 _ROLES = frozenset("investigator industry academic government company physician patient self state publicly privately charity".split())
 """Words before "-sponsored" that name a kind of sponsor, not one ("Investigator-sponsored")."""
-OWNER = re.compile(rf"(?P<owns>{NAME})(?<=['’]s|s['’])\s+(?:(?:[\w-]+\s+){{0,3}}?(?:phase|trial|study)\b|(?:[\w-]*[A-Z0-9][\w-]*\s+){{1,3}}\((?=[\s\[]))", re.UNICODE)
+ONE_WORD_OWNER = re.compile(r"[A-Z][a-z]{3,}")
+"""One capitalised word before "'s" and a trial ("Mesoblast's phase 2"); "BeiGene's" and "SickKids'" too."""
+_NOT_OWNERS = frozenset("today tomorrow yesterday year week month everyone nobody someone world nation country this that".split())
+_ILLNESS = re.compile(r"['’]s?\s+(?:disease|syndrome|palsy|encephalitis|sclerosis|neuritis|myelitis|thyroiditis)\b", re.IGNORECASE)
+"""A possessive naming an illness ("Parkinson's disease trial"), not an owner."""
+OWNER = re.compile(rf"(?P<owns>{NAME})(?<=['’]s|s['’])\s+(?:(?:[\w-]+,?\s+){{0,3}}?(?:phase|trial|study)\b|(?:[\w-]*[A-Z0-9][\w-]*\s+){{1,3}}\((?=[\s\[]))", re.UNICODE)
 """An organisation owning a trial ("Kite Pharma's phase 1", "Acorda Therapeutics' first study",
 "Sanofi's evolutionRMS 2 (NCT…)", a trial's name before its id, not "IASO Bio's announcement (…)");
 read only in a sentence with an apostrophe, as a name may start at any capital."""
@@ -246,7 +253,15 @@ SPONSOR_SCREEN = Screen([*SPONSOR_PATTERNS, ORGANISATION_HINT, *(cue for cue, _,
 def _column(header: str) -> str:
     """A table header as the column names read it: its words made plain, a qualifier in
     parentheses left out ("Status (as of Sept)" is a status column)."""
-    return " ".join(plain_words(re.sub(r"\([^)]*\)", " ", header)))
+    words = plain_words(re.sub(r"\([^)]*\)|_", " ", header))
+    while len(words) > 1 and words[-1] in _REPORTED:
+        words = words[:-1]
+    return " ".join(words)
+
+
+_REPORTED = frozenset("reported stated claimed cited quoted given listed said".split())
+"""Words after a column's name saying whose words its cells are ("phase_reported", "N stated"):
+the writer's, as every cell is."""
 
 
 @lru_cache(maxsize=1024)
@@ -605,14 +620,17 @@ class ClaimReader:
             name = match.group(group)
             if opening := _SENTENCE_OPENING.match(name):  # "And Novartis's masitinib phase 3"
                 name = name[opening.end():]
-            organised = _looks_organised(name) or group == "owns" and (self.organisations.lists(name) or re.fullmatch(r"[A-Z]{3,8}(?:['’]s?)?", name)) or (
+            bare = re.sub(r"['’]s?$", "", name)
+            organised = _looks_organised(name) or group == "owns" and (self.organisations.lists(name) or re.fullmatch(r"[A-Z]{3,8}", bare)) or (
                 group == "by" and match.group()[:2].lower() == "by" and (self.organisations.lists(name) or COMPANY_WORD.fullmatch(name))
-            )  # "Sanofi's earlier phase 2", "UCL's trial", "NCT… by Novartis", "by BeiGene"
+            )  # "Sanofi's earlier phase 2", "UCL's trial", "BeiGene's phase 2", "NCT… by Novartis", "by BeiGene"
             if group == "at" or organised and any(w not in ORG_WORDS for w in plain_words(name)):  # "a study … at the Charité"
                 self._sponsor(segment, *match.span(group), start, add, hosted=group == "at")
+            elif group == "owns" and (ONE_WORD_OWNER.fullmatch(bare) or COMPANY_WORD.fullmatch(bare)) and bare.lower() not in _NOT_OWNERS and not _ILLNESS.match(segment, match.end(group)):
+                self._sponsor(segment, *match.span(group), start, add, owner=True)  # "Mesoblast's randomised phase 2", or "Burt's trial"
 
     @staticmethod
-    def _sponsor(segment: str, name_start: int, name_end: int, start: int, add, hosted: bool = False, ends_at_cue: bool = False) -> None:
+    def _sponsor(segment: str, name_start: int, name_end: int, start: int, add, hosted: bool = False, ends_at_cue: bool = False, owner: bool = False) -> None:
         """A sponsor claim of the name at ``segment[name_start:name_end]``, a leading "the" and the
         sentence's closing stop left out, an acronym after it in parentheses kept."""
         name = re.sub(r"['’]s?$", "", segment[name_start:name_end].rstrip(".,;:"))
@@ -629,7 +647,7 @@ class ClaimReader:
             name += f" at {group.group('at')}"
         if name.lower().startswith("the "):
             name, a = name[4:], a + 4
-        add(Claim("sponsor", name, SiteOrSponsor(name) if hosted else name, a, a + len(name)))
+        add(Claim("sponsor", name, SiteOrSponsor(name) if hosted else OneWordOwner(name) if owner else name, a, a + len(name)))
 
 
 # -- checking -------------------------------------------------------------------------------
@@ -650,6 +668,12 @@ def _parts(claimed: str) -> list[str]:
 
 class SiteOrSponsor(str):
     """A sponsor claim said as where a trial runs ("… at Mayo Clinic"): a site of the record fits it too."""
+
+
+class OneWordOwner(str):
+    """A trial's owner named by one word ("Mesoblast's phase 2"): a company's name, or a person's
+    ("Burt's trial", its investigator's at the university or hospital that sponsors it) or a
+    place's ("Norway's RAM-MS", where its sites are); only a company's can be told wrong."""
 
 
 def _short_form(said: str, named: list[str]) -> bool:
@@ -708,6 +732,16 @@ class SponsorMatcher:
             any(self._same(said, name) for name in names) and any(self._same(part, record) for part in parts)
             for names, parts in self.parents
         )
+
+    def may_own(self, word: str, study: Study) -> bool:
+        """Whether one word owning a trial may be other than its sponsor company's: the drug it tests
+        ("Ocrelizumab's phase 3"), its investigator's name or its institution's short name at the
+        university or hospital that sponsors it ("Burt's trial", "SickKids' phase I/II"), or a
+        country or city of its sites ("Norway's RAM-MS")."""
+        said = " ".join(plain_words(word))
+        places = {" ".join(plain_words(place)) for site in study.locations for place in (site.country, site.city) if place}
+        tested = " ".join(plain_words(" ".join([study.brief_title or "", *(n for i in study.interventions for n in (i.name, *i.other_names) if n)])))
+        return said in places or re.search(rf"\b{re.escape(said)}", tested) is not None or any(_academic(name) or _personal(name) for name in self.names(study))
 
     def hosts(self, claimed: str, study: Study) -> bool:
         """Whether a trial may run at the place a text names: one of the record's sites, or, when
@@ -790,6 +824,8 @@ def study_problems(claims: list[Claim], study: Study, is_ms: bool | None, sponso
                 problems.append(_problem("status", claim, f"completed {study.completion_date.value}",
                                          f"status: the text says {claim.written!r}; the record's completion date is {study.completion_date.value}"))
         elif claim.field == "sponsor":
+            if isinstance(claim.value, OneWordOwner) and sponsors.may_own(claim.value, study):
+                continue
             if not sponsors.fits(claim.value, study) and not (
                 (isinstance(claim.value, SiteOrSponsor) or person_named and _academic(claim.value)) and sponsors.hosts(claim.value, study)
             ):

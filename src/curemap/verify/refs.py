@@ -95,6 +95,9 @@ _EU_SHAPED = re.compile(r"20[0-4]\d-(?:\d{5,7}-\d\d-\d\d|\d{6}-\d\d-\d{1,3}|\d{6
 """Four blocks, a year of the EU registers first, one block a digit or so off (the middle's
 six, or one of the last two two-digit blocks): an EU CT number written wrong, even where no
 words say so; not a date or a phone number."""
+_EUDRACT_SHAPED = re.compile(r"(?:199[5-9]|20[0-2]\d)-(?:\d{5}|\d{7})-\d\d")
+"""Three blocks, a year of the EudraCT register first, the middle a digit short or long: a
+EudraCT number written wrong, even where no words say so (a record's "registry" field after it)."""
 EUDRACT_CONTEXT = re.compile(r"(?:eudract|clinicaltrialsregister\.eu)[^\n]{0,60}$", re.IGNORECASE)
 
 
@@ -147,6 +150,8 @@ def _eu_number(match: re.Match, before: str) -> tuple[str, str | None, str] | No
         return "eudract", f"EudraCT numbers are YYYY-NNNNNN-NN; {value!r} is not", value
     if EU_CONTEXT.search(before) or (len(middle), len(third)) in ((6, 4), (8, 2)):  # "EU 2023-51022863-00", "2022-502619-1300": blocks run together
         return "euct", f"EU CT numbers are YYYY-NNNNNN-NN-NN; {value!r} has three blocks", value
+    if _EUDRACT_SHAPED.fullmatch(value):
+        return "eudract", f"EudraCT numbers are YYYY-NNNNNN-NN; the middle block of {value!r} has {len(middle)} digits", value
     return None
 
 
@@ -397,6 +402,9 @@ _WRAPPED = r"(?:\n[ \t]+(?![ \t]*(?:\[\^?\w{1,4}\]|\d{1,3}[.)][ \t]))\S[^\n]*)*"
 NOTE_DEFINITION = re.compile(rf"^ {{0,3}}\[(\^[^\]\n]+|\d{{1,3}})\](?::[ \t]*|[ \t]+)(\S[^\n]*{_WRAPPED})$", re.MULTILINE)
 """A footnote's or a numbered source's entry, with any words beside its address ("[^1]: Smith
 2021, doi:…", "[2] https://…"), as AI answers list their sources at the end."""
+NOTE_BELOW = re.compile(r"^ {0,3}\[(\d{1,3})\][ \t]*\n((?:(?![ \t]*\[\d{1,3}\])[ \t]*\S[^\n]*(?:\n|\Z))+)", re.MULTILINE)
+"""A numbered source whose mark stands alone on its line, its words on the lines below to a blank
+line or the next mark (a LaTeX bibliography's ``\\bibitem{key}`` above its entry)."""
 NOTE_USE = re.compile(
     r"(?<!\])\[(?P<marks>\^[^\]\s]+|\d{1,3}(?:\s*[,–-]\s*\d{1,3})*)\](?![:(\[])|\((?P<numbers>\d{1,3}(?:\s*[,–-]\s*\d{1,3})*)\)"
 )
@@ -501,7 +509,7 @@ def _notes(text: str, markdown: bool) -> tuple[str, list[tuple[int, int, str]]]:
                 entries[f"@{m.group(1).lower()}"] = (m.start(), m.end(), m.group(2))
     headings = list(SOURCES_HEADING.finditer(text))
     listed = LISTED_SOURCE.finditer(text, headings[-1].end()) if headings else ()
-    for m in [*NOTE_DEFINITION.finditer(text), *listed]:
+    for m in [*NOTE_DEFINITION.finditer(text), *NOTE_BELOW.finditer(text), *listed]:
         label = m.group(1).lower()
         if label not in entries and (note_references(m.group(2)) or URL.finditer(m.group(2))):  # a note citing a news page names no id: its claims may name a product
             entries[label] = (m.start(), m.end(), m.group(2))
@@ -1109,15 +1117,37 @@ _WIKI_LINK = re.compile(r"\[\[(?:[^|\]\n]*\|)?|\]\]")
 _WIKI_HEADING = re.compile(r"^(=+)([^=\n].*?)(=+)[ \t]*$", re.MULTILINE)
 
 
-def _wiki_as_text(content: str) -> str:
-    """A MediaWiki article's source as text of the same length, line for line: a ``<ref>`` after
-    a full stop stays with its sentence (the stop goes after the notes, as for footnotes), links
-    read as their words ("[[Merck Group|Merck KGaA]]" as "Merck KGaA"), bold and italic quotes
-    and headings' equals signs made spaces or Markdown's heading mark."""
+_WIKI_NOTE = re.compile(r"<ref\b([^>]*?)(?:/>|>(.*?)</ref\s*>)", re.IGNORECASE | re.DOTALL)
+_WIKI_NAME = re.compile(r"""\bname\s*=\s*["']?([^"'/>]+?)["']?\s*(?:/|$)""", re.IGNORECASE)
+
+
+def _wiki_as_text(content: str) -> tuple[str, list[tuple[int, int, str]]]:
+    """A MediaWiki article's source as text of the same length, line for line, and its notes: each
+    ``<ref>`` read as a numbered note's mark "[n]" whose words are the ref's (a named ref used again,
+    ``<ref name="x" />``, has the words it was given), after the sentence it closes (a full stop
+    before it goes after it, as for footnotes); links read as their words ("[[Merck Group|Merck
+    KGaA]]" as "Merck KGaA"), bold and italic quotes and headings' equals signs made spaces or
+    Markdown's heading mark."""
     text = _WIKI_REFS.sub(lambda m: m.group(2) + m.group(1), content)
+    given = {}
+    for ref in _WIKI_NOTE.finditer(text):
+        if ref.group(2) is not None and (name := _WIKI_NAME.search(ref.group(1))):
+            given.setdefault(name.group(1).strip().lower(), ref.group(2))
+    notes, parts, position = [], [], 0
+    for number, ref in enumerate(_WIKI_NOTE.finditer(text), 1):
+        name = _WIKI_NAME.search(ref.group(1))
+        words = ref.group(2) if ref.group(2) is not None else given.get(name.group(1).strip().lower(), "") if name else ""
+        mark = f"[{number}]"
+        if len(mark) > len(ref.group()):
+            continue
+        parts += [text[position:ref.start()], mark, re.sub(r"[^\n]", " ", ref.group()[len(mark):])]
+        notes.append((ref.start(), ref.start() + len(mark), words))
+        position = ref.end()
+    text = "".join(parts + [text[position:]])
     text = _WIKI_LINK.sub(lambda m: " " * len(m.group()), text)
     text = re.sub(r"'{2,}", lambda m: " " * len(m.group()), text)
-    return _WIKI_HEADING.sub(lambda m: "#" + " " * (len(m.group(1)) - 1) + m.group(2) + " " * (len(m.group()) - len(m.group(1)) - len(m.group(2))), text)
+    text = _WIKI_HEADING.sub(lambda m: "#" + " " * (len(m.group(1)) - 1) + m.group(2) + " " * (len(m.group()) - len(m.group(1)) - len(m.group(2))), text)
+    return text, [note for note in notes if note_references(note[2])]
 
 
 def _opml_as_html(content: str) -> str:
@@ -1153,7 +1183,10 @@ def parse_document(content: str, fmt: str, name: str = "the review") -> Document
     if fmt == "rtf":
         return _text_document(_rtf_as_text(content), False)
     if fmt == "wiki":
-        return _text_document(_wiki_as_text(content), True)
+        text, notes = _wiki_as_text(content)
+        document = _text_document(text, True)
+        document.links = sorted(document.links + notes)
+        return document
     return _text_document(content, fmt == "md")
 
 
@@ -1174,4 +1207,12 @@ def detect_format(name: str, content: str) -> str:
     if lowered.endswith((".csv", ".tsv", ".tex", ".rtf")):
         return lowered[-3:]
     head = content.lstrip()[:500].lower()
-    return "html" if head.startswith(("<!doctype html", "<html")) or "<body" in head else "text"
+    if head.startswith(("<!doctype html", "<html")) or "<body" in head:
+        return "html"
+    return "wiki" if WIKI_SOURCE.search(content) and WIKI_MARKUP.search(content) else "text"
+
+
+WIKI_SOURCE = re.compile(r"<ref\b[^>]*>", re.IGNORECASE)
+WIKI_MARKUP = re.compile(r"\{\{\s*cite\b|^=+[^=\n]+=+[ \t]*$|\[\[[^\]\n]+\]\]", re.IGNORECASE | re.MULTILINE)
+"""A wiki article's source saved as text: notes in ``<ref>`` tags, with cite templates, headings
+between equals signs or links in double brackets."""
