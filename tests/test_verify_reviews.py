@@ -1449,3 +1449,57 @@ def test_forty_ninth_to_fifty_second_fresh_sets_misses_once_reported(problems):
         "SickKids' phase I/II NCT04121468 (20 participants) is still recruiting.\n"
     )
     assert problems(others, "md") == {"NCT01247324": [], "NCT04121468": []}  # the drug's, and a hospital's short name
+
+
+def test_fifty_third_to_fifty_sixth_fresh_sets_misses_once_reported(problems):
+    """What fresh-53 to fresh-56's first runs missed or flagged: subtitles whose sentences run over
+    cues (and captions without stops, which keep their cues), a video script's screen lines, one
+    word owning a reference ("Biogen's NCT…") or running a study ("Cellerys also runs …", not
+    "They also ran …"), a maker after a product's code ("MB-CART2019.1 from Kite"), a count said
+    "with" the reference before it, "DoD-funded", BibTeX's "64\\%", a table written in R code, a
+    printed table a space out of line, an endnote's condition, and a phase the drug reached later."""
+    from curemap.verify.refs import detect_format
+
+    srt = (
+        "1\n00:00:13,050 --> 00:00:18,400\nThen the Burt trial from Northwestern,\nNCT00273364, phase 2, completed,\n\n"
+        "2\n00:00:18,400 --> 00:00:23,900\nwith about 160 patients.\n\n"
+        "3\n00:00:23,900 --> 00:00:28,600\nRAM-MS, NCT03477500, is a phase 3.\n"
+    )
+    assert detect_format("talk.txt", srt) == "subtitles"
+    assert problems(srt, "subtitles") == {"NCT00273364": ["enrollment"], "NCT03477500": []}  # 110 enrolled
+    captions = (
+        "WEBVTT\n\n00:00:53.500 --> 00:00:59.940\nthe german one NCT04971005 that was a phase two and it got terminated with just one patient\n\n"
+        "00:00:59.940 --> 00:01:06.300\nokay car t so stanford NCT06138132 phase one twelve patients enrollment is closed now\n"
+    )
+    assert problems(captions, "subtitles") == {"NCT04971005": [], "NCT06138132": []}
+    script = (
+        "[ON SCREEN: NCT03996291 • long-term extension • 125 people]\nVO: its long-term extension, about 125 people, has completed too,\n"
+        "[ON SCREEN: NCT06372145 • Sanofi • phase 3 • ~2,500 people • recruiting]\nVO: and Sanofi is now recruiting around 2,500 people.\n"
+        "[ON SCREEN: NCT02975349 • evobrutinib • phase 2]\nVO: Its phase 2 completed, but the drug later flopped in phase 3.\n"
+    )
+    assert problems(script) == {"NCT03996291": [], "NCT06372145": [], "NCT02975349": ["status"]}  # terminated
+    assert problems("Its sister trial evolutionRMS 2, Biogen's NCT04338061, had 1,166.\n") == {"NCT04338061": ["sponsor"]}
+    assert problems("Cellerys also runs the IMCY-0141 study, NCT05417269, phase 1/2.\n") == {"NCT05417269": ["sponsor"]}  # Imcyse SA's
+    assert problems("They also ran an MS study of GNbAC1 in Australia (NCT03179423), phase 2, 64 participants.\n")["NCT03179423"] == ["condition"]
+    assert problems("MB-CART2019.1 from Kite\nNCT07178431\nPhase 1/2, not yet recruiting, 26 people\n") == {"NCT07178431": ["sponsor"]}
+    gemini = (
+        "GEMINI 1 and 2 have both completed: [NCT04410978](https://clinicaltrials.gov/study/NCT04410978) with 974 participants"
+        " and [NCT04410991](https://clinicaltrials.gov/study/NCT04410991) with about 900.\n"
+    )
+    assert problems(gemini, "md") == {"NCT04410978": [], "NCT04410991": []}
+    assert problems("- id: NCT05122559        # Waubant, NAC in progressive MS: phase 2, ~98, DoD-funded\n", "text") == {"NCT05122559": []}
+    bib = "@article{kang,\n  doi = {10.1002/ana.26062},\n  note = {Among 25 EBV-seronegative children, 64\\% had anti-MOG antibodies.},\n}\n"
+    assert problems(bib) == {"doi:10.1002/ana.26062": ["figure"]}  # 44%
+    tribble = (
+        "```{r}\ncohorts <- tribble(\n  ~trial,        ~centre,                              ~design,   ~status,     ~n,\n"
+        '  "NCT00288626", "NIAID / Immune Tolerance Network",   "Phase 2", "Completed", 35,\n)\n```\n'
+    )
+    assert problems(tribble, "md") == {"NCT00288626": ["enrollment"]}  # 25
+    printed = (
+        "        registry_id            lead_sponsor         phase                  status   n\n"
+        "0       NCT04561557         Tongji Hospital  Early Phase 1              Recruiting  36\n"
+        "1  2024-514006-31-00      Novartis Pharma AG     Phase 1/2      Not yet recruiting  18\n"
+    )
+    assert problems(printed) == {"NCT04561557": [], "2024-514006-31-00": []}
+    endnote = "Rasagiline was tried too.20\n\nNotes\n\n20. See the rasagiline study in multiple sclerosis, NCT01232738 (phase 2, completed).\n"
+    assert problems(endnote) == {"NCT01232738": ["condition"]}  # an ALS trial

@@ -82,7 +82,7 @@ word is ("Saline", "Platform")."""
 BRAND = re.compile(r"\b[A-Z][a-z]+[A-Z][A-Za-z]*\b")
 """A brand name with a capital inside it (NurOwn, CellCept)."""
 CLAIM_FIELDS = ("phase", "status", "sponsor", "enrollment")
-NOTE_FIELDS = (*CLAIM_FIELDS, "figure")
+NOTE_FIELDS = (*CLAIM_FIELDS, "figure", "condition")
 """What a note's own words are read for ("[2] … In this cohort 80% of the 43 women recovered")."""
 _LINK_URLS = {"nct": "https://clinicaltrials.gov/study/{id}", "euct": REGISTRY_URLS["euct"],
               "pmid": REGISTRY_URLS["pmid"], "doi": REGISTRY_URLS["doi"], "pmcid": "https://pmc.ncbi.nlm.nih.gov/articles/{id}/"}
@@ -456,7 +456,7 @@ class Verifier:
             if item := (lent or {}).get(id(original)):
                 claims_of[f"{ref.kind}:{ref.ref}"] += self._claims(blanked, item, item.start, item.end)
             if (noted := self._note_claims(doc, original)) and (key := f"{ref.kind}:{ref.ref}") in claims_of:
-                said = {claim.field for claim in noted} - {"figure"}  # the note's words are the writer's about it: the citing sentence adds what they leave unsaid (and its own figures)
+                said = {claim.field for claim in noted} - {"figure", "condition"}  # the note's words are the writer's about it: the citing sentence adds what they leave unsaid (and its own figures and conditions: a note's may be a title's)
                 claims_of[key] = noted + [claim for claim in claims_of[key] if claim.field not in said]
         for key, result in citations.items():
             ref = next(r for r in members if f"{r.kind}:{r.ref}" == key)
@@ -848,6 +848,10 @@ are that reference's ("(NCT…), which enrolled 270 patients and was completed";
 which the EU register lists as completed (EU CT …)")."""
 
 
+_WITH_IT = re.compile(r"[ \t]*[)\]]*[ \t]*,?[ \t]*(?:with|having)[ \t]+(?:(?:about|around|roughly|approximately|nearly|almost|over|some|just\s+over|just\s+under|~|≈)[ \t]*)?\Z", re.IGNORECASE)
+"""A count said with the reference just before it ("[NCT1](…) with 974 participants and [NCT2](…) with about 900")."""
+
+
 def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> list[tuple[Claim, list[str]]]:
     """Each claim with the references (keys) it is about, among several."""
     keys = [f"{r.kind}:{r.ref}" for r in mentions]
@@ -904,7 +908,7 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
             if ")" not in gap and masked.rfind("(", 0, prev.start) > masked.rfind(")", 0, prev.start):
                 out.append((claim, [prev_key]))  # in the parentheses that hold the reference: "lithium (NCT…, phase I/II, 23 participants)"
                 continue
-            if _ITS_CLAUSE.match(gap):
+            if _ITS_CLAUSE.match(gap) or _WITH_IT.match(gap):
                 out.append((claim, [prev_key]))  # "… (NCT1), which enrolled 270 and was completed, in its extension (NCT2) …"
                 continue
             lead = max(prev.end, claim.start - 24)

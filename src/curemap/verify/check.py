@@ -59,6 +59,10 @@ _EARLIER = re.compile(
     r"(?:(?:a|an|the|its|their|successful|positive|initial|early)\s+)?$", re.IGNORECASE)
 """Words before a phase that make it the history of a programme, not the trial's phase ("After
 phase 1 work, the AFFINITY trial …", "moved from phase 2 to phase 3", "follow-on to the phase 1")."""
+_LATER = re.compile(r"\b(?:later|subsequently|eventually|went\s+on)\b[\w ]{0,30}?\b(?:in|into|to)\s+$", re.IGNORECASE)
+_TRIAL_AFTER = re.compile(r"[ab]?\s+(?:trial|study|studies|program|programme)\b", re.IGNORECASE)
+"""A phase the drug reached later, no trial named ("the drug later flopped in phase 3"; not "later
+took Tovaxin into a phase 3 trial")."""
 _NOT_ITS_PHASE = re.compile(rf"{_EARLIER.pattern}|\b(?:no|nor|never|without(?:\s+an?)?|not\s+(?:an?|yet\s+an?))\s+$", re.IGNORECASE)
 """Those words, or words that deny a phase ("but no phase 3 followed", "without a phase 2"): the
 phase is not claimed of the trial."""
@@ -174,7 +178,7 @@ NAMED_BEFORE = [
     (Gated(re.compile(r"\bsponsor\b(?![-\w]|\s*:)")), re.compile(r"\s+(?:(?:is|was|are|were)\s+the\s+(?:lead\s+)?)?\Z"), False),  # "(UCSF sponsor, …)", "Biogen were the sponsor"
     (Gated(re.compile(
         r"\b(?:ran|runs|running|sponsored|sponsors|sponsoring|conducted|conducts|launched|registered)\s+(?:a|an|the|its|their|this)\b"
-    )), re.compile(r"\s+(?:(?:is|was)\s+)?\Z"), True),  # "The Cleveland Clinic ran a phase 2"
+    )), re.compile(r"\s+(?:(?:is|was)\s+)?(?:(?:also|now|still|currently|already|itself|too)\s+)?\Z"), True),  # "The Cleveland Clinic ran a phase 2", "Cellerys also runs the …"
 ]
 """Words that follow a sponsor's name, what may stand between (``…\\Z``), and whether the name
 must look like an organisation's: the name is read back from the words, so the text is scanned
@@ -183,14 +187,20 @@ _CUES = Screen([cue for cue, _, _ in NAMED_BEFORE])
 _NAME_BEFORE = re.compile(rf"(?P<name>{NAME})\Z", re.UNICODE)
 _ROLES = frozenset("investigator industry academic government company physician patient self state publicly privately charity".split())
 """Words before "-sponsored" that name a kind of sponsor, not one ("Investigator-sponsored")."""
+_PRODUCT_FROM = re.compile(r"\b[A-Z][\w.-]*\d[\w.-]*[ \t]+\Z")
+"""A product's code just before "from" ("MB-CART2019.1 from Kite"): the maker named after it runs its trial."""
 ONE_WORD_OWNER = re.compile(r"[A-Z][a-z]{3,}")
 """One capitalised word before "'s" and a trial ("Mesoblast's phase 2"); "BeiGene's" and "SickKids'" too."""
-_NOT_OWNERS = frozenset("today tomorrow yesterday year week month everyone nobody someone world nation country this that".split())
+_NOT_OWNERS = frozenset(
+    "today tomorrow yesterday year week month everyone nobody someone world nation country this that they these those "
+    "there then here when where which what also their".split()
+)
 _ILLNESS = re.compile(r"['’]s?\s+(?:disease|syndrome|palsy|encephalitis|sclerosis|neuritis|myelitis|thyroiditis)\b", re.IGNORECASE)
 """A possessive naming an illness ("Parkinson's disease trial"), not an owner."""
-OWNER = re.compile(rf"(?P<owns>{NAME})(?<=['’]s|s['’])\s+(?:(?:[\w-]+,?\s+){{0,3}}?(?:phase|trial|study)\b|(?:[\w-]*[A-Z0-9][\w-]*\s+){{1,3}}\((?=[\s\[]))", re.UNICODE)
+OWNER = re.compile(rf"(?P<owns>{NAME})(?<=['’]s|s['’])\s+(?:(?:[\w-]+,?\s+){{0,3}}?(?:phase|trial|study)\b|(?:[\w-]*[A-Z0-9][\w-]*\s+){{1,3}}\((?=[\s\[])| {{10,}}(?=[,;:.)]|\s))", re.UNICODE)
 """An organisation owning a trial ("Kite Pharma's phase 1", "Acorda Therapeutics' first study",
-"Sanofi's evolutionRMS 2 (NCT…)", a trial's name before its id, not "IASO Bio's announcement (…)");
+"Sanofi's evolutionRMS 2 (NCT…)", a trial's name before its id, "Biogen's NCT…" (the id blanked), not
+"IASO Bio's announcement (…)");
 read only in a sentence with an apostrophe, as a name may start at any capital."""
 LISTED_ORGANISATION = re.compile(rf"(?:\(|,)[ \t]*(?P<name>{NAME})[ \t]*(?=[,;)])", re.UNICODE)
 """An organisation named alone among a reference's claims in parentheses: the sponsor, or where
@@ -215,7 +225,8 @@ ORG_WORDS = frozenset(
         "university universitat universitatsklinikum hospital hospitals institute institut instituto center centre clinic clinica "
         "foundation fondazione fundacio fundacion college society network inc ltd llc gmbh ag plc corp company pharma hospices "
         "pharmaceuticals pharmaceutical therapeutics biotech biotechnology bio biosciences biologics biomedicine "
-        "biosystems laboratories labs healthcare hf nhs trust ministry agency kgaa chu hopitaux assistance"
+        "biosystems laboratories labs healthcare hf nhs trust ministry agency kgaa chu hopitaux assistance "
+        "sa nv bv asa spa sas srl oy corporation limited"
     ).split() for form in (word, *plain_words(word))
 )
 """Words of organisations' names, as written and as names are compared (made plain: "bioscience")."""
@@ -412,6 +423,9 @@ class ClaimReader:
             + [(("not_ms", nc.name), t) for nc in profile.condition.not_conditions for t in nc.terms]
         )
         self.organisations = SponsorVocabulary(profile)
+        stems = "|".join(re.escape(stem) for stem in profile.verifier.name_stems)
+        self._drug = re.compile(rf"[a-z]+(?:{stems})", re.IGNORECASE) if stems else None
+        self._products = frozenset(name.lower() for names in profile.verifier.products for name in names)
         self.syndromes = frozenset(term.lower() for term in profile.verifier.syndromes)
         self.classes = tuple(term.lower() for term in profile.verifier.classes)
         names = sorted({strategy.name for strategy in profile.strategies}, key=len, reverse=True)
@@ -470,7 +484,8 @@ class ClaimReader:
                 key = _phase_key(match)
                 if key in _PARTS_OF and lowered.startswith(_PART_WORDS, match.end()):  # "its phase 2 part": a phase 1/2 or 2/3 trial's
                     key = _PARTS_OF[key]
-                if key and not _NOT_ITS_PHASE.search(segment, max(0, match.start() - 40), match.start()):
+                later = _LATER.search(segment, max(0, match.start() - 40), match.start()) and not _TRIAL_AFTER.match(segment, match.end())
+                if key and not later and not _NOT_ITS_PHASE.search(segment, max(0, match.start() - 40), match.start()):
                     add(Claim("phase", segment[match.start():match.end()].strip(), key, start + match.start(), start + match.end()))
             if match := OBSERVATIONAL.search(segment, lowered):
                 add(Claim("phase", segment[match.start():match.end()].strip(), None, start + match.start(), start + match.end()))
@@ -599,7 +614,11 @@ class ClaimReader:
                 if (named := _NAME_BEFORE.search(segment, max(0, between.start() - 120), between.start())) is None:
                     continue
                 name = named.group("name")
-                if organised and not (_looks_organised(name) or self.organisations.lists(name) or re.fullmatch(r"[A-Z]{3,8}", name)) or name.lower() in _ROLES:
+                if name.lower() in _ROLES:
+                    continue
+                if organised and not (_looks_organised(name) or self.organisations.lists(name) or re.fullmatch(r"[A-Z]{3,8}", name)):
+                    if match.group()[:1] != "-" and (ONE_WORD_OWNER.fullmatch(name) or COMPANY_WORD.fullmatch(name)) and not self._names_product(name):
+                        self._sponsor(segment, *named.span("name"), start, add, owner=True)  # "Cellerys also runs the IMCY-0141 study"
                     continue
                 self._sponsor(segment, *named.span("name"), start, add, ends_at_cue=True)
         for match in LISTED_ORGANISATION.finditer(segment) if "(" in segment else ():  # "(phase 2, Oslo University Hospital, 50 participants)"
@@ -623,11 +642,18 @@ class ClaimReader:
             bare = re.sub(r"['’]s?$", "", name)
             organised = _looks_organised(name) or group == "owns" and (self.organisations.lists(name) or re.fullmatch(r"[A-Z]{3,8}", bare)) or (
                 group == "by" and match.group()[:2].lower() == "by" and (self.organisations.lists(name) or COMPANY_WORD.fullmatch(name))
-            )  # "Sanofi's earlier phase 2", "UCL's trial", "BeiGene's phase 2", "NCT… by Novartis", "by BeiGene"
+            )  # "Sanofi's earlier phase 2", "UCL's trial", "NCT… by Novartis", "by BeiGene"
+            made = group == "by" and _PRODUCT_FROM.search(segment, 0, match.start()) is not None  # "MB-CART2019.1 from Kite": its maker runs it
+            organised = organised or made and self.organisations.lists(name)
             if group == "at" or organised and any(w not in ORG_WORDS for w in plain_words(name)):  # "a study … at the Charité"
                 self._sponsor(segment, *match.span(group), start, add, hosted=group == "at")
-            elif group == "owns" and (ONE_WORD_OWNER.fullmatch(bare) or COMPANY_WORD.fullmatch(bare)) and bare.lower() not in _NOT_OWNERS and not _ILLNESS.match(segment, match.end(group)):
+            elif (group == "owns" or made) and (ONE_WORD_OWNER.fullmatch(bare) or COMPANY_WORD.fullmatch(bare)) and not self._names_product(bare) and not _ILLNESS.match(segment, match.end(group)):
                 self._sponsor(segment, *match.span(group), start, add, owner=True)  # "Mesoblast's randomised phase 2", or "Burt's trial"
+
+    def _names_product(self, word: str) -> bool:
+        """Whether one word names a drug or a product, not who owns a trial ("Tolebrutinib's phase
+        2b"), or is a word of time or of everyone ("Today's", "Everyone's")."""
+        return word.lower() in _NOT_OWNERS or word.lower() in self._products or bool(self._drug and self._drug.fullmatch(word))
 
     @staticmethod
     def _sponsor(segment: str, name_start: int, name_end: int, start: int, add, hosted: bool = False, ends_at_cue: bool = False, owner: bool = False) -> None:
@@ -703,6 +729,10 @@ def _personal(name: str) -> bool:
     return 2 <= len(words) <= 4 and all(w[:1].isupper() for w in words) and not any(w in GENERIC_WORDS for w in plain_words(name))
 
 
+_MIXED_ACRONYM = re.compile(r"(?:[A-Z][a-z]?){2,4}(?<=[A-Z])|[A-Z][a-z][A-Z][a-z]?")
+"""An acronym written with small letters inside ("DoD", "DoH"), not a name with a capital inside ("McGill")."""
+
+
 def _unumlauted(word: str) -> str:
     """A word with a German umlaut's spelling out folded as its accent is ("Muenster", "Münster")."""
     return re.sub(r"([aou])e", r"\1", word) if "e" in word else word
@@ -772,7 +802,7 @@ class SponsorMatcher:
         have = {_unumlauted(w) for w in [*plain_words(record), *plain_words(self.vocabulary.organisation(record))]}
         acronyms = {_acronym(record), _acronym(record.split(",")[0])}  # "NIHR" for "National Institute for Health Research, United Kingdom"
         # and an acronym of the name's first words: "FISM" for "Fondazione Italiana Sclerosi Multipla Ente Del Terzo Settore"
-        capitals = {fold for fold, raw in zip(words, re.findall(r"\w+", said)) if raw.isupper() and 2 <= len(raw) <= 8}
+        capitals = {fold for fold, raw in zip(words, re.findall(r"\w+", said)) if 2 <= len(raw) <= 8 and (raw.isupper() or _MIXED_ACRONYM.fullmatch(raw))}
         runs = {"".join(w[0] for w in named[i:i + k]) for k in (2, 3, 4) for i in range(len(named) - k + 1)}  # "MS" for "Multiple Sclerosis" inside the name
         matched_acronym = any(w in have or w in acronyms or w in runs or (len(w) >= 3 and _acronym(record).startswith(w)) for w in capitals)
         rest = [w for w in words if w not in capitals and w not in _ACRONYM_SKIP]

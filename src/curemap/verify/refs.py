@@ -451,6 +451,15 @@ thread's post number ("9/", "9/14")."""
 CHAT_LINE = re.compile(r"^\s*\[?(?:\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4},?\s+)?\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?\]?\s*(?:-\s*)?[^\s:][^:\n]{0,40}:")
 """A message of a chat exported as text ("14/09/2025, 19:12 - Priya: …", "[10:42] Sam: …"): each
 one a block of its own, as a list item is."""
+CODED_HEADER = re.compile(r"[ \t]*(?:\w+[ \t]*(?:<-|=)[ \t]*)?(?:tibble::)?(?:tribble\([ \t]*)?~\w+(?:[ \t]*,[ \t]*~\w+)+[ \t]*,?[ \t]*")
+_VALUE = r"[ \t]*(?:\"([^\"\n]*)\"|'([^'\n]*)'|(-?[\d.]+|NA|TRUE|FALSE))[ \t]*"
+CODED_ROW = re.compile(rf"{_VALUE}(?:,{_VALUE})+,?[ \t]*\)?[ \t]*")
+CODED_VALUE = re.compile(_VALUE)
+"""A table written in R code: ``tribble(~trial, ~n, "NCT…", 35, …)``, its columns' names after "~",
+then a row of quoted texts and numbers per line."""
+SCRIPT_LINE = re.compile(r"^\s*\[(?:on[ -]?screen|text|caption|super|graphic|title card|lower third)\b[^\]\n]*\]", re.IGNORECASE)
+"""A video script's line of what the screen shows ("[ON SCREEN: NCT… • phase 2b • 130 people]"): a
+block of its own, with the voice's lines after it ("VO: … with 130 people is done")."""
 HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
 TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
 TABLE_BORDER = re.compile(r"^[ \t]*[+|][-=]{2,}(?:[+|][-=]{2,})*[+|][ \t]*$")
@@ -580,12 +589,12 @@ def _printed_columns(line: str, following: str) -> list[int] | None:
     names = list(re.finditer(r"\S+(?: \S+)*", line))
     if len(names) < 4:
         return None
-    row = following.ljust(len(line) + 1)
+    row = following.ljust(len(line) + 2)
 
     def edge(inside: int, outside: int) -> bool:
         return outside < 0 or (not row[inside].isspace() and row[outside].isspace())
 
-    if all(edge(n.end() - 1, n.end()) for n in names[1:]):  # right-aligned, as data frames print
+    if all(edge(n.end() - 1, n.end()) or edge(n.end(), n.end() + 1) for n in names[1:]):  # right-aligned, as data frames print (or a value a space late, by hand)
         return [0] + [n.end() for n in names[:-1]]
     cuts = [0]
     for before, name in zip(names, names[1:]):  # else each column left-aligned (text) or right-aligned (numbers)
@@ -627,12 +636,15 @@ def _text_document(content: str, markdown: bool) -> Document:
         text = MD_LINK_TITLE.sub(lambda m: m.group().replace('"', " "), text)
         text = WIKILINK.sub(lambda m: " " * (m.start("shown") - m.start()) + m["shown"] + " " * (m.end() - m.end("shown")), text)
     entries = {m.start() for m in BIBLIOGRAPHY_ENTRY.finditer(text)}
+    if entries and "\\" in text:  # BibTeX's fields are TeX: "64\%" is 64%
+        text = re.sub(r"\\([%&_#$])", r"\1 ", text)
     if not markdown and RIS_TAG.search(text) and "ER  -" in text:  # a reference manager's RIS export: its tags are syntax
         text = RIS_TAG.sub(lambda m: " " * len(m.group()), text)
     blocks: list[Block] = []
     current: Block | None = None
     header: list[str] | None = None
     columns: list[int] | None = None  # where a space-aligned table's columns start in its lines
+    coded = False  # in a table written in code, after its header
     spans = _line_spans(text)
     if re.search(r"(?m)^[ \t]{0,3}>[ \t>]", text):  # a quoted reply's lines (Markdown's, an e-mail's) read as the lines it quotes: "> - a list item"
         spans = [((quote.end() if (quote := QUOTE_MARK.match(text, a, b)) else a), b) for a, b in spans]
@@ -649,12 +661,16 @@ def _text_document(content: str, markdown: bool) -> Document:
         if not line.strip() or is_rule:
             current = None
             if not line.strip():
-                header, columns = None, None
+                header, columns, coded = None, None, False
             continue
         following = text[spans[index + 1][0]:spans[index + 1][1]] if index + 1 < len(spans) else ""
         cells: list[tuple[int, int]] | None = None  # a table line's cells, and whether it is the header
         is_header = False
-        if ALIGNED_RULE.match(following) and not ALIGNED_RULE.match(line):  # a header over a rule of dashes
+        if CODED_HEADER.fullmatch(line):  # a table written in code (R's tribble): "~trial, ~n," then a row of values per line
+            cells, is_header, coded = [(a + m.start(1), a + m.end(1)) for m in re.finditer(r"~(\w+)", line)], True, True
+        elif coded and CODED_ROW.fullmatch(line):
+            cells = [(a + m.start(m.lastindex), a + m.end(m.lastindex)) for m in CODED_VALUE.finditer(line)]
+        elif ALIGNED_RULE.match(following) and not ALIGNED_RULE.match(line):  # a header over a rule of dashes
             columns = [m.start() for m in re.finditer(r"-+", following)]
             cells, is_header = _aligned_cells(text, a, b, columns), True
         elif LONG_RULE.match(following) and len(names := list(re.finditer(r"\S+(?: \S+)*", line))) >= 3 and "  " in line.strip():
@@ -685,7 +701,7 @@ def _text_document(content: str, markdown: bool) -> Document:
         if HEADING.match(line):
             blocks.append(Block(a, b, "heading"))
             current = None
-        elif LIST_ITEM.match(line) or (":" in line and CHAT_LINE.match(line)):
+        elif LIST_ITEM.match(line) or (":" in line and CHAT_LINE.match(line)) or SCRIPT_LINE.match(line):
             current = Block(a, b, "item")
             blocks.append(current)
         elif current is not None:
@@ -1165,6 +1181,41 @@ def _opml_as_html(content: str) -> str:
     return "<html><body><ul>" + "\n".join(lines) + "</ul></body></html>"
 
 
+_CUE_TIME = re.compile(r"[ \t]*(?:\d{1,2}:)?\d{1,2}:\d\d[.,]\d{3}[ \t]*-->[^\n]*")
+_CUE_TAG = re.compile(r"</?(?:i|b|u|c|v|font|span|lang|ruby|rt)\b[^>]*>|\{\\[^}]*\}", re.IGNORECASE)
+
+
+def _subtitles_as_text(content: str) -> str:
+    """Subtitles (SubRip .srt, WebVTT .vtt) as text of the same length, line for line: cue numbers,
+    timings, the WebVTT header and formatting tags made spaces, so a sentence runs on over the
+    cues it is split across."""
+    lines = content.split("\n")
+    out = []
+    for index, line in enumerate(lines):
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        numbered = re.fullmatch(r"[ \t]*\d{1,6}[ \t\r]*", line) and _CUE_TIME.match(following)
+        header = index == 0 and line.lstrip("\ufeff").startswith("WEBVTT")
+        out.append(" " * len(line) if numbered or header or _CUE_TIME.fullmatch(line.rstrip("\r")) else _CUE_TAG.sub(lambda m: " " * len(m.group()), line))
+    return "\n".join(out)
+
+
+def _sentence_runs(text: str, cues: list[Block]) -> list[Block]:
+    """Subtitles' cues as the runs of speech that hold claims together: in punctuated subtitles a
+    cue that ends mid-sentence runs on into the next ("…the Burt trial from Northwestern," then
+    "with about 160 patients."); captions written without stops (speech recognition's) keep their
+    cues, the only bounds they have."""
+    stops = len(re.findall(r"[.!?](?:\s|$)", text))
+    if not cues or stops * 3 < len(cues):
+        return cues
+    runs = [cues[0]]
+    for cue in cues[1:]:
+        if re.search(r"[.!?…][\"”')\]]*\s*$", text[runs[-1].start:runs[-1].end]):
+            runs.append(cue)
+        else:
+            runs[-1] = Block(runs[-1].start, cue.end, "para")
+    return runs
+
+
 def parse_document(content: str, fmt: str, name: str = "the review") -> Document:
     """A review's readable text and blocks; ``name`` (its file's) names it in an error."""
     if fmt == "json":  # a notebook, a chat export, an app's records: lines kept from the file
@@ -1182,6 +1233,10 @@ def parse_document(content: str, fmt: str, name: str = "the review") -> Document
         return _text_document(_latex_as_text(content), False)
     if fmt == "rtf":
         return _text_document(_rtf_as_text(content), False)
+    if fmt == "subtitles":
+        document = _text_document(_subtitles_as_text(content), False)
+        document.blocks = _sentence_runs(document.text, document.blocks)
+        return document
     if fmt == "wiki":
         text, notes = _wiki_as_text(content)
         document = _text_document(text, True)
@@ -1202,6 +1257,8 @@ def detect_format(name: str, content: str) -> str:
         return "json"
     if lowered.endswith((".wiki", ".mediawiki", ".wikitext")):
         return "wiki"
+    if lowered.endswith((".srt", ".vtt")) or SUBTITLES.match(content):
+        return "subtitles"
     if content.startswith("{\\rtf"):
         return "rtf"
     if lowered.endswith((".csv", ".tsv", ".tex", ".rtf")):
@@ -1212,6 +1269,8 @@ def detect_format(name: str, content: str) -> str:
     return "wiki" if WIKI_SOURCE.search(content) and WIKI_MARKUP.search(content) else "text"
 
 
+SUBTITLES = re.compile(r"\ufeff?(?:WEBVTT\b|\s*\d{1,6}[ \t]*\r?\n(?:\d{1,2}:)?\d{1,2}:\d\d[.,]\d{3}[ \t]*-->)")
+"""Subtitles saved under another name: WebVTT's header, or SubRip's first cue number and timing."""
 WIKI_SOURCE = re.compile(r"<ref\b[^>]*>", re.IGNORECASE)
 WIKI_MARKUP = re.compile(r"\{\{\s*cite\b|^=+[^=\n]+=+[ \t]*$|\[\[[^\]\n]+\]\]", re.IGNORECASE | re.MULTILINE)
 """A wiki article's source saved as text: notes in ``<ref>`` tags, with cite templates, headings
