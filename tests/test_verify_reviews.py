@@ -1503,3 +1503,68 @@ def test_fifty_third_to_fifty_sixth_fresh_sets_misses_once_reported(problems):
     assert problems(printed) == {"NCT04561557": [], "2024-514006-31-00": []}
     endnote = "Rasagiline was tried too.20\n\nNotes\n\n20. See the rasagiline study in multiple sclerosis, NCT01232738 (phase 2, completed).\n"
     assert problems(endnote) == {"NCT01232738": ["condition"]}  # an ALS trial
+
+
+def test_fifty_seventh_to_sixtieth_fresh_sets_misses_once_reported(problems):
+    """What fresh-57 to fresh-60's first runs missed or flagged: a chat export's message written as
+    runs of text and links (Telegram's), a conversation copied without times ("Me: …", "HOST A:
+    …"), "is Merck KGaA's;", a shared sheet's title and column groups above its header, "temporarily
+    halted", an owner after a heading's code ("CAR-T Allogene's"), a name that ran on into a
+    count ("sponsored by Ospedale San Raffaele for 86 participants") and a new clause's subject
+    launching another trial."""
+    telegram = json.dumps({"messages": [{"id": 1, "text": [
+        "The big one is KYSA-7 (", {"type": "text_link", "text": "NCT06384976", "href": "https://clinicaltrials.gov/study/NCT06384976"},
+        "), Kyverna's own phase 2 in refractory PPMS/SPMS, about 120 planned, not recruiting any more.",
+    ], "text_entities": [{"type": "plain", "text": "The big one is KYSA-7 ("}]}]}, indent=1)
+    assert problems(telegram, "json") == {"NCT06384976": []}
+    sms = (
+        "Me: italy has one too, 2024-515470-26-00, ph2 ~90 ppl, recruiting\nJen: what abt that burt guy\n"
+        "Me: Burt's MIST trial NCT00273364 - Northwestern, ph2, done, 110 ppl\nJen: lol ok\n"
+        "Me: fred hutch: NCT00716066 ph2 ~53 ppl, active not recruiting\n"
+    )
+    assert problems(sms)["NCT00273364"] == [] and problems(sms)["NCT00716066"] == []
+    podcast = (
+        "HOST B: And a tiny one: a PK study of fenebrutinib, NCT07161258. It's phase 1, twelve participants, and it's recruiting.\n"
+        "HOST A: Biogen has one too. Their EU-registered two-part phase 2, 2022-502552-31-00, is recruiting 225 people.\n"
+    )
+    assert problems(podcast) == {"NCT07161258": ["phase"], "2022-502552-31-00": []}  # a phase 2
+    teams = "<p>The PPMS phase 3 in the EU register, <a href=\"https://euclinicaltrials.eu/search-for-clinical-trials/?lang=en&amp;EUCT=2024-514495-41-00\">2024-514495-41-00</a>, is Merck KGaA's; ongoing, recruitment closed.</p>"
+    assert problems(teams, "html") == {"2024-514495-41-00": ["sponsor"]}  # Sanofi's
+    sheet = (
+        "BTK inhibitors in MS: pipeline tracker,,,,\n,,,,\nTrial,,Registry,,Who\n"
+        "Registry ID,Name,Phase,Enrolment,Sponsor / partner\nNCT04586023,FENhance 2,III,851,Roche\nNCT04338061,evolutionRMS 2,Phase 3,\"1,166\",Biogen\n"
+    )
+    assert problems(sheet, "csv") == {"NCT04586023": ["enrollment"], "NCT04338061": ["sponsor"]}
+    assert problems("hNPC (EU),2024-511028-15-00,Phase 2,On hold,Temporarily halted\n".join(["Name,Id,Phase,Status,Notes\n", ""]), "csv") == {"2024-511028-15-00": []}
+    assert problems("Off-the-shelf CAR-T Allogene's P-CD19CD20-ALLO1 study NCT07008378 is phase 1 and recruiting.\n") == {"NCT07008378": ["sponsor"]}
+    assert problems("Masitinib: AB Science's phase 3 NCT01433497 (656 patients, completed).\n") == {"NCT01433497": []}
+    canvas = "Its follow-up is a randomised phase 2 (2024-511028-15-00), sponsored by Ospedale San Raffaele for 86 participants.\n"
+    assert problems(canvas) == {"2024-511028-15-00": []}
+    frexalimab = (
+        "After a phase 2 proof-of-concept in 129 people, now ongoing without recruitment (NCT04879628), Sanofi launched a phase 3"
+        " programme; one of the phase 3 trials is recruiting roughly 1,600 people (NCT06141473).\n"
+    )
+    assert problems(frexalimab)["NCT04879628"] == []
+
+
+def test_sixty_first_to_sixty_third_fresh_sets_misses_once_reported(problems):
+    """What fresh-61 to fresh-63's first runs missed or flagged: "the earlier phase 3 study" (the
+    trial itself), "titled a phase 2 trial, but the register lists phase 1/2", "follows the withdrawn
+    2024 protocol", "n = 88" in a table's count column, a name of generic words alone ("General
+    Hospital" of a name wrapped over lines), a name wrapped after its joining word ("the University
+    of" / "Melbourne") and a sponsor sharing one distinctive word with the record's ("Imperial
+    College London" for "University College, London")."""
+    assert problems("evolutionRMS 1 was terminated, and the earlier phase 3 study (NCT02975349) was also stopped.\n") == {"NCT02975349": ["phase"]}
+    tracker = (
+        "Name,Id,Phase,Status,Notes\nIfenprodil,2023-507874-42-00,Phase 1/2,Recruiting,\"titled a phase 2 trial, but the register lists phase 1/2\"\n"
+        "Vitamin D3 tolDC,NCT07020715,Phase IIa,Not yet recruiting,follows the withdrawn 2024 protocol\n"
+    )
+    assert problems(tracker, "csv") == {"2023-507874-42-00": [], "NCT07020715": []}
+    table = "<table><tr><th>Trial</th><th>Id</th><th>Participants</th></tr><tr><td>KYSA-7</td><td>NCT06384976</td><td>n = 88</td></tr></table>"
+    assert problems(table, "html") == {"NCT06384976": ["enrollment"]}  # 120
+    wrapped = "At Massachusetts\nGeneral Hospital, NCT05957913 (phase 2, 50 people, funded with Solving MS)\nis enrolling by invitation.\n"
+    assert problems(wrapped) == {"NCT05957913": []}
+    melbourne = "The famciclovir study\n(NCT05283551), phase 2, 30 participants, led by the University of\nMelbourne, has an unknown status.\n"
+    assert problems(melbourne) == {"NCT05283551": ["sponsor"]}
+    assert problems("A phase 2 of simvastatin in SPMS (NCT03896217) was sponsored by Imperial College London.\n") == {"NCT03896217": ["sponsor"]}
+    assert problems("A phase 2 of simvastatin in SPMS (NCT03896217) was sponsored by University College London.\n") == {"NCT03896217": []}

@@ -49,6 +49,7 @@ STATUS_PHRASES = (
     (r"\b(?:completed|finished)(?!\s+(?:the|its|their|a|an|enrol\w*|recruit\w*|treatment|follow|dosing|his|her)\b)(?:\s+in\s+(?:19|20)\d\d)?"
      r"|\b(?:is|are|was|were|now|also)\s+complete\b|\b(?:ran|run|went|gone)\s+to\s+completion\b|\b(?:has|have|had|was|were)\s+(?:now\s+)?(?:wrapped\s+up|concluded)\b(?!\s+(?:enrol|recruit))",
      ("COMPLETED",)),
+    (r"\btemporarily\s+(?:halted|stopped|paused|closed|suspended)\b", ("SUSPENDED",)),
     (r"\bterminated\b|\bstopped\s+early\b|\b(?:was|were|been)\s+stopped\b|\bhalted\b|\bended\s+early\b", ("TERMINATED",)),
     (r"\bwithdrawn\b", ("WITHDRAWN",)),
     (r"\bsuspended\b|\bon\s+hold\b|\bpaused\b", ("SUSPENDED",)),

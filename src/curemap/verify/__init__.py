@@ -748,9 +748,11 @@ _VERB = r"(?:is|was|are|were|has|had|have)"
 _ITS_PREDICATE = re.compile(rf"\)?\s*{_VERB}\b[^,;:()\n.]{{0,60}}$")
 """A verb right after a reference and its claim with no break between ("UCSF (NCT1) is run by
 Stanford University.[2]"): said of that reference, whatever note closes the sentence."""
-_NEW_SUBJECT = re.compile(r"\)?\s*[,;]\s+(?:and\s+|while\s+|whereas\s+)?[A-Z][^()\n]*?\b(?:is|are|was|were|has|have)\s+(?:\w+\s+)?$")
+_NEW_SUBJECT = re.compile(
+    r"\)?\s*[,;]\s+(?:and\s+|while\s+|whereas\s+)?[A-Z][^()\n]*?\b(?:is|are|was|were|has|have|launched|started|began|opened|initiated|announced|registered)\s+(?:\w+\s+)?$"
+)
 """A new clause's subject and verb after a reference's parentheses ("(NCT1), Bristol Myers Squibb is
-enrolling around 120 …"): its claims are the next reference's."""
+enrolling around 120 …", "(NCT1), Sanofi launched a phase 3 …"): its claims are the next reference's."""
 _SAID_OF_IT = re.compile(rf"\b(?:{_VERB}|remains)\b", re.IGNORECASE)
 """A verb between a reference's parentheses and the joining word: the clause goes on about that
 trial ("(NCT1) is a phase 3 study …, recruiting with a target of 800")."""

@@ -59,13 +59,18 @@ _EARLIER = re.compile(
     r"(?:(?:a|an|the|its|their|successful|positive|initial|early)\s+)?$", re.IGNORECASE)
 """Words before a phase that make it the history of a programme, not the trial's phase ("After
 phase 1 work, the AFFINITY trial …", "moved from phase 2 to phase 3", "follow-on to the phase 1")."""
+_ITSELF_EARLIER = re.compile(r"\b(?:previous|earlier)\s+(?:(?:a|an|the|its|their)\s+)?", re.IGNORECASE)
 _LATER = re.compile(r"\b(?:later|subsequently|eventually|went\s+on)\b[\w ]{0,30}?\b(?:in|into|to)\s+$", re.IGNORECASE)
 _TRIAL_AFTER = re.compile(r"[ab]?\s+(?:trial|study|studies|program|programme)\b", re.IGNORECASE)
 """A phase the drug reached later, no trial named ("the drug later flopped in phase 3"; not "later
 took Tovaxin into a phase 3 trial")."""
-_NOT_ITS_PHASE = re.compile(rf"{_EARLIER.pattern}|\b(?:no|nor|never|without(?:\s+an?)?|not\s+(?:an?|yet\s+an?))\s+$", re.IGNORECASE)
-"""Those words, or words that deny a phase ("but no phase 3 followed", "without a phase 2"): the
-phase is not claimed of the trial."""
+_NOT_ITS_PHASE = re.compile(
+    rf"{_EARLIER.pattern}|\b(?:no|nor|never|without(?:\s+an?)?|not\s+(?:an?|yet\s+an?))\s+$|\b(?:titled|entitled|called|named)\s+(?:as\s+)?(?:a|an|the)?\s*$",
+    re.IGNORECASE,
+)
+"""Those words, words that deny a phase ("but no phase 3 followed", "without a phase 2"), or a
+title's ("titled a phase 2 trial, but the register lists phase 1/2"): the phase is not claimed of
+the trial."""
 _PART_WORDS = (" part", " portion", " segment", " stage")
 _PARTS_OF = {
     "phase1": frozenset({"phase1", "phase1_2"}),
@@ -143,14 +148,16 @@ _NOT_COUNTED = frozenset(
 ABSTRACT_PERCENTS = re.compile(r"(\d+(?:\.\d+)?)(?=(?:\s*(?:,|and|or|to|–|-|vs\.?|versus)\s*\d+(?:\.\d+)?)*\s*%)")
 
 _CAP = r"[A-ZÀ-ÞĀ-Ž]"
-NAME = (rf"(?:the\s+)?{_CAP}[\w.&'’\-]*(?:[ \t]+(?:(?:of|de|del|des|du|di|da|for|and|i|y|la|le|at|am|&|–|-)[ \t]+)*(?:{_CAP}|\d)[\w.&'’\-]*)*"
+NAME = (rf"(?:the\s+)?{_CAP}[\w.&'’\-]*(?:[ \t]+(?:(?:of|de|del|des|du|di|da|for|and|i|y|la|le|at|am|&|–|-)(?:[ \t]+|[ \t]*\n[ \t]*))*(?:{_CAP}|\d)[\w.&'’\-]*)*"
         r"(?:[ \t]+(?:foundation|society|hospital|university|institute|trust|network|consortium)\b)?")
-"""An organisation's name: words in capitals (small joining words between), and a kind of
-organisation after them written small ("the Italian MS foundation")."""
+"""An organisation's name: words in capitals (small joining words between, a line break after one:
+"the University of" / "Melbourne"), and a kind of organisation after them written small ("the
+Italian MS foundation")."""
 SPONSOR_PATTERNS = [
     Gated(re.compile(p, re.UNICODE)) for p in (
         rf"\b(?:[Ss]ponsored|[Ll]ed|[Rr]un|[Cc]onducted|[Ff]unded|[Oo]rgani[sz]ed|[Cc]oordinated)\s+(?:in\s+part\s+|jointly\s+|mainly\s+)?by\s+(?P<name>{NAME})",
         rf"\b[Ss]ponsor(?:ed)?\s*(?::|is|was|being)\s+(?P<name>{NAME})",
+        rf"\b(?:is|was|are|were)\s+(?P<name>{NAME})(?<=['’]s|s['’])(?=\s*(?:[;,.)]|$))",  # "…, is Merck KGaA's; ongoing"
         rf"(?:^|[–—(,;]\s*|\s-\s)[Ss]ponsor\s+(?P<name>{NAME})",  # "… recruitment over – sponsor Oslo University Hospital"
         rf"(?P<name>{NAME})\s+(?:is|was|are)\s+(?:listed|named|registered|given)\s+as\s+(?:the\s+)?(?:lead\s+)?sponsor",
         rf"\blisting\s+(?P<name>{NAME})\s+as\s+(?:the\s+)?(?:lead\s+)?sponsor",
@@ -188,7 +195,12 @@ _NAME_BEFORE = re.compile(rf"(?P<name>{NAME})\Z", re.UNICODE)
 _ROLES = frozenset("investigator industry academic government company physician patient self state publicly privately charity".split())
 """Words before "-sponsored" that name a kind of sponsor, not one ("Investigator-sponsored")."""
 _PRODUCT_FROM = re.compile(r"\b[A-Z][\w.-]*\d[\w.-]*[ \t]+\Z")
-"""A product's code just before "from" ("MB-CART2019.1 from Kite"): the maker named after it runs its trial."""
+"""A product's code just before "from" ("MB-CART2019.1 from Kite"): the maker named after it runs
+its trial (after a reference, "NCT… from Novartis" may name a maker of what it tests: no claim)."""
+_OWNER_AFTER_TITLE = re.compile(r"(?:^|\s)\S*[-\d]\S*\s+(?P<owner>[A-Z][a-z]{3,}['’]s?)$")
+"""A one-word owner after a heading's last word, a code ("CAR-T Allogene's"; not "AB Science's")."""
+
+
 ONE_WORD_OWNER = re.compile(r"[A-Z][a-z]{3,}")
 """One capitalised word before "'s" and a trial ("Mesoblast's phase 2"); "BeiGene's" and "SickKids'" too."""
 _NOT_OWNERS = frozenset(
@@ -242,7 +254,8 @@ _PAST = re.compile(r"\b(?:was|were|previously|formerly|from|until|had\s+been)\s+
 _ONGOING = frozenset({"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "ACTIVE_NOT_RECRUITING"})
 _NOT_SAID = re.compile(
     r"\b(?:to|will|would|should|expected\s+to|planned\s+to|due\s+to)\s+(?:be\s+)?$|(?-i:\bwho\s+$)"
-    r"|\b(?:if|whether)\s+(?:\w+\s+){0,3}$|\b(?:after|before|when|while|upon|without)\s*$|\b(?:not|never)\s+$",
+    r"|\b(?:if|whether)\s+(?:\w+\s+){0,3}$|\b(?:after|before|when|while|upon|without)\s*$|\b(?:not|never)\s+$"
+    r"|\b(?:follows|following|replaces|replacing|succeeds|succeeding)\s+(?:the|a|an|its|their)\s+$",
     re.IGNORECASE,
 )
 """What, just before status words, makes them no claim: a future ("expected to be completed"), a
@@ -485,7 +498,10 @@ class ClaimReader:
                 if key in _PARTS_OF and lowered.startswith(_PART_WORDS, match.end()):  # "its phase 2 part": a phase 1/2 or 2/3 trial's
                     key = _PARTS_OF[key]
                 later = _LATER.search(segment, max(0, match.start() - 40), match.start()) and not _TRIAL_AFTER.match(segment, match.end())
-                if key and not later and not _NOT_ITS_PHASE.search(segment, max(0, match.start() - 40), match.start()):
+                history = _NOT_ITS_PHASE.search(segment, max(0, match.start() - 40), match.start())
+                if history and _ITSELF_EARLIER.fullmatch(history.group()) and _TRIAL_AFTER.match(segment, match.end()):
+                    history = None  # "the earlier phase 3 study (NCT…)": the trial itself, the earlier of two
+                if key and not later and not history:
                     add(Claim("phase", segment[match.start():match.end()].strip(), key, start + match.start(), start + match.end()))
             if match := OBSERVATIONAL.search(segment, lowered):
                 add(Claim("phase", segment[match.start():match.end()].strip(), None, start + match.start(), start + match.end()))
@@ -566,7 +582,7 @@ class ClaimReader:
         if column is _SPONSOR_COLUMNS:
             return [Claim("sponsor", written, written, at, at + len(written))]
         if column is _ENROLLMENT_COLUMNS:
-            match = re.fullmatch(rf"(?:(?P<a>{APPROX})\s*)?(?P<n>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h>{NUMBER}))?\s*(?:\w+)?", written, re.IGNORECASE)
+            match = re.fullmatch(rf"(?:n\s*[=:]\s*)?(?:(?P<a>{APPROX})\s*)?(?P<n>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h>{NUMBER}))?\s*(?:\w+)?", written, re.IGNORECASE)  # "n = 88"
             if not match:
                 return []
             return [Claim("enrollment", written, (_number(match.group("n")), match.group("h") and _number(match.group("h")), (match.group("a") or "").lower()), at, at + len(written))]
@@ -636,9 +652,11 @@ class ClaimReader:
         owners = OWNER.finditer(segment) if owned else ()
         for match in [*ORGANISATION_HINT.finditer(segment, lowered), *(HOSTED.finditer(segment, lowered) if hosted else ()), *owners]:
             group = next(g for g in ("by", "opens", "closes", "leads", "at", "owns") if match.groupdict().get(g))
-            name = match.group(group)
+            name, (a, b) = match.group(group), match.span(group)
             if opening := _SENTENCE_OPENING.match(name):  # "And Novartis's masitinib phase 3"
                 name = name[opening.end():]
+            if group == "owns" and not _looks_organised(name) and (last := _OWNER_AFTER_TITLE.search(name)):  # "Off-the-shelf CAR-T Allogene's …": a title's words, then the owner
+                name, a = last.group("owner"), b - len(last.group("owner"))
             bare = re.sub(r"['’]s?$", "", name)
             organised = _looks_organised(name) or group == "owns" and (self.organisations.lists(name) or re.fullmatch(r"[A-Z]{3,8}", bare)) or (
                 group == "by" and match.group()[:2].lower() == "by" and (self.organisations.lists(name) or COMPANY_WORD.fullmatch(name))
@@ -647,8 +665,8 @@ class ClaimReader:
             organised = organised or made and self.organisations.lists(name)
             if group == "at" or organised and any(w not in ORG_WORDS for w in plain_words(name)):  # "a study … at the Charité"
                 self._sponsor(segment, *match.span(group), start, add, hosted=group == "at")
-            elif (group == "owns" or made) and (ONE_WORD_OWNER.fullmatch(bare) or COMPANY_WORD.fullmatch(bare)) and not self._names_product(bare) and not _ILLNESS.match(segment, match.end(group)):
-                self._sponsor(segment, *match.span(group), start, add, owner=True)  # "Mesoblast's randomised phase 2", or "Burt's trial"
+            elif (group == "owns" or made) and (ONE_WORD_OWNER.fullmatch(bare) or COMPANY_WORD.fullmatch(bare)) and not self._names_product(bare) and not _ILLNESS.match(segment, b):
+                self._sponsor(segment, a, b, start, add, owner=True)  # "Mesoblast's randomised phase 2", or "Burt's trial"
 
     def _names_product(self, word: str) -> bool:
         """Whether one word names a drug or a product, not who owns a trial ("Tolebrutinib's phase
@@ -660,6 +678,7 @@ class ClaimReader:
         """A sponsor claim of the name at ``segment[name_start:name_end]``, a leading "the" and the
         sentence's closing stop left out, an acronym after it in parentheses kept."""
         name = re.sub(r"['’]s?$", "", segment[name_start:name_end].rstrip(".,;:"))
+        name = re.sub(r"\s+(?:for|and|of|at|with)\s+\d[\d,.]*$", "", name)  # "sponsored by Ospedale San Raffaele for 86 participants"
         a = start + name_start
         if len(pieces := re.split(r"(?<=[a-z0-9)])\.\s+(?=[A-Z])", name)) > 1:  # a name never runs over a sentence's end
             kept = pieces[-1] if ends_at_cue else pieces[0]
@@ -673,6 +692,8 @@ class ClaimReader:
             name += f" at {group.group('at')}"
         if name.lower().startswith("the "):
             name, a = name[4:], a + 4
+        if all(w in GENERIC_WORDS for w in plain_words(name)):
+            return  # "General Hospital" (of a name wrapped over lines), "University Hospital": whose is not said
         add(Claim("sponsor", name, SiteOrSponsor(name) if hosted else OneWordOwner(name) if owner else name, a, a + len(name)))
 
 
@@ -771,7 +792,7 @@ class SponsorMatcher:
         said = " ".join(plain_words(word))
         places = {" ".join(plain_words(place)) for site in study.locations for place in (site.country, site.city) if place}
         tested = " ".join(plain_words(" ".join([study.brief_title or "", *(n for i in study.interventions for n in (i.name, *i.other_names) if n)])))
-        return said in places or re.search(rf"\b{re.escape(said)}", tested) is not None or any(_academic(name) or _personal(name) for name in self.names(study))
+        return said in places or re.search(rf"\b{re.escape(said)}\b", tested) is not None or any(_academic(name) or _personal(name) for name in self.names(study))
 
     def hosts(self, claimed: str, study: Study) -> bool:
         """Whether a trial may run at the place a text names: one of the record's sites, or, when
@@ -813,7 +834,8 @@ class SponsorMatcher:
         ):  # "Antwerp Univ Hospital" for "University Hospital, Antwerp": words in any order, some cut short
             return True
         core = {w for w in have if w not in _ACRONYM_SKIP and w not in GENERIC_WORDS}  # its distinctive words, in any language's frame
-        return bool(core) and core <= set(words)
+        other = [w for w in words if w not in have and w not in GENERIC_WORDS and w not in capitals and w not in _ACRONYM_SKIP]
+        return bool(core) and core <= set(words) and not other  # not "Imperial College London" for "University College, London"
 
 
 def _problem(field: str, claim: Claim, record: str, message: str) -> dict[str, Any]:

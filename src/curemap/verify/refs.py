@@ -457,6 +457,13 @@ CODED_ROW = re.compile(rf"{_VALUE}(?:,{_VALUE})+,?[ \t]*\)?[ \t]*")
 CODED_VALUE = re.compile(_VALUE)
 """A table written in R code: ``tribble(~trial, ~n, "NCT…", 35, …)``, its columns' names after "~",
 then a row of quoted texts and numbers per line."""
+SPEAKER_LINE = re.compile(
+    r"^[ \t]*(?!(?:VO|V\.O\.|Narrator|NARRATOR|Voice-?over|VOICE-?OVER)[ \t]*:)([A-Z][A-Za-z.'’-]{0,20}(?: [A-Z][A-Za-z.'’-]{0,20})?|[Mm]e)[ \t]*:[ \t]+(?=\S)",
+    re.MULTILINE,
+)
+"""A line of a conversation copied without times ("Jen: what abt that burt guy", "Me: …", a
+script's "HOST A: …"; not a voice-over's, which goes on from the screen line above it): in a text
+of several such lines by two people or more, each a block of its own, as a chat's messages are."""
 SCRIPT_LINE = re.compile(r"^\s*\[(?:on[ -]?screen|text|caption|super|graphic|title card|lower third)\b[^\]\n]*\]", re.IGNORECASE)
 """A video script's line of what the screen shows ("[ON SCREEN: NCT… • phase 2b • 130 people]"): a
 block of its own, with the voice's lines after it ("VO: … with 130 people is done")."""
@@ -645,6 +652,8 @@ def _text_document(content: str, markdown: bool) -> Document:
     header: list[str] | None = None
     columns: list[int] | None = None  # where a space-aligned table's columns start in its lines
     coded = False  # in a table written in code, after its header
+    speakers = [m.group(1) for m in SPEAKER_LINE.finditer(text)]
+    talk = len(speakers) >= 4 and len(set(speakers)) >= 2  # a conversation, its lines "Jen: …", "Me: …"
     spans = _line_spans(text)
     if re.search(r"(?m)^[ \t]{0,3}>[ \t>]", text):  # a quoted reply's lines (Markdown's, an e-mail's) read as the lines it quotes: "> - a list item"
         spans = [((quote.end() if (quote := QUOTE_MARK.match(text, a, b)) else a), b) for a, b in spans]
@@ -701,7 +710,7 @@ def _text_document(content: str, markdown: bool) -> Document:
         if HEADING.match(line):
             blocks.append(Block(a, b, "heading"))
             current = None
-        elif LIST_ITEM.match(line) or (":" in line and CHAT_LINE.match(line)) or SCRIPT_LINE.match(line):
+        elif LIST_ITEM.match(line) or (":" in line and (CHAT_LINE.match(line) or talk and SPEAKER_LINE.match(line))) or SCRIPT_LINE.match(line):
             current = Block(a, b, "item")
             blocks.append(current)
         elif current is not None:
@@ -1034,11 +1043,14 @@ def _csv_delimiter(content: str) -> str:
 
 def _delimited_document(content: str, delimiter: str) -> Document:
     """A spreadsheet saved as CSV or TSV (a tracker a patient group keeps): its first record the
-    header, then a row per record, with quoted fields that hold delimiters and line breaks."""
+    header (or, above the first row naming a record, the fullest of the rows before it: a shared
+    sheet's title and column groups come first), then a row per record, with quoted fields that
+    hold delimiters and line breaks."""
     field_pattern = re.compile(rf'"((?:[^"]|"")*)"[^{delimiter}\n]*|([^{delimiter}\n]*)')
     blocks: list[Block] = []
     text = list(content)  # the quotes around fields are the file's syntax, not the writer's quotation marks
     header: list[str] | None = None
+    listing = False  # a row naming a record has been read: the header is settled
     position, length = 0, len(content)
     while position < length:
         start, cells = position, []
@@ -1057,10 +1069,13 @@ def _delimited_document(content: str, delimiter: str) -> Document:
             break
         if not any(content[a:b].strip() for a, b in cells):
             continue
-        if header is None:
-            header = [content[a:b].strip() for a, b in cells]
+        names = [content[a:b].strip() for a, b in cells]
+        filled = sum(bool(name) for name in names)
+        if header is None or (not listing and filled > sum(bool(name) for name in header) and not ID_LIKE.search(content, start, position)):
+            header = names  # a title row and a row of column groups above the column names, as a shared sheet has them
             blocks.append(Block(start, position - 1, "heading"))
         else:
+            listing = listing or bool(ID_LIKE.search(content, start, position))
             blocks.append(Block(start, min(position - 1, length), "row",
                                 [(a, b, header[i] if i < len(header) else "") for i, (a, b) in enumerate(cells)]))
     return Document("".join(text), [(0, 1)], blocks, [])

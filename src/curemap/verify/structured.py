@@ -190,10 +190,15 @@ def _html_rows(pieces: list[Text], out: _Lines) -> None:
 def _card(record: dict, out: _Lines, prefix: str = "") -> list:
     """A record's fields as labelled lines (nested single objects' fields too); the lists of
     several objects it holds, returned to be read as records of their own."""
-    apart = []
+    apart, said = [], set()
     for key, value in record.items():
         label = f"{prefix}{key}"
-        if isinstance(value, Text) and value.value.strip():
+        if (runs := _runs(value)) is not None:
+            words = "".join(run.value for run in runs)
+            if " ".join(words.split()) not in said:  # a chat export's message, its runs again as "text_entities"
+                said.add(" ".join(words.split()))
+                out.add(f"{label}: {words}", runs[0].line)
+        elif isinstance(value, Text) and value.value.strip():
             out.add(f"{label}: {value.value}", value.line)
         elif isinstance(value, dict):
             apart += _card(value, out, f"{key} ")
@@ -206,6 +211,15 @@ def _card(record: dict, out: _Lines, prefix: str = "") -> list:
         elif isinstance(value, list):
             apart.append(value)
     return apart
+
+
+def _runs(value) -> list[Text] | None:
+    """A text written as runs (a chat export's message: plain strings between links, mentions and
+    bold words, each an object with its "text"), as the runs' words; None for any other value."""
+    if not isinstance(value, list) or not any(isinstance(v, dict) for v in value) or not any(isinstance(v, Text) for v in value):
+        return None  # plain strings between the objects: runs of one text, not a list of records (a post's attachments)
+    runs = [v if isinstance(v, Text) else v.get("text") if isinstance(v, dict) else None for v in value]
+    return runs if runs and all(isinstance(run, Text) for run in runs) else None
 
 
 def _records(value, out: _Lines) -> None:
