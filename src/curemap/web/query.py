@@ -299,8 +299,12 @@ def study_page(
     order = _STUDY_ORDER[sort.lstrip("-")]
     with store.connect() as conn:
         counted, found = select(func.count()).select_from(_ST), select(*{c.name: c for c in (_ST.c.id, order)}.values())
-        if _reads_listing_index(filters, sort):
-            counted, found = (q.with_hint(_ST, f"INDEXED BY {LISTING_INDEX}", "sqlite") for q in (counted, found))
+        given = set(filters.params())
+        narrowed = bool(given & set(ID_FILTERS)) and "sponsor_class" not in given
+        if narrowed and ("q" in given or not {"status", "phase"} & given):
+            counted = counted.with_hint(_ST, f"INDEXED BY {LISTING_INDEX}", "sqlite")
+        if narrowed and sort.lstrip("-") == "last_update" and not {"status", "phase"} & given:
+            found = found.with_hint(_ST, f"INDEXED BY {LISTING_INDEX}", "sqlite")
         total = kept if kept is not None else conn.execute(counted.where(*where)).scalar_one()
         chosen, next_cursor = _page_rows(conn, found.where(*where), _STUDY_ORDER, sort, page, per_page, cursor)
         ids = [row.id for row in chosen]
@@ -309,16 +313,14 @@ def study_page(
 
 
 ID_FILTERS = ("strategy", "group", "sponsor_type", "phenotype", "population", "country", "q")
-"""Filters that narrow a study list to a set of ids (read from other tables)."""
-
-
-def _reads_listing_index(filters: StudyFilters, sort: str) -> bool:
-    """Whether SQLite is told to read a newest-first list from :data:`LISTING_INDEX`: when it is
-    narrowed to a set of ids and by nothing that index lacks. (Narrowed by status or phase too,
-    the indexes on those with the list's order serve it better; PostgreSQL's planner, with its
-    statistics, chooses by itself.)"""
-    given = filters.params()
-    return sort.lstrip("-") == "last_update" and any(name in given for name in ID_FILTERS) and not {"status", "phase", "sponsor_class"} & set(given)
+"""Filters that narrow a study list to a set of ids (read from other tables). On SQLite such a
+list's newest-first page is read from :data:`LISTING_INDEX` unless it is narrowed by status or
+phase too (the indexes on those with the list's order then find the page sooner), and so is its
+count, and a full-text list's count whatever else narrows it (the index holds every column the
+other filters but the sponsor class test: at a million studies, cold, "ocrelizumab" in phase 3
+MS studies was counted in 10 s through their rows, 0.6 s through its entries; a strategy's in
+one status and phase, sooner through the index on those). PostgreSQL's planner, with its
+statistics, chooses by itself."""
 
 
 def _kept_total(store: Store, profile: Profile, filters: StudyFilters) -> int | None:
