@@ -1568,3 +1568,12 @@ def test_sixty_first_to_sixty_third_fresh_sets_misses_once_reported(problems):
     assert problems(melbourne) == {"NCT05283551": ["sponsor"]}
     assert problems("A phase 2 of simvastatin in SPMS (NCT03896217) was sponsored by Imperial College London.\n") == {"NCT03896217": ["sponsor"]}
     assert problems("A phase 2 of simvastatin in SPMS (NCT03896217) was sponsored by University College London.\n") == {"NCT03896217": []}
+
+
+def test_a_claim_goes_to_the_trial_its_clause_names(problems):
+    """fresh-61: "FENhance 1 (NCT1) and FENhance 2 (NCT2) are phase III; FENhance 1 is still
+    recruiting, FENhance 2 has about 750 and is no longer recruiting": each status to the trial
+    the clause names (by the name it was introduced with), not to the nearer id."""
+    said = "The relapsing trials FENhance 1 (NCT04586010) and FENhance 2 (NCT04586023)\nare phase III; {0}, FENhance 2 has about 750 and\nis {1}.\n"
+    assert problems(said.format("FENhance 1 is still recruiting", "no longer recruiting")) == {"NCT04586010": ["status"], "NCT04586023": []}
+    assert problems(said.format("FENhance 1 is no longer recruiting", "still recruiting")) == {"NCT04586010": [], "NCT04586023": ["status"]}

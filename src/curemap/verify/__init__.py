@@ -24,7 +24,7 @@ import gc
 import json
 import re
 from bisect import bisect_left
-from collections import Counter
+from collections import Counter, defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -841,6 +841,34 @@ def _is_mark(masked: str, mention: Reference) -> bool:
     )
 
 
+_TRIAL_NAME = r"[A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?:[ -](?:[0-9]{1,2}|[IV]{1,3}|[A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)){0,2}"
+_NAME_BEFORE_REFERENCE = re.compile(rf"(?P<name>{_TRIAL_NAME})[ \t]*[(\[][ \t]*\Z")
+_CLAUSE_START = re.compile(r"(?:[;,.:]|\b(?:and|but|while|whereas)\b)[ \t]*", re.IGNORECASE)
+_SUBJECT = re.compile(rf"[ \t]*(?:the[ \t]+)?(?P<name>{_TRIAL_NAME})\b")
+
+
+def _introduced(masked: str, mentions: list[Reference], keys: list[str]) -> dict[str, str]:
+    """The names trials are introduced by just before their references ("FENhance 1 (NCT…)"), each
+    naming one trial."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for ref, key in zip(mentions, keys):
+        if named := _NAME_BEFORE_REFERENCE.search(masked, max(0, ref.start - 40), ref.start):
+            found[named.group("name").lower()].add(key)
+    return {name: next(iter(keys_)) for name, keys_ in found.items() if len(keys_) == 1 and len(name) > 2}
+
+
+def _named_subject(masked: str, claim: Claim, mentions: list[Reference], names: dict[str, str]) -> str | None:
+    """The trial the claim's clause, or the nearest clause before it, names as its subject by a
+    name it was introduced with, after every reference before the claim ("…; FENhance 1 is still
+    recruiting, FENhance 2 has about 750")."""
+    floor = max((r.end for r in mentions if r.end <= claim.start), default=0)
+    window = masked[max(floor, claim.start - 80):claim.start]
+    for start in reversed([0] + [m.end() for m in _CLAUSE_START.finditer(window)]):  # the nearest clause naming one ("…, FENhance 2 has about 750 and is …")
+        if (subject := _SUBJECT.match(window, start)) and (key := names.get(subject.group("name").lower())):
+            return key
+    return None
+
+
 _ITS_CLAUSE = re.compile(
     r"[ \t]*[)\]]*[ \t]*,[ \t]*(?:which|who)\s+(?!(?:the|a|an|its|their|this|that|these|those|we|they|it|he|she|you|i|another|other|one)\b)[^,;()\[\]]*\Z",
     re.IGNORECASE,
@@ -870,9 +898,13 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
     out = []
     named_at = {key: min(r.end for r, k in zip(mentions, keys) if k == key) for key in distinct}
     marked = all(_is_mark(masked, r) for r in mentions)  # "(about 970 and 900 participants, respectively) [10][11]"
+    names = _introduced(masked, mentions, keys)
     for index, claim in enumerate(claims):
         if index in in_turn:
             out.append((claim, [in_turn[index]]))
+            continue
+        if names and (named := _named_subject(masked, claim, mentions, names)):
+            out.append((claim, [named]))  # "FENhance 1 (NCT1) and FENhance 2 (NCT2) …; FENhance 1 is still recruiting"
             continue
         if claim.order is not None and (listed := _listed_before(claim, claims, distinct, named_at, marked and claim.end <= first.start)):
             out.append((claim, [listed[claim.order]]))
