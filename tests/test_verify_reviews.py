@@ -1577,3 +1577,15 @@ def test_a_claim_goes_to_the_trial_its_clause_names(problems):
     said = "The relapsing trials FENhance 1 (NCT04586010) and FENhance 2 (NCT04586023)\nare phase III; {0}, FENhance 2 has about 750 and\nis {1}.\n"
     assert problems(said.format("FENhance 1 is still recruiting", "no longer recruiting")) == {"NCT04586010": ["status"], "NCT04586023": []}
     assert problems(said.format("FENhance 1 is no longer recruiting", "still recruiting")) == {"NCT04586010": [], "NCT04586023": ["status"]}
+
+
+def test_a_sponsor_name_stops_before_a_reference_lists_available_at(problems):
+    """A reference list's entry, as Curemap's own report writes it ("sponsor: MedDay Pharmaceuticals
+    SA. Available from: …"): the name ends at its company's legal form, not in "Available"."""
+    entry = (
+        '<p>MD1003 was tested in spinal progressive MS.<sup><a href="#ref-50">[50]</a></sup></p>\n<ol>'
+        '<li id="ref-50">Effect of MD1003 in Spinal Progressive Multiple Sclerosis. ClinicalTrials.gov NCT02220933; phase 3,'
+        ' status unknown; sponsor: MedDay Pharmaceuticals SA. Available from: <a href="https://clinicaltrials.gov/study/NCT02220933">'
+        'https://clinicaltrials.gov/study/NCT02220933</a></li></ol>'
+    )
+    assert problems(entry, "html") == {"NCT02220933": []}

@@ -680,7 +680,8 @@ class ClaimReader:
         name = re.sub(r"['’]s?$", "", segment[name_start:name_end].rstrip(".,;:"))
         name = re.sub(r"\s+(?:for|and|of|at|with)\s+\d[\d,.]*$", "", name)  # "sponsored by Ospedale San Raffaele for 86 participants"
         a = start + name_start
-        if len(pieces := re.split(r"(?<=[a-z0-9)])\.\s+(?=[A-Z])", name)) > 1:  # a name never runs over a sentence's end
+        if len(pieces := re.split(r"(?<=[a-z0-9)])\.\s+(?=[A-Z])|\.\s+(?=(?:Available|Accessed|Retrieved|Registered|Updated|Online)\b)", name)) > 1:
+            # a name never runs over a sentence's end, nor into a reference list's "Available at" ("… SA. Available")
             kept = pieces[-1] if ends_at_cue else pieces[0]
             a += name.rfind(kept) if ends_at_cue else 0
             name = kept
