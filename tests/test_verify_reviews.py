@@ -1589,3 +1589,25 @@ def test_a_sponsor_name_stops_before_a_reference_lists_available_at(problems):
         'https://clinicaltrials.gov/study/NCT02220933</a></li></ol>'
     )
     assert problems(entry, "html") == {"NCT02220933": []}
+
+
+def test_a_table_with_a_column_per_trial_is_read_by_column(problems):
+    """fresh-59 and fresh-64: a comparison with a column per trial (its header cells name the
+    trials, each row a field) and one with a column per treatment whose cells each name their
+    trial and its facts: each trial's claims are its column's or its cell's alone. A tracker's two
+    id columns (an NCT id beside its EU number) stay one record's row."""
+    page = (
+        "<table><thead><tr><th>Field</th>"
+        '<th><a href="https://clinicaltrials.gov/study/NCT06655896">NCT06655896</a></th>'
+        '<th><a href="https://clinicaltrials.gov/study/NCT05532943">NCT05532943</a></th></tr></thead>\n'
+        "<tbody><tr><th>Phase</th><td>Phase 2</td><td>Phase 1/2</td></tr>\n"
+        "<tr><th>Participants</th><td>86</td><td>≈60</td></tr></tbody></table>"
+    )
+    assert problems(page, "html") == {"NCT06655896": [], "NCT05532943": ["enrollment"]}  # 41 enrolled
+    sheet = (
+        "Question,Fenebrutinib,Evobrutinib\n"
+        'Progressive MS trials,"NCT04586010: phase 3, active not recruiting, about 600 people","evolutionRMS 2 NCT04338061: phase 3, terminated, 1166 people"\n'
+    )
+    assert problems(sheet, "csv") == {"NCT04586010": ["enrollment"], "NCT04338061": []}  # 746 and 1,166 enrolled
+    tracker = "Trial,EU number,Phase,Participants\nNCT04586010,2023-509345-12-00,Phase 3,746\n"
+    assert problems(tracker, "csv")["NCT04586010"] == []

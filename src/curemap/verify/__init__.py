@@ -499,9 +499,9 @@ class Verifier:
         """The claims of a segment (``text`` has its references and links blanked out:
         :func:`_without_references`); a row's cells by column."""
         claims: list[Claim] = []
-        if block.kind == "row" and block.cells:
+        if block.kind in ("row", "column") and block.cells:
             for start, end, header in block.cells:
-                if end <= a or start >= b:
+                if block.kind == "row" and (end <= a or start >= b):  # a column's cells lie below its span
                     continue
                 cell = self.reader.read_cell(text, start, end, header)
                 claims += cell if cell is not None else self.reader.read(text, start, end)

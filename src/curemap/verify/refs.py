@@ -306,8 +306,8 @@ def find_references(text: str, links: list[tuple[int, int, str]] = ()) -> list[R
 class Block:
     start: int
     end: int
-    kind: str  # item | row | heading | para
-    cells: list[tuple[int, int, str]] = field(default_factory=list)  # a row's (start, end, header)
+    kind: str  # item | row | heading | para | column (a table's column: its span its header cell, its cells below)
+    cells: list[tuple[int, int, str]] = field(default_factory=list)  # a row's (start, end, header); a column's (start, end, row label)
 
 
 @dataclass
@@ -938,7 +938,7 @@ class _HtmlText(HTMLParser):
             if cells and (self._row_is_header or first_names):  # <th> cells, or a first row all in bold or citing nothing (a styled header)
                 if len(cells) > 1 or not self._header:  # one cell across the table labels a section; the columns stay named
                     self._header = [self._slice(a, b).strip() for a, b, _ in cells]
-                self.blocks.append(Block(start, end, "heading"))
+                self.blocks.append(Block(start, end, "heading", [(a, b, "") for a, b, _ in cells]))
             else:
                 names = self._header
                 self.blocks.append(Block(start, end, "row", [(a, b, names[i] if i < len(names) else "") for i, (a, b, _) in enumerate(cells)]))
@@ -1013,7 +1013,7 @@ def _html_document(content: str) -> Document:
     text, links = _pointed("".join(parser.parts), parser)
     if not links:  # a page whose sources are numbered in its words ("… [3]" and "[3] https://…"), as a pasted answer's are
         text, links = _notes(text, False)
-    blocks = sorted(parser.blocks, key=lambda b: (b.start, -b.end))
+    blocks = transposed(text, sorted(parser.blocks, key=lambda b: (b.start, -b.end)))
     # Text outside any list item, row, heading or paragraph (a div's, a table cell's) makes paragraphs of its own.
     inner: list[Block] = []
     covered = 0
@@ -1073,12 +1073,61 @@ def _delimited_document(content: str, delimiter: str) -> Document:
         filled = sum(bool(name) for name in names)
         if header is None or (not listing and filled > sum(bool(name) for name in header) and not ID_LIKE.search(content, start, position)):
             header = names  # a title row and a row of column groups above the column names, as a shared sheet has them
-            blocks.append(Block(start, position - 1, "heading"))
+            blocks.append(Block(start, position - 1, "heading", [(a, b, "") for a, b in cells]))
         else:
             listing = listing or bool(ID_LIKE.search(content, start, position))
             blocks.append(Block(start, min(position - 1, length), "row",
                                 [(a, b, header[i] if i < len(header) else "") for i, (a, b) in enumerate(cells)]))
-    return Document("".join(text), [(0, 1)], blocks, [])
+    return Document("".join(text), [(0, 1)], transposed("".join(text), blocks), [])
+
+
+def _says_more(cell: str) -> bool:
+    """Whether a cell holds words beside its ids and addresses (claims about its record)."""
+    words = cell
+    for address in reversed(URL.finditer(cell)):
+        words = words[:address.start()] + words[address.end():]
+    return len(re.findall(r"[A-Za-z]{2,}", words)) >= 4
+
+
+def _cells_apart(text: str, block: Block) -> list[Block]:
+    """A row whose cells each name their own record ("NCT1: phase 3, 974 people" | "NCT2: phase
+    III, 985 enrolled"), as a comparison with a column per treatment has them, read a cell at a
+    time; any other block as it is."""
+    if block.kind != "row":
+        return [block]
+    citing = [cell for cell in block.cells if ID_LIKE.search(text, cell[0], cell[1])]
+    if len(citing) < 2 or not all(_says_more(text[a:b]) for a, b, _ in citing):
+        return [block]  # a tracker's id columns (an NCT id beside its EU number, a PMID beside its DOI) are one record's
+    return [Block(a, b, "row", [(a, b, header)]) for a, b, header in citing]
+
+
+def transposed(text: str, blocks: list[Block]) -> list[Block]:
+    """The blocks with each table that has a column per trial and a row per field (a header row
+    naming a record in each cell but the first, rows labelled by their first cell naming none) read
+    as columns: a block per trial, its header cell and the cells below it, each under its row's
+    label; and each row whose cells name a record each read a cell at a time (:func:`_cells_apart`)."""
+    out: list[Block] = []
+    index = 0
+    while index < len(blocks):
+        head = blocks[index]
+        cells = head.cells
+        names = len(cells) >= 3 and head.kind == "heading" and not ID_LIKE.search(text, cells[0][0], cells[0][1]) and all(
+            ID_LIKE.search(text, a, b) for a, b, _ in cells[1:] if text[a:b].strip()
+        ) and sum(bool(text[a:b].strip()) for a, b, _ in cells[1:]) >= 2
+        rows = []
+        for block in blocks[index + 1:] if names else ():
+            if block.kind != "row" or ID_LIKE.search(text, block.start, block.end) or len(block.cells) < 2:
+                break
+            rows.append(block)
+        if not rows:
+            out += _cells_apart(text, head)
+            index += 1
+            continue
+        for column, (a, b, _) in enumerate(cells[1:], 1):
+            below = [(row.cells[column][0], row.cells[column][1], text[row.cells[0][0]:row.cells[0][1]].strip()) for row in rows if column < len(row.cells)]
+            out.append(Block(a, b, "column", [(a, b, ""), *below]))
+        index += 1 + len(rows)
+    return out
 
 
 _LATEX_ITEM = re.compile(r"^[ \t]*\\bibitem(?:\[[^\]\n]*\])?\{([^}\n]+)\}", re.MULTILINE)
