@@ -181,7 +181,6 @@ def rebuild_labelled(conn: Connection) -> None:
     tally.apply(conn)
 
 
-
 # -- trials: the overview's and the landscape's figures -------------------------------------
 
 TRIALS = "ms_trials"

@@ -218,8 +218,6 @@ class Verifier:
         self._pmcids: dict[str, str] | None = None
         self._eudract: dict[str, str] | None = None
         self._products: dict[str, set[str]] | None = None
-        stems = "|".join(re.escape(stem) for stem in profile.verifier.name_stems)
-        self._drug_name = re.compile(rf"\b[A-Za-z]{{3,}}(?:{stems})\b" if stems else r"(?!)", re.IGNORECASE)  # (?!): no stems, no names
         self._existence: dict[str, _Existence] = {}
         self._records: dict[str, tuple[Any, bool | None, list[dict[str, Any]], Any]] = {}
         self._read: dict[str, Any] = {}  # studies and papers by id, None for ids the store lacks
@@ -346,7 +344,7 @@ class Verifier:
                 for token in PRODUCT.findall(name):
                     if re.search(r"[A-Za-z]", token):
                         index.setdefault(_fold(token), set()).add(study_id)
-                words = [*BRAND.findall(name), *self._drug_name.findall(name)]
+                words = [*BRAND.findall(name), *self.reader.drug_name.findall(name)]
                 if kind in PRODUCT_TYPES and ONE_NAME.fullmatch(name.strip()):  # a product the registry names in one word: "Tovaxin"
                     words.append(name)
                 for word in words:
@@ -540,7 +538,7 @@ class Verifier:
         best: tuple[list[dict[str, Any]], re.Match, str, list[str]] | None = None
         for text in (blanked, masked):
             names = [*PRODUCT.finditer(text, a, b), *BRAND.finditer(text, a, b), *ONE_WORD.finditer(text, a, b),
-                     *self._drug_name.finditer(text, a, b), *(_address_words(text, a, b) if text is masked else ())]
+                     *self.reader.drug_name.finditer(text, a, b), *(_address_words(text, a, b) if text is masked else ())]
             for match in sorted(names, key=lambda m: m.start()):
                 if trials := index.get(_fold(match.group())):
                     problems, record = self._nearest_trial(checked, sorted(trials))

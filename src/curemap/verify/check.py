@@ -437,7 +437,7 @@ class ClaimReader:
         )
         self.organisations = SponsorVocabulary(profile)
         stems = "|".join(re.escape(stem) for stem in profile.verifier.name_stems)
-        self._drug = re.compile(rf"[a-z]+(?:{stems})", re.IGNORECASE) if stems else None
+        self.drug_name = re.compile(rf"\b[A-Za-z]{{3,}}(?:{stems})\b" if stems else r"(?!)", re.IGNORECASE)  # (?!): no stems, no names
         self._products = frozenset(name.lower() for names in profile.verifier.products for name in names)
         self.syndromes = frozenset(term.lower() for term in profile.verifier.syndromes)
         self.classes = tuple(term.lower() for term in profile.verifier.classes)
@@ -671,7 +671,7 @@ class ClaimReader:
     def _names_product(self, word: str) -> bool:
         """Whether one word names a drug or a product, not who owns a trial ("Tolebrutinib's phase
         2b"), or is a word of time or of everyone ("Today's", "Everyone's")."""
-        return word.lower() in _NOT_OWNERS or word.lower() in self._products or bool(self._drug and self._drug.fullmatch(word))
+        return word.lower() in _NOT_OWNERS or word.lower() in self._products or self.drug_name.fullmatch(word) is not None
 
     @staticmethod
     def _sponsor(segment: str, name_start: int, name_end: int, start: int, add, hosted: bool = False, ends_at_cue: bool = False, owner: bool = False) -> None:

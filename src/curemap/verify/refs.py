@@ -1083,10 +1083,7 @@ def _delimited_document(content: str, delimiter: str) -> Document:
 
 def _says_more(cell: str) -> bool:
     """Whether a cell holds words beside its ids and addresses (claims about its record)."""
-    words = cell
-    for address in reversed(URL.finditer(cell)):
-        words = words[:address.start()] + words[address.end():]
-    return len(re.findall(r"[A-Za-z]{2,}", words)) >= 4
+    return len(re.findall(r"[A-Za-z]{2,}", _blanked(cell, [address.span() for address in URL.finditer(cell)]))) >= 4
 
 
 def _cells_apart(text: str, block: Block) -> list[Block]:

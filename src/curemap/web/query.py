@@ -299,12 +299,12 @@ def study_page(
     order = _STUDY_ORDER[sort.lstrip("-")]
     with store.connect() as conn:
         counted, found = select(func.count()).select_from(_ST), select(*{c.name: c for c in (_ST.c.id, order)}.values())
-        given = set(filters.params())
+        given, hint = set(filters.params()), f"INDEXED BY {LISTING_INDEX}"
         narrowed = bool(given & set(ID_FILTERS)) and "sponsor_class" not in given
         if narrowed and ("q" in given or not {"status", "phase"} & given):
-            counted = counted.with_hint(_ST, f"INDEXED BY {LISTING_INDEX}", "sqlite")
-        if narrowed and sort.lstrip("-") == "last_update" and not {"status", "phase"} & given:
-            found = found.with_hint(_ST, f"INDEXED BY {LISTING_INDEX}", "sqlite")
+            counted = counted.with_hint(_ST, hint, "sqlite")
+        if narrowed and order is _ST.c.last_update_posted and not {"status", "phase"} & given:
+            found = found.with_hint(_ST, hint, "sqlite")
         total = kept if kept is not None else conn.execute(counted.where(*where)).scalar_one()
         chosen, next_cursor = _page_rows(conn, found.where(*where), _STUDY_ORDER, sort, page, per_page, cursor)
         ids = [row.id for row in chosen]
