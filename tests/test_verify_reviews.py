@@ -1611,3 +1611,26 @@ def test_a_table_with_a_column_per_trial_is_read_by_column(problems):
     assert problems(sheet, "csv") == {"NCT04586010": ["enrollment"], "NCT04338061": []}  # 746 and 1,166 enrolled
     tracker = "Trial,EU number,Phase,Participants\nNCT04586010,2023-509345-12-00,Phase 3,746\n"
     assert problems(tracker, "csv")["NCT04586010"] == []
+
+
+def test_a_sentence_goes_on_about_the_trials_the_sentence_before_cited(problems):
+    """fresh-66: "evolutionRMS 1 (NCT1) and evolutionRMS 2 (NCT2) were phase 3 … The first enrolled
+    about 1,500 people." and "… is recruiting (NCT3). Enrolment is planned at around sixty": the
+    sentence after goes on about the trial its ordinal or its first noun points to. An ordinal over
+    a paragraph's trials far apart ("The phase 2 study (NCT1) …, but A (NCT2) and B (NCT3) …. (The
+    second is sometimes described as a phase 2 …)") points nowhere."""
+    pair = (
+        "evolutionRMS 1 (NCT04338022) and evolutionRMS 2 (NCT04338061)\nwere phase 3 trials and were both terminated."
+        " The {0} enrolled\nabout 1,500 people.\n"
+    )
+    assert problems(pair.format("first")) == {"NCT04338022": ["enrollment"], "NCT04338061": []}  # 1,124 enrolled
+    assert problems(pair.format("second")) == {"NCT04338022": [], "NCT04338061": ["enrollment"]}  # 1,166
+    planned = "Breakfree-2 is a phase 1 trial and is\nrecruiting (NCT06220201). Enrolment is planned at around {0} participants.\n"
+    assert problems(planned.format("sixty")) == {"NCT06220201": ["enrollment"]}  # 120 planned
+    assert problems(planned.format("120")) == {"NCT06220201": []}
+    apart = (
+        "The phase 2 dose-finding study (NCT02975349, 267 participants) looked promising, but evolutionRMS 1"
+        " (NCT04338022) and\nevolutionRMS 2 (NCT04338061) were both terminated. (The second is sometimes\ndescribed as a"
+        " phase 2 extension; the registry lists it as phase 3.)\n"
+    )
+    assert problems(apart) == {"NCT02975349": [], "NCT04338022": [], "NCT04338061": []}

@@ -414,19 +414,24 @@ class Verifier:
         links_elsewhere: bool | None = None  # whether the block links a page with no id (read once)
         previous: int | None = None  # where the sentence before starts, when no claims went with the product it may name
         spoken_of: str | None = None  # the one reference the sentence before cites, which "It …" goes on about
+        cited_together: list[Reference] | None = None  # the references of a sentence before citing several, which "The first …" goes on about
         unclaimed: int | None = None  # where the sentences citing nothing, since the last that cited, start
         for a, b in segments:
             inside = [r for r in members if a <= r.start < b]
             if inside and unclaimed is not None and not blanked[a:b].strip(" \t\n.,;:()[]<>|-–—"):
                 a = unclaimed  # links set on their own after the text they vouch for: "… has completed.\nhttps://…"
             unclaimed = None if inside else (a if unclaimed is None else unclaimed)
-            if not inside and spoken_of and (pronoun := _GOES_ON.match(masked, a, b)):  # "… trial at UKE Hamburg [2]. It was a phase 2 …"
+            if not inside and spoken_of and (pronoun := _GOES_ON.match(masked, a, b) or _ITS_NOUN.match(masked, a, b)):  # "… trial at UKE Hamburg [2]. It was a phase 2 …"
                 claims = self._claims(blanked, block, a, b)
                 if claims and claims[0].start - pronoun.end() <= 20:  # the trial is its subject: "It's a phase 4 study", not "It is tested in 16 trials"
                     claims_of[spoken_of] += claims
                     continue
+            if not inside and cited_together and (key := _subject_among(masked, a, b, cited_together)):
+                claims_of[key] += self._claims(blanked, block, a, b)  # "… (NCT1) and … (NCT2) were phase 3. The first enrolled about 1,500."
+                continue
             keys = {f"{r.kind}:{r.ref}" for r in inside}
             spoken_of = keys.pop() if len(keys) == 1 and block.kind == "para" else None
+            cited_together = inside if len(keys) > 1 and block.kind == "para" else None
             if not inside:
                 if block.kind == "para" or not members:
                     if links_elsewhere is None:
@@ -736,6 +741,9 @@ def _fold(token: str) -> str:
 
 _GOES_ON = re.compile(r"\s*[\"'“‘(]?(?:It|It['’]s|Its|This\s+(?:trial|study|one)|The\s+(?:trial|study)|That\s+(?:trial|study))\b")
 """A sentence that goes on about the trial the sentence before cited, by a pronoun."""
+_ITS_NOUN = re.compile(r"\s*(?:(?:Its|The|Planned|Target|Estimated)\s+)?(?:planned\s+|target\s+|estimated\s+)?(?:enrol(?:l?ment|led)|recruitment|sponsor)\b", re.IGNORECASE)
+"""A sentence that goes on about the trial the sentence before cited by naming what it is said of
+("… is recruiting (NCT1). Enrolment is planned at around sixty participants.")."""
 _CLOSED_AND = re.compile(r"\)\s*,?\s*(?:and|while|whereas|but|then)\b")
 _NEW_TRIAL = re.compile(r"(?<![\w'])(?:a|an|another)\s+$", re.IGNORECASE)
 _JOINED = re.compile(r"\b(?:with|and|while|whereas|plus|alongside|besides|beside|than|but|or|versus|vs|into|to|then|before|by)\b", re.IGNORECASE)
@@ -865,6 +873,29 @@ def _named_subject(masked: str, claim: Claim, mentions: list[Reference], names: 
         if (subject := _SUBJECT.match(window, start)) and (key := names.get(subject.group("name").lower())):
             return key
     return None
+
+
+_FOLLOWING_ORDINAL = re.compile(
+    r"\s*[\"'“‘(]?the\s+(?P<ordinal>first|former|second|latter|third)(?:\s+(?:trial|study|one))?"
+    r"(?=\s*(?:,|\(|\w+ed\b|is\b|was\b|are\b|were\b|has\b|had\b|have\b|plans\b|aims\b|enrol|recruit|remains\b|tests\b|will\b|still\b|also\b|only\b|now\b))",
+    re.IGNORECASE,
+)
+_OPENING = re.compile(r"\s*[\"'“‘(]?")
+
+
+def _subject_among(masked: str, a: int, b: int, cited: list[Reference]) -> str | None:
+    """The reference, among the several the sentence before cited, that a sentence opening with
+    an ordinal ("The second had 1,166") or a name they were introduced by ("FENhance 2 has about
+    750") goes on about."""
+    keys = [f"{r.kind}:{r.ref}" for r in cited]
+    distinct = list(dict.fromkeys(keys))
+    if ordinal := _FOLLOWING_ORDINAL.match(masked, a, b):
+        if any(later.start - earlier.end > 40 for earlier, later in zip(cited, cited[1:])):
+            return None  # counted in a list ("A (NCT1) and B (NCT2)"), not over a paragraph's trials
+        index = _ORDINALS[ordinal["ordinal"].lower()]
+        return distinct[index] if -len(distinct) <= index < len(distinct) else None
+    subject = _SUBJECT.match(masked, _OPENING.match(masked, a, b).end(), b)
+    return _introduced(masked, cited, keys).get(subject["name"].lower()) if subject else None
 
 
 _ITS_CLAUSE = re.compile(
