@@ -1634,3 +1634,53 @@ def test_a_sentence_goes_on_about_the_trials_the_sentence_before_cited(problems)
         " phase 2 extension; the registry lists it as phase 3.)\n"
     )
     assert problems(apart) == {"NCT02975349": [], "NCT04338022": [], "NCT04338061": []}
+
+
+def test_sixth_wave_first_run_misses(problems):
+    """What fresh-67 to fresh-69 first missed, in their own words: a paragraph's "Source: …" line
+    under it (a run of several lends nobody the paragraph), claims on the sub-bullets nested under
+    the bullet that cites, sources cited by superscript numbers, a rate in words ("the annualised
+    relapse rate falling to 0.4"), "a hazard ratio of about 2.4", "NCTO5156281", a speaker's words
+    in quotation marks, "From what I read it's a phase 3" and "Its sponsor is …"."""
+    summary = (
+        "CARE-MS II, the sister trial in patients who had relapsed on prior therapy, randomised about 1,200 people\n"
+        "and also completed in 2011.\nSource: clinicaltrials.gov/study/NCT00548405\n\n"
+        "Patients from both trials rolled into a phase III extension of roughly 1,300 participants (completed 2016),\n"
+        "and then into TOPAZ, a phase IV long-term follow-up study that enrolled 1,062 and finished in 2020.\n"
+        "Source: clinicaltrials.gov/study/NCT00930553\nSource: clinicaltrials.gov/study/NCT02255656\n"
+    )
+    assert problems(summary) == {"NCT00548405": ["enrollment"], "NCT00930553": [], "NCT02255656": []}  # 840 enrolled
+    briefing = (
+        "- **ReCOVER** — clemastine after acute optic neuritis ([NCT02521311](https://clinicaltrials.gov/study/NCT02521311))\n"
+        "    - Phase 2, UCSF with Moorfields Eye Hospital\n"
+        "    - Enrols people with relapsing-remitting multiple sclerosis; about 90 participants, recruiting\n"
+        "- **Bazedoxifene** as a remyelinating agent ([NCT04002934](https://clinicaltrials.gov/study/NCT04002934))\n"
+        "    - Phase 2, led by Riley Bove (UCSF)\n    - n = 63; completed in 2025\n"
+    )
+    assert problems(briefing, "md") == {"NCT02521311": ["condition"], "NCT04002934": []}  # optic neuritis
+    answer = (
+        "A second academic study at UCSF, led by Bruce Cree, treats about ten people and is active but closed to enrolment.¹"
+        " Kyverna's own phase 2 KYSA-7 trial\n(~120 participants) is currently recruiting.² RenJi Hospital runs C-CAR168"
+        " (phase 1, recruiting ~30)³, Tongji Hospital's CT103A study (early phase 1, about 36 patients)⁴.\n\n**Sources**\n\n"
+        "1. https://clinicaltrials.gov/study/NCT06451159\n2. https://clinicaltrials.gov/study/NCT06384976\n"
+        "3. https://clinicaltrials.gov/study/NCT06249438\n4. https://clinicaltrials.gov/study/NCT04561557\n"
+    )
+    assert problems(answer, "md") == {"NCT06451159": [], "NCT06384976": ["status"], "NCT06249438": [], "NCT04561557": []}
+    figures = (
+        "Natalizumab in kids looks very good - the Portuguese TyPed\nseries (PMID 33714125) had the annualised relapse rate"
+        " falling to {0} after 24 months. People who had taken fingolimod before alemtuzumab relapsed sooner, with a hazard"
+        " ratio of\nabout {1} for the time to first relapse (PMID: 33712515). REMODEL-2 (NCTO5156281) is a phase 3 trial.\n"
+    )
+    assert problems(figures.format("0.4", "2.4")) == {"PMID:33714125": ["figure"], "PMID:33712515": ["figure"], "NCTO5156281": ["id"]}
+    assert problems(figures.format("0.04", "5.4")) == {"PMID:33714125": [], "PMID:33712515": [], "NCTO5156281": ["id"]}
+    quoted = (
+        '<blockquote><p>"Allogeneic transplant used to be unthinkable in MS. <a href="https://orcabio.com/news/">Orca Bio\'s'
+        ' Orca-Q</a> is now recruiting people with primary progressive MS at Stanford. We should watch that closely."</p></blockquote>'
+    )
+    assert problems(quoted, "html") == {"name:Orca-Q": ["status"]}  # not yet recruiting
+    email = (
+        "Kyverna's own bigger trial is KYSA-7, NCT06384976. From what I read it's a phase {0} and no\n"
+        "longer recruiting, about 120 people. Its sponsor is Kyverna.\n"
+    )
+    assert problems(email.format("3")) == {"NCT06384976": ["phase"]}
+    assert problems(email.format("2")) == {"NCT06384976": []}

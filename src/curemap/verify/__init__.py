@@ -48,6 +48,7 @@ from curemap.verify.documents import read_binary_review
 from curemap.verify.refs import (
     ID_ENDS_LINE,
     NOTE_USE,
+    SUPERSCRIPT_USE,
     URL,
     Block,
     Document,
@@ -155,12 +156,24 @@ def _headed(text: str, blocks: list[Block], starts: list[int]) -> list[Block]:
     def titles(block: Block) -> bool:
         return block.kind == "heading" or (block.kind == "para" and _TITLE_LINE.fullmatch(text, block.start, block.end) is not None)
 
+    def indent(block: Block) -> int:
+        start = text.rfind("\n", 0, block.start) + 1
+        line = text[start:block.end].partition("\n")[0]
+        return len(line) - len(line.lstrip(" \t"))
+
     joined: list[Block] = []
     listed = False  # whether the last joined block is a title with the items under it
+    nested: int | None = None  # the indent of a list item that cites, joined to the items nested under it
     for block in blocks:
         title = joined[-1] if joined else None
         if title and block.kind == "item" and not cites(block) and (listed or titles(title) and cites(title)):
             joined[-1], listed = Block(title.start, block.end, "item"), True
+        elif title and block.kind == "item" and not cites(block) and title.kind == "item" and (
+            nested is not None or cites(title)
+        ) and indent(block) > (nested if nested is not None else indent(title)):
+            nested = indent(title) if nested is None else nested  # "- **ReCOVER** (NCT…)" and "    - Phase 2, UCSF" under it
+            joined[-1] = Block(title.start, block.end, "item")
+            continue
         elif block.kind in ("para", "row") and title and title.kind == "heading" and cites(title) and not cites(block):
             if block.kind == "row":  # a card: a heading, then its facts as a labelled list; the heading's words are read too
                 joined[-1] = Block(title.start, block.end, "row", [(title.start, title.end, ""), *block.cells])
@@ -172,6 +185,7 @@ def _headed(text: str, blocks: list[Block], starts: list[int]) -> list[Block]:
         else:
             joined.append(block)
             listed = False
+        nested = None
     return joined
 
 
@@ -416,10 +430,13 @@ class Verifier:
         spoken_of: str | None = None  # the one reference the sentence before cites, which "It …" goes on about
         cited_together: list[Reference] | None = None  # the references of a sentence before citing several, which "The first …" goes on about
         unclaimed: int | None = None  # where the sentences citing nothing, since the last that cited, start
-        for a, b in segments:
+        def link_alone(a: int, b: int) -> bool:
+            return _SOURCE_LABEL.fullmatch(blanked, a, b) is not None and any(a <= r.start < b for r in members)
+
+        for index, (a, b) in enumerate(segments):
             inside = [r for r in members if a <= r.start < b]
-            if inside and unclaimed is not None and not blanked[a:b].strip(" \t\n.,;:()[]<>|-–—"):
-                a = unclaimed  # links set on their own after the text they vouch for: "… has completed.\nhttps://…"
+            if inside and unclaimed is not None and link_alone(a, b) and not (index + 1 < len(segments) and link_alone(*segments[index + 1])):
+                a = unclaimed  # a link set on its own after the text it vouches for: "… has completed.\nSource: https://…"; of several, none
             unclaimed = None if inside else (a if unclaimed is None else unclaimed)
             if not inside and spoken_of and (pronoun := _GOES_ON.match(masked, a, b) or _ITS_NOUN.match(masked, a, b)):  # "… trial at UKE Hamburg [2]. It was a phase 2 …"
                 claims = self._claims(blanked, block, a, b)
@@ -739,7 +756,11 @@ def _fold(token: str) -> str:
     return re.sub(r"[^a-z0-9]", "", token.lower())
 
 
-_GOES_ON = re.compile(r"\s*[\"'“‘(]?(?:It|It['’]s|Its|This\s+(?:trial|study|one)|The\s+(?:trial|study)|That\s+(?:trial|study))\b")
+_SOURCE_LABEL = re.compile(r"[\s.,;:()\[\]<>|*_–—-]*(?:(?:[A-Z][a-z]+|see|via)(?:[ \t]+[a-z]+){0,2}[ \t]*[:=]?[\s.,;:()\[\]<>|*_–—-]*)?")
+"""What a line holding only a link may say besides it ("Source: …", "Registry record: …", "See …"):
+set on its own after the text it vouches for."""
+_HEARSAY = r"(?:from\s+what\s+I\s+(?:read|understand|can\s+tell|hear|gather)|as\s+far\s+as\s+I\s+(?:know|can\s+tell)|I\s+(?:think|believe|read|hear)|apparently|reportedly|if\s+I\s+remember\s+(?:right|rightly|correctly)|last\s+I\s+(?:checked|heard)|as\s+I\s+understand\s+it)"
+_GOES_ON = re.compile(rf"\s*[\"'“‘(]?(?:{_HEARSAY},?\s+)?(?:It|It['’]s|Its|This\s+(?:trial|study|one)|The\s+(?:trial|study)|That\s+(?:trial|study))\b", re.IGNORECASE)
 """A sentence that goes on about the trial the sentence before cited, by a pronoun."""
 _ITS_NOUN = re.compile(r"\s*(?:(?:Its|The|Planned|Target|Estimated)\s+)?(?:planned\s+|target\s+|estimated\s+)?(?:enrol(?:l?ment|led)|recruitment|sponsor)\b", re.IGNORECASE)
 """A sentence that goes on about the trial the sentence before cited by naming what it is said of
@@ -766,7 +787,7 @@ _PREDICATE = re.compile(r"\b(?:is|was|are|were|be|been|remains|became|becomes|ha
 """A claim brought in by an indefinite article after a reference's parentheses have closed and a
 word ("… (NCT1, completed) with a phase 2 of 54 people (NCT2)") introduces the next trial, unless it
 is said of the subject ("NCT1 (UCSF) is a phase 2 …") or stands in apposition ("(NCT1), a phase 3 …")."""
-_SENTENCE_END = re.compile(r"[.!?](?:[)\]\"”'*_]|\[\^?\w{1,4}\])*\s")
+_SENTENCE_END = re.compile(r"[.!?](?:[)\]\"”'*_⁰¹²³⁴⁵⁶⁷⁸⁹˒⁻]|\[\^?\w{1,4}\])*\s")
 
 
 _DESIGNATED = re.compile(rf"\bthe\s+(?P<ordinal>first|former|second|latter|third)\b|(?P<shared>{_SHARED.pattern})", re.IGNORECASE)
@@ -843,6 +864,7 @@ def _is_mark(masked: str, mention: Reference) -> bool:
     return (
         NOTE_USE.fullmatch(masked, mention.start, mention.end) is not None
         or re.fullmatch(r"\s*\d{1,3}\s*", masked[mention.start:mention.end]) is not None
+        or SUPERSCRIPT_USE.fullmatch(masked, mention.start, mention.end) is not None  # "… recruiting ~30)¹⁴"
         or _CHIP_AFTER.match(masked, mention.end) is not None  # a citation chip's address, read just before its "[5]"
     )
 

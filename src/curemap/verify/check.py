@@ -43,6 +43,9 @@ from curemap.wording import STATUS_CELLS, STATUS_PHRASES, phase_words, status_wo
 
 OPENING_QUOTE = re.compile(r"[“\"]")
 STRAIGHT_QUOTED = re.compile(r"\"[^\"\n]*\"")
+SPOKEN = re.compile(r"[a-z]{2}[.!?]\s+[A-Z][a-z]*\s+[a-z]")
+"""A sentence's end and the next sentence's start within a quotation: someone's words, whose
+claims count, not a quoted title."""
 
 _NUMERAL = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "one": "1", "two": "2", "three": "3", "four": "4"}
 _PHASE_NUMBER = r"(?:iv|iii|ii|i|[1-4]|one|two|three|four)"
@@ -136,7 +139,20 @@ RESPECTIVELY = Gated(re.compile(
 ))
 PERCENT = Gated(re.compile(r"(\d(?<![\d.,]\d)\d*(?:\.\d+|,\d{1,2}(?!\d))?)\s*%"))  # a digit first (not after a digit, "." or ","); "29,2 %" a decimal comma
 CONFIDENCE = Gated(re.compile(r"\b\d+\s*%\s*(?:CI|confidence interval)[^)\n;]*", re.IGNORECASE))
-RATIO = Gated(re.compile(r"\b(?:OR|HR|RR|aOR|aHR|odds\s+ratio|hazard\s+ratio|risk\s+ratio)\s*(?:of|=|:|was|were|is)?\s*(\d+(?:\.\d+|,\d+(?![\d.]))?)"))
+RATIO = Gated(re.compile(r"\b(?:OR|HR|RR|aOR|aHR|odds\s+ratio|hazard\s+ratio|risk\s+ratio)\s*(?:of|=|:|was|were|is)?\s*(?:(?:about|around|approximately|roughly|nearly|almost)\s+|[~≈]\s*)?(\d+(?:\.\d+|,\d+(?![\d.]))?)"))
+def _rate_pattern(profile: Profile) -> re.Pattern | None:
+    """A rate said in words, by the terms of the profile's measures counted per year ("the
+    annualised relapse rate falling to 0.4", "an ARR of 0.04"): the first decimal after its term,
+    within a few words and the same clause."""
+    terms = [term for measure in profile.outcome_measures if "per_year" in measure.units for term in measure.terms if not term.regex]
+    if not terms:
+        return None
+    words = "|".join(
+        (re.escape(term.text) if term.case_sensitive else f"(?i:{re.escape(term.text)})") for term in sorted(terms, key=lambda t: -len(t.text))
+    )
+    return re.compile(rf"\b(?:{words})s?\b[^\d.;:!?()\n]{{0,30}}?(?<![\w.])(?P<value>\d*\.\d+)(?![\d%])")
+
+
 COUNTED = Gated(re.compile(r"(\d(?<![\w.,]\d)(?:\d{0,2}(?:,\d{3})+|\d*))(?![\d.,%])[ \t]+([A-Za-z][\w-]*)[ \t]+([A-Za-z][\w-]*)"))
 """A count with the two words it counts ("228 active trials"): said of a paper, it must be the
 count its abstract gives those words, where the abstract counts them."""
@@ -194,6 +210,7 @@ _CUES = Screen([cue for cue, _, _ in NAMED_BEFORE])
 _NAME_BEFORE = re.compile(rf"(?P<name>{NAME})\Z", re.UNICODE)
 _ROLES = frozenset("investigator industry academic government company physician patient self state publicly privately charity".split())
 """Words before "-sponsored" that name a kind of sponsor, not one ("Investigator-sponsored")."""
+_DETERMINERS = frozenset("its their the this that our your his her whose each every one another".split())
 _PRODUCT_FROM = re.compile(r"\b[A-Z][\w.-]*\d[\w.-]*[ \t]+\Z")
 """A product's code just before "from" ("MB-CART2019.1 from Kite"): the maker named after it runs
 its trial (after a reference, "NCT… from Novartis" may name a maker of what it tests: no claim)."""
@@ -356,6 +373,8 @@ def mask_quotes(text: str) -> str:
             end = quoted.end()
         else:
             continue
+        if SPOKEN.search(text, start, end):
+            continue  # words someone said, sentence after sentence ("… unthinkable in MS. Orca-Q is now recruiting …"), not a title
         parts += [text[position:start], " " * (end - start)]
         position = end
     parts.append(text[position:])
@@ -443,6 +462,7 @@ class ClaimReader:
         self.classes = tuple(term.lower() for term in profile.verifier.classes)
         names = sorted({strategy.name for strategy in profile.strategies}, key=len, reverse=True)
         self._labels = re.compile("|".join(re.escape(name) for name in names), re.IGNORECASE) if names else None  # "Neuroprotection in progressive MS"
+        self.rates = _rate_pattern(profile)
         self._named: dict[str, frozenset[str]] = {}
         self._short: dict[tuple[str, str | None], list[Claim]] = {}
 
@@ -542,6 +562,8 @@ class ClaimReader:
                 add(Claim("figure", match.group(), ("percent", match.group(1)), start + match.start(), start + match.end()))
         for match in RATIO.finditer(segment, lowered):
             add(Claim("figure", match.group(), ("ratio", match.group(1)), start + match.start(), start + match.end()))
+        for match in self.rates.finditer(segment) if self.rates else ():
+            add(Claim("figure", match.group(), ("ratio", match.group("value")), start + match.start(), start + match.end()))
         hits = self.condition.find(segment) if self.condition.may_match([segment]) else []
         if hits and self._labels is not None:  # a strategy's name ("Neuroprotection in progressive MS") labels, it claims no condition
             labels = [m.span() for m in self._labels.finditer(segment)]
@@ -630,7 +652,7 @@ class ClaimReader:
                 if (named := _NAME_BEFORE.search(segment, max(0, between.start() - 120), between.start())) is None:
                     continue
                 name = named.group("name")
-                if name.lower() in _ROLES:
+                if name.lower() in _ROLES or name.lower() in _DETERMINERS:  # "Its sponsor is …": the name comes after
                     continue
                 if organised and not (_looks_organised(name) or self.organisations.lists(name) or re.fullmatch(r"[A-Z]{3,8}", name)):
                     if match.group()[:1] != "-" and (ONE_WORD_OWNER.fullmatch(name) or COMPANY_WORD.fullmatch(name)) and not self._names_product(name):

@@ -66,7 +66,7 @@ TRAILING = ".,;:)]}>'\"”"
 # NCT_ANY, EU_NUMBER and DOI_ANY start on a character (a class, not a case-insensitive letter or
 # an assertion), so the regex engine skips ahead to where they can start; the look-behind after
 # it is the edge that would otherwise come first. A 4 MB review is scanned several times faster.
-NCT_ANY = re.compile(r"[Nn](?<![A-Za-z0-9][Nn])[Cc][Tt][ -]?(\d[0-9A-Za-z]{3,11})(?![0-9A-Za-z])")
+NCT_ANY = re.compile(r"[Nn](?<![A-Za-z0-9][Nn])[Cc][Tt][ -]?(\d[0-9A-Za-z]{3,11}|[Oo](?=[0-9Oo]{7})[0-9A-Za-z]{3,11})(?![0-9A-Za-z])")  # "NCTO5156281": a letter O for the 0
 SPACED_NCT = re.compile(r"[Nn](?<![A-Za-z0-9][Nn])[Cc][Tt][ -]?(\d{2,6}) (\d{2,6})(?![0-9A-Za-z])")
 SPOKEN_DIGITS = {w: str(n) for n, w in enumerate("zero one two three four five six seven eight nine".split())} | {"oh": "0"}
 SPOKEN_NCT = re.compile(
@@ -369,7 +369,7 @@ ID_ENDS_LINE = re.compile(_ID_ENDS_LINE)
 """An id ending its line (an NCT id's eight digits, an EU number's last block) and a new sentence
 opening the next: a post's next point, about another trial."""
 SENTENCE_END = re.compile(  # one look back first, so most positions fail at once
-    r"(?<=[.!?\d])(?:(?<=[.!?])(?P<close>(?:[\"”')\]*_]|\[\^?\w{1,4}\])*)(?:\s+(?=[A-Z0-9\"“(\[*_])|[ \t]*\n\s*(?=[a-z]))"
+    r"(?<=[.!?\d])(?:(?<=[.!?])(?P<close>(?:[\"”')\]*_⁰¹²³⁴⁵⁶⁷⁸⁹˒⁻]|\[\^?\w{1,4}\])*)(?:\s+(?=[A-Z0-9\"“(\[*_])|[ \t]*\n\s*(?=[a-z]))"
     rf"|{_ID_ENDS_LINE})"
 )
 """Where a sentence ends: its closing marks and any footnote markers ("… terminated.[^5] A PET …")
@@ -410,6 +410,10 @@ NOTE_USE = re.compile(
 )
 """Where footnotes or numbered sources are cited ("… of 964 people.[^1]", "… a phase 3 study [2]",
 "[1, 3]", "(2)")."""
+SUPERSCRIPT_USE = re.compile(r"(?<![⁰¹²³⁴⁵⁶⁷⁸⁹])[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,3}(?:[,˒⁻–-][⁰¹²³⁴⁵⁶⁷⁸⁹]{1,3})*")
+"""Numbered sources cited by superscript numbers, as answers pasted from a chat tool carry them
+("… no longer recruiting.¹", "…³˒⁴")."""
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹˒⁻", "0123456789,-")
 ADJACENT_MARKS = re.compile(r"(?:\[\d{1,3}\]){2,}(?![:(])")
 """Source marks run together ("… trials [2][3] enrolled …"), each a citation (not a reference-style link)."""
 _MARK = re.compile(r"\[(\d{1,3})\]")
@@ -544,6 +548,7 @@ def _notes(text: str, markdown: bool) -> tuple[str, list[tuple[int, int, str]]]:
         notes = [u for u in notes if u["marks"]]
     uses += [(u.start(), u.end(), label) for u in notes for label in _labels(u)]
     uses += [(m.start(), m.end(), m.group(1)) for run in ADJACENT_MARKS.finditer(text) for m in _MARK.finditer(text, run.start(), run.end())]
+    uses += [(u.start(), u.end(), label) for u in SUPERSCRIPT_USE.finditer(text) for label in _labels(NOTE_USE.fullmatch(f"[{u.group().translate(_SUPERSCRIPTS)}]"))]
     if any(label.startswith("@") for label in entries):
         uses += [(u.start(), u.end(), f"@{u.group(1).lower()}") for u in PANDOC_USE.finditer(text)]
     cited = [(a, b, label) for a, b, label in uses if label in entries and not in_entry(a)]
