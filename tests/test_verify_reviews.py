@@ -1684,3 +1684,40 @@ def test_sixth_wave_first_run_misses(problems):
     )
     assert problems(email.format("3")) == {"NCT06384976": ["phase"]}
     assert problems(email.format("2")) == {"NCT06384976": []}
+
+
+def test_seventh_wave_first_run_misses(problems):
+    """What fresh-70 to fresh-72 first missed or misread, in their own words: a chat tool's
+    "【3†source】" marks and its "【3】" sources, "enrolled 52" under a "Size" column, "Company-sponsored
+    KYSA-7" and "the STEMS2 sponsor" read as sponsors, "the basis for the phase 3 dose" read as a
+    phase, and a journal page's plain "<sup>1</sup>" citing the first of its numbered references
+    (not a power of ten, nor a source the sentence already links)."""
+    chat = (
+        "- **Stanford** – a phase 1 KYV-101 study (12 patients, Kyverna as collaborator) that is {0}【1†source】.\n\n"
+        "**Sources**\n\n【1】 A Study of Anti-CD19 CAR-T Therapy in Multiple Sclerosis – clinicaltrials.gov/study/NCT06138132\n"
+    )
+    assert problems(chat.format("still recruiting"), "md") == {"NCT06138132": ["status"]}  # active, not recruiting
+    assert problems(chat.format("no longer recruiting"), "md") == {"NCT06138132": []}
+    table = "| Study | Size | Where it stands |\n|---|---|---|\n| [NCT00288626](https://clinicaltrials.gov/study/NCT00288626) (HALT-MS) | enrolled {0} | completed |\n"
+    assert problems(table.format(52), "md") == {"NCT00288626": ["enrollment"]}  # 25
+    assert problems(table.format(25), "md") == {"NCT00288626": []}
+    outline = "- Company-sponsored KYSA-7, [NCT06384976](https://clinicaltrials.gov/study/NCT06384976)\n  - phase 2, ~120 participants\n"
+    assert problems(outline, "md") == {"NCT06384976": []}
+    tex = (
+        "Its successor STEMS2 (2024-511028-15-00), a randomised,\nblinded phase~2 trial planned for 86 patients, is currently on hold."
+        "\\footnote{The\nregistry lists the STEMS2 sponsor as Ospedale San Raffaele S.r.l.}\n"
+    )
+    assert problems(tex, "tex") == {"2024-511028-15-00": []}
+    sheet = (
+        "record,type,intervention,phase,status,sponsor,n,notes\n"
+        "NCT03889639,trial,tolebrutinib dose-finding,2b,Completed,Sanofi,130,Dose-response on new Gd+ lesions; basis for the phase 3 dose.\n"
+        'NCT01864148,trial,opicinumab,2,Completed,Biogen,419,"SYNERGY, a phase 3 dose-ranging study"\n'
+    )
+    assert problems(sheet, "csv") == {"NCT03889639": [], "NCT01864148": ["phase"]}  # SYNERGY was a phase 2
+    page = (
+        "<p>Mobilised with 2 &times; 10<sup>6</sup> CD34+ cells/kg, {0}% of people with relapsing-remitting MS were responders"
+        " at 12 months<sup>1</sup>.</p>\n<h2>References</h2>\n<ol class=\"references\">\n<li>Hacohen Y, et al. Ann Neurol. 2021."
+        ' PMID: <a href="https://pubmed.ncbi.nlm.nih.gov/33704815/">33704815</a>.</li>\n<li>Ruiz-Arguelles GJ, et al. Front Neurol.'
+        ' 2021. PMCID: <a href="https://www.ncbi.nlm.nih.gov/pmc/articles/PMC7937693/">PMC7937693</a>.</li>\n</ol>\n'
+    )
+    assert problems(page.format(88), "html") == {"PMID:33704815": ["figure"], "PMC7937693": []}

@@ -74,6 +74,8 @@ _NOT_ITS_PHASE = re.compile(
 """Those words, words that deny a phase ("but no phase 3 followed", "without a phase 2"), or a
 title's ("titled a phase 2 trial, but the register lists phase 1/2"): the phase is not claimed of
 the trial."""
+_ITS_DOSE = re.compile(r"[ \t]+(?:doses?|dosing|regimens?)\b(?![-\w])", re.IGNORECASE)
+"""A phase naming a dose ("the basis for the phase 3 dose"): the dose a later trial used, not a phase."""
 _PART_WORDS = (" part", " portion", " segment", " stage")
 _PARTS_OF = {
     "phase1": frozenset({"phase1", "phase1_2"}),
@@ -140,7 +142,7 @@ RESPECTIVELY = Gated(re.compile(
 PERCENT = Gated(re.compile(r"(\d(?<![\d.,]\d)\d*(?:\.\d+|,\d{1,2}(?!\d))?)\s*%"))  # a digit first (not after a digit, "." or ","); "29,2 %" a decimal comma
 CONFIDENCE = Gated(re.compile(r"\b\d+\s*%\s*(?:CI|confidence interval)[^)\n;]*", re.IGNORECASE))
 RATIO = Gated(re.compile(r"\b(?:OR|HR|RR|aOR|aHR|odds\s+ratio|hazard\s+ratio|risk\s+ratio)\s*(?:of|=|:|was|were|is)?\s*(?:(?:about|around|approximately|roughly|nearly|almost)\s+|[~≈]\s*)?(\d+(?:\.\d+|,\d+(?![\d.]))?)"))
-def _rate_pattern(profile: Profile) -> re.Pattern | None:
+def _rate_pattern(profile: Profile) -> Gated | None:
     """A rate said in words, by the terms of the profile's measures counted per year ("the
     annualised relapse rate falling to 0.4", "an ARR of 0.04"): the first decimal after its term,
     within a few words and the same clause."""
@@ -150,7 +152,7 @@ def _rate_pattern(profile: Profile) -> re.Pattern | None:
     words = "|".join(
         (re.escape(term.text) if term.case_sensitive else f"(?i:{re.escape(term.text)})") for term in sorted(terms, key=lambda t: -len(t.text))
     )
-    return re.compile(rf"\b(?:{words})s?\b[^\d.;:!?()\n]{{0,30}}?(?<![\w.])(?P<value>\d*\.\d+)(?![\d%])")
+    return Gated(re.compile(rf"\b(?:{words})s?\b[^\d.;:!?()\n]{{0,30}}?(?<![\w.])(?P<value>\d*\.\d+)(?![\d%])"))
 
 
 COUNTED = Gated(re.compile(r"(\d(?<![\w.,]\d)(?:\d{0,2}(?:,\d{3})+|\d*))(?![\d.,%])[ \t]+([A-Za-z][\w-]*)[ \t]+([A-Za-z][\w-]*)"))
@@ -210,6 +212,7 @@ _CUES = Screen([cue for cue, _, _ in NAMED_BEFORE])
 _NAME_BEFORE = re.compile(rf"(?P<name>{NAME})\Z", re.UNICODE)
 _ROLES = frozenset("investigator industry academic government company physician patient self state publicly privately charity".split())
 """Words before "-sponsored" that name a kind of sponsor, not one ("Investigator-sponsored")."""
+_CODE_OR_KIND = re.compile(r"-(?:sponsored|funded|led|run)\b|^[A-Z][A-Z-]*\d[A-Z0-9-]*$", re.IGNORECASE)
 _DETERMINERS = frozenset("its their the this that our your his her whose each every one another".split())
 _PRODUCT_FROM = re.compile(r"\b[A-Z][\w.-]*\d[\w.-]*[ \t]+\Z")
 """A product's code just before "from" ("MB-CART2019.1 from Kite"): the maker named after it runs
@@ -521,7 +524,7 @@ class ClaimReader:
                 history = _NOT_ITS_PHASE.search(segment, max(0, match.start() - 40), match.start())
                 if history and _ITSELF_EARLIER.fullmatch(history.group()) and _TRIAL_AFTER.match(segment, match.end()):
                     history = None  # "the earlier phase 3 study (NCT…)": the trial itself, the earlier of two
-                if key and not later and not history:
+                if key and not later and not history and not _ITS_DOSE.match(segment, match.end()):
                     add(Claim("phase", segment[match.start():match.end()].strip(), key, start + match.start(), start + match.end()))
             if match := OBSERVATIONAL.search(segment, lowered):
                 add(Claim("phase", segment[match.start():match.end()].strip(), None, start + match.start(), start + match.end()))
@@ -562,7 +565,7 @@ class ClaimReader:
                 add(Claim("figure", match.group(), ("percent", match.group(1)), start + match.start(), start + match.end()))
         for match in RATIO.finditer(segment, lowered):
             add(Claim("figure", match.group(), ("ratio", match.group(1)), start + match.start(), start + match.end()))
-        for match in self.rates.finditer(segment) if self.rates else ():
+        for match in self.rates.finditer(segment, lowered) if self.rates else ():
             add(Claim("figure", match.group(), ("ratio", match.group("value")), start + match.start(), start + match.end()))
         hits = self.condition.find(segment) if self.condition.may_match([segment]) else []
         if hits and self._labels is not None:  # a strategy's name ("Neuroprotection in progressive MS") labels, it claims no condition
@@ -604,7 +607,7 @@ class ClaimReader:
         if column is _SPONSOR_COLUMNS:
             return [Claim("sponsor", written, written, at, at + len(written))]
         if column is _ENROLLMENT_COLUMNS:
-            match = re.fullmatch(rf"(?:n\s*[=:]\s*)?(?:(?P<a>{APPROX})\s*)?(?P<n>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h>{NUMBER}))?\s*(?:\w+)?", written, re.IGNORECASE)  # "n = 88"
+            match = re.fullmatch(rf"(?:n\s*[=:]\s*|(?:enrolled|enrolling|randomi[sz]ed|recruited|planned|target(?:ing)?|aiming\s+for|aims\s+for)\s*:?\s*)?(?:(?P<a>{APPROX})\s*)?(?P<n>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h>{NUMBER}))?\s*(?:\w+)?", written, re.IGNORECASE)  # "n = 88", "enrolled 52"
             if not match:
                 return []
             return [Claim("enrollment", written, (_number(match.group("n")), match.group("h") and _number(match.group("h")), (match.group("a") or "").lower()), at, at + len(written))]
@@ -717,6 +720,8 @@ class ClaimReader:
             name, a = name[4:], a + 4
         if all(w in GENERIC_WORDS for w in plain_words(name)):
             return  # "General Hospital" (of a name wrapped over lines), "University Hospital": whose is not said
+        if _CODE_OR_KIND.search(name):
+            return  # "Company-sponsored KYSA-7", "the STEMS2 sponsor": a kind of sponsor, or a trial's code, names none
         add(Claim("sponsor", name, SiteOrSponsor(name) if hosted else OneWordOwner(name) if owner else name, a, a + len(name)))
 
 

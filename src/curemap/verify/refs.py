@@ -399,17 +399,17 @@ MD_DEFINITION = re.compile(r"^ {0,3}\[([^\]\n]+)\]:[ \t]*<?(\S+?)>?(?:[ \t]+(?:\
 MD_USE = re.compile(r"\[((?:[^\[\]\n]|\[[^\[\]\n]*\])+)\]\[([^\]\n]*)\]")
 _WRAPPED = r"(?:\n[ \t]+(?![ \t]*(?:\[\^?\w{1,4}\]|\d{1,3}[.)][ \t]))\S[^\n]*)*"
 """An entry's indented lines after its first, as a hard-wrapped list (a PDF's) goes on."""
-NOTE_DEFINITION = re.compile(rf"^ {{0,3}}\[(\^[^\]\n]+|\d{{1,3}})\](?::[ \t]*|[ \t]+)(\S[^\n]*{_WRAPPED})$", re.MULTILINE)
+NOTE_DEFINITION = re.compile(rf"^ {{0,3}}[\[【](\^[^\]\n]+|\d{{1,3}})[\]】](?::[ \t]*|[ \t]+)(\S[^\n]*{_WRAPPED})$", re.MULTILINE)
 """A footnote's or a numbered source's entry, with any words beside its address ("[^1]: Smith
 2021, doi:…", "[2] https://…"), as AI answers list their sources at the end."""
 NOTE_BELOW = re.compile(r"^ {0,3}\[(\d{1,3})\][ \t]*\n((?:(?![ \t]*\[\d{1,3}\])[ \t]*\S[^\n]*(?:\n|\Z))+)", re.MULTILINE)
 """A numbered source whose mark stands alone on its line, its words on the lines below to a blank
 line or the next mark (a LaTeX bibliography's ``\\bibitem{key}`` above its entry)."""
 NOTE_USE = re.compile(
-    r"(?<!\])\[(?P<marks>\^[^\]\s]+|\d{1,3}(?:\s*[,–-]\s*\d{1,3})*)\](?![:(\[])|\((?P<numbers>\d{1,3}(?:\s*[,–-]\s*\d{1,3})*)\)"
+    r"(?<!\])[\[【](?P<marks>\^[^\]\s]+|\d{1,3}(?:\s*[,–-]\s*\d{1,3})*)(?:†[^\]】\n]{0,30})?[\]】](?![:(\[])|\((?P<numbers>\d{1,3}(?:\s*[,–-]\s*\d{1,3})*)\)"
 )
 """Where footnotes or numbered sources are cited ("… of 964 people.[^1]", "… a phase 3 study [2]",
-"[1, 3]", "(2)")."""
+"[1, 3]", "(2)", a chat tool's "【3†source】")."""
 SUPERSCRIPT_USE = re.compile(r"(?<![⁰¹²³⁴⁵⁶⁷⁸⁹])[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,3}(?:[,˒⁻–-][⁰¹²³⁴⁵⁶⁷⁸⁹]{1,3})*")
 """Numbered sources cited by superscript numbers, as answers pasted from a chat tool carry them
 ("… no longer recruiting.¹", "…³˒⁴")."""
@@ -807,6 +807,10 @@ class _HtmlText(HTMLParser):
         self.pointers: list[tuple[int, int, str]] = []  # (start, end, id) of links to elements of the page
         self._card: int | None = None  # where an outside link opened: one holding blocks is a card, read whole
         self.places: list[Place] = []
+        self._sup: int | None = None  # where a superscript opened
+        self.superscripts: list[tuple[int, int]] = []  # the text spans of superscripts ("…responders at 12 months<sup>1</sup>")
+        self._lists: list[list[tuple[int, int]]] = []  # per ordered list open, its items' spans
+        self.ordered: list[list[tuple[int, int]]] = []  # every ordered list's items, as numbered
 
     def _emit(self, text: str, line: int | None = None) -> None:
         if not text:
@@ -862,6 +866,11 @@ class _HtmlText(HTMLParser):
                 self._rows = 0
         if tag == "sup" and self.parts and self.parts[-1][-1:].isalnum():  # "NCT04047628<sup>3</sup>" is no 9-digit id
             self._emit(" ")
+        if tag == "sup":
+            self._sup = self.length
+        elif tag == "ol":
+            first = named.get("start") or "1"
+            self._lists.append([(-1, -1)] * (int(first) - 1 if first.isdigit() and int(first) < 1000 else 0))
         if tag in ("b", "strong"):
             self._bold += 1
         if tag in ("td", "th") and self._row is not None:
@@ -908,6 +917,11 @@ class _HtmlText(HTMLParser):
                 break
         if tag in ("td", "th"):
             self._close_cell()
+        if tag == "sup" and self._sup is not None:
+            self.superscripts.append((self._sup, self.length))
+            self._sup = None
+        elif tag == "ol" and self._lists:
+            self.ordered.append(self._lists.pop())
         if tag == "table" and self._tables and (outer := self._tables.pop()) is not None:
             self._header, self._row, self._row_is_header, self._row_plain, self._rows, self._cell = outer
         if tag in ("b", "strong"):
@@ -950,6 +964,8 @@ class _HtmlText(HTMLParser):
             self._row = None
         elif tag == "li":
             self.blocks.append(Block(start, end, "item"))
+            if self._lists:
+                self._lists[-1].append((start, end))
         elif tag == "p":
             self.blocks.append(Block(start, end, "para"))
         else:
@@ -1002,7 +1018,23 @@ def _pointed(text: str, parser: _HtmlText) -> tuple[str, list[tuple[int, int, st
             if not a <= start < b and note_references(text[a:b]):
                 links.append((start, end, text[a:b]))
                 cited.add((a, b))
-    return _blanked(text, list(cited)), links
+    sources = max(parser.ordered, key=lambda items: sum(bool(note_references(text[a:b])) for a, b in items if a >= 0), default=[])
+    if sum(bool(note_references(text[a:b])) for a, b in sources if a >= 0) * 2 < len(sources):
+        sources = []  # a list of steps or findings, not of sources
+    linked = {start for start, _, _ in links}
+    for start, end in parser.superscripts:  # "…at 12 months<sup>1</sup>" and the page's numbered list of sources
+        mark = NOTE_USE.fullmatch(f"[{text[start:end].strip()}]")
+        if mark is None or not mark["marks"] or mark["marks"].startswith("^") or any(start <= s < end for s in linked):
+            continue
+        before = text[max(0, start - 80):start]
+        if before.rstrip()[-1:].isdigit() or "http" in before.rpartition(". ")[2]:
+            continue  # a power ("2 × 10<sup>6</sup> cells/kg"); a source the sentence links already ("(<a href=…>Front Neurol 2021</a>)<sup>1</sup>")
+        for label in _labels(mark):
+            a, b = sources[int(label) - 1] if 0 < int(label) <= len(sources) else (-1, -1)
+            if a >= 0 and not a <= start < b and note_references(text[a:b]):
+                links.append((start, end, text[a:b]))
+                cited.add((a, b))
+    return _blanked(text, list(cited)), sorted(links)
 
 
 CITATION_CHIP = re.compile(r"(<a\b[^>]*\bhref\s*=\s*[\"'](?!#)[^\"']+[\"'][^>]*>)\s*(\d{1,3})\s*(</a>)", re.IGNORECASE)
