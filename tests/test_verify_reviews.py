@@ -1721,3 +1721,9 @@ def test_seventh_wave_first_run_misses(problems):
         ' 2021. PMCID: <a href="https://www.ncbi.nlm.nih.gov/pmc/articles/PMC7937693/">PMC7937693</a>.</li>\n</ol>\n'
     )
     assert problems(page.format(88), "html") == {"PMID:33704815": ["figure"], "PMC7937693": []}
+    news = (
+        "<p>Indapta's IDP-023, a g-NK cell product given with ocrelizumab, is actively enrolling people with progressive MS"
+        '<sup><a href="#ref19">19</a></sup>.</p>\n<ol><li id="ref19"><a href="https://www.indapta.com/news/idp-023-multiple-sclerosis">'
+        "Indapta Therapeutics news: IDP-023 in progressive MS</a></li></ol>\n"
+    )
+    assert problems(news, "html") == {"name:IDP-023": ["status"]}  # its one trial is suspended

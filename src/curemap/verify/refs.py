@@ -1015,7 +1015,7 @@ def _pointed(text: str, parser: _HtmlText) -> tuple[str, list[tuple[int, int, st
     for start, end, name in parser.pointers:
         if name in parser.targets and FOOTNOTE_MARK.fullmatch(text[start:end].strip()):
             a, b = parser.targets[name]
-            if not a <= start < b and note_references(text[a:b]):
+            if not a <= start < b and (note_references(text[a:b]) or URL.finditer(text, a, b)):  # a note citing a news page names no id: its claims may name a product
                 links.append((start, end, text[a:b]))
                 cited.add((a, b))
     sources = max(parser.ordered, key=lambda items: sum(bool(note_references(text[a:b])) for a, b in items if a >= 0), default=[])
