@@ -1727,3 +1727,17 @@ def test_seventh_wave_first_run_misses(problems):
         "Indapta Therapeutics news: IDP-023 in progressive MS</a></li></ol>\n"
     )
     assert problems(news, "html") == {"name:IDP-023": ["status"]}  # its one trial is suspended
+
+
+def test_a_company_named_as_a_drugs_maker_runs_a_company_trial(problems):
+    """fresh-69: "Roche's evobrutinib did not beat teriflunomide … evolutionRMS 1 (NCT…)": the maker
+    named must run the trial when a company runs it (Merck KGaA here); a trial a hospital or a
+    university runs may test any company's drug, so there the maker is not judged."""
+    said = (
+        "{0}'s evobrutinib did not beat teriflunomide in the evolutionRMS programme, and\nevolutionRMS 1"
+        " ([NCT04338022](https://clinicaltrials.gov/study/NCT04338022)), a phase 3 trial with\n1,124 participants, was terminated.\n"
+    )
+    assert problems(said.format("Roche"), "md") == {"NCT04338022": ["sponsor"]}
+    assert problems(said.format("Merck"), "md") == {"NCT04338022": []}
+    academic = "Roche's ocrelizumab is being tested against aHSCT in BEAT-MS (NCT04047628), a phase 3 trial.\n"
+    assert problems(academic) == {"NCT04047628": []}  # sponsored by NIAID

@@ -234,6 +234,9 @@ OWNER = re.compile(rf"(?P<owns>{NAME})(?<=['’]s|s['’])\s+(?:(?:[\w-]+,?\s+){
 "Sanofi's evolutionRMS 2 (NCT…)", a trial's name before its id, "Biogen's NCT…" (the id blanked), not
 "IASO Bio's announcement (…)");
 read only in a sentence with an apostrophe, as a name may start at any capital."""
+DRUG_OWNER = re.compile(rf"(?P<owns>{NAME})(?<=['’]s|s['’])[ \t]+(?P<drug>[\w-]+)", re.UNICODE)
+"""An organisation's possessive before a word, read as a drug's maker when the word names a drug
+("Roche's evobrutinib", "Kyverna's KYV-101")."""
 LISTED_ORGANISATION = re.compile(rf"(?:\(|,)[ \t]*(?P<name>{NAME})[ \t]*(?=[,;)])", re.UNICODE)
 """An organisation named alone among a reference's claims in parentheses: the sponsor, or where
 the trial runs ("(phase 2, Oslo University Hospital, 50 participants, recruitment over)")."""
@@ -692,6 +695,9 @@ class ClaimReader:
                 self._sponsor(segment, *match.span(group), start, add, hosted=group == "at")
             elif (group == "owns" or made) and (ONE_WORD_OWNER.fullmatch(bare) or COMPANY_WORD.fullmatch(bare)) and not self._names_product(bare) and not _ILLNESS.match(segment, b):
                 self._sponsor(segment, a, b, start, add, owner=True)  # "Mesoblast's randomised phase 2", or "Burt's trial"
+        for match in DRUG_OWNER.finditer(segment) if owned else ():  # "Roche's evobrutinib": a company's drug
+            if self.organisations.lists(match.group("owns")) and self._names_product(match.group("drug")) and match.group("drug").lower() not in _NOT_OWNERS:
+                self._sponsor(segment, *match.span("owns"), start, add, maker=True)
 
     def _names_product(self, word: str) -> bool:
         """Whether one word names a drug or a product, not who owns a trial ("Tolebrutinib's phase
@@ -699,7 +705,7 @@ class ClaimReader:
         return word.lower() in _NOT_OWNERS or word.lower() in self._products or self.drug_name.fullmatch(word) is not None
 
     @staticmethod
-    def _sponsor(segment: str, name_start: int, name_end: int, start: int, add, hosted: bool = False, ends_at_cue: bool = False, owner: bool = False) -> None:
+    def _sponsor(segment: str, name_start: int, name_end: int, start: int, add, hosted: bool = False, ends_at_cue: bool = False, owner: bool = False, maker: bool = False) -> None:
         """A sponsor claim of the name at ``segment[name_start:name_end]``, a leading "the" and the
         sentence's closing stop left out, an acronym after it in parentheses kept."""
         name = re.sub(r"['’]s?$", "", segment[name_start:name_end].rstrip(".,;:"))
@@ -722,7 +728,8 @@ class ClaimReader:
             return  # "General Hospital" (of a name wrapped over lines), "University Hospital": whose is not said
         if _CODE_OR_KIND.search(name):
             return  # "Company-sponsored KYSA-7", "the STEMS2 sponsor": a kind of sponsor, or a trial's code, names none
-        add(Claim("sponsor", name, SiteOrSponsor(name) if hosted else OneWordOwner(name) if owner else name, a, a + len(name)))
+        value = SiteOrSponsor(name) if hosted else OneWordOwner(name) if owner else DrugMaker(name) if maker else name
+        add(Claim("sponsor", name, value, a, a + len(name)))
 
 
 # -- checking -------------------------------------------------------------------------------
@@ -743,6 +750,11 @@ def _parts(claimed: str) -> list[str]:
 
 class SiteOrSponsor(str):
     """A sponsor claim said as where a trial runs ("… at Mayo Clinic"): a site of the record fits it too."""
+
+
+class DrugMaker(str):
+    """A company named as a drug's maker ("Roche's evobrutinib"): it runs a trial a company runs
+    (as sponsor or collaborator); a trial a university or hospital runs may test any company's drug."""
 
 
 class OneWordOwner(str):
@@ -905,6 +917,8 @@ def study_problems(claims: list[Claim], study: Study, is_ms: bool | None, sponso
                                          f"status: the text says {claim.written!r}; the record's completion date is {study.completion_date.value}"))
         elif claim.field == "sponsor":
             if isinstance(claim.value, OneWordOwner) and sponsors.may_own(claim.value, study):
+                continue
+            if isinstance(claim.value, DrugMaker) and not (study.lead_sponsor and study.lead_sponsor.sponsor_class == "INDUSTRY"):
                 continue
             if not sponsors.fits(claim.value, study) and not (
                 (isinstance(claim.value, SiteOrSponsor) or person_named and _academic(claim.value)) and sponsors.hosts(claim.value, study)
