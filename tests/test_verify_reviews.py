@@ -1741,3 +1741,12 @@ def test_a_company_named_as_a_drugs_maker_runs_a_company_trial(problems):
     assert problems(said.format("Merck"), "md") == {"NCT04338022": []}
     academic = "Roche's ocrelizumab is being tested against aHSCT in BEAT-MS (NCT04047628), a phase 3 trial.\n"
     assert problems(academic) == {"NCT04047628": []}  # sponsored by NIAID
+
+
+def test_a_company_reviews_name_by_one_word_is_a_sponsor(problems):
+    """fresh-71: "NurOwn (NCT…) was a phase 2 in 23 people by Mesoblast": the profile lists the
+    cell-therapy companies reviews name by one word, so "by Mesoblast" is read as a sponsor (the
+    trial is Brainstorm Cell Therapeutics')."""
+    said = "NurOwn ([NCT03799718](https://clinicaltrials.gov/study/NCT03799718)) was a\nphase 2 in 23 people by {0} and is completed.\n"
+    assert problems(said.format("Mesoblast"), "md") == {"NCT03799718": ["sponsor"]}
+    assert problems(said.format("BrainStorm"), "md") == {"NCT03799718": []}
