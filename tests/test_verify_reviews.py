@@ -1750,3 +1750,39 @@ def test_a_company_reviews_name_by_one_word_is_a_sponsor(problems):
     said = "NurOwn ([NCT03799718](https://clinicaltrials.gov/study/NCT03799718)) was a\nphase 2 in 23 people by {0} and is completed.\n"
     assert problems(said.format("Mesoblast"), "md") == {"NCT03799718": ["sponsor"]}
     assert problems(said.format("BrainStorm"), "md") == {"NCT03799718": []}
+
+
+def test_eighth_wave_first_run_misses(problems):
+    """What fresh-73 first missed or misread, in its own words: a paragraph and, after a blank line,
+    its line of sources named by their links' words (each claim to the trial its sentence names
+    last; a claim in a link's words to that link's trial), quoted lines each ending in a link,
+    "(…, NCT1), its randomised phase 2 with n = 80 has completed (…, NCT2)", and "Sonoma
+    Biotherapeutics' ABA-101"."""
+    report = (
+        "Roche's fenebrutinib is a reversible BTK inhibitor. FENtrepid compares it with ocrelizumab in primary progressive MS"
+        " (985 participants, active, not recruiting). The relapsing-MS twins are FENhance 1, which is {0} toward 746"
+        " participants, and FENhance 2, with 751 participants and enrolment closed.\n\n"
+        "Sources: [FENtrepid](https://clinicaltrials.gov/study/NCT04544449) · [FENhance 1](https://clinicaltrials.gov/study/NCT04586010)"
+        " · [FENhance 2](https://clinicaltrials.gov/study/NCT04586023)\n\n"
+        "Sources: [Phase 2 RRMS](https://clinicaltrials.gov/study/NCT04711148) · [Phase 3 PPMS](https://clinicaltrials.gov/study/NCT07067463)\n"
+    )
+    assert problems(report.format("still recruiting"), "md") == {
+        "NCT04544449": [], "NCT04586010": ["status"], "NCT04586023": [], "NCT04711148": [], "NCT07067463": []
+    }
+    assert problems(report.format("no longer recruiting"), "md")["NCT04586010"] == []
+    quoted = (
+        "> CARE-MS I: phase 3, 581 patients, completed in 2011 ([ClinicalTrials.gov](https://clinicaltrials.gov/study/NCT00530348))\n"
+        "> CARE-MS II: phase III, 840 patients, completed ([ClinicalTrials.gov](https://clinicaltrials.gov/study/NCT00548405))\n"
+    )
+    assert problems(quoted, "md") == {"NCT00530348": [], "NCT00548405": []}
+    answer = (
+        "After a phase 1 safety study in 20 patients (ClinicalTrials.gov, NCT01933802), its randomised phase 2 with n = {0}"
+        " has completed (ClinicalTrials.gov, NCT03355365).\n"
+    )
+    assert problems(answer.format(80)) == {"NCT01933802": [], "NCT03355365": ["enrollment"]}  # 54
+    assert problems(answer.format(54)) == {"NCT01933802": [], "NCT03355365": []}
+    chip = (
+        "<p>Sonoma Biotherapeutics' ABA-101, a Treg cell therapy for progressive MS, is in a phase 1 study of 12 participants"
+        ' <a class="chip" href="https://clinicaltrials.gov/study/NCT06566261">clinicaltrials.gov</a>.</p>'
+    )
+    assert problems(chip, "html") == {"NCT06566261": ["sponsor"]}  # Abata Therapeutics'

@@ -145,7 +145,7 @@ def _links_without_ids(doc: Document, block) -> bool:
     return any(not refs_in_url(address) for address in addresses)
 
 
-def _headed(text: str, blocks: list[Block], starts: list[int]) -> list[Block]:
+def _headed(text: str, blocks: list[Block], starts: list[int], blanked: str | None = None) -> list[Block]:
     """The blocks with each heading that cites a reference joined to the paragraph right under
     it when that paragraph cites none: the title names the trial, the paragraph makes the
     claims, and the two are read whole, as a list item is. A title line that cites ("**A
@@ -174,6 +174,11 @@ def _headed(text: str, blocks: list[Block], starts: list[int]) -> list[Block]:
             nested = indent(title) if nested is None else nested  # "- **ReCOVER** (NCT…)" and "    - Phase 2, UCSF" under it
             joined[-1] = Block(title.start, block.end, "item")
             continue
+        elif block.kind == "para" and title and title.kind == "para" and not cites(title) and cites(block) and blanked is not None and (
+            _SOURCE_LABEL.fullmatch(_LINK_WORDS.sub(" ", blanked[block.start:block.end]))
+        ):
+            joined[-1] = Block(title.start, block.end, "para")  # a paragraph, then its line of sources after a blank line
+            listed = False
         elif block.kind in ("para", "row") and title and title.kind == "heading" and cites(title) and not cites(block):
             if block.kind == "row":  # a card: a heading, then its facts as a labelled list; the heading's words are read too
                 joined[-1] = Block(title.start, block.end, "row", [(title.start, title.end, ""), *block.cells])
@@ -390,7 +395,7 @@ class Verifier:
         masked = _without_line_marks(mask_quotes(doc.text))
         blanked = _without_references(masked, refs)
         starts = [r.start for r in refs]
-        blocks = _headed(masked, doc.blocks, starts)
+        blocks = _headed(masked, doc.blocks, starts, blanked)
         results: list[CitationResult] = []
         lent = _legend_items(masked, blocks, refs, starts, lambda block: not self._claims(blanked, block, block.start, block.end))
         for block in blocks:
@@ -431,12 +436,18 @@ class Verifier:
         cited_together: list[Reference] | None = None  # the references of a sentence before citing several, which "The first …" goes on about
         unclaimed: int | None = None  # where the sentences citing nothing, since the last that cited, start
         def link_alone(a: int, b: int) -> bool:
-            return _SOURCE_LABEL.fullmatch(blanked, a, b) is not None and any(a <= r.start < b for r in members)
+            return _SOURCE_LABEL.fullmatch(_LINK_WORDS.sub(" ", blanked[a:b])) is not None and any(a <= r.start < b for r in members)
 
         for index, (a, b) in enumerate(segments):
             inside = [r for r in members if a <= r.start < b]
             if inside and unclaimed is not None and link_alone(a, b) and not (index + 1 < len(segments) and link_alone(*segments[index + 1])):
-                a = unclaimed  # a link set on its own after the text it vouches for: "… has completed.\nSource: https://…"; of several, none
+                if len({f"{r.kind}:{r.ref}" for r in inside}) == 1:
+                    a = unclaimed  # a link set on its own after the text it vouches for: "… has completed.\nSource: https://…"
+                else:  # "Sources: [GEMINI 1](…) · [HERCULES](…)": each claim to the trial its sentence last names
+                    names = _source_names(blanked, a, b, inside)
+                    for claim in self._claims(blanked, block, unclaimed, a):
+                        if key := _last_named(masked, unclaimed, claim.start, names):
+                            claims_of[key].append(claim)
             unclaimed = None if inside else (a if unclaimed is None else unclaimed)
             if not inside and spoken_of and (pronoun := _GOES_ON.match(masked, a, b) or _ITS_NOUN.match(masked, a, b)):  # "… trial at UKE Hamburg [2]. It was a phase 2 …"
                 claims = self._claims(blanked, block, a, b)
@@ -756,10 +767,37 @@ def _fold(token: str) -> str:
     return re.sub(r"[^a-z0-9]", "", token.lower())
 
 
-_SOURCE_LABEL = re.compile(r"[\s.,;:()\[\]<>|*_–—-]*(?:(?:[A-Z][a-z]+|see|via)(?:[ \t]+[a-z]+){0,2}[ \t]*[:=]?[\s.,;:()\[\]<>|*_–—-]*)?")
+_SOURCE_LABEL = re.compile(r"[\s.,;:()\[\]<>|*_·•–—-]*(?:(?:[A-Z][a-z]+|see|via)(?:[ \t]+[a-z]+){0,2}[ \t]*[:=]?[\s.,;:()\[\]<>|*_·•–—-]*)?")
 """What a line holding only a link may say besides it ("Source: …", "Registry record: …", "See …"):
 set on its own after the text it vouches for."""
 _HEARSAY = r"(?:from\s+what\s+I\s+(?:read|understand|can\s+tell|hear|gather)|as\s+far\s+as\s+I\s+(?:know|can\s+tell)|I\s+(?:think|believe|read|hear)|apparently|reportedly|if\s+I\s+remember\s+(?:right|rightly|correctly)|last\s+I\s+(?:checked|heard)|as\s+I\s+understand\s+it)"
+_LINK_WORDS = re.compile(r"\[[^\[\]\n]{0,80}\]\([ \t]*\)")
+"""A Markdown link's words with its address blanked ("[GEMINI 1 –   ](   )"): on a line of sources, the source's name."""
+_SOURCE_SEPARATOR = re.compile(r"[·•|;,]|\s[–—-]\s(?=\[)")
+
+
+def _source_names(blanked: str, a: int, b: int, refs: list[Reference]) -> dict[str, str]:
+    """The names a line of sources gives its references by their links' words ("Sources: [GEMINI 1
+    – NCT…](…) · [FENhance 1](…)"): each the words of a piece of the line citing one reference."""
+    names: dict[str, str] = {}
+    cuts = list(_SOURCE_SEPARATOR.finditer(blanked, a, b))
+    for start, end in zip([a] + [m.end() for m in cuts], [m.start() for m in cuts] + [b]):
+        keys = {f"{r.kind}:{r.ref}" for r in refs if start <= r.start < end}
+        words = re.sub(r"^\s*[A-Z][a-z]+(?:\s+[a-z]+){0,2}\s*:", " ", blanked[start:end]) if start == a else blanked[start:end]
+        name = " ".join(re.sub(r"[\[\]()*_]|\s[–—-](?=\s|$)", " ", words).split()).strip(" –—-:")
+        if len(keys) == 1 and len(name) >= 3 and re.search(r"[A-Za-z]", name):
+            names[name.lower()] = keys.pop()
+    return names
+
+
+def _last_named(masked: str, start: int, position: int, names: dict[str, str]) -> str | None:
+    """The reference whose name the text names last before a position, in the same sentence."""
+    opening = max((m.end() for m in _SENTENCE_END.finditer(masked, start, position)), default=start)
+    lowered = masked[opening:position].lower()
+    found = [(match.start(), key) for name, key in names.items() for match in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", lowered)]
+    return max(found)[1] if found else None
+
+
 _GOES_ON = re.compile(rf"\s*[\"'“‘(]?(?:{_HEARSAY},?\s+)?(?:It|It['’]s|Its|This\s+(?:trial|study|one)|The\s+(?:trial|study)|That\s+(?:trial|study))\b", re.IGNORECASE)
 """A sentence that goes on about the trial the sentence before cited, by a pronoun."""
 _ITS_NOUN = re.compile(r"\s*(?:(?:Its|The|Planned|Target|Estimated)\s+)?(?:planned\s+|target\s+|estimated\s+)?(?:enrol(?:l?ment|led)|recruitment|sponsor)\b", re.IGNORECASE)
@@ -780,6 +818,9 @@ _NEW_SUBJECT = re.compile(
 )
 """A new clause's subject and verb after a reference's parentheses ("(NCT1), Bristol Myers Squibb is
 enrolling around 120 …", "(NCT1), Sanofi launched a phase 3 …"): its claims are the next reference's."""
+_NEXT_ONE = re.compile(r"[)\]]\s*[,;]\s+(?:and\s+)?(?:then\s+)?(?:its|their)\s+[^()\n.;]{0,40}$", re.IGNORECASE)
+"""A clause after a reference's parentheses bringing in another trial by "its" ("(…, NCT1), its
+randomised phase 2 with n = 80 … (…, NCT2)"), where the writer puts references after their claims."""
 _SAID_OF_IT = re.compile(rf"\b(?:{_VERB}|remains)\b", re.IGNORECASE)
 """A verb between a reference's parentheses and the joining word: the clause goes on about that
 trial ("(NCT1) is a phase 3 study …, recruiting with a target of 800")."""
@@ -933,6 +974,17 @@ _WITH_IT = re.compile(r"[ \t]*[)\]]*[ \t]*,?[ \t]*(?:with|having)[ \t]+(?:(?:abo
 """A count said with the reference just before it ("[NCT1](…) with 974 participants and [NCT2](…) with about 900")."""
 
 
+def _in_link_words(masked: str, claim: Claim, after: int, reference: int) -> bool:
+    """Whether a claim stands in the words of a Markdown link whose address holds the reference
+    that follows it."""
+    close = masked.find("](", claim.end, reference)
+    return (
+        close >= 0 and not re.search(r"[\[\]\n]", masked[claim.end:close])
+        and masked.rfind("[", after, claim.start) > masked.rfind("]", after, claim.start)
+        and masked.find(")", close) > reference
+    )
+
+
 def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> list[tuple[Claim, list[str]]]:
     """Each claim with the references (keys) it is about, among several."""
     keys = [f"{r.kind}:{r.ref}" for r in mentions]
@@ -975,6 +1027,9 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
             out.append((claim, [before[-1][1]]))
         else:
             (prev, prev_key), (nxt, next_key) = before[-1], after[0]
+            if _in_link_words(masked, claim, prev.end, nxt.start):  # "[Phase 3 PPMS](…/NCT…)": a link's words are its address's
+                out.append((claim, [next_key]))
+                continue
             if ID_ENDS_LINE.search(masked, prev.start, claim.start + 1) and "\n" not in masked[claim.end:nxt.start]:
                 out.append((claim, [next_key]))  # "… recruiting: 2024-515563-55-00" / "MGH's tenofovir study got withdrawn: NCT…"
                 continue
@@ -1003,7 +1058,7 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
             if joined and not _PREDICATE.search(masked, lead, claim.start) and not _SAID_OF_IT.search(masked, closed, joined.start()):
                 out.append((claim, [next_key]))
                 continue
-            if trailing and (_CLOSED_AND.search(gap) or _SENTENCE_END.search(gap) or _NEW_SUBJECT.match(gap)):
+            if trailing and (_CLOSED_AND.search(gap) or _SENTENCE_END.search(gap) or _NEW_SUBJECT.match(gap) or _NEXT_ONE.match(gap)):
                 out.append((claim, [next_key]))  # "… (NCT1, completed) and a phase 3 … (NCT2)"; "… (NCT1). It has a phase 2 … (NCT2)"
                 continue
             if _is_mark(masked, nxt) and not _is_mark(masked, prev) and _ITS_PREDICATE.match(masked[prev.end:claim.start]):

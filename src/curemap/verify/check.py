@@ -234,6 +234,8 @@ OWNER = re.compile(rf"(?P<owns>{NAME})(?<=['’]s|s['’])\s+(?:(?:[\w-]+,?\s+){
 "Sanofi's evolutionRMS 2 (NCT…)", a trial's name before its id, "Biogen's NCT…" (the id blanked), not
 "IASO Bio's announcement (…)");
 read only in a sentence with an apostrophe, as a name may start at any capital."""
+_CODE = re.compile(r"[A-Z]{2,}[A-Za-z]*-?\d[\w.-]*")
+"""A product's code ("ABA-101", "KYV-101", "CC-97540")."""
 DRUG_OWNER = re.compile(rf"(?P<owns>{NAME})(?<=['’]s|s['’])[ \t]+(?P<drug>[\w-]+)", re.UNICODE)
 """An organisation's possessive before a word, read as a drug's maker when the word names a drug
 ("Roche's evobrutinib", "Kyverna's KYV-101")."""
@@ -259,7 +261,7 @@ ORG_WORDS = frozenset(
     form for word in (
         "university universitat universitatsklinikum hospital hospitals institute institut instituto center centre clinic clinica "
         "foundation fondazione fundacio fundacion college society network inc ltd llc gmbh ag plc corp company pharma hospices "
-        "pharmaceuticals pharmaceutical therapeutics biotech biotechnology bio biosciences biologics biomedicine "
+        "pharmaceuticals pharmaceutical therapeutics biotherapeutics biopharma biopharmaceuticals biotech biotechnology bio biosciences biologics biomedicine "
         "biosystems laboratories labs healthcare hf nhs trust ministry agency kgaa chu hopitaux assistance "
         "sa nv bv asa spa sas srl oy corporation limited"
     ).split() for form in (word, *plain_words(word))
@@ -696,7 +698,8 @@ class ClaimReader:
             elif (group == "owns" or made) and (ONE_WORD_OWNER.fullmatch(bare) or COMPANY_WORD.fullmatch(bare)) and not self._names_product(bare) and not _ILLNESS.match(segment, b):
                 self._sponsor(segment, a, b, start, add, owner=True)  # "Mesoblast's randomised phase 2", or "Burt's trial"
         for match in DRUG_OWNER.finditer(segment) if owned else ():  # "Roche's evobrutinib": a company's drug
-            if self.organisations.lists(match.group("owns")) and self._names_product(match.group("drug")) and match.group("drug").lower() not in _NOT_OWNERS:
+            maker = re.sub(r"['’]s?$", "", match.group("owns"))
+            if (self.organisations.lists(maker) or _looks_organised(maker) or COMPANY_WORD.fullmatch(maker)) and (self._names_product(match.group("drug")) or _CODE.fullmatch(match.group("drug"))) and match.group("drug").lower() not in _NOT_OWNERS:
                 self._sponsor(segment, *match.span("owns"), start, add, maker=True)
 
     def _names_product(self, word: str) -> bool:

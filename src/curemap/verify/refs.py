@@ -364,10 +364,11 @@ class Place:
     unit: str = "row"  # what its lines are called: a sheet's rows, a PDF page's lines
 
 
-_ID_ENDS_LINE = r"(?:(?<=\d{8})|(?<=\d-\d\d))[ \t]*\n(?=[A-Z])"
+_ID_ENDS_LINE = r"(?:(?:(?<=\d{8})|(?<=\d-\d\d))[ \t]*\n|(?:(?<=\d{8}\))|(?<=\d{8}\)\))|(?<=\d{8}/\)\)))[ \t]*\n[ \t]*)(?=[A-Z])"
 ID_ENDS_LINE = re.compile(_ID_ENDS_LINE)
-"""An id ending its line (an NCT id's eight digits, an EU number's last block) and a new sentence
-opening the next: a post's next point, about another trial."""
+"""An id ending its line (an NCT id's eight digits, an EU number's last block, or a link to it
+closing there: "…([ClinicalTrials.gov](…/NCT00530348))") and a new sentence opening the next: a
+post's next point, about another trial."""
 SENTENCE_END = re.compile(  # one look back first, so most positions fail at once
     r"(?<=[.!?\d])(?:(?<=[.!?])(?P<close>(?:[\"”')\]*_⁰¹²³⁴⁵⁶⁷⁸⁹˒⁻]|\[\^?\w{1,4}\])*)(?:\s+(?=[A-Z0-9\"“(\[*_])|[ \t]*\n\s*(?=[a-z]))"
     rf"|{_ID_ENDS_LINE})"
