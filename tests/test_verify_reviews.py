@@ -1786,3 +1786,41 @@ def test_eighth_wave_first_run_misses(problems):
         ' <a class="chip" href="https://clinicaltrials.gov/study/NCT06566261">clinicaltrials.gov</a>.</p>'
     )
     assert problems(chip, "html") == {"NCT06566261": ["sponsor"]}  # Abata Therapeutics'
+
+
+def test_eighth_wave_messy_notes_and_office_files(problems):
+    """What fresh-74 and fresh-75 first missed or misread, in their own words: "1.2k people", an id
+    in a code span, facts set apart by slashes or commas ("… / Roche / phase 3 / ~1,050 / active",
+    "…, Biogen, phase 3, recruiting, 800"), a slide's bullets after the one naming its trial, "the
+    NIH's NINDS", "has completed its 1,000-patient registry study", an apposition before the verb
+    ("BEAT-MS (NCT…), NIAID's phase III comparison …, is still enrolling …, while RAM-MS (NCT…)"),
+    and an aside closed before the next trial ("(NCT1) followed about 1,300 people (phase 3,
+    completed) and TOPAZ (NCT2)")."""
+    notes = (
+        "AB Science's masitinib: the first phase 3 (NCT01433497) enrolled {0} people and completed in 2020.\n\n"
+        "- Fertility after aHSCT (`doi:10.1177/13524585211000616`): menses returned in 80% of 43 women.\n"
+        "- FENhance 2 NCT04586023 / Roche / phase 3 / ~1,050 / active not recruiting\n"
+        "- REMODEL-2 NCT05156281 remibrutinib vs teri, Biogen, phase 3, recruiting, 800\n"
+    )
+    assert problems(notes.format("1.2k"), "md") == {
+        "NCT01433497": ["enrollment"], "doi:10.1177/13524585211000616": ["figure"], "NCT04586023": ["enrollment"], "NCT05156281": ["sponsor"],
+    }  # 656 enrolled; 70% of 43; 751; Novartis
+    assert problems(notes.format("656"), "md")["NCT01433497"] == []
+    slides = (
+        "Tolerance: engineered Tregs\n• ABA-101 (NCT06566261)\n• Sonoma Biotherapeutics\n• Phase 1, 12 patients with progressive MS\n"
+        "Immune reset beyond alemtuzumab\n• Ottawa aHSCT NCT01099930 – phase 2, 24 patients, completed 2016\n"
+        "• Treg cells: ABA-101 (Abata) in progressive MS – phase 1, 12 patients\n"
+    )
+    assert problems(slides) == {"NCT06566261": ["sponsor"], "NCT01099930": []}  # Abata Therapeutics'
+    prose = (
+        "HALT-MS (NCT00288626) remains the key US single-arm study: a phase 2 trial of 25 patients sponsored by the NIH's {0}.\n\n"
+        "The HSCT-México outpatient programme (NCT02674217) has completed its 1,000-patient registry study.\n\n"
+        "BEAT-MS (NCT04047628), NIAID's phase III comparison of transplant with best available therapy, is still enrolling toward"
+        " roughly 156 participants, while RAM-MS (NCT03477500) at Haukeland is a phase three trial that has finished recruiting its 100 patients.\n\n"
+        "Its extension (NCT00930553) followed about 1,300 people (phase 3, completed) and TOPAZ (NCT02255656), a phase IV long-term"
+        " follow-up of 1,062 patients, finished in 2020.\n"
+    )
+    assert problems(prose.format("NINDS")) == {
+        "NCT00288626": ["sponsor"], "NCT02674217": ["status"], "NCT04047628": [], "NCT03477500": [], "NCT00930553": [], "NCT02255656": [],
+    }  # NIAID's; enrolling by invitation
+    assert problems(prose.format("NIAID"))["NCT00288626"] == []

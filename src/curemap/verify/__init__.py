@@ -145,6 +145,13 @@ def _links_without_ids(doc: Document, block) -> bool:
     return any(not refs_in_url(address) for address in addresses)
 
 
+_NAMES_ONLY = re.compile(r"[ \t]*[•▪●■◦](?!.*\bphase\b)(?:[^\d\n]|(?<=[A-Za-z-])\d|(?<=\d)\d){0,80}", re.IGNORECASE)
+"""A printed bullet of words and a reference alone ("• ABA-101 (NCT…)", "• BrainStorm Cell Therapeutics – NCT…"):
+a slide's first point, naming the trial its next points describe."""
+_PRINTED_BULLET = re.compile(r"[ \t]*[•▪●■◦]")
+"""A bullet printed as a character, as a slide or handout sets its points (not Markdown's "-")."""
+
+
 def _headed(text: str, blocks: list[Block], starts: list[int], blanked: str | None = None) -> list[Block]:
     """The blocks with each heading that cites a reference joined to the paragraph right under
     it when that paragraph cites none: the title names the trial, the paragraph makes the
@@ -164,10 +171,19 @@ def _headed(text: str, blocks: list[Block], starts: list[int], blanked: str | No
     joined: list[Block] = []
     listed = False  # whether the last joined block is a title with the items under it
     nested: int | None = None  # the indent of a list item that cites, joined to the items nested under it
+    slide: int | None = None  # where a printed bullet naming a trial and nothing more starts, joined to the bullets after it
     for block in blocks:
+        if slide is not None and not (joined and joined[-1].start == slide):
+            slide = None
         title = joined[-1] if joined else None
         if title and block.kind == "item" and not cites(block) and (listed or titles(title) and cites(title)):
             joined[-1], listed = Block(title.start, block.end, "item"), True
+        elif title and block.kind == "item" and title.kind == "item" and not cites(block) and cites(title) and _PRINTED_BULLET.match(text, title.start) and _PRINTED_BULLET.match(text, block.start) and (
+            slide is not None or _NAMES_ONLY.fullmatch(blanked or text, title.start, title.end)
+        ):
+            joined[-1] = Block(title.start, block.end, "item")  # a slide's bullets: "• BrainStorm – NCT…", "• Phase 2", "• n = 32"
+            slide = title.start
+            continue
         elif title and block.kind == "item" and not cites(block) and title.kind == "item" and (
             nested is not None or cites(title)
         ) and indent(block) > (nested if nested is not None else indent(title)):
@@ -814,7 +830,7 @@ _ITS_PREDICATE = re.compile(rf"\)?\s*{_VERB}\b[^,;:()\n.]{{0,60}}$")
 """A verb right after a reference and its claim with no break between ("UCSF (NCT1) is run by
 Stanford University.[2]"): said of that reference, whatever note closes the sentence."""
 _NEW_SUBJECT = re.compile(
-    r"\)?\s*[,;]\s+(?:and\s+|while\s+|whereas\s+)?[A-Z][^()\n]*?\b(?:is|are|was|were|has|have|launched|started|began|opened|initiated|announced|registered)\s+(?:\w+\s+)?$"
+    r"\)?\s*[,;]\s+(?:and\s+|while\s+|whereas\s+)?[A-Z][^()\n,]*?\b(?:is|are|was|were|has|have|launched|started|began|opened|initiated|announced|registered)\s+(?:\w+\s+)?$"
 )
 """A new clause's subject and verb after a reference's parentheses ("(NCT1), Bristol Myers Squibb is
 enrolling around 120 …", "(NCT1), Sanofi launched a phase 3 …"): its claims are the next reference's."""
@@ -1044,6 +1060,10 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
             opened = gap.rfind("(")
             if gap.count("(") > gap.count(")") and len(gap[:opened].split()) <= 2:  # inside the parentheses after a reference: "A (phase 3, 444 participants)"
                 out.append((claim, [prev_key]))
+                continue
+            closes = masked.find(")", claim.end, nxt.start)
+            if opened > gap.rfind(")") and closes >= 0 and "(" not in masked[claim.end:closes] and not re.search(r"[.;:]\s|\b(?:and|while|whereas|but)\b", gap[:opened]):
+                out.append((claim, [prev_key]))  # an aside closed before the next reference: "(NCT1) followed about 1,300 people (phase 3, completed) and TOPAZ (NCT2)"
                 continue
             if ")" not in gap and masked.rfind("(", 0, prev.start) > masked.rfind(")", 0, prev.start):
                 out.append((claim, [prev_key]))  # in the parentheses that hold the reference: "lithium (NCT…, phase I/II, 23 participants)"

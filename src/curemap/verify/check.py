@@ -102,6 +102,7 @@ _TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
 _SMALL = "|".join(sorted((w for w, n in _WORD_NUMBERS.items() if 0 < n < 20), key=len, reverse=True))
 NUMBER = (r"(?:(?=\d)(?:\d{1,3}(?:,\d{3})+(?!\d)|\d{1,3}(?:\.\d{3})+(?![\d,]|\.\d)"  # 1,131 and, as much of Europe writes it, 1.131
           r"|(?<!phase )(?<!ph )(?<!ph\. )\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\d.,]\d)"  # 1 124, not "phase 2 120 patients"
+          r"|\d{1,3}(?:\.\d)?k(?![\w])"  # "1.2k people", as posts write thousands (the text read folded: "1.2K" too)
           r"|\d+(?![\d.,]\d))"
           + r"|(?:" + _SMALL + r"|a)\s+hundred(?:\s+(?:and\s+)?(?:(?:" + _TENS
           + r")(?:[-\s](?:one|two|three|four|five|six|seven|eight|nine))?|" + _SMALL + r"))?\b"
@@ -187,7 +188,7 @@ SPONSOR_PATTERNS = [
 ]
 ORGANISATION_HINT = Gated(re.compile(
     rf"\b(?:by|from)\s+(?P<by>{NAME})|\([ \t]{{0,2}}(?P<opens>{NAME})\s*[),]|,\s*(?P<closes>{NAME})\s*\)"
-    rf"|^[ \t]*(?:[-*•]|\d{{1,3}}[.)/])?[ \t]*(?P<leads>{NAME})[ \t]*,",
+    rf"|^[ \t]*(?:[-*•]|\d{{1,3}}[.)/])?[ \t]*(?P<leads>{NAME})[ \t]*,|^[ \t]*[•▪●■◦][ \t]*(?P<alone>{NAME})[ \t]*$",
     re.UNICODE | re.MULTILINE,
 ))
 """An organisation named after "by" or "from", alone in (or last in) parentheses, or first in a
@@ -212,6 +213,8 @@ _CUES = Screen([cue for cue, _, _ in NAMED_BEFORE])
 _NAME_BEFORE = re.compile(rf"(?P<name>{NAME})\Z", re.UNICODE)
 _ROLES = frozenset("investigator industry academic government company physician patient self state publicly privately charity".split())
 """Words before "-sponsored" that name a kind of sponsor, not one ("Investigator-sponsored")."""
+_PART_OF = re.compile(r"(?:the\s+)?[A-Z]{2,6}['’]s\s+(?=[A-Z]{2,8}(?![\w-]))")
+"""An acronym's possessive before another acronym ("the NIH's NINDS"): the second is the part meant."""
 _CODE_OR_KIND = re.compile(r"-(?:sponsored|funded|led|run)\b|^[A-Z][A-Z-]*\d[A-Z0-9-]*$", re.IGNORECASE)
 _DETERMINERS = frozenset("its their the this that our your his her whose each every one another".split())
 _PRODUCT_FROM = re.compile(r"\b[A-Z][\w.-]*\d[\w.-]*[ \t]+\Z")
@@ -236,6 +239,10 @@ OWNER = re.compile(rf"(?P<owns>{NAME})(?<=['’]s|s['’])\s+(?:(?:[\w-]+,?\s+){
 read only in a sentence with an apostrophe, as a name may start at any capital."""
 _CODE = re.compile(r"[A-Z]{2,}[A-Za-z]*-?\d[\w.-]*")
 """A product's code ("ABA-101", "KYV-101", "CC-97540")."""
+SLASHED_COUNT = re.compile(rf"(?<=\s/\s)(?P<a>~|≈|(?:about|around|approx\.?|ca\.)\s)?\s*(?P<n>\d{{1,3}}(?:,\d{{3}})+|\d{{1,5}})(?=[ \t]*(?:/|$|\n))", re.IGNORECASE)
+"""A bare count among facts set apart by slashes ("NCT… / Roche / phase 3 / ~1,050 / active"): its enrollment."""
+_FIELDED_LINE = re.compile(r"(?:^|\n)[ \t]*(?:[-*•]|\d{1,3}[.)])[ \t]+[^\n]*,[^\n]*\Z|(?:^|\n)[^\n,]*,[^\n]*\Z")
+"""A line of facts set apart by commas (a list item's "…, Novartis, phase 3, recruiting, 800")."""
 DRUG_OWNER = re.compile(rf"(?P<owns>{NAME})(?<=['’]s|s['’])[ \t]+(?P<drug>[\w-]+)", re.UNICODE)
 """An organisation's possessive before a word, read as a drug's maker when the word names a drug
 ("Roche's evobrutinib", "Kyverna's KYV-101")."""
@@ -256,7 +263,7 @@ FIELD_ORGANISATION = re.compile(rf"(?:^|[ \t][-–—|][ \t]|;[ \t]*)(?P<name>{N
 semicolons ("Orelabrutinib NCT04711148 - BeiGene - Ph 2 RRMS - 160"): its sponsor, or where it runs."""
 _GROUP_AT = re.compile(rf"(?:['’]s?)?\s+(?:research\s+)?(?:group|team|lab|laboratory|unit)\s+(?:at|in)\s+(?:the\s+)?(?P<at>{NAME})", re.UNICODE)
 _SHORT_NAME = re.compile(r"\s*\([A-Z][A-Za-z&]{1,9}(?:-[A-Z][A-Za-z&]{1,9})?\)")
-_SENTENCE_OPENING = re.compile(r"(?:(?:In|On|At|Since|After|Before|Then|Now|Also|Meanwhile|And|But|Today|Here|There|When|While|Later|An?)\s+|(?:19|20)\d\d,?\s+)+")
+_SENTENCE_OPENING = re.compile(r"(?:(?:In|On|At|Since|After|Before|Then|Now|Also|Meanwhile|And|But|Today|Here|There|When|While|Later|With|An?)\s+|(?:19|20)\d\d,?\s+)+")
 ORG_WORDS = frozenset(
     form for word in (
         "university universitat universitatsklinikum hospital hospitals institute institut instituto center centre clinic clinica "
@@ -402,6 +409,8 @@ def _number(words: str) -> int:
         return _number(words[:-5]) * 12
     if tens := re.fullmatch(r"([a-z]+)[-\s]([a-z]+)", words):
         return _WORD_NUMBERS[tens.group(1)] + _WORD_NUMBERS[tens.group(2)]
+    if words.endswith("k"):
+        return round(float(words[:-1]) * 1000)
     return int(words.translate(_SEPARATORS))
 
 
@@ -554,12 +563,15 @@ class ClaimReader:
         for match in ENROLLMENT.finditer(segment, lowered):
             n1, n2, n3, n4, n5, n7, h1, h3 = match.group("n1", "n2", "n3", "n4", "n5", "n7", "h1", "h3")
             n, high = n1 or n2 or n3 or n4 or n5 or n7, h1 or h3
-            approx = next((a for a in match.group("a1", "a2", "a3", "a5", "a6", "a7") if a), "").lower()
+            approx = next((a for a in match.group("a1", "a2", "a3", "a5", "a6", "a7") if a), "").lower() or ("about" if n.lower().endswith("k") else "")  # "1.2k": thousands, rounded
             a = match.start("said5") if n5 else match.start()  # "recruiting" itself is the status's claim
             if n3 and (lowered.startswith("enrolling", a) or not taken.free(start + a, start + match.end())):
                 # "still enrolling about 200", "has completed enrolment of about 200": the words before the count are the status's
                 a = match.start("a3") if match.group("a3") else match.start("n3")
             add(Claim("enrollment", segment[a:match.end()].strip(), (_number(n), high and _number(high), approx), start + a, start + match.end()))
+        for match in SLASHED_COUNT.finditer(segment) if segment.count(" / ") >= 3 else ():  # "FENhance 2 NCT… / Roche / phase 3 / ~1,050 / active"
+            if not re.fullmatch(r"(?:19|20)\d\d", match.group("n")):
+                add(Claim("enrollment", match.group().strip(), (_number(match.group("n")), None, (match.group("a") or "").strip().lower()), start + match.start(), start + match.end()))
         for match in COUNTED.finditer(segment, lowered):
             if match.group(2).lower() not in _NOT_COUNTED and match.group(3).lower() not in _NOT_COUNTED:
                 words = (match.group(2).lower(), match.group(3).lower())
@@ -667,10 +679,13 @@ class ClaimReader:
                         self._sponsor(segment, *named.span("name"), start, add, owner=True)  # "Cellerys also runs the IMCY-0141 study"
                     continue
                 self._sponsor(segment, *named.span("name"), start, add, ends_at_cue=True)
-        for match in LISTED_ORGANISATION.finditer(segment) if "(" in segment else ():  # "(phase 2, Oslo University Hospital, 50 participants)"
+        for match in LISTED_ORGANISATION.finditer(segment) if "(" in segment or segment.count(",") >= 3 else ():  # "(phase 2, Oslo University Hospital, 50 participants)"
             name, opened = match.group("name"), segment.rfind("(", 0, match.end("name"))
             closed = segment.find(")", match.end("name"))
             aside = segment[opened:closed] if opened > segment.rfind(")", 0, match.end("name")) and closed > 0 else ""
+            if not aside and self.organisations.lists(name) and _FIELDED_LINE.search(segment, 0, match.start("name")) and segment.count(",", match.end("name")) >= 2:
+                self._sponsor(segment, *match.span("name"), start, add, hosted=True)  # "- REMODEL-2 NCT… remibrutinib vs teri, Novartis, phase 3, recruiting, 800"
+                continue
             if "," not in aside or "  " in name:  # among claims in an aside, not a link's words "(Fierce Biotech)"; no id inside it
                 continue
             if (_looks_organised(name) or self.organisations.lists(name)) and any(w not in ORG_WORDS for w in plain_words(name)):
@@ -681,7 +696,7 @@ class ClaimReader:
                 self._sponsor(segment, match.start("name"), match.start("name") + len(name), start, add, hosted=True)
         owners = OWNER.finditer(segment) if owned else ()
         for match in [*ORGANISATION_HINT.finditer(segment, lowered), *(HOSTED.finditer(segment, lowered) if hosted else ()), *owners]:
-            group = next(g for g in ("by", "opens", "closes", "leads", "at", "owns") if match.groupdict().get(g))
+            group = next(g for g in ("by", "opens", "closes", "leads", "alone", "at", "owns") if match.groupdict().get(g))
             name, (a, b) = match.group(group), match.span(group)
             if opening := _SENTENCE_OPENING.match(name):  # "And Novartis's masitinib phase 3"
                 name = name[opening.end():]
@@ -712,6 +727,8 @@ class ClaimReader:
         """A sponsor claim of the name at ``segment[name_start:name_end]``, a leading "the" and the
         sentence's closing stop left out, an acronym after it in parentheses kept."""
         name = re.sub(r"['’]s?$", "", segment[name_start:name_end].rstrip(".,;:"))
+        if part := _PART_OF.match(name):  # "the NIH's NINDS": the part named
+            name, name_start = name[part.end():], name_start + part.end()
         name = re.sub(r"\s+(?:for|and|of|at|with)\s+\d[\d,.]*$", "", name)  # "sponsored by Ospedale San Raffaele for 86 participants"
         a = start + name_start
         if len(pieces := re.split(r"(?<=[a-z0-9)])\.\s+(?=[A-Z])|\.\s+(?=(?:Available|Accessed|Retrieved|Registered|Updated|Online)\b)", name)) > 1:

@@ -24,6 +24,8 @@ GLYPHS = frozenset("•◦▪▫■□●○‣⁃∙►▶➤✓✔")
 """Bullets printed as characters: each opens an item (a dash or a number may go on a wrapped line)."""
 BULLET = re.compile(rf"^(?:[{''.join(sorted(GLYPHS))}·\-–—*]|\(?\d{{1,3}}[.)]|\[\d{{1,3}}\]|[a-z][.)])$")
 """A line's first word that opens a list item or a numbered reference."""
+UNMAPPED_GLYPH = re.compile(r"^\(cid:\d{1,5}\)$")
+"""A word that is one glyph the font maps to no character (a bullet, in fonts that draw their own)."""
 PAGE_NUMBER = re.compile(r"^(?:page\s*)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?$", re.IGNORECASE)
 LIGATURES = str.maketrans({"ﬁ": "fi", "ﬂ": "fl", "ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl", "\u00ad": ""})
 ADDRESS_END = re.compile(r"(?:https?://|www\.|doi\.org/|\b10\.\d{4,9}/)\S*[/.\-_=?&#]$|\b10\.\d{4,9}/?$")
@@ -86,7 +88,7 @@ def _words(page) -> list[Word]:
     links = [(h["x0"], h["top"], h["x1"], h["bottom"], h.get("uri")) for h in page.hyperlinks if h.get("uri")]
     found = []
     for w in page.extract_words(x_tolerance=1.5, y_tolerance=2, extra_attrs=["size", "fontname"], use_text_flow=False):
-        text = w["text"].translate(LIGATURES)
+        text = UNMAPPED_GLYPH.sub("•", w["text"].translate(LIGATURES))  # a font's bullet with no character: "(cid:127)"
         if not text.strip():
             continue
         cx, cy = (w["x0"] + w["x1"]) / 2, (w["top"] + w["bottom"]) / 2

@@ -62,7 +62,7 @@ class _Addresses:
 
 
 URL = _Addresses()
-TRAILING = ".,;:)]}>'\"”"
+TRAILING = ".,;:)]}>'\"”`"
 # NCT_ANY, EU_NUMBER and DOI_ANY start on a character (a class, not a case-insensitive letter or
 # an assertion), so the regex engine skips ahead to where they can start; the look-behind after
 # it is the edge that would otherwise come first. A 4 MB review is scanned several times faster.
