@@ -411,7 +411,7 @@ NOTE_USE = re.compile(
 )
 """Where footnotes or numbered sources are cited ("… of 964 people.[^1]", "… a phase 3 study [2]",
 "[1, 3]", "(2)", a chat tool's "【3†source】")."""
-SUPERSCRIPT_USE = re.compile(r"(?<![⁰¹²³⁴⁵⁶⁷⁸⁹])[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,3}(?:[,˒⁻–-][⁰¹²³⁴⁵⁶⁷⁸⁹]{1,3})*")
+SUPERSCRIPT_USE = re.compile(r"[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,3}(?:[,˒⁻–-][⁰¹²³⁴⁵⁶⁷⁸⁹]{1,3})*")
 """Numbered sources cited by superscript numbers, as answers pasted from a chat tool carry them
 ("… no longer recruiting.¹", "…³˒⁴")."""
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹˒⁻", "0123456789,-")
