@@ -1824,3 +1824,17 @@ def test_eighth_wave_messy_notes_and_office_files(problems):
         "NCT00288626": ["sponsor"], "NCT02674217": ["status"], "NCT04047628": [], "NCT03477500": [], "NCT00930553": [], "NCT02255656": [],
     }  # NIAID's; enrolling by invitation
     assert problems(prose.format("NIAID"))["NCT00288626"] == []
+
+
+def test_ninth_wave_first_run_misses(problems):
+    """What fresh-76 to fresh-78 first missed or misread: "finished its phase 2 proof-of-concept
+    trial NCT…", "Shanghai's RenJi Hospital" (the place's possessive left out, but not the one in
+    "King's College London"), and "run by Dr Burt's group" (an investigator, whose institution the
+    record names)."""
+    said = (
+        "Frexalimab, Sanofi's anti-CD40L antibody, finished its phase 2 proof-of-concept trial NCT04879628 with 129 participants.\n\n"
+        "Shanghai's RenJi Hospital, working with AbelZeta, is recruiting 30 patients into a phase 1 of C-CAR168 (NCT06249438).\n\n"
+        "The Northwestern study run by Dr Burt's group\n([NCT00273364](https://clinicaltrials.gov/study/NCT00273364)). It was a phase 2 study.\n\n"
+        "The famciclovir trial from King's College\nLondon (NCT05283551, phase 2, 30 patients) has status unknown.\n"
+    )
+    assert problems(said, "md") == {"NCT04879628": ["status"], "NCT06249438": [], "NCT00273364": [], "NCT05283551": ["sponsor"]}

@@ -47,7 +47,7 @@ STATUS_PHRASES = (
     (r"\bsigning\s+(?:up\s+)?(?:people|patients|participants|volunteers)(?:\s+up)?\b|\b(?:still|now|currently|already|actively)\s+recruiting\b|\bopen\s+(?:for|to)\s+(?:recruitment|enrol(?:l)?ment)\b|\brecruiting\b", ("RECRUITING",)),
     (r"\b(?:still|now|currently|actively)\s+enrolling\b|\benrolling\b(?!\s+(?:only\s+|about\s+|around\s+|approximately\s+|some\s+|up\s+to\s+|~\s*)?\d)", _OPEN),
     (r"\b(?:completed|finished)(?!\s+(?:the|its|their|a|an|enrol\w*|recruit\w*|treatment|follow|dosing|his|her)\b)(?:\s+in\s+(?:19|20)\d\d)?"
-     r"|\b(?:has|have|had)\s+(?:completed|finished)\s+(?:its|their)\s+(?:[\w,-]+\s+){0,3}?(?:study|trial)\b"
+     r"|\b(?:(?:has|have|had)\s+)?(?:completed|finished)(?=\s+(?:its|their)\s+(?:[\w,-]+\s+){0,3}?(?:study|trial)\b)"
      r"|\b(?:is|are|was|were|now|also)\s+complete\b|\b(?:ran|run|went|gone)\s+to\s+completion\b|\b(?:has|have|had|was|were)\s+(?:now\s+)?(?:wrapped\s+up|concluded)\b(?!\s+(?:enrol|recruit))",
      ("COMPLETED",)),
     (r"\btemporarily\s+(?:halted|stopped|paused|closed|suspended)\b", ("SUSPENDED",)),

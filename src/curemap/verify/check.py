@@ -215,6 +215,8 @@ _ROLES = frozenset("investigator industry academic government company physician 
 """Words before "-sponsored" that name a kind of sponsor, not one ("Investigator-sponsored")."""
 _PART_OF = re.compile(r"(?:the\s+)?[A-Z]{2,6}['’]s\s+(?=[A-Z]{2,8}(?![\w-]))")
 """An acronym's possessive before another acronym ("the NIH's NINDS"): the second is the part meant."""
+_PLACE_OF = re.compile(r"[A-Z][a-z]+['’]s\s+(?=[A-Z])")
+"""A place's possessive before an organisation's name ("Shanghai's RenJi Hospital", "Wuhan's Union Hospital")."""
 _CODE_OR_KIND = re.compile(r"-(?:sponsored|funded|led|run)\b|^[A-Z][A-Z-]*\d[A-Z0-9-]*$", re.IGNORECASE)
 _DETERMINERS = frozenset("its their the this that our your his her whose each every one another".split())
 _PRODUCT_FROM = re.compile(r"\b[A-Z][\w.-]*\d[\w.-]*[ \t]+\Z")
@@ -729,6 +731,8 @@ class ClaimReader:
         name = re.sub(r"['’]s?$", "", segment[name_start:name_end].rstrip(".,;:"))
         if part := _PART_OF.match(name):  # "the NIH's NINDS": the part named
             name, name_start = name[part.end():], name_start + part.end()
+        elif (place := _PLACE_OF.match(name)) and _looks_organised(name[place.end():]) and plain_words(name[place.end():])[0] not in GENERIC_WORDS:  # "Shanghai's RenJi Hospital", not "King's College London"
+            name, name_start = name[place.end():], name_start + place.end()
         name = re.sub(r"\s+(?:for|and|of|at|with)\s+\d[\d,.]*$", "", name)  # "sponsored by Ospedale San Raffaele for 86 participants"
         a = start + name_start
         if len(pieces := re.split(r"(?<=[a-z0-9)])\.\s+(?=[A-Z])|\.\s+(?=(?:Available|Accessed|Retrieved|Registered|Updated|Online)\b)", name)) > 1:
@@ -810,6 +814,8 @@ def _personal(name: str) -> bool:
     return 2 <= len(words) <= 4 and all(w[:1].isupper() for w in words) and not any(w in GENERIC_WORDS for w in plain_words(name))
 
 
+_DOCTOR = re.compile(r"(?:Dr|Prof|Professor)\.?\s+[A-Z]")
+"""A person named by title ("Dr Burt")."""
 _MIXED_ACRONYM = re.compile(r"(?:[A-Z][a-z]?){2,4}(?<=[A-Z])|[A-Z][a-z][A-Z][a-z]?")
 """An acronym written with small letters inside ("DoD", "DoH"), not a name with a capital inside ("McGill")."""
 
@@ -940,6 +946,8 @@ def study_problems(claims: list[Claim], study: Study, is_ms: bool | None, sponso
                 continue
             if isinstance(claim.value, DrugMaker) and not (study.lead_sponsor and study.lead_sponsor.sponsor_class == "INDUSTRY"):
                 continue
+            if _DOCTOR.match(claim.value) and not (study.lead_sponsor and _personal(study.lead_sponsor.name)):
+                continue  # "run by Dr Burt's group": an investigator, whose institution the record names, not judged
             if not sponsors.fits(claim.value, study) and not (
                 (isinstance(claim.value, SiteOrSponsor) or person_named and _academic(claim.value)) and sponsors.hosts(claim.value, study)
             ):
