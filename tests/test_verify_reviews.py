@@ -1838,3 +1838,11 @@ def test_ninth_wave_first_run_misses(problems):
         "The famciclovir trial from King's College\nLondon (NCT05283551, phase 2, 30 patients) has status unknown.\n"
     )
     assert problems(said, "md") == {"NCT04879628": ["status"], "NCT06249438": [], "NCT00273364": [], "NCT05283551": ["sponsor"]}
+
+
+def test_recruiting_as_it_is_often_typed(problems):
+    """fresh-74: "burt's MIST nct00273364, northwestern, ph2, 110 pts, still recruting??": a status
+    word typed as people type it is read as the word (and so is "no longer recruting")."""
+    note = "- burt's MIST nct00273364, northwestern, ph2, 110 pts, {0} recruting?? (check)\n"
+    assert problems(note.format("still")) == {"NCT00273364": ["status"]}  # completed
+    assert problems("- KYSA-7 nct06384976, ph2, ~120 pts, no longer recruting\n") == {"NCT06384976": []}

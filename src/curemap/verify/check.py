@@ -300,7 +300,9 @@ _SUPERSEDED = re.compile(r"\s*[,;]?\s*(?:(?:but|and)\s+)?(?:now|→|->|to)\s+", 
 "from completed to recruiting")."""
 _SHARED = re.compile(r"\b(?:both|each|all|either)\b", re.IGNORECASE)
 
-STATUS_PATTERNS = [(Gated(re.compile(pattern, re.IGNORECASE)), statuses) for pattern, statuses in STATUS_PHRASES]
+_MISSPELT = r"recru(?:it|t|itt|iit)ing"
+""""Recruiting" as it is often typed ("recruting", "recruitting"): every status phrase reads it so."""
+STATUS_PATTERNS = [(Gated(re.compile(pattern.replace("recruiting", _MISSPELT), re.IGNORECASE)), statuses) for pattern, statuses in STATUS_PHRASES]
 _ONGOING_ONLY = [statuses for _, statuses in STATUS_PATTERNS if set(statuses) <= _ONGOING]
 """Statuses a past tense contradicts ("was recruiting" is no claim that it is)."""
 STATUS_SCREEN = Screen([pattern for pattern, _ in STATUS_PATTERNS])
