@@ -37,6 +37,7 @@ from curemap.profile import Profile
 from curemap.store import Store, schema
 from curemap.verify.check import (
     _SHARED,
+    PRODUCT,
     Claim,
     ClaimReader,
     SponsorMatcher,
@@ -67,12 +68,6 @@ if TYPE_CHECKING:  # the sources' readers load only when a lookup is made: most 
 
 STATUSES = ("ok", "not_found", "mismatch", "unverifiable", "malformed", "matched_by_name")
 BREAK = re.compile(r";|,\s+(?:and|while|whereas|but|with\s+the)\b|\s+and\s+the\b|\s+—\s+|\.\s")
-PRODUCT = re.compile(
-    r"\b(?:[A-Za-z]{1,6}-[A-Za-z]{1,6}\d{1,6}\.\d{1,2}(?!\d)"  # MB-CART2019.1
-    r"|[A-Za-z]{1,6}-?[A-Za-z]{0,6}\d{1,6}(?:(?:-[A-Za-z]{0,6}|[A-Za-z]{1,6})\d{1,6})+|[A-Za-z]{1,6}-?\d{2,6}[A-Za-z]?"
-    r"|[A-Za-z]{2,6}-[A-Za-z]{1,3}\d{1,6}|[a-z]{3,}-cel)\b"
-)
-"""A product's code or short name: KYV-101, CT103A, CNM-Au8, obe-cel, P-CD19CD20-ALLO1."""
 PRODUCT_TYPES = ("DRUG", "BIOLOGICAL", "GENETIC", "COMBINATION_PRODUCT")
 """Registry intervention types that name a product (not a behaviour, device or procedure)."""
 ONE_NAME = re.compile(r"[A-Za-z][A-Za-z-]{4,}")
@@ -191,7 +186,7 @@ def _headed(text: str, blocks: list[Block], starts: list[int], blanked: str | No
             joined[-1] = Block(title.start, block.end, "item")
             continue
         elif block.kind == "para" and title and title.kind == "para" and not cites(title) and cites(block) and blanked is not None and (
-            _SOURCE_LABEL.fullmatch(_LINK_WORDS.sub(" ", blanked[block.start:block.end]))
+            _lists_sources(blanked, block.start, block.end)
         ):
             joined[-1] = Block(title.start, block.end, "para")  # a paragraph, then its line of sources after a blank line
             listed = False
@@ -452,7 +447,7 @@ class Verifier:
         cited_together: list[Reference] | None = None  # the references of a sentence before citing several, which "The first …" goes on about
         unclaimed: int | None = None  # where the sentences citing nothing, since the last that cited, start
         def link_alone(a: int, b: int) -> bool:
-            return _SOURCE_LABEL.fullmatch(_LINK_WORDS.sub(" ", blanked[a:b])) is not None and any(a <= r.start < b for r in members)
+            return _lists_sources(blanked, a, b) and any(a <= r.start < b for r in members)
 
         for index, (a, b) in enumerate(segments):
             inside = [r for r in members if a <= r.start < b]
@@ -789,6 +784,12 @@ set on its own after the text it vouches for."""
 _HEARSAY = r"(?:from\s+what\s+I\s+(?:read|understand|can\s+tell|hear|gather)|as\s+far\s+as\s+I\s+(?:know|can\s+tell)|I\s+(?:think|believe|read|hear)|apparently|reportedly|if\s+I\s+remember\s+(?:right|rightly|correctly)|last\s+I\s+(?:checked|heard)|as\s+I\s+understand\s+it)"
 _LINK_WORDS = re.compile(r"\[[^\[\]\n]{0,80}\]\([ \t]*\)")
 """A Markdown link's words with its address blanked ("[GEMINI 1 –   ](   )"): on a line of sources, the source's name."""
+def _lists_sources(blanked: str, a: int, b: int) -> bool:
+    """Whether a span holds links alone, with at most a label and their words ("Source: …",
+    "Sources: [GEMINI 1](…) · [HERCULES](…)"), its references blanked."""
+    return _SOURCE_LABEL.fullmatch(_LINK_WORDS.sub(" ", blanked[a:b])) is not None
+
+
 _SOURCE_SEPARATOR = re.compile(r"[·•|;,]|\s[–—-]\s(?=\[)")
 
 

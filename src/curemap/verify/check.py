@@ -239,8 +239,12 @@ OWNER = re.compile(rf"(?P<owns>{NAME})(?<=['’]s|s['’])\s+(?:(?:[\w-]+,?\s+){
 "Sanofi's evolutionRMS 2 (NCT…)", a trial's name before its id, "Biogen's NCT…" (the id blanked), not
 "IASO Bio's announcement (…)");
 read only in a sentence with an apostrophe, as a name may start at any capital."""
-_CODE = re.compile(r"[A-Z]{2,}[A-Za-z]*-?\d[\w.-]*")
-"""A product's code ("ABA-101", "KYV-101", "CC-97540")."""
+PRODUCT = re.compile(
+    r"\b(?:[A-Za-z]{1,6}-[A-Za-z]{1,6}\d{1,6}\.\d{1,2}(?!\d)"  # MB-CART2019.1
+    r"|[A-Za-z]{1,6}-?[A-Za-z]{0,6}\d{1,6}(?:(?:-[A-Za-z]{0,6}|[A-Za-z]{1,6})\d{1,6})+|[A-Za-z]{1,6}-?\d{2,6}[A-Za-z]?"
+    r"|[A-Za-z]{2,6}-[A-Za-z]{1,3}\d{1,6}|[a-z]{3,}-cel)\b"
+)
+"""A product's code or short name: KYV-101, CT103A, CNM-Au8, obe-cel, P-CD19CD20-ALLO1."""
 SLASHED_COUNT = re.compile(rf"(?<=\s/\s)(?P<a>~|≈|(?:about|around|approx\.?|ca\.)\s)?\s*(?P<n>\d{{1,3}}(?:,\d{{3}})+|\d{{1,5}})(?=[ \t]*(?:/|$|\n))", re.IGNORECASE)
 """A bare count among facts set apart by slashes ("NCT… / Roche / phase 3 / ~1,050 / active"): its enrollment."""
 _FIELDED_LINE = re.compile(r"(?:^|\n)[ \t]*(?:[-*•]|\d{1,3}[.)])[ \t]+[^\n]*,[^\n]*\Z|(?:^|\n)[^\n,]*,[^\n]*\Z")
@@ -718,7 +722,7 @@ class ClaimReader:
                 self._sponsor(segment, a, b, start, add, owner=True)  # "Mesoblast's randomised phase 2", or "Burt's trial"
         for match in DRUG_OWNER.finditer(segment) if owned else ():  # "Roche's evobrutinib": a company's drug
             maker = re.sub(r"['’]s?$", "", match.group("owns"))
-            if (self.organisations.lists(maker) or _looks_organised(maker) or COMPANY_WORD.fullmatch(maker)) and (self._names_product(match.group("drug")) or _CODE.fullmatch(match.group("drug"))) and match.group("drug").lower() not in _NOT_OWNERS:
+            if (self.organisations.lists(maker) or _looks_organised(maker) or COMPANY_WORD.fullmatch(maker)) and (self._names_product(match.group("drug")) or PRODUCT.fullmatch(match.group("drug"))) and match.group("drug").lower() not in _NOT_OWNERS:
                 self._sponsor(segment, *match.span("owns"), start, add, maker=True)
 
     def _names_product(self, word: str) -> bool:

@@ -446,6 +446,13 @@ def _labels(use: re.Match) -> list[str]:
     return labels
 
 
+def _number_labels(words: str) -> list[str]:
+    """The source numbers words written apart from brackets cite ("1", "1,3", "2–4" in a superscript),
+    or none."""
+    mark = NOTE_USE.fullmatch(f"[{words.strip()}]")
+    return _labels(mark) if mark and mark["marks"] and not mark["marks"].startswith("^") else []
+
+
 MD_LINK_TITLE = re.compile(r"\]\([^\s()]+[ \t]+\"[^\"\n]*\"[ \t]*\)")
 """An inline link with a title (``[text](address "title")``): the title is the writer's words
 about the link, not a quotation, so its quotation marks are taken away."""
@@ -549,7 +556,7 @@ def _notes(text: str, markdown: bool) -> tuple[str, list[tuple[int, int, str]]]:
         notes = [u for u in notes if u["marks"]]
     uses += [(u.start(), u.end(), label) for u in notes for label in _labels(u)]
     uses += [(m.start(), m.end(), m.group(1)) for run in ADJACENT_MARKS.finditer(text) for m in _MARK.finditer(text, run.start(), run.end())]
-    uses += [(u.start(), u.end(), label) for u in SUPERSCRIPT_USE.finditer(text) for label in _labels(NOTE_USE.fullmatch(f"[{u.group().translate(_SUPERSCRIPTS)}]"))]
+    uses += [(u.start(), u.end(), label) for u in SUPERSCRIPT_USE.finditer(text) for label in _number_labels(u.group().translate(_SUPERSCRIPTS))]
     if any(label.startswith("@") for label in entries):
         uses += [(u.start(), u.end(), f"@{u.group(1).lower()}") for u in PANDOC_USE.finditer(text)]
     cited = [(a, b, label) for a, b, label in uses if label in entries and not in_entry(a)]
@@ -1024,13 +1031,13 @@ def _pointed(text: str, parser: _HtmlText) -> tuple[str, list[tuple[int, int, st
         sources = []  # a list of steps or findings, not of sources
     linked = {start for start, _, _ in links}
     for start, end in parser.superscripts:  # "…at 12 months<sup>1</sup>" and the page's numbered list of sources
-        mark = NOTE_USE.fullmatch(f"[{text[start:end].strip()}]")
-        if mark is None or not mark["marks"] or mark["marks"].startswith("^") or any(start <= s < end for s in linked):
+        labels = _number_labels(text[start:end])
+        if not labels or any(start <= s < end for s in linked):
             continue
         before = text[max(0, start - 80):start]
         if before.rstrip()[-1:].isdigit() or "http" in before.rpartition(". ")[2]:
             continue  # a power ("2 × 10<sup>6</sup> cells/kg"); a source the sentence links already ("(<a href=…>Front Neurol 2021</a>)<sup>1</sup>")
-        for label in _labels(mark):
+        for label in labels:
             a, b = sources[int(label) - 1] if 0 < int(label) <= len(sources) else (-1, -1)
             if a >= 0 and not a <= start < b and note_references(text[a:b]):
                 links.append((start, end, text[a:b]))
