@@ -1846,3 +1846,86 @@ def test_recruiting_as_it_is_often_typed(problems):
     note = "- burt's MIST nct00273364, northwestern, ph2, 110 pts, {0} recruting?? (check)\n"
     assert problems(note.format("still")) == {"NCT00273364": ["status"]}  # completed
     assert problems("- KYSA-7 nct06384976, ph2, ~120 pts, no longer recruting\n") == {"NCT06384976": []}
+
+
+def test_tenth_wave_who_runs_a_trial(problems):
+    """What fresh-79 to fresh-82 (and misses left from earlier sets) said of who runs a trial:
+    "Novartis has CC-97540 in NCT…", "Stanford University is running it", "**Allogene
+    Therapeutics** has moved its … into a phase 1 study", "mayo clinic ran it", a table's "Who"
+    column and a sheet's "lead_or_partner"; an investigator's trial called by his institution's
+    name ("UCSF's KYV-101 trial", Bruce Cree's, whose record keeps UCSF among its keywords) but
+    not by another's ("Stanford's"), and a hospital's called by its city ("Turku's PET study")."""
+    said = (
+        "Loads :) Novartis has CC-97540 in NCT06220201 (phase 1, recruiting, 120 planned, MS and\nmyasthenia).\n\n"
+        "Mass General's antiviral study, NCT05957913, is testing Truvada against\nEBV in MS. Stanford University is running it.\n\n"
+        "yes phase 1, 24 ppl, mayo clinic ran it i think (NCT00813969)\n"
+    )
+    assert problems(said) == {"NCT06220201": ["sponsor"], "NCT05957913": ["sponsor"], "NCT00813969": ["sponsor"]}
+    assert problems("NCT00813969 was a study that our local hospital ran, phase 1.\n") == {"NCT00813969": []}
+    allogene = "- **Allogene Therapeutics** has moved its allogeneic CD19/CD20 dual CAR-T into a phase 1 study in MS, which is recruiting around 60 people [7](https://clinicaltrials.gov/study/NCT07008378).\n"
+    assert problems(allogene, "md") == {"NCT07008378": ["sponsor"]}
+    table = (
+        "| Trial | Who | Phase | Status | Size |\n|---|---|---|---|---|\n"
+        "| [NCT07008378](https://clinicaltrials.gov/study/NCT07008378) | Novartis | Phase 1 | Recruiting | 60 |\n"
+        "| [NCT06451159](https://clinicaltrials.gov/study/NCT06451159) | Bruce Cree, UCSF | Phase 1 | Active, not recruiting | 10 |\n"
+    )
+    assert problems(table, "md") == {"NCT07008378": ["sponsor"], "NCT06451159": []}
+    sheet = (
+        "portfolio_area,registry_id,short_name,lead_or_partner,phase,status,participants\n"
+        'Neuroprotection,NCT05893225,Metformin add-on (brain MRI),KU Leuven,Phase 2,"Active, not recruiting",120\n'
+    )
+    assert problems(sheet, "csv") == {"NCT05893225": ["sponsor"]}
+    owned = "- **{0}'s KYV-101 trial** — [trial page](https://clinicaltrials.ucsf.edu/trial/NCT06451159)\n  Phase 1; about 10 people.\n"
+    assert problems(owned.format("UCSF"), "md") == {"NCT06451159": []}
+    assert problems(owned.format("Stanford"), "md") == {"NCT06451159": ["sponsor"]}
+    turku = "Turku's PET study of cladribine and microglia (2024-519921-39-00): phase 4, 15 people, active and not recruiting.\n"
+    assert problems(turku) == {"2024-519921-39-00": []}
+
+
+def test_tenth_wave_chats_quotes_and_numbered_sources(problems):
+    """fresh-80 and fresh-81: a chat's time and sender hold no claim ("[12/10/2025, 19:11] Sophie
+    (MS nurse):" is no fraction and no condition); a message asking about a trial ("… right?
+    NCT…") takes the answer after it; an AI answer's lines quoted one by one in a fact-check are
+    read (its claims are what is checked); a source's mark after the full stop (". [2]") stays
+    with the sentence it ends."""
+    chat = (
+        "[12/10/2025, 19:13:05] Sophie (MS nurse): the toulouse arm NCT02403947 was terminated w 1 patient lol\n"
+        "[12/10/2025, 19:16:20] Maria G: and the hope bio one? NCT05116540\n"
+        "[12/10/2025, 19:16:55] Dev: phase 2, done, 48 people got fat-derived MSCs or placebo\n"
+        "[12/10/2025, 19:17:30] Maria G: https://www.hope.bio/news and it worked\n"
+    )
+    assert problems(chat) == {"NCT02403947": [], "NCT05116540": ["enrollment"]}
+    notes = (
+        '> "In Russia, Pavlov University\'s fludarabine-based conditioning trial (NCT05832515) is a phase 3 study recruiting 200 patients."\n\n'
+        "Partly wrong, I think. Pavlov is the sponsor and the size looks right.\n\n"
+        '> "The Canadian Ottawa aHSCT trial, NCT01099930, enrolled 24 people and has finished."\n\n'
+        "Also right. It's phase 2, Ottawa Hospital Research Institute, with funding from the MS Scientific Research Foundation.\n"
+    )
+    assert problems(notes, "md") == {"NCT05832515": ["phase"], "NCT01099930": []}
+    numbered = (
+        "Kyverna's own registrational-style trial, KYSA-7 (NCT06384976), is a phase 2 study of about 120 people and is no longer recruiting. [2]\n"
+        "Stanford runs a smaller phase 1 (12 participants) with Kyverna as collaborator: NCT06138132. [3]\n\n"
+        "[2] https://clinicaltrials.gov/study/NCT06384976\n[3] https://clinicaltrials.gov/study/NCT06138132\n"
+    )
+    assert problems(numbered) == {"NCT06384976": [], "NCT06138132": []}
+
+
+def test_tenth_wave_a_products_news_beside_a_trials_id(verifier):
+    """fresh-79 and fresh-82: claims about a product made on its company's page, in the item or
+    sentence of another trial's id, are matched by the product's name, not given to that id
+    ("…, and Abata Therapeutics has announced that its Treg product ABA-101 is in a phase 1 study
+    … ([Abata news release](https://…))"); a sub-bullet citing nothing goes with the sub-bullet
+    before it that cites ("  - EMBOLD: phase 1/2 …, NCT…" then "  - 134 enrolled; trial completed")."""
+    review = (
+        "Novabio Therapeutics' phase 1 Treg study in\nmultiple sclerosis (NCT06671236) is recruiting 12 participants, and Abata Therapeutics has\n"
+        "announced that its Treg product ABA-101 is in a phase 1 study in progressive MS\n"
+        "with enrolment now closed ([Abata news release](https://www.abatatx.com/news/aba-101-first-patient-dosed)).\n\n"
+        "- PIPE-307 (M1 receptor antagonist): the first-in-human phase 1,\n  NCT04725175, completed with 70 volunteers. Contineum's press release\n"
+        "  (https://ir.contineum-tx.com/news/pipe-307-vision-phase-2) says the\n  PIPE-307 phase 2 in relapsing-remitting MS has about 168 people and\n  is no longer recruiting.\n\n"
+        "- ATA188 (Atara), allogeneic EBV-targeted T cells\n  - EMBOLD: phase 1/2 in progressive MS, NCT03283826\n  - 134 enrolled; trial completed\n"
+    )
+    found = {c["ref"]: c for c in verifier.verify_text(review, "md")["citations"]}
+    assert [p["field"] for p in found["NCT06671236"]["problems"]] == ["condition"]  # an ALS trial; its status is not ABA-101's
+    assert found["name:ABA-101"]["status"] == "matched_by_name" and found["name:ABA-101"]["candidates"] == ["NCT06566261"]
+    assert found["NCT04725175"]["problems"] == [] and found["name:PIPE-307"]["problems"] == []
+    assert [p["field"] for p in found["NCT03283826"]["problems"]] == ["status"]  # terminated

@@ -140,18 +140,50 @@ def _links_without_ids(doc: Document, block) -> bool:
     return any(not refs_in_url(address) for address in addresses)
 
 
+_CLAUSE_BREAK = re.compile(r",\s+(?:and|while|but|whereas)\s+|;\s+")
+
+
+def _product_news(masked: str, a: int, b: int, inside: list[Reference]) -> list[tuple[int, int]]:
+    """The spans of a segment citing references that speak of something else by a news or
+    company page of its own: a sentence citing none that links such a page ("Contineum's press
+    release (https://…) says the PIPE-307 phase 2 … has about 168 people"), or a clause after the
+    last reference that does ("…, and Abata Therapeutics has announced that its ABA-101 is in a
+    phase 1 … ([news](https://…))"). Their claims are matched by the product they name."""
+    def links_news(x: int, y: int) -> bool:
+        return any(not refs_in_url(url.group()) for url in URL.finditer(masked, x, y))
+
+    if "/" not in masked[inside[-1].end:b] and "/" not in masked[a:inside[0].start]:
+        return []  # no address outside the references: most segments
+    spans = []
+    for x, y in sentences(masked, a, b):
+        cited = [r for r in inside if x <= r.start < y]
+        if not cited:
+            if links_news(x, y):
+                spans.append((x, y))
+        elif (cut := _CLAUSE_BREAK.search(masked, cited[-1].end, y)) and links_news(cut.end(), y):
+            spans.append((cut.end(), y))
+    return spans
+
+
 _NAMES_ONLY = re.compile(r"[ \t]*[•▪●■◦](?!.*\bphase\b)(?:[^\d\n]|(?<=[A-Za-z-])\d|(?<=\d)\d){0,80}", re.IGNORECASE)
 """A printed bullet of words and a reference alone ("• ABA-101 (NCT…)", "• BrainStorm Cell Therapeutics – NCT…"):
 a slide's first point, naming the trial its next points describe."""
+_ADDRESS = re.compile(r"://|\bwww\.")
+"""An address in a message: a source of its own, not an answer to the message before."""
+_BULLET = re.compile(r"[ \t]+[-*+•◦▪‣–]\s")
+"""An indented bullet: a sub-item's mark."""
 _PRINTED_BULLET = re.compile(r"[ \t]*[•▪●■◦]")
 """A bullet printed as a character, as a slide or handout sets its points (not Markdown's "-")."""
 
 
-def _headed(text: str, blocks: list[Block], starts: list[int], blanked: str | None = None) -> list[Block]:
+def _headed(text: str, blocks: list[Block], starts: list[int], blanked: str | None = None, messages: frozenset[int] | set[int] = frozenset()) -> list[Block]:
     """The blocks with each heading that cites a reference joined to the paragraph right under
     it when that paragraph cites none: the title names the trial, the paragraph makes the
     claims, and the two are read whole, as a list item is. A title line that cites ("**A
-    cohort, 2021** (PMID …)", no full stop) is joined so to the list items under it that cite none."""
+    cohort, 2021** (PMID …)", no full stop) is joined so to the list items under it that cite none;
+    a sub-item citing none to the sub-item before it that cites, under an item citing none
+    ("- ATA188", "  - EMBOLD: phase 1/2, NCT…", "  - 134 enrolled"); a chat's message citing none
+    to the message before it asking about what it cites ("… right? NCT…", "yes phase 1, 24 ppl")."""
     def cites(block: Block) -> bool:
         return bisect_left(starts, block.start) < bisect_left(starts, block.end)
 
@@ -163,6 +195,7 @@ def _headed(text: str, blocks: list[Block], starts: list[int], blanked: str | No
         line = text[start:block.end].partition("\n")[0]
         return len(line) - len(line.lstrip(" \t"))
 
+    ends = {block.end for block in blocks if block.start in messages}  # a message not yet joined to its answer
     joined: list[Block] = []
     listed = False  # whether the last joined block is a title with the items under it
     nested: int | None = None  # the indent of a list item that cites, joined to the items nested under it
@@ -185,6 +218,12 @@ def _headed(text: str, blocks: list[Block], starts: list[int], blanked: str | No
             nested = indent(title) if nested is None else nested  # "- **ReCOVER** (NCT…)" and "    - Phase 2, UCSF" under it
             joined[-1] = Block(title.start, block.end, "item")
             continue
+        elif title and block.kind == "item" and title.kind == "item" and not cites(block) and cites(title) and 0 < indent(title) == indent(block) and not listed and (
+            text.count("\n", title.end, block.start) <= 1 and _BULLET.match(text, block.start) and _BULLET.match(text, text.rfind("\n", 0, title.end) + 1)
+        ):
+            joined[-1] = Block(title.start, block.end, "item")  # "  - EMBOLD: phase 1/2, NCT…" then "  - 134 enrolled; trial completed"
+        elif title and title.start in messages and block.start in messages and title.end in ends and cites(title) and not cites(block) and "?" in text[title.start:title.end] and not _ADDRESS.search(text, block.start, block.end):
+            joined[-1] = Block(title.start, block.end, "item")  # "Dev: cleveland clinic did one years ago right? NCT…", then the answer
         elif block.kind == "para" and title and title.kind == "para" and not cites(title) and cites(block) and blanked is not None and (
             _lists_sources(blanked, block.start, block.end)
         ):
@@ -225,6 +264,17 @@ reply): no words of the claim a sentence wrapped over it ("active but no\n:longe
 
 def _without_line_marks(text: str) -> str:
     return LINE_MARKS.sub(lambda m: " " * len(m.group()), text) if ">" in text or "\n:" in text else text
+
+
+def _without_senders(text: str, senders: list[tuple[int, int]]) -> str:
+    """The text with each chat message's time and sender blanked: "[12/10/2025, 19:14] Sophie (MS
+    nurse):" holds no fraction and no condition."""
+    parts, position = [], 0
+    for start, end in senders:
+        parts += [text[position:start], " " * (end - start)]
+        position = end
+    parts.append(text[position:])
+    return "".join(parts)
 
 
 def _without_references(masked: str, refs: list[Reference]) -> str:
@@ -404,9 +454,9 @@ class Verifier:
     def _verify_document(self, doc: Document) -> dict[str, Any]:
         refs = find_references(doc.text, doc.links)
         masked = _without_line_marks(mask_quotes(doc.text))
-        blanked = _without_references(masked, refs)
+        blanked = _without_senders(_without_references(masked, refs), doc.senders)
         starts = [r.start for r in refs]
-        blocks = _headed(masked, doc.blocks, starts, blanked)
+        blocks = _headed(masked, doc.blocks, starts, blanked, {x for x, _ in doc.senders})
         results: list[CitationResult] = []
         lent = _legend_items(masked, blocks, refs, starts, lambda block: not self._claims(blanked, block, block.start, block.end))
         for block in blocks:
@@ -487,6 +537,11 @@ class Verifier:
                     continue
                 inside = members  # a list item's or row's sentences share its references
             claims = self._claims(blanked, block, a, b)
+            for x, y in _product_news(masked, a, b, inside):
+                told = [claim for claim in claims if x <= claim.start < y]
+                if told and (result := self._by_name(doc, masked, blanked, x, y, told)):
+                    named.append(result)
+                    claims = [claim for claim in claims if not x <= claim.start < y]
             if len(about := {f"{r.kind}:{r.ref}" for r in inside}) == 1:  # every claim is about the one reference
                 pairs = [(claim, list(about)) for claim in claims]
             else:

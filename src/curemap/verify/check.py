@@ -38,6 +38,7 @@ from curemap.enrich.terms import TermMatcher
 from curemap.model import Study
 from curemap.profile import Profile
 from curemap.verify.gates import Gated, Screen, folded
+from curemap.verify.refs import ID_LIKE
 from curemap.wording import STATUS_CELLS, STATUS_PHRASES, phase_words, status_words
 
 
@@ -116,7 +117,7 @@ APPROX = (
 )
 NOT_ONE = r"(?!one\b(?![\s-]+hundred))"
 """Not "one" on its own: "the randomised one", "the one people mean" count nobody."""
-PEOPLE = r"(?:participants|patients|pts|people|persons|subjects|volunteers|veterans|individuals|adults|children|women|men)"
+PEOPLE = r"(?:participants|patients|pts|ppl|people|persons|subjects|volunteers|veterans|individuals|adults|children|women|men)"
 ENROLLMENT = Gated(re.compile(  # every match starts where a word starts, or on "~" or "≈": said first, it is checked first
     rf"(?:\b(?=\w)|(?=[~≈]))(?<!\bour )(?<!\bmy )(?:(?:(?<![\w~≈])(?P<a1>{APPROX})\s*)?\b{NOT_ONE}(?P<n1>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h1>{NUMBER}))?\s+(?:(?:healthy|adult|paediatric|pediatric)\s+)?{PEOPLE}\b"
     rf"|\bn\s*(?:=\s*(?P<a2>[~≈≃])?|(?P<a6>[~≈≃]))\s*(?P<n2>\d[\d,]*)|\b(?P<n4>\d{{1,3}}(?:,\d{{3}})*|\d+)-(?:patient|person|participant|subject|volunteer)\b"
@@ -203,14 +204,20 @@ NAMED_BEFORE = [
     (Gated(re.compile(r"-(?:led|run)\b")), re.compile(r"\Z"), True),  # "UCL-led", "Cleveland Clinic-run": an organisation's name only ("China-led" names a place)
     (Gated(re.compile(r"\bsponsor\b(?![-\w]|\s*:)")), re.compile(r"\s+(?:(?:is|was|are|were)\s+the\s+(?:lead\s+)?)?\Z"), False),  # "(UCSF sponsor, …)", "Biogen were the sponsor"
     (Gated(re.compile(
-        r"\b(?:ran|runs|running|sponsored|sponsors|sponsoring|conducted|conducts|launched|registered)\s+(?:a|an|the|its|their|this)\b"
-    )), re.compile(r"\s+(?:(?:is|was)\s+)?(?:(?:also|now|still|currently|already|itself|too)\s+)?\Z"), True),  # "The Cleveland Clinic ran a phase 2", "Cellerys also runs the …"
+        r"\b(?:ran|runs|running|sponsored|sponsors|sponsoring|conducted|conducts|launched|registered|moved|testing|tests|tested)\s+(?:a|an|the|its|their|this|it\b(?!\s+(?:is|was|has|had)\b))\b"
+    )), re.compile(r"[*_]{0,3}\s+(?:(?:is|was|has|have|had)\s+)?(?:(?:also|now|still|currently|already|itself|too)\s+)?\Z"), True),  # "The Cleveland Clinic ran a phase 2", "Cellerys also runs the …", "Stanford University is running it", "Allogene has moved its CAR-T into a phase 1"
+    (Gated(re.compile(r"\bha(?:s|ve)\s+(?=[A-Z][\w-]*\d[\w-]*\s+in\b)")), re.compile(r"\s+\Z"), True),  # "Novartis has CC-97540 in NCT…"
 ]
 """Words that follow a sponsor's name, what may stand between (``…\\Z``), and whether the name
 must look like an organisation's: the name is read back from the words, so the text is scanned
 for them, not for a name at every capital."""
 _CUES = Screen([cue for cue, _, _ in NAMED_BEFORE])
 _NAME_BEFORE = re.compile(rf"(?P<name>{NAME})\Z", re.UNICODE)
+_TYPED_NAME_BEFORE = re.compile(
+    r"(?<![\w-])(?P<name>(?:(?!(?:the|that|this|a|an|and|or|of|our|my|your|their|which|who|study|trial|one|same|local)[ \t])[a-z]{3,}[ \t]+){1,3}"
+    r"(?:clinic|hospital|university|institute|centre|center|foundation))\Z"
+)
+"""An organisation's name typed in lower case, as chats are ("mayo clinic ran it")."""
 _ROLES = frozenset("investigator industry academic government company physician patient self state publicly privately charity".split())
 """Words before "-sponsored" that name a kind of sponsor, not one ("Investigator-sponsored")."""
 _PART_OF = re.compile(r"(?:the\s+)?[A-Z]{2,6}['’]s\s+(?=[A-Z]{2,8}(?![\w-]))")
@@ -333,6 +340,7 @@ def _kind(header: str, *kinds: frozenset[str]) -> tuple[frozenset[str] | None, b
     """Which known columns a header names, and whether wholly: itself, or itself without a
     footnote's letter ("n randomised a", from "n randomised<sup>a</sup>"); else one of its pieces
     ("Sponsor / funder", "Status / result"), whose cells may say more than that column's field."""
+    header = header.replace("_", " ")  # "lead_or_partner", as a sheet's column is named
     whole = {_column(header), _column(re.sub(r"(?<=\w)\s+[a-z*†‡]$", "", header))}
     pieces = {_column(piece) for piece in re.split(r"\s+(?:or|and)\s+|\s*[/&]\s*", header)}
     for known in kinds:
@@ -351,7 +359,11 @@ _STATUS_COLUMNS = _columns("status", "recruitment", "recruitment status", "trial
 _SPONSOR_COLUMNS = _columns(
     "sponsor", "sponsors", "lead sponsor", "sponsor collaborators", "sponsored by", "run by", "led by", "funded by", "funder",
     "lead organisation", "lead organization", "organisation", "organization", "company", "developer", "lead", "who runs it",
+    "lead or partner",
 )
+_WHO_COLUMNS = _columns("who", "by", "team", "partner", "partners", "institution", "centre", "center", "group")
+"""Columns that may name who runs a trial or who takes part ("Who": "Kyverna", or "adults with
+PPMS"): a cell naming an organisation is a sponsor claim, any other is read as prose."""
 _AHEAD_COLUMNS = _columns(
     "next milestone", "milestone", "next milestones", "milestones", "next step", "next steps", "catalyst", "next catalyst",
     "upcoming", "next readout", "expected readout", "readout", "expected", "outlook", "what next", "what's next",
@@ -396,8 +408,8 @@ def mask_quotes(text: str) -> str:
             end = quoted.end()
         else:
             continue
-        if SPOKEN.search(text, start, end):
-            continue  # words someone said, sentence after sentence ("… unthinkable in MS. Orca-Q is now recruiting …"), not a title
+        if SPOKEN.search(text, start, end) or ID_LIKE.search(text, start, end) or not text[text.rfind("\n", 0, start) + 1:start].strip(" \t>"):
+            continue  # words someone said, sentence after sentence ("… unthinkable in MS. Orca-Q is now recruiting …"), a sentence quoted with the record it cites, or one set on a line of its own (an AI answer's line being checked, a forwarded message), not a title
         parts += [text[position:start], " " * (end - start)]
         position = end
     parts.append(text[position:])
@@ -614,7 +626,7 @@ class ClaimReader:
         if not written:
             return []
         at = start + cell.index(written)
-        column, whole = _kind(header, _AHEAD_COLUMNS, _PHASE_COLUMNS, _STATUS_COLUMNS, _SPONSOR_COLUMNS, _ENROLLMENT_COLUMNS)
+        column, whole = _kind(header, _AHEAD_COLUMNS, _PHASE_COLUMNS, _STATUS_COLUMNS, _SPONSOR_COLUMNS, _ENROLLMENT_COLUMNS, _WHO_COLUMNS)
         if column in (_PHASE_COLUMNS, _STATUS_COLUMNS) and not whole:  # "Status / result": its cells say more
             return None
         if column is _AHEAD_COLUMNS:
@@ -629,7 +641,9 @@ class ClaimReader:
             if (statuses := STATUS_CELLS.get(" ".join(written.lower().split()))) is not None:
                 return [Claim("status", written, statuses, at, at + len(written))]
             return self.read(text, start, end, only="status")
-        if column is _SPONSOR_COLUMNS:
+        if column is _SPONSOR_COLUMNS or column is _WHO_COLUMNS and whole and any(
+            _looks_organised(part) or self.organisations.lists(part) or re.fullmatch(r"[A-Z]{3,8}", part) for part in _parts(written)
+        ):
             return [Claim("sponsor", written, written, at, at + len(written))]
         if column is _ENROLLMENT_COLUMNS:
             match = re.fullmatch(rf"(?:n\s*[=:]\s*|(?:enrolled|enrolling|randomi[sz]ed|recruited|planned|target(?:ing)?|aiming\s+for|aims\s+for)\s*:?\s*)?(?:(?P<a>{APPROX})\s*)?(?P<n>{NUMBER})(?:\s*(?:to|–|-)\s*(?P<h>{NUMBER}))?\s*(?:\w+)?", written, re.IGNORECASE)  # "n = 88", "enrolled 52"
@@ -677,7 +691,9 @@ class ClaimReader:
                 between = bridge.search(segment, max(0, match.start() - 30), match.start())
                 if between is None or not segment[between.start() - 1:between.start()].isalnum():  # a name ends in a letter or digit
                     continue
-                if (named := _NAME_BEFORE.search(segment, max(0, between.start() - 120), between.start())) is None:
+                if (named := _NAME_BEFORE.search(segment, max(0, between.start() - 120), between.start()) or (
+                    _TYPED_NAME_BEFORE.search(segment, max(0, between.start() - 60), between.start()) if organised else None
+                )) is None:
                     continue
                 name = named.group("name")
                 if name.lower() in _ROLES or name.lower() in _DETERMINERS:  # "Its sponsor is …": the name comes after
@@ -691,7 +707,8 @@ class ClaimReader:
             name, opened = match.group("name"), segment.rfind("(", 0, match.end("name"))
             closed = segment.find(")", match.end("name"))
             aside = segment[opened:closed] if opened > segment.rfind(")", 0, match.end("name")) and closed > 0 else ""
-            if not aside and self.organisations.lists(name) and _FIELDED_LINE.search(segment, 0, match.start("name")) and segment.count(",", match.end("name")) >= 2:
+            line_end = segment.find("\n", match.end("name"))
+            if not aside and self.organisations.lists(name) and _FIELDED_LINE.search(segment, 0, match.start("name")) and segment.count(",", segment.rfind("\n", 0, match.start("name")) + 1, line_end if line_end >= 0 else len(segment)) >= 3:
                 self._sponsor(segment, *match.span("name"), start, add, hosted=True)  # "- REMODEL-2 NCT… remibrutinib vs teri, Novartis, phase 3, recruiting, 800"
                 continue
             if "," not in aside or "  " in name:  # among claims in an aside, not a link's words "(Fierce Biotech)"; no id inside it
@@ -741,7 +758,7 @@ class ClaimReader:
             name, name_start = name[place.end():], name_start + place.end()
         name = re.sub(r"\s+(?:for|and|of|at|with)\s+\d[\d,.]*$", "", name)  # "sponsored by Ospedale San Raffaele for 86 participants"
         a = start + name_start
-        if len(pieces := re.split(r"(?<=[a-z0-9)])\.\s+(?=[A-Z])|\.\s+(?=(?:Available|Accessed|Retrieved|Registered|Updated|Online)\b)", name)) > 1:
+        if len(pieces := re.split(r"(?:(?<=[a-z0-9)])|(?<=[A-Z]{2}))\.\s+(?=[A-Z])|\.\s+(?=(?:Available|Accessed|Retrieved|Registered|Updated|Online)\b)", name)) > 1:
             # a name never runs over a sentence's end, nor into a reference list's "Available at" ("… SA. Available")
             kept = pieces[-1] if ends_at_cue else pieces[0]
             a += name.rfind(kept) if ends_at_cue else 0
@@ -831,6 +848,10 @@ def _unumlauted(word: str) -> str:
     return re.sub(r"([aou])e", r"\1", word) if "e" in word else word
 
 
+_COMPANY_CLASSES = frozenset({"INDUSTRY", "PHARMACEUTICAL COMPANY"})
+"""A lead sponsor's class saying it is a company (ClinicalTrials.gov's, then the EU register's)."""
+
+
 class SponsorMatcher:
     def __init__(self, profile: Profile):
         self.vocabulary = SponsorVocabulary(profile)
@@ -860,19 +881,31 @@ class SponsorMatcher:
         """Whether one word owning a trial may be other than its sponsor company's: the drug it tests
         ("Ocrelizumab's phase 3"), its investigator's name or its institution's short name at the
         university or hospital that sponsors it ("Burt's trial", "SickKids' phase I/II"), or a
-        country or city of its sites ("Norway's RAM-MS")."""
+        country or city of its sites ("Norway's RAM-MS"); a hospital's or a public body's trial
+        may be called by its city ("Turku's PET study" for the Southwest Finland wellbeing services
+        county's), so only a company's trial can be told wrong so."""
         said = " ".join(plain_words(word))
         places = {" ".join(plain_words(place)) for site in study.locations for place in (site.country, site.city) if place}
         tested = " ".join(plain_words(" ".join([study.brief_title or "", *(n for i in study.interventions for n in (i.name, *i.other_names) if n)])))
-        return said in places or re.search(rf"\b{re.escape(said)}\b", tested) is not None or any(_academic(name) or _personal(name) for name in self.names(study))
+        if said in places or re.search(rf"\b{re.escape(said)}\b", tested) is not None:
+            return True
+        lead = study.lead_sponsor
+        if lead and _personal(lead.name):  # an investigator's trial: their name, or their institution where it runs
+            return said in plain_words(lead.name) or self.hosts(word, study)
+        company = lead is not None and (lead.sponsor_class or "").upper() in _COMPANY_CLASSES
+        return not company or any(_academic(name) or _personal(name) for name in self.names(study))
 
     def hosts(self, claimed: str, study: Study) -> bool:
         """Whether a trial may run at the place a text names: one of the record's sites, or, when
-        the record names no site and a person sponsors it, anywhere (the person's institution is
-        not on the record: "Bruce Cree's study at UCSF")."""
+        the record names no site's institution and a person sponsors it, one its keywords name or
+        in its sites' city ("Bruce Cree's study at UCSF", whose record keeps "University of
+        California, San Francisco (UCSF)" among its keywords and San Francisco as its site), or
+        anywhere when it names no city either."""
         facilities = [site.facility for site in study.locations if site.facility]
         if not facilities and study.lead_sponsor and _personal(study.lead_sponsor.name):
-            return True
+            cities = {" ".join(plain_words(site.city)) for site in study.locations if site.city}
+            said = f" {' '.join(plain_words(claimed))} "
+            return not cities or any(f" {city} " in said for city in cities) or any(self._same(claimed, keyword) for keyword in study.keywords)
         return any(self._same(claimed, facility) for facility in facilities)
 
     def _same(self, said: str, record: str) -> bool:
@@ -930,6 +963,7 @@ def study_problems(claims: list[Claim], study: Study, is_ms: bool | None, sponso
     problems = []
     named = [claim.value for claim in claims if claim.field == "sponsor"]
     person_named = len(named) > 1 and any(_personal(name) and sponsors.fits(name, study) for name in named)  # "UCSF's study …, led by Bruce Cree"
+    person_sponsor = bool(study.lead_sponsor and _personal(study.lead_sponsor.name))  # an investigator's trial: their institution is where it runs
     for claim in claims:
         if claim.field == "phase":
             if claim.value is None:
@@ -955,7 +989,7 @@ def study_problems(claims: list[Claim], study: Study, is_ms: bool | None, sponso
             if _DOCTOR.match(claim.value) and not (study.lead_sponsor and _personal(study.lead_sponsor.name)):
                 continue  # "run by Dr Burt's group": an investigator, whose institution the record names, not judged
             if not sponsors.fits(claim.value, study) and not (
-                (isinstance(claim.value, SiteOrSponsor) or person_named and _academic(claim.value)) and sponsors.hosts(claim.value, study)
+                (isinstance(claim.value, SiteOrSponsor) or (person_named or person_sponsor) and _academic(claim.value)) and sponsors.hosts(claim.value, study)
             ):
                 names = sponsors.names(study)
                 record = names[0] if names else "not given"

@@ -319,6 +319,7 @@ class Document:
     blocks: list[Block]
     links: list[tuple[int, int, str]] = field(default_factory=list)  # reference-style uses
     places: list[Place] = field(default_factory=list)  # an Office file's sheets or slides, in order
+    senders: list[tuple[int, int]] = field(default_factory=list)  # a chat message's time and sender ("[12/10/2025, 19:14] Sophie (MS nurse):"): no claims
     _starts: list[int] = field(default_factory=list, repr=False)
     _newlines: list[int] = field(default_factory=list, repr=False)
 
@@ -370,11 +371,11 @@ ID_ENDS_LINE = re.compile(_ID_ENDS_LINE)
 closing there: "…([ClinicalTrials.gov](…/NCT00530348))") and a new sentence opening the next: a
 post's next point, about another trial."""
 SENTENCE_END = re.compile(  # one look back first, so most positions fail at once
-    r"(?<=[.!?\d])(?:(?<=[.!?])(?P<close>(?:[\"”')\]*_⁰¹²³⁴⁵⁶⁷⁸⁹˒⁻]|\[\^?\w{1,4}\])*)(?:\s+(?=[A-Z0-9\"“(\[*_])|[ \t]*\n\s*(?=[a-z]))"
+    r"(?<=[.!?\d])(?:(?<=[.!?])(?P<close>(?:[\"”')\]*_⁰¹²³⁴⁵⁶⁷⁸⁹˒⁻]|\[\^?\w{1,4}\]|[ \t]+(?=\[\d{1,3}\]))*)(?:\s+(?=[A-Z0-9\"“(\[*_])|[ \t]*\n\s*(?=[a-z]))"
     rf"|{_ID_ENDS_LINE})"
 )
-"""Where a sentence ends: its closing marks and any footnote markers ("… terminated.[^5] A PET …")
-stay with it; at a line's end it ends even where the next begins in lower case, as posts are
+"""Where a sentence ends: its closing marks and any footnote markers ("… terminated.[^5] A PET …",
+"… no longer recruiting. [2]") stay with it; at a line's end it ends even where the next begins in lower case, as posts are
 written, and after an id that ends a line when the next begins a new sentence ("… recruiting:
 2024-515563-55-00" then "MGH's tenofovir study …")."""
 ABBREVIATIONS = frozenset(
@@ -667,6 +668,8 @@ def _text_document(content: str, markdown: bool) -> Document:
     coded = False  # in a table written in code, after its header
     speakers = [m.group(1) for m in SPEAKER_LINE.finditer(text)]
     talk = len(speakers) >= 4 and len(set(speakers)) >= 2  # a conversation, its lines "Jen: …", "Me: …"
+    senders: list[tuple[int, int]] = []  # each message's time and sender
+    said: re.Match | None = None
     spans = _line_spans(text)
     if re.search(r"(?m)^[ \t]{0,3}>[ \t>]", text):  # a quoted reply's lines (Markdown's, an e-mail's) read as the lines it quotes: "> - a list item"
         spans = [((quote.end() if (quote := QUOTE_MARK.match(text, a, b)) else a), b) for a, b in spans]
@@ -723,9 +726,11 @@ def _text_document(content: str, markdown: bool) -> Document:
         if HEADING.match(line):
             blocks.append(Block(a, b, "heading"))
             current = None
-        elif LIST_ITEM.match(line) or (":" in line and (CHAT_LINE.match(line) or talk and SPEAKER_LINE.match(line))) or SCRIPT_LINE.match(line):
+        elif LIST_ITEM.match(line) or (":" in line and (said := CHAT_LINE.match(line) or talk and SPEAKER_LINE.match(line))) or SCRIPT_LINE.match(line):
             current = Block(a, b, "item")
             blocks.append(current)
+            if said and not ID_LIKE.search(said.group()):
+                senders.append((a, a + said.end()))
         elif current is not None:
             current.end = b
         else:
@@ -733,7 +738,7 @@ def _text_document(content: str, markdown: bool) -> Document:
             blocks.append(current)
     chars = list(text)
     blocks = [_as_card(text, block, chars) for block in blocks]
-    return Document("".join(chars), [(0, 1)], blocks, links)
+    return Document("".join(chars), [(0, 1)], blocks, links, senders=senders)
 
 
 _LABELLED = re.compile(r"[ \t]*(?:-[ \t]+)?([A-Za-z_][\w ()/.-]{0,30}?)[ \t]*:[ \t]+(?P<quote>[\"']?)(\S[^\n]*?)(?P=quote)[ \t]*$")
