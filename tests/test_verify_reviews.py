@@ -1929,3 +1929,39 @@ def test_tenth_wave_a_products_news_beside_a_trials_id(verifier):
     assert found["name:ABA-101"]["status"] == "matched_by_name" and found["name:ABA-101"]["candidates"] == ["NCT06566261"]
     assert found["NCT04725175"]["problems"] == [] and found["name:PIPE-307"]["problems"] == []
     assert [p["field"] for p in found["NCT03283826"]["problems"]] == ["status"]  # terminated
+
+
+def test_eleventh_wave_first_run_misses(problems):
+    """What fresh-83 to fresh-86 first missed or misread: a table's cut status words ("Compl.",
+    "Term."), a charity card's "Places" (the people a trial takes), a link's own words naming its
+    trial ("<a …NCT2>the second</a>, which is still recruiting"), "Co-funded by us" (no sponsor),
+    an id said aloud as "N-C-T zero zero …", and notes typed in lower case ("ms transplant",
+    "run by karolinska", but not "run by a private clinic")."""
+    table = (
+        "<table><tr><th>ID</th><th>Ph</th><th>N</th><th>Status</th><th>Sponsor</th></tr>\n"
+        '<tr><td><a href="https://clinicaltrials.gov/study/NCT03222973">NCT03222973</a></td><td>2</td><td>263</td><td>Compl.</td><td>Biogen</td></tr>\n'
+        '<tr><td><a href="https://clinicaltrials.gov/study/NCT02912897">NCT02912897</a></td><td>1</td><td>7</td><td>Recr.</td><td>Nantes University Hospital</td></tr>\n'
+        "</table>\n"
+    )
+    assert problems(table, "html") == {"NCT03222973": ["status"], "NCT02912897": []}  # AFFINITY was terminated
+    card = (
+        '<div class="trial-card"><h3>Breakfree-2: CD19 NEX-T CAR T cells</h3>\n'
+        "  <dl><dt>Phase</dt><dd>1</dd><dt>Status</dt><dd>Recruiting</dd><dt>Places</dt><dd>120</dd></dl>\n"
+        '  <a class="more" href="https://euclinicaltrials.eu/ctis-public/view/2023-507820-22-00">2023-507820-22-00</a></div>\n'
+    )
+    assert problems(card, "html") == {"2023-507820-22-00": ["enrollment"]}  # the EU record plans 56
+    twins = (
+        '<p>Its twin relapsing studies, <a href="https://clinicaltrials.gov/study/NCT04410978">the first</a> (974 participants) and '
+        '<a href="https://clinicaltrials.gov/study/NCT04410991">the second</a>, which is still recruiting, compare it with teriflunomide.</p>\n'
+    )
+    assert problems(twins, "html") == {"NCT04410978": [], "NCT04410991": ["status"]}
+    row = 'trial_id,phase,status,sponsor,size,notes\nNCT04047628,Phase 3,Recruiting,NIAID (with ITN + BMT CTN),156,"BEAT-MS. Co-funded by us via ITN pot."\n'
+    assert problems(row, "csv") == {"NCT04047628": []}
+    spoken = "[00:01:40] Dr. Tomasz Brandt: CARE-MS one is N-C-T zero zero five three zero three four eight, that was Genzyme with Bayer, phase three.\n"
+    assert problems(spoken) == {"NCT00530348": []}
+    typed = (
+        "- fred hutch STAT study NCT01413100 - ms transplant ph2, 21 pts, completed\n"
+        "- hamburg (UKE) ocrelizumab or alemtuzumab vs ahsct NCT04971005, ph2, run by karolinska, stopped w 1 pt enrolled\n"
+        "- one often quoted as a stem cell study, NCT01953523, 3000 people, is run by a private clinic\n"
+    )
+    assert problems(typed, "md") == {"NCT01413100": ["condition"], "NCT04971005": ["sponsor"], "NCT01953523": []}

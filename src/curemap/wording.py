@@ -64,8 +64,15 @@ STATUS_CELLS = {
     "open": _OPEN, "open to recruitment": _OPEN,
     "in set-up": ("NOT_YET_RECRUITING",), "in setup": ("NOT_YET_RECRUITING",), "set-up": ("NOT_YET_RECRUITING",), "in set up": ("NOT_YET_RECRUITING",),
     "closed": ("ACTIVE_NOT_RECRUITING", "COMPLETED", "TERMINATED", "SUSPENDED", "WITHDRAWN"),
+    "compl.": ("COMPLETED",), "compl": ("COMPLETED",), "cmpl.": ("COMPLETED",),
+    "term.": ("TERMINATED",), "term": ("TERMINATED",), "termin.": ("TERMINATED",),
+    "recr.": ("RECRUITING",), "recr": ("RECRUITING",), "rec.": ("RECRUITING",),
+    "susp.": ("SUSPENDED",), "withdr.": ("WITHDRAWN",),
+    "anr": ("ACTIVE_NOT_RECRUITING",), "a, nr": ("ACTIVE_NOT_RECRUITING",), "act., not recr.": ("ACTIVE_NOT_RECRUITING",), "active, nr": ("ACTIVE_NOT_RECRUITING",),
+    "nyr": ("NOT_YET_RECRUITING",), "not yet recr.": ("NOT_YET_RECRUITING",),
 }
-"""A status column's one-word cells, as a site's research office writes them ("Open", "In set-up")."""
+"""A status column's one-word cells, as a site's research office writes them ("Open", "In set-up"),
+and as a table short of room cuts them ("Compl.", "Term.", "Recr.", "ANR")."""
 
 PHASE_WORDS = {
     "early_phase1": "early phase 1",

@@ -108,6 +108,12 @@ class SponsorVocabulary:
                 return candidate
         return entry.type
 
+    def typed(self, name: str) -> bool:
+        """Whether a name holds a word the profile's sponsor types know organisations by
+        ("karolinska", "universit*", "Ltd"), as a name typed in lower case still does."""
+        text = _plain_text(name)
+        return any(matcher.find(text) for matcher in self._name_words.values())
+
     def _class(self, registry_class: str | None, registry: str) -> SponsorClass | None:
         """The profile's entry for a class; a class written several times joined by ", " reads as its first part."""
         classes = self._classes.get(registry, {})

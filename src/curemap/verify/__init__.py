@@ -1087,7 +1087,9 @@ def _attribute(masked: str, claims: list[Claim], mentions: list[Reference]) -> l
         before = [(r, k) for r, k in zip(mentions, keys) if r.end <= claim.start]
         after = [(r, k) for r, k in zip(mentions, keys) if r.start >= claim.end]
         designated = None if after else next(reversed(list(_DESIGNATED.finditer(masked, last.end, claim.start))), None)
-        if designated and designated["ordinal"] and -len(distinct) <= _ORDINALS[designated["ordinal"].lower()] < len(distinct):
+        if designated and not masked[last.end:designated.start()].strip():
+            out.append((claim, [keys[-1]]))  # "<a href=…NCT2>the second</a>, which is still recruiting": a link's words name its own trial
+        elif designated and designated["ordinal"] and -len(distinct) <= _ORDINALS[designated["ordinal"].lower()] < len(distinct):
             out.append((claim, [distinct[_ORDINALS[designated["ordinal"].lower()]]]))
         elif not after and together:
             out.append((claim, distinct))

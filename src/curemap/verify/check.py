@@ -213,13 +213,19 @@ must look like an organisation's: the name is read back from the words, so the t
 for them, not for a name at every capital."""
 _CUES = Screen([cue for cue, _, _ in NAMED_BEFORE])
 _NAME_BEFORE = re.compile(rf"(?P<name>{NAME})\Z", re.UNICODE)
+_TYPED_BY = re.compile(
+    r"\b(?:sponsored|led|run|conducted|funded)[ \t]+by[ \t]+(?!(?:a|an|the|its|their|this|that|our|my|your|his|her|one|some|several|many|local|private|public)\b)"
+    r"(?P<name>[a-z][\w&.-]*(?:[ \t]+[a-z][\w&.-]*){0,3})"
+)
+"""A sponsor typed in lower case after "run by" ("run by karolinska"): its longest start that names
+an organisation is taken."""
 _TYPED_NAME_BEFORE = re.compile(
     r"(?<![\w-])(?P<name>(?:(?!(?:the|that|this|a|an|and|or|of|our|my|your|their|which|who|study|trial|one|same|local)[ \t])[a-z]{3,}[ \t]+){1,3}"
     r"(?:clinic|hospital|university|institute|centre|center|foundation))\Z"
 )
 """An organisation's name typed in lower case, as chats are ("mayo clinic ran it")."""
-_ROLES = frozenset("investigator industry academic government company physician patient self state publicly privately charity".split())
-"""Words before "-sponsored" that name a kind of sponsor, not one ("Investigator-sponsored")."""
+_ROLES = frozenset("investigator industry academic government company physician patient self state publicly privately charity co".split())
+"""Words before "-sponsored" that name a kind of sponsor, not one ("Investigator-sponsored", "Co-funded")."""
 _PART_OF = re.compile(r"(?:the\s+)?[A-Z]{2,6}['’]s\s+(?=[A-Z]{2,8}(?![\w-]))")
 """An acronym's possessive before another acronym ("the NIH's NINDS"): the second is the part meant."""
 _PLACE_OF = re.compile(r"[A-Z][a-z]+['’]s\s+(?=[A-Z])")
@@ -373,6 +379,7 @@ _ENROLLMENT_COLUMNS = _columns(
     "n randomised", "n randomized", "randomised", "randomized", "n enrolled", "n", "enrollment", "enrolment", "participants", "patients", "people", "pts", "size", "sample size", "target enrollment",
     "target enrolment", "enrolled", "number enrolled", "no of participants", "no of patients", "target n", "planned n",
     "target size", "target", "planned size", "persons", "study size", "trial size", "planned enrollment", "planned enrolment", "target number",
+    "places", "trial places",  # a charity's "Places: 90", the people a trial takes
 )
 
 
@@ -604,7 +611,8 @@ class ClaimReader:
             add(Claim("figure", match.group(), ("ratio", match.group(1)), start + match.start(), start + match.end()))
         for match in self.rates.finditer(segment, lowered) if self.rates else ():
             add(Claim("figure", match.group(), ("ratio", match.group("value")), start + match.start(), start + match.end()))
-        hits = self.condition.find(segment) if self.condition.may_match([segment]) else []
+        screened = self.condition.may_match([segment]) or self.condition.has_regexes and self.condition.regex_hits(segment)  # the screen leaves out regex terms
+        hits = self.condition.find(segment) if screened else []
         if hits and self._labels is not None:  # a strategy's name ("Neuroprotection in progressive MS") labels, it claims no condition
             labels = [m.span() for m in self._labels.finditer(segment)]
             hits = [h for h in hits if not any(a <= h.start and h.end <= b for a, b in labels)]
@@ -686,6 +694,13 @@ class ClaimReader:
         for pattern in SPONSOR_PATTERNS:
             for match in pattern.finditer(segment, lowered):
                 self._sponsor(segment, *match.span("name"), start, add)
+        for match in _TYPED_BY.finditer(segment) if " by " in lowered else ():  # "run by karolinska", as notes are typed
+            words = list(re.finditer(r"\S+", match.group("name")))
+            for last in reversed(words):
+                name = match.group("name")[: last.end()]
+                if self.organisations.lists(name) or self.organisations.typed(name) or _looks_organised(name):
+                    self._sponsor(segment, match.start("name"), match.start("name") + last.end(), start, add)
+                    break
         for cue, bridge, organised in NAMED_BEFORE if _CUES.may_match(segment, lowered) else ():
             for match in cue.finditer(segment, lowered):
                 between = bridge.search(segment, max(0, match.start() - 30), match.start())
@@ -765,6 +780,8 @@ class ClaimReader:
             name = kept
         if opening := _SENTENCE_OPENING.match(name):  # "In 2020 the Cleveland Clinic ran …"
             name, a = name[opening.end():], a + opening.end()
+        if name.lower() in _ROLES:
+            return  # "… BEAT-MS. Co-funded by us": a kind of sponsor, once the sentence before is cut away
         if short := _SHORT_NAME.match(segment, name_end):  # "the Italian MS Foundation (FISM)": its acronym too
             name += short.group()
         elif group := _GROUP_AT.match(segment, name_end):  # "led by Richard Burt's group at Northwestern University"

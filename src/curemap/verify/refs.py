@@ -70,7 +70,7 @@ NCT_ANY = re.compile(r"[Nn](?<![A-Za-z0-9][Nn])[Cc][Tt][ -]?(\d[0-9A-Za-z]{3,11}
 SPACED_NCT = re.compile(r"[Nn](?<![A-Za-z0-9][Nn])[Cc][Tt][ -]?(\d{2,6}) (\d{2,6})(?![0-9A-Za-z])")
 SPOKEN_DIGITS = {w: str(n) for n, w in enumerate("zero one two three four five six seven eight nine".split())} | {"oh": "0"}
 SPOKEN_NCT = re.compile(
-    r"\b[Nn]\.?[ ]?[Cc]\.?[ ]?[Tt]\b\.?(?P<digits>(?:[ ,-]+(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\d)\b){7,9})", re.IGNORECASE
+    r"\b[Nn][.-]?[ ]?[Cc][.-]?[ ]?[Tt]\b\.?(?P<digits>(?:[ ,-]+(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\d)\b){7,9})", re.IGNORECASE
 )
 """An NCT id said aloud and written down ("NCT zero zero five three zero three four eight", "n c t
 0 3 3 5 5 3 6 5"): a transcript's, a dictated note's."""
