@@ -1965,3 +1965,29 @@ def test_eleventh_wave_first_run_misses(problems):
         "- one often quoted as a stem cell study, NCT01953523, 3000 people, is run by a private clinic\n"
     )
     assert problems(typed, "md") == {"NCT01413100": ["condition"], "NCT04971005": ["sponsor"], "NCT01953523": []}
+
+
+def test_twelfth_wave_first_run_misses(problems):
+    """What fresh-87 to fresh-90 first missed or misread: show notes whose lines open with a time
+    (each line a block, the time no number: "no longer enrolling" then "14:30" is no "enrolling
+    14"); a line left of a sub-bullet starts something new; "is still running" (but not "was
+    still running in 2023"); "completed its phase 1/2 programme in 2024"; and a table's "Target /
+    mechanism" column read as prose ("MS optic neuritis" for a trial of optic neuritis alone)."""
+    notes = (
+        "11:02  Stanford's CD19 CAR-T trial (NCT06138132): phase 1, 12 people, no longer enrolling\n"
+        "14:30  Another CD19 CAR-T - NCT07008378, a phase 1 now recruiting\n"
+        "17:45  Novartis in relapsing MS, phase I/II, 28 patients: NCT06617793\n"
+    )
+    assert problems(notes) == {"NCT06138132": [], "NCT07008378": [], "NCT06617793": []}
+    bullets = "- BTK inhibitors\n  - HERCULES NCT04411641: nrSPMS, 1131 pts, completed\nevobrutinib (Merck KGaA)\n"
+    assert problems(bullets, "md") == {"NCT04411641": []}  # Sanofi's; Merck KGaA heads what follows
+    running = "- Northwestern's study NCT00278655 is still running if you're in the US!!\n- HERCULES NCT04411641 was still running in 2023\n"
+    assert problems(running, "md") == {"NCT00278655": ["status"], "NCT04411641": []}  # terminated; completed
+    atara = "ATA188 (NCT03283826) completed its phase 1/2 programme in 2024 with 134\nparticipants, and Atara walked away from it.\n"
+    assert problems(atara) == {"NCT03283826": ["status"]}  # terminated
+    table = (
+        "<table><tr><th>Drug</th><th>Company</th><th>Target / mechanism</th><th>Phase</th><th>Status</th><th>Trial ID</th></tr>\n"
+        '<tr><td>Clemastine</td><td>UCSF (academic)</td><td>M1 antagonist, MS optic neuritis</td><td>2</td><td>Recruiting</td>'
+        '<td><a href="https://clinicaltrials.gov/study/NCT02521311">NCT02521311</a></td></tr></table>\n'
+    )
+    assert problems(table, "html") == {"NCT02521311": ["condition"]}

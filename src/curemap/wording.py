@@ -44,10 +44,12 @@ STATUS_PHRASES = (
      ("RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "ACTIVE_NOT_RECRUITING", "SUSPENDED")),
     (r"\b(?:not|(?:is|are|was|were)n['’]t)\s+recruiting\b", ("ACTIVE_NOT_RECRUITING", "COMPLETED", "TERMINATED", "SUSPENDED", "WITHDRAWN", "UNKNOWN")),
     (r"\benrolling\s+by\s+invitation\b|\bby\s+invitation\b", ("ENROLLING_BY_INVITATION",)),
+    (r"\bstill\s+(?:running|ongoing|underway|under\s+way|going\s+on)\b(?!\s+(?:a|an|the|it|its|their|this)\b)",
+     ("RECRUITING", "ENROLLING_BY_INVITATION", "ACTIVE_NOT_RECRUITING")),
     (r"\bsigning\s+(?:up\s+)?(?:people|patients|participants|volunteers)(?:\s+up)?\b|\b(?:still|now|currently|already|actively)\s+recruiting\b|\bopen\s+(?:for|to)\s+(?:recruitment|enrol(?:l)?ment)\b|\brecruiting\b", ("RECRUITING",)),
     (r"\b(?:still|now|currently|actively)\s+enrolling\b|\benrolling\b(?!\s+(?:only\s+|about\s+|around\s+|approximately\s+|some\s+|up\s+to\s+|~\s*)?\d)", _OPEN),
     (r"\b(?:completed|finished)(?!\s+(?:the|its|their|a|an|enrol\w*|recruit\w*|treatment|follow|dosing|his|her)\b)(?:\s+in\s+(?:19|20)\d\d)?"
-     r"|\b(?:(?:has|have|had)\s+)?(?:completed|finished)(?=\s+(?:its|their)\s+(?:[\w,-]+\s+){0,3}?(?:study|trial)\b)"
+     r"|\b(?:(?:has|have|had)\s+)?(?:completed|finished)(?=\s+(?:its|their)\s+(?:[\w,/-]+\s+){0,3}?(?:study|trial|programme|program)\b)"
      r"|\b(?:is|are|was|were|now|also)\s+complete\b|\b(?:ran|run|went|gone)\s+to\s+completion\b|\b(?:has|have|had|was|were)\s+(?:now\s+)?(?:wrapped\s+up|concluded)\b(?!\s+(?:enrol|recruit))",
      ("COMPLETED",)),
     (r"\btemporarily\s+(?:halted|stopped|paused|closed|suspended)\b", ("SUSPENDED",)),
@@ -57,7 +59,7 @@ STATUS_PHRASES = (
     (r"\bstatus\s+(?:is\s+|remains\s+)?unknown\b|\bunknown\s+status\b", ("UNKNOWN",)),
 )
 """How reviews state a registry status, in the registry's words and everyday ones ("still
-enrolling", "stopped early", "has finished", "has wrapped up"), each with the statuses it fits."""
+enrolling", "stopped early", "has finished", "has wrapped up", "is still running"), each with the statuses it fits."""
 
 STATUS_CELLS = {
     "unknown": ("UNKNOWN",), "not known": ("UNKNOWN",),

@@ -635,7 +635,7 @@ class ClaimReader:
             return []
         at = start + cell.index(written)
         column, whole = _kind(header, _AHEAD_COLUMNS, _PHASE_COLUMNS, _STATUS_COLUMNS, _SPONSOR_COLUMNS, _ENROLLMENT_COLUMNS, _WHO_COLUMNS)
-        if column in (_PHASE_COLUMNS, _STATUS_COLUMNS) and not whole:  # "Status / result": its cells say more
+        if column in (_PHASE_COLUMNS, _STATUS_COLUMNS, _ENROLLMENT_COLUMNS) and not whole:  # "Status / result", "Target / mechanism": its cells say more
             return None
         if column is _AHEAD_COLUMNS:
             return []

@@ -477,6 +477,18 @@ SPEAKER_LINE = re.compile(
 """A line of a conversation copied without times ("Jen: what abt that burt guy", "Me: …", a
 script's "HOST A: …"; not a voice-over's, which goes on from the screen line above it): in a text
 of several such lines by two people or more, each a block of its own, as a chat's messages are."""
+TIMED_LINE = re.compile(r"[ \t]*[\[(]?\d{1,2}:\d{2}(?::\d{2})?[\])]?[ \t]+(?:[-–—|][ \t]+)?(?=\S)")
+"""A line opened by a time, as show notes and minutes list what came when ("11:02  Stanford's CD19
+CAR-T trial …"): a block of its own, the time no claim."""
+
+
+def _outdented(text: str, start: int, line: str) -> bool:
+    """Whether a line sits left of a nested item's mark (a sub-bullet at two spaces, then a line at
+    none): it starts something new, not the item's wrapped text."""
+    mark = len(text[start:start + 40]) - len(text[start:start + 40].lstrip(" \t"))
+    return mark > 0 and len(line) - len(line.lstrip(" \t")) < mark
+
+
 SCRIPT_LINE = re.compile(r"^\s*\[(?:on[ -]?screen|text|caption|super|graphic|title card|lower third)\b[^\]\n]*\]", re.IGNORECASE)
 """A video script's line of what the screen shows ("[ON SCREEN: NCT… • phase 2b • 130 people]"): a
 block of its own, with the voice's lines after it ("VO: … with 130 people is done")."""
@@ -726,12 +738,12 @@ def _text_document(content: str, markdown: bool) -> Document:
         if HEADING.match(line):
             blocks.append(Block(a, b, "heading"))
             current = None
-        elif LIST_ITEM.match(line) or (":" in line and (said := CHAT_LINE.match(line) or talk and SPEAKER_LINE.match(line))) or SCRIPT_LINE.match(line):
+        elif LIST_ITEM.match(line) or (":" in line and (said := CHAT_LINE.match(line) or talk and SPEAKER_LINE.match(line) or TIMED_LINE.match(line))) or SCRIPT_LINE.match(line):
             current = Block(a, b, "item")
             blocks.append(current)
             if said and not ID_LIKE.search(said.group()):
                 senders.append((a, a + said.end()))
-        elif current is not None:
+        elif current is not None and not (current.kind == "item" and _outdented(text, current.start, line)):
             current.end = b
         else:
             current = Block(a, b, "item" if a in entries else "para")
