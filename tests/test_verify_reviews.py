@@ -1991,3 +1991,41 @@ def test_twelfth_wave_first_run_misses(problems):
         '<td><a href="https://clinicaltrials.gov/study/NCT02521311">NCT02521311</a></td></tr></table>\n'
     )
     assert problems(table, "html") == {"NCT02521311": ["condition"]}
+
+
+def test_thirteenth_wave_first_run_misses(problems):
+    """What fresh-91 to fresh-94 first missed or misread: a reference manager's export with bare
+    numbers under "PMID"; a toggle holding a table (a Notion export), whose rows stand; "phase 3
+    programme from Biogen"; shares said aloud ("thirty-five percent", "sixty point three
+    percent"); "phase one slash two"; "sponsored by Prof. Dimitrios Karussis"; "not an MS-specific
+    trial"; "early phase I work" of a phase 1 record; and a registered title's "A Multi-Center, …"
+    read as no sponsor (Curemap's own report cites it so)."""
+    library = (
+        "title\tjournal\tyear\tPMID\tDOI\tnotes\n"
+        "NEDA-3 in Saudi Arabia\tMult Scler Relat Disord\t2021\t33691260\t\tNEDA-3 achieved in 43.6% overall, mostly on interferon\n"
+        "Remyelination biomarkers after clemastine\tMult Scler J\t2022\t33999999\t\tcited by reviewer 2\n"
+    )
+    found = problems(library, "tsv")
+    assert found["PMID:33691260"] == ["figure"] and "PMID:33999999" in found
+    notion = (
+        '<ul class="toggle"><li><details open=""><summary><strong>Database: Trials</strong></summary>\n'
+        "<table><thead><tr><th>Name</th><th>Phase</th><th>Status</th><th>Sponsor</th><th>Size</th><th>Registry</th></tr></thead><tbody>\n"
+        "<tr><td>Ottawa immunoablation + CD34-selected HSCT</td><td>Phase 2</td><td>Completed</td><td>Ottawa Hospital Research Institute</td><td>42</td>\n"
+        '<td><a href="https://clinicaltrials.gov/study/NCT01099930">NCT01099930</a></td></tr>\n'
+        "</tbody></table></details></li></ul>\n"
+    )
+    assert problems(notion, "html") == {"NCT01099930": ["enrollment"]}  # 24
+    said = (
+        "Evobrutinib's phase 3 programme from Biogen (NCT04338022) was terminated after enrolling 1,124 patients.\n\n"
+        "of the forty-eight with complete two-year data, thirty-five percent reached NEDA, PMID 33660157.\n\n"
+        " - Karolinska, phase one slash two, only two patients in the end, completed. NCT01730547\n\n"
+        "- Autologous bone-marrow MSC (NCT02166021), sponsored by Prof. Dimitrios Karussis: phase 2, 48 patients, completed.\n\n"
+        "- Early phase I work at Northwestern (NCT00017628) treated 20 patients and completed.\n\n"
+        "The Elliot Lander SVF study (NCT01953523) enrolled 3,000 people: not an MS-specific trial at all.\n\n"
+        "42. A Multi-Center, Open-Label Long-Term Extension Study of CNM-Au8. ClinicalTrials.gov NCT04626921; phase 2/3, completed; sponsor: Clene Nanomedicine.\n"
+    )
+    assert problems(said) == {
+        "NCT04338022": ["sponsor"], "PMID:33660157": ["figure"], "NCT01730547": [], "NCT02166021": [],
+        "NCT00017628": [], "NCT01953523": [], "NCT04626921": [],
+    }
+    assert problems("the cohort, that's PMID 33660157, found twenty-nine point two percent had no evidence of disease activity.\n") == {"PMID:33660157": []}

@@ -52,7 +52,7 @@ _NUMERAL = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "one": "1", "two": "2", 
 _PHASE_NUMBER = r"(?:iv|iii|ii|i|[1-4]|one|two|three|four)"
 PHASE = Gated(re.compile(
     rf"\b(early[\s-]+)?(?:phase|ph\.?)[\s-]*({_PHASE_NUMBER})[ab]?"
-    rf"(?:(?:\s*(?:/|-|–|and|or|to)\s*|\s+(?=(?:two|three)\b))(?:phase[\s-]*|ph\.?[\s-]*)?({_PHASE_NUMBER})[ab]?)?(?![\w/])",  # "phase one two", as it is said
+    rf"(?:(?:\s*(?:/|-|–|and|or|to|slash)\s*|\s+(?=(?:two|three)\b))(?:phase[\s-]*|ph\.?[\s-]*)?({_PHASE_NUMBER})[ab]?)?(?![\w/])",  # "phase one two", as it is said
     re.IGNORECASE,
 ))
 _PH_PHASE = re.compile(r"(?:Ph|PH|ph)\.?[\s-]*(?:[1-4]|IV|I{1,3})[ab]?(?![a-z])")
@@ -142,6 +142,21 @@ RESPECTIVELY = Gated(re.compile(
     rf"\s*,?\s*(?:{PEOPLE}\s*,?\s*)?(?:respectively\b|resp\.)", re.IGNORECASE
 ))
 PERCENT = Gated(re.compile(r"(\d(?<![\d.,]\d)\d*(?:\.\d+|,\d{1,2}(?!\d))?)\s*%"))  # a digit first (not after a digit, "." or ","); "29,2 %" a decimal comma
+_DIGIT_WORD = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)"
+WORDED_PERCENT = Gated(re.compile(
+    r"(?<![\w-])(?<!point )((?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?"
+    rf"|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|{_DIGIT_WORD})"
+    rf"(?:[ \t]+point[ \t]+({_DIGIT_WORD}(?:[ \t]+{_DIGIT_WORD})*))?[ \t]+per[ \t]?cent\b",
+    re.IGNORECASE,
+))
+"""A share said in words, as a dictated note has it ("thirty-five percent reached NEDA", "sixty
+point three percent")."""
+
+
+def _worded_share(match: re.Match) -> str:
+    whole = str(_number(match.group(1).replace("oh", "zero")))
+    decimals = "".join(str(_number(word.replace("oh", "zero"))) for word in (match.group(2) or "").split())
+    return f"{whole}.{decimals}" if decimals else whole
 CONFIDENCE = Gated(re.compile(r"\b\d+\s*%\s*(?:CI|confidence interval)[^)\n;]*", re.IGNORECASE))
 RATIO = Gated(re.compile(r"\b(?:OR|HR|RR|aOR|aHR|odds\s+ratio|hazard\s+ratio|risk\s+ratio)\s*(?:of|=|:|was|were|is)?\s*(?:(?:about|around|approximately|roughly|nearly|almost)\s+|[~≈]\s*)?(\d+(?:\.\d+|,\d+(?![\d.]))?)"))
 def _rate_pattern(profile: Profile) -> Gated | None:
@@ -230,11 +245,16 @@ _PART_OF = re.compile(r"(?:the\s+)?[A-Z]{2,6}['’]s\s+(?=[A-Z]{2,8}(?![\w-]))")
 """An acronym's possessive before another acronym ("the NIH's NINDS"): the second is the part meant."""
 _PLACE_OF = re.compile(r"[A-Z][a-z]+['’]s\s+(?=[A-Z])")
 """A place's possessive before an organisation's name ("Shanghai's RenJi Hospital", "Wuhan's Union Hospital")."""
-_CODE_OR_KIND = re.compile(r"-(?:sponsored|funded|led|run)\b|^[A-Z][A-Z-]*\d[A-Z0-9-]*$", re.IGNORECASE)
+_CODE_OR_KIND = re.compile(
+    r"-(?:sponsored|funded|led|run)\b|^[A-Z][A-Z-]*\d[A-Z0-9-]*$|^(?:multi|single|mono|dual|two|inter)[- ]?(?:cent(?:er|re)|site|national)s?$", re.IGNORECASE
+)
+"""A kind of sponsor ("Company-sponsored"), a trial's code ("KYSA-7") or its design ("A
+Multi-Center, Open-Label … Study", a registered title's first words): names no sponsor."""
 _DETERMINERS = frozenset("its their the this that our your his her whose each every one another".split())
-_PRODUCT_FROM = re.compile(r"\b[A-Z][\w.-]*\d[\w.-]*[ \t]+\Z")
-"""A product's code just before "from" ("MB-CART2019.1 from Kite"): the maker named after it runs
-its trial (after a reference, "NCT… from Novartis" may name a maker of what it tests: no claim)."""
+_PRODUCT_FROM = re.compile(r"\b[A-Z][\w.-]*\d[\w.-]*[ \t]+\Z|\b(?:trial|study|programme|program)[ \t]+\Z")
+"""A product's code or a trial just before "from" ("MB-CART2019.1 from Kite", "evobrutinib's phase 3
+programme from Biogen"): the company named after it runs the trial (after a reference, "NCT… from
+Novartis" may name a maker of what it tests: no claim)."""
 _OWNER_AFTER_TITLE = re.compile(r"(?:^|\s)\S*[-\d]\S*\s+(?P<owner>[A-Z][a-z]{3,}['’]s?)$")
 """A one-word owner after a heading's last word, a code ("CAR-T Allogene's"; not "AB Science's")."""
 
@@ -275,8 +295,8 @@ ATTRIBUTIVE = re.compile(r"(?<=\w)(?:[ \t]+phase[ \t]+[\dIV]+[ab]?(?:/[\dIV]+)?)
 """Where a listed organisation's name, written before "trial" or "study" (with a phase between),
 says whose the trial is ("a Sanofi phase 2 study", "the Roche trial"); an acronym there names a
 method or a target as often ("an MRI study"), so only the profile's organisations are read so."""
-_DENIED = re.compile(r"\b(?:not|rather\s+than|instead\s+of|except|excluding)\s+(?:in\s+|for\s+)?\Z", re.IGNORECASE)
-"""Words that deny the condition after them ("was run in scleroderma, not MS")."""
+_DENIED = re.compile(r"\b(?:not|rather\s+than|instead\s+of|except|excluding)\s+(?:in\s+|for\s+)?(?:an?\s+)?\Z", re.IGNORECASE)
+"""Words that deny the condition after them ("was run in scleroderma, not MS", "not an MS-specific trial")."""
 FIELD_ORGANISATION = re.compile(rf"(?:^|[ \t][-–—|][ \t]|;[ \t]*)(?P<name>{NAME})(?=[ \t]+[-–—|][ \t]|[ \t]*;)", re.UNICODE | re.MULTILINE)
 """An organisation standing alone as one field of a line of fields set apart by dashes, bars or
 semicolons ("Orelabrutinib NCT04711148 - BeiGene - Ph 2 RRMS - 160"): its sponsor, or where it runs."""
@@ -607,6 +627,8 @@ class ClaimReader:
             shares = CONFIDENCE.pattern.sub(lambda m: " " * len(m.group()), segment) if CONFIDENCE.may_match(segment, lowered) else segment
             for match in PERCENT.pattern.finditer(shares):
                 add(Claim("figure", match.group(), ("percent", match.group(1)), start + match.start(), start + match.end()))
+        for match in WORDED_PERCENT.finditer(segment, lowered):
+            add(Claim("figure", match.group(), ("percent", _worded_share(match)), start + match.start(), start + match.end()))
         for match in RATIO.finditer(segment, lowered):
             add(Claim("figure", match.group(), ("ratio", match.group(1)), start + match.start(), start + match.end()))
         for match in self.rates.finditer(segment, lowered) if self.rates else ():
@@ -773,7 +795,7 @@ class ClaimReader:
             name, name_start = name[place.end():], name_start + place.end()
         name = re.sub(r"\s+(?:for|and|of|at|with)\s+\d[\d,.]*$", "", name)  # "sponsored by Ospedale San Raffaele for 86 participants"
         a = start + name_start
-        if len(pieces := re.split(r"(?:(?<=[a-z0-9)])|(?<=[A-Z]{2}))\.\s+(?=[A-Z])|\.\s+(?=(?:Available|Accessed|Retrieved|Registered|Updated|Online)\b)", name)) > 1:
+        if len(pieces := re.split(r"(?:(?<=[a-z0-9)])|(?<=[A-Z]{2}))(?<!\bProf)(?<!\bDr)(?<!\bMr)(?<!\bMrs)(?<!\bSt)(?<!\bInc)(?<!\bCo)\.\s+(?=[A-Z])|\.\s+(?=(?:Available|Accessed|Retrieved|Registered|Updated|Online)\b)", name)) > 1:
             # a name never runs over a sentence's end, nor into a reference list's "Available at" ("… SA. Available")
             kept = pieces[-1] if ends_at_cue else pieces[0]
             a += name.rfind(kept) if ends_at_cue else 0
@@ -976,6 +998,10 @@ def _enrollment_fits(value: tuple[int, int | None, str], enrollment: int) -> boo
     return low <= enrollment <= high
 
 
+_FIRST_IN_HUMAN = {"phase1", "early_phase1"}
+"""The registry's early phase 1 and phase 1, which writers call by either name."""
+
+
 def study_problems(claims: list[Claim], study: Study, is_ms: bool | None, sponsors: SponsorMatcher, reader: ClaimReader) -> list[dict[str, Any]]:
     problems = []
     named = [claim.value for claim in claims if claim.field == "sponsor"]
@@ -986,7 +1012,8 @@ def study_problems(claims: list[Claim], study: Study, is_ms: bool | None, sponso
             if claim.value is None:
                 fits = study.phase in (None, "not_applicable")
             else:
-                fits = study.phase in claim.value if isinstance(claim.value, frozenset) else claim.value == study.phase
+                fits = study.phase in claim.value if isinstance(claim.value, frozenset) else claim.value == study.phase or {claim.value, study.phase} == _FIRST_IN_HUMAN
+                # "early phase I work at Northwestern" of a phase 1 record, "a phase 1" of an early phase 1 one: the same step, in words
             if not fits:
                 problems.append(_problem("phase", claim, phase_words(study.phase),
                                          f"phase: the text says {claim.written!r}; the record says {phase_words(study.phase)}"))

@@ -477,6 +477,14 @@ SPEAKER_LINE = re.compile(
 """A line of a conversation copied without times ("Jen: what abt that burt guy", "Me: …", a
 script's "HOST A: …"; not a voice-over's, which goes on from the screen line above it): in a text
 of several such lines by two people or more, each a block of its own, as a chat's messages are."""
+PMID_COLUMN = re.compile(r"[ \t]*(?:pmid|pubmed(?:[ _]?id)?|pubmed[ _]number)[ \t]*", re.IGNORECASE)
+PMID_CELL = re.compile(r"[ \t]*\d{5,9}[ \t]*")
+
+
+def _pmid_cells(text: str, cells: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """The bare numbers under a table's PubMed column ("PMID", "PubMed ID"), as a reference manager
+    exports them: each a paper's PMID, where it stands (a link to pass to :func:`find_references`)."""
+    return [(a, b, f"PMID {text[a:b].strip()}") for a, b, name in cells if PMID_COLUMN.fullmatch(name) and PMID_CELL.fullmatch(text, a, b)]
 TIMED_LINE = re.compile(r"[ \t]*[\[(]?\d{1,2}:\d{2}(?::\d{2})?[\])]?[ \t]+(?:[-–—|][ \t]+)?(?=\S)")
 """A line opened by a time, as show notes and minutes list what came when ("11:02  Stanford's CD19
 CAR-T trial …"): a block of its own, the time no claim."""
@@ -733,6 +741,7 @@ def _text_document(content: str, markdown: bool) -> Document:
             else:
                 names = header or []
                 blocks.append(Block(a, b, "row", [(x, y, names[i] if i < len(names) else "") for i, (x, y) in enumerate(cells)]))
+                links += _pmid_cells(text, [(x, y, names[i] if i < len(names) else "") for i, (x, y) in enumerate(cells)])
             current = None
             continue
         if HEADING.match(line):
@@ -750,7 +759,7 @@ def _text_document(content: str, markdown: bool) -> Document:
             blocks.append(current)
     chars = list(text)
     blocks = [_as_card(text, block, chars) for block in blocks]
-    return Document("".join(chars), [(0, 1)], blocks, links, senders=senders)
+    return Document("".join(chars), [(0, 1)], blocks, sorted(links), senders=senders)
 
 
 _LABELLED = re.compile(r"[ \t]*(?:-[ \t]+)?([A-Za-z_][\w ()/.-]{0,30}?)[ \t]*:[ \t]+(?P<quote>[\"']?)(\S[^\n]*?)(?P=quote)[ \t]*$")
@@ -988,7 +997,11 @@ class _HtmlText(HTMLParser):
                 self.blocks.append(Block(start, end, "row", [(a, b, names[i] if i < len(names) else "") for i, (a, b, _) in enumerate(cells)]))
             self._row = None
         elif tag == "li":
-            self.blocks.append(Block(start, end, "item"))
+            inside = list(itertools.takewhile(lambda b: b.start >= start, reversed(self.blocks)))
+            if tables := [b for b in inside if b.kind in ("row", "heading")]:  # a toggle holding a table (a Notion export): its rows stand, its title alone is the item
+                end = min(b.start for b in tables)
+            if self._since(start)[: end - start].strip():
+                self.blocks.append(Block(start, end, "item"))
             if self._lists:
                 self._lists[-1].append((start, end))
         elif tag == "p":
@@ -1110,6 +1123,7 @@ def _delimited_document(content: str, delimiter: str) -> Document:
     hold delimiters and line breaks."""
     field_pattern = re.compile(rf'"((?:[^"]|"")*)"[^{delimiter}\n]*|([^{delimiter}\n]*)')
     blocks: list[Block] = []
+    links: list[tuple[int, int, str]] = []  # the PMIDs of a PubMed column
     text = list(content)  # the quotes around fields are the file's syntax, not the writer's quotation marks
     header: list[str] | None = None
     listing = False  # a row naming a record has been read: the header is settled
@@ -1137,10 +1151,12 @@ def _delimited_document(content: str, delimiter: str) -> Document:
             header = names  # a title row and a row of column groups above the column names, as a shared sheet has them
             blocks.append(Block(start, position - 1, "heading", [(a, b, "") for a, b in cells]))
         else:
-            listing = listing or bool(ID_LIKE.search(content, start, position))
-            blocks.append(Block(start, min(position - 1, length), "row",
-                                [(a, b, header[i] if i < len(header) else "") for i, (a, b) in enumerate(cells)]))
-    return Document("".join(text), [(0, 1)], transposed("".join(text), blocks), [])
+            named = [(a, b, header[i] if i < len(header) else "") for i, (a, b) in enumerate(cells)]
+            pmids = _pmid_cells(content, named)
+            listing = listing or bool(ID_LIKE.search(content, start, position)) or bool(pmids)
+            blocks.append(Block(start, min(position - 1, length), "row", named))
+            links += pmids
+    return Document("".join(text), [(0, 1)], transposed("".join(text), blocks), links)
 
 
 def _says_more(cell: str) -> bool:
