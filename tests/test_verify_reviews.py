@@ -150,6 +150,23 @@ def test_annotated_copy_escapes_the_review(built_store, profile, tmp_path, built
     assert '<mark class="problem"' in html and "the record says phase 1" in html
 
 
+def test_annotated_copy_keeps_the_sources_list(tmp_path, built_home, cli):
+    """A chat answer's numbered sources stay in the annotated copy as written (the reading blanks
+    them once linked to their marks), escaped like the rest (fresh-80's chat answer)."""
+    review = tmp_path / "answer.txt"
+    review.write_text(
+        "KYSA-7 (NCT06384976) is a phase 3 study of about 120 people. [2]\n\n"
+        "[2] https://clinicaltrials.gov/study/NCT06384976 <script>alert(2)</script>\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "checked.html"
+    result = cli("--home", built_home, "verify", review, "--offline", "--format", "html", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    html = out.read_text(encoding="utf-8")
+    assert "[2] https://clinicaltrials.gov/study/NCT06384976 &lt;script&gt;" in html and "<script>" not in html
+    assert "the record says phase 2" in html
+
+
 class _FakeLiterature(BaseHTTPRequestHandler):
     """PubMed efetch and Crossref works answers shaped like the real ones, for retracted papers."""
 

@@ -752,7 +752,7 @@ def verify(
         stderr.print(f"{summary['network']}\nreferences the store lacks are unverifiable; --offline skips the lookups", highlight=False)
     text = ""  # --json on stdout prints the result itself: the problem lines are not built
     if fmt == "html":
-        text = annotated_html(document, results, path.name)
+        text = annotated_html(document, results, path.name, content)
     elif not as_json or out is not None:
         lines = []
         for c in result["citations"]:

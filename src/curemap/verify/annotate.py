@@ -28,7 +28,11 @@ def _verdict(result) -> str:
     return "unverifiable" if result.status == "unverifiable" else "ok"
 
 
-def annotated_html(doc: Document, results: list[Any], title: str) -> str:
+def annotated_html(doc: Document, results: list[Any], title: str, written: str | None = None) -> str:
+    """The page; ``written`` is the review as read from its file, shown where the reader kept its
+    offsets (a text format: its sources' lines, which the reading blanks once they are linked to
+    their marks, stay in the copy as the writer set them)."""
+    shown = written if written is not None and len(written) == len(doc.text) else doc.text
     marks: list[tuple[int, int, str, str]] = []
     for result in results:
         verdict = _verdict(result)
@@ -43,9 +47,9 @@ def annotated_html(doc: Document, results: list[Any], title: str) -> str:
     for start, end, verdict, note in marks:
         if start < position:
             continue
-        parts += [escape(doc.text[position:start]), f'<mark class="{verdict}" title="{escape(note)}">{escape(doc.text[start:end])}</mark>']
+        parts += [escape(shown[position:start]), f'<mark class="{verdict}" title="{escape(note)}">{escape(shown[start:end])}</mark>']
         position = end
-    parts.append(escape(doc.text[position:]))
+    parts.append(escape(shown[position:]))
     problems = [
         f"<li>{escape(where(p))}: <b>{escape(r.ref)}</b> ({r.status}) — {escape(p['message'])}"
         + (f' <a href="{escape(r.link)}">{escape(r.link)}</a>' if r.link else "") + "</li>"
