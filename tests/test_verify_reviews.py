@@ -2046,3 +2046,41 @@ def test_thirteenth_wave_first_run_misses(problems):
         "NCT00017628": [], "NCT01953523": [], "NCT04626921": [],
     }
     assert problems("the cohort, that's PMID 33660157, found twenty-nine point two percent had no evidence of disease activity.\n") == {"PMID:33660157": []}
+
+
+def test_fourteenth_wave_first_run_misses(problems):
+    """What fresh-95 to fresh-98 first missed or misread: a search result's card (a box under a
+    heading citing one record, its badges and "Sponsor:" line read with it); "(Italian network)"
+    naming no sponsor; "Kyverna itself is running a bigger phase 2 trial" after another trial's id
+    (but "; a phase 2 study, still recruiting" is the trial's own); "enrolment already complete";
+    "is still open"; "Novartis runs that one"; "NCT… - Roche, 767 ppl"; and a chat message ending
+    on a link with its sender's next message."""
+    card = (
+        '<div class="card"><h3><a href="https://clinicaltrials.gov/study/NCT06138132">Anti-CD19 CAR-T cells (KYV-101) in progressive MS</a></h3>\n'
+        '<p class="cond">Multiple Sclerosis</p><span class="badge">Phase 2</span> <span class="badge">Active, not recruiting</span>\n'
+        '<p class="sponsor">Sponsor: Stanford University</p><a class="more" href="/trial/NCT06138132">Learn more</a></div>\n'
+    )
+    assert problems(card, "html") == {"NCT06138132": ["phase"]}  # phase 1
+    sheet = "Study No.,Short title,Phase,Status,Sponsor,Target\n2024-515470-26-00,NEDA after aHSCT (Italian network),Phase 2,Recruiting,FISM,90\n"
+    assert problems(sheet, "csv") == {"2024-515470-26-00": []}
+    said = (
+        "Stanford's phase 1\ntrial ([NCT06138132](https://clinicaltrials.gov/study/NCT06138132)) treats 12 patients with\n"
+        "KYV-101, and Kyverna itself is running a bigger phase 2 trial of the same product.\n\n"
+        "- The Pavlov University programme ([NCT05832515](https://clinicaltrials.gov/study/NCT05832515))\n"
+        "  tests fludarabine conditioning; a phase 2 study, still recruiting, aiming for 200.\n\n"
+        "P106  LCAR-AIO (NCT06869278), phase 1, 37 pts -- enrolment already\n      complete, they said.\n\n"
+        "EU CT 2023-507820-22-00 — Novartis runs that one, a phase 1 in relapsing and progressive MS.\n"
+    )
+    assert problems(said, "md") == {"NCT06138132": [], "NCT05832515": ["phase"], "NCT06869278": ["status"], "2023-507820-22-00": ["sponsor"]}
+    texts = (
+        "Me: and the hamburg one NCT04971005 is still open I think?\nSam: ooh maybe email them\n"
+        "Sam: tolebrutinib PPMS NCT04458051 - Roche, 767 ppl\nMe: ok\n"
+    )
+    assert problems(texts) == {"NCT04971005": ["status"], "NCT04458051": ["sponsor"]}
+    chat = (
+        "[2026-11-28 19:31] stemcellsteve: BEAT-MS https://clinicaltrials.gov/study/NCT04047628 still recruiting, NIAID, phase 3\n"
+        "[2026-11-28 19:32] stemcellsteve: Mexico paper https://www.ncbi.nlm.nih.gov/pmc/articles/PMC7937693/\n"
+        "[2026-11-28 19:32] stemcellsteve: 92% response rate in RRMS at 12 months, 78% in PPMS\n"
+        "[2026-11-28 19:33] ana: thanks\n"
+    )
+    assert problems(chat) == {"NCT04047628": [], "PMC7937693": ["figure"]}  # 83% in RRMS

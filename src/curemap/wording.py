@@ -37,7 +37,7 @@ STATUS_PHRASES = (
      r"|\byet\s+to\s+(?:start|begin|open)\s+(?:recruiting|recruitment|enrol(?:l)?ment)\b", ("NOT_YET_RECRUITING",)),
     (rf"\bactive,?\s+(?:but\s+|and\s+)?(?:no\s+longer|not)\s+recruiting\b|\b(?:no\s+longer|not\s+currently)\s+(?:recruiting|enrolling)\b"
      r"|\bnot\s+(?:recruiting|enrolling)\s+(?:any\s?more|any\s+longer)\b|\b(?:done|finished)\s+(?:recruiting|enrolling)\b"
-     rf"|\b{_ENROLMENT}(?:['’]s)?\s+(?:of\s+(?:(?:about|around|roughly|approximately|nearly|some|over|~)\s*)?[\d,]+\s+[a-z]+\s+)?(?:is\s+|has\s+|now\s+|been\s+)*{_CLOSED}\b|\bclosed\s+to\s+(?:{_ENROLMENT}|(?:new\s+)?(?:people|patients|participants|volunteers))\b", ("ACTIVE_NOT_RECRUITING",)),
+     rf"|\b{_ENROLMENT}(?:['’]s)?\s+(?:of\s+(?:(?:about|around|roughly|approximately|nearly|some|over|~)\s*)?[\d,]+\s+[a-z]+\s+)?(?:is\s+|has\s+|now\s+|been\s+|already\s+)*{_CLOSED}\b|\bclosed\s+to\s+(?:{_ENROLMENT}|(?:new\s+)?(?:people|patients|participants|volunteers))\b", ("ACTIVE_NOT_RECRUITING",)),
     (r"\b(?:stopped|stopping|ceased|paused)\s+(?:recruiting|enrolling|recruitment|enrol(?:l)?ment)\b", ("ACTIVE_NOT_RECRUITING", "COMPLETED", "TERMINATED", "SUSPENDED")),
     (r"\b(?:completed|finished|closed)\s+(?:its\s+|their\s+)?(?:recruitment|enrol(?:l)?ment)\b", ("ACTIVE_NOT_RECRUITING", "COMPLETED")),
     (r"\b(?:not|isn['’]t|hasn['’]t|has\s+not|is\s+not|not\s+yet)\s+(?:been\s+|yet\s+)?(?:finished|completed|complete|over)\b",
@@ -47,7 +47,7 @@ STATUS_PHRASES = (
     (r"\bstill\s+(?:running|ongoing|underway|under\s+way|going\s+on)\b(?!\s+(?:a|an|the|it|its|their|this)\b)",
      ("RECRUITING", "ENROLLING_BY_INVITATION", "ACTIVE_NOT_RECRUITING")),
     (r"\bsigning\s+(?:up\s+)?(?:people|patients|participants|volunteers)(?:\s+up)?\b|\b(?:still|now|currently|already|actively)\s+recruiting\b|\bopen\s+(?:for|to)\s+(?:recruitment|enrol(?:l)?ment)\b|\brecruiting\b", ("RECRUITING",)),
-    (r"\b(?:still|now|currently|actively)\s+enrolling\b|\benrolling\b(?!\s+(?:only\s+|about\s+|around\s+|approximately\s+|some\s+|up\s+to\s+|~\s*)?\d)", _OPEN),
+    (r"\bstill\s+open\b(?![-\w])|\b(?:still|now|currently|actively)\s+enrolling\b|\benrolling\b(?!\s+(?:only\s+|about\s+|around\s+|approximately\s+|some\s+|up\s+to\s+|~\s*)?\d)", _OPEN),
     (r"\b(?:completed|finished)(?!\s+(?:the|its|their|a|an|enrol\w*|recruit\w*|treatment|follow|dosing|his|her)\b)(?:\s+in\s+(?:19|20)\d\d)?"
      r"|\b(?:(?:has|have|had)\s+)?(?:completed|finished)(?=\s+(?:its|their)\s+(?:[\w,/-]+\s+){0,3}?(?:study|trial|programme|program)\b)"
      r"|\b(?:is|are|was|were|now|also)\s+complete\b|\b(?:ran|run|went|gone)\s+to\s+completion\b|\b(?:has|have|had|was|were)\s+(?:now\s+)?(?:wrapped\s+up|concluded)\b(?!\s+(?:enrol|recruit))",

@@ -287,11 +287,11 @@ by list and by full text no slower."""
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")  # first: turning a new file to WAL takes a lock another opener may hold
     cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")  # takes effect only on a file not yet written
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 

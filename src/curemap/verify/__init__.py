@@ -140,6 +140,26 @@ def _links_without_ids(doc: Document, block) -> bool:
     return any(not refs_in_url(address) for address in addresses)
 
 
+_ANOTHER = re.compile(
+    r"\b(?:running|runs|ran|launched|launching|started|starting|began|begun|planning|plans|testing|tests|opened|opening|has|have|had)"
+    r"\s+(?:a|an|another)\s+(?:[\w-]+\s+){0,2}\Z",
+    re.IGNORECASE,
+)
+_TRIAL_NOUN = re.compile(r"\s*(?:[\w-]+\s+){0,2}(?:trial|study)\b", re.IGNORECASE)
+
+
+def _another_trial(masked: str, cited_end: int, claim) -> bool:
+    """Whether a claim after a segment's one reference is said of another trial, brought in by an
+    indefinite article in a clause of its own ("… (NCT…) treats 12 patients with KYV-101, and
+    Kyverna itself is running a bigger phase 2 trial of the same product")."""
+    return (
+        claim.field in ("phase", "status", "enrollment") and claim.start > cited_end
+        and _CLAUSE_BREAK.search(masked, cited_end, claim.start) is not None
+        and _ANOTHER.search(masked, max(cited_end, claim.start - 40), claim.start) is not None
+        and _TRIAL_NOUN.match(masked, claim.end) is not None
+    )
+
+
 _CLAUSE_BREAK = re.compile(r",\s+(?:and|while|but|whereas)\s+|;\s+")
 
 
@@ -168,6 +188,8 @@ def _product_news(masked: str, a: int, b: int, inside: list[Reference]) -> list[
 _NAMES_ONLY = re.compile(r"[ \t]*[•▪●■◦](?!.*\bphase\b)(?:[^\d\n]|(?<=[A-Za-z-])\d|(?<=\d)\d){0,80}", re.IGNORECASE)
 """A printed bullet of words and a reference alone ("• ABA-101 (NCT…)", "• BrainStorm Cell Therapeutics – NCT…"):
 a slide's first point, naming the trial its next points describe."""
+_SENT_AT = re.compile(r"^\s*[\[(]?(?:\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4},?\s+)?\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?[\])]?\s*(?:-\s*)?")
+"""A chat message's time, before its sender's name."""
 _ADDRESS = re.compile(r"://|\bwww\.")
 """An address in a message: a source of its own, not an answer to the message before."""
 _BULLET = re.compile(r"[ \t]+[-*+•◦▪‣–]\s")
@@ -176,14 +198,16 @@ _PRINTED_BULLET = re.compile(r"[ \t]*[•▪●■◦]")
 """A bullet printed as a character, as a slide or handout sets its points (not Markdown's "-")."""
 
 
-def _headed(text: str, blocks: list[Block], starts: list[int], blanked: str | None = None, messages: frozenset[int] | set[int] = frozenset()) -> list[Block]:
+def _headed(text: str, blocks: list[Block], starts: list[int], blanked: str | None = None, messages: dict[int, str] | None = None) -> list[Block]:
     """The blocks with each heading that cites a reference joined to the paragraph right under
     it when that paragraph cites none: the title names the trial, the paragraph makes the
     claims, and the two are read whole, as a list item is. A title line that cites ("**A
     cohort, 2021** (PMID …)", no full stop) is joined so to the list items under it that cite none;
     a sub-item citing none to the sub-item before it that cites, under an item citing none
     ("- ATA188", "  - EMBOLD: phase 1/2, NCT…", "  - 134 enrolled"); a chat's message citing none
-    to the message before it asking about what it cites ("… right? NCT…", "yes phase 1, 24 ppl")."""
+    to the message before it asking about what it cites ("… right? NCT…", "yes phase 1, 24 ppl"), or
+    ending on it, by the same sender ("Mexico paper https://…/PMC7937693/", then "92% response rate …")."""
+    messages = messages or {}
     def cites(block: Block) -> bool:
         return bisect_left(starts, block.start) < bisect_left(starts, block.end)
 
@@ -222,7 +246,9 @@ def _headed(text: str, blocks: list[Block], starts: list[int], blanked: str | No
             text.count("\n", title.end, block.start) <= 1 and _BULLET.match(text, block.start) and _BULLET.match(text, text.rfind("\n", 0, title.end) + 1)
         ):
             joined[-1] = Block(title.start, block.end, "item")  # "  - EMBOLD: phase 1/2, NCT…" then "  - 134 enrolled; trial completed"
-        elif title and title.start in messages and block.start in messages and title.end in ends and cites(title) and not cites(block) and "?" in text[title.start:title.end] and not _ADDRESS.search(text, block.start, block.end):
+        elif title and title.start in messages and block.start in messages and title.end in ends and cites(title) and not cites(block) and not _ADDRESS.search(text, block.start, block.end) and (
+            "?" in text[title.start:title.end] or messages[title.start] == messages[block.start] and not text[starts[bisect_left(starts, title.end) - 1]:title.end].split(maxsplit=1)[1:]
+        ):
             joined[-1] = Block(title.start, block.end, "item")  # "Dev: cleveland clinic did one years ago right? NCT…", then the answer
         elif block.kind == "para" and title and title.kind == "para" and not cites(title) and cites(block) and blanked is not None and (
             _lists_sources(blanked, block.start, block.end)
@@ -456,7 +482,7 @@ class Verifier:
         masked = _without_line_marks(mask_quotes(doc.text))
         blanked = _without_senders(_without_references(masked, refs), doc.senders)
         starts = [r.start for r in refs]
-        blocks = _headed(masked, doc.blocks, starts, blanked, {x for x, _ in doc.senders})
+        blocks = _headed(masked, doc.blocks, starts, blanked, {x: _SENT_AT.sub("", doc.text[x:y]).strip(" :") for x, y in doc.senders})
         results: list[CitationResult] = []
         lent = _legend_items(masked, blocks, refs, starts, lambda block: not self._claims(blanked, block, block.start, block.end))
         for block in blocks:
@@ -543,7 +569,7 @@ class Verifier:
                     named.append(result)
                     claims = [claim for claim in claims if not x <= claim.start < y]
             if len(about := {f"{r.kind}:{r.ref}" for r in inside}) == 1:  # every claim is about the one reference
-                pairs = [(claim, list(about)) for claim in claims]
+                pairs = [(claim, list(about)) for claim in claims if not _another_trial(masked, inside[-1].end, claim)]
             else:
                 pairs = _attribute(masked, claims, inside)
             for claim, keys in _own_first(masked, block, pairs, inside) if block.kind == "item" else pairs:

@@ -219,7 +219,7 @@ NAMED_BEFORE = [
     (Gated(re.compile(r"-(?:led|run)\b")), re.compile(r"\Z"), True),  # "UCL-led", "Cleveland Clinic-run": an organisation's name only ("China-led" names a place)
     (Gated(re.compile(r"\bsponsor\b(?![-\w]|\s*:)")), re.compile(r"\s+(?:(?:is|was|are|were)\s+the\s+(?:lead\s+)?)?\Z"), False),  # "(UCSF sponsor, …)", "Biogen were the sponsor"
     (Gated(re.compile(
-        r"\b(?:ran|runs|running|sponsored|sponsors|sponsoring|conducted|conducts|launched|registered|moved|testing|tests|tested)\s+(?:a|an|the|its|their|this|it\b(?!\s+(?:is|was|has|had)\b))\b"
+        r"\b(?:ran|runs|running|sponsored|sponsors|sponsoring|conducted|conducts|launched|registered|moved|testing|tests|tested)\s+(?:a|an|the|its|their|this|that\s+one|it\b(?!\s+(?:is|was|has|had)\b))\b"
     )), re.compile(r"[*_]{0,3}\s+(?:(?:is|was|has|have|had)\s+)?(?:(?:also|now|still|currently|already|itself|too)\s+)?\Z"), True),  # "The Cleveland Clinic ran a phase 2", "Cellerys also runs the …", "Stanford University is running it", "Allogene has moved its CAR-T into a phase 1"
     (Gated(re.compile(r"\bha(?:s|ve)\s+(?=[A-Z][\w-]*\d[\w-]*\s+in\b)")), re.compile(r"\s+\Z"), True),  # "Novartis has CC-97540 in NCT…"
 ]
@@ -245,6 +245,8 @@ _PART_OF = re.compile(r"(?:the\s+)?[A-Z]{2,6}['’]s\s+(?=[A-Z]{2,8}(?![\w-]))")
 """An acronym's possessive before another acronym ("the NIH's NINDS"): the second is the part meant."""
 _PLACE_OF = re.compile(r"[A-Z][a-z]+['’]s\s+(?=[A-Z])")
 """A place's possessive before an organisation's name ("Shanghai's RenJi Hospital", "Wuhan's Union Hospital")."""
+_NATIONAL = re.compile(r"[A-Z][a-z]+(?:ian|ish|ese|ean|ic)\s")
+"""A people's adjective opening a name ("Italian network", "Swedish registry", "Nordic centres")."""
 _CODE_OR_KIND = re.compile(
     r"-(?:sponsored|funded|led|run)\b|^[A-Z][A-Z-]*\d[A-Z0-9-]*$|^(?:multi|single|mono|dual|two|inter)[- ]?(?:cent(?:er|re)|site|national)s?$", re.IGNORECASE
 )
@@ -300,6 +302,8 @@ _DENIED = re.compile(r"\b(?:not|rather\s+than|instead\s+of|except|excluding)\s+(
 FIELD_ORGANISATION = re.compile(rf"(?:^|[ \t][-–—|][ \t]|;[ \t]*)(?P<name>{NAME})(?=[ \t]+[-–—|][ \t]|[ \t]*;)", re.UNICODE | re.MULTILINE)
 """An organisation standing alone as one field of a line of fields set apart by dashes, bars or
 semicolons ("Orelabrutinib NCT04711148 - BeiGene - Ph 2 RRMS - 160"): its sponsor, or where it runs."""
+DASHED_ORGANISATION = re.compile(rf"[ \t][-–—][ \t](?P<name>{NAME})(?=[ \t]*,)", re.UNICODE)
+"""An organisation after a dash, first of a line's comma-set facts ("tolebrutinib PPMS NCT… - Roche, 767 ppl")."""
 _GROUP_AT = re.compile(rf"(?:['’]s?)?\s+(?:research\s+)?(?:group|team|lab|laboratory|unit)\s+(?:at|in)\s+(?:the\s+)?(?P<at>{NAME})", re.UNICODE)
 _SHORT_NAME = re.compile(r"\s*\([A-Z][A-Za-z&]{1,9}(?:-[A-Z][A-Za-z&]{1,9})?\)")
 _SENTENCE_OPENING = re.compile(r"(?:(?:In|On|At|Since|After|Before|Then|Now|Also|Meanwhile|And|But|Today|Here|There|When|While|Later|With|An?)\s+|(?:19|20)\d\d,?\s+)+")
@@ -752,7 +756,7 @@ class ClaimReader:
                 continue
             if (_looks_organised(name) or self.organisations.lists(name)) and any(w not in ORG_WORDS for w in plain_words(name)):
                 self._sponsor(segment, *match.span("name"), start, add, hosted=True)
-        for match in FIELD_ORGANISATION.finditer(segment) if fielded else ():
+        for match in [*FIELD_ORGANISATION.finditer(segment), *DASHED_ORGANISATION.finditer(segment)] if fielded else ():
             name = re.split(r"[ \t]+[-–—|][ \t]+", match.group("name"))[0]  # a name's own dash joins no fields
             if (self.organisations.lists(name) or COMPANY_WORD.fullmatch(name) or _looks_organised(name)) and any(w not in ORG_WORDS for w in plain_words(name)):
                 self._sponsor(segment, match.start("name"), match.start("name") + len(name), start, add, hosted=True)
@@ -812,6 +816,8 @@ class ClaimReader:
             name, a = name[4:], a + 4
         if all(w in GENERIC_WORDS for w in plain_words(name)):
             return  # "General Hospital" (of a name wrapped over lines), "University Hospital": whose is not said
+        if _NATIONAL.match(name) and len(plain_words(name)) == 2 and plain_words(name)[1] in GENERIC_WORDS:
+            return  # "(Italian network)", "a Swedish hospital": a kind of place, not a name
         if _CODE_OR_KIND.search(name):
             return  # "Company-sponsored KYSA-7", "the STEMS2 sponsor": a kind of sponsor, or a trial's code, names none
         value = SiteOrSponsor(name) if hosted else OneWordOwner(name) if owner else DrugMaker(name) if maker else name

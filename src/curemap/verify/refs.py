@@ -817,6 +817,8 @@ class _HtmlText(HTMLParser):
     )
     SKIP = frozenset({"script", "style", "svg", "head", "template"})
     ID_HINT = re.compile(r"NCT|\d{4}-\d{4,7}-\d|PMC\d|10\.\d{4}/|PMID", re.IGNORECASE)
+    RECORD_ID = re.compile(r"NCT\d{8}|\b\d{4}-\d{6}-\d{2}-\d{2}\b", re.IGNORECASE)
+    BOXES = frozenset({"div", "article", "section"})
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -844,6 +846,7 @@ class _HtmlText(HTMLParser):
         self._sup: int | None = None  # where a superscript opened
         self.superscripts: list[tuple[int, int]] = []  # the text spans of superscripts ("…responders at 12 months<sup>1</sup>")
         self._lists: list[list[tuple[int, int]]] = []  # per ordered list open, its items' spans
+        self._boxes: list[tuple[str, int]] = []  # divs, articles and sections open: (tag, text offset)
         self.ordered: list[list[tuple[int, int]]] = []  # every ordered list's items, as numbered
 
     def _emit(self, text: str, line: int | None = None) -> None:
@@ -890,6 +893,8 @@ class _HtmlText(HTMLParser):
             self._newline()
             if tag in ("li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "p"):
                 self._open.append((tag, self.length))
+            elif tag in self.BOXES:
+                self._boxes.append((tag, self.length))
             if tag == "tr":
                 self._row, self._row_is_header, self._row_plain = [], True, False
             elif tag == "table" and self._row is not None:  # a table inside a cell: its rows are its own, the outer row waits
@@ -976,6 +981,8 @@ class _HtmlText(HTMLParser):
                     start = self._open.pop(index)[1]
                     self._block(tag, start)
                     break
+            if tag in self.BOXES and self._boxes and self._boxes[-1][0] == tag:
+                self._box(self._boxes.pop()[1])
             self._newline()
 
     def _block(self, tag: str, start: int) -> None:
@@ -1008,6 +1015,18 @@ class _HtmlText(HTMLParser):
             self.blocks.append(Block(start, end, "para"))
         else:
             self.blocks.append(Block(start, end, "heading"))
+
+    def _box(self, start: int) -> None:
+        """A card: a box (a search result's ``<div class="card">``) of a few blocks under a heading
+        that cites a record, every reference in it that record's (its "Learn more" link too); read
+        whole, as a list item is, so its badges and labelled lines are claims about that record."""
+        inside = list(itertools.takewhile(lambda b: b.start >= start, reversed(self.blocks)))
+        if not 2 <= len(inside) <= 8 or self.length - start > 1500 or any(b.kind == "row" for b in inside):
+            return
+        words = self._since(start)
+        headed = any(b.kind == "heading" and self.RECORD_ID.search(words, b.start - start, b.end - start) for b in inside)
+        if headed and len({m.group().upper() for m in self.RECORD_ID.finditer(words)}) == 1:
+            self.blocks.append(Block(start, self.length, "item"))
 
     def _lays_out(self, start: int, cells: list) -> bool:
         """Whether a table row only lays a page out (an e-mail's body in a cell): it holds another
