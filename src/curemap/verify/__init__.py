@@ -140,6 +140,7 @@ def _links_without_ids(doc: Document, block) -> bool:
     return any(not refs_in_url(address) for address in addresses)
 
 
+_CLAUSE_BREAK = re.compile(r",\s+(?:and|while|but|whereas)\s+|;\s+")
 _ANOTHER = re.compile(
     r"\b(?:running|runs|ran|launched|launching|started|starting|began|begun|planning|plans|testing|tests|opened|opening|has|have|had)"
     r"\s+(?:a|an|another)\s+(?:[\w-]+\s+){0,2}\Z",
@@ -148,7 +149,7 @@ _ANOTHER = re.compile(
 _TRIAL_NOUN = re.compile(r"\s*(?:[\w-]+\s+){0,2}(?:trial|study)\b", re.IGNORECASE)
 
 
-def _another_trial(masked: str, cited_end: int, claim) -> bool:
+def _another_trial(masked: str, cited_end: int, claim: Claim) -> bool:
     """Whether a claim after a segment's one reference is said of another trial, brought in by an
     indefinite article in a clause of its own ("… (NCT…) treats 12 patients with KYV-101, and
     Kyverna itself is running a bigger phase 2 trial of the same product")."""
@@ -158,9 +159,6 @@ def _another_trial(masked: str, cited_end: int, claim) -> bool:
         and _ANOTHER.search(masked, max(cited_end, claim.start - 40), claim.start) is not None
         and _TRIAL_NOUN.match(masked, claim.end) is not None
     )
-
-
-_CLAUSE_BREAK = re.compile(r",\s+(?:and|while|but|whereas)\s+|;\s+")
 
 
 def _product_news(masked: str, a: int, b: int, inside: list[Reference]) -> list[tuple[int, int]]:

@@ -740,8 +740,9 @@ def _text_document(content: str, markdown: bool) -> Document:
                 blocks.append(Block(a, b, "heading"))
             else:
                 names = header or []
-                blocks.append(Block(a, b, "row", [(x, y, names[i] if i < len(names) else "") for i, (x, y) in enumerate(cells)]))
-                links += _pmid_cells(text, [(x, y, names[i] if i < len(names) else "") for i, (x, y) in enumerate(cells)])
+                named = [(x, y, names[i] if i < len(names) else "") for i, (x, y) in enumerate(cells)]
+                blocks.append(Block(a, b, "row", named))
+                links += _pmid_cells(text, named)
             current = None
             continue
         if HEADING.match(line):
@@ -1020,7 +1021,7 @@ class _HtmlText(HTMLParser):
         """A card: a box (a search result's ``<div class="card">``) of a few blocks under a heading
         that cites a record, every reference in it that record's (its "Learn more" link too); read
         whole, as a list item is, so its badges and labelled lines are claims about that record."""
-        inside = list(itertools.takewhile(lambda b: b.start >= start, reversed(self.blocks)))
+        inside = list(itertools.islice(itertools.takewhile(lambda b: b.start >= start, reversed(self.blocks)), 9))  # a wrapper's hundreds are not walked
         if not 2 <= len(inside) <= 8 or self.length - start > 1500 or any(b.kind == "row" for b in inside):
             return
         words = self._since(start)
