@@ -13,7 +13,7 @@ Printed figures:
 - peak memory: of the loading process and of each worker process (sampled);
 - speedup from 1 to 2 Dask workers, on the first ``--speedup-files`` files of each kind;
 - API latency (p50/p95), uncached: ``/api/status``, ``/api/stats``, the overview page and
-  ``GET /api/studies`` with each filter alone and combined, with ``q``, and the 2,000th page
+  ``GET /api/studies`` with each filter alone and combined, with ``q`` (newest first, and by relevance), and the 2,000th page
   (by cursor), over a real uvicorn server on 127.0.0.1 that keeps no responses and no
   aggregates (what a reader meets after every update), on the SQLite and PostgreSQL stores.
 
@@ -288,6 +288,8 @@ QUERIES = [
     "/api/studies?ms=true&curative=true&status=RECRUITING&per_page=20",
     "/api/studies?q=ocrelizumab&per_page=20",
     "/api/studies?q=ocrelizumab&phase=phase3&ms=true&per_page=20",
+    "/api/studies?q=ocrelizumab&sort=relevance&per_page=20",
+    "/api/studies?q=ocrelizumab&phase=phase3&sort=relevance&per_page=20",
 ]
 DEEP_PAGE = 2000
 SECONDS_PER_QUERY = 10
@@ -338,7 +340,12 @@ def api_latency(url: str, requests: int, queries: list[str], src: Path | None = 
                     began = time.perf_counter()
                     response = client.get(query)
                     times.append((time.perf_counter() - began) * 1000)
+                    if response.status_code in (400, 422) and src:
+                        break  # a parameter the earlier version does not have (sort=relevance)
                     response.raise_for_status()
+                if response.status_code in (400, 422):
+                    figures[query] = {"times": None, "n": 0, "total": None}
+                    continue
                 body = response.json() if query.startswith("/api") else {}
                 figures[query] = {"times": _p50_p95(times), "n": len(times), "total": body.get("total", body.get("studies"))}
             return figures
@@ -358,7 +365,9 @@ def print_latency(title: str, figures: dict, before: dict | None = None) -> None
     for index, (query, figure) in enumerate(figures.items()):
         p50, p95 = figure["times"]
         line = f"  {p50:8.1f} / {p95:8.1f} ({figure['n']:2d})"
-        if before:
+        if before and before_rows[index]["times"] is None:
+            line += f"   {'(not in that version)':>30s}"
+        elif before:
             b50, b95 = before_rows[index]["times"]
             line += f"   {b50:8.1f} / {b95:8.1f}   {b95 / p95:6.1f}x"
         total = f"{figure['total']:,}" if isinstance(figure["total"], int) else "page"

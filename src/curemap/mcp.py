@@ -34,6 +34,7 @@ from curemap.store.search import query_words
 from curemap.verify import Verifier
 from curemap.views import record
 from curemap.web.query import (
+    RELEVANCE,
     PaperFilters,
     StudyFilters,
     paper_page,
@@ -65,18 +66,18 @@ def create_server(store: Store, home: Path, profile: Profile | None = None) -> M
     @server.tool(annotations=READ_ONLY)
     def search(query: str, strategy: str | None = None, page: int = 1, per_page: int = 20) -> dict[str, Any]:
         """Studies (registered trials) and papers containing every word of the query (stemmed),
-        most recently updated or published first; optionally only those labelled with a
+        most relevant first (words in a title count more); optionally only those labelled with a
         strategy id (see curemap://strategies). Pages of per_page (1-200) items."""
         with _answering(store, ToolError):
             if not query_words(query):
                 raise InputError("query: give at least one word to search for")
             studies = study_page(
                 store, profile, validate_study_filters(profile, StudyFilters(q=query, strategy=strategy)),
-                page=page, per_page=per_page,
+                sort=RELEVANCE, page=page, per_page=per_page,
             )
             papers = paper_page(
                 store, profile, validate_paper_filters(profile, PaperFilters(q=query, strategy=strategy)),
-                page=page, per_page=per_page,
+                sort=RELEVANCE, page=page, per_page=per_page,
             )
             ids = [item["id"] for item in studies.items + papers.items]
             return _cited(store, {"query": query, "studies": studies.to_dict(), "papers": papers.to_dict()}, ids)

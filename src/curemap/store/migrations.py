@@ -202,6 +202,17 @@ def _strategy_lists(conn: Connection) -> None:
     summary.rebuild_labelled(conn)
 
 
+def _search_facets(conn: Connection) -> None:
+    """On SQLite, the full-text index made again with each record's facets (its kind, a study's
+    phase and status) and a title's words weighing more in its relevance; PostgreSQL's needs
+    nothing. (A store made since has them from migration 0005.)"""
+    if conn.dialect.name != "sqlite" or search.has_facets(conn):
+        return
+    conn.execute(text("DROP TABLE search_documents"))
+    search.create_index(conn)
+    search.index_existing(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     (
         "0001_evidence_store",
@@ -237,6 +248,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0015_lighter_writes", _lighter_writes),
     ("0016_change_record_kinds", _change_record_kinds),
     ("0017_strategy_lists", _strategy_lists),
+    ("0018_search_facets", _search_facets),
 ]
 
 

@@ -27,6 +27,7 @@ from curemap.web.params import (
 )
 from curemap.web.query import (
     PAPER_COLUMNS,
+    RELEVANCE,
     STUDY_COLUMNS,
     ChangeFilters,
     PaperFilters,
@@ -36,6 +37,7 @@ from curemap.web.query import (
     change_page,
     iter_studies,
     paper_page,
+    refuse_ranked_export,
     study_page,
 )
 from curemap.wording import citation_url
@@ -80,6 +82,7 @@ def list_studies(
     next_cursor}`. Numbered pages reach the first 10,000 studies; `cursor=` with the
     `next_cursor` of a page gives the page after it, however deep."""
     if format:
+        refuse_ranked_export(sort)
         return download(iter_studies(ctx.store, ctx.profile, filters, sort=sort), EXPORT_STUDY_COLUMNS, format, "studies")
     page, per_page = pages
     return study_page(ctx.store, ctx.profile, filters, sort=sort, page=page, per_page=per_page, cursor=cursor).to_dict()
@@ -106,6 +109,7 @@ def list_papers(
     next_cursor}` (numbered pages, or `cursor=` as for studies)."""
     page, per_page = pages
     if format:
+        refuse_ranked_export(sort)
         rows = _by_cursor(lambda after: paper_page(ctx.store, ctx.profile, filters, sort=sort, per_page=200, cursor=after))
         return download(rows, [*PAPER_COLUMNS, "strategies", "url"], format, "papers")
     return paper_page(ctx.store, ctx.profile, filters, sort=sort, page=page, per_page=per_page, cursor=cursor).to_dict()
@@ -202,12 +206,13 @@ def search(
     q: Annotated[str, Query(description="words that must all occur", min_length=1, max_length=200)],
     pages: Paging,
 ) -> dict:
-    """Studies and papers containing every word of `q` (stemmed), most recently updated or published first."""
+    """Studies and papers containing every word of `q` (stemmed), most relevant first (as the search
+    page): words in a title count more. Numbered pages reach the best 10,000 of each."""
     page, per_page = pages
     return {
         "q": q,
-        "studies": study_page(ctx.store, ctx.profile, StudyFilters(q=q), page=page, per_page=per_page).to_dict(),
-        "papers": paper_page(ctx.store, ctx.profile, PaperFilters(q=q), page=page, per_page=per_page).to_dict(),
+        "studies": study_page(ctx.store, ctx.profile, StudyFilters(q=q), sort=RELEVANCE, page=page, per_page=per_page).to_dict(),
+        "papers": paper_page(ctx.store, ctx.profile, PaperFilters(q=q), sort=RELEVANCE, page=page, per_page=per_page).to_dict(),
     }
 
 

@@ -35,6 +35,7 @@ from curemap.web.params import (
     study_or_404,
 )
 from curemap.web.query import (
+    RELEVANCE,
     ROLES,
     STATUSES,
     ChangeFilters,
@@ -379,8 +380,8 @@ def search(ctx: Context, pages: Paging, q: Annotated[str | None, Query(max_lengt
     page, per_page = pages
     studies_found = papers_found = None
     if q and q.strip():
-        studies_found = study_page(ctx.store, ctx.profile, StudyFilters(q=q), page=page, per_page=per_page)
-        papers_found = paper_page(ctx.store, ctx.profile, PaperFilters(q=q), page=page, per_page=per_page)
+        studies_found = study_page(ctx.store, ctx.profile, StudyFilters(q=q), sort=RELEVANCE, page=page, per_page=per_page)
+        papers_found = paper_page(ctx.store, ctx.profile, PaperFilters(q=q), sort=RELEVANCE, page=page, per_page=per_page)
     longer = studies_found if studies_found is None or studies_found.pages >= papers_found.pages else papers_found
 
     def link(**at: Any) -> str:
