@@ -12,12 +12,12 @@ nothing is kept as given, so the link still names the trial.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from curemap.model import Paper, Study
 from curemap.store import Store
-from curemap.store.kinds import PAPER
+from curemap.store.kinds import PAPER, STUDY
 
 REGISTRY_NUMBER = re.compile(
     r"\b(NCT\d{8}|\d{4}-\d{6}-\d{2}-\d{2}|\d{4}-\d{6}-\d{2})\b",
@@ -29,12 +29,22 @@ def registry_numbers(text: str | None) -> Iterator[re.Match[str]]:
     return REGISTRY_NUMBER.finditer(text or "")
 
 
-def add_aliases(aliases: dict[str, str], study: Study) -> None:
-    """Record every id the study is known by (its own and its secondary ids) → its id."""
-    for secondary in study.secondary_ids:
-        for match in registry_numbers(secondary):
-            aliases.setdefault(match.group(0).upper(), study.id)
-    aliases[study.id] = study.id
+def aliases_of(study: Study) -> list[tuple[str, str]]:
+    """Every (registry number, study id) a study is known by: its own id and its secondary ids."""
+    known = {(match.group(0).upper(), study.id) for secondary in study.secondary_ids for match in registry_numbers(secondary)}
+    return sorted(known | {(study.id, study.id)})
+
+
+def resolver(aliases: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Each number → the study it names: the study with that id, else the first by id that lists
+    it among its secondary ids."""
+    named: dict[str, str] = {}
+    for number, study_id in aliases:
+        if number == study_id:
+            named[number] = study_id
+        elif named.get(number) != number:
+            named[number] = min(named.get(number, study_id), study_id)
+    return named
 
 
 def paper_links(paper: Paper, aliases: dict[str, str]) -> list[dict[str, Any]]:
@@ -62,13 +72,54 @@ def study_reference_links(study: Study) -> list[dict[str, Any]]:
     ]
 
 
+LINKS_PASS = "links-1"
+"""The link pass's mark in the store (its version: a new one relinks every paper once)."""
+FOUND_IN_PAPERS = ("databank", "text")
+"""Links a paper's own record gives; the others (``registry_reference``) a study's."""
+
+
 def link_store(store: Store) -> int:
-    """Recompute every link from the stored papers and studies; returns how many."""
-    aliases: dict[str, str] = {}
+    """Bring the paper–study links up to date with what the change log says changed since the last
+    pass (every link on a store's first pass); returns how many links were written."""
+    mark = store.enrichment_mark(LINKS_PASS)
+    latest = store.latest_change()
+    if mark is None:
+        return _link_everything(store, latest)
+    if mark == latest:
+        return 0
+    changed = store.changed_since(mark)
+    studies = list(store.records_of(STUDY, changed[STUDY.name]))
+    aliases = [alias for study in studies for alias in aliases_of(study)]
+    numbers = {number for number, _ in aliases + store.aliases_of(studies=changed[STUDY.name])}
+    named_before = resolver(store.aliases_of(numbers=numbers))
+    # papers whose links may move: those changed, and those naming a changed study or a number it held or holds
+    relinked = changed[PAPER.name] | store.papers_linked_to(changed[STUDY.name] | numbers | set(named_before.values()), FOUND_IN_PAPERS)
+    papers = list(store.records_of(PAPER, relinked))
+    mentioned = {number for paper in papers for number in _numbers_in(paper)}
+    kept = [alias for alias in store.aliases_of(numbers=mentioned) if alias[1] not in changed[STUDY.name]]
+    named = resolver(kept + [alias for alias in aliases if alias[0] in mentioned])
+    rows = [row for study in studies for row in study_reference_links(study)]
+    rows += [row for paper in papers for row in paper_links(paper, named)]
+    store.write_links(
+        rows, aliases, mark=(LINKS_PASS, latest), studies=changed[STUDY.name], papers=relinked, via=FOUND_IN_PAPERS
+    )
+    return len(rows)
+
+
+def _link_everything(store: Store, latest: int) -> int:
+    """Every link and alias, from every stored study and paper."""
+    aliases: list[tuple[str, str]] = []
     rows: list[dict[str, Any]] = []
     for study in store.iter_studies():
-        add_aliases(aliases, study)
+        aliases += aliases_of(study)
         rows += study_reference_links(study)
-    rows += [row for paper in store.iter_records(PAPER) for row in paper_links(paper, aliases)]
-    store.replace_links(rows)
+    named = resolver(aliases)
+    rows += [row for paper in store.iter_records(PAPER) for row in paper_links(paper, named)]
+    store.write_links(rows, aliases, mark=(LINKS_PASS, latest))
     return len(rows)
+
+
+def _numbers_in(paper: Paper) -> set[str]:
+    """The registry numbers a paper names (as :func:`paper_links` reads them)."""
+    found = {trial_id.strip().upper() for trial_id in paper.trial_ids}
+    return found | {match.group(0).upper() for name in ("title", "abstract") for match in registry_numbers(getattr(paper, name))}

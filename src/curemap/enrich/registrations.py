@@ -32,6 +32,7 @@ from scipy import sparse
 from curemap.enrich.links import registry_numbers
 from curemap.model import PartialDate, Study
 from curemap.store import Store
+from curemap.store.kinds import STUDY
 
 TITLE_WEIGHT = 0.6
 SPONSOR_WEIGHT = 0.25
@@ -350,11 +351,18 @@ def link_studies(studies: Iterable[Study], fetch) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: row["study_id"])
 
 
+REGISTRATIONS_PASS = "registrations-1"
+"""The registration pass's mark in the store (its version: a new one links every study again)."""
+
+
 def link_registrations(store: Store) -> int:
-    """Recompute every study's trial; returns how many trials have more than one registration."""
-    rows = link_studies(store.iter_studies(), store.get_study)
-    store.replace_registrations(rows)
-    return len({row["trial_id"] for row in rows if row["via"] != "self"})
+    """Recompute every study's trial if any study changed since the last pass (a new study can
+    change which registrations are each other's best match anywhere, so the pass is whole or
+    not at all); returns how many trials have more than one registration."""
+    latest, mark = store.latest_change(), store.enrichment_mark(REGISTRATIONS_PASS)
+    if mark is None or store.changed_since(mark)[STUDY.name]:
+        store.replace_registrations(link_studies(store.iter_studies(), store.get_study), mark=(REGISTRATIONS_PASS, latest))
+    return store.count_linked_trials()
 
 
 COMPARED = ("status", "phase", "enrollment", "start_date", "completion_date")

@@ -249,6 +249,8 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0016_change_record_kinds", _change_record_kinds),
     ("0017_strategy_lists", _strategy_lists),
     ("0018_search_facets", _search_facets),
+    # empty: a store's first link pass after it links every paper and fills the aliases
+    ("0019_incremental_links", _create(schema.registry_aliases, schema.enrichment_marks)),
 ]
 
 

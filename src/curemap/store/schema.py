@@ -277,6 +277,25 @@ links = Table(
 Index("ix_links_paper", links.c.paper_id)
 Index("ix_links_study", links.c.study_id)
 
+registry_aliases = Table(
+    "registry_aliases",
+    metadata,
+    Column("number", String(40), primary_key=True),  # a registry number, as papers name trials
+    Column("study_id", String(40), primary_key=True),  # a study known by it (its own id, or a secondary id)
+)
+"""Every registry number each study is known by, kept with the links so that a link pass reads
+the studies the numbers in its papers name, not every study (:mod:`curemap.enrich.links`)."""
+Index("ix_registry_aliases_study", registry_aliases.c.study_id)
+
+enrichment_marks = Table(
+    "enrichment_marks",
+    metadata,
+    Column("name", String(60), primary_key=True),  # a derived table's pass, with its version
+    Column("change_id", Integer, nullable=False),  # the newest change-log entry it has seen
+    Column("updated_at", String(40), nullable=False),
+)
+"""How far along the change log each incremental enrichment pass has come."""
+
 outcome_figures = Table(
     "outcome_figures",
     metadata,

@@ -1019,12 +1019,87 @@ class Store:
         with self.connect() as conn:
             return summary.total(conn, summary.MS, kind.name)
 
-    def replace_links(self, rows: list[dict[str, Any]]) -> None:
-        """Replace every paper–study link in one transaction (links are derived, so recomputed whole)."""
+    def latest_change(self) -> int:
+        """The id of the newest change-log entry (0 when there is none)."""
+        with self.connect() as conn:
+            return conn.execute(select(func.max(schema.changes.c.id))).scalar_one() or 0
+
+    def enrichment_mark(self, name: str) -> int | None:
+        """The newest change-log entry the pass ``name`` has seen (None: it has not run)."""
+        marks = schema.enrichment_marks
+        with self.connect() as conn:
+            return conn.execute(select(marks.c.change_id).where(marks.c.name == name)).scalar_one_or_none()
+
+    def changed_since(self, change_id: int) -> dict[str, set[str]]:
+        """The ids of the records the change log names after entry ``change_id``, by kind."""
+        changes = schema.changes
+        found: dict[str, set[str]] = {STUDY.name: set(), PAPER.name: set()}
+        with self.connect() as conn:
+            for row in conn.execute(select(changes.c.record_id, changes.c.record).where(changes.c.id > change_id).distinct()):
+                found.setdefault(row.record, set()).add(row.record_id)
+        return found
+
+    def records_of(self, kind: RecordKind, ids: Iterable[str], batch_size: int = 1000) -> Iterator[Any]:
+        """The stored records of ``kind`` among ``ids``, in id order, a batch at a time."""
+        table = kind.table
+        for batch in _batched(sorted(set(ids)), batch_size):
+            with self.connect() as conn:
+                rows = conn.execute(select(table.c.data).where(among(conn, table.c.id, batch)).order_by(table.c.id)).scalars()
+                yield from (kind.from_dict(json.loads(data)) for data in rows)
+
+    def aliases_of(self, *, numbers: Iterable[str] = (), studies: Iterable[str] = ()) -> list[tuple[str, str]]:
+        """The (number, study id) rows of :data:`schema.registry_aliases` naming any of ``numbers``
+        or held by any of ``studies``."""
+        aliases = schema.registry_aliases
+        found: set[tuple[str, str]] = set()
+        with self.connect() as conn:
+            for column, values in ((aliases.c.number, sorted(set(numbers))), (aliases.c.study_id, sorted(set(studies)))):
+                if values:
+                    found.update(map(tuple, conn.execute(select(aliases.c.number, aliases.c.study_id).where(among(conn, column, values)))))
+        return sorted(found)
+
+    def papers_linked_to(self, targets: Iterable[str], via: tuple[str, ...]) -> set[str]:
+        """The papers with a link found ``via`` one of these ways to any of ``targets``."""
+        links, wanted = schema.links, sorted(set(targets))
+        if not wanted:
+            return set()
+        with self.connect() as conn:
+            return set(conn.execute(select(links.c.paper_id).where(among(conn, links.c.study_id, wanted), links.c.via.in_(via))).scalars())
+
+    def write_links(
+        self,
+        rows: list[dict[str, Any]],
+        aliases: list[tuple[str, str]],
+        *,
+        mark: tuple[str, int],
+        studies: Iterable[str] | None = None,
+        papers: Iterable[str] | None = None,
+        via: tuple[str, ...] = (),
+    ) -> None:
+        """Save a link pass in one transaction with its ``mark`` (name, change id). Without
+        ``studies`` every link and alias is replaced; with them, those studies' aliases and their
+        links found other than ``via`` (their own references), and the links ``papers`` have
+        ``via`` one of those ways."""
+        links, held = schema.links, schema.registry_aliases
         with self.engine.begin() as conn:
-            conn.execute(delete(schema.links))
-            if rows:
-                conn.execute(insert(schema.links), rows)
+            if studies is None:
+                conn.execute(delete(links))
+                conn.execute(delete(held))
+            else:
+                changed, relinked = sorted(set(studies)), sorted(set(papers or ()))
+                conn.execute(delete(held).where(among(conn, held.c.study_id, changed)))
+                conn.execute(delete(links).where(among(conn, links.c.study_id, changed), links.c.via.not_in(via)))
+                conn.execute(delete(links).where(among(conn, links.c.paper_id, relinked), links.c.via.in_(via)))
+            bulk_insert(conn, links, rows)
+            bulk_insert(conn, held, [{"number": number, "study_id": study_id} for number, study_id in aliases])
+            self._set_mark(conn, mark)
+
+    def _set_mark(self, conn: Connection, mark: tuple[str, int]) -> None:
+        """Record that the pass ``mark[0]`` has seen the change log up to entry ``mark[1]``."""
+        marks = schema.enrichment_marks
+        name, change_id = mark
+        saved = upsert(conn, marks).values(name=name, change_id=change_id, updated_at=self.clock())
+        conn.execute(saved.on_conflict_do_update(index_elements=[marks.c.name], set_={"change_id": change_id, "updated_at": saved.excluded.updated_at}))
 
     # -- reading -----------------------------------------------------------------
 
@@ -1188,8 +1263,9 @@ class Store:
             counted = summary.read(conn, summary.RAW)
         return {source: {"records": n, "last_update": latest} for source, (n, latest) in sorted(counted.items())}
 
-    def replace_registrations(self, rows: list[dict[str, Any]]) -> None:
-        """Replace every study's trial in one transaction (trials are derived, so recomputed whole)."""
+    def replace_registrations(self, rows: list[dict[str, Any]], *, mark: tuple[str, int]) -> None:
+        """Replace every study's trial in one transaction with the pass's ``mark`` (name, change
+        id): trials are derived across the whole store, so recomputed whole."""
         tally = summary.Tally()
         with self.engine.begin() as conn:
             trials = summary.TrialsChanging(conn, summary.moved_trials(conn, rows))
@@ -1198,6 +1274,13 @@ class Store:
                 conn.execute(insert(schema.trial_registrations), rows)
             trials.done(tally)
             tally.apply(conn)
+            self._set_mark(conn, mark)
+
+    def count_linked_trials(self) -> int:
+        """How many trials have more than one registration."""
+        tr = schema.trial_registrations
+        with self.connect() as conn:
+            return conn.execute(select(func.count(tr.c.trial_id.distinct())).where(tr.c.via != "self")).scalar_one()
 
     def trial_ids(self) -> dict[str, str]:
         """Every study id → the id of the trial it registers, so counts can count trials."""

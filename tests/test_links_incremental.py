@@ -1,0 +1,127 @@
+"""Paper–trial links kept up to date from the change log: a pass relinks only the papers and
+studies that changed (and the papers naming what a changed study is known by), and gives the
+very links a pass over every record gives."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, select
+
+from curemap.enrich.links import LINKS_PASS, link_store
+from curemap.sources.files import iter_file_records
+from curemap.store import Store, schema
+from tests.conftest import SHARED_DATA
+from tests.test_store import csv_rows, records_from_rows
+
+LITERATURE_CSV = SHARED_DATA / "literature" / "ms_articles_2021_2022.csv"
+RAW_V2 = sorted((SHARED_DATA / "ctgov" / "raw-v2").glob("*.json"))
+
+
+def _literature_rows() -> list[dict[str, str]]:
+    with LITERATURE_CSV.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _write_literature(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _table(store: Store, table) -> list[tuple]:
+    with store.engine.connect() as conn:
+        return sorted(tuple("" if v is None else v for v in row) for row in conn.execute(select(table)))
+
+
+def test_a_pass_relinks_what_changed_and_gives_the_links_of_a_whole_pass(store_url, tmp_path, monkeypatch):
+    store = Store(store_url)
+    studies, papers = csv_rows(), _literature_rows()
+    store.import_records(records_from_rows(studies[:300]))
+    store.import_records(iter_file_records(_write_literature(tmp_path / "first.csv", papers[:600])))
+    assert link_store(store) > 0  # the first pass links everything
+    assert link_store(store) == 0  # nothing changed since
+
+    # Papers naming trials by numbers no stored study holds yet: an EU CT number that a
+    # ClinicalTrials.gov record lists among its secondary ids, and an NCT number; and a stored
+    # paper whose abstract now names a trial.
+    named = dict(papers[600], abstract=papers[600]["abstract"] + " Registered as EU CT 2023-510380-34-00.")
+    renamed = dict(papers[10], abstract=papers[10]["abstract"] + " ClinicalTrials.gov: NCT02552212.")
+    store.import_records(iter_file_records(_write_literature(tmp_path / "second.csv", [named, renamed, *papers[601:]])))
+    store.import_records(records_from_rows(studies[300:]))
+    for path in RAW_V2:  # API records: secondary ids (EudraCT, EU CT) and references with PMIDs
+        store.import_records(iter_file_records(path))
+
+    def every_record(*_args, **_kwargs):
+        raise AssertionError("an incremental pass read every record")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Store, "iter_records", every_record)
+        assert link_store(store) > 0
+    incremental = (_table(store, schema.links), _table(store, schema.registry_aliases))
+
+    links = {(row[0], row[1], row[2]) for row in incremental[0]}
+    assert (f"PMID:{named['pmid']}", "NCT06655896", "text") in links  # resolved through the secondary id
+    assert (f"PMID:{renamed['pmid']}", "NCT02552212", "text") in links
+    assert ("PMID:35296532", "NCT02552212", "registry_reference") in links
+    assert ("2015-001894-41", "NCT02552212") in incremental[1]
+
+    with store.engine.begin() as conn:
+        conn.execute(delete(schema.enrichment_marks).where(schema.enrichment_marks.c.name == LINKS_PASS))
+    link_store(store)  # a whole pass, as on a store's first
+    assert (_table(store, schema.links), _table(store, schema.registry_aliases)) == incremental
+    store.close()
+
+
+CTIS_CSV = SHARED_DATA / "ctis" / "ctis_ms_20250924.csv"
+
+
+@pytest.mark.parametrize("listed_first", [True, False])
+def test_a_number_names_the_study_with_that_id_before_one_listing_it(store_url, tmp_path, listed_first):
+    """A study whose own id a paper names takes the paper's link from one that only lists the
+    number among its secondary ids, whichever was stored first."""
+    store = Store(store_url)
+    number = "2023-510380-34-00"  # the EU CT number NCT06655896 lists among its secondary ids
+    api = SHARED_DATA / "ctgov" / "raw-v2" / "page_search_ms_recruiting_portland.json"
+    with CTIS_CSV.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        ctis = dict(next(reader), **{"Trial number": number})  # a real CTIS row under that number
+        fields = reader.fieldnames
+    with (tmp_path / "ctis.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerow(ctis)
+    paper = dict(_literature_rows()[0], abstract=f"An open-label extension of trial {number}.")
+    store.import_records(iter_file_records(_write_literature(tmp_path / "paper.csv", [paper])))
+    store.import_records(iter_file_records(api))
+    if listed_first:
+        link_store(store)
+    store.import_records(iter_file_records(tmp_path / "ctis.csv"))
+    link_store(store)
+    targets = {row[1] for row in _table(store, schema.links) if row[0] == f"PMID:{paper['pmid']}"}
+    assert targets == {number}
+    assert (number, "NCT06655896") in _table(store, schema.registry_aliases)
+    store.close()
+
+
+def test_registrations_are_linked_again_only_once_a_study_changes(store_url, tmp_path, monkeypatch):
+    from curemap.enrich import registrations
+
+    store = Store(store_url)
+    rows = csv_rows()[:200]
+    store.import_records(records_from_rows(rows))
+    store.import_records(iter_file_records(CTIS_CSV))
+    passes = []
+    whole = registrations.link_studies
+    monkeypatch.setattr(registrations, "link_studies", lambda *args: passes.append(1) or whole(*args))
+    linked = registrations.link_registrations(store)
+    assert linked > 0 and len(passes) == 1
+    store.import_records(iter_file_records(_write_literature(tmp_path / "papers.csv", _literature_rows()[:50])))
+    assert registrations.link_registrations(store) == linked and len(passes) == 1  # papers only: nothing to relink
+    store.import_records(records_from_rows([dict(rows[0], BriefTitle=rows[0]["BriefTitle"] + " (extension)")]))
+    assert registrations.link_registrations(store) == linked and len(passes) == 2
+    store.close()
