@@ -113,7 +113,7 @@ def test_the_search_page_ranks_and_escapes(built_store):
     assert hostile.status_code == 200 and "<script>alert" not in hostile.text and "&lt;script&gt;" in hostile.text
 
 
-def test_a_store_made_before_the_facets_is_indexed_again_on_opening(built, tmp_path):
+def test_a_store_made_before_the_facets_is_indexed_again_on_opening(built, capsys):
     url = f"sqlite:///{built / 'curemap.db'}"
     store = Store(url)
     profile = load_profile()
@@ -127,7 +127,10 @@ def test_a_store_made_before_the_facets_is_indexed_again_on_opening(built, tmp_p
         conn.exec_driver_sql("DELETE FROM schema_migrations WHERE name = '0018_search_facets'")
         assert not search.has_facets(conn)
     store.close()
-    reopened = Store(url)  # opening the store runs migration 0018 again
+    capsys.readouterr()
+    reopened = Store(url)  # opening the store runs migration 0018 again, saying so
+    said = capsys.readouterr().err
+    assert "migrating the store: 0018_search_facets …" in said and "0018_search_facets done in" in said
     with reopened.engine.connect() as conn:
         assert search.has_facets(conn)
     assert study_page(reopened, profile, StudyFilters(q="sclerosis", status="RECRUITING")).total == expected > 0

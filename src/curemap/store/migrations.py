@@ -8,12 +8,14 @@ ever appended.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
+from curemap.console import stderr
 from curemap.errors import StoreError
 from curemap.store import schema, search, summary
 
@@ -278,7 +280,8 @@ def _take_migration_lock(conn: Connection) -> None:
 def migrate(engine: Engine) -> list[str]:
     """Apply every migration not yet applied; returns the names applied now. Safe when several
     processes open a new store at once: each migration is checked again under the lock."""
-    if set(applied(engine)) >= {name for name, _ in MIGRATIONS}:
+    done_before = set(applied(engine))
+    if done_before >= {name for name, _ in MIGRATIONS}:
         return []  # the usual open takes no lock
     migrations = schema.schema_migrations
     ran = []
@@ -289,7 +292,12 @@ def migrate(engine: Engine) -> list[str]:
                 migrations.create(conn, checkfirst=True)
                 if conn.execute(select(migrations.c.name).where(migrations.c.name == name)).first():
                     continue
+                started = time.monotonic()
+                if done_before:  # a store with records: some migrations read them all (minutes for millions)
+                    stderr.print(f"migrating the store: {name} …", highlight=False)
                 run(conn)
+                if done_before:
+                    stderr.print(f"migrating the store: {name} done in {time.monotonic() - started:,.1f} s", highlight=False)
                 conn.execute(
                     migrations.insert().values(name=name, applied_at=datetime.now(UTC).isoformat(timespec="seconds"))
                 )
