@@ -43,7 +43,8 @@ system-deps:
 test: $(BIN)/curemap system-deps
 	CUREMAP_SHARED=$(abspath $(SHARED)) $(BIN)/python -m pytest
 
-bench: $(BIN)/curemap
+bench: build
+	$(BIN)/python bench/bench_enrich.py --db $(CUREMAP_HOME)/curemap.db
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_classify.py
 	$(BIN)/python bench/bench_web.py

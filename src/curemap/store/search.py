@@ -11,7 +11,7 @@ phase and status) as tokens of a column of their own, which a query's words neve
 index then answers "studies in phase 3 mentioning ocrelizumab" by itself, where joining each of
 a million-record store's matches to its key and its row to test them took most of the time.
 (PostgreSQL keeps the kind in a column; its planner joins the other filters from the studies.)
-Both rank matches by relevance (:func:`ranked_matches`): FTS5's BM25 with a title's words
+Both rank matches by relevance (:func:`matching_ids`, ``ranked``): FTS5's BM25 with a title's words
 weighing :data:`TITLE_WEIGHT` times a body's, PostgreSQL's ``ts_rank``.
 """
 
@@ -145,46 +145,29 @@ def _sqlite_match(words: list[str], kind: str, facets: dict[str, str] | None) ->
     return "{title body}: (" + " ".join(f'"{word}"' for word in words) + ") AND facets: (" + " ".join(f'"{token}"' for token in wanted) + ")"
 
 
-_NOTHING = "SELECT NULL AS record_id, 0.0 AS score WHERE 1 = 0"
-
-
-def matching_ids(kind: str, query: str, dialect: str, facets: dict[str, str] | None = None) -> TextualSelect:
+def matching_ids(kind: str, query: str, dialect: str, facets: dict[str, str] | None = None, *, ranked: bool = False) -> TextualSelect:
     """A ``SELECT record_id`` of the records of ``kind`` containing every word of ``query`` (and,
     on SQLite, with the ``facets`` given, of :data:`FACETS`), to use as a subquery
     (``table.c.id.in_(...)``) or run on its own; unordered, so the index answers it without
-    ranking every match. A query with no words matches nothing."""
+    ranking every match. With ``ranked``, each match's relevance as ``score`` too (higher is
+    more relevant), still in no order: the caller orders once its other filters are joined.
+    A query with no words matches nothing."""
     words = query_words(query)
+    columns = {"record_id": String, **({"score": Float} if ranked else {})}
     if not words:
-        return text(_NOTHING).columns(record_id=String)
+        return text(f"SELECT NULL AS record_id{', 0.0 AS score' if ranked else ''} WHERE 1 = 0").columns(**columns)
     if dialect == "sqlite":
+        score = ", -search_documents.rank AS score" if ranked else ""
         statement = text(
-            "SELECT search_keys.record_id FROM search_documents JOIN search_keys ON search_keys.id = search_documents.rowid"
+            f"SELECT search_keys.record_id{score} FROM search_documents JOIN search_keys ON search_keys.id = search_documents.rowid"
             " WHERE search_documents MATCH :match"
         ).bindparams(match=_sqlite_match(words, kind, facets))
     else:
+        score = ", ts_rank(document, plainto_tsquery('english', :match)) AS score" if ranked else ""
         statement = text(
-            "SELECT record_id FROM search_documents WHERE document @@ plainto_tsquery('english', :match) AND kind = :kind"
+            f"SELECT record_id{score} FROM search_documents WHERE document @@ plainto_tsquery('english', :match) AND kind = :kind"
         ).bindparams(match=" ".join(words), kind=kind)
-    return statement.columns(record_id=String)
-
-
-def ranked_matches(kind: str, query: str, dialect: str, facets: dict[str, str] | None = None) -> TextualSelect:
-    """:func:`matching_ids` with each match's relevance (``score``: higher is more relevant), in
-    no order: the caller orders by ``score`` once its other filters are joined."""
-    words = query_words(query)
-    if not words:
-        return text(_NOTHING).columns(record_id=String, score=Float)
-    if dialect == "sqlite":
-        statement = text(
-            "SELECT search_keys.record_id, -search_documents.rank AS score FROM search_documents"
-            " JOIN search_keys ON search_keys.id = search_documents.rowid WHERE search_documents MATCH :match"
-        ).bindparams(match=_sqlite_match(words, kind, facets))
-    else:
-        statement = text(
-            "SELECT record_id, ts_rank(document, plainto_tsquery('english', :match)) AS score FROM search_documents"
-            " WHERE document @@ plainto_tsquery('english', :match) AND kind = :kind"
-        ).bindparams(match=" ".join(words), kind=kind)
-    return statement.columns(record_id=String, score=Float)
+    return statement.columns(**columns)
 
 
 def _no_facets(facets: dict[str, str] | None) -> None:
@@ -207,8 +190,8 @@ def count_matches(conn: Connection, kind: str, query: str, facets: dict[str, str
 
 
 def top_matches(conn: Connection, kind: str, query: str, facets: dict[str, str] | None, limit: int, offset: int) -> list[str]:
-    """The ids of the ``limit`` most relevant matches after the first ``offset`` (:func:`ranked_matches`'
-    order; equal scores in the index's order on SQLite, by id on PostgreSQL). SQLite ranks and
+    """The ids of the ``limit`` most relevant matches after the first ``offset`` (:func:`matching_ids`'
+    ranked order; equal scores in the index's order on SQLite, by id on PostgreSQL). SQLite ranks and
     cuts in the index before naming the page's matches; PostgreSQL needs ``facets`` empty."""
     words = query_words(query)
     if not words:

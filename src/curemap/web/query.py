@@ -28,7 +28,7 @@ from curemap.store import Store, schema
 from curemap.store.kinds import STUDY
 from curemap.store import search
 from curemap.store.migrations import LISTING_INDEX
-from curemap.store.search import count_matches, each_contains, matching_ids, ranked_matches, top_matches
+from curemap.store.search import count_matches, each_contains, matching_ids, top_matches
 from curemap.wording import citation_url
 
 ROLES = (TESTED, COMPARATOR)
@@ -338,7 +338,7 @@ def study_page(
         if sort == RELEVANCE and by_text:
             ids, next_cursor = top_matches(conn, "study", filters.q, facets, per_page, (page - 1) * per_page), None
         elif sort == RELEVANCE:
-            ranked = ranked_matches("study", filters.q, dialect, facets).subquery("ranked")
+            ranked = matching_ids("study", filters.q, dialect, facets, ranked=True).subquery("ranked")
             found = select(_ST.c.id).where(*study_conditions(profile, filters, dialect, words=False))
             ordered = found.join(ranked, ranked.c.record_id == _ST.c.id).order_by(ranked.c.score.desc(), _ST.c.id)
             ids, next_cursor = list(conn.execute(ordered.limit(per_page).offset((page - 1) * per_page)).scalars()), None
@@ -463,7 +463,7 @@ def paper_page(
         total = conn.execute(select(func.count()).select_from(pp).where(*where)).scalar_one() if len(where) > 1 else store.count_papers()
         query = select(*(pp.c[name] for name in PAPER_COLUMNS)).where(*where)
         if sort == RELEVANCE:
-            ranked = ranked_matches("paper", filters.q, store.engine.dialect.name).subquery("ranked")
+            ranked = matching_ids("paper", filters.q, store.engine.dialect.name, ranked=True).subquery("ranked")
             ranking = select(*(pp.c[name] for name in PAPER_COLUMNS)).where(*unmatched).join(ranked, ranked.c.record_id == pp.c.id)
             ordered = ranking.order_by(ranked.c.score.desc(), pp.c.id)
             rows, next_cursor = conn.execute(ordered.limit(per_page).offset((page - 1) * per_page)).all(), None
