@@ -74,7 +74,7 @@ def list_studies(
     ctx: Context,
     filters: Annotated[StudyFilters, Depends(study_filters)],
     pages: Paging,
-    sort: Annotated[StudySort, Query(description="order; a leading - means newest/largest first")] = "-last_update",
+    sort: Annotated[StudySort, Query(description="order; a leading - means newest/largest first; relevance (with q): most relevant first, numbered pages only")] = "-last_update",
     format: Format = None,
     cursor: Cursor = None,
 ):
@@ -101,7 +101,7 @@ def list_papers(
     ctx: Context,
     filters: Annotated[PaperFilters, Depends(paper_filters)],
     pages: Paging,
-    sort: Annotated[PaperSort, Query(description="order; a leading - means newest first")] = "-published",
+    sort: Annotated[PaperSort, Query(description="order; a leading - means newest first; relevance (with q): most relevant first, numbered pages only")] = "-published",
     format: Format = None,
     cursor: Cursor = None,
 ):
