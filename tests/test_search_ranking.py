@@ -134,3 +134,36 @@ def test_a_store_made_before_the_facets_is_indexed_again_on_opening(built, capsy
     with reopened.engine.connect() as conn:
         assert search.has_facets(conn)
     assert study_page(reopened, profile, StudyFilters(q="sclerosis", status="RECRUITING")).total == expected > 0
+
+
+def test_a_withdrawn_paper_leaves_the_index_and_searches_count_the_rest(store_url, tmp_path):
+    import gzip
+
+    from curemap.sources.files import iter_file_records
+    from tests.conftest import SHARED_DATA
+
+    store = Store(store_url)
+    store.import_records(iter_file_records(SHARED_DATA / "pubmed" / "pubmed-29768149.xml"))
+    store.import_records(iter_file_records(SHARED_DATA / "pubmed" / "medline16n0902.xml.gz"))
+    profile = load_profile()
+    words = search.query_words(store.get_paper("PMID:29768149").title)[:3]
+    search_for = " ".join(words)
+
+    def through_rows() -> int:
+        pp = schema.papers
+        with store.engine.connect() as conn:
+            matched = pp.c.id.in_(search.matching_ids("paper", search_for, store.engine.dialect.name))
+            return conn.execute(select(func.count()).select_from(pp).where(pp.c.deleted.is_(False), matched)).scalar_one()
+
+    for order in ("relevance", "-published"):
+        found = query.paper_page(store, profile, query.PaperFilters(q=search_for), sort=order, per_page=200)
+        assert "PMID:29768149" in {p["id"] for p in found.items} and found.total == through_rows() == len(found.items)
+    withdrawal = tmp_path / "withdrawal.xml.gz"  # in the shape MEDLINE files carry it
+    with gzip.open(withdrawal, "wt", encoding="utf-8") as handle:
+        handle.write('<?xml version="1.0"?>\n<MedlineCitationSet><DeleteCitation><PMID Version="1">29768149</PMID>'
+                     "</DeleteCitation></MedlineCitationSet>\n")
+    assert store.import_records(iter_file_records(withdrawal)).changed == 1
+    for order in ("relevance", "-published"):
+        found = query.paper_page(store, profile, query.PaperFilters(q=search_for), sort=order, per_page=200)
+        assert "PMID:29768149" not in {p["id"] for p in found.items} and found.total == through_rows() == len(found.items)
+    store.close()

@@ -205,10 +205,13 @@ def _strategy_lists(conn: Connection) -> None:
 
 
 def _search_facets(conn: Connection) -> None:
-    """On SQLite, the full-text index made again with each record's facets (its kind, a study's
-    phase and status) and a title's words weighing more in its relevance; PostgreSQL's needs
-    nothing. (A store made since has them from migration 0005.)"""
-    if conn.dialect.name != "sqlite" or search.has_facets(conn):
+    """Withdrawn papers out of the full-text index; on SQLite, the index made again with each
+    record's facets (its kind, a study's phase and status) and a title's words weighing more in
+    its relevance. (A store made since has them from migration 0005.)"""
+    if conn.dialect.name != "sqlite":
+        conn.execute(text("DELETE FROM search_documents WHERE record_id IN (SELECT id FROM papers WHERE deleted)"))
+        return
+    if search.has_facets(conn):
         return
     conn.execute(text("DROP TABLE search_documents"))
     search.create_index(conn)

@@ -122,12 +122,27 @@ def index_records(conn: Connection, kind: str, items: Iterable[Study | Paper | d
     )
 
 
+def unindex_records(conn: Connection, ids: list[str]) -> None:
+    """Take records out of the index (papers their source withdrew: no list shows them)."""
+    if not ids:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.execute(text("DELETE FROM search_documents WHERE record_id = ANY(:ids)"), {"ids": ids})
+        return
+    conn.execute(
+        text("DELETE FROM search_documents WHERE rowid IN (SELECT id FROM search_keys WHERE record_id IN :ids)").bindparams(
+            bindparam("ids", expanding=True)
+        ),
+        {"ids": ids},
+    )
+
+
 def index_existing(conn: Connection, batch_size: int = 2000) -> None:
-    """Index every stored study and paper (a store that predates the index)."""
-    for kind, table in (("study", "studies"), ("paper", "papers")):
+    """Index every stored study and paper but the withdrawn ones (a store that predates the index)."""
+    for kind, table, kept in (("study", "studies", ""), ("paper", "papers", " AND NOT deleted")):
         last = ""
         while rows := conn.execute(
-            text(f"SELECT id, data FROM {table} WHERE id > :last ORDER BY id LIMIT :n"), {"last": last, "n": batch_size}
+            text(f"SELECT id, data FROM {table} WHERE id > :last{kept} ORDER BY id LIMIT :n"), {"last": last, "n": batch_size}
         ).all():
             index_records(conn, kind, [json.loads(row.data) for row in rows])
             last = rows[-1].id
@@ -146,7 +161,7 @@ def _sqlite_match(words: list[str], kind: str, facets: dict[str, str] | None) ->
 
 
 def matching_ids(kind: str, query: str, dialect: str, facets: dict[str, str] | None = None, *, ranked: bool = False) -> TextualSelect:
-    """A ``SELECT record_id`` of the records of ``kind`` containing every word of ``query`` (and,
+    """A ``SELECT record_id`` of the (not withdrawn) records of ``kind`` containing every word of ``query`` (and,
     on SQLite, with the ``facets`` given, of :data:`FACETS`), to use as a subquery
     (``table.c.id.in_(...)``) or run on its own; unordered, so the index answers it without
     ranking every match. With ``ranked``, each match's relevance as ``score`` too (higher is

@@ -764,6 +764,7 @@ class Store:
                 .values(deleted=True, updated_at=now)
             )
             if result.rowcount:
+                search.unindex_records(conn, [record.source_id])
                 tally.add(summary.PAPERS, n=-1)
                 conn.execute(insert(schema.changes).values(**_log_row(record.source_id, PAPER.name, "deleted", now)))
                 counts.changed += 1

@@ -457,18 +457,25 @@ def paper_page(
     if strategies is not None:
         where.append(pp.c.id.in_(select(rs.c.record_id).where(rs.c.strategy.in_(strategies))))
     unmatched = list(where)  # what a relevance order joins the ranked matches to
+    by_text = bool(filters.q) and strategies is None  # the index holds the papers not withdrawn: it answers alone
     if filters.q:
         where.append(pp.c.id.in_(matching_ids("paper", filters.q, store.engine.dialect.name)))
+    columns = [pp.c[name] for name in PAPER_COLUMNS]
     with store.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(pp).where(*where)).scalar_one() if len(where) > 1 else store.count_papers()
-        query = select(*(pp.c[name] for name in PAPER_COLUMNS)).where(*where)
-        if sort == RELEVANCE:
+        if by_text:
+            total = count_matches(conn, "paper", filters.q)
+        else:
+            total = conn.execute(select(func.count()).select_from(pp).where(*where)).scalar_one() if len(where) > 1 else store.count_papers()
+        if sort == RELEVANCE and by_text:
+            ranked_ids = top_matches(conn, "paper", filters.q, None, per_page, (page - 1) * per_page)
+            by_id = {row.id: row for row in conn.execute(select(*columns).where(pp.c.id.in_(ranked_ids)))}
+            rows, next_cursor = [by_id[i] for i in ranked_ids if i in by_id], None
+        elif sort == RELEVANCE:
             ranked = matching_ids("paper", filters.q, store.engine.dialect.name, ranked=True).subquery("ranked")
-            ranking = select(*(pp.c[name] for name in PAPER_COLUMNS)).where(*unmatched).join(ranked, ranked.c.record_id == pp.c.id)
-            ordered = ranking.order_by(ranked.c.score.desc(), pp.c.id)
+            ordered = select(*columns).where(*unmatched).join(ranked, ranked.c.record_id == pp.c.id).order_by(ranked.c.score.desc(), pp.c.id)
             rows, next_cursor = conn.execute(ordered.limit(per_page).offset((page - 1) * per_page)).all(), None
         else:
-            rows, next_cursor = _page_rows(conn, query, _PAPER_ORDER, sort, page, per_page, cursor)
+            rows, next_cursor = _page_rows(conn, select(*columns).where(*where), _PAPER_ORDER, sort, page, per_page, cursor)
         ids = [row.id for row in rows]
         strategies_of: dict[str, list[str]] = defaultdict(list)
         for row in conn.execute(select(rs.c.record_id, rs.c.strategy).where(rs.c.record_id.in_(ids))):
