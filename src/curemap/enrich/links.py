@@ -120,6 +120,5 @@ def _link_everything(store: Store, latest: int) -> int:
 
 
 def _numbers_in(paper: Paper) -> set[str]:
-    """The registry numbers a paper names (as :func:`paper_links` reads them)."""
-    found = {trial_id.strip().upper() for trial_id in paper.trial_ids}
-    return found | {match.group(0).upper() for name in ("title", "abstract") for match in registry_numbers(getattr(paper, name))}
+    """The registry numbers a paper names: its links' targets when no number resolves."""
+    return {row["study_id"] for row in paper_links(paper, {})}
