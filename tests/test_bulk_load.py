@@ -20,7 +20,9 @@ from curemap.store.store import Entry
 from curemap.store.migrations import LARGE_TEXT, PREFIX_INDEXES
 from tests.conftest import SHARED_DATA
 from tests.test_store import csv_rows, records_from_rows
+from tests.test_search_ranking import _index_answers_as_the_rows
 from tests.test_trend_counts import _kept_figures_are_a_recount
+from curemap.web.query import StudyFilters
 
 
 def _summary_rows(store: Store) -> dict[tuple[str, str], int]:
@@ -67,6 +69,10 @@ def test_a_partition_in_many_batches_moves_the_trial_figures_of_what_it_touches_
     assert (loaded.imported, loaded.changed) == (60, len(changed))
     assert _summary_rows(bulk) == _recount_rows(bulk)
     _kept_figures_are_a_recount(bulk)
+    # the index's facets are the labels the partition carried, as the studies' rows hold them
+    searches = [StudyFilters(q="sclerosis", ms=True), StudyFilters(q="sclerosis", group="disease_control", phase="phase3"),
+                StudyFilters(q="sclerosis", curative=False, status="COMPLETED"), StudyFilters(q="sclerosis", ms=False)]
+    assert all(_index_answers_as_the_rows(bulk, searches))
 
     row_by_row = prepared(f"sqlite:///{tmp_path / 'rows.db'}")
     row_by_row.import_records(iter_file_records(path))

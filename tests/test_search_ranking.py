@@ -11,21 +11,28 @@ from sqlalchemy import func, select
 from curemap.errors import InputError
 from curemap.profile import load_profile
 from curemap.store import Store, schema, search
+from curemap.store.kinds import STUDY
 from curemap.web import create_app, query
 from curemap.web.query import StudyFilters, study_page
 from tests.test_store import csv_rows, records_from_rows
 
 
-def _counted_through_rows(store: Store, filters: StudyFilters) -> int:
-    """The list's total the way it was counted before the index answered it: through the studies."""
+def _through_rows(store: Store, filters: StudyFilters, *, limit: int | None = None) -> tuple[int, list[str]]:
+    """The list's total, and its newest ``limit`` ids, found the way they were before the index
+    answered its filters: the words' matches joined to the studies, the filters tested on them."""
     profile = load_profile()
     dialect = store.engine.dialect.name
-    where = query.study_conditions(profile, StudyFilters(**{**filters.__dict__, "phase": None, "status": None}), dialect)
     st = schema.studies
-    where += [st.c.phase == filters.phase] if filters.phase else []
-    where += [st.c.status == filters.status] if filters.status else []
+    where = query.study_conditions(profile, filters, dialect, words=False)
+    where.append(st.c.id.in_(search.matching_ids("study", filters.q, dialect)))
     with store.engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(st).where(*where)).scalar_one()
+        total = conn.execute(select(func.count()).select_from(st).where(*where)).scalar_one()
+        newest = select(st.c.id).where(*where).order_by(st.c.last_update_posted.desc().nulls_last(), st.c.id.desc())
+        return total, list(conn.execute(newest.limit(limit or 1)).scalars())
+
+
+def _counted_through_rows(store: Store, filters: StudyFilters) -> int:
+    return _through_rows(store, filters)[0]
 
 
 def test_the_index_counts_a_search_with_its_phase_and_status_as_the_studies_do(store_url):
@@ -44,7 +51,7 @@ def test_the_index_counts_a_search_with_its_phase_and_status_as_the_studies_do(s
         if store.engine.dialect.name == "postgresql" and (filters.phase or filters.status):
             continue  # PostgreSQL's search table holds no facets: its lists join the studies
         with store.engine.connect() as conn:
-            indexed = search.count_matches(conn, "study", filters.q, {"phase": filters.phase, "status": filters.status})
+            indexed = search.count_matches(conn, "study", filters.q, query.text_facets(profile, filters, store.engine.dialect.name))
         assert indexed == _counted_through_rows(store, filters) == study_page(store, profile, filters).total, filters
     assert _counted_through_rows(store, searches[1]) > 0 and _counted_through_rows(store, searches[2]) > 0
 
@@ -167,3 +174,88 @@ def test_a_withdrawn_paper_leaves_the_index_and_searches_count_the_rest(store_ur
         found = query.paper_page(store, profile, query.PaperFilters(q=search_for), sort=order, per_page=200)
         assert "PMID:29768149" not in {p["id"] for p in found.items} and found.total == through_rows() == len(found.items)
     store.close()
+
+
+LABELLED_SEARCHES = [
+    StudyFilters(q="sclerosis", ms=True),
+    StudyFilters(q="sclerosis", ms=False),
+    StudyFilters(q="sclerosis", curative=True),
+    StudyFilters(q="transplantation", strategy="ahsct"),
+    StudyFilters(q="transplantation", group="immune_reset"),
+    StudyFilters(q="ocrelizumab", strategy="anti_cd20", role="tested"),
+    StudyFilters(q="ocrelizumab", strategy="anti_cd20", role="comparator"),
+    StudyFilters(q="stem cell", group="repair_regeneration", phase="phase2"),
+    StudyFilters(q="sclerosis", ms=True, curative=True, status="COMPLETED"),
+    StudyFilters(q="relapsing", phase="phase3", ms=True),
+]
+"""Searches narrowed by the labels enrichment gives (MS, curative, strategy, group, role), with
+and without phase and status: every one the index answers by itself on SQLite."""
+
+
+def _index_answers_as_the_rows(store: Store, searches: list[StudyFilters]) -> list[int]:
+    """Each search's count in the index alone (SQLite) and its first page equal the matches
+    joined to the studies and tested there; returns the totals."""
+    profile = load_profile()
+    dialect = store.engine.dialect.name
+    totals = []
+    for filters in searches:
+        total, newest = _through_rows(store, filters, limit=20)
+        page = study_page(store, profile, filters, per_page=20)
+        assert page.total == total and [item["id"] for item in page.items] == newest, filters
+        if dialect == "sqlite":
+            with store.engine.connect() as conn:
+                assert search.count_matches(conn, "study", filters.q, query.text_facets(profile, filters, dialect)) == total, filters
+        totals.append(total)
+    return totals
+
+
+def test_the_index_answers_a_search_narrowed_by_labels_and_strategies(built_store, monkeypatch):
+    totals = _index_answers_as_the_rows(built_store, LABELLED_SEARCHES)
+    assert sum(n > 0 for n in totals) >= 8, totals
+    assert totals[0] + totals[1] <= _counted_through_rows(built_store, StudyFilters(q="sclerosis"))
+    profile = load_profile()
+    for filters in LABELLED_SEARCHES[:5]:  # walking the date index finds the same pages
+        monkeypatch.setattr(query, "COMMON_MATCHES", 10**9)
+        walked = [[i["id"] for i in study_page(built_store, profile, filters, per_page=10, page=n).items] for n in (1, 2)]
+        monkeypatch.setattr(query, "COMMON_MATCHES", 0)
+        assert walked == [[i["id"] for i in study_page(built_store, profile, filters, per_page=10, page=n).items] for n in (1, 2)]
+    ranked = study_page(built_store, profile, LABELLED_SEARCHES[3], sort="relevance", per_page=200)
+    assert ranked.total == totals[3] and {i["id"] for i in ranked.items} == set(_through_rows(built_store, LABELLED_SEARCHES[3], limit=200)[1])
+
+
+def test_a_study_s_new_labels_move_it_between_the_index_s_facets(built):
+    store = Store.open(built)
+    profile = load_profile()
+    searches = [StudyFilters(q="ocrelizumab", ms=True), StudyFilters(q="ocrelizumab", strategy="anti_cd20"),
+                StudyFilters(q="ocrelizumab", strategy="ahsct"), StudyFilters(q="ocrelizumab", curative=True)]
+    before = _index_answers_as_the_rows(store, searches)
+    moved = study_page(store, profile, searches[1], per_page=1).items[0]["id"]
+    cl, st = schema.classifications, schema.studies
+    with store.engine.connect() as conn:
+        row = conn.execute(select(cl.c.data, cl.c.profile_hash, st.c.content_hash).join(st, st.c.id == cl.c.record_id).where(cl.c.record_id == moved)).one()
+    import json
+
+    labels = json.loads(row.data)
+    assert labels["is_ms"] and "anti_cd20" in labels["strategies"]
+    relabelled = labels | {"is_ms": False, "curative_intent": True, "strategies": ["ahsct"], "roles": {"ahsct": "tested"}, "tested_strategies": ["ahsct"]}
+    store.save_classifications(STUDY, [(moved, row.content_hash, relabelled)], row.profile_hash)
+    after = _index_answers_as_the_rows(store, searches)
+    assert after == [before[0] - 1, before[1] - 1, before[2] + 1, before[3] + 1]
+    assert moved in {i["id"] for i in study_page(store, profile, searches[2], per_page=200).items}
+    store.close()
+
+
+def test_a_store_indexed_before_the_label_facets_is_indexed_again_on_opening(built, capsys):
+    url = f"sqlite:///{built / 'curemap.db'}"
+    store = Store(url)
+    expected = _index_answers_as_the_rows(store, LABELLED_SEARCHES[:4])
+    with store.engine.begin() as conn:  # the facets as migration 0018 wrote them: kind, phase, status
+        conn.exec_driver_sql("UPDATE search_documents SET facets = 'facetkindstudy' WHERE rowid IN (SELECT id FROM search_keys WHERE kind = 'study')")
+        conn.exec_driver_sql("DELETE FROM schema_migrations WHERE name = '0020_label_facets'")
+    store.close()
+    capsys.readouterr()
+    reopened = Store(url)
+    said = capsys.readouterr().err
+    assert "migrating the store: 0020_label_facets …" in said and "0020_label_facets done in" in said
+    assert _index_answers_as_the_rows(reopened, LABELLED_SEARCHES[:4]) == expected
+    reopened.close()

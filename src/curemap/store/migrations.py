@@ -218,6 +218,16 @@ def _search_facets(conn: Connection) -> None:
     search.index_existing(conn)
 
 
+def _label_facets(conn: Connection) -> None:
+    """On SQLite, the index made again with each study's labels among its facets (MS, curative,
+    strategies and their roles). (PostgreSQL's search table holds no facets.)"""
+    if conn.dialect.name != "sqlite" or search.facets_current(conn):
+        return
+    conn.execute(text("DROP TABLE search_documents"))
+    search.create_index(conn)
+    search.index_existing(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     (
         "0001_evidence_store",
@@ -256,6 +266,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0018_search_facets", _search_facets),
     # empty: a store's first link pass after it links every paper and fills the aliases
     ("0019_incremental_links", _create(schema.registry_aliases, schema.enrichment_marks)),
+    ("0020_label_facets", _label_facets),
 ]
 
 

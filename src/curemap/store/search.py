@@ -6,13 +6,17 @@ generated ``tsvector`` under a GIN index. Both are filled by migration ``0005_se
 kept in step by every import (:func:`index_records`), and both answer :func:`matching_ids`
 with the same meaning: every word of the query must occur (stemmed) in the record.
 
-The SQLite index also holds each record's *facets* (:func:`facets_of`: its kind, and a study's
-phase and status) as tokens of a column of their own, which a query's words never reach: the
-index then answers "studies in phase 3 mentioning ocrelizumab" by itself, where joining each of
-a million-record store's matches to its key and its row to test them took most of the time.
-(PostgreSQL keeps the kind in a column; its planner joins the other filters from the studies.)
-Both rank matches by relevance (:func:`matching_ids`, ``ranked``): FTS5's BM25 with a title's words
-weighing :data:`TITLE_WEIGHT` times a body's, PostgreSQL's ``ts_rank``.
+The SQLite index also holds each study's *facets* (:func:`study_facets`: its phase and status,
+its MS and curative labels, and the strategies its classification names, each with its role),
+and every record's kind, as tokens of a column of their own, which a query's words never reach:
+the index then answers "phase 3 MS studies of a strategy mentioning ocrelizumab" by itself,
+where joining each of a million-record store's matches to its key and its row to test them took
+most of the time. The facets are read from the stored study and its labels, so they are written
+after a batch's labels (:func:`index_records`) and again when a study's labels change
+(:func:`refresh_facets`). (PostgreSQL keeps the kind in a column; its planner joins the other
+filters from the studies.) Both rank matches by relevance (:func:`matching_ids`, ``ranked``):
+FTS5's BM25 with a title's words weighing :data:`TITLE_WEIGHT` times a body's, PostgreSQL's
+``ts_rank``.
 """
 
 from __future__ import annotations
@@ -33,8 +37,12 @@ WORDS = re.compile(r"[^\W_]+")
 TITLE_WEIGHT = 4.0
 """How much more a word in a record's title counts towards its relevance than one in its body."""
 
-FACETS = ("phase", "status")
-"""The study filters the SQLite index answers together with a query's words."""
+Facets = list[list[str]]
+"""Facet tokens a search must hold: every group, and in each group one token at least (a
+strategy's group is answered by any of its strategies)."""
+
+NOTHING = "facetnothing"
+"""A facet no record holds: a group of no alternatives (a profile group with no strategy)."""
 
 _SQLITE_DDL = (
     "CREATE TABLE IF NOT EXISTS search_keys (id INTEGER PRIMARY KEY, record_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL)",
@@ -72,20 +80,55 @@ def document_of(kind: str, data: dict[str, Any]) -> tuple[str, str]:
     )
 
 
-def _facet(name: str, value: Any) -> str:
-    """One facet as a token the tokenizer keeps whole: letters and digits only."""
+def facet(name: str, value: Any) -> str:
+    """One facet as one token the tokenizer keeps whole: letters and digits only (the
+    vocabularies' and the profile's ids differ in more than their punctuation)."""
     return "facet" + name + re.sub(r"[^0-9a-z]", "", str(value).lower())
 
 
-def facets_of(kind: str, data: dict[str, Any]) -> str:
-    """The facet tokens of a record: its kind, and a study's phase and status (if stated)."""
-    given = {"kind": kind} | ({name: data.get(name) for name in FACETS} if kind == "study" else {})
-    return " ".join(_facet(name, value) for name, value in given.items() if value)
+def study_facets(conn: Connection, ids: list[str]) -> dict[str, str]:
+    """The facet tokens of these stored studies: kind, phase, status, the MS and curative labels
+    (unclassified studies have neither, as the lists' filters match neither), and each strategy
+    the classification names, alone and with its role."""
+    held: dict[str, list[str]] = {}
+    for chunk in _chunks(ids):
+        rows = conn.execute(
+            text("SELECT id, phase, status, is_ms, curative_intent FROM studies WHERE id IN :ids").bindparams(bindparam("ids", expanding=True)),
+            {"ids": chunk},
+        )
+        for row in rows:
+            given = {"phase": row.phase, "status": row.status, "ms": row.is_ms, "curative": row.curative_intent}
+            held[row.id] = [facet("kind", "study"), *(facet(name, bool(v) if name in ("ms", "curative") else v) for name, v in given.items() if v is not None and v != "")]
+        labelled = conn.execute(
+            text("SELECT record_id, strategy, role FROM record_strategies WHERE record_id IN :ids ORDER BY record_id, strategy").bindparams(
+                bindparam("ids", expanding=True)
+            ),
+            {"ids": chunk},
+        )
+        for row in labelled:
+            if row.record_id in held:
+                held[row.record_id] += [facet("strategy", row.strategy), facet(row.role, row.strategy)]
+    return {record_id: " ".join(tokens) for record_id, tokens in held.items()}
+
+
+def _chunks(ids: list[str], size: int = 500) -> Iterable[list[str]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
 def has_facets(conn: Connection) -> bool:
     """Whether the SQLite index holds facets (stores made before migration 0018 do not)."""
     return "facets" in {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(search_documents)")}
+
+
+def facets_current(conn: Connection) -> bool:
+    """Whether the SQLite index holds the labels' facets (migration 0020): it does if no study is
+    labelled, or if it holds a study's MS label."""
+    labelled = conn.exec_driver_sql("SELECT 1 FROM studies WHERE is_ms IS NOT NULL LIMIT 1").first()
+    held = conn.exec_driver_sql(
+        "SELECT 1 FROM search_documents WHERE search_documents MATCH ? LIMIT 1", (f'facets: ("{facet("ms", True)}" OR "{facet("ms", False)}")',)
+    ).first()
+    return labelled is None or held is not None
 
 
 def create_index(conn: Connection) -> None:
@@ -95,12 +138,12 @@ def create_index(conn: Connection) -> None:
 
 
 def index_records(conn: Connection, kind: str, items: Iterable[Study | Paper | dict[str, Any]]) -> None:
-    """(Re)index records of one kind (``study`` or ``paper``) in the caller's transaction."""
-    documents, facets = {}, {}
+    """(Re)index stored records of one kind (``study`` or ``paper``) in the caller's transaction,
+    after their labels are written (a study's facets are read from the store)."""
+    documents = {}
     for item in items:
         data = item if isinstance(item, dict) else item.to_dict()
         documents[data["id"]] = document_of(kind, data)
-        facets[data["id"]] = facets_of(kind, data)
     if not documents:
         return
     ids = list(documents)
@@ -108,18 +151,47 @@ def index_records(conn: Connection, kind: str, items: Iterable[Study | Paper | d
         conn.execute(text("DELETE FROM search_documents WHERE record_id = ANY(:ids)"), {"ids": ids})
         bulk_insert(conn, "search_documents", [{"record_id": i, "kind": kind, "title": t, "body": b} for i, (t, b) in documents.items()])
         return
+    facets = study_facets(conn, ids) if kind == "study" else {}
+    keys = _keys(conn, kind, ids)
+    conn.execute(text("DELETE FROM search_documents WHERE rowid IN :keys").bindparams(bindparam("keys", expanding=True)), {"keys": list(keys.values())})
+    bulk_insert(
+        conn, "search_documents",
+        [{"rowid": keys[i], "title": t, "body": b, "facets": facets.get(i, facet("kind", kind))} for i, (t, b) in documents.items()],
+    )
+
+
+def _keys(conn: Connection, kind: str, ids: list[str]) -> dict[str, int]:
+    """The index rowids of these records (SQLite), made for those without one."""
     conn.exec_driver_sql("INSERT OR IGNORE INTO search_keys (record_id, kind) VALUES (?, ?)", [(i, kind) for i in ids])
-    keys = dict(
+    return dict(
         conn.execute(
             text("SELECT record_id, id FROM search_keys WHERE record_id IN :ids").bindparams(bindparam("ids", expanding=True)),
             {"ids": ids},
         ).all()
     )
-    conn.execute(text("DELETE FROM search_documents WHERE rowid IN :keys").bindparams(bindparam("keys", expanding=True)), {"keys": list(keys.values())})
-    bulk_insert(
-        conn, "search_documents",
-        [{"rowid": keys[i], "title": t, "body": b, "facets": facets[i]} for i, (t, b) in documents.items()],
-    )
+
+
+def refresh_facets(conn: Connection, ids: list[str]) -> int:
+    """Write again the facets of these indexed studies whose labels changed (SQLite; PostgreSQL
+    holds none) and return how many changed. FTS5 rewrites a row whole, so the unchanged are
+    left alone."""
+    if conn.dialect.name != "sqlite" or not ids:
+        return 0
+    changed = 0
+    for chunk in _chunks(ids):
+        facets = study_facets(conn, chunk)
+        held = conn.execute(
+            text(
+                "SELECT search_keys.record_id, search_keys.id, search_documents.facets FROM search_keys"
+                " JOIN search_documents ON search_documents.rowid = search_keys.id WHERE search_keys.record_id IN :ids"
+            ).bindparams(bindparam("ids", expanding=True)),
+            {"ids": list(facets)},
+        ).all()
+        stale = [(facets[row.record_id], row.id) for row in held if row.facets != facets[row.record_id]]
+        if stale:
+            conn.exec_driver_sql("UPDATE search_documents SET facets = ? WHERE rowid = ?", stale)
+        changed += len(stale)
+    return changed
 
 
 def unindex_records(conn: Connection, ids: list[str]) -> None:
@@ -153,16 +225,17 @@ def query_words(query: str) -> list[str]:
     return WORDS.findall(query)
 
 
-def _sqlite_match(words: list[str], kind: str, facets: dict[str, str] | None) -> str:
+def _sqlite_match(words: list[str], kind: str, facets: Facets | None) -> str:
     """An FTS5 query: every word (quoted, so FTS5 operators typed by a user are plain words) in
-    the title or body, and every facet in the facets column."""
-    wanted = [_facet("kind", kind), *(_facet(name, value) for name, value in (facets or {}).items() if value)]
-    return "{title body}: (" + " ".join(f'"{word}"' for word in words) + ") AND facets: (" + " ".join(f'"{token}"' for token in wanted) + ")"
+    the title or body, and in the facets column the kind and one token of every facet group."""
+    groups = [[facet("kind", kind)], *(facets or [])]
+    wanted = " AND ".join("(" + " OR ".join(f'"{token}"' for token in group or [NOTHING]) + ")" for group in groups)
+    return "{title body}: (" + " ".join(f'"{word}"' for word in words) + ") AND facets: (" + wanted + ")"
 
 
-def matching_ids(kind: str, query: str, dialect: str, facets: dict[str, str] | None = None, *, ranked: bool = False) -> TextualSelect:
+def matching_ids(kind: str, query: str, dialect: str, facets: Facets | None = None, *, ranked: bool = False) -> TextualSelect:
     """A ``SELECT record_id`` of the (not withdrawn) records of ``kind`` containing every word of ``query`` (and,
-    on SQLite, with the ``facets`` given, of :data:`FACETS`), to use as a subquery
+    on SQLite, holding the ``facets`` given), to use as a subquery
     (``table.c.id.in_(...)``) or run on its own; unordered, so the index answers it without
     ranking every match. With ``ranked``, each match's relevance as ``score`` too (higher is
     more relevant), still in no order: the caller orders once its other filters are joined.
@@ -185,12 +258,12 @@ def matching_ids(kind: str, query: str, dialect: str, facets: dict[str, str] | N
     return statement.columns(**columns)
 
 
-def _no_facets(facets: dict[str, str] | None) -> None:
-    if any((facets or {}).values()):
+def _no_facets(facets: Facets | None) -> None:
+    if facets:
         raise ValueError("PostgreSQL's search table holds no facets; join the studies to filter them")
 
 
-def count_matches(conn: Connection, kind: str, query: str, facets: dict[str, str] | None = None) -> int:
+def count_matches(conn: Connection, kind: str, query: str, facets: Facets | None = None) -> int:
     """How many records :func:`matching_ids` finds, counted in the index alone on SQLite (no
     match joined to its key). On PostgreSQL ``facets`` must be empty (the table holds none)."""
     words = query_words(query)
@@ -204,7 +277,7 @@ def count_matches(conn: Connection, kind: str, query: str, facets: dict[str, str
     return conn.execute(statement, {"match": " ".join(words), "kind": kind}).scalar_one()
 
 
-def top_matches(conn: Connection, kind: str, query: str, facets: dict[str, str] | None, limit: int, offset: int) -> list[str]:
+def top_matches(conn: Connection, kind: str, query: str, facets: Facets | None, limit: int, offset: int) -> list[str]:
     """The ids of the ``limit`` most relevant matches after the first ``offset`` (:func:`matching_ids`'
     ranked order; equal scores in the index's order on SQLite, by id on PostgreSQL). SQLite ranks and
     cuts in the index before naming the page's matches; PostgreSQL needs ``facets`` empty."""
@@ -228,7 +301,7 @@ def top_matches(conn: Connection, kind: str, query: str, facets: dict[str, str] 
     return list(conn.execute(statement, parameters).scalars())
 
 
-def each_contains(id_column: Any, kind: str, query: str, facets: dict[str, str] | None = None) -> Any:
+def each_contains(id_column: Any, kind: str, query: str, facets: Facets | None = None) -> Any:
     """On SQLite, a condition on each row of ``id_column``'s table that its record matches (as
     :func:`matching_ids`), tested row by row in the index (its rowid sought in the words'
     entries): for a list walked in another index's order until a page is found, where building

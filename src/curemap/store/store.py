@@ -543,9 +543,7 @@ class Store:
         with _fewer_collections(), self.engine.begin() as conn, _import_cache(conn):
             trials = summary.TrialsChanging(conn)
             for batch in _batched(entries, BATCH_SIZE):
-                counts.add(self._apply(conn, batch, tally, trials))
-                if keys:
-                    self._save_carried(conn, batch, keys, tally, trials)
+                counts.add(self._apply(conn, batch, tally, trials, keys))
                 if progress:
                     progress(len(batch))
             trials.done(tally)  # the stored studies' new versions and labels move their trials' figures, once
@@ -629,9 +627,13 @@ class Store:
                 look_up([key for key in keyed if key not in ids])
         return ids
 
-    def _apply(self, conn: Connection, batch: list[Entry], tally: summary.Tally, trials: summary.TrialsChanging) -> ImportCounts:
-        """Upsert one batch of records of any kind; a bad record is rejected, not fatal. The
-        studies written are touched in ``trials``, whose figures the caller moves when done."""
+    def _apply(
+        self, conn: Connection, batch: list[Entry], tally: summary.Tally, trials: summary.TrialsChanging, keys: dict[str, str] | None = None
+    ) -> ImportCounts:
+        """Upsert one batch of records of any kind, with the enrichment its entries carry (under
+        ``keys``), then index what changed: a study's facets are its stored labels. A bad record is
+        rejected, not fatal. The studies written are touched in ``trials``, whose figures the
+        caller moves when done."""
         counts = ImportCounts()
         now = self.clock()
         by_kind: dict[RecordKind, list[Entry]] = {}
@@ -648,10 +650,13 @@ class Store:
                 by_kind.setdefault(entry.kind, []).append(entry)
         good = [entry for entries in by_kind.values() for entry in entries]
         raw_ids = self._store_raw(conn, good, now, tally) if good else {}
-        for kind, entries in by_kind.items():
-            self._upsert(conn, kind, entries, raw_ids, now, counts, tally, trials)
+        changed = {kind: self._upsert(conn, kind, entries, raw_ids, now, counts, tally, trials) for kind, entries in by_kind.items()}
         if deletions:
             self._delete_papers(conn, deletions, now, counts, tally)
+        relabelled = self._save_carried(conn, batch, keys, tally, trials) if keys else []
+        for kind, searchable in changed.items():
+            search.index_records(conn, kind.name, searchable.values())
+        search.refresh_facets(conn, [i for i in relabelled if i not in changed.get(STUDY, {})])
         return counts
 
     def _upsert(
@@ -664,9 +669,10 @@ class Store:
         counts: ImportCounts,
         tally: summary.Tally,
         trials: summary.TrialsChanging,
-    ) -> None:
-        """Insert new records in bulk, update changed ones with a change-log row per field; the
-        studies among them are touched in ``trials`` before any is written."""
+    ) -> dict[str, dict[str, Any]]:
+        """Insert new records in bulk, update changed ones with a change-log row per field, and
+        return the records written (by id) for the index; the studies among them are touched in
+        ``trials`` before any is written."""
         table = kind.table
         counted = summary.COUNTED[kind.name]
         current: dict[str, dict[str, Any]] = {
@@ -750,7 +756,7 @@ class Store:
         bulk_insert(conn, table, [columns for columns, _ in new_rows.values()])
         _insert_children(conn, kind, [data for _, data in (*new_rows.values(), *updated.values())])
         bulk_insert(conn, schema.changes, change_rows)
-        search.index_records(conn, kind.name, searchable.values())
+        return searchable
 
     def _delete_papers(
         self, conn: Connection, records: list[ParsedRecord], now: str, counts: ImportCounts, tally: summary.Tally
@@ -843,19 +849,23 @@ class Store:
 
     def _save_carried(
         self, conn: Connection, batch: list[Entry], keys: dict[str, str], tally: summary.Tally, trials: summary.TrialsChanging
-    ) -> None:
+    ) -> list[str]:
         """Save the enrichment a batch's entries carry, in the import's transaction, for the
-        records now stored in the version it was computed from and whose own is missing or stale."""
+        records now stored in the version it was computed from and whose own is missing or stale;
+        return the studies whose labels were written."""
         now = self.clock()
+        relabelled = []
         for kind in {entry.kind for entry in batch if entry.labels is not None}:
             mine = {entry.data["id"]: entry for entry in batch if entry.kind is kind and entry.labels is not None}
             ids = list(mine)
             wanted = self._stale_among(conn, kind, schema.classifications, keys["classify"], ids)
             labels = [(i, h, mine[i].labels, mine[i].classification) for i, h in wanted.items() if mine[i].content_hash == h]
             self._write_classifications(conn, kind=kind, items=labels, key=keys["classify"], now=now, tally=tally, trials=trials)
+            relabelled += [i for i, *_ in labels] if kind is STUDY else []
             wanted = self._stale_among(conn, kind, schema.extractions, keys["extract"], ids)
             figures = [(i, h, json.loads(mine[i].figures)) for i, h in wanted.items() if mine[i].content_hash == h]
             self._write_figures(conn, items=figures, key=keys["extract"], now=now)
+        return relabelled
 
     def _stale(self, kind: RecordKind, state, key: str, batch_size: int) -> Iterator[tuple[Any, str]]:
         table = kind.table
@@ -930,6 +940,8 @@ class Store:
             encoded = [(i, h, data, canonical_json(data)) for i, h, data in items]
             trials = summary.TrialsChanging(conn)
             self._write_classifications(conn, kind=kind, items=encoded, key=key, now=self.clock(), tally=tally, trials=trials)
+            if kind is STUDY:
+                search.refresh_facets(conn, [i for i, *_ in items])
             trials.done(tally)
             tally.apply(conn)
 

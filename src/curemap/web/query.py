@@ -186,9 +186,22 @@ def _strategy_ids(profile: Profile, filters: StudyFilters) -> list[str] | None:
     return None
 
 
-def _facets(filters: StudyFilters, dialect: str) -> dict[str, str] | None:
-    """The filters the full-text index answers with the words (on SQLite: :data:`search.FACETS`)."""
-    return {name: getattr(filters, name) for name in search.FACETS} if dialect == "sqlite" else None
+TEXT_FACETS = ("phase", "status", "ms", "curative", "strategy", "group", "role")
+"""The study filters the SQLite full-text index answers together with a search's words
+(:func:`search.study_facets`); a search narrowed by these alone is counted and paged there."""
+
+
+def text_facets(profile: Profile, filters: StudyFilters, dialect: str) -> search.Facets | None:
+    """The filters the full-text index answers with the words, as facet groups (SQLite only: on
+    PostgreSQL the studies are joined). A group's strategies are alternatives."""
+    if dialect != "sqlite":
+        return None
+    wanted = [[search.facet(name, getattr(filters, name))] for name in ("phase", "status") if getattr(filters, name)]
+    wanted += [[search.facet(name, value)] for name, value in (("ms", filters.ms), ("curative", filters.curative)) if value is not None]
+    strategies = _strategy_ids(profile, filters)
+    if strategies is not None:
+        wanted.append([search.facet(filters.role or "strategy", strategy) for strategy in strategies])
+    return wanted
 
 
 def study_conditions(profile: Profile, filters: StudyFilters, dialect: str, *, words: bool = True) -> list[Any]:
@@ -220,7 +233,7 @@ def study_conditions(profile: Profile, filters: StudyFilters, dialect: str, *, w
     if filters.ms is not None:
         where.append(_ST.c.is_ms == filters.ms)
     if filters.q and words:
-        where.append(_ST.c.id.in_(matching_ids("study", filters.q, dialect, _facets(filters, dialect))))
+        where.append(_ST.c.id.in_(matching_ids("study", filters.q, dialect, text_facets(profile, filters, dialect))))
     return where
 
 
@@ -322,7 +335,7 @@ def study_page(
     validate_list_page(page, per_page, cursor)
     _check_sort(sort, filters.q, cursor)
     dialect = store.engine.dialect.name
-    facets = _facets(filters, dialect)
+    facets = text_facets(profile, filters, dialect)
     where = study_conditions(profile, filters, dialect)
     kept = _kept_total(store, profile, filters)
     with store.connect() as conn:
@@ -331,8 +344,11 @@ def study_page(
         by_text = _answered_by_text(filters, dialect)
         if by_text:
             kept = count_matches(conn, "study", filters.q, facets)
+            if dialect == "sqlite":  # the index holds every filter given: the studies' own columns test nothing more
+                where = [_ST.c.id.in_(matching_ids("study", filters.q, dialect, facets))]
+        through_entries = narrowed and (by_text or not {"status", "phase"} & given)
         counted = select(func.count()).select_from(_ST)
-        if narrowed and ("q" in given or not {"status", "phase"} & given):
+        if through_entries:
             counted = counted.with_hint(_ST, hint, "sqlite")
         total = kept if kept is not None else conn.execute(counted.where(*where)).scalar_one()
         if sort == RELEVANCE and by_text:
@@ -345,11 +361,11 @@ def study_page(
         else:
             order = _STUDY_ORDER[sort.lstrip("-")]
             found = select(*{c.name: c for c in (_ST.c.id, order)}.values())
-            if narrowed and order is _ST.c.last_update_posted and not {"status", "phase"} & given:
+            if through_entries and order is _ST.c.last_update_posted:
                 common = by_text and dialect == "sqlite" and total * COMMON_MATCHES >= store.count_studies()
                 found = found.with_hint(_ST, f"INDEXED BY {DATE_INDEX}" if common else hint, "sqlite")
-                if common:
-                    where = [*study_conditions(profile, filters, dialect, words=False), each_contains(_ST.c.id, "study", filters.q, facets)]
+                if common:  # the index tests each study, newest first, for the words and the filters
+                    where = [each_contains(_ST.c.id, "study", filters.q, facets)]
             chosen, next_cursor = _page_rows(conn, found.where(*where), _STUDY_ORDER, sort, page, per_page, cursor)
             ids = [row.id for row in chosen]
         by_id = {row.id: row for row in conn.execute(select(*(_ST.c[name] for name in STUDY_COLUMNS)).where(_ST.c.id.in_(ids)))}
@@ -372,8 +388,8 @@ def refuse_ranked_export(sort: str) -> None:
 
 def _answered_by_text(filters: StudyFilters, dialect: str) -> bool:
     """Whether the full-text index counts the list alone: a search narrowed by nothing but
-    (on SQLite) the filters it holds as facets."""
-    return bool(filters.q) and set(filters.params()) <= {"q", *(_facets(filters, dialect) or ())}
+    (on SQLite) the filters it holds as facets (:data:`TEXT_FACETS`)."""
+    return bool(filters.q) and set(filters.params()) <= {"q", *(TEXT_FACETS if dialect == "sqlite" else ())}
 
 
 ID_FILTERS = ("strategy", "group", "sponsor_type", "phenotype", "population", "country", "q")
