@@ -288,6 +288,8 @@ QUERIES = [
     "/api/studies?ms=true&curative=true&status=RECRUITING&per_page=20",
     "/api/studies?q=ocrelizumab&per_page=20",
     "/api/studies?q=ocrelizumab&phase=phase3&ms=true&per_page=20",
+    "/api/studies?q=ocrelizumab&strategy=anti_cd20&per_page=20",
+    "/api/studies?q=transplantation&group=immune_reset&curative=true&per_page=20",
     "/api/studies?q=ocrelizumab&sort=relevance&per_page=20",
     "/api/studies?q=ocrelizumab&phase=phase3&sort=relevance&per_page=20",
     "/search?q=ocrelizumab",

@@ -27,6 +27,8 @@ HOT = [
     {"status": "RECRUITING"},
     {"phase": "phase3"},
     {"q": "ocrelizumab"},
+    {"q": "ocrelizumab", "phase": "phase3", "ms": True},
+    {"q": "sclerosis", "group": "disease_control", "role": "tested"},
     {"strategy": "remyelination", "phase": "phase2", "status": "COMPLETED"},
     {"ms": True, "curative": True, "status": "RECRUITING"},
 ]
@@ -51,7 +53,7 @@ def large_store(postgres_server):
         for table in (schema.classifications, schema.record_strategies):
             copy_rows(conn, table, "record_id")
         conn.execute(text(
-            f"INSERT INTO search_documents (record_id, kind, title, body) SELECT record_id || '-' || n, kind, title, body"
+            f"INSERT INTO search_documents (record_id, kind, title, body, facets) SELECT record_id || '-' || n, kind, title, body, facets"
             f" FROM search_documents, generate_series(1, {COPIES - 1}) AS n"
         ))
     with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

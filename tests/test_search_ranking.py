@@ -48,10 +48,8 @@ def test_the_index_counts_a_search_with_its_phase_and_status_as_the_studies_do(s
         StudyFilters(q="ocrelizumab", phase="phase3"),
     ]
     for filters in searches:
-        if store.engine.dialect.name == "postgresql" and (filters.phase or filters.status):
-            continue  # PostgreSQL's search table holds no facets: its lists join the studies
         with store.engine.connect() as conn:
-            indexed = search.count_matches(conn, "study", filters.q, query.text_facets(profile, filters, store.engine.dialect.name))
+            indexed = search.count_matches(conn, "study", filters.q, query.text_facets(profile, filters))
         assert indexed == _counted_through_rows(store, filters) == study_page(store, profile, filters).total, filters
     assert _counted_through_rows(store, searches[1]) > 0 and _counted_through_rows(store, searches[2]) > 0
 
@@ -202,9 +200,8 @@ def _index_answers_as_the_rows(store: Store, searches: list[StudyFilters]) -> li
         total, newest = _through_rows(store, filters, limit=20)
         page = study_page(store, profile, filters, per_page=20)
         assert page.total == total and [item["id"] for item in page.items] == newest, filters
-        if dialect == "sqlite":
-            with store.engine.connect() as conn:
-                assert search.count_matches(conn, "study", filters.q, query.text_facets(profile, filters, dialect)) == total, filters
+        with store.engine.connect() as conn:
+            assert search.count_matches(conn, "study", filters.q, query.text_facets(profile, filters)) == total, filters
         totals.append(total)
     return totals
 
@@ -258,4 +255,36 @@ def test_a_store_indexed_before_the_label_facets_is_indexed_again_on_opening(bui
     said = capsys.readouterr().err
     assert "migrating the store: 0020_label_facets …" in said and "0020_label_facets done in" in said
     assert _index_answers_as_the_rows(reopened, LABELLED_SEARCHES[:4]) == expected
+    reopened.close()
+
+
+def test_a_postgresql_search_table_without_facets_is_made_again_on_opening(postgres_server, capsys):
+    from curemap.enrich.pipeline import classify_store
+    from curemap.store.migrations import lz4_available
+
+    store_url = postgres_server()
+    store = Store(store_url)
+    store.import_records(records_from_rows(csv_rows()[:300]))
+    classify_store(store, load_profile())
+    searches = [StudyFilters(q="sclerosis", ms=True, phase="phase3"), StudyFilters(q="sclerosis", group="disease_control")]
+    expected = _index_answers_as_the_rows(store, searches)
+    with store.engine.begin() as conn:  # the table as migration 0005 made it: kind a column, no facets
+        conn.exec_driver_sql("CREATE TABLE held AS SELECT record_id, kind, title, body FROM search_documents")
+        conn.exec_driver_sql("DROP TABLE search_documents")
+        conn.exec_driver_sql(
+            "CREATE TABLE search_documents (record_id TEXT PRIMARY KEY, kind TEXT NOT NULL, title TEXT, body TEXT,"
+            " document tsvector GENERATED ALWAYS AS (to_tsvector('english', coalesce(title, '') || ' ' || coalesce(body, ''))) STORED)"
+        )
+        conn.exec_driver_sql("INSERT INTO search_documents (record_id, kind, title, body) SELECT * FROM held")
+        conn.exec_driver_sql("DELETE FROM schema_migrations WHERE name = '0020_label_facets'")
+    store.close()
+    capsys.readouterr()
+    reopened = Store(store_url)
+    assert "0020_label_facets done in" in capsys.readouterr().err
+    assert _index_answers_as_the_rows(reopened, searches) == expected and all(expected)
+    with reopened.engine.connect() as conn:
+        compression = conn.exec_driver_sql(
+            "SELECT attcompression FROM pg_attribute WHERE attrelid = 'search_documents'::regclass AND attname = 'body'"
+        ).scalar()
+        assert compression == ("l" if lz4_available(conn) else "")  # migration 0015's choice kept
     reopened.close()

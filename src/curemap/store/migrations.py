@@ -219,12 +219,16 @@ def _search_facets(conn: Connection) -> None:
 
 
 def _label_facets(conn: Connection) -> None:
-    """On SQLite, the index made again with each study's labels among its facets (MS, curative,
-    strategies and their roles). (PostgreSQL's search table holds no facets.)"""
-    if conn.dialect.name != "sqlite" or search.facets_current(conn):
+    """The index made again with each study's labels among its facets (MS, curative, strategies
+    and their roles), and on PostgreSQL with the facets themselves (its kind, phase and status
+    were columns of the studies it joined)."""
+    if search.facets_current(conn):
         return
     conn.execute(text("DROP TABLE search_documents"))
     search.create_index(conn)
+    if conn.dialect.name == "postgresql" and lz4_available(conn):
+        for column in LARGE_TEXT["search_documents"]:
+            conn.execute(text(f"ALTER TABLE search_documents ALTER COLUMN {column} SET COMPRESSION lz4"))
     search.index_existing(conn)
 
 

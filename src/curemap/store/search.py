@@ -6,17 +6,16 @@ generated ``tsvector`` under a GIN index. Both are filled by migration ``0005_se
 kept in step by every import (:func:`index_records`), and both answer :func:`matching_ids`
 with the same meaning: every word of the query must occur (stemmed) in the record.
 
-The SQLite index also holds each study's *facets* (:func:`study_facets`: its phase and status,
-its MS and curative labels, and the strategies its classification names, each with its role),
-and every record's kind, as tokens of a column of their own, which a query's words never reach:
-the index then answers "phase 3 MS studies of a strategy mentioning ocrelizumab" by itself,
-where joining each of a million-record store's matches to its key and its row to test them took
-most of the time. The facets are read from the stored study and its labels, so they are written
-after a batch's labels (:func:`index_records`) and again when a study's labels change
-(:func:`refresh_facets`). (PostgreSQL keeps the kind in a column; its planner joins the other
-filters from the studies.) Both rank matches by relevance (:func:`matching_ids`, ``ranked``):
-FTS5's BM25 with a title's words weighing :data:`TITLE_WEIGHT` times a body's, PostgreSQL's
-``ts_rank``.
+Both indexes also hold each record's kind and each study's *facets* (:func:`study_facets`: its
+phase and status, its MS and curative labels, and the strategies its classification names, each
+with its role) as tokens a query's words never reach (SQLite: a column of their own; PostgreSQL:
+unstemmed tokens, ``facet…``, beside the words, matched by a query of their own). The index then
+answers "phase 3 MS studies of a strategy mentioning ocrelizumab" by itself, where joining each
+of a million-record store's matches to its study to test them took most of the time. The facets
+are read from the stored study and its labels, so they are written after a batch's labels
+(:func:`index_records`) and again when a study's labels change (:func:`refresh_facets`). Both
+rank matches by relevance (:func:`matching_ids`, ``ranked``): FTS5's BM25 with a title's words
+weighing :data:`TITLE_WEIGHT` times a body's, PostgreSQL's ``ts_rank``.
 """
 
 from __future__ import annotations
@@ -52,8 +51,9 @@ _SQLITE_DDL = (
 )
 _POSTGRES_DDL = (
     (
-        "CREATE TABLE IF NOT EXISTS search_documents (record_id TEXT PRIMARY KEY, kind TEXT NOT NULL, title TEXT, body TEXT,"
-        " document tsvector GENERATED ALWAYS AS (to_tsvector('english', coalesce(title, '') || ' ' || coalesce(body, ''))) STORED)"
+        "CREATE TABLE IF NOT EXISTS search_documents (record_id TEXT PRIMARY KEY, kind TEXT NOT NULL, title TEXT, body TEXT, facets TEXT,"
+        " document tsvector GENERATED ALWAYS AS (to_tsvector('english', coalesce(title, '') || ' ' || coalesce(body, ''))"
+        " || to_tsvector('simple', coalesce(facets, ''))) STORED)"
     ),
     "CREATE INDEX IF NOT EXISTS ix_search_documents_document ON search_documents USING gin (document)",
 )
@@ -122,8 +122,11 @@ def has_facets(conn: Connection) -> bool:
 
 
 def facets_current(conn: Connection) -> bool:
-    """Whether the SQLite index holds the labels' facets (migration 0020): it does if no study is
-    labelled, or if it holds a study's MS label."""
+    """Whether the index holds the labels' facets (migration 0020). PostgreSQL's does if its
+    table has them; SQLite's if no study is labelled, or if it holds a study's MS label."""
+    if conn.dialect.name != "sqlite":
+        held = text("SELECT 1 FROM information_schema.columns WHERE table_name = 'search_documents' AND column_name = 'facets'")
+        return conn.execute(held).first() is not None
     labelled = conn.exec_driver_sql("SELECT 1 FROM studies WHERE is_ms IS NOT NULL LIMIT 1").first()
     held = conn.exec_driver_sql(
         "SELECT 1 FROM search_documents WHERE search_documents MATCH ? LIMIT 1", (f'facets: ("{facet("ms", True)}" OR "{facet("ms", False)}")',)
@@ -147,11 +150,14 @@ def index_records(conn: Connection, kind: str, items: Iterable[Study | Paper | d
     if not documents:
         return
     ids = list(documents)
+    facets = study_facets(conn, ids) if kind == "study" else {}
     if conn.dialect.name != "sqlite":
         conn.execute(text("DELETE FROM search_documents WHERE record_id = ANY(:ids)"), {"ids": ids})
-        bulk_insert(conn, "search_documents", [{"record_id": i, "kind": kind, "title": t, "body": b} for i, (t, b) in documents.items()])
+        bulk_insert(
+            conn, "search_documents",
+            [{"record_id": i, "kind": kind, "title": t, "body": b, "facets": facets.get(i, facet("kind", kind))} for i, (t, b) in documents.items()],
+        )
         return
-    facets = study_facets(conn, ids) if kind == "study" else {}
     keys = _keys(conn, kind, ids)
     conn.execute(text("DELETE FROM search_documents WHERE rowid IN :keys").bindparams(bindparam("keys", expanding=True)), {"keys": list(keys.values())})
     bulk_insert(
@@ -172,24 +178,28 @@ def _keys(conn: Connection, kind: str, ids: list[str]) -> dict[str, int]:
 
 
 def refresh_facets(conn: Connection, ids: list[str]) -> int:
-    """Write again the facets of these indexed studies whose labels changed (SQLite; PostgreSQL
-    holds none) and return how many changed. FTS5 rewrites a row whole, so the unchanged are
-    left alone."""
-    if conn.dialect.name != "sqlite" or not ids:
-        return 0
+    """Write again the facets of these indexed studies whose labels changed, and return how
+    many changed. Both stores rewrite a row whole (its words too), so the unchanged are left alone."""
     changed = 0
     for chunk in _chunks(ids):
         facets = study_facets(conn, chunk)
-        held = conn.execute(
-            text(
-                "SELECT search_keys.record_id, search_keys.id, search_documents.facets FROM search_keys"
-                " JOIN search_documents ON search_documents.rowid = search_keys.id WHERE search_keys.record_id IN :ids"
-            ).bindparams(bindparam("ids", expanding=True)),
-            {"ids": list(facets)},
-        ).all()
-        stale = [(facets[row.record_id], row.id) for row in held if row.facets != facets[row.record_id]]
+        if conn.dialect.name == "sqlite":
+            held = conn.execute(
+                text(
+                    "SELECT search_keys.record_id, search_keys.id AS key, search_documents.facets FROM search_keys"
+                    " JOIN search_documents ON search_documents.rowid = search_keys.id WHERE search_keys.record_id IN :ids"
+                ).bindparams(bindparam("ids", expanding=True)),
+                {"ids": list(facets)},
+            ).all()
+            statement = "UPDATE search_documents SET facets = ? WHERE rowid = ?"
+        else:
+            held = conn.execute(
+                text("SELECT record_id, record_id AS key, facets FROM search_documents WHERE record_id = ANY(:ids)"), {"ids": list(facets)}
+            ).all()
+            statement = "UPDATE search_documents SET facets = %s WHERE record_id = %s"
+        stale = [(facets[row.record_id], row.key) for row in held if row.facets != facets[row.record_id]]
         if stale:
-            conn.exec_driver_sql("UPDATE search_documents SET facets = ? WHERE rowid = ?", stale)
+            conn.exec_driver_sql(statement, stale)
         changed += len(stale)
     return changed
 
@@ -233,13 +243,25 @@ def _sqlite_match(words: list[str], kind: str, facets: Facets | None) -> str:
     return "{title body}: (" + " ".join(f'"{word}"' for word in words) + ") AND facets: (" + wanted + ")"
 
 
+def _postgres_facets(kind: str, facets: Facets | None) -> str:
+    """The facet groups as a ``to_tsquery('simple', …)`` text: the kind and one token of every group."""
+    groups = [[facet("kind", kind)], *(facets or [])]
+    return " & ".join("(" + " | ".join(group or [NOTHING]) + ")" for group in groups)
+
+
+_POSTGRES_MATCH = (
+    "document @@ (plainto_tsquery('english', :match) && to_tsquery('simple', :facets))"
+    " AND numnode(plainto_tsquery('english', :match)) > 0"  # words that are all stop words match nothing
+)
+
+
 def matching_ids(kind: str, query: str, dialect: str, facets: Facets | None = None, *, ranked: bool = False) -> TextualSelect:
-    """A ``SELECT record_id`` of the (not withdrawn) records of ``kind`` containing every word of ``query`` (and,
-    on SQLite, holding the ``facets`` given), to use as a subquery
-    (``table.c.id.in_(...)``) or run on its own; unordered, so the index answers it without
-    ranking every match. With ``ranked``, each match's relevance as ``score`` too (higher is
-    more relevant), still in no order: the caller orders once its other filters are joined.
-    A query with no words matches nothing."""
+    """A ``SELECT record_id`` of the (not withdrawn) records of ``kind`` containing every word of
+    ``query`` and holding the ``facets`` given, to use as a subquery (``table.c.id.in_(...)``)
+    or run on its own; unordered, so the index answers it without ranking every match. With
+    ``ranked``, each match's relevance as ``score`` too (higher is more relevant; of the words
+    alone), still in no order: the caller orders once its other filters are joined. A query
+    with no words matches nothing."""
     words = query_words(query)
     columns = {"record_id": String, **({"score": Float} if ranked else {})}
     if not words:
@@ -252,35 +274,29 @@ def matching_ids(kind: str, query: str, dialect: str, facets: Facets | None = No
         ).bindparams(match=_sqlite_match(words, kind, facets))
     else:
         score = ", ts_rank(document, plainto_tsquery('english', :match)) AS score" if ranked else ""
-        statement = text(
-            f"SELECT record_id{score} FROM search_documents WHERE document @@ plainto_tsquery('english', :match) AND kind = :kind"
-        ).bindparams(match=" ".join(words), kind=kind)
+        statement = text(f"SELECT record_id{score} FROM search_documents WHERE {_POSTGRES_MATCH}").bindparams(
+            match=" ".join(words), facets=_postgres_facets(kind, facets)
+        )
     return statement.columns(**columns)
 
 
-def _no_facets(facets: Facets | None) -> None:
-    if facets:
-        raise ValueError("PostgreSQL's search table holds no facets; join the studies to filter them")
-
-
 def count_matches(conn: Connection, kind: str, query: str, facets: Facets | None = None) -> int:
-    """How many records :func:`matching_ids` finds, counted in the index alone on SQLite (no
-    match joined to its key). On PostgreSQL ``facets`` must be empty (the table holds none)."""
+    """How many records :func:`matching_ids` finds, counted in the index alone (no match joined
+    to its key, or to its study)."""
     words = query_words(query)
     if not words:
         return 0
     if conn.dialect.name == "sqlite":
         statement = text("SELECT count(*) FROM search_documents WHERE search_documents MATCH :match")
         return conn.execute(statement, {"match": _sqlite_match(words, kind, facets)}).scalar_one()
-    _no_facets(facets)
-    statement = text("SELECT count(*) FROM search_documents WHERE document @@ plainto_tsquery('english', :match) AND kind = :kind")
-    return conn.execute(statement, {"match": " ".join(words), "kind": kind}).scalar_one()
+    statement = text(f"SELECT count(*) FROM search_documents WHERE {_POSTGRES_MATCH}")
+    return conn.execute(statement, {"match": " ".join(words), "facets": _postgres_facets(kind, facets)}).scalar_one()
 
 
 def top_matches(conn: Connection, kind: str, query: str, facets: Facets | None, limit: int, offset: int) -> list[str]:
     """The ids of the ``limit`` most relevant matches after the first ``offset`` (:func:`matching_ids`'
-    ranked order; equal scores in the index's order on SQLite, by id on PostgreSQL). SQLite ranks and
-    cuts in the index before naming the page's matches; PostgreSQL needs ``facets`` empty."""
+    ranked order; equal scores in the index's order on SQLite, by id on PostgreSQL), ranked and
+    cut in the index before the page's matches are named."""
     words = query_words(query)
     if not words:
         return []
@@ -292,12 +308,11 @@ def top_matches(conn: Connection, kind: str, query: str, facets: Facets | None, 
         )
         parameters = {"match": _sqlite_match(words, kind, facets), "limit": limit, "offset": offset}
     else:
-        _no_facets(facets)
         statement = text(
-            "SELECT record_id FROM search_documents WHERE document @@ plainto_tsquery('english', :match) AND kind = :kind"
+            f"SELECT record_id FROM search_documents WHERE {_POSTGRES_MATCH}"
             " ORDER BY ts_rank(document, plainto_tsquery('english', :match)) DESC, record_id LIMIT :limit OFFSET :offset"
         )
-        parameters = {"match": " ".join(words), "kind": kind, "limit": limit, "offset": offset}
+        parameters = {"match": " ".join(words), "facets": _postgres_facets(kind, facets), "limit": limit, "offset": offset}
     return list(conn.execute(statement, parameters).scalars())
 
 

@@ -187,15 +187,13 @@ def _strategy_ids(profile: Profile, filters: StudyFilters) -> list[str] | None:
 
 
 TEXT_FACETS = ("phase", "status", "ms", "curative", "strategy", "group", "role")
-"""The study filters the SQLite full-text index answers together with a search's words
+"""The study filters the full-text index answers together with a search's words
 (:func:`search.study_facets`); a search narrowed by these alone is counted and paged there."""
 
 
-def text_facets(profile: Profile, filters: StudyFilters, dialect: str) -> search.Facets | None:
-    """The filters the full-text index answers with the words, as facet groups (SQLite only: on
-    PostgreSQL the studies are joined). A group's strategies are alternatives."""
-    if dialect != "sqlite":
-        return None
+def text_facets(profile: Profile, filters: StudyFilters) -> search.Facets:
+    """The filters the full-text index answers with the words, as facet groups (a group's
+    strategies are alternatives)."""
     wanted = [[search.facet(name, getattr(filters, name))] for name in ("phase", "status") if getattr(filters, name)]
     wanted += [[search.facet(name, value)] for name, value in (("ms", filters.ms), ("curative", filters.curative)) if value is not None]
     strategies = _strategy_ids(profile, filters)
@@ -233,7 +231,7 @@ def study_conditions(profile: Profile, filters: StudyFilters, dialect: str, *, w
     if filters.ms is not None:
         where.append(_ST.c.is_ms == filters.ms)
     if filters.q and words:
-        where.append(_ST.c.id.in_(matching_ids("study", filters.q, dialect, text_facets(profile, filters, dialect))))
+        where.append(_ST.c.id.in_(matching_ids("study", filters.q, dialect, text_facets(profile, filters))))
     return where
 
 
@@ -335,17 +333,16 @@ def study_page(
     validate_list_page(page, per_page, cursor)
     _check_sort(sort, filters.q, cursor)
     dialect = store.engine.dialect.name
-    facets = text_facets(profile, filters, dialect)
+    facets = text_facets(profile, filters)
     where = study_conditions(profile, filters, dialect)
     kept = _kept_total(store, profile, filters)
     with store.connect() as conn:
         given, hint = set(filters.params()), f"INDEXED BY {LISTING_INDEX}"
         narrowed = bool(given & set(ID_FILTERS)) and "sponsor_class" not in given
-        by_text = _answered_by_text(filters, dialect)
+        by_text = _answered_by_text(filters)
         if by_text:
             kept = count_matches(conn, "study", filters.q, facets)
-            if dialect == "sqlite":  # the index holds every filter given: the studies' own columns test nothing more
-                where = [_ST.c.id.in_(matching_ids("study", filters.q, dialect, facets))]
+            where = [_ST.c.id.in_(matching_ids("study", filters.q, dialect, facets))]  # the index holds every filter given
         through_entries = narrowed and (by_text or not {"status", "phase"} & given)
         counted = select(func.count()).select_from(_ST)
         if through_entries:
@@ -386,10 +383,10 @@ def refuse_ranked_export(sort: str) -> None:
         raise InputError("sort=relevance orders the pages of a search, not an export of every match: export by date (the default) or id")
 
 
-def _answered_by_text(filters: StudyFilters, dialect: str) -> bool:
+def _answered_by_text(filters: StudyFilters) -> bool:
     """Whether the full-text index counts the list alone: a search narrowed by nothing but
-    (on SQLite) the filters it holds as facets (:data:`TEXT_FACETS`)."""
-    return bool(filters.q) and set(filters.params()) <= {"q", *(TEXT_FACETS if dialect == "sqlite" else ())}
+    the filters it holds as facets (:data:`TEXT_FACETS`)."""
+    return bool(filters.q) and set(filters.params()) <= {"q", *TEXT_FACETS}
 
 
 ID_FILTERS = ("strategy", "group", "sponsor_type", "phenotype", "population", "country", "q")
