@@ -8,8 +8,9 @@ with the same meaning: every word of the query must occur (stemmed) in the recor
 
 Both indexes also hold each record's kind and each study's *facets* (:func:`study_facets`: its
 phase and status, its MS and curative labels, and the strategies its classification names, each
-with its role) as tokens a query's words never reach (SQLite: a column of their own; PostgreSQL:
-unstemmed tokens, ``facet…``, beside the words, matched by a query of their own). The index then
+with its role) as tokens (SQLite: a column of their own, which a query's words never reach;
+PostgreSQL: unstemmed ``facet…`` tokens beside the words, matched by a query of their own, which
+a search reaches only by typing one whole). The index then
 answers "phase 3 MS studies of a strategy mentioning ocrelizumab" by itself, where joining each
 of a million-record store's matches to its study to test them took most of the time. The facets
 are read from the stored study and its labels, so they are written after a batch's labels

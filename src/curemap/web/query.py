@@ -359,7 +359,10 @@ def study_page(
             order = _STUDY_ORDER[sort.lstrip("-")]
             found = select(*{c.name: c for c in (_ST.c.id, order)}.values())
             if through_entries and order is _ST.c.last_update_posted:
-                common = by_text and dialect == "sqlite" and total * COMMON_MATCHES >= store.count_studies()
+                # status and phase go with a study's age (completed studies are old): their matches
+                # are rarer among the newest, and the walk would read far more than it expects
+                walks = by_text and dialect == "sqlite" and not {"status", "phase"} & given
+                common = walks and total * COMMON_MATCHES >= store.count_studies()
                 found = found.with_hint(_ST, f"INDEXED BY {DATE_INDEX}" if common else hint, "sqlite")
                 if common:  # the index tests each study, newest first, for the words and the filters
                     where = [each_contains(_ST.c.id, "study", filters.q, facets)]
