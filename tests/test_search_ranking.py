@@ -63,18 +63,48 @@ def test_the_index_counts_a_search_with_its_phase_and_status_as_the_studies_do(s
     store.close()
 
 
-def test_common_words_walk_the_date_index_and_find_the_same_pages(built_store, monkeypatch):
+def _pages(store: Store, filters: StudyFilters, per_page: int, n: int) -> tuple[list[list[str]], list[list[str]]]:
+    """The first ``n`` pages of a list, numbered and followed by cursor."""
     profile = load_profile()
-    searches = [StudyFilters(q="multiple sclerosis"), StudyFilters(q="relapsing"), StudyFilters(q="ocrelizumab")]
-    for filters in searches:
-        monkeypatch.setattr(query, "COMMON_MATCHES", 10**9)  # every search is common: walked
-        walked = [study_page(built_store, profile, filters, per_page=25, page=n) for n in (1, 2)]
-        monkeypatch.setattr(query, "COMMON_MATCHES", 0)  # none is: read through the matches' entries
-        entries = [study_page(built_store, profile, filters, per_page=25, page=n) for n in (1, 2)]
-        assert walked[0].total > 25
-        assert [[i["id"] for i in page.items] for page in walked] == [[i["id"] for i in page.items] for page in entries]
-        dates = [i["last_update_posted"] or "" for page in walked for i in page.items]
-        assert dates == sorted(dates, reverse=True)
+    numbered = [[i["id"] for i in study_page(store, profile, filters, per_page=per_page, page=k).items] for k in range(1, n + 1)]
+    followed, cursor = [], None
+    for _ in range(n):
+        page = study_page(store, profile, filters, per_page=per_page, cursor=cursor)
+        followed.append([i["id"] for i in page.items])
+        cursor = page.next_cursor
+    return numbered, followed
+
+
+def test_a_search_s_newest_matches_are_read_from_the_index_keys_in_the_lists_order(built_store):
+    """The SQLite index's keys follow each study's last update, so a search's newest page is read
+    from its first keys; numbered and cursor pages equal the matches sorted through the studies
+    (ties on a day ordered by id, undated studies last)."""
+    for filters in (StudyFilters(q="multiple sclerosis"), StudyFilters(q="relapsing"), StudyFilters(q="ocrelizumab"),
+                    StudyFilters(q="sclerosis", status="COMPLETED", ms=True)):
+        total, newest = _through_rows(built_store, filters, limit=75)
+        numbered, followed = _pages(built_store, filters, 25, 3)
+        assert total > 25 and numbered == followed == [newest[:25], newest[25:50], newest[50:75]], filters
+    with built_store.engine.connect() as conn:  # every study's key is in its day's range
+        keys = conn.exec_driver_sql(
+            "SELECT search_keys.id, studies.last_update_posted FROM search_keys JOIN studies ON studies.id = search_keys.record_id"
+        ).all()
+    assert len(keys) == built_store.count_studies() and all(key >> search.DAY_SHIFT == search.day_number(day) for key, day in keys)
+
+
+def test_a_new_last_update_moves_a_study_to_the_front_of_its_searches(store_url):
+    store = Store(store_url)
+    rows = csv_rows()[:300]
+    store.import_records(records_from_rows(rows))
+    filters = StudyFilters(q="sclerosis")
+    oldest = _through_rows(store, filters, limit=10_000)[1][-1]
+    target = next(r for r in rows if r["NCTId"] == oldest)
+    store.import_records(records_from_rows([dict(target, LastUpdatePostDate="2031-03-04")]))
+    store.import_records(records_from_rows([dict(rows[0], LastUpdatePostDate="2031-03-04")]))  # the same day: ordered by id
+    numbered, followed = _pages(store, filters, 10, 2)
+    newest = _through_rows(store, filters, limit=20)[1]
+    assert numbered == followed == [newest[:10], newest[10:]]
+    assert newest[:2] == sorted([oldest, rows[0]["NCTId"]], reverse=True)
+    store.close()
 
 
 def test_relevance_puts_the_words_in_titles_first_and_pages_by_number(built_store):
@@ -206,16 +236,14 @@ def _index_answers_as_the_rows(store: Store, searches: list[StudyFilters]) -> li
     return totals
 
 
-def test_the_index_answers_a_search_narrowed_by_labels_and_strategies(built_store, monkeypatch):
+def test_the_index_answers_a_search_narrowed_by_labels_and_strategies(built_store):
     totals = _index_answers_as_the_rows(built_store, LABELLED_SEARCHES)
     assert sum(n > 0 for n in totals) >= 8, totals
     assert totals[0] + totals[1] <= _counted_through_rows(built_store, StudyFilters(q="sclerosis"))
     profile = load_profile()
-    for filters in LABELLED_SEARCHES[:5]:  # walking the date index finds the same pages
-        monkeypatch.setattr(query, "COMMON_MATCHES", 10**9)
-        walked = [[i["id"] for i in study_page(built_store, profile, filters, per_page=10, page=n).items] for n in (1, 2)]
-        monkeypatch.setattr(query, "COMMON_MATCHES", 0)
-        assert walked == [[i["id"] for i in study_page(built_store, profile, filters, per_page=10, page=n).items] for n in (1, 2)]
+    for filters in LABELLED_SEARCHES[:5]:  # numbered and cursor pages in the lists' order
+        numbered, followed = _pages(built_store, filters, 10, 2)
+        assert numbered == followed == [_through_rows(built_store, filters, limit=20)[1][k : k + 10] for k in (0, 10)]
     ranked = study_page(built_store, profile, LABELLED_SEARCHES[3], sort="relevance", per_page=200)
     assert ranked.total == totals[3] and {i["id"] for i in ranked.items} == set(_through_rows(built_store, LABELLED_SEARCHES[3], limit=200)[1])
 

@@ -211,20 +211,18 @@ def _search_facets(conn: Connection) -> None:
     if conn.dialect.name != "sqlite":
         conn.execute(text("DELETE FROM search_documents WHERE record_id IN (SELECT id FROM papers WHERE deleted)"))
         return
-    if search.has_facets(conn):
-        return
-    conn.execute(text("DROP TABLE search_documents"))
-    search.create_index(conn)
-    search.index_existing(conn)
+    _index_again(conn)
 
 
-def _label_facets(conn: Connection) -> None:
-    """The index made again with each study's labels among its facets (MS, curative, strategies
-    and their roles), and on PostgreSQL with the facets themselves (its kind, phase and status
-    were columns of the studies it joined)."""
-    if search.facets_current(conn):
+def _index_again(conn: Connection) -> None:
+    """The full-text index made again as this version makes it (:func:`search.index_current`),
+    unless it is: each migration that changed the index calls this, so a store several behind is
+    indexed once. PostgreSQL's large text keeps lz4 where the server has it (migration 0015)."""
+    if search.index_current(conn):
         return
     conn.execute(text("DROP TABLE search_documents"))
+    if conn.dialect.name == "sqlite":
+        conn.execute(text("DELETE FROM search_keys"))
     search.create_index(conn)
     if conn.dialect.name == "postgresql" and lz4_available(conn):
         for column in LARGE_TEXT["search_documents"]:
@@ -270,7 +268,10 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0018_search_facets", _search_facets),
     # empty: a store's first link pass after it links every paper and fills the aliases
     ("0019_incremental_links", _create(schema.registry_aliases, schema.enrichment_marks)),
-    ("0020_label_facets", _label_facets),
+    # each study's labels among its facets; on PostgreSQL the facets themselves
+    ("0020_label_facets", _index_again),
+    # SQLite: a study's key in the index is its last update's day, so newest matches are read first
+    ("0021_dated_search_keys", _index_again),
 ]
 
 

@@ -42,6 +42,15 @@ Facets = list[list[str]]
 strategy's group is answered by any of its strategies)."""
 
 NOTHING = "facetnothing"
+
+DAY_SHIFT = 24
+"""A study's key in the SQLite index is its last update's day (:func:`day_number`) shifted left by
+this many bits, plus its place among that day's studies: the index's own rowid order is then the
+lists' newest-first order, day by day, and a search's newest matches are its first rowids read
+backwards (:func:`newest_matches`), however many records match."""
+
+PAPER_KEYS = 1 << 60
+"""Papers' keys start here, above every study's."""
 """A facet no record holds: a group of no alternatives (a profile group with no strategy)."""
 
 _SQLITE_DDL = (
@@ -87,19 +96,38 @@ def facet(name: str, value: Any) -> str:
     return "facet" + name + re.sub(r"[^0-9a-z]", "", str(value).lower())
 
 
+def day_number(value: str | None) -> int:
+    """A date (``YYYY-MM-DD``, or a part of it) as a number in the same order: 2024-05-01 is
+    20240501, 2024-05 is 20240500; none is 0, the lowest, as a list puts undated studies last."""
+    if not value:
+        return 0
+    parts = [int(part) for part in value.split("-")[:3] if part.isdigit()]
+    year, month, day = (parts + [0, 0, 0])[:3]
+    return year * 10_000 + month * 100 + day
+
+
 def study_facets(conn: Connection, ids: list[str]) -> dict[str, str]:
     """The facet tokens of these stored studies: kind, phase, status, the MS and curative labels
     (unclassified studies have neither, as the lists' filters match neither), and each strategy
     the classification names, alone and with its role."""
+    return {record_id: tokens for record_id, (tokens, _) in _stored_studies(conn, ids).items()}
+
+
+def _stored_studies(conn: Connection, ids: list[str]) -> dict[str, tuple[str, int]]:
+    """The facet tokens and the last update's :func:`day_number` of these stored studies."""
     held: dict[str, list[str]] = {}
+    days: dict[str, int] = {}
     for chunk in _chunks(ids):
         rows = conn.execute(
-            text("SELECT id, phase, status, is_ms, curative_intent FROM studies WHERE id IN :ids").bindparams(bindparam("ids", expanding=True)),
+            text("SELECT id, phase, status, is_ms, curative_intent, last_update_posted FROM studies WHERE id IN :ids").bindparams(
+                bindparam("ids", expanding=True)
+            ),
             {"ids": chunk},
         )
         for row in rows:
             given = {"phase": row.phase, "status": row.status, "ms": row.is_ms, "curative": row.curative_intent}
             held[row.id] = [facet("kind", "study"), *(facet(name, bool(v) if name in ("ms", "curative") else v) for name, v in given.items() if v is not None and v != "")]
+            days[row.id] = day_number(row.last_update_posted)
         labelled = conn.execute(
             text("SELECT record_id, strategy, role FROM record_strategies WHERE record_id IN :ids ORDER BY record_id, strategy").bindparams(
                 bindparam("ids", expanding=True)
@@ -109,7 +137,7 @@ def study_facets(conn: Connection, ids: list[str]) -> dict[str, str]:
         for row in labelled:
             if row.record_id in held:
                 held[row.record_id] += [facet("strategy", row.strategy), facet(row.role, row.strategy)]
-    return {record_id: " ".join(tokens) for record_id, tokens in held.items()}
+    return {record_id: (" ".join(tokens), days[record_id]) for record_id, tokens in held.items()}
 
 
 def _chunks(ids: list[str], size: int = 500) -> Iterable[list[str]]:
@@ -122,17 +150,23 @@ def has_facets(conn: Connection) -> bool:
     return "facets" in {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(search_documents)")}
 
 
-def facets_current(conn: Connection) -> bool:
-    """Whether the index holds the labels' facets (migration 0020). PostgreSQL's does if its
-    table has them; SQLite's if no study is labelled, or if it holds a study's MS label."""
+def index_current(conn: Connection) -> bool:
+    """Whether the index is this version's. PostgreSQL's if its table holds facets; SQLite's if
+    it holds facets, the labels' among them (migration 0020: it does if no study is labelled, or if
+    it holds a study's MS label), and studies' keys by their day (0021, :data:`DAY_SHIFT`)."""
     if conn.dialect.name != "sqlite":
         held = text("SELECT 1 FROM information_schema.columns WHERE table_name = 'search_documents' AND column_name = 'facets'")
         return conn.execute(held).first() is not None
+    if not has_facets(conn):
+        return False
     labelled = conn.exec_driver_sql("SELECT 1 FROM studies WHERE is_ms IS NOT NULL LIMIT 1").first()
     held = conn.exec_driver_sql(
         "SELECT 1 FROM search_documents WHERE search_documents MATCH ? LIMIT 1", (f'facets: ("{facet("ms", True)}" OR "{facet("ms", False)}")',)
     ).first()
-    return labelled is None or held is not None
+    keyed = conn.exec_driver_sql(
+        "SELECT search_keys.id, studies.last_update_posted FROM search_keys JOIN studies ON studies.id = search_keys.record_id LIMIT 1"
+    ).first()
+    return (labelled is None or held is not None) and (keyed is None or keyed.id >> DAY_SHIFT == day_number(keyed.last_update_posted))
 
 
 def create_index(conn: Connection) -> None:
@@ -151,7 +185,8 @@ def index_records(conn: Connection, kind: str, items: Iterable[Study | Paper | d
     if not documents:
         return
     ids = list(documents)
-    facets = study_facets(conn, ids) if kind == "study" else {}
+    stored = _stored_studies(conn, ids) if kind == "study" else {}
+    facets = {record_id: tokens for record_id, (tokens, _) in stored.items()}
     if conn.dialect.name != "sqlite":
         conn.execute(text("DELETE FROM search_documents WHERE record_id = ANY(:ids)"), {"ids": ids})
         bulk_insert(
@@ -159,23 +194,48 @@ def index_records(conn: Connection, kind: str, items: Iterable[Study | Paper | d
             [{"record_id": i, "kind": kind, "title": t, "body": b, "facets": facets.get(i, facet("kind", kind))} for i, (t, b) in documents.items()],
         )
         return
-    keys = _keys(conn, kind, ids)
-    conn.execute(text("DELETE FROM search_documents WHERE rowid IN :keys").bindparams(bindparam("keys", expanding=True)), {"keys": list(keys.values())})
+    keys = _keys(conn, kind, {record_id: day for record_id, (_, day) in stored.items()} if kind == "study" else dict.fromkeys(ids))
     bulk_insert(
         conn, "search_documents",
         [{"rowid": keys[i], "title": t, "body": b, "facets": facets.get(i, facet("kind", kind))} for i, (t, b) in documents.items()],
     )
 
 
-def _keys(conn: Connection, kind: str, ids: list[str]) -> dict[str, int]:
-    """The index rowids of these records (SQLite), made for those without one."""
-    conn.exec_driver_sql("INSERT OR IGNORE INTO search_keys (record_id, kind) VALUES (?, ?)", [(i, kind) for i in ids])
-    return dict(
+def _keys(conn: Connection, kind: str, days: dict[str, int | None]) -> dict[str, int]:
+    """The index rowids of these records (SQLite), their documents taken out of the index: a
+    study's key kept while its day is the same, else a new one among its new day's
+    (:data:`DAY_SHIFT`); a paper's kept, or the next above :data:`PAPER_KEYS`."""
+    held = dict(
         conn.execute(
             text("SELECT record_id, id FROM search_keys WHERE record_id IN :ids").bindparams(bindparam("ids", expanding=True)),
-            {"ids": ids},
+            {"ids": list(days)},
         ).all()
     )
+    if held:
+        conn.execute(text("DELETE FROM search_documents WHERE rowid IN :keys").bindparams(bindparam("keys", expanding=True)), {"keys": list(held.values())})
+    keys, moved = {}, []
+    for record_id, day in days.items():
+        key = held.get(record_id)
+        if key is not None and (day is None or key >> DAY_SHIFT == day):
+            keys[record_id] = key
+        else:
+            moved.append(record_id)
+    if not moved:
+        return keys
+    stale = [held[record_id] for record_id in moved if record_id in held]
+    if stale:
+        conn.execute(text("DELETE FROM search_keys WHERE id IN :keys").bindparams(bindparam("keys", expanding=True)), {"keys": stale})
+    following: dict[int, int] = {}  # the next free key of each range a new key is taken from
+    for record_id in moved:
+        low = PAPER_KEYS if days[record_id] is None else days[record_id] << DAY_SHIFT
+        if low not in following:
+            high = (1 << 62) if days[record_id] is None else low + (1 << DAY_SHIFT)
+            last = conn.exec_driver_sql("SELECT max(id) FROM search_keys WHERE id >= ? AND id < ?", (low, high)).scalar()
+            following[low] = low if last is None else last + 1
+        keys[record_id] = following[low]
+        following[low] += 1
+    conn.exec_driver_sql("INSERT INTO search_keys (id, record_id, kind) VALUES (?, ?, ?)", [(keys[i], i, kind) for i in moved])
+    return keys
 
 
 def refresh_facets(conn: Connection, ids: list[str]) -> int:
@@ -317,15 +377,45 @@ def top_matches(conn: Connection, kind: str, query: str, facets: Facets | None, 
     return list(conn.execute(statement, parameters).scalars())
 
 
-def each_contains(id_column: Any, kind: str, query: str, facets: Facets | None = None) -> Any:
-    """On SQLite, a condition on each row of ``id_column``'s table that its record matches (as
-    :func:`matching_ids`), tested row by row in the index (its rowid sought in the words'
-    entries): for a list walked in another index's order until a page is found, where building
-    the set of every match first grows with the store. A query with no words matches nothing."""
+def newest_matches(
+    conn: Connection, query: str, facets: Facets | None, limit: int, *, offset: int = 0, after: tuple[str | None, str] | None = None
+) -> list[tuple[str, str | None]]:
+    """The (id, last update) of the newest studies matching (SQLite), in the lists' order (last
+    update, then id, both descending; undated last): the ``limit`` after the first ``offset``, or
+    after the cursor's (last update, id) ``after``. Read from the index's keys backwards
+    (:data:`DAY_SHIFT`): the first ``offset + limit`` keys, and the rest of the last one's day to
+    order it by id, so the cost is the page's, not the matches'."""
     words = query_words(query)
     if not words:
-        return text("1 = 0")
-    return text(
-        "EXISTS (SELECT 1 FROM search_keys JOIN search_documents ON search_documents.rowid = search_keys.id"
-        f" WHERE search_keys.record_id = {id_column.table.name}.{id_column.name} AND search_documents MATCH :each_match)"
-    ).bindparams(each_match=_sqlite_match(words, kind, facets))
+        return []
+    match = _sqlite_match(words, "study", facets)
+    wanted = offset + limit
+    keys: list[int] = []
+    top = PAPER_KEYS
+    if after is not None:  # the cursor's day whole (its studies after the cursor are kept below), then the days before it
+        top = day_number(after[0]) << DAY_SHIFT
+        keys += _keys_below(conn, match, top + (1 << DAY_SHIFT), low=top)
+    more = _keys_below(conn, match, top, limit=wanted)
+    if len(more) == wanted:  # the rest of the last key's day
+        more += _keys_below(conn, match, more[-1], low=more[-1] >> DAY_SHIFT << DAY_SHIFT)
+    keys += more
+    rows = conn.execute(
+        text(
+            "SELECT studies.id, studies.last_update_posted FROM search_keys JOIN studies ON studies.id = search_keys.record_id"
+            " WHERE search_keys.id IN :keys"
+        ).bindparams(bindparam("keys", expanding=True)),
+        {"keys": keys},
+    ).all() if keys else []
+    ordered = sorted(((row.last_update_posted or "", row.id) for row in rows), reverse=True)
+    if after is not None:
+        ordered = [pair for pair in ordered if pair < (after[0] or "", after[1])]
+    return [(record_id, day or None) for day, record_id in ordered[offset:wanted]]
+
+
+def _keys_below(conn: Connection, match: str, high: int, *, low: int = 0, limit: int = -1) -> list[int]:
+    """Keys of the index's matches from ``low`` up to ``high``, highest first, at most ``limit`` (all: -1)."""
+    statement = text(
+        "SELECT rowid FROM search_documents WHERE search_documents MATCH :match AND rowid >= :low AND rowid < :high"
+        " ORDER BY rowid DESC LIMIT :limit"
+    )
+    return list(conn.execute(statement, {"match": match, "low": low, "high": high, "limit": limit}).scalars())

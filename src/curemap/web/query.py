@@ -28,7 +28,7 @@ from curemap.store import Store, schema
 from curemap.store.kinds import STUDY
 from curemap.store import search
 from curemap.store.migrations import LISTING_INDEX
-from curemap.store.search import count_matches, each_contains, matching_ids, top_matches
+from curemap.store.search import count_matches, matching_ids, newest_matches, top_matches
 from curemap.wording import citation_url
 
 ROLES = (TESTED, COMPARATOR)
@@ -67,7 +67,7 @@ RELEVANCE = "relevance"
 numbered and reach its best :data:`MAX_OFFSET` matches (the bounded window of a ranked list; a
 date order's cursor reads on past it). Not the lists' default: ranking reads every match's
 statistics (26,547 matches in a million studies: about 110 ms at the median on SQLite), where
-the newest matches are found from the date index (:func:`study_page`)."""
+the newest are read from the first keys of the index (:func:`search.newest_matches`)."""
 
 _ST = schema.studies
 _STUDY_ORDER = {
@@ -327,9 +327,10 @@ def study_page(
     """One page of the studies matching the filters (numbered, or after ``cursor``), with the
     total (of an unfiltered list, the store's kept count). The page's ids are found first, by
     the list's order alone, then their rows read: a list narrowed to a set of ids reads the
-    entries of :data:`LISTING_INDEX` for the ids, not the rows. A full-text search is counted
-    in the index, and its newest matches are read by walking the date index when they are
-    common (:data:`COMMON_MATCHES`), through their entries when rare."""
+    entries of :data:`LISTING_INDEX` for the ids, not the rows. A full-text search narrowed by
+    the filters its index holds (:data:`TEXT_FACETS`) is counted there, and on SQLite its newest
+    matches are read from the index's keys, which follow the studies' last updates
+    (:func:`newest_matches`)."""
     validate_list_page(page, per_page, cursor)
     _check_sort(sort, filters.q, cursor)
     dialect = store.engine.dialect.name
@@ -355,29 +356,20 @@ def study_page(
             found = select(_ST.c.id).where(*study_conditions(profile, filters, dialect, words=False))
             ordered = found.join(ranked, ranked.c.record_id == _ST.c.id).order_by(ranked.c.score.desc(), _ST.c.id)
             ids, next_cursor = list(conn.execute(ordered.limit(per_page).offset((page - 1) * per_page)).scalars()), None
+        elif by_text and dialect == "sqlite" and sort == "-last_update":
+            after = decode_cursor(cursor, sort) if cursor is not None else None
+            newest = newest_matches(conn, filters.q, facets, per_page, offset=(page - 1) * per_page, after=after)
+            ids = [record_id for record_id, _ in newest]
+            next_cursor = encode_cursor(sort, newest[-1][1], newest[-1][0]) if len(newest) == per_page else None
         else:
             order = _STUDY_ORDER[sort.lstrip("-")]
             found = select(*{c.name: c for c in (_ST.c.id, order)}.values())
             if through_entries and order is _ST.c.last_update_posted:
-                # status and phase go with a study's age (completed studies are old): their matches
-                # are rarer among the newest, and the walk would read far more than it expects
-                walks = by_text and dialect == "sqlite" and not {"status", "phase"} & given
-                common = walks and total * COMMON_MATCHES >= store.count_studies()
-                found = found.with_hint(_ST, f"INDEXED BY {DATE_INDEX}" if common else hint, "sqlite")
-                if common:  # the index tests each study, newest first, for the words and the filters
-                    where = [each_contains(_ST.c.id, "study", filters.q, facets)]
+                found = found.with_hint(_ST, hint, "sqlite")
             chosen, next_cursor = _page_rows(conn, found.where(*where), _STUDY_ORDER, sort, page, per_page, cursor)
             ids = [row.id for row in chosen]
         by_id = {row.id: row for row in conn.execute(select(*(_ST.c[name] for name in STUDY_COLUMNS)).where(_ST.c.id.in_(ids)))}
     return Page(total, page, per_page, _decorate_studies(store, [by_id[i] for i in ids]), next_cursor)
-
-
-COMMON_MATCHES = 50
-"""A full-text search matching at least one study in this many is common: its newest matches
-are found by walking the date index until a page of them is read (about this many entries a
-match), sooner than by reading every match's entry to sort them (at a million studies 26,000
-for "ocrelizumab"); a rarer one's matches are read through their entries."""
-DATE_INDEX = "ix_studies_last_update_id"
 
 
 def refuse_ranked_export(sort: str) -> None:
