@@ -4,7 +4,11 @@ relevance (the search page's order) within a bounded window of numbered pages.""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -316,3 +320,11 @@ def test_a_postgresql_search_table_without_facets_is_made_again_on_opening(postg
         ).scalar()
         assert compression == ("l" if lz4_available(conn) else "")  # migration 0015's choice kept
     reopened.close()
+
+
+@given(st.dates(min_value=date(1900, 1, 1)), st.sampled_from([10, 7, 4]), st.dates(min_value=date(1900, 1, 1)), st.sampled_from([10, 7, 4]))
+def test_a_day_number_names_one_date_in_the_dates_order(first, first_length, second, second_length):
+    """The index's keys order days as the lists order dates (ISO, as long as their precision)."""
+    a, b = first.isoformat()[:first_length], second.isoformat()[:second_length]
+    assert search.day_text(search.day_number(a)) == a and search.day_text(search.day_number(None)) is None
+    assert (a < b) == (search.day_number(a) < search.day_number(b)) and search.day_number(None) < search.day_number(a)

@@ -97,13 +97,22 @@ def facet(name: str, value: Any) -> str:
 
 
 def day_number(value: str | None) -> int:
-    """A date (``YYYY-MM-DD``, or a part of it) as a number in the same order: 2024-05-01 is
-    20240501, 2024-05 is 20240500; none is 0, the lowest, as a list puts undated studies last."""
+    """A date (``YYYY-MM-DD``, or a part of it, as the store keeps dates) as a number in the same
+    order, naming that date alone: 2024-05-01 is 20240501, 2024-05 is 20240500; none is 0, the
+    lowest, as a list puts undated studies last."""
     if not value:
         return 0
     parts = [int(part) for part in value.split("-")[:3] if part.isdigit()]
     year, month, day = (parts + [0, 0, 0])[:3]
     return year * 10_000 + month * 100 + day
+
+
+def day_text(number: int) -> str | None:
+    """The date a :func:`day_number` names."""
+    if not number:
+        return None
+    year, month, day = number // 10_000, number // 100 % 100, number % 100
+    return f"{year:04d}" + (f"-{month:02d}" if month else "") + (f"-{day:02d}" if day else "")
 
 
 def study_facets(conn: Connection, ids: list[str]) -> dict[str, str]:
@@ -383,33 +392,42 @@ def newest_matches(
     """The (id, last update) of the newest studies matching (SQLite), in the lists' order (last
     update, then id, both descending; undated last): the ``limit`` after the first ``offset``, or
     after the cursor's (last update, id) ``after``. Read from the index's keys backwards
-    (:data:`DAY_SHIFT`): the first ``offset + limit`` keys, and the rest of the last one's day to
-    order it by id, so the cost is the page's, not the matches'."""
+    (:data:`DAY_SHIFT`): the first ``offset + limit`` keys, the days before the last one's whole
+    and that day's by id (a day's keys are in the order its studies came), so the cost is the
+    page's, not the matches'."""
     words = query_words(query)
     if not words:
         return []
     match = _sqlite_match(words, "study", facets)
     wanted = offset + limit
-    keys: list[int] = []
-    top = PAPER_KEYS
-    if after is not None:  # the cursor's day whole (its studies after the cursor are kept below), then the days before it
-        top = day_number(after[0]) << DAY_SHIFT
-        keys += _keys_below(conn, match, top + (1 << DAY_SHIFT), low=top)
-    more = _keys_below(conn, match, top, limit=wanted)
-    if len(more) == wanted:  # the rest of the last key's day
-        more += _keys_below(conn, match, more[-1], low=more[-1] >> DAY_SHIFT << DAY_SHIFT)
-    keys += more
-    rows = conn.execute(
-        text(
-            "SELECT studies.id, studies.last_update_posted FROM search_keys JOIN studies ON studies.id = search_keys.record_id"
-            " WHERE search_keys.id IN :keys"
-        ).bindparams(bindparam("keys", expanding=True)),
-        {"keys": keys},
-    ).all() if keys else []
-    ordered = sorted(((row.last_update_posted or "", row.id) for row in rows), reverse=True)
-    if after is not None:
-        ordered = [pair for pair in ordered if pair < (after[0] or "", after[1])]
-    return [(record_id, day or None) for day, record_id in ordered[offset:wanted]]
+    found: list[tuple[int, str]] = []  # (day, id), in the lists' order
+    high = PAPER_KEYS
+    if after is not None:  # the rest of the cursor's day, then the days before it
+        day = day_number(after[0])
+        found += [(day, record_id) for record_id in _day_ids(conn, match, day, wanted, below=after[1])]
+        high = day << DAY_SHIFT
+    keys = _keys_below(conn, match, high, limit=wanted - len(found)) if len(found) < wanted else []
+    if keys:
+        last = keys[-1] >> DAY_SHIFT
+        newer = [key for key in keys if key >> DAY_SHIFT > last]
+        names = dict(
+            conn.execute(
+                text("SELECT id, record_id FROM search_keys WHERE id IN :keys").bindparams(bindparam("keys", expanding=True)), {"keys": newer}
+            ).all()
+        ) if newer else {}
+        found += sorted(((key >> DAY_SHIFT, names[key]) for key in newer), reverse=True)
+        found += [(last, record_id) for record_id in _day_ids(conn, match, last, wanted - len(found))]
+    return [(record_id, day_text(day)) for day, record_id in found[offset:wanted]]
+
+
+def _day_ids(conn: Connection, match: str, day: int, limit: int, *, below: str | None = None) -> list[str]:
+    """The ids of one day's matches (below ``below``), highest first, at most ``limit``."""
+    statement = text(
+        "SELECT record_id FROM search_keys WHERE id IN (SELECT rowid FROM search_documents WHERE search_documents MATCH :match"
+        " AND rowid >= :low AND rowid < :high)" + (" AND record_id < :below" if below is not None else "") + " ORDER BY record_id DESC LIMIT :limit"
+    )
+    parameters = {"match": match, "low": day << DAY_SHIFT, "high": (day + 1) << DAY_SHIFT, "limit": limit}
+    return list(conn.execute(statement, parameters | ({"below": below} if below is not None else {})).scalars())
 
 
 def _keys_below(conn: Connection, match: str, high: int, *, low: int = 0, limit: int = -1) -> list[int]:
