@@ -313,16 +313,18 @@ def _sqlite_match(words: list[str], kind: str, facets: Facets | None) -> str:
     return "{title body}: (" + " ".join(f'"{word}"' for word in words) + ") AND facets: (" + wanted + ")"
 
 
-def _postgres_facets(kind: str, facets: Facets | None) -> str:
-    """The facet groups as a ``to_tsquery('simple', …)`` text: the kind and one token of every group."""
-    groups = [[facet("kind", kind)], *(facets or [])]
-    return " & ".join("(" + " | ".join(group or [NOTHING]) + ")" for group in groups)
-
-
-_POSTGRES_MATCH = (
-    "document @@ (plainto_tsquery('english', :match) && to_tsquery('simple', :facets))"
-    " AND numnode(plainto_tsquery('english', :match)) > 0"  # words that are all stop words match nothing
-)
+def _postgres_match(words: list[str], kind: str, facets: Facets | None) -> tuple[str, dict[str, str]]:
+    """A PostgreSQL condition on ``search_documents`` and its parameters: every word, one token of
+    every facet group (``to_tsquery('simple', …)``, intersected in the GIN index with the words),
+    and the kind, a column (its token would add the posting list of every record of the kind to
+    every search: at a million studies, 15 ms on a search alone)."""
+    parameters = {"match": " ".join(words), "kind": kind}
+    condition = "document @@ plainto_tsquery('english', :match)"
+    if facets:
+        condition = "document @@ (plainto_tsquery('english', :match) && to_tsquery('simple', :facets))"
+        parameters["facets"] = " & ".join("(" + " | ".join(group or [NOTHING]) + ")" for group in facets)
+    # words that are all stop words match nothing
+    return f"{condition} AND kind = :kind AND numnode(plainto_tsquery('english', :match)) > 0", parameters
 
 
 def matching_ids(kind: str, query: str, dialect: str, facets: Facets | None = None, *, ranked: bool = False) -> TextualSelect:
@@ -344,9 +346,8 @@ def matching_ids(kind: str, query: str, dialect: str, facets: Facets | None = No
         ).bindparams(match=_sqlite_match(words, kind, facets))
     else:
         score = ", ts_rank(document, plainto_tsquery('english', :match)) AS score" if ranked else ""
-        statement = text(f"SELECT record_id{score} FROM search_documents WHERE {_POSTGRES_MATCH}").bindparams(
-            match=" ".join(words), facets=_postgres_facets(kind, facets)
-        )
+        condition, parameters = _postgres_match(words, kind, facets)
+        statement = text(f"SELECT record_id{score} FROM search_documents WHERE {condition}").bindparams(**parameters)
     return statement.columns(**columns)
 
 
@@ -359,8 +360,8 @@ def count_matches(conn: Connection, kind: str, query: str, facets: Facets | None
     if conn.dialect.name == "sqlite":
         statement = text("SELECT count(*) FROM search_documents WHERE search_documents MATCH :match")
         return conn.execute(statement, {"match": _sqlite_match(words, kind, facets)}).scalar_one()
-    statement = text(f"SELECT count(*) FROM search_documents WHERE {_POSTGRES_MATCH}")
-    return conn.execute(statement, {"match": " ".join(words), "facets": _postgres_facets(kind, facets)}).scalar_one()
+    condition, parameters = _postgres_match(words, kind, facets)
+    return conn.execute(text(f"SELECT count(*) FROM search_documents WHERE {condition}"), parameters).scalar_one()
 
 
 def top_matches(conn: Connection, kind: str, query: str, facets: Facets | None, limit: int, offset: int) -> list[str]:
@@ -378,11 +379,12 @@ def top_matches(conn: Connection, kind: str, query: str, facets: Facets | None, 
         )
         parameters = {"match": _sqlite_match(words, kind, facets), "limit": limit, "offset": offset}
     else:
+        condition, parameters = _postgres_match(words, kind, facets)
         statement = text(
-            f"SELECT record_id FROM search_documents WHERE {_POSTGRES_MATCH}"
+            f"SELECT record_id FROM search_documents WHERE {condition}"
             " ORDER BY ts_rank(document, plainto_tsquery('english', :match)) DESC, record_id LIMIT :limit OFFSET :offset"
         )
-        parameters = {"match": " ".join(words), "facets": _postgres_facets(kind, facets), "limit": limit, "offset": offset}
+        parameters |= {"limit": limit, "offset": offset}
     return list(conn.execute(statement, parameters).scalars())
 
 
