@@ -234,17 +234,28 @@ def _keys(conn: Connection, kind: str, days: dict[str, int | None]) -> dict[str,
     stale = [held[record_id] for record_id in moved if record_id in held]
     if stale:
         conn.execute(text("DELETE FROM search_keys WHERE id IN :keys").bindparams(bindparam("keys", expanding=True)), {"keys": stale})
-    following: dict[int, int] = {}  # the next free key of each range a new key is taken from
+    lows = {record_id: PAPER_KEYS if days[record_id] is None else days[record_id] << DAY_SHIFT for record_id in moved}
+    following = _next_keys(conn, sorted(set(lows.values())))  # the next free key of each range a key is taken from
     for record_id in moved:
-        low = PAPER_KEYS if days[record_id] is None else days[record_id] << DAY_SHIFT
-        if low not in following:
-            high = (1 << 62) if days[record_id] is None else low + (1 << DAY_SHIFT)
-            last = conn.exec_driver_sql("SELECT max(id) FROM search_keys WHERE id >= ? AND id < ?", (low, high)).scalar()
-            following[low] = low if last is None else last + 1
-        keys[record_id] = following[low]
-        following[low] += 1
+        keys[record_id] = following[lows[record_id]]
+        following[lows[record_id]] += 1
     conn.exec_driver_sql("INSERT INTO search_keys (id, record_id, kind) VALUES (?, ?, ?)", [(keys[i], i, kind) for i in moved])
     return keys
+
+
+def _next_keys(conn: Connection, lows: list[int]) -> dict[int, int]:
+    """The next free key of each range starting at one of ``lows`` (a day's, or the papers'), in
+    one statement for each 500 ranges: a batch's studies come from hundreds of days."""
+    following = {}
+    for start in range(0, len(lows), 500):
+        chunk = lows[start : start + 500]
+        statement = (
+            "WITH ranges(low) AS (VALUES " + ", ".join("(?)" for _ in chunk) + ") SELECT low, (SELECT max(id) FROM search_keys"
+            " WHERE id >= low AND id < CASE WHEN low = ? THEN ? ELSE low + ? END) FROM ranges"
+        )
+        for low, last in conn.exec_driver_sql(statement, (*chunk, PAPER_KEYS, 1 << 62, 1 << DAY_SHIFT)):
+            following[low] = low if last is None else last + 1
+    return following
 
 
 def refresh_facets(conn: Connection, ids: list[str]) -> int:
