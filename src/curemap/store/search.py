@@ -204,10 +204,9 @@ def index_records(conn: Connection, kind: str, items: Iterable[Study | Paper | d
         )
         return
     keys = _keys(conn, kind, {record_id: day for record_id, (_, day) in stored.items()} if kind == "study" else dict.fromkeys(ids))
-    bulk_insert(
-        conn, "search_documents",
-        [{"rowid": keys[i], "title": t, "body": b, "facets": facets.get(i, facet("kind", kind))} for i, (t, b) in documents.items()],
-    )
+    # in the keys' order: FTS5 writes out what it holds whenever a rowid comes below the last one
+    rows = sorted(({"rowid": keys[i], "title": t, "body": b, "facets": facets.get(i, facet("kind", kind))} for i, (t, b) in documents.items()), key=lambda row: row["rowid"])
+    bulk_insert(conn, "search_documents", rows)
 
 
 def _keys(conn: Connection, kind: str, days: dict[str, int | None]) -> dict[str, int]:
