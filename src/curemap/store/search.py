@@ -42,6 +42,7 @@ Facets = list[list[str]]
 strategy's group is answered by any of its strategies)."""
 
 NOTHING = "facetnothing"
+"""A facet no record holds: a group of no alternatives (a profile group with no strategy)."""
 
 DAY_SHIFT = 24
 """A study's key in the SQLite index is its last update's day (:func:`day_number`) shifted left by
@@ -51,7 +52,6 @@ backwards (:func:`newest_matches`), however many records match."""
 
 PAPER_KEYS = 1 << 60
 """Papers' keys start here, above every study's."""
-"""A facet no record holds: a group of no alternatives (a profile group with no strategy)."""
 
 _SQLITE_DDL = (
     "CREATE TABLE IF NOT EXISTS search_keys (id INTEGER PRIMARY KEY, record_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL)",
@@ -149,9 +149,9 @@ def _stored_studies(conn: Connection, ids: list[str]) -> dict[str, tuple[str, in
     return {record_id: (" ".join(tokens), days[record_id]) for record_id, tokens in held.items()}
 
 
-def _chunks(ids: list[str], size: int = 500) -> Iterable[list[str]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
+def _chunks(items: list[Any], size: int = 500) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def has_facets(conn: Connection) -> bool:
@@ -246,8 +246,7 @@ def _next_keys(conn: Connection, lows: list[int]) -> dict[int, int]:
     """The next free key of each range starting at one of ``lows`` (a day's, or the papers'), in
     one statement for each 500 ranges: a batch's studies come from hundreds of days."""
     following = {}
-    for start in range(0, len(lows), 500):
-        chunk = lows[start : start + 500]
+    for chunk in _chunks(lows):
         statement = (
             "WITH ranges(low) AS (VALUES " + ", ".join("(?)" for _ in chunk) + ") SELECT low, (SELECT max(id) FROM search_keys"
             " WHERE id >= low AND id < CASE WHEN low = ? THEN ? ELSE low + ? END) FROM ranges"
@@ -442,10 +441,7 @@ def _day_ids(conn: Connection, match: str, day: int, limit: int, *, below: str |
     return list(conn.execute(statement, parameters | ({"below": below} if below is not None else {})).scalars())
 
 
-def _keys_below(conn: Connection, match: str, high: int, *, low: int = 0, limit: int = -1) -> list[int]:
-    """Keys of the index's matches from ``low`` up to ``high``, highest first, at most ``limit`` (all: -1)."""
-    statement = text(
-        "SELECT rowid FROM search_documents WHERE search_documents MATCH :match AND rowid >= :low AND rowid < :high"
-        " ORDER BY rowid DESC LIMIT :limit"
-    )
-    return list(conn.execute(statement, {"match": match, "low": low, "high": high, "limit": limit}).scalars())
+def _keys_below(conn: Connection, match: str, high: int, *, limit: int) -> list[int]:
+    """Keys of the index's matches below ``high``, highest first, at most ``limit``."""
+    statement = text("SELECT rowid FROM search_documents WHERE search_documents MATCH :match AND rowid < :high ORDER BY rowid DESC LIMIT :limit")
+    return list(conn.execute(statement, {"match": match, "high": high, "limit": limit}).scalars())
