@@ -6,11 +6,11 @@ generated ``tsvector`` under a GIN index. Both are filled by migration ``0005_se
 kept in step by every import (:func:`index_records`), and both answer :func:`matching_ids`
 with the same meaning: every word of the query must occur (stemmed) in the record.
 
-Both indexes also hold each record's kind and each study's *facets* (:func:`study_facets`: its
-phase and status, its MS and curative labels, and the strategies its classification names, each
-with its role) as tokens (SQLite: a column of their own, which a query's words never reach;
-PostgreSQL: unstemmed ``facet…`` tokens beside the words, matched by a query of their own, which
-a search reaches only by typing one whole). The index then
+Both indexes tell a record's kind (SQLite by its key, PostgreSQL by a column) and hold each
+study's *facets* (:func:`study_facets`: its phase and status, its MS and curative labels, and the
+strategies its classification names, each with its role) as tokens (SQLite: a column of their
+own, which a query's words never reach; PostgreSQL: unstemmed ``facet…`` tokens beside the
+words, matched by a query of their own, which a search reaches only by typing one whole). The index then
 answers "phase 3 MS studies of a strategy mentioning ocrelizumab" by itself, where joining each
 of a million-record store's matches to its study to test them took most of the time. The facets
 are read from the stored study and its labels, so they are written after a batch's labels
@@ -116,7 +116,7 @@ def day_text(number: int) -> str | None:
 
 
 def study_facets(conn: Connection, ids: list[str]) -> dict[str, str]:
-    """The facet tokens of these stored studies: kind, phase, status, the MS and curative labels
+    """The facet tokens of these stored studies: phase, status, the MS and curative labels
     (unclassified studies have neither, as the lists' filters match neither), and each strategy
     the classification names, alone and with its role."""
     return {record_id: tokens for record_id, (tokens, _) in _stored_studies(conn, ids).items()}
@@ -135,7 +135,7 @@ def _stored_studies(conn: Connection, ids: list[str]) -> dict[str, tuple[str, in
         )
         for row in rows:
             given = {"phase": row.phase, "status": row.status, "ms": row.is_ms, "curative": row.curative_intent}
-            held[row.id] = [facet("kind", "study"), *(facet(name, bool(v) if name in ("ms", "curative") else v) for name, v in given.items() if v is not None and v != "")]
+            held[row.id] = [facet(name, bool(v) if name in ("ms", "curative") else v) for name, v in given.items() if v is not None and v != ""]
             days[row.id] = day_number(row.last_update_posted)
         labelled = conn.execute(
             text("SELECT record_id, strategy, role FROM record_strategies WHERE record_id IN :ids ORDER BY record_id, strategy").bindparams(
@@ -200,12 +200,12 @@ def index_records(conn: Connection, kind: str, items: Iterable[Study | Paper | d
         conn.execute(text("DELETE FROM search_documents WHERE record_id = ANY(:ids)"), {"ids": ids})
         bulk_insert(
             conn, "search_documents",
-            [{"record_id": i, "kind": kind, "title": t, "body": b, "facets": facets.get(i, facet("kind", kind))} for i, (t, b) in documents.items()],
+            [{"record_id": i, "kind": kind, "title": t, "body": b, "facets": facets.get(i, "")} for i, (t, b) in documents.items()],
         )
         return
     keys = _keys(conn, kind, {record_id: day for record_id, (_, day) in stored.items()} if kind == "study" else dict.fromkeys(ids))
     # in the keys' order: FTS5 writes out what it holds whenever a rowid comes below the last one
-    rows = sorted(({"rowid": keys[i], "title": t, "body": b, "facets": facets.get(i, facet("kind", kind))} for i, (t, b) in documents.items()), key=lambda row: row["rowid"])
+    rows = sorted(({"rowid": keys[i], "title": t, "body": b, "facets": facets.get(i, "")} for i, (t, b) in documents.items()), key=lambda row: row["rowid"])
     bulk_insert(conn, "search_documents", rows)
 
 
@@ -314,12 +314,23 @@ def query_words(query: str) -> list[str]:
     return WORDS.findall(query)
 
 
-def _sqlite_match(words: list[str], kind: str, facets: Facets | None) -> str:
+def _sqlite_match(words: list[str], facets: Facets | None) -> str:
     """An FTS5 query: every word (quoted, so FTS5 operators typed by a user are plain words) in
-    the title or body, and in the facets column the kind and one token of every facet group."""
-    groups = [[facet("kind", kind)], *(facets or [])]
-    wanted = " AND ".join("(" + " OR ".join(f'"{token}"' for token in group or [NOTHING]) + ")" for group in groups)
-    return "{title body}: (" + " ".join(f'"{word}"' for word in words) + ") AND facets: (" + wanted + ")"
+    the title or body, and in the facets column one token of every facet group. (A record's kind
+    is told by its key: :func:`_of_kind`.)"""
+    words_wanted = "{title body}: (" + " ".join(f'"{word}"' for word in words) + ")"
+    if not facets:
+        return words_wanted
+    wanted = " AND ".join("(" + " OR ".join(f'"{token}"' for token in group or [NOTHING]) + ")" for group in facets)
+    return words_wanted + " AND facets: (" + wanted + ")"
+
+
+def _of_kind(kind: str) -> str:
+    """SQLite: the condition on an index row's key that it is a record of ``kind`` (papers' keys
+    start at :data:`PAPER_KEYS`). FTS5 seeks a key range in its lists; a token of the kind in the
+    query was matched against the list of every record of the kind, and BM25 read that whole
+    list again for the token's weight (at a million studies, most of a ranked search's time)."""
+    return f"search_documents.rowid {'<' if kind == 'study' else '>='} {PAPER_KEYS}"
 
 
 def _postgres_match(words: list[str], kind: str, facets: Facets | None) -> tuple[str, dict[str, str]]:
@@ -351,8 +362,8 @@ def matching_ids(kind: str, query: str, dialect: str, facets: Facets | None = No
         score = ", -search_documents.rank AS score" if ranked else ""
         statement = text(
             f"SELECT search_keys.record_id{score} FROM search_documents JOIN search_keys ON search_keys.id = search_documents.rowid"
-            " WHERE search_documents MATCH :match"
-        ).bindparams(match=_sqlite_match(words, kind, facets))
+            f" WHERE search_documents MATCH :match AND {_of_kind(kind)}"
+        ).bindparams(match=_sqlite_match(words, facets))
     else:
         score = ", ts_rank(document, plainto_tsquery('english', :match)) AS score" if ranked else ""
         condition, parameters = _postgres_match(words, kind, facets)
@@ -367,8 +378,8 @@ def count_matches(conn: Connection, kind: str, query: str, facets: Facets | None
     if not words:
         return 0
     if conn.dialect.name == "sqlite":
-        statement = text("SELECT count(*) FROM search_documents WHERE search_documents MATCH :match")
-        return conn.execute(statement, {"match": _sqlite_match(words, kind, facets)}).scalar_one()
+        statement = text(f"SELECT count(*) FROM search_documents WHERE search_documents MATCH :match AND {_of_kind(kind)}")
+        return conn.execute(statement, {"match": _sqlite_match(words, facets)}).scalar_one()
     condition, parameters = _postgres_match(words, kind, facets)
     return conn.execute(text(f"SELECT count(*) FROM search_documents WHERE {condition}"), parameters).scalar_one()
 
@@ -382,11 +393,11 @@ def top_matches(conn: Connection, kind: str, query: str, facets: Facets | None, 
         return []
     if conn.dialect.name == "sqlite":
         statement = text(
-            "SELECT search_keys.record_id FROM (SELECT rowid, rank FROM search_documents WHERE search_documents MATCH :match"
+            f"SELECT search_keys.record_id FROM (SELECT rowid, rank FROM search_documents WHERE search_documents MATCH :match AND {_of_kind(kind)}"
             " ORDER BY rank LIMIT :limit OFFSET :offset) AS page JOIN search_keys ON search_keys.id = page.rowid"
             " ORDER BY page.rank, page.rowid"
         )
-        parameters = {"match": _sqlite_match(words, kind, facets), "limit": limit, "offset": offset}
+        parameters = {"match": _sqlite_match(words, facets), "limit": limit, "offset": offset}
     else:
         condition, parameters = _postgres_match(words, kind, facets)
         statement = text(
@@ -409,7 +420,7 @@ def newest_matches(
     words = query_words(query)
     if not words:
         return []
-    match = _sqlite_match(words, "study", facets)
+    match = _sqlite_match(words, facets)  # the keys read are studies' (below PAPER_KEYS)
     wanted = offset + limit
     found: list[tuple[int, str]] = []  # (day, id), in the lists' order
     high = PAPER_KEYS
