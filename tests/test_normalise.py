@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import calendar
 import csv
+import unicodedata
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from curemap.normalise import PHASES, normalise_phase, normalise_status, parse_partial_date
+from curemap.normalise import PHASES, drop_accents, normalise_phase, normalise_status, parse_partial_date
 from tests.conftest import CTGOV_CSV, CTIS_CSV
 
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
@@ -144,3 +145,14 @@ def test_ctis_statuses_translate_to_ctgov_vocabulary():
     assert normalise_status("Authorised, recruitment pending") == "NOT_YET_RECRUITING"
     assert normalise_status("Temporarily halted") == "SUSPENDED"
     assert normalise_status("ACTIVE_NOT_RECRUITING") == "ACTIVE_NOT_RECRUITING"
+
+
+@given(st.text())
+def test_dropping_accents_is_decomposing_and_leaving_out_the_marks_for_any_text(text):
+    """ASCII text is returned as it is: the shortcut gives what the decomposition gives."""
+    assert drop_accents(text) == "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def test_dropping_accents_keeps_the_letters():
+    assert drop_accents("Hôpitaux Universitaires de Genève") == "Hopitaux Universitaires de Geneve"
+    assert drop_accents("Charité – Universitätsmedizin") == "Charite – Universitatsmedizin"

@@ -7,6 +7,7 @@ exception, so one odd record cannot stop an import.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from functools import lru_cache
 
@@ -182,6 +183,14 @@ def normalise_status(text: str | None) -> str | None:
     if lowered in _CTIS_STATUS:
         return _CTIS_STATUS[lowered]
     return re.sub(r"[\s,-]+", "_", text.strip()).upper()
+
+
+def drop_accents(text: str) -> str:
+    """The text with accents dropped ("Hôpitaux" → "Hopitaux"): registries spell one name both
+    ways. ASCII text, most of it, is returned as it is (decomposing it would change nothing)."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def normalise_nct_id(value: str | None) -> str:

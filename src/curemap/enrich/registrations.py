@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from array import array
 from functools import cache
 from collections import Counter, defaultdict
@@ -31,6 +30,7 @@ from scipy import sparse
 
 from curemap.enrich.links import registry_numbers
 from curemap.model import PartialDate, Study
+from curemap.normalise import drop_accents
 from curemap.store import Store
 from curemap.store.kinds import STUDY
 
@@ -85,9 +85,7 @@ TEXT_FIELDS = ("brief_title", "official_title", "summary", "description")
 
 def words(text: str | None) -> list[str]:
     """Lower-case runs of letters or digits, accents dropped."""
-    folded = unicodedata.normalize("NFKD", (text or "").casefold())
-    plain = "".join(char for char in folded if not unicodedata.combining(char))
-    return re.findall(r"[^\W_]+", plain)
+    return re.findall(r"[^\W_]+", drop_accents((text or "").casefold()))
 
 
 def title_words(study: Study) -> set[str]:

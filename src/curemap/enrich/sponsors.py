@@ -13,11 +13,11 @@ from __future__ import annotations
 import functools
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from curemap.enrich.terms import TermMatcher
 from curemap.model import Sponsor, Study
+from curemap.normalise import drop_accents
 from curemap.profile import WORD, Organisation, Profile, SponsorClass, fold_word, term_words
 
 
@@ -40,7 +40,7 @@ def plain_words(text: str) -> list[str]:
 @functools.lru_cache(maxsize=65_536)
 def _plain_words(text: str) -> tuple[str, ...]:
     """:func:`plain_words`, remembered: the same names recur across studies and claims."""
-    return tuple(fold_word(word) for word in WORD.findall(_plain_text(text)))
+    return tuple(fold_word(word) for word in WORD.findall(drop_accents(text)))
 
 
 def organisation_key(name: str) -> str:
@@ -102,7 +102,7 @@ class SponsorVocabulary:
         entry = self._class(registry_class, registry)
         if entry is None:
             return self._words.unknown_type
-        text = _plain_text(name)
+        text = drop_accents(name)
         for candidate in entry.refine:
             if self._name_words[candidate].find(text):
                 return candidate
@@ -111,7 +111,7 @@ class SponsorVocabulary:
     def typed(self, name: str) -> bool:
         """Whether a name holds a word the profile's sponsor types know organisations by
         ("karolinska", "universit*", "Ltd"), as a name typed in lower case still does."""
-        text = _plain_text(name)
+        text = drop_accents(name)
         return any(matcher.find(text) for matcher in self._name_words.values())
 
     def _class(self, registry_class: str | None, registry: str) -> SponsorClass | None:
@@ -159,10 +159,3 @@ class SponsorVocabulary:
 
 _TRAILING = re.compile(r"[\s,.;:&/(\-–]+$")
 """What is left between a name and the legal suffix cut from it ("Genentech, Inc." → "Genentech")."""
-
-
-def _plain_text(text: str) -> str:
-    """The text with accents dropped ("Hôpitaux" → "Hopitaux"): registries spell one name both ways."""
-    if text.isascii():
-        return text
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))

@@ -883,7 +883,7 @@ class Store:
             if not rows:
                 return
             for row in rows:
-                yield kind.from_dict(json.loads(row.data)), row.content_hash
+                yield kind.from_dict(parse_json(row.data)), row.content_hash
             last = rows[-1].id
 
     def save_figures(self, items: list[tuple[str, str, Any]], key: str) -> None:
@@ -1058,7 +1058,7 @@ class Store:
         for batch in _batched(sorted(set(ids)), batch_size):
             with self.connect() as conn:
                 rows = conn.execute(select(table.c.data).where(among(conn, table.c.id, batch)).order_by(table.c.id)).scalars()
-                yield from (kind.from_dict(json.loads(data)) for data in rows)
+                yield from (kind.from_dict(parse_json(data)) for data in rows)
 
     def aliases_of(self, *, numbers: Iterable[str] = (), studies: Iterable[str] = ()) -> list[tuple[str, str]]:
         """The (number, study id) rows of :data:`schema.registry_aliases` naming any of ``numbers``
