@@ -125,3 +125,54 @@ def test_registrations_are_linked_again_only_once_a_study_changes(store_url, tmp
     store.import_records(records_from_rows([dict(rows[0], BriefTitle=rows[0]["BriefTitle"] + " (extension)")]))
     assert registrations.link_registrations(store) == linked and len(passes) == 2
     store.close()
+
+
+def test_a_change_linking_does_not_read_moves_the_mark_and_keeps_the_trials_a_whole_pass_gives(store_url, monkeypatch):
+    """A registration pass is skipped when the studies that changed changed nothing linking
+    reads (here a status and an enrollment): its mark moves past them, and the trials stored
+    are those a pass over every study gives now. A changed start date is read, and relinks."""
+    from curemap.enrich import registrations
+
+    store = Store(store_url)
+    rows = csv_rows()[:200]
+    store.import_records(records_from_rows(rows))
+    store.import_records(iter_file_records(CTIS_CSV))
+    passes = []
+    whole = registrations.link_studies
+    monkeypatch.setattr(registrations, "link_studies", lambda *args: passes.append(1) or whole(*args))
+    linked = registrations.link_registrations(store)
+    assert linked > 0 and len(passes) == 1
+
+    status = "TERMINATED" if rows[0]["OverallStatus"] != "TERMINATED" else "COMPLETED"
+    store.import_records(records_from_rows([dict(rows[0], OverallStatus=status), dict(rows[1], EnrollmentCount="9999")]))
+    latest = store.latest_change()
+    assert registrations.link_registrations(store) == linked and len(passes) == 1
+    assert store.enrichment_mark(registrations.REGISTRATIONS_PASS) == latest
+    assert store.changed_since(latest)["study"] == set()
+    assert _table(store, schema.trial_registrations) == sorted(
+        tuple("" if v is None else v for v in row.values()) for row in whole(store.iter_studies(), store.get_study)
+    )
+
+    store.import_records(records_from_rows([dict(rows[2], StartDate="1999-01")]))
+    assert registrations.link_registrations(store) == linked and len(passes) == 2
+    store.close()
+
+
+def test_registrations_linked_before_digests_were_kept_are_linked_again_once_a_study_changes(store_url):
+    """A store linked before migration 0022 holds no digest: the first study changed after it
+    relinks every study, whatever changed, and the rows then hold digests."""
+    from curemap.enrich import registrations
+
+    store = Store(store_url)
+    rows = csv_rows()[:50]
+    store.import_records(records_from_rows(rows))
+    registrations.link_registrations(store)
+    with store.engine.begin() as conn:
+        conn.execute(schema.trial_registrations.update().values(digest=None))
+    status = "TERMINATED" if rows[0]["OverallStatus"] != "TERMINATED" else "COMPLETED"
+    store.import_records(records_from_rows([dict(rows[0], OverallStatus=status)]))
+    registrations.link_registrations(store)
+    with store.engine.connect() as conn:
+        digests = list(conn.execute(select(schema.trial_registrations.c.digest)).scalars())
+    assert len(digests) == 50 and all(digests)
+    store.close()

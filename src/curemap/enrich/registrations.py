@@ -15,6 +15,8 @@ one (the first posted if several), else the earliest other registration.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 from array import array
@@ -154,6 +156,27 @@ class Link:
         return (self.via != "identifier", -(self.score or 0.0), self.a, self.b)
 
 
+@dataclass(frozen=True)
+class Features:
+    """What linking reads of a study: its title words, sponsor words, the registry numbers and
+    protocol codes it names, and (in :attr:`digest`) those with its id, registry, start date and
+    first posting. The links of a store are a function of its studies' features alone, so a
+    study whose digest did not move cannot change them."""
+
+    titles: set[str]
+    sponsors: set[str]
+    cited: set[str]
+    codes: set[str]
+    digest: str
+
+    @classmethod
+    def of(cls, study: Study) -> "Features":
+        titles, sponsors, cited, codes = title_words(study), sponsor_words(study), cited_numbers(study), protocol_codes(study)
+        days = [str(start_day(value)) for value in (study.start_date, study.first_posted)]
+        read = [study.id, study.source, *(sorted(words) for words in (titles, sponsors, cited, codes)), *days]
+        return cls(titles, sponsors, cited, codes, hashlib.sha256(json.dumps(read).encode()).hexdigest())
+
+
 class _Collected:
     """What one pass over the studies keeps: ids, registries, title words as a sparse matrix,
     sponsor word counts, and the identifiers studies carry."""
@@ -167,16 +190,19 @@ class _Collected:
         self.sponsor_df: Counter[str] = Counter()
         self.cited: dict[str, set[str]] = defaultdict(set)
         self.codes: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self.digests: list[str] = []
 
     def add(self, study: Study) -> None:
+        features = Features.of(study)
         self.ids.append(study.id)
         self.sources.append(study.source)
-        self.indices.extend(sorted(self.vocabulary.setdefault(word, len(self.vocabulary)) for word in title_words(study)))
+        self.digests.append(features.digest)
+        self.indices.extend(sorted(self.vocabulary.setdefault(word, len(self.vocabulary)) for word in features.titles))
         self.indptr.append(len(self.indices))
-        self.sponsor_df.update(sponsor_words(study))
-        for number in cited_numbers(study):
+        self.sponsor_df.update(features.sponsors)
+        for number in features.cited:
             self.cited[number].add(study.id)
-        for code in protocol_codes(study):
+        for code in features.codes:
             self.codes[code][study.source].add(study.id)
 
     def titles(self) -> sparse.csr_matrix:
@@ -333,6 +359,7 @@ def link_studies(studies: Iterable[Study], fetch) -> list[dict[str, Any]]:
         strongest.setdefault(link.a, link)
         strongest.setdefault(link.b, link)
     rows = []
+    digests = dict(zip(collected.ids, collected.digests))
     for ids in members.values():
         trial_id = min((fetch(study_id) for study_id in ids), key=naming_order).id if len(ids) > 1 else ids[0]
         for study_id in ids:
@@ -344,6 +371,7 @@ def link_studies(studies: Iterable[Study], fetch) -> list[dict[str, Any]]:
                     "via": link.via if link else "self",
                     "score": link.score if link else None,
                     "evidence": link.evidence if link else None,
+                    "digest": digests[study_id],
                 }
             )
     return sorted(rows, key=lambda row: row["study_id"])
@@ -354,13 +382,27 @@ REGISTRATIONS_PASS = "registrations-1"
 
 
 def link_registrations(store: Store) -> int:
-    """Recompute every study's trial if any study changed since the last pass (a new study can
-    change which registrations are each other's best match anywhere, so the pass is whole or
-    not at all); returns how many trials have more than one registration."""
+    """Recompute every study's trial if a study is new or what linking reads of one moved since
+    the last pass (a new study can change which registrations are each other's best match
+    anywhere, so the pass is whole or not at all); a change to anything else (a status, the
+    sites, results) only moves the pass's mark. Returns how many trials have more than one
+    registration."""
     latest, mark = store.latest_change(), store.enrichment_mark(REGISTRATIONS_PASS)
-    if mark is None or store.changed_since(mark)[STUDY.name]:
+    changed = set() if mark is None else store.changed_since(mark)[STUDY.name]
+    if mark is None or _features_moved(store, changed):
         store.replace_registrations(link_studies(store.iter_studies(), store.get_study), mark=(REGISTRATIONS_PASS, latest))
+    elif changed:
+        store.set_mark((REGISTRATIONS_PASS, latest))
     return store.count_linked_trials()
+
+
+def _features_moved(store: Store, changed: set[str]) -> bool:
+    """Whether any of these changed studies is new to the pass, or its :class:`Features` digest
+    differs from the one the pass stored (a store linked before digests were kept has none)."""
+    if not changed:
+        return False
+    held = store.registration_digests(changed)
+    return any(held.get(study.id) != Features.of(study).digest for study in store.records_of(STUDY, changed))
 
 
 COMPARED = ("status", "phase", "enrollment", "start_date", "completion_date")

@@ -230,6 +230,14 @@ def _index_again(conn: Connection) -> None:
     search.index_existing(conn)
 
 
+def _registration_digests(conn: Connection) -> None:
+    """Each trial registration keeps a digest of what linking read of its study, so a pass
+    after an update that moved none (a status, the sites, results) is skipped. (A new store's
+    earlier migrations already create the column from the current schema.)"""
+    if "digest" not in {column["name"] for column in inspect(conn).get_columns("trial_registrations")}:
+        conn.execute(text("ALTER TABLE trial_registrations ADD COLUMN digest VARCHAR(64)"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     (
         "0001_evidence_store",
@@ -272,6 +280,8 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0020_label_facets", _index_again),
     # SQLite: a study's key in the index is its last update's day, so newest matches are read first
     ("0021_dated_search_keys", _index_again),
+    # empty: the next registration pass links every study and keeps each one's digest
+    ("0022_registration_digests", _registration_digests),
 ]
 
 

@@ -261,6 +261,8 @@ trial_registrations = Table(
     Column("via", String(40), nullable=False),  # "self", "identifier", "title"
     Column("score", Float),
     Column("evidence", Text),
+    # what linking read of the study (registrations.Features.digest): a pass is needed only once one moves
+    Column("digest", String(64)),
 )
 """Which trial each study registration belongs to (registrations of one trial in several
 registries are linked; an unlinked registration is its own trial)."""

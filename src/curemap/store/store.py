@@ -883,7 +883,7 @@ class Store:
             if not rows:
                 return
             for row in rows:
-                yield kind.from_dict(parse_json(row.data)), row.content_hash
+                yield kind.from_dict(json.loads(row.data)), row.content_hash
             last = rows[-1].id
 
     def save_figures(self, items: list[tuple[str, str, Any]], key: str) -> None:
@@ -1107,6 +1107,11 @@ class Store:
             bulk_insert(conn, held, [{"number": number, "study_id": study_id} for number, study_id in aliases])
             self._set_mark(conn, mark)
 
+    def set_mark(self, mark: tuple[str, int]) -> None:
+        """Record that a pass has seen the change log up to a point with nothing to write."""
+        with self.engine.begin() as conn:
+            self._set_mark(conn, mark)
+
     def _set_mark(self, conn: Connection, mark: tuple[str, int]) -> None:
         """Record that the pass ``mark[0]`` has seen the change log up to entry ``mark[1]``."""
         marks = schema.enrichment_marks
@@ -1144,7 +1149,7 @@ class Store:
             if not rows:
                 return
             for row in rows:
-                yield kind.from_dict(json.loads(row.data))
+                yield kind.from_dict(parse_json(row.data))
             last = rows[-1].id
 
     def labels_of(self, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -1288,6 +1293,15 @@ class Store:
             trials.done(tally)
             tally.apply(conn)
             self._set_mark(conn, mark)
+
+    def registration_digests(self, ids: Iterable[str]) -> dict[str, str | None]:
+        """The digest of what linking read of each of these studies at the last registration pass."""
+        tr, wanted = schema.trial_registrations, sorted(set(ids))
+        found: dict[str, str | None] = {}
+        with self.connect() as conn:
+            for batch in _batched(wanted, 1000):
+                found.update(conn.execute(select(tr.c.study_id, tr.c.digest).where(among(conn, tr.c.study_id, batch))).all())
+        return found
 
     def count_linked_trials(self) -> int:
         """How many trials have more than one registration."""
