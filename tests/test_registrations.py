@@ -11,9 +11,10 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curemap.enrich.registrations import Link, cited_numbers, disagreements, group, link_studies
+from curemap.enrich.registrations import LINKING_FIELDS, Features, Link, cited_numbers, disagreements, group, link_studies
 from curemap.model import Study
 from curemap.store import Store
+from curemap.store.kinds import STUDY
 from curemap.web import create_app
 from tests.conftest import CTIS_CSV, RAW_V2
 
@@ -80,6 +81,19 @@ def test_every_study_has_a_trial(built_store):
     assert trials[RESTORE_CTIS] == trials[RESTORE_NCT] == RESTORE_NCT
     # a trial is named by one of its own registrations
     assert set(trials.values()) <= set(trials)
+
+
+def test_a_pass_reads_every_field_linking_reads(built_store):
+    """A pass rebuilds only the LINKING_FIELDS of each study: every study of the offline build
+    (ClinicalTrials.gov, CTIS, raw API records) has the same features read that way as whole,
+    and the trials stored are those linking whole studies gives."""
+    whole = list(built_store.iter_studies())
+    kept = list(built_store.iter_records(STUDY, fields=LINKING_FIELDS))
+    assert [study.id for study in kept] == [study.id for study in whole] and {study.source for study in whole} >= {"ctgov", "ctis"}
+    assert [Features.of(study) for study in kept] == [Features.of(study) for study in whole]
+    assert kept[0] != whole[0]  # the rest is left out
+    trials = {row["study_id"]: row["trial_id"] for row in link_studies(whole, built_store.get_study)}
+    assert built_store.trial_ids() == trials
 
 
 @pytest.mark.parametrize(

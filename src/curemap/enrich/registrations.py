@@ -156,6 +156,14 @@ class Link:
         return (self.via != "identifier", -(self.score or 0.0), self.a, self.b)
 
 
+LINKING_FIELDS = (
+    "id", "source", "brief_title", "official_title", "acronym", "secondary_ids", "summary", "description",
+    "start_date", "first_posted", "lead_sponsor", "collaborators",
+)
+"""The fields of a study that :class:`Features` reads: a pass rebuilds only these of every study
+(its sites, results and the rest are most of a record), and whole studies for the few it scores."""
+
+
 @dataclass(frozen=True)
 class Features:
     """What linking reads of a study: its title words, sponsor words, the registry numbers and
@@ -390,7 +398,8 @@ def link_registrations(store: Store) -> int:
     latest, mark = store.latest_change(), store.enrichment_mark(REGISTRATIONS_PASS)
     changed = set() if mark is None else store.changed_since(mark)[STUDY.name]
     if mark is None or _features_moved(store, changed):
-        store.replace_registrations(link_studies(store.iter_studies(), store.get_study), mark=(REGISTRATIONS_PASS, latest))
+        studies = store.iter_records(STUDY, fields=LINKING_FIELDS)
+        store.replace_registrations(link_studies(studies, store.get_study), mark=(REGISTRATIONS_PASS, latest))
     elif changed:
         store.set_mark((REGISTRATIONS_PASS, latest))
     return store.count_linked_trials()

@@ -1137,9 +1137,10 @@ class Store:
             data = conn.execute(select(schema.papers.c.data).where(schema.papers.c.id == paper_id)).scalar_one_or_none()
         return Paper.from_dict(json.loads(data)) if data else None
 
-    def iter_records(self, kind: RecordKind, batch_size: int = 1000) -> Iterator[Any]:
-        """Every record of ``kind``, in id order, streamed in batches so memory stays flat."""
-        table = kind.table
+    def iter_records(self, kind: RecordKind, batch_size: int = 1000, fields: Iterable[str] | None = None) -> Iterator[Any]:
+        """Every record of ``kind``, in id order, streamed in batches so memory stays flat; with
+        ``fields``, records holding only those (the others left at their defaults)."""
+        table, kept = kind.table, None if fields is None else tuple(fields)
         last = ""
         while True:
             with self.connect() as conn:
@@ -1149,7 +1150,8 @@ class Store:
             if not rows:
                 return
             for row in rows:
-                yield kind.from_dict(parse_json(row.data))
+                data = parse_json(row.data)
+                yield kind.from_dict(data if kept is None else {name: data[name] for name in kept if name in data})
             last = rows[-1].id
 
     def labels_of(self, ids: list[str]) -> dict[str, dict[str, Any]]:
