@@ -7,6 +7,7 @@ enrichment and outputs read them. They are plain data: no I/O, no MS knowledge.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from functools import cache
 from typing import Any
 
 
@@ -204,8 +205,15 @@ class Study:
             kwargs["eligibility"] = Eligibility(**kwargs["eligibility"])
         for name, item_cls in LIST_ITEM_TYPES.items():
             kwargs[name] = [item_cls(**item) for item in kwargs.get(name) or []]
-        known = {f.name for f in fields(cls)}
+        known = _field_names(cls)
         return cls(**{k: v for k, v in kwargs.items() if k in known})
+
+
+@cache
+def _field_names(cls: type) -> frozenset[str]:
+    """The names of a dataclass's fields, worked out once per class (rebuilding a record reads
+    them for every record)."""
+    return frozenset(f.name for f in fields(cls))
 
 
 def _plain(value: Any) -> Any:
@@ -343,7 +351,7 @@ class Paper:
             kwargs["published"] = PartialDate(**kwargs["published"])
         for name, item_cls in PAPER_LIST_ITEM_TYPES.items():
             kwargs[name] = [item_cls(**item) for item in kwargs.get(name) or []]
-        known = {f.name for f in fields(cls)}
+        known = _field_names(cls)
         return cls(**{k: v for k, v in kwargs.items() if k in known})
 
 
