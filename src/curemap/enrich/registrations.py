@@ -16,7 +16,6 @@ one (the first posted if several), else the earliest other registration.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from array import array
@@ -28,6 +27,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+import orjson
 from scipy import sparse
 
 from curemap.enrich.links import registry_numbers
@@ -182,7 +182,7 @@ class Features:
         titles, sponsors, cited, codes = title_words(study), sponsor_words(study), cited_numbers(study), protocol_codes(study)
         days = [str(start_day(value)) for value in (study.start_date, study.first_posted)]
         read = [study.id, study.source, *(sorted(words) for words in (titles, sponsors, cited, codes)), *days]
-        return cls(titles, sponsors, cited, codes, hashlib.sha256(json.dumps(read).encode()).hexdigest())
+        return cls(titles, sponsors, cited, codes, hashlib.sha256(orjson.dumps(read)).hexdigest())
 
 
 class _Collected:
