@@ -176,3 +176,33 @@ def test_registrations_linked_before_digests_were_kept_are_linked_again_once_a_s
         digests = list(conn.execute(select(schema.trial_registrations.c.digest)).scalars())
     assert len(digests) == 50 and all(digests)
     store.close()
+
+
+def test_a_registration_pass_writes_only_the_rows_that_differ(store_url):
+    """A pass recomputes every study's trial but rewrites only the rows that moved (on SQLite,
+    triggers log every row deleted or inserted); on both stores the table is then exactly the
+    pass's rows."""
+    from curemap.enrich.registrations import REGISTRATIONS_PASS, link_registrations
+
+    store = Store(store_url)
+    store.import_records(records_from_rows(csv_rows()[:100]))
+    store.import_records(iter_file_records(CTIS_CSV))
+    link_registrations(store)
+    rows = [dict(zip(("study_id", "trial_id", "via", "score", "evidence", "digest"), row)) for row in _table(store, schema.trial_registrations)]
+    sqlite = store.engine.dialect.name == "sqlite"
+    if sqlite:
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE written (study_id TEXT)")
+            for event, row in (("DELETE", "old"), ("INSERT", "new")):
+                conn.exec_driver_sql(
+                    f"CREATE TRIGGER written_{event.lower()} AFTER {event} ON trial_registrations"
+                    f" BEGIN INSERT INTO written VALUES ({row}.study_id); END"
+                )
+    apart = next(row for row in rows if row["via"] != "self")
+    moved = [dict(row, trial_id=row["study_id"], via="self", score="", evidence="") if row is apart else row for row in rows]
+    store.replace_registrations([{k: (None if v == "" else v) for k, v in row.items()} for row in moved], mark=(REGISTRATIONS_PASS, 0))
+    assert _table(store, schema.trial_registrations) == sorted(tuple(row.values()) for row in moved)
+    if sqlite:
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT study_id FROM written").scalars().all() == [apart["study_id"]] * 2
+    store.close()

@@ -395,11 +395,10 @@ def _keep(conn: Connection, ids: list[str] | None, now: TrialFigures) -> None:
         bulk_insert(conn, table, rows)
 
 
-def moved_trials(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
+def moved_trials(old: dict[str, str], rows: list[dict[str, Any]]) -> set[str]:
     """The studies whose trial figures a new set of trial registrations (``rows``) can move:
-    every registration of each trial a study leaves or joins, under the old and new links."""
-    tr = schema.trial_registrations
-    old = dict(conn.execute(select(tr.c.study_id, tr.c.trial_id)).all())
+    every registration of each trial a study leaves or joins, under the old links (study id →
+    trial id, as stored) and the new."""
     new = {row["study_id"]: row["trial_id"] for row in rows}
     moved = {study for study in old.keys() | new.keys() if old.get(study, study) != new.get(study, study)}
     wanted: set[str] = set()
