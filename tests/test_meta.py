@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import optimize
+from scipy import optimize, stats
 
 from curemap.analysis.meta import (
     StudyProportion,
@@ -434,3 +434,16 @@ def test_unknown_options_are_refused(kwargs, message):
 def test_no_studies_is_refused():
     with pytest.raises(ValueError, match="no studies"):
         pool_proportions([])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=100_000).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))), min_size=1, max_size=6))
+def test_each_study_interval_is_the_exact_clopper_pearson_one(counts):
+    """Every study's interval (worked out for all studies at once, from the beta quantiles) is
+    the one scipy's exact binomial test finds by root-finding, to 1e-9, from no events to all."""
+    studies = [StudyProportion(f"s{i}", events, total) for i, (events, total) in enumerate(counts)]
+    rows = pool_proportions(studies).studies
+    for (events, total), row in zip(counts, rows, strict=True):
+        exact = stats.binomtest(events, total).proportion_ci(confidence_level=0.95, method="exact")
+        assert row.ci.low == pytest.approx(exact.low, abs=1e-9) and row.ci.high == pytest.approx(exact.high, abs=1e-9)
+        assert (row.ci.low == 0.0) == (events == 0) and (row.ci.high == 1.0) == (events == total)

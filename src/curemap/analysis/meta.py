@@ -258,11 +258,15 @@ def _reml_by_bracketing(effects: np.ndarray, variances: np.ndarray, tolerance: f
     raise REMLNotConverged("REML estimate of tau^2 has no root below " + f"{high:.3g}")
 
 
-def _clopper_pearson(study: StudyProportion) -> Interval:
-    ci = stats.binomtest(int(study.events), int(study.total)).proportion_ci(
-        confidence_level=CONFIDENCE_LEVEL, method="exact"
-    )
-    return Interval(float(ci.low), float(ci.high))
+def _clopper_pearson(events: np.ndarray, totals: np.ndarray) -> list[Interval]:
+    """Each study's exact (Clopper-Pearson) interval, all at once: the beta quantiles that define
+    it (0 below no events, 1 above all), which scipy's ``binomtest`` finds one study at a time
+    by root-finding, 2 ms a study (most of pooling thousands of figures)."""
+    tail = (1 - CONFIDENCE_LEVEL) / 2
+    some, not_all = events > 0, events < totals
+    low = np.where(some, special.betaincinv(np.where(some, events, 1), totals - events + 1, tail), 0.0)
+    high = np.where(not_all, special.betaincinv(events + 1, np.where(not_all, totals - events, 1), 1 - tail), 1.0)
+    return [Interval(float(a), float(b)) for a, b in zip(low, high, strict=True)]
 
 
 def _inverse_variance_pool(
@@ -309,7 +313,7 @@ def pool_proportions(
     scale = _SCALES[transform]
     totals = np.array([study.total for study in studies], dtype=float)
     effects, variances = scale.forward(np.array([study.events for study in studies], dtype=float), totals)
-    study_cis = [_clopper_pearson(study) for study in studies]
+    study_cis = _clopper_pearson(np.array([study.events for study in studies], dtype=float), totals)
     k = len(studies)
     common = {
         "method": method,
