@@ -122,7 +122,7 @@ def _as_ms_transplant_trial(record):
 
 
 def test_the_review_shows_a_strategys_comparisons_and_what_its_pools_leave_out(built, cli, tmp_path):
-    from curemap.analysis.evidence import left_out_figures, strategy_evidence
+    from curemap.analysis.evidence import synthesise
     from curemap.profile import load_profile
     from curemap.report import build_report
 
@@ -135,8 +135,8 @@ def test_the_review_shows_a_strategys_comparisons_and_what_its_pools_leave_out(b
         said = [t for t in statements if t.startswith("One trial's posted results compare on its primary outcome ")]
         assert said and all(any(c.summary() in t and "in its words “" in t for c in primary) for t in said)
         # every pool's part says what it left out, with the reasons the evidence gives
-        left = left_out_figures(store, profile)
-        pooled = {e.strategy for e in strategy_evidence(store, profile)}
+        synthesis = synthesise(store, profile)
+        left, pooled = synthesis.left_out, {e.strategy for e in synthesis.evidence}
         for strategy in pooled & {f.strategy for f in left} & {s.id for s in profile.strategies if s.group in {g.id for g in profile.groups if g.curative_intent}}:
             reasons = {f.reason for f in left if f.strategy == strategy}
             assert any(t.startswith("Left out of these pools: ") and any(r in t for r in reasons) for t in statements)
@@ -152,12 +152,12 @@ def test_the_review_shows_a_strategys_comparisons_and_what_its_pools_leave_out(b
 
 
 def test_pools_take_only_complete_figures_and_keep_the_rest_with_a_reason(built_store):
-    from curemap.analysis.evidence import NO_DENOMINATOR, SMALLER, left_out_figures, strategy_evidence
+    from curemap.analysis.evidence import NO_DENOMINATOR, SMALLER, synthesise
     from curemap.profile import load_profile
 
     profile = load_profile()
-    pooled = [f for e in strategy_evidence(built_store, profile) for f in e.figures]
-    left = left_out_figures(built_store, profile)
+    synthesis = synthesise(built_store, profile)
+    pooled, left = [f for e in synthesis.evidence for f in e.figures], synthesis.left_out
     assert pooled and left
     assert all(f.total and 0 <= f.events <= f.total for f in pooled)
     assert {f.reason for f in left} >= {NO_DENOMINATOR, SMALLER}
@@ -167,7 +167,7 @@ def test_pools_take_only_complete_figures_and_keep_the_rest_with_a_reason(built_
 
 
 def test_strategy_page_shows_its_comparisons_and_what_its_pools_leave_out(built, cli, tmp_path):
-    from curemap.analysis.evidence import left_out_figures
+    from curemap.analysis.evidence import synthesise
     from curemap.profile import load_profile
 
     store = _imported(built, cli, tmp_path, _as_ms_transplant_trial)
@@ -179,7 +179,7 @@ def test_strategy_page_shows_its_comparisons_and_what_its_pools_leave_out(built,
         first = sorted(rows, key=lambda r: not r["is_primary"])[0]
         assert section.index("<strong>Primary outcome:</strong> " + str(escape(Comparison.from_row(first).summary()))) >= 0
         assert f'<a href="/studies/{WITH_ANALYSES}">{WITH_ANALYSES}</a>, posted results)' in section
-        left = left_out_figures(store, load_profile())
+        left = synthesise(store, load_profile()).left_out
         strategy = next(f.strategy for f in left)
         page = client.get(f"/strategies/{strategy}").text
         pools = page[page.index("<h2>Pooled evidence</h2>") : page.index("<h2>Results of comparisons</h2>")]
@@ -192,10 +192,10 @@ def test_strategy_page_shows_its_comparisons_and_what_its_pools_leave_out(built,
 
 
 def test_the_api_gives_a_strategys_left_out_shares_with_their_reasons(client, built_store):
-    from curemap.analysis.evidence import left_out_figures
+    from curemap.analysis.evidence import synthesise
     from curemap.profile import load_profile
 
-    left = left_out_figures(built_store, load_profile())
+    left = synthesise(built_store, load_profile()).left_out
     strategy = left[0].strategy
     given = client.get(f"/api/strategies/{strategy}").json()["left_out"]
     assert given == [vars(f) for f in left if f.strategy == strategy]
@@ -206,10 +206,10 @@ def test_a_share_with_its_own_count_never_takes_a_denominator_it_does_not_fit(bu
     """The Slovenian-Croatian alemtuzumab cohort (71 patients): "available for 48 patients, of which
     14 (29.2%) achieved NEDA" is not 29.2% of 71, so it takes no n (it was pooled as "21 of 71", a
     count no sentence states); the clinical NEDA pools as the text says it, 38 of 63."""
-    from curemap.analysis.evidence import strategy_evidence
+    from curemap.analysis.evidence import synthesise
     from curemap.profile import load_profile
 
     figures = {f["text"]: f for f in built_store.figures_of("PMID:33660157")}
     assert figures["14 (29.2%) achieved NEDA"]["n"] is None
-    (neda,) = [e for e in strategy_evidence(built_store, load_profile()) if (e.strategy, e.measure) == ("alemtuzumab", "neda")]
+    (neda,) = [e for e in synthesise(built_store, load_profile()).evidence if (e.strategy, e.measure) == ("alemtuzumab", "neda")]
     assert [(f.events, f.total) for f in neda.figures] == [(38, 63)]

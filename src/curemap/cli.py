@@ -575,14 +575,14 @@ def evidence(
 
     Example: curemap evidence --strategy ahsct --figures ./forest --json
     """
-    from curemap.analysis.evidence import strategy_evidence
+    from curemap.analysis.evidence import synthesise
     from curemap.analysis.forest import forest_svg
     from curemap.profile import load_profile
 
     profile = load_profile()
     if strategy is not None and strategy not in {s.id for s in profile.strategies}:
         raise InputError(f"--strategy {strategy!r} is not a strategy of the profile; see `curemap strategies`")
-    estimates = [e for e in strategy_evidence(state.store(), profile) if strategy in (None, e.strategy)]
+    estimates = [e for e in synthesise(state.store(), profile).evidence if strategy in (None, e.strategy)]
     if figures is not None:
         figures.mkdir(parents=True, exist_ok=True)
         for entry in estimates:

@@ -18,7 +18,7 @@ Rules (each one keeps a pooled figure honest):
 - Pooling is random effects on the logit scale with REML (see :mod:`curemap.analysis.meta`).
 
 Every share of a strategy's MS records that does not pool is kept with the reason
-(:func:`left_out_figures`), so a pooled figure says what it leaves out.
+(:func:`synthesise`), so a pooled figure says what it leaves out.
 """
 
 from __future__ import annotations
@@ -111,13 +111,23 @@ def _events(row) -> int | None:
     return None
 
 
-def strategy_evidence(store: Store, profile: Profile) -> list[StrategyEvidence]:
-    """Every (strategy, measure, event) with at least one poolable figure, pooled."""
-    best, _ = _sorted_figures(store, profile)
+@dataclass
+class Synthesis:
+    """Every (strategy, measure, event) with at least one poolable figure, pooled, and every
+    share of a strategy's MS records that no pool uses, with the reason: one pass over the
+    stored figures gives both."""
+
+    evidence: list[StrategyEvidence]
+    left_out: list[LeftOutFigure]
+
+
+def synthesise(store: Store, profile: Profile) -> Synthesis:
+    """Pool every strategy's figures and keep what the pools leave out (:class:`Synthesis`)."""
+    best, left = _sorted_figures(store, profile)
     grouped: dict[tuple[str, str, str | None], list[PooledFigure]] = defaultdict(list)
     for (strategy, measure, event, _), figure in sorted(best.items()):
         grouped[(strategy, measure, event)].append(figure)
-    return [
+    evidence = [
         StrategyEvidence(
             strategy,
             measure,
@@ -129,11 +139,7 @@ def strategy_evidence(store: Store, profile: Profile) -> list[StrategyEvidence]:
         )
         for (strategy, measure, event), figures in grouped.items()
     ]
-
-
-def left_out_figures(store: Store, profile: Profile) -> list[LeftOutFigure]:
-    """Every share of a strategy's MS records that no pool uses, with the reason."""
-    return _sorted_figures(store, profile)[1]
+    return Synthesis(evidence, left)
 
 
 def _sorted_figures(store: Store, profile: Profile) -> tuple[dict[tuple, PooledFigure], list[LeftOutFigure]]:

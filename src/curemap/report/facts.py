@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from curemap.analysis import trends
-from curemap.analysis.evidence import left_out_figures, strategy_evidence
+from curemap.analysis.evidence import synthesise
 from curemap.enrich.comparisons import Comparison
 from curemap.enrich.outcomes import statement as figure_statement
 from curemap.analysis.landscape import RECRUITING_STATUSES, strategy_landscape, strategy_studies
@@ -330,9 +330,10 @@ class ReportBuilder:
         self.ms = trends.ms_studies(store, profile)
         self.ms_by_id = {s.id: s for s in self.ms}
         self.landscape = {e.id: e for e in strategy_landscape(store, profile)}
-        self.evidence = strategy_evidence(store, profile)
+        synthesis = synthesise(store, profile)
+        self.evidence = synthesis.evidence
         self.left_out: dict[str, list] = defaultdict(list)
-        for figure in left_out_figures(store, profile):
+        for figure in synthesis.left_out:
             self.left_out[figure.strategy].append(figure)
         self.measures = {m.id: m for m in profile.outcome_measures}
         self.curative_groups = [g for g in profile.groups if g.curative_intent]

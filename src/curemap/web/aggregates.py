@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from curemap.analysis import trends
-from curemap.analysis.evidence import LeftOutFigure, StrategyEvidence, left_out_figures, strategy_evidence
+from curemap.analysis.evidence import LeftOutFigure, StrategyEvidence, Synthesis, synthesise
 from curemap.analysis.landscape import RECRUITING_STATUSES, StrategyLandscape, strategy_landscape
 from curemap.normalise import PHASE_RANK, PHASES
 from curemap.store.kinds import PAPER
@@ -34,8 +34,13 @@ def landscape_of(ctx: WebContext, strategy_id: str) -> StrategyLandscape | None:
     return next((entry for entry in landscape(ctx) if entry.id == strategy_id), None)
 
 
+def synthesis(ctx: WebContext) -> Synthesis:
+    """Every strategy's pooled evidence and what its pools leave out, worked out together."""
+    return ctx.cache.get("synthesis", lambda: synthesise(ctx.store, ctx.profile))
+
+
 def evidence(ctx: WebContext) -> list[StrategyEvidence]:
-    return ctx.cache.get("evidence", lambda: strategy_evidence(ctx.store, ctx.profile))
+    return synthesis(ctx).evidence
 
 
 def evidence_of(ctx: WebContext, strategy_id: str) -> list[StrategyEvidence]:
@@ -44,8 +49,7 @@ def evidence_of(ctx: WebContext, strategy_id: str) -> list[StrategyEvidence]:
 
 def left_out_of(ctx: WebContext, strategy_id: str) -> list[LeftOutFigure]:
     """The strategy's shares that no pool uses, each with the reason."""
-    found = ctx.cache.get("left_out", lambda: left_out_figures(ctx.store, ctx.profile))
-    return [figure for figure in found if figure.strategy == strategy_id]
+    return [figure for figure in synthesis(ctx).left_out if figure.strategy == strategy_id]
 
 
 def strategy_summary(ctx: WebContext, entry: StrategyLandscape) -> dict[str, Any]:
