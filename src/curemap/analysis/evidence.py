@@ -148,26 +148,24 @@ def _sorted_figures(store: Store, profile: Profile) -> tuple[dict[tuple, PooledF
     therapies = {s.id for s in profile.strategies if s.role == "therapy"}
     control = ComparisonReader(profile).is_control
     cl, rs, fig = schema.classifications, schema.record_strategies, schema.outcome_figures
+    shares = fig.c.unit.in_(("percent", "count"))
     with store.connect() as conn:
-        ms, eligible = set(), set()
-        for row in conn.execute(select(cl.c.record_id, cl.c.kind, cl.c.design).where(cl.c.is_ms)):
-            ms.add(row.record_id)
-            if row.kind == "study" or row.design in PRIMARY_DESIGNS:
-                eligible.add(row.record_id)
+        # read from the shares (a store's figures are few beside its records), not from every record
         strategies_of: dict[str, set[str]] = defaultdict(set)
-        for row in conn.execute(select(rs.c.record_id, rs.c.strategy)):
-            if row.strategy in therapies:
-                strategies_of[row.record_id].add(row.strategy)
+        labelled = select(rs.c.record_id, rs.c.strategy).where(rs.c.strategy.in_(sorted(therapies)), rs.c.record_id.in_(select(fig.c.record_id).where(shares)))
+        for row in conn.execute(labelled):
+            strategies_of[row.record_id].add(row.strategy)
         best: dict[tuple[str, str, str | None, str], PooledFigure] = {}
         left: list[LeftOutFigure] = []
-        for row in conn.execute(select(fig).order_by(fig.c.record_id, fig.c.position)):
+        of_ms = select(fig, cl.c.kind, cl.c.design).join(cl, cl.c.record_id == fig.c.record_id).where(cl.c.is_ms, shares)
+        for row in conn.execute(of_ms.order_by(fig.c.record_id, fig.c.position)):
             strategies = strategies_of.get(row.record_id, set())
-            if row.record_id not in ms or not strategies or row.unit not in ("percent", "count"):
+            if not strategies:
                 continue
             event = row.event.lower() if row.measure == "adverse_event" and row.event else None
             events = _events(row)
             reason = (
-                NOT_PRIMARY if row.record_id not in eligible
+                NOT_PRIMARY if row.kind != "study" and row.design not in PRIMARY_DESIGNS
                 else SEVERAL_THERAPIES if len(strategies) != 1
                 else NO_DENOMINATOR if row.n is None or row.n <= 0
                 else NOT_A_SHARE if events is None
