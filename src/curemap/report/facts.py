@@ -354,9 +354,11 @@ class ReportBuilder:
                 self.figures[row.record_id].append(dict(row._mapping))
         self.phase_names = {p.id: p.name for p in profile.phases}
         self.meaning = {m.id: "the " + re.sub(r"\s*\(.*\)$", "", m.meaning) for m in profile.outcome_measures}
-        self.acronyms = sorted(
-            {t.text for s in profile.strategies for t in s.terms if t.kind == "acronym" and not t.regex}, key=len, reverse=True
-        )
+        self.acronyms = [
+            (acronym, re.compile(rf"(?<![\w-]){re.escape(acronym)}(?![\w-])"))
+            for acronym in sorted({t.text for s in profile.strategies for t in s.terms if t.kind == "acronym" and not t.regex}, key=len, reverse=True)
+        ]
+        self.named: dict[str, str] = {}  # name() of each study named so far
         self.strategy_of: dict[str, list[str]] = defaultdict(list)
         for strategy in self.curative:
             for i in self.studies_of[strategy.id]:
@@ -368,13 +370,18 @@ class ReportBuilder:
 
     def name(self, study_id: str) -> str:
         """A trial as a person names it: its acronym (the registry's, a known one in its title,
-        or one in brackets there), else its title, shortened and quoted."""
-        study = self.study[study_id]
+        or one in brackets there), else its title, shortened and quoted. (Worked out once a
+        study: a review names its trials tens of thousands of times at a store's scale.)"""
+        if study_id not in self.named:
+            self.named[study_id] = self._name(self.study[study_id])
+        return self.named[study_id]
+
+    def _name(self, study) -> str:
         if study.acronym:
             return study.acronym
         title = study.title or ""
-        for acronym in self.acronyms:
-            if re.search(rf"(?<![\w-]){re.escape(acronym)}(?![\w-])", title):
+        for acronym, pattern in self.acronyms:
+            if pattern.search(title):
                 return acronym
         if match := _PAREN_ACRONYM.search(title):
             return match.group(1) or match.group(2)
