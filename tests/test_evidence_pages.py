@@ -213,3 +213,18 @@ def test_a_share_with_its_own_count_never_takes_a_denominator_it_does_not_fit(bu
     assert figures["14 (29.2%) achieved NEDA"]["n"] is None
     (neda,) = [e for e in synthesise(built_store, load_profile()).evidence if (e.strategy, e.measure) == ("alemtuzumab", "neda")]
     assert [(f.events, f.total) for f in neda.figures] == [(38, 63)]
+
+
+def test_one_strategy_synthesised_alone_is_what_the_whole_synthesis_gives_it(built_store):
+    """A strategy page synthesises its strategy from its own records' shares: for every strategy
+    of the offline build, the pools and left-out shares are the whole synthesis's, in order."""
+    from curemap.analysis.evidence import synthesise
+    from curemap.profile import load_profile
+
+    profile = load_profile()
+    whole = synthesise(built_store, profile)
+    assert whole.evidence and whole.left_out
+    for strategy in sorted(profile.strategy_ids):
+        alone = synthesise(built_store, profile, strategy)
+        assert repr(alone.evidence) == repr([e for e in whole.evidence if e.strategy == strategy]), strategy
+        assert alone.left_out == [f for f in whole.left_out if f.strategy == strategy], strategy

@@ -27,7 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from curemap.analysis.meta import PooledEstimate, StudyProportion, pool_proportions
 from curemap.enrich.comparisons import ComparisonReader
@@ -121,9 +121,10 @@ class Synthesis:
     left_out: list[LeftOutFigure]
 
 
-def synthesise(store: Store, profile: Profile) -> Synthesis:
-    """Pool every strategy's figures and keep what the pools leave out (:class:`Synthesis`)."""
-    best, left = _sorted_figures(store, profile)
+def synthesise(store: Store, profile: Profile, strategy: str | None = None) -> Synthesis:
+    """Pool every strategy's figures and keep what the pools leave out (:class:`Synthesis`);
+    with ``strategy``, that strategy's alone, read from the figures of its own records only."""
+    best, left = _sorted_figures(store, profile, only=strategy)
     grouped: dict[tuple[str, str, str | None], list[PooledFigure]] = defaultdict(list)
     for (strategy, measure, event, _), figure in sorted(best.items()):
         grouped[(strategy, measure, event)].append(figure)
@@ -142,13 +143,18 @@ def synthesise(store: Store, profile: Profile) -> Synthesis:
     return Synthesis(evidence, left)
 
 
-def _sorted_figures(store: Store, profile: Profile) -> tuple[dict[tuple, PooledFigure], list[LeftOutFigure]]:
+def _sorted_figures(
+    store: Store, profile: Profile, only: str | None = None
+) -> tuple[dict[tuple, PooledFigure], list[LeftOutFigure]]:
     """One pass over the stored shares: the figure each (strategy, measure, event, record) pools,
-    and every other share of a strategy's MS record with the reason it does not."""
+    and every other share of a strategy's MS record with the reason it does not (of the strategy
+    ``only``, when given: what the whole pass gives it, from its own records' shares)."""
     therapies = {s.id for s in profile.strategies if s.role == "therapy"}
     control = ComparisonReader(profile).is_control
     cl, rs, fig = schema.classifications, schema.record_strategies, schema.outcome_figures
     shares = fig.c.unit.in_(("percent", "count"))
+    if only is not None:
+        shares = and_(shares, fig.c.record_id.in_(select(rs.c.record_id).where(rs.c.strategy == only)))
     with store.connect() as conn:
         # read from the shares (a store's figures are few beside its records), not from every record
         strategies_of: dict[str, set[str]] = defaultdict(set)
@@ -191,6 +197,8 @@ def _sorted_figures(store: Store, profile: Profile) -> tuple[dict[tuple, PooledF
                               row.group_label, row.text, reason)
                 for strategy in sorted(strategies)
             ]
+    if only is not None:
+        return {key: figure for key, figure in best.items() if key[0] == only}, [f for f in left if f.strategy == only]
     return best, left
 
 

@@ -556,6 +556,10 @@ class Profile:
     def strategy(self, strategy_id: str) -> Strategy:
         return _by_id(self.strategies, strategy_id, "strategy")
 
+    @property
+    def strategy_ids(self) -> frozenset[str]:
+        return frozenset(strategy.id for strategy in self.strategies)
+
     def group(self, group_id: str) -> Group:
         return _by_id(self.groups, group_id, "group")
 

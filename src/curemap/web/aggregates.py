@@ -31,25 +31,28 @@ def landscape_figures(ctx: WebContext) -> list[StrategyLandscape]:
 
 
 def landscape_of(ctx: WebContext, strategy_id: str) -> StrategyLandscape | None:
-    return next((entry for entry in landscape(ctx) if entry.id == strategy_id), None)
+    """One strategy's landscape entry, with its own lists of studies only."""
+    if strategy_id not in ctx.profile.strategy_ids:
+        return None
+    listed = ctx.cache.get(f"landscape:{strategy_id}", lambda: strategy_landscape(ctx.store, ctx.profile, listed=(strategy_id,)))
+    return next(entry for entry in listed if entry.id == strategy_id)
 
 
-def synthesis(ctx: WebContext) -> Synthesis:
-    """Every strategy's pooled evidence and what its pools leave out, worked out together."""
-    return ctx.cache.get("synthesis", lambda: synthesise(ctx.store, ctx.profile))
-
-
-def evidence(ctx: WebContext) -> list[StrategyEvidence]:
-    return synthesis(ctx).evidence
+def synthesis_of(ctx: WebContext, strategy_id: str) -> Synthesis:
+    """One strategy's pooled evidence and the shares its pools leave out, read from its own
+    records' figures (a strategy page's cost follows the strategy, not the store)."""
+    if strategy_id not in ctx.profile.strategy_ids:
+        return Synthesis([], [])
+    return ctx.cache.get(f"synthesis:{strategy_id}", lambda: synthesise(ctx.store, ctx.profile, strategy_id))
 
 
 def evidence_of(ctx: WebContext, strategy_id: str) -> list[StrategyEvidence]:
-    return [entry for entry in evidence(ctx) if entry.strategy == strategy_id]
+    return synthesis_of(ctx, strategy_id).evidence
 
 
 def left_out_of(ctx: WebContext, strategy_id: str) -> list[LeftOutFigure]:
     """The strategy's shares that no pool uses, each with the reason."""
-    return [figure for figure in synthesis(ctx).left_out if figure.strategy == strategy_id]
+    return synthesis_of(ctx, strategy_id).left_out
 
 
 def strategy_summary(ctx: WebContext, entry: StrategyLandscape) -> dict[str, Any]:

@@ -173,7 +173,7 @@ def _approved(ctx: WebContext) -> dict[str, Any]:
 @router.get("/strategies", response_class=HTMLResponse)
 def strategies(ctx: Context) -> Response:
     by_group = {g.id: [] for g in ctx.profile.groups}
-    for entry in aggregates.landscape(ctx):
+    for entry in aggregates.landscape_figures(ctx):  # the table shows figures, no lists of studies
         by_group[entry.group].append(entry)
     return render_page("strategies.html", groups=ctx.profile.groups, by_group=by_group)
 
