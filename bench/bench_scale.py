@@ -293,6 +293,9 @@ QUERIES = [
     "/api/studies?q=ocrelizumab&sort=relevance&per_page=20",
     "/api/studies?q=ocrelizumab&phase=phase3&sort=relevance&per_page=20",
     "/search?q=ocrelizumab",
+    "/strategies/ahsct",
+    "/api/strategies/ahsct",
+    "/api/strategies/anti_cd20",
 ]
 DEEP_PAGE = 2000
 SECONDS_PER_QUERY = 10
