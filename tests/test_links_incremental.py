@@ -108,7 +108,9 @@ def test_a_number_names_the_study_with_that_id_before_one_listing_it(store_url, 
     store.close()
 
 
-def test_registrations_are_linked_again_only_once_a_study_changes(store_url, tmp_path, monkeypatch):
+def _linked_with_passes_counted(store_url, monkeypatch):
+    """A store of 200 ClinicalTrials.gov studies and the CTIS records, its registrations linked
+    once; each whole pass from then on is counted in ``passes`` (``whole``: the pass itself)."""
     from curemap.enrich import registrations
 
     store = Store(store_url)
@@ -120,6 +122,13 @@ def test_registrations_are_linked_again_only_once_a_study_changes(store_url, tmp
     monkeypatch.setattr(registrations, "link_studies", lambda *args: passes.append(1) or whole(*args))
     linked = registrations.link_registrations(store)
     assert linked > 0 and len(passes) == 1
+    return store, rows, passes, whole, linked
+
+
+def test_registrations_are_linked_again_only_once_a_study_changes(store_url, tmp_path, monkeypatch):
+    from curemap.enrich import registrations
+
+    store, rows, passes, whole, linked = _linked_with_passes_counted(store_url, monkeypatch)
     store.import_records(iter_file_records(_write_literature(tmp_path / "papers.csv", _literature_rows()[:50])))
     assert registrations.link_registrations(store) == linked and len(passes) == 1  # papers only: nothing to relink
     store.import_records(records_from_rows([dict(rows[0], BriefTitle=rows[0]["BriefTitle"] + " (extension)")]))
@@ -133,15 +142,7 @@ def test_a_change_linking_does_not_read_moves_the_mark_and_keeps_the_trials_a_wh
     are those a pass over every study gives now. A changed start date is read, and relinks."""
     from curemap.enrich import registrations
 
-    store = Store(store_url)
-    rows = csv_rows()[:200]
-    store.import_records(records_from_rows(rows))
-    store.import_records(iter_file_records(CTIS_CSV))
-    passes = []
-    whole = registrations.link_studies
-    monkeypatch.setattr(registrations, "link_studies", lambda *args: passes.append(1) or whole(*args))
-    linked = registrations.link_registrations(store)
-    assert linked > 0 and len(passes) == 1
+    store, rows, passes, whole, linked = _linked_with_passes_counted(store_url, monkeypatch)
 
     status = "TERMINATED" if rows[0]["OverallStatus"] != "TERMINATED" else "COMPLETED"
     store.import_records(records_from_rows([dict(rows[0], OverallStatus=status), dict(rows[1], EnrollmentCount="9999")]))
