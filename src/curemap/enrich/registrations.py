@@ -180,8 +180,8 @@ class Features:
     @classmethod
     def of(cls, study: Study) -> "Features":
         titles, sponsors, cited, codes = title_words(study), sponsor_words(study), cited_numbers(study), protocol_codes(study)
-        days = [str(start_day(value)) for value in (study.start_date, study.first_posted)]
-        read = [study.id, study.source, *(sorted(words) for words in (titles, sponsors, cited, codes)), *days]
+        dates = [value.value if value else None for value in (study.start_date, study.first_posted)]  # as given, never parsed here
+        read = [study.id, study.source, *(sorted(words) for words in (titles, sponsors, cited, codes)), *dates]
         return cls(titles, sponsors, cited, codes, hashlib.sha256(orjson.dumps(read)).hexdigest())
 
 
