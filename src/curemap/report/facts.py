@@ -10,7 +10,6 @@ text enters only as quoted titles and spans, and is escaped by each renderer.
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 from collections import Counter, defaultdict
@@ -23,8 +22,9 @@ from curemap.analysis import trends
 from curemap.analysis.evidence import synthesise
 from curemap.enrich.comparisons import Comparison
 from curemap.enrich.outcomes import statement as figure_statement
-from curemap.analysis.landscape import RECRUITING_STATUSES, strategy_landscape, strategy_studies
+from curemap.analysis.landscape import RECRUITING_STATUSES, counted_registrations, strategy_landscape, strategy_studies
 from curemap.errors import InputError
+from curemap.jsontext import parse_json
 from curemap.normalise import PHASE_RANK
 from curemap.profile import Profile
 from curemap.report.charts import bar_chart, stacked_bars
@@ -195,7 +195,7 @@ def _studies(store: Store, ids: set[str]) -> dict[str, StudyFacts]:
     with store.connect() as conn:
         for row in conn.execute(select(st.c.id, st.c.data, st.c.first_seen_at).order_by(st.c.id)):
             if row.id in ids:
-                data = json.loads(row.data)
+                data = parse_json(row.data)
                 found[row.id] = StudyFacts(
                     row.id, data.get("brief_title"), data.get("status"), data.get("phase"), data.get("study_type"),
                     data.get("enrollment"), data.get("enrollment_type"),
@@ -210,7 +210,8 @@ def _ms_papers(store: Store) -> dict[str, PaperFacts]:
     cl, pp, rs = schema.classifications, schema.papers, schema.record_strategies
     strategies: dict[str, set[str]] = defaultdict(set)
     with store.connect() as conn:
-        for row in conn.execute(select(rs.c.record_id, rs.c.strategy)):
+        labelled = select(rs.c.record_id, rs.c.strategy).join(cl, cl.c.record_id == rs.c.record_id).where(cl.c.kind == "paper", cl.c.is_ms)
+        for row in conn.execute(labelled):
             strategies[row.record_id].add(row.strategy)
         rows = conn.execute(
             select(pp.c.id, pp.c.title, pp.c.journal, pp.c.published, pp.c.first_seen_at, pp.c.data, cl.c.design)
@@ -222,7 +223,7 @@ def _ms_papers(store: Store) -> dict[str, PaperFacts]:
     for row in rows:
         if citation_kind(row.id) not in ("pmid", "doi"):
             continue
-        data = json.loads(row.data)
+        data = parse_json(row.data)
         papers[row.id] = PaperFacts(
             row.id, row.title, row.journal, row.published, row.design, strategies[row.id], row.first_seen_at,
             data.get("citation"), [a if isinstance(a, str) else a.get("name", "") for a in data.get("authors") or []],
@@ -327,7 +328,9 @@ class ReportBuilder:
         self.basis = f"snapshot {self.snapshot_id}"
         self.since = since
         self.since_time = snapshot_time(store, since) if since else None
-        self.ms = trends.ms_studies(store, profile)
+        counted = counted_registrations(store)
+        behind = strategy_studies(store, profile, counted)  # read once: the MS trials' groups and each strategy's trials
+        self.ms = trends.ms_studies(store, profile, counted, behind)
         self.ms_by_id = {s.id: s for s in self.ms}
         self.landscape = {e.id: e for e in strategy_landscape(store, profile)}
         synthesis = synthesise(store, profile)
@@ -341,7 +344,7 @@ class ReportBuilder:
         self.comparison_ids = set(profile.report.comparison_groups)
         self.curative = [s for s in profile.strategies if s.group in self.curative_ids]
         # the trials that test each strategy as a treatment (one registration per trial)
-        self.studies_of: dict[str, list[str]] = defaultdict(list, strategy_studies(store, profile).tested)
+        self.studies_of: dict[str, list[str]] = defaultdict(list, behind.tested)
         self.curative_trials = sorted({i for s in self.curative for i in self.studies_of[s.id]})
         self.study = _studies(store, set(self.curative_trials))
         self.short_titles = Counter(_short(s.title or "", 50) for s in self.study.values())
@@ -1013,12 +1016,13 @@ class ReportBuilder:
             )
         )
         if cure_countries:
+            coverage = trends.site_coverage(self.store, set(self.curative_trials)).describe()
             section.say(
                 Statement(
                     "Trials aimed at a cure have sites most often in "
                     + _join([f"{c} ({n:,})" for c, n in cure_countries[:6]])
-                    + f"; {trends.site_coverage(self.store, set(self.curative_trials)).describe()[:1].lower()}"
-                    + trends.site_coverage(self.store, set(self.curative_trials)).describe()[1:].rstrip("."),
+                    + f"; {coverage[:1].lower()}"
+                    + coverage[1:].rstrip("."),
                     basis=self.basis,
                 )
             )
@@ -1152,7 +1156,7 @@ class ReportBuilder:
         wanted = [c for c in cited if citation_kind(c) in ("nct", "euct")]
         with self.store.connect() as conn:
             for row in conn.execute(select(st.c.id, st.c.data).where(st.c.id.in_(wanted))):
-                studies[row.id] = json.loads(row.data)
+                studies[row.id] = parse_json(row.data)
         entries = []
         for number, record in enumerate(cited, start=1):
             kind = citation_kind(record)
