@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import math
 import re
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from curemap.jsontext import parse_json
 from curemap.match.criteria import (
     EXCLUSION,
     INCLUSION,
@@ -618,7 +618,7 @@ def open_trials(store: Store) -> Iterator[tuple[Study, dict[str, Any]]]:
     with store.connect() as conn:
         rows = conn.execute(query).all()
     for row in rows:
-        yield Study.from_dict(json.loads(row.data)), json.loads(row.classification)
+        yield Study.from_dict(parse_json(row.data)), parse_json(row.classification)
 
 
 def open_sites(locations: list[Location], person: Person) -> list[dict[str, Any]]:
