@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from curemap.analysis import trends
-from curemap.analysis.evidence import LeftOutFigure, StrategyEvidence, Synthesis, synthesise
+from curemap.analysis.evidence import StrategyEvidence, Synthesis, synthesise
 from curemap.analysis.landscape import RECRUITING_STATUSES, StrategyLandscape, strategy_landscape
 from curemap.normalise import PHASE_RANK, PHASES
 from curemap.store.kinds import PAPER
@@ -48,11 +48,6 @@ def synthesis_of(ctx: WebContext, strategy_id: str) -> Synthesis:
 
 def evidence_of(ctx: WebContext, strategy_id: str) -> list[StrategyEvidence]:
     return synthesis_of(ctx, strategy_id).evidence
-
-
-def left_out_of(ctx: WebContext, strategy_id: str) -> list[LeftOutFigure]:
-    """The strategy's shares that no pool uses, each with the reason."""
-    return synthesis_of(ctx, strategy_id).left_out
 
 
 def strategy_summary(ctx: WebContext, entry: StrategyLandscape) -> dict[str, Any]:

@@ -139,11 +139,12 @@ def one_strategy(ctx: Context, strategy_id: Annotated[str, Path(max_length=60)])
     entry = aggregates.landscape_of(ctx, strategy_id)
     if entry is None:
         raise HTTPException(404, f"{strategy_id}: no such strategy; see /api/strategies")
+    synthesis = aggregates.synthesis_of(ctx, strategy_id)
     return {
         **aggregates.strategy_summary(ctx, entry),
         "description": ctx.profile.strategy(strategy_id).description,
-        "evidence": [e.to_dict() for e in aggregates.evidence_of(ctx, strategy_id)],
-        "left_out": [vars(f) for f in aggregates.left_out_of(ctx, strategy_id)],
+        "evidence": [e.to_dict() for e in synthesis.evidence],
+        "left_out": [vars(f) for f in synthesis.left_out],
     }
 
 

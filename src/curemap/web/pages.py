@@ -191,6 +191,7 @@ def strategy(
     if entry is None:
         raise HTTPException(404, f"{strategy_id}: no such strategy")
     profile_entry = ctx.profile.strategy(strategy_id)
+    synthesis = aggregates.synthesis_of(ctx, strategy_id)
     chosen = StudyFilters(**{**vars(filters), "strategy": strategy_id, "group": None, "ms": True, "role": filters.role or TESTED})
     page, per_page = pages
     trials = study_page(ctx.store, ctx.profile, chosen, sort=sort, page=page, per_page=per_page, cursor=cursor)
@@ -205,8 +206,8 @@ def strategy(
         entry=entry,
         strategy=profile_entry,
         group=ctx.profile.group(entry.group),
-        evidence=list(enumerate(aggregates.evidence_of(ctx, strategy_id))),
-        left_out=_left_out(ctx, strategy_id),
+        evidence=list(enumerate(synthesis.evidence)),
+        left_out=_left_out(synthesis.left_out),
         comparisons=comparisons_shown(strategy_comparisons(ctx.store, strategy_id)),
         trials=trials,
         filters=chosen,
@@ -322,10 +323,10 @@ def comparisons_shown(comparisons: list[dict[str, Any]]) -> list[dict[str, Any]]
     return sorted(shown, key=lambda c: not c["primary"])
 
 
-def _left_out(ctx: WebContext, strategy_id: str) -> list[tuple[str, list[LeftOutFigure]]]:
-    """The strategy's shares that no pool uses, grouped by the reason, the commonest first."""
+def _left_out(figures: list[LeftOutFigure]) -> list[tuple[str, list[LeftOutFigure]]]:
+    """A strategy's shares that no pool uses, grouped by the reason, the commonest first."""
     by_reason: dict[str, list[LeftOutFigure]] = {}
-    for figure in aggregates.left_out_of(ctx, strategy_id):
+    for figure in figures:
         by_reason.setdefault(figure.reason, []).append(figure)
     return sorted(by_reason.items(), key=lambda item: -len(item[1]))
 
