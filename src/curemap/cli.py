@@ -580,9 +580,9 @@ def evidence(
     from curemap.profile import load_profile
 
     profile = load_profile()
-    if strategy is not None and strategy not in {s.id for s in profile.strategies}:
+    if strategy is not None and strategy not in profile.strategy_ids:
         raise InputError(f"--strategy {strategy!r} is not a strategy of the profile; see `curemap strategies`")
-    estimates = [e for e in synthesise(state.store(), profile).evidence if strategy in (None, e.strategy)]
+    estimates = synthesise(state.store(), profile, strategy).evidence
     if figures is not None:
         figures.mkdir(parents=True, exist_ok=True)
         for entry in estimates:

@@ -121,10 +121,10 @@ class Synthesis:
     left_out: list[LeftOutFigure]
 
 
-def synthesise(store: Store, profile: Profile, strategy: str | None = None) -> Synthesis:
+def synthesise(store: Store, profile: Profile, only: str | None = None) -> Synthesis:
     """Pool every strategy's figures and keep what the pools leave out (:class:`Synthesis`);
-    with ``strategy``, that strategy's alone, read from the figures of its own records only."""
-    best, left = _sorted_figures(store, profile, only=strategy)
+    with ``only`` (a strategy id), that strategy's alone, read from its own records' figures."""
+    best, left = _sorted_figures(store, profile, only)
     grouped: dict[tuple[str, str, str | None], list[PooledFigure]] = defaultdict(list)
     for (strategy, measure, event, _), figure in sorted(best.items()):
         grouped[(strategy, measure, event)].append(figure)
