@@ -20,7 +20,7 @@ from typing import Any
 
 from curemap.jsontext import parse_json
 from curemap.model import ParsedRecord
-from curemap.store import ImportCounts, Store
+from curemap.store import ImportCounts, Store, staging
 from curemap.store.kinds import PAPER, STUDY, item_of, kind_of
 from curemap.store.store import Entry, canonical_json, sha256_text
 
@@ -42,6 +42,8 @@ class PartitionResult:
     records: int = 0
     keys: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=lambda: {"parse": 0.0, "classify": 0.0, "extract": 0.0})
+    staged: str | None = None
+    """The token of the partition's rows staged on PostgreSQL (:mod:`curemap.store.staging`), if they were."""
 
 
 def _schema():
@@ -80,8 +82,16 @@ def _enrichers():
     return Classifier(profile), (OutcomeExtractor(profile), ComparisonReader(profile)), keys
 
 
-def process_file(path: str, out_dir: str, index: int) -> PartitionResult:
-    """Parse, classify and extract one input file into ``out_dir/part-INDEX.parquet``, streaming."""
+@lru_cache(maxsize=4)
+def _staging_engine(url: str):
+    """The engine a worker stages through, made once per worker process and store."""
+    return Store(url).engine
+
+
+def process_file(path: str, out_dir: str, index: int, stage_url: str | None = None) -> PartitionResult:
+    """Parse, classify and extract one input file into ``out_dir/part-INDEX.parquet``, streaming;
+    with ``stage_url`` (a PostgreSQL store), also stage its rows there if it is new papers alone,
+    so the store's single writer only moves them in (:mod:`curemap.store.staging`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -109,6 +119,10 @@ def process_file(path: str, out_dir: str, index: int) -> PartitionResult:
         if rows or not result.records:
             writer.write_table(pa.Table.from_pylist(rows, schema=schema))
             result.records += len(rows)
+    if stage_url is not None:
+        started = clock()
+        result.staged = staging.stage(_staging_engine(stage_url), _entries(result.parquet), keys)
+        result.seconds["stage"] = clock() - started
     return result
 
 
@@ -217,5 +231,10 @@ def _read_ahead(groups: Iterator[list[Entry]]) -> Iterator[Entry]:
 
 
 def load_partition(store: Store, result: PartitionResult) -> ImportCounts:
-    """Import a partition's records and save their still-needed enrichment, in one transaction."""
-    return store.import_entries(_read_ahead(_entries(result.parquet)), keys=result.keys)
+    """Import a partition's records and save their still-needed enrichment, in one transaction
+    (moving its staged rows in, if it has them and they are all new)."""
+    try:
+        return store.import_entries(_read_ahead(_entries(result.parquet)), keys=result.keys, staged=result.staged)
+    finally:
+        if result.staged is not None:
+            store.drop_staged(result.staged)  # what a failed load left behind

@@ -238,6 +238,22 @@ def _registration_digests(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE trial_registrations ADD COLUMN digest VARCHAR(64)"))
 
 
+def _written_search_words(conn: Connection) -> None:
+    """PostgreSQL: a document's words a column written as its row is (by a trigger, or by the
+    insert that brings them, staged), no longer one generated: a worker's connection can then
+    stem a partition's documents, not the writer's (:mod:`curemap.store.staging`). The words
+    held are kept."""
+    if conn.dialect.name != "postgresql":
+        return
+    generated = conn.exec_driver_sql(
+        "SELECT 1 FROM information_schema.columns WHERE table_name = 'search_documents' AND column_name = 'document'"
+        " AND is_generated = 'ALWAYS'"
+    ).first()
+    if generated is not None:
+        conn.exec_driver_sql("ALTER TABLE search_documents ALTER COLUMN document DROP EXPRESSION")
+    search.create_index(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     (
         "0001_evidence_store",
@@ -282,6 +298,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0021_dated_search_keys", _index_again),
     # empty: the next registration pass links every study and keeps each one's digest
     ("0022_registration_digests", _registration_digests),
+    ("0023_written_search_words", _written_search_words),
 ]
 
 

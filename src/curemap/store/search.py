@@ -59,12 +59,23 @@ _SQLITE_DDL = (
     # ORDER BY rank: BM25 weighing the title's words more, the facets not at all
     f"INSERT INTO search_documents (search_documents, rank) VALUES ('rank', 'bm25({TITLE_WEIGHT}, 1.0, 0.0)')",
 )
+def words(row: str = "") -> str:
+    """A PostgreSQL document's words, from its columns (of ``row``, e.g. ``NEW.``): its text's
+    stemmed as English, its facets kept whole."""
+    return (
+        f"to_tsvector('english', coalesce({row}title, '') || ' ' || coalesce({row}body, ''))"
+        f" || to_tsvector('simple', coalesce({row}facets, ''))"
+    )
+
+
 _POSTGRES_DDL = (
-    (
-        "CREATE TABLE IF NOT EXISTS search_documents (record_id TEXT PRIMARY KEY, kind TEXT NOT NULL, title TEXT, body TEXT, facets TEXT,"
-        " document tsvector GENERATED ALWAYS AS (to_tsvector('english', coalesce(title, '') || ' ' || coalesce(body, ''))"
-        " || to_tsvector('simple', coalesce(facets, ''))) STORED)"
-    ),
+    "CREATE TABLE IF NOT EXISTS search_documents (record_id TEXT PRIMARY KEY, kind TEXT NOT NULL, title TEXT, body TEXT, facets TEXT, document tsvector)",
+    # The words are worked out as a row is written, unless an insert brings them (a partition's
+    # rows staged by a worker, whose connection stemmed them: :mod:`curemap.store.staging`).
+    "CREATE OR REPLACE FUNCTION search_document_words() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+    f" IF TG_OP = 'UPDATE' OR NEW.document IS NULL THEN NEW.document := {words('NEW.')}; END IF; RETURN NEW; END $$",
+    "DROP TRIGGER IF EXISTS search_document_words ON search_documents",
+    "CREATE TRIGGER search_document_words BEFORE INSERT OR UPDATE ON search_documents FOR EACH ROW EXECUTE FUNCTION search_document_words()",
     "CREATE INDEX IF NOT EXISTS ix_search_documents_document ON search_documents USING gin (document)",
 )
 
@@ -179,7 +190,7 @@ def index_current(conn: Connection) -> bool:
 
 
 def create_index(conn: Connection) -> None:
-    """Create the index (empty) for the connection's dialect."""
+    """Create the index (empty) for the connection's dialect; on PostgreSQL, with the trigger that writes its words."""
     for statement in _SQLITE_DDL if conn.dialect.name == "sqlite" else _POSTGRES_DDL:
         conn.execute(text(statement))
 

@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     Connection,
+    Table,
     create_engine,
     delete,
     event,
@@ -43,7 +44,7 @@ from sqlalchemy.pool import QueuePool
 from curemap.errors import StoreError
 from curemap.model import Paper, ParsedRecord, Study
 from curemap.jsontext import parse_json
-from curemap.store import schema, search, summary
+from curemap.store import schema, search, staging, summary
 from curemap.store.bulk import among, bulk_insert, insert_new, update_rows
 from curemap.store.schema import upsert
 from curemap.store.kinds import PAPER, STUDY, RecordKind, item_of, kind_of
@@ -424,6 +425,55 @@ def _log_row(record_id: str, record: str, kind: str, now: str) -> dict[str, Any]
     return {"record_id": record_id, "record": record, "kind": kind, "field": None, "old_value": None, "new_value": None, "detected_at": now}
 
 
+def classification_rows(
+    kind: RecordKind, items: list[tuple[str, str, dict[str, Any], str]], key: str, now: str | None
+) -> dict[Table, list[dict[str, Any]]]:
+    """The rows (record id, record hash, classification, its canonical JSON) triples write: the
+    classification's own and its labels' (strategies with their roles, phenotypes, populations)."""
+    return {
+        schema.classifications: [
+            {
+                "record_id": record_id,
+                "kind": kind.name,
+                "is_ms": data["is_ms"],
+                "curative_intent": data["curative_intent"],
+                "design": data.get("design"),
+                "purpose": data.get("purpose"),
+                "sponsor_type": _lead(data, "type"),
+                "organisation": _lead(data, "organisation"),
+                "data": encoded,
+                "record_hash": record_hash,
+                "profile_hash": key,
+                "classified_at": now,
+            }
+            for record_id, record_hash, data, encoded in items
+        ],
+        schema.record_strategies: [
+            {"record_id": i, "strategy": s, "role": (d.get("roles") or {}).get(s, "tested")}
+            for i, _, d, _ in items
+            for s in d["strategies"]
+        ],
+        schema.record_phenotypes: [{"record_id": i, "phenotype": p} for i, _, d, _ in items for p in d["phenotypes"]],
+        schema.record_populations: [{"record_id": i, "population": p} for i, _, d, _ in items for p in d.get("populations") or []],
+    }
+
+
+def figure_rows(items: list[tuple[str, str, Any]], key: str, now: str | None) -> dict[Table, list[dict[str, Any]]]:
+    """The rows (record id, record hash, extraction) triples write: the extraction's own, its
+    outcome figures' and its comparisons' (an extraction is a list of outcome figure dicts, or
+    ``{"figures": […], "comparisons": […]}``)."""
+    rows: dict[Table, list[dict[str, Any]]] = {
+        schema.extractions: [{"record_id": i, "record_hash": h, "profile_hash": key, "extracted_at": now} for i, h, _ in items]
+    }
+    for table, part in ((schema.outcome_figures, "figures"), (schema.comparisons, "comparisons")):
+        rows[table] = [
+            {"record_id": record_id, "position": position, **row}
+            for record_id, _, found in items
+            for position, row in enumerate(found.get(part, []) if isinstance(found, dict) else found if part == "figures" else [])
+        ]
+    return rows
+
+
 class _Reading:
     """The one connection a :meth:`Store.reading` block reads through, opened on first use."""
 
@@ -533,22 +583,37 @@ class Store:
         *,
         keys: dict[str, str] | None = None,
         progress: Callable[[int], None] | None = None,
+        staged: str | None = None,
     ) -> ImportCounts:
         """Upsert a stream of entries in one transaction. The enrichment entries carry (computed
         under ``keys["classify"]`` and ``keys["extract"]``) is saved in the same transaction for
         each record the store then holds in the very version that was enriched and that still
-        needs it, so readers see a file's records and their labels together or not at all."""
+        needs it, so readers see a file's records and their labels together or not at all.
+        ``staged``: the token of the same entries' rows staged on PostgreSQL
+        (:mod:`curemap.store.staging`), moved in set-based when they are all new; the entries
+        are then never read."""
         counts = ImportCounts()
         tally = summary.Tally()
         with _fewer_collections(), self.engine.begin() as conn, _import_cache(conn):
             trials = summary.TrialsChanging(conn)
-            for batch in _batched(entries, BATCH_SIZE):
+            merged = staging.merge(conn, staged, self.clock(), tally) if staged and conn.dialect.name == "postgresql" else None
+            if merged is not None:
+                counts = merged
+                if progress:
+                    progress(merged.imported + len(merged.rejected))
+            for batch in _batched(entries if merged is None else (), BATCH_SIZE):
                 counts.add(self._apply(conn, batch, tally, trials, keys))
                 if progress:
                     progress(len(batch))
             trials.done(tally)  # the stored studies' new versions and labels move their trials' figures, once
             tally.apply(conn)
         return counts
+
+    def drop_staged(self, token: str) -> None:
+        """Drop what a partition staged, if a failed load left it (:mod:`curemap.store.staging`)."""
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.begin() as conn:
+                staging.drop(conn, token)
 
     def save_page(
         self, records: list[ParsedRecord], *, cursor_key: str, cursor: dict[str, Any] | None
@@ -905,16 +970,7 @@ class Store:
         if replaced:
             for table in (schema.outcome_figures, schema.comparisons, ex):
                 conn.execute(delete(table).where(among(conn, table.c.record_id, replaced)))
-        bulk_insert(
-            conn, schema.extractions,
-            [{"record_id": i, "record_hash": h, "profile_hash": key, "extracted_at": now} for i, h, _ in items],
-        )
-        for table, part in ((schema.outcome_figures, "figures"), (schema.comparisons, "comparisons")):
-            rows = [
-                {"record_id": record_id, "position": position, **row}
-                for record_id, _, found in items
-                for position, row in enumerate(found.get(part, []) if isinstance(found, dict) else found if part == "figures" else [])
-            ]
+        for table, rows in figure_rows(items, key, now).items():
             bulk_insert(conn, table, rows)
 
     def figures_of(self, record_id: str) -> list[dict[str, Any]]:
@@ -975,39 +1031,7 @@ class Store:
                 summary.labelled(tally, summary.strategies_of_studies(conn, replaced), -1)
             for table in (cl, schema.record_strategies, schema.record_phenotypes, schema.record_populations):
                 conn.execute(delete(table).where(among(conn, table.c.record_id, replaced)))
-        bulk_insert(
-            conn,
-            cl,
-            [
-                {
-                    "record_id": record_id,
-                    "kind": kind.name,
-                    "is_ms": data["is_ms"],
-                    "curative_intent": data["curative_intent"],
-                    "design": data.get("design"),
-                    "purpose": data.get("purpose"),
-                    "sponsor_type": _lead(data, "type"),
-                    "organisation": _lead(data, "organisation"),
-                    "data": encoded,
-                    "record_hash": record_hash,
-                    "profile_hash": key,
-                    "classified_at": now,
-                }
-                for record_id, record_hash, data, encoded in items
-            ],
-        )
-        strategies = [
-            {"record_id": i, "strategy": s, "role": (d.get("roles") or {}).get(s, "tested")}
-            for i, _, d, _ in items
-            for s in d["strategies"]
-        ]
-        phenotypes = [{"record_id": i, "phenotype": p} for i, _, d, _ in items for p in d["phenotypes"]]
-        populations = [{"record_id": i, "population": p} for i, _, d, _ in items for p in d.get("populations") or []]
-        for table, rows in (
-            (schema.record_strategies, strategies),
-            (schema.record_phenotypes, phenotypes),
-            (schema.record_populations, populations),
-        ):
+        for table, rows in classification_rows(kind, items, key, now).items():
             bulk_insert(conn, table, rows)
         if kind is STUDY:
             summary.labelled(tally, summary.strategies_of_studies(conn, ids), +1)

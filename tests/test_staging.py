@@ -1,0 +1,130 @@
+"""New papers through staging tables on PostgreSQL: the rows workers stage and the writer moves
+in set-based are, row for row and word for word, the rows an import of the same files writes;
+a partition that is not all new, or whose load fails, is imported record by record or not at
+all, and leaves no staging table behind."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from curemap.engine import input_files
+from curemap.engine.dask import DaskEngine
+from curemap.engine.partitions import load_partition, process_file
+from curemap.pipeline import build
+from curemap.sources.files import iter_file_records
+from curemap.store import Store, summary
+from tests.conftest import SHARED_DATA
+from tests.test_engine import build_snapshot, rows_of
+
+PAPER_FILES = [*input_files([SHARED_DATA / "pubmed"]), SHARED_DATA / "literature" / "ms_articles_2021_2022.csv"]
+"""Real PubMed XML (one file withdraws a citation) and a literature export with unreadable rows."""
+
+
+def _documents(store: Store) -> list[tuple]:
+    """The search index's rows, with their words as PostgreSQL holds them."""
+    with store.engine.connect() as conn:
+        return sorted(tuple(row) for row in conn.exec_driver_sql("SELECT record_id, kind, title, body, facets, document::text FROM search_documents"))
+
+
+def _staged_tables(store: Store) -> list[str]:
+    with store.engine.connect() as conn:
+        return list(conn.execute(text("SELECT tablename FROM pg_tables WHERE tablename LIKE 'staged!_%' ESCAPE '!'")).scalars())
+
+
+def _summary(store: Store) -> dict:
+    with store.engine.connect() as conn:
+        return {(row.name, row.key): (row.n, row.fetched_at is not None) for row in conn.execute(text("SELECT * FROM summary_counts"))}
+
+
+def test_staged_papers_are_the_rows_an_import_writes(postgres_server, tmp_path):
+    staged, imported = Store(postgres_server()), Store(postgres_server())
+    tokens = []
+    for index, path in enumerate(PAPER_FILES):
+        result = process_file(str(path), str(tmp_path), index, staged.url)
+        tokens.append(result.staged)
+        assert load_partition(staged, result) == load_partition(imported, process_file(str(path), str(tmp_path), 100 + index))
+    # the file withdrawing a citation is imported record by record; the rest were staged
+    assert [token is None for token in tokens] == [path.name == "medline16n0902.xml.gz" for path in PAPER_FILES]
+    assert staged.count_papers() == imported.count_papers() == 1422
+    assert rows_of(staged) == rows_of(imported)
+    assert _documents(staged) == _documents(imported) and all(row[5] for row in _documents(staged))
+    assert _summary(staged) == _summary(imported)
+    assert _staged_tables(staged) == []
+    staged.close()
+    imported.close()
+
+
+def test_a_staged_partition_with_a_paper_stored_already_is_imported_record_by_record(postgres_server, tmp_path):
+    path = SHARED_DATA / "literature" / "ms_articles_2021_2022.csv"
+    first = next(record for record in iter_file_records(path) if not record.error)
+    stores = Store(postgres_server()), Store(postgres_server())
+    for store in stores:
+        store.import_records([first])
+    result = process_file(str(path), str(tmp_path), 0, stores[0].url)
+    assert result.staged is not None
+    counts = load_partition(stores[0], result)
+    assert counts == load_partition(stores[1], process_file(str(path), str(tmp_path), 1))
+    assert (counts.imported, counts.unchanged, len(counts.rejected)) == (812, 1, 21)
+    assert rows_of(stores[0]) == rows_of(stores[1]) and _documents(stores[0]) == _documents(stores[1])
+    assert _staged_tables(stores[0]) == []
+    for store in stores:
+        store.close()
+
+
+def test_a_failed_merge_writes_nothing_and_leaves_no_staged_table(postgres_server, tmp_path, monkeypatch):
+    store = Store(postgres_server())
+    result = process_file(str(SHARED_DATA / "literature" / "ms_articles_2021_2022.csv"), str(tmp_path), 0, store.url)
+    assert result.staged is not None and len(_staged_tables(store)) > 5
+
+    def fail(self, conn):
+        raise RuntimeError("the server went away")
+
+    monkeypatch.setattr(summary.Tally, "apply", fail)
+    with pytest.raises(RuntimeError, match="went away"):
+        load_partition(store, result)
+    assert store.count_papers() == 0 and _staged_tables(store) == []
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM search_documents")).scalar() == 0
+    store.close()
+
+
+def test_a_store_whose_words_were_generated_keeps_them_and_writes_them_on_every_change(postgres_server, tmp_path):
+    """Migration 0023: the generated column made a plain one, its words kept; a trigger writes
+    them for every insert that brings none and for every update (the facets refreshed)."""
+    url = postgres_server()
+    store = Store(url)
+    load_partition(store, process_file(str(PAPER_FILES[1]), str(tmp_path), 0))
+    before = _documents(store)
+    with store.engine.begin() as conn:  # the column as migrations 0005 to 0022 left it
+        conn.exec_driver_sql("DROP TRIGGER search_document_words ON search_documents")
+        conn.exec_driver_sql("ALTER TABLE search_documents DROP COLUMN document")
+        conn.exec_driver_sql(
+            "ALTER TABLE search_documents ADD COLUMN document tsvector GENERATED ALWAYS AS (to_tsvector('english', coalesce(title, '')"
+            " || ' ' || coalesce(body, '')) || to_tsvector('simple', coalesce(facets, ''))) STORED"
+        )
+        conn.exec_driver_sql("DELETE FROM schema_migrations WHERE name = '0023_written_search_words'")
+    store.close()
+    store = Store(url)
+    with store.engine.begin() as conn:
+        generated = conn.exec_driver_sql(
+            "SELECT is_generated FROM information_schema.columns WHERE table_name = 'search_documents' AND column_name = 'document'"
+        ).scalar()
+        assert generated == "NEVER"
+        assert _documents(store) == before
+        conn.exec_driver_sql("UPDATE search_documents SET facets = 'facetstrategyahsct'")
+        conn.exec_driver_sql("INSERT INTO search_documents (record_id, kind, title) VALUES ('x', 'paper', 'Remyelination')")
+        words = dict(conn.exec_driver_sql("SELECT record_id, document::text FROM search_documents").all())
+    assert all("'facetstrategyahsct'" in held for record_id, held in words.items() if record_id != "x")
+    assert words["x"] == "'remyelin':1"
+    store.close()
+
+
+def test_the_dask_engine_on_postgresql_stages_new_papers_and_builds_the_rows_sqlite_holds(postgres_server, built_store):
+    store = Store(postgres_server())
+    engine = DaskEngine(workers=2)
+    counts = build(store, engine)
+    assert counts["snapshot"] == build_snapshot(built_store)
+    assert any(result.staged for result in engine.results) and _staged_tables(store) == []
+    assert rows_of(store) == rows_of(built_store)
+    store.close()
