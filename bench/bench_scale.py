@@ -184,22 +184,35 @@ def server_cpu():
     return seconds
 
 store, keys = Store(sys.argv[1]), _enrichers()[2]
+staged = {}
+stage = {"seconds": 0.0, "cpu": 0.0, "server_cpu": 0.0}
+if os.environ.get("CUREMAP_BENCH_STAGE"):
+    # What the Dask workers do in parallel before the writer loads: stage each partition's rows.
+    from curemap.engine.partitions import _entries
+    from curemap.store import staging
+    server_before, started, cpu_started = server_cpu(), time.perf_counter(), time.process_time()
+    for parquet in sys.argv[2:]:
+        staged[parquet] = staging.stage(store.engine, _entries(parquet), keys)
+    stage = {"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu_started,
+             "server_cpu": sum(n - server_before.get(pid, 0.0) for pid, n in server_cpu().items()),
+             "partitions": sum(token is not None for token in staged.values())}
 server_before, started, cpu_started = server_cpu(), time.perf_counter(), time.process_time()
 for parquet in sys.argv[2:]:
-    load_partition(store, PartitionResult(path=parquet, parquet=parquet, keys=keys))
+    load_partition(store, PartitionResult(path=parquet, parquet=parquet, keys=keys, **({"staged": staged[parquet]} if staged else {})))
 seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
 server = sum(n - server_before.get(pid, 0.0) for pid, n in server_cpu().items())
-print(json.dumps({"seconds": seconds, "cpu": cpu, "server_cpu": server, "records": store.count_studies() + store.count_papers()}))
+print(json.dumps({"seconds": seconds, "cpu": cpu, "server_cpu": server, "records": store.count_studies() + store.count_papers(), "stage": stage}))
 """
 
 
-def load_into(url: str, partitions: list, src: Path | None = None, server_pid: int | None = None) -> dict:
+def load_into(url: str, partitions: list, src: Path | None = None, server_pid: int | None = None, staged: bool = False) -> dict:
     """Load kept Parquet partitions into the store at ``url`` as the Dask engine does, in a child
     process running the code in ``src`` (default: this checkout's); its peak memory is sampled.
     Returns the records the store then holds, the seconds the loads took, the CPU seconds of
     the loading process and of the PostgreSQL server (``server_pid``: its postmaster), and the
     peak memory."""
-    env = {**os.environ, "PYTHONPATH": str(src or ROOT / "src"), "CUREMAP_BENCH_SERVER_PID": str(server_pid or "")}
+    env = {**os.environ, "PYTHONPATH": str(src or ROOT / "src"), "CUREMAP_BENCH_SERVER_PID": str(server_pid or ""),
+           "CUREMAP_BENCH_STAGE": "1" if staged else ""}
     child = subprocess.Popen([sys.executable, "-c", LOADER, url, *(r.parquet for r in partitions)], env=env, stdout=subprocess.PIPE, text=True)
     peak = 0
     while child.poll() is None:
@@ -418,6 +431,20 @@ def load_rates(args, work: Path, postgres: Postgres, partitions: dict[str, list]
                 say(f"load {label:6s} into {backend:10s} ({len(chosen)} {kind} partitions): {count:,} {kind} in {seconds:,.1f} s, "
                     f"{count / seconds:,.0f} records/s; CPU {load['cpu']:,.1f} s loader + {load['server_cpu']:,.1f} s server, "
                     f"{count / cpu:,.0f} records per CPU second; peak memory {mb(load['peak'])}")
+                if backend == "postgresql" and kind == "papers" and src is None:
+                    staged_load(postgres, f"{name}_staged", chosen)
+
+
+def staged_load(postgres: Postgres, name: str, chosen: list) -> None:
+    """The same papers staged first, as the Dask workers stage them in parallel, then moved in
+    by the writer: the staging's cost (the workers' and the server's for them) and the writer's."""
+    load = load_into(postgres.database(name), chosen, None, postgres.pid, staged=True)
+    count, seconds, stage = load["records"], load["seconds"], load["stage"]
+    say(f"load after  into postgresql, staged ({stage['partitions']} of {len(chosen)} partitions staged): {count:,} papers; "
+        f"staging {stage['seconds']:,.1f} s (CPU {stage['cpu']:,.1f} s worker + {stage['server_cpu']:,.1f} s server, "
+        f"{1000 * (stage['cpu'] + stage['server_cpu']) / count:.3f} ms a paper, split among the workers); "
+        f"the writer {seconds:,.1f} s, {count / seconds:,.0f} records/s (CPU {load['cpu']:,.1f} s loader + "
+        f"{load['server_cpu']:,.1f} s server, {1000 * seconds / count:.3f} ms a paper); peak memory {mb(load['peak'])}")
 
 
 def deep_page_of(src: Path, by_cursor: str, by_offset: str) -> str:
