@@ -431,20 +431,20 @@ def load_rates(args, work: Path, postgres: Postgres, partitions: dict[str, list]
                 say(f"load {label:6s} into {backend:10s} ({len(chosen)} {kind} partitions): {count:,} {kind} in {seconds:,.1f} s, "
                     f"{count / seconds:,.0f} records/s; CPU {load['cpu']:,.1f} s loader + {load['server_cpu']:,.1f} s server, "
                     f"{count / cpu:,.0f} records per CPU second; peak memory {mb(load['peak'])}")
-                if backend == "postgresql" and kind == "papers" and src is None:
-                    staged_load(postgres, f"{name}_staged", chosen)
+                if backend == "postgresql" and src is None:
+                    staged_load(postgres, f"{name}_staged", kind, chosen)
 
 
-def staged_load(postgres: Postgres, name: str, chosen: list) -> None:
-    """The same papers staged first, as the Dask workers stage them in parallel, then moved in
-    by the writer: the staging's cost (the workers' and the server's for them) and the writer's."""
+def staged_load(postgres: Postgres, name: str, kind: str, chosen: list) -> None:
+    """The same partitions staged first, as the Dask workers stage them in parallel, then moved
+    in by the writer: the staging's cost (the workers' and the server's for them) and the writer's."""
     load = load_into(postgres.database(name), chosen, None, postgres.pid, staged=True)
     count, seconds, stage = load["records"], load["seconds"], load["stage"]
-    say(f"load after  into postgresql, staged ({stage['partitions']} of {len(chosen)} partitions staged): {count:,} papers; "
+    say(f"load after  into postgresql, staged ({stage['partitions']} of {len(chosen)} partitions staged): {count:,} {kind}; "
         f"staging {stage['seconds']:,.1f} s (CPU {stage['cpu']:,.1f} s worker + {stage['server_cpu']:,.1f} s server, "
-        f"{1000 * (stage['cpu'] + stage['server_cpu']) / count:.3f} ms a paper, split among the workers); "
+        f"{1000 * (stage['cpu'] + stage['server_cpu']) / count:.3f} ms a record, split among the workers); "
         f"the writer {seconds:,.1f} s, {count / seconds:,.0f} records/s (CPU {load['cpu']:,.1f} s loader + "
-        f"{load['server_cpu']:,.1f} s server, {1000 * seconds / count:.3f} ms a paper); peak memory {mb(load['peak'])}")
+        f"{load['server_cpu']:,.1f} s server, {1000 * seconds / count:.3f} ms a record); peak memory {mb(load['peak'])}")
 
 
 def deep_page_of(src: Path, by_cursor: str, by_offset: str) -> str:

@@ -1,4 +1,4 @@
-"""New papers through staging tables on PostgreSQL: the rows workers stage and the writer moves
+"""New records through staging tables on PostgreSQL: the rows workers stage and the writer moves
 in set-based are, row for row and word for word, the rows an import of the same files writes;
 a partition that is not all new, or whose load fails, is imported record by record or not at
 all, and leaves no staging table behind."""
@@ -20,6 +20,9 @@ from tests.test_engine import build_snapshot, rows_of
 PAPER_FILES = [*input_files([SHARED_DATA / "pubmed"]), SHARED_DATA / "literature" / "ms_articles_2021_2022.csv"]
 """Real PubMed XML (one file withdraws a citation) and a literature export with unreadable rows."""
 
+STUDY_FILES = [SHARED_DATA / "ctgov" / "ctgov_ms_20250925.csv", *input_files([SHARED_DATA / "ctis"])]
+"""Real registry exports: ClinicalTrials.gov's flattened CSV and EU CTIS's."""
+
 
 def _documents(store: Store) -> list[tuple]:
     """The search index's rows, with their words as PostgreSQL holds them."""
@@ -37,19 +40,24 @@ def _summary(store: Store) -> dict:
         return {(row.name, row.key): (row.n, row.fetched_at is not None) for row in conn.execute(text("SELECT * FROM summary_counts"))}
 
 
-def test_staged_papers_are_the_rows_an_import_writes(postgres_server, tmp_path):
+def test_staged_records_are_the_rows_an_import_writes(postgres_server, tmp_path):
+    """Studies (their sites, labels, facets and trial figures) and papers (their figures and
+    words), with the summary counts they move."""
     staged, imported = Store(postgres_server()), Store(postgres_server())
     tokens = []
-    for index, path in enumerate(PAPER_FILES):
+    for index, path in enumerate(STUDY_FILES + PAPER_FILES):
         result = process_file(str(path), str(tmp_path), index, staged.url)
         tokens.append(result.staged)
         assert load_partition(staged, result) == load_partition(imported, process_file(str(path), str(tmp_path), 100 + index))
     # the file withdrawing a citation is imported record by record; the rest were staged
-    assert [token is None for token in tokens] == [path.name == "medline16n0902.xml.gz" for path in PAPER_FILES]
-    assert staged.count_papers() == imported.count_papers() == 1422
+    assert [token is None for token in tokens] == [path.name == "medline16n0902.xml.gz" for path in STUDY_FILES + PAPER_FILES]
+    assert (staged.count_studies(), staged.count_papers()) == (imported.count_studies(), imported.count_papers()) == (3720, 1422)
     assert rows_of(staged) == rows_of(imported)
     assert _documents(staged) == _documents(imported) and all(row[5] for row in _documents(staged))
     assert _summary(staged) == _summary(imported)
+    with staged.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM strategy_trials")).scalar() > 100
+        assert conn.execute(text("SELECT count(*) FROM search_documents WHERE facets LIKE '%facetstrategyahsct%'")).scalar() > 10
     assert _staged_tables(staged) == []
     staged.close()
     imported.close()

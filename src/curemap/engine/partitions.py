@@ -90,7 +90,7 @@ def _staging_engine(url: str):
 
 def process_file(path: str, out_dir: str, index: int, stage_url: str | None = None) -> PartitionResult:
     """Parse, classify and extract one input file into ``out_dir/part-INDEX.parquet``, streaming;
-    with ``stage_url`` (a PostgreSQL store), also stage its rows there if it is new papers alone,
+    with ``stage_url`` (a PostgreSQL store), also stage its rows there if they are new records,
     so the store's single writer only moves them in (:mod:`curemap.store.staging`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq

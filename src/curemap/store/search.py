@@ -133,6 +133,17 @@ def study_facets(conn: Connection, ids: list[str]) -> dict[str, str]:
     return {record_id: tokens for record_id, (tokens, _) in _stored_studies(conn, ids).items()}
 
 
+def study_tokens(phase: str | None, status: str | None, is_ms: bool | None, curative: bool | None) -> list[str]:
+    """A study's facet tokens from its row: phase, status, and the MS and curative labels it has."""
+    given = {"phase": phase, "status": status, "ms": is_ms, "curative": curative}
+    return [facet(name, bool(v) if name in ("ms", "curative") else v) for name, v in given.items() if v is not None and v != ""]
+
+
+def label_tokens(strategy: str, role: str) -> list[str]:
+    """A strategy label's facet tokens: the strategy alone and with its role (a study's in order of strategy)."""
+    return [facet("strategy", strategy), facet(role, strategy)]
+
+
 def _stored_studies(conn: Connection, ids: list[str]) -> dict[str, tuple[str, int]]:
     """The facet tokens and the last update's :func:`day_number` of these stored studies."""
     held: dict[str, list[str]] = {}
@@ -145,8 +156,7 @@ def _stored_studies(conn: Connection, ids: list[str]) -> dict[str, tuple[str, in
             {"ids": chunk},
         )
         for row in rows:
-            given = {"phase": row.phase, "status": row.status, "ms": row.is_ms, "curative": row.curative_intent}
-            held[row.id] = [facet(name, bool(v) if name in ("ms", "curative") else v) for name, v in given.items() if v is not None and v != ""]
+            held[row.id] = study_tokens(row.phase, row.status, row.is_ms, row.curative_intent)
             days[row.id] = day_number(row.last_update_posted)
         labelled = conn.execute(
             text("SELECT record_id, strategy, role FROM record_strategies WHERE record_id IN :ids ORDER BY record_id, strategy").bindparams(
@@ -156,7 +166,7 @@ def _stored_studies(conn: Connection, ids: list[str]) -> dict[str, tuple[str, in
         )
         for row in labelled:
             if row.record_id in held:
-                held[row.record_id] += [facet("strategy", row.strategy), facet(row.role, row.strategy)]
+                held[row.record_id] += label_tokens(row.strategy, row.role)
     return {record_id: (" ".join(tokens), days[record_id]) for record_id, tokens in held.items()}
 
 

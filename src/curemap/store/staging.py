@@ -1,21 +1,25 @@
-"""New papers loaded through staging tables on PostgreSQL: the writer's share of a bulk load
+"""New records loaded through staging tables on PostgreSQL: the writer's share of a bulk load
 made set-based, the rest done by the workers in parallel.
 
-A worker that has made a partition of papers (each once, none withdrawn or unreadable) copies
-every row an import of them into an empty store would write (the verbatim record, the paper,
-its change-log row, its classification and labels, its extraction and figures, its search
-document) into unlogged tables of its own (:func:`stage`), in parallel with the other workers;
-the server stems each document there, on the worker's connection. The single writer then
-moves a partition in (:func:`merge`), in the partition's transaction, with one
+A worker that has made a partition of new records of one kind (each once, none withdrawn; its
+unreadable ones are reported) copies every row an import of them into the store would write
+(the verbatim record, the study or paper with a study's sites, conditions, interventions and
+results, its change-log row, its classification and labels, its extraction and figures, its
+search document) into unlogged tables of its own (:func:`stage`), in parallel with the other
+workers; the server stems each document there, on the worker's connection. The single writer
+then moves a partition in (:func:`merge`), in the partition's transaction, with one
 ``INSERT … SELECT`` per table in the partition's order, so serial ids come out as the import's
-would and readers see the partition whole or not at all. If any of its papers is stored by
-then (or a verbatim version of it), the staged rows are dropped and the partition is imported
-record by record, as every partition on SQLite is: the set-based path is taken only where it
-writes exactly the rows that import writes.
+would and readers see the partition whole or not at all; the summary counts move as the
+import moves them, and new studies' trials' figures with them. If any of its records is stored
+by then (or a verbatim version of it), the staged rows are dropped and the partition is
+imported record by record, as every partition on SQLite is: the set-based path is taken only
+where it writes exactly the rows that import writes.
 
 Rows are staged without the moments they are written (``fetched_at``, ``first_seen_at`` …),
-which the merge sets to the transaction's clock, and a paper without its verbatim version's id,
-which the merge joins.
+which the merge sets to the transaction's clock, and a record without its verbatim version's
+id, which the merge joins. (A study's facets list its strategies in Python's order, an
+import's in the database's; on a database whose collation orders them otherwise the text
+differs, the tokens searched do not.)
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from sqlalchemy import Connection, Engine, Table
 from curemap.jsontext import parse_json
 from curemap.store import schema, search, summary
 from curemap.store.bulk import bulk_insert
-from curemap.store.kinds import PAPER
+from curemap.store.kinds import PAPER, STUDY, RecordKind
 
 MOMENTS = ("fetched_at", "first_seen_at", "updated_at", "detected_at", "classified_at", "extracted_at")
 """The columns that say when a row was written: set by the merge, in the writer's transaction."""
@@ -37,10 +41,10 @@ MOMENTS = ("fetched_at", "first_seen_at", "updated_at", "detected_at", "classifi
 PREFIX = "staged_"
 """Staging tables are named ``staged_<token>_<table>``."""
 
-ORDERED = (schema.raw_records, schema.papers, schema.changes)
+ORDERED = (schema.raw_records, schema.studies, schema.papers, schema.changes)
 """Tables whose staged rows keep their record's place in the partition (in a column
 :data:`ORDER` none of them has): the first and the last number their rows as they come;
-papers join their verbatim version by it."""
+records join their verbatim version by it."""
 
 ORDER = "position"
 
@@ -55,35 +59,41 @@ import reports and does not store."""
 
 
 class _Seen:
-    """The papers and verbatim records of a partition so far, to find one given twice."""
+    """The records of a partition so far: their kind, and their ids and verbatim records, to find one given twice."""
 
     def __init__(self) -> None:
+        self.kind: RecordKind | None = None
         self.ids: set[str] = set()
         self.versions: set[tuple[str, str]] = set()
 
     def check(self, entry: Any) -> bool:
-        """Whether the entry is a paper to stage (False: an unreadable record, to report).
-        Raise :class:`_NotStageable` for anything else: a study, a withdrawal, a paper without
-        its enrichment, or a paper or verbatim record that came before."""
+        """Whether the entry is a record to stage (False: an unreadable record, to report).
+        Raise :class:`_NotStageable` for anything else: a withdrawal, a record without its
+        enrichment or of another kind than the partition's first, or a record or verbatim
+        record that came before."""
         record = entry.record
         if entry.kind is None and not record.deleted:
             return False
-        if entry.kind is not PAPER or record.deleted or entry.labels is None or entry.figures is None:
+        if record.deleted or entry.labels is None or entry.figures is None or entry.kind is not (self.kind or entry.kind):
             raise _NotStageable
         version = (record.source, record.source_id)
         if entry.data["id"] in self.ids or version in self.versions:
             raise _NotStageable
+        self.kind = entry.kind
         self.ids.add(entry.data["id"])
         self.versions.add(version)
         return True
 
 
-def staged_rows(entries: list[Any], start: int, keys: dict[str, str]) -> dict[Table | str, list[dict[str, Any]]]:
-    """Every row an import of these new papers writes, moments left empty, papers without their
-    verbatim version's id, and :data:`ORDER` (the record's place, from ``start``) where order matters."""
-    from curemap.store.store import _log_row, classification_rows, figure_rows
+def staged_rows(kind: RecordKind, entries: list[Any], start: int, keys: dict[str, str]) -> dict[Table | str, list[dict[str, Any]]]:
+    """Every row an import of these new records of ``kind`` writes, moments left empty, records
+    without their verbatim version's id, and :data:`ORDER` (the record's place, from ``start``)
+    where order matters."""
+    from curemap.store.store import _carried_labels, _log_row, classification_rows, figure_rows
 
-    rows: dict[Table | str, list[dict[str, Any]]] = {table: [] for table in ORDERED}
+    rows: dict[Table | str, list[dict[str, Any]]] = {schema.raw_records: [], kind.table: [], schema.changes: []}
+    for table in kind.child_tables:
+        rows[table] = []
     for position, entry in enumerate(entries, start):
         record, data = entry.record, entry.data
         source, source_id, sha256 = entry.raw_key
@@ -91,19 +101,32 @@ def staged_rows(entries: list[Any], start: int, keys: dict[str, str]) -> dict[Ta
             {ORDER: position, "source": source, "source_id": source_id, "sha256": sha256, "origin": record.origin,
              "fetched_at": None, "content": record.raw}
         )
-        rows[schema.papers].append(
-            {ORDER: position, **PAPER.columns(data, entry.data_json), "content_hash": entry.content_hash,
-             "updated_at": None, "first_seen_at": None}
+        rows[kind.table].append(
+            {ORDER: position, **kind.columns(data, entry.data_json), "content_hash": entry.content_hash,
+             "updated_at": None, "first_seen_at": None, **_carried_labels(kind, entry)}
         )
-        rows[schema.changes].append({ORDER: position, **_log_row(data["id"], PAPER.name, "added", None)})
+        rows[schema.changes].append({ORDER: position, **_log_row(data["id"], kind.name, "added", None)})
+        for table, children in kind.children(data).items():
+            rows[table] += children
     labelled = [(e.data["id"], e.content_hash, e.labels, e.classification) for e in entries]
-    rows.update(classification_rows(PAPER, labelled, keys["classify"], None))
+    rows.update(classification_rows(kind, labelled, keys["classify"], None))
     rows.update(figure_rows([(e.data["id"], e.content_hash, parse_json(e.figures)) for e in entries], keys["extract"], None))
+    facets = _facets(rows[kind.table], rows[schema.record_strategies]) if kind is STUDY else {}
     rows["search_documents"] = [
-        {"record_id": e.data["id"], "kind": PAPER.name, **dict(zip(("title", "body"), search.document_of(PAPER.name, e.data))), "facets": ""}
+        {"record_id": e.data["id"], "kind": kind.name, **dict(zip(("title", "body"), search.document_of(kind.name, e.data))),
+         "facets": facets.get(e.data["id"], "")}
         for e in entries
     ]
     return rows
+
+
+def _facets(studies: list[dict[str, Any]], labels: list[dict[str, Any]]) -> dict[str, str]:
+    """New studies' facet tokens, as the index reads them from the rows written (labels in
+    order of strategy)."""
+    tokens = {row["id"]: search.study_tokens(row["phase"], row["status"], row.get("is_ms"), row.get("curative_intent")) for row in studies}
+    for label in sorted(labels, key=lambda label: (label["record_id"], label["strategy"])):
+        tokens[label["record_id"]] += search.label_tokens(label["strategy"], label["role"])
+    return {record_id: " ".join(held) for record_id, held in tokens.items()}
 
 
 def _name(token: str, table: Table | str) -> str:
@@ -113,14 +136,14 @@ def _name(token: str, table: Table | str) -> str:
 def stage(engine: Engine, groups: Iterable[list[Any]], keys: dict[str, str]) -> str | None:
     """Copy the rows of a partition's entries (a row group at a time, so memory holds one) into
     unlogged staging tables of their own, in one transaction of the worker's, and return the
-    token that names them; None, with nothing staged, if the partition is not new papers alone,
-    each once, with their enrichment."""
+    token that names them; None, with nothing staged, unless the partition is records of one
+    kind, each once, with their enrichment, none withdrawn."""
     token, seen, created, start, unread = secrets.token_hex(6), _Seen(), set(), 0, 0
     try:
         with engine.begin() as conn:
             for entries in groups:
-                papers = [entry for entry in entries if seen.check(entry)]
-                rows = staged_rows(papers, start, keys)
+                good = [entry for entry in entries if seen.check(entry)]
+                rows = staged_rows(seen.kind, good, start, keys) if good else {}
                 rows[REJECTED] = [
                     {ORDER: unread + i, "source": e.record.source, "record": e.record.source_id, "error": e.record.error or "unreadable"}
                     for i, e in enumerate(entry for entry in entries if entry.kind is None)
@@ -132,7 +155,7 @@ def stage(engine: Engine, groups: Iterable[list[Any]], keys: dict[str, str]) -> 
                         _create(conn, token, table, table_rows[0])
                         created.add(table)
                     bulk_insert(conn, _name(token, table), table_rows)
-                start, unread = start + len(papers), unread + len(rows[REJECTED])
+                start, unread = start + len(good), unread + len(rows[REJECTED])
             if not start:
                 raise _NotStageable
     except _NotStageable:
@@ -155,16 +178,19 @@ def _create(conn: Connection, token: str, table: Table | str, row: dict[str, Any
         conn.exec_driver_sql(f"ALTER TABLE {name} ADD COLUMN document tsvector GENERATED ALWAYS AS ({search.words()}) STORED")
 
 
-def merge(conn: Connection, token: str, now: str, tally: summary.Tally):
+def merge(conn: Connection, token: str, now: str, tally: summary.Tally, trials: summary.TrialsChanging):
     """Move the staged partition in, in the caller's transaction, and return what the import did
     (:class:`~curemap.store.store.ImportCounts`); None, with nothing written, if any of its
-    papers or their verbatim versions is stored already (the caller imports the partition
-    record by record). The staged tables are dropped either way."""
+    records or their verbatim versions is stored already (the caller imports the partition
+    record by record). New studies are touched in ``trials`` before they are written, as an
+    import touches them. The staged tables are dropped either way."""
     from curemap.store.store import ImportCounts
 
-    papers, raw = _name(token, schema.papers), _name(token, schema.raw_records)
+    tables = _staged_tables(conn, token)
+    kind = STUDY if schema.studies in tables else PAPER
+    records, raw = _name(token, kind.table), _name(token, schema.raw_records)
     held = conn.exec_driver_sql(
-        f"SELECT 1 FROM {papers} AS s WHERE EXISTS (SELECT 1 FROM papers WHERE papers.id = s.id)"
+        f"SELECT 1 FROM {records} AS s WHERE EXISTS (SELECT 1 FROM {kind.table.name} AS t WHERE t.id = s.id)"
         " OR EXISTS (SELECT 1 FROM classifications WHERE record_id = s.id) OR EXISTS (SELECT 1 FROM extractions WHERE record_id = s.id)"
         " OR EXISTS (SELECT 1 FROM search_documents WHERE record_id = s.id)"
         f" UNION ALL SELECT 1 FROM {raw} AS s WHERE EXISTS"
@@ -173,14 +199,17 @@ def merge(conn: Connection, token: str, now: str, tally: summary.Tally):
     if held is not None:
         drop(conn, token)
         return None
+    ids = list(conn.exec_driver_sql(f"SELECT id FROM {records} ORDER BY {ORDER}").scalars())
+    if kind is STUDY:
+        trials.touch(ids, stored=())
     quote = conn.dialect.identifier_preparer.quote
-    for table in _staged_tables(conn, token):
+    for table in tables:
         target = table if isinstance(table, str) else table.name
         names = [name for name in _staged_columns(conn, _name(token, table)) if name != ORDER or table not in ORDERED]
         values = ["%(now)s" if name in MOMENTS else f"s.{quote(name)}" for name in names]
         names = [quote(name) for name in names]
         joined, ordered = "", f" ORDER BY s.{ORDER}" if table in ORDERED else ""
-        if table is schema.papers:
+        if table is kind.table:
             names.append("raw_id")
             values.append("r.id")
             joined = (
@@ -191,12 +220,7 @@ def merge(conn: Connection, token: str, now: str, tally: summary.Tally):
             f"INSERT INTO {target} ({', '.join(names)}) SELECT {', '.join(values)} FROM {_name(token, table)} AS s{joined}{ordered}",
             {"now": now},
         )
-    for source, n in conn.exec_driver_sql(f"SELECT source, count(*) FROM {raw} GROUP BY source").all():
-        tally.add(summary.RAW, source, n, fetched_at=now)
-    ids = list(conn.exec_driver_sql(f"SELECT id FROM {papers} ORDER BY {ORDER}").scalars())
-    ms = conn.exec_driver_sql(f"SELECT count(*) FROM {_name(token, schema.classifications)} WHERE is_ms").scalar()
-    tally.add(summary.PAPERS, n=len(ids))
-    tally.add(summary.MS, PAPER.name, ms)
+    _count(conn, token, kind, len(ids), now, tally)
     rejected = []
     if conn.exec_driver_sql("SELECT to_regclass(%(name)s)", {"name": _name(token, REJECTED)}).scalar() is not None:
         rejected = [
@@ -205,6 +229,29 @@ def merge(conn: Connection, token: str, now: str, tally: summary.Tally):
         ]
     drop(conn, token)
     return ImportCounts(imported=len(ids), rejected=rejected, changed_ids=ids)
+
+
+def _count(conn: Connection, token: str, kind: RecordKind, n: int, now: str, tally: summary.Tally) -> None:
+    """What the new records add to the summary, counted over their staged rows as an import
+    counts them one by one: verbatim records per source, records (studies per value of each
+    counted column), those about MS, and studies per set of strategies."""
+    for source, count in conn.exec_driver_sql(f"SELECT source, count(*) FROM {_name(token, schema.raw_records)} GROUP BY source").all():
+        tally.add(summary.RAW, source, count, fetched_at=now)
+    if kind is PAPER:
+        tally.add(summary.PAPERS, n=n)
+    else:
+        tally.add(summary.STUDIES, n=n)
+        for column in summary.STUDY_COLUMNS:
+            for value, count in conn.exec_driver_sql(f"SELECT {column}, count(*) FROM {_name(token, schema.studies)} GROUP BY {column}").all():
+                tally.add(summary.by(column), summary.NO_VALUE if value is None else str(value), count)
+    ms = conn.exec_driver_sql(f"SELECT count(*) FROM {_name(token, schema.classifications)} WHERE is_ms").scalar()
+    tally.add(summary.MS, kind.name, ms)
+    if kind is STUDY and schema.record_strategies in _staged_tables(conn, token):
+        labelled = conn.exec_driver_sql(
+            "SELECT string_agg(strategy, ' ') FROM"
+            f" (SELECT DISTINCT record_id, strategy FROM {_name(token, schema.record_strategies)}) AS labels GROUP BY record_id"
+        ).scalars()
+        summary.labelled(tally, (key.split(" ") for key in labelled), +1)
 
 
 def _staged_tables(conn: Connection, token: str) -> list[Table | str]:

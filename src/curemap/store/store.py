@@ -596,7 +596,7 @@ class Store:
         tally = summary.Tally()
         with _fewer_collections(), self.engine.begin() as conn, _import_cache(conn):
             trials = summary.TrialsChanging(conn)
-            merged = staging.merge(conn, staged, self.clock(), tally) if staged and conn.dialect.name == "postgresql" else None
+            merged = staging.merge(conn, staged, self.clock(), tally, trials) if staged and conn.dialect.name == "postgresql" else None
             if merged is not None:
                 counts = merged
                 if progress:
