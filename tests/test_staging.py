@@ -13,7 +13,7 @@ from curemap.engine.dask import DaskEngine
 from curemap.engine.partitions import load_partition, process_file
 from curemap.pipeline import build
 from curemap.sources.files import iter_file_records
-from curemap.store import Store, summary
+from curemap.store import Store, staging, summary
 from tests.conftest import SHARED_DATA
 from tests.test_engine import build_snapshot, rows_of
 
@@ -25,14 +25,35 @@ STUDY_FILES = [SHARED_DATA / "ctgov" / "ctgov_ms_20250925.csv", *input_files([SH
 
 
 def _documents(store: Store) -> list[tuple]:
-    """The search index's rows, with their words as PostgreSQL holds them."""
+    """The search index's rows: on PostgreSQL with their words as it holds them, on SQLite with
+    their keys (a study's day and place in it)."""
     with store.engine.connect() as conn:
-        return sorted(tuple(row) for row in conn.exec_driver_sql("SELECT record_id, kind, title, body, facets, document::text FROM search_documents"))
+        if store.engine.dialect.name == "sqlite":
+            held = "SELECT k.record_id, k.kind, k.id, d.title, d.body, d.facets FROM search_keys AS k JOIN search_documents AS d ON d.rowid = k.id"
+        else:
+            held = "SELECT record_id, kind, title, body, facets, document::text FROM search_documents"
+        return sorted(tuple(row) for row in conn.exec_driver_sql(held))
 
 
-def _staged_tables(store: Store) -> list[str]:
+def _staged_left(store: Store, tmp_path) -> list[str]:
+    """Staging tables left in a PostgreSQL store, staging files left beside the partitions."""
+    if store.engine.dialect.name == "sqlite":
+        return sorted(path.name for path in tmp_path.rglob(f"*{staging.FILE_SUFFIX}"))
     with store.engine.connect() as conn:
-        return list(conn.execute(text("SELECT tablename FROM pg_tables WHERE tablename LIKE 'staged!_%' ESCAPE '!'")).scalars())
+        return list(conn.execute(text("SELECT tablename FROM pg_tables WHERE starts_with(tablename, 'staged_')")).scalars())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def two_stores(request, tmp_path):
+    """Two fresh, empty stores on one backend."""
+    if request.param == "sqlite":
+        stores = [Store(f"sqlite:///{tmp_path / name}.db") for name in ("staged", "imported")]
+    else:
+        server = request.getfixturevalue("postgres_server")
+        stores = [Store(server()), Store(server())]
+    yield stores
+    for store in stores:
+        store.close()
 
 
 def _summary(store: Store) -> dict:
@@ -40,10 +61,10 @@ def _summary(store: Store) -> dict:
         return {(row.name, row.key): (row.n, row.fetched_at is not None) for row in conn.execute(text("SELECT * FROM summary_counts"))}
 
 
-def test_staged_records_are_the_rows_an_import_writes(postgres_server, tmp_path):
+def test_staged_records_are_the_rows_an_import_writes(two_stores, tmp_path):
     """Studies (their sites, labels, facets and trial figures) and papers (their figures and
     words), with the summary counts they move."""
-    staged, imported = Store(postgres_server()), Store(postgres_server())
+    staged, imported = two_stores
     tokens = []
     for index, path in enumerate(STUDY_FILES + PAPER_FILES):
         result = process_file(str(path), str(tmp_path), index, staged.url)
@@ -53,37 +74,36 @@ def test_staged_records_are_the_rows_an_import_writes(postgres_server, tmp_path)
     assert [token is None for token in tokens] == [path.name == "medline16n0902.xml.gz" for path in STUDY_FILES + PAPER_FILES]
     assert (staged.count_studies(), staged.count_papers()) == (imported.count_studies(), imported.count_papers()) == (3720, 1422)
     assert rows_of(staged) == rows_of(imported)
-    assert _documents(staged) == _documents(imported) and all(row[5] for row in _documents(staged))
+    documents = _documents(staged)
+    assert documents == _documents(imported) and len(documents) == 3720 + 1422
+    facets = [row[4] if staged.engine.dialect.name == "postgresql" else row[5] for row in documents]
+    assert sum("facetstrategyahsct" in held for held in facets) > 10
+    if staged.engine.dialect.name == "postgresql":
+        assert all(row[5] for row in documents)  # every document's words, stemmed on the worker's connection
     assert _summary(staged) == _summary(imported)
     with staged.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM strategy_trials")).scalar() > 100
-        assert conn.execute(text("SELECT count(*) FROM search_documents WHERE facets LIKE '%facetstrategyahsct%'")).scalar() > 10
-    assert _staged_tables(staged) == []
-    staged.close()
-    imported.close()
+    assert _staged_left(staged, tmp_path) == []
 
 
-def test_a_staged_partition_with_a_paper_stored_already_is_imported_record_by_record(postgres_server, tmp_path):
+def test_a_staged_partition_with_a_paper_stored_already_is_imported_record_by_record(two_stores, tmp_path):
     path = SHARED_DATA / "literature" / "ms_articles_2021_2022.csv"
     first = next(record for record in iter_file_records(path) if not record.error)
-    stores = Store(postgres_server()), Store(postgres_server())
-    for store in stores:
+    for store in two_stores:
         store.import_records([first])
-    result = process_file(str(path), str(tmp_path), 0, stores[0].url)
+    result = process_file(str(path), str(tmp_path), 0, two_stores[0].url)
     assert result.staged is not None
-    counts = load_partition(stores[0], result)
-    assert counts == load_partition(stores[1], process_file(str(path), str(tmp_path), 1))
+    counts = load_partition(two_stores[0], result)
+    assert counts == load_partition(two_stores[1], process_file(str(path), str(tmp_path), 1))
     assert (counts.imported, counts.unchanged, len(counts.rejected)) == (812, 1, 21)
-    assert rows_of(stores[0]) == rows_of(stores[1]) and _documents(stores[0]) == _documents(stores[1])
-    assert _staged_tables(stores[0]) == []
-    for store in stores:
-        store.close()
+    assert rows_of(two_stores[0]) == rows_of(two_stores[1]) and _documents(two_stores[0]) == _documents(two_stores[1])
+    assert _staged_left(two_stores[0], tmp_path) == []
 
 
-def test_a_failed_merge_writes_nothing_and_leaves_no_staged_table(postgres_server, tmp_path, monkeypatch):
-    store = Store(postgres_server())
+def test_a_failed_merge_writes_nothing_and_leaves_nothing_staged(two_stores, tmp_path, monkeypatch):
+    store = two_stores[0]
     result = process_file(str(SHARED_DATA / "literature" / "ms_articles_2021_2022.csv"), str(tmp_path), 0, store.url)
-    assert result.staged is not None and len(_staged_tables(store)) > 5
+    assert result.staged is not None and _staged_left(store, tmp_path)
 
     def fail(self, conn):
         raise RuntimeError("the server went away")
@@ -91,10 +111,7 @@ def test_a_failed_merge_writes_nothing_and_leaves_no_staged_table(postgres_serve
     monkeypatch.setattr(summary.Tally, "apply", fail)
     with pytest.raises(RuntimeError, match="went away"):
         load_partition(store, result)
-    assert store.count_papers() == 0 and _staged_tables(store) == []
-    with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM search_documents")).scalar() == 0
-    store.close()
+    assert store.count_papers() == 0 and _documents(store) == [] and _staged_left(store, tmp_path) == []
 
 
 def test_a_store_whose_words_were_generated_keeps_them_and_writes_them_on_every_change(postgres_server, tmp_path):
@@ -133,6 +150,6 @@ def test_the_dask_engine_on_postgresql_stages_new_papers_and_builds_the_rows_sql
     engine = DaskEngine(workers=2)
     counts = build(store, engine)
     assert counts["snapshot"] == build_snapshot(built_store)
-    assert any(result.staged for result in engine.results) and _staged_tables(store) == []
+    assert any(result.staged for result in engine.results) and _staged_left(store, None) == []
     assert rows_of(store) == rows_of(built_store)
     store.close()

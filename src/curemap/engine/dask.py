@@ -3,9 +3,9 @@
 Workers write each partition as Parquet into a work directory (on a cluster at
 ``--scheduler``, a directory the workers and this process share); this process
 loads the partitions into the store in input order as they finish, so loading
-overlaps with the work still running, and the store has one writer. Into PostgreSQL,
-the workers also stage partitions of new records, which the writer moves in set-based
-(:mod:`curemap.store.staging`).
+overlaps with the work still running, and the store has one writer. The workers also
+stage partitions of new records (in a PostgreSQL store, or in SQLite files beside the
+partitions), which the writer moves in set-based (:mod:`curemap.store.staging`).
 """
 
 from __future__ import annotations
@@ -68,10 +68,9 @@ class DaskEngine:
         client, cluster = self._client()
         try:
             with _partitions_dir(self.work_dir) as out:
-                # On PostgreSQL the workers also stage new records' rows, which the writer moves in set-based.
-                stage_url = store.url if store.engine.dialect.name == "postgresql" else None
+                # The workers also stage new records' rows, which the writer moves in set-based.
                 futures = [
-                    client.submit(process_file, str(path.resolve()), out, index, stage_url, pure=False)
+                    client.submit(process_file, str(path.resolve()), out, index, store.url, pure=False)
                     for index, path in enumerate(paths)
                 ]
                 for path, future in zip(paths, futures):

@@ -43,7 +43,7 @@ class PartitionResult:
     keys: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=lambda: {"parse": 0.0, "classify": 0.0, "extract": 0.0})
     staged: str | None = None
-    """The token of the partition's rows staged on PostgreSQL (:mod:`curemap.store.staging`), if they were."""
+    """The token of the partition's staged rows (:mod:`curemap.store.staging`), if they were staged."""
 
 
 def _schema():
@@ -90,8 +90,9 @@ def _staging_engine(url: str):
 
 def process_file(path: str, out_dir: str, index: int, stage_url: str | None = None) -> PartitionResult:
     """Parse, classify and extract one input file into ``out_dir/part-INDEX.parquet``, streaming;
-    with ``stage_url`` (a PostgreSQL store), also stage its rows there if they are new records,
-    so the store's single writer only moves them in (:mod:`curemap.store.staging`)."""
+    with ``stage_url`` (the store's), also stage its rows if they are new records (in a PostgreSQL
+    store, else in a file beside the partition), so the store's single writer only moves them
+    in (:mod:`curemap.store.staging`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -121,7 +122,10 @@ def process_file(path: str, out_dir: str, index: int, stage_url: str | None = No
             result.records += len(rows)
     if stage_url is not None:
         started = clock()
-        result.staged = staging.stage(_staging_engine(stage_url), _entries(result.parquet), keys)
+        if stage_url.startswith(("postgresql", "postgres:")):
+            result.staged = staging.stage_in_store(_staging_engine(stage_url), _entries(result.parquet), keys)
+        else:
+            result.staged = staging.stage_in_file(result.parquet, _entries(result.parquet), keys)
         result.seconds["stage"] = clock() - started
     return result
 
@@ -237,4 +241,4 @@ def load_partition(store: Store, result: PartitionResult) -> ImportCounts:
         return store.import_entries(_read_ahead(_entries(result.parquet)), keys=result.keys, staged=result.staged)
     finally:
         if result.staged is not None:
-            store.drop_staged(result.staged)  # what a failed load left behind
+            store.drop_staged(result.staged)  # a staging file, or what a failed load left behind

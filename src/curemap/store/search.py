@@ -224,13 +224,13 @@ def index_records(conn: Connection, kind: str, items: Iterable[Study | Paper | d
             [{"record_id": i, "kind": kind, "title": t, "body": b, "facets": facets.get(i, "")} for i, (t, b) in documents.items()],
         )
         return
-    keys = _keys(conn, kind, {record_id: day for record_id, (_, day) in stored.items()} if kind == "study" else dict.fromkeys(ids))
+    keys = index_keys(conn, kind, {record_id: day for record_id, (_, day) in stored.items()} if kind == "study" else dict.fromkeys(ids))
     # in the keys' order: FTS5 writes out what it holds whenever a rowid comes below the last one
     rows = sorted(({"rowid": keys[i], "title": t, "body": b, "facets": facets.get(i, "")} for i, (t, b) in documents.items()), key=lambda row: row["rowid"])
     bulk_insert(conn, "search_documents", rows)
 
 
-def _keys(conn: Connection, kind: str, days: dict[str, int | None]) -> dict[str, int]:
+def index_keys(conn: Connection, kind: str, days: dict[str, int | None]) -> dict[str, int]:
     """The index rowids of these records (SQLite), their documents taken out of the index: a
     study's key kept while its day is the same, else a new one among its new day's
     (:data:`DAY_SHIFT`); a paper's kept, or the next above :data:`PAPER_KEYS`."""

@@ -1,34 +1,37 @@
-"""New records loaded through staging tables on PostgreSQL: the writer's share of a bulk load
-made set-based, the rest done by the workers in parallel.
+"""New records loaded through staging tables: the writer's share of a bulk load made
+set-based, the rest done by the workers in parallel.
 
 A worker that has made a partition of new records of one kind (each once, none withdrawn; its
 unreadable ones are reported) copies every row an import of them into the store would write
 (the verbatim record, the study or paper with a study's sites, conditions, interventions and
 results, its change-log row, its classification and labels, its extraction and figures, its
-search document) into unlogged tables of its own (:func:`stage`), in parallel with the other
-workers; the server stems each document there, on the worker's connection. The single writer
-then moves a partition in (:func:`merge`), in the partition's transaction, with one
-``INSERT … SELECT`` per table in the partition's order, so serial ids come out as the import's
-would and readers see the partition whole or not at all; the summary counts move as the
-import moves them, and new studies' trials' figures with them. If any of its records is stored
-by then (or a verbatim version of it), the staged rows are dropped and the partition is
-imported record by record, as every partition on SQLite is: the set-based path is taken only
-where it writes exactly the rows that import writes.
+search document) into staging tables, in parallel with the other workers: unlogged tables of
+a PostgreSQL store, where the server stems each document on the worker's connection
+(:func:`stage_in_store`), or a SQLite file beside the partition (:func:`stage_in_file`). The
+single writer then moves a partition in (:func:`merge`, the file attached to its connection),
+in the partition's transaction, with one ``INSERT … SELECT`` per table in the partition's
+order, so serial ids and index keys come out as the import's would and readers see the
+partition whole or not at all; the summary counts move as the import moves them, and new
+studies' trials' figures with them. If any of its records is stored by then (or a verbatim
+version of it), the staged rows are dropped and the partition is imported record by record:
+the set-based path is taken only where it writes exactly the rows that import writes.
 
 Rows are staged without the moments they are written (``fetched_at``, ``first_seen_at`` …),
 which the merge sets to the transaction's clock, and a record without its verbatim version's
 id, which the merge joins. (A study's facets list its strategies in Python's order, an
-import's in the database's; on a database whose collation orders them otherwise the text
-differs, the tokens searched do not.)
+import's in the database's; on a PostgreSQL database whose collation orders them otherwise the
+text differs, the tokens searched do not.)
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import Connection, Engine, Table, create_engine, text
 
 from curemap.jsontext import parse_json
 from curemap.store import schema, search, summary
@@ -129,16 +132,55 @@ def _facets(studies: list[dict[str, Any]], labels: list[dict[str, Any]]) -> dict
     return {record_id: " ".join(held) for record_id, held in tokens.items()}
 
 
+FILE_SUFFIX = ".staged.db"
+"""A SQLite store's partition is staged in a SQLite file beside it, named so."""
+
+ATTACHED = "staged"
+"""The name a staging file is attached to the writer's connection under."""
+
+
+def _in_file(token: str) -> bool:
+    """Whether a partition was staged in a file (its token the file's path), not in the store."""
+    return token.endswith(FILE_SUFFIX)
+
+
+def _table_name(table: Table | str) -> str:
+    return table if isinstance(table, str) else table.name
+
+
 def _name(token: str, table: Table | str) -> str:
-    return f"{PREFIX}{token}_{table if isinstance(table, str) else table.name}"
+    """A staged table's name as the writer reads it."""
+    return f"{ATTACHED}.{_table_name(table)}" if _in_file(token) else f"{PREFIX}{token}_{_table_name(table)}"
 
 
-def stage(engine: Engine, groups: Iterable[list[Any]], keys: dict[str, str]) -> str | None:
+def stage_in_store(engine: Engine, groups: Iterable[list[Any]], keys: dict[str, str]) -> str | None:
+    """Stage a partition in unlogged tables of a PostgreSQL store (see :func:`_stage`)."""
+    token = secrets.token_hex(6)
+    return token if _stage(engine, lambda table: f"{PREFIX}{token}_{_table_name(table)}", groups, keys) else None
+
+
+def stage_in_file(beside: str, groups: Iterable[list[Any]], keys: dict[str, str]) -> str | None:
+    """Stage a partition in a SQLite file beside ``beside`` (a SQLite store's, see :func:`_stage`);
+    the file's path is the token."""
+    path = Path(beside + FILE_SUFFIX)
+    path.unlink(missing_ok=True)
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        staged = _stage(engine, _table_name, groups, keys)
+    finally:
+        engine.dispose()
+    if not staged:
+        path.unlink(missing_ok=True)
+        return None
+    return str(path)
+
+
+def _stage(engine: Engine, name_of: Callable[[Table | str], str], groups: Iterable[list[Any]], keys: dict[str, str]) -> bool:
     """Copy the rows of a partition's entries (a row group at a time, so memory holds one) into
-    unlogged staging tables of their own, in one transaction of the worker's, and return the
-    token that names them; None, with nothing staged, unless the partition is records of one
-    kind, each once, with their enrichment, none withdrawn."""
-    token, seen, created, start, unread = secrets.token_hex(6), _Seen(), set(), 0, 0
+    staging tables named by ``name_of``, in one transaction of the worker's; False, with
+    nothing staged, unless the partition is records of one kind, each once, with their
+    enrichment, none withdrawn."""
+    seen, created, start, unread = _Seen(), set(), 0, 0
     try:
         with engine.begin() as conn:
             for entries in groups:
@@ -152,30 +194,56 @@ def stage(engine: Engine, groups: Iterable[list[Any]], keys: dict[str, str]) -> 
                     if not table_rows:
                         continue
                     if table not in created:
-                        _create(conn, token, table, table_rows[0])
+                        _create(conn, name_of(table), table, table_rows[0])
                         created.add(table)
-                    bulk_insert(conn, _name(token, table), table_rows)
+                    bulk_insert(conn, name_of(table), table_rows)
                 start, unread = start + len(good), unread + len(rows[REJECTED])
             if not start:
                 raise _NotStageable
     except _NotStageable:
-        return None
-    return token
+        return False
+    return True
 
 
-def _create(conn: Connection, token: str, table: Table | str, row: dict[str, Any]) -> None:
-    """A staging table for rows like ``row``, its target's columns' types; the documents' with
-    their words stemmed as they are copied in, on the worker's connection."""
-    name = _name(token, table)
-    if table == REJECTED:
-        conn.exec_driver_sql(f"CREATE UNLOGGED TABLE {name} ({ORDER} integer, source text, record text, error text)")
+def _create(conn: Connection, name: str, table: Table | str, row: dict[str, Any]) -> None:
+    """A staging table for rows like ``row``, with its target's column types. On PostgreSQL
+    unlogged, the documents' words stemmed as they are copied in, on the worker's connection."""
+    ordered = table in ORDERED or table == REJECTED
+    names = [column for column in row if column != ORDER or not ordered]
+    if conn.dialect.name == "postgresql" and table != REJECTED:
+        quoted = [conn.dialect.identifier_preparer.quote(column) for column in names]
+        conn.exec_driver_sql(
+            f"CREATE UNLOGGED TABLE {name} AS SELECT {f'0 AS {ORDER}, ' if ordered else ''}{', '.join(quoted)}"
+            f" FROM {_table_name(table)} WITH NO DATA"
+        )
+        if table == "search_documents":
+            conn.exec_driver_sql(f"ALTER TABLE {name} ADD COLUMN document tsvector GENERATED ALWAYS AS ({search.words()}) STORED")
         return
-    target = table if isinstance(table, str) else table.name
-    names = [conn.dialect.identifier_preparer.quote(column) for column in row if column != ORDER or table not in ORDERED]
-    ordered = f"0 AS {ORDER}, " if table in ORDERED else ""
-    conn.exec_driver_sql(f"CREATE UNLOGGED TABLE {name} AS SELECT {ordered}{', '.join(names)} FROM {target} WITH NO DATA")
-    if table == "search_documents":
-        conn.exec_driver_sql(f"ALTER TABLE {name} ADD COLUMN document tsvector GENERATED ALWAYS AS ({search.words()}) STORED")
+    target = schema.metadata.tables.get(_table_name(table))
+    declared = [
+        f"{conn.dialect.identifier_preparer.quote(column)} "
+        f"{target.c[column].type.compile(dialect=conn.dialect) if target is not None else 'TEXT'}"
+        for column in names
+    ]
+    unlogged = "UNLOGGED " if conn.dialect.name == "postgresql" else ""
+    conn.exec_driver_sql(f"CREATE {unlogged}TABLE {name} ({f'{ORDER} INTEGER, ' if ordered else ''}{', '.join(declared)})")
+
+
+@contextmanager
+def attached(conn: Connection, token: str | None) -> Iterator[None]:
+    """A SQLite partition's staging file attached to the writer's connection for the block
+    (detached after it, once its transaction is over)."""
+    if not token or not _in_file(token) or conn.dialect.name != "sqlite":
+        yield
+        return
+    conn.exec_driver_sql(f"ATTACH DATABASE ? AS {ATTACHED}", (token,))
+    conn.commit()  # ends the transaction the statement began, before the caller's
+    try:
+        yield
+    finally:
+        conn.rollback()  # a transaction the caller's block left open
+        conn.exec_driver_sql(f"DETACH DATABASE {ATTACHED}")
+        conn.commit()
 
 
 def merge(conn: Connection, token: str, now: str, tally: summary.Tally, trials: summary.TrialsChanging):
@@ -192,7 +260,7 @@ def merge(conn: Connection, token: str, now: str, tally: summary.Tally, trials: 
     held = conn.exec_driver_sql(
         f"SELECT 1 FROM {records} AS s WHERE EXISTS (SELECT 1 FROM {kind.table.name} AS t WHERE t.id = s.id)"
         " OR EXISTS (SELECT 1 FROM classifications WHERE record_id = s.id) OR EXISTS (SELECT 1 FROM extractions WHERE record_id = s.id)"
-        " OR EXISTS (SELECT 1 FROM search_documents WHERE record_id = s.id)"
+        f" OR EXISTS (SELECT 1 FROM {'search_keys' if conn.dialect.name == 'sqlite' else 'search_documents'} WHERE record_id = s.id)"
         f" UNION ALL SELECT 1 FROM {raw} AS s WHERE EXISTS"
         " (SELECT 1 FROM raw_records AS r WHERE r.source = s.source AND r.source_id = s.source_id) LIMIT 1"
     ).first()
@@ -204,9 +272,14 @@ def merge(conn: Connection, token: str, now: str, tally: summary.Tally, trials: 
         trials.touch(ids, stored=())
     quote = conn.dialect.identifier_preparer.quote
     for table in tables:
-        target = table if isinstance(table, str) else table.name
-        names = [name for name in _staged_columns(conn, _name(token, table)) if name != ORDER or table not in ORDERED]
-        values = ["%(now)s" if name in MOMENTS else f"s.{quote(name)}" for name in names]
+        if table == REJECTED:
+            continue
+        if table == "search_documents" and conn.dialect.name == "sqlite":
+            _index_in_sqlite(conn, token, kind, ids)
+            continue
+        target = _table_name(table)
+        names = [name for name in _staged_columns(conn, token, table) if name != ORDER or table not in ORDERED]
+        values = [":now" if name in MOMENTS else f"s.{quote(name)}" for name in names]
         names = [quote(name) for name in names]
         joined, ordered = "", f" ORDER BY s.{ORDER}" if table in ORDERED else ""
         if table is kind.table:
@@ -216,19 +289,37 @@ def merge(conn: Connection, token: str, now: str, tally: summary.Tally, trials: 
                 f" JOIN {raw} AS v ON v.{ORDER} = s.{ORDER}"
                 " JOIN raw_records AS r ON r.source = v.source AND r.source_id = v.source_id AND r.sha256 = v.sha256"
             )
-        conn.exec_driver_sql(
-            f"INSERT INTO {target} ({', '.join(names)}) SELECT {', '.join(values)} FROM {_name(token, table)} AS s{joined}{ordered}",
+        conn.execute(
+            text(f"INSERT INTO {target} ({', '.join(names)}) SELECT {', '.join(values)} FROM {_name(token, table)} AS s{joined}{ordered}"),
             {"now": now},
         )
     _count(conn, token, kind, len(ids), now, tally)
     rejected = []
-    if conn.exec_driver_sql("SELECT to_regclass(%(name)s)", {"name": _name(token, REJECTED)}).scalar() is not None:
+    if REJECTED in tables:
         rejected = [
             dict(row._mapping)
             for row in conn.exec_driver_sql(f"SELECT source, record, error FROM {_name(token, REJECTED)} ORDER BY {ORDER}")
         ]
     drop(conn, token)
     return ImportCounts(imported=len(ids), rejected=rejected, changed_ids=ids)
+
+
+def _index_in_sqlite(conn: Connection, token: str, kind: RecordKind, ids: list[str]) -> None:
+    """Index new records in SQLite's full-text table: their keys taken as an import takes them
+    (a batch at a time; a batch's studies in the order SQLite reads them by id), then their
+    documents copied in the keys' order."""
+    from curemap.store.store import BATCH_SIZE
+
+    days: dict[str, str | None] = {}
+    if kind is STUDY:
+        days = dict(conn.exec_driver_sql(f"SELECT id, last_update_posted FROM {_name(token, schema.studies)}").all())
+    for start in range(0, len(ids), BATCH_SIZE):
+        batch = ids[start : start + BATCH_SIZE]
+        search.index_keys(conn, kind.name, {i: search.day_number(days[i]) for i in sorted(batch)} if kind is STUDY else dict.fromkeys(batch))
+    conn.exec_driver_sql(
+        f"INSERT INTO search_documents (rowid, title, body, facets) SELECT k.id, s.title, s.body, s.facets"
+        f" FROM {_name(token, 'search_documents')} AS s JOIN search_keys AS k ON k.record_id = s.record_id ORDER BY k.id"
+    )
 
 
 def _count(conn: Connection, token: str, kind: RecordKind, n: int, now: str, tally: summary.Tally) -> None:
@@ -247,32 +338,46 @@ def _count(conn: Connection, token: str, kind: RecordKind, n: int, now: str, tal
     ms = conn.exec_driver_sql(f"SELECT count(*) FROM {_name(token, schema.classifications)} WHERE is_ms").scalar()
     tally.add(summary.MS, kind.name, ms)
     if kind is STUDY and schema.record_strategies in _staged_tables(conn, token):
+        joined = "string_agg(strategy, ' ')" if conn.dialect.name == "postgresql" else "group_concat(strategy, ' ')"
         labelled = conn.exec_driver_sql(
-            "SELECT string_agg(strategy, ' ') FROM"
+            f"SELECT {joined} FROM"
             f" (SELECT DISTINCT record_id, strategy FROM {_name(token, schema.record_strategies)}) AS labels GROUP BY record_id"
         ).scalars()
         summary.labelled(tally, (key.split(" ") for key in labelled), +1)
 
 
 def _staged_tables(conn: Connection, token: str) -> list[Table | str]:
-    """The staged tables of a partition, in the order their rows must go in (a paper after its
-    verbatim version; the rest after the paper)."""
-    held = set(conn.exec_driver_sql("SELECT tablename FROM pg_tables WHERE tablename LIKE %(prefix)s", {"prefix": f"{PREFIX}{token}_%"}).scalars())
-    order: list[Table | str] = [*ORDERED, *(t for t in schema.metadata.sorted_tables if t not in ORDERED), "search_documents"]
-    return [table for table in order if _name(token, table) in held]
+    """The staged tables of a partition, in the order their rows must go in (a record after its
+    verbatim version; the rest after the record)."""
+    if _in_file(token):
+        held = set(conn.exec_driver_sql(f"SELECT name FROM {ATTACHED}.sqlite_master WHERE type = 'table'").scalars())
+    else:
+        prefix = f"{PREFIX}{token}_"
+        held = {name[len(prefix) :] for name in conn.execute(text("SELECT tablename FROM pg_tables WHERE starts_with(tablename, :prefix)"), {"prefix": prefix}).scalars()}
+    order: list[Table | str] = [*ORDERED, *(t for t in schema.metadata.sorted_tables if t not in ORDERED), "search_documents", REJECTED]
+    return [table for table in order if _table_name(table) in held]
 
 
-def _staged_columns(conn: Connection, name: str) -> list[str]:
+def _staged_columns(conn: Connection, token: str, table: Table | str) -> list[str]:
+    if _in_file(token):
+        return [row[1] for row in conn.exec_driver_sql(f"PRAGMA {ATTACHED}.table_info({_table_name(table)})")]
     return list(
-        conn.exec_driver_sql(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = %(name)s ORDER BY ordinal_position", {"name": name}
+        conn.execute(
+            text("SELECT column_name FROM information_schema.columns WHERE table_name = :name ORDER BY ordinal_position"),
+            {"name": _name(token, table)},
         ).scalars()
     )
 
 
 def drop(conn: Connection, token: str) -> None:
-    """Drop a partition's staged tables (those it has)."""
-    for name in conn.exec_driver_sql(
-        "SELECT tablename FROM pg_tables WHERE tablename LIKE %(prefix)s", {"prefix": f"{PREFIX}{token}_%"}
-    ).scalars().all():
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+    """Drop a partition's staged tables in a PostgreSQL store (a staging file is removed once
+    the writer is done with it: :func:`remove`)."""
+    if not _in_file(token):
+        for table in _staged_tables(conn, token):
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_name(token, table)}")
+
+
+def remove(token: str) -> None:
+    """Remove a partition's staging file."""
+    if _in_file(token):
+        Path(token).unlink(missing_ok=True)

@@ -589,14 +589,13 @@ class Store:
         under ``keys["classify"]`` and ``keys["extract"]``) is saved in the same transaction for
         each record the store then holds in the very version that was enriched and that still
         needs it, so readers see a file's records and their labels together or not at all.
-        ``staged``: the token of the same entries' rows staged on PostgreSQL
-        (:mod:`curemap.store.staging`), moved in set-based when they are all new; the entries
-        are then never read."""
+        ``staged``: the token of the same entries' rows staged (:mod:`curemap.store.staging`),
+        moved in set-based when they are all new; the entries are then never read."""
         counts = ImportCounts()
         tally = summary.Tally()
-        with _fewer_collections(), self.engine.begin() as conn, _import_cache(conn):
+        with _fewer_collections(), self.engine.connect() as conn, staging.attached(conn, staged), conn.begin(), _import_cache(conn):
             trials = summary.TrialsChanging(conn)
-            merged = staging.merge(conn, staged, self.clock(), tally, trials) if staged and conn.dialect.name == "postgresql" else None
+            merged = staging.merge(conn, staged, self.clock(), tally, trials) if staged else None
             if merged is not None:
                 counts = merged
                 if progress:
@@ -610,10 +609,11 @@ class Store:
         return counts
 
     def drop_staged(self, token: str) -> None:
-        """Drop what a partition staged, if a failed load left it (:mod:`curemap.store.staging`)."""
+        """Drop what a partition staged once its load is over, merged or not (:mod:`curemap.store.staging`)."""
         if self.engine.dialect.name == "postgresql":
             with self.engine.begin() as conn:
                 staging.drop(conn, token)
+        staging.remove(token)
 
     def save_page(
         self, records: list[ParsedRecord], *, cursor_key: str, cursor: dict[str, Any] | None
