@@ -192,7 +192,10 @@ if os.environ.get("CUREMAP_BENCH_STAGE"):
     from curemap.store import staging
     server_before, started, cpu_started = server_cpu(), time.perf_counter(), time.process_time()
     for parquet in sys.argv[2:]:
-        staged[parquet] = staging.stage(store.engine, _entries(parquet), keys)
+        if store.engine.dialect.name == "postgresql":
+            staged[parquet] = staging.stage_in_store(store.engine, _entries(parquet), keys)
+        else:
+            staged[parquet] = staging.stage_in_file(parquet, _entries(parquet), keys)
     stage = {"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu_started,
              "server_cpu": sum(n - server_before.get(pid, 0.0) for pid, n in server_cpu().items()),
              "partitions": sum(token is not None for token in staged.values())}
@@ -431,16 +434,21 @@ def load_rates(args, work: Path, postgres: Postgres, partitions: dict[str, list]
                 say(f"load {label:6s} into {backend:10s} ({len(chosen)} {kind} partitions): {count:,} {kind} in {seconds:,.1f} s, "
                     f"{count / seconds:,.0f} records/s; CPU {load['cpu']:,.1f} s loader + {load['server_cpu']:,.1f} s server, "
                     f"{count / cpu:,.0f} records per CPU second; peak memory {mb(load['peak'])}")
-                if backend == "postgresql" and src is None:
-                    staged_load(postgres, f"{name}_staged", kind, chosen)
+                if src is None:
+                    staged_load(postgres, work, backend, f"{name}_staged", kind, chosen)
 
 
-def staged_load(postgres: Postgres, name: str, kind: str, chosen: list) -> None:
+def staged_load(postgres: Postgres, work: Path, backend: str, name: str, kind: str, chosen: list) -> None:
     """The same partitions staged first, as the Dask workers stage them in parallel, then moved
     in by the writer: the staging's cost (the workers' and the server's for them) and the writer's."""
-    load = load_into(postgres.database(name), chosen, None, postgres.pid, staged=True)
+    if backend == "sqlite":
+        Path(work / f"{name}.db").unlink(missing_ok=True)
+        url = f"sqlite:///{work / f'{name}.db'}"
+    else:
+        url = postgres.database(name)
+    load = load_into(url, chosen, None, postgres.pid if backend == "postgresql" else None, staged=True)
     count, seconds, stage = load["records"], load["seconds"], load["stage"]
-    say(f"load after  into postgresql, staged ({stage['partitions']} of {len(chosen)} partitions staged): {count:,} {kind}; "
+    say(f"load after  into {backend}, staged ({stage['partitions']} of {len(chosen)} partitions staged): {count:,} {kind}; "
         f"staging {stage['seconds']:,.1f} s (CPU {stage['cpu']:,.1f} s worker + {stage['server_cpu']:,.1f} s server, "
         f"{1000 * (stage['cpu'] + stage['server_cpu']) / count:.3f} ms a record, split among the workers); "
         f"the writer {seconds:,.1f} s, {count / seconds:,.0f} records/s (CPU {load['cpu']:,.1f} s loader + "

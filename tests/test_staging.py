@@ -100,6 +100,31 @@ def test_a_staged_partition_with_a_paper_stored_already_is_imported_record_by_re
     assert _staged_left(two_stores[0], tmp_path) == []
 
 
+def test_new_studies_a_registration_links_to_a_stored_trial_move_its_figures_as_an_import_does(two_stores, tmp_path):
+    """A new study whose trial a stored study belongs to: the figures the worker made of it
+    alone do not stand; its trial's are worked out in the store, as an import works them out."""
+    ctgov, ctis = STUDY_FILES
+    for store in two_stores:
+        load_partition(store, process_file(str(ctgov), str(tmp_path), 0))
+    result = process_file(str(ctis), str(tmp_path), 1, two_stores[0].url)
+    new = next(iter_file_records(ctis)).source_id
+    with two_stores[0].engine.connect() as conn:
+        held = conn.execute(text("SELECT record_id FROM classifications WHERE is_ms ORDER BY record_id LIMIT 1")).scalar()
+    for store in two_stores:
+        with store.engine.begin() as conn:
+            for study in (held, new):
+                conn.execute(text("INSERT INTO trial_registrations (study_id, trial_id, via) VALUES (:study, :trial, 'identifier')"), {"study": study, "trial": new})
+    before = _summary(two_stores[0])
+    assert result.staged is not None
+    assert load_partition(two_stores[0], result) == load_partition(two_stores[1], process_file(str(ctis), str(tmp_path), 2))
+    assert rows_of(two_stores[0]) == rows_of(two_stores[1]) and _summary(two_stores[0]) == _summary(two_stores[1]) != before
+    with two_stores[0].engine.connect() as conn:
+        ms = conn.execute(text("SELECT count(*) FROM classifications WHERE kind = 'study' AND is_ms")).scalar()
+        assert conn.execute(text("SELECT is_ms FROM classifications WHERE record_id = :new"), {"new": new}).scalar()
+        trials = conn.execute(text("SELECT sum(n) FROM summary_counts WHERE name = :name"), {"name": summary.TRIALS}).scalar()
+    assert trials == ms - 1  # the two registrations count as one trial
+
+
 def test_a_failed_merge_writes_nothing_and_leaves_nothing_staged(two_stores, tmp_path, monkeypatch):
     store = two_stores[0]
     result = process_file(str(SHARED_DATA / "literature" / "ms_articles_2021_2022.csv"), str(tmp_path), 0, store.url)

@@ -11,8 +11,10 @@ a PostgreSQL store, where the server stems each document on the worker's connect
 single writer then moves a partition in (:func:`merge`, the file attached to its connection),
 in the partition's transaction, with one ``INSERT … SELECT`` per table in the partition's
 order, so serial ids and index keys come out as the import's would and readers see the
-partition whole or not at all; the summary counts move as the import moves them, and new
-studies' trials' figures with them. If any of its records is stored by then (or a verbatim
+partition whole or not at all; the summary counts move as the import moves them. New
+studies' trial figures are the worker's too, each study a trial of its own, unless a stored
+registration links one to another study (then they are worked out in the store, as an import
+works them out). If any of its records is stored by then (or a verbatim
 version of it), the staged rows are dropped and the partition is imported record by record:
 the set-based path is taken only where it writes exactly the rows that import writes.
 
@@ -59,6 +61,11 @@ class _NotStageable(Exception):
 REJECTED = "rejected"
 """The staged table of a partition's unreadable records (source, record, error), which the
 import reports and does not store."""
+
+FIGURES = "trial_figures"
+"""The staged table of what new studies' trials add to the summary (name, key, n), each study a
+trial of its own, worked out by the worker (:func:`summary.own_trial_figures`); the kept rows
+lists of trials read are staged as the store's own tables."""
 
 
 class _Seen:
@@ -114,13 +121,36 @@ def staged_rows(kind: RecordKind, entries: list[Any], start: int, keys: dict[str
     labelled = [(e.data["id"], e.content_hash, e.labels, e.classification) for e in entries]
     rows.update(classification_rows(kind, labelled, keys["classify"], None))
     rows.update(figure_rows([(e.data["id"], e.content_hash, parse_json(e.figures)) for e in entries], keys["extract"], None))
-    facets = _facets(rows[kind.table], rows[schema.record_strategies]) if kind is STUDY else {}
+    facets = {}
+    if kind is STUDY:
+        facets = _facets(rows[kind.table], rows[schema.record_strategies])
+        figures = _trial_figures(rows, {e.data["id"]: e.data.get("total_locations") for e in entries})
+        rows[schema.strategy_trials], rows[schema.sponsor_trials] = figures.listed, figures.sponsored
+        rows[FIGURES] = [{"name": name, "key": key, "n": n} for (name, key), n in figures.tally.counts.items()]
     rows["search_documents"] = [
         {"record_id": e.data["id"], "kind": kind.name, **dict(zip(("title", "body"), search.document_of(kind.name, e.data))),
          "facets": facets.get(e.data["id"], "")}
         for e in entries
     ]
     return rows
+
+
+def _trial_figures(rows: dict[Table | str, list[dict[str, Any]]], totals: dict[str, int | None]) -> summary.TrialFigures:
+    """The figures of new studies' trials, each study a trial of its own, from their staged rows."""
+    classified = {row["record_id"]: row for row in rows[schema.classifications]}
+    labels: dict[str, list[summary.Label]] = {}
+    for row in rows[schema.record_strategies]:
+        labels.setdefault(row["record_id"], []).append(summary.Label(row["strategy"], row["role"]))
+    from_classification = ("is_ms", "purpose", "sponsor_type", "organisation")
+    registrations = [
+        summary.Registration(
+            **{name: study[name] for name in summary.Registration._fields if name in study and name not in from_classification},
+            trial=study["id"],
+            **{name: classified[study["id"]][name] for name in from_classification},
+        )
+        for study in rows[schema.studies]
+    ]
+    return summary.own_trial_figures(registrations, labels, rows[schema.study_locations], totals)
 
 
 def _facets(studies: list[dict[str, Any]], labels: list[dict[str, Any]]) -> dict[str, str]:
@@ -210,7 +240,7 @@ def _create(conn: Connection, name: str, table: Table | str, row: dict[str, Any]
     unlogged, the documents' words stemmed as they are copied in, on the worker's connection."""
     ordered = table in ORDERED or table == REJECTED
     names = [column for column in row if column != ORDER or not ordered]
-    if conn.dialect.name == "postgresql" and table != REJECTED:
+    if conn.dialect.name == "postgresql" and table not in (REJECTED, FIGURES):
         quoted = [conn.dialect.identifier_preparer.quote(column) for column in names]
         conn.exec_driver_sql(
             f"CREATE UNLOGGED TABLE {name} AS SELECT {f'0 AS {ORDER}, ' if ordered else ''}{', '.join(quoted)}"
@@ -222,7 +252,7 @@ def _create(conn: Connection, name: str, table: Table | str, row: dict[str, Any]
     target = schema.metadata.tables.get(_table_name(table))
     declared = [
         f"{conn.dialect.identifier_preparer.quote(column)} "
-        f"{target.c[column].type.compile(dialect=conn.dialect) if target is not None else 'TEXT'}"
+        f"{target.c[column].type.compile(dialect=conn.dialect) if target is not None else 'INTEGER' if column == 'n' else 'TEXT'}"
         for column in names
     ]
     unlogged = "UNLOGGED " if conn.dialect.name == "postgresql" else ""
@@ -268,11 +298,17 @@ def merge(conn: Connection, token: str, now: str, tally: summary.Tally, trials: 
         drop(conn, token)
         return None
     ids = list(conn.exec_driver_sql(f"SELECT id FROM {records} ORDER BY {ORDER}").scalars())
-    if kind is STUDY:
+    linked = kind is STUDY and conn.exec_driver_sql(
+        f"SELECT 1 FROM trial_registrations WHERE study_id IN (SELECT id FROM {records}) OR trial_id IN (SELECT id FROM {records}) LIMIT 1"
+    ).first()
+    if linked:  # a registration links a new study to another: its trial's figures move as an import moves them
         trials.touch(ids, stored=())
+    elif FIGURES in tables:
+        for name, key, n in conn.exec_driver_sql(f"SELECT name, key, sum(n) FROM {_name(token, FIGURES)} GROUP BY name, key").all():
+            tally.add(name, key, int(n))
     quote = conn.dialect.identifier_preparer.quote
     for table in tables:
-        if table == REJECTED:
+        if table in (REJECTED, FIGURES):
             continue
         if table == "search_documents" and conn.dialect.name == "sqlite":
             _index_in_sqlite(conn, token, kind, ids)
@@ -354,7 +390,7 @@ def _staged_tables(conn: Connection, token: str) -> list[Table | str]:
     else:
         prefix = f"{PREFIX}{token}_"
         held = {name[len(prefix) :] for name in conn.execute(text("SELECT tablename FROM pg_tables WHERE starts_with(tablename, :prefix)"), {"prefix": prefix}).scalars()}
-    order: list[Table | str] = [*ORDERED, *(t for t in schema.metadata.sorted_tables if t not in ORDERED), "search_documents", REJECTED]
+    order: list[Table | str] = [*ORDERED, *(t for t in schema.metadata.sorted_tables if t not in ORDERED), "search_documents", REJECTED, FIGURES]
     return [table for table in order if _table_name(table) in held]
 
 

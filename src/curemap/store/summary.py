@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, ColumnElement, Integer, case, cast, delete, func, select
 from sqlalchemy.dialects.postgresql import JSONB
@@ -244,12 +244,35 @@ def _chunks(ids: list[str] | None) -> Iterator[list[str] | None]:
         yield ids[start : start + ID_CHUNK]
 
 
+class Label(NamedTuple):
+    """A study's strategy label, as the trial figures read it."""
+
+    strategy: str
+    role: str
+
+
+class Registration(NamedTuple):
+    """What the trial figures read of one study: its row, its trial, its classification."""
+
+    id: str
+    source: str
+    status: str | None
+    phase: str | None
+    study_type: str | None
+    has_results: bool
+    start_date: str | None
+    lead_sponsor: str | None
+    last_update_posted: str | None
+    trial: str
+    is_ms: bool | None
+    purpose: str | None
+    sponsor_type: str | None
+    organisation: str | None
+
+
 def trial_figures(conn: Connection, ids: list[str] | None) -> TrialFigures:
     """The figures of the trials of these studies (every study when None); ``ids`` must hold
     every registration of each of their trials."""
-    profile = load_profile()
-    group_of = {s.id: s.group for s in profile.strategies}
-    therapies = {s.id for s in profile.strategies if s.role == "therapy"}
     st, tr, cl, rs, loc = schema.studies, schema.trial_registrations, schema.classifications, schema.record_strategies, schema.study_locations
     query = select(
         st.c.id, st.c.source, st.c.status, st.c.phase, st.c.study_type, st.c.has_results, st.c.start_date,
@@ -262,8 +285,48 @@ def trial_figures(conn: Connection, ids: list[str] | None) -> TrialFigures:
         where = (among(conn, rs.c.record_id, chunk),) if chunk is not None else ()
         for row in conn.execute(select(rs.c.record_id, rs.c.strategy, rs.c.role).where(*where)):
             labels[row.record_id].append(row)
+    found, counted = _trials(rows.values(), labels)
+    sites: Counter[str] = Counter()
+    countries: dict[str, set[str]] = defaultdict(set)
+    totals: dict[str, int | None] = {}  # the site total each record states (only the counted trials' are read)
+    for chunk in _chunks(None if ids is None else sorted(trial.id for trial in counted)):
+        where = (among(conn, loc.c.study_id, chunk),) if chunk is not None else ()
+        for row in conn.execute(select(loc.c.study_id, loc.c.country).where(*where)):
+            sites[row.study_id] += 1
+            if row.country and row.country.strip():
+                countries[row.study_id].add(row.country.strip())
+        where = (among(conn, st.c.id, chunk),) if chunk is not None else ()
+        totals.update(conn.execute(select(st.c.id, json_integer(conn, st.c.data, "total_locations")).where(*where)).all())
+    _sited(found, counted, sites, countries, totals)
+    return found
+
+
+def own_trial_figures(
+    registrations: Iterable[Registration], labels: dict[str, list[Any]], locations: Iterable[dict[str, Any]], totals: dict[str, int | None]
+) -> TrialFigures:
+    """:func:`trial_figures` of new studies, each a trial of its own (no registration links it
+    to another), from the rows they are about to be written in: their labels (rows with
+    ``strategy`` and ``role``, by study), their sites (rows with ``study_id`` and ``country``)
+    and the site total each states."""
+    found, counted = _trials(registrations, labels)
+    sites: Counter[str] = Counter()
+    countries: dict[str, set[str]] = defaultdict(set)
+    for row in locations:
+        sites[row["study_id"]] += 1
+        if row["country"] and row["country"].strip():
+            countries[row["study_id"]].add(row["country"].strip())
+    _sited(found, counted, sites, countries, totals)
+    return found
+
+
+def _trials(registrations: Iterable[Any], labels: dict[str, list[Any]]) -> tuple[TrialFigures, list[Any]]:
+    """The figures of the trials these registrations make up, but for their sites, and the
+    trials counted (each by its newest registration)."""
+    profile = load_profile()
+    group_of = {s.id: s.group for s in profile.strategies}
+    therapies = {s.id for s in profile.strategies if s.role == "therapy"}
     members: dict[str, list[Any]] = defaultdict(list)
-    for row in rows.values():
+    for row in registrations:
         members[row.trial].append(row)
 
     def newest(candidates: Iterable[Any]) -> Any:
@@ -295,22 +358,18 @@ def trial_figures(conn: Connection, ids: list[str] | None) -> TrialFigures:
                 found.tally.add(SPONSORS, join(" ".join(trial.lead_sponsor.split()), trial.organisation))
                 found.sponsored.append({"study_id": trial.id, "organisation": trial.organisation})
             counted.append(trial)
-    sites: Counter[str] = Counter()
-    countries: dict[str, set[str]] = defaultdict(set)
-    totals: dict[str, int | None] = {}  # the site total each record states (only the counted trials' are read)
-    for chunk in _chunks(None if ids is None else sorted(trial.id for trial in counted)):
-        where = (among(conn, loc.c.study_id, chunk),) if chunk is not None else ()
-        for row in conn.execute(select(loc.c.study_id, loc.c.country).where(*where)):
-            sites[row.study_id] += 1
-            if row.country and row.country.strip():
-                countries[row.study_id].add(row.country.strip())
-        where = (among(conn, st.c.id, chunk),) if chunk is not None else ()
-        totals.update(conn.execute(select(st.c.id, json_integer(conn, st.c.data, "total_locations")).where(*where)).all())
+    return found, counted
+
+
+def _sited(
+    found: TrialFigures, counted: list[Any], sites: Counter[str], countries: dict[str, set[str]], totals: dict[str, int | None]
+) -> None:
+    """Add the counted trials' sites to their figures: how complete each one's list is, and each
+    country it lists."""
     for trial in counted:
         found.tally.add(SITES, join(trial.source, site_kind(sites[trial.id], totals.get(trial.id))))
         for country in countries[trial.id]:
             found.tally.add(COUNTRIES, country)
-    return found
 
 
 def _listed(strategy: str, row: Any, standing: str) -> dict[str, Any]:
