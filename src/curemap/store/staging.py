@@ -33,11 +33,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, text
+from sqlalchemy import Connection, Engine, String, Table, create_engine, literal, select, text
+from sqlalchemy import column as sql_column, table as sql_table
 
 from curemap.jsontext import parse_json
 from curemap.store import schema, search, summary
-from curemap.store.bulk import bulk_insert
+from curemap.store.bulk import among, bulk_insert
 from curemap.store.kinds import PAPER, STUDY, RecordKind
 
 MOMENTS = ("fetched_at", "first_seen_at", "updated_at", "detected_at", "classified_at", "extracted_at")
@@ -230,6 +231,9 @@ def _stage(engine: Engine, name_of: Callable[[Table | str], str], groups: Iterab
                 start, unread = start + len(good), unread + len(rows[REJECTED])
             if not start:
                 raise _NotStageable
+            if conn.dialect.name == "postgresql":  # the writer's joins planned on what the tables hold
+                for table in created:
+                    conn.exec_driver_sql(f"ANALYZE {name_of(table)}")
     except _NotStageable:
         return False
     return True
@@ -287,20 +291,14 @@ def merge(conn: Connection, token: str, now: str, tally: summary.Tally, trials: 
     tables = _staged_tables(conn, token)
     kind = STUDY if schema.studies in tables else PAPER
     records, raw = _name(token, kind.table), _name(token, schema.raw_records)
-    held = conn.exec_driver_sql(
-        f"SELECT 1 FROM {records} AS s WHERE EXISTS (SELECT 1 FROM {kind.table.name} AS t WHERE t.id = s.id)"
-        " OR EXISTS (SELECT 1 FROM classifications WHERE record_id = s.id) OR EXISTS (SELECT 1 FROM extractions WHERE record_id = s.id)"
-        f" OR EXISTS (SELECT 1 FROM {'search_keys' if conn.dialect.name == 'sqlite' else 'search_documents'} WHERE record_id = s.id)"
-        f" UNION ALL SELECT 1 FROM {raw} AS s WHERE EXISTS"
-        " (SELECT 1 FROM raw_records AS r WHERE r.source = s.source AND r.source_id = s.source_id) LIMIT 1"
-    ).first()
-    if held is not None:
+    ids = list(conn.exec_driver_sql(f"SELECT id FROM {records} ORDER BY {ORDER}").scalars())
+    versions: dict[str, list[str]] = {}
+    for source, source_id in conn.exec_driver_sql(f"SELECT source, source_id FROM {raw}").all():
+        versions.setdefault(source, []).append(source_id)
+    if _any_stored(conn, kind, ids, versions):
         drop(conn, token)
         return None
-    ids = list(conn.exec_driver_sql(f"SELECT id FROM {records} ORDER BY {ORDER}").scalars())
-    linked = kind is STUDY and conn.exec_driver_sql(
-        f"SELECT 1 FROM trial_registrations WHERE study_id IN (SELECT id FROM {records}) OR trial_id IN (SELECT id FROM {records}) LIMIT 1"
-    ).first()
+    linked = kind is STUDY and any(_any_among(conn, "trial_registrations", column, ids) for column in ("study_id", "trial_id"))
     if linked:  # a registration links a new study to another: its trial's figures move as an import moves them
         trials.touch(ids, stored=())
     elif FIGURES in tables:
@@ -320,15 +318,17 @@ def merge(conn: Connection, token: str, now: str, tally: summary.Tally, trials: 
         joined, ordered = "", f" ORDER BY s.{ORDER}" if table in ORDERED else ""
         if table is kind.table:
             names.append("raw_id")
-            values.append("r.id")
-            joined = (
-                f" JOIN {raw} AS v ON v.{ORDER} = s.{ORDER}"
-                " JOIN raw_records AS r ON r.source = v.source AND r.source_id = v.source_id AND r.sha256 = v.sha256"
-            )
-        conn.execute(
-            text(f"INSERT INTO {target} ({', '.join(names)}) SELECT {', '.join(values)} FROM {_name(token, table)} AS s{joined}{ordered}"),
+            values.append("v.raw_id")
+            joined = f" JOIN {RAW_IDS} AS v ON v.{ORDER} = s.{ORDER}"
+        inserted = conn.execute(
+            text(
+                f"INSERT INTO {target} ({', '.join(names)}) SELECT {', '.join(values)} FROM {_name(token, table)} AS s{joined}{ordered}"
+                + (" RETURNING id, source, source_id, sha256" if table is schema.raw_records else "")
+            ),
             {"now": now},
         )
+        if table is schema.raw_records:
+            _keep_raw_ids(conn, token, inserted.all())
     _count(conn, token, kind, len(ids), now, tally)
     rejected = []
     if REJECTED in tables:
@@ -356,6 +356,41 @@ def _index_in_sqlite(conn: Connection, token: str, kind: RecordKind, ids: list[s
         f"INSERT INTO search_documents (rowid, title, body, facets) SELECT k.id, s.title, s.body, s.facets"
         f" FROM {_name(token, 'search_documents')} AS s JOIN search_keys AS k ON k.record_id = s.record_id ORDER BY k.id"
     )
+
+
+RAW_IDS = "staged_raw_ids"
+"""A temporary table of the ids the partition's verbatim records were given, by their place."""
+
+
+def _keep_raw_ids(conn: Connection, token: str, inserted: list[Any]) -> None:
+    """Keep the ids the verbatim records were given by their place in the partition, for their
+    records to join: the staged rows joined to each other, never to the store's whole table,
+    whose plan would depend on statistics a bulk load leaves behind."""
+    place = {tuple(row[1:]): row[0] for row in conn.exec_driver_sql(f"SELECT {ORDER}, source, source_id, sha256 FROM {_name(token, schema.raw_records)}")}
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {RAW_IDS} ({ORDER} integer PRIMARY KEY, raw_id integer) ON COMMIT DROP")
+    else:
+        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {RAW_IDS} ({ORDER} INTEGER PRIMARY KEY, raw_id INTEGER)")
+    conn.exec_driver_sql(f"DELETE FROM {RAW_IDS}")
+    bulk_insert(conn, RAW_IDS, [{ORDER: place[(row.source, row.source_id, row.sha256)], "raw_id": row.id} for row in inserted])
+
+
+def _any_among(conn: Connection, table: str, column: str, values: list[str], **equal: str) -> bool:
+    """Whether any row of ``table`` has one of ``values`` in ``column`` (and the ``equal``
+    values), each looked up by an index however large the table (:func:`bulk.among`)."""
+    held = sql_table(table, *(sql_column(name, String) for name in (column, *equal)))
+    where = [among(conn, held.c[column], values), *(held.c[name] == value for name, value in equal.items())]
+    return conn.execute(select(literal(1)).select_from(held).where(*where).limit(1)).first() is not None
+
+
+def _any_stored(conn: Connection, kind: RecordKind, ids: list[str], versions: dict[str, list[str]]) -> bool:
+    """Whether the store holds any of these records, anything of theirs, or a verbatim version
+    of any (by source, the source's ids)."""
+    indexed = ("search_keys" if conn.dialect.name == "sqlite" else "search_documents", "record_id")
+    for table, column in ((kind.table.name, "id"), ("classifications", "record_id"), ("extractions", "record_id"), indexed):
+        if _any_among(conn, table, column, ids):
+            return True
+    return any(_any_among(conn, "raw_records", "source_id", source_ids, source=source) for source, source_ids in versions.items())
 
 
 def _count(conn: Connection, token: str, kind: RecordKind, n: int, now: str, tally: summary.Tally) -> None:
