@@ -178,3 +178,25 @@ def test_the_dask_engine_on_postgresql_stages_new_papers_and_builds_the_rows_sql
     assert any(result.staged for result in engine.results) and _staged_left(store, None) == []
     assert rows_of(store) == rows_of(built_store)
     store.close()
+
+
+def test_a_dask_build_whose_load_fails_leaves_no_partition_staged(tmp_path, monkeypatch):
+    """The partitions the failure leaves unloaded had been staged by the workers: their staging
+    goes too, and the store keeps what it held."""
+    import curemap.engine.dask as dask_engine
+
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    kept = tmp_path / "partitions"
+
+    def load_then_fail(store, result):
+        if result.path.endswith("ms_articles_2021_2022.csv"):
+            raise RuntimeError("the disk is full")
+        return load_partition(store, result)
+
+    monkeypatch.setattr(dask_engine, "load_partition", load_then_fail)
+    engine = DaskEngine(workers=2, work_dir=kept)
+    with pytest.raises(RuntimeError, match="disk is full"):
+        engine.run(store, [STUDY_FILES[1], PAPER_FILES[1], PAPER_FILES[3], PAPER_FILES[2]])
+    assert sorted(kept.glob("*.parquet")) and _staged_left(store, kept) == []
+    assert (store.count_studies(), store.count_papers()) == (104, 1)
+    store.close()

@@ -73,18 +73,36 @@ class DaskEngine:
                     client.submit(process_file, str(path.resolve()), out, index, store.url, pure=False)
                     for index, path in enumerate(paths)
                 ]
-                for path, future in zip(paths, futures):
-                    result = future.result()
-                    started = time.perf_counter()
-                    loaded = load_partition(store, result)
-                    self.load_seconds += time.perf_counter() - started
-                    future.release()
-                    self.results.append(result)
-                    report_import(path.name, loaded)
-                    counts.add(loaded)
+                loading = 0
+                try:
+                    for loading, (path, future) in enumerate(zip(paths, futures)):
+                        result = future.result()
+                        started = time.perf_counter()
+                        loaded = load_partition(store, result)
+                        self.load_seconds += time.perf_counter() - started
+                        future.release()
+                        self.results.append(result)
+                        report_import(path.name, loaded)
+                        counts.add(loaded)
+                except BaseException:
+                    _drop_unloaded(store, futures[loading:])
+                    raise
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
         enrich(store)
         return counts
+
+
+def _drop_unloaded(store: Store, futures: list) -> None:
+    """After a failed load, drop what the partitions not loaded staged, the failed one's too
+    (those still being worked on are cancelled; one a worker is already staging may leave its
+    staging behind)."""
+    for future in futures:
+        if future.status != "finished":
+            future.cancel()
+            continue
+        result = future.result()
+        if result.staged is not None:
+            store.drop_staged(result.staged)
