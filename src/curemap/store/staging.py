@@ -47,17 +47,13 @@ MOMENTS = ("fetched_at", "first_seen_at", "updated_at", "detected_at", "classifi
 PREFIX = "staged_"
 """Staging tables are named ``staged_<token>_<table>``."""
 
-ORDERED = (schema.raw_records, schema.studies, schema.papers, schema.changes)
-"""Tables whose staged rows keep their record's place in the partition (in a column
-:data:`ORDER` none of them has): the first and the last number their rows as they come;
-records join their verbatim version by it."""
-
 ORDER = "position"
+"""The column of a staged row that holds its record's place in the partition."""
 
-
-class _NotStageable(Exception):
-    """A partition the set-based path cannot load (its staging is rolled back)."""
-
+ORDERED = (schema.raw_records, schema.studies, schema.papers, schema.changes)
+"""Tables whose staged rows keep their record's place in the partition (in :data:`ORDER`, a
+column none of them has): the first and the last number their rows as they come; records
+join their verbatim version's id by it."""
 
 REJECTED = "rejected"
 """The staged table of a partition's unreadable records (source, record, error), which the
@@ -69,8 +65,12 @@ trial of its own, worked out by the worker (:func:`summary.own_trial_figures`); 
 lists of trials read are staged as the store's own tables."""
 
 
+class _NotStageable(Exception):
+    """A partition the set-based path cannot load (its staging is rolled back)."""
+
+
 class _Seen:
-    """The records of a partition so far: their kind, and their ids and verbatim records, to find one given twice."""
+    """A partition's records so far: their kind, ids and verbatim records (one given twice is not staged)."""
 
     def __init__(self) -> None:
         self.kind: RecordKind | None = None
@@ -100,7 +100,7 @@ def staged_rows(kind: RecordKind, entries: list[Any], start: int, keys: dict[str
     """Every row an import of these new records of ``kind`` writes, moments left empty, records
     without their verbatim version's id, and :data:`ORDER` (the record's place, from ``start``)
     where order matters."""
-    from curemap.store.store import _carried_labels, _log_row, classification_rows, figure_rows
+    from curemap.store.store import carried_labels, log_row, classification_rows, figure_rows
 
     rows: dict[Table | str, list[dict[str, Any]]] = {schema.raw_records: [], kind.table: [], schema.changes: []}
     for table in kind.child_tables:
@@ -114,9 +114,9 @@ def staged_rows(kind: RecordKind, entries: list[Any], start: int, keys: dict[str
         )
         rows[kind.table].append(
             {ORDER: position, **kind.columns(data, entry.data_json), "content_hash": entry.content_hash,
-             "updated_at": None, "first_seen_at": None, **_carried_labels(kind, entry)}
+             "updated_at": None, "first_seen_at": None, **carried_labels(kind, entry)}
         )
-        rows[schema.changes].append({ORDER: position, **_log_row(data["id"], kind.name, "added", None)})
+        rows[schema.changes].append({ORDER: position, **log_row(data["id"], kind.name, "added", None)})
         for table, children in kind.children(data).items():
             rows[table] += children
     labelled = [(e.data["id"], e.content_hash, e.labels, e.classification) for e in entries]
@@ -358,7 +358,7 @@ def _index_in_sqlite(conn: Connection, token: str, kind: RecordKind, ids: list[s
     )
 
 
-RAW_IDS = "staged_raw_ids"
+RAW_IDS = "merged_raw_ids"
 """A temporary table of the ids the partition's verbatim records were given, by their place."""
 
 

@@ -413,7 +413,7 @@ def _lead(classification: dict[str, Any], key: str) -> str | None:
     return lead.get(key) if lead else None
 
 
-def _carried_labels(kind: RecordKind, entry: Entry) -> dict[str, Any]:
+def carried_labels(kind: RecordKind, entry: Entry) -> dict[str, Any]:
     """A new study's labels from the classification its entry carries, written with the row
     (the classification itself is saved after the batch): one write of the row, not two."""
     if kind.table is not schema.studies or entry.labels is None:
@@ -421,7 +421,7 @@ def _carried_labels(kind: RecordKind, entry: Entry) -> dict[str, Any]:
     return {"is_ms": entry.labels["is_ms"], "curative_intent": entry.labels["curative_intent"]}
 
 
-def _log_row(record_id: str, record: str, kind: str, now: str) -> dict[str, Any]:
+def log_row(record_id: str, record: str, kind: str, now: str) -> dict[str, Any]:
     return {"record_id": record_id, "record": record, "kind": kind, "field": None, "old_value": None, "new_value": None, "detected_at": now}
 
 
@@ -798,13 +798,13 @@ class Store:
                 summary.record(tally, kind.name, old["columns"], -1)
             summary.record(tally, kind.name, columns, +1)
             if old is None:
-                change_rows.append(_log_row(record_id, kind.name, "added", now))
-                new_rows[record_id] = (columns | {"first_seen_at": now} | _carried_labels(kind, entry), new_data)
+                change_rows.append(log_row(record_id, kind.name, "added", now))
+                new_rows[record_id] = (columns | {"first_seen_at": now} | carried_labels(kind, entry), new_data)
                 counts.imported += 1
             else:
                 change_rows += _change_rows(record_id, kind.name, old["data"], new_data, kind.fields, now)
                 if record_id in new_rows:  # a new record twice in one batch, differing: keep the later
-                    new_rows[record_id] = (columns | {"first_seen_at": now} | _carried_labels(kind, entry), new_data)
+                    new_rows[record_id] = (columns | {"first_seen_at": now} | carried_labels(kind, entry), new_data)
                     counts.changed += 1
                 else:
                     updated[record_id] = (columns, new_data)
@@ -837,7 +837,7 @@ class Store:
             if result.rowcount:
                 search.unindex_records(conn, [record.source_id])
                 tally.add(summary.PAPERS, n=-1)
-                conn.execute(insert(schema.changes).values(**_log_row(record.source_id, PAPER.name, "deleted", now)))
+                conn.execute(insert(schema.changes).values(**log_row(record.source_id, PAPER.name, "deleted", now)))
                 counts.changed += 1
                 counts.changed_ids.append(record.source_id)
             else:
