@@ -29,6 +29,8 @@ Usage: python bench/bench_scale.py [--scale 1000000] [--per-file 50000] [--speed
 
 ``--loads-only`` times only the loads (studies, then papers, into fresh SQLite and PostgreSQL
 stores, and the --before-src version's beside them) from the partitions a previous run kept.
+Every load of this version is timed twice: record by record, and staged (the partitions staged
+first, as the Dask workers stage them, that cost printed apart, then the writer's merge).
 """
 
 from __future__ import annotations
