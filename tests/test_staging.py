@@ -86,18 +86,31 @@ def test_staged_records_are_the_rows_an_import_writes(two_stores, tmp_path):
     assert _staged_left(staged, tmp_path) == []
 
 
-def test_a_staged_partition_with_a_paper_stored_already_is_imported_record_by_record(two_stores, tmp_path):
+def test_a_paper_stored_after_its_partition_was_staged_sends_the_partition_record_by_record(two_stores, tmp_path):
+    """Another writer stores one of the partition's papers between the staging and the merge:
+    the merge sees it and imports the partition as an import would."""
     path = SHARED_DATA / "literature" / "ms_articles_2021_2022.csv"
     first = next(record for record in iter_file_records(path) if not record.error)
-    for store in two_stores:
-        store.import_records([first])
     result = process_file(str(path), str(tmp_path), 0, two_stores[0].url)
     assert result.staged is not None
+    for store in two_stores:
+        store.import_records([first])
     counts = load_partition(two_stores[0], result)
     assert counts == load_partition(two_stores[1], process_file(str(path), str(tmp_path), 1))
     assert (counts.imported, counts.unchanged, len(counts.rejected)) == (812, 1, 21)
     assert rows_of(two_stores[0]) == rows_of(two_stores[1]) and _documents(two_stores[0]) == _documents(two_stores[1])
     assert _staged_left(two_stores[0], tmp_path) == []
+
+
+def test_a_partition_with_a_record_stored_already_is_not_staged(two_stores, tmp_path):
+    """The worker sees the store holds one of the partition's records (an update, a rebuild),
+    and stages nothing the writer would drop unread."""
+    path = STUDY_FILES[1]
+    first = next(iter_file_records(path))
+    two_stores[0].import_records([first])
+    result = process_file(str(path), str(tmp_path), 0, two_stores[0].url)
+    assert result.staged is None and "stage" not in result.seconds and _staged_left(two_stores[0], tmp_path) == []
+    assert load_partition(two_stores[0], result).imported == 103
 
 
 def test_new_studies_a_registration_links_to_a_stored_trial_move_its_figures_as_an_import_does(two_stores, tmp_path):

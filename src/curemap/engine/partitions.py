@@ -88,6 +88,41 @@ def _staging_engine(url: str):
     return Store(url).engine
 
 
+@lru_cache(maxsize=4)
+def _reading_engine(url: str):
+    """An engine that only reads the store, made once per worker process: a PostgreSQL store's
+    own, a SQLite store's file opened read-only (never created where a worker cannot see it)."""
+    from sqlalchemy import create_engine
+
+    if url.startswith(("postgresql", "postgres:")):
+        return _staging_engine(url)
+    path = url[len("sqlite:///") :]
+    return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+
+
+def _held_already(url: str, parquet: str) -> bool:
+    """Whether the store holds any of the partition's records (or a verbatim version of one)
+    already, when the worker can tell: the writer would then drop their staging unread. A
+    store the worker cannot read counts as holding none (the writer checks again)."""
+    import pyarrow.parquet as pq
+    from sqlalchemy.exc import SQLAlchemyError
+
+    columns = pq.read_table(parquet, columns=["kind", "record_id", "source", "source_id"]).to_pydict()
+    kinds = {name for name in columns["kind"] if name}
+    if len(kinds) != 1:
+        return False  # staging itself turns a partition of several kinds down
+    ids, versions = [], {}
+    for record_id, source, source_id in zip(columns["record_id"], columns["source"], columns["source_id"]):
+        if record_id:  # a record read (an unreadable one stores nothing)
+            ids.append(record_id)
+            versions.setdefault(source, []).append(source_id)
+    try:
+        with _reading_engine(url).connect() as conn:
+            return staging.any_stored(conn, KINDS[kinds.pop()], ids, versions)
+    except SQLAlchemyError:
+        return False
+
+
 def process_file(path: str, out_dir: str, index: int, stage_url: str | None = None) -> PartitionResult:
     """Parse, classify and extract one input file into ``out_dir/part-INDEX.parquet``, streaming;
     with ``stage_url`` (the store's), also stage its rows if they are new records (in a PostgreSQL
@@ -120,7 +155,7 @@ def process_file(path: str, out_dir: str, index: int, stage_url: str | None = No
         if rows or not result.records:
             writer.write_table(pa.Table.from_pylist(rows, schema=schema))
             result.records += len(rows)
-    if stage_url is not None:
+    if stage_url is not None and not _held_already(stage_url, result.parquet):
         started = clock()
         if stage_url.startswith(("postgresql", "postgres:")):
             result.staged = staging.stage_in_store(_staging_engine(stage_url), _entries(result.parquet), keys)

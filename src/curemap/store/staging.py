@@ -295,7 +295,7 @@ def merge(conn: Connection, token: str, now: str, tally: summary.Tally, trials: 
     versions: dict[str, list[str]] = {}
     for source, source_id in conn.exec_driver_sql(f"SELECT source, source_id FROM {raw}").all():
         versions.setdefault(source, []).append(source_id)
-    if _any_stored(conn, kind, ids, versions):
+    if any_stored(conn, kind, ids, versions):
         drop(conn, token)
         return None
     linked = kind is STUDY and any(_any_among(conn, "trial_registrations", column, ids) for column in ("study_id", "trial_id"))
@@ -383,7 +383,7 @@ def _any_among(conn: Connection, table: str, column: str, values: list[str], **e
     return conn.execute(select(literal(1)).select_from(held).where(*where).limit(1)).first() is not None
 
 
-def _any_stored(conn: Connection, kind: RecordKind, ids: list[str], versions: dict[str, list[str]]) -> bool:
+def any_stored(conn: Connection, kind: RecordKind, ids: list[str], versions: dict[str, list[str]]) -> bool:
     """Whether the store holds any of these records, anything of theirs, or a verbatim version
     of any (by source, the source's ids)."""
     indexed = ("search_keys" if conn.dialect.name == "sqlite" else "search_documents", "record_id")
