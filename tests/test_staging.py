@@ -5,6 +5,8 @@ all, and leaves no staging table behind."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import text
 
@@ -183,8 +185,12 @@ def test_a_store_whose_words_were_generated_keeps_them_and_writes_them_on_every_
     store.close()
 
 
-def test_the_dask_engine_on_postgresql_stages_new_papers_and_builds_the_rows_sqlite_holds(postgres_server, built_store):
+def test_the_dask_engine_on_postgresql_stages_new_papers_and_builds_the_rows_sqlite_holds(postgres_server, built_store, tmp_path, monkeypatch):
     store = Store(postgres_server())
+    started = time.time()
+    monkeypatch.setattr(staging.time, "time", lambda: started - 2 * 86400)
+    assert process_file(str(PAPER_FILES[1]), str(tmp_path), 0, store.url).staged  # left by a build that stopped
+    monkeypatch.undo()
     engine = DaskEngine(workers=2)
     counts = build(store, engine)
     assert counts["snapshot"] == build_snapshot(built_store)
@@ -212,4 +218,27 @@ def test_a_dask_build_whose_load_fails_leaves_no_partition_staged(tmp_path, monk
         engine.run(store, [STUDY_FILES[1], PAPER_FILES[1], PAPER_FILES[3], PAPER_FILES[2]])
     assert sorted(kept.glob("*.parquet")) and _staged_left(store, kept) == []
     assert (store.count_studies(), store.count_papers()) == (104, 1)
+    store.close()
+
+
+def test_partitions_a_stopped_build_left_staged_are_reported_then_dropped(postgres_server, tmp_path, monkeypatch):
+    """A build killed before loading what its workers staged leaves unlogged tables behind:
+    ``curemap doctor`` names them, and the next Dask build drops them (not a partition staged
+    now, which a running build may be about to load)."""
+    from curemap.service.doctor import check_deployment
+
+    store = Store(postgres_server())
+    started = time.time()
+    monkeypatch.setattr(staging.time, "time", lambda: started - 2 * 86400)
+    left = process_file(str(PAPER_FILES[1]), str(tmp_path), 0, store.url)
+    monkeypatch.undo()
+    staged_now = process_file(str(PAPER_FILES[2]), str(tmp_path), 1, store.url)
+    with store.engine.connect() as conn:
+        assert [token for token, _ in staging.left_behind(conn)] == [left.staged]
+    [check] = [c for c in check_deployment(tmp_path, store.url) if c.name == "staging"]
+    assert not check.ok and check.message.startswith("1 partitions staged by builds that stopped") and "curemap build --engine dask" in check.fix
+    assert store.drop_left_staging() == 1
+    assert _staged_left(store, tmp_path) and all(staged_now.staged in name for name in _staged_left(store, tmp_path))
+    [check] = [c for c in check_deployment(tmp_path, store.url) if c.name == "staging"]
+    assert check.ok
     store.close()

@@ -65,6 +65,7 @@ class DaskEngine:
 
         counts = ImportCounts()
         self.results, self.load_seconds = [], 0.0
+        store.drop_left_staging()  # what builds that stopped before loading left behind
         client, cluster = self._client()
         try:
             with _partitions_dir(self.work_dir) as out:

@@ -18,7 +18,7 @@ from curemap.errors import CuremapError
 from curemap.service.lock import Clock, iso, utc_now
 from curemap.service.runs import update_status
 from curemap.service.scheduler import parse_every, words
-from curemap.store import Store, schema
+from curemap.store import Store, schema, staging
 from curemap.store.migrations import MIGRATIONS, applied
 from curemap.store.store import DB_FILENAME, default_url, driver_url
 
@@ -72,7 +72,7 @@ def _store_checks(home: Path, db: str | None, env: Mapping[str, str], clock: Clo
     store = Store(url)
     try:
         status = update_status(store, clock)
-        checks += [_map(store), _schedule(status, env, clock), _last_update(status)]
+        checks += [_map(store), _schedule(status, env, clock), _last_update(status), *_staging(store)]
     finally:
         store.close()
     return checks
@@ -84,6 +84,18 @@ def _map(store: Store) -> Check:
     if not snapshots:
         return Check("map", False, "the store holds no snapshot: nothing to serve yet", "build it: curemap build --offline, then let curemap watch update it")
     return Check("map", True, f"{store.count_studies():,} studies, {snapshots:,} snapshots")
+
+
+def _staging(store: Store) -> list[Check]:
+    """A PostgreSQL store: partitions staged by builds that stopped before loading them."""
+    if store.engine.dialect.name != "postgresql":
+        return []
+    with store.connect() as conn:
+        left = staging.left_behind(conn)
+    if not left:
+        return [Check("staging", True, "no partition left staged")]
+    return [Check("staging", False, f"{len(left)} partitions staged by builds that stopped before loading them, the oldest on {iso(left[0][1])}",
+                  "the next `curemap build --engine dask` drops them")]
 
 
 def _schedule(status: dict[str, Any], env: Mapping[str, str], clock: Clock) -> Check:

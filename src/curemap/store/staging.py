@@ -27,9 +27,12 @@ text differs, the tokens searched do not.)
 
 from __future__ import annotations
 
+import re
 import secrets
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +49,10 @@ MOMENTS = ("fetched_at", "first_seen_at", "updated_at", "detected_at", "classifi
 
 PREFIX = "staged_"
 """Staging tables are named ``staged_<token>_<table>``."""
+
+LEFT_AFTER = timedelta(days=1)
+"""A partition staged in a PostgreSQL store this long ago was left by a build that stopped: no
+partition waits for the writer that long."""
 
 ORDER = "position"
 """The column of a staged row that holds its record's place in the partition."""
@@ -186,7 +193,7 @@ def _name(token: str, table: Table | str) -> str:
 
 def stage_in_store(engine: Engine, groups: Iterable[list[Any]], keys: dict[str, str]) -> str | None:
     """Stage a partition in unlogged tables of a PostgreSQL store (see :func:`_stage`)."""
-    token = secrets.token_hex(6)
+    token = f"{int(time.time()):08x}{secrets.token_hex(4)}"  # when it was staged, then a random part
     return token if _stage(engine, lambda table: f"{PREFIX}{token}_{_table_name(table)}", groups, keys) else None
 
 
@@ -446,6 +453,20 @@ def drop(conn: Connection, token: str) -> None:
     if not _in_file(token):
         for table in _staged_tables(conn, token):
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_name(token, table)}")
+
+
+def left_behind(conn: Connection, older_than: timedelta = LEFT_AFTER) -> list[tuple[str, datetime]]:
+    """The partitions staged in a PostgreSQL store longer ago than ``older_than`` (by builds
+    stopped before loading them), with when each was staged, oldest first."""
+    if conn.dialect.name != "postgresql":
+        return []
+    found = {}
+    for name in conn.execute(text("SELECT tablename FROM pg_tables WHERE starts_with(tablename, :prefix)"), {"prefix": PREFIX}).scalars():
+        token = name[len(PREFIX) :].split("_", 1)[0]
+        if re.fullmatch(r"[0-9a-f]{16}", token):
+            found[token] = datetime.fromtimestamp(int(token[:8], 16), UTC)
+    cutoff = datetime.now(UTC) - older_than
+    return sorted(((token, at) for token, at in found.items() if at < cutoff), key=lambda item: item[1])
 
 
 def remove(token: str) -> None:

@@ -615,6 +615,16 @@ class Store:
                 staging.drop(conn, token)
         staging.remove(token)
 
+    def drop_left_staging(self) -> int:
+        """Drop the partitions builds that stopped left staged (:func:`staging.left_behind`); return how many."""
+        if self.engine.dialect.name != "postgresql":
+            return 0
+        with self.engine.begin() as conn:
+            left = staging.left_behind(conn)
+            for token, _ in left:
+                staging.drop(conn, token)
+        return len(left)
+
     def save_page(
         self, records: list[ParsedRecord], *, cursor_key: str, cursor: dict[str, Any] | None
     ) -> ImportCounts:
