@@ -140,6 +140,14 @@ def test_new_studies_a_registration_links_to_a_stored_trial_move_its_figures_as_
     assert trials == ms - 1  # the two registrations count as one trial
 
 
+def test_a_partition_whose_staging_is_gone_is_imported_record_by_record(two_stores, tmp_path):
+    result = process_file(str(STUDY_FILES[1]), str(tmp_path), 0, two_stores[0].url)
+    assert result.staged is not None
+    two_stores[0].drop_staged(result.staged)
+    assert load_partition(two_stores[0], result) == load_partition(two_stores[1], process_file(str(STUDY_FILES[1]), str(tmp_path), 1))
+    assert rows_of(two_stores[0]) == rows_of(two_stores[1]) and _staged_left(two_stores[0], tmp_path) == []
+
+
 def test_a_failed_merge_writes_nothing_and_leaves_nothing_staged(two_stores, tmp_path, monkeypatch):
     store = two_stores[0]
     result = process_file(str(SHARED_DATA / "literature" / "ms_articles_2021_2022.csv"), str(tmp_path), 0, store.url)

@@ -296,6 +296,8 @@ def merge(conn: Connection, token: str, now: str, tally: summary.Tally, trials: 
     from curemap.store.store import ImportCounts
 
     tables = _staged_tables(conn, token)
+    if not tables:  # its staging is gone (dropped as left behind, or a file removed): imported record by record
+        return None
     kind = STUDY if schema.studies in tables else PAPER
     records, raw = _name(token, kind.table), _name(token, schema.raw_records)
     ids = list(conn.exec_driver_sql(f"SELECT id FROM {records} ORDER BY {ORDER}").scalars())
