@@ -230,3 +230,27 @@ def test_upsert_round_trip(store, study):
     assert store.get_study(study.id) == study
     again = store.import_records([record])
     assert (again.imported, again.changed, again.unchanged) == (0, 0, 1)
+
+
+OPEN_AT = """
+import sys, time
+from curemap.store import Store
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+Store("sqlite:///" + sys.argv[1]).close()
+"""
+
+
+def test_processes_opening_a_new_store_at_the_same_moment_all_succeed(tmp_path):
+    """Openers of a new file race to turn it to write-ahead logging, and SQLite refused the
+    losers at once ("database is locked", about one opener in thirty) rather than wait."""
+    import subprocess
+    import sys
+    import time
+
+    for attempt in range(10):
+        at = time.time() + 1.0  # every process imported and waiting, then all open at once
+        command = [sys.executable, "-c", OPEN_AT, str(tmp_path / f"store{attempt}.db"), str(at)]
+        processes = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True) for _ in range(6)]
+        for process in processes:
+            _, err = process.communicate(timeout=120)
+            assert process.returncode == 0, err

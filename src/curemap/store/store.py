@@ -11,7 +11,9 @@ import gc
 import hashlib
 import json
 import re
+import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -286,14 +288,33 @@ CPU with 16 kB pages (32 kB, no less again), in a file a seventh smaller, with r
 by list and by full text no slower."""
 
 
+BUSY_TIMEOUT_S = 30
+"""How long a SQLite connection waits for a lock another holds."""
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA busy_timeout=30000")  # first: turning a new file to WAL takes a lock another opener may hold
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")  # first: turning a new file to WAL takes a lock another opener may hold
     cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")  # takes effect only on a file not yet written
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _into_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _into_wal(cursor) -> None:
+    """Turn the file to write-ahead logging. Processes opening a new file at once race to do
+    it, and SQLite refuses the losers at once ("database is locked") rather than wait on a lock
+    they would deadlock for: try again, for as long as the busy timeout would have waited."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 class SQLiteIndexHints(SQLiteCompiler):
