@@ -88,16 +88,25 @@ def _staging_engine(url: str):
     return Store(url).engine
 
 
+def _on_postgresql(url: str) -> bool:
+    """Whether a store URL names a PostgreSQL store (a plain ``postgres://`` one too)."""
+    from sqlalchemy.engine import make_url
+
+    from curemap.store.store import driver_url
+
+    return make_url(driver_url(url)).get_backend_name() == "postgresql"
+
+
 @lru_cache(maxsize=4)
 def _reading_engine(url: str):
     """An engine that only reads the store, made once per worker process: a PostgreSQL store's
     own, a SQLite store's file opened read-only (never created where a worker cannot see it)."""
     from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
 
-    if url.startswith(("postgresql", "postgres:")):
+    if _on_postgresql(url):
         return _staging_engine(url)
-    path = url[len("sqlite:///") :]
-    return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    return create_engine(f"sqlite:///file:{make_url(url).database}?mode=ro&uri=true")
 
 
 def _held_already(url: str, parquet: str) -> bool:
@@ -157,7 +166,7 @@ def process_file(path: str, out_dir: str, index: int, stage_url: str | None = No
             result.records += len(rows)
     if stage_url is not None and not _held_already(stage_url, result.parquet):
         started = clock()
-        if stage_url.startswith(("postgresql", "postgres:")):
+        if _on_postgresql(stage_url):
             result.staged = staging.stage_in_store(_staging_engine(stage_url), _entries(result.parquet), keys)
         else:
             result.staged = staging.stage_in_file(result.parquet, _entries(result.parquet), keys)

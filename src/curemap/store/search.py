@@ -59,6 +59,8 @@ _SQLITE_DDL = (
     # ORDER BY rank: BM25 weighing the title's words more, the facets not at all
     f"INSERT INTO search_documents (search_documents, rank) VALUES ('rank', 'bm25({TITLE_WEIGHT}, 1.0, 0.0)')",
 )
+
+
 def words(row: str = "") -> str:
     """A PostgreSQL document's words, from its columns (of ``row``, e.g. ``NEW.``): its text's
     stemmed as English, its facets kept whole."""

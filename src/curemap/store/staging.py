@@ -432,10 +432,15 @@ def _staged_tables(conn: Connection, token: str) -> list[Table | str]:
     if _in_file(token):
         held = set(conn.exec_driver_sql(f"SELECT name FROM {ATTACHED}.sqlite_master WHERE type = 'table'").scalars())
     else:
-        prefix = f"{PREFIX}{token}_"
-        held = {name[len(prefix) :] for name in conn.execute(text("SELECT tablename FROM pg_tables WHERE starts_with(tablename, :prefix)"), {"prefix": prefix}).scalars()}
+        held = set(_named_after(conn, f"{PREFIX}{token}_"))
     order: list[Table | str] = [*ORDERED, *(t for t in schema.metadata.sorted_tables if t not in ORDERED), "search_documents", REJECTED, FIGURES]
     return [table for table in order if _table_name(table) in held]
+
+
+def _named_after(conn: Connection, prefix: str) -> list[str]:
+    """The names of a PostgreSQL store's tables that begin with ``prefix``, less the prefix."""
+    found = conn.execute(text("SELECT tablename FROM pg_tables WHERE starts_with(tablename, :prefix)"), {"prefix": prefix}).scalars()
+    return [name[len(prefix) :] for name in found]
 
 
 def _staged_columns(conn: Connection, token: str, table: Table | str) -> list[str]:
@@ -463,8 +468,8 @@ def left_behind(conn: Connection, older_than: timedelta = LEFT_AFTER) -> list[tu
     if conn.dialect.name != "postgresql":
         return []
     found = {}
-    for name in conn.execute(text("SELECT tablename FROM pg_tables WHERE starts_with(tablename, :prefix)"), {"prefix": PREFIX}).scalars():
-        token = name[len(PREFIX) :].split("_", 1)[0]
+    for name in _named_after(conn, PREFIX):
+        token = name.split("_", 1)[0]
         if re.fullmatch(r"[0-9a-f]{16}", token):
             found[token] = datetime.fromtimestamp(int(token[:8], 16), UTC)
     cutoff = datetime.now(UTC) - older_than

@@ -291,10 +291,7 @@ def trial_figures(conn: Connection, ids: list[str] | None) -> TrialFigures:
     totals: dict[str, int | None] = {}  # the site total each record states (only the counted trials' are read)
     for chunk in _chunks(None if ids is None else sorted(trial.id for trial in counted)):
         where = (among(conn, loc.c.study_id, chunk),) if chunk is not None else ()
-        for row in conn.execute(select(loc.c.study_id, loc.c.country).where(*where)):
-            sites[row.study_id] += 1
-            if row.country and row.country.strip():
-                countries[row.study_id].add(row.country.strip())
+        _count_sites(sites, countries, conn.execute(select(loc.c.study_id, loc.c.country).where(*where)))
         where = (among(conn, st.c.id, chunk),) if chunk is not None else ()
         totals.update(conn.execute(select(st.c.id, json_integer(conn, st.c.data, "total_locations")).where(*where)).all())
     _sited(found, counted, sites, countries, totals)
@@ -311,12 +308,17 @@ def own_trial_figures(
     found, counted = _trials(registrations, labels)
     sites: Counter[str] = Counter()
     countries: dict[str, set[str]] = defaultdict(set)
-    for row in locations:
-        sites[row["study_id"]] += 1
-        if row["country"] and row["country"].strip():
-            countries[row["study_id"]].add(row["country"].strip())
+    _count_sites(sites, countries, ((row["study_id"], row["country"]) for row in locations))
     _sited(found, counted, sites, countries, totals)
     return found
+
+
+def _count_sites(sites: Counter[str], countries: dict[str, set[str]], locations: Iterable[tuple[str, str | None]]) -> None:
+    """Count each study's sites and the countries they name, from (study id, country) pairs."""
+    for study_id, country in locations:
+        sites[study_id] += 1
+        if country and country.strip():
+            countries[study_id].add(country.strip())
 
 
 def _trials(registrations: Iterable[Any], labels: dict[str, list[Any]]) -> tuple[TrialFigures, list[Any]]:
