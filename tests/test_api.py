@@ -12,9 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from curemap.analysis import trends
+from curemap.analysis.landscape import LISTS
 from curemap.profile import load_profile
 from curemap.views import store_status
-from curemap.web import create_app
+from curemap.web import aggregates, create_app
 
 
 def test_studies_list_pages_through_the_store(client, built_store):
@@ -130,6 +131,7 @@ def test_strategies_stats_and_changes(client, landscape, built_store):
     by_id = {s["id"]: s for s in strategies["items"]}
     assert by_id["ahsct"]["stage"] == landscape["ahsct"].stage
     assert by_id["ahsct"]["studies"] == landscape["ahsct"].studies
+    assert all(not set(LISTS) & set(item) and item["lists"] == f"/api/strategies/{item['id']}" for item in strategies["items"])
     one = client.get("/api/strategies/alemtuzumab").json()
     assert one["evidence"] and one["evidence"][0]["estimate"]["k"] >= 1
     stats = client.get("/api/stats").json()
@@ -151,7 +153,8 @@ def test_stats_carry_counts_and_where_the_trials_behind_them_are_listed(client, 
         assert not {"stage_studies", "recruiting_studies", "about_studies", "comparator_studies"} & set(entry)
         listed = client.get(entry["lists"]).json()
         assert listed["id"] == entry["id"]
-        assert (len(listed["stage_studies"]), len(listed["recruiting_studies"])) == (entry["stage_trials"], entry["recruiting"])
+        lists = listed["lists"]
+        assert (lists["stage_studies"]["total"], lists["recruiting_studies"]["total"]) == (entry["stage_trials"], entry["recruiting"])
     studies = trends.ms_studies(built_store, load_profile())
     leading = trends.leading_sponsors(built_store, load_profile(), studies=studies, limit=len(stats["leading_sponsors"]))
     assert [(o["name"], o["count"]) for o in stats["leading_sponsors"]] == [(o.name, o.count) for o in leading]
@@ -166,6 +169,29 @@ def test_stats_carry_counts_and_where_the_trials_behind_them_are_listed(client, 
         assert ids == full.ids
     missing = client.get("/api/sponsors/trials", params={"organisation": "No Such Sponsor"})
     assert missing.status_code == 404 and "No Such Sponsor" in missing.text
+
+
+def test_a_strategys_entry_names_the_first_of_each_list_and_pages_every_id(client, landscape):
+    """A strategy's entry stays the same size however many studies its lists hold: each list
+    brings its total and first ids, and its link pages through every id of it."""
+    cut = 0
+    for strategy in ("anti_cd20", "ahsct", "dmt_other"):
+        lists = client.get(f"/api/strategies/{strategy}").json()["lists"]
+        assert set(lists) == set(LISTS)
+        for name, listed in lists.items():
+            whole = getattr(landscape[strategy], name)
+            assert (listed["total"], listed["first_ids"]) == (len(whole), whole[: aggregates.IDS_SHOWN]), (strategy, name)
+            cut += len(whole) > aggregates.IDS_SHOWN
+            ids, more = [], {"per_page": 40}
+            while more:
+                page = client.get(listed["studies"], params=more).json()
+                assert (page["strategy"], page["list"], page["total"]) == (strategy, name, len(whole))
+                ids += page["items"]
+                more = {"per_page": 40, "cursor": page["next_cursor"]} if page["next_cursor"] else None
+            assert ids == whole, (strategy, name)
+    assert cut  # some list is longer than an entry names
+    assert client.get("/api/strategies/ahsct/lists/every_study").status_code == 400
+    assert client.get("/api/strategies/no_such/lists/about_studies").status_code == 404
 
 
 def test_writes_need_the_configured_token(built_store):

@@ -13,7 +13,7 @@ from dataclasses import replace
 from sqlalchemy import select
 
 from curemap.analysis import trends
-from curemap.analysis.landscape import RECRUITING_STATUSES, strategy_landscape, strategy_studies
+from curemap.analysis.landscape import LISTS, RECRUITING_STATUSES, StrategyLandscape, strategy_landscape, strategy_list, strategy_studies
 from curemap.enrich.pipeline import classify_store
 from curemap.enrich.registrations import link_registrations
 from curemap.normalise import PHASE_RANK
@@ -131,7 +131,30 @@ def _kept_figures_are_a_recount(store: Store) -> list[trends.MsStudy]:
         assert entry.registrations == behind.registrations.get(entry.id, 0)
         assert entry.about_studies == behind.about.get(entry.id, [])
         assert entry.comparator_studies == behind.comparator.get(entry.id, [])
+    _lists_are_cut_and_paged_whole(store, strategy_landscape(store, profile))
     return studies
+
+
+def _lists_are_cut_and_paged_whole(store: Store, whole: list[StrategyLandscape]) -> None:
+    """A landscape cut at a few ids names the first of each whole list and its length, and
+    each list read page by page by cursor is the whole list (ids in code-point order on both
+    backends)."""
+    cut = {entry.id: entry for entry in strategy_landscape(store, load_profile(), shown=3)}
+    for entry in whole:
+        for name in LISTS:
+            ids = getattr(entry, name)
+            assert ids == sorted(ids)
+            assert (getattr(cut[entry.id], name), cut[entry.id].list_totals[name]) == (ids[:3], len(ids)), (entry.id, name)
+            paged, cursor = [], None
+            while True:
+                page = strategy_list(store, entry.id, name, per_page=4, cursor=cursor)
+                assert page.total == len(ids) and len(page.items) <= 4
+                paged += page.items
+                if page.next_cursor is None:
+                    break
+                assert page.next_cursor == page.items[-1]
+                cursor = page.next_cursor
+            assert paged == ids, (entry.id, name)
 
 
 def test_the_built_stores_kept_figures_equal_a_recount(built_store):

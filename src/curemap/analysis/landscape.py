@@ -19,12 +19,13 @@ from dataclasses import asdict, dataclass, field
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Connection, func, or_, select
 
 from curemap.enrich.classify import ABOUT, COMPARATOR, TESTED
 from curemap.normalise import PHASE_RANK
 from curemap.profile import Profile
 from curemap.store import Store, schema, summary
+from curemap.store.store import in_id_order
 
 RECRUITING_STATUSES = frozenset({"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION"})
 """Statuses under which a person could still join a study."""
@@ -49,6 +50,7 @@ class StrategyLandscape:
     registrations: int = 0  # registrations behind those trials
     about_studies: list[str] = field(default_factory=list)  # studies only about it
     comparator_studies: list[str] = field(default_factory=list)  # studies where it is a comparator
+    list_totals: dict[str, int] = field(default_factory=dict)  # each list's length, when its ids are cut short
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -56,7 +58,7 @@ class StrategyLandscape:
     def figures(self) -> dict[str, Any]:
         """The entry without its lists of studies: what stays the same size however many
         trials the store holds (the lists are on the strategy's own endpoint)."""
-        return {name: value for name, value in self.to_dict().items() if name not in LISTS}
+        return {name: value for name, value in self.to_dict().items() if name not in (*LISTS, "list_totals")}
 
 
 @dataclass(frozen=True)
@@ -136,41 +138,23 @@ def strategy_studies(store: Store, profile: Profile, counted: dict[str, str] | N
     )
 
 
-def strategy_landscape(store: Store, profile: Profile, listed: Collection[str] | None = None) -> list[StrategyLandscape]:
+def strategy_landscape(
+    store: Store, profile: Profile, listed: Collection[str] | None = None, shown: int | None = None
+) -> list[StrategyLandscape]:
     """One entry per profile strategy, in profile order; a strategy with no MS study stays listed.
     Reads what the store keeps (:mod:`curemap.store.summary`): the trials testing each strategy
     counted by status, phase, design and results, and the rows its lists name, so the cost
     follows the lists shown, not the store. Only the strategies in ``listed`` (default: every
-    one) get their lists of studies; the others' entries carry their figures alone."""
-    kept = schema.strategy_trials
+    one) get their lists of studies, each the first ``shown`` ids by id (default: all of them)
+    with its whole length in ``list_totals``; the others' entries carry their figures alone."""
     wanted = [s.id for s in profile.strategies] if listed is None else sorted(listed)
-    others: list[Any] = []
-    recruiting: list[Any] = []
-    setting: list[Any] = []
-    trials: dict[str, list[tuple[_Trial, int]]] = defaultdict(list)
+    lists: dict[str, dict[str, tuple[list[str], int]]] = defaultdict(dict)
     with store.connect() as conn:
-        for key, (n, _) in summary.read(conn, summary.STRATEGY_TRIALS).items():
-            strategy, status, phase, study_type, has_results = summary.split(key, 5)
-            trials[strategy].append((_Trial(status, phase, study_type, has_results == "1"), n))
-        registrations = {key: n for key, (n, _) in summary.read(conn, summary.STRATEGY_REGISTRATIONS).items()}
+        trials, registrations = _kept_counts(conn)
         stages = {strategy: _stage(rows) for strategy, rows in trials.items()}
-        columns = (kept.c.strategy, kept.c.study_id, kept.c.status, kept.c.phase, kept.c.study_type)
-        if wanted:
-            chosen = kept.c.strategy.in_(wanted)
-            others = conn.execute(select(kept.c.standing, *columns).where(chosen, kept.c.standing.in_((ABOUT, COMPARATOR)))).all()
-            tested = kept.c.standing == TESTED
-            recruiting = conn.execute(select(*columns).where(chosen, tested, kept.c.status.in_(sorted(RECRUITING_STATUSES)))).all()
-        staged = [and_(kept.c.strategy == s, kept.c.phase == stages[s]) for s in wanted if stages.get(s)]
-        if staged:
-            setting = conn.execute(select(*columns).where(or_(*staged), tested, kept.c.study_type == "INTERVENTIONAL")).all()
-    listed: dict[str, dict[str, list[str]]] = {name: defaultdict(list) for name in (ABOUT, COMPARATOR, RECRUITING, STAGE)}
-    for row in others:
-        listed[row.standing][row.strategy].append(row.study_id)
-    for row in recruiting:
-        listed[RECRUITING][row.strategy].append(row.study_id)
-    for row in setting:
-        if _sets_stage(row.status, row.study_type):
-            listed[STAGE][row.strategy].append(row.study_id)
+        for strategy in wanted:
+            for name in LISTS:
+                lists[strategy][name] = _listed(conn, strategy, name, stages.get(strategy), shown)
     landscape = []
     for strategy in profile.strategies:
         rows = trials.get(strategy.id, [])
@@ -180,6 +164,7 @@ def strategy_landscape(store: Store, profile: Profile, listed: Collection[str] |
         for trial, n in rows:
             by_status[trial.status or "UNKNOWN"] += n
             by_phase[trial.phase or "not_given"] += n
+        ids = {name: found[0] for name, found in lists.get(strategy.id, {}).items()}
         landscape.append(
             StrategyLandscape(
                 id=strategy.id,
@@ -189,29 +174,97 @@ def strategy_landscape(store: Store, profile: Profile, listed: Collection[str] |
                 studies=sum(n for _, n in rows),
                 interventional=sum(n for trial, n in rows if trial.study_type == "INTERVENTIONAL"),
                 recruiting=sum(n for trial, n in rows if trial.status in RECRUITING_STATUSES),
-                recruiting_studies=sorted(listed[RECRUITING].get(strategy.id, [])),
                 with_results=sum(n for trial, n in rows if trial.has_results),
                 by_status=_most_first(by_status),
                 by_phase=_most_first(by_phase),
                 registrations=registrations.get(strategy.id, 0),
-                about_studies=sorted(listed[ABOUT].get(strategy.id, [])),
-                comparator_studies=sorted(listed[COMPARATOR].get(strategy.id, [])),
                 stage=stage,
                 stage_trials=sum(n for trial, n in rows if stage and trial.phase == stage and _sets_stage(trial.status, trial.study_type)),
-                stage_studies=sorted(listed[STAGE].get(strategy.id, [])),
+                list_totals={name: found[1] for name, found in lists.get(strategy.id, {}).items()},
+                **ids,
             )
         )
     return landscape
 
 
-RECRUITING, STAGE = "recruiting", "stage"
-"""The landscape's lists of trials testing a strategy, beside those about it and comparing it."""
+@dataclass
+class StrategyList:
+    """A page of one of a strategy's lists of studies (:data:`LISTS`), by id."""
+
+    strategy: str
+    list: str
+    total: int
+    per_page: int
+    items: list[str]
+    next_cursor: str | None  # the last id of this page, when more follow
+
+
+def strategy_list(store: Store, strategy: str, name: str, *, per_page: int = 100, cursor: str | None = None) -> StrategyList:
+    """The ids of one of ``strategy``'s lists (a field of :data:`LISTS`), ``per_page`` at a time
+    after the id ``cursor``, in the order :func:`strategy_landscape` lists them."""
+    with store.connect() as conn:
+        trials, _ = _kept_counts(conn, strategy)
+        where = _list_conditions(conn, strategy, name, _stage(trials.get(strategy, [])))
+        if where is None:
+            return StrategyList(strategy, name, 0, per_page, [], None)
+        kept_id = in_id_order(conn, schema.strategy_trials.c.study_id)
+        total = conn.execute(select(func.count()).where(*where)).scalar_one()
+        query = select(schema.strategy_trials.c.study_id).where(*where, *([kept_id > cursor] if cursor else []))
+        found = list(conn.execute(query.order_by(kept_id).limit(per_page + 1)).scalars())
+    return StrategyList(strategy, name, total, per_page, found[:per_page], found[per_page - 1] if len(found) > per_page else None)
+
+
+def _kept_counts(conn: Connection, strategy: str | None = None) -> tuple[dict[str, list[tuple[_Trial, int]]], dict[str, int]]:
+    """The trials testing each strategy (or ``strategy`` alone) as the store keeps them counted,
+    by the facts they are counted by, and the registrations behind them."""
+    trials: dict[str, list[tuple[_Trial, int]]] = defaultdict(list)
+    for key, (n, _) in summary.read(conn, summary.STRATEGY_TRIALS).items():
+        counted, status, phase, study_type, has_results = summary.split(key, 5)
+        if strategy in (None, counted):
+            trials[counted].append((_Trial(status, phase, study_type, has_results == "1"), n))
+    registrations = {key: n for key, (n, _) in summary.read(conn, summary.STRATEGY_REGISTRATIONS).items()}
+    return trials, registrations
+
+
+def _listed(conn: Connection, strategy: str, name: str, stage: str | None, shown: int | None) -> tuple[list[str], int]:
+    """The first ``shown`` ids (all, when None) of one of a strategy's lists, by id, and its length."""
+    where = _list_conditions(conn, strategy, name, stage)
+    if where is None:
+        return [], 0
+    query = select(schema.strategy_trials.c.study_id).where(*where).order_by(in_id_order(conn, schema.strategy_trials.c.study_id))
+    if shown is None:
+        ids = list(conn.execute(query).scalars())
+        return ids, len(ids)
+    return list(conn.execute(query.limit(shown)).scalars()), conn.execute(select(func.count()).where(*where)).scalar_one()
+
+
+def _list_conditions(conn: Connection, strategy: str, name: str, stage: str | None) -> list[Any] | None:
+    """What puts a kept trial in one of a strategy's lists; None for the trials that set its stage
+    when it has none."""
+    kept = schema.strategy_trials
+    where = [kept.c.strategy == strategy]
+    if name == "about_studies":
+        return [*where, kept.c.standing == ABOUT]
+    if name == "comparator_studies":
+        return [*where, kept.c.standing == COMPARATOR]
+    where.append(kept.c.standing == TESTED)
+    if name == "recruiting_studies":
+        return [*where, kept.c.status.in_(sorted(RECRUITING_STATUSES))]
+    if name != "stage_studies":
+        raise ValueError(f"{name}: not a list of a strategy's studies ({', '.join(LISTS)})")
+    if stage is None:
+        return None
+    return [*where, kept.c.phase == stage, kept.c.study_type == "INTERVENTIONAL", or_(kept.c.status.is_(None), kept.c.status != "WITHDRAWN")]
+
+
 LISTS = ("stage_studies", "recruiting_studies", "about_studies", "comparator_studies")
-"""The fields of an entry that name studies; they grow with the store."""
+"""The fields of an entry that name studies; they grow with the store: the trials testing it
+that set its stage and those open now, the studies only about it and those comparing it."""
 
 
 def _sets_stage(status: str | None, study_type: str | None) -> bool:
-    """Whether a trial of this status and design can set its strategy's stage."""
+    """Whether a trial of this status and design can set its strategy's stage (in SQL:
+    :func:`_list_conditions`)."""
     return study_type == "INTERVENTIONAL" and status != "WITHDRAWN"
 
 

@@ -17,11 +17,10 @@ from curemap.web.context import WebContext
 
 COUNTRIES_SHOWN = 20
 SPONSORS_SHOWN = 10
-
-
-def landscape(ctx: WebContext) -> list[StrategyLandscape]:
-    """Every strategy's landscape entry."""
-    return ctx.cache.get("landscape", lambda: strategy_landscape(ctx.store, ctx.profile))
+IDS_SHOWN = 100
+"""Study ids a strategy's entry names of each of its lists (the first by id): the whole of a
+large strategy's lists made its page and entry grow with the store (2 MB at 100,000 studies);
+every id pages at :func:`curemap.analysis.landscape.strategy_list`'s endpoint."""
 
 
 def landscape_figures(ctx: WebContext) -> list[StrategyLandscape]:
@@ -31,10 +30,13 @@ def landscape_figures(ctx: WebContext) -> list[StrategyLandscape]:
 
 
 def landscape_of(ctx: WebContext, strategy_id: str) -> StrategyLandscape | None:
-    """One strategy's landscape entry, with its own lists of studies only."""
+    """One strategy's landscape entry, with its own lists of studies only, each cut at
+    :data:`IDS_SHOWN` (their lengths in ``list_totals``)."""
     if strategy_id not in ctx.profile.strategy_ids:
         return None
-    listed = ctx.cache.get(f"landscape:{strategy_id}", lambda: strategy_landscape(ctx.store, ctx.profile, listed=(strategy_id,)))
+    listed = ctx.cache.get(
+        f"landscape:{strategy_id}", lambda: strategy_landscape(ctx.store, ctx.profile, listed=(strategy_id,), shown=IDS_SHOWN)
+    )
     return next(entry for entry in listed if entry.id == strategy_id)
 
 
@@ -51,8 +53,8 @@ def evidence_of(ctx: WebContext, strategy_id: str) -> list[StrategyEvidence]:
 
 
 def strategy_summary(ctx: WebContext, entry: StrategyLandscape) -> dict[str, Any]:
-    """A strategy's landscape entry with its group's name, as the API and pages show it."""
-    return {**entry.to_dict(), "group_name": ctx.profile.group(entry.group).name}
+    """A strategy's figures with its group's name and where its lists are, as the API shows it."""
+    return {**entry.figures(), "group_name": ctx.profile.group(entry.group).name, "lists": f"/api/strategies/{entry.id}"}
 
 
 def as_of(ctx: WebContext) -> date | None:

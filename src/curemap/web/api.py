@@ -5,12 +5,13 @@ Every endpoint reads the store; the one that writes needs the server's token."""
 from __future__ import annotations
 
 import hmac
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response
 
 from curemap.analysis import trends
+from curemap.analysis.landscape import LISTS, strategy_list
 from curemap.service.runs import update_status
 from curemap.views import store_counts, store_status
 from curemap.export import LABEL_COLUMNS
@@ -54,9 +55,10 @@ Cursor = Annotated[
 
 EXPORT_STUDY_COLUMNS = [*STUDY_COLUMNS, *LABEL_COLUMNS, "registry_url"]
 """A study list's download: the list's columns and what enrichment says of each study, as `curemap export` writes it."""
-STRATEGY_COLUMNS = ["id", "name", "group", "group_name", "curative_intent", "stage", "studies", "interventional", "recruiting", "with_results", "stage_studies"]
+STRATEGY_COLUMNS = ["id", "name", "group", "group_name", "curative_intent", "stage", "studies", "interventional", "recruiting", "with_results", "stage_trials"]
 MAX_IDS_PER_PAGE = 1000
-"""Ids a page of a sponsor's trials holds at most (bare ids: ten times a page of studies)."""
+"""Ids a page of a sponsor's trials or a strategy's list holds at most (bare ids: ten times a page of studies)."""
+StrategyListName = Literal[LISTS]
 CHANGE_COLUMNS = ["id", "record_id", "title", "kind", "field", "old", "new", "detected_at"]
 
 
@@ -125,8 +127,9 @@ def one_paper(ctx: Context, paper_id: str) -> dict:
 
 @router.get("/strategies")
 def list_strategies(ctx: Context, format: Format = None):
-    """Every profile strategy with its development stage and its MS studies by status and phase."""
-    items = [aggregates.strategy_summary(ctx, entry) for entry in aggregates.landscape(ctx)]
+    """Every profile strategy with its development stage, its MS trials counted by status and
+    phase, and `lists`, its own endpoint, which names them."""
+    items = [aggregates.strategy_summary(ctx, entry) for entry in aggregates.landscape_figures(ctx)]
     if format:
         return download(items, STRATEGY_COLUMNS, format, "strategies")
     return {"total": len(items), "items": items}
@@ -134,18 +137,42 @@ def list_strategies(ctx: Context, format: Format = None):
 
 @router.get("/strategies/{strategy_id}")
 def one_strategy(ctx: Context, strategy_id: Annotated[str, Path(max_length=60)]) -> dict:
-    """One strategy: stage, counts and pooled evidence per outcome measure, and the shares its
-    pools leave out with the reason."""
+    """One strategy: stage, counts, its `lists` of studies (the trials that set its stage, those
+    open now, studies only about it and those comparing it: each with its `total`, its
+    `first_ids` by id and `studies`, where every id pages), pooled evidence per outcome measure,
+    and the shares its pools leave out with the reason."""
     entry = aggregates.landscape_of(ctx, strategy_id)
     if entry is None:
         raise HTTPException(404, f"{strategy_id}: no such strategy; see /api/strategies")
     synthesis = aggregates.synthesis_of(ctx, strategy_id)
+    lists = {
+        name: {"total": entry.list_totals[name], "first_ids": getattr(entry, name), "studies": f"/api/strategies/{strategy_id}/lists/{name}"}
+        for name in LISTS
+    }
     return {
         **aggregates.strategy_summary(ctx, entry),
+        "lists": lists,
         "description": ctx.profile.strategy(strategy_id).description,
         "evidence": [e.to_dict() for e in synthesis.evidence],
         "left_out": [vars(f) for f in synthesis.left_out],
     }
+
+
+@router.get("/strategies/{strategy_id}/lists/{name}")
+def strategy_studies_listed(
+    ctx: Context,
+    strategy_id: Annotated[str, Path(max_length=60)],
+    name: Annotated[StrategyListName, Path(description="which of the strategy's lists")],
+    per_page: Annotated[int, Query(description=f"ids per page, at most {MAX_IDS_PER_PAGE}", ge=1, le=MAX_IDS_PER_PAGE)] = MAX_IDS_PER_PAGE,
+    cursor: Annotated[str | None, Query(description="the next_cursor of the page before", max_length=60)] = None,
+) -> dict:
+    """One of a strategy's lists of MS studies, by id: `{strategy, list, total, per_page, items,
+    next_cursor}`. stage_studies: the trials testing it that set its stage; recruiting_studies:
+    those open now; about_studies: studies only about it; comparator_studies: studies comparing
+    another treatment with it."""
+    if strategy_id not in ctx.profile.strategy_ids:
+        raise HTTPException(404, f"{strategy_id}: no such strategy; see /api/strategies")
+    return vars(strategy_list(ctx.store, strategy_id, name, per_page=per_page, cursor=cursor))
 
 
 @router.get("/stats")
