@@ -869,7 +869,9 @@ def serve(
 ) -> None:
     """Serve the map in a browser, with its JSON API under /api/ and Atom feeds under /feeds/,
     and the updates' state at /status and /api/status. The server only reads the store
-    (writing endpoints need --token); it never calls the outside world. --update-every starts
+    (writing endpoints need --token); it never calls the outside world. Whenever the store
+    changes it works out the pages' whole-store figures (the overview, each strategy's lists,
+    timeline and evidence, the review) before readers ask for them. --update-every starts
     `curemap watch` as a process of its own beside it, so harvests never slow the answers.
 
     Example: curemap serve --port 8000 --workers 4 --update-every 12h
@@ -891,7 +893,7 @@ def serve(
     stderr.print(f"serving {store.count_studies():,} studies at http://{host}:{port}/", highlight=False)
     try:
         if workers == 1:
-            uvicorn.run(create_app(store, token=token, digests=DigestSettings.from_env(state.home)), host=host, port=port, log_level="warning")
+            uvicorn.run(create_app(store, token=token, digests=DigestSettings.from_env(state.home), warm=True), host=host, port=port, log_level="warning")
         else:  # each worker process opens the store from the environment (curemap.service.asgi)
             os.environ.update({"CUREMAP_HOME": str(state.home), **({"CUREMAP_DB": state.db} if state.db else {}), **({"CUREMAP_TOKEN": token} if token else {})})
             uvicorn.run("curemap.service.asgi:app", factory=True, workers=workers, host=host, port=port, log_level="warning")

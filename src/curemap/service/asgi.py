@@ -16,4 +16,4 @@ from curemap.web import create_app
 def app() -> FastAPI:
     from curemap.cli import default_home
 
-    return create_app(Store.open(default_home(), os.environ.get("CUREMAP_DB")), token=os.environ.get("CUREMAP_TOKEN"))
+    return create_app(Store.open(default_home(), os.environ.get("CUREMAP_DB")), token=os.environ.get("CUREMAP_TOKEN"), warm=True)

@@ -26,6 +26,7 @@ from curemap.web.context import WebContext
 from curemap.web.gate import Gate, HeadAsGet
 from curemap.web.rendering import TEMPLATES, error_response
 from curemap.web.subscriptions import router as subscription_router
+from curemap.web.warming import Warmer
 
 STATIC = Path(__file__).parent / "static"
 PLOTLY_JS = Path(__file__).parent / "vendor" / "plotly-basic.min.js"
@@ -43,17 +44,28 @@ async def _long_lived(app: FastAPI) -> AsyncIterator[None]:
     long as the process: frozen, it is left out of every later full garbage collection, which
     then walks only what requests made. Walking it (about 150,000 objects) took 80 ms of CPU
     on a 2-core machine, and about one uncached `/api/stats` in twenty met such a collection:
-    the slowest requests of every route were those that did."""
+    the slowest requests of every route were those that did. The app's warmer, if it has one,
+    runs as long as the server."""
     gc.collect()
     gc.freeze()
-    yield
+    warmer: Warmer | None = app.state.warmer
+    if warmer is not None:
+        warmer.start()
+    try:
+        yield
+    finally:
+        if warmer is not None:
+            warmer.stop()
 
 
 def create_app(
-    store: Store, *, token: str | None = None, profile: Profile | None = None, digests: digest_service.DigestSettings | None = None
+    store: Store, *, token: str | None = None, profile: Profile | None = None, digests: digest_service.DigestSettings | None = None,
+    warm: bool = False,
 ) -> FastAPI:
     """The app over ``store``; ``token`` enables the writing endpoints for callers who send it;
-    ``digests`` (default: from the environment) mails subscription confirmations."""
+    ``digests`` (default: from the environment) mails subscription confirmations; ``warm``
+    works out the pages' whole-store figures for each new version of the store while it
+    serves (:mod:`curemap.web.warming`), as `curemap serve` does."""
     app = FastAPI(
         title="Curemap",
         version=__version__,
@@ -63,6 +75,7 @@ def create_app(
         lifespan=_long_lived,
     )
     app.state.curemap = WebContext(store, profile or load_profile(), token=token)
+    app.state.warmer = Warmer(app.state.curemap) if warm else None
     app.state.digests = digests or digest_service.DigestSettings.from_env()
 
     @app.exception_handler(InputError)

@@ -4,6 +4,7 @@ from what the store keeps counted and cached per store version (see
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -12,8 +13,10 @@ from curemap.analysis.evidence import StrategyEvidence, Synthesis, synthesise
 from curemap.analysis.landscape import RECRUITING_STATUSES, StrategyLandscape, strategy_landscape
 from curemap.normalise import PHASE_RANK, PHASES
 from curemap.store.kinds import PAPER
+from curemap.report import build_report, render_html
 from curemap.views import store_status
 from curemap.web.context import WebContext
+from curemap.web.query import StudyFilters, start_years
 
 COUNTRIES_SHOWN = 20
 SPONSORS_SHOWN = 10
@@ -50,6 +53,31 @@ def synthesis_of(ctx: WebContext, strategy_id: str) -> Synthesis:
 
 def evidence_of(ctx: WebContext, strategy_id: str) -> list[StrategyEvidence]:
     return synthesis_of(ctx, strategy_id).evidence
+
+
+def strategy_start_years(ctx: WebContext, strategy_id: str) -> list[tuple[str, int]]:
+    """The MS studies of a strategy per start year, for its page's timeline."""
+    return ctx.cache.get(
+        f"start_years:{strategy_id}", lambda: start_years(ctx.store, ctx.profile, StudyFilters(strategy=strategy_id, ms=True))
+    )
+
+
+def report_html(ctx: WebContext) -> str:
+    """The review as the dashboard serves it, as of the newest recorded snapshot."""
+    return ctx.cache.get("report_html", lambda: render_html(build_report(ctx.store, ctx.profile, record_snapshot=False), dashboard=True))
+
+
+def warm_steps(ctx: WebContext) -> list[tuple[str, Callable[[], Any]]]:
+    """Every aggregate the pages read, named, cheapest and most read first: what a
+    :class:`curemap.web.warming.Warmer` works out for each new version of the store."""
+    steps: list[tuple[str, Callable[[], Any]]] = [("the overview", lambda: overview(ctx)), ("the strategies' figures", lambda: landscape_figures(ctx))]
+    for strategy in ctx.profile.strategies:
+        steps += [
+            (f"{strategy.id}'s lists", lambda s=strategy.id: landscape_of(ctx, s)),
+            (f"{strategy.id}'s timeline", lambda s=strategy.id: strategy_start_years(ctx, s)),
+            (f"{strategy.id}'s evidence", lambda s=strategy.id: synthesis_of(ctx, s)),
+        ]
+    return [*steps, ("the review", lambda: report_html(ctx))]
 
 
 def strategy_summary(ctx: WebContext, entry: StrategyLandscape) -> dict[str, Any]:

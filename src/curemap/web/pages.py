@@ -45,7 +45,6 @@ from curemap.web.query import (
     StudySort,
     newest_changes,
     paper_page,
-    start_years,
     study_page,
 )
 from curemap.web.rendering import humanise, render_page
@@ -195,7 +194,7 @@ def strategy(
     chosen = StudyFilters(**{**vars(filters), "strategy": strategy_id, "group": None, "ms": True, "role": filters.role or TESTED})
     page, per_page = pages
     trials = study_page(ctx.store, ctx.profile, chosen, sort=sort, page=page, per_page=per_page, cursor=cursor)
-    years = start_years(ctx.store, ctx.profile, StudyFilters(strategy=strategy_id, ms=True))
+    years = aggregates.strategy_start_years(ctx, strategy_id)
     per_year = {int(year): n for year, n in years if year.isdigit()}
     timeline = chart(
         [{"type": "bar", "x": list(per_year), "y": list(per_year.values())}],

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
-from curemap.report import build_report, render_html
+from curemap.web import aggregates
 from curemap.web.context import WebContext, web_context
 
 router = APIRouter()
@@ -22,5 +22,4 @@ REPORT_POLICY = (
 @router.get("/report", response_class=HTMLResponse)
 def report_page(ctx: Annotated[WebContext, Depends(web_context)]) -> HTMLResponse:
     """The review as of the newest recorded snapshot (the server only reads the store)."""
-    html = ctx.cache.get("report_html", lambda: render_html(build_report(ctx.store, ctx.profile, record_snapshot=False), dashboard=True))
-    return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_POLICY})
+    return HTMLResponse(aggregates.report_html(ctx), headers={"Content-Security-Policy": REPORT_POLICY})
