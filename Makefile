@@ -48,6 +48,7 @@ bench: build
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_classify.py
 	$(BIN)/python bench/bench_web.py
+	$(BIN)/python bench/bench_warm.py --db $(CUREMAP_HOME)/curemap.db
 	$(BIN)/python bench/bench_scale.py
 	$(BIN)/python bench/bench_verify.py
 
