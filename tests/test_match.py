@@ -275,3 +275,17 @@ def test_a_relapse_dated_in_the_future_is_refused_naming_the_field(cli, raw_home
     result = cli("--home", raw_home, "match", me, "--as-of", "2025-06-01")
     assert result.exit_code == 1
     assert "future.toml: mri_activity[0]: 2026-01-10 is after 2025-06-01; give a date that has passed" in result.stderr
+
+
+def test_the_trials_found_are_the_same_when_the_lists_the_finder_never_reads_are_not_decoded(built_store, profile, monkeypatch):
+    """Open trials are decoded without their outcomes, arms, results and other lists the
+    finder neither judges by nor shows: every person's matches, as the API gives them, are
+    those of the whole records, on the offline build's open MS trials."""
+    import curemap.match.matcher as matcher
+
+    people = [person(path.stem) for path in sorted(PROFILES.glob("*.toml"))]
+    assert len(people) >= 3
+    lean = [[m.to_dict() for m in find_trials(built_store, profile, who, as_of=AS_OF)] for who in people]
+    monkeypatch.setattr(matcher, "UNREAD_LISTS", ())
+    whole = [[m.to_dict() for m in find_trials(built_store, profile, who, as_of=AS_OF)] for who in people]
+    assert lean == whole and sum(map(len, whole)) > 100
