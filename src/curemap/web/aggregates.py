@@ -16,10 +16,12 @@ from curemap.store.kinds import PAPER
 from curemap.report import build_report, render_html
 from curemap.views import store_status
 from curemap.web.context import WebContext
-from curemap.web.query import StudyFilters, start_years
+from curemap.web.query import Page, PaperFilters, StudyFilters, paper_page, start_years
 
 COUNTRIES_SHOWN = 20
 SPONSORS_SHOWN = 10
+STRATEGY_PAPERS = 10
+"""Papers a strategy's page lists (the newest), beside how many it has."""
 IDS_SHOWN = 100
 """Study ids a strategy's entry names of each of its lists (the first by id): the whole of a
 large strategy's lists made its page and entry grow with the store (2 MB at 100,000 studies);
@@ -62,6 +64,12 @@ def strategy_start_years(ctx: WebContext, strategy_id: str) -> list[tuple[str, i
     )
 
 
+def strategy_papers(ctx: WebContext, strategy_id: str) -> Page:
+    """A strategy's newest papers and how many it has, for its page (counting them reads every
+    paper labelled with it: 0.1 s for the largest strategy at 100,000 papers)."""
+    return ctx.cache.get(f"papers:{strategy_id}", lambda: paper_page(ctx.store, ctx.profile, PaperFilters(strategy=strategy_id), per_page=STRATEGY_PAPERS))
+
+
 def report_html(ctx: WebContext) -> str:
     """The review as the dashboard serves it, as of the newest recorded snapshot."""
     return ctx.cache.get("report_html", lambda: render_html(build_report(ctx.store, ctx.profile, record_snapshot=False), dashboard=True))
@@ -75,6 +83,7 @@ def warm_steps(ctx: WebContext) -> list[tuple[str, Callable[[], Any]]]:
         steps += [
             (f"{strategy.id}'s lists", lambda s=strategy.id: landscape_of(ctx, s)),
             (f"{strategy.id}'s timeline", lambda s=strategy.id: strategy_start_years(ctx, s)),
+            (f"{strategy.id}'s papers", lambda s=strategy.id: strategy_papers(ctx, s)),
             (f"{strategy.id}'s evidence", lambda s=strategy.id: synthesis_of(ctx, s)),
         ]
     return [*steps, ("the review", lambda: report_html(ctx))]

@@ -213,7 +213,7 @@ def strategy(
         sort=sort,
         timeline=timeline if years else None,
         years=years,
-        papers=paper_page(ctx.store, ctx.profile, PaperFilters(strategy=strategy_id), per_page=10),
+        papers=aggregates.strategy_papers(ctx, strategy_id),
         statuses=STATUSES,
         phases=PHASES,
         phenotypes=ctx.profile.phenotypes,
