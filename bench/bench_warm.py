@@ -4,7 +4,8 @@ as soon as the store changes (warmed, as `curemap serve` does: :mod:`curemap.web
 
 Each mode starts a server of its own over the store on 127.0.0.1 (a new process: nothing
 computed yet, as after an update) and requests every page once, one after another; the warmed
-server is first left to finish its warm-up, whose time is printed. Run it over a store a
+server is first left to finish its warm-up (until `/api/status` says its pages are ready),
+whose time is printed. Run it over a store a
 `bench_scale.py` run left behind, e.g.::
 
     python bench/bench_warm.py --db sqlite:///DIR/curemap.db
@@ -16,7 +17,6 @@ import argparse
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -27,11 +27,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_scale import free_port  # noqa: E402
 
 SERVER = """
-import logging, sys, uvicorn
+import sys, uvicorn
 from curemap.store import Store
 from curemap.web import create_app
-logging.basicConfig(level=logging.WARNING, format="%(message)s")
-logging.getLogger("curemap.web").setLevel(logging.INFO)  # the warmer says when it is done
 uvicorn.run(create_app(Store(sys.argv[1]), warm=sys.argv[3] == "warm"), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
 """
 
@@ -46,25 +44,23 @@ def first_views(url: str, mode: str) -> tuple[float | None, dict[str, float]]:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-c", SERVER, url, str(port), mode],
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, stderr=subprocess.PIPE if mode == "warm" else None, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
     )
     try:
-        started = time.perf_counter()
         warmed = None
-        if mode == "warm":
-            for line in server.stderr:
-                if "worked out in" in line:
-                    warmed = time.perf_counter() - started
-                    threading.Thread(target=server.stderr.read, daemon=True).start()  # keep the pipe drained
-                    break
         views = {}
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=900) as client:
             for _ in range(600):
                 try:
-                    client.get("/healthz")
+                    status = client.get("/api/status").json()
                     break
                 except httpx.TransportError:
                     time.sleep(0.2)
+            while mode == "warm" and not status["pages"]["ready"]:
+                time.sleep(0.2)
+                status = client.get("/api/status").json()
+            if mode == "warm":
+                warmed = status["pages"]["worked_out_in_s"]
             for page in PAGES:
                 began = time.perf_counter()
                 client.get(page).raise_for_status()

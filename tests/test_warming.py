@@ -49,11 +49,13 @@ def _import(store, rows) -> None:
 def test_each_new_version_is_worked_out_before_a_reader_asks(store, monkeypatch):
     rows = csv_rows()[:400]
     _import(store, rows[:250])
-    assert create_app(store).state.warmer is None  # only a serving process warms (curemap serve)
+    assert "pages" not in TestClient(create_app(store)).get("/api/status").json()  # only a serving process warms (curemap serve)
     app = create_app(store, warm=True)
     app.state.warmer.every = 0.05
     with TestClient(app) as client:
         _warmed(app)
+        pages = client.get("/api/status").json()["pages"]
+        assert pages["ready"] and pages["worked_out_in_s"] >= 0
         with monkeypatch.context() as refusing:
             _refuse(refusing)
             for path in PAGES:
@@ -61,6 +63,7 @@ def test_each_new_version_is_worked_out_before_a_reader_asks(store, monkeypatch)
         before = client.get("/api/strategies/anti_cd20").json()
 
         _import(store, rows[250:])  # a new version: every figure is worked out again
+        assert not client.get("/api/status").json()["pages"]["ready"]
         _warmed(app)
         with monkeypatch.context() as refusing:
             _refuse(refusing)

@@ -75,7 +75,7 @@ def create_app(
         lifespan=_long_lived,
     )
     app.state.curemap = WebContext(store, profile or load_profile(), token=token)
-    app.state.warmer = Warmer(app.state.curemap) if warm else None
+    app.state.warmer = app.state.curemap.warmer = Warmer(app.state.curemap) if warm else None
     app.state.digests = digests or digest_service.DigestSettings.from_env()
 
     @app.exception_handler(InputError)

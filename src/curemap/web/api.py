@@ -66,9 +66,11 @@ CHANGE_COLUMNS = ["id", "record_id", "title", "kind", "field", "old", "new", "de
 def api_status(ctx: Context, response: Response) -> dict:
     """What the store holds (the same object as `curemap status --json`) and, under `updates`,
     the scheduled updates: running now, next run, and each step's last success and last failure
-    with its error. Never cached."""
+    with its error; under `pages`, on a server that works the pages' figures out ahead of
+    readers (`curemap serve`), whether they are ready for the store as it is now. Never cached."""
     response.headers["Cache-Control"] = "no-store"
-    return {**store_status(ctx.store), "updates": update_status(ctx.store)}
+    pages = {"pages": ctx.warmer.state()} if ctx.warmer is not None else {}
+    return {**store_status(ctx.store), "updates": update_status(ctx.store), **pages}
 
 
 @router.get("/studies")

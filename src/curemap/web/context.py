@@ -123,6 +123,7 @@ class WebContext:
     profile: Profile
     token: str | None = None
     cache: AggregateCache = field(init=False)
+    warmer: Any = None  # the app's curemap.web.warming.Warmer, when it has one
 
     def __post_init__(self) -> None:
         self.cache = AggregateCache(self.store)

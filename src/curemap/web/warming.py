@@ -35,6 +35,7 @@ class Warmer:
         self.ctx = ctx
         self.every = every
         self.warmed: tuple[Any, ...] | None = None  # the version whose aggregates are all worked out
+        self.seconds: float | None = None  # how long that took
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="curemap-warmer", daemon=True)
 
@@ -63,9 +64,14 @@ class Warmer:
                 logger.warning("%s is not worked out ahead of readers: %s", name, exc)
             except Exception:  # one failing aggregate must not leave the others unworked
                 logger.exception("working out %s ahead of readers failed; it is worked out when a page asks for it", name)
-        self.warmed = version
-        logger.info("aggregates of store version %s worked out in %.1f s", version, time.perf_counter() - started)
+        self.warmed, self.seconds = version, round(time.perf_counter() - started, 1)
+        logger.info("aggregates of store version %s worked out in %.1f s", version, self.seconds)
         return True
+
+    def state(self) -> dict[str, Any]:
+        """Whether the pages' figures are ready for the store as it is now, and how long the
+        last warm-up took (`/api/status` shows it under ``pages``)."""
+        return {"ready": self.warmed is not None and self.warmed == self.ctx.cache.version(), "worked_out_in_s": self.seconds}
 
     def _run(self) -> None:
         while not self._stop.is_set():
