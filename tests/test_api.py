@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from curemap.analysis import trends
-from curemap.analysis.landscape import LISTS
+from curemap.analysis.landscape import LISTS, PAGED_LISTS, TESTED_LIST, strategy_studies
 from curemap.profile import load_profile
 from curemap.views import store_status
 from curemap.web import aggregates, create_app
@@ -171,15 +171,17 @@ def test_stats_carry_counts_and_where_the_trials_behind_them_are_listed(client, 
     assert missing.status_code == 404 and "No Such Sponsor" in missing.text
 
 
-def test_a_strategys_entry_names_the_first_of_each_list_and_pages_every_id(client, landscape):
+def test_a_strategys_entry_names_the_first_of_each_list_and_pages_every_id(client, landscape, built_store):
     """A strategy's entry stays the same size however many studies its lists hold: each list
     brings its total and first ids, and its link pages through every id of it."""
     cut = 0
+    tested = strategy_studies(built_store, load_profile()).tested
     for strategy in ("anti_cd20", "ahsct", "dmt_other"):
         lists = client.get(f"/api/strategies/{strategy}").json()["lists"]
-        assert set(lists) == set(LISTS)
+        assert set(lists) == set(PAGED_LISTS)
+        assert lists[TESTED_LIST]["total"] == landscape[strategy].studies
         for name, listed in lists.items():
-            whole = getattr(landscape[strategy], name)
+            whole = tested[strategy] if name == TESTED_LIST else getattr(landscape[strategy], name)
             assert (listed["total"], listed["first_ids"]) == (len(whole), whole[: aggregates.IDS_SHOWN]), (strategy, name)
             cut += len(whole) > aggregates.IDS_SHOWN
             ids, more = [], {"per_page": 40}

@@ -13,7 +13,7 @@ from dataclasses import replace
 from sqlalchemy import select
 
 from curemap.analysis import trends
-from curemap.analysis.landscape import LISTS, RECRUITING_STATUSES, StrategyLandscape, strategy_landscape, strategy_list, strategy_studies
+from curemap.analysis.landscape import LISTS, RECRUITING_STATUSES, TESTED_LIST, StrategyLandscape, strategy_landscape, strategy_list, strategy_studies
 from curemap.enrich.pipeline import classify_store
 from curemap.enrich.registrations import link_registrations
 from curemap.normalise import PHASE_RANK
@@ -131,30 +131,39 @@ def _kept_figures_are_a_recount(store: Store) -> list[trends.MsStudy]:
         assert entry.registrations == behind.registrations.get(entry.id, 0)
         assert entry.about_studies == behind.about.get(entry.id, [])
         assert entry.comparator_studies == behind.comparator.get(entry.id, [])
-    _lists_are_cut_and_paged_whole(store, strategy_landscape(store, profile))
+    _lists_are_cut_and_paged_whole(store, strategy_landscape(store, profile), behind.tested)
     return studies
 
 
-def _lists_are_cut_and_paged_whole(store: Store, whole: list[StrategyLandscape]) -> None:
+def _lists_are_cut_and_paged_whole(store: Store, whole: list[StrategyLandscape], tested: dict[str, list[str]]) -> None:
     """A landscape cut at a few ids names the first of each whole list and its length, and
     each list read page by page by cursor is the whole list (ids in code-point order on both
-    backends)."""
+    backends); so are the trials testing each strategy, by cursor and by numbered pages."""
     cut = {entry.id: entry for entry in strategy_landscape(store, load_profile(), shown=3)}
     for entry in whole:
+        ids = tested.get(entry.id, [])
+        numbered = [strategy_list(store, entry.id, TESTED_LIST, per_page=5, page=n) for n in range(1, len(ids) // 5 + 2)]
+        assert [i for page in numbered for i in page.items] == ids and {page.total for page in numbered} == {len(ids)}
+        assert _paged(store, entry.id, TESTED_LIST) == ids
         for name in LISTS:
             ids = getattr(entry, name)
             assert ids == sorted(ids)
             assert (getattr(cut[entry.id], name), cut[entry.id].list_totals[name]) == (ids[:3], len(ids)), (entry.id, name)
-            paged, cursor = [], None
-            while True:
-                page = strategy_list(store, entry.id, name, per_page=4, cursor=cursor)
-                assert page.total == len(ids) and len(page.items) <= 4
-                paged += page.items
-                if page.next_cursor is None:
-                    break
-                assert page.next_cursor == page.items[-1]
-                cursor = page.next_cursor
-            assert paged == ids, (entry.id, name)
+            assert _paged(store, entry.id, name) == ids, (entry.id, name)
+
+
+def _paged(store: Store, strategy: str, name: str) -> list[str]:
+    """Every id of one of a strategy's lists, following the cursor page by page."""
+    paged, cursor = [], None
+    while True:
+        page = strategy_list(store, strategy, name, per_page=4, cursor=cursor)
+        assert page.total >= len(paged) + len(page.items) and len(page.items) <= 4
+        paged += page.items
+        if page.next_cursor is None:
+            assert page.total == len(paged)
+            return paged
+        assert page.next_cursor == page.items[-1]
+        cursor = page.next_cursor
 
 
 def test_the_built_stores_kept_figures_equal_a_recount(built_store):

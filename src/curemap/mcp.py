@@ -24,7 +24,7 @@ from mcp.types import ToolAnnotations
 from sqlalchemy import select
 
 from curemap import __version__
-from curemap.analysis.landscape import StrategyLandscape, strategy_landscape, strategy_studies
+from curemap.analysis.landscape import TESTED_LIST, StrategyLandscape, strategy_landscape, strategy_list
 from curemap.errors import CuremapError, InputError
 from curemap.match import matcher
 from curemap.match.person import as_of_day, person_from_dict
@@ -54,6 +54,9 @@ INSTRUCTIONS = (
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
+IDS_NAMED = 50
+"""Study ids a strategy's answer names of each of its lists (the first by id; ``list_totals``
+gives each list's length): a large strategy's lists hold thousands, more than an assistant reads."""
 MAX_TEXT = 200_000
 """The longest passage ``verify_text`` reads (a long review is about 100,000 characters)."""
 
@@ -99,7 +102,8 @@ def create_server(store: Store, home: Path, profile: Profile | None = None) -> M
         """A strategy's development stage and the MS trials behind it: the trials that test it
         as a treatment (a trial registered twice counts once; a page of per_page ids), the
         trials that set its stage (stage_studies), those open now (recruiting_studies), and
-        apart from them the studies only about it and those using it as a comparator."""
+        apart from them the studies only about it and those using it as a comparator (each of
+        these four lists its first 50 ids; list_totals gives how many each holds)."""
         with _answering(store, ToolError):
             return _strategy(store, profile, strategy_id, page, per_page)
 
@@ -164,9 +168,9 @@ def create_server(store: Store, home: Path, profile: Profile | None = None) -> M
 
     @server.resource("curemap://strategies", name="strategies", mime_type="application/json")
     def strategies() -> str:
-        """Every strategy with its group, curative intent, stage, the trials that set it and the counts of trials testing it and open now."""
+        """Every strategy with its group, curative intent, stage, the trials that set it (the first 50, and how many) and the counts of trials testing it and open now."""
         with _answering(store, ResourceError):
-            rows = [_summary(profile, entry) for entry in strategy_landscape(store, profile)]
+            rows = [_summary(profile, entry) for entry in strategy_landscape(store, profile, shown=IDS_NAMED)]
             answer = _cited(store, {"strategies": rows}, [i for row in rows for i in row["stage_studies"]])
         return json.dumps(answer, ensure_ascii=False)
 
@@ -203,19 +207,18 @@ def _answering(store: Store, error: type[Exception]) -> Iterator[None]:
 def _strategy(store: Store, profile: Profile, strategy_id: str, page: int, per_page: int) -> dict[str, Any]:
     """A strategy's landscape entry with a page of the trials that test it: the very trials its counts and stage rest on."""
     validate_page(page, per_page)
-    entry = next((e for e in strategy_landscape(store, profile) if e.id == strategy_id), None)
-    if entry is None:
+    if strategy_id not in profile.strategy_ids:
         known = ", ".join(s.id for s in profile.strategies)
         raise InputError(f"strategy_id={strategy_id!r} is not a strategy; one of: {known}")
-    tested = strategy_studies(store, profile).tested.get(strategy_id, [])
-    shown = tested[(page - 1) * per_page : page * per_page]
+    (entry,) = [e for e in strategy_landscape(store, profile, listed=(strategy_id,), shown=IDS_NAMED) if e.id == strategy_id]
+    tested = strategy_list(store, strategy_id, TESTED_LIST, per_page=per_page, page=page)
     answer = {
         **entry.to_dict(),
         "group_name": profile.group(entry.group).name,
         "description": profile.strategy(strategy_id).description,
-        "trials": {"total": len(tested), "page": page, "per_page": per_page, "items": shown},
+        "trials": {"total": tested.total, "page": page, "per_page": per_page, "items": tested.items},
     }
-    named = [*entry.stage_studies, *entry.recruiting_studies, *shown, *entry.about_studies, *entry.comparator_studies]
+    named = [*entry.stage_studies, *entry.recruiting_studies, *tested.items, *entry.about_studies, *entry.comparator_studies]
     return _cited(store, answer, named)
 
 
@@ -229,6 +232,7 @@ def _summary(profile: Profile, entry: StrategyLandscape) -> dict[str, Any]:
         "curative_intent": entry.curative_intent,
         "stage": entry.stage,
         "stage_studies": entry.stage_studies,
+        "stage_trials": entry.stage_trials,
         "studies": entry.studies,
         "recruiting": entry.recruiting,
     }

@@ -199,9 +199,11 @@ class StrategyList:
     next_cursor: str | None  # the last id of this page, when more follow
 
 
-def strategy_list(store: Store, strategy: str, name: str, *, per_page: int = 100, cursor: str | None = None) -> StrategyList:
-    """The ids of one of ``strategy``'s lists (a field of :data:`LISTS`), ``per_page`` at a time
-    after the id ``cursor``, in the order :func:`strategy_landscape` lists them."""
+def strategy_list(
+    store: Store, strategy: str, name: str, *, per_page: int = 100, cursor: str | None = None, page: int = 1
+) -> StrategyList:
+    """The ids of one of ``strategy``'s :data:`PAGED_LISTS`, ``per_page`` at a time after the id
+    ``cursor`` (else the ``page``-th page), in the order :func:`strategy_landscape` lists them."""
     with store.connect() as conn:
         trials, _ = _kept_counts(conn, strategy)
         where = _list_conditions(conn, strategy, name, _stage(trials.get(strategy, [])))
@@ -210,7 +212,7 @@ def strategy_list(store: Store, strategy: str, name: str, *, per_page: int = 100
         kept_id = in_id_order(conn, schema.strategy_trials.c.study_id)
         total = conn.execute(select(func.count()).where(*where)).scalar_one()
         query = select(schema.strategy_trials.c.study_id).where(*where, *([kept_id > cursor] if cursor else []))
-        found = list(conn.execute(query.order_by(kept_id).limit(per_page + 1)).scalars())
+        found = list(conn.execute(query.order_by(kept_id).limit(per_page + 1).offset(0 if cursor else (page - 1) * per_page)).scalars())
     return StrategyList(strategy, name, total, per_page, found[:per_page], found[per_page - 1] if len(found) > per_page else None)
 
 
@@ -248,10 +250,12 @@ def _list_conditions(conn: Connection, strategy: str, name: str, stage: str | No
     if name == "comparator_studies":
         return [*where, kept.c.standing == COMPARATOR]
     where.append(kept.c.standing == TESTED)
+    if name == TESTED_LIST:
+        return where
     if name == "recruiting_studies":
         return [*where, kept.c.status.in_(sorted(RECRUITING_STATUSES))]
     if name != "stage_studies":
-        raise ValueError(f"{name}: not a list of a strategy's studies ({', '.join(LISTS)})")
+        raise ValueError(f"{name}: not a list of a strategy's studies ({', '.join(PAGED_LISTS)})")
     if stage is None:
         return None
     return [*where, kept.c.phase == stage, kept.c.study_type == "INTERVENTIONAL", or_(kept.c.status.is_(None), kept.c.status != "WITHDRAWN")]
@@ -260,6 +264,10 @@ def _list_conditions(conn: Connection, strategy: str, name: str, stage: str | No
 LISTS = ("stage_studies", "recruiting_studies", "about_studies", "comparator_studies")
 """The fields of an entry that name studies; they grow with the store: the trials testing it
 that set its stage and those open now, the studies only about it and those comparing it."""
+TESTED_LIST = "tested_studies"
+PAGED_LISTS = (TESTED_LIST, *LISTS)
+"""The lists of a strategy's studies read a page at a time (:func:`strategy_list`): every trial
+testing it as a treatment (one registration per trial, the one its counts cite), and :data:`LISTS`."""
 
 
 def _sets_stage(status: str | None, study_type: str | None) -> bool:

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response
 
 from curemap.analysis import trends
-from curemap.analysis.landscape import LISTS, strategy_list
+from curemap.analysis.landscape import LISTS, PAGED_LISTS, TESTED_LIST, strategy_list
 from curemap.service.runs import update_status
 from curemap.views import store_counts, store_status
 from curemap.export import LABEL_COLUMNS
@@ -58,7 +58,7 @@ EXPORT_STUDY_COLUMNS = [*STUDY_COLUMNS, *LABEL_COLUMNS, "registry_url"]
 STRATEGY_COLUMNS = ["id", "name", "group", "group_name", "curative_intent", "stage", "studies", "interventional", "recruiting", "with_results", "stage_trials"]
 MAX_IDS_PER_PAGE = 1000
 """Ids a page of a sponsor's trials or a strategy's list holds at most (bare ids: ten times a page of studies)."""
-StrategyListName = Literal[LISTS]
+StrategyListName = Literal[PAGED_LISTS]
 CHANGE_COLUMNS = ["id", "record_id", "title", "kind", "field", "old", "new", "detected_at"]
 
 
@@ -139,17 +139,20 @@ def list_strategies(ctx: Context, format: Format = None):
 
 @router.get("/strategies/{strategy_id}")
 def one_strategy(ctx: Context, strategy_id: Annotated[str, Path(max_length=60)]) -> dict:
-    """One strategy: stage, counts, its `lists` of studies (the trials that set its stage, those
-    open now, studies only about it and those comparing it: each with its `total`, its
-    `first_ids` by id and `studies`, where every id pages), pooled evidence per outcome measure,
-    and the shares its pools leave out with the reason."""
+    """One strategy: stage, counts, its `lists` of studies (the trials testing it, those that set
+    its stage, those open now, studies only about it and those comparing it: each with its
+    `total`, its `first_ids` by id and `studies`, where every id pages), pooled evidence per
+    outcome measure, and the shares its pools leave out with the reason."""
     entry = aggregates.landscape_of(ctx, strategy_id)
     if entry is None:
         raise HTTPException(404, f"{strategy_id}: no such strategy; see /api/strategies")
     synthesis = aggregates.synthesis_of(ctx, strategy_id)
+    tested = strategy_list(ctx.store, strategy_id, TESTED_LIST, per_page=aggregates.IDS_SHOWN)
     lists = {
-        name: {"total": entry.list_totals[name], "first_ids": getattr(entry, name), "studies": f"/api/strategies/{strategy_id}/lists/{name}"}
-        for name in LISTS
+        name: {"total": total, "first_ids": ids, "studies": f"/api/strategies/{strategy_id}/lists/{name}"}
+        for name, total, ids in [
+            (TESTED_LIST, tested.total, tested.items), *((name, entry.list_totals[name], getattr(entry, name)) for name in LISTS)
+        ]
     }
     return {
         **aggregates.strategy_summary(ctx, entry),
@@ -169,7 +172,8 @@ def strategy_studies_listed(
     cursor: Annotated[str | None, Query(description="the next_cursor of the page before", max_length=60)] = None,
 ) -> dict:
     """One of a strategy's lists of MS studies, by id: `{strategy, list, total, per_page, items,
-    next_cursor}`. stage_studies: the trials testing it that set its stage; recruiting_studies:
+    next_cursor}`. tested_studies: the trials testing it as a treatment (one registration per
+    trial, the one its counts cite); stage_studies: those that set its stage; recruiting_studies:
     those open now; about_studies: studies only about it; comparator_studies: studies comparing
     another treatment with it."""
     if strategy_id not in ctx.profile.strategy_ids:
