@@ -161,12 +161,13 @@ def _stored_studies(conn: Connection, ids: list[str]) -> dict[str, tuple[str, in
             held[row.id] = study_tokens(row.phase, row.status, row.is_ms, row.curative_intent)
             days[row.id] = day_number(row.last_update_posted)
         labelled = conn.execute(
-            text("SELECT record_id, strategy, role FROM record_strategies WHERE record_id IN :ids ORDER BY record_id, strategy").bindparams(
+            text("SELECT record_id, strategy, role FROM record_strategies WHERE record_id IN :ids").bindparams(
                 bindparam("ids", expanding=True)
             ),
             {"ids": chunk},
         )
-        for row in labelled:
+        # in order of strategy by code point, as staged rows are, whatever the database's collation
+        for row in sorted(labelled, key=lambda row: (row.record_id, row.strategy)):
             if row.record_id in held:
                 held[row.record_id] += label_tokens(row.strategy, row.role)
     return {record_id: (" ".join(tokens), days[record_id]) for record_id, tokens in held.items()}

@@ -20,9 +20,8 @@ the set-based path is taken only where it writes exactly the rows that import wr
 
 Rows are staged without the moments they are written (``fetched_at``, ``first_seen_at`` …),
 which the merge sets to the transaction's clock, and a record without its verbatim version's
-id, which the merge joins. (A study's facets list its strategies in Python's order, an
-import's in the database's; on a PostgreSQL database whose collation orders them otherwise the
-text differs, the tokens searched do not.)
+id, which the merge joins. A study's facets list its strategies by code point on both paths,
+whatever the database's collation.
 """
 
 from __future__ import annotations
