@@ -25,6 +25,8 @@ logger = logging.getLogger("curemap.web")
 
 CHECK_SECONDS = 5.0
 """How often the store's version is read (two indexed maxima) to find out it changed."""
+STOP_SECONDS = 5.0
+"""How long a stopping server waits for the aggregate being worked out."""
 
 
 class Warmer:
@@ -43,8 +45,10 @@ class Warmer:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop after the aggregate being worked out (waiting a few seconds at most: the thread
+        is a daemon, so a long one, like the review at scale, ends with the process)."""
         self._stop.set()
-        self._thread.join(timeout=60)
+        self._thread.join(timeout=STOP_SECONDS)
 
     def warm(self) -> bool:
         """Work out the current version's aggregates unless they are; False when the version
