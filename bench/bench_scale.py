@@ -312,8 +312,10 @@ QUERIES = [
     "/api/studies?q=ocrelizumab&phase=phase3&sort=relevance&per_page=20",
     "/search?q=ocrelizumab",
     "/strategies/ahsct",
+    "/api/strategies",
     "/api/strategies/ahsct",
     "/api/strategies/anti_cd20",
+    "/api/strategies/anti_cd20/lists/tested_studies?per_page=1000",
 ]
 DEEP_PAGE = 2000
 SECONDS_PER_QUERY = 10
@@ -364,10 +366,10 @@ def api_latency(url: str, requests: int, queries: list[str], src: Path | None = 
                     began = time.perf_counter()
                     response = client.get(query)
                     times.append((time.perf_counter() - began) * 1000)
-                    if response.status_code in (400, 422) and src:
-                        break  # a parameter the earlier version does not have (sort=relevance)
+                    if response.status_code in (400, 404, 422) and src:
+                        break  # a parameter or endpoint the earlier version does not have (sort=relevance)
                     response.raise_for_status()
-                if response.status_code in (400, 422):
+                if response.status_code in (400, 404, 422):
                     figures[query] = {"times": None, "n": 0, "total": None}
                     continue
                 body = response.json() if query.startswith("/api") else {}
