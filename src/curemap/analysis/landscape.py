@@ -209,10 +209,8 @@ def strategy_list(
         where = _list_conditions(conn, strategy, name, _stage(trials.get(strategy, [])))
         if where is None:
             return StrategyList(strategy, name, 0, per_page, [], None)
-        kept_id = in_id_order(conn, schema.strategy_trials.c.study_id)
-        total = conn.execute(select(func.count()).where(*where)).scalar_one()
-        query = select(schema.strategy_trials.c.study_id).where(*where, *([kept_id > cursor] if cursor else []))
-        found = list(conn.execute(query.order_by(kept_id).limit(per_page + 1).offset(0 if cursor else (page - 1) * per_page)).scalars())
+        found = _ids(conn, where, limit=per_page + 1, offset=0 if cursor else (page - 1) * per_page, after=cursor)
+        total = _total(conn, where)
     return StrategyList(strategy, name, total, per_page, found[:per_page], found[per_page - 1] if len(found) > per_page else None)
 
 
@@ -233,11 +231,20 @@ def _listed(conn: Connection, strategy: str, name: str, stage: str | None, shown
     where = _list_conditions(conn, strategy, name, stage)
     if where is None:
         return [], 0
-    query = select(schema.strategy_trials.c.study_id).where(*where).order_by(in_id_order(conn, schema.strategy_trials.c.study_id))
-    if shown is None:
-        ids = list(conn.execute(query).scalars())
-        return ids, len(ids)
-    return list(conn.execute(query.limit(shown)).scalars()), conn.execute(select(func.count()).where(*where)).scalar_one()
+    ids = _ids(conn, where, limit=shown)
+    return ids, len(ids) if shown is None else _total(conn, where)
+
+
+def _ids(conn: Connection, where: list[Any], *, limit: int | None = None, offset: int = 0, after: str | None = None) -> list[str]:
+    """The kept studies meeting ``where``, in code-point order of id (after the id ``after``),
+    ``limit`` of them from ``offset`` (all, when None)."""
+    kept_id = in_id_order(conn, schema.strategy_trials.c.study_id)
+    query = select(schema.strategy_trials.c.study_id).where(*where, *([kept_id > after] if after else [])).order_by(kept_id)
+    return list(conn.execute(query if limit is None else query.limit(limit).offset(offset)).scalars())
+
+
+def _total(conn: Connection, where: list[Any]) -> int:
+    return conn.execute(select(func.count()).where(*where)).scalar_one()
 
 
 def _list_conditions(conn: Connection, strategy: str, name: str, stage: str | None) -> list[Any] | None:
