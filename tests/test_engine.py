@@ -16,8 +16,9 @@ from curemap.pipeline import build
 from curemap.store import Store, schema
 from tests.conftest import CTGOV_CSV, SHARED_DATA
 
-MOMENTS = {"fetched_at", "first_seen_at", "updated_at", "detected_at", "classified_at", "extracted_at", "applied_at", "created_at"}
-"""Columns that say when a row was written: the only ones two builds of the same input may differ in."""
+MOMENTS = {"fetched_at", "first_seen_at", "updated_at", "detected_at", "classified_at", "extracted_at", "applied_at", "created_at", "writes"}
+"""Columns that say when a row was written, and how many transactions wrote the store: the only
+ones two builds of the same input may differ in."""
 
 
 def rows_of(store: Store) -> dict[str, list[tuple]]:

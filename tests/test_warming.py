@@ -10,9 +10,13 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from curemap.enrich.pipeline import classify_store
+from sqlalchemy import select
+
+from curemap.enrich.pipeline import CLASSIFYING_CODE, classify_store, enrichment_key
 from curemap.profile import load_profile
 from curemap.report.facts import current_snapshot
+from curemap.store import schema
+from curemap.store.kinds import STUDY
 from curemap.web import aggregates, create_app
 from tests.test_store import csv_rows, records_from_rows
 
@@ -99,3 +103,44 @@ def test_a_page_needing_an_aggregate_the_warmer_has_not_reached_works_it_out(sto
     _import(store, csv_rows()[:100])
     with TestClient(create_app(store, warm=True)) as client:  # asked at once, before any warming
         assert client.get(path).status_code == 200
+
+
+def test_every_write_readers_see_moves_the_version_and_a_write_that_changes_nothing_does_not(store):
+    """Labels, figures and snapshots move the version the pages are kept by, as imports do:
+    a relabelled study shows on the next request, and so does labelling it back."""
+    rows = csv_rows()[:120]
+    _import(store, rows)
+    app = create_app(store)
+    cache = app.state.curemap.cache
+    cache.RECHECK_SECONDS = 0
+    client, path = TestClient(app), "/api/strategies/ahsct"
+
+    def tested() -> int:
+        shown = client.get(path).json()
+        assert shown == TestClient(create_app(store)).get(path).json()  # what a server that kept nothing shows
+        return shown["lists"]["tested_studies"]["total"]
+
+    before, version = tested(), cache.version()
+    store.import_records(records_from_rows(rows))  # the same records again, nothing left to classify
+    classify_store(store, load_profile())
+    assert cache.version() == version
+
+    key = enrichment_key(load_profile(), *CLASSIFYING_CODE)
+    st, cl = schema.studies, schema.classifications
+    with store.connect() as conn:
+        study, content_hash = conn.execute(
+            select(st.c.id, st.c.content_hash).join(cl, cl.c.record_id == st.c.id).where(st.c.is_ms, st.c.study_type == "INTERVENTIONAL", st.c.status == "RECRUITING", ~cl.c.data.contains('"ahsct"')).order_by(st.c.id).limit(1)
+        ).one()
+    labels = store.get_classification(study)
+    store.save_classifications(STUDY, [(study, content_hash, labels | {"strategies": sorted({*labels["strategies"], "ahsct"})})], key)
+    assert cache.version() != version and tested() == before + 1
+    version = cache.version()
+    store.save_classifications(STUDY, [(study, content_hash, labels)], key)  # back as the store was
+    assert cache.version() != version and tested() == before
+
+    version = cache.version()
+    store.save_figures([(study, content_hash, [])], "figures")
+    assert cache.version() != version
+    version = cache.version()
+    current_snapshot(store, record=True)  # content an earlier snapshot names
+    assert cache.version() != version

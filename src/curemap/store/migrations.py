@@ -254,6 +254,12 @@ def _written_search_words(conn: Connection) -> None:
     search.create_index(conn)
 
 
+def _store_writes(conn: Connection) -> None:
+    """The counter of writing transactions, from nothing (a server reading it anew works every page out again)."""
+    schema.store_writes.create(conn, checkfirst=True)
+    conn.execute(schema.store_writes.insert().values(id=1, writes=0))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     (
         "0001_evidence_store",
@@ -299,6 +305,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     # empty: the next registration pass links every study and keeps each one's digest
     ("0022_registration_digests", _registration_digests),
     ("0023_written_search_words", _written_search_words),
+    ("0024_store_writes", _store_writes),
 ]
 
 

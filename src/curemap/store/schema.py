@@ -461,6 +461,15 @@ summary_counts = Table(
 )
 """Whole-store counts, moved by every write in its own transaction, so no page recounts them."""
 
+store_writes = Table(
+    "store_writes",
+    metadata,
+    Column("id", Integer, primary_key=True),  # the one row: 1
+    Column("writes", Integer, nullable=False),
+)
+"""How many transactions have changed what readers see (records, labels, figures, links,
+trials, snapshots): the servers keep their worked-out pages per value of it."""
+
 STUDY_CHILD_TABLES = (study_locations, study_interventions, study_conditions, result_values, adverse_events)
 """Tables whose rows are derived from a study's record and replaced with it."""
 

@@ -852,6 +852,8 @@ class Store:
         bulk_insert(conn, table, [columns for columns, _ in new_rows.values()])
         _insert_children(conn, kind, [data for _, data in (*new_rows.values(), *updated.values())])
         bulk_insert(conn, schema.changes, change_rows)
+        if change_rows:
+            tally.write()
         return searchable
 
     def _delete_papers(
@@ -868,6 +870,7 @@ class Store:
             if result.rowcount:
                 search.unindex_records(conn, [record.source_id])
                 tally.add(summary.PAPERS, n=-1)
+                tally.write()
                 conn.execute(insert(schema.changes).values(**log_row(record.source_id, PAPER.name, "deleted", now)))
                 counts.changed += 1
                 counts.changed_ids.append(record.source_id)
@@ -878,7 +881,7 @@ class Store:
         """Record the store's current content as a snapshot; its id is derived from the content,
         so rebuilding unchanged data names the same snapshot."""
         digest = hashlib.sha256()
-        st = schema.studies
+        st, tally = schema.studies, summary.Tally()
         with self.engine.begin() as conn:
             for row in conn.execute(select(st.c.id, st.c.content_hash).order_by(in_id_order(conn, st.c.id))):
                 digest.update(f"{row.id}:{row.content_hash}\n".encode())
@@ -891,6 +894,8 @@ class Store:
                 .values(id=snapshot_id, created_at=self.clock(), content_hash=content_hash, counts=canonical_json(counts))
                 .on_conflict_do_nothing(index_elements=[schema.snapshots.c.id])
             )
+            tally.write()  # the same content as an earlier snapshot still ends a build or an update
+            tally.apply(conn)
         return snapshot_id
 
     def _snapshot_parts(self, conn: Connection) -> Iterator[str]:
@@ -960,7 +965,7 @@ class Store:
             relabelled += [i for i, *_ in labels] if kind is STUDY else []
             wanted = self._stale_among(conn, kind, schema.extractions, keys["extract"], ids)
             figures = [(i, h, json.loads(mine[i].figures)) for i, h in wanted.items() if mine[i].content_hash == h]
-            self._write_figures(conn, items=figures, key=keys["extract"], now=now)
+            self._write_figures(conn, items=figures, key=keys["extract"], now=now, tally=tally)
         return relabelled
 
     def _stale(self, kind: RecordKind, state, key: str, batch_size: int) -> Iterator[tuple[Any, str]]:
@@ -987,13 +992,16 @@ class Store:
         a list of outcome figure dicts, or ``{"figures": […], "comparisons": […]}``."""
         if not items:
             return
+        tally = summary.Tally()
         with self.engine.begin() as conn:
-            self._write_figures(conn, items=items, key=key, now=self.clock())
+            self._write_figures(conn, items=items, key=key, now=self.clock(), tally=tally)
+            tally.apply(conn)
 
     @staticmethod
-    def _write_figures(conn: Connection, *, items: list[tuple[str, str, Any]], key: str, now: str) -> None:
+    def _write_figures(conn: Connection, *, items: list[tuple[str, str, Any]], key: str, now: str, tally: summary.Tally) -> None:
         if not items:
             return
+        tally.write()
         ex = schema.extractions
         ids = [record_id for record_id, _, _ in items]
         # Figures are written whole with their extraction row: records without one have none to remove.
@@ -1047,6 +1055,7 @@ class Store:
         gives; the studies classified are touched in ``trials`` (labels move trial figures)."""
         if not items:
             return
+        tally.write()
         cl = schema.classifications
         ids = [record_id for record_id, *_ in items]
         if kind is STUDY:
@@ -1148,7 +1157,7 @@ class Store:
         ``studies`` every link and alias is replaced; with them, those studies' aliases and their
         links found other than ``via`` (their own references), and the links ``papers`` have
         ``via`` one of those ways."""
-        links, held = schema.links, schema.registry_aliases
+        links, held, tally = schema.links, schema.registry_aliases, summary.Tally()
         with self.engine.begin() as conn:
             if studies is None:
                 conn.execute(delete(links))
@@ -1161,6 +1170,8 @@ class Store:
             bulk_insert(conn, links, rows)
             bulk_insert(conn, held, [{"number": number, "study_id": study_id} for number, study_id in aliases])
             self._set_mark(conn, mark)
+            tally.write()
+            tally.apply(conn)
 
     def set_mark(self, mark: tuple[str, int]) -> None:
         """Record that a pass has seen the change log up to a point with nothing to write."""
@@ -1355,6 +1366,8 @@ class Store:
                 conn.execute(delete(tr).where(among(conn, tr.c.study_id, batch)))
             bulk_insert(conn, tr, [{name: row.get(name) for name in names} for row in fresh])
             trials.done(tally)
+            if stale or fresh:
+                tally.write()
             tally.apply(conn)
             self._set_mark(conn, mark)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, ColumnElement, Integer, case, cast, delete, func, select
+from sqlalchemy import Connection, ColumnElement, Integer, case, cast, delete, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 
 from curemap.enrich.classify import ABOUT, COMPARATOR, TESTED
@@ -57,11 +57,20 @@ def _key(value: Any) -> str:
 
 
 class Tally:
-    """The summary changes one transaction makes, applied together by :meth:`apply`."""
+    """The summary changes one transaction makes, applied together by :meth:`apply`, with
+    whether it changed what readers see: then :meth:`apply` moves the store's write counter
+    (``schema.store_writes``), last, so that writers on PostgreSQL take its row after the
+    summary's and never wait for each other in a circle."""
 
     def __init__(self) -> None:
         self.counts: Counter[tuple[str, str]] = Counter()
         self.fetched_at: dict[tuple[str, str], str] = {}
+        self.wrote = False
+
+    def write(self) -> None:
+        """The transaction changed what readers see even where no count moved (labels that
+        swap, figures, links, a snapshot)."""
+        self.wrote = True
 
     def add(self, name: str, key: str = NO_VALUE, n: int = 1, fetched_at: str | None = None) -> None:
         self.counts[(name, key)] += n
@@ -69,10 +78,19 @@ class Tally:
             self.fetched_at[(name, key)] = fetched_at
 
     def apply(self, conn: Connection) -> None:
-        """Add the tally to the summary rows, in key order, in the caller's transaction."""
+        """Add the tally to the summary rows, in key order, and move the write counter if
+        anything changed, in the caller's transaction."""
+        if self.apply_counts(conn) or self.wrote:
+            writes = schema.store_writes
+            conn.execute(update(writes).values(writes=writes.c.writes + 1))
+        self.wrote = False
+
+    def apply_counts(self, conn: Connection) -> bool:
+        """Add the tally to the summary rows only (the migrations that fill them, which run
+        before the write counter exists); return whether any moved."""
         keys = sorted(key for key in set(self.counts) | set(self.fetched_at) if self.counts[key] or key in self.fetched_at)
         if not keys:
-            return
+            return False
         table = schema.summary_counts
         rows = [{"name": n, "key": k, "n": self.counts[(n, k)], "fetched_at": self.fetched_at.get((n, k))} for n, k in keys]
         statement = upsert(conn, table)
@@ -97,6 +115,7 @@ class Tally:
         conn.execute(delete(table).where(table.c.name.in_({n for n, _ in keys}), table.c.n == 0, table.c.fetched_at.is_(None)))
         self.counts.clear()
         self.fetched_at.clear()
+        return True
 
 
 def record(tally: Tally, kind: str, columns: dict[str, Any], sign: int) -> None:
@@ -168,7 +187,7 @@ def recount(conn: Connection) -> Tally:
 def rebuild(conn: Connection) -> None:
     """Replace the summary with a fresh :func:`recount` (the migration that adds it)."""
     conn.execute(delete(schema.summary_counts))
-    recount(conn).apply(conn)
+    recount(conn).apply_counts(conn)
 
 
 def rebuild_labelled(conn: Connection) -> None:
@@ -178,7 +197,7 @@ def rebuild_labelled(conn: Connection) -> None:
     conn.execute(delete(table).where(table.c.name == LABELLED))
     tally = Tally()
     labelled(tally, strategies_of_studies(conn, None), +1)
-    tally.apply(conn)
+    tally.apply_counts(conn)
 
 
 # -- trials: the overview's and the landscape's figures -------------------------------------
@@ -475,5 +494,5 @@ def rebuild_trials(conn: Connection) -> None:
     that adds them)."""
     conn.execute(delete(schema.summary_counts).where(schema.summary_counts.c.name.in_(TRIAL_COUNTERS)))
     found = trial_figures(conn, None)
-    found.tally.apply(conn)
+    found.tally.apply_counts(conn)
     _keep(conn, None, found)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from curemap.profile import Profile
 from curemap.store import Store, schema
@@ -33,8 +33,8 @@ class KeptResponse:
 
 class AggregateCache:
     """Whole-store aggregates (landscape, trends, pooled evidence) and whole responses, kept per
-    version of the store. The version is the newest snapshot and the newest change-log row: an
-    import writes a change row, a build records a snapshot, so either invalidates every entry."""
+    version of the store: its write counter, which every transaction that changes what readers
+    see moves (records, labels, figures, links, trials, snapshots; ``summary.Tally``)."""
 
     RECHECK_SECONDS = 1.0
     """How long a read version is trusted before the store is asked again."""
@@ -53,16 +53,13 @@ class AggregateCache:
         self._response_bytes = 0
 
     def version(self) -> tuple[Any, ...]:
-        """The store's current version, read at most once per :attr:`RECHECK_SECONDS` in one
-        statement on two indexed maxima. It may read the store: call it from a worker thread."""
+        """The store's current version, read at most once per :attr:`RECHECK_SECONDS` (one
+        row). It may read the store: call it from a worker thread."""
         now = time.monotonic()
         if self._version is not None and now - self._checked < self.RECHECK_SECONDS:
             return self._version
-        snaps, changes = schema.snapshots, schema.changes
-        newest_snapshot = select(snaps.c.id).order_by(snaps.c.created_at.desc(), snaps.c.id).limit(1)
-        newest_change = select(func.max(changes.c.id))
         with self.store.connect() as conn:
-            version = tuple(conn.execute(select(newest_snapshot.scalar_subquery(), newest_change.scalar_subquery())).one())
+            version = tuple(conn.execute(select(schema.store_writes.c.writes)).one())
         with self._lock:
             if version != self._version:
                 self._values, self._version = {}, version
