@@ -80,13 +80,14 @@ def paper_figures(extractor: OutcomeExtractor, paper) -> list[dict[str, Any]]:
     and tables of its full text (``full_text[i]``, offsets into that part), less restatements."""
     found = [(figure, "abstract") for figure in extractor.extract(paper.abstract or "")]
     seen = {outcomes.result_key(figure) for figure, _ in found}
-    about = extractor.names_condition(f"{paper.title or ''}\n{paper.abstract or ''}")
-    for index, part in enumerate(paper.full_text):
-        if part.kind in RESULT_KINDS:
-            for figure in extractor.extract(part.text, about_condition=about):
-                if outcomes.result_key(figure) not in seen:
-                    seen.add(outcomes.result_key(figure))
-                    found.append((figure, f"full_text[{index}]"))
+    results = [(index, part) for index, part in enumerate(paper.full_text) if part.kind in RESULT_KINDS]
+    # read only for the full text's results: most papers are an abstract alone
+    about = bool(results) and extractor.names_condition(f"{paper.title or ''}\n{paper.abstract or ''}")
+    for index, part in results:
+        for figure in extractor.extract(part.text, about_condition=about):
+            if outcomes.result_key(figure) not in seen:
+                seen.add(outcomes.result_key(figure))
+                found.append((figure, f"full_text[{index}]"))
     return [_figure_row(figure, field) for figure, field in found]
 
 
