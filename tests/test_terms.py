@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -192,3 +194,28 @@ def test_edge_texts(text):
     matches = MATCHER.find(text)
     assert all(text[m.start : m.end].strip() for m in matches)
     assert len(matches) >= len(MATCHER.word_hits(WORD.findall(text)))
+
+
+REGEX_TERMS = [
+    ("ebv", term(r"\bEBV\b", regex=True)),
+    ("il", term(r"IL-\d+", regex=True, case_sensitive=True)),
+    ("after_anti", term(r"(?<=anti-)CD\d+", regex=True)),
+    ("twice", term(r"\b(\w)\1\b", regex=True)),  # refers back to its group: read alone
+    ("empty", term(r"x*", regex=True)),
+    ("spaced", term(r"\bms\s+(?:trials?|patients)\b", regex=True)),
+] + [(f"outcome_{i}", t) for i, t in enumerate(t for m in PROFILE.outcome_measures for t in m.terms if t.regex)]
+REGEXES = TermMatcher(REGEX_TERMS)
+REGEX_TEXT = st.lists(
+    st.one_of(st.sampled_from(["EBV", "ebv", "IL-17", "il-6", "anti-CD20", "CD19", "aa", "bb", "xx", "MS patients", "ms trial", "EDSS", "annual"]), st.text(max_size=6)),
+    max_size=30,
+).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(REGEX_TEXT)
+def test_regex_terms_read_together_find_what_each_finds_alone(text):
+    alone = []
+    for key, t in REGEX_TERMS:
+        pattern = re.compile(t.text, 0 if t.case_sensitive else re.IGNORECASE)
+        alone += [(key, m.start(), m.end()) for m in pattern.finditer(text) if m.end() > m.start()]
+    assert REGEXES.regex_hits(text) == alone

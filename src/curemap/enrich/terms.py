@@ -141,6 +141,33 @@ class _Starts(Generic[K]):
 _NO_START: _Starts = _Starts((), (), {}, ())
 
 
+_BACK_REFERENCE = re.compile(r"\\[1-9]|\(\?P=")
+"""A pattern that refers back to its own groups: joined with others, it would read another's."""
+
+_FROM_THE_START = re.compile("").match("")
+"""Where a pattern without a screen is read from."""
+
+
+def _screens(patterns: list[re.Pattern[str]]) -> dict[re.Pattern[str], re.Pattern[str] | None]:
+    """Each pattern's screen: its alternatives joined with every other pattern of the same flags,
+    read in one pass of the text instead of one pass each. A text where the screen first matches
+    at ``i`` has no match of any of them starting before ``i`` (``\\b`` and look-behinds at ``i``
+    still see the text before it). None (no screen) for a pattern that cannot be joined: one
+    that refers back to its groups, or a verbose one (a comment would swallow the join)."""
+    joinable: dict[int, list[re.Pattern[str]]] = {}
+    for pattern in patterns:
+        if not (_BACK_REFERENCE.search(pattern.pattern) or pattern.flags & re.VERBOSE):
+            joinable.setdefault(pattern.flags, []).append(pattern)
+    screens: dict[re.Pattern[str], re.Pattern[str] | None] = dict.fromkeys(patterns)
+    for flags, group in joinable.items():
+        try:
+            screen = re.compile("|".join(f"(?:{pattern.pattern})" for pattern in group), flags)
+        except re.error:  # a flag set inside one pattern, say: each is read alone
+            continue
+        screens.update(dict.fromkeys(group, screen))
+    return screens
+
+
 class TermMatcher(Generic[K]):
     """Finds profile terms in text, each given with a key of the caller's (a label, an entry).
 
@@ -183,6 +210,8 @@ class TermMatcher(Generic[K]):
         """Whether :meth:`may_match` can rule a text out (a small vocabulary); a hot loop asks only then."""
         self.has_regexes = bool(self._regexes)
         """Whether any term is a regex: :meth:`regex_hits` finds nothing otherwise."""
+        self._regex_screens = _screens([pattern for pattern, _ in self._regexes])
+        self._screens_read = list(dict.fromkeys(self._regex_screens.values()))
 
     def may_match(self, texts: Iterable[str]) -> bool:
         """False when no word term can occur in any of these texts (regex terms are not screened):
@@ -241,10 +270,14 @@ class TermMatcher(Generic[K]):
         return hits
 
     def regex_hits(self, text: str) -> list[tuple[K, int, int]]:
-        """The regex terms' non-empty matches: (key, start, end), term by term."""
+        """The regex terms' non-empty matches: (key, start, end), term by term. Each is read from
+        where its screen first matched: none of its matches starts before (most texts none at all)."""
         hits = []
+        firsts = {screen: screen.search(text) if screen is not None else _FROM_THE_START for screen in self._screens_read}
         for pattern, key in self._regexes:
-            hits += [(key, m.start(), m.end()) for m in pattern.finditer(text) if m.end() > m.start()]
+            first = firsts[self._regex_screens[pattern]]
+            if first is not None:
+                hits += [(key, m.start(), m.end()) for m in pattern.finditer(text, first.start()) if m.end() > m.start()]
         return hits
 
     def _starting(self, word: str) -> _Starts[K]:
