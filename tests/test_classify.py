@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -158,6 +159,16 @@ def test_about_seven_percent_of_the_registry_search_is_not_ms(classified):
 def test_classification_round_trips_through_json(classified):
     for result in list(classified.values())[:200]:
         assert Classification.from_dict(json.loads(json.dumps(result.to_dict()))) == result
+
+
+def test_a_classification_as_a_dict_is_what_asdict_gives_in_the_same_order(classified):
+    for result in classified.values():
+        written = result.to_dict()
+        assert json.dumps(written) == json.dumps(dataclasses.asdict(result))
+        written["strategies"].append("changed")
+        for sponsor in written["sponsors"]:
+            sponsor["name"] = "changed"
+        assert "changed" not in json.dumps(result.to_dict())  # nothing shared with the classification
 
 
 # -- arbitrary text ---------------------------------------------------------------------
