@@ -46,10 +46,11 @@ close by with no other figure between.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from curemap.model import ResultValue, Study
@@ -927,10 +928,11 @@ class _Sentence:
     end: int
     mentions: list[_Mention]
     numbers: list[_Number]
-    clauses: _Clauses = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.clauses = _Clauses(self.text, self.start, self.end)
+    @functools.cached_property
+    def clauses(self) -> _Clauses:
+        """Read when a number is placed: most sentences have none."""
+        return _Clauses(self.text, self.start, self.end)
 
     def cues(self, name: str) -> list[_Mention]:
         """The words of one cue list in this sentence."""
