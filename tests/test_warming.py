@@ -106,7 +106,7 @@ def test_a_page_needing_an_aggregate_the_warmer_has_not_reached_works_it_out(sto
 
 
 def test_every_write_readers_see_moves_the_version_and_a_write_that_changes_nothing_does_not(store):
-    """Labels, figures and snapshots move the version the pages are kept by, as imports do:
+    """Labels, figures and new snapshots move the version the pages are kept by, as imports do:
     a relabelled study shows on the next request, and so does labelling it back."""
     rows = csv_rows()[:120]
     _import(store, rows)
@@ -142,5 +142,10 @@ def test_every_write_readers_see_moves_the_version_and_a_write_that_changes_noth
     store.save_figures([(study, content_hash, [])], "figures")
     assert cache.version() != version
     version = cache.version()
-    current_snapshot(store, record=True)  # content an earlier snapshot names
+    current_snapshot(store, record=True)  # the content the last snapshot names: no page is worked out again
+    assert cache.version() == version
+
+    store.import_records(records_from_rows(csv_rows()[120:130]))
+    version = cache.version()
+    current_snapshot(store, record=True)  # a new snapshot, which the review names
     assert cache.version() != version

@@ -468,7 +468,7 @@ store_writes = Table(
     Column("writes", Integer, nullable=False),
 )
 """How many transactions have changed what readers see (records, labels, figures, links,
-trials, snapshots): the servers keep their worked-out pages per value of it."""
+trials, new snapshots): the servers keep their worked-out pages per value of it."""
 
 STUDY_CHILD_TABLES = (study_locations, study_interventions, study_conditions, result_values, adverse_events)
 """Tables whose rows are derived from a study's record and replaced with it."""

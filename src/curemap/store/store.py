@@ -889,12 +889,13 @@ class Store:
                 digest.update(extra.encode())
             content_hash = digest.hexdigest()
             snapshot_id = content_hash[:12]
-            conn.execute(
+            recorded = conn.execute(
                 upsert(conn, schema.snapshots)
                 .values(id=snapshot_id, created_at=self.clock(), content_hash=content_hash, counts=canonical_json(counts))
                 .on_conflict_do_nothing(index_elements=[schema.snapshots.c.id])
             )
-            tally.write()  # the same content as an earlier snapshot still ends a build or an update
+            if recorded.rowcount:  # an update that changed nothing leaves the pages as worked out
+                tally.write()
             tally.apply(conn)
         return snapshot_id
 

@@ -69,7 +69,7 @@ class Tally:
 
     def write(self) -> None:
         """The transaction changed what readers see even where no count moved (labels that
-        swap, figures, links, a snapshot)."""
+        swap, figures, links, a new snapshot)."""
         self.wrote = True
 
     def add(self, name: str, key: str = NO_VALUE, n: int = 1, fetched_at: str | None = None) -> None:

@@ -34,7 +34,7 @@ class KeptResponse:
 class AggregateCache:
     """Whole-store aggregates (landscape, trends, pooled evidence) and whole responses, kept per
     version of the store: its write counter, which every transaction that changes what readers
-    see moves (records, labels, figures, links, trials, snapshots; ``summary.Tally``)."""
+    see moves (records, labels, figures, links, trials, new snapshots; ``summary.Tally``)."""
 
     RECHECK_SECONDS = 1.0
     """How long a read version is trusted before the store is asked again."""
