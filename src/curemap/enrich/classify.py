@@ -181,7 +181,8 @@ class Classification:
         shared with the classification), built directly: ``asdict`` deep-copies value by value,
         a sixth of classifying a record."""
         values = {name: _plain(getattr(self, name)) for name in _field_names(type(self))}
-        values["evidence"] = [{name: getattr(item, name) for name in _field_names(Evidence)} for item in self.evidence]
+        evidence = _field_names(Evidence)
+        values["evidence"] = [{name: getattr(item, name) for name in evidence} for item in self.evidence]
         return values
 
     @classmethod

@@ -144,28 +144,29 @@ _NO_START: _Starts = _Starts((), (), {}, ())
 _BACK_REFERENCE = re.compile(r"\\[1-9]|\(\?P=")
 """A pattern that refers back to its own groups: joined with others, it would read another's."""
 
-_FROM_THE_START = re.compile("").match("")
-"""Where a pattern without a screen is read from."""
+_EVERYWHERE = re.compile("")
+"""The screen of a pattern read alone: it first matches at a text's start."""
 
 
-def _screens(patterns: list[re.Pattern[str]]) -> dict[re.Pattern[str], re.Pattern[str] | None]:
+def _screens(patterns: list[re.Pattern[str]]) -> list[re.Pattern[str]]:
     """Each pattern's screen: its alternatives joined with every other pattern of the same flags,
     read in one pass of the text instead of one pass each. A text where the screen first matches
     at ``i`` has no match of any of them starting before ``i`` (``\\b`` and look-behinds at ``i``
-    still see the text before it). None (no screen) for a pattern that cannot be joined: one
-    that refers back to its groups, or a verbose one (a comment would swallow the join)."""
-    joinable: dict[int, list[re.Pattern[str]]] = {}
-    for pattern in patterns:
-        if not (_BACK_REFERENCE.search(pattern.pattern) or pattern.flags & re.VERBOSE):
-            joinable.setdefault(pattern.flags, []).append(pattern)
-    screens: dict[re.Pattern[str], re.Pattern[str] | None] = dict.fromkeys(patterns)
-    for flags, group in joinable.items():
+    still see the text before it). A pattern that cannot be joined is read alone: one that
+    refers back to its groups, or a verbose one (a comment would swallow the join)."""
+    def joinable(pattern: re.Pattern[str]) -> bool:
+        return not (_BACK_REFERENCE.search(pattern.pattern) or pattern.flags & re.VERBOSE)
+
+    by_flags: dict[int, list[re.Pattern[str]]] = {}
+    for pattern in filter(joinable, patterns):
+        by_flags.setdefault(pattern.flags, []).append(pattern)
+    screen_of: dict[int, re.Pattern[str]] = {}
+    for flags, group in by_flags.items():
         try:
-            screen = re.compile("|".join(f"(?:{pattern.pattern})" for pattern in group), flags)
+            screen_of[flags] = re.compile("|".join(f"(?:{pattern.pattern})" for pattern in group), flags)
         except re.error:  # a flag set inside one pattern, say: each is read alone
             continue
-        screens.update(dict.fromkeys(group, screen))
-    return screens
+    return [screen_of.get(pattern.flags, _EVERYWHERE) if joinable(pattern) else _EVERYWHERE for pattern in patterns]
 
 
 class TermMatcher(Generic[K]):
@@ -210,8 +211,8 @@ class TermMatcher(Generic[K]):
         """Whether :meth:`may_match` can rule a text out (a small vocabulary); a hot loop asks only then."""
         self.has_regexes = bool(self._regexes)
         """Whether any term is a regex: :meth:`regex_hits` finds nothing otherwise."""
-        self._regex_screens = _screens([pattern for pattern, _ in self._regexes])
-        self._screens_read = list(dict.fromkeys(self._regex_screens.values()))
+        self._regex_screens = _screens([pattern for pattern, _ in self._regexes])  # one per regex term
+        self._screens_read = list(dict.fromkeys(self._regex_screens))
 
     def may_match(self, texts: Iterable[str]) -> bool:
         """False when no word term can occur in any of these texts (regex terms are not screened):
@@ -273,9 +274,9 @@ class TermMatcher(Generic[K]):
         """The regex terms' non-empty matches: (key, start, end), term by term. Each is read from
         where its screen first matched: none of its matches starts before (most texts none at all)."""
         hits = []
-        firsts = {screen: screen.search(text) if screen is not None else _FROM_THE_START for screen in self._screens_read}
-        for pattern, key in self._regexes:
-            first = firsts[self._regex_screens[pattern]]
+        firsts = {screen: screen.search(text) for screen in self._screens_read}
+        for (pattern, key), screen in zip(self._regexes, self._regex_screens):
+            first = firsts[screen]
             if first is not None:
                 hits += [(key, m.start(), m.end()) for m in pattern.finditer(text, first.start()) if m.end() > m.start()]
         return hits

@@ -870,7 +870,6 @@ class Store:
             if result.rowcount:
                 search.unindex_records(conn, [record.source_id])
                 tally.add(summary.PAPERS, n=-1)
-                tally.write()
                 conn.execute(insert(schema.changes).values(**log_row(record.source_id, PAPER.name, "deleted", now)))
                 counts.changed += 1
                 counts.changed_ids.append(record.source_id)

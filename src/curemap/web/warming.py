@@ -24,7 +24,7 @@ from curemap.web.context import WebContext
 logger = logging.getLogger("curemap.web")
 
 CHECK_SECONDS = 5.0
-"""How often the store's version is read (two indexed maxima) to find out it changed."""
+"""How often the store's version is read (its write counter) to find out it changed."""
 STOP_SECONDS = 5.0
 """How long a stopping server waits for the aggregate being worked out."""
 
