@@ -328,3 +328,122 @@ def test_a_day_number_names_one_date_in_the_dates_order(first, first_length, sec
     a, b = first.isoformat()[:first_length], second.isoformat()[:second_length]
     assert search.day_text(search.day_number(a)) == a and search.day_text(search.day_number(None)) is None
     assert (a < b) == (search.day_number(a) < search.day_number(b)) and search.day_number(None) < search.day_number(a)
+
+
+def _dated_matches(store: Store, kind: str, words: str) -> dict[str, int]:
+    """Each match's day (a study's last update, a paper's publication), read through the records' rows."""
+    table = schema.studies if kind == "study" else schema.papers
+    dated = table.c[search.DATED_BY[kind]]
+    with store.engine.connect() as conn:
+        matched = table.c.id.in_(search.matching_ids(kind, words, store.engine.dialect.name))
+        return {row.id: search.day_number(row[1]) for row in conn.execute(select(table.c.id, dated).where(matched))}
+
+
+def _scores(store: Store, kind: str, words: str) -> dict[str, float]:
+    with store.engine.connect() as conn:
+        return dict(conn.execute(search.matching_ids(kind, words, store.engine.dialect.name, ranked=True)).all())
+
+
+@pytest.mark.parametrize("window", [40, 10_000])
+def test_a_common_word_is_ranked_among_its_newest_matches(store_url, monkeypatch, window):
+    """A search matching more than the window is ranked among its matches dated on or after the
+    day of its window-th newest (studies by last update, papers by publication), whole days, on
+    both stores; its pages reach those only and say so. A rarer search ranks every match."""
+    from curemap.sources.files import iter_file_records
+    from tests.conftest import SHARED_DATA
+
+    monkeypatch.setattr(search, "RANK_WINDOW", window)
+    store = Store(store_url)
+    store.import_records(records_from_rows(csv_rows()[:400]))
+    store.import_records(iter_file_records(SHARED_DATA / "pubmed" / "medline16n0902.xml.gz"))
+    profile = load_profile()
+    for kind, words in (("study", "sclerosis"), ("paper", "patients")):
+        days = _dated_matches(store, kind, words)
+        assert len(days) > 100
+        since = sorted(days.values(), reverse=True)[window - 1] if len(days) > window else None
+        expected = {record_id for record_id, day in days.items() if since is None or day >= since}
+        found = query.study_page if kind == "study" else query.paper_page
+        filters = StudyFilters(q=words) if kind == "study" else query.PaperFilters(q=words)
+        ranked = found(store, profile, filters, sort="relevance", per_page=200)
+        ids = [item["id"] for n in range(1, ranked.pages + 1) for item in found(store, profile, filters, sort="relevance", per_page=200, page=n).items]
+        assert ranked.total == len(days) and set(ids) == expected and len(ids) == len(expected), kind
+        scores = _scores(store, kind, words)
+        assert [scores[i] for i in ids] == sorted((scores[i] for i in ids), reverse=True), kind
+        paged = found(store, profile, filters, sort="relevance", per_page=10)
+        if since is None:
+            assert ranked.window is None and "ranked" not in ranked.to_dict() and paged.pages == -(-len(days) // 10)
+            continue
+        assert len(expected) >= window and ranked.window == search.RankWindow(since, len(expected)), kind
+        assert ranked.to_dict()["ranked"] == {"matches": len(expected), "since": search.day_text(since)}
+        assert paged.pages == -(-len(expected) // 10) < -(-len(days) // 10)
+        assert found(store, profile, filters, sort="relevance", per_page=10, page=paged.pages + 1).items == []
+    page = TestClient(create_app(store)).get("/search", params={"q": "sclerosis"})
+    assert page.status_code == 200
+    said = "only the" in page.text and 'href="/studies?q=sclerosis"' in page.text and 'href="/papers?q=patients"' not in page.text
+    assert said == (window == 40)
+    store.close()
+
+
+def test_papers_are_keyed_by_their_day_and_a_store_keyed_before_is_indexed_again(built, capsys):
+    """SQLite: a paper's key is its publication day's, as a study's is its last update's; a store
+    whose papers were keyed in the order they came is indexed again when opened (migration 0025)."""
+    url = f"sqlite:///{built / 'curemap.db'}"
+    store = Store(url)
+    searches = ["multiple sclerosis", "remyelination"]
+    expected = [_scores(store, "paper", words) for words in searches]
+    with store.engine.begin() as conn:
+        keys = conn.exec_driver_sql(
+            "SELECT search_keys.id, papers.published FROM search_keys JOIN papers ON papers.id = search_keys.record_id"
+        ).all()
+        assert len(keys) == store.count_papers() > 100
+        assert all(key >= search.PAPER_KEYS and search.key_day(key) == search.day_number(day) for key, day in keys)
+        # the papers as keyed before: one after another from PAPER_KEYS
+        conn.exec_driver_sql(
+            "CREATE TEMPORARY TABLE held AS SELECT k.record_id, d.title, d.body, d.facets FROM search_keys AS k"
+            f" JOIN search_documents AS d ON d.rowid = k.id WHERE k.id >= {search.PAPER_KEYS}"
+        )
+        conn.exec_driver_sql(f"DELETE FROM search_documents WHERE rowid >= {search.PAPER_KEYS}")
+        conn.exec_driver_sql(f"DELETE FROM search_keys WHERE id >= {search.PAPER_KEYS}")
+        conn.exec_driver_sql(f"INSERT INTO search_keys (id, record_id, kind) SELECT {search.PAPER_KEYS} + rowid, record_id, 'paper' FROM held")
+        conn.exec_driver_sql(
+            "INSERT INTO search_documents (rowid, title, body, facets) SELECT k.id, held.title, held.body, held.facets"
+            " FROM held JOIN search_keys AS k ON k.record_id = held.record_id"
+        )
+        conn.exec_driver_sql("DELETE FROM schema_migrations WHERE name = '0025_dated_search_documents'")
+        assert not search.index_current(conn)
+    store.close()
+    capsys.readouterr()
+    reopened = Store(url)
+    assert "0025_dated_search_documents done in" in capsys.readouterr().err
+    with reopened.engine.connect() as conn:
+        assert search.index_current(conn)
+    assert [_scores(reopened, "paper", words) for words in searches] == expected and all(expected)  # each paper's words as they were
+    reopened.close()
+
+
+def test_a_postgresql_index_without_days_is_dated_on_opening(postgres_server, capsys):
+    """PostgreSQL: migration 0025 adds each document's day from its record, leaving its words as they were."""
+    from curemap.sources.files import iter_file_records
+    from tests.conftest import SHARED_DATA
+
+    store_url = postgres_server()
+    store = Store(store_url)
+    store.import_records(records_from_rows(csv_rows()[:300]))
+    store.import_records(iter_file_records(SHARED_DATA / "pubmed" / "medline16n0902.xml.gz"))
+    held = "SELECT record_id, kind, day, document::text FROM search_documents ORDER BY record_id"
+    indexed = store.count_studies() + store.count_papers()
+    with store.engine.begin() as conn:
+        before = conn.exec_driver_sql(held).all()
+        conn.exec_driver_sql("ALTER TABLE search_documents DROP COLUMN day")
+        conn.exec_driver_sql("DELETE FROM schema_migrations WHERE name = '0025_dated_search_documents'")
+    store.close()
+    capsys.readouterr()
+    reopened = Store(store_url)
+    assert "0025_dated_search_documents done in" in capsys.readouterr().err
+    with reopened.engine.connect() as conn:
+        assert conn.exec_driver_sql(held).all() == before
+        assert conn.exec_driver_sql("SELECT 1 FROM pg_indexes WHERE indexname = 'ix_search_documents_day'").first() is not None
+    assert len(before) == indexed > 800 and sum(row.day > 0 for row in before) > 800
+    days = {**_dated_matches(reopened, "study", "sclerosis"), **_dated_matches(reopened, "paper", "patients")}
+    assert days and all(day == {row.record_id: row.day for row in before}[record_id] for record_id, day in days.items())
+    reopened.close()

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from curemap.console import stderr
 from curemap.errors import StoreError
 from curemap.store import schema, search, summary
+from curemap.store.bulk import bulk_insert
 
 
 def _create(*tables) -> Callable[[Connection], None]:
@@ -260,6 +261,30 @@ def _store_writes(conn: Connection) -> None:
     conn.execute(schema.store_writes.insert().values(id=1, writes=0))
 
 
+def _dated_search_documents(conn: Connection) -> None:
+    """Each indexed record dated (:func:`search.record_day`), so a common word is ranked among its
+    newest matches (:data:`search.RANK_WINDOW`). SQLite: papers keyed by their publication day as
+    studies are by their last update, the index made again. PostgreSQL: a column of days, filled
+    from the records' dates with the trigger that stems a row's words again on an update held
+    off (the words do not change), and its index."""
+    if conn.dialect.name == "sqlite" or search.index_current(conn):
+        _index_again(conn)
+        return
+    conn.exec_driver_sql("ALTER TABLE search_documents ADD COLUMN IF NOT EXISTS day INTEGER NOT NULL DEFAULT 0")
+    conn.exec_driver_sql("CREATE TEMPORARY TABLE record_days (record_id TEXT PRIMARY KEY, day INTEGER NOT NULL) ON COMMIT DROP")
+    for kind, table in (("study", "studies"), ("paper", "papers")):
+        column, last = search.DATED_BY[kind], ""
+        while rows := conn.execute(
+            text(f"SELECT id, {column} FROM {table} WHERE id > :last AND {column} IS NOT NULL ORDER BY id LIMIT 10000"), {"last": last}
+        ).all():
+            bulk_insert(conn, "record_days", [{"record_id": row[0], "day": search.day_number(row[1])} for row in rows])
+            last = rows[-1][0]
+    conn.exec_driver_sql("ALTER TABLE search_documents DISABLE TRIGGER search_document_words")
+    conn.exec_driver_sql("UPDATE search_documents SET day = d.day FROM record_days AS d WHERE d.record_id = search_documents.record_id")
+    conn.exec_driver_sql("ALTER TABLE search_documents ENABLE TRIGGER search_document_words")
+    conn.exec_driver_sql(search.DAY_INDEX)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     (
         "0001_evidence_store",
@@ -306,6 +331,8 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0022_registration_digests", _registration_digests),
     ("0023_written_search_words", _written_search_words),
     ("0024_store_writes", _store_writes),
+    # every record dated in the index: a common word is ranked among its newest matches
+    ("0025_dated_search_documents", _dated_search_documents),
 ]
 
 

@@ -136,7 +136,7 @@ def staged_rows(kind: RecordKind, entries: list[Any], start: int, keys: dict[str
         rows[FIGURES] = [{"name": name, "key": key, "n": n} for (name, key), n in figures.tally.counts.items()]
     rows["search_documents"] = [
         {"record_id": e.data["id"], "kind": kind.name, **dict(zip(("title", "body"), search.document_of(kind.name, e.data))),
-         "facets": facets.get(e.data["id"], "")}
+         "facets": facets.get(e.data["id"], ""), "day": search.record_day(kind.name, e.data)}
         for e in entries
     ]
     return rows
@@ -262,7 +262,7 @@ def _create(conn: Connection, name: str, table: Table | str, row: dict[str, Any]
     target = schema.metadata.tables.get(_table_name(table))
     declared = [
         f"{conn.dialect.identifier_preparer.quote(column)} "
-        f"{target.c[column].type.compile(dialect=conn.dialect) if target is not None else 'INTEGER' if column == 'n' else 'TEXT'}"
+        f"{target.c[column].type.compile(dialect=conn.dialect) if target is not None else 'INTEGER' if column in ('n', 'day') else 'TEXT'}"
         for column in names
     ]
     unlogged = "UNLOGGED " if conn.dialect.name == "postgresql" else ""
@@ -354,12 +354,10 @@ def _index_in_sqlite(conn: Connection, token: str, kind: RecordKind, ids: list[s
     documents copied in the keys' order."""
     from curemap.store.store import BATCH_SIZE
 
-    days: dict[str, str | None] = {}
-    if kind is STUDY:
-        days = dict(conn.exec_driver_sql(f"SELECT id, last_update_posted FROM {_name(token, schema.studies)}").all())
+    days = dict(conn.exec_driver_sql(f"SELECT record_id, day FROM {_name(token, 'search_documents')}").all())
     for start in range(0, len(ids), BATCH_SIZE):
         batch = ids[start : start + BATCH_SIZE]
-        search.index_keys(conn, kind.name, {i: search.day_number(days[i]) for i in sorted(batch)} if kind is STUDY else dict.fromkeys(batch))
+        search.index_keys(conn, kind.name, {i: days[i] for i in (sorted(batch) if kind is STUDY else batch)})
     conn.exec_driver_sql(
         f"INSERT INTO search_documents (rowid, title, body, facets) SELECT k.id, s.title, s.body, s.facets"
         f" FROM {_name(token, 'search_documents')} AS s JOIN search_keys AS k ON k.record_id = s.record_id ORDER BY k.id"

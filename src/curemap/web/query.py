@@ -28,7 +28,7 @@ from curemap.store import Store, schema
 from curemap.store.kinds import STUDY
 from curemap.store import search
 from curemap.store.migrations import LISTING_INDEX
-from curemap.store.search import count_matches, matching_ids, newest_matches, top_matches
+from curemap.store.search import RankWindow, count_matches, day_text, matching_ids, newest_matches, rank_window, top_matches
 from curemap.wording import citation_url
 
 ROLES = (TESTED, COMPARATOR)
@@ -65,9 +65,11 @@ PaperSort = Literal["relevance", "-published", "published", "id", "title"]
 RELEVANCE = "relevance"
 """The order of a full-text search, most relevant first (the search page's): its pages are
 numbered and reach its best :data:`MAX_OFFSET` matches (the bounded window of a ranked list; a
-date order's cursor reads on past it). Not the lists' default: ranking reads every match's
-statistics (26,547 matches in a million studies: about 110 ms at the median on SQLite), where
-the newest are read from the first keys of the index (:func:`search.newest_matches`)."""
+date order's cursor reads on past it). A search matching more than :data:`search.RANK_WINDOW`
+is ranked among its newest matches (:func:`search.rank_window`; a page says so, ``ranked``).
+Not the lists' default: ranking reads each ranked match's statistics (26,547 matches in a
+million studies: about 110 ms at the median on SQLite), where the newest are read from the
+first keys of the index (:func:`search.newest_matches`)."""
 
 _ST = schema.studies
 _STUDY_ORDER = {
@@ -310,13 +312,21 @@ class Page:
     per_page: int
     items: list[dict[str, Any]]
     next_cursor: str | None = None  # study and paper lists: where the next page starts
+    window: RankWindow | None = None  # a search ranked among its newest matches only (search.RANK_WINDOW)
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        return max(1, -(-(self.window.size if self.window else self.total) // self.per_page))
+
+    @property
+    def ranked_since(self) -> str | None:
+        """The first date of the matches ranked, when a search was ranked among its newest only."""
+        return day_text(self.window.since) if self.window else None
 
     def to_dict(self) -> dict[str, Any]:
-        page = {"total": self.total, "page": self.page, "per_page": self.per_page, "items": self.items}
+        page: dict[str, Any] = {"total": self.total, "page": self.page, "per_page": self.per_page, "items": self.items}
+        if self.window:
+            page["ranked"] = {"matches": self.window.size, "since": self.ranked_since}
         return page if self.next_cursor is None else {**page, "next_cursor": self.next_cursor}
 
 
@@ -349,8 +359,10 @@ def study_page(
         if through_entries:
             counted = counted.with_hint(_ST, hint, "sqlite")
         total = kept if kept is not None else conn.execute(counted.where(*where)).scalar_one()
+        window = None
         if sort == RELEVANCE and by_text:
-            ids, next_cursor = top_matches(conn, "study", filters.q, facets, per_page, (page - 1) * per_page), None
+            window = rank_window(conn, "study", filters.q, facets, total)
+            ids, next_cursor = top_matches(conn, "study", filters.q, facets, per_page, (page - 1) * per_page, since=window.since if window else None), None
         elif sort == RELEVANCE:
             ranked = matching_ids("study", filters.q, dialect, facets, ranked=True).subquery("ranked")
             found = select(_ST.c.id).where(*study_conditions(profile, filters, dialect, words=False))
@@ -369,7 +381,7 @@ def study_page(
             chosen, next_cursor = _page_rows(conn, found.where(*where), _STUDY_ORDER, sort, page, per_page, cursor)
             ids = [row.id for row in chosen]
         by_id = {row.id: row for row in conn.execute(select(*(_ST.c[name] for name in STUDY_COLUMNS)).where(_ST.c.id.in_(ids)))}
-    return Page(total, page, per_page, _decorate_studies(store, [by_id[i] for i in ids]), next_cursor)
+    return Page(total, page, per_page, _decorate_studies(store, [by_id[i] for i in ids]), next_cursor, window)
 
 
 def refuse_ranked_export(sort: str) -> None:
@@ -474,8 +486,10 @@ def paper_page(
             total = count_matches(conn, "paper", filters.q)
         else:
             total = conn.execute(select(func.count()).select_from(pp).where(*where)).scalar_one() if len(where) > 1 else store.count_papers()
+        window = None
         if sort == RELEVANCE and by_text:
-            ranked_ids = top_matches(conn, "paper", filters.q, None, per_page, (page - 1) * per_page)
+            window = rank_window(conn, "paper", filters.q, None, total)
+            ranked_ids = top_matches(conn, "paper", filters.q, None, per_page, (page - 1) * per_page, since=window.since if window else None)
             by_id = {row.id: row for row in conn.execute(select(*columns).where(pp.c.id.in_(ranked_ids)))}
             rows, next_cursor = [by_id[i] for i in ranked_ids if i in by_id], None
         elif sort == RELEVANCE:
@@ -491,7 +505,7 @@ def paper_page(
     items = [
         {**row._mapping, "strategies": sorted(strategies_of.get(row.id, [])), "url": citation_url(row.id)} for row in rows
     ]
-    return Page(total, page, per_page, items, next_cursor)
+    return Page(total, page, per_page, items, next_cursor, window)
 
 
 CHANGE_KINDS = ("added", "status_changed", "results_posted", "results_updated", "enrollment_changed", "dates_moved", "updated", "deleted")

@@ -48,9 +48,14 @@ def thousands(value: float | None) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
 
 
-def long_date(day: date) -> str:
-    """``2025-09-25`` → ``25 September 2025``: a date as a person writes it."""
-    return f"{day.day} {day:%B %Y}"
+def long_date(day: date | str) -> str:
+    """``2025-09-25`` → ``25 September 2025``: a date as a person writes it; of a stored date
+    that may name a month or a year only (``2025-09``, ``2025``), as much as it names."""
+    if isinstance(day, date):
+        return f"{day.day} {day:%B %Y}"
+    year, month, rest = (day.split("-") + ["", ""])[:3]
+    named = date(int(year), int(month or 1), int(rest or 1))
+    return f"{named.day} {named:%B %Y}" if rest else f"{named:%B %Y}" if month else year
 
 
 def humanise(value: str | None) -> str:
