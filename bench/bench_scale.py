@@ -13,7 +13,7 @@ Printed figures:
 - peak memory: of the loading process and of each worker process (sampled);
 - speedup from 1 to 2 Dask workers, on the first ``--speedup-files`` files of each kind;
 - API latency (p50/p95), uncached: ``/api/status``, ``/api/stats``, the overview page and
-  ``GET /api/studies`` with each filter alone and combined, with ``q`` (newest first, and by relevance), the search page, and the 2,000th page
+  ``GET /api/studies`` with each filter alone and combined, with ``q`` (newest first, and by relevance; a rare word and a common one, whose ranking reads its newest matches only), the search page, and the 2,000th page
   (by cursor), over a real uvicorn server on 127.0.0.1 that keeps no responses and no
   aggregates (what a reader meets after every update), on the SQLite and PostgreSQL stores.
 
@@ -311,6 +311,9 @@ QUERIES = [
     "/api/studies?q=ocrelizumab&sort=relevance&per_page=20",
     "/api/studies?q=ocrelizumab&phase=phase3&sort=relevance&per_page=20",
     "/search?q=ocrelizumab",
+    "/api/studies?q=relapsing&sort=relevance&per_page=20",
+    "/api/papers?q=relapsing&sort=relevance&per_page=20",
+    "/search?q=relapsing",
     "/strategies/ahsct",
     "/api/strategies",
     "/api/strategies/ahsct",

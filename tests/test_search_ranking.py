@@ -95,6 +95,26 @@ def test_a_search_s_newest_matches_are_read_from_the_index_keys_in_the_lists_ord
     assert len(keys) == built_store.count_studies() and all(key >> search.DAY_SHIFT == search.day_number(day) for key, day in keys)
 
 
+def test_a_paper_search_s_newest_matches_are_read_from_the_index_keys_in_the_lists_order(built_store):
+    """Papers are keyed by their publication day: a search's newest pages, numbered and by
+    cursor, equal its matches sorted through the papers (ties on a day by id, undated last)."""
+    profile = load_profile()
+    pp = schema.papers
+    for words in ("multiple sclerosis", "patients", "disease"):
+        with built_store.engine.connect() as conn:
+            matched = pp.c.id.in_(search.matching_ids("paper", words, "sqlite"))
+            order = (pp.c.published.desc().nulls_last(), pp.c.id.desc())
+            newest = list(conn.execute(select(pp.c.id).where(pp.c.deleted.is_(False), matched).order_by(*order).limit(75)).scalars())
+        filters = query.PaperFilters(q=words)
+        numbered = [[i["id"] for i in query.paper_page(built_store, profile, filters, per_page=25, page=k).items] for k in (1, 2, 3)]
+        followed, cursor = [], None
+        for _ in range(3):
+            page = query.paper_page(built_store, profile, filters, per_page=25, cursor=cursor)
+            followed.append([i["id"] for i in page.items])
+            cursor = page.next_cursor
+        assert len(newest) == 75 and numbered == followed == [newest[:25], newest[25:50], newest[50:]], words
+
+
 def test_a_new_last_update_moves_a_study_to_the_front_of_its_searches(store_url):
     store = Store(store_url)
     rows = csv_rows()[:300]

@@ -70,7 +70,8 @@ def create_server(store: Store, home: Path, profile: Profile | None = None) -> M
     def search(query: str, strategy: str | None = None, page: int = 1, per_page: int = 20) -> dict[str, Any]:
         """Studies (registered trials) and papers containing every word of the query (stemmed),
         most relevant first (words in a title count more); optionally only those labelled with a
-        strategy id (see curemap://strategies). Pages of per_page (1-200) items."""
+        strategy id (see curemap://strategies). Pages of per_page (1-200) items. A list of more
+        than 10,000 matches is ranked among its newest (its `ranked`: how many, dated since when)."""
         with _answering(store, ToolError):
             if not query_words(query):
                 raise InputError("query: give at least one word to search for")

@@ -50,7 +50,7 @@ DAY_SHIFT = 24
 """A record's key in the SQLite index is its day (:func:`record_day`) shifted left by this many
 bits, plus its place among that day's records of its kind (a paper's above :data:`PAPER_KEYS`):
 the index's own rowid order is then the lists' newest-first order, day by day, and a search's
-newest matches are its first rowids read backwards (:func:`newest_matches`, :func:`top_matches`'
+newest matches are its first rowids read backwards (:func:`newest_matches`, :func:`ranked_matches`'
 window), however many records match."""
 
 PAPER_KEYS = 1 << 60
@@ -66,7 +66,7 @@ newest matches only: those dated on or after the day of its ``RANK_WINDOW``-th n
 ``RANK_WINDOW`` of the list's newest-first order, with their last day whole). Ranking reads every
 ranked match's statistics, so a common word ranked whole grew with the store (``relapsing``, 151,076
 of a million papers: 0.4 s on SQLite, 2.5 s on PostgreSQL); read this way, a reader following the
-research is shown the most relevant of its recent work, and is told so (:func:`ranked_window`).
+research is shown the most relevant of its recent work, and is told so (:func:`ranked_matches`).
 The same as the numbered pages' reach (``web.query.MAX_OFFSET``), so those pages reach every
 ranked match."""
 
@@ -86,6 +86,12 @@ def words(row: str = "") -> str:
         f" || to_tsvector('simple', coalesce({row}facets, ''))"
     )
 
+
+SEARCH_WORK_MEM = "32MB"
+"""PostgreSQL: the memory a search's statements may use for each of their bitmaps and sorts.
+At the server's usual 4 MB, a word in 151,076 of a million papers made a lossy bitmap, and
+each match on a lossy page had its words read again to be tested: counting it took 630 ms
+instead of 160."""
 
 DAY_INDEX = "CREATE INDEX IF NOT EXISTS ix_search_documents_day ON search_documents (kind, day)"
 """PostgreSQL: a search's newest matches by their day (:func:`record_day`), their bitmap joined
@@ -455,6 +461,13 @@ def _postgres_since(condition: str, parameters: dict[str, Any], since: int | Non
     return (condition, parameters) if since is None else (f"{condition} AND day >= :since", parameters | {"since": since})
 
 
+def _exact_bitmaps(conn: Connection) -> None:
+    """PostgreSQL: room for the rest of the transaction's bitmaps of a common word's matches to
+    stay exact (:data:`SEARCH_WORK_MEM`)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET LOCAL work_mem = '{SEARCH_WORK_MEM}'")
+
+
 def count_matches(conn: Connection, kind: str, query: str, facets: Facets | None = None, *, since: int | None = None) -> int:
     """How many records :func:`matching_ids` finds (dated on or after the day ``since``, if
     given), counted in the index alone (no match joined to its key, or to its study)."""
@@ -464,6 +477,7 @@ def count_matches(conn: Connection, kind: str, query: str, facets: Facets | None
     if conn.dialect.name == "sqlite":
         statement = text(f"SELECT count(*) FROM search_documents WHERE search_documents MATCH :match AND {_of_kind(kind, since)}")
         return conn.execute(statement, {"match": _sqlite_match(words, facets)}).scalar_one()
+    _exact_bitmaps(conn)
     condition, parameters = _postgres_since(*_postgres_match(words, kind, facets), since)
     return conn.execute(text(f"SELECT count(*) FROM search_documents WHERE {condition}"), parameters).scalar_one()
 
@@ -477,101 +491,112 @@ class RankWindow:
     size: int
 
 
-def rank_window(conn: Connection, kind: str, query: str, facets: Facets | None, total: int) -> RankWindow | None:
-    """The window a search of ``total`` matches is ranked in (:data:`RANK_WINDOW`), or None when
-    every match is: the day of its ``RANK_WINDOW``-th newest match (SQLite: the index's keys read
-    backwards; PostgreSQL: the days' index) and how many are dated since."""
-    words = query_words(query)
-    if total <= RANK_WINDOW or not words:
-        return None
-    if conn.dialect.name == "sqlite":
-        statement = text(
-            f"SELECT rowid FROM search_documents WHERE search_documents MATCH :match AND {_of_kind(kind)}"
-            " ORDER BY rowid DESC LIMIT 1 OFFSET :last"
-        )
-        key = conn.execute(statement, {"match": _sqlite_match(words, facets), "last": RANK_WINDOW - 1}).scalar()
-        since = None if key is None else key_day(key)
-    else:
-        condition, parameters = _postgres_match(words, kind, facets)
-        statement = text(f"SELECT day FROM search_documents WHERE {condition} ORDER BY day DESC LIMIT 1 OFFSET :last")
-        since = conn.execute(statement, parameters | {"last": RANK_WINDOW - 1}).scalar()
-    if not since:  # fewer matches than counted by the time they were read, or the window reaches the undated
-        return None
-    return RankWindow(since, count_matches(conn, kind, query, facets, since=since))
+@dataclass(frozen=True)
+class Ranked:
+    """A page of a search in order of relevance: how many records match, the page's ids, and
+    the window ranked when not every match was."""
+
+    total: int
+    ids: list[str]
+    window: RankWindow | None
 
 
-def top_matches(
-    conn: Connection, kind: str, query: str, facets: Facets | None, limit: int, offset: int, *, since: int | None = None
-) -> list[str]:
+def ranked_matches(conn: Connection, kind: str, query: str, facets: Facets | None, limit: int, offset: int) -> Ranked:
     """The ids of the ``limit`` most relevant matches after the first ``offset`` (:func:`matching_ids`'
-    ranked order; equal scores in the index's order on SQLite, by id on PostgreSQL), of those dated
-    on or after the day ``since`` if given (its :func:`rank_window`), ranked and cut in the index
-    before the page's matches are named."""
+    ranked order; equal scores in the index's order on SQLite, by id on PostgreSQL), ranked and
+    cut in the index before the page's matches are named; of a search matching more than
+    :data:`RANK_WINDOW`, of its newest matches only. SQLite reads the window's first day from
+    the index's keys and counts it there; PostgreSQL, which reads every match to count them,
+    finds that day in the same pass and counts the window as it ranks it."""
     words = query_words(query)
     if not words:
-        return []
+        return Ranked(0, [], None)
     if conn.dialect.name == "sqlite":
+        match, total = _sqlite_match(words, facets), count_matches(conn, kind, query, facets)
+        since = None
+        if total > RANK_WINDOW:
+            statement = text(
+                f"SELECT rowid FROM search_documents WHERE search_documents MATCH :match AND {_of_kind(kind)}"
+                " ORDER BY rowid DESC LIMIT 1 OFFSET :last"
+            )
+            key = conn.execute(statement, {"match": match, "last": RANK_WINDOW - 1}).scalar()
+            since = key_day(key) if key is not None else None
         statement = text(
             "SELECT search_keys.record_id FROM (SELECT rowid, rank FROM search_documents WHERE search_documents MATCH :match"
-            f" AND {_of_kind(kind, since)} ORDER BY rank LIMIT :limit OFFSET :offset) AS page JOIN search_keys ON search_keys.id = page.rowid"
-            " ORDER BY page.rank, page.rowid"
+            f" AND {_of_kind(kind, since or None)} ORDER BY rank LIMIT :limit OFFSET :offset) AS page"
+            " JOIN search_keys ON search_keys.id = page.rowid ORDER BY page.rank, page.rowid"
         )
-        parameters = {"match": _sqlite_match(words, facets), "limit": limit, "offset": offset}
-    else:
-        condition, parameters = _postgres_since(*_postgres_match(words, kind, facets), since)
-        statement = text(
-            f"SELECT record_id FROM search_documents WHERE {condition}"
+        ids = list(conn.execute(statement, {"match": match, "limit": limit, "offset": offset}).scalars())
+        return Ranked(total, ids, RankWindow(since, count_matches(conn, kind, query, facets, since=since)) if since else None)
+    _exact_bitmaps(conn)
+    condition, parameters = _postgres_match(words, kind, facets)
+    total, since = conn.execute(
+        text(f"SELECT count(*), (array_agg(day ORDER BY day DESC))[:last] FROM search_documents WHERE {condition}"),
+        parameters | {"last": RANK_WINDOW},
+    ).one()
+    condition, parameters = _postgres_since(condition, parameters, since or None)
+    rows = conn.execute(
+        text(
+            f"SELECT record_id, count(*) OVER () AS ranked FROM search_documents WHERE {condition}"
             " ORDER BY ts_rank(document, plainto_tsquery('english', :match)) DESC, record_id LIMIT :limit OFFSET :offset"
-        )
-        parameters |= {"limit": limit, "offset": offset}
-    return list(conn.execute(statement, parameters).scalars())
+        ),
+        parameters | {"limit": limit, "offset": offset},
+    ).all()
+    window = None
+    if since:  # a page past the window's last names none of it: counted on its own
+        window = RankWindow(since, rows[0].ranked if rows else count_matches(conn, kind, query, facets, since=since))
+    return Ranked(total, [row.record_id for row in rows], window)
 
 
 def newest_matches(
-    conn: Connection, query: str, facets: Facets | None, limit: int, *, offset: int = 0, after: tuple[str | None, str] | None = None
+    conn: Connection, kind: str, query: str, facets: Facets | None, limit: int, *, offset: int = 0,
+    after: tuple[str | None, str] | None = None,
 ) -> list[tuple[str, str | None]]:
-    """The (id, last update) of the newest studies matching (SQLite), in the lists' order (last
-    update, then id, both descending; undated last): the ``limit`` after the first ``offset``, or
-    after the cursor's (last update, id) ``after``. Read from the index's keys backwards
-    (:data:`DAY_SHIFT`): the first ``offset + limit`` keys, the days before the last one's whole
-    and that day's by id (a day's keys are in the order its studies came), so the cost is the
-    page's, not the matches'."""
+    """The (id, date) of the newest records of ``kind`` matching (SQLite), in the lists' order
+    (their date, :data:`DATED_BY`, then id, both descending; undated last): the ``limit`` after
+    the first ``offset``, or after the cursor's (date, id) ``after``. Read from the index's keys
+    backwards (:data:`DAY_SHIFT`): the first ``offset + limit`` keys, the days before the last
+    one's whole and that day's by id (a day's keys are in the order its records came), so the
+    cost is the page's, not the matches'."""
     words = query_words(query)
     if not words:
         return []
-    match = _sqlite_match(words, facets)  # the keys read are studies' (below PAPER_KEYS)
+    match = _sqlite_match(words, facets)
     wanted = offset + limit
     found: list[tuple[int, str]] = []  # (day, id), in the lists' order
-    high = PAPER_KEYS
+    low, high = _key_low(kind, 0), PAPER_KEYS if kind == "study" else 1 << 62
     if after is not None:  # the rest of the cursor's day, then the days before it
         day = day_number(after[0])
-        found += [(day, record_id) for record_id in _day_ids(conn, match, day, wanted, below=after[1])]
-        high = day << DAY_SHIFT
-    keys = _keys_below(conn, match, high, limit=wanted - len(found)) if len(found) < wanted else []
+        found += [(day, record_id) for record_id in _day_ids(conn, kind, match, day, wanted, below=after[1])]
+        high = _key_low(kind, day)
+    keys = _keys_between(conn, match, low, high, limit=wanted - len(found)) if len(found) < wanted else []
     if keys:
-        last = keys[-1] >> DAY_SHIFT
-        newer = [key for key in keys if key >> DAY_SHIFT > last]
+        last = key_day(keys[-1])
+        newer = [key for key in keys if key_day(key) > last]
         names = dict(
             conn.execute(
                 text("SELECT id, record_id FROM search_keys WHERE id IN :keys").bindparams(bindparam("keys", expanding=True)), {"keys": newer}
             ).all()
         ) if newer else {}
-        found += sorted(((key >> DAY_SHIFT, names[key]) for key in newer), reverse=True)
-        found += [(last, record_id) for record_id in _day_ids(conn, match, last, wanted - len(found))]
+        found += sorted(((key_day(key), names[key]) for key in newer), reverse=True)
+        found += [(last, record_id) for record_id in _day_ids(conn, kind, match, last, wanted - len(found))]
     return [(record_id, day_text(day)) for day, record_id in found[offset:wanted]]
 
 
-def _day_ids(conn: Connection, match: str, day: int, limit: int, *, below: str | None = None) -> list[str]:
-    """The ids of one day's matches (below ``below``), highest first, at most ``limit``."""
+def _day_ids(conn: Connection, kind: str, match: str, day: int, limit: int, *, below: str | None = None) -> list[str]:
+    """The ids of one day's matches of ``kind`` (below ``below``), highest first, at most ``limit``."""
     statement = text(
         "SELECT record_id FROM search_keys WHERE id IN (SELECT rowid FROM search_documents WHERE search_documents MATCH :match"
         " AND rowid >= :low AND rowid < :high)" + (" AND record_id < :below" if below is not None else "") + " ORDER BY record_id DESC LIMIT :limit"
     )
-    parameters = {"match": match, "low": day << DAY_SHIFT, "high": (day + 1) << DAY_SHIFT, "limit": limit}
+    parameters = {"match": match, "low": _key_low(kind, day), "high": _key_low(kind, day + 1), "limit": limit}
     return list(conn.execute(statement, parameters | ({"below": below} if below is not None else {})).scalars())
 
 
-def _keys_below(conn: Connection, match: str, high: int, *, limit: int) -> list[int]:
-    """Keys of the index's matches below ``high``, highest first, at most ``limit``."""
-    statement = text("SELECT rowid FROM search_documents WHERE search_documents MATCH :match AND rowid < :high ORDER BY rowid DESC LIMIT :limit")
-    return list(conn.execute(statement, {"match": match, "high": high, "limit": limit}).scalars())
+def _keys_between(conn: Connection, match: str, low: int, high: int, *, limit: int) -> list[int]:
+    """Keys of the index's matches from ``low`` up to ``high``, highest first, at most ``limit``."""
+    statement = text(
+        "SELECT rowid FROM search_documents WHERE search_documents MATCH :match AND rowid >= :low AND rowid < :high"
+        " ORDER BY rowid DESC LIMIT :limit"
+    )
+    return list(conn.execute(statement, {"match": match, "low": low, "high": high, "limit": limit}).scalars())

@@ -28,7 +28,7 @@ from curemap.store import Store, schema
 from curemap.store.kinds import STUDY
 from curemap.store import search
 from curemap.store.migrations import LISTING_INDEX
-from curemap.store.search import RankWindow, count_matches, day_text, matching_ids, newest_matches, rank_window, top_matches
+from curemap.store.search import RankWindow, count_matches, day_text, matching_ids, newest_matches, ranked_matches
 from curemap.wording import citation_url
 
 ROLES = (TESTED, COMPARATOR)
@@ -66,7 +66,7 @@ RELEVANCE = "relevance"
 """The order of a full-text search, most relevant first (the search page's): its pages are
 numbered and reach its best :data:`MAX_OFFSET` matches (the bounded window of a ranked list; a
 date order's cursor reads on past it). A search matching more than :data:`search.RANK_WINDOW`
-is ranked among its newest matches (:func:`search.rank_window`; a page says so, ``ranked``).
+is ranked among its newest matches (:func:`search.ranked_matches`; a page says so, ``ranked``).
 Not the lists' default: ranking reads each ranked match's statistics (26,547 matches in a
 million studies: about 110 ms at the median on SQLite), where the newest are read from the
 first keys of the index (:func:`search.newest_matches`)."""
@@ -351,26 +351,25 @@ def study_page(
         given, hint = set(filters.params()), f"INDEXED BY {LISTING_INDEX}"
         narrowed = bool(given & set(ID_FILTERS)) and "sponsor_class" not in given
         by_text = _answered_by_text(filters)
+        ranked = ranked_matches(conn, "study", filters.q, facets, per_page, (page - 1) * per_page) if by_text and sort == RELEVANCE else None
         if by_text:
-            kept = count_matches(conn, "study", filters.q, facets)
+            kept = ranked.total if ranked else count_matches(conn, "study", filters.q, facets)
             where = [_ST.c.id.in_(matching_ids("study", filters.q, dialect, facets))]  # the index holds every filter given
         through_entries = narrowed and (by_text or not {"status", "phase"} & given)
         counted = select(func.count()).select_from(_ST)
         if through_entries:
             counted = counted.with_hint(_ST, hint, "sqlite")
         total = kept if kept is not None else conn.execute(counted.where(*where)).scalar_one()
-        window = None
-        if sort == RELEVANCE and by_text:
-            window = rank_window(conn, "study", filters.q, facets, total)
-            ids, next_cursor = top_matches(conn, "study", filters.q, facets, per_page, (page - 1) * per_page, since=window.since if window else None), None
+        if ranked:
+            ids, next_cursor = ranked.ids, None
         elif sort == RELEVANCE:
-            ranked = matching_ids("study", filters.q, dialect, facets, ranked=True).subquery("ranked")
+            scored = matching_ids("study", filters.q, dialect, facets, ranked=True).subquery("ranked")
             found = select(_ST.c.id).where(*study_conditions(profile, filters, dialect, words=False))
-            ordered = found.join(ranked, ranked.c.record_id == _ST.c.id).order_by(ranked.c.score.desc(), _ST.c.id)
+            ordered = found.join(scored, scored.c.record_id == _ST.c.id).order_by(scored.c.score.desc(), _ST.c.id)
             ids, next_cursor = list(conn.execute(ordered.limit(per_page).offset((page - 1) * per_page)).scalars()), None
         elif by_text and dialect == "sqlite" and sort == "-last_update":
             after = decode_cursor(cursor, sort) if cursor is not None else None
-            newest = newest_matches(conn, filters.q, facets, per_page, offset=(page - 1) * per_page, after=after)
+            newest = newest_matches(conn, "study", filters.q, facets, per_page, offset=(page - 1) * per_page, after=after)
             ids = [record_id for record_id, _ in newest]
             next_cursor = encode_cursor(sort, newest[-1][1], newest[-1][0]) if len(newest) == per_page else None
         else:
@@ -381,7 +380,7 @@ def study_page(
             chosen, next_cursor = _page_rows(conn, found.where(*where), _STUDY_ORDER, sort, page, per_page, cursor)
             ids = [row.id for row in chosen]
         by_id = {row.id: row for row in conn.execute(select(*(_ST.c[name] for name in STUDY_COLUMNS)).where(_ST.c.id.in_(ids)))}
-    return Page(total, page, per_page, _decorate_studies(store, [by_id[i] for i in ids]), next_cursor, window)
+    return Page(total, page, per_page, _decorate_studies(store, [by_id[i] for i in ids]), next_cursor, ranked.window if ranked else None)
 
 
 def refuse_ranked_export(sort: str) -> None:
@@ -468,7 +467,8 @@ def paper_page(
     per_page: int = DEFAULT_PER_PAGE, cursor: str | None = None,
 ) -> Page:
     """One page of the (not withdrawn) papers matching the filters (numbered, or after
-    ``cursor``), with the total."""
+    ``cursor``), with the total. A full-text search's newest matches are read, on SQLite, from
+    the index's keys, which follow the papers' publication (:func:`newest_matches`)."""
     validate_list_page(page, per_page, cursor)
     _check_sort(sort, filters.q, cursor)
     pp, rs = schema.papers, schema.record_strategies
@@ -482,20 +482,26 @@ def paper_page(
         where.append(pp.c.id.in_(matching_ids("paper", filters.q, store.engine.dialect.name)))
     columns = [pp.c[name] for name in PAPER_COLUMNS]
     with store.connect() as conn:
-        if by_text:
+        ranked = ranked_matches(conn, "paper", filters.q, None, per_page, (page - 1) * per_page) if by_text and sort == RELEVANCE else None
+        if ranked:
+            total = ranked.total
+        elif by_text:
             total = count_matches(conn, "paper", filters.q)
         else:
             total = conn.execute(select(func.count()).select_from(pp).where(*where)).scalar_one() if len(where) > 1 else store.count_papers()
-        window = None
-        if sort == RELEVANCE and by_text:
-            window = rank_window(conn, "paper", filters.q, None, total)
-            ranked_ids = top_matches(conn, "paper", filters.q, None, per_page, (page - 1) * per_page, since=window.since if window else None)
-            by_id = {row.id: row for row in conn.execute(select(*columns).where(pp.c.id.in_(ranked_ids)))}
-            rows, next_cursor = [by_id[i] for i in ranked_ids if i in by_id], None
+        if ranked:
+            by_id = {row.id: row for row in conn.execute(select(*columns).where(pp.c.id.in_(ranked.ids)))}
+            rows, next_cursor = [by_id[i] for i in ranked.ids if i in by_id], None
         elif sort == RELEVANCE:
-            ranked = matching_ids("paper", filters.q, store.engine.dialect.name, ranked=True).subquery("ranked")
-            ordered = select(*columns).where(*unmatched).join(ranked, ranked.c.record_id == pp.c.id).order_by(ranked.c.score.desc(), pp.c.id)
+            scored = matching_ids("paper", filters.q, store.engine.dialect.name, ranked=True).subquery("ranked")
+            ordered = select(*columns).where(*unmatched).join(scored, scored.c.record_id == pp.c.id).order_by(scored.c.score.desc(), pp.c.id)
             rows, next_cursor = conn.execute(ordered.limit(per_page).offset((page - 1) * per_page)).all(), None
+        elif by_text and store.engine.dialect.name == "sqlite" and sort == "-published":
+            after = decode_cursor(cursor, sort) if cursor is not None else None
+            newest = newest_matches(conn, "paper", filters.q, None, per_page, offset=(page - 1) * per_page, after=after)
+            by_id = {row.id: row for row in conn.execute(select(*columns).where(pp.c.id.in_([i for i, _ in newest])))}
+            rows = [by_id[i] for i, _ in newest]
+            next_cursor = encode_cursor(sort, newest[-1][1], newest[-1][0]) if len(newest) == per_page else None
         else:
             rows, next_cursor = _page_rows(conn, select(*columns).where(*where), _PAPER_ORDER, sort, page, per_page, cursor)
         ids = [row.id for row in rows]
@@ -505,7 +511,7 @@ def paper_page(
     items = [
         {**row._mapping, "strategies": sorted(strategies_of.get(row.id, [])), "url": citation_url(row.id)} for row in rows
     ]
-    return Page(total, page, per_page, items, next_cursor, window)
+    return Page(total, page, per_page, items, next_cursor, ranked.window if ranked else None)
 
 
 CHANGE_KINDS = ("added", "status_changed", "results_posted", "results_updated", "enrollment_changed", "dates_moved", "updated", "deleted")
