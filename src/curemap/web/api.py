@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Resp
 from curemap.analysis import trends
 from curemap.analysis.landscape import LISTS, PAGED_LISTS, TESTED_LIST, strategy_list
 from curemap.service.runs import update_status
+from curemap.store.search import RANK_WINDOW
 from curemap.views import store_counts, store_status
 from curemap.export import LABEL_COLUMNS
 from curemap.web import aggregates
@@ -56,6 +57,10 @@ Cursor = Annotated[
 EXPORT_STUDY_COLUMNS = [*STUDY_COLUMNS, *LABEL_COLUMNS, "registry_url"]
 """A study list's download: the list's columns and what enrichment says of each study, as `curemap export` writes it."""
 STRATEGY_COLUMNS = ["id", "name", "group", "group_name", "curative_intent", "stage", "studies", "interventional", "recruiting", "with_results", "stage_trials"]
+RANKED_SORT = (
+    f"relevance (with q): most relevant first, numbered pages only; a search of more than {RANK_WINDOW:,} matches"
+    " ranks its newest and says so in ranked"
+)
 MAX_IDS_PER_PAGE = 1000
 """Ids a page of a sponsor's trials or a strategy's list holds at most (bare ids: ten times a page of studies)."""
 StrategyListName = Literal[PAGED_LISTS]
@@ -78,7 +83,7 @@ def list_studies(
     ctx: Context,
     filters: Annotated[StudyFilters, Depends(study_filters)],
     pages: Paging,
-    sort: Annotated[StudySort, Query(description="order; a leading - means newest/largest first; relevance (with q): most relevant first, numbered pages only")] = "-last_update",
+    sort: Annotated[StudySort, Query(description=f"order; a leading - means newest/largest first; {RANKED_SORT}")] = "-last_update",
     format: Format = None,
     cursor: Cursor = None,
 ):
@@ -105,7 +110,7 @@ def list_papers(
     ctx: Context,
     filters: Annotated[PaperFilters, Depends(paper_filters)],
     pages: Paging,
-    sort: Annotated[PaperSort, Query(description="order; a leading - means newest first; relevance (with q): most relevant first, numbered pages only")] = "-published",
+    sort: Annotated[PaperSort, Query(description=f"order; a leading - means newest first; {RANKED_SORT}")] = "-published",
     format: Format = None,
     cursor: Cursor = None,
 ):
