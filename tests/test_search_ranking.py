@@ -397,10 +397,16 @@ def test_a_common_word_is_ranked_among_its_newest_matches(store_url, monkeypatch
         assert ranked.to_dict()["ranked"] == {"matches": len(expected), "since": search.day_text(since)}
         assert paged.pages == -(-len(expected) // 10) < -(-len(days) // 10)
         assert found(store, profile, filters, sort="relevance", per_page=10, page=paged.pages + 1).items == []
-    page = TestClient(create_app(store)).get("/search", params={"q": "sclerosis"})
+    client = TestClient(create_app(store))
+    page = client.get("/search", params={"q": "sclerosis"})
     assert page.status_code == 200
     said = "only the" in page.text and 'href="/studies?q=sclerosis"' in page.text and 'href="/papers?q=patients"' not in page.text
     assert said == (window == 40)
+    completed = StudyFilters(q="sclerosis", status="COMPLETED")  # a list narrowed in the index: its own window
+    assert study_page(store, profile, completed).total > 40
+    listed = client.get("/studies", params={"q": "sclerosis", "status": "COMPLETED", "sort": "relevance"})
+    assert listed.status_code == 200 and ("only the" in listed.text) == (window == 40)
+    assert ('href="/studies?status=COMPLETED&amp;q=sclerosis"' in listed.text) == (window == 40)
     store.close()
 
 

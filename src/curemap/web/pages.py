@@ -263,6 +263,7 @@ def studies(
         by_cursor=cursor is not None,
         next_link=_next_link(trials, lambda **at: "/studies?" + _link_params(filters, sort=sort, **at), cursor),
         export_query=_link_params(filters, sort=sort),
+        every="/studies?" + _link_params(filters),  # a ranked list's matches, newest first
     )
 
 
