@@ -435,37 +435,43 @@ def test_papers_are_keyed_by_their_day_and_a_store_keyed_before_is_indexed_again
             "INSERT INTO search_documents (rowid, title, body, facets) SELECT k.id, held.title, held.body, held.facets"
             " FROM held JOIN search_keys AS k ON k.record_id = held.record_id"
         )
-        conn.exec_driver_sql("DELETE FROM schema_migrations WHERE name = '0025_dated_search_documents'")
+        conn.exec_driver_sql("DELETE FROM schema_migrations WHERE name = '0025_dated_labelled_papers'")
         assert not search.index_current(conn)
     store.close()
     capsys.readouterr()
     reopened = Store(url)
-    assert "0025_dated_search_documents done in" in capsys.readouterr().err
+    assert "0025_dated_labelled_papers done in" in capsys.readouterr().err
     with reopened.engine.connect() as conn:
         assert search.index_current(conn)
     assert [_scores(reopened, "paper", words) for words in searches] == expected and all(expected)  # each paper's words as they were
     reopened.close()
 
 
-def test_a_postgresql_index_without_days_is_dated_on_opening(postgres_server, capsys):
-    """PostgreSQL: migration 0025 adds each document's day from its record, leaving its words as they were."""
+def test_a_postgresql_index_without_days_or_papers_labels_is_made_current_on_opening(postgres_server, capsys):
+    """PostgreSQL: migration 0025 adds each document's day from its record and each labelled
+    paper's strategies to its facets, its words then as an index made anew holds them."""
     from curemap.sources.files import iter_file_records
     from tests.conftest import SHARED_DATA
+
+    from curemap.enrich.pipeline import classify_store
 
     store_url = postgres_server()
     store = Store(store_url)
     store.import_records(records_from_rows(csv_rows()[:300]))
     store.import_records(iter_file_records(SHARED_DATA / "pubmed" / "medline16n0902.xml.gz"))
-    held = "SELECT record_id, kind, day, document::text FROM search_documents ORDER BY record_id"
+    classify_store(store, load_profile())
+    held = "SELECT record_id, kind, day, facets, document::text FROM search_documents ORDER BY record_id"
     indexed = store.count_studies() + store.count_papers()
     with store.engine.begin() as conn:
         before = conn.exec_driver_sql(held).all()
+        assert sum(row.kind == "paper" and "facetstrategy" in row.facets for row in before) > 50
         conn.exec_driver_sql("ALTER TABLE search_documents DROP COLUMN day")
-        conn.exec_driver_sql("DELETE FROM schema_migrations WHERE name = '0025_dated_search_documents'")
+        conn.exec_driver_sql("UPDATE search_documents SET facets = '' WHERE kind = 'paper'")  # the words stemmed again without them
+        conn.exec_driver_sql("DELETE FROM schema_migrations WHERE name = '0025_dated_labelled_papers'")
     store.close()
     capsys.readouterr()
     reopened = Store(store_url)
-    assert "0025_dated_search_documents done in" in capsys.readouterr().err
+    assert "0025_dated_labelled_papers done in" in capsys.readouterr().err
     with reopened.engine.connect() as conn:
         assert conn.exec_driver_sql(held).all() == before
         assert conn.exec_driver_sql("SELECT 1 FROM pg_indexes WHERE indexname = 'ix_search_documents_day'").first() is not None
@@ -473,3 +479,63 @@ def test_a_postgresql_index_without_days_is_dated_on_opening(postgres_server, ca
     days = {**_dated_matches(reopened, "study", "sclerosis"), **_dated_matches(reopened, "paper", "patients")}
     assert days and all(day == {row.record_id: row.day for row in before}[record_id] for record_id, day in days.items())
     reopened.close()
+
+
+def _papers_through_rows(store: Store, words: str, strategies: list[str]) -> list[str]:
+    """A paper search narrowed by strategies the way it was before the index held them: the
+    words' matches joined to the papers' labels, newest first."""
+    pp, rs = schema.papers, schema.record_strategies
+    with store.engine.connect() as conn:
+        matched = pp.c.id.in_(search.matching_ids("paper", words, store.engine.dialect.name))
+        labelled = pp.c.id.in_(select(rs.c.record_id).where(rs.c.strategy.in_(strategies)))
+        ordered = select(pp.c.id).where(pp.c.deleted.is_(False), matched, labelled).order_by(pp.c.published.desc().nulls_last(), pp.c.id.desc())
+        return list(conn.execute(ordered).scalars())
+
+
+PAPER_SEARCHES = [("multiple sclerosis", "ahsct", None), ("sclerosis", None, "immune_reset"), ("patients", "anti_cd20", None),
+                  ("remyelination", None, "remyelination"), ("sclerosis", "dmt_other", None)]
+
+
+def _paper_searches_answered_by_the_index(store: Store) -> list[int]:
+    profile = load_profile()
+    totals = []
+    for words, strategy, group in PAPER_SEARCHES:
+        filters = query.PaperFilters(q=words, strategy=strategy, group=group)
+        strategies = [strategy] if strategy else [s.id for s in profile.strategies if s.group == group]
+        expected = _papers_through_rows(store, words, strategies)
+        newest = query.paper_page(store, profile, filters, per_page=200)
+        ranked = query.paper_page(store, profile, filters, sort="relevance", per_page=200)
+        assert newest.total == ranked.total == len(expected), filters
+        assert [p["id"] for p in newest.items] == expected[:200] and {p["id"] for p in ranked.items} == set(expected[:200]), filters
+        totals.append(len(expected))
+    return totals
+
+
+def test_the_index_answers_a_paper_search_by_strategy_and_a_paper_s_new_labels_move_it(store_url):
+    """Papers' strategies are facets of the index, as studies' are: a paper search narrowed by a
+    strategy or a group is counted, listed and ranked there, equal to the words' matches joined
+    to the papers' labels, and a paper relabelled moves between them."""
+    import json
+
+    from curemap.enrich.pipeline import classify_store
+    from curemap.sources.files import iter_file_records
+    from curemap.store.kinds import PAPER
+    from tests.conftest import SHARED_DATA
+
+    store = Store(store_url)
+    store.import_records(iter_file_records(SHARED_DATA / "literature" / "ms_articles_2021_2022.csv"))
+    classify_store(store, load_profile())
+    before = _paper_searches_answered_by_the_index(store)
+    assert sum(n > 0 for n in before) >= 3, before
+    profile = load_profile()
+    moved = query.paper_page(store, profile, query.PaperFilters(q="sclerosis", strategy="dmt_other"), per_page=1).items[0]["id"]
+    cl, pp = schema.classifications, schema.papers
+    with store.engine.connect() as conn:
+        row = conn.execute(select(cl.c.data, cl.c.profile_hash, pp.c.content_hash).join(pp, pp.c.id == cl.c.record_id).where(cl.c.record_id == moved)).one()
+    labels = json.loads(row.data)
+    relabelled = labels | {"strategies": ["ahsct"], "roles": {"ahsct": "tested"}, "tested_strategies": ["ahsct"]}
+    store.save_classifications(PAPER, [(moved, row.content_hash, relabelled)], row.profile_hash)
+    after = _paper_searches_answered_by_the_index(store)
+    assert moved in {p["id"] for p in query.paper_page(store, profile, query.PaperFilters(q="sclerosis", group="immune_reset"), per_page=200).items}
+    assert after[4] == before[4] - 1 and after[1] == before[1] + ("ahsct" not in labels["strategies"])
+    store.close()

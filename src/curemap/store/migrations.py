@@ -261,12 +261,14 @@ def _store_writes(conn: Connection) -> None:
     conn.execute(schema.store_writes.insert().values(id=1, writes=0))
 
 
-def _dated_search_documents(conn: Connection) -> None:
+def _dated_labelled_papers(conn: Connection) -> None:
     """Each indexed record dated (:func:`search.record_day`), so a common word is ranked among its
-    newest matches (:data:`search.RANK_WINDOW`). SQLite: papers keyed by their publication day as
-    studies are by their last update, the index made again. PostgreSQL: a column of days, filled
-    from the records' dates with the trigger that stems a row's words again on an update held
-    off (the words do not change), and its index."""
+    newest matches (:data:`search.RANK_WINDOW`), and each paper's strategies among its facets, so
+    the index answers a paper search by strategy. SQLite: papers keyed by their publication day as
+    studies are by their last update, the index made again. PostgreSQL: a column of days filled
+    from the records' dates and its index, and the labelled papers' facets written, with the
+    trigger that stems a row's words again on an update held off (a paper's words were its text's
+    alone, so its facets' are added to them as the trigger would)."""
     if conn.dialect.name == "sqlite" or search.index_current(conn):
         _index_again(conn)
         return
@@ -279,8 +281,17 @@ def _dated_search_documents(conn: Connection) -> None:
         ).all():
             bulk_insert(conn, "record_days", [{"record_id": row[0], "day": search.day_number(row[1])} for row in rows])
             last = rows[-1][0]
+    conn.exec_driver_sql("CREATE TEMPORARY TABLE paper_facets (record_id TEXT PRIMARY KEY, facets TEXT NOT NULL) ON COMMIT DROP")
+    labelled = list(conn.exec_driver_sql("SELECT DISTINCT r.record_id FROM record_strategies AS r JOIN papers AS p ON p.id = r.record_id").scalars())
+    for start in range(0, len(labelled), 10000):
+        facets = search.record_facets(conn, labelled[start : start + 10000])
+        bulk_insert(conn, "paper_facets", [{"record_id": record_id, "facets": tokens} for record_id, tokens in facets.items()])
     conn.exec_driver_sql("ALTER TABLE search_documents DISABLE TRIGGER search_document_words")
     conn.exec_driver_sql("UPDATE search_documents SET day = d.day FROM record_days AS d WHERE d.record_id = search_documents.record_id")
+    conn.exec_driver_sql(
+        "UPDATE search_documents SET facets = f.facets, document = document || to_tsvector('simple', f.facets) FROM paper_facets AS f"
+        " WHERE f.record_id = search_documents.record_id AND coalesce(search_documents.facets, '') = ''"
+    )
     conn.exec_driver_sql("ALTER TABLE search_documents ENABLE TRIGGER search_document_words")
     conn.exec_driver_sql(search.DAY_INDEX)
 
@@ -331,8 +342,9 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0022_registration_digests", _registration_digests),
     ("0023_written_search_words", _written_search_words),
     ("0024_store_writes", _store_writes),
-    # every record dated in the index: a common word is ranked among its newest matches
-    ("0025_dated_search_documents", _dated_search_documents),
+    # every record dated in the index (a common word is ranked among its newest matches), and
+    # papers' strategies among its facets
+    ("0025_dated_labelled_papers", _dated_labelled_papers),
 ]
 
 

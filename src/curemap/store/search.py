@@ -7,14 +7,15 @@ kept in step by every import (:func:`index_records`), and both answer :func:`mat
 with the same meaning: every word of the query must occur (stemmed) in the record.
 
 Both indexes tell a record's kind (SQLite by its key, PostgreSQL by a column) and hold each
-study's *facets* (:func:`study_facets`: its phase and status, its MS and curative labels, and the
-strategies its classification names, each with its role) as tokens (SQLite: a column of their
-own, which a query's words never reach; PostgreSQL: unstemmed ``facet…`` tokens beside the
-words, matched by a query of their own, which a search reaches only by typing one whole). The index then
-answers "phase 3 MS studies of a strategy mentioning ocrelizumab" by itself, where joining each
-of a million-record store's matches to its study to test them took most of the time. The facets
-are read from the stored study and its labels, so they are written after a batch's labels
-(:func:`index_records`) and again when a study's labels change (:func:`refresh_facets`). Both
+record's *facets* (:func:`record_facets`: a study's phase and status and its MS and curative
+labels, and the strategies a study's or a paper's classification names, each with its role) as
+tokens (SQLite: a column of their own, which a query's words never reach; PostgreSQL: unstemmed
+``facet…`` tokens beside the words, matched by a query of their own, which a search reaches only
+by typing one whole). The index then answers "phase 3 MS studies of a strategy mentioning
+ocrelizumab" (or papers of a strategy) by itself, where joining each of a million-record store's
+matches to its record to test them took most of the time. The facets are read from the stored
+record and its labels, so they are written after a batch's labels (:func:`index_records`) and
+again when a record's labels change (:func:`refresh_facets`). Both
 rank matches by relevance (:func:`matching_ids`, ``ranked``): FTS5's BM25 with a title's words
 weighing :data:`TITLE_WEIGHT` times a body's, PostgreSQL's ``ts_rank``.
 """
@@ -172,11 +173,11 @@ def key_day(key: int) -> int:
     return (key - PAPER_KEYS if key >= PAPER_KEYS else key) >> DAY_SHIFT
 
 
-def study_facets(conn: Connection, ids: list[str]) -> dict[str, str]:
-    """The facet tokens of these stored studies: phase, status, the MS and curative labels
-    (unclassified studies have neither, as the lists' filters match neither), and each strategy
-    the classification names, alone and with its role."""
-    return {record_id: tokens for record_id, (tokens, _) in _stored_studies(conn, ids).items()}
+def record_facets(conn: Connection, ids: list[str]) -> dict[str, str]:
+    """The facet tokens of these stored records: a study's phase, status, and MS and curative
+    labels (unclassified studies have neither, as the lists' filters match neither), and each
+    strategy a study's or a paper's classification names, alone and with its role."""
+    return {record_id: tokens for kind in DATED_BY for record_id, (tokens, _) in _stored(conn, kind, ids).items()}
 
 
 def study_tokens(phase: str | None, status: str | None, is_ms: bool | None, curative: bool | None) -> list[str]:
@@ -190,20 +191,21 @@ def label_tokens(strategy: str, role: str) -> list[str]:
     return [facet("strategy", strategy), facet(role, strategy)]
 
 
-def _stored_studies(conn: Connection, ids: list[str]) -> dict[str, tuple[str, int]]:
-    """The facet tokens and the last update's :func:`day_number` of these stored studies."""
+def _stored(conn: Connection, kind: str, ids: list[str]) -> dict[str, tuple[str, int]]:
+    """The facet tokens (:func:`record_facets`) and :func:`record_day` of these stored records of ``kind``."""
     held: dict[str, list[str]] = {}
     days: dict[str, int] = {}
+    columns = "phase, status, is_ms, curative_intent, last_update_posted" if kind == "study" else "published"
     for chunk in _chunks(ids):
         rows = conn.execute(
-            text("SELECT id, phase, status, is_ms, curative_intent, last_update_posted FROM studies WHERE id IN :ids").bindparams(
+            text(f"SELECT id, {columns} FROM {'studies' if kind == 'study' else 'papers'} WHERE id IN :ids").bindparams(
                 bindparam("ids", expanding=True)
             ),
             {"ids": chunk},
         )
         for row in rows:
-            held[row.id] = study_tokens(row.phase, row.status, row.is_ms, row.curative_intent)
-            days[row.id] = day_number(row.last_update_posted)
+            held[row.id] = study_tokens(row.phase, row.status, row.is_ms, row.curative_intent) if kind == "study" else []
+            days[row.id] = day_number(row[-1])
         labelled = conn.execute(
             text("SELECT record_id, strategy, role FROM record_strategies WHERE record_id IN :ids").bindparams(
                 bindparam("ids", expanding=True)
@@ -229,13 +231,14 @@ def has_facets(conn: Connection) -> bool:
 
 def index_current(conn: Connection) -> bool:
     """Whether the index is this version's. PostgreSQL's if its table holds facets and days
-    (migration 0025); SQLite's if it holds facets, the labels' among them (migration 0020: it does
-    if no study is labelled, or if it holds a study's MS label), studies' keys by their day (0021,
-    :data:`DAY_SHIFT`) and papers' by theirs (0025)."""
+    (migration 0025) and papers' labels among the facets (0025: it does if no paper is labelled,
+    or if a labelled one's facets are written); SQLite's if it holds facets, studies' labels among
+    them (migration 0020: it does if no study is labelled, or if it holds a study's MS label) and
+    papers' (0025), studies' keys by their day (0021, :data:`DAY_SHIFT`) and papers' by theirs (0025)."""
     if conn.dialect.name != "sqlite":
         held = text("SELECT column_name FROM information_schema.columns WHERE table_name = 'search_documents' AND column_name IN ('facets', 'day')")
-        return len(conn.execute(held).all()) == 2
-    if not has_facets(conn):
+        return len(conn.execute(held).all()) == 2 and _papers_labelled_facets(conn)
+    if not has_facets(conn) or not _papers_labelled_facets(conn):
         return False
     labelled = conn.exec_driver_sql("SELECT 1 FROM studies WHERE is_ms IS NOT NULL LIMIT 1").first()
     held = conn.exec_driver_sql(
@@ -251,6 +254,16 @@ def index_current(conn: Connection) -> bool:
     return (labelled is None or held is not None) and all(keyed is None or key_day(keyed[0]) == day_number(keyed[1]) for keyed in dated)
 
 
+def _papers_labelled_facets(conn: Connection) -> bool:
+    """Whether a labelled paper's labels are among its facets in the index (or no paper is labelled)."""
+    if conn.dialect.name == "sqlite":
+        document = "JOIN search_keys AS k ON k.record_id = r.record_id JOIN search_documents AS d ON d.rowid = k.id"
+    else:
+        document = "JOIN search_documents AS d ON d.record_id = r.record_id"
+    held = conn.exec_driver_sql(f"SELECT d.facets FROM record_strategies AS r JOIN papers AS p ON p.id = r.record_id {document} LIMIT 1").first()
+    return held is None or bool(held[0])
+
+
 def create_index(conn: Connection) -> None:
     """Create the index (empty) for the connection's dialect; on PostgreSQL, with the trigger that writes its words."""
     for statement in _SQLITE_DDL if conn.dialect.name == "sqlite" else _POSTGRES_DDL:
@@ -260,17 +273,16 @@ def create_index(conn: Connection) -> None:
 def index_records(conn: Connection, kind: str, items: Iterable[Study | Paper | dict[str, Any]]) -> None:
     """(Re)index stored records of one kind (``study`` or ``paper``) in the caller's transaction,
     after their labels are written (a study's facets are read from the store)."""
-    documents, paper_days = {}, {}
+    documents = {}
     for item in items:
         data = item if isinstance(item, dict) else item.to_dict()
         documents[data["id"]] = document_of(kind, data)
-        paper_days[data["id"]] = record_day(kind, data)
     if not documents:
         return
     ids = list(documents)
-    stored = _stored_studies(conn, ids) if kind == "study" else {}
+    stored = _stored(conn, kind, ids)
     facets = {record_id: tokens for record_id, (tokens, _) in stored.items()}
-    days = {record_id: day for record_id, (_, day) in stored.items()} if kind == "study" else paper_days
+    days = {record_id: day for record_id, (_, day) in stored.items()}
     if conn.dialect.name != "sqlite":
         conn.execute(text("DELETE FROM search_documents WHERE record_id = ANY(:ids)"), {"ids": ids})
         bulk_insert(
@@ -278,7 +290,8 @@ def index_records(conn: Connection, kind: str, items: Iterable[Study | Paper | d
             [{"record_id": i, "kind": kind, "title": t, "body": b, "facets": facets.get(i, ""), "day": days[i]} for i, (t, b) in documents.items()],
         )
         return
-    keys = index_keys(conn, kind, days)  # a batch's studies in the order SQLite reads them by id
+    # a day's studies keyed in the order SQLite reads them by id, its papers in the order they came, as staged
+    keys = index_keys(conn, kind, days if kind == "study" else {record_id: days[record_id] for record_id in ids})
     # in the keys' order: FTS5 writes out what it holds whenever a rowid comes below the last one
     rows = sorted(({"rowid": keys[i], "title": t, "body": b, "facets": facets.get(i, "")} for i, (t, b) in documents.items()), key=lambda row: row["rowid"])
     bulk_insert(conn, "search_documents", rows)
@@ -332,11 +345,11 @@ def _next_keys(conn: Connection, lows: list[int]) -> dict[int, int]:
 
 
 def refresh_facets(conn: Connection, ids: list[str]) -> int:
-    """Write again the facets of these indexed studies whose labels changed, and return how
+    """Write again the facets of these indexed records whose labels changed, and return how
     many changed. Both stores rewrite a row whole (its words too), so the unchanged are left alone."""
     changed = 0
     for chunk in _chunks(ids):
-        facets = study_facets(conn, chunk)
+        facets = record_facets(conn, chunk)
         if conn.dialect.name == "sqlite":
             held = conn.execute(
                 text(

@@ -128,9 +128,8 @@ def staged_rows(kind: RecordKind, entries: list[Any], start: int, keys: dict[str
     labelled = [(e.data["id"], e.content_hash, e.labels, e.classification) for e in entries]
     rows.update(classification_rows(kind, labelled, keys["classify"], None))
     rows.update(figure_rows([(e.data["id"], e.content_hash, parse_json(e.figures)) for e in entries], keys["extract"], None))
-    facets = {}
+    facets = _facets(kind, rows[kind.table], rows[schema.record_strategies])
     if kind is STUDY:
-        facets = _facets(rows[kind.table], rows[schema.record_strategies])
         figures = _trial_figures(rows, {e.data["id"]: e.data.get("total_locations") for e in entries})
         rows[schema.strategy_trials], rows[schema.sponsor_trials] = figures.listed, figures.sponsored
         rows[FIGURES] = [{"name": name, "key": key, "n": n} for (name, key), n in figures.tally.counts.items()]
@@ -160,10 +159,13 @@ def _trial_figures(rows: dict[Table | str, list[dict[str, Any]]], totals: dict[s
     return summary.own_trial_figures(registrations, labels, rows[schema.study_locations], totals)
 
 
-def _facets(studies: list[dict[str, Any]], labels: list[dict[str, Any]]) -> dict[str, str]:
-    """New studies' facet tokens, as the index reads them from the rows written (labels in
+def _facets(kind: RecordKind, records: list[dict[str, Any]], labels: list[dict[str, Any]]) -> dict[str, str]:
+    """New records' facet tokens, as the index reads them from the rows written (labels in
     order of strategy)."""
-    tokens = {row["id"]: search.study_tokens(row["phase"], row["status"], row.get("is_ms"), row.get("curative_intent")) for row in studies}
+    tokens = {
+        row["id"]: search.study_tokens(row["phase"], row["status"], row.get("is_ms"), row.get("curative_intent")) if kind is STUDY else []
+        for row in records
+    }
     for label in sorted(labels, key=lambda label: (label["record_id"], label["strategy"])):
         tokens[label["record_id"]] += search.label_tokens(label["strategy"], label["role"])
     return {record_id: " ".join(held) for record_id, held in tokens.items()}
@@ -350,7 +352,8 @@ def merge(conn: Connection, token: str, now: str, tally: summary.Tally, trials: 
 
 def _index_in_sqlite(conn: Connection, token: str, kind: RecordKind, ids: list[str]) -> None:
     """Index new records in SQLite's full-text table: their keys taken as an import takes them
-    (a batch at a time; a batch's studies in the order SQLite reads them by id), then their
+    (a batch at a time; a batch's studies in the order SQLite reads them by id, its papers in the
+    order they came), then their
     documents copied in the keys' order."""
     from curemap.store.store import BATCH_SIZE
 

@@ -752,7 +752,7 @@ class Store:
         relabelled = self._save_carried(conn, batch, keys, tally, trials) if keys else []
         for kind, searchable in changed.items():
             search.index_records(conn, kind.name, searchable.values())
-        search.refresh_facets(conn, [i for i in relabelled if i not in changed.get(STUDY, {})])
+        search.refresh_facets(conn, [i for i in relabelled if not any(i in indexed for indexed in changed.values())])
         return counts
 
     def _upsert(
@@ -953,7 +953,7 @@ class Store:
     ) -> list[str]:
         """Save the enrichment a batch's entries carry, in the import's transaction, for the
         records now stored in the version it was computed from and whose own is missing or stale;
-        return the studies whose labels were written."""
+        return the records whose labels were written."""
         now = self.clock()
         relabelled = []
         for kind in {entry.kind for entry in batch if entry.labels is not None}:
@@ -962,7 +962,7 @@ class Store:
             wanted = self._stale_among(conn, kind, schema.classifications, keys["classify"], ids)
             labels = [(i, h, mine[i].labels, mine[i].classification) for i, h in wanted.items() if mine[i].content_hash == h]
             self._write_classifications(conn, kind=kind, items=labels, key=keys["classify"], now=now, tally=tally, trials=trials)
-            relabelled += [i for i, *_ in labels] if kind is STUDY else []
+            relabelled += [i for i, *_ in labels]
             wanted = self._stale_among(conn, kind, schema.extractions, keys["extract"], ids)
             figures = [(i, h, json.loads(mine[i].figures)) for i, h in wanted.items() if mine[i].content_hash == h]
             self._write_figures(conn, items=figures, key=keys["extract"], now=now, tally=tally)
@@ -1035,8 +1035,7 @@ class Store:
             encoded = [(i, h, data, canonical_json(data)) for i, h, data in items]
             trials = summary.TrialsChanging(conn)
             self._write_classifications(conn, kind=kind, items=encoded, key=key, now=self.clock(), tally=tally, trials=trials)
-            if kind is STUDY:
-                search.refresh_facets(conn, [i for i, *_ in items])
+            search.refresh_facets(conn, [i for i, *_ in items])
             trials.done(tally)
             tally.apply(conn)
 

@@ -190,7 +190,7 @@ def _strategy_ids(profile: Profile, filters: StudyFilters) -> list[str] | None:
 
 TEXT_FACETS = ("phase", "status", "ms", "curative", "strategy", "group", "role")
 """The study filters the full-text index answers together with a search's words
-(:func:`search.study_facets`); a search narrowed by these alone is counted and paged there."""
+(:func:`search.record_facets`; a paper's, its strategies); a search narrowed by these alone is counted and paged there."""
 
 
 def text_facets(profile: Profile, filters: StudyFilters) -> search.Facets:
@@ -474,31 +474,27 @@ def paper_page(
     pp, rs = schema.papers, schema.record_strategies
     where: list[Any] = [pp.c.deleted.is_(False)]
     strategies = _strategy_ids(profile, StudyFilters(strategy=filters.strategy, group=filters.group))
-    if strategies is not None:
+    facets = None if strategies is None else [[search.facet("strategy", strategy) for strategy in strategies]]
+    by_text = bool(filters.q)  # the index holds the papers not withdrawn and their strategies: it answers alone
+    if by_text:
+        where = [pp.c.id.in_(matching_ids("paper", filters.q, store.engine.dialect.name, facets))]
+    elif strategies is not None:
         where.append(pp.c.id.in_(select(rs.c.record_id).where(rs.c.strategy.in_(strategies))))
-    unmatched = list(where)  # what a relevance order joins the ranked matches to
-    by_text = bool(filters.q) and strategies is None  # the index holds the papers not withdrawn: it answers alone
-    if filters.q:
-        where.append(pp.c.id.in_(matching_ids("paper", filters.q, store.engine.dialect.name)))
     columns = [pp.c[name] for name in PAPER_COLUMNS]
     with store.connect() as conn:
-        ranked = ranked_matches(conn, "paper", filters.q, None, per_page, (page - 1) * per_page) if by_text and sort == RELEVANCE else None
+        ranked = ranked_matches(conn, "paper", filters.q, facets, per_page, (page - 1) * per_page) if by_text and sort == RELEVANCE else None
         if ranked:
             total = ranked.total
         elif by_text:
-            total = count_matches(conn, "paper", filters.q)
+            total = count_matches(conn, "paper", filters.q, facets)
         else:
             total = conn.execute(select(func.count()).select_from(pp).where(*where)).scalar_one() if len(where) > 1 else store.count_papers()
         if ranked:
             by_id = {row.id: row for row in conn.execute(select(*columns).where(pp.c.id.in_(ranked.ids)))}
             rows, next_cursor = [by_id[i] for i in ranked.ids if i in by_id], None
-        elif sort == RELEVANCE:
-            scored = matching_ids("paper", filters.q, store.engine.dialect.name, ranked=True).subquery("ranked")
-            ordered = select(*columns).where(*unmatched).join(scored, scored.c.record_id == pp.c.id).order_by(scored.c.score.desc(), pp.c.id)
-            rows, next_cursor = conn.execute(ordered.limit(per_page).offset((page - 1) * per_page)).all(), None
         elif by_text and store.engine.dialect.name == "sqlite" and sort == "-published":
             after = decode_cursor(cursor, sort) if cursor is not None else None
-            newest = newest_matches(conn, "paper", filters.q, None, per_page, offset=(page - 1) * per_page, after=after)
+            newest = newest_matches(conn, "paper", filters.q, facets, per_page, offset=(page - 1) * per_page, after=after)
             by_id = {row.id: row for row in conn.execute(select(*columns).where(pp.c.id.in_([i for i, _ in newest])))}
             rows = [by_id[i] for i, _ in newest]
             next_cursor = encode_cursor(sort, newest[-1][1], newest[-1][0]) if len(newest) == per_page else None
