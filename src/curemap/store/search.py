@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Float, String, bindparam, text
@@ -195,7 +195,7 @@ def _stored(conn: Connection, kind: str, ids: list[str]) -> dict[str, tuple[str,
     """The facet tokens (:func:`record_facets`) and :func:`record_day` of these stored records of ``kind``."""
     held: dict[str, list[str]] = {}
     days: dict[str, int] = {}
-    columns = "phase, status, is_ms, curative_intent, last_update_posted" if kind == "study" else "published"
+    columns = ("phase, status, is_ms, curative_intent, " if kind == "study" else "") + DATED_BY[kind]
     for chunk in _chunks(ids):
         rows = conn.execute(
             text(f"SELECT id, {columns} FROM {'studies' if kind == 'study' else 'papers'} WHERE id IN :ids").bindparams(
