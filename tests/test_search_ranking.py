@@ -402,6 +402,9 @@ def test_a_common_word_is_ranked_among_its_newest_matches(store_url, monkeypatch
     assert page.status_code == 200
     said = "only the" in page.text and 'href="/studies?q=sclerosis"' in page.text and 'href="/papers?q=patients"' not in page.text
     assert said == (window == 40)
+    hostile = client.get("/search", params={"q": 'sclerosis"><'})  # its one word matches: the note links to it, escaped
+    assert hostile.status_code == 200 and 'sclerosis"><' not in hostile.text
+    assert ('href="/studies?q=sclerosis%22%3E%3C"' in hostile.text) == (window == 40)
     completed = StudyFilters(q="sclerosis", status="COMPLETED")  # a list narrowed in the index: its own window
     assert study_page(store, profile, completed).total > 40
     listed = client.get("/studies", params={"q": "sclerosis", "status": "COMPLETED", "sort": "relevance"})
