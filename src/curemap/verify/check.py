@@ -30,6 +30,7 @@ names beside that person ("UCSF's study … led by Bruce Cree").
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -693,13 +694,13 @@ class ClaimReader:
         for index, (pattern, _) in enumerate(STATUS_PATTERNS):
             found += [(m.start(), m.start() - m.end(), index, m.end()) for m in pattern.finditer(segment, lowered)]
         found.sort()
-        starts = {a for a, *_ in found}
+        starts = sorted({a for a, *_ in found})
         last_end = -1
         for a, _, index, b in found:
             if a < last_end:
                 continue
-            if (later := _SUPERSEDED.match(segment, b)) and any(b < x <= later.end() for x in starts):
-                continue  # "status was completed, now recruiting": the first is what it was
+            if (later := _SUPERSEDED.match(segment, b)) and (after := bisect_right(starts, b)) < len(starts) and starts[after] <= later.end():
+                continue  # "status was completed, now recruiting": the first is what it was (a status starts after the joining words)
             statuses = STATUS_PATTERNS[index][1]
             before = segment[max(0, a - 24):a]
             last_end = b  # a phrase not taken as said still takes its words: "was not yet recruiting" is not "recruiting"
