@@ -40,8 +40,10 @@ system-deps:
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
 	fi
 
+# A process per core (at most 4), each test file whole in one of them: its module's fixtures are
+# made once. `pytest -n 0` runs the suite in one process.
 test: $(BIN)/curemap system-deps
-	CUREMAP_SHARED=$(abspath $(SHARED)) $(BIN)/python -m pytest
+	CUREMAP_SHARED=$(abspath $(SHARED)) $(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 bench: build
 	$(BIN)/python bench/bench_enrich.py --db $(CUREMAP_HOME)/curemap.db
