@@ -4,13 +4,14 @@ relevance (the search page's order) within a bounded window of numbered pages.""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from curemap.errors import InputError
 from curemap.profile import load_profile
@@ -27,7 +28,7 @@ def _through_rows(store: Store, filters: StudyFilters, *, limit: int | None = No
     profile = load_profile()
     dialect = store.engine.dialect.name
     st = schema.studies
-    where = query.study_conditions(profile, filters, dialect, words=False)
+    where = query.study_conditions(profile, dataclasses.replace(filters, q=None), dialect)
     where.append(st.c.id.in_(search.matching_ids("study", filters.q, dialect)))
     with store.engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(st).where(*where)).scalar_one()
@@ -64,6 +65,62 @@ def test_the_index_counts_a_search_with_its_phase_and_status_as_the_studies_do(s
     assert study_page(store, profile, StudyFilters(q="sclerosis", status="COMPLETED")).total == before - 1
     terminated = study_page(store, profile, StudyFilters(q="sclerosis", status="TERMINATED"), per_page=200)
     assert target["NCTId"] in {item["id"] for item in terminated.items}
+    store.close()
+
+
+def test_the_index_counts_and_ranks_a_search_narrowed_by_any_filter_as_the_studies_do(store_url):
+    """Every filter of the study list is among a study's facets (a sponsor's class and type,
+    phenotypes, populations, countries too): a search narrowed by any of them, or several, is
+    counted, listed newest first and ranked in the index, and equals the words' matches joined
+    to the studies with the filters tested on their rows, on both stores. A study's next version
+    moves it between its countries' searches."""
+    from curemap.enrich.pipeline import classify_store
+
+    store = Store(store_url)
+    rows = csv_rows()[:400]
+    store.import_records(records_from_rows(rows))
+    profile = load_profile()
+    classify_store(store, profile)
+    with store.engine.connect() as conn:
+        def common(statement: str) -> str:
+            return conn.exec_driver_sql(statement + " GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").scalar_one()
+
+        country = common("SELECT country FROM study_locations WHERE country IS NOT NULL")
+        sponsor_class = common("SELECT lead_sponsor_class FROM studies WHERE lead_sponsor_class IS NOT NULL")
+        sponsor_type = common("SELECT sponsor_type FROM classifications WHERE sponsor_type IS NOT NULL")
+        phenotype = common("SELECT phenotype FROM record_phenotypes")
+        population = common("SELECT population FROM record_populations")
+    searches = [
+        StudyFilters(q="sclerosis", country=country),
+        StudyFilters(q="sclerosis", country=country.upper()),  # a registry's words compared whole, case and all: none
+        StudyFilters(q="sclerosis", sponsor_class=sponsor_class),
+        StudyFilters(q="sclerosis", sponsor_type=sponsor_type),
+        StudyFilters(q="sclerosis", phenotype=phenotype),
+        StudyFilters(q="multiple sclerosis", population=population),
+        StudyFilters(q="sclerosis", country=country, sponsor_class=sponsor_class, phase="phase2"),
+        StudyFilters(q="sclerosis", group="disease_control", country=country, ms=True),
+    ]
+    for filters in searches:
+        total, newest = _through_rows(store, filters, limit=30)
+        page = study_page(store, profile, filters, per_page=30)
+        assert page.total == total and [item["id"] for item in page.items] == newest, filters
+        with store.engine.connect() as conn:
+            assert search.count_matches(conn, "study", filters.q, query.text_facets(profile, filters)) == total
+        ranked = study_page(store, profile, filters, sort="relevance", per_page=100)
+        ids = [item["id"] for n in range(1, ranked.pages + 1) for item in study_page(store, profile, filters, sort="relevance", per_page=100, page=n).items]
+        scores = _scores(store, "study", filters.q)
+        assert ranked.total == total and sorted(ids) == sorted(_through_rows(store, filters, limit=total)[1]), filters
+        assert [scores[i] for i in ids] == sorted((scores[i] for i in ids), reverse=True)
+    assert all(_counted_through_rows(store, filters) > 0 for filters in searches[:1] + searches[2:7])
+    assert _counted_through_rows(store, searches[1]) == 0
+
+    # a study's next version with its sites in another country moves it between the countries' searches
+    target = study_page(store, profile, searches[0], per_page=1).items[0]["id"]
+    row = next(r for r in rows if r["NCTId"] == target)
+    before = study_page(store, profile, searches[0]).total
+    store.import_records(records_from_rows([dict(row, LocationCountry="Atlantis", LastUpdatePostDate="2030-01-01")]))
+    assert study_page(store, profile, searches[0]).total == before - 1
+    assert [item["id"] for item in study_page(store, profile, StudyFilters(q="sclerosis", country="Atlantis")).items] == [target]
     store.close()
 
 
@@ -360,8 +417,20 @@ def _dated_matches(store: Store, kind: str, words: str) -> dict[str, int]:
 
 
 def _scores(store: Store, kind: str, words: str) -> dict[str, float]:
+    """Each match's relevance as the index scores it, higher first (FTS5's BM25, PostgreSQL's
+    ``ts_rank``), read by a statement of the test's own."""
     with store.engine.connect() as conn:
-        return dict(conn.execute(search.matching_ids(kind, words, store.engine.dialect.name, ranked=True)).all())
+        if store.engine.dialect.name == "sqlite":
+            statement = text(
+                "SELECT k.record_id, -search_documents.rank FROM search_documents JOIN search_keys AS k ON k.id = search_documents.rowid"
+                f" WHERE search_documents MATCH :match AND {search._of_kind(kind)}"
+            )
+            return dict(conn.execute(statement, {"match": search._sqlite_match(search.query_words(words), None)}).all())
+        statement = text(
+            "SELECT record_id, ts_rank(document, plainto_tsquery('english', :match)) FROM search_documents"
+            " WHERE kind = :kind AND document @@ plainto_tsquery('english', :match)"
+        )
+        return dict(conn.execute(statement, {"match": " ".join(search.query_words(words)), "kind": kind}).all())
 
 
 @pytest.mark.parametrize("window", [40, 10_000])
@@ -481,6 +550,43 @@ def test_a_postgresql_index_without_days_or_papers_labels_is_made_current_on_ope
     assert len(before) == indexed > 800 and sum(row.day > 0 for row in before) > 800
     days = {**_dated_matches(reopened, "study", "sclerosis"), **_dated_matches(reopened, "paper", "patients")}
     assert days and all(day == {row.record_id: row.day for row in before}[record_id] for record_id, day in days.items())
+    reopened.close()
+
+
+def test_an_index_without_the_studies_filter_facets_is_made_current_on_opening(store_url, capsys):
+    """Migration 0026 adds a study's sponsor, phenotypes, populations and countries to its facets:
+    SQLite by indexing again, PostgreSQL by adding their words to each document as the trigger
+    would; either way the index then holds what one made anew holds, and answers a search by
+    country."""
+    from curemap.enrich.pipeline import classify_store
+
+    store = Store(store_url)
+    store.import_records(records_from_rows(csv_rows()[:300]))
+    classify_store(store, load_profile())
+    sqlite = store.engine.dialect.name == "sqlite"
+    if sqlite:
+        held = "SELECT k.record_id, d.facets FROM search_keys AS k JOIN search_documents AS d ON d.rowid = k.id ORDER BY k.record_id"
+        written = "UPDATE search_documents SET facets = ? WHERE rowid = (SELECT id FROM search_keys WHERE record_id = ?)"
+    else:
+        held = "SELECT record_id, facets, document::text FROM search_documents ORDER BY record_id"
+        written = "UPDATE search_documents SET facets = %s WHERE record_id = %s"  # the trigger stems its words again
+    added = ("facetsponsorclass", "facetsponsortype", "facetphenotype", "facetpopulation", "facetcountry")
+    with store.engine.begin() as conn:
+        before = conn.exec_driver_sql(held).all()
+        assert sum("facetcountry" in row.facets for row in before) > 250 and sum("facetphenotype" in row.facets for row in before) > 100
+        old = [(" ".join(t for t in row.facets.split() if not t.startswith(added)), row.record_id) for row in before]
+        conn.exec_driver_sql(written, old)
+        assert not any(token.startswith(added) for (facets,) in conn.exec_driver_sql("SELECT facets FROM search_documents") for token in facets.split())
+        conn.exec_driver_sql("DELETE FROM schema_migrations WHERE name = '0026_study_filter_facets'")
+    store.close()
+    capsys.readouterr()
+    reopened = Store(store_url)
+    assert "0026_study_filter_facets done in" in capsys.readouterr().err
+    with reopened.engine.connect() as conn:
+        assert conn.exec_driver_sql(held).all() == before
+        country = conn.exec_driver_sql("SELECT country FROM study_locations GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").scalar_one()
+    filters = StudyFilters(q="sclerosis", country=country)
+    assert study_page(reopened, load_profile(), filters).total == _counted_through_rows(reopened, filters) > 10
     reopened.close()
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
-from curemap.console import stderr
+from curemap.console import meter, stderr
 from curemap.errors import StoreError
 from curemap.store import schema, search, summary
 from curemap.store.bulk import bulk_insert
@@ -296,6 +296,34 @@ def _dated_labelled_papers(conn: Connection) -> None:
     conn.exec_driver_sql(search.DAY_INDEX)
 
 
+def _study_filter_facets(conn: Connection) -> None:
+    """Every filter of the study list among a study's facets (its lead sponsor's class and type,
+    phenotypes, populations, the countries of its sites), so the index answers a search however
+    narrowed (:func:`search.facet_tokens`). SQLite: the index made again. PostgreSQL: each study's
+    new facets written with the trigger that stems a row's words again held off; they follow the
+    ones it held, so their words are added to its document as the trigger would."""
+    if conn.dialect.name == "sqlite" or search.index_current(conn):
+        _index_again(conn)
+        return
+    conn.exec_driver_sql("CREATE TEMPORARY TABLE study_facets (record_id TEXT PRIMARY KEY, facets TEXT NOT NULL) ON COMMIT DROP")
+    total = conn.exec_driver_sql("SELECT count(*) FROM studies").scalar_one()
+    with meter("writing the studies' facets for search", total=total) as bar:
+        last = ""
+        while ids := list(conn.execute(text("SELECT id FROM studies WHERE id > :last ORDER BY id LIMIT 10000"), {"last": last}).scalars()):
+            facets = search.record_facets(conn, ids)
+            bulk_insert(conn, "study_facets", [{"record_id": record_id, "facets": tokens} for record_id, tokens in facets.items()])
+            last = ids[-1]
+            bar.advance(len(ids))
+            bar.count(len(ids))
+    conn.exec_driver_sql("ALTER TABLE search_documents DISABLE TRIGGER search_document_words")
+    conn.exec_driver_sql(
+        "UPDATE search_documents AS d SET facets = f.facets,"
+        " document = d.document || to_tsvector('simple', substr(f.facets, length(coalesce(d.facets, '')) + 1))"
+        " FROM study_facets AS f WHERE f.record_id = d.record_id AND f.facets <> coalesce(d.facets, '')"
+    )
+    conn.exec_driver_sql("ALTER TABLE search_documents ENABLE TRIGGER search_document_words")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     (
         "0001_evidence_store",
@@ -345,6 +373,9 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     # every record dated in the index (a common word is ranked among its newest matches), and
     # papers' strategies among its facets
     ("0025_dated_labelled_papers", _dated_labelled_papers),
+    # every filter of the study list among a study's facets (a search however narrowed is
+    # counted and ranked in the index)
+    ("0026_study_filter_facets", _study_filter_facets),
 ]
 
 

@@ -7,15 +7,16 @@ kept in step by every import (:func:`index_records`), and both answer :func:`mat
 with the same meaning: every word of the query must occur (stemmed) in the record.
 
 Both indexes tell a record's kind (SQLite by its key, PostgreSQL by a column) and hold each
-record's *facets* (:func:`record_facets`: a study's phase and status and its MS and curative
-labels, and the strategies a study's or a paper's classification names, each with its role) as
+record's *facets* (:func:`facet_tokens`: a study's phase, status, MS and curative labels, lead
+sponsor's class and type, phenotypes, populations and countries, and the strategies a study's or
+a paper's classification names, each with its role: every filter of the lists) as
 tokens (SQLite: a column of their own, which a query's words never reach; PostgreSQL: unstemmed
 ``facet…`` tokens beside the words, matched by a query of their own, which a search reaches only
 by typing one whole). The index then answers "phase 3 MS studies of a strategy mentioning
 ocrelizumab" (or papers of a strategy) by itself, where joining each of a million-record store's
 matches to its record to test them took most of the time. The facets are read from the stored
-record and its labels, so they are written after a batch's labels (:func:`index_records`) and
-again when a record's labels change (:func:`refresh_facets`). Both
+record, its sites and its labels, so they are written after a batch's labels
+(:func:`index_records`) and again when a record's labels change (:func:`refresh_facets`). Both
 rank matches by relevance (:func:`matching_ids`, ``ranked``): FTS5's BM25 with a title's words
 weighing :data:`TITLE_WEIGHT` times a body's, PostgreSQL's ``ts_rank``.
 """
@@ -25,10 +26,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Float, String, bindparam, text
+from sqlalchemy import Connection, String, bindparam, text
 from sqlalchemy.sql.selectable import TextualSelect
 
 from curemap.console import meter
@@ -139,6 +140,13 @@ def facet(name: str, value: Any) -> str:
     return "facet" + name + re.sub(r"[^0-9a-z]", "", str(value).lower())
 
 
+def registry_facet(name: str, value: str) -> str:
+    """A facet of a registry's own words (a country, a sponsor's class), which the lists' filters
+    compare whole, case and all: their UTF-8 as hexadecimal digits, then a ``0``, so that no
+    stemmer takes a suffix from the token (FTS5 stems the facets column as it does the words)."""
+    return "facet" + name + value.encode().hex() + "0"
+
+
 def day_number(value: str | None) -> int:
     """A date (``YYYY-MM-DD``, or a part of it, as the store keeps dates) as a number in the same
     order, naming that date alone: 2024-05-01 is 20240501, 2024-05 is 20240500; none is 0, the
@@ -174,49 +182,90 @@ def key_day(key: int) -> int:
 
 
 def record_facets(conn: Connection, ids: list[str]) -> dict[str, str]:
-    """The facet tokens of these stored records: a study's phase, status, and MS and curative
-    labels (unclassified studies have neither, as the lists' filters match neither), and each
-    strategy a study's or a paper's classification names, alone and with its role."""
+    """The facet tokens of these stored records (:func:`facet_tokens`)."""
     return {record_id: tokens for kind in DATED_BY for record_id, (tokens, _) in _stored(conn, kind, ids).items()}
 
 
-def study_tokens(phase: str | None, status: str | None, is_ms: bool | None, curative: bool | None) -> list[str]:
-    """A study's facet tokens from its row: phase, status, and the MS and curative labels it has."""
-    given = {"phase": phase, "status": status, "ms": is_ms, "curative": curative}
-    return [facet(name, bool(v) if name in ("ms", "curative") else v) for name, v in given.items() if v is not None and v != ""]
+@dataclass
+class Related:
+    """What a record's facets are read from besides its own row: its strategy labels and, a
+    study's, its lead sponsor's type in the profile's vocabulary, its phenotypes, populations and
+    the countries of its sites."""
+
+    labels: list[tuple[str, str]] = field(default_factory=list)  # (strategy, role)
+    sponsor_type: str | None = None
+    phenotypes: set[str] = field(default_factory=set)
+    populations: set[str] = field(default_factory=set)
+    countries: set[str] = field(default_factory=set)
 
 
-def label_tokens(strategy: str, role: str) -> list[str]:
-    """A strategy label's facet tokens: the strategy alone and with its role (a study's in order of strategy)."""
-    return [facet("strategy", strategy), facet(role, strategy)]
+STUDY_COLUMNS = ("phase", "status", "is_ms", "curative_intent", "lead_sponsor_class")
+"""The columns of a study's row its facets are read from."""
+
+
+def facet_tokens(study: Any | None, related: Related) -> str:
+    """A record's facet tokens, in the order every writer of the index keeps: a study's phase,
+    status and MS and curative labels (unclassified studies have neither, as the lists' filters
+    match neither); each strategy its classification names, alone and with its role, in order of
+    strategy by code point; then a study's lead sponsor's class and type, its phenotypes,
+    populations and countries, each in order. Every filter of the study list is then answered
+    by the index together with a search's words. ``study`` is its row (or a dict of
+    :data:`STUDY_COLUMNS`), None for a paper."""
+    tokens: list[str] = []
+    if study is not None:
+        get = study.get if isinstance(study, dict) else lambda name: getattr(study, name)
+        given = {"phase": get("phase"), "status": get("status"), "ms": get("is_ms"), "curative": get("curative_intent")}
+        tokens += [facet(name, bool(v) if name in ("ms", "curative") else v) for name, v in given.items() if v is not None and v != ""]
+    for strategy, role in sorted(related.labels):
+        tokens += [facet("strategy", strategy), facet(role, strategy)]
+    if study is not None:
+        tokens += [registry_facet("sponsorclass", get("lead_sponsor_class"))] if get("lead_sponsor_class") else []
+        tokens += [facet("sponsortype", related.sponsor_type)] if related.sponsor_type else []
+        tokens += [facet("phenotype", value) for value in sorted(related.phenotypes)]
+        tokens += [facet("population", value) for value in sorted(related.populations)]
+        tokens += [registry_facet("country", value) for value in sorted(related.countries)]
+    return " ".join(tokens)
+
+
+_RELATED = {
+    "labels": "SELECT record_id, strategy, role FROM record_strategies WHERE record_id IN :ids",
+    "sponsor_type": "SELECT record_id, sponsor_type FROM classifications WHERE record_id IN :ids AND sponsor_type IS NOT NULL",
+    "phenotypes": "SELECT record_id, phenotype FROM record_phenotypes WHERE record_id IN :ids",
+    "populations": "SELECT record_id, population FROM record_populations WHERE record_id IN :ids",
+    "countries": "SELECT study_id, country FROM study_locations WHERE study_id IN :ids AND country IS NOT NULL AND country != ''",
+}
+"""Where each part of :class:`Related` is stored (a paper's facets read its labels alone)."""
 
 
 def _stored(conn: Connection, kind: str, ids: list[str]) -> dict[str, tuple[str, int]]:
-    """The facet tokens (:func:`record_facets`) and :func:`record_day` of these stored records of ``kind``."""
-    held: dict[str, list[str]] = {}
-    days: dict[str, int] = {}
-    columns = ("phase, status, is_ms, curative_intent, " if kind == "study" else "") + DATED_BY[kind]
+    """The facet tokens (:func:`facet_tokens`) and :func:`record_day` of these stored records of ``kind``."""
+    found: dict[str, tuple[str, int]] = {}
+    columns = (", ".join(STUDY_COLUMNS) + ", " if kind == "study" else "") + DATED_BY[kind]
     for chunk in _chunks(ids):
-        rows = conn.execute(
-            text(f"SELECT id, {columns} FROM {'studies' if kind == 'study' else 'papers'} WHERE id IN :ids").bindparams(
-                bindparam("ids", expanding=True)
-            ),
-            {"ids": chunk},
-        )
-        for row in rows:
-            held[row.id] = study_tokens(row.phase, row.status, row.is_ms, row.curative_intent) if kind == "study" else []
-            days[row.id] = day_number(row[-1])
-        labelled = conn.execute(
-            text("SELECT record_id, strategy, role FROM record_strategies WHERE record_id IN :ids").bindparams(
-                bindparam("ids", expanding=True)
-            ),
-            {"ids": chunk},
-        )
-        # in order of strategy by code point, as staged rows are, whatever the database's collation
-        for row in sorted(labelled, key=lambda row: (row.record_id, row.strategy)):
-            if row.record_id in held:
-                held[row.record_id] += label_tokens(row.strategy, row.role)
-    return {record_id: (" ".join(tokens), days[record_id]) for record_id, tokens in held.items()}
+        rows = {
+            row.id: row
+            for row in conn.execute(
+                text(f"SELECT id, {columns} FROM {'studies' if kind == 'study' else 'papers'} WHERE id IN :ids").bindparams(
+                    bindparam("ids", expanding=True)
+                ),
+                {"ids": chunk},
+            )
+        }
+        related = {record_id: Related() for record_id in rows}
+        for part, statement in _RELATED.items() if kind == "study" else [("labels", _RELATED["labels"])]:
+            for record_id, *value in conn.execute(text(statement).bindparams(bindparam("ids", expanding=True)), {"ids": chunk}):
+                held = related.get(record_id)
+                if held is None:
+                    continue
+                if part == "labels":
+                    held.labels.append((value[0], value[1]))
+                elif part == "sponsor_type":
+                    held.sponsor_type = value[0]
+                else:
+                    getattr(held, part).add(value[0])
+        for record_id, row in rows.items():
+            found[record_id] = (facet_tokens(row if kind == "study" else None, related[record_id]), day_number(row[-1]))
+    return found
 
 
 def _chunks(items: list[Any], size: int = 500) -> Iterable[list[Any]]:
@@ -231,14 +280,16 @@ def has_facets(conn: Connection) -> bool:
 
 def index_current(conn: Connection) -> bool:
     """Whether the index is this version's. PostgreSQL's if its table holds facets and days
-    (migration 0025) and papers' labels among the facets (0025: it does if no paper is labelled,
-    or if a labelled one's facets are written); SQLite's if it holds facets, studies' labels among
-    them (migration 0020: it does if no study is labelled, or if it holds a study's MS label) and
-    papers' (0025), studies' keys by their day (0021, :data:`DAY_SHIFT`) and papers' by theirs (0025)."""
+    (migration 0025), papers' labels among the facets (0025: it does if no paper is labelled, or
+    if a labelled one's facets are written) and studies' sponsors, sites and the rest (0026:
+    :func:`_studies_filter_facets`); SQLite's if it holds facets, studies' labels among them
+    (migration 0020: it does if no study is labelled, or if it holds a study's MS label),
+    papers' (0025) and the rest of studies' (0026), studies' keys by their day (0021,
+    :data:`DAY_SHIFT`) and papers' by theirs (0025)."""
     if conn.dialect.name != "sqlite":
         held = text("SELECT column_name FROM information_schema.columns WHERE table_name = 'search_documents' AND column_name IN ('facets', 'day')")
-        return len(conn.execute(held).all()) == 2 and _papers_labelled_facets(conn)
-    if not has_facets(conn) or not _papers_labelled_facets(conn):
+        return len(conn.execute(held).all()) == 2 and _papers_labelled_facets(conn) and _studies_filter_facets(conn)
+    if not has_facets(conn) or not _papers_labelled_facets(conn) or not _studies_filter_facets(conn):
         return False
     labelled = conn.exec_driver_sql("SELECT 1 FROM studies WHERE is_ms IS NOT NULL LIMIT 1").first()
     held = conn.exec_driver_sql(
@@ -254,14 +305,29 @@ def index_current(conn: Connection) -> bool:
     return (labelled is None or held is not None) and all(keyed is None or key_day(keyed[0]) == day_number(keyed[1]) for keyed in dated)
 
 
+def _indexed_facets(conn: Connection, records: str) -> str | None:
+    """The facets the index holds for the first of ``records`` (a statement selecting ``id``s)
+    it holds, None if it holds none of them."""
+    if conn.dialect.name == "sqlite":
+        document = "JOIN search_keys AS k ON k.record_id = r.id JOIN search_documents AS d ON d.rowid = k.id"
+    else:
+        document = "JOIN search_documents AS d ON d.record_id = r.id"
+    held = conn.exec_driver_sql(f"SELECT d.facets FROM ({records}) AS r {document} LIMIT 1").first()
+    return None if held is None else held[0] or ""
+
+
 def _papers_labelled_facets(conn: Connection) -> bool:
     """Whether a labelled paper's labels are among its facets in the index (or no paper is labelled)."""
-    if conn.dialect.name == "sqlite":
-        document = "JOIN search_keys AS k ON k.record_id = r.record_id JOIN search_documents AS d ON d.rowid = k.id"
-    else:
-        document = "JOIN search_documents AS d ON d.record_id = r.record_id"
-    held = conn.exec_driver_sql(f"SELECT d.facets FROM record_strategies AS r JOIN papers AS p ON p.id = r.record_id {document} LIMIT 1").first()
-    return held is None or bool(held[0])
+    held = _indexed_facets(conn, "SELECT r.record_id AS id FROM record_strategies AS r JOIN papers AS p ON p.id = r.record_id")
+    return held is None or bool(held)
+
+
+def _studies_filter_facets(conn: Connection) -> bool:
+    """Whether the index holds studies' facets of the filters added in migration 0026 (a sponsor's
+    class and type, phenotypes, populations, countries): it does if a study with a lead sponsor's
+    class has that class among its facets, or if no study has one."""
+    held = _indexed_facets(conn, "SELECT id FROM studies WHERE lead_sponsor_class IS NOT NULL AND lead_sponsor_class != ''")
+    return held is None or "facetsponsorclass" in held
 
 
 def create_index(conn: Connection) -> None:
@@ -445,28 +511,23 @@ def _postgres_match(words: list[str], kind: str, facets: Facets | None) -> tuple
     return f"{condition} AND kind = :kind AND numnode(plainto_tsquery('english', :match)) > 0", parameters
 
 
-def matching_ids(kind: str, query: str, dialect: str, facets: Facets | None = None, *, ranked: bool = False) -> TextualSelect:
+def matching_ids(kind: str, query: str, dialect: str, facets: Facets | None = None) -> TextualSelect:
     """A ``SELECT record_id`` of the (not withdrawn) records of ``kind`` containing every word of
     ``query`` and holding the ``facets`` given, to use as a subquery (``table.c.id.in_(...)``)
-    or run on its own; unordered, so the index answers it without ranking every match. With
-    ``ranked``, each match's relevance as ``score`` too (higher is more relevant; of the words
-    alone), still in no order: the caller orders once its other filters are joined. A query
+    or run on its own; unordered, so the index answers it without ranking every match. A query
     with no words matches nothing."""
     words = query_words(query)
-    columns = {"record_id": String, **({"score": Float} if ranked else {})}
     if not words:
-        return text(f"SELECT NULL AS record_id{', 0.0 AS score' if ranked else ''} WHERE 1 = 0").columns(**columns)
+        return text("SELECT NULL AS record_id WHERE 1 = 0").columns(record_id=String)
     if dialect == "sqlite":
-        score = ", -search_documents.rank AS score" if ranked else ""
         statement = text(
-            f"SELECT search_keys.record_id{score} FROM search_documents JOIN search_keys ON search_keys.id = search_documents.rowid"
+            "SELECT search_keys.record_id FROM search_documents JOIN search_keys ON search_keys.id = search_documents.rowid"
             f" WHERE search_documents MATCH :match AND {_of_kind(kind)}"
         ).bindparams(match=_sqlite_match(words, facets))
     else:
-        score = ", ts_rank(document, plainto_tsquery('english', :match)) AS score" if ranked else ""
         condition, parameters = _postgres_match(words, kind, facets)
-        statement = text(f"SELECT record_id{score} FROM search_documents WHERE {condition}").bindparams(**parameters)
-    return statement.columns(**columns)
+        statement = text(f"SELECT record_id FROM search_documents WHERE {condition}").bindparams(**parameters)
+    return statement.columns(record_id=String)
 
 
 def _postgres_since(condition: str, parameters: dict[str, Any], since: int | None) -> tuple[str, dict[str, Any]]:

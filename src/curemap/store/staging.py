@@ -128,7 +128,7 @@ def staged_rows(kind: RecordKind, entries: list[Any], start: int, keys: dict[str
     labelled = [(e.data["id"], e.content_hash, e.labels, e.classification) for e in entries]
     rows.update(classification_rows(kind, labelled, keys["classify"], None))
     rows.update(figure_rows([(e.data["id"], e.content_hash, parse_json(e.figures)) for e in entries], keys["extract"], None))
-    facets = _facets(kind, rows[kind.table], rows[schema.record_strategies])
+    facets = _facets(kind, rows)
     if kind is STUDY:
         figures = _trial_figures(rows, {e.data["id"]: e.data.get("total_locations") for e in entries})
         rows[schema.strategy_trials], rows[schema.sponsor_trials] = figures.listed, figures.sponsored
@@ -159,16 +159,25 @@ def _trial_figures(rows: dict[Table | str, list[dict[str, Any]]], totals: dict[s
     return summary.own_trial_figures(registrations, labels, rows[schema.study_locations], totals)
 
 
-def _facets(kind: RecordKind, records: list[dict[str, Any]], labels: list[dict[str, Any]]) -> dict[str, str]:
-    """New records' facet tokens, as the index reads them from the rows written (labels in
-    order of strategy)."""
-    tokens = {
-        row["id"]: search.study_tokens(row["phase"], row["status"], row.get("is_ms"), row.get("curative_intent")) if kind is STUDY else []
-        for row in records
-    }
-    for label in sorted(labels, key=lambda label: (label["record_id"], label["strategy"])):
-        tokens[label["record_id"]] += search.label_tokens(label["strategy"], label["role"])
-    return {record_id: " ".join(held) for record_id, held in tokens.items()}
+def _facets(kind: RecordKind, rows: dict[Table | str, list[dict[str, Any]]]) -> dict[str, str]:
+    """New records' facet tokens (:func:`search.facet_tokens`), read from the rows written as the
+    index reads them from the store."""
+    related = {row["id"]: search.Related() for row in rows[kind.table]}
+    for label in rows[schema.record_strategies]:
+        related[label["record_id"]].labels.append((label["strategy"], label["role"]))
+    if kind is not STUDY:
+        return {record_id: search.facet_tokens(None, held) for record_id, held in related.items()}
+    for row in rows[schema.classifications]:
+        related[row["record_id"]].sponsor_type = row["sponsor_type"]
+    for table, part, column in (
+        (schema.record_phenotypes, "phenotypes", "phenotype"),
+        (schema.record_populations, "populations", "population"),
+        (schema.study_locations, "countries", "country"),
+    ):
+        for row in rows[table]:
+            if row[column]:
+                getattr(related[row["record_id" if part != "countries" else "study_id"]], part).add(row[column])
+    return {row["id"]: search.facet_tokens(row, related[row["id"]]) for row in rows[kind.table]}
 
 
 FILE_SUFFIX = ".staged.db"

@@ -188,15 +188,18 @@ def _strategy_ids(profile: Profile, filters: StudyFilters) -> list[str] | None:
     return None
 
 
-TEXT_FACETS = ("phase", "status", "ms", "curative", "strategy", "group", "role")
+TEXT_FACETS = ("phase", "status", "ms", "curative", "strategy", "group", "role", "sponsor_class", "sponsor_type", "phenotype", "population", "country")
 """The study filters the full-text index answers together with a search's words
-(:func:`search.record_facets`; a paper's, its strategies); a search narrowed by these alone is counted and paged there."""
+(:func:`search.facet_tokens`; a paper's, its strategies): every one, so a search, however
+narrowed, is counted, paged and ranked there."""
 
 
 def text_facets(profile: Profile, filters: StudyFilters) -> search.Facets:
     """The filters the full-text index answers with the words, as facet groups (a group's
     strategies are alternatives)."""
-    wanted = [[search.facet(name, getattr(filters, name))] for name in ("phase", "status") if getattr(filters, name)]
+    named = {"phase": "phase", "status": "status", "sponsor_type": "sponsortype", "phenotype": "phenotype", "population": "population"}
+    wanted = [[search.facet(token, getattr(filters, name))] for name, token in named.items() if getattr(filters, name)]
+    wanted += [[search.registry_facet(token, getattr(filters, name))] for name, token in (("sponsor_class", "sponsorclass"), ("country", "country")) if getattr(filters, name)]
     wanted += [[search.facet(name, value)] for name, value in (("ms", filters.ms), ("curative", filters.curative)) if value is not None]
     strategies = _strategy_ids(profile, filters)
     if strategies is not None:
@@ -204,9 +207,8 @@ def text_facets(profile: Profile, filters: StudyFilters) -> search.Facets:
     return wanted
 
 
-def study_conditions(profile: Profile, filters: StudyFilters, dialect: str, *, words: bool = True) -> list[Any]:
-    """SQL conditions on ``studies`` for the filters (without the full-text one if not ``words``:
-    a relevance-ordered list joins the matches instead)."""
+def study_conditions(profile: Profile, filters: StudyFilters, dialect: str) -> list[Any]:
+    """SQL conditions on ``studies`` for the filters."""
     rs, rp, loc, cl = schema.record_strategies, schema.record_phenotypes, schema.study_locations, schema.classifications
     where: list[Any] = []
     strategies = _strategy_ids(profile, filters)
@@ -232,7 +234,7 @@ def study_conditions(profile: Profile, filters: StudyFilters, dialect: str, *, w
         where.append(_ST.c.curative_intent == filters.curative)  # unclassified studies (NULL) match neither
     if filters.ms is not None:
         where.append(_ST.c.is_ms == filters.ms)
-    if filters.q and words:
+    if filters.q:
         where.append(_ST.c.id.in_(matching_ids("study", filters.q, dialect, text_facets(profile, filters))))
     return where
 
@@ -337,10 +339,10 @@ def study_page(
     """One page of the studies matching the filters (numbered, or after ``cursor``), with the
     total (of an unfiltered list, the store's kept count). The page's ids are found first, by
     the list's order alone, then their rows read: a list narrowed to a set of ids reads the
-    entries of :data:`LISTING_INDEX` for the ids, not the rows. A full-text search narrowed by
-    the filters its index holds (:data:`TEXT_FACETS`) is counted there, and on SQLite its newest
-    matches are read from the index's keys, which follow the studies' last updates
-    (:func:`newest_matches`)."""
+    entries of :data:`LISTING_INDEX` for the ids, not the rows. A full-text search, however
+    narrowed (the index holds every filter, :data:`TEXT_FACETS`), is counted and ranked there,
+    and on SQLite its newest matches are read from the index's keys, which follow the studies'
+    last updates (:func:`newest_matches`)."""
     validate_list_page(page, per_page, cursor)
     _check_sort(sort, filters.q, cursor)
     dialect = store.engine.dialect.name
@@ -350,23 +352,18 @@ def study_page(
     with store.connect() as conn:
         given, hint = set(filters.params()), f"INDEXED BY {LISTING_INDEX}"
         narrowed = bool(given & set(ID_FILTERS)) and "sponsor_class" not in given
-        by_text = _answered_by_text(filters)
+        by_text = bool(filters.q)
         ranked = ranked_matches(conn, "study", filters.q, facets, per_page, (page - 1) * per_page) if by_text and sort == RELEVANCE else None
         if by_text:
             kept = ranked.total if ranked else count_matches(conn, "study", filters.q, facets)
-            where = [_ST.c.id.in_(matching_ids("study", filters.q, dialect, facets))]  # the index holds every filter given
-        through_entries = narrowed and (by_text or not {"status", "phase"} & given)
+            where = [_ST.c.id.in_(matching_ids("study", filters.q, dialect, facets))]  # the index holds every filter
+        through_entries = by_text or (narrowed and not {"status", "phase"} & given)
         counted = select(func.count()).select_from(_ST)
         if through_entries:
             counted = counted.with_hint(_ST, hint, "sqlite")
         total = kept if kept is not None else conn.execute(counted.where(*where)).scalar_one()
         if ranked:
             ids, next_cursor = ranked.ids, None
-        elif sort == RELEVANCE:
-            scored = matching_ids("study", filters.q, dialect, facets, ranked=True).subquery("ranked")
-            found = select(_ST.c.id).where(*study_conditions(profile, filters, dialect, words=False))
-            ordered = found.join(scored, scored.c.record_id == _ST.c.id).order_by(scored.c.score.desc(), _ST.c.id)
-            ids, next_cursor = list(conn.execute(ordered.limit(per_page).offset((page - 1) * per_page)).scalars()), None
         elif by_text and dialect == "sqlite" and sort == "-last_update":
             after = decode_cursor(cursor, sort) if cursor is not None else None
             newest = newest_matches(conn, "study", filters.q, facets, per_page, offset=(page - 1) * per_page, after=after)
@@ -389,21 +386,14 @@ def refuse_ranked_export(sort: str) -> None:
         raise InputError("sort=relevance orders the pages of a search, not an export of every match: export by date (the default) or id")
 
 
-def _answered_by_text(filters: StudyFilters) -> bool:
-    """Whether the full-text index counts the list alone: a search narrowed by nothing but
-    the filters it holds as facets (:data:`TEXT_FACETS`)."""
-    return bool(filters.q) and set(filters.params()) <= {"q", *TEXT_FACETS}
-
-
 ID_FILTERS = ("strategy", "group", "sponsor_type", "phenotype", "population", "country", "q")
 """Filters that narrow a study list to a set of ids (read from other tables). On SQLite such a
 list's newest-first page is read from :data:`LISTING_INDEX` unless it is narrowed by status or
 phase too (the indexes on those with the list's order then find the page sooner), and so is its
-count, and a full-text list's count whatever else narrows it (the index holds every column the
-other filters but the sponsor class test: at a million studies, cold, "ocrelizumab" in phase 3
-MS studies was counted in 10 s through their rows, 0.6 s through its entries; a strategy's in
-one status and phase, sooner through the index on those). PostgreSQL's planner, with its
-statistics, chooses by itself."""
+count (at a million studies, cold, a strategy's in one status and phase came sooner through the
+index on those), and a full-text list's page whatever else narrows it (the search index holds
+every filter; the entries hold the order). PostgreSQL's planner, with its statistics, chooses by
+itself."""
 
 
 def _kept_total(store: Store, profile: Profile, filters: StudyFilters) -> int | None:
