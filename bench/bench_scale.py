@@ -312,6 +312,8 @@ QUERIES = [
     "/api/studies?q=ocrelizumab&phase=phase3&sort=relevance&per_page=20",
     "/search?q=ocrelizumab",
     "/api/studies?q=relapsing&sort=relevance&per_page=20",
+    "/api/studies?q=relapsing&country=France&sort=relevance&per_page=20",
+    "/api/studies?q=ocrelizumab&sponsor_class=INDUSTRY&phenotype=rrms&per_page=20",
     "/api/papers?q=relapsing&sort=relevance&per_page=20",
     "/search?q=relapsing",
     "/strategies/ahsct",

@@ -8,7 +8,7 @@ import dataclasses
 from datetime import date
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
@@ -150,6 +150,29 @@ def test_a_search_s_newest_matches_are_read_from_the_index_keys_in_the_lists_ord
             "SELECT search_keys.id, studies.last_update_posted FROM search_keys JOIN studies ON studies.id = search_keys.record_id"
         ).all()
     assert len(keys) == built_store.count_studies() and all(key >> search.DAY_SHIFT == search.day_number(day) for key, day in keys)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    words=st.sampled_from(["sclerosis", "multiple sclerosis", "relapsing", "ocrelizumab", "patients", "stem cell"]),
+    kind=st.sampled_from(["study", "paper"]),
+    limit=st.integers(min_value=1, max_value=5000),
+    cut=st.floats(min_value=0, max_value=1),
+)
+def test_the_newest_keys_are_read_forwards_as_every_match_sorted(built_store, words, kind, limit, cut):
+    """A search's newest keys (newest pages, the ranking window) are found by counting ranges and
+    read forwards (SQLite 3.40's FTS5 read long lists backwards wrongly): for any limit and any
+    upper bound, they are the highest of every match read forwards and sorted."""
+    low, high = search._kind_keys(kind)
+    match = search._sqlite_match(search.query_words(words), None)
+    with built_store.engine.connect() as conn:
+        every = [key for (key,) in conn.exec_driver_sql(
+            "SELECT rowid FROM search_documents WHERE search_documents MATCH ? AND rowid >= ? AND rowid < ? ORDER BY rowid", (match, low, high)
+        )]
+        if every and cut < 1:  # an upper bound among the matches, as a cursor's day gives
+            high = every[int(cut * (len(every) - 1))]
+        expected = sorted((key for key in every if key < high), reverse=True)[:limit]
+        assert search._newest_keys(conn, match, low, high, limit=limit) == expected
 
 
 def test_a_paper_search_s_newest_matches_are_read_from_the_index_keys_in_the_lists_order(built_store):
