@@ -408,11 +408,7 @@ def test_a_postgresql_search_table_without_facets_is_made_again_on_opening(postg
             " document tsvector GENERATED ALWAYS AS (to_tsvector('english', coalesce(title, '') || ' ' || coalesce(body, ''))) STORED)"
         )
         conn.exec_driver_sql("INSERT INTO search_documents (record_id, kind, title, body) SELECT * FROM held")
-        conn.exec_driver_sql("DELETE FROM schema_migrations WHERE name = '0020_label_facets'")
-    store.close()
-    capsys.readouterr()
-    reopened = Store(store_url)
-    assert "0020_label_facets done in" in capsys.readouterr().err
+    reopened = _migrated_on_opening(store, store_url, "0020_label_facets", capsys)
     assert _index_answers_as_the_rows(reopened, searches) == expected and all(expected)
     with reopened.engine.connect() as conn:
         compression = conn.exec_driver_sql(
@@ -428,6 +424,18 @@ def test_a_day_number_names_one_date_in_the_dates_order(first, first_length, sec
     a, b = first.isoformat()[:first_length], second.isoformat()[:second_length]
     assert search.day_text(search.day_number(a)) == a and search.day_text(search.day_number(None)) is None
     assert (a < b) == (search.day_number(a) < search.day_number(b)) and search.day_number(None) < search.day_number(a)
+
+
+def _migrated_on_opening(store: Store, url: str, migration: str, capsys) -> Store:
+    """The store closed, its ``migration`` taken out of the applied ones, and opened again: the
+    migration runs (and says so) as it would on a store made before it."""
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql(f"DELETE FROM schema_migrations WHERE name = '{migration}'")
+    store.close()
+    capsys.readouterr()
+    reopened = Store(url)
+    assert f"{migration} done in" in capsys.readouterr().err
+    return reopened
 
 
 def _dated_matches(store: Store, kind: str, words: str) -> dict[str, int]:
@@ -530,12 +538,8 @@ def test_papers_are_keyed_by_their_day_and_a_store_keyed_before_is_indexed_again
             "INSERT INTO search_documents (rowid, title, body, facets) SELECT k.id, held.title, held.body, held.facets"
             " FROM held JOIN search_keys AS k ON k.record_id = held.record_id"
         )
-        conn.exec_driver_sql("DELETE FROM schema_migrations WHERE name = '0025_dated_labelled_papers'")
         assert not search.index_current(conn)
-    store.close()
-    capsys.readouterr()
-    reopened = Store(url)
-    assert "0025_dated_labelled_papers done in" in capsys.readouterr().err
+    reopened = _migrated_on_opening(store, url, "0025_dated_labelled_papers", capsys)
     with reopened.engine.connect() as conn:
         assert search.index_current(conn)
     assert [_scores(reopened, "paper", words) for words in searches] == expected and all(expected)  # each paper's words as they were
@@ -562,11 +566,7 @@ def test_a_postgresql_index_without_days_or_papers_labels_is_made_current_on_ope
         assert sum(row.kind == "paper" and "facetstrategy" in row.facets for row in before) > 50
         conn.exec_driver_sql("ALTER TABLE search_documents DROP COLUMN day")
         conn.exec_driver_sql("UPDATE search_documents SET facets = '' WHERE kind = 'paper'")  # the words stemmed again without them
-        conn.exec_driver_sql("DELETE FROM schema_migrations WHERE name = '0025_dated_labelled_papers'")
-    store.close()
-    capsys.readouterr()
-    reopened = Store(store_url)
-    assert "0025_dated_labelled_papers done in" in capsys.readouterr().err
+    reopened = _migrated_on_opening(store, store_url, "0025_dated_labelled_papers", capsys)
     with reopened.engine.connect() as conn:
         assert conn.exec_driver_sql(held).all() == before
         assert conn.exec_driver_sql("SELECT 1 FROM pg_indexes WHERE indexname = 'ix_search_documents_day'").first() is not None
@@ -600,11 +600,7 @@ def test_an_index_without_the_studies_filter_facets_is_made_current_on_opening(s
         old = [(" ".join(t for t in row.facets.split() if not t.startswith(added)), row.record_id) for row in before]
         conn.exec_driver_sql(written, old)
         assert not any(token.startswith(added) for (facets,) in conn.exec_driver_sql("SELECT facets FROM search_documents") for token in facets.split())
-        conn.exec_driver_sql("DELETE FROM schema_migrations WHERE name = '0026_study_filter_facets'")
-    store.close()
-    capsys.readouterr()
-    reopened = Store(store_url)
-    assert "0026_study_filter_facets done in" in capsys.readouterr().err
+    reopened = _migrated_on_opening(store, store_url, "0026_study_filter_facets", capsys)
     with reopened.engine.connect() as conn:
         assert conn.exec_driver_sql(held).all() == before
         country = conn.exec_driver_sql("SELECT country FROM study_locations GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").scalar_one()
