@@ -41,7 +41,7 @@ system-deps:
 	fi
 
 # A process per core (at most 4), each test file whole in one of them: its module's fixtures are
-# made once. `pytest -n 0` runs the suite in one process.
+# made once. `pytest` by itself runs the suite in one process.
 test: $(BIN)/curemap system-deps
 	CUREMAP_SHARED=$(abspath $(SHARED)) $(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
 
