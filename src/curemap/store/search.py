@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -535,11 +536,21 @@ def _postgres_since(condition: str, parameters: dict[str, Any], since: int | Non
     return (condition, parameters) if since is None else (f"{condition} AND day >= :since", parameters | {"since": since})
 
 
-def _exact_bitmaps(conn: Connection) -> None:
-    """PostgreSQL: room for the rest of the transaction's bitmaps of a common word's matches to
-    stay exact (:data:`SEARCH_WORK_MEM`)."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SET LOCAL work_mem = '{SEARCH_WORK_MEM}'")
+@contextmanager
+def _through_the_index(conn: Connection) -> Iterator[None]:
+    """PostgreSQL: the search statements run within read their matches through the index's bitmap,
+    with room for it to stay exact (:data:`SEARCH_WORK_MEM`, for the rest of the transaction),
+    never by reading the table whole. For a word in a quarter of the studies or more the
+    planner chose the table, testing every row's words: at 100,000 studies counting
+    ``relapsing`` took 108 ms that way, 53–74 through the bitmap, and ``sclerosis`` (every study)
+    91–98 against 45."""
+    held = conn.exec_driver_sql("SELECT current_setting('enable_seqscan')").scalar_one()
+    conn.exec_driver_sql(f"SET LOCAL work_mem = '{SEARCH_WORK_MEM}'")
+    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"SET LOCAL enable_seqscan = {held}")
 
 
 def count_matches(conn: Connection, kind: str, query: str, facets: Facets | None = None, *, since: int | None = None) -> int:
@@ -551,9 +562,9 @@ def count_matches(conn: Connection, kind: str, query: str, facets: Facets | None
     if conn.dialect.name == "sqlite":
         statement = text(f"SELECT count(*) FROM search_documents WHERE search_documents MATCH :match AND {_of_kind(kind, since)}")
         return conn.execute(statement, {"match": _sqlite_match(words, facets)}).scalar_one()
-    _exact_bitmaps(conn)
     condition, parameters = _postgres_since(*_postgres_match(words, kind, facets), since)
-    return conn.execute(text(f"SELECT count(*) FROM search_documents WHERE {condition}"), parameters).scalar_one()
+    with _through_the_index(conn):
+        return conn.execute(text(f"SELECT count(*) FROM search_documents WHERE {condition}"), parameters).scalar_one()
 
 
 @dataclass(frozen=True)
@@ -598,20 +609,20 @@ def ranked_matches(conn: Connection, kind: str, query: str, facets: Facets | Non
         )
         ids = list(conn.execute(statement, {"match": match, "limit": limit, "offset": offset}).scalars())
         return Ranked(total, ids, RankWindow(since, count_matches(conn, kind, query, facets, since=since)) if since else None)
-    _exact_bitmaps(conn)
     condition, parameters = _postgres_match(words, kind, facets)
-    total, since = conn.execute(
-        text(f"SELECT count(*), (array_agg(day ORDER BY day DESC))[:last] FROM search_documents WHERE {condition}"),
-        parameters | {"last": RANK_WINDOW},
-    ).one()
-    condition, parameters = _postgres_since(condition, parameters, since or None)
-    rows = conn.execute(
-        text(
-            f"SELECT record_id, count(*) OVER () AS ranked FROM search_documents WHERE {condition}"
-            " ORDER BY ts_rank(document, plainto_tsquery('english', :match)) DESC, record_id LIMIT :limit OFFSET :offset"
-        ),
-        parameters | {"limit": limit, "offset": offset},
-    ).all()
+    with _through_the_index(conn):
+        total, since = conn.execute(
+            text(f"SELECT count(*), (array_agg(day ORDER BY day DESC))[:last] FROM search_documents WHERE {condition}"),
+            parameters | {"last": RANK_WINDOW},
+        ).one()
+        condition, parameters = _postgres_since(condition, parameters, since or None)
+        rows = conn.execute(
+            text(
+                f"SELECT record_id, count(*) OVER () AS ranked FROM search_documents WHERE {condition}"
+                " ORDER BY ts_rank(document, plainto_tsquery('english', :match)) DESC, record_id LIMIT :limit OFFSET :offset"
+            ),
+            parameters | {"limit": limit, "offset": offset},
+        ).all()
     window = None
     if since:  # a page past the window's last names none of it: counted on its own
         window = RankWindow(since, rows[0].ranked if rows else count_matches(conn, kind, query, facets, since=since))
