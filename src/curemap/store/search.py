@@ -600,8 +600,10 @@ def ranked_matches(conn: Connection, kind: str, query: str, facets: Facets | Non
         match, total = _sqlite_match(words, facets), count_matches(conn, kind, query, facets)
         since = None
         if total > RANK_WINDOW:
-            keys = _newest_keys(conn, match, *_kind_keys(kind), limit=RANK_WINDOW)
-            since = key_day(keys[-1]) if len(keys) == RANK_WINDOW else None
+            low, high = _kind_keys(kind)
+            start, found = _newest_range(conn, match, low, high, RANK_WINDOW)
+            if found >= RANK_WINDOW:  # the window starts on the day of its RANK_WINDOW-th newest match
+                since = key_day(_keys_from(conn, match, start, high, limit=1, skip=found - RANK_WINDOW)[0])
         statement = text(
             "SELECT search_keys.record_id FROM (SELECT rowid, rank FROM search_documents WHERE search_documents MATCH :match"
             f" AND {_of_kind(kind, since or None)} ORDER BY rank LIMIT :limit OFFSET :offset) AS page"
@@ -681,17 +683,31 @@ def _kind_keys(kind: str) -> tuple[int, int]:
 
 def _newest_keys(conn: Connection, match: str, low: int, high: int, *, limit: int) -> list[int]:
     """The ``limit`` highest keys of the index's matches from ``low`` up to ``high``, highest
-    first, read forwards. SQLite 3.40's FTS5 (Debian 12's) reads a long list of matches backwards
-    under an upper bound wrongly: at 100,000 studies, ``sclerosis`` newest first found 1,131 of
-    its 100,000 matches; at a million, ``multiple sclerosis`` began two years back. So a lower
-    bound is moved back from the highest key of the range held, its reach doubling, until the
+    first, read forwards (:func:`_newest_range`)."""
+    start, found = _newest_range(conn, match, low, high, limit)
+    return _keys_from(conn, match, start, high, limit=limit, skip=max(0, found - limit))[::-1]
+
+
+def _keys_from(conn: Connection, match: str, start: int, high: int, *, limit: int, skip: int) -> list[int]:
+    """Keys of the index's matches from ``start`` up to ``high``, lowest first, after the first ``skip``."""
+    statement = "SELECT rowid FROM search_documents WHERE search_documents MATCH ? AND rowid >= ? AND rowid < ? ORDER BY rowid LIMIT ? OFFSET ?"
+    return [key for (key,) in conn.exec_driver_sql(statement, (match, start, high, limit, skip))]
+
+
+def _newest_range(conn: Connection, match: str, low: int, high: int, limit: int) -> tuple[int, int]:
+    """Where a range of the index's keys holding the ``limit`` highest of its matches from ``low``
+    up to ``high`` starts (``low`` if it holds fewer), and how many it holds. SQLite 3.40's FTS5
+    (Debian 12's) reads a long list of matches backwards under an upper bound wrongly: at 100,000
+    studies, ``sclerosis`` newest first found 1,131 of its 100,000 matches; at a million,
+    ``multiple sclerosis`` began two years back. So the index is read forwards only: a lower
+    bound is moved back from the highest key of the range held, its reach growing until the
     range holds ``limit`` matches (by four while it holds none, else by what it lacks, at most
     sixteen), then forward again by halves while it holds more than twice that (or than 20,000,
-    which read at once cost about what halving further would); the range is then read forwards. Each
-    step counts a range's matches: the cost follows ``limit``, not the store."""
+    which counted at once cost about what halving further would). Each step counts a range's
+    matches: the cost follows ``limit``, not the store."""
     top = conn.execute(text("SELECT max(id) FROM search_keys WHERE id >= :low AND id < :high"), {"low": low, "high": high}).scalar()
     if top is None or limit <= 0:
-        return []
+        return high, 0
     counted = text("SELECT count(*) FROM search_documents WHERE search_documents MATCH :match AND rowid >= :start AND rowid < :high")
 
     def held(start: int) -> int:
@@ -710,5 +726,4 @@ def _newest_keys(conn: Connection, match: str, low: int, high: int, *, limit: in
             start, found = middle, inside
         else:
             fewer = middle
-    statement = "SELECT rowid FROM search_documents WHERE search_documents MATCH ? AND rowid >= ? AND rowid < ? ORDER BY rowid"
-    return [key for (key,) in conn.exec_driver_sql(statement, (match, start, high)).fetchall()[::-1][:limit]]
+    return start, found
