@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 import json
 import textwrap
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Annotated, Any, Callable
 from urllib.parse import urlencode
@@ -382,12 +381,8 @@ def search(ctx: Context, pages: Paging, q: Annotated[str | None, Query(max_lengt
     page, per_page = pages
     studies_found = papers_found = None
     if q and q.strip():
-        # the papers searched beside the studies, on a connection of their own: each costs what its
-        # common words cost (over a million of each, "relapsing" about 60 ms), and the page waits for both
-        with ThreadPoolExecutor(max_workers=1) as beside:
-            papers = beside.submit(paper_page, ctx.store, ctx.profile, PaperFilters(q=q), sort=RELEVANCE, page=page, per_page=per_page)
-            studies_found = study_page(ctx.store, ctx.profile, StudyFilters(q=q), sort=RELEVANCE, page=page, per_page=per_page)
-            papers_found = papers.result()
+        studies_found = study_page(ctx.store, ctx.profile, StudyFilters(q=q), sort=RELEVANCE, page=page, per_page=per_page)
+        papers_found = paper_page(ctx.store, ctx.profile, PaperFilters(q=q), sort=RELEVANCE, page=page, per_page=per_page)
     longer = studies_found if studies_found is None or studies_found.pages >= papers_found.pages else papers_found
 
     def link(**at: Any) -> str:
