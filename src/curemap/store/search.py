@@ -17,7 +17,7 @@ ocrelizumab" (or papers of a strategy) by itself, where joining each of a millio
 matches to its record to test them took most of the time. The facets are read from the stored
 record, its sites and its labels, so they are written after a batch's labels
 (:func:`index_records`) and again when a record's labels change (:func:`refresh_facets`). Both
-rank matches by relevance (:func:`matching_ids`, ``ranked``): FTS5's BM25 with a title's words
+rank matches by relevance (:func:`ranked_matches`): FTS5's BM25 with a title's words
 weighing :data:`TITLE_WEIGHT` times a body's, PostgreSQL's ``ts_rank``.
 """
 
@@ -703,7 +703,7 @@ def _newest_range(conn: Connection, match: str, low: int, high: int, limit: int)
     bound is moved back from the highest key of the range held, its reach growing until the
     range holds ``limit`` matches (by four while it holds none, else by what it lacks, at most
     sixteen), then forward again by halves while it holds more than twice that (or than 20,000,
-    which counted at once cost about what halving further would). Each step counts a range's
+    which read at once cost about what halving further would). Each step counts a range's
     matches: the cost follows ``limit``, not the store."""
     top = conn.execute(text("SELECT max(id) FROM search_keys WHERE id >= :low AND id < :high"), {"low": low, "high": high}).scalar()
     if top is None or limit <= 0:

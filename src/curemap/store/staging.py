@@ -169,14 +169,14 @@ def _facets(kind: RecordKind, rows: dict[Table | str, list[dict[str, Any]]]) -> 
         return {record_id: search.facet_tokens(None, held) for record_id, held in related.items()}
     for row in rows[schema.classifications]:
         related[row["record_id"]].sponsor_type = row["sponsor_type"]
-    for table, part, column in (
-        (schema.record_phenotypes, "phenotypes", "phenotype"),
-        (schema.record_populations, "populations", "population"),
-        (schema.study_locations, "countries", "country"),
+    for table, record, part, column in (
+        (schema.record_phenotypes, "record_id", "phenotypes", "phenotype"),
+        (schema.record_populations, "record_id", "populations", "population"),
+        (schema.study_locations, "study_id", "countries", "country"),
     ):
         for row in rows[table]:
             if row[column]:
-                getattr(related[row["record_id" if part != "countries" else "study_id"]], part).add(row[column])
+                getattr(related[row[record]], part).add(row[column])
     return {row["id"]: search.facet_tokens(row, related[row["id"]]) for row in rows[kind.table]}
 
 

@@ -188,15 +188,11 @@ def _strategy_ids(profile: Profile, filters: StudyFilters) -> list[str] | None:
     return None
 
 
-TEXT_FACETS = ("phase", "status", "ms", "curative", "strategy", "group", "role", "sponsor_class", "sponsor_type", "phenotype", "population", "country")
-"""The study filters the full-text index answers together with a search's words
-(:func:`search.facet_tokens`; a paper's, its strategies): every one, so a search, however
-narrowed, is counted, paged and ranked there."""
-
-
 def text_facets(profile: Profile, filters: StudyFilters) -> search.Facets:
-    """The filters the full-text index answers with the words, as facet groups (a group's
-    strategies are alternatives)."""
+    """The filters as facet groups the full-text index answers with a search's words (a group's
+    strategies are alternatives): every filter is among a study's facets
+    (:func:`search.facet_tokens`; a paper's, its strategies), so a search, however narrowed, is
+    counted, paged and ranked there."""
     named = {"phase": "phase", "status": "status", "sponsor_type": "sponsortype", "phenotype": "phenotype", "population": "population"}
     wanted = [[search.facet(token, getattr(filters, name))] for name, token in named.items() if getattr(filters, name)]
     wanted += [[search.registry_facet(token, getattr(filters, name))] for name, token in (("sponsor_class", "sponsorclass"), ("country", "country")) if getattr(filters, name)]
@@ -340,7 +336,7 @@ def study_page(
     total (of an unfiltered list, the store's kept count). The page's ids are found first, by
     the list's order alone, then their rows read: a list narrowed to a set of ids reads the
     entries of :data:`LISTING_INDEX` for the ids, not the rows. A full-text search, however
-    narrowed (the index holds every filter, :data:`TEXT_FACETS`), is counted and ranked there,
+    narrowed (the index holds every filter, :func:`text_facets`), is counted and ranked there,
     and on SQLite its newest matches are read from the index's keys, which follow the studies'
     last updates (:func:`newest_matches`)."""
     validate_list_page(page, per_page, cursor)
